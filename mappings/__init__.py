@@ -1,0 +1,1 @@
+"""Shipped mapping files (package data), installed as ``okrsync.mappings``."""

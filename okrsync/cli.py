@@ -1,0 +1,376 @@
+"""The ``okrsync`` command: a thin click layer over the library.
+
+Each command parses its arguments, calls the library and prints; ``OkrsyncError``s
+become a one-line message and an exit code (see EXIT_CODES), tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from . import config as config_mod
+from . import plugins, views
+from .errors import ConfigError, OkrsyncError
+from .store import Store
+from .sync import Counters, Hub, ordered
+
+EXIT_CODES = {
+    0: "success",
+    1: "the run failed (nothing half-written: the failing endpoint's changes were rolled back)",
+    2: "bad usage, config or mapping",
+    3: "finished, but some records were rejected (listed in the summary)",
+}
+
+
+@dataclass
+class Env:
+    config_path: str | None
+    as_json: bool
+    debug: bool
+    out: Console
+    err: Console
+
+    def config(self) -> config_mod.Config:
+        return config_mod.load(self.config_path, set(plugins.connectors()))
+
+    def store(self, cfg: config_mod.Config | None = None) -> Store:
+        return Store((cfg or self.config()).store)
+
+    def emit(self, data) -> None:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+class OkrsyncGroup(click.Group):
+    """Turns library errors into messages and exit codes; loads plugin commands lazily."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OkrsyncError as e:
+            if ctx.params.get("debug"):
+                raise
+            click.secho(f"Error: {e}", fg="red", err=True)
+            ctx.exit(e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as e:  # a bug: say so plainly, without the traceback
+            if ctx.params.get("debug"):
+                raise
+            click.secho(f"Internal error: {type(e).__name__}: {e} (run with --debug for the traceback)", fg="red", err=True)
+            ctx.exit(1)
+
+    def list_commands(self, ctx):
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx, name):
+        self._load_plugin_commands()
+        return super().get_command(ctx, name)
+
+    def _load_plugin_commands(self) -> None:
+        if not getattr(self, "_plugins_loaded", False):
+            self._plugins_loaded = True
+            plugins.get_plugin_manager().hook.register_commands(cli=self)
+
+
+@click.group(cls=OkrsyncGroup)
+@click.version_option(package_name="okrsync")
+@click.option("-c", "--config", "config_path", metavar="FILE", envvar="OKRSYNC_CONFIG",
+              help="Config file (default: okrsync.yaml, or $OKRSYNC_CONFIG).")
+@click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.pass_context
+def cli(ctx, config_path, as_json, debug):
+    """okrsync keeps OKRs in step across spreadsheets, Jira and OKR tools.
+
+    \b
+    Example:
+        okrsync -c config.example.yaml sync
+        okrsync -c config.example.yaml show
+        okrsync -c config.example.yaml log --since 1h
+    """
+    ctx.obj = Env(config_path, as_json, debug, Console(), Console(stderr=True))
+
+
+@cli.command()
+@click.option("--path", default="okrs.csv", show_default=True, help="The spreadsheet to start from.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config.")
+@click.pass_obj
+def init(env: Env, path, force):
+    """Write a starter okrsync.yaml next to you.
+
+    \b
+    Example:
+        okrsync init --path team-okrs.xlsx
+    """
+    target = Path(env.config_path or config_mod.DEFAULT_PATH)
+    if target.exists() and not force:
+        raise ConfigError(f"{target} already exists (use --force to overwrite it)")
+    kind = "xlsx" if path.lower().endswith((".xlsx", ".xlsm")) else "csv"
+    target.write_text(STARTER.format(type=kind, path=path), encoding="utf-8")
+    click.echo(f"Wrote {target}. Next: okrsync -c {target} pull sheet")
+
+
+STARTER = """\
+# okrsync configuration. Reference: README.md, section Configuration.
+store: okrsync.db              # the embedded SQLite store, next to this file
+
+endpoints:
+  sheet:                       # a name you choose; used in commands: okrsync pull sheet
+    type: {type}
+    path: {path}
+    layout: flat               # flat | hierarchical | linked
+    # mapping: my-mapping.yaml # your own column names (see mappings/spreadsheet.yaml)
+    # fiscal_year_start: 4     # for "FY25 Q1" labels
+  # jira:
+  #   type: jira
+  #   site: https://example.atlassian.net
+  #   email: {{"$env": JIRA_EMAIL}}
+  #   token: {{"$env": JIRA_API_TOKEN}}
+"""
+
+
+@cli.command(name="connectors")
+@click.pass_obj
+def connectors_cmd(env: Env):
+    """List the installed connectors, where each comes from, and what it can hold.
+
+    \b
+    Example:
+        okrsync connectors --json
+    """
+    found = plugins.connectors()
+    if env.as_json:
+        env.emit([{"name": n, "source": i.source, "plugin": i.plugin, "description": i.cls.description,
+                   "capabilities": i.cls.capabilities.as_dict()} for n, i in found.items()])
+        return
+    table = Table("connector", "from", "holds", "KR types", "alignment", "check-ins", "writes")
+    for name, info in found.items():
+        caps = info.cls.capabilities
+        table.add_row(name, info.source, ", ".join(caps.kinds), ", ".join(caps.kr_directions),
+                      f"{caps.alignment}" + (f" (depth {caps.alignment_depth})" if caps.alignment_depth else ""),
+                      caps.check_ins, caps.writes)
+    env.out.print(table)
+
+
+def _dry_run_option(f):
+    return click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")(f)
+
+
+def _strict_option(f):
+    return click.option("--strict", is_flag=True, help="Fail the run if any record is rejected.")(f)
+
+
+@cli.command()
+@click.argument("endpoints", nargs=-1)
+@_dry_run_option
+@_strict_option
+@click.pass_obj
+def pull(env: Env, endpoints, dry_run, strict):
+    """Read ENDPOINTS (default: all) into the store.
+
+    \b
+    Example:
+        okrsync pull planning-sheet --dry-run
+    """
+    _run(env, "pull", endpoints, dry_run, strict, pull=True, push=False)
+
+
+@cli.command()
+@click.argument("endpoints", nargs=-1)
+@_dry_run_option
+@click.pass_obj
+def push(env: Env, endpoints, dry_run):
+    """Write the store out to ENDPOINTS (default: all).
+
+    \b
+    Example:
+        okrsync push board
+    """
+    _run(env, "push", endpoints, dry_run, False, pull=False, push=True)
+
+
+@cli.command()
+@click.argument("endpoints", nargs=-1)
+@_dry_run_option
+@_strict_option
+@click.pass_obj
+def sync(env: Env, endpoints, dry_run, strict):
+    """Pull every endpoint into the store, then push the result to every endpoint.
+
+    A dry run computes the whole sync inside a transaction that is rolled back, so its
+    push plan includes what the pulls would bring in.
+
+    \b
+    Example:
+        okrsync -c config.example.yaml sync --dry-run
+        okrsync -c config.example.yaml --json sync
+    """
+    _run(env, "sync", endpoints, dry_run, strict, pull=True, push=True)
+
+
+def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bool, push: bool) -> None:
+    cfg = env.config()
+    for name in names:
+        cfg.endpoint(name)  # unknown names fail before anything runs
+    store = env.store(cfg)
+    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict)
+    selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
+    plans: list = []
+    if dry_run:
+        with _rolled_back(store):
+            run_id = store.begin_run(command, dry_run=True)
+            _steps(env, hub, selected, pull, push, run_id, plans, write_remote=False)
+        run_id = None
+    else:
+        run_id = store.begin_run(command)
+        try:
+            _steps(env, hub, selected, pull, push, run_id, plans, write_remote=True)
+        except BaseException as e:
+            error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
+            store.finish_run(run_id, "failed", _counters(plans), error=error)
+            raise
+    rejected = sum(len(p.rejected) for p in plans)
+    if run_id is not None:
+        store.finish_run(run_id, "partial" if rejected else "ok", _counters(plans))
+    totals = Counters()
+    for p in plans:
+        totals.add(p.counters)
+    views.print_run(env, command, run_id, plans, totals, dry_run)
+    if rejected:
+        sys.exit(3)
+
+
+def _steps(env: Env, hub: Hub, names: list[str], pull: bool, push: bool, run_id: int, plans: list,
+           *, write_remote: bool) -> None:
+    """Pull each endpoint into the store, then push the store to each endpoint."""
+    for name in names if pull else ():
+        with _progress(env, f"pull {name}"):
+            plan = hub.plan_pull(name)
+            hub.apply_pull(plan, run_id)
+        plans.append(plan)
+    for name in names if push else ():
+        with _progress(env, f"push {name}"):
+            plan = hub.plan_push(name)
+            if write_remote:
+                hub.apply_push(plan, run_id)
+        plans.append(plan)
+
+
+def _counters(plans) -> dict:
+    out: dict = {}
+    for p in plans:
+        out.setdefault(p.endpoint, {})[p.direction] = p.counters.__dict__
+    return out
+
+
+class _Rollback(Exception):
+    pass
+
+
+@contextmanager
+def _rolled_back(store: Store):
+    """Run inside a transaction and undo it: a dry run sees its own pulls."""
+    try:
+        with store.atomic():
+            yield
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+@contextmanager
+def _progress(env: Env, label: str):
+    """A spinner on long work, only where a person is watching."""
+    if env.as_json or not env.err.is_terminal:
+        yield
+        return
+    with env.err.status(f"{label} …"):
+        yield
+
+
+@cli.command()
+@click.pass_obj
+def status(env: Env):
+    """Show the store: entity counts, endpoints with their links and cursors, recent runs.
+
+    \b
+    Example:
+        okrsync status --json
+    """
+    cfg = env.config()
+    store = env.store(cfg)
+    data = views.status(cfg, store)
+    if env.as_json:
+        env.emit(data)
+    else:
+        views.print_status(env, data)
+
+
+@cli.command()
+@click.option("--entity", metavar="ID", help="Only this canonical id.")
+@click.option("--since", metavar="WHEN", help="An ISO date or time (UTC), or an age such as 2h, 3d, 1w.")
+@click.option("--run", "run_id", type=int, metavar="N", help="Only changes made by run N.")
+@click.option("--limit", type=int, default=200, show_default=True, help="At most this many rows (the newest).")
+@click.pass_obj
+def log(env: Env, entity, since, run_id, limit):
+    """Read the change log: who changed which field, when, from where.
+
+    \b
+    Example:
+        okrsync log --since 1d
+        okrsync log --entity kr_3f2a9c1b7d10
+    """
+    store = env.store()
+    rows = store.changes(entity=entity, since=parse_since(since) if since else None, run=run_id, limit=limit)
+    if env.as_json:
+        env.emit(rows)
+    else:
+        views.print_log(env, rows)
+
+
+def parse_since(text: str) -> str:
+    """"2h", "3d", "1w" or an ISO date/time → an ISO UTC timestamp."""
+    m = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text)
+    if m:
+        unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
+        when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{unit: int(m.group(1))})
+    else:
+        from . import transforms
+
+        try:
+            when = transforms.parse_datetime(text)
+        except ValueError as e:
+            raise click.BadParameter(f"{e}; or an age such as 2h, 3d, 1w", param_hint="--since") from None
+    return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@cli.command()
+@click.option("--period", help="Only objectives of this period (e.g. 2026-Q1).")
+@click.pass_obj
+def show(env: Env, period):
+    """Show objectives with their key results, progress and scores.
+
+    \b
+    Example:
+        okrsync show --period 2026-Q1
+    """
+    store = env.store()
+    tree = views.okr_tree(store, period)
+    if env.as_json:
+        env.emit(tree)
+    else:
+        views.print_tree(env, tree)
+
+
+__all__ = ["cli", "EXIT_CODES"]

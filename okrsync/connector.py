@@ -1,0 +1,151 @@
+"""The connector contract: one small class per tool, and the data it exchanges with the hub.
+
+A connector subclasses ``Connector`` (the only base class), sets ``name`` and
+``capabilities``, and implements ``read`` and ``write``. It speaks in ``Record``s whose
+fields carry canonical field names (see ``okrsync.model``) and whose references
+(``objective_id`` …) carry *this endpoint's* ids; the hub maps those to canonical ids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Iterator
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a tool can represent. Shown by ``okrsync connectors``; used by fit reports."""
+
+    kinds: tuple[str, ...] = ("objective", "key_result")
+    kr_directions: tuple[str, ...] = ("increase", "decrease")
+    kr_units: tuple[str, ...] = ("number", "percent")
+    alignment: str = "none"  # none | single-parent | multi-parent
+    alignment_depth: int | None = None  # levels of objectives under objectives; None = any
+    weights: bool = False
+    confidence: bool = False
+    check_ins: str = "none"  # none | latest | history
+    custom_fields: bool = False  # can keep tool-specific fields (extra)
+    deletes: bool = True
+    incremental: bool = False
+    writes: str = "records"  # records: per-record writes | snapshot: the whole dataset each time
+    max_krs_per_objective: int | None = None
+    rate_limit: str | None = None  # as documented by the vendor, e.g. "150/min"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class Record:
+    """One entity as an endpoint holds it."""
+
+    kind: str
+    external_id: str
+    fields: dict[str, Any]
+    updated: str | None = None  # the tool's own last-update time, ISO 8601 UTC, if it has one
+    where: str = ""  # where it came from, for messages: "okrs.csv row 7"
+    canonical_id: str | None = None  # set by the hub on records it asks a connector to write
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record the connector could not read or write; the run goes on without it."""
+
+    where: str  # file, sheet, row, column — or the tool's record id
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something the user should see in the run summary (e.g. unmapped columns kept in extra)."""
+
+    message: str
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Yielded last by ``read``: where the next read starts, and whether this read saw
+    every record (a *full listing*, from which missing records can be taken as deleted)."""
+
+    value: str | None
+    full_listing: bool
+
+
+@dataclass
+class WriteBatch:
+    """What the hub asks an endpoint to write. Snapshot writers also get ``unchanged``."""
+
+    creates: list[Record] = field(default_factory=list)
+    updates: list[Record] = field(default_factory=list)
+    deletes: list[Record] = field(default_factory=list)
+    unchanged: list[Record] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.creates or self.updates or self.deletes)
+
+
+@dataclass
+class WriteResult:
+    """What was written: ``external_ids`` maps canonical ids to external ids that are new
+    (records created) or changed (a tool that keys records by title renamed one)."""
+
+    external_ids: dict[str, str] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+    cursor: str | None = None  # the cursor after our own write, so it is not read back as news
+    requests: int = 0
+
+
+@dataclass
+class Context:
+    """What the core hands a connector: where relative paths start, and shared services."""
+
+    base_dir: Path = field(default_factory=Path.cwd)
+    strict: bool = False
+
+
+class Connector:
+    """Base class of every connector.
+
+    Subclasses set ``name`` (unique; the ``type`` of an endpoint in the config),
+    ``capabilities`` and a one-line ``description``, and implement ``read`` and ``write``.
+    ``options`` is the endpoint's config section, secrets already resolved.
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str] = ""
+    capabilities: ClassVar[Capabilities] = Capabilities()
+
+    def __init__(self, endpoint: str, options: dict[str, Any], context: Context | None = None):
+        self.endpoint = endpoint
+        self.options = options
+        self.context = context or Context()
+
+    def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
+        """Yield the endpoint's records (parents before children), then one ``Cursor``.
+
+        ``cursor`` is what the previous successful read's ``Cursor`` said (None the first
+        time). A record that cannot be read is yielded as ``Rejected`` and the read goes on.
+        Raise ``ConnectorError`` subclasses for failures of the whole read.
+        """
+        raise NotImplementedError
+
+    def write(self, batch: WriteBatch) -> WriteResult:
+        """Write creates, updates and deletes; report new external ids and rejected records.
+
+        Must be all-or-nothing per record: a record is either written and reported, or
+        rejected and left untouched on the remote.
+        """
+        raise NotImplementedError
+
+    def fields(self, kind: str) -> set[str] | None:
+        """Canonical fields this endpoint holds for ``kind`` (None: every field).
+
+        The hub only compares and writes these, so an endpoint is never asked to hold a
+        field it cannot keep, and a missing field is not mistaken for a deletion.
+        """
+        return None

@@ -1,0 +1,402 @@
+"""The canonical OKR model every endpoint is synced with.
+
+Plain dataclasses, one per entity kind, and pure functions over them:
+
+- ``Objective``, ``KeyResult``, ``Initiative``, ``CheckIn``, ``Person``, ``Team``,
+  ``Period`` and ``Alignment`` (a typed edge: KR or objective *contributes to* an objective,
+  one of them the *primary parent* that single-parent tools can hold);
+- ``problems(entity)`` lists what breaks a rule (errors reject a record, warnings are kept
+  and reported); ``validate`` raises on errors; ``alignment_cycles`` finds loops;
+- ``progress(kr)`` and ``score(kr)`` (Google style, 0.0–1.0) are derived, never stored;
+- ``to_fields`` / ``from_fields`` turn an entity into the flat, JSON-ready field dict the
+  store diffs and the change log records, and back.
+
+References between entities (``objective_id``, ``key_result_id``, ``parent_id``) hold
+canonical ids inside the store and an endpoint's own ids inside a connector's records; the
+hub translates them through links (see ``REFERENCES``). Fields a tool has and the model
+has not live in ``extra[endpoint][field]``, so a round trip loses nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from .errors import ValidationError
+
+DIRECTIONS = ("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone")
+UNITS = ("number", "percent", "currency", "boolean")
+STATUSES = ("not_started", "on_track", "at_risk", "off_track", "done", "cancelled")
+OBJECTIVE_TYPES = ("committed", "aspirational")
+# Confidence scales seen in the tools (anchors.md §4): Koan 1–10, Simple OKR 0.0–1.0, …
+CONFIDENCE_SCALES = {"0-1": (0.0, 1.0), "1-10": (1.0, 10.0), "0-10": (0.0, 10.0), "1-5": (1.0, 5.0), "0-100": (0.0, 100.0)}
+NUMERIC_DIRECTIONS = ("increase", "decrease", "milestone")
+
+
+@dataclass(slots=True, kw_only=True)
+class Objective:
+    id: str
+    title: str
+    description: str | None = None
+    owner: str | None = None  # e-mail where known, else a name
+    team: str | None = None
+    period: str | None = None  # a Period id such as "2025-Q3"
+    parent_id: str | None = None  # primary parent objective
+    type: str | None = None  # committed | aspirational
+    status: str | None = None
+    weight: float | None = None
+    start: dt.date | None = None
+    due: dt.date | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "objective"
+
+
+@dataclass(slots=True, kw_only=True)
+class KeyResult:
+    id: str
+    objective_id: str | None
+    title: str
+    description: str | None = None
+    owner: str | None = None
+    direction: str = "increase"
+    unit: str = "number"
+    currency: str | None = None  # ISO 4217 code when unit is currency
+    start: float | None = None
+    current: float | None = None
+    target: float | None = None
+    range_low: float | None = None  # bounds for direction "range"
+    range_high: float | None = None
+    weight: float | None = None
+    confidence: float | None = None
+    confidence_scale: str | None = None  # a key of CONFIDENCE_SCALES
+    status: str | None = None
+    due: dt.date | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "key_result"
+
+
+@dataclass(slots=True, kw_only=True)
+class Initiative:
+    """Work that drives a KR; it does not count toward progress (Perdoo's logic)."""
+
+    id: str
+    title: str
+    key_result_id: str | None = None
+    objective_id: str | None = None
+    parent_id: str | None = None  # a parent initiative: activities and tasks under it
+    description: str | None = None
+    owner: str | None = None
+    status: str | None = None
+    progress: float | None = None  # 0.0–1.0 as the tool reports it
+    start: dt.date | None = None
+    due: dt.date | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "initiative"
+
+
+@dataclass(slots=True, kw_only=True)
+class CheckIn:
+    id: str
+    key_result_id: str
+    at: dt.datetime  # UTC
+    value: float | None = None
+    confidence: float | None = None
+    status: str | None = None
+    note: str | None = None
+    author: str | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "check_in"
+
+
+@dataclass(slots=True, kw_only=True)
+class Person:
+    id: str
+    email: str | None = None
+    name: str | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "person"
+
+
+@dataclass(slots=True, kw_only=True)
+class Team:
+    id: str
+    name: str
+    parent_id: str | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "team"
+
+
+@dataclass(slots=True, kw_only=True)
+class Period:
+    id: str  # the canonical label: "2025-Q3", "FY2025-H1", "2025"
+    start: dt.date
+    end: dt.date  # inclusive
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "period"
+
+
+@dataclass(slots=True, kw_only=True)
+class Alignment:
+    """A typed edge: ``child`` (objective or KR) contributes to ``parent`` (objective)."""
+
+    id: str
+    child_id: str
+    parent_id: str
+    type: str = "contributes_to"
+    primary: bool = False
+    weight: float | None = None
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    kind = "alignment"
+
+
+ENTITY_TYPES: dict[str, type] = {
+    cls.kind: cls for cls in (Period, Person, Team, Objective, KeyResult, Initiative, CheckIn, Alignment)
+}
+KINDS = tuple(ENTITY_TYPES)  # in dependency order: parents before children
+
+# Reference fields per kind, and the kind they point at.
+REFERENCES: dict[str, dict[str, str]] = {
+    "team": {"parent_id": "team"},
+    "objective": {"parent_id": "objective"},
+    "key_result": {"objective_id": "objective"},
+    "initiative": {"key_result_id": "key_result", "objective_id": "objective", "parent_id": "initiative"},
+    "check_in": {"key_result_id": "key_result"},
+    "alignment": {"child_id": "*", "parent_id": "objective"},
+}
+
+_DATE_FIELDS = {"start", "due", "end"}
+
+
+# ---------------------------------------------------------------- serialisation
+
+
+def to_fields(entity) -> dict[str, Any]:
+    """Flatten an entity into JSON-ready fields; ``extra`` becomes ``extra.<ns>.<key>``.
+
+    ``id`` is left out: it is the record's key, not one of its fields.
+    """
+    out: dict[str, Any] = {}
+    for f in dataclasses.fields(entity):
+        value = getattr(entity, f.name)
+        if f.name == "id":
+            continue
+        if f.name == "extra":
+            for ns, values in value.items():
+                for key, v in values.items():
+                    out[f"extra.{ns}.{key}"] = v
+            continue
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        elif isinstance(value, dt.date):
+            value = value.isoformat()
+        out[f.name] = value
+    return out
+
+
+def from_fields(kind: str, id: str, fields: dict[str, Any]):
+    """Build an entity of ``kind`` from fields made by ``to_fields`` (unknown keys rejected)."""
+    cls = ENTITY_TYPES[kind]
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {"id": id}
+    extra: dict[str, dict[str, Any]] = {}
+    for key, value in fields.items():
+        if key.startswith("extra."):
+            _, ns, name = key.split(".", 2)
+            extra.setdefault(ns, {})[name] = value
+            continue
+        if key not in names or key == "id":
+            raise ValidationError(f"{kind} {id}: unknown field {key!r}")
+        if value is not None and key == "at":
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        elif value is not None and key in _DATE_FIELDS and isinstance(value, str):
+            value = dt.date.fromisoformat(value)
+        kwargs[key] = value
+    kwargs["extra"] = extra
+    return cls(**kwargs)
+
+
+# ---------------------------------------------------------------- derived values
+
+
+def progress(kr: KeyResult) -> float | None:
+    """Share of the way from start to target, 0.0–1.0, or None when it can't be known.
+
+    increase / decrease / milestone: (current − start) / (target − start), clamped, so a
+    decreasing KR (churn 5 % → 3 %) progresses as the value falls. stay_above / stay_below /
+    range: 1.0 while the condition holds, else 0.0. binary: 1.0 when done.
+    A missing start counts as 0 for increase and milestone KRs.
+    """
+    cur = kr.current
+    if kr.direction == "binary":
+        return None if cur is None else (1.0 if cur else 0.0)
+    if cur is None:
+        return None
+    if kr.direction == "stay_above":
+        return None if kr.target is None else float(cur >= kr.target)
+    if kr.direction == "stay_below":
+        return None if kr.target is None else float(cur <= kr.target)
+    if kr.direction == "range":
+        if kr.range_low is None or kr.range_high is None:
+            return None
+        return float(kr.range_low <= cur <= kr.range_high)
+    start = kr.start if kr.start is not None else (0.0 if kr.direction != "decrease" else None)
+    if start is None or kr.target is None or kr.target == start:
+        return None
+    return min(1.0, max(0.0, (cur - start) / (kr.target - start)))
+
+
+def score(kr: KeyResult) -> float | None:
+    """Google-style grade: progress rounded to one decimal (0.0, 0.1 … 1.0)."""
+    p = progress(kr)
+    return None if p is None else round(p + 1e-9, 1)
+
+
+def band(value: float | None) -> str:
+    """Colour band of a score ("Measure What Matters"): red < 0.4 ≤ yellow < 0.7 ≤ green."""
+    if value is None:
+        return "unknown"
+    return "green" if value >= 0.7 else "yellow" if value >= 0.4 else "red"
+
+
+def objective_progress(krs: Iterable[KeyResult]) -> float | None:
+    """Weighted mean of the KRs' progress (equal weights unless set); None without KRs."""
+    total = weight_sum = 0.0
+    for kr in krs:
+        p = progress(kr)
+        if p is None:
+            continue
+        w = 1.0 if kr.weight is None else kr.weight
+        total += w * p
+        weight_sum += w
+    return None if weight_sum == 0 else total / weight_sum
+
+
+# ---------------------------------------------------------------- validation
+
+
+@dataclass(frozen=True)
+class Problem:
+    entity: str  # "key_result KR-1"
+    field: str
+    message: str
+    severity: str = "error"  # error rejects the record; warning keeps it
+
+    def __str__(self) -> str:
+        return f"{self.entity}: {self.field}: {self.message}"
+
+
+def problems(entity) -> list[Problem]:
+    """Everything about one entity that breaks a rule of the model."""
+    check = _CHECKS.get(entity.kind)
+    found: list[Problem] = []
+    if check:
+        check(entity, lambda fld, msg, sev="error": found.append(Problem(f"{entity.kind} {entity.id}", fld, msg, sev)))
+    weight = getattr(entity, "weight", None)
+    if weight is not None and (weight < 0 or not math.isfinite(weight)):
+        found.append(Problem(f"{entity.kind} {entity.id}", "weight", f"weight {weight} is negative; use 0 to exclude it from the score"))
+    return found
+
+
+def validate(entity) -> None:
+    """Raise ValidationError listing every error-level problem of ``entity``."""
+    errors = [p for p in problems(entity) if p.severity == "error"]
+    if errors:
+        raise ValidationError("; ".join(str(p) for p in errors))
+
+
+def _check_key_result(kr: KeyResult, report) -> None:
+    if kr.direction not in DIRECTIONS:
+        report("direction", f"unknown direction {kr.direction!r}; use one of {', '.join(DIRECTIONS)}")
+    if kr.unit not in UNITS:
+        report("unit", f"unknown unit {kr.unit!r}; use one of {', '.join(UNITS)}")
+    if kr.unit == "currency" and not (kr.currency and len(kr.currency) == 3 and kr.currency.isalpha()):
+        report("currency", f"a currency KR needs a three-letter ISO code, got {kr.currency!r}")
+    if kr.status is not None and kr.status not in STATUSES:
+        report("status", f"unknown status {kr.status!r}; use one of {', '.join(STATUSES)}")
+    if kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target is not None:
+        if kr.target == kr.start:
+            report("target", f"target equals start ({kr.start:g}): progress is undefined; set another target or use direction stay_above/stay_below")
+        elif kr.direction == "increase" and kr.target < kr.start:
+            report("direction", f"target {kr.target:g} is below start {kr.start:g} on an increasing KR; use direction decrease")
+        elif kr.direction == "decrease" and kr.target > kr.start:
+            report("direction", f"target {kr.target:g} is above start {kr.start:g} on a decreasing KR; use direction increase")
+    if kr.direction == "range":
+        if kr.range_low is None or kr.range_high is None:
+            report("range_low", "a range KR needs both range_low and range_high")
+        elif kr.range_low > kr.range_high:
+            report("range_low", f"range_low {kr.range_low:g} is above range_high {kr.range_high:g}")
+    if kr.confidence is not None:
+        scale = kr.confidence_scale or "0-1"
+        if scale not in CONFIDENCE_SCALES:
+            report("confidence_scale", f"unknown confidence scale {scale!r}; use one of {', '.join(CONFIDENCE_SCALES)}")
+        else:
+            lo, hi = CONFIDENCE_SCALES[scale]
+            if not lo <= kr.confidence <= hi:
+                report("confidence", f"confidence {kr.confidence:g} is off its {scale} scale")
+
+
+def _check_objective(obj: Objective, report) -> None:
+    if not (obj.title or "").strip():
+        report("title", "an objective needs a title")
+    if obj.type is not None and obj.type not in OBJECTIVE_TYPES:
+        report("type", f"unknown objective type {obj.type!r}; use committed or aspirational")
+    if obj.status is not None and obj.status not in STATUSES:
+        report("status", f"unknown status {obj.status!r}; use one of {', '.join(STATUSES)}")
+    if obj.start and obj.due and obj.start > obj.due:
+        # Real exports have this (shared/fixtures: 5 of 14 rows); keep the record, say so.
+        report("start", f"starts {obj.start} after it is due {obj.due}", "warning")
+
+
+def _check_period(period: Period, report) -> None:
+    if period.start > period.end:
+        report("start", f"period starts {period.start} after it ends {period.end}")
+
+
+def _check_alignment(edge: Alignment, report) -> None:
+    if edge.child_id == edge.parent_id:
+        report("parent_id", "an objective cannot contribute to itself")
+
+
+_CHECKS = {
+    "key_result": _check_key_result,
+    "objective": _check_objective,
+    "period": _check_period,
+    "alignment": _check_alignment,
+}
+
+
+def alignment_cycles(edges: Iterable[tuple[str, str]]) -> list[list[str]]:
+    """Cycles in child → parent edges, each as the list of ids around it.
+
+    An objective that (through its parents) ends up contributing to itself is a cycle;
+    tools reject them, so the hub must too.
+    """
+    parents: dict[str, list[str]] = {}
+    for child, parent in edges:
+        parents.setdefault(child, []).append(parent)
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    cycles: list[list[str]] = []
+    for root in list(parents):
+        if state.get(root):
+            continue
+        path: list[str] = []
+        stack = [(root, iter(parents.get(root, ())))]
+        state[root] = 1
+        path.append(root)
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                stack.pop()
+                path.pop()
+                state[node] = 2
+            elif state.get(nxt) == 1:
+                cycles.append(path[path.index(nxt):] + [nxt])
+            elif not state.get(nxt):
+                state[nxt] = 1
+                path.append(nxt)
+                stack.append((nxt, iter(parents.get(nxt, ()))))
+    return cycles

@@ -1,0 +1,253 @@
+"""The store: one SQLite file (WAL) holding the hub's whole state.
+
+Tables (created by ``MIGRATIONS``):
+
+- ``entities``  current canonical state: id, kind, fields (JSON, from ``model.to_fields``)
+- ``links``     (endpoint, kind, external id) ↔ canonical id, with ``base``: the fields
+                 this endpoint last agreed with (JSON), which three-way merging needs
+- ``changes``   the append-only change log: run, time, entity, field, old, new, origin,
+                 kind (create / update / delete / conflict / revert); triggers refuse
+                 UPDATE and DELETE on it
+- ``runs``      one row per command that writes, with status and per-endpoint counters
+- ``cursors``   per endpoint and stream: where the next incremental read starts
+- ``conflicts`` field values two endpoints changed differently (settled by the engine)
+- ``intents``   a remote create recorded before it is sent, so a crash never duplicates
+
+``Store.mutate`` is the one way canonical state changes: it writes the entity and its
+change rows together. Callers group a run's writes, links and cursor moves in
+``with store.atomic():`` so a failure leaves nothing half-written and advances no cursor.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import sqlite_utils
+from sqlite_utils import Migrations
+
+from .errors import StoreError
+
+MIGRATIONS = Migrations("okrsync")
+NOW = lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+_ID_PREFIX = {"objective": "obj", "key_result": "kr", "initiative": "ini", "check_in": "chk",
+              "person": "per", "team": "team", "period": "per", "alignment": "aln"}
+
+
+@MIGRATIONS()
+def m001_initial(db: sqlite_utils.Database) -> None:
+    db["entities"].create({"id": str, "kind": str, "fields": str, "deleted": int, "updated": str}, pk="id",
+                          not_null={"kind", "fields"}, defaults={"deleted": 0})
+    db["entities"].create_index(["kind"])
+    db["links"].create({"endpoint": str, "kind": str, "external_id": str, "canonical_id": str, "base": str,
+                        "remote_updated": str, "run_id": int}, pk=("endpoint", "kind", "external_id"),
+                       not_null={"canonical_id"})
+    db["links"].create_index(["endpoint", "canonical_id"], unique=True)
+    db["runs"].create({"id": int, "command": str, "started": str, "finished": str, "status": str,
+                       "dry_run": int, "counters": str, "error": str}, pk="id")
+    db["changes"].create({"id": int, "run_id": int, "at": str, "entity_id": str, "entity_kind": str,
+                          "field": str, "old": str, "new": str, "origin": str, "kind": str}, pk="id",
+                         foreign_keys=[("run_id", "runs", "id")])
+    db["changes"].create_index(["entity_id"])
+    db["changes"].create_index(["run_id"])
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"""CREATE TRIGGER changes_no_{op.lower()} BEFORE {op} ON changes
+                       BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END""")
+    db["cursors"].create({"endpoint": str, "stream": str, "value": str, "run_id": int, "updated": str},
+                         pk=("endpoint", "stream"))
+    db["conflicts"].create({"id": int, "run_id": int, "entity_id": str, "field": str, "base": str,
+                            "candidates": str, "status": str, "resolution": str, "created": str,
+                            "resolved": str}, pk="id")
+    db["intents"].create({"id": int, "run_id": int, "endpoint": str, "kind": str, "canonical_id": str,
+                          "payload": str, "status": str, "external_id": str, "created": str}, pk="id")
+
+
+def dumps(value: Any) -> str:
+    """Canonical JSON: equal data gives equal text, so unchanged records compare as strings."""
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def new_id(kind: str) -> str:
+    return f"{_ID_PREFIX.get(kind, kind)}_{uuid.uuid4().hex[:12]}"
+
+
+def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tuple[Any, Any]]:
+    """Fields whose value differs: {field: (old, new)}; a missing field counts as None."""
+    old, new = old or {}, new or {}
+    return {k: (old.get(k), new.get(k)) for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
+
+
+class Store:
+    """The hub's state in one SQLite file; ``Store(None)`` keeps it in memory (tests)."""
+
+    def __init__(self, path: str | os.PathLike | None):
+        self.path = Path(path) if path is not None else None
+        try:
+            if self.path is None:
+                self.db = sqlite_utils.Database(memory=True)
+            else:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # The store can hold client data: readable by its owner only.
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
+                os.close(fd)
+                self.db = sqlite_utils.Database(self.path)
+                self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            MIGRATIONS.apply(self.db)
+        except Exception as e:  # sqlite3.DatabaseError: not a database, locked, …
+            raise StoreError(f"cannot open store {self.path or ':memory:'}: {e}") from e
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def atomic(self) -> Iterator[Store]:
+        """One transaction: everything in it is written, or nothing is."""
+        with self.db.atomic():
+            yield self
+
+    # ------------------------------------------------------------ runs
+
+    def begin_run(self, command: str, *, dry_run: bool = False) -> int:
+        """Record the start of a run (committed at once, so a crash still shows it)."""
+        with self.atomic():
+            table = self.db["runs"].insert({"command": command, "started": NOW(), "status": "running",
+                                            "dry_run": int(dry_run), "counters": "{}"})
+        return table.last_pk
+
+    def finish_run(self, run_id: int, status: str, counters: dict, error: str | None = None) -> None:
+        with self.atomic():
+            self.db["runs"].update(run_id, {"finished": NOW(), "status": status,
+                                            "counters": dumps(counters), "error": error})
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]).fetchall()
+        cols = [c.name for c in self.db["runs"].columns]
+        return [dict(zip(cols, row)) | {"counters": json.loads(row[cols.index("counters")] or "{}")} for row in rows]
+
+    # ------------------------------------------------------------ entities
+
+    def get(self, entity_id: str) -> tuple[str, dict[str, Any]] | None:
+        """(kind, fields) of a live entity, or None."""
+        row = self.db.execute("SELECT kind, fields FROM entities WHERE id = ? AND deleted = 0", [entity_id]).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def entities(self, kind: str | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Live entities as (id, kind, fields), in insertion order."""
+        sql = "SELECT id, kind, fields FROM entities WHERE deleted = 0"
+        args: list = []
+        if kind:
+            sql += " AND kind = ?"
+            args.append(kind)
+        for id_, k, fields in self.db.execute(sql + " ORDER BY rowid", args):
+            yield id_, k, json.loads(fields)
+
+    def count(self, kind: str | None = None) -> int:
+        return sum(1 for _ in self.db.execute(
+            "SELECT 1 FROM entities WHERE deleted = 0" + (" AND kind = ?" if kind else ""), [kind] if kind else []))
+
+    def mutate(self, run_id: int, origin: str, kind: str, entity_id: str, fields: dict[str, Any] | None,
+               *, old: dict[str, Any] | None = None, change: str | None = None) -> dict[str, tuple]:
+        """Set an entity's fields (``None`` deletes it) and log every changed field.
+
+        The only function that changes canonical state. ``old`` may be passed when the
+        caller already holds the current fields (saves a read on hot paths). Returns the
+        diff it wrote; an empty diff writes nothing.
+        """
+        exists = old is not None
+        if old is None:
+            current = self.get(entity_id)
+            exists = current is not None
+            old = current[1] if current else {}
+        changed = diff(old, fields if fields is not None else {})
+        if fields is not None and exists and not changed:
+            return {}
+        now = NOW()
+        if fields is None:
+            if not exists:
+                return {}
+            self.db.execute("UPDATE entities SET deleted = 1, updated = ? WHERE id = ?", [now, entity_id])
+            kind_of_change = change or "delete"
+        else:
+            self.db.execute("INSERT INTO entities (id, kind, fields, deleted, updated) VALUES (?, ?, ?, 0, ?) "
+                            "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, updated = excluded.updated",
+                            [entity_id, kind, dumps(fields), now])
+            kind_of_change = change or ("update" if exists else "create")
+        self.db.conn.executemany(
+            "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
+            [(run_id, now, entity_id, kind, f, None if o is None else dumps(o), None if n is None else dumps(n), origin, kind_of_change)
+             for f, (o, n) in sorted(changed.items())])
+        return changed
+
+    def log_change(self, run_id: int, origin: str, kind: str, entity_id: str, field: str, old: Any, new: Any,
+                   change: str) -> None:
+        """Append a change row that does not alter canonical state (a conflict's losing value)."""
+        self.db.execute(
+            "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
+            [run_id, NOW(), entity_id, kind, field, dumps(old), dumps(new), origin, change])
+
+    def changes(self, *, entity: str | None = None, since: str | None = None, run: int | None = None,
+                limit: int | None = None) -> list[dict]:
+        """Change-log rows, oldest first; ``since`` is an ISO time (UTC)."""
+        where, args = [], []
+        if entity:
+            where.append("entity_id = ?")
+            args.append(entity)
+        if since:
+            where.append("at >= ?")
+            args.append(since)
+        if run is not None:
+            where.append("run_id = ?")
+            args.append(run)
+        sql = "SELECT * FROM changes" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        if limit:
+            sql = f"SELECT * FROM ({sql[:-len(' ORDER BY id')]} ORDER BY id DESC LIMIT {int(limit)}) ORDER BY id"
+        rows = []
+        for row in self.db.query(sql, args):
+            row["old"] = None if row["old"] is None else json.loads(row["old"])
+            row["new"] = None if row["new"] is None else json.loads(row["new"])
+            rows.append(row)
+        return rows
+
+    # ------------------------------------------------------------ links and cursors
+
+    def links(self, endpoint: str) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """{(kind, external id): (canonical id, base JSON)} for one endpoint."""
+        return {(k, ext): (cid, base) for k, ext, cid, base in self.db.execute(
+            "SELECT kind, external_id, canonical_id, base FROM links WHERE endpoint = ?", [endpoint])}
+
+    def set_link(self, endpoint: str, kind: str, external_id: str, canonical_id: str, base: dict | None,
+                 run_id: int, remote_updated: str | None = None) -> None:
+        self.db.execute(
+            "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id) VALUES (?,?,?,?,?,?,?) "
+            "ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET canonical_id = excluded.canonical_id, "
+            "base = excluded.base, remote_updated = excluded.remote_updated, run_id = excluded.run_id",
+            [endpoint, kind, external_id, canonical_id, None if base is None else dumps(base), remote_updated, run_id])
+
+    def drop_link(self, endpoint: str, kind: str, external_id: str) -> None:
+        self.db.execute("DELETE FROM links WHERE endpoint = ? AND kind = ? AND external_id = ?", [endpoint, kind, external_id])
+
+    def cursor(self, endpoint: str, stream: str) -> str | None:
+        row = self.db.execute("SELECT value FROM cursors WHERE endpoint = ? AND stream = ?", [endpoint, stream]).fetchone()
+        return row[0] if row else None
+
+    def set_cursor(self, endpoint: str, stream: str, value: str | None, run_id: int) -> None:
+        self.db["cursors"].upsert({"endpoint": endpoint, "stream": stream, "value": value, "run_id": run_id,
+                                   "updated": NOW()}, pk=("endpoint", "stream"))
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

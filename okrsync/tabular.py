@@ -1,0 +1,418 @@
+"""Raw spreadsheet I/O: stream rows out of CSV/XLSX files, write tables back safely.
+
+This layer knows nothing about OKRs; connectors above it map cells to fields.
+
+Reading
+    ``iter_rows(path)`` dispatches on suffix (.csv/.tsv/.txt -> ``iter_csv``,
+    .xlsx/.xlsm -> ``iter_xlsx``) and yields ``RawRow(file, sheet, number, cells)``
+    lazily; nothing is opened until the first ``next()`` and files are closed when
+    the iterator finishes or is closed, so errors also surface on first iteration.
+
+    * ``number`` is the 1-based row number a person sees in a spreadsheet program:
+      for CSV the physical line on which the record *starts* (multi-line quoted
+      cells do not shift later rows), for XLSX the sheet row.
+    * Rows whose cells are all empty/whitespace are skipped. Ragged rows are kept
+      as-is; padding and reporting is the caller's job.
+    * CSV cells are ``str``. Encoding defaults to ``sniff_encoding`` (BOM ->
+      utf-8-sig, valid UTF-8 -> utf-8, else cp1252, else latin-1) and the delimiter
+      to ``sniff_delimiter`` (one of , ; TAB |; .tsv files default to TAB). A stray
+      BOM in the first cell is stripped. Parsing is strict: malformed quoting
+      raises ``TableError`` naming file and line instead of silently merging rows.
+    * XLSX cells are openpyxl values (str, int, float, bool, datetime, None; rarely
+      time/timedelta), read with ``data_only=True`` so formulas yield their cached
+      results. Trailing ``None`` cells are trimmed. Merged ranges carry the value
+      only in their top-left cell and ``None`` elsewhere; callers may read that as
+      "same as above".
+
+Writing
+    ``write_csv``, ``write_xlsx`` and ``write_table`` pass every cell through
+    ``neutralise`` (OWASP CSV-injection rule) so no text ever becomes a formula,
+    and ``unneutralise`` inverts it exactly. XLSX cannot hold a bare CR, so line
+    breaks in xlsx text become "\n"; dates are ISO-formatted in CSV and native
+    cells in XLSX (read back as datetime). Writes are atomic: data goes to a
+    ``.tmp`` file beside the target, is fsynced and ``os.replace``d onto it; on any
+    error the temp file is removed and the original is untouched. An existing
+    target's permission bits are kept; new files get the umask default.
+
+Errors are ``TableError`` (a ``ValueError``) carrying ``file``, ``sheet``, ``row``;
+OS errors such as a missing file propagate unchanged.
+"""
+from __future__ import annotations
+
+import codecs
+import contextlib
+import csv
+import datetime as dt
+import os
+import re
+import secrets
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import openpyxl
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils.exceptions import IllegalCharacterError
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+DELIMITERS = (",", ";", "\t", "|")
+# csv.Sniffer's quote regex is quadratic on some inputs (64 KiB can take seconds),
+# so it only ever sees a small head of the file.
+_SNIFF_CHARS = 8192
+_CHUNK = 1 << 16
+# Big enough for JSON blobs in a cell, small enough that an unterminated quote in
+# a huge file fails fast instead of swallowing it into memory.
+_FIELD_LIMIT = 64 * 1024 * 1024
+_DANGEROUS = "=+-@\t\r"
+# Escaped form: one or more quotes followed by a dangerous char. Counting the
+# whole quote run (not just one) is what makes neutralise/unneutralise a bijection.
+_ESCAPED = re.compile(r"'+[=+\-@\t\r]")
+
+
+class TableError(ValueError):
+    """A table could not be read or written; ``str()`` names file, sheet and row."""
+
+    def __init__(self, file: str, message: str, *, sheet: str | None = None,
+                 row: int | None = None):
+        self.file, self.message, self.sheet, self.row = file, message, sheet, row
+        where = [file]
+        if sheet is not None:
+            where.append(f"sheet {sheet!r}")
+        if row is not None:
+            where.append(f"{'line' if sheet is None else 'row'} {row}")
+        super().__init__(": ".join(where + [message]))
+
+    def __reduce__(self):  # keep picklable (multiprocessing) despite custom __init__
+        return (_rebuild_error, (self.file, self.message, self.sheet, self.row))
+
+
+def _rebuild_error(file, message, sheet, row):
+    return TableError(file, message, sheet=sheet, row=row)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    file: str
+    sheet: str | None
+    number: int
+    cells: list
+
+
+# --------------------------------------------------------------------- sniffing
+
+def sniff_encoding(path) -> str:
+    """Guess a text file's encoding in one constant-memory pass."""
+    utf8 = codecs.getincrementaldecoder("utf-8")()
+    utf8_ok = cp1252_ok = True
+    with open(path, "rb") as fh:
+        head = fh.read(3)
+        if head == codecs.BOM_UTF8:
+            return "utf-8-sig"
+        fh.seek(0)
+        while (utf8_ok or cp1252_ok) and (chunk := fh.read(_CHUNK)):
+            utf8_ok = utf8_ok and _decodes(utf8.decode, chunk)
+            # cp1252 is single-byte, so chunks can be checked independently.
+            cp1252_ok = cp1252_ok and _decodes(lambda b: b.decode("cp1252"), chunk)
+    if utf8_ok and _decodes(lambda b: utf8.decode(b, final=True), b""):
+        return "utf-8"
+    return "cp1252" if cp1252_ok else "latin-1"  # latin-1 decodes any byte
+
+
+def _decodes(decode, data: bytes) -> bool:
+    try:
+        decode(data)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def sniff_delimiter(sample: str) -> str:
+    """Pick one of , ; TAB | for ``sample`` (the head of a file); default ","."""
+    if len(sample) > _SNIFF_CHARS:  # cut at a line end so no record is half-seen
+        cut = sample.rfind("\n", 0, _SNIFF_CHARS)
+        sample = sample[: cut if cut > 0 else _SNIFF_CHARS]
+    scores = _delimiter_scores(sample)
+    best = max(DELIMITERS, key=scores.__getitem__)  # max keeps the first on ties
+    try:
+        found = csv.Sniffer().sniff(sample, delimiters="".join(DELIMITERS)).delimiter
+    except csv.Error:
+        found = None
+    # Sniffer can latch onto a char found in only a few rows (a tab inside a cell);
+    # a real delimiter is on as many lines as any rival, so veto it otherwise.
+    if found in scores and scores[found][0] >= scores[best][0]:
+        return found
+    return best if scores[best][1] else ","
+
+
+def _delimiter_scores(sample: str, max_lines: int = 20) -> dict[str, tuple[int, int]]:
+    """Per candidate: (non-empty lines containing it, total count), outside quotes."""
+    unquoted = re.sub(r'"[^"]*(?:"|$)', "", sample)  # drops multi-line quoted text too
+    lines = [ln for ln in unquoted.splitlines() if ln.strip()][:max_lines]
+    return {d: (sum(d in ln for ln in lines), sum(ln.count(d) for ln in lines))
+            for d in DELIMITERS}
+
+
+# ---------------------------------------------------------------------- reading
+
+def iter_csv(path, *, encoding: str | None = None,
+             delimiter: str | None = None) -> Iterator[RawRow]:
+    file = os.fspath(path)
+    encoding = encoding or sniff_encoding(path)
+    if csv.field_size_limit() < _FIELD_LIMIT:  # process-global; only ever raise it
+        csv.field_size_limit(_FIELD_LIMIT)
+    # newline="" lets csv see \r, \n and \r\n itself, so line_num counts physical lines.
+    with open(path, encoding=encoding, newline="") as fh:
+        try:
+            if delimiter is None:
+                delimiter = sniff_delimiter(fh.read(_SNIFF_CHARS))
+                fh.seek(0)
+            reader = csv.reader(fh, delimiter=delimiter, strict=True)
+            first = True
+            while True:
+                start = reader.line_num + 1
+                try:
+                    cells = next(reader)
+                except StopIteration:
+                    return
+                except csv.Error as exc:
+                    raise _csv_error(file, start, exc) from None
+                if first and cells and cells[0].startswith("\ufeff"):
+                    cells[0] = cells[0][1:]
+                first = False
+                if any(c.strip() for c in cells):
+                    yield RawRow(file, None, start, cells)
+        except UnicodeDecodeError:
+            # The decoder works in chunks, so the offending line is not knowable.
+            raise TableError(file, f"not valid {encoding} text") from None
+
+
+def _csv_error(file: str, line: int, exc: csv.Error) -> TableError:
+    text = str(exc)
+    if "unexpected end of data" in text:
+        text = "unterminated quoted field"
+    return TableError(file, text, row=line)
+
+
+def list_sheets(path) -> list[str]:
+    """Names of the worksheets (chartsheets excluded) in workbook order."""
+    wb = _open_workbook(path)
+    try:
+        return [ws.title for ws in wb.worksheets]
+    finally:
+        wb.close()
+
+
+def iter_xlsx(path, *, sheet: str | None = None) -> Iterator[RawRow]:
+    file = os.fspath(path)
+    wb = _open_workbook(path)
+    try:
+        ws = _pick_sheet(file, wb, sheet)
+        # Some producers write a wrong <dimension>; trusting it truncates rows.
+        ws.reset_dimensions()
+        # read-only iter_rows fills gaps with empty rows, so enumerate == row number.
+        for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
+            cells = list(values)
+            while cells and cells[-1] is None:
+                cells.pop()
+            if any(not (v is None or isinstance(v, str) and not v.strip()) for v in cells):
+                yield RawRow(file, ws.title, number, cells)
+    finally:
+        wb.close()
+
+
+def _open_workbook(path):
+    try:
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # zipfile/KeyError/InvalidFileException zoo
+        raise TableError(os.fspath(path), f"not a readable xlsx workbook ({exc})") from exc
+
+
+def _pick_sheet(file: str, wb, sheet: str | None):
+    names = [ws.title for ws in wb.worksheets]
+    if not names:
+        raise TableError(file, "workbook has no worksheets")
+    if sheet is None:
+        return wb.worksheets[0]
+    if sheet not in names:
+        listed = ", ".join(repr(n) for n in names)
+        raise TableError(file, f"no such sheet (sheets: {listed})", sheet=sheet)
+    return wb[sheet]
+
+
+def iter_rows(path, *, sheet: str | None = None, encoding: str | None = None,
+              delimiter: str | None = None) -> Iterator[RawRow]:
+    suffix = Path(path).suffix.lower()
+    if suffix in CSV_SUFFIXES:
+        if delimiter is None and suffix == ".tsv":
+            delimiter = "\t"  # sniffing a one-column TSV could wrongly pick ","
+        return iter_csv(path, encoding=encoding, delimiter=delimiter)
+    if suffix in XLSX_SUFFIXES:
+        return iter_xlsx(path, sheet=sheet)
+    raise TableError(os.fspath(path), _unsupported(suffix, CSV_SUFFIXES + XLSX_SUFFIXES))
+
+
+def _unsupported(suffix: str, supported: tuple[str, ...]) -> str:
+    return f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(supported)}"
+
+
+# ----------------------------------------------------------- CSV injection guard
+
+def neutralise(value: Any) -> Any:
+    """Prefix ``'`` to text a spreadsheet could run as a formula (and to text that
+    already looks escaped, so ``unneutralise`` can tell the two apart)."""
+    if isinstance(value, str) and value and (value[0] in _DANGEROUS or _ESCAPED.match(value)):
+        return "'" + value
+    return value
+
+
+def unneutralise(value: Any) -> Any:
+    """Exact inverse of ``neutralise``; ordinary text such as "it's" is unchanged."""
+    if isinstance(value, str) and _ESCAPED.match(value):
+        return value[1:]
+    return value
+
+
+# ---------------------------------------------------------------------- writing
+
+def write_csv(path, header: list[str], rows: Iterable[list], *,
+              delimiter: str = ",", encoding: str = "utf-8") -> None:
+    with _atomic_file(path, "w", encoding=encoding, newline="") as fh:
+        writer = csv.writer(fh, delimiter=delimiter)
+        writer.writerow([_csv_value(v) for v in header])
+        for row in rows:
+            writer.writerow([_csv_value(v) for v in row])
+
+
+def _csv_value(value: Any) -> Any:
+    value = neutralise(value)
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):  # before date: datetime is a date subclass
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def write_xlsx(path, sheets: dict[str, tuple[list[str], Iterable[list]]]) -> None:
+    file = os.fspath(path)
+    if not sheets:
+        raise TableError(file, "a workbook needs at least one sheet")
+    wb = openpyxl.Workbook(write_only=True)
+    try:
+        _fill_workbook(file, wb, sheets)
+        with _atomic_file(path, "wb") as fh:
+            wb.save(fh)
+    except BaseException:
+        _discard(wb)
+        raise
+
+
+def _fill_workbook(file: str, wb, sheets) -> None:
+    bold = Font(bold=True)
+    for title, (header, rows) in sheets.items():
+        try:
+            ws = wb.create_sheet(title)
+        except ValueError as exc:  # invalid characters in the sheet title
+            raise TableError(file, str(exc), sheet=title) from None
+        _append(file, ws, 1, header, bold)
+        for number, row in enumerate(rows, 2):
+            _append(file, ws, number, row)
+
+
+def _discard(wb) -> None:
+    # Write-only sheets stream into temp files via generators; closing them now
+    # avoids "I/O on closed file" noise at GC and frees the temp files early.
+    for ws in wb.worksheets:
+        with contextlib.suppress(Exception):
+            ws.close()
+            ws._writer.cleanup()  # private, hence the suppress
+
+
+def _xlsx_value(value: Any) -> Any:
+    # openpyxl only rejects aware datetimes at save time, where the row is unknown.
+    if isinstance(value, (dt.datetime, dt.time)) and value.tzinfo is not None:
+        raise ValueError("timezone-aware datetimes cannot be stored in xlsx")
+    if isinstance(value, str) and "\r" in value:
+        # XML parsing turns a raw CR into LF anyway; doing it first means "\r=x" is
+        # not escaped as "'\r=x" only to come back as "'\n=x" with a stray quote.
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return neutralise(value)
+
+
+def _append(file: str, ws, number: int, row: list, font: Font | None = None) -> None:
+    try:
+        cells = [_xlsx_value(v) for v in row]
+        if font is not None:
+            cells = [WriteOnlyCell(ws, value=v) for v in cells]
+            for cell in cells:
+                cell.font = font
+        ws.append(cells)
+    except (ValueError, TypeError, IllegalCharacterError) as exc:
+        raise TableError(file, str(exc) or type(exc).__name__,
+                         sheet=ws.title, row=number) from exc
+
+
+def write_table(path, header: list[str], rows: Iterable[list]) -> None:
+    suffix = Path(path).suffix.lower()
+    if suffix in (".csv", ".txt"):
+        write_csv(path, header, rows)
+    elif suffix == ".tsv":
+        write_csv(path, header, rows, delimiter="\t")
+    elif suffix == ".xlsx":
+        write_xlsx(path, {"OKRs": (header, rows)})
+    else:  # .xlsm excluded: without a VBA part Excel refuses such a file
+        raise TableError(os.fspath(path), _unsupported(suffix, (".csv", ".tsv", ".txt", ".xlsx")))
+
+
+@contextlib.contextmanager
+def _atomic_file(path, mode: str, **open_kwargs):
+    """Yield a temp file next to ``path``; on clean exit fsync it and swap it in."""
+    target = os.path.realpath(path)  # write through symlinks, don't replace them
+    directory = os.path.dirname(target)
+    os.makedirs(directory, exist_ok=True)  # out/board.xlsx: the first push makes out/
+    fd, tmp = _create_temp(directory, os.path.basename(target))
+    try:
+        with os.fdopen(fd, mode, **open_kwargs) as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def _create_temp(directory: str, name: str) -> tuple[int, str]:
+    # Not mkstemp: it forces mode 0o600, whereas 0o666 lets the umask decide.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(6)}.tmp")
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"could not create a temp file in {directory}")
+
+
+def _fsync_dir(directory: str) -> None:
+    # Makes the rename itself durable. Windows cannot open directories and some
+    # filesystems refuse to fsync them; the data is already safely in place then.
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

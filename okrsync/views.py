@@ -1,0 +1,155 @@
+"""What the CLI shows: run summaries, store status, the change log and the OKR tree.
+
+Each view is a function that builds plain data (also the ``--json`` output) and a
+``print_*`` function that renders it with rich.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.table import Table
+from rich.tree import Tree
+
+from .model import band, from_fields, objective_progress, progress, score
+from .store import Store
+
+MAX_LISTED = 20
+
+
+def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_run: bool) -> None:
+    if env.as_json:
+        env.emit({"command": command, "run": run_id, "dry_run": dry_run,
+                  "endpoints": [p.as_dict() for p in plans], "totals": totals.__dict__})
+        return
+    out = env.out
+    if dry_run:
+        for plan in plans:
+            if plan.changes:
+                out.print(f"[bold]{plan.direction} {plan.endpoint}[/bold] would:")
+                for c in plan.changes[:MAX_LISTED]:
+                    fields = ", ".join(f"{k}: {o!r} → {n!r}" for k, (o, n) in sorted(c.diff.items())[:6])
+                    out.print(f"  {c.op} {c.kind} {c.external_id or c.canonical_id}: {fields}", markup=False)
+                if len(plan.changes) > MAX_LISTED:
+                    out.print(f"  … and {len(plan.changes) - MAX_LISTED} more (use --json for all)")
+    table = Table("endpoint", "step", "read", "created", "updated", "unchanged", "conflicts", "rejected",
+                  title=f"{command} {'(dry run: nothing written)' if dry_run else f'run {run_id}'}")
+    for p in plans:
+        c = p.counters
+        table.add_row(p.endpoint, p.direction, str(c.read), str(c.created), str(c.updated), str(c.unchanged),
+                      str(c.conflicts), str(len(p.rejected)))
+    out.print(table)
+    for p in plans:
+        for note in p.notes:
+            env.err.print(f"note: {p.endpoint}: {note}", markup=False, highlight=False)
+        for r in p.rejected[:MAX_LISTED]:
+            env.err.print(f"rejected: {p.endpoint}: {r}", markup=False, highlight=False)
+        if len(p.rejected) > MAX_LISTED:
+            env.err.print(f"rejected: {p.endpoint}: … and {len(p.rejected) - MAX_LISTED} more (use --json for all)")
+
+
+def status(cfg, store: Store) -> dict[str, Any]:
+    counts = {k: n for k, n in store.db.execute(
+        "SELECT kind, count(*) FROM entities WHERE deleted = 0 GROUP BY kind ORDER BY kind")}
+    endpoints = []
+    for name, ep in cfg.endpoints.items():
+        links = store.db.execute("SELECT count(*) FROM links WHERE endpoint = ?", [name]).fetchone()[0]
+        cursor = store.db.execute("SELECT updated FROM cursors WHERE endpoint = ? ORDER BY updated DESC LIMIT 1",
+                                  [name]).fetchone()
+        endpoints.append({"name": name, "type": ep.type, "linked": links, "last_read": cursor[0] if cursor else None})
+    return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": store.runs(10)}
+
+
+def print_status(env, data: dict) -> None:
+    out = env.out
+    out.print(f"store: {data['store']}", markup=False)
+    out.print("entities: " + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in data["entities"].items()) or "none"))
+    table = Table("endpoint", "type", "linked records", "last read or written")
+    for e in data["endpoints"]:
+        table.add_row(e["name"], e["type"], str(e["linked"]), e["last_read"] or "never")
+    out.print(table)
+    runs = Table("run", "command", "started", "status", "error", title="recent runs")
+    for r in data["runs"]:
+        runs.add_row(str(r["id"]), r["command"] + (" (dry run)" if r["dry_run"] else ""), r["started"], r["status"],
+                     r["error"] or "")
+    out.print(runs)
+
+
+def print_log(env, rows: list[dict]) -> None:
+    table = Table("time", "run", "entity", "field", "old", "new", "from", "kind")
+    for r in rows:
+        table.add_row(r["at"], str(r["run_id"]), r["entity_id"], r["field"], _short(r["old"]), _short(r["new"]),
+                      r["origin"], r["kind"])
+    env.out.print(table)
+    if not rows:
+        env.err.print("no changes match")
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def okr_tree(store: Store, period: str | None = None) -> list[dict[str, Any]]:
+    """Objectives (children under their primary parent) with KRs, progress and scores."""
+    krs_of: dict[str, list] = {}
+    for cid, _, fields in store.entities("key_result"):
+        kr = from_fields("key_result", cid, fields)
+        krs_of.setdefault(kr.objective_id, []).append(kr)
+    objectives = [from_fields("objective", cid, f) for cid, _, f in store.entities("objective")]
+    if period:
+        objectives = [o for o in objectives if o.period == period]
+    ids = {o.id for o in objectives}
+
+    def node(obj) -> dict[str, Any]:
+        krs = krs_of.get(obj.id, [])
+        p = objective_progress(krs)
+        return {
+            "id": obj.id, "title": obj.title, "owner": obj.owner, "period": obj.period, "status": obj.status,
+            "progress": None if p is None else round(p, 3), "band": band(None if p is None else round(p, 1)),
+            "key_results": [{"id": kr.id, "title": kr.title, "owner": kr.owner, "direction": kr.direction,
+                             "unit": kr.unit, "start": kr.start, "current": kr.current, "target": kr.target,
+                             "progress": None if progress(kr) is None else round(progress(kr), 3),
+                             "score": score(kr), "band": band(score(kr)), "status": kr.status} for kr in krs],
+            "children": [node(child) for child in objectives if child.parent_id == obj.id],
+        }
+
+    return [node(o) for o in objectives if o.parent_id not in ids]
+
+
+_COLOURS = {"green": "green", "yellow": "yellow", "red": "red", "unknown": "dim"}
+
+
+def print_tree(env, nodes: list[dict]) -> None:
+    if not nodes:
+        env.err.print("no objectives in the store yet: run `okrsync pull` first")
+        return
+    root = Tree("[bold]OKRs[/bold]")
+
+    def add(parent: Tree, n: dict) -> None:
+        pct = "–" if n["progress"] is None else f"{n['progress'] * 100:.0f}%"
+        branch = parent.add(f"[bold]{_esc(n['title'])}[/bold] [{_COLOURS[n['band']]}]{pct}[/]"
+                            + (f"  [dim]{_esc(n['owner'] or '')} {n['period'] or ''}[/dim]"))
+        for kr in n["key_results"]:
+            value = f"{_num(kr['current'])} / {_num(kr['target'])}" if kr["direction"] != "binary" else \
+                ("done" if kr["current"] else "not done")
+            grade = "–" if kr["score"] is None else f"{kr['score']:.1f}"
+            branch.add(f"{_esc(kr['title'])}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]")
+        for child in n["children"]:
+            add(branch, child)
+
+    for n in nodes:
+        add(root, n)
+    env.out.print(root)
+
+
+def _num(value: Any) -> str:
+    if value is None:
+        return "?"
+    return f"{value:g}"
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
