@@ -34,7 +34,7 @@ FIELD_TRANSFORMS = {
 }
 DATE_FIELDS = {"due", "end"}  # ``start`` is a date on objectives and initiatives, a number on KRs
 LAYOUTS = ("flat", "hierarchical", "linked")
-_MEASURE = re.compile(r"^\s*([$€£¥]|[A-Z]{3}\s)?\s*(.*?)\s*(%|percent|pct|[A-Z]{3})?\s*$", re.IGNORECASE)
+_MEASURE = re.compile(r"^\s*([$€£¥]|[A-Z]{3}(?=[\s\d]))?\s*(.*?)\s*(%|(?i:percent|pct)|(?<=[\d\s])[A-Z]{3})?\s*$")
 _CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
 
 
@@ -61,9 +61,11 @@ def parse_measure(value: Any, options: dict) -> Measure:
         return Measure(float(boolean), "boolean")
     m = _MEASURE.match(text)
     prefix, number, suffix = (m.group(1) or "").strip(), m.group(2), (m.group(3) or "").strip()
+    if not number:
+        raise tf.TransformError(f"expected a number such as 45, \"45%\" or \"$1,200\", got {text!r}")
     if suffix.lower() in ("%", "percent", "pct"):
         return Measure(tf.parse_number(number, decimal=options.get("decimal")), "percent")
-    currency = _CURRENCY_SIGNS.get(prefix) or (prefix.upper() if prefix else None) or (suffix.upper() if suffix else None)
+    currency = _CURRENCY_SIGNS.get(prefix) or prefix or suffix or None
     if currency:
         return Measure(tf.parse_number(number, decimal=options.get("decimal")), "currency", currency)
     return Measure(tf.parse_number(text, decimal=options.get("decimal")))

@@ -1,0 +1,17 @@
+import pytest
+
+from okrsync.store import Store
+
+
+@pytest.fixture(autouse=True)
+def _isolated(tmp_path, monkeypatch):
+    """Run every test in its own directory, with no installed (entry-point) plugins."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("OKRSYNC_LOAD_PLUGINS", "")
+
+
+@pytest.fixture
+def store():
+    s = Store(None)
+    yield s
+    s.close()

@@ -1,0 +1,160 @@
+"""The okrsync command, end to end through click's CliRunner."""
+
+import json
+import sqlite3
+
+import pytest
+from click.testing import CliRunner
+
+from okrsync.cli import cli
+
+SHEET = """\
+Objective ID,Objective,Period,Key result ID,Key result,Owner,Start,Current,Target,Status
+O-1,Grow revenue,Q1 2026,KR-1,Reach 5M ARR,ana@example.com,$3000000,$3500000,$5000000,On track
+O-1,Grow revenue,Q1 2026,KR-2,Cut churn,bo@example.com,5%,4%,3%,At risk
+O-2,Ship faster,2026-Q1,KR-3,Deploys per week,cy@example.com,2,6,10,on track
+"""
+
+CONFIG = """\
+store: state/okrsync.db
+endpoints:
+  planning-sheet:
+    type: csv
+    path: okrs.csv
+  board:
+    type: xlsx
+    path: out/board.xlsx
+    layout: hierarchical
+sync:
+  order: [planning-sheet, board]
+"""
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "okrs.csv").write_text(SHEET)
+    (tmp_path / "okrsync.yaml").write_text(CONFIG)
+    return tmp_path
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def changes(project):
+    return sqlite3.connect(project / "state/okrsync.db").execute("select count(*) from changes").fetchone()[0]
+
+
+def test_sync_fills_store_and_board_then_second_sync_writes_nothing(project):
+    out = json.loads(run("--json", "sync").output)
+    assert out["totals"]["created"] == 5 + 5  # 2 objectives + 3 KRs into the store, then onto the board
+    assert (project / "out/board.xlsx").exists()
+    before = changes(project)
+    assert before > 0
+    board = (project / "out/board.xlsx").read_bytes()
+    out = json.loads(run("--json", "sync").output)
+    assert out["totals"]["created"] == out["totals"]["updated"] == 0
+    assert changes(project) == before
+    assert (project / "out/board.xlsx").read_bytes() == board
+
+
+def test_edit_in_sheet_reaches_board_and_log(project):
+    run("sync")
+    (project / "okrs.csv").write_text(SHEET.replace("$3500000", "$4000000"))
+    out = json.loads(run("--json", "sync").output)
+    pulled = out["endpoints"][0]
+    assert pulled["counters"]["updated"] == 1
+    assert pulled["changes"][0]["changes"] == {"current": {"old": 3500000.0, "new": 4000000.0}}
+    log = json.loads(run("--json", "log", "--run", "2").output)
+    assert [(r["field"], r["old"], r["new"], r["origin"]) for r in log] == [("current", 3500000.0, 4000000.0, "planning-sheet")]
+    show = json.loads(run("--json", "show").output)
+    kr = next(k for o in show for k in o["key_results"] if k["title"] == "Reach 5M ARR")
+    assert kr["progress"] == 0.5 and kr["score"] == 0.5
+
+
+def test_dry_run_writes_nothing_but_shows_the_plan(project):
+    result = run("sync", "--dry-run")
+    assert "would" in result.output and "Grow revenue" in result.output
+    assert not (project / "out").exists()
+    assert changes(project) == 0
+    out = json.loads(run("--json", "sync", "--dry-run").output)
+    assert out["dry_run"] is True
+    assert [e["counters"]["created"] for e in out["endpoints"]] == [5, 0, 0, 5]
+
+
+def test_show_tree_and_status(project):
+    run("sync")
+    shown = run("show").output
+    assert "Grow revenue" in shown and "Cut churn" in shown
+    status = json.loads(run("--json", "status").output)
+    assert status["entities"] == {"key_result": 3, "objective": 2}
+    assert {e["name"]: e["linked"] for e in status["endpoints"]} == {"planning-sheet": 5, "board": 5}
+
+
+def test_log_since_and_entity(project):
+    run("sync")
+    rows = json.loads(run("--json", "log", "--since", "1h").output)
+    assert rows
+    one = rows[0]["entity_id"]
+    assert all(r["entity_id"] == one for r in json.loads(run("--json", "log", "--entity", one).output))
+    run("log", "--since", "yesterday-ish", code=2)
+
+
+def test_bad_rows_are_reported_and_exit_3_or_fail_with_strict(project):
+    (project / "okrs.csv").write_text(SHEET + "O-3,Bad one,Q1 2026,KR-9,Broken,x@example.com,abc,1,2,On track\n")
+    result = run("sync", "--strict", code=1)
+    assert "okrs.csv row 5" in result.output and "'Start'" in result.output
+    assert changes(project) == 0  # --strict: nothing written
+    result = run("sync", code=3)
+    assert "rejected" in result.output and "row 5" in result.output
+    status = json.loads(run("--json", "status").output)
+    assert status["entities"]["key_result"] == 3
+    assert status["runs"][0]["status"] == "partial"
+
+
+@pytest.mark.parametrize("config, message", [
+    ("endpoints:\n  s:\n    type: cvs\n    path: a.csv\n", "line 3: type: unknown connector type 'cvs'; did you mean 'csv'?"),
+    ("endpoint:\n  s: {}\n", "line 1: endpoint: unknown key; did you mean 'endpoints'?"),
+    ("endpoints: [\n", "line 2"),
+])
+def test_bad_config_names_file_line_key_and_exits_2(project, config, message):
+    (project / "okrsync.yaml").write_text(config)
+    result = run("sync", code=2)
+    assert "okrsync.yaml" in result.output and message in result.output
+
+
+def test_unknown_endpoint_suggests(project):
+    result = run("pull", "planing-sheet", code=2)
+    assert "did you mean 'planning-sheet'" in result.output
+
+
+def test_connectors_lists_builtins_with_capabilities():
+    data = json.loads(run("--json", "connectors").output)
+    names = {c["name"]: c for c in data}
+    assert names["csv"]["source"] == "built-in"
+    assert "key_result" in names["xlsx"]["capabilities"]["kinds"]
+    assert "csv" in run("connectors").output
+
+
+def test_init_writes_a_config_that_works(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "okrs.csv").write_text(SHEET)
+    run("init")
+    run("init", code=2)  # exists: refuses without --force
+    out = json.loads(run("--json", "pull").output)
+    assert out["totals"]["created"] == 5
+
+
+def test_help_has_examples():
+    for command in ("sync", "pull", "push", "log", "show", "status", "connectors", "init"):
+        assert "Example" in run(command, "--help").output
+
+
+def test_debug_shows_traceback_others_do_not(project):
+    (project / "okrsync.yaml").write_text("endpoints: 3\n")
+    result = CliRunner().invoke(cli, ["--debug", "sync"])
+    assert result.exception is not None and result.exit_code != 0

@@ -1,0 +1,143 @@
+"""Plugin loading: built-ins, entry points from other distributions, start-up errors."""
+
+import textwrap
+
+import pytest
+
+from okrsync import plugins
+from okrsync.plugins import StartupError, new_plugin_manager
+
+
+def make_distribution(site, name, module, source):
+    """An installed distribution on sys.path: a module plus dist-info with an entry point."""
+    (site / f"{module}.py").write_text(textwrap.dedent(source))
+    info = site / f"{name.replace('-', '_')}-1.2.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2\n")
+    (info / "entry_points.txt").write_text(f"[okrsync]\n{module} = {module}\n")
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    monkeypatch.delenv("OKRSYNC_LOAD_PLUGINS", raising=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    return site
+
+
+def test_builtin_connectors_load_without_entry_points():
+    found = plugins.connectors(new_plugin_manager(entry_points=False))
+    assert {"csv", "xlsx"} <= set(found)
+    assert found["csv"].source == "built-in"
+
+
+def test_hook_register_connectors_finds_connector_of_another_distribution(site):
+    make_distribution(site, "okrsync-fake", "okrsync_fake", """
+        from okrsync import Connector, Capabilities, hookimpl
+
+        class Fake(Connector):
+            name = "fake-tool"
+            capabilities = Capabilities(kinds=("objective",))
+
+        @hookimpl
+        def register_connectors(register):
+            register(Fake)
+    """)
+    found = plugins.connectors(new_plugin_manager())
+    assert found["fake-tool"].source == "entry point (okrsync-fake 1.2)"
+    assert found["fake-tool"].cls.capabilities.kinds == ("objective",)
+
+
+def test_okrsync_load_plugins_empty_loads_no_external_plugin(site, monkeypatch):
+    make_distribution(site, "okrsync-fake2", "okrsync_fake2", """
+        from okrsync import Connector, hookimpl
+
+        class Fake(Connector):
+            name = "fake2"
+
+        @hookimpl
+        def register_connectors(register):
+            register(Fake)
+    """)
+    monkeypatch.setenv("OKRSYNC_LOAD_PLUGINS", "")
+    assert "fake2" not in plugins.connectors(new_plugin_manager())
+    monkeypatch.setenv("OKRSYNC_LOAD_PLUGINS", "okrsync_fake2")
+    assert "fake2" in plugins.connectors(new_plugin_manager())
+
+
+def test_duplicate_connector_name_is_a_startup_error(site):
+    make_distribution(site, "okrsync-dupe", "okrsync_dupe", """
+        from okrsync import Connector, hookimpl
+
+        class Csv(Connector):
+            name = "csv"
+
+        @hookimpl
+        def register_connectors(register):
+            register(Csv)
+    """)
+    with pytest.raises(StartupError, match=r"two plugins register a connector named 'csv'.*okrsync_dupe"):
+        plugins.connectors(new_plugin_manager())
+
+
+def test_misspelt_hook_fails_loudly(site):
+    make_distribution(site, "okrsync-typo", "okrsync_typo", """
+        from okrsync import hookimpl
+
+        @hookimpl
+        def register_connector(register):
+            pass
+    """)
+    with pytest.raises(StartupError, match="register_connector"):
+        new_plugin_manager()
+
+
+def test_hook_register_commands_adds_a_cli_command(site):
+    make_distribution(site, "okrsync-cmd", "okrsync_cmd", """
+        import click
+        from okrsync import hookimpl
+
+        @hookimpl
+        def register_commands(cli):
+            @cli.command()
+            def hello():
+                click.echo("hello from a plugin")
+    """)
+    from click.testing import CliRunner
+
+    from okrsync import cli as cli_module
+
+    plugins.get_plugin_manager.cache_clear()
+    group = cli_module.OkrsyncGroup(name="okrsync", commands=dict(cli_module.cli.commands))
+    group.params = cli_module.cli.params
+    group.callback = cli_module.cli.callback
+    try:
+        result = CliRunner().invoke(group, ["hello"])
+    finally:
+        plugins.get_plugin_manager.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "hello from a plugin" in result.output
+
+
+def test_importing_okrsync_loads_no_plugins():
+    import subprocess
+    import sys
+
+    code = "import okrsync.cli, okrsync.plugins as p; print(p.get_plugin_manager.cache_info().currsize)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "0"
+
+
+def test_every_hook_has_a_test_and_is_documented():
+    from pathlib import Path
+
+    from okrsync import hookspecs
+
+    hooks = [n for n in dir(hookspecs) if n.startswith("register_")]
+    here = Path(__file__).read_text()
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    for name in hooks:
+        assert f"test_hook_{name}" in here, f"no test_hook_{name}"
+        assert getattr(hookspecs, name).__doc__, f"{name} has no docstring"
+        assert name in readme, f"{name} missing from README"
