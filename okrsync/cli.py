@@ -21,6 +21,7 @@ from rich.table import Table
 from . import config as config_mod
 from . import plugins, views
 from .errors import ConfigError, OkrsyncError
+from .lock import StoreLock
 from .store import Store
 from .sync import Counters, Hub, ordered
 
@@ -29,6 +30,9 @@ EXIT_CODES = {
     1: "the run failed (nothing half-written: the failing endpoint's changes were rolled back)",
     2: "bad usage, config or mapping",
     3: "finished, but some records were rejected (listed in the summary)",
+    4: "finished, but conflicts wait for a decision (okrsync conflicts list)",
+    5: "another run holds the store's lock (or a dead one left it: --force-unlock)",
+    6: "the delete guard stopped the run before it wrote anything (--allow-mass-delete)",
 }
 
 
@@ -171,41 +175,52 @@ def _strict_option(f):
     return click.option("--strict", is_flag=True, help="Fail the run if any record is rejected.")(f)
 
 
+def _safety_options(f):
+    f = click.option("--force-unlock", is_flag=True,
+                     help="Clear a lock left by a run that died (never one held by a live process).")(f)
+    return click.option("--allow-mass-delete", is_flag=True,
+                        help="Let this run delete more than sync.deletes.max_ratio of an endpoint's records.")(f)
+
+
 @cli.command()
 @click.argument("endpoints", nargs=-1)
 @_dry_run_option
 @_strict_option
+@_safety_options
 @click.pass_obj
-def pull(env: Env, endpoints, dry_run, strict):
+def pull(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
     """Read ENDPOINTS (default: all) into the store.
 
     \b
     Example:
         okrsync pull planning-sheet --dry-run
     """
-    _run(env, "pull", endpoints, dry_run, strict, pull=True, push=False)
+    _run(env, "pull", endpoints, dry_run, strict, pull=True, push=False,
+         allow_mass_delete=allow_mass_delete, force_unlock=force_unlock)
 
 
 @cli.command()
 @click.argument("endpoints", nargs=-1)
 @_dry_run_option
+@click.option("--force-unlock", is_flag=True, help="Clear a lock left by a run that died.")
 @click.pass_obj
-def push(env: Env, endpoints, dry_run):
+def push(env: Env, endpoints, dry_run, force_unlock):
     """Write the store out to ENDPOINTS (default: all).
 
     \b
     Example:
         okrsync push board
     """
-    _run(env, "push", endpoints, dry_run, False, pull=False, push=True)
+    _run(env, "push", endpoints, dry_run, False, pull=False, push=True, force_unlock=force_unlock)
 
 
 @cli.command()
 @click.argument("endpoints", nargs=-1)
 @_dry_run_option
 @_strict_option
+@_safety_options
 @click.pass_obj
-def sync(env: Env, endpoints, dry_run, strict):
+def sync(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
     """Pull every endpoint into the store, then push the result to every endpoint.
 
     A dry run computes the whole sync inside a transaction that is rolled back, so its
@@ -216,55 +231,50 @@ def sync(env: Env, endpoints, dry_run, strict):
         okrsync -c config.example.yaml sync --dry-run
         okrsync -c config.example.yaml --json sync
     """
-    _run(env, "sync", endpoints, dry_run, strict, pull=True, push=True)
+    _run(env, "sync", endpoints, dry_run, strict, pull=True, push=True,
+         allow_mass_delete=allow_mass_delete, force_unlock=force_unlock)
 
 
-def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bool, push: bool) -> None:
+def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bool, push: bool,
+         allow_mass_delete: bool = False, force_unlock: bool = False) -> None:
     cfg = env.config()
     for name in names:
         cfg.endpoint(name)  # unknown names fail before anything runs
     store = env.store(cfg)
-    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict)
+    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
+              allow_mass_delete=allow_mass_delete)
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
     plans: list = []
-    if dry_run:
-        with _rolled_back(store):
-            run_id = store.begin_run(command, dry_run=True)
-            _steps(env, hub, selected, pull, push, run_id, plans, write_remote=False)
-        run_id = None
-    else:
-        run_id = store.begin_run(command)
-        try:
-            _steps(env, hub, selected, pull, push, run_id, plans, write_remote=True)
-        except BaseException as e:
-            error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
-            store.finish_run(run_id, "failed", _counters(plans), error=error)
-            raise
-    rejected = sum(len(p.rejected) for p in plans)
-    if run_id is not None:
-        store.finish_run(run_id, "partial" if rejected else "ok", _counters(plans))
+    with StoreLock(cfg.store, command) as lock:
+        lock.acquire(force=force_unlock)
+        if dry_run:
+            with _rolled_back(store):
+                run_id = store.begin_run(command, dry_run=True)
+                hub.run(selected, run_id, pull=pull, push=push, write_remote=False, plans=plans,
+                        progress=lambda label: _progress(env, label))
+            run_id = None
+        else:
+            run_id = store.begin_run(command)
+            try:
+                hub.run(selected, run_id, pull=pull, push=push, plans=plans, progress=lambda label: _progress(env, label))
+            except BaseException as e:
+                error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
+                store.finish_run(run_id, "failed", _counters(plans), error=error)
+                raise
+        rejected = sum(len(p.rejected) for p in plans)
+        waiting = len(store.conflicts("open"))
+        if run_id is not None:
+            store.finish_run(run_id, "partial" if rejected else "ok", _counters(plans))
     totals = Counters()
     for p in plans:
         totals.add(p.counters)
     views.print_run(env, command, run_id, plans, totals, dry_run)
+    if waiting and not env.as_json:
+        env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")
     if rejected:
         sys.exit(3)
-
-
-def _steps(env: Env, hub: Hub, names: list[str], pull: bool, push: bool, run_id: int, plans: list,
-           *, write_remote: bool) -> None:
-    """Pull each endpoint into the store, then push the store to each endpoint."""
-    for name in names if pull else ():
-        with _progress(env, f"pull {name}"):
-            plan = hub.plan_pull(name)
-            hub.apply_pull(plan, run_id)
-        plans.append(plan)
-    for name in names if push else ():
-        with _progress(env, f"push {name}"):
-            plan = hub.plan_push(name)
-            if write_remote:
-                hub.apply_push(plan, run_id)
-        plans.append(plan)
+    if waiting:
+        sys.exit(4)
 
 
 def _counters(plans) -> dict:
@@ -297,6 +307,132 @@ def _progress(env: Env, label: str):
         return
     with env.err.status(f"{label} …"):
         yield
+
+
+@cli.group()
+def conflicts():
+    """Conflicts waiting for a decision (policy manual), and how to settle them.
+
+    \b
+    Example:
+        okrsync conflicts list
+        okrsync conflicts show 3
+        okrsync conflicts resolve 3 --take finance-sheet
+        okrsync conflicts resolve 4 --value 0.8
+    """
+
+
+@conflicts.command(name="list")
+@click.option("--all", "show_all", is_flag=True, help="Also settled ones.")
+@click.pass_obj
+def conflicts_list(env: Env, show_all):
+    """List conflicts (open and resolved-but-not-yet-applied by default).
+
+    \b
+    Example:
+        okrsync --json conflicts list
+    """
+    store = env.store()
+    rows = [c for c in store.conflicts() if show_all or c["status"] != "applied"]
+    if env.as_json:
+        env.emit(rows)
+        return
+    views.print_conflicts(env, store, rows)
+
+
+@conflicts.command(name="show")
+@click.argument("conflict_id", type=int)
+@click.pass_obj
+def conflicts_show(env: Env, conflict_id):
+    """Show one conflict: the base, each side's value, and the record.
+
+    \b
+    Example:
+        okrsync conflicts show 3
+    """
+    store = env.store()
+    row = _conflict(store, conflict_id)
+    current = store.get(row["entity_id"])
+    data = row | {"record": current[1] if current else None}
+    if env.as_json:
+        env.emit(data)
+    else:
+        views.print_conflict(env, data)
+
+
+@conflicts.command(name="resolve")
+@click.argument("conflict_id", type=int)
+@click.option("--take", "endpoint", metavar="ENDPOINT", help="Keep this side's value.")
+@click.option("--value", metavar="VALUE", help="Use this value instead (JSON, or plain text).")
+@click.pass_obj
+def conflicts_resolve(env: Env, conflict_id, endpoint, value):
+    """Settle a conflict; the next sync writes the value everywhere.
+
+    \b
+    Example:
+        okrsync conflicts resolve 3 --take finance-sheet
+        okrsync conflicts resolve 3 --value '"On track"'
+    """
+    if (endpoint is None) == (value is None):
+        raise click.UsageError("give exactly one of --take ENDPOINT or --value VALUE")
+    store = env.store()
+    row = _conflict(store, conflict_id)
+    if row["status"] == "applied":
+        raise OkrsyncError(f"conflict {conflict_id} was settled already")
+    if endpoint is not None:
+        if endpoint not in row["candidates"]:
+            raise click.BadParameter(f"{endpoint!r} is not a side of this conflict; sides: "
+                                     f"{', '.join(row['candidates'])}", param_hint="--take")
+        chosen, source = row["candidates"][endpoint], endpoint
+    else:
+        try:
+            chosen = json.loads(value)
+        except ValueError:
+            chosen = value
+        source = "user"
+    store.resolve_conflict(conflict_id, chosen, source)
+    click.echo(f"conflict {conflict_id}: {row['field']} = {chosen!r}; applied on the next sync")
+
+
+def _conflict(store: Store, conflict_id: int) -> dict:
+    row = next((c for c in store.conflicts() if c["id"] == conflict_id), None)
+    if row is None:
+        raise OkrsyncError(f"no conflict {conflict_id} (okrsync conflicts list shows them)")
+    return row
+
+
+@cli.command()
+@click.option("--run", "run_id", type=int, required=True, metavar="N", help="The run to undo.")
+@click.option("--force-unlock", is_flag=True, help="Clear a lock left by a run that died.")
+@click.pass_obj
+def revert(env: Env, run_id, force_unlock):
+    """Undo the canonical changes of run N, as new changes pushed by the next sync.
+
+    A field changed again after run N is left alone (and listed).
+
+    \b
+    Example:
+        okrsync revert --run 12 && okrsync sync
+    """
+    from .revert import revert_run
+
+    cfg = env.config()
+    store = env.store(cfg)
+    with StoreLock(cfg.store, "revert") as lock:
+        lock.acquire(force=force_unlock)
+        new_run = store.begin_run(f"revert {run_id}")
+        try:
+            count, notes = revert_run(store, run_id, new_run)
+        except BaseException as e:
+            store.finish_run(new_run, "failed", {}, error=str(e))
+            raise
+        store.finish_run(new_run, "ok", {"reverted": count})
+    if env.as_json:
+        env.emit({"run": new_run, "reverted": count, "skipped": notes})
+        return
+    click.echo(f"run {new_run}: reverted {count} record(s) of run {run_id}; `okrsync sync` pushes them")
+    for note in notes:
+        click.echo(f"skipped: {note}", err=True)
 
 
 @cli.command()

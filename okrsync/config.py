@@ -28,7 +28,12 @@ class _Loader(yaml.SafeLoader):
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> "LineDict":
     mapping = LineDict(loader.construct_mapping(node, deep=True))
     for key_node, _ in node.value:
-        mapping.lines[key_node.value] = key_node.start_mark.line + 1
+        # keyed like the dict itself: ``2025:`` is the int 2025, not the text "2025"
+        key = loader.construct_object(key_node, deep=True)
+        if key in mapping.lines:  # YAML would keep the last silently: a lost endpoint
+            raise yaml.MarkedYAMLError(problem=f"duplicate key {key!r} (first on line {mapping.lines[key]})",
+                                       problem_mark=key_node.start_mark)
+        mapping.lines[key] = key_node.start_mark.line + 1
     mapping.line = node.start_mark.line + 1
     return mapping
 
@@ -147,6 +152,8 @@ def load(path: str | os.PathLike | None = None, connector_names: set[str] | None
         type_ = section.get("type")
         if not type_:
             raise ConfigError(f"{loc}: missing 'type' (one of: {', '.join(sorted(connector_names or [])) or 'see okrsync connectors'})")
+        if not isinstance(type_, str):
+            raise ConfigError(f"{where(path, section, 'type')}: the type is a connector name, e.g. type: csv")
         if connector_names is not None and type_ not in connector_names:
             hint = difflib.get_close_matches(str(type_), connector_names, n=1)
             raise ConfigError(f"{where(path, section, 'type')}: unknown connector type {type_!r}"
@@ -160,7 +167,10 @@ def load(path: str | os.PathLike | None = None, connector_names: set[str] | None
     sync = raw.get("sync") or {}
     if not isinstance(sync, dict):
         raise ConfigError(f"{where(path, raw, 'sync')}: must be a mapping")
-    for name in sync.get("order", []) or []:
+    order = sync.get("order") or []
+    if not isinstance(order, list):
+        raise ConfigError(f"{where(path, sync, 'order')}: must be a list of endpoint names, e.g. order: [{next(iter(endpoints))}]")
+    for name in order:
         if name not in endpoints:
             raise ConfigError(f"{where(path, sync, 'order')}: unknown endpoint {name!r}")
     return Config(path=path, store=base_dir / os.path.expanduser(store), endpoints=endpoints, sync=sync,

@@ -4,7 +4,9 @@
     ├── ConfigError              the config file is wrong (names file, line, key)
     ├── MappingError             a mapping file is wrong, or a value does not fit it
     ├── ValidationError          canonical data breaks a model rule
-    ├── StoreError               the store cannot be used (locked, newer schema, …)
+    ├── StoreError               the store cannot be used (not a database, …)
+    │   └── LockedError          another run holds the store's lock
+    ├── DeleteGuardError         a run would delete too much; stopped before writing
     └── ConnectorError           talking to an endpoint failed
         ├── RetryableError       worth another try (429, 5xx, timeouts)
         ├── FatalError           retrying will not help (401, 403, 404, bad request)
@@ -40,6 +42,19 @@ class ValidationError(OkrsyncError):
 
 class StoreError(OkrsyncError):
     """The store file cannot be used as asked."""
+
+
+class LockedError(StoreError):
+    """Another okrsync run holds the store (or left its lock behind when it died)."""
+
+    exit_code = 5
+
+
+class DeleteGuardError(OkrsyncError):
+    """A run would delete more than the configured share of an endpoint's records, or an
+    endpoint listed nothing where it had records. Nothing was written."""
+
+    exit_code = 6
 
 
 class ConnectorError(OkrsyncError):

@@ -189,6 +189,8 @@ def to_fields(entity) -> dict[str, Any]:
                     out[f"extra.{ns}.{key}"] = v
             continue
         if isinstance(value, dt.datetime):
+            if value.tzinfo is None:  # the model's times are UTC; never read them as the host's local time
+                value = value.replace(tzinfo=dt.timezone.utc)
             value = value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
         elif isinstance(value, dt.date):
             value = value.isoformat()
@@ -296,7 +298,8 @@ def problems(entity) -> list[Problem]:
         check(entity, lambda fld, msg, sev="error": found.append(Problem(f"{entity.kind} {entity.id}", fld, msg, sev)))
     weight = getattr(entity, "weight", None)
     if weight is not None and (weight < 0 or not math.isfinite(weight)):
-        found.append(Problem(f"{entity.kind} {entity.id}", "weight", f"weight {weight} is negative; use 0 to exclude it from the score"))
+        reason = "is negative; use 0 to exclude it from the score" if weight < 0 else "is not a finite number"
+        found.append(Problem(f"{entity.kind} {entity.id}", "weight", f"weight {weight} {reason}"))
     return found
 
 

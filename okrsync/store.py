@@ -138,6 +138,11 @@ class Store:
         row = self.db.execute("SELECT kind, fields FROM entities WHERE id = ? AND deleted = 0", [entity_id]).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
+    def get_any(self, entity_id: str) -> tuple[str, dict[str, Any], int] | None:
+        """(kind, fields, deleted) including deleted (1) and archived (2) entities."""
+        row = self.db.execute("SELECT kind, fields, deleted FROM entities WHERE id = ?", [entity_id]).fetchone()
+        return (row[0], json.loads(row[1]), row[2]) if row else None
+
     def entities(self, kind: str | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Live entities as (id, kind, fields), in insertion order."""
         sql = "SELECT id, kind, fields FROM entities WHERE deleted = 0"
@@ -168,21 +173,27 @@ class Store:
         changed = diff(old, fields if fields is not None else {})
         if fields is not None and exists and not changed:
             return {}
+        if fields is None and not exists:
+            return {}
         now = NOW()
-        if fields is None:
-            if not exists:
-                return {}
-            self.db.execute("UPDATE entities SET deleted = 1, updated = ? WHERE id = ?", [now, entity_id])
-            kind_of_change = change or "delete"
-        else:
-            self.db.execute("INSERT INTO entities (id, kind, fields, deleted, updated) VALUES (?, ?, ?, 0, ?) "
-                            "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, updated = excluded.updated",
-                            [entity_id, kind, dumps(fields), now])
-            kind_of_change = change or ("update" if exists else "create")
-        self.db.conn.executemany(
-            "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
-            [(run_id, now, entity_id, kind, f, None if o is None else dumps(o), None if n is None else dumps(n), origin, kind_of_change)
-             for f, (o, n) in sorted(changed.items())])
+        # The entity and its change rows are one write: committed together (or, inside an
+        # outer ``atomic()``, rolled back with it). A bare ``conn.executemany`` would open an
+        # implicit transaction nothing commits, losing the change rows on close.
+        with self.atomic():
+            if fields is None:
+                # archived (2) stays out of every endpoint's way but is not deleted from them
+                self.db.execute("UPDATE entities SET deleted = ?, updated = ? WHERE id = ?",
+                                [2 if change == "archive" else 1, now, entity_id])
+                kind_of_change = change or "delete"
+            else:
+                self.db.execute("INSERT INTO entities (id, kind, fields, deleted, updated) VALUES (?, ?, ?, 0, ?) "
+                                "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, updated = excluded.updated",
+                                [entity_id, kind, dumps(fields), now])
+                kind_of_change = change or ("update" if exists else "create")
+            self.db.conn.executemany(
+                "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
+                [(run_id, now, entity_id, kind, f, None if o is None else dumps(o), None if n is None else dumps(n), origin, kind_of_change)
+                 for f, (o, n) in sorted(changed.items())])
         return changed
 
     def log_change(self, run_id: int, origin: str, kind: str, entity_id: str, field: str, old: Any, new: Any,
@@ -191,6 +202,12 @@ class Store:
         self.db.execute(
             "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
             [run_id, NOW(), entity_id, kind, field, dumps(old), dumps(new), origin, change])
+
+    def last_change(self, entity_id: str, field: str) -> tuple[str, str] | None:
+        """(origin, time) of the change that set a field's current value."""
+        row = self.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND field = ? AND kind != 'conflict' "
+                              "ORDER BY id DESC LIMIT 1", [entity_id, field]).fetchone()
+        return (row[0], row[1]) if row else None
 
     def changes(self, *, entity: str | None = None, since: str | None = None, run: int | None = None,
                 limit: int | None = None) -> list[dict]:
@@ -229,6 +246,58 @@ class Store:
             "ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET canonical_id = excluded.canonical_id, "
             "base = excluded.base, remote_updated = excluded.remote_updated, run_id = excluded.run_id",
             [endpoint, kind, external_id, canonical_id, None if base is None else dumps(base), remote_updated, run_id])
+
+    def remote_updated(self, endpoint: str, canonical_id: str) -> str | None:
+        row = self.db.execute("SELECT remote_updated FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
+        return row[0] if row else None
+
+    def deleted_links(self, endpoint: str) -> list[tuple[str, str, str]]:
+        """(kind, external id, canonical id) of this endpoint's records deleted in the hub."""
+        return self.db.execute("SELECT l.kind, l.external_id, l.canonical_id FROM links l JOIN entities e "
+                               "ON e.id = l.canonical_id WHERE l.endpoint = ? AND e.deleted = 1", [endpoint]).fetchall()
+
+    def update_base(self, endpoint: str, canonical_id: str, field: str, value: Any) -> None:
+        """Set one field of an endpoint's base snapshot (a settled conflict's candidate)."""
+        row = self.db.execute("SELECT base FROM links WHERE endpoint = ? AND canonical_id = ?", [endpoint, canonical_id]).fetchone()
+        if row:
+            base = json.loads(row[0] or "{}")
+            base[field] = value
+            self.db.execute("UPDATE links SET base = ? WHERE endpoint = ? AND canonical_id = ?",
+                            [dumps(base), endpoint, canonical_id])
+
+    # ------------------------------------------------------------ conflicts and intents
+
+    def add_conflict(self, run_id: int, entity_id: str, field: str, base: Any, candidates: dict[str, Any]) -> int:
+        """Queue a conflict for the user (policy ``manual``). ``candidates``: {origin: value}."""
+        return self.db["conflicts"].insert({"run_id": run_id, "entity_id": entity_id, "field": field, "base": dumps(base),
+                                            "candidates": dumps(candidates), "status": "open", "created": NOW()}).last_pk
+
+    def conflicts(self, status: str | None = None) -> list[dict]:
+        rows = self.db.query("SELECT * FROM conflicts" + (" WHERE status = ?" if status else "") + " ORDER BY id",
+                             [status] if status else [])
+        return [r | {"base": json.loads(r["base"]), "candidates": json.loads(r["candidates"]),
+                     "resolution": None if r["resolution"] is None else json.loads(r["resolution"])} for r in rows]
+
+    def open_conflict_fields(self) -> set[tuple[str, str]]:
+        return {(e, f) for e, f in self.db.execute("SELECT entity_id, field FROM conflicts WHERE status IN ('open', 'resolved')")}
+
+    def resolve_conflict(self, conflict_id: int, value: Any, taken_from: str) -> None:
+        """Record the user's decision; the next sync applies it (status ``resolved`` → ``applied``)."""
+        self.db["conflicts"].update(conflict_id, {"status": "resolved", "resolved": NOW(),
+                                                  "resolution": dumps({"value": value, "from": taken_from})})
+
+    def add_intents(self, run_id: int, endpoint: str, creates: list[tuple[str, str]]) -> None:
+        """Write-ahead: remote creates about to be sent, committed before they are."""
+        now = NOW()
+        self.db.conn.executemany("INSERT INTO intents (run_id, endpoint, kind, canonical_id, status, created) "
+                                 "VALUES (?, ?, ?, ?, 'sent', ?)", [(run_id, endpoint, k, cid, now) for k, cid in creates])
+
+    def settle_intents(self, endpoint: str) -> int:
+        """Close intents whose record is linked now; returns how many are still open."""
+        self.db.execute("UPDATE intents SET status = 'done' WHERE endpoint = ? AND status = 'sent' AND canonical_id IN "
+                        "(SELECT canonical_id FROM links WHERE endpoint = ?)", [endpoint, endpoint])
+        return self.db.execute("SELECT count(*) FROM intents WHERE endpoint = ? AND status = 'sent'", [endpoint]).fetchone()[0]
 
     def drop_link(self, endpoint: str, kind: str, external_id: str) -> None:
         self.db.execute("DELETE FROM links WHERE endpoint = ? AND kind = ? AND external_id = ?", [endpoint, kind, external_id])

@@ -1,25 +1,38 @@
-"""The hub: pull endpoints into the canonical store and push it back out, plan then apply.
+"""The hub: three-way, field-level sync between endpoints and the canonical store.
 
 Star topology: every endpoint is compared with the canonical model, never with another
-endpoint. For each endpoint the store keeps a *base snapshot* per record, the fields that
-endpoint last agreed with, so a read tells apart what the endpoint changed (read ≠ base)
-from what changed elsewhere (canonical ≠ base), and a push writes only what differs.
+endpoint. For each record an endpoint holds, the store keeps a *base snapshot*: the fields
+that endpoint last agreed with. A read then tells apart
 
-``plan_pull`` and ``plan_push`` have no side effects (a dry run prints them);
-``apply_pull`` writes the store in one transaction (entities, change log, links, cursor),
-``apply_push`` writes the endpoint, then records links and bases in one transaction.
+- what the endpoint changed (read ≠ base) from
+- what changed elsewhere (canonical ≠ base);
+
+both changed to different values is a *conflict*, settled by the policy (``policy.py``);
+the losing value is written to the change log. A push writes only what differs from the
+endpoint's base and records the new base, so the hub's own writes are never read back as
+news (no echoes).
+
+``plan_pull`` / ``plan_push`` read but write nothing (a dry run prints them);
+``apply_pull`` writes the store in one transaction (entities, change log, conflicts, links,
+cursor); ``apply_push`` records write intents, writes the endpoint, then records links and
+bases in one transaction. First contact links records that exist on both sides (by id,
+then by normalised title + period + parent) instead of duplicating them. Deletes come from
+full listings, follow the endpoint's ``deletes`` policy and are guarded against mass loss.
 """
 
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
-from .errors import OkrsyncError
+from .errors import DeleteGuardError, OkrsyncError
 from .model import REFERENCES
 from .store import Store, diff, dumps, new_id
+from .transforms import normalise_key
 
 CURSOR_STREAM = "records"
 
@@ -44,11 +57,11 @@ class Counters:
 class Change:
     """One planned canonical or remote change."""
 
-    op: str  # create | update | delete
+    op: str  # create | update | delete | archive
     kind: str
     canonical_id: str
     external_id: str | None
-    fields: dict[str, Any]  # the new fields (canonical terms)
+    fields: dict[str, Any] | None  # the new fields (canonical terms); None for deletes
     diff: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     where: str = ""
 
@@ -58,13 +71,36 @@ class Change:
 
 
 @dataclass
+class Conflict:
+    """One field both sides changed differently, and how the policy settled it."""
+
+    entity_id: str
+    kind: str
+    field: str
+    base: Any
+    theirs: Any  # the value the endpoint being read holds
+    ours: Any  # the value the hub holds
+    endpoint: str
+    ours_origin: str | None
+    decision: str  # theirs | ours | manual
+    rule: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.entity_id, "kind": self.kind, "field": self.field, "base": self.base,
+                "theirs": self.theirs, "ours": self.ours, "endpoint": self.endpoint,
+                "ours_from": self.ours_origin, "decision": self.decision, "rule": self.rule}
+
+
+@dataclass
 class Plan:
     """What a pull or push of one endpoint would do."""
 
     endpoint: str
     direction: str  # pull | push
     changes: list[Change] = field(default_factory=list)
-    links: list[tuple[str, str, str, dict]] = field(default_factory=list)  # kind, ext, canonical id, base
+    conflicts: list[Conflict] = field(default_factory=list)
+    links: list[tuple[str, str, str, dict, str | None]] = field(default_factory=list)  # kind, ext, cid, base, updated
+    unlinks: list[tuple[str, str]] = field(default_factory=list)  # (kind, ext) no longer on the endpoint
     rejected: list[Rejected] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     cursor: Cursor | None = None
@@ -75,6 +111,7 @@ class Plan:
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,
                 "changes": [c.as_dict() for c in self.changes],
+                "conflicts": [c.as_dict() for c in self.conflicts],
                 "rejected": [str(r) for r in self.rejected], "notes": self.notes,
                 "counters": self.counters.__dict__}
 
@@ -82,11 +119,14 @@ class Plan:
 class Hub:
     """Connects the configured endpoints with one store."""
 
-    def __init__(self, config, store: Store, connectors: dict[str, type[Connector]], *, strict: bool = False):
+    def __init__(self, config, store: Store, connectors: dict[str, type[Connector]], *, strict: bool = False,
+                 allow_mass_delete: bool = False):
         self.config = config
         self.store = store
         self.classes = connectors
         self.strict = strict
+        self.allow_mass_delete = allow_mass_delete
+        self.policy = policy_mod.from_config(config)
         self._instances: dict[str, Connector] = {}
         self._allowed: dict[tuple[str, str], set[str] | None] = {}
 
@@ -103,18 +143,49 @@ class Hub:
             self._allowed[key] = conn.fields(kind)
         return self._allowed[key]
 
+    def run(self, names: list[str], run_id: int, *, pull: bool = True, push: bool = True,
+            write_remote: bool = True, progress=None, plans: list[Plan] | None = None) -> list[Plan]:
+        """One run: apply resolved conflicts, pull each endpoint, then push to each.
+
+        Each endpoint's pull is one transaction; ``write_remote=False`` plans pushes
+        without sending them (dry runs). ``progress(label)`` may return a context manager
+        shown around each step. Returns the plans in order, appended to ``plans`` if given
+        (so a caller still has those of the steps before a failure).
+        """
+        plans = [] if plans is None else plans
+        step = progress or (lambda label: nullcontext())
+        if pull and push:
+            self.apply_resolutions(run_id)
+        for name in names if pull else ():
+            with step(f"pull {name}"):
+                plan = self.plan_pull(name)
+                plans.append(plan)
+                self.apply_pull(plan, run_id)
+        for name in names if push else ():
+            with step(f"push {name}"):
+                plan = self.plan_push(name)
+                plans.append(plan)
+                if write_remote:
+                    self.apply_push(plan, run_id)
+        return plans
+
     # ------------------------------------------------------------ pull
 
     def plan_pull(self, endpoint: str) -> Plan:
-        """Read an endpoint and work out what the store must change. Writes nothing."""
+        """Read an endpoint and work out what the store must change. Writes nothing.
+
+        Raises DeleteGuardError when the read would delete too much.
+        """
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "pull")
         links = self.store.links(endpoint)
         by_ext = {key: cid for key, (cid, _) in links.items()}
+        matcher = _Matcher(self.store, {cid for cid, _ in links.values()})
+        waiting = self.store.open_conflict_fields()
         for item in conn.read(self.store.cursor(endpoint, CURSOR_STREAM)):
             if isinstance(item, Record):
                 plan.counters.read += 1
-                self._plan_record(conn, item, links, by_ext, plan)
+                self._plan_record(conn, item, links, by_ext, matcher, waiting, plan)
             elif isinstance(item, Rejected):
                 plan.rejected.append(item)
             elif isinstance(item, Note):
@@ -123,46 +194,105 @@ class Hub:
                 plan.cursor = item
         plan.counters.rejected = len(plan.rejected)
         if plan.cursor and plan.cursor.full_listing:
-            missing = [key for key in links if key not in plan.seen]
-            if missing:
-                plan.notes.append(f"{len(missing)} linked record(s) are no longer in {endpoint}; "
-                                  "deletes are not propagated by pull (see README: Deletes)")
+            self._plan_deletes(conn, links, plan)
         return plan
 
-    def _plan_record(self, conn: Connector, record: Record, links, by_ext, plan: Plan) -> None:
-        plan.seen.add((record.kind, record.external_id))
+    def _plan_record(self, conn: Connector, record: Record, links, by_ext, matcher: _Matcher, waiting, plan: Plan) -> None:
+        key = (record.kind, record.external_id)
+        if key in plan.seen:
+            plan.rejected.append(Rejected(record.where or record.external_id, f"{record.kind} {record.external_id!r} read twice"))
+            return
+        plan.seen.add(key)
         try:
             fields = self._to_canonical(record, by_ext)
         except KeyError as e:
             plan.rejected.append(Rejected(record.where or record.external_id, str(e.args[0])))
             return
         fields = project(fields, self._fields(conn, record.kind), plan.endpoint)
-        key = (record.kind, record.external_id)
         if key in links:
             cid, base_json = links[key]
             if base_json == dumps(fields):
                 plan.counters.unchanged += 1
                 return
             base = json.loads(base_json) if base_json else {}
-            theirs = diff(base, fields)  # what this endpoint changed since it last agreed
-            current = self.store.get(cid)
-            old = current[1] if current else {}
-            merged = {**old, **{f: fields.get(f) for f in theirs}}
-            for f, (_, new) in theirs.items():
-                if old.get(f) != base.get(f) and old.get(f) != new:
-                    plan.counters.conflicts += 1  # settled by the engine's policy; pull: the endpoint wins
-            change = diff(old, merged)
-            if change:
-                plan.changes.append(Change("update", record.kind, cid, record.external_id, merged, change, record.where))
-                plan.counters.updated += 1
-            else:
-                plan.counters.unchanged += 1
         else:
-            cid = new_id(record.kind)
+            found = matcher.match(record.kind, record.external_id, fields)
+            if isinstance(found, list):
+                plan.rejected.append(Rejected(record.where or record.external_id,
+                    f"matches {len(found)} existing {record.kind.replace('_', ' ')}s ({', '.join(found[:5])}); "
+                    "give the records ids, or make their titles distinct, to say which"))
+                return
+            if found is None:
+                cid = new_id(record.kind)
+                by_ext[key] = cid
+                matcher.taken.add(cid)
+                plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, diff({}, fields), record.where))
+                plan.counters.created += 1
+                plan.links.append((record.kind, record.external_id, cid, fields, record.updated))
+                return
+            cid, base = found, {}  # first contact: both sides hold it; every difference is a conflict
             by_ext[key] = cid
-            plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, diff({}, fields), record.where))
-            plan.counters.created += 1
-        plan.links.append((record.kind, record.external_id, cid, fields))
+            matcher.taken.add(cid)
+        self._merge(record, cid, base, fields, waiting, plan)
+
+    def _merge(self, record: Record, cid: str, base: dict, fields: dict, waiting, plan: Plan) -> None:
+        """Three-way merge of one record: the endpoint's edits, the hub's, the policy."""
+        current = self.store.get_any(cid)
+        old = current[1] if current and current[2] == 0 else {}
+        # deleted or archived in the hub but edited here: the edit wins, the record returns
+        merged, new_base = (dict(old) if old else dict(fields)), dict(fields)
+        for name, (was, theirs) in diff(base, fields).items():
+            ours = old.get(name)
+            if ours == theirs:
+                continue  # same value on both sides: not a conflict
+            if ours == was or not old:
+                merged[name] = theirs  # only the endpoint changed it
+                continue
+            if (cid, name) in waiting:
+                new_base[name] = was  # still waiting for the user: keep the endpoint's edit pending
+                continue
+            origin = self.store.last_change(cid, name)
+            ours_from = origin[0] if origin else None
+            ours_time = self.store.remote_updated(ours_from, cid) if ours_from else None
+            decision = self.policy.decide(name, plan.endpoint, record.updated, ours_from, ours_time)
+            plan.conflicts.append(Conflict(cid, record.kind, name, was, theirs, ours, plan.endpoint, ours_from,
+                                           decision, str(self.policy.rule(name))))
+            plan.counters.conflicts += 1
+            if decision == "theirs":
+                merged[name] = theirs
+            elif decision == "manual":
+                new_base[name] = was
+        change = diff(old, merged)
+        if change:
+            plan.changes.append(Change("update" if old else "create", record.kind, cid, record.external_id, merged,
+                                       change, record.where))
+            plan.counters.updated += 1
+        else:
+            plan.counters.unchanged += 1
+        plan.links.append((record.kind, record.external_id, cid, new_base, record.updated))
+
+    def _plan_deletes(self, conn: Connector, links, plan: Plan) -> None:
+        missing = [(key, cid) for key, (cid, _) in links.items() if key not in plan.seen]
+        if not missing:
+            return
+        if plan.rejected:  # a row we could not read may be one of the "missing" ones
+            plan.notes.append(f"{len(missing)} linked record(s) not found, but rows were rejected: "
+                              "deletes are not taken from this read")
+            return
+        limit = self.policy.max_delete_ratio * len(links)
+        if not self.allow_mass_delete and (not plan.seen or len(missing) > limit):
+            why = ("listed no records at all" if not plan.seen else
+                   f"would delete {len(missing)} of its {len(links)} linked records "
+                   f"(more than {self.policy.max_delete_ratio:.0%})")
+            raise DeleteGuardError(f"{plan.endpoint} {why}; stopped before writing anything. If that is "
+                                   "right, run again with --allow-mass-delete (once), or raise sync.deletes.max_ratio")
+        rule = conn.options.get("deletes", "propagate")
+        for (kind, ext), cid in missing:
+            plan.unlinks.append((kind, ext))
+            if rule == "ignore":  # the record is written back to the endpoint on the next push
+                continue
+            plan.changes.append(Change("delete" if rule == "propagate" else "archive", kind, cid, ext, None))
+            plan.counters.deleted += 1
 
     def _to_canonical(self, record: Record, by_ext: dict) -> dict[str, Any]:
         """Swap the endpoint's ids in reference fields for canonical ids."""
@@ -179,15 +309,51 @@ class Hub:
         return fields
 
     def apply_pull(self, plan: Plan, run_id: int) -> None:
-        """Write a pull plan: entities and change log, links and cursor, all or nothing."""
+        """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
         self._check_strict(plan)
         with self.store.atomic():
             for c in plan.changes:
-                self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields)
-            for kind, ext, cid, base in plan.links:
-                self.store.set_link(plan.endpoint, kind, ext, cid, base, run_id)
+                if c.op in ("delete", "archive"):
+                    self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, None, change=c.op)
+                else:
+                    self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields)
+            for k in plan.conflicts:
+                self._record_conflict(k, run_id)
+            for kind, ext, cid, base, updated in plan.links:
+                self.store.set_link(plan.endpoint, kind, ext, cid, base, run_id, updated)
+            for kind, ext in plan.unlinks:
+                self.store.drop_link(plan.endpoint, kind, ext)
             if plan.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
+
+    def _record_conflict(self, k: Conflict, run_id: int) -> None:
+        """Keep the losing value in the change log; queue manual ones for the user."""
+        if k.decision == "manual":
+            self.store.add_conflict(run_id, k.entity_id, k.field, k.base,
+                                    {k.endpoint: k.theirs, k.ours_origin or "hub": k.ours})
+            self.store.log_change(run_id, k.endpoint, k.kind, k.entity_id, k.field, k.ours, k.theirs, "conflict")
+        elif k.decision == "theirs":  # the hub's value lost: old = the winner, new = the loser
+            self.store.log_change(run_id, k.ours_origin or "hub", k.kind, k.entity_id, k.field, k.theirs, k.ours, "conflict")
+        else:
+            self.store.log_change(run_id, k.endpoint, k.kind, k.entity_id, k.field, k.ours, k.theirs, "conflict")
+
+    def apply_resolutions(self, run_id: int) -> int:
+        """Apply conflicts the user resolved since the last run; returns how many."""
+        done = 0
+        with self.store.atomic():
+            for c in self.store.conflicts("resolved"):
+                current = self.store.get(c["entity_id"])
+                if current is not None:
+                    kind, fields = current
+                    self.store.mutate(run_id, f"resolution:{c['resolution']['from']}", kind, c["entity_id"],
+                                      {**fields, c["field"]: c["resolution"]["value"]})
+                    for endpoint, value in c["candidates"].items():
+                        # the endpoint's edit has been seen: its next read is no news, and
+                        # the push writes the resolution to it
+                        self.store.update_base(endpoint, c["entity_id"], c["field"], value)
+                self.store.db["conflicts"].update(c["id"], {"status": "applied"})
+                done += 1
+        return done
 
     # ------------------------------------------------------------ push
 
@@ -195,8 +361,13 @@ class Hub:
         """Compare the canonical state with what the endpoint last agreed with."""
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "push", batch=WriteBatch())
+        open_intents = self.store.settle_intents(endpoint)
+        if open_intents:
+            plan.notes.append(f"{open_intents} create(s) of an interrupted run were not found on {endpoint}; "
+                              "they are sent again")
         links = self.store.links(endpoint)
         by_cid = {cid: (kind, ext, base) for (kind, ext), (cid, base) in links.items()}
+        waiting = self.store.open_conflict_fields()
         for cid, kind, fields in self.store.entities():
             allowed = self._fields(conn, kind)
             if allowed == set():
@@ -204,21 +375,27 @@ class Hub:
             projected = project(fields, allowed, endpoint)
             if cid in by_cid:
                 _, ext, base_json = by_cid[cid]
-                outgoing = Record(kind, ext, self._to_external(projected, by_cid))
-                if base_json == dumps(projected):
+                base = json.loads(base_json) if base_json else {}
+                for name in [n for n in projected if (cid, n) in waiting]:
+                    projected[name] = base.get(name)  # neither side is overwritten while it waits
+                outgoing = Record(kind, ext, self._to_external(projected, by_cid), canonical_id=cid)
+                if base_json == dumps(projected) or not diff(base, projected):
                     plan.batch.unchanged.append(outgoing)
                     plan.counters.unchanged += 1
                     continue
-                base = json.loads(base_json) if base_json else {}
                 plan.changes.append(Change("update", kind, cid, ext, projected, diff(base, projected)))
                 plan.batch.updates.append(outgoing)
                 plan.counters.updated += 1
             else:
-                outgoing = Record(kind, cid, self._to_external(projected, by_cid), canonical_id=cid)
                 plan.changes.append(Change("create", kind, cid, None, projected, diff({}, projected)))
-                plan.batch.creates.append(outgoing)
+                plan.batch.creates.append(Record(kind, cid, self._to_external(projected, by_cid), canonical_id=cid))
                 plan.counters.created += 1
-            outgoing.canonical_id = cid
+        for kind, ext, cid in self.store.deleted_links(endpoint):
+            if self._fields(conn, kind) == set():
+                continue
+            plan.changes.append(Change("delete", kind, cid, ext, None))
+            plan.batch.deletes.append(Record(kind, ext, {}, canonical_id=cid))
+            plan.counters.deleted += 1
         return plan
 
     @staticmethod
@@ -231,16 +408,19 @@ class Hub:
         return out
 
     def apply_push(self, plan: Plan, run_id: int) -> None:
-        """Write the endpoint, then record what it now agrees with."""
+        """Record intents, write the endpoint, then record what it now agrees with."""
         if not plan.batch:
             return
         conn = self.connector(plan.endpoint)
+        with self.store.atomic():  # committed before the remote sees anything
+            self.store.add_intents(run_id, plan.endpoint, [(r.kind, r.canonical_id) for r in plan.batch.creates])
         result = conn.write(plan.batch)
         plan.counters.requests += result.requests
         rejected = {r.where for r in result.rejected}
         plan.rejected.extend(result.rejected)
         plan.counters.rejected += len(result.rejected)
-        fields_of = {c.canonical_id: c.fields for c in plan.changes}
+        fields_of = {c.canonical_id: c.fields for c in plan.changes if c.fields is not None}
+        bases = {cid: base for cid, base in self.store.links(plan.endpoint).values()}
         with self.store.atomic():
             for record in (*plan.batch.creates, *plan.batch.updates, *plan.batch.unchanged):
                 cid = record.canonical_id
@@ -248,13 +428,16 @@ class Hub:
                     continue
                 ext = result.external_ids.get(cid, record.external_id)
                 if cid in fields_of or ext != record.external_id:
-                    if ext != record.external_id and record in plan.batch.unchanged:
+                    if ext != record.external_id:  # a title-keyed tool renamed it: move the link
                         self.store.db.execute("DELETE FROM links WHERE endpoint = ? AND canonical_id = ?", [plan.endpoint, cid])
                     base = fields_of.get(cid)
                     if base is None:
-                        current = self.store.get(cid)
-                        base = project(current[1], self._fields(conn, record.kind), plan.endpoint) if current else {}
+                        base = json.loads(bases.get(cid) or "{}")
                     self.store.set_link(plan.endpoint, record.kind, ext, cid, base, run_id)
+            for record in plan.batch.deletes:
+                if record.external_id not in rejected:
+                    self.store.drop_link(plan.endpoint, record.kind, record.external_id)
+            self.store.settle_intents(plan.endpoint)
             if result.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, result.cursor, run_id)
 
@@ -264,6 +447,51 @@ class Hub:
             more = f"\n  … and {len(plan.rejected) - 20} more" if len(plan.rejected) > 20 else ""
             raise OkrsyncError(f"{plan.endpoint}: {len(plan.rejected)} record(s) could not be read "
                                f"(--strict stops the run; nothing was written):\n  {shown}{more}")
+
+
+class _Matcher:
+    """First contact: find the canonical record an unlinked endpoint record already is.
+
+    By id first (a hub-written id, or the same external id another endpoint uses), then by
+    normalised title plus period (objectives) or parent (everything else). Records already
+    linked to this endpoint are never candidates. Several candidates: the caller reports them.
+    """
+
+    def __init__(self, store: Store, taken: set[str]):
+        self.store = store
+        self.taken = taken
+        self._by_title: dict[tuple, list[str]] | None = None
+        self._by_ext: dict[tuple[str, str], set[str]] | None = None
+
+    def match(self, kind: str, external_id: str, fields: dict[str, Any]) -> str | list[str] | None:
+        if self._by_title is None:
+            self._index()
+        if external_id not in self.taken:
+            found = self.store.get_any(external_id)
+            if found and found[0] == kind and found[2] == 0:
+                return external_id
+        by_id = sorted(self._by_ext.get((kind, external_id), set()) - self.taken)
+        if len(by_id) == 1:
+            return by_id[0]
+        candidates = [c for c in self._by_title.get(_title_key(kind, fields), []) if c not in self.taken]
+        if len(candidates) == 1:
+            return candidates[0]
+        return candidates or None
+
+    def _index(self) -> None:
+        self._by_title = {}
+        for cid, kind, fields in self.store.entities():
+            self._by_title.setdefault(_title_key(kind, fields), []).append(cid)
+        self._by_ext = {}
+        for kind, ext, cid in self.store.db.execute("SELECT kind, external_id, canonical_id FROM links"):
+            self._by_ext.setdefault((kind, ext), set()).add(cid)
+
+
+def _title_key(kind: str, fields: dict[str, Any]) -> tuple:
+    title = normalise_key(fields.get("title") or "")
+    scope = fields.get("period") if kind == "objective" else next(
+        (fields.get(r) for r in REFERENCES.get(kind, {}) if fields.get(r)), None)
+    return (kind, title, scope)
 
 
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:

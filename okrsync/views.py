@@ -153,3 +153,29 @@ def _esc(text: str) -> str:
     from rich.markup import escape
 
     return escape(text)
+
+
+def print_conflicts(env, store: Store, rows: list[dict]) -> None:
+    if not rows:
+        env.err.print("no conflicts wait")
+        return
+    table = Table("id", "status", "record", "field", "base", "sides", "since run")
+    for c in rows:
+        current = store.get(c["entity_id"])
+        title = (current[1].get("title") if current else None) or c["entity_id"]
+        sides = "; ".join(f"{k}: {_short(v, 24)}" for k, v in c["candidates"].items())
+        table.add_row(str(c["id"]), c["status"], _short(title, 30), c["field"], _short(c["base"], 16), sides, str(c["run_id"]))
+    env.out.print(table)
+
+
+def print_conflict(env, c: dict) -> None:
+    out = env.out
+    title = (c["record"] or {}).get("title") or c["entity_id"]
+    out.print(f"conflict {c['id']} ({c['status']}) on {c['entity_id']} ({title}), field {c['field']}", markup=False)
+    out.print(f"  base (last agreed): {c['base']!r}", markup=False)
+    for side, value in c["candidates"].items():
+        out.print(f"  {side}: {value!r}", markup=False)
+    if c["resolution"]:
+        out.print(f"  resolved: {c['resolution']['value']!r} (from {c['resolution']['from']})", markup=False)
+    else:
+        out.print(f"  settle it: okrsync conflicts resolve {c['id']} --take {next(iter(c['candidates']))}", markup=False)

@@ -1,4 +1,5 @@
 import dataclasses
+import os
 import datetime as dt
 
 import pytest
@@ -162,6 +163,7 @@ def test_alignment_cycle_lists_ids_around_the_loop():
     pytest.param(kr(direction="stay_above", target=99.5, current=99.5), 1.0, 1.0, id="stay-above-at-target"),
     pytest.param(kr(direction="stay_above", target=99.5, current=98.0), 0.0, 0.0, id="stay-above-broken"),
     pytest.param(kr(direction="stay_below", target=200, current=150), 1.0, 1.0, id="stay-below-holds"),
+    pytest.param(kr(direction="stay_below", target=200, current=200), 1.0, 1.0, id="stay-below-at-target"),
     pytest.param(kr(direction="stay_below", target=200, current=250), 0.0, 0.0, id="stay-below-broken"),
     pytest.param(kr(direction="stay_below", current=250), None, None, id="stay-below-no-target"),
     pytest.param(kr(direction="range", range_low=10, range_high=20, current=15), 1.0, 1.0, id="range-inside"),
@@ -304,3 +306,40 @@ def test_every_kind_has_a_dataclass_in_dependency_order():
     for kind, cls in model.ENTITY_TYPES.items():
         assert cls.kind == kind
         assert {f.name for f in dataclasses.fields(cls)} >= {"id", "extra"}
+
+
+# ------------------------------------------------------------------ regressions (fixed in okrsync/model.py)
+
+@pytest.mark.parametrize("weight, fragment", [
+    (float("nan"), "weight nan is not a finite number"),
+    (float("inf"), "weight inf is not a finite number"),
+    (float("-inf"), "weight -inf is negative"),
+])
+def test_non_finite_weight_is_an_error_with_a_true_message(weight, fragment):
+    found = problems(kr(weight=weight))
+    assert [p.field for p in found] == ["weight"]
+    assert found[0].message.startswith(fragment)
+
+
+@pytest.fixture
+def berlin_time():
+    import time
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("needs time.tzset")
+    old = os.environ.get("TZ")
+    os.environ["TZ"] = "Europe/Berlin"
+    time.tzset()
+    yield
+    if old is None:
+        del os.environ["TZ"]
+    else:
+        os.environ["TZ"] = old
+    time.tzset()
+
+
+def test_naive_check_in_time_is_taken_as_utc_whatever_the_host_zone(berlin_time):
+    naive = dt.datetime(2025, 8, 1, 9, 30)
+    fields = to_fields(CheckIn(id="C-1", key_result_id="KR-1", at=naive))
+    assert fields["at"] == "2025-08-01T09:30:00Z"
+    assert from_fields("check_in", "C-1", fields).at == naive.replace(tzinfo=dt.timezone.utc)

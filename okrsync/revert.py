@@ -1,0 +1,51 @@
+"""``okrsync revert --run N``: undo one run's canonical changes, as new changes.
+
+Each field a run changed goes back to its old value, as long as nothing changed it since
+(else it is skipped and said so: a revert never overwrites a later edit). Records the run
+created are deleted, records it deleted come back. The next sync pushes the result.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import OkrsyncError
+from .store import Store
+
+
+def revert_run(store: Store, run: int, new_run: int) -> tuple[int, list[str]]:
+    """Revert ``run`` inside ``new_run``; returns (entities reverted, notes on what was skipped)."""
+    rows = [r for r in store.changes(run=run) if r["kind"] != "conflict"]
+    if not rows:
+        raise OkrsyncError(f"run {run} made no canonical changes (see okrsync status for the runs)")
+    by_entity: dict[str, list[dict]] = {}
+    for r in rows:
+        by_entity.setdefault(r["entity_id"], []).append(r)
+    reverted, notes = 0, []
+    with store.atomic():
+        for entity_id, changes in by_entity.items():
+            current = store.get_any(entity_id)
+            kind = changes[0]["entity_kind"]
+            fields = dict(current[1]) if current else {}
+            live = bool(current) and current[2] == 0
+            ops = {c["kind"] for c in changes}
+            if ops & {"delete", "archive"}:
+                if live:
+                    notes.append(f"{entity_id}: restored since run {run}; left as it is")
+                    continue
+                restored = {c["field"]: c["old"] for c in changes}
+                store.mutate(new_run, f"revert:{run}", kind, entity_id, restored, change="revert")
+                reverted += 1
+                continue
+            later = [c["field"] for c in changes if fields.get(c["field"]) != c["new"]]
+            if not live or later:
+                notes.append(f"{entity_id}: {', '.join(later) or 'the record'} changed since run {run}; skipped")
+                continue
+            if "create" in ops:
+                store.mutate(new_run, f"revert:{run}", kind, entity_id, None, change="revert")
+            else:
+                target: dict[str, Any] = {**fields, **{c["field"]: c["old"] for c in changes}}
+                store.mutate(new_run, f"revert:{run}", kind, entity_id, {k: v for k, v in target.items() if v is not None},
+                             change="revert")
+            reverted += 1
+    return reverted, notes

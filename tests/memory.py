@@ -1,0 +1,91 @@
+"""An in-memory endpoint for engine tests: a dict of records per endpoint name.
+
+It behaves like a record-based tool: ids it makes up itself, an update time per record,
+per-record creates/updates/deletes, a full listing on every read. ``fail_after`` makes a
+write raise after that many records (a crash in the middle of a push).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+
+WORLD: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # endpoint → (kind, id) → fields (+ "_updated")
+CLOCK = itertools.count(1)
+_IDS = itertools.count(1)
+
+
+def now() -> str:
+    return f"2026-01-01T00:00:{next(CLOCK):06d}Z"  # strictly increasing, comparable as text
+
+
+class MemoryConnector(Connector):
+    name = "memory"
+    capabilities = Capabilities(kinds=("objective", "key_result"), writes="records")
+    fail_after: int | None = None
+    writes: list[tuple[str, str, str]] = []  # (endpoint, op, id): every remote write made
+
+    @property
+    def records(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return WORLD.setdefault(self.endpoint, {})
+
+    def read(self, cursor):
+        # parents first, as the contract says
+        for (kind, ext), fields in sorted(self.records.items(), key=lambda kv: kv[0][0] != "objective"):
+            yield Record(kind, ext, {k: v for k, v in fields.items() if k != "_updated"}, updated=fields["_updated"])
+        yield Cursor(None, full_listing=True)
+
+    def fields(self, kind):
+        if kind not in ("objective", "key_result"):
+            return set()
+        return None
+
+    def write(self, batch: WriteBatch) -> WriteResult:
+        result = WriteResult()
+        new_ids: dict[str, str] = {}
+        count = 0
+
+        def step(op, ident):
+            nonlocal count
+            if self.fail_after is not None and count >= self.fail_after:
+                raise RuntimeError("simulated crash during push")
+            count += 1
+            MemoryConnector.writes.append((self.endpoint, op, ident))
+
+        for r in batch.creates:
+            step("create", r.canonical_id)
+            ext = f"{self.endpoint}-{next(_IDS)}"
+            fields = {k: (new_ids.get(v, v) if k.endswith("_id") else v) for k, v in r.fields.items()}
+            self.records[(r.kind, ext)] = {**fields, "_updated": now()}
+            new_ids[r.canonical_id] = ext
+            result.external_ids[r.canonical_id] = ext
+        for r in batch.updates:
+            step("update", r.external_id)
+            if (r.kind, r.external_id) not in self.records:
+                result.rejected.append(Rejected(r.external_id, "not found"))
+                continue
+            fields = {k: (new_ids.get(v, v) if k.endswith("_id") else v) for k, v in r.fields.items()}
+            self.records[(r.kind, r.external_id)] = {**fields, "_updated": now()}
+        for r in batch.deletes:
+            step("delete", r.external_id)
+            self.records.pop((r.kind, r.external_id), None)
+        result.requests = count
+        return result
+
+
+def edit(endpoint: str, kind: str, ext: str, **fields) -> None:
+    """An edit made in the tool itself (bumps its update time)."""
+    record = WORLD[endpoint][(kind, ext)]
+    record.update(fields)
+    record["_updated"] = now()
+
+
+def add(endpoint: str, kind: str, ext: str, **fields) -> None:
+    WORLD.setdefault(endpoint, {})[(kind, ext)] = {**fields, "_updated": now()}
+
+
+def find(endpoint: str, kind: str, **match) -> list[tuple[str, dict]]:
+    return [(ext, f) for (k, ext), f in WORLD.get(endpoint, {}).items()
+            if k == kind and all(f.get(n) == v for n, v in match.items())]

@@ -1,0 +1,503 @@
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pytest
+
+import okrsync.config
+from okrsync.connector import Connector, Cursor, Record
+from okrsync.errors import RetryableError, StoreError
+from okrsync.store import MIGRATIONS, Store, batched, diff, dumps
+from okrsync.sync import CURSOR_STREAM, Hub
+
+TABLES = {"entities", "links", "changes", "runs", "cursors", "conflicts", "intents"}
+
+
+def table_names(store):
+    return set(store.db.table_names())
+
+
+def snapshot(store):
+    """Everything a failed write must leave untouched."""
+    return {
+        "entities": store.db.execute("SELECT * FROM entities ORDER BY rowid").fetchall(),
+        "changes": store.db.execute("SELECT * FROM changes ORDER BY id").fetchall(),
+        "links": store.db.execute("SELECT * FROM links ORDER BY rowid").fetchall(),
+        "cursors": store.db.execute("SELECT * FROM cursors ORDER BY rowid").fetchall(),
+    }
+
+
+# ------------------------------------------------------------------ opening
+
+def test_migrations_create_every_table(store):
+    assert TABLES <= table_names(store)
+    applied = [m.name for m in MIGRATIONS.applied(store.db)]
+    assert applied == ["m001_initial"]
+
+
+def test_reopening_a_file_store_does_not_rerun_migrations(tmp_path):
+    path = tmp_path / "okrsync.db"
+    first = Store(path)
+    run = first.begin_run("pull")
+    first.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    applied_at = [(m.name, m.applied_at) for m in MIGRATIONS.applied(first.db)]
+    first.close()
+
+    second = Store(path)  # a re-run of m001 would fail: "table entities already exists"
+    assert [(m.name, m.applied_at) for m in MIGRATIONS.applied(second.db)] == applied_at
+    assert MIGRATIONS.pending(second.db) == []
+    assert second.get("obj_1") == ("objective", {"title": "A"})
+    assert [r["id"] for r in second.runs()] == [run]
+    second.close()
+
+
+def test_file_store_uses_wal(tmp_path):
+    s = Store(tmp_path / "okrsync.db")
+    assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert s.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    s.close()
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+def test_file_store_is_readable_by_its_owner_only(tmp_path):
+    old_umask = os.umask(0o022)
+    try:
+        path = tmp_path / "sub" / "okrsync.db"
+        s = Store(path)
+        run = s.begin_run("pull")
+        s.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        for side in (Path(f"{path}-wal"), Path(f"{path}-shm")):
+            if side.exists():  # SQLite gives these the main file's mode
+                assert stat.S_IMODE(side.stat().st_mode) == 0o600
+        s.close()
+    finally:
+        os.umask(old_umask)
+
+
+def test_opening_a_file_that_is_not_a_database_names_the_path(tmp_path):
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"this is not a sqlite database, just some text\n" * 100)
+    with pytest.raises(StoreError) as info:
+        Store(path)
+    assert str(path) in str(info.value)
+    assert "cannot open store" in str(info.value)
+
+
+# ------------------------------------------------------------------ mutate and the change log
+
+def test_mutate_create_update_delete_log_one_row_per_changed_field(store):
+    run = store.begin_run("pull")
+
+    created = store.mutate(run, "sheet", "key_result", "kr_1", {"title": "Grow", "target": 100, "current": None})
+    assert created == {"title": (None, "Grow"), "target": (None, 100)}  # a None field is no change
+    assert store.get("kr_1") == ("key_result", {"title": "Grow", "target": 100, "current": None})
+
+    updated = store.mutate(run, "jira", "key_result", "kr_1", {"title": "Grow", "target": 120, "current": 70})
+    assert updated == {"target": (100, 120), "current": (None, 70)}
+
+    deleted = store.mutate(run, "cli", "key_result", "kr_1", None)
+    assert deleted == {"title": ("Grow", None), "target": (120, None), "current": (70, None)}
+    assert store.get("kr_1") is None
+    assert store.count("key_result") == 0
+
+    rows = [(r["run_id"], r["entity_id"], r["entity_kind"], r["field"], r["old"], r["new"], r["origin"], r["kind"])
+            for r in store.changes()]
+    assert rows == [
+        (run, "kr_1", "key_result", "target", None, 100, "sheet", "create"),
+        (run, "kr_1", "key_result", "title", None, "Grow", "sheet", "create"),
+        (run, "kr_1", "key_result", "current", None, 70, "jira", "update"),
+        (run, "kr_1", "key_result", "target", 100, 120, "jira", "update"),
+        (run, "kr_1", "key_result", "current", 70, None, "cli", "delete"),
+        (run, "kr_1", "key_result", "target", 120, None, "cli", "delete"),
+        (run, "kr_1", "key_result", "title", "Grow", None, "cli", "delete"),
+    ]
+    assert all(r["at"].endswith("Z") for r in store.changes())
+
+
+def test_mutate_revives_a_deleted_entity_as_a_create(store):
+    run = store.begin_run("pull")
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    store.mutate(run, "sheet", "objective", "obj_1", None)
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    assert store.get("obj_1") == ("objective", {"title": "A"})
+    assert [r["kind"] for r in store.changes()] == ["create", "delete", "create"]
+
+
+def test_unchanged_mutate_writes_nothing(store, monkeypatch):
+    import okrsync.store as store_module
+
+    run = store.begin_run("pull")
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "A", "owner": "ana"})
+    before = snapshot(store)
+    monkeypatch.setattr(store_module, "NOW", lambda: "2999-01-01T00:00:00.000Z")  # a write would show
+    assert store.mutate(run, "sheet", "objective", "obj_1", {"owner": "ana", "title": "A"}) == {}
+    assert store.mutate(run, "sheet", "objective", "obj_1", {"title": "A", "owner": "ana"},
+                        old={"title": "A", "owner": "ana"}) == {}
+    assert store.mutate(run, "sheet", "objective", "nope", None) == {}  # deleting nothing
+    assert snapshot(store) == before
+
+
+def test_mutate_with_explicit_change_kind(store):
+    run = store.begin_run("revert")
+    store.mutate(run, "cli", "objective", "obj_1", {"title": "A"})
+    store.mutate(run, "cli", "objective", "obj_1", {"title": "B"}, change="revert")
+    assert [r["kind"] for r in store.changes()] == ["create", "revert"]
+
+
+def test_mutate_outside_atomic_commits_entity_and_change_rows_together(tmp_path):
+    path = tmp_path / "okrsync.db"
+    s = Store(path)
+    run = s.begin_run("pull")
+    s.mutate(run, "sheet", "objective", "obj_1", {"title": "A", "owner": "ana"})
+    assert not s.db.conn.in_transaction
+    s.close()
+
+    again = Store(path)
+    assert again.get("obj_1") == ("objective", {"title": "A", "owner": "ana"})
+    assert [(r["field"], r["new"]) for r in again.changes()] == [("owner", "ana"), ("title", "A")]
+    again.close()
+
+
+def test_mutate_is_visible_to_another_connection(tmp_path):
+    path = tmp_path / "okrsync.db"
+    writer = Store(path)
+    run = writer.begin_run("pull")
+    writer.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    reader = sqlite3.connect(path)
+    assert reader.execute("SELECT count(*) FROM changes").fetchone()[0] == 1
+    reader.close()
+    writer.close()
+
+
+def test_log_change_appends_without_touching_state(store):
+    run = store.begin_run("sync")
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    store.log_change(run, "jira", "objective", "obj_1", "title", "A", "B", "conflict")
+    assert store.get("obj_1") == ("objective", {"title": "A"})
+    assert store.changes()[-1] | {"id": None, "at": None} == {
+        "id": None, "run_id": run, "at": None, "entity_id": "obj_1", "entity_kind": "objective", "field": "title",
+        "old": "A", "new": "B", "origin": "jira", "kind": "conflict"}
+
+
+@pytest.mark.parametrize("sql", [
+    "UPDATE changes SET new = '\"hacked\"'",
+    "UPDATE changes SET origin = 'x' WHERE id = 1",
+    "DELETE FROM changes",
+    "DELETE FROM changes WHERE id = 1",
+])
+def test_change_log_is_append_only(store, sql):
+    run = store.begin_run("pull")
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    before = store.changes()
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):  # IntegrityError is a DatabaseError
+        store.db.execute(sql)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with store.atomic():
+            store.db.execute(sql)
+    assert store.changes() == before
+
+
+def test_change_rows_must_belong_to_a_run_and_a_failed_log_write_keeps_no_entity(store):
+    with pytest.raises(sqlite3.IntegrityError):
+        store.mutate(999, "sheet", "objective", "obj_1", {"title": "A"})
+    assert store.get("obj_1") is None  # entity and change rows are written together or not at all
+    assert store.changes() == []
+    assert not store.db.conn.in_transaction
+
+
+# ------------------------------------------------------------------ atomic
+
+def test_failure_inside_atomic_leaves_nothing_behind(store):
+    run = store.begin_run("pull")
+    store.set_cursor("sheet", "records", "cursor-1", run)
+    store.mutate(run, "sheet", "objective", "obj_0", {"title": "Kept"})
+    store.set_link("sheet", "objective", "row-0", "obj_0", {"title": "Kept"}, run)
+    before = snapshot(store)
+
+    with pytest.raises(RuntimeError, match="boom"):
+        with store.atomic():
+            store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+            store.mutate(run, "sheet", "key_result", "kr_1", {"title": "K", "objective_id": "obj_1"})
+            store.mutate(run, "sheet", "objective", "obj_0", {"title": "Renamed"})
+            store.mutate(run, "sheet", "objective", "obj_0", None)
+            store.set_link("sheet", "objective", "row-1", "obj_1", {"title": "A"}, run)
+            store.set_link("sheet", "objective", "row-0", "obj_0", {"title": "Renamed"}, run)
+            store.set_cursor("sheet", "records", "cursor-2", run)
+            store.set_cursor("sheet", "other", "new-stream", run)
+            store.log_change(run, "jira", "objective", "obj_1", "title", "A", "B", "conflict")
+            assert store.get("obj_1") is not None  # visible inside the transaction
+            raise RuntimeError("boom")
+
+    assert snapshot(store) == before
+    assert store.get("obj_1") is None and store.get("kr_1") is None
+    assert store.get("obj_0") == ("objective", {"title": "Kept"})
+    assert store.links("sheet") == {("objective", "row-0"): ("obj_0", dumps({"title": "Kept"}))}
+    assert store.cursor("sheet", "records") == "cursor-1"
+    assert store.cursor("sheet", "other") is None
+    assert [r["entity_id"] for r in store.changes()] == ["obj_0"]
+
+
+def test_failure_inside_atomic_on_a_file_store_after_earlier_writes(tmp_path):
+    path = tmp_path / "okrsync.db"
+    s = Store(path)
+    run = s.begin_run("pull")
+    s.mutate(run, "sheet", "objective", "obj_0", {"title": "Kept"})  # outside atomic
+    with pytest.raises(RuntimeError):
+        with s.atomic():
+            s.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+            s.set_cursor("sheet", "records", "c", run)
+            raise RuntimeError("boom")
+    s.close()
+    s = Store(path)
+    assert [id_ for id_, _, _ in s.entities()] == ["obj_0"]
+    assert [r["entity_id"] for r in s.changes()] == ["obj_0"]
+    assert s.cursor("sheet", "records") is None
+    s.close()
+
+
+def test_atomic_commits_on_success(tmp_path):
+    path = tmp_path / "okrsync.db"
+    s = Store(path)
+    run = s.begin_run("pull")
+    with s.atomic():
+        s.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+        s.set_link("sheet", "objective", "row-1", "obj_1", {"title": "A"}, run)
+        s.set_cursor("sheet", "records", "c1", run)
+    s.close()
+    s = Store(path)
+    assert s.get("obj_1") == ("objective", {"title": "A"})
+    assert s.links("sheet") == {("objective", "row-1"): ("obj_1", '{"title":"A"}')}
+    assert s.cursor("sheet", "records") == "c1"
+    assert len(s.changes()) == 1
+    s.close()
+
+
+# ------------------------------------------------------------------ runs
+
+def test_begin_and_finish_run(store):
+    first = store.begin_run("pull", dry_run=True)
+    second = store.begin_run("push")
+    assert second == first + 1
+    running = {r["id"]: r for r in store.runs()}
+    assert running[first]["status"] == "running" and running[first]["finished"] is None
+    assert running[first]["dry_run"] == 1 and running[second]["dry_run"] == 0
+    assert running[first]["counters"] == {}
+
+    store.finish_run(first, "ok", {"created": 3, "updated": 1, "sheet": {"read": 4}})
+    store.finish_run(second, "failed", {"created": 0}, error="sheet: 503")
+    runs = store.runs()
+    assert [r["id"] for r in runs] == [second, first]  # newest first
+    done = {r["id"]: r for r in runs}
+    assert done[first]["status"] == "ok"
+    assert done[first]["counters"] == {"created": 3, "updated": 1, "sheet": {"read": 4}}
+    assert done[first]["finished"] >= done[first]["started"]
+    assert done[first]["command"] == "pull" and done[first]["error"] is None
+    assert done[second]["status"] == "failed" and done[second]["error"] == "sheet: 503"
+    assert len(store.runs(limit=1)) == 1
+
+
+def test_begin_run_is_committed_at_once(tmp_path):
+    path = tmp_path / "okrsync.db"
+    s = Store(path)
+    run = s.begin_run("pull")
+    other = sqlite3.connect(path)
+    assert other.execute("SELECT command, status FROM runs WHERE id = ?", [run]).fetchone() == ("pull", "running")
+    other.close()
+    s.close()
+
+
+def test_begin_run_inside_a_failed_atomic_block_is_rolled_back(store):
+    with pytest.raises(RuntimeError):
+        with store.atomic():
+            store.begin_run("pull")
+            raise RuntimeError("x")
+    assert store.runs() == []
+
+
+# ------------------------------------------------------------------ querying the change log
+
+@pytest.fixture
+def history(store, monkeypatch):
+    """Three runs with known times: 2025-01-01, -02, -03."""
+    times = iter(f"2025-01-0{day}T10:00:00.000Z" for day in (1, 1, 2, 2, 3, 3, 3))
+    import okrsync.store as store_module
+
+    monkeypatch.setattr(store_module, "NOW", lambda: next(times))
+    r1 = store.begin_run("pull")
+    store.mutate(r1, "sheet", "objective", "obj_1", {"title": "A"})
+    r2 = store.begin_run("pull")
+    store.mutate(r2, "sheet", "objective", "obj_1", {"title": "B", "owner": "ana"})
+    r3 = store.begin_run("pull")
+    store.mutate(r3, "jira", "objective", "obj_2", {"title": "C"})
+    store.mutate(r3, "jira", "objective", "obj_1", {"title": "D", "owner": "ana"})
+    return store, (r1, r2, r3)
+
+
+def fields_of(rows):
+    return [(r["entity_id"], r["field"], r["new"]) for r in rows]
+
+
+def test_changes_all_oldest_first(history):
+    store, _ = history
+    assert fields_of(store.changes()) == [
+        ("obj_1", "title", "A"), ("obj_1", "owner", "ana"), ("obj_1", "title", "B"),
+        ("obj_2", "title", "C"), ("obj_1", "title", "D")]
+
+
+def test_changes_since(history):
+    store, _ = history
+    assert fields_of(store.changes(since="2025-01-02T00:00:00Z")) == [
+        ("obj_1", "owner", "ana"), ("obj_1", "title", "B"), ("obj_2", "title", "C"), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(since="2025-01-03T10:00:00.000Z")) == [("obj_2", "title", "C"), ("obj_1", "title", "D")]
+    assert store.changes(since="2025-02-01") == []
+
+
+def test_changes_by_entity_and_run(history):
+    store, (r1, r2, r3) = history
+    assert fields_of(store.changes(entity="obj_2")) == [("obj_2", "title", "C")]
+    assert fields_of(store.changes(run=r2)) == [("obj_1", "owner", "ana"), ("obj_1", "title", "B")]
+    assert fields_of(store.changes(run=r3, entity="obj_1")) == [("obj_1", "title", "D")]
+    assert store.changes(entity="nope") == []
+    assert store.changes(run=999) == []
+    assert {r["old"] for r in store.changes(run=r3, entity="obj_1")} == {"B"}
+
+
+def test_changes_limit_keeps_the_newest_oldest_first(history):
+    store, (r1, _, _) = history
+    assert fields_of(store.changes(limit=2)) == [("obj_2", "title", "C"), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(limit=2, entity="obj_1")) == [("obj_1", "title", "B"), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(limit=100, run=r1)) == [("obj_1", "title", "A")]
+    assert fields_of(store.changes(limit=1, since="2025-01-02")) == [("obj_1", "title", "D")]
+
+
+def test_changes_round_trip_json_values(store):
+    run = store.begin_run("pull")
+    store.mutate(run, "key_result", "key_result", "kr_1", {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0})
+    assert {r["field"]: r["new"] for r in store.changes()} == {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0}
+
+
+# ------------------------------------------------------------------ links, cursors, helpers
+
+def test_links_and_cursors(store):
+    run = store.begin_run("pull")
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    store.set_link("sheet", "objective", "row-1", "obj_1", {"title": "A"}, run)
+    store.set_link("sheet", "objective", "row-1", "obj_1", {"title": "B"}, run)  # upsert
+    store.set_link("jira", "objective", "OKR-1", "obj_1", None, run)
+    assert store.links("sheet") == {("objective", "row-1"): ("obj_1", '{"title":"B"}')}
+    assert store.links("jira") == {("objective", "OKR-1"): ("obj_1", None)}
+    store.drop_link("sheet", "objective", "row-1")
+    assert store.links("sheet") == {}
+
+    assert store.cursor("sheet", "records") is None
+    store.set_cursor("sheet", "records", "a", run)
+    store.set_cursor("sheet", "records", "b", run)
+    assert store.cursor("sheet", "records") == "b"
+    assert store.cursor("jira", "records") is None
+
+
+def test_entities_and_count(store):
+    run = store.begin_run("pull")
+    store.mutate(run, "s", "objective", "obj_1", {"title": "A"})
+    store.mutate(run, "s", "key_result", "kr_1", {"title": "K"})
+    store.mutate(run, "s", "objective", "obj_2", {"title": "B"})
+    store.mutate(run, "s", "objective", "obj_1", None)
+    assert [(i, k) for i, k, _ in store.entities()] == [("kr_1", "key_result"), ("obj_2", "objective")]
+    assert [i for i, _, _ in store.entities("objective")] == ["obj_2"]
+    assert store.count() == 2 and store.count("objective") == 1 and store.count("team") == 0
+
+
+def test_diff_and_dumps_and_batched():
+    assert diff({"a": 1, "b": None}, {"a": 1, "c": 2}) == {"c": (None, 2)}
+    assert diff(None, None) == {}
+    assert dumps({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
+    assert list(batched(range(5), 2)) == [[0, 1], [2, 3], [4]]
+    assert list(batched([], 3)) == []
+
+
+# ------------------------------------------------------------------ the hub rolls back too
+
+def hub_config(tmp_path):
+    return okrsync.config.Config(path=tmp_path / "c.yaml", store=tmp_path / "okrsync.db",
+                                 endpoints={"fake": okrsync.config.Endpoint("fake", "fake", {}, "x")})
+
+
+class FailingReadConnector(Connector):
+    name = "fake"
+
+    def read(self, cursor):
+        yield Record("objective", "O-1", {"title": "One"}, where="row 1")
+        yield Record("key_result", "KR-1", {"title": "K", "objective_id": "O-1", "target": 10}, where="row 2")
+        raise RetryableError("503 Service Unavailable", endpoint=self.endpoint)
+
+
+class GoodReadConnector(Connector):
+    name = "fake"
+
+    def read(self, cursor):
+        yield Record("objective", "O-1", {"title": "One"}, where="row 1")
+        yield Record("key_result", "KR-1", {"title": "K", "objective_id": "O-1", "target": 10}, where="row 2")
+        yield Record("objective", "O-2", {"title": "Two"}, where="row 3")
+        yield Cursor("v2", full_listing=True)
+
+
+def test_hub_read_failure_midway_writes_nothing(tmp_path, store):
+    store.set_cursor("fake", CURSOR_STREAM, "v1", store.begin_run("pull"))
+    before = snapshot(store)
+    hub = Hub(hub_config(tmp_path), store, {"fake": FailingReadConnector})
+    with pytest.raises(RetryableError, match="fake: 503"):
+        hub.plan_pull("fake")
+    assert snapshot(store) == before
+    assert store.count() == 0
+    assert store.changes() == []
+    assert store.links("fake") == {}
+    assert store.cursor("fake", CURSOR_STREAM) == "v1"
+
+
+def test_hub_store_failure_midway_rolls_back(tmp_path, store, monkeypatch):
+    old_run = store.begin_run("pull")
+    store.set_cursor("fake", CURSOR_STREAM, "v1", old_run)
+    hub = Hub(hub_config(tmp_path), store, {"fake": GoodReadConnector})
+    plan = hub.plan_pull("fake")
+    assert plan.counters.created == 3 and plan.cursor == Cursor("v2", True)
+    before = snapshot(store)
+
+    def broken_set_cursor(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "set_cursor", broken_set_cursor)
+    run = store.begin_run("pull")
+    with pytest.raises(sqlite3.OperationalError, match="disk I/O"):
+        hub.apply_pull(plan, run)
+    assert snapshot(store) == before
+    assert store.count() == 0
+    assert store.changes() == []
+    assert store.links("fake") == {}
+    assert store.cursor("fake", CURSOR_STREAM) == "v1"
+
+    # the same plan applies cleanly once the store works again
+    monkeypatch.undo()
+    hub.apply_pull(plan, run)
+    assert store.count() == 3
+    assert store.cursor("fake", CURSOR_STREAM) == "v2"
+    kr_id = next(i for i, k, _ in store.entities("key_result"))
+    obj_id = store.links("fake")[("objective", "O-1")][0]
+    assert store.get(kr_id)[1]["objective_id"] == obj_id
+    assert {r["origin"] for r in store.changes(run=run)} == {"fake"}
+
+
+def test_hub_store_failure_in_a_file_store_rolls_back(tmp_path, monkeypatch):
+    path = tmp_path / "okrsync.db"
+    store = Store(path)
+    hub = Hub(hub_config(tmp_path), store, {"fake": GoodReadConnector})
+    plan = hub.plan_pull("fake")
+    run = store.begin_run("pull")
+    monkeypatch.setattr(store, "set_cursor", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("crash")))
+    with pytest.raises(RuntimeError):
+        hub.apply_pull(plan, run)
+    store.close()
+    again = Store(path)
+    assert again.count() == 0 and again.changes() == [] and again.links("fake") == {}
+    again.close()

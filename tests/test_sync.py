@@ -1,0 +1,276 @@
+"""The two-way engine over in-memory endpoints: merges, conflicts, identity, deletes, crashes."""
+
+import pytest
+
+from okrsync.config import Config, Endpoint
+from okrsync.errors import DeleteGuardError
+from okrsync.store import Store
+from okrsync.sync import Hub
+
+from . import memory
+from .memory import MemoryConnector, add, edit, find
+
+
+@pytest.fixture(autouse=True)
+def fresh_world():
+    memory.WORLD.clear()
+    MemoryConnector.writes = []
+    MemoryConnector.fail_after = None
+    yield
+    memory.WORLD.clear()
+
+
+def make_hub(tmp_path, names=("a", "b"), sync=None, options=None, store=None, **kw):
+    cfg = Config(path=tmp_path / "okrsync.yaml", store=tmp_path / "okrsync.db",
+                 endpoints={n: Endpoint(n, "memory", dict((options or {}).get(n, {})), f"endpoints.{n}") for n in names},
+                 sync=sync or {"order": list(names)})
+    return Hub(cfg, store or Store(None), {"memory": MemoryConnector}, **kw)
+
+
+def sync(hub, **kw):
+    run = hub.store.begin_run("sync")
+    plans = hub.run(list(hub.config.endpoints), run, **kw)
+    hub.store.finish_run(run, "ok", {})
+    return plans
+
+
+def change_rows(hub):
+    return hub.store.db.execute("select count(*) from changes").fetchone()[0]
+
+
+def seed(endpoint="a"):
+    add(endpoint, "objective", "o1", title="Grow revenue", period="2026-Q1")
+    add(endpoint, "key_result", "k1", objective_id="o1", title="Reach 5M ARR", start=3.0, current=3.5, target=5.0)
+
+
+def test_sync_copies_to_every_endpoint_and_a_second_sync_writes_nothing(tmp_path):
+    hub = make_hub(tmp_path)
+    seed()
+    sync(hub)
+    [(obj_ext, obj)] = find("b", "objective")
+    [(_, kr)] = find("b", "key_result")
+    assert obj["title"] == "Grow revenue" and kr["objective_id"] == obj_ext and kr["current"] == 3.5
+    rows, writes = change_rows(hub), len(MemoryConnector.writes)
+    sync(hub)
+    assert change_rows(hub) == rows and len(MemoryConnector.writes) == writes  # idempotent, no echo
+
+
+def test_edits_on_both_sides_to_different_fields_merge(tmp_path):
+    hub = make_hub(tmp_path)
+    seed()
+    sync(hub)
+    [(kb, _)] = find("b", "key_result")
+    edit("a", "key_result", "k1", current=4.0)
+    edit("b", "key_result", kb, title="Reach 5M ARR (net)")
+    sync(hub)
+    for ep, ext in (("a", "k1"), ("b", kb)):
+        record = memory.WORLD[ep][("key_result", ext)]
+        assert (record["current"], record["title"]) == (4.0, "Reach 5M ARR (net)")
+    assert not hub.store.conflicts()
+
+
+@pytest.mark.parametrize("policy, winner", [
+    ({"conflicts": {"prefer": "a"}}, 4.0),
+    ({"conflicts": {"prefer": "b"}}, 4.5),
+    ({"conflicts": "newest"}, 4.5),  # b's edit is later
+    ({"conflicts": {"prefer": "a"}, "fields": {"current": "newest"}}, 4.5),
+])
+def test_conflict_policies_pick_a_winner_and_log_the_loser(tmp_path, policy, winner):
+    hub = make_hub(tmp_path, sync={"order": ["a", "b"], **policy})
+    seed()
+    sync(hub)
+    [(kb, _)] = find("b", "key_result")
+    edit("a", "key_result", "k1", current=4.0)
+    edit("b", "key_result", kb, current=4.5)
+    sync(hub)
+    assert memory.WORLD["a"][("key_result", "k1")]["current"] == winner
+    assert memory.WORLD["b"][("key_result", kb)]["current"] == winner
+    losers = [r for r in hub.store.changes() if r["kind"] == "conflict"]
+    assert len(losers) == 1 and losers[0]["field"] == "current"
+    assert {losers[0]["old"], losers[0]["new"]} == {4.0, 4.5} and losers[0]["old"] == winner
+    sync(hub)  # settled: nothing more to do
+    assert len([r for r in hub.store.changes() if r["kind"] == "conflict"]) == 1
+
+
+def test_same_value_on_both_sides_is_not_a_conflict(tmp_path):
+    hub = make_hub(tmp_path, sync={"order": ["a", "b"], "conflicts": "manual"})
+    seed()
+    sync(hub)
+    [(kb, _)] = find("b", "key_result")
+    edit("a", "key_result", "k1", current=4.0)
+    edit("b", "key_result", kb, current=4.0)
+    sync(hub)
+    assert not hub.store.conflicts() and not [r for r in hub.store.changes() if r["kind"] == "conflict"]
+
+
+def test_manual_conflict_waits_then_resolution_is_applied_everywhere(tmp_path):
+    hub = make_hub(tmp_path, sync={"order": ["a", "b"], "conflicts": "manual"})
+    seed()
+    sync(hub)
+    [(kb, _)] = find("b", "key_result")
+    edit("a", "key_result", "k1", current=4.0)
+    edit("b", "key_result", kb, current=4.5)
+    sync(hub)
+    sync(hub)  # still waiting: neither side overwritten, no second conflict queued
+    assert memory.WORLD["a"][("key_result", "k1")]["current"] == 4.0
+    assert memory.WORLD["b"][("key_result", kb)]["current"] == 4.5
+    [conflict] = hub.store.conflicts("open")
+    assert conflict["field"] == "current" and conflict["candidates"]["b"] == 4.5
+    hub.store.resolve_conflict(conflict["id"], conflict["candidates"]["b"], "b")
+    sync(hub)
+    assert memory.WORLD["a"][("key_result", "k1")]["current"] == 4.5
+    assert memory.WORLD["b"][("key_result", kb)]["current"] == 4.5
+    assert hub.store.conflicts("open") == [] and hub.store.conflicts("applied")
+    rows = change_rows(hub)
+    sync(hub)
+    assert change_rows(hub) == rows
+
+
+def test_first_contact_links_by_title_instead_of_duplicating(tmp_path):
+    hub = make_hub(tmp_path)
+    seed("a")
+    add("b", "objective", "X-1", title="  GROW   revenue! ", period="2026-Q1")
+    add("b", "key_result", "X-2", objective_id="X-1", title="reach 5m arr", current=3.5)
+    sync(hub)
+    assert hub.store.count("objective") == 1 and hub.store.count("key_result") == 1
+    assert len(find("b", "objective")) == 1 and len(find("a", "key_result")) == 1
+
+
+def test_first_contact_ambiguous_match_is_reported_not_guessed(tmp_path):
+    hub = make_hub(tmp_path)
+    add("a", "objective", "o1", title="Grow revenue", period="2026-Q1")
+    add("a", "objective", "o2", title="Grow Revenue", period="2026-Q1")
+    sync(hub, push=False)
+    add("b", "objective", "x", title="grow revenue", period="2026-Q1")
+    plans = sync(hub)
+    rejected = [str(r) for p in plans for r in p.rejected]
+    assert any("matches 2 existing objectives" in r for r in rejected)
+    assert hub.store.count("objective") == 2
+
+
+def test_delete_propagates_under_the_guard_share(tmp_path):
+    hub = make_hub(tmp_path)
+    add("a", "objective", "o1", title="O")
+    for i in range(8):
+        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
+    sync(hub)
+    del memory.WORLD["a"][("key_result", "k3")]
+    sync(hub)
+    assert len(find("b", "key_result")) == 7 and hub.store.count("key_result") == 7
+    assert any(r["kind"] == "delete" and r["origin"] == "a" for r in hub.store.changes())
+
+
+def test_mass_delete_guard_stops_before_writing(tmp_path):
+    hub = make_hub(tmp_path)
+    add("a", "objective", "o1", title="O")
+    for i in range(4):
+        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
+    sync(hub)
+    rows = change_rows(hub)
+    for i in range(3):
+        del memory.WORLD["a"][("key_result", f"k{i}")]
+    with pytest.raises(DeleteGuardError, match="would delete 3 of its 5 linked records"):
+        sync(hub)
+    assert change_rows(hub) == rows and len(find("b", "key_result")) == 4
+    memory.WORLD["a"].clear()
+    with pytest.raises(DeleteGuardError, match="listed no records at all"):
+        sync(hub)
+    hub.allow_mass_delete = True
+    sync(hub)
+    assert find("b", "key_result") == [] and hub.store.count() == 0
+
+
+def test_delete_policy_ignore_writes_the_record_back(tmp_path):
+    hub = make_hub(tmp_path, options={"a": {"deletes": "ignore"}})
+    add("a", "objective", "o1", title="O")
+    for i in range(5):
+        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
+    sync(hub)
+    del memory.WORLD["a"][("key_result", "k0")]
+    sync(hub)
+    assert len(find("a", "key_result", title="KR 0")) == 1 and len(find("b", "key_result")) == 5
+
+
+def test_delete_policy_archive_keeps_other_copies(tmp_path):
+    hub = make_hub(tmp_path, options={"a": {"deletes": "archive"}})
+    add("a", "objective", "o1", title="O")
+    for i in range(5):
+        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
+    sync(hub)
+    del memory.WORLD["a"][("key_result", "k0")]
+    sync(hub)
+    assert hub.store.count("key_result") == 4 and len(find("b", "key_result")) == 5
+    assert len(find("a", "key_result")) == 4
+
+
+def test_edit_beats_delete_elsewhere(tmp_path):
+    hub = make_hub(tmp_path)
+    add("a", "objective", "o1", title="O")
+    for i in range(5):
+        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
+    sync(hub)
+    [(kb, _)] = find("b", "key_result", title="KR 0")
+    del memory.WORLD["a"][("key_result", "k0")]
+    edit("b", "key_result", kb, current=9.0)
+    sync(hub)
+    assert hub.store.count("key_result") == 5
+    assert find("a", "key_result", title="KR 0")[0][1]["current"] == 9.0
+
+
+@pytest.mark.parametrize("fail_after", [0, 1])
+def test_crash_during_push_then_rerun_leaves_no_duplicate(tmp_path, fail_after):
+    store = Store(tmp_path / "s.db")
+    hub = make_hub(tmp_path, store=store)
+    seed()
+    MemoryConnector.fail_after = fail_after
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        sync(hub)
+    MemoryConnector.fail_after = None
+    sync(make_hub(tmp_path, store=store))
+    assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
+    assert store.count() == 2
+    assert store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+    rows = change_rows(hub)
+    sync(make_hub(tmp_path, store=store))
+    assert change_rows(hub) == rows
+
+
+def test_crash_after_remote_write_before_links_are_recorded(tmp_path, monkeypatch):
+    store = Store(tmp_path / "s.db")
+    hub = make_hub(tmp_path, store=store)
+    seed()
+    original = store.settle_intents
+    calls = {"n": 0}
+
+    def crash_in_link_transaction(endpoint):
+        calls["n"] += 1
+        if endpoint == "b" and calls["n"] > 2:
+            raise RuntimeError("simulated crash after write")
+        return original(endpoint)
+
+    monkeypatch.setattr(store, "settle_intents", crash_in_link_transaction)
+    with pytest.raises(RuntimeError):
+        sync(hub)
+    monkeypatch.setattr(store, "settle_intents", original)
+    assert len(find("b", "objective")) == 1  # the remote got it; the hub did not record the link
+    plans = sync(make_hub(tmp_path, store=store))
+    assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
+    assert store.count() == 2
+    assert not [p for p in plans if p.direction == "push" and p.counters.created]
+
+
+def test_revert_undoes_a_run_and_the_next_sync_pushes_it(tmp_path):
+    from okrsync.revert import revert_run
+
+    hub = make_hub(tmp_path)
+    seed()
+    sync(hub)
+    edit("a", "key_result", "k1", current=4.2)
+    sync(hub)
+    edited_run = max(r["run_id"] for r in hub.store.changes() if r["field"] == "current")
+    run = hub.store.begin_run("revert")
+    count, notes = revert_run(hub.store, edited_run, run)
+    assert count == 1 and notes == []
+    sync(hub)
+    [(kb, kr)] = find("b", "key_result")
+    assert kr["current"] == 3.5 and memory.WORLD["a"][("key_result", "k1")]["current"] == 3.5
