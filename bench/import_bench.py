@@ -175,8 +175,24 @@ def _xlsx_cell(v: str):
 # ------------------------------------------------------------------ one case (child)
 
 def rss_mb() -> float:
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KB on Linux, bytes on macOS
+    """Peak RSS so far (ru_maxrss: KB on Linux, bytes on macOS).
+
+    Linux carries the forking parent's high-water mark into an exec'd child, so the parent
+    stays small (it generates data in its own subprocess too) and ``hwm_mb`` cross-checks.
+    """
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return r / (1024 * 1024) if sys.platform == "darwin" else r / 1024
+
+
+def hwm_mb() -> float | None:
+    """VmHWM: the peak RSS of this process image only (Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 # The shipped mapping's unit vocabulary lists "#", "%", "$", "€" and "£"; normalise_key drops
@@ -212,6 +228,7 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
     import yaml
 
     base_rss = rss_mb()
+    base_hwm = hwm_mb()
     from okrsync import config as config_mod, plugins
     from okrsync.store import Store
     from okrsync.sync import CURSOR_STREAM, Hub
@@ -268,10 +285,12 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
     if prof:
         prof.disable()
         prof.dump_stats(profile + ".full")
-    return {"format": fmt, "krs": n, "mapping": endpoint.get("mapping", "spreadsheet (default)"),
+    import okrsync
+
+    return {"format": fmt, "krs": n, "okrsync": str(Path(okrsync.__file__).parent), "mapping": endpoint.get("mapping", "spreadsheet (default)"),
             "mapping_problem": problem, "file_mb": round(data.stat().st_size / 1e6, 2),
             "store_mb": round(sum(p.stat().st_size for p in workdir.glob("okrsync.db*")) / 1e6, 2),
-            "baseline_rss_mb": round(base_rss, 1), "after_imports_rss_mb": round(import_rss, 1),
+            "baseline_rss_mb": round(base_rss, 1), "baseline_hwm_mb": base_hwm, "peak_hwm_mb": hwm_mb(), "after_imports_rss_mb": round(import_rss, 1),
             "first": first, "reimport_skip": skip, "reimport_full": full, "peak_rss_mb": round(rss_mb(), 1)}
 
 
@@ -293,11 +312,12 @@ def machine() -> dict:
                 mem = round(int(line.split()[1]) / 1024 / 1024, 1)
     except OSError:
         pass
-    import openpyxl
+    import importlib.metadata as md
     import sqlite3
 
     return {"nproc": os.cpu_count(), "cpu": model, "mem_gb": mem, "python": platform.python_version(),
-            "platform": platform.platform(), "sqlite": sqlite3.sqlite_version, "openpyxl": openpyxl.__version__}
+            "platform": platform.platform(), "sqlite": sqlite3.sqlite_version, "openpyxl": md.version("openpyxl"),
+            "okrsync": md.version("okrsync")}
 
 
 def table(results: list[dict]) -> str:
@@ -353,7 +373,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep the temp dir (data files and stores)")
     ap.add_argument("--profile", metavar="DIR", help="also dump cProfile stats per case into DIR")
     ap.add_argument("--child", nargs=4, metavar=("DATA", "FORMAT", "N", "WORKDIR"), help=argparse.SUPPRESS)
+    ap.add_argument("--generate", nargs=2, metavar=("PATH", "N"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+
+    if args.generate:
+        path, n = Path(args.generate[0]), int(args.generate[1])
+        (write_csv if path.suffix == ".csv" else write_xlsx)(path, n)
+        return 0
 
     if args.child:
         data, fmt, n, workdir = args.child
@@ -375,7 +401,9 @@ def main(argv: list[str] | None = None) -> int:
             for fmt in formats:
                 data = tmp / f"okrs-{n}.{fmt}"
                 t0 = time.perf_counter()
-                (write_csv if fmt == "csv" else write_xlsx)(data, n)
+                # in a subprocess: the parent stays small, so children inherit no high-water mark
+                subprocess.run([sys.executable, str(Path(__file__).resolve()), "--generate", str(data), str(n)],
+                               check=True)
                 generated[data.name] = round(time.perf_counter() - t0, 2)
                 env = dict(os.environ)
                 if args.profile:

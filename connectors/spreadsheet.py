@@ -1,20 +1,25 @@
 """CSV and XLSX endpoints, in the three layouts people really keep OKRs in.
 
-- ``flat``: one row per KR, the objective's columns repeated on each row;
+- ``flat``: one row per KR, the objective's columns repeated on each row (a row without
+  a KR is an objective of its own);
 - ``hierarchical``: an objective row, then its KR rows with the objective cells left
-  blank (or merged, in XLSX) — blank objective cells mean "the one above"; a ``row_type``
-  column in the mapping ("Type: Objective / KR") is honoured too;
+  blank (or merged, in XLSX) — blank objective cells mean "the one above";
 - ``linked``: one table per entity (files for CSV, sheets for XLSX) joined by id columns.
 
+A mapping may name a ``row_type`` column ("Type: Objective / KR"): each row then holds the
+one entity its type names, and other entities' id or title columns point at its parents.
+
 Reads stream row by row; a row that cannot be read is reported with file, sheet, row,
-column and reason, and the others still import. Writes replace the file atomically with
-formula-like cells neutralised (``okrsync.tabular``). Without id columns, records are
-known by their titles (an objective by its title, a KR by its objective and title).
+column and reason, and the others still import. Writes (``sheet_writer``) keep the file's
+own columns and row order, replace it atomically and neutralise formula-like cells.
+Without id columns, records are known by their titles (an objective by its title, a KR by
+its objective and title).
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from pathlib import Path
 from typing import Any, Iterator
@@ -24,12 +29,15 @@ from okrsync import tabular
 from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
-from okrsync.mapping import Binding, Mapping, settle_key_result
+from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
+from . import sheet_writer
+from .sheet_writer import derived_id, title_id
+
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
-TITLED = ("objective", "key_result", "initiative")
 OPTION_KEYS = ("percent_scale", "progress_scale", "date_order", "fiscal_year_start", "fiscal_year_naming", "decimal")
+_REJECTED = "\0rejected"  # last_objective after an objective row that could not be read
 
 
 class SpreadsheetConnector(Connector):
@@ -58,11 +66,15 @@ class SpreadsheetConnector(Connector):
         if self.layout not in ("flat", "hierarchical", "linked"):
             raise ConfigError(f"endpoint {endpoint}: unknown layout {self.layout!r}; use flat, hierarchical or linked")
         self.sheet = options.get("sheet")
-        self.tables: dict[str, str] = options.get("tables") or {}
+        self.tables: dict[str, str] = dict(options.get("tables") or {})
         if self.layout == "linked" and not self.tables:
             raise ConfigError(f"endpoint {endpoint}: a linked layout needs 'tables:' naming the "
                               f"{'sheet' if self.name == 'xlsx' else 'file'} of each entity, e.g. "
                               "{objective: Objectives, key_result: Key results}")
+        for part in self.tables:
+            if self.mapping.kind(part) not in REFERENCES:
+                raise ConfigError(f"endpoint {endpoint}: tables: {part!r} is not an entity part of the mapping "
+                                  f"({', '.join(self.mapping.entities)})")
 
     # ------------------------------------------------------------ reading
 
@@ -78,52 +90,41 @@ class SpreadsheetConnector(Connector):
         if cursor == fingerprint:  # nothing changed since we last read or wrote it
             yield Cursor(cursor, full_listing=False)
             return
-        state = _RowState()
-        for part, path, sheet in self._tables():
+        state = _ReadState()
+        for part, path, sheet in self.table_files():
             yield from self._read_table(part, path, sheet, state)
+        yield from state.flush()
         yield Cursor(fingerprint, full_listing=True)
 
-    def _tables(self) -> list[tuple[str, Path, str | None]]:
+    def table_files(self) -> list[tuple[str, Path, str | None]]:
+        """(part, file, sheet) of each table; linked tables parents first, so ids resolve."""
         if self.layout != "linked":
             return [(self.mapping.row_entity, self.path, self.sheet)]
+        parts = sorted(self.tables, key=lambda p: KINDS.index(self.mapping.kind(p)))
         if self.name == "xlsx":
-            return [(part, self.path, sheet) for part, sheet in self.tables.items()]
-        return [(part, self.path.parent / name, None) for part, name in self.tables.items()]
+            return [(part, self.path, self.tables[part]) for part in parts]
+        return [(part, self.path.parent / self.tables[part], None) for part in parts]
 
-    def _parts(self, part: str) -> tuple[str, ...]:
-        if self.layout == "linked":
-            return (part,)
-        rest = [p for p in self.mapping.entities if p != part and self.mapping.kinds.get(p, p) != "check_in"]
-        return (part, *rest)
-
-    def _read_table(self, part: str, path: Path, sheet: str | None, state: _RowState) -> Iterator:
+    def _read_table(self, part: str, path: Path, sheet: str | None, state: _ReadState) -> Iterator:
         rows = tabular.iter_rows(path, sheet=sheet, encoding=self.options.get("encoding"),
                                  delimiter=self.options.get("delimiter"))
-        parts = self._parts(part)
-        head: list[tabular.RawRow] = []
+        name = f"{path.name}{f' [{sheet}]' if sheet else ''}"
         try:
-            for row in rows:
-                head.append(row)
-                if len(head) >= HEADER_SEARCH_ROWS:
-                    break
+            head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
             if not head:
-                yield Note(f"{path.name}: empty")
+                yield Note(f"{name}: empty")
                 return
-            best = max(head, key=lambda r: self.mapping.score_header(r.cells, parts))
-            binding = self.mapping.bind(best.cells, parts, where=_where(best))
-            if best.number != head[0].number:
-                yield Note(f"{_where(best)}: header found here; {head.index(best)} row(s) above it skipped")
-            if binding.unmapped:
-                yield Note(f"{path.name}{f' [{sheet}]' if sheet else ''}: columns kept in extra: {', '.join(binding.unmapped)}")
-            width = len(best.cells)
-            for row in [*head[head.index(best) + 1:], *rows]:
-                if len(row.cells) > width and any(c not in (None, "") for c in row.cells[width:]):
-                    yield Rejected(_where(row), f"{len(row.cells)} cells for {width} columns; "
-                                                f"a cell may hold an unquoted delimiter")
-                    continue
-                if len(row.cells) < width and self.name == "csv":
-                    yield Note(f"{_where(row)}: {len(row.cells)} cells for {width} columns; missing cells read as empty")
-                yield from self._row_records(binding, row, state)
+            best = max(head, key=lambda r: self.mapping.score_header(r.cells))  # the first of equals
+            table = Table(self.mapping, best.cells, self.layout, part, where=_where(best))
+            state.tables[(path, sheet)] = table
+            skipped = head.index(best)
+            state.preamble = [[tabular.unneutralise(c) for c in r.cells] for r in head[:skipped]]
+            if skipped:
+                yield Note(f"{_where(best)}: header found here; {skipped} row(s) above it skipped")
+            if table.unmapped:
+                yield Note(f"{name}: columns kept in extra: {', '.join(table.unmapped)}")
+            for row in itertools.chain(head[skipped + 1:], rows):
+                yield from self._read_row(table, row, state)
         except tabular.TableError as e:
             raise FatalError(str(e), endpoint=self.endpoint) from None
         except MappingError as e:
@@ -131,99 +132,127 @@ class SpreadsheetConnector(Connector):
         finally:
             rows.close()
 
-    def _row_records(self, binding: Binding, row: tabular.RawRow, state: _RowState) -> Iterator:
-        where = _where(row)
-        cells = [tabular.unneutralise(c) for c in row.cells]
-        part = binding.row_part(cells)
-        if part is None:
-            yield Rejected(where, f"unknown row type; expected one of {', '.join(self.mapping.row_type.get('values', {}))}")
-            return
-        try:
-            parsed = binding.parse(cells, part, self.endpoint, where)
-        except tf.TransformError as e:
-            yield Rejected(where, str(e).removeprefix(where + ", "))
-            return
-        own = parsed.get(part, {})
-        if self.layout == "hierarchical" and part not in ("objective",) and not (own.get("title") or own.get("id")):
-            # An objective row in a hierarchical sheet: its shared columns are the objective's.
-            obj = parsed.setdefault("objective", {})
-            for name, value in parsed.pop(part, {}).items():
-                obj.setdefault(name, value)
-        row_ids: dict[str, str] = {}
-        order = sorted(parsed, key=lambda p: KINDS.index(self.mapping.kinds.get(p, p)))
-        for p in order:
-            record = self._record(self.mapping.kinds.get(p, p), parsed[p], row_ids, state, where)
-            if isinstance(record, Record):
-                row_ids.setdefault(record.kind, record.external_id)
-                if record.kind == "objective":
-                    state.last_objective = record.external_id
-                seen = state.seen.get((record.kind, record.external_id))
-                if seen is None:
-                    state.seen[(record.kind, record.external_id)] = (where, record.fields)
-                    yield record
-                elif record.kind == "objective" and seen[1] != record.fields:
-                    differ = sorted(k for k in record.fields if record.fields[k] != seen[1].get(k) and record.fields[k] is not None)
-                    if differ:
-                        yield Note(f"{where}: objective {record.external_id!r} repeats with other {', '.join(differ)} "
-                                   f"than {seen[0]}; kept the first")
-                elif record.kind != "objective":
-                    yield Rejected(where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
-            elif record is not None:
-                yield record
+    def _read_row(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
+        built = state.built
+        yield from self._row_items(table, row, state)
+        if state.kept is not None and state.built == built:  # a row its own record did not come from
+            state.kept.append((state.last_key, [tabular.unneutralise(c) for c in row.cells]))
 
-    def _record(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _RowState,
-                where: str) -> Record | Rejected | None:
-        fields = dict(fields)
-        ext = fields.pop("id", None)
+    def _row_items(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
+        where, width = _where(row), len(table.header)
+        cells = [tabular.unneutralise(c) for c in row.cells]
+        if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
+            yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
+            return
+        part = table.row_part(cells)
+        if part is None:
+            column = self.mapping.row_type["column"]
+            yield Rejected(f"{where}, column {column!r}", f"unknown row type; expected one of "
+                           f"{', '.join(map(str, self.mapping.row_type.get('values', {})))}")
+            return
+        if len(cells) < width and self.name == "csv":
+            realigned = table.realign(cells, part)
+            rule = f"empty cells put back for {', '.join(self.mapping.short_rows.get(part, []))} (short_rows of {part} rows)"
+            yield Note(f"{where}: {len(cells)} cells for {width} columns; {rule if realigned else 'missing cells read as empty'}")
+            cells = realigned or cells
+        try:
+            parsed = table.binding(part).parse(cells, self.endpoint)
+            if not table.typed and self.layout != "linked" and not _named(parsed.get(part)):
+                # No KR on this row: the row is its objective's own (hierarchical objective
+                # rows, flat objectives without KRs yet), and its shared cells are the objective's.
+                context = next((p for p in reversed(self.mapping.context_parts(part)) if _named(parsed.get(p))), None)
+                if context:
+                    part, parsed = context, table.binding(context).parse(cells, self.endpoint)
+        except CellError as e:
+            if self.layout == "hierarchical" and _names_objective(table, cells):
+                state.last_objective = _REJECTED
+            yield Rejected(f"{where}, column {e.column!r}", e.reason)
+            return
+        yield from self._row_records(table, parsed, part, where, state)
+
+    def _row_records(self, table: Table, parsed: dict, part: str, where: str, state: _ReadState) -> Iterator:
+        """The records of one row, parents first; a rejected one stops the row (its children need it)."""
+        order = sorted(parsed, key=lambda p: (KINDS.index(self.mapping.kind(p)), p == part))
+        row_ids: dict[str, str] = {}
+        for p in order:
+            item = self._record(table, p, parsed[p], row_ids, state, where)
+            if item is None:
+                continue
+            if isinstance(item, Rejected):
+                if self.mapping.kind(p) == "objective":
+                    state.last_objective = _REJECTED  # the KR rows below belong to it, not to the one before
+                yield item
+                return
+            row_ids[item.kind] = item.external_id
+            if p == part:  # the row's own record: a write puts the row back from it
+                state.built, state.last_key = state.built + 1, (item.kind, item.external_id)
+            if item.kind == "objective":
+                state.last_objective = item.external_id
+            yield from state.add(item, own=p == part)
+
+    def _record(self, table: Table, part: str, fields: dict[str, Any], row_ids: dict[str, str],
+                state: _ReadState, where: str) -> Record | Rejected | None:
+        kind = self.mapping.kind(part)
+        fields, extra = dict(fields), {}
+        ext = tf.parse_text(fields.pop("id", None))
+        content = any(not k.startswith("extra.") for k in fields)
         refs = REFERENCES.get(kind, {})
-        for name in [n for n in fields if n.endswith("_title")]:
-            title = fields.pop(name)
-            ref = name.removesuffix("_title") + "_id"
-            if ref in refs and ref not in fields:
-                fields[ref] = title_id(str(title))
-        for ref, target in refs.items():
-            if ref not in fields and target in row_ids and not (ref == "parent_id" and kind != "initiative"):
-                fields[ref] = row_ids[target]
-        if kind == "key_result" and "objective_id" not in fields and self.layout == "hierarchical":
-            fields["objective_id"] = state.last_objective
-        if kind == "initiative" and row_ids.get("initiative") and "parent_id" not in fields:
-            fields["parent_id"] = row_ids["initiative"]
-        for name, value in fields.items():
-            if isinstance(value, tf.PeriodLabel):
-                fields[name] = value.label
-            elif isinstance(value, float) and name == "id":
-                fields[name] = tf.parse_text(value)
-        if ext is not None:
-            ext = tf.parse_text(ext)
+        for name in [n for n in fields if n.endswith("_title") and n.removesuffix("_title") + "_id" in refs]:
+            ref, title = name.removesuffix("_title") + "_id", fields.pop(name)
+            fields.setdefault(ref, state.find_title(refs[ref], str(title)) or title_id(str(title)))
+        for name in [n for n in fields if n not in MODEL_FIELDS[kind]]:  # extras, and fields the model lacks
+            extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
+        self._fill_references(kind, fields, row_ids, state)
         if kind in TITLED and not fields.get("title"):
-            return None if not ext and not any(not k.startswith("extra.") for k in fields) else \
-                Rejected(where, f"{kind.replace('_', ' ')} has no title")
+            return Rejected(where, f"{kind.replace('_', ' ')} has no title") if ext or content else None
         if kind == "key_result":
+            if fields.get("objective_id") == _REJECTED:
+                return Rejected(where, "its objective (above) could not be read")
             if not fields.get("objective_id"):
                 return Rejected(where, "key result has no objective (fill the objective column)")
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result id and a date")
+        for name, value in fields.items():
+            if isinstance(value, (Measure, tf.PeriodLabel)):
+                fields[name] = json_value(value)
         ext = ext or derived_id(kind, fields)
-        extra: dict[str, dict[str, Any]] = {}
-        for name in [n for n in fields if n.startswith("extra.")]:
-            _, ns, col = name.split(".", 2)
-            extra.setdefault(ns, {})[col] = fields.pop(name)
-        try:
-            entity = ENTITY_TYPES[kind](id=ext, extra=extra, **fields)
-        except TypeError as e:
-            return Rejected(where, f"cannot build a {kind}: {e}")
-        errors = [p for p in problems(entity) if p.severity == "error"]
+        entity = ENTITY_TYPES[kind](id=ext, extra=_nest(extra), **fields)
+        found = problems(entity)
+        errors = [p for p in found if p.severity == "error"]
         if errors:
-            return Rejected(where, "; ".join(f"{p.field}: {p.message}" for p in errors))
+            column = table.binding(part).header_for(part, errors[0].field)
+            return Rejected(f"{where}, column {column!r}" if column else where,
+                            "; ".join(f"{p.field}: {p.message}" for p in errors))
+        if kind in TITLED:
+            state.remember_title(kind, entity.title, ext)
+        state.warnings = [Note(f"{where}: {p}") for p in found]  # shown with the record, once
         return Record(kind, ext, to_fields(entity), where=where)
+
+    def _fill_references(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _ReadState) -> None:
+        """References a row implies: its objective and KR, an activity's initiative."""
+        if kind == "initiative" and not fields.get("parent_id") and row_ids.get("initiative"):
+            fields["parent_id"] = row_ids["initiative"]  # an activity points at its initiative only
+        if not (kind == "initiative" and fields.get("parent_id")):
+            for ref, target in REFERENCES.get(kind, {}).items():
+                if ref not in fields and ref != "parent_id" and target in row_ids:
+                    fields[ref] = row_ids[target]
+        if kind == "key_result" and not fields.get("objective_id") and self.layout == "hierarchical":
+            fields["objective_id"] = state.last_objective
 
     # ------------------------------------------------------------ writing
 
+    def scan(self, part: str, path: Path, sheet: str | None) -> sheet_writer.Existing:
+        """What an existing table holds besides records: see ``sheet_writer.Existing``."""
+        state = _ReadState()
+        state.kept = []
+        order = [(r.kind, r.external_id) for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
+        order += [(r.kind, r.external_id) for r in state.flush()]
+        return sheet_writer.Existing(state.tables.get((path, sheet)), order, state.preamble, state.kept)
+
     def fields(self, kind: str) -> set[str] | None:
-        if self.layout != "linked" and kind not in ("objective", "key_result"):
-            return set()
-        if self.layout == "linked" and kind not in (self.mapping.kinds.get(p, p) for p in self.tables):
+        parts = self.tables if self.layout == "linked" else sheet_writer.row_parts(self)
+        if kind not in (self.mapping.kind(p) for p in parts):
             return set()
         names: set[str] = set(REFERENCES.get(kind, {}))
         for part in self.mapping.parts_of(kind):
@@ -231,31 +260,8 @@ class SpreadsheetConnector(Connector):
         return names | {f"extra.{self.endpoint}"}
 
     def write(self, batch: WriteBatch) -> WriteResult:
-        deleted = {(r.kind, r.external_id) for r in batch.deletes}
-        records = [r for r in (*batch.unchanged, *batch.updates, *batch.creates) if (r.kind, r.external_id) not in deleted]
-        with_ids = not self.path.exists() or self._has_id_columns()
-        result = WriteResult()
-        new_ids: dict[str, str] = {}  # canonical id → external id, for records created here
-        for r in records:
-            if not with_ids:
-                ext = derived_id(r.kind, _translate(r.fields, new_ids))
-            else:
-                ext = r.external_id if r.external_id and r.canonical_id is None else (r.canonical_id or r.external_id)
-            if r.canonical_id:
-                new_ids[r.canonical_id] = ext
-            if ext != r.external_id or r.canonical_id:
-                result.external_ids[r.canonical_id or r.external_id] = ext
-            r.external_id = ext
-            r.fields = _translate(r.fields, new_ids)
-        by_kind: dict[str, list[Record]] = {}
-        for r in records:
-            by_kind.setdefault(r.kind, []).append(r)
         try:
-            if self.layout == "linked":
-                self._write_linked(by_kind, with_ids)
-            else:
-                header, rows = self._flat_rows(by_kind, with_ids)
-                tabular.write_table(self.path, header, rows)
+            result = sheet_writer.write(self, batch)
         except tabular.TableError as e:
             raise FatalError(str(e), endpoint=self.endpoint) from None
         except OSError as e:
@@ -263,99 +269,11 @@ class SpreadsheetConnector(Connector):
         result.cursor = self.fingerprint()
         return result
 
-    def _has_id_columns(self) -> bool:
-        try:
-            for part, path, sheet in self._tables():
-                if not path.exists():
-                    return True
-                rows = tabular.iter_rows(path, sheet=sheet)
-                try:
-                    head = [r for _, r in zip(range(HEADER_SEARCH_ROWS), rows)]
-                finally:
-                    rows.close()
-                parts = self._parts(part)
-                best = max(head, key=lambda r: self.mapping.score_header(r.cells, parts), default=None)
-                if best is None:
-                    return True
-                binding = self.mapping.bind(best.cells, parts)
-                if not any(c.field == "id" for c in binding.columns):
-                    return False
-        except (tabular.TableError, MappingError):
-            return True
-        return True
-
-    def _columns(self, part: str, with_ids: bool, extra_from: list[Record], *, refs: bool) -> list[tuple[str, str]]:
-        kind = self.mapping.kinds.get(part, part)
-        names = [f for f in self.mapping.written_fields(part) if (with_ids or f != "id")]
-        if with_ids and "id" not in names:
-            names.insert(0, "id")
-        if refs:
-            names += [ref for ref in REFERENCES.get(kind, {}) if ref not in names and with_ids and ref != "child_id"]
-        cols = [(part, n) for n in names]
-        prefix = f"extra.{self.endpoint}."
-        seen: dict[str, None] = {}
-        for r in extra_from:
-            for key in r.fields:
-                if key.startswith(prefix) and r.fields[key] is not None:
-                    seen.setdefault(key)
-        return cols + [(part, key) for key in seen]
-
-    def _flat_rows(self, by_kind: dict[str, list[Record]], with_ids: bool) -> tuple[list[str], Iterator[list]]:
-        objectives = by_kind.get("objective", [])
-        krs = by_kind.get("key_result", [])
-        obj_cols = [c for c in self._columns("objective", with_ids, objectives, refs=False) if c[1] != "parent_id" or with_ids]
-        kr_cols = self._columns(self.mapping.row_entity, with_ids, krs, refs=False)
-        header = [self._header(p, n) for p, n in obj_cols + kr_cols]
-        krs_of: dict[str | None, list[Record]] = {}
-        for kr in krs:
-            krs_of.setdefault(kr.fields.get("objective_id"), []).append(kr)
-        hierarchical = self.layout == "hierarchical"
-
-        def rows() -> Iterator[list]:
-            blank = [None] * len(obj_cols)
-            for obj in objectives:
-                obj_cells = [self._cell(obj, n) for _, n in obj_cols]
-                children = krs_of.get(obj.external_id, [])
-                if hierarchical or not children:
-                    yield obj_cells + [None] * len(kr_cols)
-                for kr in children:
-                    yield (blank if hierarchical else obj_cells) + [self._cell(kr, n) for _, n in kr_cols]
-
-        return header, rows()
-
-    def _write_linked(self, by_kind: dict[str, list[Record]], with_ids: bool) -> None:
-        sheets = {}
-        for part, table in self.tables.items():
-            records = by_kind.get(self.mapping.kinds.get(part, part), [])
-            cols = self._columns(part, True, records, refs=True)
-            header = [self._header(p, n) for p, n in cols]
-            sheets[table] = (header, [[self._cell(r, n) for _, n in cols] for r in records])
-        if self.name == "xlsx":
-            tabular.write_xlsx(self.path, sheets)
-        else:
-            for table, (header, rows) in sheets.items():
-                tabular.write_csv(self.path.parent / table, header, rows)
-
-    def _header(self, part: str, name: str) -> str:
-        if name.startswith("extra."):
-            return name.split(".", 2)[2]
-        if name.endswith("_id") and name != "id" and name not in self.mapping.entities.get(part, {}):
-            target = REFERENCES[self.mapping.kinds.get(part, part)][name]
-            return self.mapping.write_header(self.mapping.parts_of(target)[0], "id")
-        return self.mapping.write_header(part, name)
-
-    def _cell(self, record: Record, name: str) -> Any:
-        value = record.external_id if name == "id" else record.fields.get(name)
-        if isinstance(value, float) and value.is_integer():
-            return int(value)
-        if isinstance(value, (list, dict)):
-            return json.dumps(value, ensure_ascii=False)
-        return self.mapping.render_value(name, value)
-
     def fingerprint(self) -> str | None:
-        """A digest of the file(s) and the options that shape how they read."""
+        """A digest of the file(s), the options and the mapping that shape how they read."""
         digest = hashlib.sha256(json.dumps(self.options, sort_keys=True, default=str).encode())
-        for _, path, _ in self._tables():
+        digest.update(repr(self.mapping).encode())
+        for _, path, _ in self.table_files():
             try:
                 with open(path, "rb") as f:
                     for chunk in iter(lambda: f.read(1 << 20), b""):
@@ -365,39 +283,100 @@ class SpreadsheetConnector(Connector):
         return digest.hexdigest()
 
 
-class _RowState:
-    """What a read remembers across rows: the objective above, and records already seen."""
+class _ReadState:
+    """What a read remembers across rows and tables."""
 
     def __init__(self):
         self.last_objective: str | None = None
-        self.seen: dict[tuple[str, str], tuple[str, dict]] = {}
+        self.seen: dict[tuple[str, str], tuple[str, dict]] = {}  # (kind, id) → (where, fields)
+        self.titles: dict[tuple[str, str], str] = {}  # (kind, title) → id, for references by title
+        self._folded: dict[tuple[str, str], str] | None = None  # the same by normalise_key, made on first need
+        self.tables: dict[tuple[Path, str | None], Table] = {}
+        self.warnings: list[Note] = []
+        self.emitted: set[tuple[str, str]] = set()
+        self.waiting: dict[tuple[str, str], list[tuple[int, Record]]] = {}  # parent key → records read before it
+        self.built, self.last_key = 0, None  # rows' own records made so far, and the last one's (kind, id)
+        self.preamble: list[list] = []  # rows above the header
+        self.kept: list[tuple[tuple[str, str] | None, list]] | None = None  # for a write: rows to keep as they are
+
+    def remember_title(self, kind: str, title: str, ext: str) -> None:
+        self.titles.setdefault((kind, title), ext)
+        if self._folded is not None:
+            self._folded.setdefault((kind, tf.normalise_key(title)), ext)
+
+    def find_title(self, kind: str, title: str) -> str | None:
+        """The id of the first record of ``kind`` with this title (case, spaces and punctuation aside)."""
+        if (kind, title) in self.titles:
+            return self.titles[(kind, title)]
+        if self._folded is None:
+            self._folded = {}
+            for (k, t), ext in self.titles.items():
+                self._folded.setdefault((k, tf.normalise_key(t)), ext)
+        return self._folded.get((kind, tf.normalise_key(title)))
+
+    def add(self, record: Record, *, own: bool) -> Iterator[Record | Rejected | Note]:
+        """Yield a record once; a repeat of the row's own entity is an error, of its
+        context (the objective on every KR row) expected, and noted only if it differs."""
+        key = (record.kind, record.external_id)
+        seen = self.seen.get(key)
+        warnings, self.warnings = self.warnings, []
+        if seen is None:
+            self.seen[key] = (record.where, record.fields)
+            yield from warnings
+            yield from self._emit(record)
+        elif own and record.kind != "objective":
+            yield Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
+        else:
+            differ = sorted(k for k, v in record.fields.items() if v is not None and v != seen[1].get(k))
+            if differ:
+                yield Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
+                           f"other {', '.join(differ)} than {seen[0]}; kept the first")
+
+    def _emit(self, record: Record) -> Iterator[Record]:
+        """Yield a record, and then the ones that waited for it; hold it while a parent it
+        points at has not come yet (the hub needs parents first)."""
+        stack = [record]
+        while stack:
+            r = stack.pop()
+            missing = self._missing(r)
+            if missing:
+                self.waiting.setdefault(missing, []).append((len(self.seen), r))
+                continue
+            yield r
+            self.emitted.add((r.kind, r.external_id))
+            stack.extend(w for _, w in reversed(self.waiting.pop((r.kind, r.external_id), [])))
+
+    def _missing(self, record: Record) -> tuple[str, str] | None:
+        for ref, target in REFERENCES.get(record.kind, {}).items():
+            value = record.fields.get(ref)
+            if value is not None and target != "*" and (target, value) not in self.emitted:
+                return target, value
+        return None
+
+    def flush(self) -> Iterator[Record]:
+        """At the end: records still waiting, in file order (the hub reports what they point at)."""
+        rest = sorted((w for waiting in self.waiting.values() for w in waiting), key=lambda w: w[0])
+        self.waiting = {}
+        yield from (r for _, r in rest)
 
 
-def title_id(title: str) -> str:
-    """The external id of a record known only by its title (no id column)."""
-    return tf.normalise_key(title)
+def _names_objective(table: Table, cells: list[Any]) -> bool:
+    """Whether a row fills an objective's id or title cell (it is, or starts, an objective)."""
+    return any(c.part and table.mapping.kind(c.part) == "objective" and c.field in ("id", "title")
+               and c.index < len(cells) and cells[c.index] not in (None, "")
+               for b in table.bindings() for c in b.columns)
 
 
-def derived_id(kind: str, fields: dict[str, Any]) -> str:
-    """Ids for rows without an id column: titles, under their parent's id."""
-    title = title_id(str(fields.get("title") or ""))
-    if kind == "objective":
-        return title
-    if kind == "key_result":
-        return f"{fields.get('objective_id')}/{title}"
-    if kind == "initiative":
-        parent = fields.get("parent_id") or fields.get("key_result_id") or fields.get("objective_id") or ""
-        return f"{parent}/{title}"
-    if kind == "check_in":
-        return f"{fields.get('key_result_id')}@{fields.get('at')}"
-    return title
+def _named(fields: dict[str, Any] | None) -> bool:
+    return bool(fields) and any(fields.get(k) not in (None, "") for k in ("title", "id"))
 
 
-def _translate(fields: dict[str, Any], new_ids: dict[str, str]) -> dict[str, Any]:
-    """Point references at records created in the same write to their new external ids."""
-    if not any(isinstance(v, str) and v in new_ids for v in fields.values()):
-        return fields
-    return {k: (new_ids.get(v, v) if k.endswith("_id") and isinstance(v, str) else v) for k, v in fields.items()}
+def _nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        _, ns, name = key.split(".", 2)
+        nested.setdefault(ns, {})[name] = value
+    return nested
 
 
 def _where(row: tabular.RawRow) -> str:

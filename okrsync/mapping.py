@@ -1,18 +1,22 @@
 """Declarative mappings: a tool's columns or fields ↔ canonical fields, with value transforms.
 
-A mapping file (YAML, see ``mappings/spreadsheet.yaml``) says, per entity kind, which
+A mapping file (YAML, see ``mappings/spreadsheet.yaml``) says, per entity *part*, which
 columns may hold each canonical field (matched case-, space- and punctuation-blind), plus
 ``any:`` columns that belong to whatever entity a row describes (``Owner``, ``Status``).
+A part is an entity kind, or a name with ``kind:`` (``activity: {kind: initiative}``).
 Values go through a transform chosen by the field (``start`` → a measure such as "45%" or
 "$1,200", ``period`` → "Q3 2024", ``status`` → the status vocabulary …) or named in the
-file. Columns nothing claims are kept in ``extra`` and listed in the run summary.
+file. Fields the model does not have (``priority: [objective_priority]``) and columns nothing
+claims are kept in ``extra``.
 
-``Mapping.bind(header)`` resolves a header once; the returned ``Binding`` parses rows
-(``parse``) and renders canonical fields back into cells (``render``).
+``Table(mapping, header, layout, part)`` resolves a header once: which part each row holds
+(``row_part``, from a ``row_type`` column if the mapping names one), and per part a
+``Binding`` that parses a row's cells into ``{part: {field: value}}``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -23,7 +27,7 @@ from typing import Any, Callable
 from . import transforms as tf
 from .config import load_yaml
 from .errors import MappingError
-from .model import REFERENCES
+from .model import ENTITY_TYPES, REFERENCES
 
 # The transform each canonical field gets unless the mapping names another.
 FIELD_TRANSFORMS = {
@@ -34,8 +38,16 @@ FIELD_TRANSFORMS = {
 }
 DATE_FIELDS = {"due", "end"}  # ``start`` is a date on objectives and initiatives, a number on KRs
 LAYOUTS = ("flat", "hierarchical", "linked")
-_MEASURE = re.compile(r"^\s*([$€£¥]|[A-Z]{3}(?=[\s\d]))?\s*(.*?)\s*(%|(?i:percent|pct)|(?<=[\d\s])[A-Z]{3})?\s*$")
+MODEL_FIELDS = {kind: {f.name for f in dataclasses.fields(cls)} - {"extra"} for kind, cls in ENTITY_TYPES.items()}
+TITLED = ("objective", "key_result", "initiative")
 _CURRENCY_SIGNS = {"$": "USD", "€": "EUR", "£": "GBP", "¥": "JPY"}
+# ISO 4217 codes read as currencies in KR values ("1200 EUR"); other words ("10 min") are not.
+_CODES = ("USD|EUR|GBP|JPY|CHF|CAD|AUD|NZD|INR|CNY|SEK|NOK|DKK|PLN|CZK|HUF|BRL|MXN|ZAR|SGD|HKD|KRW|"
+          "ILS|TRY|AED|SAR|RON|BGN|ARS|CLP|COP|PEN|IDR|MYR|PHP|THB|VND|TWD|UAH|NGN|EGP|KES")
+_SIGN = rf"(?P<sign>[$€£¥]|(?:{_CODES})(?![A-Za-z]))"
+_PERCENT = re.compile(r"(.*?\d.*?)\s*(?:%|percent|per cent|pct)\.?", re.IGNORECASE)
+_CURRENCY_BEFORE = re.compile(rf"(?P<minus>[-−]?)\s*{_SIGN}\s*(?P<number>.*\d.*)", re.IGNORECASE)
+_CURRENCY_AFTER = re.compile(rf"(?P<number>.*\d.*?)\s*(?<![A-Za-z]){_SIGN}", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -59,16 +71,18 @@ def parse_measure(value: Any, options: dict) -> Measure:
     boolean = _try(tf.parse_bool, text) if not re.search(r"\d", text) else None
     if boolean is not None:
         return Measure(float(boolean), "boolean")
-    m = _MEASURE.match(text)
-    prefix, number, suffix = (m.group(1) or "").strip(), m.group(2), (m.group(3) or "").strip()
-    if not number:
-        raise tf.TransformError(f"expected a number such as 45, \"45%\" or \"$1,200\", got {text!r}")
-    if suffix.lower() in ("%", "percent", "pct"):
-        return Measure(tf.parse_number(number, decimal=options.get("decimal")), "percent")
-    currency = _CURRENCY_SIGNS.get(prefix) or prefix or suffix or None
-    if currency:
-        return Measure(tf.parse_number(number, decimal=options.get("decimal")), "currency", currency)
-    return Measure(tf.parse_number(text, decimal=options.get("decimal")))
+    decimal = options.get("decimal")
+    try:
+        if m := _PERCENT.fullmatch(text):
+            return Measure(tf.parse_number(m.group(1), decimal=decimal), "percent")
+        if m := _CURRENCY_BEFORE.fullmatch(text) or _CURRENCY_AFTER.fullmatch(text):
+            sign = m.group("sign")
+            code = _CURRENCY_SIGNS.get(sign, sign.upper())
+            number = m.groupdict().get("minus", "") + m.group("number")  # "-$3"
+            return Measure(tf.parse_number(number, decimal=decimal), "currency", code)
+        return Measure(tf.parse_number(text, decimal=decimal))
+    except tf.TransformError:  # name the whole cell, not the part left after a unit
+        raise tf.TransformError(f'expected a number like "7", "45%" or "$1,200", got {value!r}') from None
 
 
 def _try(fn: Callable, value: Any) -> Any:
@@ -76,6 +90,14 @@ def _try(fn: Callable, value: Any) -> Any:
         return fn(value)
     except tf.TransformError:
         return None
+
+
+class CellError(tf.TransformError):
+    """A cell that does not parse; ``column`` is its header, ``reason`` what was wrong."""
+
+    def __init__(self, column: str, reason: str):
+        super().__init__(f"column {column!r}: {reason}")
+        self.column, self.reason = column, reason
 
 
 @dataclass
@@ -86,11 +108,11 @@ class FieldSpec:
 
 @dataclass
 class Column:
-    """One header cell bound to a canonical field (or to ``extra`` when ``field`` is None)."""
+    """One header cell bound to a part's field (``field`` None: kept in the row part's ``extra``)."""
 
     index: int
     header: str
-    part: str | None  # None: the row's own part
+    part: str | None
     field: str | None
     transform: str | None
 
@@ -105,8 +127,10 @@ class Mapping:
     kinds: dict[str, str] = field(default_factory=dict)  # part → entity kind (default: the part's name)
     generic: dict[str, FieldSpec] = field(default_factory=dict)
     vocabularies: dict[str, dict[str, list[str]]] = field(default_factory=dict)
-    row_type: dict[str, Any] = field(default_factory=dict)  # {column, values: {cell: kind}}
+    row_type: dict[str, Any] = field(default_factory=dict)  # {column, values: {cell: part}}
+    short_rows: dict[str, list[str]] = field(default_factory=dict)  # row part → columns its short rows omit
     source: str = ""
+    choices: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # vocabulary → word key → value
 
     # ------------------------------------------------------------ loading
 
@@ -134,7 +158,8 @@ class Mapping:
         if not isinstance(raw, dict):
             raise MappingError(f"{source}: a mapping file is a YAML mapping with an 'entities' key")
         parent = cls.load(raw["extends"], base_dir) if raw.get("extends") else cls(name=source)
-        known = {"extends", "layout", "row_entity", "options", "entities", "any", "vocabularies", "row_type", "name"}
+        known = {"extends", "layout", "row_entity", "options", "entities", "any", "vocabularies", "row_type",
+                 "short_rows", "name"}
         for key in raw:
             if key not in known:
                 raise MappingError(f"{_where(source, raw, key)}: unknown key; expected one of {', '.join(sorted(known))}")
@@ -142,8 +167,9 @@ class Mapping:
                 row_entity=raw.get("row_entity", parent.row_entity), options={**parent.options, **(raw.get("options") or {})},
                 entities={k: dict(v) for k, v in parent.entities.items()}, kinds=dict(parent.kinds),
                 generic=dict(parent.generic),
-                vocabularies={k: dict(v) for k, v in parent.vocabularies.items()},
-                row_type=raw.get("row_type", parent.row_type), source=source)
+                vocabularies={k: {c: list(w) for c, w in v.items()} for k, v in parent.vocabularies.items()},
+                row_type=raw.get("row_type", parent.row_type),
+                short_rows={**parent.short_rows, **(raw.get("short_rows") or {})}, source=source)
         if m.layout not in LAYOUTS:
             raise MappingError(f"{_where(source, raw, 'layout')}: unknown layout {m.layout!r}; use one of {', '.join(LAYOUTS)}")
         for part, fields in (raw.get("entities") or {}).items():
@@ -159,8 +185,20 @@ class Mapping:
         for name, spec in (raw.get("any") or {}).items():
             m.generic[name] = _spec(spec, f"{source}: any.{name}")
         for vocab, values in (raw.get("vocabularies") or {}).items():
-            m.vocabularies.setdefault(vocab, {}).update({k: list(v or []) for k, v in values.items()})
+            _merge_vocabulary(m.vocabularies.setdefault(vocab, {}), values or {})
+        m._check_parts(raw)
+        m.choices = {name: _vocabulary_index(vocab) for name, vocab in m.vocabularies.items()}
         return m
+
+    def _check_parts(self, raw: dict) -> None:
+        """``row_entity``, ``row_type`` values and ``short_rows`` keys must name parts."""
+        named = {"row_entity": [self.row_entity], "row_type": list((self.row_type.get("values") or {}).values()),
+                 "short_rows": list(self.short_rows)}
+        for key, parts in named.items():
+            for part in parts:
+                if part not in self.entities and part not in REFERENCES:
+                    raise MappingError(f"{_where(self.source, raw, key)}: {part!r} is not an entity part of this "
+                                       f"mapping; use one of {', '.join(self.entities)}")
 
     def with_options(self, **options: Any) -> Mapping:
         """A copy whose options are overridden by an endpoint's config (fiscal year, date order …)."""
@@ -168,50 +206,107 @@ class Mapping:
         clone.options = {**self.options, **{k: v for k, v in options.items() if v is not None}}
         return clone
 
-    # ------------------------------------------------------------ binding a header
+    # ------------------------------------------------------------ parts
+
+    def kind(self, part: str) -> str:
+        return self.kinds.get(part, part)
 
     def parts_of(self, kind: str) -> list[str]:
-        return [p for p in self.entities if self.kinds.get(p, p) == kind] or [kind]
+        return [p for p in self.entities if self.kind(p) == kind] or [kind]
 
-    def score_header(self, cells: list[Any], parts: tuple[str, ...]) -> int:
+    def row_parts(self) -> list[str]:
+        """The parts a ``row_type`` column can name, in the mapping's order."""
+        return list(dict.fromkeys((self.row_type.get("values") or {}).values()))
+
+    def context_parts(self, part: str) -> list[str]:
+        """Parts whose columns a flat row of ``part`` may repeat: its ancestors.
+
+        An ancestor is a part of a kind the row's kind refers to (a KR's objective, an
+        initiative's KR and objective), or a part of the same kind declared earlier (an
+        activity's initiative).
+        """
+        kind, order = self.kind(part), list(self.entities)
+        ancestors, todo = set(), [kind]
+        while todo:
+            for target in REFERENCES.get(todo.pop(), {}).values():
+                if target not in ancestors and target not in (kind, "*"):
+                    ancestors.add(target)
+                    todo.append(target)
+        same = [p for p in order[: order.index(part)] if self.kind(p) == kind] if part in order else []
+        return [p for p in order if p in same or self.kind(p) in ancestors]
+
+    def ref_parts(self, part: str) -> list[str]:
+        """Other parts a row of ``part`` can point at by their id or title columns."""
+        refs = set(REFERENCES.get(self.kind(part), {}).values())
+        return [p for p in self.entities if p != part and self.kind(p) in refs]
+
+    def reference(self, part: str, target_part: str) -> str | None:
+        """The field of ``part`` that points at ``target_part``: objective_id, parent_id …"""
+        target = self.kind(target_part)
+        return next((ref for ref, t in REFERENCES.get(self.kind(part), {}).items() if t == target), None)
+
+    # ------------------------------------------------------------ binding a header
+
+    def score_header(self, cells: list[Any]) -> int:
         """How many cells of a row look like known column names (finds the header row)."""
-        known = self._aliases(parts)
+        known = self._known_names()
         return sum(1 for c in cells if isinstance(c, str) and tf.normalise_key(c) in known)
 
-    def bind(self, header: list[Any], parts: tuple[str, ...], where: str = "") -> Binding:
-        """Resolve each header cell to (part, field); unknown headers go to ``extra``.
+    def _known_names(self) -> set[str]:
+        specs = [s for fields in self.entities.values() for s in fields.values()] + list(self.generic.values())
+        names = {tf.normalise_key(c) for s in specs for c in s.columns}
+        if self.row_type.get("column"):
+            names.add(tf.normalise_key(self.row_type["column"]))
+        return names
 
-        ``parts`` are the entity parts a row of this table may hold, the row's own first
-        (unless the mapping's ``row_type`` column says which part a row is).
+    def bind(self, header: list[Any], own: str, *, context: list[str] = (), refs: list[str] = (),
+             where: str = "") -> Binding:
+        """Resolve each header cell to a (part, field) for rows that hold ``own``.
+
+        Names are looked up in ``own``'s fields, then ``any:``, then the ``context`` parts'
+        fields; a ``refs`` part's id and title columns become ``own``'s reference to it
+        (``objective_id`` / ``objective_title``). The first column to claim a field wins;
+        the rest, and unknown headers, go to ``extra``.
         """
-        aliases = self._aliases(parts)
+        aliases = self._aliases(own, context, refs)
         columns: list[Column] = []
-        taken: set[tuple[str | None, str]] = set()
+        taken: set[tuple[str, str]] = set()
         for index, cell in enumerate(header):
             name = "" if cell is None else str(cell).strip()
             target = aliases.get(tf.normalise_key(name)) if name else None
             if target and (target[0], target[1]) not in taken:
                 taken.add((target[0], target[1]))
-                columns.append(Column(index, name, target[0], target[1], target[2]))
+                columns.append(Column(index, name, *target))
             else:
                 columns.append(Column(index, name or f"column {index + 1}", None, None, None))
-        if not any(c.field in ("title", "id") for c in columns):
-            wanted = ", ".join(self._columns_for(parts[0], "title")[:4])
-            raise MappingError(f"{where}: no title column found (looked for {wanted}); "
+        if self.kind(own) in TITLED and not any(c.field in ("title", "id") and c.part in (own, *context) for c in columns):
+            wanted = ", ".join(self._columns_for(own, "title")[:4])
+            raise MappingError(f"{where}: no title column found for {own.replace('_', ' ')} rows (looked for {wanted}); "
                                "name your columns in a mapping file (README: Mappings)")
-        return Binding(self, columns, parts)
+        return Binding(self, columns, own)
 
-    def _aliases(self, parts: tuple[str, ...]) -> dict[str, tuple[str | None, str, str | None]]:
-        found: dict[str, tuple[str | None, str, str | None]] = {}
-        if self.row_type.get("column"):
-            found[tf.normalise_key(self.row_type["column"])] = (None, "__row_type__", None)
-        for part in parts:  # entity-specific names first: they win over generic ones
-            for name, spec in self.entities.get(part, {}).items():
-                for col in spec.columns:
-                    found.setdefault(tf.normalise_key(col), (part, name, spec.transform))
-        for name, spec in self.generic.items():
+    def _aliases(self, own: str, context: list[str], refs: list[str]) -> dict[str, tuple[str, str, str | None]]:
+        found: dict[str, tuple[str, str, str | None]] = {}
+
+        def add(spec: FieldSpec, part: str, name: str, transform: str | None) -> None:
             for col in spec.columns:
-                found.setdefault(tf.normalise_key(col), (None, name, spec.transform))
+                found.setdefault(tf.normalise_key(col), (part, name, transform))
+
+        if self.row_type.get("column"):
+            found[tf.normalise_key(self.row_type["column"])] = (own, "__row_type__", None)
+        for name, spec in self.entities.get(own, {}).items():  # the row's own names win
+            add(spec, own, name, spec.transform)
+        for name, spec in self.generic.items():
+            add(spec, own, name, spec.transform)
+        for part in context:
+            for name, spec in self.entities.get(part, {}).items():
+                add(spec, part, name, spec.transform)
+        for part in refs:
+            ref = self.reference(own, part)
+            for name in ("id", "title") if ref else ():
+                spec = self.entities.get(part, {}).get(name)
+                if spec:
+                    add(spec, own, ref if name == "id" else ref.removesuffix("_id") + "_title", None)
         return found
 
     def _columns_for(self, part: str, name: str) -> list[str]:
@@ -250,18 +345,30 @@ class Mapping:
         if transform == "datetime":
             return tf.parse_datetime(value, order=o.get("date_order", "ymd"))
         if transform == "period":
-            p = tf.parse_period(value, fiscal_year_start=int(o.get("fiscal_year_start", 1)),
-                                fiscal_year_naming=o.get("fiscal_year_naming", "end"))
-            return p
+            return tf.parse_period(value, fiscal_year_start=int(o.get("fiscal_year_start", 1)),
+                                   fiscal_year_naming=o.get("fiscal_year_naming", "end"))
         if transform == "choice":
-            vocab = self.vocabularies.get(name)
-            if not vocab:
-                return tf.parse_text(value)
-            return tf.parse_choice(value, vocab, field=name)
-        if transform in tf.TRANSFORMS and transform != "choice":
+            return self._choice(name, value)
+        if transform in tf.TRANSFORMS:
             return tf.TRANSFORMS[transform](value)
         raise MappingError(f"{self.source}: unknown transform {transform!r} for {kind}.{name}; "
                            f"use one of measure, {', '.join(tf.TRANSFORMS)}")
+
+    def _choice(self, name: str, value: Any) -> str | None:
+        """A vocabulary word → its canonical value (symbols such as "%" and "$" too)."""
+        index = self.choices.get(name)
+        text = tf.parse_text(value)
+        if not index or text is None:
+            return text
+        found = index.get(text)  # the words as the sheet spells them are remembered below
+        if found is None:
+            found = index.get(_word_key(text))
+            if found is not None and len(index) < 10_000:
+                index[text] = found
+        if found is None:
+            accepted = ", ".join(f'"{c}"' for c in self.vocabularies[name])
+            raise tf.TransformError(f"expected {name} to be one of {accepted}, got {value!r}")
+        return found
 
     def render_value(self, name: str, value: Any) -> Any:
         """A canonical value → the cell written: vocabularies in their first (display) form."""
@@ -271,6 +378,27 @@ class Mapping:
         if vocab and isinstance(value, str) and vocab.get(value):
             return vocab[value][0]
         return value
+
+
+def _word_key(word: Any) -> str:
+    # normalise_key drops symbols, so "%", "#" and "$" would all fold to "": keep them as typed.
+    text = str(word)
+    return tf.normalise_key(text) or text.strip().casefold()
+
+
+def _vocabulary_index(vocab: dict[str, list[str]]) -> dict[str, str]:
+    return {_word_key(word): canonical for canonical, words in vocab.items() for word in (canonical, *words)}
+
+
+def _merge_vocabulary(vocab: dict[str, list[str]], values: dict[str, Any]) -> None:
+    """Add a mapping's words; a word it gives a new meaning leaves its old value."""
+    for canonical, words in values.items():
+        words = [str(w) for w in (words or [])]
+        keys = {_word_key(w) for w in words}
+        for other, old in vocab.items():
+            if other != canonical:
+                vocab[other] = [w for w in old if _word_key(w) not in keys]
+        vocab[canonical] = words + [w for w in vocab.get(canonical, []) if _word_key(w) not in keys]
 
 
 def _spec(raw: Any, where: str) -> FieldSpec:
@@ -289,58 +417,102 @@ def _where(source: str, mapping: Any, key: str) -> str:
     return f"{source}: line {line}: {key}" if line else f"{source}: {key}"
 
 
-@dataclass
-class Binding:
-    """A mapping applied to one header: tells which part a row is and parses its cells."""
+class Table:
+    """A mapping applied to one table's header: the part each row holds and how it reads.
 
-    mapping: Mapping
-    columns: list[Column]
-    parts: tuple[str, ...]
+    Untyped flat and hierarchical rows hold ``part`` plus its context (the objective
+    columns repeated on a KR row). Rows of a ``row_type`` table, and every row of a linked
+    table, hold one entity; other parts' id and title columns are references to them.
+    """
+
+    def __init__(self, mapping: Mapping, header: list[Any], layout: str, part: str, where: str = ""):
+        self.mapping, self.header, self.layout, self.where = mapping, header, layout, where
+        self.typed = bool(mapping.row_type.get("column")) and layout != "linked"
+        self.parts = mapping.row_parts() if self.typed else [part]
+        self._bindings: dict[str, Binding] = {}
+        self._type_index = next((i for i, c in enumerate(header) if self.typed and c is not None
+                                 and tf.normalise_key(str(c)) == tf.normalise_key(mapping.row_type["column"])), None)
+        if self.typed and self._type_index is None:
+            raise MappingError(f"{where}: no row type column {mapping.row_type['column']!r} (the mapping's row_type)")
+        for p in self.parts:
+            self.binding(p)
+
+    def binding(self, own: str) -> Binding:
+        """How a row holding ``own`` reads (made once per part)."""
+        if own not in self._bindings:
+            single = self.typed or self.layout == "linked"
+            self._bindings[own] = self.mapping.bind(
+                self.header, own, context=[] if single else self.mapping.context_parts(own),
+                refs=self.mapping.ref_parts(own) if single else [], where=self.where)
+        return self._bindings[own]
+
+    def bindings(self) -> list[Binding]:
+        """The bindings made so far: every row part's, and those of rows read as their context."""
+        return list(self._bindings.values())
 
     @property
     def unmapped(self) -> list[str]:
-        return [c.header for c in self.columns if c.field is None]
-
-    def header_for(self, part: str, name: str) -> str:
-        """This file's own column name for a field, else the mapping's first name."""
-        for c in self.columns:
-            if c.field == name and (c.part == part or (c.part is None and part == self.parts[0])):
-                return c.header
-        return self.mapping.write_header(part, name)
+        """Headers no row part of this table reads into a field."""
+        mapped = {c.index for b in self._bindings.values() for c in b.columns if c.field}
+        return [c.header for c in self.binding(self.parts[0]).columns if c.index not in mapped]
 
     def row_part(self, cells: list[Any]) -> str | None:
-        """The part a row describes, from the ``row_type`` column if the mapping has one."""
-        col = next((c for c in self.columns if c.field == "__row_type__"), None)
-        if col is None:
+        """The part a row holds: the table's, or the one its row type cell names."""
+        if not self.typed:
             return self.parts[0]
-        cell = cells[col.index] if col.index < len(cells) else None
+        cell = cells[self._type_index] if self._type_index < len(cells) else None
         key = tf.normalise_key(str(cell or ""))
         for value, part in (self.mapping.row_type.get("values") or {}).items():
             if tf.normalise_key(str(value)) == key:
                 return part
         return None
 
-    def parse(self, cells: list[Any], row_part: str, endpoint: str, where: str) -> dict[str, dict[str, Any]]:
-        """Cells → {part: {field: value}}; unmapped cells → the row part's ``extra``.
+    def realign(self, cells: list[Any], part: str) -> list[Any] | None:
+        """A short row of a part the mapping's ``short_rows`` names, with the columns such
+        rows leave out put back as empty cells; None when the rule does not apply."""
+        omitted = self.mapping.short_rows.get(part)
+        if not omitted or len(cells) >= len(self.header):
+            return None
+        wanted = {tf.normalise_key(c) for c in omitted}
+        gaps = [i for i, h in enumerate(self.header) if h is not None and tf.normalise_key(str(h)) in wanted]
+        if len(cells) + len(gaps) > len(self.header):
+            return None
+        cells = list(cells)
+        for i in gaps:
+            cells.insert(i, None)
+        return cells
 
-        Raises ``tf.TransformError`` naming the column for a cell that does not parse.
+
+@dataclass
+class Binding:
+    """A header bound for rows holding one part: parses their cells."""
+
+    mapping: Mapping
+    columns: list[Column]
+    own: str
+
+    def header_for(self, part: str, name: str) -> str | None:
+        """This table's own column name for a part's field, or None."""
+        return next((c.header for c in self.columns if c.field == name and c.part == part), None)
+
+    def parse(self, cells: list[Any], endpoint: str, where: str = "") -> dict[str, dict[str, Any]]:
+        """Cells → {part: {field: value}}; unmapped cells → the own part's ``extra``.
+
+        Raises ``CellError`` naming the column for a cell that does not parse.
         """
         out: dict[str, dict[str, Any]] = {}
-        kind = self.mapping.kinds.get(row_part, row_part)
         for col in self.columns:
             value = cells[col.index] if col.index < len(cells) else None
-            if col.field == "__row_type__" or value is None or (isinstance(value, str) and not value.strip()):
+            if value is None or (isinstance(value, str) and not value.strip()) or col.field == "__row_type__":
                 continue
             if col.field is None:
-                out.setdefault(row_part, {})[f"extra.{endpoint}.{col.header}"] = _cell_text(value)
+                out.setdefault(self.own, {})[f"extra.{endpoint}.{col.header}"] = _cell_text(value)
                 continue
-            part = col.part or row_part
             try:
-                parsed = self.mapping.parse_value(self.mapping.kinds.get(part, part) if col.part else kind,
-                                                  col.field, col.transform, value)
+                parsed = self.mapping.parse_value(self.mapping.kind(col.part), col.field, col.transform, value)
             except tf.TransformError as e:
-                raise tf.TransformError(f"{where}, column {col.header!r}: {e}") from None
-            out.setdefault(part, {})[col.field] = parsed
+                raise CellError(col.header, str(e)) from None
+            out.setdefault(col.part, {})[col.field] = parsed
         return out
 
 
@@ -374,8 +546,19 @@ def settle_key_result(fields: dict[str, Any]) -> None:
             fields["direction"] = "decrease"
 
 
+def json_value(value: Any) -> Any:
+    """A parsed value as JSON can hold it (extra fields are stored as JSON)."""
+    if isinstance(value, Measure):
+        return value.value
+    if isinstance(value, tf.PeriodLabel):
+        return value.label
+    return _cell_text(value)
+
+
 def _cell_text(value: Any) -> Any:
     """Unmapped cells are kept as the spreadsheet gave them, in JSON-friendly form."""
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, (dt.time, dt.timedelta)):
+        return str(value)
     return value

@@ -158,3 +158,101 @@ def test_debug_shows_traceback_others_do_not(project):
     (project / "okrsync.yaml").write_text("endpoints: 3\n")
     result = CliRunner().invoke(cli, ["--debug", "sync"])
     assert result.exception is not None and result.exit_code != 0
+
+
+# ------------------------------------------------------------------ the engine through the CLI
+
+def test_conflict_waits_then_resolve_and_sync_applies_it(project):
+    (project / "okrsync.yaml").write_text(CONFIG + "  conflicts: manual\n")
+    run("sync")
+    import openpyxl
+
+    (project / "okrs.csv").write_text(SHEET.replace("$3500000", "$4000000"))
+    wb = openpyxl.load_workbook(project / "out/board.xlsx")
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    col = header.index("Current") + 1
+    for row in ws.iter_rows(min_row=2):
+        if row[header.index("Key result")].value == "Reach 5M ARR":
+            row[col - 1].value = 4200000
+    wb.save(project / "out/board.xlsx")
+    result = run("sync", code=4)
+    assert "conflict(s) wait" in result.output
+    [conflict] = json.loads(run("--json", "conflicts", "list").output)
+    assert conflict["field"] == "current"
+    assert conflict["candidates"] == {"board": 4200000.0, "planning-sheet": 4000000.0}
+    shown = run("conflicts", "show", str(conflict["id"])).output
+    assert "base (last agreed): 3500000.0" in shown
+    run("conflicts", "resolve", str(conflict["id"]), code=2)  # neither --take nor --value
+    run("conflicts", "resolve", str(conflict["id"]), "--take", "nowhere", code=2)
+    run("conflicts", "resolve", str(conflict["id"]), "--take", "board")
+    run("sync")
+    assert "4200000" in (project / "okrs.csv").read_text()
+    assert json.loads(run("--json", "conflicts", "list").output) == []
+
+
+def test_lock_held_exits_5_and_dead_lock_needs_force_unlock(project):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        (project / "state").mkdir()
+        lock = project / "state/okrsync.db.lock"
+        lock.write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(), "command": "sync", "since": "now"}))
+        result = run("sync", code=5)
+        assert f"pid {holder.pid}" in result.output and "wait for it" in result.output
+        run("sync", "--force-unlock", code=5)  # a live holder is never cleared
+    finally:
+        holder.kill()
+        holder.wait()
+    result = run("sync", code=5)
+    assert "no longer alive" in result.output and "--force-unlock" in result.output
+    run("sync", "--force-unlock")
+    assert not lock.exists()
+    assert os.listdir(project / "state")
+
+
+def test_delete_guard_exits_6_and_writes_nothing(project):
+    run("sync")
+    before = changes(project)
+    (project / "okrs.csv").write_text(SHEET.splitlines()[0] + "\n" + SHEET.splitlines()[3] + "\n")
+    result = run("sync", code=6)
+    assert "would delete" in result.output and "--allow-mass-delete" in result.output
+    assert changes(project) == before
+    run("sync", "--allow-mass-delete")
+    status = json.loads(run("--json", "status").output)
+    assert status["entities"] == {"key_result": 1, "objective": 1}
+    import openpyxl
+
+    titles = [r[1] for r in openpyxl.load_workbook(project / "out/board.xlsx").active.iter_rows(min_row=2, values_only=True)]
+    assert "Grow revenue" not in titles
+
+
+def test_revert_run_and_push(project):
+    run("sync")
+    (project / "okrs.csv").write_text(SHEET.replace("$3500000", "$4000000"))
+    run("sync")
+    out = json.loads(run("--json", "revert", "--run", "2").output)
+    assert out["reverted"] == 1
+    run("sync")
+    assert "3500000" in (project / "okrs.csv").read_text()
+    run("revert", "--run", "99", code=1)
+
+
+def test_dry_run_lists_conflicts_in_json(project):
+    (project / "okrsync.yaml").write_text(CONFIG + "  conflicts: {prefer: board}\n")
+    run("sync")
+    before = changes(project)
+    (project / "okrs.csv").write_text(SHEET.replace("Cut churn", "Cut churn hard"))
+    out = json.loads(run("--json", "sync", "--dry-run").output)
+    pulled, pushed_board = out["endpoints"][0], out["endpoints"][3]
+    assert pulled["changes"][0]["changes"]["title"]["new"] == "Cut churn hard"
+    assert pushed_board["changes"][0]["changes"]["title"]["new"] == "Cut churn hard"  # the dry push sees the pull
+    assert changes(project) == before  # nothing written
+    import openpyxl
+
+    cells = [v for row in openpyxl.load_workbook(project / "out/board.xlsx").active.iter_rows(values_only=True) for v in row]
+    assert "Cut churn" in cells and "Cut churn hard" not in cells

@@ -1,0 +1,359 @@
+"""Writing CSV and XLSX endpoints: the inverse of reading, through the same column bindings.
+
+A write keeps what the file already has: its columns (names and order), its row order
+(records already in it keep their place, new ones follow their kind), its delimiter. It
+adds a column only for a value no column holds yet. A new file gets the mapping's columns:
+ids first, then each field under the first name the mapping lists.
+
+Records are known by their ids where a table has an id column (a record created here gets
+its canonical id), else by ``derived_id``: titles under their parent's id. ``write`` reports
+every external id that is new or changed (a renamed objective in a sheet without ids).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import math
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from okrsync import tabular
+from okrsync import transforms as tf
+from okrsync.connector import Record, Rejected, WriteBatch, WriteResult
+from okrsync.errors import FatalError, MappingError
+from okrsync.mapping import MODEL_FIELDS, Table
+from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
+
+_DATES = ("start", "due", "end")
+_NEW = "\0new"  # marks the copies of records created in this write
+# A KR's direction "increase" and unit "number" are what a sheet without those columns reads as.
+_DEFAULTS = {(kind, f.name): f.default for kind, cls in ENTITY_TYPES.items()
+             for f in dataclasses.fields(cls) if f.default not in (None, dataclasses.MISSING)}
+
+
+def title_id(title: str) -> str:
+    """The external id of a record known only by its title (no id column)."""
+    return tf.normalise_key(title)
+
+
+def derived_id(kind: str, fields: dict[str, Any]) -> str:
+    """Ids for rows without an id column: titles, under their parent's id (reading uses them too)."""
+    title = title_id(str(fields.get("title") or ""))
+    if kind == "objective":
+        return title
+    if kind == "key_result":
+        return f"{fields.get('objective_id')}/{title}"
+    if kind == "initiative":
+        parent = fields.get("parent_id") or fields.get("key_result_id") or fields.get("objective_id") or ""
+        return f"{parent}/{title}"
+    if kind == "check_in":
+        return f"{fields.get('key_result_id')}@{fields.get('at')}"
+    return title
+
+
+def row_parts(conn) -> list[str]:
+    """The parts a flat or hierarchical file holds: the objective and the row entity
+    (with a ``row_type`` column: the parts its types name)."""
+    m = conn.mapping
+    parts = m.row_parts() if m.row_type.get("column") else [m.row_entity]
+    return list(dict.fromkeys([m.parts_of("objective")[0], *parts]))
+
+
+@dataclass
+class Existing:
+    """What a table already holds, kept by a write: its header, its row order, the rows
+    above its header, and rows whose own record could not be read (rejected ones, notes,
+    totals) — each after the record it followed (None: first), so fixing them still works."""
+
+    table: Table | None  # the header, bound; None for an empty table
+    order: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of its records
+    preamble: list[list] = field(default_factory=list)
+    kept: list[tuple[tuple[str, str] | None, list]] = field(default_factory=list)
+
+
+@dataclass
+class _Sheet:
+    """One table to write."""
+
+    part: str  # linked: the table's part; otherwise the row entity
+    path: Path
+    sheet: str | None
+    old: Existing
+    records: list[Record] = field(default_factory=list)
+
+
+def write(conn, batch: WriteBatch) -> WriteResult:
+    """Write every record of the batch but the deleted ones; see the module docstring."""
+    result = WriteResult()
+    held = list(conn.tables) if conn.layout == "linked" else row_parts(conn)
+    _check_writable(conn, held)
+    sheets = [_existing(conn, part, path, sheet) for part, path, sheet in conn.table_files()]
+    deleted = {(r.kind, r.external_id) for r in batch.deletes}
+    creates = {id(r) for r in batch.creates}
+    # Copies: the hub compares the ids it sent with the ones reported back.
+    records = [dataclasses.replace(r, fields=dict(r.fields), where=_NEW if id(r) in creates else r.where)
+               for r in (*batch.unchanged, *batch.updates, *batch.creates)
+               if (r.kind, r.external_id) not in deleted and _part_of(conn, r, held)]
+    position = {key: i for s in sheets for i, key in enumerate(s.old.order)}
+    records.sort(key=lambda r: (KINDS.index(r.kind), position.get((r.kind, r.external_id), math.inf)))
+    origin = {id(r): (r.kind, r.external_id) for r in records}  # before ids change: anchors of kept rows
+    ids = {p: _has_ids(conn, sheets, p) for p in held}
+    _assign_ids(conn, records, ids, result)
+    records = [r for r in records if not _unwritable(conn, r, result)]
+    for s in sheets:
+        s.records = [r for r in records if conn.layout != "linked" or _part_of(conn, r, held) == s.part]
+    if conn.layout == "linked":
+        tables = [(s, _table_rows(conn, s, [(s.part, r, None) for r in s.records], records, origin)) for s in sheets]
+    else:
+        plan = _sheet_plan(conn, sheets[0].records, result)
+        tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
+    _save(conn, tables)
+    return result
+
+
+def _check_writable(conn, held: list[str]) -> None:
+    """Refuse writes that would lose what the file holds: rows of other entities, macros."""
+    others = [p for p in held if conn.mapping.kind(p) not in ("objective", "key_result")]
+    if conn.layout != "linked" and others:
+        raise FatalError(f"{conn.path.name}: writing {', '.join(others)} rows into a flat or hierarchical sheet "
+                         "is not supported (use a linked layout)", endpoint=conn.endpoint)
+    if conn.path.suffix.lower() == ".xlsm":
+        raise FatalError(f"{conn.path.name}: okrsync does not write macro workbooks (the macros would be lost); "
+                         "push to an .xlsx file", endpoint=conn.endpoint)
+
+
+def _existing(conn, part: str, path: Path, sheet: str | None) -> _Sheet:
+    if not path.exists() or (sheet and conn.name == "xlsx" and sheet not in tabular.list_sheets(path)):
+        return _Sheet(part, path, sheet, Existing(None))
+    try:
+        return _Sheet(part, path, sheet, conn.scan(part, path, sheet))
+    except (MappingError, FatalError) as e:
+        raise FatalError(f"{path.name} exists but okrsync cannot read it ({e}); not overwriting it",
+                         endpoint=conn.endpoint) from None
+
+
+def _part_of(conn, record: Record, held: list[str]) -> str | None:
+    """The part a record is written as; of two parts of one kind, a child (parent_id set) is the later."""
+    parts = [p for p in held if conn.mapping.kind(p) == record.kind]
+    if len(parts) > 1 and record.fields.get("parent_id") and record.kind == "initiative":
+        return parts[-1]
+    return parts[0] if parts else None
+
+
+def _has_ids(conn, sheets: list[_Sheet], part: str) -> bool:
+    tables = [s.old.table for s in sheets if s.old.table is not None and (conn.layout != "linked" or s.part == part)]
+    if not tables:
+        return True  # files okrsync creates get id columns
+    return any(c.part == part and c.field == "id" for t in tables for b in t.bindings() for c in b.columns)
+
+
+def _assign_ids(conn, records: list[Record], ids: dict[str, bool], result: WriteResult) -> None:
+    """External ids, parents first: kept, a create's canonical id, or derived from titles."""
+    held = list(ids)
+    renamed: dict[tuple[str, str], str] = {}  # (kind, old id or canonical id) → the id written
+    for r in records:
+        refs = REFERENCES.get(r.kind, {})
+        r.fields = {k: (renamed.get((refs[k], v), v) if k in refs and isinstance(v, str) else v)
+                    for k, v in r.fields.items()}
+        created = r.where == _NEW
+        if ids[_part_of(conn, r, held)]:
+            ext = (r.canonical_id or r.external_id) if created else r.external_id
+        else:
+            ext = derived_id(r.kind, r.fields)
+        if ext != r.external_id or created:
+            result.external_ids[r.canonical_id or r.external_id] = ext
+        renamed[(r.kind, r.external_id)] = ext
+        if r.canonical_id:
+            renamed[(r.kind, r.canonical_id)] = ext
+        r.external_id = ext
+
+
+def _unwritable(conn, record: Record, result: WriteResult) -> bool:
+    """XLSX cannot hold control characters: such a record is rejected, the rest written."""
+    if conn.name != "xlsx":
+        return False
+    bad = sorted(k for k, v in record.fields.items() if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v))
+    if bad:
+        result.rejected.append(Rejected(record.canonical_id or record.external_id,
+                                        f"{', '.join(bad)}: holds a control character an xlsx cell cannot"))
+    return bool(bad)
+
+
+def _sheet_plan(conn, records: list[Record], result: WriteResult) -> list[tuple[str, Record, Record | None]]:
+    """(part, record, context) per row: flat KR rows repeat their objective; hierarchical
+    and typed sheets give the objective a row of its own and leave it out of the KR rows."""
+    m = conn.mapping
+    obj_part, kr_part = m.parts_of("objective")[0], m.row_entity
+    own_row = conn.layout == "hierarchical" or bool(m.row_type.get("column"))
+    krs_of: dict[str, list[Record]] = {}
+    for r in records:
+        if r.kind == "key_result":
+            krs_of.setdefault(r.fields.get("objective_id"), []).append(r)
+    plan = []
+    for obj in (r for r in records if r.kind == "objective"):
+        children = krs_of.pop(obj.external_id, [])
+        if own_row or not children:
+            plan.append((obj_part, obj, None))
+        plan.extend((kr_part, kr, None if own_row else obj) for kr in children)
+    for krs in krs_of.values():
+        result.rejected.extend(Rejected(kr.canonical_id or kr.external_id, "its objective is not in this sheet") for kr in krs)
+    return plan
+
+
+def _table_rows(conn, sheet: _Sheet, plan: list, everything: list[Record], origin: dict) -> list[list]:
+    """All rows of one table: rows above the header, the header (the file's own, widened
+    as needed), then a row per plan entry with the kept rows after their anchors."""
+    titles = {(r.kind, r.external_id): r.fields.get("title") for r in everything}
+    header = list(sheet.old.table.header) if sheet.old.table else _default_header(conn, sheet)
+    table = _bind(conn, sheet, header)
+    wider = _missing_columns(conn, table, plan)
+    if wider:
+        table = _bind(conn, sheet, header + wider)
+    kept: dict[tuple[str, str] | None, list[list]] = {}
+    for anchor, cells in sheet.old.kept:
+        kept.setdefault(anchor, []).append(cells)
+    rows = [*sheet.old.preamble, ["" if h is None else str(h) for h in table.header], *kept.pop(None, [])]
+    for part, record, context in plan:
+        rows.append(_row(conn, table, part, record, context, titles))
+        rows.extend(kept.pop(origin[id(record)], []))
+    return rows + [cells for rest in kept.values() for cells in rest]
+
+
+def _bind(conn, sheet: _Sheet, header: list) -> Table:
+    return Table(conn.mapping, header, conn.layout, sheet.part, where=sheet.path.name)
+
+
+def _default_header(conn, sheet: _Sheet) -> list[str]:
+    m = conn.mapping
+    parts = [sheet.part] if conn.layout == "linked" else row_parts(conn)
+    header = [m.row_type["column"]] if m.row_type.get("column") and conn.layout != "linked" else []
+    for part in parts:
+        refs = [r for r in REFERENCES.get(m.kind(part), {}) if conn.layout == "linked" and r != "child_id"]
+        names = ["id", *(r for r in refs if r not in m.entities.get(part, {})), *(f for f in m.written_fields(part) if f != "id")]
+        header += [_column_name(conn, part, f) for f in names]
+    return list(dict.fromkeys(header))
+
+
+def _missing_columns(conn, table: Table, plan: list) -> list[str]:
+    """Columns to add so that every value of the plan's records has one."""
+    prefix, added = f"extra.{conn.endpoint}.", {}
+    # A KR row's objective is the one on the row (flat) or above it (hierarchical).
+    implied = ("objective_id",) if conn.layout == "hierarchical" or not (table.typed or conn.layout == "linked") else ()
+    for part, record, context in plan:
+        binding = table.binding(part)
+        pairs = [(part, record)] + ([(conn.mapping.parts_of(context.kind)[0], context)] if context else [])
+        for p, rec in pairs:
+            have = {(c.field if c.field in MODEL_FIELDS[rec.kind] else prefix + c.field)
+                    for c in binding.columns if c.part == p and c.field}
+            if p == part:
+                have |= {f"{prefix}{c.header}" for c in binding.columns if c.field is None}
+            held = conn.fields(rec.kind) or set()
+            for name, value in rec.fields.items():
+                if value is None or name in have or name in implied or _DEFAULTS.get((rec.kind, name)) == value:
+                    continue
+                if name.startswith(prefix) and p == part:
+                    added.setdefault(name[len(prefix):])
+                elif name in held:
+                    added.setdefault(_column_name(conn, p, name))
+    return [h for h in added if tf.normalise_key(h) not in {tf.normalise_key(x) for x in table.header if x}]
+
+
+def _column_name(conn, part: str, name: str) -> str:
+    """A reference not declared on the part is written under its target's id column."""
+    m = conn.mapping
+    target = REFERENCES.get(m.kind(part), {}).get(name)
+    if target and name not in m.entities.get(part, {}):
+        return m.write_header(m.parts_of(target)[0], "id")
+    return m.write_header(part, name)
+
+
+def _row(conn, table: Table, part: str, record: Record, context: Record | None, titles: dict) -> list:
+    row: list[Any] = [None] * len(table.header)
+    type_cell = next((k for k, p in (conn.mapping.row_type.get("values") or {}).items() if p == part), None)
+    for c in table.binding(part).columns:
+        if c.field == "__row_type__":
+            value = type_cell
+        elif c.field is None:
+            value = record.fields.get(f"extra.{conn.endpoint}.{c.header}")
+        elif c.part == part:
+            value = _value(conn, record, c.field, titles)
+        elif context is not None and conn.mapping.kind(c.part) == context.kind:
+            value = _value(conn, context, c.field, titles)
+        else:
+            continue
+        row[c.index] = _cell(conn, c.field, value)
+    return row
+
+
+def _value(conn, record: Record, name: str, titles: dict) -> Any:
+    if name == "id":
+        return record.external_id
+    refs = REFERENCES.get(record.kind, {})
+    ref = name.removesuffix("_title") + "_id"
+    if name.endswith("_title") and ref in refs:  # a parent named by its title, for people to read
+        return titles.get((refs[ref], record.fields.get(ref)))
+    if name in MODEL_FIELDS[record.kind]:
+        return record.fields.get(name)
+    return record.fields.get(f"extra.{conn.endpoint}.{name}")
+
+
+def _cell(conn, name: str | None, value: Any) -> Any:
+    """A value as the cell to write: whole numbers without ".0", vocabularies in their
+    display form, JSON as text, dates as dates in XLSX, decimal commas where read so."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, (list, dict)):
+        return json.dumps(value, ensure_ascii=False)
+    if name is None:  # an unmapped cell goes back as it came
+        return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e15:
+            return int(value)
+        if conn.name == "csv" and conn.mapping.options.get("decimal") == ",":
+            return format(Decimal(repr(value)), "f").replace(".", ",")
+        return value
+    if conn.name == "xlsx" and name in _DATES and isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            return value
+    return conn.mapping.render_value(name, value)
+
+
+def _save(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
+    if conn.name == "xlsx":
+        sheets = {(s.sheet or _first_sheet(s.path)): (rows[0], rows[1:]) for s, rows in tables}
+        if conn.path.exists():
+            others = [n for n in tabular.list_sheets(conn.path) if n not in sheets]
+            if others:
+                raise FatalError(f"{conn.path.name} also has sheet(s) {', '.join(others)} that okrsync would not keep; "
+                                 "give this endpoint a workbook of its own", endpoint=conn.endpoint)
+        tabular.write_xlsx(conn.path, sheets)
+        return
+    for s, rows in tables:
+        delimiter, encoding = _csv_dialect(conn, s.path)
+        tabular.write_csv(s.path, rows[0], rows[1:], delimiter=delimiter, encoding=encoding)
+
+
+def _first_sheet(path: Path) -> str:
+    return tabular.list_sheets(path)[0] if path.exists() else "OKRs"
+
+
+def _csv_dialect(conn, path: Path) -> tuple[str, str]:
+    """Keep the file's delimiter; write UTF-8, with a BOM where the file had one or was not
+    UTF-8 (Excel then reads it right)."""
+    delimiter = conn.options.get("delimiter")
+    encoding = "utf-8"
+    if path.exists():
+        found = tabular.sniff_encoding(path)
+        encoding = "utf-8" if found == "utf-8" else "utf-8-sig"
+        if delimiter is None:
+            with open(path, encoding=found, newline="") as f:
+                delimiter = tabular.sniff_delimiter(f.read(8192))
+    return delimiter or ("\t" if path.suffix.lower() == ".tsv" else ","), encoding

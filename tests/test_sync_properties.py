@@ -1,0 +1,529 @@
+"""Property-based tests of the sync engine over 2–4 in-memory endpoints.
+
+A scenario seeds endpoint ``a``, syncs once, then runs a random sequence of tool-side
+edits, creates and deletes interleaved with (partial) syncs; a crash variant then makes a
+push fail half way. After quiet full syncs the properties are:
+
+(a) every endpoint holds the same records as the hub, with equal fields (references
+    compared by canonical id through the store's links);
+(b) no edit is silently lost: it is the final value, or reached the change log (as an
+    update or as a conflict's loser), or was overwritten by a later edit, or its record
+    was deleted;
+(c) a further sync writes nothing (no change rows, no remote writes);
+(d) no endpoint holds duplicates;
+and after a crash: no write intent is left ``sent`` and every live entity has a
+``create`` row in the change log.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, event, given, note, settings
+from hypothesis import strategies as st
+
+from okrsync.config import Config, Endpoint
+from okrsync.store import Store
+from okrsync.sync import Hub
+
+from . import memory
+from .memory import MemoryConnector, add, edit, find
+
+NAMES = ("a", "b", "c", "d")
+FIELDS = ("title", "current", "target", "status")
+
+SETTINGS = settings(max_examples=int(__import__("os").environ.get("PROP_EXAMPLES", 50)), deadline=None, derandomize=False,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
+                                           HealthCheck.data_too_large])
+
+
+# ------------------------------------------------------------------ world and hub
+
+
+def reset_world() -> None:
+    """Fresh endpoints, and deterministic remote ids and clocks (so examples replay)."""
+    memory.WORLD.clear()
+    memory.CLOCK = itertools.count(1)
+    memory._IDS = itertools.count(1)
+    MemoryConnector.writes = []
+    MemoryConnector.fail_after = None
+
+
+@pytest.fixture(autouse=True)
+def _clean_world():
+    reset_world()
+    yield
+    reset_world()
+
+
+def make_hub(names, policy, store: Store | None = None) -> Hub:
+    cfg = Config(path=Path("okrsync.yaml"), store=Path("okrsync.db"),
+                 endpoints={n: Endpoint(n, "memory", {}, f"endpoints.{n}") for n in names},
+                 sync={"order": list(names), "conflicts": policy, "deletes": {"max_ratio": 1.0}})
+    return Hub(cfg, store if store is not None else Store(None), {"memory": MemoryConnector})
+
+
+def run_sync(hub: Hub, names=None):
+    run = hub.store.begin_run("sync")
+    plans = hub.run(list(names or hub.config.endpoints), run)
+    hub.store.finish_run(run, "ok", {})
+    return plans
+
+
+def change_rows(store: Store) -> int:
+    return store.db.execute("select count(*) from changes").fetchone()[0]
+
+
+def clone_store(store: Store) -> Store:
+    copy_ = Store(None)
+    store.db.conn.backup(copy_.db.conn)
+    return copy_
+
+
+# ------------------------------------------------------------------ scenarios
+
+policies = st.sampled_from(["newest", "prefer"])
+
+op = st.one_of(
+    st.tuples(st.just("edit"), st.integers(0, 3), st.integers(0, 63), st.sampled_from(FIELDS)),
+    st.tuples(st.just("create"), st.integers(0, 3), st.integers(0, 63)),
+    st.tuples(st.just("delete"), st.integers(0, 3), st.integers(0, 63)),
+    st.tuples(st.just("sync"), st.lists(st.integers(0, 3), unique=True, min_size=0, max_size=4)),
+)
+
+
+@dataclass
+class Scenario:
+    names: tuple[str, ...]
+    policy: Any
+    krs_per_objective: list[int]
+    ops: list[tuple]
+
+
+@st.composite
+def scenarios(draw, max_ops=8):
+    n = draw(st.integers(2, 4))
+    names = NAMES[:n]
+    policy = draw(st.one_of(st.just("newest"), st.sampled_from([{"prefer": x} for x in names])))
+    krs = draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
+    ops = draw(st.lists(op, min_size=1, max_size=max_ops))
+    return Scenario(names, policy, krs, ops)
+
+
+@dataclass
+class Log:
+    """What the scenario did on the tools' side, for the no-lost-edit property."""
+
+    edits: list[dict] = field(default_factory=list)
+    deletes: list[dict] = field(default_factory=list)
+    creates: list[dict] = field(default_factory=list)  # records made in the tools (the seed too)
+    step: int = 0
+
+
+class Driver:
+    """Applies a scenario's operations to the world and the hub."""
+
+    def __init__(self, scenario: Scenario, store: Store | None = None):
+        self.s = scenario
+        self.hub = make_hub(scenario.names, scenario.policy, store)
+        self.log = Log()
+        self.fresh = itertools.count(1)  # unique values, so an edit's value identifies it
+
+    def seed(self) -> None:
+        for i, count in enumerate(self.s.krs_per_objective, 1):
+            add("a", "objective", f"o{i}", title=f"Objective {i}", period="2026-Q1")
+            self.log.creates.append({"endpoint": "a", "kind": "objective", "ext": f"o{i}", "cid": None})
+            for j in range(1, count + 1):
+                add("a", "key_result", f"k{i}.{j}", objective_id=f"o{i}", title=f"KR {i}.{j}",
+                    start=0.0, current=float(j), target=10.0 * j, status="on_track")
+                self.log.creates.append({"endpoint": "a", "kind": "key_result", "ext": f"k{i}.{j}", "cid": None})
+
+    def cid(self, endpoint: str, kind: str, ext: str) -> str | None:
+        found = self.hub.store.links(endpoint).get((kind, ext))
+        return found[0] if found else None
+
+    def apply(self, operation: tuple) -> None:
+        self.log.step += 1
+        what = operation[0]
+        if what == "sync":
+            names = [self.s.names[i] for i in operation[1] if i < len(self.s.names)] or list(self.s.names)
+            note(f"step {self.log.step}: sync {names}")
+            self.sync(names)
+            return
+        endpoint = self.s.names[operation[1] % len(self.s.names)]
+        records = memory.WORLD.setdefault(endpoint, {})
+        if what == "edit":
+            keys = list(records)
+            if not keys:
+                return
+            kind, ext = keys[operation[2] % len(keys)]
+            name = operation[3]
+            if kind == "objective" and name not in ("title", "status"):
+                name = "title"
+            n = next(self.fresh)
+            value = {"title": f"Edited {n}", "current": n + 0.5, "target": 100.0 + n,
+                     "status": f"status-{n}"}[name]
+            note(f"step {self.log.step}: edit {endpoint} {kind} {ext} {name}={value!r}")
+            self.log.edits.append({"endpoint": endpoint, "kind": kind, "ext": ext, "field": name, "value": value,
+                                   "step": self.log.step, "cid": self.cid(endpoint, kind, ext)})
+            edit(endpoint, kind, ext, **{name: value})
+        elif what == "create":
+            objectives = [ext for (kind, ext) in records if kind == "objective"]
+            if not objectives:
+                return
+            parent = objectives[operation[2] % len(objectives)]
+            n = next(self.fresh)
+            ext = f"{endpoint}-new{n}"
+            note(f"step {self.log.step}: create {endpoint} key_result {ext} under {parent}")
+            add(endpoint, "key_result", ext, objective_id=parent, title=f"New KR {n}", current=0.0,
+                target=float(n))
+            self.log.creates.append({"endpoint": endpoint, "kind": "key_result", "ext": ext, "cid": None})
+        elif what == "delete":
+            keys = [key for key in records if key[0] == "key_result"]
+            if not keys:
+                return
+            kind, ext = keys[operation[2] % len(keys)]
+            note(f"step {self.log.step}: delete {endpoint} {kind} {ext}")
+            self.log.deletes.append({"endpoint": endpoint, "kind": kind, "ext": ext, "step": self.log.step,
+                                     "cid": self.cid(endpoint, kind, ext), "title": records[(kind, ext)].get("title")})
+            del records[(kind, ext)]
+
+    def sync(self, names=None):
+        try:
+            return run_sync(self.hub, names)
+        finally:
+            self.resolve()
+
+    def resolve(self) -> None:
+        """Give logged edits and deletes of records new to the hub their canonical id once
+        linked (a link can go again, when the record is deleted)."""
+        links = {n: self.hub.store.links(n) for n in self.s.names}
+        for entry in (*self.log.edits, *self.log.deletes, *self.log.creates):
+            if entry["cid"] is None:
+                found = links[entry["endpoint"]].get((entry["kind"], entry["ext"]))
+                entry["cid"] = found[0] if found else None
+
+    def run(self) -> None:
+        self.seed()
+        self.sync()
+        for operation in self.s.ops:
+            self.apply(operation)
+
+
+# ------------------------------------------------------------------ properties
+
+
+def _clean(fields: dict) -> dict:
+    return {k: v for k, v in fields.items() if v is not None and k != "_updated"}
+
+
+def assert_converged(hub: Hub, names) -> None:
+    """(a): every endpoint holds exactly the hub's live records, with the hub's fields."""
+    store = hub.store
+    canonical = {cid: _clean(fields) for cid, _, fields in store.entities()}
+    for endpoint in names:
+        links = store.links(endpoint)
+        held = {}
+        for (kind, ext), fields in memory.WORLD.get(endpoint, {}).items():
+            assert (kind, ext) in links, f"{endpoint}: {kind} {ext} {fields} is not linked to the hub"
+            cid = links[(kind, ext)][0]
+            translated = _clean(fields)
+            if "objective_id" in translated:
+                parent = links.get(("objective", translated["objective_id"]))
+                assert parent, f"{endpoint}: {ext} points at an unlinked objective"
+                translated["objective_id"] = parent[0]
+            assert cid not in held, f"{endpoint}: two records linked to {cid}"
+            held[cid] = translated
+        assert set(held) == set(canonical), (
+            f"{endpoint} holds {sorted(held)} but the hub holds {sorted(canonical)}")
+        for cid, fields in held.items():
+            assert fields == canonical[cid], f"{endpoint}: {cid} is {fields}, the hub has {canonical[cid]}"
+        for (kind, ext), (cid, _) in links.items():  # no link to a record the endpoint lacks
+            assert (kind, ext) in memory.WORLD.get(endpoint, {}), f"{endpoint}: stale link {kind} {ext} → {cid}"
+
+
+def assert_no_duplicates(names) -> None:
+    """(d): no endpoint holds two KRs with one title under one objective (or two like objectives)."""
+    for endpoint in names:
+        records = memory.WORLD.get(endpoint, {})
+        seen = Counter((kind, f.get("objective_id"), f.get("title")) for (kind, _), f in records.items())
+        dupes = [key for key, count in seen.items() if count > 1]
+        assert not dupes, f"{endpoint} holds duplicates: {dupes}"
+
+
+def assert_quiet(hub: Hub) -> None:
+    """(c): one more full sync writes nothing, neither to the store nor to any endpoint."""
+    rows, writes = change_rows(hub.store), len(MemoryConnector.writes)
+    plans = run_sync(hub)
+    assert change_rows(hub.store) == rows, [r for r in hub.store.changes()[rows:]]
+    assert MemoryConnector.writes[writes:] == [], [p.as_dict() for p in plans if p.changes]
+
+
+def assert_no_lost_edit(driver: Driver) -> None:
+    """(b): every edit is final, logged, overwritten by a later edit, or its record deleted."""
+    store = driver.hub.store
+    end_links = {n: store.links(n) for n in driver.s.names}
+
+    def resolve(entry):
+        if entry["cid"]:
+            return entry["cid"]
+        found = end_links[entry["endpoint"]].get((entry["kind"], entry["ext"]))
+        return found[0] if found else None
+
+    def deleted_locally(entry):  # a record that never reached the hub and was deleted where it was made
+        return any(d["endpoint"] == entry["endpoint"] and d["ext"] == entry["ext"] and d["kind"] == entry["kind"]
+                   for d in driver.log.deletes)
+
+    deleted_cids = {resolve(d) for d in driver.log.deletes} - {None}
+    for e in driver.log.edits:
+        cid = resolve(e)
+        if cid is None:
+            assert deleted_locally(e), f"edit {e}: its record vanished without a delete"
+            continue
+        current = store.get(cid)
+        if current is None:
+            assert cid in deleted_cids, f"edit {e}: {cid} is gone from the hub though nobody deleted it"
+            continue
+        if current[1].get(e["field"]) == e["value"]:
+            continue
+        rows = [r for r in store.changes(entity=cid) if r["field"] == e["field"]]
+        if any(e["value"] in (r["old"], r["new"]) for r in rows):
+            continue
+        if any(resolve(later) == cid and later["field"] == e["field"] and later["step"] > e["step"]
+               for later in driver.log.edits):
+            continue
+        if cid in deleted_cids:
+            continue
+        raise AssertionError(f"edit {e} was lost: the hub holds {current[1]}; change rows {rows}")
+
+
+def assert_deletes_stick(driver: Driver) -> None:
+    """(e): a KR deleted in a tool stays deleted everywhere, unless someone edited it
+    (an edit beats a delete: the record returns under its own canonical id)."""
+    store = driver.hub.store
+    end_links = {n: store.links(n) for n in driver.s.names}
+
+    def resolve(entry):
+        found = end_links[entry["endpoint"]].get((entry["kind"], entry["ext"]))
+        return entry["cid"] or (found[0] if found else None)
+
+    edited = {resolve(e) for e in driver.log.edits}
+    titles = Counter(f.get("title") for _, kind, f in store.entities() if kind == "key_result")
+    for d in driver.log.deletes:
+        if d["cid"] is None or d["cid"] in edited:
+            continue  # never reached the hub, or edited somewhere: may come back
+        assert store.get(d["cid"]) is None, f"delete {d} did not stick: {store.get(d['cid'])}"
+        assert not titles[d["title"]], f"delete {d} came back as a new record titled {d['title']!r}"
+
+
+def assert_only_records_users_made(driver: Driver) -> None:
+    """(f): every live hub entity is a record someone made in a tool: the hub never invents
+    one (a copy of its own write it failed to recognise, a deleted record coming back)."""
+    made = {c["cid"] for c in driver.log.creates}
+    extra = {cid: fields for cid, _, fields in driver.hub.store.entities() if cid not in made}
+    assert not extra, f"the hub holds records nobody made: {extra}"
+
+
+def quiet_syncs(driver: Driver) -> None:
+    driver.sync()
+    driver.sync()
+
+
+# ------------------------------------------------------------------ tests
+
+
+@SETTINGS
+@given(scenarios())
+def test_random_edits_converge_and_lose_nothing(scenario):
+    reset_world()
+    driver = Driver(scenario)
+    driver.run()
+    quiet_syncs(driver)
+    event(f"{len(scenario.names)} endpoints")
+    assert_converged(driver.hub, scenario.names)
+    assert_no_duplicates(scenario.names)
+    assert_no_lost_edit(driver)
+    assert_deletes_stick(driver)
+    assert_only_records_users_made(driver)
+    assert_quiet(driver.hub)
+
+
+def _writes_of_next_sync(hub: Hub, scenario: Scenario) -> dict[str, int]:
+    """Remote writes per endpoint the next full sync would make, found on copies."""
+    world, writes = copy.deepcopy(memory.WORLD), list(MemoryConnector.writes)
+    try:
+        trial = make_hub(scenario.names, scenario.policy, clone_store(hub.store))
+        MemoryConnector.writes = []
+        run_sync(trial)
+        return Counter(endpoint for endpoint, _, _ in MemoryConnector.writes)
+    finally:
+        memory.WORLD.clear()
+        memory.WORLD.update(world)
+        MemoryConnector.writes = writes
+
+
+@SETTINGS
+@given(scenarios(max_ops=6), st.data())
+def test_crash_in_push_then_rerun_converges_without_duplicates(scenario, data):
+    reset_world()
+    driver = Driver(scenario)
+    driver.run()
+    per_endpoint = _writes_of_next_sync(driver.hub, scenario)
+    total = sum(per_endpoint.values())
+    k = data.draw(st.integers(0, total), label="fail_after")
+    MemoryConnector.fail_after = k
+    crashed = False
+    try:
+        driver.sync()
+    except RuntimeError as e:
+        assert "simulated crash" in str(e)
+        crashed = True
+    finally:
+        MemoryConnector.fail_after = None
+    assert crashed == any(count > k for count in per_endpoint.values())
+    event("crashed" if crashed else "no crash")
+
+    store = driver.hub.store
+    driver.hub = rerun = make_hub(scenario.names, scenario.policy, store)  # a new process, the same store
+    quiet_syncs(driver)
+    assert_converged(rerun, scenario.names)
+    assert_no_duplicates(scenario.names)
+    assert_only_records_users_made(driver)
+    assert store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+    created = {r[0] for r in store.db.execute("select entity_id from changes where kind = 'create'")}
+    live = {cid for cid, _, _ in store.entities()}
+    assert live <= created, f"live entities without a create row: {live - created}"
+    assert_quiet(rerun)
+
+
+# Tool-side changes between the crash and the rerun. Title edits and deletes are left out:
+# they break the title match that re-links records an interrupted push created (see the
+# xfail repros below); value edits, new records and partial syncs must be safe.
+after_crash_op = st.one_of(
+    st.tuples(st.just("edit"), st.integers(0, 3), st.integers(0, 63), st.sampled_from(("current", "target", "status"))),
+    st.tuples(st.just("create"), st.integers(0, 3), st.integers(0, 63)),
+    st.tuples(st.just("sync"), st.lists(st.integers(0, 3), unique=True, min_size=1, max_size=3)),
+)
+
+
+@SETTINGS
+@given(scenarios(max_ops=5), st.data())
+def test_crash_then_tool_edits_before_the_rerun_lose_nothing(scenario, data):
+    reset_world()
+    driver = Driver(scenario)
+    driver.run()
+    k = data.draw(st.integers(0, 6), label="fail_after")
+    MemoryConnector.fail_after = k
+    try:
+        driver.sync()
+    except RuntimeError:
+        event("crashed")
+    finally:
+        MemoryConnector.fail_after = None
+    for operation in data.draw(st.lists(after_crash_op, max_size=4), label="after the crash"):
+        driver.apply(operation)
+    quiet_syncs(driver)
+    assert_converged(driver.hub, scenario.names)
+    assert_no_duplicates(scenario.names)
+    assert_no_lost_edit(driver)
+    assert_deletes_stick(driver)
+    assert_only_records_users_made(driver)
+    assert driver.hub.store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+    assert_quiet(driver.hub)
+
+
+# ------------------------------------------------------------------ known engine bugs (minimal repros)
+
+
+def _two_endpoints(policy="newest"):
+    hub = make_hub(("a", "b"), policy)
+    add("a", "objective", "o1", title="O", period="2026-Q1")
+    add("a", "key_result", "k1", objective_id="o1", title="KR 1", current=1.0)
+    add("a", "key_result", "k2", objective_id="o1", title="KR 2", current=1.0)
+    return hub
+
+
+def _crash(hub, fail_after):
+    MemoryConnector.fail_after = fail_after
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_sync(hub)
+    MemoryConnector.fail_after = None
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="apply_push overwrites links.remote_updated with None, so `newest` "
+                                       "forgets when the hub's value was made and falls back to sync.order")
+def test_newest_still_knows_the_time_of_the_hubs_value_after_a_push():
+    hub = _two_endpoints("newest")
+    run_sync(hub)
+    [(kb, _)] = find("b", "key_result", title="KR 1")
+    edit("b", "key_result", kb, title="KR 1 renamed")
+    run_sync(hub, ["b"])
+    edit("a", "key_result", "k1", current=2.0)  # the older edit
+    run_sync(hub, ["a"])  # pulls current=2.0 from a, then pushes the title to a
+    edit("b", "key_result", kb, current=3.0)  # the newer edit: it must win
+    run_sync(hub)
+    assert memory.WORLD["a"][("key_result", "k1")]["current"] == 3.0
+    assert memory.WORLD["b"][("key_result", kb)]["current"] == 3.0
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="records an interrupted push created are re-linked by the hub's current "
+                                       "title only; renamed elsewhere before the rerun, they come back as new records")
+def test_crash_then_a_rename_elsewhere_does_not_duplicate():
+    hub = _two_endpoints()
+    _crash(hub, 1)  # b got the objective; its link was never recorded
+    edit("a", "objective", "o1", title="O renamed")
+    run_sync(hub)
+    run_sync(hub)
+    assert hub.store.count("objective") == 1
+    assert [f["title"] for _, f in find("b", "objective")] == ["O renamed"]
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a record an interrupted push created is not recognised once its hub "
+                                       "entity is deleted: the deleted KR comes back as a new record")
+def test_crash_then_a_delete_elsewhere_does_not_resurrect():
+    hub = _two_endpoints()
+    _crash(hub, 2)  # b got the objective and KR 1, unlinked
+    del memory.WORLD["a"][("key_result", "k1")]
+    run_sync(hub)
+    run_sync(hub)
+    assert find("a", "key_result", title="KR 1") == [] and find("b", "key_result", title="KR 1") == []
+    assert hub.store.count("key_result") == 1
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="an intent whose entity was deleted before the rerun stays 'sent' forever "
+                                       "(and every push notes it is 'sent again')")
+def test_intent_of_a_create_deleted_before_the_rerun_is_closed():
+    hub = make_hub(("a", "b"), "newest")
+    add("a", "objective", "o1", title="O", period="2026-Q1")
+    run_sync(hub)
+    add("b", "key_result", "new", objective_id=find("b", "objective")[0][0], title="New KR")
+    _crash(hub, 0)  # the push to a fails before its first write
+    del memory.WORLD["b"][("key_result", "new")]
+    plans = run_sync(hub)
+    assert not [n for p in plans for n in p.notes if "interrupted run" in n]
+    assert hub.store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason="a KR made under an objective deleted elsewhere keeps a reference to the "
+                                       "deleted objective: pushed with a dangling canonical id, then rejected forever")
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_kr_made_under_an_objective_deleted_elsewhere_converges(order):
+    hub = make_hub(order, "newest")
+    add("a", "objective", "o1", title="O1", period="2026-Q1")
+    add("a", "objective", "o2", title="O2", period="2026-Q1")
+    add("a", "key_result", "k1", objective_id="o1", title="KR 1")
+    run_sync(hub)
+    [(ob, _)] = find("b", "objective", title="O1")
+    del memory.WORLD["a"][("key_result", "k1")]  # a deletes O1 with its KR
+    del memory.WORLD["a"][("objective", "o1")]
+    add("b", "key_result", "new", objective_id=ob, title="KR new")  # meanwhile b adds a KR under O1
+    run_sync(hub)
+    plans = run_sync(hub)
+    assert not [str(r) for p in plans for r in p.rejected]
+    assert_converged(hub, order)
