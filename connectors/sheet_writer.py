@@ -157,13 +157,17 @@ def _assign_ids(conn, records: list[Record], ids: dict[str, bool], result: Write
     """External ids, parents first: kept, a create's canonical id, or derived from titles."""
     held = list(ids)
     renamed: dict[tuple[str, str], str] = {}  # (kind, old id or canonical id) → the id written
+    taken = {(r.kind, r.external_id) for r in records if r.where != _NEW}
     for r in records:
         refs = REFERENCES.get(r.kind, {})
         r.fields = {k: (renamed.get((refs[k], v), v) if k in refs and isinstance(v, str) else v)
                     for k, v in r.fields.items()}
         created = r.where == _NEW
         if ids[_part_of(conn, r, held)]:
-            ext = (r.canonical_id or r.external_id) if created else r.external_id
+            ext = r.external_id
+            if created:  # the hub's hint (another endpoint's id) where it is free, else the canonical id
+                ext = r.external_id if r.external_id and (r.kind, r.external_id) not in taken else r.canonical_id
+                taken.add((r.kind, ext))
         else:
             ext = derived_id(r.kind, r.fields)
         if ext != r.external_id or created:

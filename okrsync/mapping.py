@@ -187,7 +187,7 @@ class Mapping:
         for vocab, values in (raw.get("vocabularies") or {}).items():
             _merge_vocabulary(m.vocabularies.setdefault(vocab, {}), values or {})
         m._check_parts(raw)
-        m.choices = {name: _vocabulary_index(vocab) for name, vocab in m.vocabularies.items()}
+        m.choices = {name: tf.choice_index(vocab, field=name) for name, vocab in m.vocabularies.items()}
         return m
 
     def _check_parts(self, raw: dict) -> None:
@@ -356,19 +356,9 @@ class Mapping:
 
     def _choice(self, name: str, value: Any) -> str | None:
         """A vocabulary word → its canonical value (symbols such as "%" and "$" too)."""
-        index = self.choices.get(name)
-        text = tf.parse_text(value)
-        if not index or text is None:
-            return text
-        found = index.get(text)  # the words as the sheet spells them are remembered below
-        if found is None:
-            found = index.get(_word_key(text))
-            if found is not None and len(index) < 10_000:
-                index[text] = found
-        if found is None:
-            accepted = ", ".join(f'"{c}"' for c in self.vocabularies[name])
-            raise tf.TransformError(f"expected {name} to be one of {accepted}, got {value!r}")
-        return found
+        if name not in self.choices:
+            return tf.parse_text(value)
+        return tf.parse_choice(value, self.vocabularies[name], field=name, index=self.choices[name])
 
     def render_value(self, name: str, value: Any) -> Any:
         """A canonical value → the cell written: vocabularies in their first (display) form."""
@@ -380,25 +370,15 @@ class Mapping:
         return value
 
 
-def _word_key(word: Any) -> str:
-    # normalise_key drops symbols, so "%", "#" and "$" would all fold to "": keep them as typed.
-    text = str(word)
-    return tf.normalise_key(text) or text.strip().casefold()
-
-
-def _vocabulary_index(vocab: dict[str, list[str]]) -> dict[str, str]:
-    return {_word_key(word): canonical for canonical, words in vocab.items() for word in (canonical, *words)}
-
-
 def _merge_vocabulary(vocab: dict[str, list[str]], values: dict[str, Any]) -> None:
     """Add a mapping's words; a word it gives a new meaning leaves its old value."""
     for canonical, words in values.items():
         words = [str(w) for w in (words or [])]
-        keys = {_word_key(w) for w in words}
+        keys = {tf.choice_key(w) for w in words}
         for other, old in vocab.items():
             if other != canonical:
-                vocab[other] = [w for w in old if _word_key(w) not in keys]
-        vocab[canonical] = words + [w for w in vocab.get(canonical, []) if _word_key(w) not in keys]
+                vocab[other] = [w for w in old if tf.choice_key(w) not in keys]
+        vocab[canonical] = words + [w for w in vocab.get(canonical, []) if tf.choice_key(w) not in keys]
 
 
 def _spec(raw: Any, where: str) -> FieldSpec:

@@ -368,6 +368,7 @@ class Hub:
         links = self.store.links(endpoint)
         by_cid = {cid: (kind, ext, base) for (kind, ext), (cid, base) in links.items()}
         waiting = self.store.open_conflict_fields()
+        hints: dict[str, str] | None = None
         for cid, kind, fields in self.store.entities():
             allowed = self._fields(conn, kind)
             if allowed == set():
@@ -387,8 +388,11 @@ class Hub:
                 plan.batch.updates.append(outgoing)
                 plan.counters.updated += 1
             else:
+                if hints is None:
+                    hints = self._id_hints(endpoint)
                 plan.changes.append(Change("create", kind, cid, None, projected, diff({}, projected)))
-                plan.batch.creates.append(Record(kind, cid, self._to_external(projected, by_cid), canonical_id=cid))
+                plan.batch.creates.append(Record(kind, hints.get(cid, cid), self._to_external(projected, by_cid),
+                                                 canonical_id=cid))
                 plan.counters.created += 1
         for kind, ext, cid in self.store.deleted_links(endpoint):
             if self._fields(conn, kind) == set():
@@ -397,6 +401,21 @@ class Hub:
             plan.batch.deletes.append(Record(kind, ext, {}, canonical_id=cid))
             plan.counters.deleted += 1
         return plan
+
+    def _id_hints(self, endpoint: str) -> dict[str, str]:
+        """For creates: the id another endpoint already uses (earliest in ``sync.order``), so
+        "CO-1" in the planning sheet is "CO-1" on the board too. A connector takes the hint
+        only where the id is free; ids made from titles (spaces, "/") are not hints."""
+        rank = {name: i for i, name in enumerate(self.policy.order)}
+        hints: dict[str, tuple[int, str]] = {}
+        for other, ext, cid in self.store.db.execute("SELECT endpoint, external_id, canonical_id FROM links WHERE endpoint != ?",
+                                                     [endpoint]):
+            if any(c.isspace() for c in ext) or "/" in ext:
+                continue
+            r = rank.get(other, len(rank))
+            if cid not in hints or r < hints[cid][0]:
+                hints[cid] = (r, ext)
+        return {cid: ext for cid, (_, ext) in hints.items()}
 
     @staticmethod
     def _to_external(fields: dict[str, Any], by_cid: dict) -> dict[str, Any]:

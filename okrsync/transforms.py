@@ -548,20 +548,37 @@ def normalise_key(text: Any) -> str:
     return " ".join("".join(chars).split())
 
 
-def parse_choice(value: Any, vocabulary: dict[str, list[str]], *,
-                 field: str = "value") -> str | None:
-    """Map a value onto a canonical name; ``vocabulary`` maps canonical -> synonyms."""
+def choice_key(word: Any) -> str:
+    """``normalise_key``, except that words it would fold to nothing ("%", "#", "$") are
+    kept as typed, so a vocabulary can tell them apart."""
+    text = str(word)
+    return normalise_key(text) or text.strip().casefold()
+
+
+def choice_index(vocabulary: dict[str, list[str]], *, field: str = "value") -> dict[str, str]:
+    """word key → canonical name, for ``parse_choice``; a word with two meanings is an error."""
     index: dict[str, str] = {}
     for canonical, synonyms in vocabulary.items():
         for word in (canonical, *synonyms):
-            key = normalise_key(word)
+            key = choice_key(word)
             if index.setdefault(key, canonical) != canonical:
                 raise ValueError(f"vocabulary for {field} maps {word!r} to both "
                                  f"{index[key]!r} and {canonical!r}")
+    return index
+
+
+def parse_choice(value: Any, vocabulary: dict[str, list[str]], *,
+                 field: str = "value", index: dict[str, str] | None = None) -> str | None:
+    """Map a value onto a canonical name; ``vocabulary`` maps canonical -> synonyms.
+
+    Pass ``index`` (from ``choice_index``) to avoid rebuilding it for every cell.
+    """
+    if index is None:
+        index = choice_index(vocabulary, field=field)
     text = parse_text(value)
     if text is None:
         return None
-    key = normalise_key(text)
+    key = choice_key(text)
     if key in index:
         return index[key]
     accepted = ", ".join(f'"{name}"' for name in vocabulary)

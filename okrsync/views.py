@@ -108,7 +108,8 @@ def okr_tree(store: Store, period: str | None = None) -> list[dict[str, Any]]:
             "id": obj.id, "title": obj.title, "owner": obj.owner, "period": obj.period, "status": obj.status,
             "progress": None if p is None else round(p, 3), "band": band(None if p is None else round(p, 1)),
             "key_results": [{"id": kr.id, "title": kr.title, "owner": kr.owner, "direction": kr.direction,
-                             "unit": kr.unit, "start": kr.start, "current": kr.current, "target": kr.target,
+                             "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
+                             "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
                              "progress": None if progress(kr) is None else round(progress(kr), 3),
                              "score": score(kr), "band": band(score(kr)), "status": kr.status} for kr in krs],
             "children": [node(child) for child in objectives if child.parent_id == obj.id],
@@ -131,8 +132,7 @@ def print_tree(env, nodes: list[dict]) -> None:
         branch = parent.add(f"[bold]{_esc(n['title'])}[/bold] [{_COLOURS[n['band']]}]{pct}[/]"
                             + (f"  [dim]{_esc(n['owner'] or '')} {n['period'] or ''}[/dim]"))
         for kr in n["key_results"]:
-            value = f"{_num(kr['current'])} / {_num(kr['target'])}" if kr["direction"] != "binary" else \
-                ("done" if kr["current"] else "not done")
+            value = _value(kr)
             grade = "–" if kr["score"] is None else f"{kr['score']:.1f}"
             branch.add(f"{_esc(kr['title'])}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]")
         for child in n["children"]:
@@ -143,10 +143,31 @@ def print_tree(env, nodes: list[dict]) -> None:
     env.out.print(root)
 
 
-def _num(value: Any) -> str:
+_SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
+
+
+def _num(value: Any, unit: str = "number", currency: str | None = None) -> str:
+    """45 → "45", 9050000 → "9,050,000", percent → "45%", currency → "€9,050,000"."""
     if value is None:
         return "?"
-    return f"{value:g}"
+    text = f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:,.10g}"
+    if unit == "percent":
+        return f"{text}%"
+    if unit == "currency" and currency:
+        sign = _SIGNS.get(currency)
+        return f"{sign}{text}" if sign else f"{text} {currency}"
+    return text
+
+
+def _value(kr: dict) -> str:
+    """A KR's current value against its goal, as the direction reads it."""
+    unit, cur = kr["unit"], kr["currency"]
+    if kr["direction"] == "binary":
+        return "done" if kr["current"] else "not done"
+    if kr["direction"] == "range":
+        return f"{_num(kr['current'], unit, cur)} in {_num(kr['range_low'], unit, cur)}–{_num(kr['range_high'], unit, cur)}"
+    goal = {"stay_above": "≥ ", "stay_below": "≤ "}.get(kr["direction"], "/ ")
+    return f"{_num(kr['current'], unit, cur)} {goal}{_num(kr['target'], unit, cur)}"
 
 
 def _esc(text: str) -> str:

@@ -12,6 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from okrsync.transforms import (
+    choice_index,
     TRANSFORMS,
     PeriodLabel,
     TransformError,
@@ -672,3 +673,11 @@ def test_nan_is_blank_but_infinity_is_not():
     assert math.isinf(float("inf"))
     with pytest.raises(TransformError):
         parse_percent(float("inf"))
+
+
+def test_choice_tells_symbols_apart():
+    # normalise_key folds "%", "#" and "$" to "": a unit vocabulary must still tell them apart
+    vocab = {"percent": ["%"], "number": ["#"], "currency": ["$", "€"]}
+    index = choice_index(vocab, field="unit")
+    assert [parse_choice(v, vocab, field="unit", index=index) for v in ("%", "#", "€", " $ ")] == \
+        ["percent", "number", "currency", "currency"]
