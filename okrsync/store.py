@@ -287,16 +287,28 @@ class Store:
         self.db["conflicts"].update(conflict_id, {"status": "resolved", "resolved": NOW(),
                                                   "resolution": dumps({"value": value, "from": taken_from})})
 
-    def add_intents(self, run_id: int, endpoint: str, creates: list[tuple[str, str]]) -> None:
-        """Write-ahead: remote creates about to be sent, committed before they are."""
+    def add_intents(self, run_id: int, endpoint: str, creates: list[tuple[str, str, dict | None]]) -> None:
+        """Write-ahead: remote creates about to be sent, with the fields sent, committed before
+        they are (the fields let the next pull recognise a copy an interrupted push left)."""
         now = NOW()
-        self.db.conn.executemany("INSERT INTO intents (run_id, endpoint, kind, canonical_id, status, created) "
-                                 "VALUES (?, ?, ?, ?, 'sent', ?)", [(run_id, endpoint, k, cid, now) for k, cid in creates])
+        with self.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO intents (run_id, endpoint, kind, canonical_id, payload, status, created) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
+                [(run_id, endpoint, k, cid, None if fields is None else dumps(fields), now) for k, cid, fields in creates])
+
+    def open_intents(self, endpoint: str) -> list[tuple[str, str, dict]]:
+        """(kind, canonical id, fields sent) of creates sent to ``endpoint`` and not yet linked."""
+        return [(k, cid, json.loads(payload)) for k, cid, payload in self.db.execute(
+            "SELECT kind, canonical_id, payload FROM intents WHERE endpoint = ? AND status = 'sent' "
+            "AND payload IS NOT NULL ORDER BY id", [endpoint])]
 
     def settle_intents(self, endpoint: str) -> int:
-        """Close intents whose record is linked now; returns how many are still open."""
+        """Close intents whose record is linked now, or whose entity has left the hub;
+        returns how many are still open."""
         self.db.execute("UPDATE intents SET status = 'done' WHERE endpoint = ? AND status = 'sent' AND canonical_id IN "
                         "(SELECT canonical_id FROM links WHERE endpoint = ?)", [endpoint, endpoint])
+        self.db.execute("UPDATE intents SET status = 'dropped' WHERE endpoint = ? AND status = 'sent' AND canonical_id "
+                        "NOT IN (SELECT id FROM entities WHERE deleted = 0)", [endpoint])
         return self.db.execute("SELECT count(*) FROM intents WHERE endpoint = ? AND status = 'sent'", [endpoint]).fetchone()[0]
 
     def drop_link(self, endpoint: str, kind: str, external_id: str) -> None:

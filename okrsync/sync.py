@@ -180,7 +180,7 @@ class Hub:
         plan = Plan(endpoint, "pull")
         links = self.store.links(endpoint)
         by_ext = {key: cid for key, (cid, _) in links.items()}
-        matcher = _Matcher(self.store, {cid for cid, _ in links.values()})
+        matcher = _Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint))
         waiting = self.store.open_conflict_fields()
         for item in conn.read(self.store.cursor(endpoint, CURSOR_STREAM)):
             if isinstance(item, Record):
@@ -215,6 +215,16 @@ class Hub:
                 plan.counters.unchanged += 1
                 return
             base = json.loads(base_json) if base_json else {}
+        elif (sent := matcher.sent(record.kind, fields)) is not None:
+            # a copy an interrupted push created: what it sent is the base, so edits made
+            # since (here or elsewhere, renames and deletes too) merge as usual
+            cid, base = sent
+            by_ext[key] = cid
+            matcher.taken.add(cid)
+            if dumps(base) == dumps(fields) and self.store.get(cid) is None:
+                plan.links.append((record.kind, record.external_id, cid, fields, record.updated))
+                plan.counters.unchanged += 1  # deleted in the hub since: the push deletes the copy
+                return
         else:
             found = matcher.match(record.kind, record.external_id, fields)
             if isinstance(found, list):
@@ -323,8 +333,29 @@ class Hub:
                 self.store.set_link(plan.endpoint, kind, ext, cid, base, run_id, updated)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
+            self._revive_parents(plan, run_id)
             if plan.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
+
+    def _revive_parents(self, plan: Plan, run_id: int) -> None:
+        """New work beats a delete: a live record under a deleted parent (a KR made in one
+        tool while another deleted its objective) brings the parent back, as an edit does."""
+        suspects = [v for c in plan.changes if c.fields for ref in REFERENCES.get(c.kind, {})
+                    if isinstance(v := c.fields.get(ref), str)]
+        if any(c.op == "delete" for c in plan.changes):
+            deleted = {c.canonical_id for c in plan.changes if c.op == "delete"}
+            suspects += [v for _, kind, f in self.store.entities() for ref in REFERENCES.get(kind, {})
+                         if (v := f.get(ref)) in deleted]
+        seen: set[str] = set()
+        while suspects:
+            cid = suspects.pop()
+            if cid in seen:
+                continue
+            seen.add(cid)
+            found = self.store.get_any(cid)
+            if found and found[2] == 1:
+                self.store.mutate(run_id, plan.endpoint, found[0], cid, found[1], change="restore")
+                suspects += [v for ref in REFERENCES.get(found[0], {}) if isinstance(v := found[1].get(ref), str)]
 
     def _record_conflict(self, k: Conflict, run_id: int) -> None:
         """Keep the losing value in the change log; queue manual ones for the user."""
@@ -432,7 +463,9 @@ class Hub:
             return
         conn = self.connector(plan.endpoint)
         with self.store.atomic():  # committed before the remote sees anything
-            self.store.add_intents(run_id, plan.endpoint, [(r.kind, r.canonical_id) for r in plan.batch.creates])
+            sent = {c.canonical_id: c.fields for c in plan.changes if c.op == "create"}
+            self.store.add_intents(run_id, plan.endpoint,
+                                   [(r.kind, r.canonical_id, sent.get(r.canonical_id)) for r in plan.batch.creates])
         result = conn.write(plan.batch)
         plan.counters.requests += result.requests
         rejected = {r.where for r in result.rejected}
@@ -447,12 +480,14 @@ class Hub:
                     continue
                 ext = result.external_ids.get(cid, record.external_id)
                 if cid in fields_of or ext != record.external_id:
+                    # when the endpoint's own values were made: a write of ours does not change it
+                    kept = self.store.remote_updated(plan.endpoint, cid)
                     if ext != record.external_id:  # a title-keyed tool renamed it: move the link
                         self.store.db.execute("DELETE FROM links WHERE endpoint = ? AND canonical_id = ?", [plan.endpoint, cid])
                     base = fields_of.get(cid)
                     if base is None:
                         base = json.loads(bases.get(cid) or "{}")
-                    self.store.set_link(plan.endpoint, record.kind, ext, cid, base, run_id)
+                    self.store.set_link(plan.endpoint, record.kind, ext, cid, base, run_id, kept)
             for record in plan.batch.deletes:
                 if record.external_id not in rejected:
                     self.store.drop_link(plan.endpoint, record.kind, record.external_id)
@@ -476,9 +511,12 @@ class _Matcher:
     linked to this endpoint are never candidates. Several candidates: the caller reports them.
     """
 
-    def __init__(self, store: Store, taken: set[str]):
+    def __init__(self, store: Store, taken: set[str], intents: Iterable[tuple[str, str, dict]] = ()):
         self.store = store
         self.taken = taken
+        self._sent: dict[tuple, list[tuple[str, dict]]] = {}
+        for kind, cid, payload in intents:
+            self._sent.setdefault(_title_key(kind, payload), []).append((cid, payload))
         self._by_title: dict[tuple, list[str]] | None = None
         self._by_ext: dict[tuple[str, str], set[str]] | None = None
 
@@ -496,6 +534,11 @@ class _Matcher:
         if len(candidates) == 1:
             return candidates[0]
         return candidates or None
+
+    def sent(self, kind: str, fields: dict[str, Any]) -> tuple[str, dict] | None:
+        """The one create of an interrupted push this record is, known by the fields sent."""
+        found = [(c, p) for c, p in self._sent.get(_title_key(kind, fields), []) if c not in self.taken]
+        return found[0] if len({c for c, _ in found}) == 1 else None
 
     def _index(self) -> None:
         self._by_title = {}
