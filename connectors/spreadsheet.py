@@ -18,6 +18,8 @@ its objective and title).
 
 from __future__ import annotations
 
+import datetime as dt
+
 import hashlib
 import itertools
 import json
@@ -91,6 +93,9 @@ class SpreadsheetConnector(Connector):
             yield Cursor(cursor, full_listing=False)
             return
         state = _ReadState()
+        # A sheet has no per-row update times: its modification time stands for every row
+        # (what the `newest` conflict policy compares).
+        state.updated = max(_mtime(path) for _, path, _ in self.table_files() if path.exists())
         for part, path, sheet in self.table_files():
             yield from self._read_table(part, path, sheet, state)
         yield from state.flush()
@@ -227,7 +232,7 @@ class SpreadsheetConnector(Connector):
         if kind in TITLED:
             state.remember_title(kind, entity.title, ext)
         state.warnings = [Note(f"{where}: {p}") for p in found]  # shown with the record, once
-        return Record(kind, ext, to_fields(entity), where=where)
+        return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
 
     def _fill_references(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _ReadState) -> None:
         """References a row implies: its objective and KR, an activity's initiative."""
@@ -283,11 +288,16 @@ class SpreadsheetConnector(Connector):
         return digest.hexdigest()
 
 
+def _mtime(path: Path) -> str:
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 class _ReadState:
     """What a read remembers across rows and tables."""
 
     def __init__(self):
         self.last_objective: str | None = None
+        self.updated: str | None = None
         self.seen: dict[tuple[str, str], tuple[str, dict]] = {}  # (kind, id) → (where, fields)
         self.titles: dict[tuple[str, str], str] = {}  # (kind, title) → id, for references by title
         self._folded: dict[tuple[str, str], str] | None = None  # the same by normalise_key, made on first need

@@ -256,3 +256,30 @@ def test_dry_run_lists_conflicts_in_json(project):
 
     cells = [v for row in openpyxl.load_workbook(project / "out/board.xlsx").active.iter_rows(values_only=True) for v in row]
     assert "Cut churn" in cells and "Cut churn hard" not in cells
+
+
+@pytest.mark.parametrize("later, expected", [("board", 4200000.0), ("sheet", 4000000.0)])
+def test_newest_policy_uses_the_files_modification_times(project, later, expected):
+    import os
+
+    import openpyxl
+
+    (project / "okrsync.yaml").write_text(CONFIG + "  conflicts: newest\n")
+    run("sync")
+    (project / "okrs.csv").write_text(SHEET.replace("$3500000", "$4000000"))
+    board = project / "out/board.xlsx"
+    wb = openpyxl.load_workbook(board)
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[header.index("Key result")].value == "Reach 5M ARR":
+            row[header.index("Current")].value = 4200000
+    wb.save(board)
+    older, newer = (project / "okrs.csv", board) if later == "board" else (board, project / "okrs.csv")
+    os.utime(older, (1_700_000_000, 1_700_000_000))
+    os.utime(newer, (1_800_000_000, 1_800_000_000))
+    run("sync")
+    kr = next(k for o in json.loads(run("--json", "show").output) for k in o["key_results"] if k["title"] == "Reach 5M ARR")
+    assert kr["current"] == expected
+    [loser] = [r for r in json.loads(run("--json", "log").output) if r["kind"] == "conflict"]
+    assert loser["old"] == expected and loser["new"] in (4000000.0, 4200000.0) and loser["new"] != expected
