@@ -131,6 +131,7 @@ class Mapping:
     short_rows: dict[str, list[str]] = field(default_factory=dict)  # row part → columns its short rows omit
     source: str = ""
     choices: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # vocabulary → word key → value
+    _memo: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)  # see parse_value
 
     # ------------------------------------------------------------ loading
 
@@ -204,6 +205,7 @@ class Mapping:
         """A copy whose options are overridden by an endpoint's config (fiscal year, date order …)."""
         clone = Mapping(**{**self.__dict__})
         clone.options = {**self.options, **{k: v for k, v in options.items() if v is not None}}
+        clone._memo = {}  # options change what a text parses to
         return clone
 
     # ------------------------------------------------------------ parts
@@ -325,7 +327,23 @@ class Mapping:
     # ------------------------------------------------------------ values
 
     def parse_value(self, kind: str, name: str, transform: str | None, value: Any) -> Any:
-        """One cell → one canonical value; raises tf.TransformError with the reason."""
+        """One cell → one canonical value; raises tf.TransformError with the reason.
+
+        Results are remembered per distinct short text (statuses, units, periods, dates and
+        targets repeat down a sheet), so a big import parses each spelling once. Parsed
+        values are immutable, so sharing them is safe.
+        """
+        if not isinstance(value, str) or len(value) > 40:
+            return self._parse_value(kind, name, transform, value)
+        key = (kind, name, transform, value)
+        found = self._memo.get(key)
+        if found is None:
+            found = self._parse_value(kind, name, transform, value)
+            if len(self._memo) < 50_000:
+                self._memo[key] = found
+        return found
+
+    def _parse_value(self, kind: str, name: str, transform: str | None, value: Any) -> Any:
         transform = transform or FIELD_TRANSFORMS.get(name, "text")
         if name == "start" and kind != "key_result":
             transform = "date"

@@ -10,7 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import OkrsyncError
-from .store import Store
+from .store import ALL, Store
+
+
+def _per_field(row: dict) -> list[dict]:
+    """A ``*`` row (a whole record created or deleted) as one row per field."""
+    if row["field"] != ALL:
+        return [row]
+    old, new = row["old"] or {}, row["new"] or {}
+    return [row | {"field": f, "old": old.get(f), "new": new.get(f)} for f in old.keys() | new.keys()]
 
 
 def revert_run(store: Store, run: int, new_run: int) -> tuple[int, list[str]]:
@@ -20,7 +28,7 @@ def revert_run(store: Store, run: int, new_run: int) -> tuple[int, list[str]]:
         raise OkrsyncError(f"run {run} made no canonical changes (see okrsync status for the runs)")
     by_entity: dict[str, list[dict]] = {}
     for r in rows:
-        by_entity.setdefault(r["entity_id"], []).append(r)
+        by_entity.setdefault(r["entity_id"], []).extend(_per_field(r))
     reverted, notes = 0, []
     with store.atomic():
         for entity_id, changes in by_entity.items():

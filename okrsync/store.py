@@ -67,9 +67,24 @@ def m001_initial(db: sqlite_utils.Database) -> None:
                           "payload": str, "status": str, "external_id": str, "created": str}, pk="id")
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
-    """Canonical JSON: equal data gives equal text, so unchanged records compare as strings."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """Canonical JSON: equal data gives equal text, so unchanged records compare as strings.
+
+    One shared encoder: ``json.dumps`` with options builds a new one per call, which shows
+    on imports that encode a million values.
+    """
+    return _ENCODER.encode(value)
+
+
+ALL = "*"  # the field name of a change row that holds a whole record (a create or a delete)
+
+
+def _record(fields: dict[str, Any]) -> str:
+    """A whole record for the change log: the fields that have a value."""
+    return dumps({k: v for k, v in fields.items() if v is not None})
 
 
 def new_id(kind: str) -> str:
@@ -159,9 +174,12 @@ class Store:
 
     def mutate(self, run_id: int, origin: str, kind: str, entity_id: str, fields: dict[str, Any] | None,
                *, old: dict[str, Any] | None = None, change: str | None = None) -> dict[str, tuple]:
-        """Set an entity's fields (``None`` deletes it) and log every changed field.
+        """Set an entity's fields (``None`` deletes it) and log what changed.
 
-        The only function that changes canonical state. ``old`` may be passed when the
+        The only function that changes canonical state. An update logs one row per changed
+        field; a create (or a return from deleted) logs one row with field ``*`` whose
+        ``new`` is the record, and a delete one row ``*`` whose ``old`` is the record —
+        the change log of a 50,000-KR import stays 50,000 rows, not 650,000. ``old`` may be passed when the
         caller already holds the current fields (saves a read on hot paths). Returns the
         diff it wrote; an empty diff writes nothing.
         """
@@ -190,11 +208,33 @@ class Store:
                                 "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, updated = excluded.updated",
                                 [entity_id, kind, dumps(fields), now])
                 kind_of_change = change or ("update" if exists else "create")
+            if fields is None:
+                rows = [(ALL, _record(old), None)]
+            elif not exists:
+                rows = [(ALL, None, _record(fields))]
+            else:
+                rows = [(f, None if o is None else dumps(o), None if n is None else dumps(n)) for f, (o, n) in sorted(changed.items())]
             self.db.conn.executemany(
                 "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(run_id, now, entity_id, kind, f, None if o is None else dumps(o), None if n is None else dumps(n), origin, kind_of_change)
-                 for f, (o, n) in sorted(changed.items())])
+                [(run_id, now, entity_id, kind, f, o, n, origin, kind_of_change) for f, o, n in rows])
         return changed
+
+    def create_many(self, run_id: int, origin: str, items: Iterable[tuple[str, str, dict[str, Any]]]) -> int:
+        """``mutate`` for many new entities at once: (kind, id, fields), ids not in the store.
+
+        The same rows ``mutate`` writes (one ``*`` row per record), in two
+        batched statements: a 50,000-KR import is one pass, not 60,000 round trips.
+        """
+        now = NOW()
+        entities, changes = [], []
+        for kind, entity_id, fields in items:
+            entities.append((entity_id, kind, dumps(fields), now))
+            changes.append((run_id, now, entity_id, kind, ALL, None, _record(fields), origin, "create"))
+        with self.atomic():
+            self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated) VALUES (?, ?, ?, 0, ?)", entities)
+            self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) "
+                                     "VALUES (?,?,?,?,?,?,?,?,?)", changes)
+        return len(entities)
 
     def log_change(self, run_id: int, origin: str, kind: str, entity_id: str, field: str, old: Any, new: Any,
                    change: str) -> None:
@@ -238,6 +278,16 @@ class Store:
         """{(kind, external id): (canonical id, base JSON)} for one endpoint."""
         return {(k, ext): (cid, base) for k, ext, cid, base in self.db.execute(
             "SELECT kind, external_id, canonical_id, base FROM links WHERE endpoint = ?", [endpoint])}
+
+    def set_links(self, endpoint: str, run_id: int, links: Iterable[tuple[str, str, str, dict | None, str | None]]) -> None:
+        """``set_link`` for many: (kind, external id, canonical id, base, remote updated)."""
+        with self.atomic():
+            self.db.conn.executemany(
+                "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id) VALUES (?,?,?,?,?,?,?) "
+                "ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET canonical_id = excluded.canonical_id, "
+                "base = excluded.base, remote_updated = excluded.remote_updated, run_id = excluded.run_id",
+                [(endpoint, kind, ext, cid, None if base is None else dumps(base), updated, run_id)
+                 for kind, ext, cid, base, updated in links])
 
     def set_link(self, endpoint: str, kind: str, external_id: str, canonical_id: str, base: dict | None,
                  run_id: int, remote_updated: str | None = None) -> None:

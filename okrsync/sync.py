@@ -62,8 +62,15 @@ class Change:
     canonical_id: str
     external_id: str | None
     fields: dict[str, Any] | None  # the new fields (canonical terms); None for deletes
-    diff: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    changed: dict[str, tuple[Any, Any]] | None = None  # {field: (old, new)}; None: every field of a create
     where: str = ""
+
+    @property
+    def diff(self) -> dict[str, tuple[Any, Any]]:
+        """What changes, field by field (made on demand for creates: imports hold thousands)."""
+        if self.changed is None:
+            return diff({}, self.fields) if self.fields else {}
+        return self.changed
 
     def as_dict(self) -> dict[str, Any]:
         return {"op": self.op, "kind": self.kind, "id": self.canonical_id, "external_id": self.external_id,
@@ -236,7 +243,7 @@ class Hub:
                 cid = new_id(record.kind)
                 by_ext[key] = cid
                 matcher.taken.add(cid)
-                plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, diff({}, fields), record.where))
+                plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, where=record.where))
                 plan.counters.created += 1
                 plan.links.append((record.kind, record.external_id, cid, fields, record.updated))
                 return
@@ -274,7 +281,7 @@ class Hub:
                 new_base[name] = was
         change = diff(old, merged)
         if change:
-            plan.changes.append(Change("update" if old else "create", record.kind, cid, record.external_id, merged,
+            plan.changes.append(Change("update" if old else "restore", record.kind, cid, record.external_id, merged,
                                        change, record.where))
             plan.counters.updated += 1
         else:
@@ -322,15 +329,16 @@ class Hub:
         """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
         self._check_strict(plan)
         with self.store.atomic():
+            self.store.create_many(run_id, plan.endpoint,
+                                   ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"))
             for c in plan.changes:
                 if c.op in ("delete", "archive"):
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, None, change=c.op)
-                else:
+                elif c.op != "create":
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
-            for kind, ext, cid, base, updated in plan.links:
-                self.store.set_link(plan.endpoint, kind, ext, cid, base, run_id, updated)
+            self.store.set_links(plan.endpoint, run_id, plan.links)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self._revive_parents(plan, run_id)
@@ -340,8 +348,9 @@ class Hub:
     def _revive_parents(self, plan: Plan, run_id: int) -> None:
         """New work beats a delete: a live record under a deleted parent (a KR made in one
         tool while another deleted its objective) brings the parent back, as an edit does."""
-        suspects = [v for c in plan.changes if c.fields for ref in REFERENCES.get(c.kind, {})
-                    if isinstance(v := c.fields.get(ref), str)]
+        written = {c.canonical_id for c in plan.changes if c.fields}  # alive: no need to look
+        suspects = list({v for c in plan.changes if c.fields for ref in REFERENCES.get(c.kind, {})
+                         if isinstance(v := c.fields.get(ref), str) and v not in written})
         if any(c.op == "delete" for c in plan.changes):
             deleted = {c.canonical_id for c in plan.changes if c.op == "delete"}
             suspects += [v for _, kind, f in self.store.entities() for ref in REFERENCES.get(kind, {})
@@ -421,7 +430,7 @@ class Hub:
             else:
                 if hints is None:
                     hints = self._id_hints(endpoint)
-                plan.changes.append(Change("create", kind, cid, None, projected, diff({}, projected)))
+                plan.changes.append(Change("create", kind, cid, None, projected))
                 plan.batch.creates.append(Record(kind, hints.get(cid, cid), self._to_external(projected, by_cid),
                                                  canonical_id=cid))
                 plan.counters.created += 1
@@ -523,6 +532,8 @@ class _Matcher:
     def match(self, kind: str, external_id: str, fields: dict[str, Any]) -> str | list[str] | None:
         if self._by_title is None:
             self._index()
+        if not self._by_title and not self._by_ext:
+            return None  # an empty hub (a first import): nothing to match
         if external_id not in self.taken:
             found = self.store.get_any(external_id)
             if found and found[0] == kind and found[2] == 0:
@@ -537,6 +548,8 @@ class _Matcher:
 
     def sent(self, kind: str, fields: dict[str, Any]) -> tuple[str, dict] | None:
         """The one create of an interrupted push this record is, known by the fields sent."""
+        if not self._sent:
+            return None
         found = [(c, p) for c, p in self._sent.get(_title_key(kind, fields), []) if c not in self.taken]
         return found[0] if len({c for c, _ in found}) == 1 else None
 

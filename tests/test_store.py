@@ -87,7 +87,7 @@ def test_opening_a_file_that_is_not_a_database_names_the_path(tmp_path):
 
 # ------------------------------------------------------------------ mutate and the change log
 
-def test_mutate_create_update_delete_log_one_row_per_changed_field(store):
+def test_mutate_logs_a_row_per_create_delete_and_changed_field(store):
     run = store.begin_run("pull")
 
     created = store.mutate(run, "sheet", "key_result", "kr_1", {"title": "Grow", "target": 100, "current": None})
@@ -104,14 +104,12 @@ def test_mutate_create_update_delete_log_one_row_per_changed_field(store):
 
     rows = [(r["run_id"], r["entity_id"], r["entity_kind"], r["field"], r["old"], r["new"], r["origin"], r["kind"])
             for r in store.changes()]
+    # a create and a delete are one row holding the record; an update is a row per field
     assert rows == [
-        (run, "kr_1", "key_result", "target", None, 100, "sheet", "create"),
-        (run, "kr_1", "key_result", "title", None, "Grow", "sheet", "create"),
+        (run, "kr_1", "key_result", "*", None, {"target": 100, "title": "Grow"}, "sheet", "create"),
         (run, "kr_1", "key_result", "current", None, 70, "jira", "update"),
         (run, "kr_1", "key_result", "target", 100, 120, "jira", "update"),
-        (run, "kr_1", "key_result", "current", 70, None, "cli", "delete"),
-        (run, "kr_1", "key_result", "target", 120, None, "cli", "delete"),
-        (run, "kr_1", "key_result", "title", "Grow", None, "cli", "delete"),
+        (run, "kr_1", "key_result", "*", {"current": 70, "target": 120, "title": "Grow"}, None, "cli", "delete"),
     ]
     assert all(r["at"].endswith("Z") for r in store.changes())
 
@@ -156,7 +154,7 @@ def test_mutate_outside_atomic_commits_entity_and_change_rows_together(tmp_path)
 
     again = Store(path)
     assert again.get("obj_1") == ("objective", {"title": "A", "owner": "ana"})
-    assert [(r["field"], r["new"]) for r in again.changes()] == [("owner", "ana"), ("title", "A")]
+    assert [(r["field"], r["new"]) for r in again.changes()] == [("*", {"owner": "ana", "title": "A"})]
     again.close()
 
 
@@ -342,21 +340,21 @@ def fields_of(rows):
 def test_changes_all_oldest_first(history):
     store, _ = history
     assert fields_of(store.changes()) == [
-        ("obj_1", "title", "A"), ("obj_1", "owner", "ana"), ("obj_1", "title", "B"),
-        ("obj_2", "title", "C"), ("obj_1", "title", "D")]
+        ("obj_1", "*", {"title": "A"}), ("obj_1", "owner", "ana"), ("obj_1", "title", "B"),
+        ("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
 
 
 def test_changes_since(history):
     store, _ = history
     assert fields_of(store.changes(since="2025-01-02T00:00:00Z")) == [
-        ("obj_1", "owner", "ana"), ("obj_1", "title", "B"), ("obj_2", "title", "C"), ("obj_1", "title", "D")]
-    assert fields_of(store.changes(since="2025-01-03T10:00:00.000Z")) == [("obj_2", "title", "C"), ("obj_1", "title", "D")]
+        ("obj_1", "owner", "ana"), ("obj_1", "title", "B"), ("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(since="2025-01-03T10:00:00.000Z")) == [("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
     assert store.changes(since="2025-02-01") == []
 
 
 def test_changes_by_entity_and_run(history):
     store, (r1, r2, r3) = history
-    assert fields_of(store.changes(entity="obj_2")) == [("obj_2", "title", "C")]
+    assert fields_of(store.changes(entity="obj_2")) == [("obj_2", "*", {"title": "C"})]
     assert fields_of(store.changes(run=r2)) == [("obj_1", "owner", "ana"), ("obj_1", "title", "B")]
     assert fields_of(store.changes(run=r3, entity="obj_1")) == [("obj_1", "title", "D")]
     assert store.changes(entity="nope") == []
@@ -366,16 +364,20 @@ def test_changes_by_entity_and_run(history):
 
 def test_changes_limit_keeps_the_newest_oldest_first(history):
     store, (r1, _, _) = history
-    assert fields_of(store.changes(limit=2)) == [("obj_2", "title", "C"), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(limit=2)) == [("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
     assert fields_of(store.changes(limit=2, entity="obj_1")) == [("obj_1", "title", "B"), ("obj_1", "title", "D")]
-    assert fields_of(store.changes(limit=100, run=r1)) == [("obj_1", "title", "A")]
+    assert fields_of(store.changes(limit=100, run=r1)) == [("obj_1", "*", {"title": "A"})]
     assert fields_of(store.changes(limit=1, since="2025-01-02")) == [("obj_1", "title", "D")]
 
 
 def test_changes_round_trip_json_values(store):
     run = store.begin_run("pull")
     store.mutate(run, "key_result", "key_result", "kr_1", {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0})
-    assert {r["field"]: r["new"] for r in store.changes()} == {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0}
+    store.mutate(run, "key_result", "key_result", "kr_1", {"target": 2.5, "labels": ["b"], "done": True, "n": 0})
+    created, *updated = store.changes()
+    assert created["new"] == {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0}
+    assert {r["field"]: (r["old"], r["new"]) for r in updated} == {
+        "target": (1.5, 2.5), "labels": (["a", "é"], ["b"]), "done": (False, True)}
 
 
 # ------------------------------------------------------------------ links, cursors, helpers

@@ -43,6 +43,17 @@ def seed(endpoint="a"):
     add(endpoint, "key_result", "k1", objective_id="o1", title="Reach 5M ARR", start=3.0, current=3.5, target=5.0)
 
 
+def both_edit_current(hub, on_a, on_b):
+    """Seed, sync, then change the KR's current value on both endpoints and sync again."""
+    seed()
+    sync(hub)
+    [(kb, _)] = find("b", "key_result")
+    edit("a", "key_result", "k1", current=on_a)
+    edit("b", "key_result", kb, current=on_b)
+    sync(hub)
+    return kb
+
+
 def test_sync_copies_to_every_endpoint_and_a_second_sync_writes_nothing(tmp_path):
     hub = make_hub(tmp_path)
     seed()
@@ -77,12 +88,7 @@ def test_edits_on_both_sides_to_different_fields_merge(tmp_path):
 ])
 def test_conflict_policies_pick_a_winner_and_log_the_loser(tmp_path, policy, winner):
     hub = make_hub(tmp_path, sync={"order": ["a", "b"], **policy})
-    seed()
-    sync(hub)
-    [(kb, _)] = find("b", "key_result")
-    edit("a", "key_result", "k1", current=4.0)
-    edit("b", "key_result", kb, current=4.5)
-    sync(hub)
+    kb = both_edit_current(hub, 4.0, 4.5)
     assert memory.WORLD["a"][("key_result", "k1")]["current"] == winner
     assert memory.WORLD["b"][("key_result", kb)]["current"] == winner
     losers = [r for r in hub.store.changes() if r["kind"] == "conflict"]
@@ -94,23 +100,13 @@ def test_conflict_policies_pick_a_winner_and_log_the_loser(tmp_path, policy, win
 
 def test_same_value_on_both_sides_is_not_a_conflict(tmp_path):
     hub = make_hub(tmp_path, sync={"order": ["a", "b"], "conflicts": "manual"})
-    seed()
-    sync(hub)
-    [(kb, _)] = find("b", "key_result")
-    edit("a", "key_result", "k1", current=4.0)
-    edit("b", "key_result", kb, current=4.0)
-    sync(hub)
+    kb = both_edit_current(hub, 4.0, 4.0)
     assert not hub.store.conflicts() and not [r for r in hub.store.changes() if r["kind"] == "conflict"]
 
 
 def test_manual_conflict_waits_then_resolution_is_applied_everywhere(tmp_path):
     hub = make_hub(tmp_path, sync={"order": ["a", "b"], "conflicts": "manual"})
-    seed()
-    sync(hub)
-    [(kb, _)] = find("b", "key_result")
-    edit("a", "key_result", "k1", current=4.0)
-    edit("b", "key_result", kb, current=4.5)
-    sync(hub)
+    kb = both_edit_current(hub, 4.0, 4.5)
     sync(hub)  # still waiting: neither side overwritten, no second conflict queued
     assert memory.WORLD["a"][("key_result", "k1")]["current"] == 4.0
     assert memory.WORLD["b"][("key_result", kb)]["current"] == 4.5
@@ -274,3 +270,25 @@ def test_revert_undoes_a_run_and_the_next_sync_pushes_it(tmp_path):
     sync(hub)
     [(kb, kr)] = find("b", "key_result")
     assert kr["current"] == 3.5 and memory.WORLD["a"][("key_result", "k1")]["current"] == 3.5
+
+
+def test_revert_of_a_create_and_of_a_delete(tmp_path):
+    from okrsync.revert import revert_run
+
+    hub = make_hub(tmp_path, sync={"order": ["a", "b"], "deletes": {"max_ratio": 1.0}})
+    seed()
+    sync(hub)
+    add("a", "key_result", "k2", objective_id="o1", title="New KR", current=1.0)
+    sync(hub)
+    created_run = hub.store.runs(1)[0]["id"]
+    del memory.WORLD["a"][("key_result", "k1")]
+    sync(hub)
+    deleted_run = hub.store.runs(1)[0]["id"]
+    assert [f["title"] for _, f in find("b", "key_result")] == ["New KR"]
+    count, notes = revert_run(hub.store, created_run, hub.store.begin_run("revert"))
+    assert (count, notes) == (1, [])
+    count, notes = revert_run(hub.store, deleted_run, hub.store.begin_run("revert"))
+    assert (count, notes) == (1, [])
+    sync(hub)
+    assert [f["title"] for _, f in find("a", "key_result")] == ["Reach 5M ARR"]
+    assert [f["title"] for _, f in find("b", "key_result")] == ["Reach 5M ARR"]
