@@ -164,6 +164,8 @@ def write_xlsx(path: Path, n: int) -> None:
 
 
 def _xlsx_cell(v: str):
+    if len(v) == 10 and v[4] == "-" and v[7] == "-":  # an ISO date: a real date cell, as Excel keeps it
+        return dt.datetime.strptime(v, "%Y-%m-%d")
     if v.isdigit():
         return int(v)
     try:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import functools
 import hashlib
 import itertools
 import json
@@ -145,7 +146,8 @@ class SpreadsheetConnector(Connector):
 
     def _row_items(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
         where, width = _where(row), len(table.header)
-        cells = [tabular.unneutralise(c) for c in row.cells]
+        # only text starting with "'" can be an escaped cell: skip the call for the rest
+        cells = [tabular.unneutralise(c) if c.__class__ is str and c[:1] == "'" else c for c in row.cells]
         if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
             yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
             return
@@ -180,7 +182,21 @@ class SpreadsheetConnector(Connector):
         order = sorted(parsed, key=lambda p: (KINDS.index(self.mapping.kind(p)), p == part))
         row_ids: dict[str, str] = {}
         for p in order:
+            repeat = state.context.get(p) if p != part else None
+            if repeat is not None and repeat[0] == parsed[p] and repeat[1] == row_ids:
+                # The cells of the context record on the row above (a flat sheet repeats its
+                # objective on every KR row): the same record, already yielded there.
+                kind, ext = repeat[2]
+                row_ids[kind] = ext
+                if kind == "objective":
+                    state.last_objective = ext
+                continue
+            before = dict(row_ids) if p != part else None
             item = self._record(table, p, parsed[p], row_ids, state, where)
+            if before is not None:
+                state.context.pop(p, None)
+                if isinstance(item, Record) and not any(k.endswith("_title") for k in parsed[p]):
+                    state.context[p] = (parsed[p], before, (item.kind, item.external_id))
             if item is None:
                 continue
             if isinstance(item, Rejected):
@@ -297,6 +313,7 @@ class _ReadState:
 
     def __init__(self):
         self.last_objective: str | None = None
+        self.context: dict[str, tuple] = {}  # part → (cells parsed, row ids before, (kind, id)) of the last context record
         self.updated: str | None = None
         self.seen: dict[tuple[str, str], tuple[str, dict]] = {}  # (kind, id) → (where, fields)
         self.titles: dict[tuple[str, str], str] = {}  # (kind, title) → id, for references by title
@@ -390,7 +407,12 @@ def _nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def _where(row: tabular.RawRow) -> str:
-    return f"{Path(row.file).name}{f' [{row.sheet}]' if row.sheet else ''} row {row.number}"
+    return f"{_file_name(row.file)}{f' [{row.sheet}]' if row.sheet else ''} row {row.number}"
+
+
+@functools.lru_cache(maxsize=64)
+def _file_name(file: str) -> str:
+    return Path(file).name  # a Path per row was 5% of a CSV import
 
 
 class CsvConnector(SpreadsheetConnector):

@@ -131,7 +131,6 @@ class Mapping:
     short_rows: dict[str, list[str]] = field(default_factory=dict)  # row part → columns its short rows omit
     source: str = ""
     choices: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # vocabulary → word key → value
-    _memo: dict[tuple, Any] = field(default_factory=dict, repr=False, compare=False)  # see parse_value
 
     # ------------------------------------------------------------ loading
 
@@ -205,7 +204,6 @@ class Mapping:
         """A copy whose options are overridden by an endpoint's config (fiscal year, date order …)."""
         clone = Mapping(**{**self.__dict__})
         clone.options = {**self.options, **{k: v for k, v in options.items() if v is not None}}
-        clone._memo = {}  # options change what a text parses to
         return clone
 
     # ------------------------------------------------------------ parts
@@ -327,23 +325,7 @@ class Mapping:
     # ------------------------------------------------------------ values
 
     def parse_value(self, kind: str, name: str, transform: str | None, value: Any) -> Any:
-        """One cell → one canonical value; raises tf.TransformError with the reason.
-
-        Results are remembered per distinct short text (statuses, units, periods, dates and
-        targets repeat down a sheet), so a big import parses each spelling once. Parsed
-        values are immutable, so sharing them is safe.
-        """
-        if not isinstance(value, str) or len(value) > 40:
-            return self._parse_value(kind, name, transform, value)
-        key = (kind, name, transform, value)
-        found = self._memo.get(key)
-        if found is None:
-            found = self._parse_value(kind, name, transform, value)
-            if len(self._memo) < 50_000:
-                self._memo[key] = found
-        return found
-
-    def _parse_value(self, kind: str, name: str, transform: str | None, value: Any) -> Any:
+        """One cell → one canonical value; raises tf.TransformError with the reason."""
         transform = transform or FIELD_TRANSFORMS.get(name, "text")
         if name == "start" and kind != "key_result":
             transform = "date"
@@ -481,6 +463,13 @@ class Table:
         return cells
 
 
+_MISS, _SKIP = object(), object()
+_MEMO_MAX = 100_000  # parsed cells remembered per binding
+_UNIQUE = {"id", "title", "description"}  # cells that rarely repeat: not worth remembering
+# parsed values safe to share between rows (lists and dicts from JSON cells are not)
+_IMMUTABLE = (str, int, float, bool, dt.date, dt.time, dt.timedelta, Measure, tf.PeriodLabel)
+
+
 @dataclass
 class Binding:
     """A header bound for rows holding one part: parses their cells."""
@@ -488,6 +477,9 @@ class Binding:
     mapping: Mapping
     columns: list[Column]
     own: str
+    # (column, cell type, cell) → parsed value. Statuses, owners, periods, dates and, in a flat
+    # sheet, every objective cell repeat row after row; parsing is most of an import's time.
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def header_for(self, part: str, name: str) -> str | None:
         """This table's own column name for a part's field, or None."""
@@ -499,18 +491,31 @@ class Binding:
         Raises ``CellError`` naming the column for a cell that does not parse.
         """
         out: dict[str, dict[str, Any]] = {}
+        memo, n = self.memo, len(cells)
         for col in self.columns:
-            value = cells[col.index] if col.index < len(cells) else None
-            if value is None or (isinstance(value, str) and not value.strip()) or col.field == "__row_type__":
+            value = cells[col.index] if col.index < n else None
+            if value is None:
+                continue
+            key = (col.index, value.__class__, value)  # the class: 1, 1.0 and True are equal keys
+            parsed = memo.get(key, _MISS) if col.field not in _UNIQUE else _MISS
+            if parsed is _MISS:
+                if (isinstance(value, str) and not value.strip()) or col.field == "__row_type__":
+                    parsed = _SKIP
+                elif col.field is None:
+                    parsed = _cell_text(value)
+                else:
+                    try:
+                        parsed = self.mapping.parse_value(self.mapping.kind(col.part), col.field, col.transform, value)
+                    except tf.TransformError as e:
+                        raise CellError(col.header, str(e)) from None
+                if len(memo) < _MEMO_MAX and col.field not in _UNIQUE and (parsed is _SKIP or isinstance(parsed, _IMMUTABLE)):
+                    memo[key] = parsed
+            if parsed is _SKIP:
                 continue
             if col.field is None:
-                out.setdefault(self.own, {})[f"extra.{endpoint}.{col.header}"] = _cell_text(value)
-                continue
-            try:
-                parsed = self.mapping.parse_value(self.mapping.kind(col.part), col.field, col.transform, value)
-            except tf.TransformError as e:
-                raise CellError(col.header, str(e)) from None
-            out.setdefault(col.part, {})[col.field] = parsed
+                out.setdefault(self.own, {})[f"extra.{endpoint}.{col.header}"] = parsed
+            else:
+                out.setdefault(col.part, {})[col.field] = parsed
         return out
 
 

@@ -21,6 +21,7 @@ change rows together. Callers group a run's writes, links and cursor moves in
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import uuid
@@ -68,6 +69,18 @@ def m001_initial(db: sqlite_utils.Database) -> None:
 
 
 _ENCODER = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+@MIGRATIONS()
+def m002_digests(db: sqlite_utils.Database) -> None:
+    # entities.digest: a hash of the fields; links.digest: the entity's digest when this
+    # endpoint last held exactly its projection. Equal digests: nothing to push, no decode.
+    db["entities"].add_column("digest", str)
+    db["links"].add_column("digest", str)
+
+
+def digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
 
 def dumps(value: Any) -> str:
@@ -204,9 +217,11 @@ class Store:
                                 [2 if change == "archive" else 1, now, entity_id])
                 kind_of_change = change or "delete"
             else:
-                self.db.execute("INSERT INTO entities (id, kind, fields, deleted, updated) VALUES (?, ?, ?, 0, ?) "
-                                "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, updated = excluded.updated",
-                                [entity_id, kind, dumps(fields), now])
+                text = dumps(fields)
+                self.db.execute("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?) "
+                                "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, "
+                                "updated = excluded.updated, digest = excluded.digest",
+                                [entity_id, kind, text, now, digest(text)])
                 kind_of_change = change or ("update" if exists else "create")
             if fields is None:
                 rows = [(ALL, _record(old), None)]
@@ -228,10 +243,12 @@ class Store:
         now = NOW()
         entities, changes = [], []
         for kind, entity_id, fields in items:
-            entities.append((entity_id, kind, dumps(fields), now))
+            text = dumps(fields)
+            entities.append((entity_id, kind, text, now, digest(text)))
             changes.append((run_id, now, entity_id, kind, ALL, None, _record(fields), origin, "create"))
         with self.atomic():
-            self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated) VALUES (?, ?, ?, 0, ?)", entities)
+            self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?)",
+                                     entities)
             self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) "
                                      "VALUES (?,?,?,?,?,?,?,?,?)", changes)
         return len(entities)
@@ -279,23 +296,57 @@ class Store:
         return {(k, ext): (cid, base) for k, ext, cid, base in self.db.execute(
             "SELECT kind, external_id, canonical_id, base FROM links WHERE endpoint = ?", [endpoint])}
 
-    def set_links(self, endpoint: str, run_id: int, links: Iterable[tuple[str, str, str, dict | None, str | None]]) -> None:
-        """``set_link`` for many: (kind, external id, canonical id, base, remote updated)."""
+    def set_links(self, endpoint: str, run_id: int,
+                  links: list[tuple[str, str, str, dict | None, str | None, bool]]) -> None:
+        """``set_link`` for many: (kind, external id, canonical id, base, remote updated, in
+        step); *in step* means the base is exactly the entity's projection as it is now."""
         with self.atomic():
             self.db.conn.executemany(
-                "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id) VALUES (?,?,?,?,?,?,?) "
-                "ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET canonical_id = excluded.canonical_id, "
-                "base = excluded.base, remote_updated = excluded.remote_updated, run_id = excluded.run_id",
-                [(endpoint, kind, ext, cid, None if base is None else dumps(base), updated, run_id)
-                 for kind, ext, cid, base, updated in links])
+                "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id, digest) "
+                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET "
+                "canonical_id = excluded.canonical_id, base = excluded.base, remote_updated = excluded.remote_updated, "
+                "run_id = excluded.run_id, digest = excluded.digest",
+                [(endpoint, kind, ext, cid, None if base is None else dumps(base), updated, run_id, "now" if in_step else None)
+                 for kind, ext, cid, base, updated, in_step in links])
+            if any(link[5] for link in links):
+                self.db.execute("UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
+                                "WHERE endpoint = ? AND digest = 'now'", [endpoint])
+
+    def mark_in_step(self, endpoint: str, canonical_ids: Iterable[str]) -> None:
+        """The endpoint holds these entities' projections as they are now (after a push)."""
+        with self.atomic():
+            self.db.conn.executemany(
+                "UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
+                "WHERE endpoint = ? AND canonical_id = ?", [(endpoint, cid) for cid in canonical_ids])
+
+    def push_candidates(self, endpoint: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Live entities the endpoint may not hold as they are: unlinked, or changed since."""
+        for cid, kind, text in self.db.execute(
+                "SELECT e.id, e.kind, e.fields FROM entities e LEFT JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
+                "WHERE e.deleted = 0 AND (l.digest IS NULL OR l.digest != e.digest) ORDER BY e.rowid", [endpoint]):
+            yield cid, kind, json.loads(text)
+
+    def in_step(self, endpoint: str, *, count: bool = False):
+        """Live entities the endpoint holds as they are (count, or (id, kind, fields) rows)."""
+        sql = ("FROM entities e JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
+               "WHERE e.deleted = 0 AND l.digest = e.digest")
+        if count:
+            return self.db.execute("SELECT count(*) " + sql, [endpoint]).fetchone()[0]
+        return ((cid, kind, json.loads(text)) for cid, kind, text in
+                self.db.execute("SELECT e.id, e.kind, e.fields " + sql + " ORDER BY e.rowid", [endpoint]))
 
     def set_link(self, endpoint: str, kind: str, external_id: str, canonical_id: str, base: dict | None,
                  run_id: int, remote_updated: str | None = None) -> None:
-        self.db.execute(
-            "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id) VALUES (?,?,?,?,?,?,?) "
-            "ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET canonical_id = excluded.canonical_id, "
-            "base = excluded.base, remote_updated = excluded.remote_updated, run_id = excluded.run_id",
-            [endpoint, kind, external_id, canonical_id, None if base is None else dumps(base), remote_updated, run_id])
+        self.set_links(endpoint, run_id, [(kind, external_id, canonical_id, base, remote_updated, False)])
+
+    def external_ids(self, endpoint: str) -> dict[str, str]:
+        """{canonical id: external id} of one endpoint's links."""
+        return dict(self.db.execute("SELECT canonical_id, external_id FROM links WHERE endpoint = ?", [endpoint]))
+
+    def base(self, endpoint: str, canonical_id: str) -> str | None:
+        """The base snapshot (JSON text) an endpoint last agreed with for one entity."""
+        row = self.db.execute("SELECT base FROM links WHERE endpoint = ? AND canonical_id = ?", [endpoint, canonical_id]).fetchone()
+        return row[0] if row else None
 
     def remote_updated(self, endpoint: str, canonical_id: str) -> str | None:
         row = self.db.execute("SELECT remote_updated FROM links WHERE endpoint = ? AND canonical_id = ?",
@@ -313,7 +364,7 @@ class Store:
         if row:
             base = json.loads(row[0] or "{}")
             base[field] = value
-            self.db.execute("UPDATE links SET base = ? WHERE endpoint = ? AND canonical_id = ?",
+            self.db.execute("UPDATE links SET base = ?, digest = NULL WHERE endpoint = ? AND canonical_id = ?",
                             [dumps(base), endpoint, canonical_id])
 
     # ------------------------------------------------------------ conflicts and intents

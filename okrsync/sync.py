@@ -106,7 +106,8 @@ class Plan:
     direction: str  # pull | push
     changes: list[Change] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
-    links: list[tuple[str, str, str, dict, str | None]] = field(default_factory=list)  # kind, ext, cid, base, updated
+    # kind, ext, canonical id, base, remote update time, in step (base = the entity's projection)
+    links: list[tuple[str, str, str, dict, str | None, bool]] = field(default_factory=list)
     unlinks: list[tuple[str, str]] = field(default_factory=list)  # (kind, ext) no longer on the endpoint
     rejected: list[Rejected] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -229,7 +230,7 @@ class Hub:
             by_ext[key] = cid
             matcher.taken.add(cid)
             if dumps(base) == dumps(fields) and self.store.get(cid) is None:
-                plan.links.append((record.kind, record.external_id, cid, fields, record.updated))
+                plan.links.append((record.kind, record.external_id, cid, fields, record.updated, False))
                 plan.counters.unchanged += 1  # deleted in the hub since: the push deletes the copy
                 return
         else:
@@ -245,14 +246,15 @@ class Hub:
                 matcher.taken.add(cid)
                 plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, where=record.where))
                 plan.counters.created += 1
-                plan.links.append((record.kind, record.external_id, cid, fields, record.updated))
+                plan.links.append((record.kind, record.external_id, cid, fields, record.updated, True))
                 return
             cid, base = found, {}  # first contact: both sides hold it; every difference is a conflict
             by_ext[key] = cid
             matcher.taken.add(cid)
-        self._merge(record, cid, base, fields, waiting, plan)
+        self._merge(record, cid, base, fields, waiting, plan, self._fields(conn, record.kind))
 
-    def _merge(self, record: Record, cid: str, base: dict, fields: dict, waiting, plan: Plan) -> None:
+    def _merge(self, record: Record, cid: str, base: dict, fields: dict, waiting, plan: Plan,
+               allowed: set[str] | None) -> None:
         """Three-way merge of one record: the endpoint's edits, the hub's, the policy."""
         current = self.store.get_any(cid)
         old = current[1] if current and current[2] == 0 else {}
@@ -286,7 +288,8 @@ class Hub:
             plan.counters.updated += 1
         else:
             plan.counters.unchanged += 1
-        plan.links.append((record.kind, record.external_id, cid, new_base, record.updated))
+        in_step = not diff(project(merged, allowed, plan.endpoint), new_base)
+        plan.links.append((record.kind, record.external_id, cid, new_base, record.updated, in_step))
 
     def _plan_deletes(self, conn: Connector, links, plan: Plan) -> None:
         missing = [(key, cid) for key, (cid, _) in links.items() if key not in plan.seen]
@@ -405,17 +408,19 @@ class Hub:
         if open_intents:
             plan.notes.append(f"{open_intents} create(s) of an interrupted run were not found on {endpoint}; "
                               "they are sent again")
-        links = self.store.links(endpoint)
-        by_cid = {cid: (kind, ext, base) for (kind, ext), (cid, base) in links.items()}
+        plan.counters.unchanged = self.store.in_step(endpoint, count=True)
+        candidates = list(self.store.push_candidates(endpoint))  # the rest is in step: not even read
+        by_cid = self.store.external_ids(endpoint) if candidates else {}
         waiting = self.store.open_conflict_fields()
         hints: dict[str, str] | None = None
-        for cid, kind, fields in self.store.entities():
+        for cid, kind, fields in candidates:
             allowed = self._fields(conn, kind)
             if allowed == set():
                 continue
             projected = project(fields, allowed, endpoint)
             if cid in by_cid:
-                _, ext, base_json = by_cid[cid]
+                ext = by_cid[cid]
+                base_json = self.store.base(endpoint, cid)
                 base = json.loads(base_json) if base_json else {}
                 for name in [n for n in projected if (cid, n) in waiting]:
                     projected[name] = base.get(name)  # neither side is overwritten while it waits
@@ -458,19 +463,25 @@ class Hub:
         return {cid: ext for cid, (_, ext) in hints.items()}
 
     @staticmethod
-    def _to_external(fields: dict[str, Any], by_cid: dict) -> dict[str, Any]:
+    def _to_external(fields: dict[str, Any], by_cid: dict[str, str]) -> dict[str, Any]:
         """Swap canonical ids in reference fields for the endpoint's ids (new records keep theirs)."""
-        out = dict(fields)
-        for name, value in fields.items():
-            if name.endswith("_id") and isinstance(value, str) and value in by_cid:
-                out[name] = by_cid[value][1]
-        return out
+        swaps = {name: by_cid[value] for name, value in fields.items()
+                 if name.endswith("_id") and isinstance(value, str) and value in by_cid}
+        return {**fields, **swaps} if swaps else fields  # shared when nothing changes: big plans stay small
 
     def apply_push(self, plan: Plan, run_id: int) -> None:
         """Record intents, write the endpoint, then record what it now agrees with."""
+        agreed = [r.canonical_id for r in plan.batch.unchanged]
         if not plan.batch:
+            self.store.mark_in_step(plan.endpoint, agreed)  # compared equal: skip them next time
             return
         conn = self.connector(plan.endpoint)
+        if conn.capabilities.writes == "snapshot":  # it rewrites everything: give it the records in step too
+            by_cid = self.store.external_ids(plan.endpoint)
+            plan.batch.unchanged.extend(
+                Record(kind, by_cid[cid], self._to_external(project(fields, self._fields(conn, kind), plan.endpoint), by_cid),
+                       canonical_id=cid)
+                for cid, kind, fields in self.store.in_step(plan.endpoint) if self._fields(conn, kind) != set())
         with self.store.atomic():  # committed before the remote sees anything
             sent = {c.canonical_id: c.fields for c in plan.changes if c.op == "create"}
             self.store.add_intents(run_id, plan.endpoint,
@@ -481,7 +492,9 @@ class Hub:
         plan.rejected.extend(result.rejected)
         plan.counters.rejected += len(result.rejected)
         fields_of = {c.canonical_id: c.fields for c in plan.changes if c.fields is not None}
-        bases = {cid: base for cid, base in self.store.links(plan.endpoint).values()}
+        known = {cid: (base, updated) for cid, base, updated in self.store.db.execute(
+            "SELECT canonical_id, base, remote_updated FROM links WHERE endpoint = ?", [plan.endpoint])}
+        links = []
         with self.store.atomic():
             for record in (*plan.batch.creates, *plan.batch.updates, *plan.batch.unchanged):
                 cid = record.canonical_id
@@ -489,17 +502,18 @@ class Hub:
                     continue
                 ext = result.external_ids.get(cid, record.external_id)
                 if cid in fields_of or ext != record.external_id:
-                    # when the endpoint's own values were made: a write of ours does not change it
-                    kept = self.store.remote_updated(plan.endpoint, cid)
                     if ext != record.external_id:  # a title-keyed tool renamed it: move the link
                         self.store.db.execute("DELETE FROM links WHERE endpoint = ? AND canonical_id = ?", [plan.endpoint, cid])
+                    base_json, updated = known.get(cid, (None, None))
                     base = fields_of.get(cid)
-                    if base is None:
-                        base = json.loads(bases.get(cid) or "{}")
-                    self.store.set_link(plan.endpoint, record.kind, ext, cid, base, run_id, kept)
+                    # the remote update time stays: it says when the endpoint's own values were made
+                    links.append((record.kind, ext, cid, json.loads(base_json or "{}") if base is None else base, updated,
+                                  base is not None))
+            self.store.set_links(plan.endpoint, run_id, links)
             for record in plan.batch.deletes:
                 if record.external_id not in rejected:
                     self.store.drop_link(plan.endpoint, record.kind, record.external_id)
+            self.store.mark_in_step(plan.endpoint, agreed)
             self.store.settle_intents(plan.endpoint)
             if result.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, result.cursor, run_id)

@@ -1,7 +1,5 @@
-import os
 import re
 import textwrap
-from pathlib import Path
 
 import pytest
 

@@ -33,7 +33,21 @@ def snapshot(store):
 def test_migrations_create_every_table(store):
     assert TABLES <= table_names(store)
     applied = [m.name for m in MIGRATIONS.applied(store.db)]
-    assert applied == ["m001_initial"]
+    assert applied == ["m001_initial", "m002_digests"]
+
+
+def test_an_older_store_is_migrated_on_open(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m002_digests")  # a store written by the first release
+    old["entities"].insert({"id": "obj_1", "kind": "objective", "fields": '{"title":"A"}', "deleted": 0})
+    old.close()
+    store = Store(path)
+    assert "digest" in store.db["entities"].columns_dict and "digest" in store.db["links"].columns_dict
+    assert store.get("obj_1") == ("objective", {"title": "A"})
+    store.close()
 
 
 def test_reopening_a_file_store_does_not_rerun_migrations(tmp_path):

@@ -100,7 +100,7 @@ def test_conflict_policies_pick_a_winner_and_log_the_loser(tmp_path, policy, win
 
 def test_same_value_on_both_sides_is_not_a_conflict(tmp_path):
     hub = make_hub(tmp_path, sync={"order": ["a", "b"], "conflicts": "manual"})
-    kb = both_edit_current(hub, 4.0, 4.0)
+    both_edit_current(hub, 4.0, 4.0)
     assert not hub.store.conflicts() and not [r for r in hub.store.changes() if r["kind"] == "conflict"]
 
 

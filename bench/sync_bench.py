@@ -1,0 +1,134 @@
+"""Sync-planning benchmark: a store of N KRs linked to two endpoints.
+
+For each size, in fresh subprocesses (so peak memory is per case):
+  1. first sync: planning sheet (CSV, flat) → store → board (CSV, hierarchical);
+  2. plan of a no-change sync (pull both, push both; nothing written);
+  3. plan + apply of a sync after 1 % of the KRs changed in the planning sheet.
+Then the bundled example: a second sync must write nothing (change rows, file bytes).
+
+    python bench/sync_bench.py [--sizes 1000,50000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import import_bench  # noqa: E402  (its data generator: the same rows as the import benchmark)
+
+CONFIG = """store: okrsync.db
+endpoints:
+  sheet: {type: csv, path: okrs.csv}
+  board: {type: csv, path: board.csv, layout: hierarchical}
+sync: {order: [sheet, board]}
+"""
+
+
+def child(workdir: Path, step: str) -> dict:
+    from okrsync import config, plugins
+    from okrsync.store import Store
+    from okrsync.sync import Hub
+
+    cfg = config.load(workdir / "okrsync.yaml")
+    store = Store(cfg.store)
+    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()})
+    rows_before = store.db.execute("select count(*) from changes").fetchone()[0]
+    t = time.perf_counter()
+    if step == "plan":
+        plans = [hub.plan_pull("sheet"), hub.plan_pull("board"), hub.plan_push("sheet"), hub.plan_push("board")]
+        planned = time.perf_counter() - t
+        applied = 0.0
+    else:
+        run = store.begin_run("sync")
+        plans = hub.run(["sheet", "board"], run, progress=None)
+        planned = time.perf_counter() - t
+        store.finish_run(run, "ok", {})
+        applied = planned
+    return {"seconds": round(planned, 3), "changes": sum(len(p.changes) for p in plans),
+            "change_rows": store.db.execute("select count(*) from changes").fetchone()[0] - rows_before,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1), "applied": applied}
+
+
+def run_child(workdir: Path, step: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", str(workdir), step], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(out.stderr)
+    return json.loads(out.stdout)
+
+
+def edit_one_percent(path: Path) -> None:
+    lines = path.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    col = header.index("Current")
+    for i in range(1, len(lines), 100):
+        cells = lines[i].rstrip("\r\n").split(",")
+        if len(cells) == len(header) and cells[col]:
+            cells[col] = cells[col].replace("%", "") + "1" + ("%" if "%" in cells[col] else "")
+            lines[i] = ",".join(cells) + "\n"
+    path.write_text("".join(lines))
+
+
+def example_quiet(tmp: Path) -> dict:
+    root = HERE.parent
+    work = tmp / "example"
+    shutil.copytree(root / "examples", work / "examples")
+    shutil.copy(root / "config.example.yaml", work / "config.example.yaml")
+    cmd = [sys.executable, "-m", "okrsync", "-c", str(work / "config.example.yaml"), "--json", "sync"]
+    subprocess.run(cmd, check=True, capture_output=True)
+    before = {p: p.read_bytes() for p in (work / "examples/okrs.csv", work / "out/board.xlsx")}
+    second = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    t = second["totals"]
+    return {"second_sync_writes": t["created"] + t["updated"] + t["deleted"],
+            "files_unchanged": all(p.read_bytes() == b for p, b in before.items())}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(prog="bench/sync_bench.py")
+    ap.add_argument("--sizes", default="1000,10000,50000")
+    ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        print(json.dumps(child(Path(args.child[0]), args.child[1])))
+        return 0
+    results, ok = [], True
+    with tempfile.TemporaryDirectory(prefix="okrsync-sync-bench-") as tmp:
+        for n in map(int, args.sizes.split(",")):
+            work = Path(tmp) / str(n)
+            work.mkdir()
+            (work / "okrsync.yaml").write_text(CONFIG)
+            import_bench.write_csv(work / "okrs.csv", n)
+            first = run_child(work, "sync")
+            quiet = run_child(work, "plan")
+            edit_one_percent(work / "okrs.csv")
+            edited = run_child(work, "sync")
+            results.append({"krs": n, "first_sync": first, "no_change_plan": quiet, "one_percent_sync": edited})
+        example = example_quiet(Path(tmp))
+    print(f"{'KRs':>7}  {'first sync s':>12}  {'no-change plan s':>16}  {'plan MB':>7}  {'1% edit sync s':>14}  "
+          f"{'1% changes':>10}  {'1% rows':>7}")
+    for r in results:
+        print(f"{r['krs']:>7,}  {r['first_sync']['seconds']:>12.2f}  {r['no_change_plan']['seconds']:>16.2f}  "
+              f"{r['no_change_plan']['peak_rss_mb']:>7.0f}  {r['one_percent_sync']['seconds']:>14.2f}  "
+              f"{r['one_percent_sync']['changes']:>10,}  {r['one_percent_sync']['change_rows']:>7,}")
+        if r["krs"] >= 50_000:
+            ok &= r["no_change_plan"]["seconds"] < 2 and r["no_change_plan"]["peak_rss_mb"] < 300
+        ok &= r["no_change_plan"]["changes"] == 0
+    print(f"bundled example, second sync: {example['second_sync_writes']} writes, files unchanged: {example['files_unchanged']}")
+    ok &= example["second_sync_writes"] == 0 and example["files_unchanged"]
+    print("targets (50k no-change plan < 2 s and < 300 MB; example quiet):", "met" if ok else "MISSED")
+    out = HERE / "results" / "sync.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"machine": import_bench.machine(), "results": results, "example": example}, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
