@@ -332,8 +332,8 @@ class Hub:
         """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
         self._check_strict(plan)
         with self.store.atomic():
-            self.store.create_many(run_id, plan.endpoint,
-                                   ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"))
+            texts = self.store.create_many(run_id, plan.endpoint,
+                                           ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"))
             for c in plan.changes:
                 if c.op in ("delete", "archive"):
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, None, change=c.op)
@@ -341,7 +341,9 @@ class Hub:
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
-            self.store.set_links(plan.endpoint, run_id, plan.links)
+            # a new record's base is its fields: the JSON text made for the entity serves again
+            self.store.set_links(plan.endpoint, run_id, [(k, e, cid, texts.get(cid, base), u, s)
+                                                         for k, e, cid, base, u, s in plan.links])
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self._revive_parents(plan, run_id)
