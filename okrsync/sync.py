@@ -46,6 +46,7 @@ class Counters:
     unchanged: int = 0
     conflicts: int = 0
     rejected: int = 0
+    retried: int = 0  # requests sent again after a 429, 5xx or timeout (HTTP connectors)
     requests: int = 0
 
     def add(self, other: Counters) -> None:
