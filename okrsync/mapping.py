@@ -331,6 +331,8 @@ class Mapping:
             transform = "date"
         if name in DATE_FIELDS and transform == "text":
             transform = "date"
+        if transform == "text":  # titles, descriptions, owners: most cells of an import
+            return tf.parse_text(value)
         o = self.options
         if transform == "measure":
             return parse_measure(value, o)

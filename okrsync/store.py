@@ -95,11 +95,6 @@ def dumps(value: Any) -> str:
 ALL = "*"  # the field name of a change row that holds a whole record (a create or a delete)
 
 
-def _record(fields: dict[str, Any]) -> str:
-    """A whole record for the change log: the fields that have a value."""
-    return dumps({k: v for k, v in fields.items() if v is not None})
-
-
 def new_id(kind: str) -> str:
     return f"{_ID_PREFIX.get(kind, kind)}_{secrets.token_hex(6)}"
 
@@ -224,9 +219,9 @@ class Store:
                                 [entity_id, kind, text, now, digest(text)])
                 kind_of_change = change or ("update" if exists else "create")
             if fields is None:
-                rows = [(ALL, _record(old), None)]
+                rows = [(ALL, dumps(old), None)]
             elif not exists:
-                rows = [(ALL, None, _record(fields))]
+                rows = [(ALL, None, text)]
             else:
                 rows = [(f, None if o is None else dumps(o), None if n is None else dumps(n)) for f, (o, n) in sorted(changed.items())]
             self.db.conn.executemany(
@@ -234,25 +229,26 @@ class Store:
                 [(run_id, now, entity_id, kind, f, o, n, origin, kind_of_change) for f, o, n in rows])
         return changed
 
-    def create_many(self, run_id: int, origin: str, items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, str]:
+    def create_many(self, run_id: int, origin: str,
+                    items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, tuple[str, str]]:
         """``mutate`` for many new entities at once: (kind, id, fields), ids not in the store.
 
         The same rows ``mutate`` writes (one ``*`` row per record), in two
         batched statements: a 50,000-KR import is one pass, not 60,000 round trips.
-        Returns {id: the fields as JSON text}, for callers that store the same text again.
+        Returns {id: (the fields as JSON text, their digest)}, for links that agree with them.
         """
         now = NOW()
         entities, changes = [], []
         for kind, entity_id, fields in items:
-            text = dumps(fields)
+            text = dumps(fields)  # one encoding serves the entity, its change row and its link base
             entities.append((entity_id, kind, text, now, digest(text)))
-            changes.append((run_id, now, entity_id, kind, ALL, None, _record(fields), origin, "create"))
+            changes.append((run_id, now, entity_id, kind, ALL, None, text, origin, "create"))
         with self.atomic():
             self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?)",
                                      entities)
             self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) "
                                      "VALUES (?,?,?,?,?,?,?,?,?)", changes)
-        return {entity_id: text for entity_id, _, text, _, _ in entities}
+        return {entity_id: (text, hashed) for entity_id, _, text, _, hashed in entities}
 
     def log_change(self, run_id: int, origin: str, kind: str, entity_id: str, field: str, old: Any, new: Any,
                    change: str) -> None:
@@ -298,10 +294,10 @@ class Store:
             "SELECT kind, external_id, canonical_id, base FROM links WHERE endpoint = ?", [endpoint])}
 
     def set_links(self, endpoint: str, run_id: int,
-                  links: list[tuple[str, str, str, dict | None, str | None, bool]]) -> None:
+                  links: list[tuple[str, str, str, dict | str | None, str | None, bool | str]]) -> None:
         """``set_link`` for many: (kind, external id, canonical id, base, remote updated, in
-        step); *in step* means the base is exactly the entity's projection as it is now.
-        A base may be given as JSON text already made (``create_many`` returns it)."""
+        step); *in step* means the base is exactly the entity's projection as it is now (it
+        may be given as the entity's digest). A base may be JSON text already made."""
         with self.atomic():
             self.db.conn.executemany(
                 "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id, digest) "
@@ -309,9 +305,9 @@ class Store:
                 "canonical_id = excluded.canonical_id, base = excluded.base, remote_updated = excluded.remote_updated, "
                 "run_id = excluded.run_id, digest = excluded.digest",
                 [(endpoint, kind, ext, cid, base if base is None or isinstance(base, str) else dumps(base), updated, run_id,
-                  "now" if in_step else None)
+                  in_step if isinstance(in_step, str) else "now" if in_step else None)
                  for kind, ext, cid, base, updated, in_step in links])
-            if any(link[5] for link in links):
+            if any(link[5] is True for link in links):
                 self.db.execute("UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
                                 "WHERE endpoint = ? AND digest = 'now'", [endpoint])
 

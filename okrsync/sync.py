@@ -342,9 +342,9 @@ class Hub:
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
-            # a new record's base is its fields: the JSON text made for the entity serves again
-            self.store.set_links(plan.endpoint, run_id, [(k, e, cid, texts.get(cid, base), u, s)
-                                                         for k, e, cid, base, u, s in plan.links])
+            # a new record's base is its fields: the entity's JSON text and digest serve again
+            self.store.set_links(plan.endpoint, run_id, [(k, e, cid, texts[cid][0], u, texts[cid][1]) if cid in texts else (k, e, cid, b, u, s)
+                                                         for k, e, cid, b, u, s in plan.links])
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self._revive_parents(plan, run_id)

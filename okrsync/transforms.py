@@ -612,6 +612,9 @@ def parse_json(value: Any) -> object | None:
 
 def parse_text(value: Any) -> str | None:
     """Stripped text with "\\n" line ends; whole floats render as "12", not "12.0"."""
+    if value.__class__ is str:  # the common case first: every title and description of an import
+        text = (value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value).strip()
+        return text or None
     if _is_blank(value):
         return None
     if isinstance(value, str):

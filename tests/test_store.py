@@ -120,7 +120,7 @@ def test_mutate_logs_a_row_per_create_delete_and_changed_field(store):
             for r in store.changes()]
     # a create and a delete are one row holding the record; an update is a row per field
     assert rows == [
-        (run, "kr_1", "key_result", "*", None, {"target": 100, "title": "Grow"}, "sheet", "create"),
+        (run, "kr_1", "key_result", "*", None, {"current": None, "target": 100, "title": "Grow"}, "sheet", "create"),
         (run, "kr_1", "key_result", "current", None, 70, "jira", "update"),
         (run, "kr_1", "key_result", "target", 100, 120, "jira", "update"),
         (run, "kr_1", "key_result", "*", {"current": 70, "target": 120, "title": "Grow"}, None, "cli", "delete"),
