@@ -568,6 +568,10 @@ class _Matcher:
         if not self._sent:
             return None
         found = [(c, p) for c, p in self._sent.get(_title_key(kind, fields), []) if c not in self.taken]
+        if not found:  # renamed where it landed: the same record but for its title, in the same place
+            rest = {k: v for k, v in fields.items() if k != "title"}
+            found = [(c, p) for key, sent in self._sent.items() if key[0] == kind and key[2] == _title_key(kind, fields)[2]
+                     for c, p in sent if c not in self.taken and not diff(rest, {k: v for k, v in p.items() if k != "title"})]
         return found[0] if len({c for c, _ in found}) == 1 else None
 
     def _index(self) -> None:

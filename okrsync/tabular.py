@@ -47,6 +47,9 @@ import os
 import re
 import secrets
 import stat
+import posixpath
+import xml.etree.ElementTree as ET
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
@@ -54,6 +57,10 @@ from typing import Any, Iterable, Iterator
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
+from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+from openpyxl.utils.datetime import (
+    CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601,
+)
 from openpyxl.utils.exceptions import IllegalCharacterError
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -198,6 +205,9 @@ def _csv_error(file: str, line: int, exc: csv.Error) -> TableError:
 
 def list_sheets(path) -> list[str]:
     """Names of the worksheets (chartsheets excluded) in workbook order."""
+    with contextlib.suppress(Exception):
+        with zipfile.ZipFile(path) as zf:
+            return list(_LeanBook(zf).sheets)
     wb = _open_workbook(path)
     try:
         return [ws.title for ws in wb.worksheets]
@@ -206,21 +216,45 @@ def list_sheets(path) -> list[str]:
 
 
 def iter_xlsx(path, *, sheet: str | None = None) -> Iterator[RawRow]:
+    """Rows of one sheet (default: the first). Ordinary workbooks go through the
+    lean streaming reader below (~3x faster); if it fails before yielding anything
+    (odd or broken files) openpyxl reads the file instead and has the last word."""
     file = os.fspath(path)
-    wb = _open_workbook(path)
+    last = None
     try:
-        ws = _pick_sheet(file, wb, sheet)
+        for last in _iter_lean(file, sheet):
+            yield last
+        return
+    except TableError:  # unknown sheet etc.: the lean reader's answer is final
+        raise
+    except Exception as exc:
+        if last is not None:  # cannot restart silently: rows were already handed out
+            raise TableError(file, f"unreadable sheet data after row {last.number} ({exc})",
+                             sheet=last.sheet) from exc
+    yield from _iter_openpyxl(file, sheet)
+
+
+def _iter_openpyxl(file: str, sheet: str | None) -> Iterator[RawRow]:
+    wb = _open_workbook(file)
+    try:
+        name = _pick_sheet(file, [ws.title for ws in wb.worksheets], sheet)
+        ws = wb.worksheets[0] if name is None else wb[name]
         # Some producers write a wrong <dimension>; trusting it truncates rows.
         ws.reset_dimensions()
         # read-only iter_rows fills gaps with empty rows, so enumerate == row number.
         for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
             cells = list(values)
-            while cells and cells[-1] is None:
-                cells.pop()
-            if any(not (v is None or isinstance(v, str) and not v.strip()) for v in cells):
+            if _trim_keep(cells):
                 yield RawRow(file, ws.title, number, cells)
     finally:
         wb.close()
+
+
+def _trim_keep(cells: list) -> bool:
+    """Drop trailing ``None``s in place; False if nothing but blanks is left."""
+    while cells and cells[-1] is None:
+        cells.pop()
+    return any(not (v is None or isinstance(v, str) and not v.strip()) for v in cells)
 
 
 def _open_workbook(path):
@@ -232,16 +266,146 @@ def _open_workbook(path):
         raise TableError(os.fspath(path), f"not a readable xlsx workbook ({exc})") from exc
 
 
-def _pick_sheet(file: str, wb, sheet: str | None):
-    names = [ws.title for ws in wb.worksheets]
+def _pick_sheet(file: str, names: list[str], sheet: str | None) -> str | None:
+    """Validate ``sheet`` against ``names``; None means "the first sheet"."""
     if not names:
         raise TableError(file, "workbook has no worksheets")
-    if sheet is None:
-        return wb.worksheets[0]
-    if sheet not in names:
+    if sheet is not None and sheet not in names:
         listed = ", ".join(repr(n) for n in names)
         raise TableError(file, f"no such sheet (sheets: {listed})", sheet=sheet)
-    return wb[sheet]
+    return sheet
+
+
+# ------------------------------------------------------------ lean XLSX reader
+# openpyxl's read-only mode builds a dict and a cell object per cell, which
+# dominates big imports. This reader streams the sheet XML with ElementTree
+# instead and reproduces openpyxl's read-only, data_only=True values exactly:
+# same number casting, date detection via the cell style's number format, shared
+# and inline string text, cached formula results. Anything it does not expect
+# raises, and iter_xlsx falls back to openpyxl.
+
+_M = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_R_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_ROW, _V, _T, _IS = _M + "row", _M + "v", _M + "t", _M + "is"
+_COLS: dict[str, int] = {}  # "AB" -> 28, memoised: a sheet uses few distinct columns
+
+
+class _LeanBook:
+    """Workbook-level parts: sheet list, epoch, shared strings, date styles."""
+
+    def __init__(self, zf: zipfile.ZipFile):
+        self.zf = zf
+        book = ET.fromstring(zf.read("xl/workbook.xml"))
+        rels = {r.get("Id"): (r.get("Type", ""), _part(r.get("Target")))
+                for r in ET.fromstring(zf.read("xl/_rels/workbook.xml.rels")).iter(_REL)}
+        self.parts = {kind.rsplit("/", 1)[-1]: part for kind, part in rels.values()}
+        # Like openpyxl: every <sheet> whose part exists, minus chartsheets.
+        found = [(s.get("name"), *rels[s.get(_R_ID)]) for s in book.iter(_M + "sheet")]
+        names = set(zf.namelist())
+        self.sheets = {name: part for name, kind, part in found
+                       if part in names and "chartsheet" not in kind}
+        pr = book.find(_M + "workbookPr")
+        flag = None if pr is None else pr.get("date1904")  # openpyxl's Bool rules
+        self.epoch = (CALENDAR_WINDOWS_1900 if flag in (None, "", "false", "f", "0")
+                      else CALENDAR_MAC_1904)
+
+    def shared_strings(self) -> list[str]:
+        strings = []
+        if "sharedStrings" in self.parts:
+            for _, el in ET.iterparse(self.zf.open(self.parts["sharedStrings"])):
+                if el.tag == _M + "si":
+                    strings.append(_text(el).replace("x005F_", ""))  # as openpyxl does
+                    el.clear()
+        return strings
+
+    def date_styles(self) -> tuple[set[str], set[str]]:
+        """Style indexes (spelled as in ``s="3"``) with date / timedelta formats."""
+        dates, deltas = set(), set()
+        if "styles" in self.parts:
+            styles = ET.fromstring(self.zf.read(self.parts["styles"]))
+            custom = {int(f.get("numFmtId")): f.get("formatCode")
+                      for f in styles.iter(_M + "numFmt")}
+            xfs = styles.find(_M + "cellXfs")
+            for i, xf in enumerate([] if xfs is None else xfs.iter(_M + "xf")):
+                fid = int(xf.get("numFmtId", 0))
+                fmt = custom.get(fid, BUILTIN_FORMATS.get(fid))
+                if fmt and is_date_format(fmt):
+                    dates.add(str(i))
+                if fmt and is_timedelta_format(fmt):
+                    deltas.add(str(i))
+        return dates, deltas
+
+
+def _part(target: str) -> str:
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+
+
+def _text(el) -> str:
+    """Text of an <si>/<is>: the plain <t> plus rich-text runs, never phonetic <rPh>."""
+    return (el.findtext(_T) or "") + "".join(r.findtext(_T) or "" for r in el.iterfind(_M + "r"))
+
+
+def _column(ref: str) -> int:
+    letters = ref.rstrip("0123456789")
+    if letters not in _COLS:
+        n = 0
+        for ch in letters.upper():
+            n = n * 26 + ord(ch) - 64
+        _COLS[letters] = n
+    return _COLS[letters]
+
+
+def _iter_lean(file: str, sheet: str | None) -> Iterator[RawRow]:
+    with zipfile.ZipFile(file) as zf:
+        book = _LeanBook(zf)
+        name = _pick_sheet(file, list(book.sheets), sheet) or next(iter(book.sheets))
+        shared, (dates, deltas), epoch = book.shared_strings(), book.date_styles(), book.epoch
+        last = 0
+        with zf.open(book.sheets[name]) as fh:
+            for _, row in ET.iterparse(fh):  # "end" events: a <row> arrives complete
+                if row.tag != _ROW:
+                    continue
+                number = int(row.get("r") or last + 1)
+                cells: list = []
+                col = 0
+                for c in row:
+                    ref = c.get("r")
+                    col = _column(ref) if ref else col + 1
+                    kind = c.get("t", "n")
+                    if kind == "inlineStr":
+                        node = c.find(_IS)
+                        value = None if node is None else _text(node)
+                    else:
+                        value = c.findtext(_V) or None  # for formulas: cached result
+                        if value is None:
+                            pass  # empty cell, or a formula without a cached result
+                        elif kind == "n":
+                            value = float(value) if "." in value or "E" in value \
+                                or "e" in value else int(value)
+                            style = c.get("s") or "0"
+                            if style in dates:
+                                try:
+                                    value = from_excel(value, epoch, timedelta=style in deltas)
+                                except (OverflowError, ValueError):
+                                    value = "#VALUE!"  # openpyxl's (warned) substitute
+                        elif kind == "s":
+                            value = shared[int(value)]
+                        elif kind == "b":
+                            value = bool(int(value))
+                        elif kind == "d":
+                            value = from_ISO8601(value)
+                        # "str" (formula text) and "e" (error code) stay text.
+                    if col > len(cells):
+                        cells.extend([None] * (col - len(cells)))
+                    cells[col - 1] = value
+                del cells[col:]  # openpyxl ends a row at its last <c>, even if out of order
+                row.clear()  # the emptied element stays in the tree: ~100 B per row
+                # openpyxl drops rows that repeat or go back; so do we.
+                if number > last:
+                    last = number
+                    if _trim_keep(cells):
+                        yield RawRow(file, name, number, cells)
 
 
 def iter_rows(path, *, sheet: str | None = None, encoding: str | None = None,

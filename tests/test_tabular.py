@@ -276,7 +276,28 @@ def test_xlsx_not_a_workbook(tmp_path):
         list(iter_xlsx(p))
 
 
-def test_xlsx_iterator_closes_workbook(tmp_path, monkeypatch):
+def test_xlsx_iterator_closes_zip(tmp_path, monkeypatch):
+    p = tmp_path / "book.xlsx"
+    _workbook(p)
+    closed = []
+    real = tabular.zipfile.ZipFile
+
+    class Spy(real):
+        def close(self):
+            if self.fp is not None:
+                closed.append(True)
+            super().close()
+
+    monkeypatch.setattr(tabular.zipfile, "ZipFile", Spy)
+    it = iter_xlsx(p)
+    next(it)
+    it.close()
+    assert closed == [True]
+    list(iter_xlsx(p))
+    assert closed == [True, True]
+
+
+def test_xlsx_fallback_iterator_closes_workbook(tmp_path, monkeypatch):
     p = tmp_path / "book.xlsx"
     _workbook(p)
     closed = []
@@ -289,8 +310,9 @@ def test_xlsx_iterator_closes_workbook(tmp_path, monkeypatch):
         return wb
 
     monkeypatch.setattr(tabular, "_open_workbook", spy)
+    monkeypatch.setattr(tabular, "_LeanBook", None)  # lean reader fails -> openpyxl
     it = iter_xlsx(p)
-    next(it)
+    assert next(it).cells == ["team", "objective", "due", "score"]
     it.close()
     assert closed == [True]
     list(iter_xlsx(p))
@@ -479,3 +501,173 @@ def test_rawrow_is_frozen():
     row = RawRow("f", None, 1, ["a"])
     with pytest.raises(Exception):
         row.number = 2
+
+
+# ------------------------------------------- lean XLSX reader vs openpyxl
+
+def _both(path, sheet=None):
+    """Rows from the lean reader and from openpyxl, with each cell's type."""
+    def typed(rows):
+        return [(r.sheet, r.number, r.cells, [type(v) for v in r.cells]) for r in rows]
+    return (typed(tabular._iter_lean(str(path), sheet)),
+            typed(tabular._iter_openpyxl(str(path), sheet)))
+
+
+def test_lean_matches_openpyxl_on_openpyxl_workbook(tmp_path):
+    p = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Data"
+    ws.append(["text", "int", "float", "bool", "date", "datetime", "time", "duration"])
+    ws.append(["Ship v2", 7, 0.25, True, dt.date(2024, 2, 29), dt.datetime(2024, 3, 31, 12, 30),
+               dt.time(9, 15), dt.timedelta(hours=30, minutes=5)])
+    ws.append(["Ship v2", -3, 1e-12, False, dt.datetime(1900, 1, 1), dt.datetime(1899, 12, 31),
+               dt.time(0, 0, 1), dt.timedelta(0)])
+    ws.append([None, None, 12345678901234567, None, None, None, None, None])
+    ws.append([])  # empty row
+    ws.append([None, "  "])  # blank-only row
+    ws.append(["Ops", "=1+1", None, None, "café – “x” \\n two"])
+    ws["I2"] = 44000.5
+    ws["I2"].number_format = "yyyy-mm-dd hh:mm"  # custom date format on a plain number
+    ws["J2"] = 3
+    ws["J2"].number_format = "0.00%"  # number format, not a date
+    ws["A20"] = "after a gap"
+    ws["C20"] = "merged"
+    ws.merge_cells("C20:E22")
+    ws["A21"] = "inside"
+    second = wb.create_sheet("KRs")
+    second["B3"] = "late start"
+    second["D3"] = dt.datetime(2030, 1, 1)
+    wb.save(p)
+    for sheet in (None, "Data", "KRs"):
+        lean, ref = _both(p, sheet)
+        assert lean == ref
+    lean, _ = _both(p)
+    assert [n for _, n, _, _ in lean] == [1, 2, 3, 4, 7, 20, 21]
+    assert lean[5][2] == ["after a gap", None, "merged"]
+    assert lean[6][2] == ["inside"]  # the merged range's other cells are None, trimmed
+    assert list_sheets(p) == ["Data", "KRs"]
+
+
+def test_lean_matches_openpyxl_1904_epoch(tmp_path):
+    p = tmp_path / "mac.xlsx"
+    wb = openpyxl.Workbook()
+    wb.epoch = openpyxl.utils.datetime.CALENDAR_MAC_1904
+    wb.active.append([dt.datetime(2024, 5, 6, 7, 8), dt.date(1904, 1, 2)])
+    wb.save(p)
+    lean, ref = _both(p)
+    assert lean == ref and lean[0][2][0] == dt.datetime(2024, 5, 6, 7, 8)
+
+
+_CT = ('<?xml version="1.0" encoding="UTF-8"?>'
+       '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+       '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+       '<Default Extension="xml" ContentType="application/xml"/>'
+       '<Override PartName="/{wb}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+       '{sheets}'
+       '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+       '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+       '</Types>')
+_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+_RNS = 'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"'
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_OFF = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_STYLES = (f'<styleSheet {_NS}><numFmts count="1"><numFmt numFmtId="170" formatCode="dd/mm/yyyy"/>'
+           '</numFmts><cellXfs count="4"><xf numFmtId="0"/><xf numFmtId="170"/><xf numFmtId="14"/>'
+           '<xf numFmtId="46"/></cellXfs></styleSheet>')
+
+
+def _handmade_xlsx(path, sheets, shared=(), *, wb_part="xl/workbook.xml"):
+    """A minimal xlsx written by hand, for XML openpyxl itself never writes:
+    inline strings, cached formula results, rich text, cells without ``r``."""
+    import zipfile
+    overrides = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" ContentType='
+        '"application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, len(sheets) + 1))
+    wb_dir, wb_name = wb_part.rsplit("/", 1)
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("[Content_Types].xml", _CT.format(wb=wb_part, sheets=overrides))
+        zf.writestr("_rels/.rels", f'<Relationships xmlns="{_PKG}"><Relationship Id="rId1" '
+                    f'Type="{_OFF}/officeDocument" Target="{wb_part}"/></Relationships>')
+        zf.writestr(wb_part, f'<workbook {_NS} {_RNS}><sheets>' + "".join(
+            f'<sheet name="{name}" sheetId="{i}" r:id="rId{i}"/>'
+            for i, name in enumerate(sheets, 1)) + "</sheets></workbook>")
+        zf.writestr(f"{wb_dir}/_rels/{wb_name}.rels", f'<Relationships xmlns="{_PKG}">' + "".join(
+            f'<Relationship Id="rId{i}" Type="{_OFF}/worksheet" Target="worksheets/sheet{i}.xml"/>'
+            for i in range(1, len(sheets) + 1))
+            + f'<Relationship Id="rS" Type="{_OFF}/sharedStrings" Target="sharedStrings.xml"/>'
+            f'<Relationship Id="rT" Type="{_OFF}/styles" Target="styles.xml"/></Relationships>')
+        for i, data in enumerate(sheets.values(), 1):
+            zf.writestr(f"xl/worksheets/sheet{i}.xml",
+                        f"<worksheet {_NS}><sheetData>{data}</sheetData></worksheet>")
+        zf.writestr("xl/sharedStrings.xml", f"<sst {_NS}>{''.join(shared)}</sst>")
+        zf.writestr("xl/styles.xml", _STYLES)
+
+
+HANDMADE = {
+    "Main": (
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="inlineStr"><is><t> inline </t></is></c>'
+        '<c r="C1" t="s"><v>1</v></c><c r="D1" t="inlineStr"><is><r><t>ri</t></r><r><t>ch</t></r></is></c></row>'
+        '<row r="2"><c r="A2"><f>1+1</f><v>2</v></c><c r="B2" t="str"><f>"a"&amp;"b"</f><v>ab</v></c>'
+        '<c r="C2" t="b"><f>TRUE()</f><v>1</v></c><c r="D2" t="e"><f>1/0</f><v>#DIV/0!</v></c>'
+        '<c r="E2"><f>NOW()</f></c><c r="F2" s="1"><v>45000</v></c><c r="G2" s="2"><v>45000.75</v></c>'
+        '<c r="H2" s="3"><v>1.5</v></c><c r="I2" t="d"><v>2024-01-02T03:04:05</v></c></row>'
+        '<row r="3"><c r="A3" s="1"/><c r="B3"><v></v></c></row>'
+        '<row r="5"><c r="C5"><v>1E3</v></c><c r="A5"><v>-0</v></c></row>'
+        '<row><c><v>6</v></c><c t="s"><v>2</v></c><c r="E6" t="b"><v>0</v></c><c><v>1.0</v></c></row>'
+        '<row r="9" spans="1:3"><c r="A9" t="s"><v>3</v></c></row>'
+    ),
+    "Second sheet": '<row r="2"><c r="B2" t="inlineStr"><is><t>hello</t></is></c></row>',
+}
+SHARED = ["<si><t>shared</t></si>", '<si><t xml:space="preserve">  spaced  </t></si>',
+          '<si><r><t>Bold</t></r><r><t> run</t></r><rPh sb="0" eb="4"><t>PHONETIC</t></rPh></si>',
+          "<si><t>x005F_x000D_</t></si>"]
+
+
+@pytest.mark.filterwarnings("ignore:Workbook contains no default style")
+def test_lean_matches_openpyxl_on_handmade_xml(tmp_path):
+    p = tmp_path / "hand.xlsx"
+    _handmade_xlsx(p, HANDMADE, SHARED)
+    for sheet in (None, "Main", "Second sheet"):
+        lean, ref = _both(p, sheet)
+        assert lean == ref
+    rows = [(r.number, r.cells) for r in iter_xlsx(p)]
+    assert rows == [
+        (1, ["shared", " inline ", "  spaced  ", "rich"]),
+        (2, [2, "ab", True, "#DIV/0!", None, dt.datetime(2023, 3, 15), dt.datetime(2023, 3, 15, 18),
+             dt.timedelta(hours=36), dt.datetime(2024, 1, 2, 3, 4, 5)]),
+        (5, [0]),  # out-of-order C5 is dropped, as openpyxl does
+        (6, [6, "Bold run", None, None, False, 1.0]),
+        (9, ["x000D_"]),  # openpyxl's x005F_ unescaping, copied
+    ]
+    assert [(r.sheet, r.number, r.cells) for r in iter_xlsx(p, sheet="Second sheet")] == [
+        ("Second sheet", 2, [None, "hello"])]
+    assert list_sheets(p) == ["Main", "Second sheet"]
+    with pytest.raises(TableError, match=r"no such sheet \(sheets: 'Main', 'Second sheet'\)"):
+        list(iter_xlsx(p, sheet="main"))
+
+
+@pytest.mark.filterwarnings("ignore:Workbook contains no default style")
+def test_unusual_workbook_falls_back_to_openpyxl(tmp_path, monkeypatch):
+    p = tmp_path / "odd.xlsx"
+    _handmade_xlsx(p, HANDMADE, SHARED, wb_part="xl/book.xml")  # not at xl/workbook.xml
+    with pytest.raises(KeyError):
+        list(tabular._iter_lean(str(p), None))
+    assert list_sheets(p) == ["Main", "Second sheet"]
+    assert [r.cells for r in iter_xlsx(p, sheet="Second sheet")] == [[None, "hello"]]
+    assert [r.number for r in iter_xlsx(p)] == [1, 2, 5, 6, 9]
+    with pytest.raises(TableError, match="no such sheet"):
+        list(iter_xlsx(p, sheet="Nope"))
+
+
+def test_lean_error_after_rows_names_file_sheet_and_row(tmp_path):
+    p = tmp_path / "bad.xlsx"
+    _handmade_xlsx(p, {"S": '<row r="1"><c t="inlineStr"><is><t>ok</t></is></c></row>'
+                            '<row r="2"><c t="s"><v>99</v></c></row>'}, SHARED)
+    it = iter_xlsx(p)
+    assert next(it).cells == ["ok"]
+    with pytest.raises(TableError) as exc:
+        next(it)
+    assert (exc.value.file, exc.value.sheet) == (str(p), "S")
+    assert "unreadable sheet data after row 1" in str(exc.value)
