@@ -22,8 +22,9 @@ full listings, follow the endpoint's ``deletes`` policy and are guarded against 
 
 from __future__ import annotations
 
+import gc
 import json
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -191,7 +192,15 @@ class Hub:
         by_ext = {key: cid for key, (cid, _) in links.items()}
         matcher = _Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint))
         waiting = self.store.open_conflict_fields()
-        for item in conn.read(self.store.cursor(endpoint, CURSOR_STREAM)):
+        with _fewer_collections():
+            self._read_into(conn, plan, links, by_ext, matcher, waiting)
+        plan.counters.rejected = len(plan.rejected)
+        if plan.cursor and plan.cursor.full_listing:
+            self._plan_deletes(conn, links, plan)
+        return plan
+
+    def _read_into(self, conn: Connector, plan: Plan, links, by_ext, matcher: _Matcher, waiting) -> None:
+        for item in conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
             if isinstance(item, Record):
                 plan.counters.read += 1
                 self._plan_record(conn, item, links, by_ext, matcher, waiting, plan)
@@ -201,10 +210,6 @@ class Hub:
                 plan.notes.append(item.message)
             elif isinstance(item, Cursor):
                 plan.cursor = item
-        plan.counters.rejected = len(plan.rejected)
-        if plan.cursor and plan.cursor.full_listing:
-            self._plan_deletes(conn, links, plan)
-        return plan
 
     def _plan_record(self, conn: Connector, record: Record, links, by_ext, matcher: _Matcher, waiting, plan: Plan) -> None:
         key = (record.kind, record.external_id)
@@ -588,6 +593,19 @@ def _title_key(kind: str, fields: dict[str, Any]) -> tuple:
     scope = fields.get("period") if kind == "objective" else next(
         (fields.get(r) for r in REFERENCES.get(kind, {}) if fields.get(r)), None)
     return (kind, title, scope)
+
+
+@contextmanager
+def _fewer_collections():
+    """A big read allocates hundreds of thousands of small acyclic dicts that the plan keeps;
+    the cyclic collector's full passes over that growing heap cost ~10 % of a 50,000-row
+    import. Collect less often while reading (garbage cycles are rare here)."""
+    old = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 1000)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
 
 
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:

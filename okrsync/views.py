@@ -78,11 +78,17 @@ def print_status(env, data: dict) -> None:
 def print_log(env, rows: list[dict]) -> None:
     table = Table("time", "run", "entity", "field", "old", "new", "from", "kind")
     for r in rows:
-        table.add_row(r["at"], str(r["run_id"]), r["entity_id"], r["field"], _short(r["old"]), _short(r["new"]),
-                      r["origin"], r["kind"])
+        field, old, new = r["field"], r["old"], r["new"]
+        if field == "*":  # a whole record created or deleted: name it by its title
+            field, old, new = "(record)", _titled(old), _titled(new)
+        table.add_row(r["at"], str(r["run_id"]), r["entity_id"], field, _short(old), _short(new), r["origin"], r["kind"])
     env.out.print(table)
     if not rows:
         env.err.print("no changes match")
+
+
+def _titled(record: dict | None) -> str | None:
+    return None if record is None else repr(record.get("title") or record)
 
 
 def _short(value: Any, width: int = 40) -> str:
