@@ -321,18 +321,18 @@ class Hub:
             plan.counters.deleted += 1
 
     def _to_canonical(self, record: Record, by_ext: dict) -> dict[str, Any]:
-        """Swap the endpoint's ids in reference fields for canonical ids."""
-        fields = dict(record.fields)
+        """Swap the endpoint's ids in reference fields for canonical ids (a new dict if any)."""
+        swaps = {}
         for ref, target in REFERENCES.get(record.kind, {}).items():
-            value = fields.get(ref)
+            value = record.fields.get(ref)
             if value is None:
                 continue
             targets = ("objective", "key_result") if target == "*" else (target,)
             cid = next((by_ext[(t, value)] for t in targets if (t, value) in by_ext), None)
             if cid is None:
                 raise KeyError(f"{ref} points at {value!r}, which is not a known {' or '.join(targets)} of this endpoint")
-            fields[ref] = cid
-        return fields
+            swaps[ref] = cid
+        return {**record.fields, **swaps} if swaps else record.fields
 
     def apply_pull(self, plan: Plan, run_id: int) -> None:
         """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
