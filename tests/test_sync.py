@@ -43,6 +43,14 @@ def seed(endpoint="a"):
     add(endpoint, "key_result", "k1", objective_id="o1", title="Reach 5M ARR", start=3.0, current=3.5, target=5.0)
 
 
+def seed_objective_with_krs(hub, count):
+    """One objective with ``count`` KRs on endpoint a, synced everywhere."""
+    add("a", "objective", "o1", title="O")
+    for i in range(count):
+        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
+    sync(hub)
+
+
 def both_edit_current(hub, on_a, on_b):
     """Seed, sync, then change the KR's current value on both endpoints and sync again."""
     seed()
@@ -146,10 +154,7 @@ def test_first_contact_ambiguous_match_is_reported_not_guessed(tmp_path):
 
 def test_delete_propagates_under_the_guard_share(tmp_path):
     hub = make_hub(tmp_path)
-    add("a", "objective", "o1", title="O")
-    for i in range(8):
-        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
-    sync(hub)
+    seed_objective_with_krs(hub, 8)
     del memory.WORLD["a"][("key_result", "k3")]
     sync(hub)
     assert len(find("b", "key_result")) == 7 and hub.store.count("key_result") == 7
@@ -158,10 +163,7 @@ def test_delete_propagates_under_the_guard_share(tmp_path):
 
 def test_mass_delete_guard_stops_before_writing(tmp_path):
     hub = make_hub(tmp_path)
-    add("a", "objective", "o1", title="O")
-    for i in range(4):
-        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
-    sync(hub)
+    seed_objective_with_krs(hub, 4)
     rows = change_rows(hub)
     for i in range(3):
         del memory.WORLD["a"][("key_result", f"k{i}")]
@@ -178,10 +180,7 @@ def test_mass_delete_guard_stops_before_writing(tmp_path):
 
 def test_delete_policy_ignore_writes_the_record_back(tmp_path):
     hub = make_hub(tmp_path, options={"a": {"deletes": "ignore"}})
-    add("a", "objective", "o1", title="O")
-    for i in range(5):
-        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
-    sync(hub)
+    seed_objective_with_krs(hub, 5)
     del memory.WORLD["a"][("key_result", "k0")]
     sync(hub)
     assert len(find("a", "key_result", title="KR 0")) == 1 and len(find("b", "key_result")) == 5
@@ -189,10 +188,7 @@ def test_delete_policy_ignore_writes_the_record_back(tmp_path):
 
 def test_delete_policy_archive_keeps_other_copies(tmp_path):
     hub = make_hub(tmp_path, options={"a": {"deletes": "archive"}})
-    add("a", "objective", "o1", title="O")
-    for i in range(5):
-        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
-    sync(hub)
+    seed_objective_with_krs(hub, 5)
     del memory.WORLD["a"][("key_result", "k0")]
     sync(hub)
     assert hub.store.count("key_result") == 4 and len(find("b", "key_result")) == 5
@@ -201,10 +197,7 @@ def test_delete_policy_archive_keeps_other_copies(tmp_path):
 
 def test_edit_beats_delete_elsewhere(tmp_path):
     hub = make_hub(tmp_path)
-    add("a", "objective", "o1", title="O")
-    for i in range(5):
-        add("a", "key_result", f"k{i}", objective_id="o1", title=f"KR {i}")
-    sync(hub)
+    seed_objective_with_krs(hub, 5)
     [(kb, _)] = find("b", "key_result", title="KR 0")
     del memory.WORLD["a"][("key_result", "k0")]
     edit("b", "key_result", kb, current=9.0)
