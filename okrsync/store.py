@@ -177,8 +177,9 @@ class Store:
             yield id_, k, json.loads(fields)
 
     def count(self, kind: str | None = None) -> int:
-        return sum(1 for _ in self.db.execute(
-            "SELECT 1 FROM entities WHERE deleted = 0" + (" AND kind = ?" if kind else ""), [kind] if kind else []))
+        """Live entities, of one kind or all."""
+        sql = "SELECT count(*) FROM entities WHERE deleted = 0" + (" AND kind = ?" if kind else "")
+        return self.db.execute(sql, [kind] if kind else []).fetchone()[0]
 
     def mutate(self, run_id: int, origin: str, kind: str, entity_id: str, fields: dict[str, Any] | None,
                *, old: dict[str, Any] | None = None, change: str | None = None) -> dict[str, tuple]:
@@ -421,14 +422,3 @@ class Store:
     def set_cursor(self, endpoint: str, stream: str, value: str | None, run_id: int) -> None:
         self.db["cursors"].upsert({"endpoint": endpoint, "stream": stream, "value": value, "run_id": run_id,
                                    "updated": NOW()}, pk=("endpoint", "stream"))
-
-
-def batched(items: Iterable, size: int) -> Iterator[list]:
-    batch: list = []
-    for item in items:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

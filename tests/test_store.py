@@ -8,7 +8,7 @@ import pytest
 import okrsync.config
 from okrsync.connector import Connector, Cursor, Record
 from okrsync.errors import RetryableError, StoreError
-from okrsync.store import MIGRATIONS, Store, batched, diff, dumps
+from okrsync.store import MIGRATIONS, Store, diff, dumps
 from okrsync.sync import CURSOR_STREAM, Hub
 
 TABLES = {"entities", "links", "changes", "runs", "cursors", "conflicts", "intents"}
@@ -425,12 +425,10 @@ def test_entities_and_count(store):
     assert store.count() == 2 and store.count("objective") == 1 and store.count("team") == 0
 
 
-def test_diff_and_dumps_and_batched():
+def test_diff_and_dumps():
     assert diff({"a": 1, "b": None}, {"a": 1, "c": 2}) == {"c": (None, 2)}
     assert diff(None, None) == {}
     assert dumps({"b": 1, "a": "é"}) == '{"a":"é","b":1}'
-    assert list(batched(range(5), 2)) == [[0, 1], [2, 3], [4]]
-    assert list(batched([], 3)) == []
 
 
 # ------------------------------------------------------------------ the hub rolls back too
