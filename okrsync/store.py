@@ -403,6 +403,13 @@ class Store:
             "SELECT kind, canonical_id, payload FROM intents WHERE endpoint = ? AND status = 'sent' "
             "AND payload IS NOT NULL ORDER BY id", [endpoint])]
 
+    def unsettled_intents(self, endpoint: str) -> int:
+        """Creates sent to ``endpoint`` by an interrupted run that no link accounts for (read-only)."""
+        return self.db.execute(
+            "SELECT count(*) FROM intents WHERE endpoint = ? AND status = 'sent' AND canonical_id NOT IN "
+            "(SELECT canonical_id FROM links WHERE endpoint = ?) AND canonical_id IN (SELECT id FROM entities WHERE deleted = 0)",
+            [endpoint, endpoint]).fetchone()[0]
+
     def settle_intents(self, endpoint: str) -> int:
         """Close intents whose record is linked now, or whose entity has left the hub;
         returns how many are still open."""

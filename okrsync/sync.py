@@ -412,7 +412,7 @@ class Hub:
         """Compare the canonical state with what the endpoint last agreed with."""
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "push", batch=WriteBatch())
-        open_intents = self.store.settle_intents(endpoint)
+        open_intents = self.store.unsettled_intents(endpoint)
         if open_intents:
             plan.notes.append(f"{open_intents} create(s) of an interrupted run were not found on {endpoint}; "
                               "they are sent again")
@@ -480,6 +480,8 @@ class Hub:
     def apply_push(self, plan: Plan, run_id: int) -> None:
         """Record intents, write the endpoint, then record what it now agrees with."""
         agreed = [r.canonical_id for r in plan.batch.unchanged]
+        with self.store.atomic():
+            self.store.settle_intents(plan.endpoint)  # those the pulls have linked since
         if not plan.batch:
             self.store.mark_in_step(plan.endpoint, agreed)  # compared equal: skip them next time
             return

@@ -228,20 +228,19 @@ def test_crash_after_remote_write_before_links_are_recorded(tmp_path, monkeypatc
     store = Store(tmp_path / "s.db")
     hub = make_hub(tmp_path, store=store)
     seed()
-    original = store.settle_intents
-    calls = {"n": 0}
+    original = store.mark_in_step
 
-    def crash_in_link_transaction(endpoint):
-        calls["n"] += 1
-        if endpoint == "b" and calls["n"] > 2:
+    def crash_in_link_transaction(endpoint, ids):
+        if endpoint == "b":  # b got the records; the transaction recording the links dies
             raise RuntimeError("simulated crash after write")
-        return original(endpoint)
+        return original(endpoint, ids)
 
-    monkeypatch.setattr(store, "settle_intents", crash_in_link_transaction)
+    monkeypatch.setattr(store, "mark_in_step", crash_in_link_transaction)
     with pytest.raises(RuntimeError):
         sync(hub)
-    monkeypatch.setattr(store, "settle_intents", original)
+    monkeypatch.setattr(store, "mark_in_step", original)
     assert len(find("b", "objective")) == 1  # the remote got it; the hub did not record the link
+    assert store.links("b") == {}
     plans = sync(make_hub(tmp_path, store=store))
     assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
     assert store.count() == 2
