@@ -57,13 +57,16 @@ def status(cfg, store: Store) -> dict[str, Any]:
         cursor = store.db.execute("SELECT updated FROM cursors WHERE endpoint = ? ORDER BY updated DESC LIMIT 1",
                                   [name]).fetchone()
         endpoints.append({"name": name, "type": ep.type, "linked": links, "last_read": cursor[0] if cursor else None})
-    return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": store.runs(10)}
+    return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": store.runs(10),
+            "conflicts_waiting": len(store.conflicts("open"))}
 
 
 def print_status(env, data: dict) -> None:
     out = env.out
     out.print(f"store: {data['store']}", markup=False)
     out.print("entities: " + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in data["entities"].items()) or "none"))
+    if data["conflicts_waiting"]:
+        out.print(f"conflicts waiting for you: {data['conflicts_waiting']} (okrsync conflicts list)")
     table = Table("endpoint", "type", "linked records", "last read or written")
     for e in data["endpoints"]:
         table.add_row(e["name"], e["type"], str(e["linked"]), e["last_read"] or "never")

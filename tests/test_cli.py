@@ -178,6 +178,7 @@ def test_conflict_waits_then_resolve_and_sync_applies_it(project):
     wb.save(project / "out/board.xlsx")
     result = run("sync", code=4)
     assert "conflict(s) wait" in result.output
+    assert json.loads(run("--json", "status").output)["conflicts_waiting"] == 1
     [conflict] = json.loads(run("--json", "conflicts", "list").output)
     assert conflict["field"] == "current"
     assert conflict["candidates"] == {"board": 4200000.0, "planning-sheet": 4000000.0}
