@@ -32,6 +32,11 @@ def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_ru
                     out.print(f"  {c.op} {c.kind} {c.external_id or c.canonical_id}: {fields}", markup=False)
                 if len(plan.changes) > MAX_LISTED:
                     out.print(f"  … and {len(plan.changes) - MAX_LISTED} more (use --json for all)")
+            for k in plan.conflicts[:MAX_LISTED]:
+                outcome = {"theirs": f"{plan.endpoint} wins", "ours": f"{k.ours_origin or 'the hub'} wins",
+                           "manual": "waits for you"}[k.decision]
+                out.print(f"  conflict {k.kind} {k.entity_id} {k.field}: {plan.endpoint} {k.theirs!r} vs "
+                          f"{k.ours_origin or 'hub'} {k.ours!r} (base {k.base!r}) → {outcome} ({k.rule})", markup=False)
     table = Table("endpoint", "step", "read", "created", "updated", "unchanged", "conflicts", "rejected",
                   title=f"{command} {'(dry run: nothing written)' if dry_run else f'run {run_id}'}")
     for p in plans:

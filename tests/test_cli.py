@@ -176,6 +176,10 @@ def test_conflict_waits_then_resolve_and_sync_applies_it(project):
         if row[header.index("Key result")].value == "Reach 5M ARR":
             row[col - 1].value = 4200000
     wb.save(project / "out/board.xlsx")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COLUMNS", "250")  # one plan line per line, as a wide terminal shows it
+        dry = run("sync", "--dry-run").output
+    assert "current: board 4200000.0 vs planning-sheet 4000000.0 (base 3500000.0) → waits for you (manual)" in dry
     result = run("sync", code=4)
     assert "conflict(s) wait" in result.output
     assert json.loads(run("--json", "status").output)["conflicts_waiting"] == 1
