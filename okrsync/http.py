@@ -1,0 +1,168 @@
+"""The one HTTP layer every API connector shares: a client factory and one retry policy.
+
+- ``new_client(base_url, auth=…)`` builds the ``httpx.Client`` a connector is handed:
+  https only (plain http only to loopback, for local emulators), timeouts, a user agent,
+  and a transport that retries only failed *connects* (the httpx advice); everything else
+  is retried in exactly one place, below.
+- ``check(response, endpoint)`` maps a response to the error tree: 429 and 5xx are
+  ``RetryableError`` (with the server's ``Retry-After`` or ``X-RateLimit-Reset``), other
+  4xx ``FatalError``; a body that is not the JSON it claims to be is retryable too
+  (a truncated transfer).
+- ``retrying(…)`` is the one tenacity policy: bounded attempts, jittered exponential
+  back-off, and a server-given wait honoured exactly (never looping on 429 faster than
+  asked). Tests pass ``sleep=lambda s: None`` to run instantly.
+
+Secrets never reach messages: errors quote method, URL path and status, never headers.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import time
+from typing import Any, Callable
+from urllib.parse import urlsplit
+
+import httpx
+import tenacity
+
+from . import __version__
+from .errors import ConfigError, FatalError, RetryableError
+
+USER_AGENT = f"okrsync/{__version__} (+https://github.com/okrsync)"
+TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+MAX_WAIT = 300.0  # a server asking for more than five minutes is treated as down
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str, where: str) -> str:
+    """Refuse plain http:// except to loopback; the message says which setting to fix."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{where}: {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not is_loopback(parts.hostname):
+        raise ConfigError(f"{where}: plain http:// sends credentials in clear text; use https:// "
+                          f"(http is allowed only to 127.0.0.1/localhost, for local emulators)")
+    return url.rstrip("/")
+
+
+def new_client(base_url: str, *, auth: httpx.Auth | None = None, where: str = "endpoint",
+               transport: httpx.BaseTransport | None = None, headers: dict[str, str] | None = None) -> httpx.Client:
+    """The client a connector uses; ``transport`` lets tests inject a mock."""
+    return httpx.Client(base_url=check_url(base_url, where), auth=auth, timeout=TIMEOUT,
+                        headers={"User-Agent": USER_AGENT, "Accept": "application/json", **(headers or {})},
+                        transport=transport or httpx.HTTPTransport(retries=2))
+
+
+def retry_after(response: httpx.Response) -> float | None:
+    """Seconds the server asked us to wait: ``Retry-After`` (seconds or an HTTP date) or
+    ``X-RateLimit-Reset`` (a unix time, as ClickUp sends; or seconds when it is small)."""
+    value = response.headers.get("Retry-After")
+    if value:
+        try:
+            return max(0.0, float(value))
+        except ValueError:
+            try:
+                return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+            except (TypeError, ValueError):
+                return None  # unreadable: fall back to our own back-off
+    reset = response.headers.get("X-RateLimit-Reset")
+    if reset:
+        try:
+            number = float(reset)
+        except ValueError:
+            return None
+        # a unix time (seconds or milliseconds) is far above any sane relative wait
+        if number > 1e12:
+            number /= 1000
+        return max(0.0, number - time.time()) if number > 1e9 else number
+    return None
+
+
+def check(response: httpx.Response, endpoint: str) -> httpx.Response:
+    """Raise the okrsync error a failed response stands for; return it when it succeeded."""
+    request = response.request
+    what = f"{request.method} {request.url.path} → {response.status_code}"
+    if response.status_code == 429 or response.status_code >= 500:
+        why = "rate limited" if response.status_code == 429 else "server error"
+        raise RetryableError(f"{what} ({why})", endpoint=endpoint, retry_after=retry_after(response))
+    if response.status_code in (401, 403):
+        raise FatalError(f"{what}: the credentials were refused or lack a permission; check the token "
+                         "and its scopes (okrsync doctor)", endpoint=endpoint)
+    if response.status_code >= 400:
+        raise FatalError(f"{what}: {_reason(response)}", endpoint=endpoint)
+    return response
+
+
+def _reason(response: httpx.Response) -> str:
+    """A short reason from an error body, without echoing anything that could be a secret."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.reason_phrase or "request refused"
+    if isinstance(body, dict):
+        for key in ("errorMessages", "errors", "message", "err", "error"):
+            if body.get(key):
+                text = body[key]
+                return "; ".join(map(str, text)) if isinstance(text, list) else str(text)[:300]
+    return response.reason_phrase or "request refused"
+
+
+def json_body(response: httpx.Response, endpoint: str) -> Any:
+    """The JSON of a successful response; a cut-off or garbled body is retryable."""
+    try:
+        return response.json()
+    except ValueError:
+        raise RetryableError(f"{response.request.method} {response.request.url.path}: the response body is not "
+                             "complete JSON (cut off in transfer?)", endpoint=endpoint) from None
+
+
+class _Wait:
+    """Jittered exponential back-off, or exactly what the server asked for."""
+
+    def __init__(self, base: float, cap: float):
+        self.backoff = tenacity.wait_exponential_jitter(initial=base, max=cap)
+
+    def __call__(self, state: tenacity.RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        asked = getattr(error, "retry_after", None)
+        if asked is not None:
+            if asked > MAX_WAIT:
+                raise error  # not worth waiting for in a batch run: fail with the server's reason
+            return asked
+        return self.backoff(state)
+
+
+def retrying(*, attempts: int = 5, base: float = 1.0, cap: float = 30.0,
+             sleep: Callable[[float], None] = time.sleep, on_retry: Callable[[], None] | None = None) -> tenacity.Retrying:
+    """The one retry policy: retries ``RetryableError`` (which network errors become), then
+    re-raises the last one. ``on_retry`` is called before each wait (a counter)."""
+    return tenacity.Retrying(
+        retry=tenacity.retry_if_exception_type(RetryableError),
+        stop=tenacity.stop_after_attempt(attempts),
+        wait=_Wait(base, cap),
+        sleep=sleep,
+        reraise=True,
+        before_sleep=(lambda state: on_retry()) if on_retry else None,
+    )
+
+
+def request_json(client: httpx.Client, method: str, url: str, *, endpoint: str,
+                 policy: tenacity.Retrying | None = None, **kwargs: Any) -> Any:
+    """Send one request under the retry policy and return its JSON (None for 204)."""
+    for attempt in policy or retrying():
+        with attempt:
+            try:
+                response = check(client.request(method, url, **kwargs), endpoint)
+            except httpx.TransportError as e:  # timeouts, resets, refused connections
+                raise RetryableError(f"{method} {urlsplit(url).path}: {type(e).__name__} (network)", endpoint=endpoint) from None
+            return None if response.status_code == 204 or not response.content else json_body(response, endpoint)
+    raise AssertionError("unreachable")  # tenacity either returned or re-raised
