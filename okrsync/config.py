@@ -115,6 +115,15 @@ class Config:
     sync: dict[str, Any] = field(default_factory=dict)
     notify: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, base_dir: Path, endpoints: dict[str, dict[str, Any]], sync: dict[str, Any] | None = None,
+           store: str = "okrsync.db") -> Config:
+        """A config built in code (tests, embedding): ``{name: {"type": …, **options}}``."""
+        path = Path(base_dir) / DEFAULT_PATH
+        made = {name: Endpoint(name, opts["type"], {k: v for k, v in opts.items() if k != "type"}, f"{path}: endpoints.{name}")
+                for name, opts in endpoints.items()}
+        return cls(path=path, store=Path(base_dir) / store, endpoints=made, sync=sync or {})
+
     @property
     def base_dir(self) -> Path:
         return self.path.parent

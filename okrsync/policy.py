@@ -78,10 +78,9 @@ def _rule(raw: Any, where: str, endpoints: set[str]) -> Rule:
 
 def from_config(cfg) -> Policy:
     """The policy of a loaded ``okrsync.config.Config`` (checked, with located errors)."""
-    sync = getattr(cfg, "sync", None) or {}
-    endpoints = getattr(cfg, "endpoints", None) or {}
+    sync, endpoints = cfg.sync, cfg.endpoints
     names = set(endpoints)
-    where = f"{getattr(cfg, 'path', 'config')}: sync"
+    where = f"{cfg.path}: sync"
     policy = Policy(order=list(sync.get("order") or []))
     if "conflicts" in sync:
         policy.default = _rule(sync["conflicts"], f"{where}.conflicts", names)
@@ -92,7 +91,7 @@ def from_config(cfg) -> Policy:
     if not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
         raise ConfigError(f"{where}.deletes.max_ratio: a share between 0 and 1 (default 0.25); got {ratio!r}")
     policy.max_delete_ratio = float(ratio)
-    for name, ep in endpoints.items():
+    for ep in endpoints.values():
         value = ep.options.get("deletes", "propagate")
         if value not in DELETE_POLICIES:
             raise ConfigError(f"{ep.where}.deletes: {value!r} is not one of {', '.join(DELETE_POLICIES)}")

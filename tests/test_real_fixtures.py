@@ -6,13 +6,13 @@ from __future__ import annotations
 import collections
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
 from okrsync.connector import Context, Cursor, Note, Record, Rejected
 from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.store import Store
+from okrsync.config import Config
 from okrsync.sync import Hub
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
@@ -143,7 +143,7 @@ def test_valid_small_without_the_short_rows_rule_rejects_the_shifted_rows(tmp_pa
 ])
 def test_every_fixture_pulls_into_the_store_with_its_references_resolved(name, counts):
     path, options = FIXTURES[name]
-    config = SimpleNamespace(base_dir=REAL, endpoint=lambda _: SimpleNamespace(type="csv", options={"path": path, **options}))
+    config = Config.of(REAL, {name: {"type": "csv", "path": path, **options}})
     store = Store(None)
     hub = Hub(config, store, {"csv": CsvConnector})
     plan = hub.plan_pull(name)

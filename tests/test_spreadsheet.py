@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import openpyxl
 import pytest
@@ -16,6 +15,7 @@ from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import Mapping
 from okrsync.store import Store
+from okrsync.config import Config
 from okrsync.sync import Hub
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -582,18 +582,6 @@ def test_example_is_a_realistic_quarter():
     assert all("@" in k.fields["owner"] for k in krs)
 
 
-class FakeConfig:
-    """What the hub needs of a config: endpoints by name and the directory paths start from."""
-
-    def __init__(self, base_dir: Path, endpoints: dict[str, dict]):
-        self.base_dir = base_dir
-        self._endpoints = endpoints
-
-    def endpoint(self, name):
-        options = dict(self._endpoints[name])
-        return SimpleNamespace(type=options.pop("type"), options=options)
-
-
 @pytest.mark.parametrize("board", [
     {"type": "xlsx", "path": "out/board.xlsx", "layout": "hierarchical"},
     {"type": "csv", "path": "out/board.csv", "layout": "linked", "tables": {"objective": "o.csv", "key_result": "k.csv"}},
@@ -601,7 +589,7 @@ class FakeConfig:
 def test_hub_pull_example_push_board_pull_back_changes_nothing(tmp_path, board):
     shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
     (tmp_path / "out").mkdir()
-    config = FakeConfig(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"}, "board": board})
+    config = Config.of(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"}, "board": board})
     store = Store(None)
     hub = Hub(config, store, {"csv": CsvConnector, "xlsx": XlsxConnector})
     run = store.begin_run("test")

@@ -434,8 +434,7 @@ def test_diff_and_dumps():
 # ------------------------------------------------------------------ the hub rolls back too
 
 def hub_config(tmp_path):
-    return okrsync.config.Config(path=tmp_path / "c.yaml", store=tmp_path / "okrsync.db",
-                                 endpoints={"fake": okrsync.config.Endpoint("fake", "fake", {}, "x")})
+    return okrsync.config.Config.of(tmp_path, {"fake": {"type": "fake"}})
 
 
 class FailingReadConnector(Connector):

@@ -2,7 +2,7 @@
 
 import pytest
 
-from okrsync.config import Config, Endpoint
+from okrsync.config import Config
 from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
@@ -21,9 +21,8 @@ def fresh_world():
 
 
 def make_hub(tmp_path, names=("a", "b"), sync=None, options=None, store=None, **kw):
-    cfg = Config(path=tmp_path / "okrsync.yaml", store=tmp_path / "okrsync.db",
-                 endpoints={n: Endpoint(n, "memory", dict((options or {}).get(n, {})), f"endpoints.{n}") for n in names},
-                 sync=sync or {"order": list(names)})
+    cfg = Config.of(tmp_path, {n: {"type": "memory", **(options or {}).get(n, {})} for n in names},
+                    sync or {"order": list(names)})
     return Hub(cfg, store or Store(None), {"memory": MemoryConnector}, **kw)
 
 

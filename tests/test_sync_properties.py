@@ -34,7 +34,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, note, settings
 from hypothesis import strategies as st
 
-from okrsync.config import Config, Endpoint
+from okrsync.config import Config
 from okrsync.store import Store
 from okrsync.sync import Hub
 
@@ -69,9 +69,8 @@ def _clean_world():
 
 
 def make_hub(names, policy, store: Store | None = None) -> Hub:
-    cfg = Config(path=Path("okrsync.yaml"), store=Path("okrsync.db"),
-                 endpoints={n: Endpoint(n, "memory", {}, f"endpoints.{n}") for n in names},
-                 sync={"order": list(names), "conflicts": policy, "deletes": {"max_ratio": 1.0}})
+    cfg = Config.of(Path("."), {n: {"type": "memory"} for n in names},
+                    {"order": list(names), "conflicts": policy, "deletes": {"max_ratio": 1.0}})
     return Hub(cfg, store if store is not None else Store(None), {"memory": MemoryConnector})
 
 
