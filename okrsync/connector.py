@@ -32,6 +32,7 @@ class Capabilities:
     writes: str = "records"  # records: per-record writes | snapshot: the whole dataset each time
     max_krs_per_objective: int | None = None
     rate_limit: str | None = None  # as documented by the vendor, e.g. "150/min"
+    read_only: tuple[str, ...] = ()  # kinds read from the tool but never written to it (Jira's history)
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -74,6 +75,9 @@ class Cursor:
 
     value: str | None
     full_listing: bool
+    # the ids of every record still on the endpoint, when a cheap id-only listing was made
+    # instead of a full read: linked records missing from it were deleted there
+    present: frozenset[str] | None = None
 
 
 @dataclass
@@ -141,6 +145,11 @@ class Connector:
         rejected and left untouched on the remote.
         """
         raise NotImplementedError
+
+    def take_counts(self) -> tuple[int, int]:
+        """Requests sent and retries made since the last call, for the run's counters
+        (API connectors return their ``okrsync.http.Api``'s counts)."""
+        return 0, 0
 
     def fields(self, kind: str) -> set[str] | None:
         """Canonical fields this endpoint holds for ``kind`` (None: every field).

@@ -68,12 +68,15 @@ class ConnectorError(OkrsyncError):
 class RetryableError(ConnectorError):
     """A failure that may pass: 429, 5xx, timeouts, dropped connections.
 
-    ``retry_after`` is the number of seconds the server asked us to wait, if it said.
+    ``retry_after`` is the number of seconds the server asked us to wait, if it said;
+    ``status`` the HTTP status (None when no answer came: the request may have been done).
     """
 
-    def __init__(self, message: str, *, endpoint: str | None = None, retry_after: float | None = None):
+    def __init__(self, message: str, *, endpoint: str | None = None, retry_after: float | None = None,
+                 status: int | None = None):
         super().__init__(message, endpoint=endpoint)
         self.retry_after = retry_after
+        self.status = status
 
 
 class FatalError(ConnectorError):

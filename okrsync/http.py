@@ -17,8 +17,10 @@ Secrets never reach messages: errors quote method, URL path and status, never he
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import ipaddress
+import threading
 import time
 from typing import Any, Callable
 from urllib.parse import urlsplit
@@ -78,8 +80,14 @@ def retry_after(response: httpx.Response) -> float | None:
     if reset:
         try:
             number = float(reset)
-        except ValueError:
-            return None
+        except ValueError:  # Jira sends an ISO 8601 instant, e.g. 2026-11-25T13:41Z
+            try:
+                when = dt.datetime.fromisoformat(reset.replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone.utc)
+            return max(0.0, when.timestamp() - time.time())
         # a unix time (seconds or milliseconds) is far above any sane relative wait
         if number > 1e12:
             number /= 1000
@@ -93,13 +101,21 @@ def check(response: httpx.Response, endpoint: str) -> httpx.Response:
     what = f"{request.method} {request.url.path} → {response.status_code}"
     if response.status_code == 429 or response.status_code >= 500:
         why = "rate limited" if response.status_code == 429 else "server error"
-        raise RetryableError(f"{what} ({why})", endpoint=endpoint, retry_after=retry_after(response))
+        raise RetryableError(f"{what} ({why})", endpoint=endpoint, retry_after=retry_after(response),
+                             status=response.status_code)
     if response.status_code in (401, 403):
-        raise FatalError(f"{what}: the credentials were refused or lack a permission; check the token "
-                         "and its scopes (okrsync doctor)", endpoint=endpoint)
-    if response.status_code >= 400:
-        raise FatalError(f"{what}: {_reason(response)}", endpoint=endpoint)
-    return response
+        error = FatalError(f"{what}: the credentials were refused or lack a permission; check the token "
+                           "and its scopes (okrsync doctor)", endpoint=endpoint)
+    elif response.status_code >= 400:
+        error = FatalError(f"{what}: {_reason(response)}", endpoint=endpoint)
+    else:
+        return response
+    error.status = response.status_code
+    try:  # a connector may map per-record errors from it (Jira's bulk create)
+        error.body = response.json()
+    except ValueError:
+        error.body = None
+    raise error
 
 
 def _reason(response: httpx.Response) -> str:
@@ -141,12 +157,22 @@ class _Wait:
         return self.backoff(state)
 
 
+def _not_done(error: BaseException) -> bool:
+    """Refused before any work was done: 429, and the 503s gateways send."""
+    return isinstance(error, RetryableError) and error.status in (429, 503)
+
+
 def retrying(*, attempts: int = 5, base: float = 1.0, cap: float = 30.0,
-             sleep: Callable[[float], None] = time.sleep, on_retry: Callable[[], None] | None = None) -> tenacity.Retrying:
+             sleep: Callable[[float], None] = time.sleep, on_retry: Callable[[], None] | None = None,
+             replay_safe: bool = True) -> tenacity.Retrying:
     """The one retry policy: retries ``RetryableError`` (which network errors become), then
-    re-raises the last one. ``on_retry`` is called before each wait (a counter)."""
+    re-raises the last one. ``on_retry`` is called before each wait (a counter).
+
+    ``replay_safe=False`` is for requests that must not run twice (creates): only answers
+    that say the work was not done are retried; a timeout or a cut-off answer is raised
+    for the caller to find out what happened."""
     return tenacity.Retrying(
-        retry=tenacity.retry_if_exception_type(RetryableError),
+        retry=tenacity.retry_if_exception_type(RetryableError) if replay_safe else tenacity.retry_if_exception(_not_done),
         stop=tenacity.stop_after_attempt(attempts),
         wait=_Wait(base, cap),
         sleep=sleep,
@@ -156,13 +182,83 @@ def retrying(*, attempts: int = 5, base: float = 1.0, cap: float = 30.0,
 
 
 def request_json(client: httpx.Client, method: str, url: str, *, endpoint: str,
-                 policy: tenacity.Retrying | None = None, **kwargs: Any) -> Any:
-    """Send one request under the retry policy and return its JSON (None for 204)."""
+                 policy: tenacity.Retrying | None = None, before: Callable[[], None] | None = None,
+                 **kwargs: Any) -> Any:
+    """Send one request under the retry policy and return its JSON (None for 204).
+    ``before`` runs before each attempt (pacing, counting)."""
     for attempt in policy or retrying():
         with attempt:
+            if before:
+                before()
             try:
                 response = check(client.request(method, url, **kwargs), endpoint)
             except httpx.TransportError as e:  # timeouts, resets, refused connections
                 raise RetryableError(f"{method} {urlsplit(url).path}: {type(e).__name__} (network)", endpoint=endpoint) from None
             return None if response.status_code == 204 or not response.content else json_body(response, endpoint)
     raise AssertionError("unreachable")  # tenacity either returned or re-raised
+
+
+class Pacer:
+    """Spaces requests evenly at ``rate`` per second across threads, so a tool's rate limit
+    is never hit in the first place; ``hold(seconds)`` stops every thread when the server
+    asked for a pause anyway (a 429 seen by one worker is news for all of them)."""
+
+    def __init__(self, rate: float | None, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic):
+        self.interval = 1.0 / rate if rate else 0.0
+        self.sleep, self.clock = sleep, clock
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:  # reserve a slot, then sleep outside the lock
+            now = self.clock()
+            slot = max(now, self._next)
+            self._next = slot + self.interval
+        if slot > now:
+            self.sleep(slot - now)
+
+    def hold(self, seconds: float) -> None:
+        with self._lock:
+            self._next = max(self._next, self.clock() + seconds)
+
+
+class Api:
+    """One connector's view of a remote API: a client, the retry policy, pacing and counts.
+
+    ``call(method, url, json=…, params=…)`` returns the response's JSON (None for 204)
+    after retries; ``take_counts()`` hands the requests sent and the retries made since
+    the last call to the hub's run counters. Thread-safe: workers share one ``Api``.
+    """
+
+    def __init__(self, client: httpx.Client, endpoint: str, *, rate: float | None = None, attempts: int = 5,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.client, self.endpoint, self.attempts, self.sleep = client, endpoint, attempts, sleep
+        self.pacer = Pacer(rate, sleep)
+        self._lock = threading.Lock()
+        self.requests = self.retried = 0
+
+    def _before(self) -> None:
+        self.pacer.wait()
+        with self._lock:
+            self.requests += 1
+
+    def _on_retry(self, state: tenacity.RetryCallState) -> None:
+        with self._lock:
+            self.retried += 1
+        asked = getattr(state.outcome.exception(), "retry_after", None) if state.outcome else None
+        if asked:
+            self.pacer.hold(asked)
+
+    def call(self, method: str, url: str, *, replay_safe: bool = True, **kwargs: Any) -> Any:
+        policy = retrying(attempts=self.attempts, sleep=self.sleep, replay_safe=replay_safe)
+        policy.before_sleep = self._on_retry
+        return request_json(self.client, method, url, endpoint=self.endpoint, policy=policy, before=self._before, **kwargs)
+
+    def take_counts(self) -> tuple[int, int]:
+        with self._lock:
+            counts, self.requests, self.retried = (self.requests, self.retried), 0, 0
+        return counts
+
+    def close(self) -> None:
+        self.client.close()

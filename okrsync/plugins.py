@@ -21,6 +21,7 @@ from .errors import OkrsyncError
 
 DEFAULT_PLUGINS = (
     "okrsync.connectors.spreadsheet",
+    "okrsync.connectors.jira",
 )
 
 

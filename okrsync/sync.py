@@ -195,7 +195,8 @@ class Hub:
         with _fewer_collections():
             self._read_into(conn, plan, links, by_ext, matcher, waiting)
         plan.counters.rejected = len(plan.rejected)
-        if plan.cursor and plan.cursor.full_listing:
+        plan.counters.requests, plan.counters.retried = conn.take_counts()
+        if plan.cursor and (plan.cursor.full_listing or plan.cursor.present is not None):
             self._plan_deletes(conn, links, plan)
         return plan
 
@@ -229,7 +230,7 @@ class Hub:
                 plan.counters.unchanged += 1
                 return
             base = json.loads(base_json) if base_json else {}
-        elif (sent := matcher.sent(record.kind, fields)) is not None:
+        elif (sent := matcher.sent(record.kind, fields, record.canonical_id)) is not None:
             # a copy an interrupted push created: what it sent is the base, so edits made
             # since (here or elsewhere, renames and deletes too) merge as usual
             cid, base = sent
@@ -240,7 +241,7 @@ class Hub:
                 plan.counters.unchanged += 1  # deleted in the hub since: the push deletes the copy
                 return
         else:
-            found = matcher.match(record.kind, record.external_id, fields)
+            found = matcher.match(record.kind, record.external_id, fields, record.canonical_id)
             if isinstance(found, list):
                 plan.rejected.append(Rejected(record.where or record.external_id,
                     f"matches {len(found)} existing {record.kind.replace('_', ' ')}s ({', '.join(found[:5])}); "
@@ -298,7 +299,8 @@ class Hub:
         plan.links.append((record.kind, record.external_id, cid, new_base, record.updated, in_step))
 
     def _plan_deletes(self, conn: Connector, links, plan: Plan) -> None:
-        missing = [(key, cid) for key, (cid, _) in links.items() if key not in plan.seen]
+        present = plan.cursor.present or frozenset()
+        missing = [(key, cid) for key, (cid, _) in links.items() if key not in plan.seen and key[1] not in present]
         if not missing:
             return
         if plan.rejected:  # a row we could not read may be one of the "missing" ones
@@ -306,8 +308,8 @@ class Hub:
                               "deletes are not taken from this read")
             return
         limit = self.policy.max_delete_ratio * len(links)
-        if not self.allow_mass_delete and (not plan.seen or len(missing) > limit):
-            why = ("listed no records at all" if not plan.seen else
+        if not self.allow_mass_delete and (not (plan.seen or present) or len(missing) > limit):
+            why = ("listed no records at all" if not (plan.seen or present) else
                    f"would delete {len(missing)} of its {len(links)} linked records "
                    f"(more than {self.policy.max_delete_ratio:.0%})")
             raise DeleteGuardError(f"{plan.endpoint} {why}; stopped before writing anything. If that is "
@@ -423,7 +425,7 @@ class Hub:
         hints: dict[str, str] | None = None
         for cid, kind, fields in candidates:
             allowed = self._fields(conn, kind)
-            if allowed == set():
+            if allowed == set() or kind in conn.capabilities.read_only:
                 continue
             projected = project(fields, allowed, endpoint)
             if cid in by_cid:
@@ -448,7 +450,7 @@ class Hub:
                                                  canonical_id=cid))
                 plan.counters.created += 1
         for kind, ext, cid in self.store.deleted_links(endpoint):
-            if self._fields(conn, kind) == set():
+            if self._fields(conn, kind) == set() or kind in conn.capabilities.read_only:
                 continue
             plan.changes.append(Change("delete", kind, cid, ext, None))
             plan.batch.deletes.append(Record(kind, ext, {}, canonical_id=cid))
@@ -497,7 +499,9 @@ class Hub:
             self.store.add_intents(run_id, plan.endpoint,
                                    [(r.kind, r.canonical_id, sent.get(r.canonical_id)) for r in plan.batch.creates])
         result = conn.write(plan.batch)
-        plan.counters.requests += result.requests
+        requests, retried = conn.take_counts()
+        plan.counters.requests += max(requests, result.requests)
+        plan.counters.retried += retried
         rejected = {r.where for r in result.rejected}
         plan.rejected.extend(result.rejected)
         plan.counters.rejected += len(result.rejected)
@@ -548,20 +552,24 @@ class _Matcher:
         self.store = store
         self.taken = taken
         self._sent: dict[tuple, list[tuple[str, dict]]] = {}
+        self._by_cid: dict[str, dict] = {}
         for kind, cid, payload in intents:
             self._sent.setdefault(_title_key(kind, payload), []).append((cid, payload))
+            self._by_cid[cid] = payload
         self._by_title: dict[tuple, list[str]] | None = None
         self._by_ext: dict[tuple[str, str], set[str]] | None = None
 
-    def match(self, kind: str, external_id: str, fields: dict[str, Any]) -> str | list[str] | None:
+    def match(self, kind: str, external_id: str, fields: dict[str, Any], written_id: str | None = None) -> str | list[str] | None:
+        """``written_id`` is a canonical id the endpoint kept for us (an issue property)."""
         if self._by_title is None:
             self._index()
         if not self._by_title and not self._by_ext:
             return None  # an empty hub (a first import): nothing to match
-        if external_id not in self.taken:
-            found = self.store.get_any(external_id)
-            if found and found[0] == kind and found[2] == 0:
-                return external_id
+        for cid in filter(None, (written_id, external_id)):
+            if cid not in self.taken:
+                found = self.store.get_any(cid)
+                if found and found[0] == kind and found[2] == 0:
+                    return cid
         by_id = sorted(self._by_ext.get((kind, external_id), set()) - self.taken)
         if len(by_id) == 1:
             return by_id[0]
@@ -570,10 +578,13 @@ class _Matcher:
             return candidates[0]
         return candidates or None
 
-    def sent(self, kind: str, fields: dict[str, Any]) -> tuple[str, dict] | None:
-        """The one create of an interrupted push this record is, known by the fields sent."""
+    def sent(self, kind: str, fields: dict[str, Any], written_id: str | None = None) -> tuple[str, dict] | None:
+        """The one create of an interrupted push this record is: known by the canonical id
+        the endpoint kept for us, or else by the fields sent."""
         if not self._sent:
             return None
+        if written_id and written_id not in self.taken and written_id in self._by_cid:
+            return written_id, self._by_cid[written_id]
         found = [(c, p) for c, p in self._sent.get(_title_key(kind, fields), []) if c not in self.taken]
         if not found:  # renamed where it landed: the same record but for its title, in the same place
             rest = {k: v for k, v in fields.items() if k != "title"}

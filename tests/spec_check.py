@@ -67,15 +67,75 @@ class SpecCheck:
                 return template, op
         raise SpecMismatch(f"{self.name}: no operation {method.upper()} {path}")
 
-    def request(self, method: str, path: str, body: Any = None) -> None:
+    def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> None:
         template, op = self.operation(method, path)
+        self._query(template, method, query or {})
         if body is None:
             return
         content = (op.get("requestBody") or {}).get("content", {})
         if "application/json" not in content:
             raise SpecMismatch(f"{self.name}: {method.upper()} {template} takes no JSON body")
-        self._validate(body, _pointer("paths", template, method.lower(), "requestBody", "content", "application/json",
-                                      "schema"), f"request body of {method.upper()} {template}")
+        pointer = _pointer("paths", template, method.lower(), "requestBody", "content", "application/json", "schema")
+        what = f"request body of {method.upper()} {template}"
+        self._validate(body, pointer, what)
+        # a key the schema does not declare is ignored by a lenient server, so it would pass
+        # silently in production too: for what *we* send, an undeclared key is a mistake
+        stray = self._undeclared(body, self._resolve({"$ref": "urn:spec#" + pointer}), "")
+        if stray:
+            raise SpecMismatch(f"{self.name}: {what} sends keys the spec does not declare: {', '.join(stray)}")
+
+    def _query(self, template: str, method: str, query: dict[str, Any]) -> None:
+        params = [self._resolve(p) for p in (*self.document["paths"][template].get("parameters", []),
+                                             *self.document["paths"][template][method.lower()].get("parameters", []))]
+        known = {p["name"]: p for p in params if p.get("in") == "query"}
+        for name, value in query.items():
+            if name not in known:
+                raise SpecMismatch(f"{self.name}: {method.upper()} {template} has no query parameter {name!r} "
+                                   f"(documented: {', '.join(known) or 'none'})")
+            schema = known[name].get("schema") or {}
+            kind = schema.get("type")
+            values = value if isinstance(value, list) else [value]
+            for v in values:
+                if kind == "integer" and not str(v).lstrip("-").isdigit():
+                    raise SpecMismatch(f"{self.name}: query {name}={v!r} is not an integer")
+                if kind == "boolean" and str(v) not in ("true", "false"):
+                    raise SpecMismatch(f"{self.name}: query {name}={v!r} is not true or false")
+                if schema.get("enum") and v not in schema["enum"]:
+                    raise SpecMismatch(f"{self.name}: query {name}={v!r} is not one of {schema['enum']}")
+        for name, p in known.items():
+            if p.get("required") and name not in query:
+                raise SpecMismatch(f"{self.name}: {method.upper()} {template} needs query parameter {name!r}")
+
+    def _resolve(self, node: Any) -> Any:
+        while isinstance(node, dict) and "$ref" in node:
+            ref, node = node["$ref"].split("#", 1)[1], self.document
+            for part in ref.strip("/").split("/"):
+                node = node[part.replace("~1", "/").replace("~0", "~")]
+        return node
+
+    def _undeclared(self, body: Any, schema: Any, at: str) -> list[str]:
+        schema = self._resolve(schema)
+        if not isinstance(schema, dict):
+            return []
+        parts = [self._resolve(s) for s in schema.get("allOf", [])] + [schema]
+        if isinstance(body, dict):
+            declared: dict[str, Any] = {}
+            for part in parts:
+                declared.update(part.get("properties") or {})
+            extra = next((p["additionalProperties"] for p in parts if p.get("additionalProperties")), None)
+            stray = []
+            for key, value in body.items():
+                if key in declared:
+                    stray += self._undeclared(value, declared[key], f"{at}/{key}")
+                elif isinstance(extra, dict):
+                    stray += self._undeclared(value, extra, f"{at}/{key}")
+                elif declared and extra is None:
+                    stray.append(f"{at}/{key}")
+            return stray
+        if isinstance(body, list):
+            items = next((p.get("items") for p in parts if p.get("items")), None)
+            return [s for i, v in enumerate(body) for s in (self._undeclared(v, items, f"{at}/{i}") if items else [])]
+        return []
 
     def response(self, method: str, path: str, status: int, body: Any) -> None:
         template, op = self.operation(method, path)
@@ -97,3 +157,54 @@ class SpecCheck:
         if errors:
             shown = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5])
             raise SpecMismatch(f"{self.name}: {what} does not match the spec: {shown}")
+
+
+class SpecMock:
+    """respx routes whose every request and canned answer is checked against a spec.
+
+        with SpecMock("jira-cloud-platform-v3.openapi.json", BASE) as api:
+            api.on("POST", "/rest/api/3/search/jql", [(200, page1), (200, page2)])
+            ...
+            api.sent  # [(method, path, query, body)] in order
+
+    ``answers`` is a list (one per call, the last repeats) of ``(status, body)`` or
+    ``(status, body, headers)``, or a function ``(query, body) -> (status, body[, headers])``.
+    """
+
+    def __init__(self, spec: str, base_url: str):
+        import respx
+
+        self.spec = SpecCheck.load(spec)
+        self.router = respx.mock(base_url=base_url, assert_all_called=False)
+        self.sent: list[tuple[str, str, dict, Any]] = []
+
+    def __enter__(self) -> SpecMock:
+        self.router.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.router.__exit__(*exc)
+
+    def on(self, method: str, path_regex: str, answers: Any) -> None:
+        import httpx
+
+        queue = list(answers) if isinstance(answers, list) else None
+
+        def respond(request: httpx.Request) -> httpx.Response:
+            body = json.loads(request.content) if request.content else None
+            query = {k: (v if len(v) > 1 else v[0]) for k in request.url.params
+                     for v in [request.url.params.get_list(k)]}
+            self.spec.request(method, request.url.path, body, query)
+            self.sent.append((method, request.url.path, query, body))
+            answer = (queue.pop(0) if len(queue) > 1 else queue[0]) if queue is not None else answers(query, body)
+            status, out, headers = (*answer, {})[:3]
+            if isinstance(out, Exception):
+                raise out
+            if out is not None and status < 500 and status != 429:
+                self.spec.response(method, request.url.path, status, out)
+            return httpx.Response(status, json=out, headers=headers) if out is not None else httpx.Response(status, headers=headers)
+
+        self.router.route(method=method, path__regex=f"^{path_regex}$").mock(side_effect=respond)
+
+    def calls(self, method: str, path_prefix: str = "") -> list[tuple[str, str, dict, Any]]:
+        return [s for s in self.sent if s[0] == method and s[1].startswith(path_prefix)]

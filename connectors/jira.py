@@ -1,0 +1,534 @@
+"""Jira Cloud (REST API v3): objectives and KRs as issues, initiatives as linked issues.
+
+Reads are one bounded JQL search (``POST /rest/api/3/search/jql``, explicit field list,
+``nextPageToken`` pages); later reads ask only for issues updated since the last one,
+with an overlap for JQL's minute precision (de-duplicated by id and update time). A
+periodic id-only listing finds deleted issues. KR check-ins come from the change history
+of the current-value field (``POST /rest/api/3/changelog/bulkfetch``).
+
+Writes use the bulk forms where Jira has them: creates 50 a request (partial failures
+mapped back to their records), status changes as bulk transitions, deletes as a bulk
+delete. Edits are one ``PUT`` per issue (Jira's bulk edit sets the *same* values on every
+issue it is given). Creates are never blindly re-sent: after an answer that got lost, the
+issues carrying our ``okrsync`` property are looked up first, so nothing is created twice.
+
+Every request goes through ``okrsync.http.Api``: paced to the configured ``rate``,
+retried through the core's one policy, counted for the run summary.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import math
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, Iterable, Iterator
+
+import httpx
+
+from okrsync import hookimpl, http
+from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
+
+from .jira_fields import PROPERTY, JiraMapping, jira_time
+
+API = "/rest/api/3"
+BULK_CREATE = 50  # documented maximum per POST /issue/bulk
+BULK_TASK = 1000  # documented maximum per bulk delete / transition
+CHANGELOG_IDS = 1000
+PAGE = 100
+LISTING_PAGE = 5000  # documented maximum when only ids are asked for
+OPTIONS = {"url", "project", "auth", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
+           "overlap_minutes", "listing_every_hours", "users", "history", "poll_interval"}
+
+
+class JiraConnector(Connector):
+    name = "jira"
+    description = "Jira Cloud REST v3: objectives and KRs as issues (KR → parent), initiatives as linked issues"
+    capabilities = Capabilities(
+        kinds=("objective", "key_result", "initiative", "check_in"),
+        kr_directions=("increase", "decrease"),  # read from start vs target; no field holds the rest
+        kr_units=("number", "percent", "currency", "boolean"),  # through the mapping's unit text field
+        alignment="none", alignment_depth=0,  # objectives have no parent objective in Jira's issue hierarchy
+        weights=False, confidence=True, check_ins="history", custom_fields=True, deletes=True,
+        incremental=True, writes="records",
+        rate_limit="per-second burst limits (numbers undocumented); set `rate`",
+        read_only=("check_in",),  # history is made by edits, never written directly
+    )
+
+    def __init__(self, endpoint, options, context=None):
+        super().__init__(endpoint, options, context)
+        where = f"endpoint {endpoint}"
+        for key in options:
+            if key not in OPTIONS:
+                hint = difflib.get_close_matches(key, OPTIONS, n=1)
+                raise ConfigError(f"{where}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        for key in ("url", "project", "auth"):
+            if not options.get(key):
+                raise ConfigError(f"{where}: a jira endpoint needs '{key}:' (see config.example.yaml)")
+        self.project = str(options["project"])
+        self.mapping = JiraMapping.load(options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        self.concurrency = int(options.get("concurrency", 4))
+        self.overlap = float(options.get("overlap_minutes", 5))
+        self.listing_every = float(options.get("listing_every_hours", 6)) * 3600
+        self.poll_interval = float(options.get("poll_interval", 1.0))
+        self.history = bool(options.get("history", True))
+        self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
+        self.emails: dict[str, str] = {v: k for k, v in self.users.items()}  # accountId → e-mail
+        timeout = float(options.get("timeout", 30))
+        client = http.new_client(options["url"], auth=_auth(options["auth"], where), where=f"{where}: url")
+        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
+        self.api = http.Api(client, endpoint, rate=float(options.get("rate", 10)), attempts=int(options.get("attempts", 5)))
+        self._resolved = False
+        self._issues: dict[str, dict[str, Any]] = {}  # id → fields seen this run (status, labels, type)
+        self._transitions: dict[tuple[str, str], dict[str, str]] = {}  # (type, status) → category → transition
+
+    def take_counts(self) -> tuple[int, int]:
+        return self.api.take_counts()
+
+    def fields(self, kind: str) -> set[str] | None:
+        held = self.mapping.holds(kind)
+        if kind == "check_in":
+            return {"key_result_id", "at", "value", "author"} if self.history else set()
+        return held | {f"extra.{self.endpoint}"} if held else set()
+
+    # ------------------------------------------------------------ lookups
+
+    def _resolve(self, cached: dict[str, str] | None = None) -> None:
+        """Field ids by name: from the cursor's cache when it names them all, else GET /field."""
+        if self._resolved:
+            return
+        names = self.mapping.names()
+        if cached and all(n in cached for n in names):
+            self.mapping.ids.update({n: cached[n] for n in names})
+        elif names:
+            missing = self.mapping.resolve(self.api.call("GET", f"{API}/field"))
+            if missing:
+                raise MappingError(f"endpoint {self.endpoint}: " + "; ".join(missing))
+        self._resolved = True
+
+    def _account(self, owner: str | None) -> str | None:
+        """The accountId of an owner given by e-mail (or display name); KeyError if none."""
+        if not owner:
+            return None
+        key = owner.casefold()
+        if key not in self.users:
+            found = self.api.call("GET", f"{API}/user/search", params={"query": owner, "maxResults": 10}) or []
+            exact = [u for u in found if (u.get("emailAddress") or "").casefold() == key
+                     or (u.get("displayName") or "").casefold() == key]
+            pick = exact or (found if len(found) == 1 else [])
+            if len(pick) != 1:
+                raise KeyError(f"owner {owner!r} matches {len(found)} Jira users visible to the token; "
+                               "name the account in the endpoint's 'users:' map (e-mail: accountId)")
+            self.users[key] = pick[0]["accountId"]
+            self.emails.setdefault(pick[0]["accountId"], owner)
+        return self.users[key]
+
+    def _owner(self, assignee: dict[str, Any] | None) -> str | None:
+        if not assignee:
+            return None
+        account = assignee.get("accountId")
+        email = assignee.get("emailAddress") or self.emails.get(account)
+        if email and account:
+            self.emails[account] = email
+            self.users.setdefault(email.casefold(), account)
+        return email or assignee.get("displayName")
+
+    # ------------------------------------------------------------ reading
+
+    def _jql(self, minutes: int | None = None) -> str:
+        types = ", ".join(json.dumps(t) for t in self.mapping.issue_types())
+        jql = f"project = {json.dumps(self.project)} AND issuetype in ({types})"
+        if minutes is not None:
+            jql += f' AND updated >= "-{minutes}m"'  # relative: no site timezone to guess
+        return jql + " ORDER BY updated ASC, id ASC"
+
+    def _search(self, jql: str, fields: list[str], page: int = PAGE) -> Iterator[dict[str, Any]]:
+        body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page}
+        if fields != ["id"]:
+            body["properties"] = [PROPERTY]
+        while True:
+            answer = self.api.call("POST", f"{API}/search/jql", json=body)
+            if not isinstance(answer, dict) or not isinstance(answer.get("issues"), list):
+                raise RetryableError("POST /search/jql answered without an issue list", endpoint=self.endpoint)
+            yield from answer["issues"]
+            token = answer.get("nextPageToken")
+            if answer.get("isLast", not token) or not token:
+                return
+            body["nextPageToken"] = token
+
+    def read(self, cursor: str | None) -> Iterator[Record | Rejected | Cursor]:
+        state = _State.load(cursor)
+        self._resolve(state.fields)
+        now = time.time()
+        minutes = None
+        if state.since is not None:
+            minutes = max(1, math.ceil((now - state.since) / 60 + self.overlap))
+        newest = state.since or 0.0
+        stamps: dict[str, str] = {}
+        later: list[Record | Rejected] = []
+        krs: list[str] = []
+        for issue in self._search(self._jql(minutes), self.mapping.search_fields()):
+            f = issue.get("fields") or {}
+            updated = jira_time(f.get("updated"))
+            if updated:
+                stamps[issue["id"]] = updated
+            if state.recent.get(issue["id"]) == updated:
+                continue  # read last time already, in the overlap
+            newest = max(newest, _epoch(updated) if updated else 0.0)
+            item = self._record(issue)
+            if item is None:
+                continue
+            if isinstance(item, Record) and item.kind == "objective":
+                yield item  # parents first; children wait for the end of the listing
+                continue
+            if isinstance(item, Record) and item.kind == "key_result":
+                krs.append(item.external_id)
+            later.append(item)
+        yield from sorted(later, key=lambda r: 0 if isinstance(r, Rejected) or r.kind == "key_result" else 1)
+        if self.history and krs and self.mapping.raw["numbers"].get("current"):
+            yield from self._check_ins(krs)
+        present = None
+        if minutes is None:
+            state.listed = now
+        elif now - state.listed >= self.listing_every:
+            ids = frozenset(i["id"] for i in self._search(self._jql(), ["id"], LISTING_PAGE))
+            present = {kind: ids for kind in ("objective", "key_result", "initiative")}
+            state.listed = now
+        state.since = newest or now
+        # what the next read's overlap will show again: skipped there unless changed since
+        edge = state.since - self.overlap * 60 - 60
+        state.recent = {i: u for i, u in stamps.items() if _epoch(u) >= edge}
+        state.fields = dict(self.mapping.ids)
+        yield Cursor(state.dump(), full_listing=minutes is None, present=present)
+
+    def _record(self, issue: dict[str, Any]) -> Record | Rejected | None:
+        f = issue.get("fields") or {}
+        kind = self.mapping.kind_of(f)
+        if kind is None:
+            return None
+        where = f"{self.endpoint} {issue.get('key') or issue['id']}"
+        prop = ((issue.get("properties") or {}).get(PROPERTY) or {})
+        self._issues[issue["id"]] = {"status": f.get("status") or {}, "labels": f.get("labels") or [],
+                                     "type": (f.get("issuetype") or {}).get("id", "")}
+        try:
+            fields = self.mapping.to_fields(kind, f, prop.get("status"), self._owner(f.get("assignee")), self.endpoint)
+        except (ValueError, KeyError) as e:
+            return Rejected(where, str(e).strip("'\""))
+        return Record(kind, issue["id"], fields, updated=jira_time(f.get("updated")), where=where,
+                      canonical_id=prop.get("id"))
+
+    def _check_ins(self, krs: list[str]) -> Iterator[Record]:
+        field_id = self.mapping.ids[self.mapping.raw["numbers"]["current"]]
+        for chunk in _chunks(krs, CHANGELOG_IDS):
+            body: dict[str, Any] = {"issueIdsOrKeys": chunk, "fieldIds": [field_id], "maxResults": 1000}
+            while True:
+                answer = self.api.call("POST", f"{API}/changelog/bulkfetch", json=body) or {}
+                for log in answer.get("issueChangeLogs") or []:
+                    for history in log.get("changeHistories") or []:
+                        if ((history.get("historyMetadata") or {}).get("type") or "") == PROPERTY:
+                            continue  # our own write: the value came from another endpoint
+                        for item in history.get("items") or []:
+                            if item.get("fieldId") == field_id:
+                                yield self._check_in(log["issueId"], history, item)
+                token = answer.get("nextPageToken")
+                if not token:
+                    break
+                body["nextPageToken"] = token
+
+    def _check_in(self, issue_id: str, history: dict[str, Any], item: dict[str, Any]) -> Record:
+        try:
+            value = float(item.get("to")) if item.get("to") not in (None, "") else None
+        except ValueError:
+            value = None
+        return Record("check_in", f"{issue_id}:{history.get('id')}",
+                      {"key_result_id": issue_id, "at": jira_time(history.get("created")), "value": value,
+                       "author": self._owner(history.get("author"))},
+                      updated=jira_time(history.get("created")), where=f"{self.endpoint} {issue_id} history {history.get('id')}")
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, batch: WriteBatch) -> WriteResult:
+        self._resolve()
+        result = WriteResult()
+        made: dict[str, str] = {}  # canonical id → new Jira id (parents created in this batch)
+        failed: set[str] = set()
+        moves: dict[str, str] = {}  # Jira id → wanted status category
+        for kind in ("objective", "key_result", "initiative"):
+            todo = []
+            for record in (r for r in batch.creates if r.kind == kind):
+                issue = self._payload(record, made, failed, result, create=True)
+                if issue is not None:
+                    todo.append((record, issue))
+            for record, new_id in self._create_all(todo, result):
+                made[record.canonical_id] = new_id
+                result.external_ids[record.canonical_id] = new_id
+                category = self.mapping.category(record.fields.get("status"))
+                if category and category != "new":
+                    moves[new_id] = category
+            failed |= {r.canonical_id for r, _ in todo if r.canonical_id not in made}
+        links = [(made.get(r.canonical_id), r.fields.get("key_result_id"))
+                 for r in batch.creates if r.kind == "initiative" and r.canonical_id in made]
+        edits = []
+        for record in batch.updates:
+            issue = self._payload(record, made, failed, result, create=False)
+            if issue is not None:
+                edits.append((record, issue))
+        self._parallel(lambda pair: self._edit(pair[0], pair[1], result), edits)
+        self._current([r.external_id for r, _ in edits])
+        for record, _ in edits:
+            wanted = self.mapping.category(record.fields.get("status"))
+            have = ((self._issues.get(record.external_id) or {}).get("status") or {}).get("statusCategory", {}).get("key")
+            if wanted and wanted != have:
+                moves[record.external_id] = wanted
+            if record.kind == "initiative":
+                links.append((record.external_id, made.get(record.fields.get("key_result_id"), record.fields.get("key_result_id"))))
+        self._link(links)
+        self._transition(moves, result)
+        self._delete([r for r in batch.deletes if r.kind != "check_in"], result)
+        return result
+
+    def _payload(self, record: Record, made: dict[str, str], failed: set[str], result: WriteResult,
+                 *, create: bool) -> dict[str, Any] | None:
+        """IssueUpdateDetails for a record, or None (and a rejection) when it can't be written."""
+        where = record.canonical_id if create else record.external_id
+        f = record.fields
+        parent = f.get("objective_id") if record.kind == "key_result" else None
+        if parent in failed or f.get("key_result_id") in failed:
+            result.rejected.append(Rejected(where, "its parent could not be created in Jira"))
+            return None
+        try:
+            fields = self.mapping.to_issue(record.kind, f, self._account(f.get("owner")))
+        except KeyError as e:
+            result.rejected.append(Rejected(where, str(e.args[0])))
+            return None
+        except FatalError as e:
+            result.rejected.append(Rejected(where, str(e)))
+            return None
+        if record.kind == "key_result":
+            fields["parent"] = {"id": made.get(parent, parent)} if parent else None
+        label = self.mapping.period_label(f.get("period")) if record.kind == "objective" else None
+        property_value = {"id": record.canonical_id, "status": f.get("status")}
+        issue: dict[str, Any] = {"properties": [{"key": PROPERTY, "value": property_value}]}
+        if create:
+            fields = {k: v for k, v in fields.items() if v is not None}
+            fields["project"] = {"key": self.project}
+            fields["issuetype"] = {"name": self.mapping.raw[record.kind]["issue_type"]}
+            marker = self.mapping.raw[record.kind].get("label")
+            labels = [x for x in (marker, label) if x]
+            if labels:
+                fields["labels"] = labels
+        else:
+            if record.kind == "key_result" and not parent:
+                fields.pop("parent")
+                issue["update"] = {"parent": [{"set": {"none": True}}]}
+            if record.kind == "objective" and self.mapping.raw["period"]["as"] == "label":
+                ops = [{"remove": x} for x in (self._issues.get(record.external_id) or {}).get("labels", [])
+                       if self.mapping.is_period_label(x) and x != label]
+                issue["update"] = {"labels": ops + ([{"add": label}] if label else [])}
+            issue["historyMetadata"] = {"type": PROPERTY, "description": "okrsync sync"}
+        issue["fields"] = fields
+        return issue
+
+    def _create_all(self, todo: list[tuple[Record, dict]], result: WriteResult) -> list[tuple[Record, str]]:
+        done: list[tuple[Record, str]] = []
+        chunks = list(_chunks(todo, BULK_CREATE))
+        for part in self._parallel(lambda chunk: self._create(chunk, result), chunks):
+            done.extend(part)
+        return done
+
+    def _create(self, chunk: list[tuple[Record, dict]], result: WriteResult) -> list[tuple[Record, str]]:
+        """One bulk create; after a lost answer, find what landed and send only the rest."""
+        done: list[tuple[Record, str]] = []
+        started = time.time()
+        for attempt in range(self.api.attempts):
+            try:
+                answer = self.api.call("POST", f"{API}/issue/bulk", replay_safe=False,
+                                       json={"issueUpdates": [issue for _, issue in chunk]})
+            except FatalError as e:  # 400: every issue failed; the body says why, per issue
+                answer = getattr(e, "body", None) if getattr(e, "status", None) == 400 else None
+                if not isinstance(answer, dict) or "errors" not in answer:
+                    result.rejected.extend(Rejected(r.canonical_id, str(e)) for r, _ in chunk)
+                    return done
+            except RetryableError:
+                if attempt + 1 == self.api.attempts:
+                    raise
+                landed = self._landed({r.canonical_id for r, _ in chunk}, started)
+                done.extend((r, landed[r.canonical_id]) for r, _ in chunk if r.canonical_id in landed)
+                chunk = [(r, i) for r, i in chunk if r.canonical_id not in landed]
+                if not chunk:
+                    return done
+                continue
+            created = iter(answer.get("issues") or [])
+            errors = {e.get("failedElementNumber"): e for e in answer.get("errors") or []}
+            for n, (record, _) in enumerate(chunk):
+                if n in errors:
+                    result.rejected.append(Rejected(record.canonical_id, _element_error(errors[n])))
+                else:
+                    done.append((record, next(created)["id"]))
+            return done
+        return done
+
+    def _landed(self, cids: set[str], since: float) -> dict[str, str]:
+        """Issues created since ``since`` that carry one of these canonical ids."""
+        minutes = max(1, math.ceil((time.time() - since) / 60 + self.overlap))
+        types = ", ".join(json.dumps(t) for t in self.mapping.issue_types())
+        jql = f'project = {json.dumps(self.project)} AND issuetype in ({types}) AND created >= "-{minutes}m"'
+        found = {}
+        for issue in self._search(jql, ["summary"]):
+            cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
+            if cid in cids:
+                found[cid] = issue["id"]
+        return found
+
+    def _edit(self, record: Record, issue: dict[str, Any], result: WriteResult) -> None:
+        try:
+            self.api.call("PUT", f"{API}/issue/{record.external_id}", params={"notifyUsers": "false"}, json=issue)
+        except FatalError as e:
+            reason, status = str(e), getattr(e, "status", None)
+            if status == 409:
+                reason = "edited in Jira while okrsync wrote it; it is read again and merged on the next run"
+            elif status == 404:
+                reason = "no longer in Jira (deleted?); the next full listing unlinks it"
+            result.rejected.append(Rejected(record.external_id, reason))
+
+    def _current(self, ids: list[str]) -> None:
+        """Status, labels and type of issues this run has not read (a push without a pull)."""
+        unknown = [i for i in ids if i not in self._issues]
+        for chunk in _chunks(unknown, 100):
+            answer = self.api.call("POST", f"{API}/issue/bulkfetch",
+                                   json={"issueIdsOrKeys": chunk, "fields": ["status", "labels", "issuetype"]}) or {}
+            for issue in answer.get("issues") or []:
+                f = issue.get("fields") or {}
+                self._issues[issue["id"]] = {"status": f.get("status") or {}, "labels": f.get("labels") or [],
+                                             "type": (f.get("issuetype") or {}).get("id", "")}
+
+    def _link(self, links: list[tuple[str | None, str | None]]) -> None:
+        link_type = self.mapping.raw["initiative"].get("link_type")
+        wanted = [(i, kr) for i, kr in links if i and kr and link_type]
+        self._parallel(lambda pair: self.api.call("POST", f"{API}/issueLink", json={
+            "type": {"name": link_type}, "inwardIssue": {"id": pair[0]}, "outwardIssue": {"id": pair[1]}}), wanted)
+
+    def _transition(self, moves: dict[str, str], result: WriteResult) -> None:
+        """Bulk transitions: one transition id per group of issues sharing a workflow step."""
+        if not moves:
+            return
+        self._current(list(moves))
+        groups: dict[str, list[str]] = {}
+        for issue_id, category in moves.items():
+            seen = self._issues.get(issue_id) or {}
+            status = seen.get("status") or {}
+            key = (seen.get("type", ""), str(status.get("id", "")))
+            if key not in self._transitions:
+                answer = self.api.call("GET", f"{API}/issue/{issue_id}/transitions") or {}
+                self._transitions[key] = {}
+                for t in answer.get("transitions") or []:
+                    cat = (((t.get("to") or {}).get("statusCategory")) or {}).get("key")
+                    self._transitions[key].setdefault(cat, t["id"])
+            transition = self._transitions[key].get(category)
+            if transition is None:
+                result.rejected.append(Rejected(issue_id, f"its workflow has no transition into a "
+                                                          f"{category!r} status from {status.get('name')!r}"))
+                continue
+            groups.setdefault(str(transition), []).append(issue_id)
+        inputs = [{"selectedIssueIdsOrKeys": ids, "transitionId": t} for t, group in groups.items()
+                  for ids in _chunks(group, BULK_TASK)]
+        for part in _chunks(inputs, 10):
+            task = self.api.call("POST", f"{API}/bulk/issues/transition",
+                                 json={"bulkTransitionInputs": part, "sendBulkNotification": False})
+            self._wait(task, result)
+
+    def _delete(self, records: list[Record], result: WriteResult) -> None:
+        for chunk in _chunks([r.external_id for r in records], BULK_TASK):
+            task = self.api.call("POST", f"{API}/bulk/issues/delete",
+                                 json={"selectedIssueIdsOrKeys": chunk, "sendBulkNotification": False})
+            self._wait(task, result)
+
+    def _wait(self, task: dict[str, Any] | None, result: WriteResult) -> None:
+        """Poll a bulk task to its end; issues it failed on are rejected with its reasons."""
+        task_id = (task or {}).get("taskId")
+        if not task_id:
+            raise FatalError("a bulk operation was accepted without a task id", endpoint=self.endpoint)
+        while True:
+            state = self.api.call("GET", f"{API}/bulk/queue/{task_id}") or {}
+            if state.get("status") in ("COMPLETE", "FAILED", "CANCELLED", "DEAD"):
+                break
+            time.sleep(self.poll_interval)
+        for issue_id, reasons in (state.get("failedAccessibleIssues") or {}).items():
+            result.rejected.append(Rejected(issue_id, "; ".join(reasons) or "the bulk operation failed on it"))
+        if state.get("status") != "COMPLETE":
+            raise RetryableError(f"bulk task {task_id} ended {state.get('status')}", endpoint=self.endpoint)
+
+    def _parallel(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        items = list(items)
+        if len(items) <= 1 or self.concurrency <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
+            return list(pool.map(fn, items))
+
+
+class _State:
+    """The cursor: where the next incremental read starts, and lookups worth keeping."""
+
+    def __init__(self, raw: dict[str, Any]):
+        self.since: float | None = raw.get("since")
+        self.recent: dict[str, str] = raw.get("recent") or {}
+        self.listed: float = raw.get("listed") or 0.0
+        self.fields: dict[str, str] = raw.get("fields") or {}
+
+    @classmethod
+    def load(cls, cursor: str | None) -> _State:
+        try:
+            raw = json.loads(cursor) if cursor else {}
+        except ValueError:
+            raw = {}  # a cursor from another version: read everything once
+        return cls(raw if isinstance(raw, dict) else {})
+
+    def dump(self) -> str:
+        return json.dumps({"since": self.since, "recent": self.recent, "listed": self.listed, "fields": self.fields},
+                          sort_keys=True)
+
+
+def _auth(auth: Any, where: str) -> httpx.Auth:
+    if not isinstance(auth, dict):
+        raise ConfigError(f"{where}: auth: give either {{email: …, token: …}} (API token) or {{bearer: …}} (OAuth)")
+    if auth.get("bearer"):
+        return _Bearer(str(auth["bearer"]))
+    if auth.get("email") and auth.get("token"):
+        return httpx.BasicAuth(str(auth["email"]), str(auth["token"]))
+    raise ConfigError(f"{where}: auth needs email and token (an Atlassian API token, e.g. token: {{$env: JIRA_API_TOKEN}}) "
+                      "or bearer (an OAuth 2.0 access token)")
+
+
+class _Bearer(httpx.Auth):
+    def __init__(self, token: str):
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request):
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:  # never the token
+        return "_Bearer(***)"
+
+
+def _element_error(error: dict[str, Any]) -> str:
+    inner = error.get("elementErrors") or {}
+    parts = list(inner.get("errorMessages") or []) + [f"{k}: {v}" for k, v in (inner.get("errors") or {}).items()]
+    return "Jira refused it: " + ("; ".join(parts) or f"status {error.get('status')}")
+
+
+def _epoch(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+@hookimpl
+def register_connectors(register):
+    register(JiraConnector)

@@ -1,0 +1,275 @@
+"""Jira issues ↔ okrsync records: the mapping (``mappings/jira.yaml``) applied both ways.
+
+``JiraMapping.load(overrides)`` merges an endpoint's ``mapping:`` section (or a YAML file
+it names) over the shipped defaults and checks every key. ``names()`` lists the Jira
+field names the mapping uses; ``resolve(fields_response)`` turns them into the site's ids
+(``customfield_10050``). Then ``to_record`` reads an issue and ``to_issue`` builds the
+``fields`` of a create or an edit. Nothing here talks to the network.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import difflib
+import re
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from okrsync import adf
+from okrsync.config import load_yaml
+from okrsync.errors import MappingError
+
+PROPERTY = "okrsync"  # the issue entity property holding the canonical id and exact status
+CATEGORIES = ("new", "indeterminate", "done")
+KIND_KEYS = ("objective", "key_result", "initiative")
+CURRENCY = re.compile(r"^[A-Z]{3}$")
+
+
+def _defaults() -> dict[str, Any]:
+    with resources.as_file(resources.files("okrsync.mappings") / "jira.yaml") as path:
+        return load_yaml(path)
+
+
+def _merge(base: dict, over: dict, where: str) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if key not in base:
+            hint = difflib.get_close_matches(str(key), base, n=1)
+            raise MappingError(f"{where}: unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else
+                                                                   f"; expected one of {', '.join(base)}"))
+        if isinstance(base[key], dict) and isinstance(value, dict) and key not in ("status", "read_status"):
+            out[key] = _merge(base[key], value, f"{where}.{key}")
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class JiraMapping:
+    raw: dict[str, Any]
+    ids: dict[str, str] = field(default_factory=dict)  # Jira field name → id, once resolved
+
+    @classmethod
+    def load(cls, overrides: Any, base_dir: Path, where: str) -> JiraMapping:
+        if isinstance(overrides, str):  # a file of the user's own
+            path = base_dir / overrides
+            overrides = load_yaml(path) or {}
+            overrides.pop("extends", None)
+            where = str(path)
+        raw = _merge(_defaults(), overrides or {}, where)
+        period = raw["period"]
+        if period["as"] not in ("label", "select", "fix_version"):
+            raise MappingError(f"{where}.period.as: {period['as']!r} is not label, select or fix_version")
+        if period["as"] == "select" and not period.get("field"):
+            raise MappingError(f"{where}.period: 'as: select' needs 'field:', the select field's name")
+        for status, category in raw["status"].items():
+            if category not in CATEGORIES:
+                raise MappingError(f"{where}.status.{status}: {category!r} is not a Jira status category "
+                                   f"({', '.join(CATEGORIES)})")
+        for kind in KIND_KEYS:
+            if not raw[kind].get("issue_type"):
+                raise MappingError(f"{where}.{kind}.issue_type: name the issue type {kind.replace('_', ' ')}s are")
+        return cls(raw)
+
+    # ------------------------------------------------------------ field ids
+
+    def names(self) -> dict[str, str]:
+        """Jira field name → where the mapping names it, for every custom field it uses."""
+        out = {name: f"mapping.numbers.{key}" for key, name in self.raw["numbers"].items() if name}
+        for key in ("confidence", "unit"):
+            if self.raw.get(key):
+                out[self.raw[key]] = f"mapping.{key}"
+        if self.raw["period"]["as"] == "select":
+            out[self.raw["period"]["field"]] = "mapping.period.field"
+        for name in self.raw["extra_fields"]:
+            out[name] = "mapping.extra_fields"
+        return out
+
+    def resolve(self, fields: list[dict[str, Any]]) -> list[str]:
+        """Learn the ids of the named fields from GET /rest/api/3/field; return what is missing."""
+        by_name: dict[str, str] = {}
+        for f in fields:
+            by_name.setdefault(f.get("name", "").casefold(), f["id"])
+        missing = []
+        for name, where in self.names().items():
+            if name.casefold() in by_name:
+                self.ids[name] = by_name[name.casefold()]
+            else:
+                close = difflib.get_close_matches(name, [f.get("name", "") for f in fields], n=1)
+                missing.append(f"{where}: Jira has no field named {name!r}" +
+                               (f" (did you mean {close[0]!r}?)" if close else
+                                "; create it in Jira (a Number field for values) or change the mapping"))
+        return missing
+
+    def field_id(self, name: str | None) -> str | None:
+        return self.ids.get(name) if name else None
+
+    def search_fields(self) -> list[str]:
+        """The explicit field list of every search (the default would be ids only)."""
+        wanted = ["summary", "description", "issuetype", "parent", "labels", "assignee", "status", "duedate",
+                  "updated", "issuelinks"]
+        if self.raw["period"]["as"] == "fix_version":
+            wanted.append("fixVersions")
+        return wanted + sorted(set(self.ids.values()))
+
+    def kind_of(self, issue_fields: dict[str, Any]) -> str | None:
+        name = ((issue_fields.get("issuetype") or {}).get("name") or "").casefold()
+        for kind in KIND_KEYS:
+            if self.raw[kind]["issue_type"].casefold() == name:
+                label = self.raw[kind].get("label")
+                if label and label not in (issue_fields.get("labels") or []):
+                    return None  # an epic that is not an OKR
+                return kind
+        return None
+
+    def issue_types(self) -> list[str]:
+        return sorted({self.raw[k]["issue_type"] for k in KIND_KEYS})
+
+    def holds(self, kind: str) -> set[str]:
+        """Canonical fields Jira keeps for ``kind`` (the connector's ``fields``)."""
+        common = {"title", "description", "owner", "status", "due"}
+        if kind == "objective":
+            return common | {"period"}
+        if kind == "key_result":
+            out = common | {"objective_id"} | {k for k, v in self.raw["numbers"].items() if v}
+            if self.raw.get("unit"):
+                out |= {"unit", "currency"}
+            if self.raw.get("confidence"):
+                out.add("confidence")
+            return out
+        if kind == "initiative":
+            return common | {"key_result_id"}
+        return set()
+
+    # ------------------------------------------------------------ reading
+
+    def to_fields(self, kind: str, f: dict[str, Any], exact_status: str | None, owner: str | None,
+                  endpoint: str) -> dict[str, Any]:
+        """Canonical fields of an issue's ``fields`` (ids of parents are Jira ids)."""
+        out: dict[str, Any] = {"title": f.get("summary") or "", "description": adf.to_text(f.get("description")),
+                               "owner": owner, "status": self._status(f.get("status"), exact_status),
+                               "due": f.get("duedate")}
+        if kind == "objective":
+            out["period"] = self._period(f)
+        elif kind == "key_result":
+            out["objective_id"] = (f.get("parent") or {}).get("id")
+            for key, name in self.raw["numbers"].items():
+                if name:
+                    out[key] = _number(f.get(self.ids[name]), name)
+            if self.raw.get("confidence"):
+                out["confidence"] = _number(f.get(self.ids[self.raw["confidence"]]), self.raw["confidence"])
+            if self.raw.get("unit"):
+                out["unit"], out["currency"] = _unit(f.get(self.ids[self.raw["unit"]]))
+        elif kind == "initiative":
+            out["key_result_id"] = self._linked(f)
+        for name in self.raw["extra_fields"]:
+            value = f.get(self.ids[name])
+            out[f"extra.{endpoint}.{name}"] = adf.to_text(value) if isinstance(value, dict) and value.get("type") == "doc" else value
+        return out
+
+    def _status(self, status: dict[str, Any] | None, exact: str | None) -> str | None:
+        category = ((status or {}).get("statusCategory") or {}).get("key")
+        if category not in CATEGORIES:
+            return exact
+        if exact and self.raw["status"].get(exact) == category:
+            return exact  # Jira's category still agrees with what okrsync wrote: keep the nuance
+        return self.raw["read_status"].get(category)
+
+    def _period(self, f: dict[str, Any]) -> str | None:
+        how = self.raw["period"]
+        if how["as"] == "label":
+            prefix = how.get("prefix") or ""
+            found = [label[len(prefix):] for label in f.get("labels") or [] if label.startswith(prefix)]
+            return found[0] if found else None
+        if how["as"] == "select":
+            value = f.get(self.ids[how["field"]])
+            return value.get("value") if isinstance(value, dict) else value
+        versions = f.get("fixVersions") or []
+        return versions[0].get("name") if versions else None
+
+    def _linked(self, f: dict[str, Any]) -> str | None:
+        link_type = (self.raw["initiative"].get("link_type") or "").casefold()
+        kr_type = self.raw["key_result"]["issue_type"].casefold()
+        for link in f.get("issuelinks") or []:
+            if (link.get("type") or {}).get("name", "").casefold() != link_type:
+                continue
+            other = link.get("outwardIssue") or link.get("inwardIssue") or {}
+            other_type = (((other.get("fields") or {}).get("issuetype") or {}).get("name") or "").casefold()
+            if other_type == kr_type:  # either direction: Jira gives link direction no meaning
+                return other.get("id")
+        return None
+
+    # ------------------------------------------------------------ writing
+
+    def to_issue(self, kind: str, fields: dict[str, Any], account: str | None) -> dict[str, Any]:
+        """The ``fields`` of a create or edit (period labels, parent and links are the caller's)."""
+        out: dict[str, Any] = {"summary": fields.get("title") or "", "description": adf.to_adf(fields.get("description")),
+                               "assignee": {"accountId": account} if account else None,
+                               "duedate": fields.get("due")}
+        if kind == "objective":
+            how = self.raw["period"]
+            period = fields.get("period")
+            if how["as"] == "select":
+                out[self.ids[how["field"]]] = {"value": period} if period else None
+            elif how["as"] == "fix_version":
+                out["fixVersions"] = [{"name": period}] if period else []
+        elif kind == "key_result":
+            for key, name in self.raw["numbers"].items():
+                if name:
+                    out[self.ids[name]] = fields.get(key)
+            if self.raw.get("confidence"):
+                out[self.ids[self.raw["confidence"]]] = fields.get("confidence")
+            if self.raw.get("unit"):
+                out[self.ids[self.raw["unit"]]] = _unit_text(fields.get("unit"), fields.get("currency"))
+        return out
+
+    def period_label(self, period: str | None) -> str | None:
+        how = self.raw["period"]
+        return f"{how.get('prefix') or ''}{period}" if how["as"] == "label" and period else None
+
+    def is_period_label(self, label: str) -> bool:
+        how = self.raw["period"]
+        return how["as"] == "label" and label.startswith(how.get("prefix") or "")
+
+    def category(self, status: str | None) -> str | None:
+        return self.raw["status"].get(status) if status else None
+
+
+def _number(value: Any, name: str) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"field {name!r} holds {value!r}, not a number")
+    return float(value)
+
+
+def _unit(text: Any) -> tuple[str, str | None]:
+    text = (text or "").strip() if isinstance(text, str) else ""
+    if text == "%":
+        return "percent", None
+    if text.casefold() in ("yes/no", "boolean"):
+        return "boolean", None
+    if CURRENCY.match(text):
+        return "currency", text
+    return "number", None
+
+
+def _unit_text(unit: str | None, currency: str | None) -> str | None:
+    if unit == "percent":
+        return "%"
+    if unit == "boolean":
+        return "yes/no"
+    if unit == "currency":
+        return currency or None
+    return None
+
+
+def jira_time(text: str | None) -> str | None:
+    """Jira's ``2026-11-25T13:40:12.345+0100`` as ISO 8601 UTC (``…Z``)."""
+    if not text:
+        return None
+    when = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
+    return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -1,0 +1,314 @@
+"""The Jira connector against respx routes; every request it sends and every canned answer
+is checked against Atlassian's OpenAPI document (tests/spec_check.py), so a request Jira
+does not have, a query parameter it does not take, or an undeclared body key fails here."""
+
+import json
+
+import httpx
+import pytest
+from hypothesis import given, strategies as st
+
+from okrsync import adf
+from okrsync.connector import Cursor, Record, Rejected, WriteBatch
+from okrsync.errors import ConfigError, FatalError, MappingError
+from okrsync.connectors.jira import JiraConnector
+
+from .spec_check import SPECS, SpecMock
+
+pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="../shared/specs is not beside the checkout")
+BASE = "https://acme.atlassian.net"
+TOKEN = "atl-SECRET-token"
+SPEC = "jira-cloud-platform-v3.openapi.json"
+FIELDS = [
+    {"id": "summary", "name": "Summary", "custom": False, "schema": {"type": "string", "system": "summary"}},
+    {"id": "customfield_10050", "name": "Start value", "custom": True,
+     "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float", "customId": 10050}},
+    {"id": "customfield_10051", "name": "Target value", "custom": True,
+     "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float", "customId": 10051}},
+    {"id": "customfield_10052", "name": "Current value", "custom": True,
+     "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float", "customId": 10052}},
+    {"id": "customfield_10053", "name": "Unit", "custom": True,
+     "schema": {"type": "string", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:textfield", "customId": 10053}},
+]
+CATEGORY = {"new": ("10000", "To Do"), "indeterminate": ("3", "In Progress"), "done": ("10001", "Done")}
+
+
+def status(category):
+    sid, name = CATEGORY[category]
+    return {"id": sid, "name": name, "statusCategory": {"id": 2, "key": category, "name": name}}
+
+
+def issue(id, type, summary, *, updated="2026-11-25T10:00:00.000+0000", category="new", prop=None, **fields):
+    f = {"summary": summary, "issuetype": {"id": {"Objective": "10100", "Key Result": "10101", "Task": "10102"}[type],
+                                         "name": type},
+         "status": status(category), "updated": updated, "labels": fields.pop("labels", []), **fields}
+    out = {"id": id, "key": f"OKR-{id}", "self": f"{BASE}/rest/api/3/issue/{id}", "fields": f}
+    if prop is not None:
+        out["properties"] = {"okrsync": prop}
+    return out
+
+
+def page(issues, token=None):
+    return {"issues": issues, "isLast": token is None, **({"nextPageToken": token} if token else {})}
+
+
+def connector(tmp_path, **options):
+    opts = {"url": BASE, "project": "OKR", "auth": {"email": "bot@acme.com", "token": TOKEN}, "rate": 1000,
+            "concurrency": 1, **options}
+    from okrsync.connector import Context
+    conn = JiraConnector("jira", opts, Context(base_dir=tmp_path))
+    conn.api.sleep = conn.api.pacer.sleep = SLEEPS.append
+    return conn
+
+
+SLEEPS: list = []
+
+
+@pytest.fixture
+def jira():
+    SLEEPS.clear()
+    with SpecMock(SPEC, BASE) as mock:
+        mock.on("GET", "/rest/api/3/field", [(200, FIELDS)])
+        yield mock
+
+
+def test_a_full_read_maps_issues_to_records_parents_first(jira, tmp_path):
+    kr = issue("11", "Key Result", "Raise NPS", customfield_10050=20, customfield_10051=40.0, customfield_10052=30,
+               customfield_10053="%", parent={"id": "10", "key": "OKR-10"}, category="indeterminate",
+               prop={"id": "kr_1", "status": "at_risk"},
+               assignee={"accountId": "acc-1", "emailAddress": "ana@acme.com", "displayName": "Ana"})
+    obj = issue("10", "Objective", "Delight customers", labels=["okr-2026-Q1", "team-x"],
+                description=adf.to_adf("Why:\nbecause.\n\nHow: listen."), duedate="2026-03-31")
+    init = issue("12", "Task", "Survey", issuelinks=[{"id": "900", "type": {"name": "Relates", "inward": "relates to",
+                 "outward": "relates to"}, "outwardIssue": {"id": "11", "key": "OKR-11",
+                 "fields": {"issuetype": {"name": "Key Result"}}}}])
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([kr, init], "tok-2")), (200, page([obj]))])
+    jira.on("POST", "/rest/api/3/changelog/bulkfetch", [(200, {"issueChangeLogs": [{"issueId": "11", "changeHistories": [
+        {"id": "5001", "created": "2026-11-20T09:00:00.000+0100", "author": {"accountId": "acc-1", "displayName": "Ana"},
+         "items": [{"field": "Current value", "fieldId": "customfield_10052", "from": "20", "to": "30"}]},
+        {"id": "5002", "created": "2026-11-21T09:00:00.000+0000", "historyMetadata": {"type": "okrsync"},
+         "items": [{"field": "Current value", "fieldId": "customfield_10052", "from": "30", "to": "31"}]}]}]})])
+    items = list(connector(tmp_path).read(None))
+    records = [i for i in items if isinstance(i, Record)]
+    assert [r.kind for r in records] == ["objective", "key_result", "initiative", "check_in"]
+    o, k, i, c = records
+    assert o.fields["period"] == "2026-Q1" and o.fields["description"] == "Why:\nbecause.\n\nHow: listen."
+    assert o.fields["due"] == "2026-03-31"
+    assert k.fields["objective_id"] == "10" and k.fields["start"] == 20.0
+    assert (k.fields["unit"], k.fields["status"], k.fields["owner"]) == ("percent", "at_risk", "ana@acme.com")
+    assert k.canonical_id == "kr_1" and k.updated == "2026-11-25T10:00:00.000Z"
+    assert i.fields["key_result_id"] == "11"
+    assert c.external_id == "11:5001" and c.fields == {"key_result_id": "11", "at": "2026-11-20T08:00:00.000Z",
+                                                        "value": 30.0, "author": "ana@acme.com"}
+    cursor = items[-1]
+    assert isinstance(cursor, Cursor) and cursor.full_listing
+    search = jira.calls("POST", "/rest/api/3/search/jql")
+    assert search[0][3]["jql"].startswith('project = "OKR" AND issuetype in (') and "updated >=" not in search[0][3]["jql"]
+    assert "customfield_10052" in search[0][3]["fields"] and search[1][3]["nextPageToken"] == "tok-2"
+
+
+def test_a_status_changed_by_hand_in_jira_reads_as_its_category(jira, tmp_path):
+    kr = issue("11", "Key Result", "KR", category="done", prop={"id": "kr_1", "status": "at_risk"},
+               parent={"id": "10"})
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([kr]))])
+    jira.on("POST", "/rest/api/3/changelog/bulkfetch", [(200, {"issueChangeLogs": []})])
+    record = next(i for i in connector(tmp_path).read(None) if isinstance(i, Record))
+    assert record.fields["status"] == "done"
+
+
+def test_an_incremental_read_is_one_search_and_skips_what_it_saw(jira, tmp_path):
+    conn = connector(tmp_path, history=False)
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "O")]))])
+    first = list(conn.read(None))[-1]
+    jira.sent.clear()
+    again = connector(tmp_path, history=False)
+    items = list(again.read(first.value))
+    assert [s[1] for s in jira.sent] == ["/rest/api/3/search/jql"]  # fields came from the cursor
+    assert 'updated >= "-' in jira.sent[0][3]["jql"]
+    assert not [i for i in items if isinstance(i, Record)]  # same id, same update time: already read
+    assert isinstance(items[-1], Cursor) and not items[-1].full_listing and items[-1].present is None
+
+
+def test_a_periodic_id_listing_reports_what_is_still_there(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/search/jql", lambda q, body: (200, page(
+        [{"id": "10"}, {"id": "12"}] if body["fields"] == ["id"] else [])))
+    cursor = json.dumps({"since": 1.0, "listed": 1.0, "fields": {}, "recent": {}})
+    items = list(connector(tmp_path, history=False).read(cursor))
+    listing = jira.calls("POST", "/rest/api/3/search/jql")[-1][3]
+    assert listing["fields"] == ["id"] and listing["maxResults"] == 5000 and "updated >=" not in listing["jql"]
+    assert items[-1].present["key_result"] == frozenset({"10", "12"})
+
+
+def test_a_number_field_holding_text_rejects_that_issue_only(jira, tmp_path):
+    bad = issue("11", "Key Result", "KR", customfield_10051="lots", parent={"id": "10"})
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "O"), bad]))])
+    jira.on("POST", "/rest/api/3/changelog/bulkfetch", [(200, {"issueChangeLogs": []})])
+    items = list(connector(tmp_path).read(None))
+    rejected = [i for i in items if isinstance(i, Rejected)]
+    assert len(rejected) == 1 and "OKR-11" in rejected[0].where and "Target value" in rejected[0].reason
+    assert len([i for i in items if isinstance(i, Record)]) == 1
+
+
+def test_a_mapping_naming_a_field_jira_lacks_says_which_and_where(jira, tmp_path):
+    conn = connector(tmp_path, mapping={"numbers": {"current": "Actual"}})
+    with pytest.raises(MappingError, match=r"mapping.numbers.current: Jira has no field named 'Actual'"):
+        list(conn.read(None))
+
+
+def kr_record(cid, title, objective, **fields):
+    return Record("key_result", cid, {"title": title, "objective_id": objective, "start": 0.0, "target": 10.0,
+                                      "current": 2.0, "unit": "number", "currency": None, "status": "not_started",
+                                      **fields}, canonical_id=cid)
+
+
+def test_creates_are_bulk_partial_failures_map_to_their_records(jira, tmp_path):
+    jira.on("GET", "/rest/api/3/user/search", [(200, [{"accountId": "acc-1", "emailAddress": "ana@acme.com",
+                                                       "displayName": "Ana", "accountType": "atlassian"}])])
+    answers = [
+        (201, {"issues": [{"id": "10", "key": "OKR-10", "self": f"{BASE}/rest/api/3/issue/10"}],
+               "errors": [{"failedElementNumber": 1, "status": 400,
+                           "elementErrors": {"errorMessages": [], "errors": {"summary": "You must specify a summary"}}}]}),
+        (201, {"issues": [{"id": "11", "key": "OKR-11", "self": f"{BASE}/rest/api/3/issue/11"}], "errors": []}),
+    ]
+    jira.on("POST", "/rest/api/3/issue/bulk", answers)
+    batch = WriteBatch(creates=[
+        Record("objective", "obj_a", {"title": "A", "period": "2026-Q1", "owner": "ana@acme.com"}, canonical_id="obj_a"),
+        Record("objective", "obj_b", {"title": "", "period": "2026-Q1"}, canonical_id="obj_b"),
+        kr_record("kr_a", "KR of A", "obj_a"),
+        kr_record("kr_b", "KR of B", "obj_b"),
+    ])
+    result = connector(tmp_path).write(batch)
+    assert result.external_ids == {"obj_a": "10", "kr_a": "11"}
+    assert {r.where: r.reason for r in result.rejected} == {
+        "obj_b": "Jira refused it: summary: You must specify a summary",
+        "kr_b": "its parent could not be created in Jira"}
+    creates = [s[3]["issueUpdates"] for s in jira.calls("POST", "/rest/api/3/issue/bulk")]
+    assert [len(c) for c in creates] == [2, 1]  # the orphan KR was never sent
+    obj = creates[0][0]
+    assert obj["fields"]["labels"] == ["okr-2026-Q1"] and obj["fields"]["assignee"] == {"accountId": "acc-1"}
+    assert obj["properties"] == [{"key": "okrsync", "value": {"id": "obj_a", "status": None}}]
+    assert creates[1][0]["fields"]["parent"] == {"id": "10"} and creates[1][0]["fields"]["customfield_10051"] == 10.0
+
+
+def test_more_than_fifty_creates_go_fifty_a_request(jira, tmp_path):
+    counter = iter(range(1000, 2000))
+    jira.on("POST", "/rest/api/3/issue/bulk", lambda q, body: (201, {"issues": [
+        {"id": str(n), "key": f"OKR-{n}", "self": f"{BASE}/x"} for n, _ in zip(counter, body["issueUpdates"])], "errors": []}))
+    batch = WriteBatch(creates=[Record("objective", f"o{i}", {"title": f"O{i}"}, canonical_id=f"o{i}") for i in range(120)])
+    result = connector(tmp_path, concurrency=3).write(batch)
+    assert len(result.external_ids) == 120
+    assert sorted(len(s[3]["issueUpdates"]) for s in jira.calls("POST", "/rest/api/3/issue/bulk")) == [20, 50, 50]
+
+
+def test_a_lost_create_answer_is_looked_up_not_resent(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/issue/bulk", [
+        (200, httpx.ReadTimeout("timed out")),
+        (201, {"issues": [{"id": "21", "key": "OKR-21", "self": f"{BASE}/x"}], "errors": []}),
+    ])
+    landed = issue("20", "Objective", "A", prop={"id": "obj_a", "status": None})
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([landed]))])
+    batch = WriteBatch(creates=[Record("objective", "obj_a", {"title": "A"}, canonical_id="obj_a"),
+                                Record("objective", "obj_b", {"title": "B"}, canonical_id="obj_b")])
+    result = connector(tmp_path).write(batch)
+    assert result.external_ids == {"obj_a": "20", "obj_b": "21"}
+    resent = jira.calls("POST", "/rest/api/3/issue/bulk")[-1][3]["issueUpdates"]
+    assert [u["fields"]["summary"] for u in resent] == ["B"]  # A had landed: not created twice
+    assert 'created >= "-' in jira.calls("POST", "/rest/api/3/search/jql")[0][3]["jql"]
+
+
+def test_429_waits_as_long_as_jira_asks_and_is_counted(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/search/jql", [(429, {"errorMessages": ["Rate limit exceeded"]}, {"Retry-After": "3"}),
+                                               (200, page([]))])
+    conn = connector(tmp_path, history=False)
+    list(conn.read(None))
+    assert 3.0 in SLEEPS
+    assert conn.take_counts() == (3, 1)  # field list, search twice; one retry
+
+
+def test_refused_credentials_stop_with_advice_and_no_secret(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/search/jql", [(401, {"errorMessages": ["Unauthorized"]})])
+    with pytest.raises(FatalError) as e:
+        list(connector(tmp_path).read(None))
+    assert "credentials" in str(e.value) and TOKEN not in str(e.value)
+
+
+def test_status_changes_are_bulk_transitions_polled_to_the_end(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/issue/bulkfetch", [(200, {"issues": [
+        issue("10", "Objective", "O"), issue("11", "Objective", "P")], "issueErrors": []})])
+    jira.on("PUT", r"/rest/api/3/issue/\d+", [(204, None)])
+    jira.on("GET", r"/rest/api/3/issue/10/transitions", [(200, {"transitions": [
+        {"id": "21", "name": "Start", "to": status("indeterminate")}, {"id": "31", "name": "Finish", "to": status("done")}]})])
+    jira.on("POST", "/rest/api/3/bulk/issues/transition", [(201, {"taskId": "t-1"})])
+    jira.on("GET", "/rest/api/3/bulk/queue/t-1", [(200, {"status": "RUNNING", "progressPercent": 50}),
+                                                  (200, {"status": "COMPLETE", "progressPercent": 100,
+                                                         "processedAccessibleIssues": [10, 11]})])
+    batch = WriteBatch(updates=[Record("objective", "10", {"title": "O", "status": "on_track"}, canonical_id="o1"),
+                                Record("objective", "11", {"title": "P", "status": "done"}, canonical_id="o2")])
+    result = connector(tmp_path, poll_interval=0).write(batch)
+    assert not result.rejected
+    edits = jira.calls("PUT")
+    assert edits[0][2] == {"notifyUsers": "false"} and edits[0][3]["historyMetadata"]["type"] == "okrsync"
+    assert len(jira.calls("GET", "/rest/api/3/issue/")) == 1  # one lookup per workflow step, not per issue
+    inputs = jira.calls("POST", "/rest/api/3/bulk/issues/transition")[0][3]["bulkTransitionInputs"]
+    assert sorted((i["transitionId"], i["selectedIssueIdsOrKeys"][0]) for i in inputs) == [("21", "10"), ("31", "11")]
+
+
+def test_an_edit_jira_refuses_with_409_is_rejected_for_the_next_run(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/issue/bulkfetch", [(200, {"issues": [issue("10", "Objective", "O")], "issueErrors": []})])
+    jira.on("PUT", r"/rest/api/3/issue/10", [(409, {"errorMessages": ["conflict"], "errors": {}})])
+    result = connector(tmp_path).write(WriteBatch(updates=[Record("objective", "10", {"title": "O2"}, canonical_id="o")]))
+    assert result.rejected[0].where == "10" and "next run" in result.rejected[0].reason
+
+
+def test_deletes_are_one_bulk_task(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/bulk/issues/delete", [(201, {"taskId": "t-9"})])
+    jira.on("GET", "/rest/api/3/bulk/queue/t-9", [(200, {"status": "COMPLETE", "progressPercent": 100,
+                                                         "failedAccessibleIssues": {"12": ["has sub-tasks"]}})])
+    batch = WriteBatch(deletes=[Record("key_result", i, {}, canonical_id=f"k{i}") for i in ("11", "12")])
+    result = connector(tmp_path, poll_interval=0).write(batch)
+    assert [(r.where, r.reason) for r in result.rejected] == [("12", "has sub-tasks")]
+    assert jira.calls("POST", "/rest/api/3/bulk/issues/delete")[0][3]["selectedIssueIdsOrKeys"] == ["11", "12"]
+
+
+def test_an_owner_without_a_jira_account_rejects_the_record(jira, tmp_path):
+    jira.on("GET", "/rest/api/3/user/search", [(200, [])])
+    result = connector(tmp_path).write(WriteBatch(creates=[
+        Record("objective", "o", {"title": "O", "owner": "ghost@acme.com"}, canonical_id="o")]))
+    assert result.rejected[0].where == "o" and "users:" in result.rejected[0].reason
+    assert not jira.calls("POST", "/rest/api/3/issue/bulk")
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"url": "http://acme.atlassian.net"}, "plain http://"),
+    ({"auth": {"email": "a@b.c"}}, "auth needs email and token"),
+    ({"projekt": "X"}, "did you mean 'project'"),
+    ({"mapping": {"period": {"as": "sprint"}}}, "is not label, select or fix_version"),
+    ({"mapping": {"numbers": {"curent": "X"}}}, "did you mean 'current'"),
+])
+def test_bad_options_say_what_to_fix(tmp_path, options, message):
+    with pytest.raises((ConfigError, MappingError), match=message):
+        connector(tmp_path, **options)
+
+
+def test_oauth_bearer_tokens_are_sent_and_never_shown(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([]))])
+    conn = connector(tmp_path, auth={"bearer": "oauth-SECRET"}, history=False)
+    list(conn.read(None))
+    assert "oauth-SECRET" not in repr(conn.api.client.auth)
+    assert jira.router.calls.last.request.headers["Authorization"] == "Bearer oauth-SECRET"
+
+
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=60))
+def test_plain_text_survives_adf_both_ways(text):
+    assert adf.to_text(adf.to_adf(text)) == text
+
+
+def test_rich_adf_written_in_jira_reads_as_text():
+    doc = {"type": "doc", "version": 1, "content": [
+        {"type": "heading", "attrs": {"level": 2}, "content": [{"type": "text", "text": "Plan"}]},
+        {"type": "bulletList", "content": [
+            {"type": "listItem", "content": [{"type": "paragraph", "content": [{"type": "text", "text": "one"}]}]},
+            {"type": "listItem", "content": [{"type": "paragraph", "content": [
+                {"type": "mention", "attrs": {"id": "acc-1", "text": "@Ana"}}, {"type": "text", "text": " two"}]}]}]},
+        {"type": "paragraph", "content": [{"type": "inlineCard", "attrs": {"url": "https://x.example"}}]}]}
+    assert adf.to_text(doc) == "Plan\n\n- one\n- @Ana two\n\nhttps://x.example"
