@@ -40,6 +40,7 @@ BULK_TASK = 1000  # documented maximum per bulk delete / transition
 CHANGELOG_IDS = 1000
 PAGE = 100
 LISTING_PAGE = 5000  # documented maximum when only ids are asked for
+clock = time.time  # the connector's idea of now; tests move it
 OPTIONS = {"url", "project", "auth", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
            "overlap_minutes", "listing_every_hours", "users", "history", "poll_interval"}
 
@@ -162,11 +163,10 @@ class JiraConnector(Connector):
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Cursor]:
         state = _State.load(cursor)
         self._resolve(state.fields)
-        now = time.time()
+        now = clock()
         minutes = None
         if state.since is not None:
             minutes = max(1, math.ceil((now - state.since) / 60 + self.overlap))
-        newest = state.since or 0.0
         stamps: dict[str, str] = {}
         later: list[Record | Rejected] = []
         krs: list[str] = []
@@ -177,7 +177,6 @@ class JiraConnector(Connector):
                 stamps[issue["id"]] = updated
             if state.recent.get(issue["id"]) == updated:
                 continue  # read last time already, in the overlap
-            newest = max(newest, _epoch(updated) if updated else 0.0)
             item = self._record(issue)
             if item is None:
                 continue
@@ -197,9 +196,10 @@ class JiraConnector(Connector):
             ids = frozenset(i["id"] for i in self._search(self._jql(), ["id"], LISTING_PAGE))
             present = {kind: ids for kind in ("objective", "key_result", "initiative")}
             state.listed = now
-        state.since = newest or now
-        # what the next read's overlap will show again: skipped there unless changed since
-        edge = state.since - self.overlap * 60 - 60
+        # the next read starts where this one did, less the overlap; what it shows again
+        # of this read is skipped there unless it changed since
+        state.since = now
+        edge = now - self.overlap * 60 - 60
         state.recent = {i: u for i, u in stamps.items() if _epoch(u) >= edge}
         state.fields = dict(self.mapping.ids)
         yield Cursor(state.dump(), full_listing=minutes is None, present=present)
@@ -211,8 +211,7 @@ class JiraConnector(Connector):
             return None
         where = f"{self.endpoint} {issue.get('key') or issue['id']}"
         prop = ((issue.get("properties") or {}).get(PROPERTY) or {})
-        self._issues[issue["id"]] = {"status": f.get("status") or {}, "labels": f.get("labels") or [],
-                                     "type": (f.get("issuetype") or {}).get("id", "")}
+        self._remember(issue["id"], f)
         try:
             fields = self.mapping.to_fields(kind, f, prop.get("status"), self._owner(f.get("assignee")), self.endpoint)
         except (ValueError, KeyError) as e:
@@ -239,10 +238,13 @@ class JiraConnector(Connector):
                 body["nextPageToken"] = token
 
     def _check_in(self, issue_id: str, history: dict[str, Any], item: dict[str, Any]) -> Record:
-        try:
-            value = float(item.get("to")) if item.get("to") not in (None, "") else None
-        except ValueError:
-            value = None
+        value = None
+        for raw in (item.get("toString"), item.get("to")):  # Jira puts a number field's value in toString
+            try:
+                value = float(raw)
+                break
+            except (TypeError, ValueError):
+                continue
         return Record("check_in", f"{issue_id}:{history.get('id')}",
                       {"key_result_id": issue_id, "at": jira_time(history.get("created")), "value": value,
                        "author": self._owner(history.get("author"))},
@@ -265,6 +267,9 @@ class JiraConnector(Connector):
             for record, new_id in self._create_all(todo, result):
                 made[record.canonical_id] = new_id
                 result.external_ids[record.canonical_id] = new_id
+                # new issues start in their workflow's first status: no need to fetch it
+                self._remember(new_id, {"status": {"id": "(initial)", "statusCategory": {"key": "new"}},
+                                        "issuetype": {"name": self.mapping.raw[kind]["issue_type"]}})
                 category = self.mapping.category(record.fields.get("status"))
                 if category and category != "new":
                     moves[new_id] = category
@@ -342,7 +347,7 @@ class JiraConnector(Connector):
     def _create(self, chunk: list[tuple[Record, dict]], result: WriteResult) -> list[tuple[Record, str]]:
         """One bulk create; after a lost answer, find what landed and send only the rest."""
         done: list[tuple[Record, str]] = []
-        started = time.time()
+        started = clock()
         for attempt in range(self.api.attempts):
             try:
                 answer = self.api.call("POST", f"{API}/issue/bulk", replay_safe=False,
@@ -373,7 +378,7 @@ class JiraConnector(Connector):
 
     def _landed(self, cids: set[str], since: float) -> dict[str, str]:
         """Issues created since ``since`` that carry one of these canonical ids."""
-        minutes = max(1, math.ceil((time.time() - since) / 60 + self.overlap))
+        minutes = max(1, math.ceil((clock() - since) / 60 + self.overlap))
         types = ", ".join(json.dumps(t) for t in self.mapping.issue_types())
         jql = f'project = {json.dumps(self.project)} AND issuetype in ({types}) AND created >= "-{minutes}m"'
         found = {}
@@ -401,9 +406,12 @@ class JiraConnector(Connector):
             answer = self.api.call("POST", f"{API}/issue/bulkfetch",
                                    json={"issueIdsOrKeys": chunk, "fields": ["status", "labels", "issuetype"]}) or {}
             for issue in answer.get("issues") or []:
-                f = issue.get("fields") or {}
-                self._issues[issue["id"]] = {"status": f.get("status") or {}, "labels": f.get("labels") or [],
-                                             "type": (f.get("issuetype") or {}).get("id", "")}
+                self._remember(issue["id"], issue.get("fields") or {})
+
+    def _remember(self, issue_id: str, f: dict[str, Any]) -> None:
+        """What a later write needs of an issue: its status (transitions), labels, type."""
+        self._issues[issue_id] = {"status": f.get("status") or {}, "labels": f.get("labels") or [],
+                                  "type": (f.get("issuetype") or {}).get("name", "")}
 
     def _link(self, links: list[tuple[str | None, str | None]]) -> None:
         link_type = self.mapping.raw["initiative"].get("link_type")

@@ -75,9 +75,10 @@ class Cursor:
 
     value: str | None
     full_listing: bool
-    # the ids of every record still on the endpoint, when a cheap id-only listing was made
-    # instead of a full read: linked records missing from it were deleted there
-    present: frozenset[str] | None = None
+    # a cheap id-only listing made instead of a full read: kind → the ids of every record of
+    # that kind still on the endpoint; linked records of a listed kind missing from it were
+    # deleted there (kinds not in the mapping are not judged)
+    present: dict[str, frozenset[str]] | None = None
 
 
 @dataclass

@@ -22,6 +22,8 @@ value that endpoint last agreed with). A policy names who wins:
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,12 +60,25 @@ class Policy:
             return "manual"
         if rule.kind == "prefer":
             return "theirs" if rule.endpoint == endpoint else "ours"
-        if theirs_time and ours_time and theirs_time != ours_time:
-            return "theirs" if theirs_time > ours_time else "ours"
+        theirs_at, ours_at = _instant(theirs_time), _instant(ours_time)
+        if theirs_at and ours_at and theirs_at != ours_at:
+            return "theirs" if theirs_at > ours_at else "ours"
         return "theirs" if self._rank(endpoint) < self._rank(ours_origin) else "ours"
 
     def _rank(self, endpoint: str | None) -> int:
         return self.order.index(endpoint) if endpoint in self.order else len(self.order)
+
+
+def _instant(text: str | None) -> dt.datetime | None:
+    """An ISO 8601 time as an aware instant: tools write them with different precision and
+    offsets, so comparing the strings would be wrong."""
+    if not text:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
 
 
 def _rule(raw: Any, where: str, endpoints: set[str]) -> Rule:

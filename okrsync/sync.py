@@ -299,8 +299,12 @@ class Hub:
         plan.links.append((record.kind, record.external_id, cid, new_base, record.updated, in_step))
 
     def _plan_deletes(self, conn: Connector, links, plan: Plan) -> None:
-        present = plan.cursor.present or frozenset()
-        missing = [(key, cid) for key, (cid, _) in links.items() if key not in plan.seen and key[1] not in present]
+        present = plan.cursor.present
+        if plan.cursor.full_listing:
+            missing = [(key, cid) for key, (cid, _) in links.items() if key not in plan.seen]
+        else:  # an id listing judges only the kinds it lists
+            missing = [(key, cid) for key, (cid, _) in links.items()
+                       if key not in plan.seen and key[0] in present and key[1] not in present[key[0]]]
         if not missing:
             return
         if plan.rejected:  # a row we could not read may be one of the "missing" ones
@@ -308,8 +312,9 @@ class Hub:
                               "deletes are not taken from this read")
             return
         limit = self.policy.max_delete_ratio * len(links)
-        if not self.allow_mass_delete and (not (plan.seen or present) or len(missing) > limit):
-            why = ("listed no records at all" if not (plan.seen or present) else
+        listed = plan.seen or any(present.values()) if present else plan.seen
+        if not self.allow_mass_delete and (not listed or len(missing) > limit):
+            why = ("listed no records at all" if not listed else
                    f"would delete {len(missing)} of its {len(links)} linked records "
                    f"(more than {self.policy.max_delete_ratio:.0%})")
             raise DeleteGuardError(f"{plan.endpoint} {why}; stopped before writing anything. If that is "

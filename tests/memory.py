@@ -18,7 +18,7 @@ _IDS = itertools.count(1)
 
 
 def now() -> str:
-    return f"2026-01-01T00:00:{next(CLOCK):06d}Z"  # strictly increasing, comparable as text
+    return f"2026-01-01T00:00:00.{next(CLOCK):06d}Z"  # strictly increasing ISO 8601 instants
 
 
 class MemoryConnector(Connector):

@@ -2,6 +2,7 @@
 is checked against Atlassian's OpenAPI document (tests/spec_check.py), so a request Jira
 does not have, a query parameter it does not take, or an undeclared body key fails here."""
 
+import datetime as dt
 import json
 
 import httpx
@@ -85,7 +86,7 @@ def test_a_full_read_maps_issues_to_records_parents_first(jira, tmp_path):
     jira.on("POST", "/rest/api/3/search/jql", [(200, page([kr, init], "tok-2")), (200, page([obj]))])
     jira.on("POST", "/rest/api/3/changelog/bulkfetch", [(200, {"issueChangeLogs": [{"issueId": "11", "changeHistories": [
         {"id": "5001", "created": "2026-11-20T09:00:00.000+0100", "author": {"accountId": "acc-1", "displayName": "Ana"},
-         "items": [{"field": "Current value", "fieldId": "customfield_10052", "from": "20", "to": "30"}]},
+         "items": [{"field": "Current value", "fieldId": "customfield_10052", "fromString": "20", "toString": "30"}]},
         {"id": "5002", "created": "2026-11-21T09:00:00.000+0000", "historyMetadata": {"type": "okrsync"},
          "items": [{"field": "Current value", "fieldId": "customfield_10052", "from": "30", "to": "31"}]}]}]})])
     items = list(connector(tmp_path).read(None))
@@ -118,7 +119,8 @@ def test_a_status_changed_by_hand_in_jira_reads_as_its_category(jira, tmp_path):
 
 def test_an_incremental_read_is_one_search_and_skips_what_it_saw(jira, tmp_path):
     conn = connector(tmp_path, history=False)
-    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "O")]))])
+    just_now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "O", updated=just_now)]))])
     first = list(conn.read(None))[-1]
     jira.sent.clear()
     again = connector(tmp_path, history=False)

@@ -1,0 +1,222 @@
+"""End to end over real HTTP: the bundled example spreadsheet ↔ the Jira emulator, through
+the okrsync command, with faults injected. Nothing may be duplicated or lost, and no
+cursor may move past work that failed."""
+
+import csv
+import json
+import shutil
+import sqlite3
+from pathlib import Path
+
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from okrsync.cli import cli
+from okrsync.connectors import jira as jira_connector
+
+from .emulators.jira import JiraEmulator
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
+TOKEN = "jira-e2e-SECRET"
+ISSUE_TYPES = [{"id": "10100", "name": "Objective", "hierarchyLevel": 1},
+               {"id": "10101", "name": "Key Result", "hierarchyLevel": 0},
+               {"id": "10102", "name": "Task", "hierarchyLevel": 0}]
+
+
+def owners():
+    with EXAMPLE.open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    emails = sorted({r["Owner"] for r in rows} | {r["Objective owner"] for r in rows})
+    return [{"accountId": f"acc-{n}", "emailAddress": e, "displayName": e.split("@")[0].title()}
+            for n, e in enumerate(emails)]
+
+
+class Clock:
+    """One clock for Jira and okrsync that a test can move forward."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self):
+        return time.time() + self.offset
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = Clock()
+    monkeypatch.setattr(jira_connector, "clock", c)
+    return c
+
+
+@pytest.fixture
+def jira(clock):
+    with JiraEmulator(users=owners(), email="bot@example.com", token=TOKEN, issue_types=ISSUE_TYPES,
+                      bulk_polls=0, now=clock) as emulator:
+        emulator.faults.hang = 0.6
+        yield emulator
+
+
+@pytest.fixture
+def project(tmp_path, jira, monkeypatch):
+    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    (tmp_path / "okrsync.yaml").write_text(f"""\
+store: okrsync.db
+endpoints:
+  sheet:
+    type: csv
+    path: okrs.csv
+  jira:
+    type: jira
+    url: {jira.url}
+    project: OKR
+    auth: {{email: bot@example.com, token: {{$env: JIRA_TOKEN}}}}
+    rate: 500
+    concurrency: 4
+    timeout: 0.4
+    attempts: 6
+    poll_interval: 0
+sync:
+  order: [sheet, jira]
+""")
+    return tmp_path
+
+
+def run(*args, code=0):
+    result = CliRunner().invoke(cli, ["--json", *args])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and TOKEN not in result.output
+    return json.loads(result.output) if code == 0 else result.output
+
+
+def of_type(jira, name):
+    return [i for i in jira.issues.values() if i["fields"]["issuetype"]["name"] == name]
+
+
+def summaries(jira, name):
+    return sorted(i["fields"]["summary"] for i in of_type(jira, name))
+
+
+def sheet_rows(project):
+    with (project / "okrs.csv").open(encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_the_example_lands_in_jira_once_and_a_quiet_sync_costs_one_search(project, jira, clock):
+    out = run("sync")
+    assert not jira.errors
+    objectives, krs = of_type(jira, "Objective"), of_type(jira, "Key Result")
+    assert (len(objectives), len(krs)) == (13, 39)
+    assert len(set(summaries(jira, "Key Result"))) == 39
+    by_id = {i["id"]: i for i in objectives}
+    for kr in krs:  # every KR under its objective, with its numbers and its owner
+        assert kr["fields"]["parent"]["id"] in by_id
+    row = next(r for r in sheet_rows(project) if r["Key result ID"] == "KR-2")
+    kr2 = next(i for i in krs if i["fields"]["summary"] == row["Key result"])
+    assert kr2["fields"]["customfield_10050"] == 104 and kr2["fields"]["customfield_10052"] == 106
+    assert kr2["fields"]["status"]["statusCategory"]["key"] == "indeterminate"  # at risk → a bulk transition
+    assert kr2["properties"]["okrsync"]["status"] == "at_risk"
+    assert "okr-2026-Q1" in by_id[kr2["fields"]["parent"]["id"]]["fields"]["labels"]
+    assert out["totals"]["requests"] >= 3
+    # our own creates changed Jira, so the next read lists them once (and finds them in step);
+    # after that, with nothing changed, a run is one search request
+    clock.offset += 600
+    again = run("sync")
+    assert again["totals"]["created"] == again["totals"]["updated"] == 0
+    clock.offset += 600
+    jira.reset_log()
+    out = run("sync")
+    assert [(h.method, h.path) for h in jira.log] == [("POST", "/rest/api/3/search/jql")]
+    assert out["totals"]["created"] == out["totals"]["updated"] == 0
+
+
+def test_an_edit_in_jira_reaches_the_sheet_and_becomes_a_check_in(project, jira):
+    run("sync")
+    row = next(r for r in sheet_rows(project) if r["Key result ID"] == "KR-5")
+    kr = next(i for i in of_type(jira, "Key Result") if i["fields"]["summary"] == row["Key result"])
+    jira.edit(kr["id"], {"Current value": 77.5, "summary": row["Key result"] + " (revised)"}, author="mia@example.com"
+              if False else row["Owner"])
+    run("sync")
+    after = next(r for r in sheet_rows(project) if r["Key result ID"] == "KR-5")
+    assert float(after["Current"]) == 77.5 and after["Key result"].endswith("(revised)")
+    db = sqlite3.connect(project / "okrsync.db")
+    check_ins = [json.loads(f) for f, in db.execute("SELECT fields FROM entities WHERE kind = 'check_in'")]
+    assert [c["value"] for c in check_ins] == [77.5] and check_ins[0]["author"] == row["Owner"]
+
+
+def test_a_conflicting_edit_on_both_sides_is_settled_by_the_policy(project, jira):
+    run("sync")
+    row = next(r for r in sheet_rows(project) if r["Key result ID"] == "KR-7")
+    kr = next(i for i in of_type(jira, "Key Result") if i["fields"]["summary"] == row["Key result"])
+    jira.edit(kr["id"], {"Current value": 11.0})
+    time.sleep(0.05)  # then the sheet is saved: the newer edit
+    rows = sheet_rows(project)
+    for r in rows:
+        if r["Key result ID"] == "KR-7":
+            r["Current"] = "22"
+    with (project / "okrs.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    out = run("sync")
+    assert out["totals"]["conflicts"] == 1
+    # newest wins by the tools' own clocks: the sheet file was saved after the Jira edit
+    assert jira.issues[kr["id"]]["fields"]["customfield_10052"] == 22.0
+    assert float(next(r for r in sheet_rows(project) if r["Key result ID"] == "KR-7")["Current"]) == 22.0
+
+
+def test_faults_throughout_a_migration_leave_no_duplicate_and_nothing_lost(project, jira):
+    f = jira.faults
+    f.inject("429", times=3, path="/rest/api/3/search/jql")
+    f.inject("503", times=2)
+    f.inject("reset", path="/rest/api/3/issue/bulk")                           # not created
+    f.inject("truncate", path="/rest/api/3/issue/bulk", apply_then_fail=True)  # created, answer cut off
+    f.inject("timeout", path="/rest/api/3/issue/bulk", apply_then_fail=True)   # created, answer never came
+    f.inject("500", path="/rest/api/3/bulk/issues/transition")
+    out = run("sync")
+    assert not jira.errors and f.pending() == 0, [(q.kind, q.path) for q in f._queue]
+    assert len(of_type(jira, "Objective")) == 13 and len(of_type(jira, "Key Result")) == 39
+    assert len(set(summaries(jira, "Key Result"))) == 39 and len(set(summaries(jira, "Objective"))) == 13
+    assert out["totals"]["retried"] >= 5
+    statuses = {i["properties"]["okrsync"]["status"]: i["fields"]["status"]["statusCategory"]["key"]
+                for i in of_type(jira, "Key Result")}
+    assert statuses["done"] == "done" and statuses["on_track"] == "indeterminate"
+    kr = of_type(jira, "Key Result")[3]
+    jira.edit(kr["id"], {"Current value": 4242.0})
+    f.inject("truncate", path="/rest/api/3/changelog/bulkfetch")
+    f.inject("502", path="/rest/api/3/search/jql")
+    again = run("sync")
+    assert f.pending() == 0 and len(of_type(jira, "Key Result")) == 39
+    assert again["totals"]["created"] == 1  # the check-in Jira's history holds for the edit
+    assert any(r["Current"] in ("4242", "4242.0") for r in sheet_rows(project))
+
+
+def test_a_failed_read_keeps_the_cursor_and_the_next_run_catches_up(project, jira):
+    run("sync")
+    db = project / "okrsync.db"
+    before = sqlite3.connect(db).execute("SELECT value FROM cursors WHERE endpoint = 'jira'").fetchall()
+    kr = of_type(jira, "Key Result")[0]
+    jira.edit(kr["id"], {"Current value": 1234.0})
+    jira.faults.inject("500", times=20, path="/rest/api/3/search/jql")
+    output = run("sync", code=1)
+    assert "jira" in output and "500" in output
+    assert sqlite3.connect(db).execute("SELECT value FROM cursors WHERE endpoint = 'jira'").fetchall() == before
+    jira.faults.clear()
+    run("sync")
+    assert any(r["Current"] in ("1234", "1234.0") for r in sheet_rows(project))
+
+
+def test_an_issue_deleted_in_jira_is_found_by_the_id_listing(project, jira):
+    config = project / "okrsync.yaml"
+    config.write_text(config.read_text().replace("    poll_interval: 0\n", "    poll_interval: 0\n    listing_every_hours: 0\n"))
+    run("sync")
+    run("sync")
+    row = next(r for r in sheet_rows(project) if r["Key result ID"] == "KR-9")
+    kr = next(i for i in of_type(jira, "Key Result") if i["fields"]["summary"] == row["Key result"])
+    jira.delete(kr["id"])
+    out = run("sync")
+    assert out["totals"]["deleted"] >= 1
+    assert "KR-9" not in {r["Key result ID"] for r in sheet_rows(project)}
+    assert len(of_type(jira, "Key Result")) == 38
