@@ -180,7 +180,7 @@ def _kr_units(data: ClientData, tool: Tool) -> Aspect:
         unit = kr.unit + (f" {kr.currency}" if kr.currency else "")
         if not cell.known:
             a.add("unknown", f"{kr.title} ({unit})")
-        elif kr.unit in cell.value or (kr.unit == "boolean" and "binary" in tool.cell("kr_types").value or ()):
+        elif kr.unit in cell.value or (kr.unit == "boolean" and "binary" in (tool.cell("kr_types").value or ())):
             a.add("held", f"{kr.title} ({unit})")  # a binary KR type holds a yes/no value
         elif UNIT_FALLBACK.get(kr.unit) in cell.value:
             a.add("transformed", f"{kr.title} ({unit} → number)")
