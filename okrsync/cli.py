@@ -33,6 +33,7 @@ EXIT_CODES = {
     4: "finished, but conflicts wait for a decision (okrsync conflicts list)",
     5: "another run holds the store's lock (or a dead one left it: --force-unlock)",
     6: "the delete guard stopped the run before it wrote anything (--allow-mass-delete)",
+    7: "okrsync lint found an error-level problem",
 }
 
 
@@ -508,5 +509,10 @@ def show(env: Env, period):
     else:
         views.print_tree(env, tree)
 
+
+from .report.commands import lint, report  # noqa: E402  (they need the group above)
+
+cli.add_command(report)
+cli.add_command(lint)
 
 __all__ = ["cli", "EXIT_CODES"]

@@ -39,6 +39,7 @@ def test_wheel_contents_are_namespaced(installed):
     names = zipfile.ZipFile(wheel).namelist()
     assert "okrsync/connectors/spreadsheet.py" in names
     assert "okrsync/mappings/spreadsheet.yaml" in names
+    assert "okrsync/report/catalogue.yaml" in names and "okrsync/report/templates/fit.html" in names
     assert not any(n.startswith(("connectors/", "mappings/")) for n in names)
 
 

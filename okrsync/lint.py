@@ -1,0 +1,131 @@
+"""OKR quality rules over the store (``okrsync lint``).
+
+Each rule has an id, a default severity and a one-line description (``RULES``). Severities
+can be changed per run (``error``, ``warning`` or ``off``); an error-level finding makes
+``okrsync lint`` exit with code 7. Counts guidance is inconsistent between sources
+(anchors.md §4), so "more than five KRs" is a warning by default, not an error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from .errors import ConfigError
+from .model import alignment_cycles, from_fields, objective_progress
+from .report.progress import period_end
+from .store import Store
+from .transforms import normalise_key
+
+SEVERITIES = ("error", "warning", "off")
+MAX_KRS = 5  # "at most 5 objectives with 3–5 KRs" (whatmatters.com, anchors.md §4)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    description: str
+
+
+RULES: dict[str, Rule] = {r.id: r for r in (
+    Rule("kr-no-target", "error", "a key result without a measurable target"),
+    Rule("objective-no-krs", "warning", "an objective without key results"),
+    Rule("objective-too-many-krs", "warning", f"an objective with more than {MAX_KRS} key results"),
+    Rule("missing-owner", "warning", "an objective or key result without an owner"),
+    Rule("duplicate-title", "warning", "two objectives in one period, or two KRs of one objective, with the same title"),
+    Rule("alignment-cycle", "error", "objectives that (through their parents) contribute to themselves"),
+    Rule("committed-below-target", "warning", "a committed objective scoring below 1.0 after its period ended"),
+)}
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    entity: str  # canonical id
+    title: str
+    message: str
+
+
+def severities(overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The default severities with ``overrides`` ({rule id: level}) applied; checked."""
+    levels = {r.id: r.severity for r in RULES.values()}
+    for rule, level in (overrides or {}).items():
+        if rule not in RULES:
+            raise ConfigError(f"--severity: unknown rule {rule!r}; rules: {', '.join(RULES)}")
+        if level not in SEVERITIES:
+            raise ConfigError(f"--severity {rule}: unknown level {level!r}; use error, warning or off")
+        levels[rule] = level
+    return levels
+
+
+def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | None = None,
+         today: dt.date | None = None) -> list[Finding]:
+    """Every finding of every rule not switched off, in rule order."""
+    levels = levels or severities()
+    today = today or dt.date.today()
+    objectives = [from_fields("objective", i, f) for i, _, f in store.entities("objective")]
+    if period:
+        objectives = [o for o in objectives if o.period == period]
+    krs_of: dict[str, list] = {o.id: [] for o in objectives}
+    for i, _, f in store.entities("key_result"):
+        if f.get("objective_id") in krs_of:
+            krs_of[f["objective_id"]].append(from_fields("key_result", i, f))
+    found: list[Finding] = []
+
+    def report(rule: str, entity, message: str) -> None:
+        if levels[rule] != "off":
+            found.append(Finding(rule, levels[rule], entity.id, entity.title, message))
+
+    for o in objectives:
+        for kr in krs_of[o.id]:
+            if not _measurable(kr):
+                report("kr-no-target", kr, f"{kr.direction} KR without " + ("range bounds" if kr.direction == "range" else "a target"))
+    for o in objectives:
+        if not krs_of[o.id]:
+            report("objective-no-krs", o, "no key results")
+        elif len(krs_of[o.id]) > MAX_KRS:
+            report("objective-too-many-krs", o, f"{len(krs_of[o.id])} key results (more than {MAX_KRS})")
+    for o in objectives:
+        if not o.owner:
+            report("missing-owner", o, "objective without an owner")
+        for kr in krs_of[o.id]:
+            if not kr.owner:
+                report("missing-owner", kr, f"key result of {o.title!r} without an owner")
+    _duplicates(objectives, krs_of, report)
+    edges = [(o.id, o.parent_id) for o in objectives if o.parent_id]
+    edges += [(f["child_id"], f["parent_id"]) for _, _, f in store.entities("alignment")]
+    titles = {o.id: o for o in objectives}
+    for cycle in alignment_cycles(edges):
+        if cycle[0] in titles:
+            report("alignment-cycle", titles[cycle[0]], " → ".join(titles[c].title if c in titles else c for c in cycle))
+    for o in objectives:
+        end = period_end(store, o.period) or o.due
+        if o.type == "committed" and end and end < today:
+            p = objective_progress(krs_of[o.id])
+            if p is not None and round(p + 1e-9, 1) < 1.0:
+                report("committed-below-target", o, f"scored {round(p + 1e-9, 1):.1f} by {end} (committed OKRs are expected at 1.0)")
+    return found
+
+
+def _measurable(kr) -> bool:
+    if kr.direction == "binary":
+        return True
+    if kr.direction == "range":
+        return kr.range_low is not None and kr.range_high is not None
+    return kr.target is not None
+
+
+def _duplicates(objectives, krs_of, report) -> None:
+    seen: dict[tuple, str] = {}
+    for o in objectives:
+        key = ("objective", o.period, normalise_key(o.title))
+        if key in seen:
+            report("duplicate-title", o, f"same title as objective {seen[key]} in {o.period or 'no period'}")
+        seen.setdefault(key, o.id)
+        for kr in krs_of[o.id]:
+            key = ("kr", o.id, normalise_key(kr.title))
+            if key in seen:
+                report("duplicate-title", kr, f"same title as key result {seen[key]} of {o.title!r}")
+            seen.setdefault(key, kr.id)

@@ -1,0 +1,153 @@
+"""``okrsync report fit``, ``okrsync report progress`` and ``okrsync lint``: parse, call the
+library, write or print."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import click
+
+from .. import lint as lint_mod
+from ..errors import ConfigError
+from . import catalogue, fit, profile, progress, render, scoring
+
+LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
+
+
+@click.group()
+def report():
+    """Reports over the store: tool fit and the progress board.
+
+    \b
+    Example:
+        okrsync report fit --profile corporation --out fit.html
+        okrsync report progress --period 2026-Q1 --out board.html
+    """
+
+
+@report.command(name="fit")
+@click.option("--profile", "preset", type=click.Choice(list(profile.PRESETS)),
+              help="Weight preset (default: the client file's preset, else its size class, else scaleup).")
+@click.option("--client", "client_path", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Client profile YAML: size, it_landscape, must_haves, budget_per_seat, weights.")
+@click.option("--period", help="Only the client's OKRs of this period.")
+@click.option("--format", "fmt", type=click.Choice(render.FORMATS), help="Default: from --out's suffix, else html.")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
+@click.pass_obj
+def fit_cmd(env, preset, client_path, period, fmt, out):
+    """Rank ~25 OKR tools for a client, and show what each would keep of the client's OKRs.
+
+    Scores are weighted criteria with must-have knock-outs and a ±20 % sensitivity check;
+    unknown catalogue cells are shown as unknown, never counted as yes or no.
+
+    \b
+    Example:
+        okrsync -c config.example.yaml report fit --profile corporation --out fit.html
+        okrsync report fit --client client.yaml --format md --out fit.md
+        okrsync --json report fit --profile startup
+    """
+    client = profile.load_client(client_path) if client_path else profile.Client()
+    preset = preset or client.preset or client.size_class or "scaleup"
+    weights = profile.weights_for(preset, client)
+    tools = catalogue.load()
+    scores = scoring.score_tools(tools, weights, client)
+    flips = scoring.sensitivity(scores, weights)
+    data = fit.ClientData.read(env.store(), period)
+    fits = fit.analyse(data, tools.values())
+    counts = {"objectives": len(data.objectives), "key_results": len(data.key_results), "alignment_edges": len(data.edges),
+              "check_in_history": sum(data.history.values()), "initiatives": len(data.initiatives),
+              "custom_values": sum(data.custom.values())}
+    result = render.fit_data(preset, client, weights, scores, flips, fits, counts)
+    top = result["sensitivity"]["top"]
+    _write(env, result, fmt, out, f"{len(scores)} tools, top: {tools[top].name if top else 'none'}"
+           + ("" if result["sensitivity"]["stable"] else " (changes under ±20 % weights)"))
+
+
+@report.command(name="progress")
+@click.option("--team", help="Only objectives of this team.")
+@click.option("--period", help="Only objectives of this period (e.g. 2026-Q1).")
+@click.option("--stale-days", type=click.IntRange(min=1), default=progress.STALE_DAYS, show_default=True,
+              help="A KR without a check-in for longer is stale.")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Judge staleness on this date (default: now).")
+@click.option("--format", "fmt", type=click.Choice(["html", "json"]), help="Default: from --out's suffix, else html.")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
+@click.pass_obj
+def progress_cmd(env, team, period, stale_days, as_of, fmt, out):
+    """The progress board: scores and colour bands, trends, stale KRs, check-in cadence.
+
+    \b
+    Example:
+        okrsync -c config.example.yaml report progress --out board.html
+        okrsync report progress --team Platform --period 2026-Q1 --stale-days 7 --out board.html
+    """
+    when = as_of.replace(tzinfo=dt.timezone.utc) if as_of else None
+    board = progress.build(env.store(), team=team, period=period, as_of=when, stale_days=stale_days)
+    objectives = sum(len(rows) for rows in board.sections.values())
+    _write(env, render.board_data(board), fmt, out, f"{objectives} objectives, {len(board.stale)} stale KRs")
+
+
+def _write(env, data: dict, fmt: str | None, out: str | None, summary: str) -> None:
+    fmt = fmt or ("json" if env.as_json else _suffix_format(out))
+    text = render.render(data, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    path = Path(out)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"--out {out}: cannot write: {e.strerror}") from None
+    click.echo(f"wrote {path} ({fmt}): {summary}", err=True)
+
+
+def _suffix_format(out: str | None) -> str:
+    suffix = Path(out).suffix.lower().lstrip(".") if out else ""
+    return {"md": "md", "markdown": "md", "json": "json"}.get(suffix, "html")
+
+
+@click.command()
+@click.option("--period", help="Only objectives of this period.")
+@click.option("--severity", "overrides", multiple=True, metavar="RULE=LEVEL",
+              help="Change a rule's severity: error, warning or off (repeatable).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Judge 'period ended' on this date (default: today).")
+@click.pass_obj
+def lint(env, period, overrides, as_of):
+    """Check OKR quality; exit 7 when an error-level rule fires.
+
+    \b
+    Rules (default severity):
+    """
+    levels = lint_mod.severities(dict(_pair(o) for o in overrides))
+    found = lint_mod.lint(env.store(), levels, period=period, today=as_of.date() if as_of else None)
+    errors = sum(f.severity == "error" for f in found)
+    if env.as_json:
+        env.emit({"findings": [f.__dict__ for f in found], "errors": errors,
+                  "warnings": len(found) - errors, "severities": levels})
+    else:
+        for f in found:
+            colour = "red" if f.severity == "error" else "yellow"
+            click.echo(click.style(f"{f.severity:7}", fg=colour) + f" {f.rule}: {f.title} ({f.entity}): {f.message}")
+        click.echo(f"{errors} error(s), {len(found) - errors} warning(s)", err=True)
+    if errors:
+        sys.exit(LINT_ERRORS_EXIT)
+
+
+# The help lists every rule, so it cannot drift from RULES.
+lint.help = lint.help.rstrip() + "".join(f"\n        {r.id} ({r.severity}): {r.description}" for r in lint_mod.RULES.values()) + """
+
+    \b
+    Example:
+        okrsync -c config.example.yaml lint
+        okrsync lint --severity missing-owner=error --severity objective-too-many-krs=off
+        okrsync --json lint --period 2026-Q1 --as-of 2026-04-01
+"""
+
+
+def _pair(text: str) -> tuple[str, str]:
+    rule, sep, level = text.partition("=")
+    if not sep:
+        raise click.BadParameter(f"{text!r}: expected RULE=LEVEL, e.g. missing-owner=error", param_hint="--severity")
+    return rule.strip(), level.strip()
