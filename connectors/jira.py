@@ -40,6 +40,8 @@ BULK_TASK = 1000  # documented maximum per bulk delete / transition
 CHANGELOG_IDS = 1000
 PAGE = 100
 LISTING_PAGE = 5000  # documented maximum when only ids are asked for
+USER_SEARCHES = 10  # more unknown owners than this: list all users instead of searching each
+USER_PAGE = 1000
 clock = time.time  # the connector's idea of now; tests move it
 OPTIONS = {"url", "project", "auth", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
            "overlap_minutes", "listing_every_hours", "users", "history", "poll_interval"}
@@ -53,7 +55,8 @@ class JiraConnector(Connector):
         kr_directions=("increase", "decrease"),  # read from start vs target; no field holds the rest
         kr_units=("number", "percent", "currency", "boolean"),  # through the mapping's unit text field
         alignment="none", alignment_depth=0,  # objectives have no parent objective in Jira's issue hierarchy
-        weights=False, confidence=True, check_ins="history", custom_fields=True, deletes=True,
+        weights=False, confidence=False,  # unless the mapping names a Number field for it
+        check_ins="history", custom_fields=True, deletes=True,
         incremental=True, writes="records",
         rate_limit="per-second burst limits (numbers undocumented); set `rate`",
         read_only=("check_in",),  # history is made by edits, never written directly
@@ -74,7 +77,7 @@ class JiraConnector(Connector):
         self.concurrency = int(options.get("concurrency", 4))
         self.overlap = float(options.get("overlap_minutes", 5))
         self.listing_every = float(options.get("listing_every_hours", 6)) * 3600
-        self.poll_interval = float(options.get("poll_interval", 1.0))
+        self.poll_interval = float(options.get("poll_interval", 0.5))
         self.history = bool(options.get("history", True))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.emails: dict[str, str] = {v: k for k, v in self.users.items()}  # accountId → e-mail
@@ -126,6 +129,23 @@ class JiraConnector(Connector):
             self.users[key] = pick[0]["accountId"]
             self.emails.setdefault(pick[0]["accountId"], owner)
         return self.users[key]
+
+    def _learn_users(self, owners: Iterable[str | None]) -> None:
+        """Many owners unknown: one listing of every user beats a search per owner."""
+        unknown = {o.casefold() for o in owners if o} - set(self.users)
+        if len(unknown) <= USER_SEARCHES:
+            return
+        start = 0
+        while True:
+            page = self.api.call("GET", f"{API}/users/search", params={"startAt": start, "maxResults": USER_PAGE}) or []
+            for user in page:
+                email = (user.get("emailAddress") or "").casefold()
+                if email and user.get("accountId"):
+                    self.users.setdefault(email, user["accountId"])
+                    self.emails.setdefault(user["accountId"], user["emailAddress"])
+            if len(page) < USER_PAGE:  # a site paging smaller ends early: owners left are searched one by one
+                return
+            start += len(page)
 
     def _owner(self, assignee: dict[str, Any] | None) -> str | None:
         if not assignee:
@@ -254,17 +274,14 @@ class JiraConnector(Connector):
 
     def write(self, batch: WriteBatch) -> WriteResult:
         self._resolve()
+        self._learn_users(r.fields.get("owner") for r in (*batch.creates, *batch.updates))
         result = WriteResult()
         made: dict[str, str] = {}  # canonical id → new Jira id (parents created in this batch)
         failed: set[str] = set()
         moves: dict[str, str] = {}  # Jira id → wanted status category
         for kind in ("objective", "key_result", "initiative"):
-            todo = []
-            for record in (r for r in batch.creates if r.kind == kind):
-                issue = self._payload(record, made, failed, result, create=True)
-                if issue is not None:
-                    todo.append((record, issue))
-            for record, new_id in self._create_all(todo, result):
+            records = [r for r in batch.creates if r.kind == kind]
+            for record, new_id in self._create_all(records, made, failed, result):
                 made[record.canonical_id] = new_id
                 result.external_ids[record.canonical_id] = new_id
                 # new issues start in their workflow's first status: no need to fetch it
@@ -273,7 +290,7 @@ class JiraConnector(Connector):
                 category = self.mapping.category(record.fields.get("status"))
                 if category and category != "new":
                     moves[new_id] = category
-            failed |= {r.canonical_id for r, _ in todo if r.canonical_id not in made}
+            failed |= {r.canonical_id for r in records if r.canonical_id not in made}
         links = [(made.get(r.canonical_id), r.fields.get("key_result_id"))
                  for r in batch.creates if r.kind == "initiative" and r.canonical_id in made]
         edits = []
@@ -337,12 +354,14 @@ class JiraConnector(Connector):
         issue["fields"] = fields
         return issue
 
-    def _create_all(self, todo: list[tuple[Record, dict]], result: WriteResult) -> list[tuple[Record, str]]:
-        done: list[tuple[Record, str]] = []
-        chunks = list(_chunks(todo, BULK_CREATE))
-        for part in self._parallel(lambda chunk: self._create(chunk, result), chunks):
-            done.extend(part)
-        return done
+    def _create_all(self, records: list[Record], made: dict[str, str], failed: set[str],
+                    result: WriteResult) -> list[tuple[Record, str]]:
+        def build_and_create(chunk: list[Record]) -> list[tuple[Record, str]]:
+            # payloads are built in the workers, so building one chunk overlaps another's wait
+            todo = [(r, issue) for r in chunk if (issue := self._payload(r, made, failed, result, create=True))]
+            return self._create(todo, result) if todo else []
+
+        return [pair for part in self._parallel(build_and_create, _chunks(records, BULK_CREATE)) for pair in part]
 
     def _create(self, chunk: list[tuple[Record, dict]], result: WriteResult) -> list[tuple[Record, str]]:
         """One bulk create; after a lost answer, find what landed and send only the rest."""
@@ -424,50 +443,69 @@ class JiraConnector(Connector):
         if not moves:
             return
         self._current(list(moves))
+        def step(issue_id: str) -> tuple[str, str]:
+            seen = self._issues.get(issue_id) or {}
+            return seen.get("type", ""), str((seen.get("status") or {}).get("id", ""))
+
+        def learn(key_and_issue: tuple[tuple[str, str], str]) -> None:
+            answer = self.api.call("GET", f"{API}/issue/{key_and_issue[1]}/transitions") or {}
+            found: dict[str, str] = {}
+            for t in answer.get("transitions") or []:
+                found.setdefault((((t.get("to") or {}).get("statusCategory")) or {}).get("key"), t["id"])
+            self._transitions[key_and_issue[0]] = found
+
+        # one lookup per workflow step (issue type and status), asked side by side
+        unknown: dict[tuple[str, str], str] = {}
+        for issue_id in moves:
+            if step(issue_id) not in self._transitions:
+                unknown.setdefault(step(issue_id), issue_id)
+        self._parallel(learn, unknown.items())
         groups: dict[str, list[str]] = {}
         for issue_id, category in moves.items():
-            seen = self._issues.get(issue_id) or {}
-            status = seen.get("status") or {}
-            key = (seen.get("type", ""), str(status.get("id", "")))
-            if key not in self._transitions:
-                answer = self.api.call("GET", f"{API}/issue/{issue_id}/transitions") or {}
-                self._transitions[key] = {}
-                for t in answer.get("transitions") or []:
-                    cat = (((t.get("to") or {}).get("statusCategory")) or {}).get("key")
-                    self._transitions[key].setdefault(cat, t["id"])
-            transition = self._transitions[key].get(category)
+            status = (self._issues.get(issue_id) or {}).get("status") or {}
+            transition = self._transitions[step(issue_id)].get(category)
             if transition is None:
                 result.rejected.append(Rejected(issue_id, f"its workflow has no transition into a "
                                                           f"{category!r} status from {status.get('name')!r}"))
                 continue
             groups.setdefault(str(transition), []).append(issue_id)
-        inputs = [{"selectedIssueIdsOrKeys": ids, "transitionId": t} for t, group in groups.items()
-                  for ids in _chunks(group, BULK_TASK)]
-        for part in _chunks(inputs, 10):
-            task = self.api.call("POST", f"{API}/bulk/issues/transition",
-                                 json={"bulkTransitionInputs": part, "sendBulkNotification": False})
-            self._wait(task, result)
+        pairs = [(t, issue_id) for t, group in groups.items() for issue_id in group]
+
+        def submit(part: list[tuple[str, str]]) -> dict[str, Any] | None:
+            inputs: dict[str, list[str]] = {}
+            for t, issue_id in part:
+                inputs.setdefault(t, []).append(issue_id)
+            return self.api.call("POST", f"{API}/bulk/issues/transition", json={
+                "bulkTransitionInputs": [{"selectedIssueIdsOrKeys": ids, "transitionId": t} for t, ids in inputs.items()],
+                "sendBulkNotification": False})
+
+        # at most 1,000 issues an operation, in all its inputs together
+        self._wait(self._parallel(submit, _chunks(pairs, BULK_TASK)), result)
 
     def _delete(self, records: list[Record], result: WriteResult) -> None:
-        for chunk in _chunks([r.external_id for r in records], BULK_TASK):
-            task = self.api.call("POST", f"{API}/bulk/issues/delete",
-                                 json={"selectedIssueIdsOrKeys": chunk, "sendBulkNotification": False})
-            self._wait(task, result)
+        self._wait(self._parallel(lambda chunk: self.api.call("POST", f"{API}/bulk/issues/delete", json={
+            "selectedIssueIdsOrKeys": chunk, "sendBulkNotification": False}),
+            _chunks([r.external_id for r in records], BULK_TASK)), result)
 
-    def _wait(self, task: dict[str, Any] | None, result: WriteResult) -> None:
-        """Poll a bulk task to its end; issues it failed on are rejected with its reasons."""
-        task_id = (task or {}).get("taskId")
-        if not task_id:
-            raise FatalError("a bulk operation was accepted without a task id", endpoint=self.endpoint)
-        while True:
-            state = self.api.call("GET", f"{API}/bulk/queue/{task_id}") or {}
-            if state.get("status") in ("COMPLETE", "FAILED", "CANCELLED", "DEAD"):
-                break
-            time.sleep(self.poll_interval)
-        for issue_id, reasons in (state.get("failedAccessibleIssues") or {}).items():
-            result.rejected.append(Rejected(issue_id, "; ".join(reasons) or "the bulk operation failed on it"))
-        if state.get("status") != "COMPLETE":
-            raise RetryableError(f"bulk task {task_id} ended {state.get('status')}", endpoint=self.endpoint)
+    def _wait(self, tasks: list[dict[str, Any] | None], result: WriteResult) -> None:
+        """Poll bulk tasks (all submitted first, so they run side by side) to their end;
+        issues a task failed on are rejected with its reasons."""
+        pending = []
+        for task in tasks:
+            if not (task or {}).get("taskId"):
+                raise FatalError("a bulk operation was accepted without a task id", endpoint=self.endpoint)
+            pending.append(task["taskId"])
+        while pending:
+            time.sleep(self.poll_interval)  # a task is never done at once: asking now is a wasted request
+            states = self._parallel(lambda task_id: self.api.call("GET", f"{API}/bulk/queue/{task_id}") or {}, pending)
+            for task_id, state in zip(list(pending), states):
+                if state.get("status") not in ("COMPLETE", "FAILED", "CANCELLED", "DEAD"):
+                    continue
+                pending.remove(task_id)
+                for issue_id, reasons in (state.get("failedAccessibleIssues") or {}).items():
+                    result.rejected.append(Rejected(issue_id, "; ".join(reasons) or "the bulk operation failed on it"))
+                if state.get("status") != "COMPLETE":
+                    raise RetryableError(f"bulk task {task_id} ended {state.get('status')}", endpoint=self.endpoint)
 
     def _parallel(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
         items = list(items)

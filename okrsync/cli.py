@@ -7,6 +7,7 @@ become a one-line message and an exit code (see EXIT_CODES), tracebacks only wit
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import re
 import sys
@@ -146,15 +147,32 @@ endpoints:
 
 
 @cli.command(name="connectors")
+@click.argument("name", required=False)
 @click.pass_obj
-def connectors_cmd(env: Env):
-    """List the installed connectors, where each comes from, and what it can hold.
+def connectors_cmd(env: Env, name: str | None):
+    """List the installed connectors, where each comes from, and what it can hold;
+    with NAME, every capability of that one.
 
     \b
-    Example:
+    Examples:
         okrsync connectors --json
+        okrsync connectors jira
     """
     found = plugins.connectors()
+    if name is not None:
+        if name not in found:
+            hint = difflib.get_close_matches(name, found, n=1)
+            raise click.BadParameter(f"no connector {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else
+                                     f" (installed: {', '.join(found)})"), param_hint="NAME")
+        found = {name: found[name]}
+        if not env.as_json:
+            info = found[name]
+            table = Table("capability", "value", title=f"{name}: {info.cls.description}")
+            for key, value in info.cls.capabilities.as_dict().items():
+                shown = ", ".join(value) if isinstance(value, (list, tuple)) else "any" if value is None else str(value)
+                table.add_row(key.replace("_", " "), shown)
+            env.out.print(table)
+            return
     if env.as_json:
         env.emit([{"name": n, "source": i.source, "plugin": i.plugin, "description": i.cls.description,
                    "capabilities": i.cls.capabilities.as_dict()} for n, i in found.items()])
@@ -163,7 +181,7 @@ def connectors_cmd(env: Env):
     for name, info in found.items():
         caps = info.cls.capabilities
         table.add_row(name, info.source, ", ".join(caps.kinds), ", ".join(caps.kr_directions),
-                      f"{caps.alignment}" + (f" (depth {caps.alignment_depth})" if caps.alignment_depth else ""),
+                      f"{caps.alignment}" + (f" (depth {caps.alignment_depth})" if caps.alignment_depth is not None else ""),
                       caps.check_ins, caps.writes)
     env.out.print(table)
 

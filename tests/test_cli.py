@@ -140,6 +140,14 @@ def test_connectors_lists_builtins_with_capabilities():
     assert "csv" in run("connectors").output
 
 
+def test_one_connectors_capabilities_in_full():
+    shown = run("connectors", "jira").output
+    assert "weights" in shown and "check ins" in shown and "history" in shown and "read only" in shown
+    (jira,) = json.loads(run("--json", "connectors", "jira").output)
+    assert jira["capabilities"]["weights"] is False and jira["capabilities"]["read_only"] == ["check_in"]
+    assert "did you mean 'jira'" in run("connectors", "jirra", code=2).output
+
+
 def test_init_writes_a_config_that_works(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "okrs.csv").write_text(SHEET)

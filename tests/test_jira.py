@@ -314,3 +314,19 @@ def test_rich_adf_written_in_jira_reads_as_text():
                 {"type": "mention", "attrs": {"id": "acc-1", "text": "@Ana"}}, {"type": "text", "text": " two"}]}]}]},
         {"type": "paragraph", "content": [{"type": "inlineCard", "attrs": {"url": "https://x.example"}}]}]}
     assert adf.to_text(doc) == "Plan\n\n- one\n- @Ana two\n\nhttps://x.example"
+
+
+def test_many_unknown_owners_are_found_with_one_user_listing(jira, tmp_path):
+    people = [{"accountId": f"acc-{n}", "emailAddress": f"p{n}@acme.com", "displayName": f"P {n}", "accountType": "atlassian"}
+              for n in range(12)]
+    jira.on("GET", "/rest/api/3/users/search", [(200, people)])
+    jira.on("POST", "/rest/api/3/issue/bulk", lambda q, body: (201, {"issues": [
+        {"id": str(100 + n), "key": f"OKR-{100 + n}", "self": f"{BASE}/x"} for n in range(len(body["issueUpdates"]))],
+        "errors": []}))
+    batch = WriteBatch(creates=[Record("objective", f"o{n}", {"title": f"O{n}", "owner": f"p{n}@acme.com"},
+                                       canonical_id=f"o{n}") for n in range(12)])
+    result = connector(tmp_path).write(batch)
+    assert not result.rejected and len(result.external_ids) == 12
+    assert len(jira.calls("GET", "/rest/api/3/users/search")) == 1 and not jira.calls("GET", "/rest/api/3/user/search")
+    sent = jira.calls("POST", "/rest/api/3/issue/bulk")[0][3]["issueUpdates"]
+    assert sent[11]["fields"]["assignee"] == {"accountId": "acc-11"}

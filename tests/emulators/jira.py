@@ -828,6 +828,12 @@ class JiraEmulator(Emulator):
         start, limit = int(req.arg("startAt", "0")), int(req.arg("maxResults", "50"))
         return 200, found[start:start + limit]
 
+    @route("GET", API + "/users/search")
+    def list_users(self, req: Request):
+        """Every user, paged by startAt/maxResults (Jira caps a page at 1,000)."""
+        start, limit = int(req.arg("startAt", "0")), min(1000, int(req.arg("maxResults", "50")))
+        return 200, [self.user_json(u) for u in self.users[start:start + limit]]
+
     @route("GET", API + "/issueLinkType")
     def get_link_types(self, req: Request):
         return 200, {"issueLinkTypes": [dict(t, self=f"{self._site}{API}/issueLinkType/{t['id']}")
