@@ -22,6 +22,8 @@ from .errors import OkrsyncError
 DEFAULT_PLUGINS = (
     "okrsync.connectors.spreadsheet",
     "okrsync.connectors.jira",
+    "okrsync.connectors.tability",
+    "okrsync.connectors.viva_goals",
 )
 
 
