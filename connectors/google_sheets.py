@@ -12,7 +12,8 @@ Everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
   nothing is parsed, and cells are neutralised as in files: okrsync never writes a formula.
 
 Rows are known by the id columns of the mapping (a tab okrsync fills gets them), not by
-their position, so rows sorted, inserted or moved between runs keep their links. The
+their position, so rows sorted, inserted or moved between runs keep their links
+(``hide_ids`` hides the id columns okrsync adds). The
 Sheets API has no change feed: the cursor is a digest of the cells read or written.
 
 Every request goes through ``okrsync.http.Api`` (paced at ``rate``, 1/s by default: the
@@ -35,6 +36,7 @@ import httpx
 
 from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
+from okrsync.mapping import Table
 
 from .jira import _Bearer
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
@@ -42,7 +44,7 @@ from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 MAX_CELL = 50_000  # characters in one cell (Google's "Files you can store in Google Drive")
 OPTIONS = {"spreadsheet", "sheet", "tables", "layout", "mapping", "auth", "url", "rate", "timeout", "attempts",
-           *OPTION_KEYS}
+           "hide_ids", *OPTION_KEYS}
 _ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)|^([A-Za-z0-9_-]{20,})$")
 _CELL = re.compile(r"([A-Z]+)(\d+)$")
 
@@ -79,6 +81,7 @@ class GoogleSheetsConnector(SpreadsheetConnector):
         self.api = http.Api(client, endpoint, rate=float(options.get("rate", 1.0)), attempts=int(options.get("attempts", 5)))
         self.base = f"/v4/spreadsheets/{self.spreadsheet}"
         self.grids: dict[str, _Grid] | None = None  # tab → cells, as last read or written
+        self.hide_ids = bool(options.get("hide_ids", False))
 
     def _locate(self, options: dict[str, Any]) -> Path:
         found = _ID.search(str(options.get("spreadsheet") or ""))
@@ -146,13 +149,22 @@ class GoogleSheetsConnector(SpreadsheetConnector):
 
     # ------------------------------------------------------------ cells out
 
+    def write(self, batch):
+        try:
+            return super().write(batch)  # its cursor is the digest of the cells just written
+        finally:
+            # Cells are kept only from a read to the write after it (seconds, in one run; the
+            # values API has no conditional write to catch an edit made in between); any
+            # later write reads afresh.
+            self.grids = None
+
     def save_tables(self, tables: list) -> None:
         """Send the rows that differ from the cells read: see the module docstring."""
         data, appends = [], []
         for sheet, rows in tables:
             grid = self._grid(sheet.sheet)
             new = tabular.to_grid(rows)
-            update, added = grid.changes(new, sheet.sheet, self.endpoint)
+            update, added = grid.changes(new, sheet.sheet)
             data += update
             if added:
                 appends.append((sheet.sheet, added))
@@ -167,6 +179,23 @@ class GoogleSheetsConnector(SpreadsheetConnector):
                           json={"majorDimension": "ROWS", "values": rows}, replay_safe=False)
         for sheet, rows in tables:
             self.grids[sheet.sheet] = self._grid(sheet.sheet).after(tabular.to_grid(rows))
+        if self.hide_ids:
+            self._hide_ids({s.sheet: _id_columns(self, s, rows) for s, rows in tables if s.old.table is None})
+
+    def _hide_ids(self, columns: dict[str, list[int]]) -> None:
+        """Hide the id columns okrsync just added (tabs it filled): two requests, once per tab's
+        life — the numeric sheet ids (``spreadsheets.get``), then one ``spreadsheets.batchUpdate``."""
+        columns = {tab: found for tab, found in columns.items() if found}
+        if not columns:
+            return
+        answer = self._call("GET", self.base, params={"fields": "sheets.properties(sheetId,title)"})
+        ids = {s["properties"]["title"]: s["properties"]["sheetId"] for s in (answer or {}).get("sheets", [])}
+        requests = [{"updateDimensionProperties": {
+            "range": {"sheetId": ids[tab], "dimension": "COLUMNS", "startIndex": block[0], "endIndex": block[-1] + 1},
+            "properties": {"hiddenByUser": True}, "fields": "hiddenByUser"}}
+            for tab, found in columns.items() if tab in ids for block in _blocks(found)]
+        if requests:
+            self._call("POST", f"{self.base}:batchUpdate", json={"requests": requests})
 
 
 @dataclasses.dataclass
@@ -183,7 +212,7 @@ class _Grid:
         rows, columns = (int(found.group(2)), _column_number(found.group(1))) if found else (None, None)
         return cls([list(r) for r in value_range.get("values") or []], rows, columns)
 
-    def changes(self, new: list[list], tab: str, endpoint: str) -> tuple[list[dict], tuple[int, list[list]] | None]:
+    def changes(self, new: list[list], tab: str) -> tuple[list[dict], tuple[int, list[list]] | None]:
         """(ValueRanges for ``values:batchUpdate``, (first row, rows) for an append or None).
 
         Rows that differ, in blocks of neighbours. Rows added past the old cells go into
@@ -196,10 +225,8 @@ class _Grid:
         if added and not all(i < (self.rows or len(old)) and len(new[i]) <= (self.columns or len(new[i])) for i in added):
             tail = (len(old) + 1, [_pad(r, max(map(len, new[len(old):]))) for r in new[len(old):]])
             changed = [i for i in changed if i < len(old)]
+        # a table wider than the grid is refused by the API as a whole ("exceeds grid limits")
         width = max([0, *(max(len(_at(old, i)), len(_at(new, i))) for i in changed)])
-        if self.columns and width > self.columns:
-            raise FatalError(f"tab {tab!r} has {self.columns} columns and the table needs {width}; add columns "
-                             "to it (right-click a column → Insert 1 right) and run again", endpoint=endpoint)
         data = [{"range": _a1(tab, block[0] + 1, 1, block[-1] + 1, width), "majorDimension": "ROWS",
                  "values": [_pad(_at(new, i), width) for i in block]} for block in _blocks(changed)]
         return data, tail
@@ -217,6 +244,12 @@ class _Grid:
         return _Grid(values, rows, columns)
 
 
+def _id_columns(conn, sheet, rows: list[list]) -> list[int]:
+    """Indexes of the columns holding records' own ids in a table's header row."""
+    table = Table(conn.mapping, rows[0], conn.layout, sheet.part, where=sheet.sheet)
+    return sorted({c.index for b in table.bindings() for c in b.columns if c.field == "id"})
+
+
 def _advice(error: FatalError, spreadsheet: str) -> str:
     """What a refused request means and what to do; Google's own message where it has one."""
     body = getattr(error, "body", None)
@@ -231,6 +264,9 @@ def _advice(error: FatalError, spreadsheet: str) -> str:
                 + (f" — Google said: {said[:200]}" if said else ""))
     if status == 404:
         return f"no spreadsheet {spreadsheet}: check the id in its URL (…/spreadsheets/d/ID/edit)"
+    if status == 400 and "exceeds grid limits" in said:
+        return (f"{said[:200]} — the table is wider than the tab: add columns to it (right-click a column → "
+                "Insert 1 right) and run again; nothing was written")
     if status == 400 and "parse range" in said:
         return f"{said[:200]} — does the tab exist? Tab names are matched exactly ('sheet:' / 'tables:')"
     return said[:300] or str(error)

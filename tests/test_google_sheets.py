@@ -96,15 +96,13 @@ def test_a_write_sends_only_the_changed_row_raw_and_neutralised():
 def test_rows_added_inside_the_grid_fold_into_the_batch_update_and_past_it_are_appended():
     old = _Grid([list(r) for r in ROWS], rows=4, columns=26)
     new = [*ROWS[:2], ["O-1", "Grow", "KR-2", "Ten logos", 0, 5, 10], ["O-2", "Hire", "KR-3", "Hire 3", 0, 1, 3]]
-    data, tail = old.changes(new, "OKRs", "gs")
+    data, tail = old.changes(new, "OKRs")
     assert [d["range"] for d in data] == ["'OKRs'!A3:G4"] and tail is None  # edit + addition: one range
-    data, tail = old.changes([*new, ["O-2", "Hire", "KR-4", "Ship", 0, 0, 1]], "OKRs", "gs")
+    data, tail = old.changes([*new, ["O-2", "Hire", "KR-4", "Ship", 0, 0, 1]], "OKRs")
     assert [d["range"] for d in data] == ["'OKRs'!A3:G3"] and tail == (4, [new[3], ["O-2", "Hire", "KR-4", "Ship", 0, 0, 1]])
-    data, tail = old.changes(ROWS[:2], "OKRs", "gs")  # a deleted row is cleared with ""
+    data, tail = old.changes(ROWS[:2], "OKRs")  # a deleted row is cleared with ""
     assert data[0]["values"] == [[""] * 7] and tail is None
-    assert old.changes([list(r) for r in ROWS], "OKRs", "gs") == ([], None)
-    with pytest.raises(FatalError, match="add columns"):
-        _Grid([["a"]], rows=10, columns=1).changes([["a", "b"]], "OKRs", "gs")
+    assert old.changes([list(r) for r in ROWS], "OKRs") == ([], None)
 
 
 def test_appending_past_the_grid_is_one_append_request():
@@ -137,7 +135,8 @@ def test_429_without_retry_after_backs_off_and_retries():
 def test_refusals_carry_advice():
     body = lambda code, msg: (code, {"error": {"code": code, "message": msg, "status": "X"}})  # noqa: E731
     for answer, advice in [(body(401, "bad"), "bearer token lives one hour"), (body(403, "nope"), "share it"),
-                           (body(404, "gone"), "check the id"), (body(400, "Unable to parse range: 'OKRs'"), "does the tab exist")]:
+                           (body(404, "gone"), "check the id"),
+                           (body(400, "Range ('OKRs'!A2:AA2) exceeds grid limits. Max rows: 9, max columns: 26"), "add columns"), (body(400, "Unable to parse range: 'OKRs'"), "does the tab exist")]:
         with DiscoveryMock(SPEC, BASE) as api:
             api.on("GET", f"{P}/values:batchGet", [answer])
             with pytest.raises(FatalError, match=advice) as caught:
@@ -197,3 +196,22 @@ def test_the_emulator_responses_match_the_spec():
                        json={"values": [["=1+1", "'=2"]]})
         spec.response("POST", f"{P}/values/OKRs!A1:append", 200, r.json())
         assert emu.formulas_made == 1 and emu.values(SID, "OKRs")[3] == ["=1+1", "=2"]  # USER_ENTERED would
+
+
+def test_hide_ids_asks_for_sheet_ids_then_hides_the_new_id_columns_in_one_request():
+    with DiscoveryMock(SPEC, BASE) as api:
+        api.on("GET", f"{P}/values:batchGet", [got([], "OKRs!A1:AZ1000")])  # wide enough: no append
+        api.on("POST", f"{P}/values:batchUpdate", [updated(3)])
+        api.on("GET", P, [(200, {"spreadsheetId": SID, "sheets": [{"properties": {"sheetId": 42, "title": "OKRs"}}]})])
+        api.on("POST", f"{P}:batchUpdate", [(200, {"spreadsheetId": SID, "replies": [{}, {}]})])
+        conn = connector(hide_ids=True)
+        assert list(conn.read(None))[-1].full_listing is False
+        objective = Record("objective", "O-1", {"title": "Grow"}, canonical_id="obj_1")
+        result = conn.write(WriteBatch(creates=[objective, Record("key_result", "KR-1", {"title": "ARR", "objective_id": "obj_1"},
+                                                                  canonical_id="kr_1")]))
+    assert result.external_ids == {"obj_1": "O-1", "kr_1": "KR-1"}
+    assert api.calls("GET", P)[-1][2] == {"fields": "sheets.properties(sheetId,title)"}
+    [(_, _, _, body)] = api.calls("POST", f"{P}:batchUpdate")
+    ranges = [r["updateDimensionProperties"]["range"] for r in body["requests"]]
+    header = api.calls("POST", f"{P}/values:batchUpdate")[0][3]["data"][0]["values"][0]
+    assert [(r["sheetId"], header[r["startIndex"]]) for r in ranges] == [(42, "Objective ID"), (42, "Key result ID")]

@@ -241,6 +241,9 @@ def test_a_service_account_key_gets_its_token_from_the_token_uri(tmp_path, emu):
         sync(hub)
         assert tokens.issued == 1  # one token, reused until it expires
         assert len(emu.records(SID, "OKRs")) == 39 and emu.count(status=401) == 0
+        emu.tokens.clear()  # revoked early: the 401 gets one fresh token and the request again
+        sync(hub)
+        assert tokens.issued == 2 and emu.count(status=401) == 1
         endpoint = connector(emu, auth={"service_account": info})
         assert "BEGIN PRIVATE KEY" not in repr(endpoint.api.client.auth)
 
@@ -256,3 +259,17 @@ def test_a_missing_tab_and_refused_credentials_say_what_to_do(tmp_path, emu):
     conn = connector(emu, spreadsheet="1ZZZZZZZZZZZZZZZZZZZZZZZZZZ")
     with pytest.raises(FatalError, match="check the id in its URL"):
         list(conn.read(None))
+
+
+@pytest.mark.parametrize("layout, hidden", [("flat", {"OKRs": {0, 12}}), ("linked", {"Objectives": {0}, "KRs": {0}})])
+def test_hide_ids_hides_the_id_columns_okrsync_adds_once(tmp_path, emu, layout, hidden):
+    hub = make_hub(tmp_path, emu, layout=layout, hide_ids=True)
+    sync(hub)
+    tabs = emu.spreadsheets[SID]
+    assert {name: t.hidden_columns for name, t in tabs.items()} == hidden
+    assert emu.count("GET", f"/v4/spreadsheets/{SID}") == 2 and emu.count("POST", f"/v4/spreadsheets/{SID}:batchUpdate") == 1
+    emu.reset_log()
+    emu.edit(SID, list(tabs)[-1], {"Key result ID": "KR-2"}, Current=107)
+    sync(hub)
+    assert emu.count("POST", f"/v4/spreadsheets/{SID}:batchUpdate") == 0  # only when the columns are new
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "107"

@@ -47,6 +47,8 @@ class Tab:
     rows: list[list[Any]] = field(default_factory=list)  # cells; None = empty
     row_count: int = 1000
     column_count: int = 26
+    sheet_id: int = 0
+    hidden_columns: set[int] = field(default_factory=set)  # 0-based
 
     def cell(self, r: int, c: int) -> Any:
         return self.rows[r][c] if r < len(self.rows) and c < len(self.rows[r]) else None
@@ -77,7 +79,7 @@ class GoogleSheets(Emulator):
                   column_count: int = 26) -> Tab:
         with self.lock:
             made = Tab([list(r) for r in rows or []], max(row_count, len(rows or [])),
-                       max([column_count, *map(len, rows or [])]))
+                       max([column_count, *map(len, rows or [])]), sheet_id=len(self.spreadsheets.get(sid, {})) * 1000 + 7)
             self.spreadsheets.setdefault(sid, {})[tab] = made
             return made
 
@@ -165,6 +167,33 @@ class GoogleSheets(Emulator):
         except ValueError:
             raise HttpError(400, f"Unable to parse range: {text}") from None
         return tab_name, tab, r1 or 1, c1 or 1, r2 or tab.row_count, c2 or tab.column_count
+
+    @route("GET", SID)
+    def get(self, req):
+        """spreadsheets.get: properties only (the emulator keeps no formats or grid data)."""
+        sid = req.params["sid"]
+        sheets = [{"properties": {"sheetId": t.sheet_id, "title": name, "index": i, "sheetType": "GRID",
+                                  "gridProperties": {"rowCount": t.row_count, "columnCount": t.column_count}}}
+                  for i, (name, t) in enumerate(self._tabs(sid).items())]
+        return 200, {"spreadsheetId": sid, "properties": {"title": "OKRs"}, "sheets": sheets}
+
+    @route("POST", SID + r":batchUpdate")
+    def structural_update(self, req):
+        """spreadsheets.batchUpdate: only ``updateDimensionProperties`` (hiding columns); all or nothing."""
+        sid, body = req.params["sid"], req.json()
+        by_id = {t.sheet_id: t for t in self._tabs(sid).values()}
+        changes = []
+        for i, request in enumerate(body.get("requests", [])):
+            update = request.get("updateDimensionProperties")
+            if not update or update.get("range", {}).get("sheetId") not in by_id:
+                raise HttpError(400, f"Invalid requests[{i}]: not supported by the emulator, or no such sheet")
+            r = update["range"]
+            changes.append((by_id[r["sheetId"]], r["dimension"], range(r.get("startIndex", 0), r["endIndex"]),
+                            update["properties"].get("hiddenByUser", False)))
+        for tab, dimension, indexes, hidden in changes:
+            if dimension == "COLUMNS":
+                (tab.hidden_columns.update if hidden else tab.hidden_columns.difference_update)(indexes)
+        return 200, {"spreadsheetId": sid, "replies": [{} for _ in changes]}
 
     @route("GET", SID + r"/values:batchGet")
     def batch_get(self, req):
