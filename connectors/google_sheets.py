@@ -58,6 +58,7 @@ class GoogleSheetsConnector(SpreadsheetConnector):
                    "apart; developers.google.com/workspace/sheets/api/limits)")
     tabbed = True
     max_cell = MAX_CELL
+    parent_ids_on_rows = True  # shared sheets get sorted: hierarchical KR rows name their objective
     absent = "is empty; a push fills it"
     vanished = ("is empty since the last run; restore it (File → Version history), or remove the endpoint "
                 "from the config")
@@ -141,7 +142,9 @@ class GoogleSheetsConnector(SpreadsheetConnector):
         grids = self.grids if self.grids is not None else self._fetch()
         if not any(g.values for g in grids.values()):
             return None
-        digest = hashlib.sha256(json.dumps(self.options, sort_keys=True, default=str).encode())
+        # the options that shape how cells read (not the credentials: a token changes hourly)
+        shaping = {k: v for k, v in self.options.items() if k not in ("auth", "rate", "timeout", "attempts")}
+        digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode())
         digest.update(repr(self.mapping).encode())
         for tab in sorted(grids):
             digest.update(json.dumps([tab, _canonical(grids[tab].values)], default=str).encode())
@@ -169,8 +172,7 @@ class GoogleSheetsConnector(SpreadsheetConnector):
             if added:
                 appends.append((sheet.sheet, added))
         if data:
-            self._call("POST", f"{self.base}/values:batchUpdate",
-                          json={"valueInputOption": "RAW", "data": data})
+            self._call("POST", f"{self.base}/values:batchUpdate", json={"valueInputOption": "RAW", "data": data})
         for tab, (start, rows) in appends:
             # an append is not replay-safe (a lost answer + a retry = the rows twice): only
             # "not done" answers are retried; otherwise the next run reads what landed

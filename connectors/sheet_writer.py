@@ -298,6 +298,9 @@ def _row(conn, table: Table, part: str, record: Record, context: Record | None, 
             value = _value(conn, record, c.field, titles)
         elif context is not None and conn.mapping.kind(c.part) == context.kind:
             value = _value(conn, context, c.field, titles)
+        elif c.field == "id" and conn.parent_ids_on_rows and conn.layout == "hierarchical" and not table.typed \
+                and record.kind == "key_result" and conn.mapping.kind(c.part) == "objective":
+            value = record.fields.get("objective_id")  # its objective, on its own row too
         else:
             continue
         row[c.index] = _cell(conn, c.field, value)

@@ -52,6 +52,9 @@ class SpreadsheetConnector(Connector):
 
     suffixes: tuple[str, ...] = ()
     max_cell: int | None = None  # characters a cell holds, where the format has a limit
+    # hierarchical KR rows also get their objective's id written (read either way), so a
+    # sheet whose rows get sorted keeps its links; files keep the classic blank cells
+    parent_ids_on_rows = False
     tabbed = False  # linked tables are tabs of one workbook (XLSX, Sheets), not files
     # what a read says of a table that is not there: before any run / after one
     absent = "does not exist yet; a push creates it"
@@ -184,6 +187,8 @@ class SpreadsheetConnector(Connector):
             cells = realigned or cells
         try:
             parsed = table.binding(part).parse(cells, self.endpoint)
+            if self.layout == "hierarchical" and not table.typed:
+                _parent_by_id(self.mapping, parsed, part)
             if not table.typed and self.layout != "linked" and not _named(parsed.get(part)):
                 # No KR on this row: the row is its objective's own (hierarchical objective
                 # rows, flat objectives without KRs yet), and its shared cells are the objective's.
@@ -414,6 +419,17 @@ class _ReadState:
         rest = sorted((w for waiting in self.waiting.values() for w in waiting), key=lambda w: w[0])
         self.waiting = {}
         yield from (r for _, r in rest)
+
+
+def _parent_by_id(mapping: Mapping, parsed: dict[str, dict], part: str) -> None:
+    """On a hierarchical KR row, objective cells holding nothing but an id name the KR's
+    objective (not an objective of its own): the KR belongs to it wherever the row is."""
+    if mapping.kind(part) != "key_result" or not _named(parsed.get(part)):
+        return
+    for p in [p for p in parsed if p != part and mapping.kind(p) == "objective"]:
+        filled = {k for k, v in parsed[p].items() if v not in (None, "")}
+        if filled == {"id"}:
+            parsed[part].setdefault("objective_id", parsed.pop(p)["id"])
 
 
 def _names_objective(table: Table, cells: list[Any]) -> bool:

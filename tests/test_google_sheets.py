@@ -3,7 +3,7 @@
 import pytest
 
 from connectors.google_sheets import GoogleSheetsConnector, _Grid
-from okrsync.connector import Record, WriteBatch
+from okrsync.connector import Context, Record, WriteBatch
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .discovery_check import DiscoveryCheck, DiscoveryMock
@@ -196,6 +196,22 @@ def test_the_emulator_responses_match_the_spec():
                        json={"values": [["=1+1", "'=2"]]})
         spec.response("POST", f"{P}/values/OKRs!A1:append", 200, r.json())
         assert emu.formulas_made == 1 and emu.values(SID, "OKRs")[3] == ["=1+1", "=2"]  # USER_ENTERED would
+        r = httpx.post(f"{emu.url}{P}/values:batchUpdate", headers=headers,
+                       json={"valueInputOption": "RAW", "data": [{"range": "OKRs!A2:B2", "values": [["=3", None]]}]})
+        spec.response("POST", f"{P}/values:batchUpdate", 200, r.json())
+        assert emu.values(SID, "OKRs")[1][:2] == ["=3", "Grow"] and emu.formulas_made == 1  # RAW: text; null: kept
+        r = httpx.get(f"{emu.url}{P}", params={"fields": "sheets.properties(sheetId,title)"}, headers=headers)
+        spec.response("GET", P, 200, r.json())
+        sheet_id = r.json()["sheets"][0]["properties"]["sheetId"]
+        hide = {"requests": [{"updateDimensionProperties": {
+            "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": 0, "endIndex": 1},
+            "properties": {"hiddenByUser": True}, "fields": "hiddenByUser"}}]}
+        spec.request("POST", f"{P}:batchUpdate", hide)
+        r = httpx.post(f"{emu.url}{P}:batchUpdate", headers=headers, json=hide)
+        spec.response("POST", f"{P}:batchUpdate", 200, r.json())
+        assert emu.spreadsheets[SID]["OKRs"].hidden_columns == {0}
+        r = httpx.get(f"{emu.url}{P}/values:batchGet", params={"ranges": "OKRs"}, headers={"Authorization": "Bearer x"})
+        assert r.status_code == 401 and r.json()["error"]["status"] == "UNAUTHENTICATED"
 
 
 def test_hide_ids_asks_for_sheet_ids_then_hides_the_new_id_columns_in_one_request():
@@ -215,3 +231,28 @@ def test_hide_ids_asks_for_sheet_ids_then_hides_the_new_id_columns_in_one_reques
     ranges = [r["updateDimensionProperties"]["range"] for r in body["requests"]]
     header = api.calls("POST", f"{P}/values:batchUpdate")[0][3]["data"][0]["values"][0]
     assert [(r["sheetId"], header[r["startIndex"]]) for r in ranges] == [(42, "Objective ID"), (42, "Key result ID")]
+
+
+def test_a_new_token_does_not_make_an_unchanged_sheet_look_changed():
+    with DiscoveryMock(SPEC, BASE) as api:
+        api.on("GET", f"{P}/values:batchGet", [got(ROWS)])
+        cursor = list(connector().read(None))[-1].value
+        assert len(list(connector(auth={"bearer": "an0ther"}).read(cursor))) == 1  # just the cursor
+
+
+def test_grid_rows_are_numbered_like_the_sheet_and_written_cells_neutralised():
+    from okrsync import tabular
+
+    rows = list(tabular.iter_grid([["Title", "x"], [], ["", " "], ["a", "", ""], ["'=b"]], file="f", sheet="T"))
+    assert [(r.number, r.cells) for r in rows] == [(1, ["Title", "x"]), (4, ["a"]), (5, ["'=b"])]
+    assert tabular.to_grid([["=1+1", None, 3, True, "'=x", "it's"]]) == [["'=1+1", "", 3, True, "''=x", "it's"]]
+
+
+def test_hierarchical_kr_rows_may_name_their_objective_by_id_in_files_too(tmp_path):
+    from connectors.spreadsheet import CsvConnector
+
+    (tmp_path / "h.csv").write_text("Objective ID,Objective,Key result ID,Key result,Target\n"
+                                    "O-1,Grow,,,\nO-2,Hire,,,\nO-1,,KR-1,ARR,5\n,,KR-2,Logos,10\n", encoding="utf-8")
+    conn = CsvConnector("h", {"path": "h.csv", "layout": "hierarchical"}, Context(base_dir=tmp_path))
+    krs = {r.external_id: r.fields["objective_id"] for r in conn.read(None) if isinstance(r, Record) and r.kind == "key_result"}
+    assert krs == {"KR-1": "O-1", "KR-2": "O-2"}  # by its id cell; without one, the objective above

@@ -273,3 +273,33 @@ def test_hide_ids_hides_the_id_columns_okrsync_adds_once(tmp_path, emu, layout, 
     sync(hub)
     assert emu.count("POST", f"/v4/spreadsheets/{SID}:batchUpdate") == 0  # only when the columns are new
     assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "107"
+
+
+@pytest.mark.parametrize("layout, tab", [("flat", "OKRs"), ("hierarchical", "OKRs"), ("linked", "KRs")])
+def test_sorting_any_layout_keeps_every_link_and_edits_come_back(tmp_path, emu, layout, tab):
+    hub = make_hub(tmp_path, emu, layout=layout)
+    sync(hub)
+    parents = {r["Key result ID"]: r["Objective ID"] for r in csv_rows(tmp_path)}
+    emu.edit(SID, tab, {"Key result ID": "KR-4"}, Current=99.95, Status="At risk")
+    emu.sort(SID, tab, "Key result")  # hierarchical: every objective row above every KR row now
+    emu.reset_log()
+    plans = sync(hub)
+    row = kr(csv_rows(tmp_path), "KR-4")
+    assert (row["Current"], row["Status"]) == ("99.95", "At risk")
+    assert {r["Key result ID"]: r["Objective ID"] for r in csv_rows(tmp_path)} == parents  # no KR moved
+    assert sum(len(p.changes) for p in plans) == 2  # KR-4 into the hub, then into the CSV; nothing else
+    assert emu.count("POST") == 0  # the sheet already holds what the hub has now
+
+
+def test_a_hierarchical_kr_typed_without_an_objective_id_belongs_to_the_objective_above(tmp_path, emu):
+    hub = make_hub(tmp_path, emu, layout="hierarchical")
+    sync(hub)
+    values = emu.values(SID, "OKRs")
+    header = values[0]
+    at = next(i for i, r in enumerate(values) if r and r[0] == "CO-2")  # CO-2's objective row
+    row = [""] * len(header)
+    row[header.index("Key result")], row[header.index("Target")] = "Halve pager noise", 50
+    emu.insert_row(SID, "OKRs", at + 2, row)  # right below it, as people do
+    sync(hub)
+    [new] = [r for r in csv_rows(tmp_path) if r["Key result"] == "Halve pager noise"]
+    assert new["Objective ID"] == "CO-2" and hub.store.count("key_result") == 40
