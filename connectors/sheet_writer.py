@@ -1,4 +1,4 @@
-"""Writing CSV and XLSX endpoints: the inverse of reading, through the same column bindings.
+"""Writing CSV, XLSX and Google Sheets endpoints: the inverse of reading, through the same column bindings.
 
 A write keeps what the file already has: its columns (names and order), its row order
 (records already in it keep their place, new ones follow their kind), its delimiter. It
@@ -8,6 +8,8 @@ ids first, then each field under the first name the mapping lists.
 Records are known by their ids where a table has an id column (a record created here gets
 its canonical id), else by ``derived_id``: titles under their parent's id. ``write`` reports
 every external id that is new or changed (a renamed objective in a sheet without ids).
+The rows it makes are stored by the connector's ``save_tables``: ``save_files`` here for
+CSV and XLSX, changed ranges only for Google Sheets.
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def write(conn, batch: WriteBatch) -> WriteResult:
     else:
         plan = _sheet_plan(conn, sheets[0].records, result)
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
-    _save(conn, tables)
+    conn.save_tables(tables)
     return result
 
 
@@ -129,7 +131,7 @@ def _check_writable(conn, held: list[str]) -> None:
 
 
 def _existing(conn, part: str, path: Path, sheet: str | None) -> _Sheet:
-    if not path.exists() or (sheet and conn.name == "xlsx" and sheet not in tabular.list_sheets(path)):
+    if not conn.table_exists(path, sheet):
         return _Sheet(part, path, sheet, Existing(None))
     try:
         return _Sheet(part, path, sheet, conn.scan(part, path, sheet))
@@ -179,14 +181,21 @@ def _assign_ids(conn, records: list[Record], ids: dict[str, bool], result: Write
 
 
 def _unwritable(conn, record: Record, result: WriteResult) -> bool:
-    """XLSX cannot hold control characters: such a record is rejected, the rest written."""
-    if conn.name != "xlsx":
-        return False
-    bad = sorted(k for k, v in record.fields.items() if isinstance(v, str) and ILLEGAL_CHARACTERS_RE.search(v))
-    if bad:
-        result.rejected.append(Rejected(record.canonical_id or record.external_id,
-                                        f"{', '.join(bad)}: holds a control character an xlsx cell cannot"))
-    return bool(bad)
+    """A value a cell cannot hold rejects its record, the rest are written: control
+    characters in XLSX, text longer than ``conn.max_cell`` characters (Google Sheets)."""
+    limit = conn.max_cell
+    for name, value in sorted(record.fields.items()):
+        if not isinstance(value, str):
+            continue
+        if conn.name == "xlsx" and ILLEGAL_CHARACTERS_RE.search(value):
+            why = "holds a control character an xlsx cell cannot"
+        elif limit and len(value) > limit:
+            why = f"is longer than the {limit:,} characters a cell holds"
+        else:
+            continue
+        result.rejected.append(Rejected(record.canonical_id or record.external_id, f"{name}: {why}"))
+        return True
+    return False
 
 
 def _sheet_plan(conn, records: list[Record], result: WriteResult) -> list[tuple[str, Record, Record | None]]:
@@ -289,6 +298,9 @@ def _row(conn, table: Table, part: str, record: Record, context: Record | None, 
             value = _value(conn, record, c.field, titles)
         elif context is not None and conn.mapping.kind(c.part) == context.kind:
             value = _value(conn, context, c.field, titles)
+        elif c.field == "id" and conn.parent_ids_on_rows and conn.layout == "hierarchical" and not table.typed \
+                and record.kind == "key_result" and conn.mapping.kind(c.part) == "objective":
+            value = record.fields.get("objective_id")  # its objective, on its own row too
         else:
             continue
         row[c.index] = _cell(conn, c.field, value)
@@ -330,7 +342,8 @@ def _cell(conn, name: str | None, value: Any) -> Any:
     return conn.mapping.render_value(name, value)
 
 
-def _save(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
+def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
+    """The file connectors' ``save_tables``: each table replaces its file (or sheet) atomically."""
     if conn.name == "xlsx":
         sheets = {(s.sheet or _first_sheet(s.path)): (rows[0], rows[1:]) for s, rows in tables}
         if conn.path.exists():

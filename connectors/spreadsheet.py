@@ -1,4 +1,4 @@
-"""CSV and XLSX endpoints, in the three layouts people really keep OKRs in.
+"""CSV, XLSX and Google Sheets endpoints, in the three layouts people really keep OKRs in.
 
 - ``flat``: one row per KR, the objective's columns repeated on each row (a row without
   a KR is an objective of its own);
@@ -8,6 +8,10 @@
 
 A mapping may name a ``row_type`` column ("Type: Objective / KR"): each row then holds the
 one entity its type names, and other entities' id or title columns point at its parents.
+
+Where rows come from and go to is a few methods (``_locate``, ``_rows``, ``table_exists``,
+``save_tables``, ``fingerprint``, ``_updated``): files here, a Sheets range in
+``google_sheets``; everything between cells and records is shared.
 
 Reads stream row by row; a row that cannot be read is reported with file, sheet, row,
 column and reason, and the others still import. Writes (``sheet_writer``) keep the file's
@@ -44,9 +48,17 @@ _REJECTED = "\0rejected"  # last_objective after an objective row that could not
 
 
 class SpreadsheetConnector(Connector):
-    """Shared by the CSV and XLSX connectors; they differ only in file format."""
+    """Shared by the CSV, XLSX and Google Sheets connectors; they differ only in where rows live."""
 
     suffixes: tuple[str, ...] = ()
+    max_cell: int | None = None  # characters a cell holds, where the format has a limit
+    # hierarchical KR rows also get their objective's id written (read either way), so a
+    # sheet whose rows get sorted keeps its links; files keep the classic blank cells
+    parent_ids_on_rows = False
+    tabbed = False  # linked tables are tabs of one workbook (XLSX, Sheets), not files
+    # what a read says of a table that is not there: before any run / after one
+    absent = "does not exist yet; a push creates it"
+    vanished = "has disappeared since the last run; restore it, or remove the endpoint from the config"
     capabilities = Capabilities(
         kinds=("objective", "key_result", "initiative", "check_in"),
         kr_directions=("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone"),
@@ -57,12 +69,7 @@ class SpreadsheetConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        if not options.get("path"):
-            raise ConfigError(f"endpoint {endpoint}: a {self.name} endpoint needs 'path: FILE'")
-        self.path = self.context.base_dir / Path(options["path"]).expanduser()
-        if self.path.suffix.lower() not in self.suffixes:
-            raise ConfigError(f"endpoint {endpoint}: path {options['path']!r} is not a {self.name} file "
-                              f"({', '.join(self.suffixes)}); use type: {'xlsx' if self.name == 'csv' else 'csv'}?")
+        self.path = self._locate(options)
         mapping = Mapping.load(options.get("mapping", "spreadsheet"), self.context.base_dir)
         self.mapping = mapping.with_options(**{k: options.get(k) for k in OPTION_KEYS})
         self.layout = options.get("layout", self.mapping.layout)
@@ -72,31 +79,38 @@ class SpreadsheetConnector(Connector):
         self.tables: dict[str, str] = dict(options.get("tables") or {})
         if self.layout == "linked" and not self.tables:
             raise ConfigError(f"endpoint {endpoint}: a linked layout needs 'tables:' naming the "
-                              f"{'sheet' if self.name == 'xlsx' else 'file'} of each entity, e.g. "
+                              f"{'sheet' if self.tabbed else 'file'} of each entity, e.g. "
                               "{objective: Objectives, key_result: Key results}")
         for part in self.tables:
             if self.mapping.kind(part) not in REFERENCES:
                 raise ConfigError(f"endpoint {endpoint}: tables: {part!r} is not an entity part of the mapping "
                                   f"({', '.join(self.mapping.entities)})")
 
+    def _locate(self, options: dict[str, Any]) -> Path:
+        """The endpoint's file (or, for a remote workbook, a name standing for it in messages)."""
+        if not options.get("path"):
+            raise ConfigError(f"endpoint {self.endpoint}: a {self.name} endpoint needs 'path: FILE'")
+        path = self.context.base_dir / Path(options["path"]).expanduser()
+        if path.suffix.lower() not in self.suffixes:
+            raise ConfigError(f"endpoint {self.endpoint}: path {options['path']!r} is not a {self.name} file "
+                              f"({', '.join(self.suffixes)}); use type: {'xlsx' if self.name == 'csv' else 'csv'}?")
+        return path
+
     # ------------------------------------------------------------ reading
 
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         fingerprint = self.fingerprint()
         if fingerprint is None and cursor is None:  # never read nor written: push creates it
-            yield Note(f"{self.path.name} does not exist yet; a push creates it")
+            yield Note(f"{self.path.name} {self.absent}")
             yield Cursor(None, full_listing=False)
             return
         if fingerprint is None:  # we read or wrote it before: gone is not "everything deleted"
-            raise FatalError(f"{self.path} has disappeared since the last run; restore it, or remove the "
-                             f"endpoint from the config", endpoint=self.endpoint)
+            raise FatalError(f"{self.path} {self.vanished}", endpoint=self.endpoint)
         if cursor == fingerprint:  # nothing changed since we last read or wrote it
             yield Cursor(cursor, full_listing=False)
             return
         state = _ReadState()
-        # A sheet has no per-row update times: its modification time stands for every row
-        # (what the `newest` conflict policy compares).
-        state.updated = max(_mtime(path) for _, path, _ in self.table_files() if path.exists())
+        state.updated = self._updated()
         for part, path, sheet in self.table_files():
             yield from self._read_table(part, path, sheet, state)
         yield from state.flush()
@@ -107,13 +121,22 @@ class SpreadsheetConnector(Connector):
         if self.layout != "linked":
             return [(self.mapping.row_entity, self.path, self.sheet)]
         parts = sorted(self.tables, key=lambda p: KINDS.index(self.mapping.kind(p)))
-        if self.name == "xlsx":
+        if self.tabbed:
             return [(part, self.path, self.tables[part]) for part in parts]
         return [(part, self.path.parent / self.tables[part], None) for part in parts]
 
-    def _read_table(self, part: str, path: Path, sheet: str | None, state: _ReadState) -> Iterator:
-        rows = tabular.iter_rows(path, sheet=sheet, encoding=self.options.get("encoding"),
+    def _updated(self) -> str:
+        """A sheet has no per-row update times: its modification time stands for every row
+        (what the `newest` conflict policy compares)."""
+        return max(_mtime(path) for _, path, _ in self.table_files() if path.exists())
+
+    def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
+        """The raw rows of one table, lazily (a generator the caller closes)."""
+        return tabular.iter_rows(path, sheet=sheet, encoding=self.options.get("encoding"),
                                  delimiter=self.options.get("delimiter"))
+
+    def _read_table(self, part: str, path: Path, sheet: str | None, state: _ReadState) -> Iterator:
+        rows = self._rows(path, sheet)
         name = f"{path.name}{f' [{sheet}]' if sheet else ''}"
         try:
             head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
@@ -164,6 +187,8 @@ class SpreadsheetConnector(Connector):
             cells = realigned or cells
         try:
             parsed = table.binding(part).parse(cells, self.endpoint)
+            if self.layout == "hierarchical" and not table.typed:
+                _parent_by_id(self.mapping, parsed, part)
             if not table.typed and self.layout != "linked" and not _named(parsed.get(part)):
                 # No KR on this row: the row is its objective's own (hierarchical objective
                 # rows, flat objectives without KRs yet), and its shared cells are the objective's.
@@ -262,6 +287,15 @@ class SpreadsheetConnector(Connector):
             fields["objective_id"] = state.last_objective
 
     # ------------------------------------------------------------ writing
+
+    def table_exists(self, path: Path, sheet: str | None) -> bool:
+        if not path.exists():
+            return False
+        return not (sheet and self.name == "xlsx" and sheet not in tabular.list_sheets(path))
+
+    def save_tables(self, tables: list[tuple[sheet_writer._Sheet, list[list]]]) -> None:
+        """Store the tables a write made: every row of each, the header among them."""
+        sheet_writer.save_files(self, tables)
 
     def scan(self, part: str, path: Path, sheet: str | None) -> sheet_writer.Existing:
         """What an existing table holds besides records: see ``sheet_writer.Existing``."""
@@ -387,6 +421,17 @@ class _ReadState:
         yield from (r for _, r in rest)
 
 
+def _parent_by_id(mapping: Mapping, parsed: dict[str, dict], part: str) -> None:
+    """On a hierarchical KR row, objective cells holding nothing but an id name the KR's
+    objective (not an objective of its own): the KR belongs to it wherever the row is."""
+    if mapping.kind(part) != "key_result" or not _named(parsed.get(part)):
+        return
+    for p in [p for p in parsed if p != part and mapping.kind(p) == "objective"]:
+        filled = {k for k, v in parsed[p].items() if v not in (None, "")}
+        if filled == {"id"}:
+            parsed[part].setdefault("objective_id", parsed.pop(p)["id"])
+
+
 def _names_objective(table: Table, cells: list[Any]) -> bool:
     """Whether a row fills an objective's id or title cell (it is, or starts, an objective)."""
     return any(c.part and table.mapping.kind(c.part) == "objective" and c.field in ("id", "title")
@@ -425,6 +470,7 @@ class XlsxConnector(SpreadsheetConnector):
     name = "xlsx"
     description = "Excel workbooks, flat, hierarchical (merged cells too) or linked (one sheet per entity)"
     suffixes = (".xlsx", ".xlsm")
+    tabbed = True
 
 
 @hookimpl

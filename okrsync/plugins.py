@@ -24,6 +24,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.jira",
     "okrsync.connectors.tability",
     "okrsync.connectors.viva_goals",
+    "okrsync.connectors.google_sheets",
 )
 
 

@@ -3,6 +3,9 @@
 This layer knows nothing about OKRs; connectors above it map cells to fields.
 
 Reading
+    ``iter_grid(values)`` does the same for a grid of cells already in memory (a Google
+    Sheets range's ``values``), so a row source can be a file or a Sheets range.
+
     ``iter_rows(path)`` dispatches on suffix (.csv/.tsv/.txt -> ``iter_csv``,
     .xlsx/.xlsm -> ``iter_xlsx``) and yields ``RawRow(file, sheet, number, cells)``
     lazily; nothing is opened until the first ``next()`` and files are closed when
@@ -25,7 +28,8 @@ Reading
       "same as above".
 
 Writing
-    ``write_csv``, ``write_xlsx`` and ``write_table`` pass every cell through
+    ``to_grid`` turns rows into the cells of a Sheets range the same way (the sink
+    for a Sheets range). ``write_csv``, ``write_xlsx`` and ``write_table`` pass every cell through
     ``neutralise`` (OWASP CSV-injection rule) so no text ever becomes a formula,
     and ``unneutralise`` inverts it exactly. XLSX cannot hold a bare CR, so line
     breaks in xlsx text become "\n"; dates are ISO-formatted in CSV and native
@@ -420,6 +424,17 @@ def iter_rows(path, *, sheet: str | None = None, encoding: str | None = None,
     raise TableError(os.fspath(path), _unsupported(suffix, CSV_SUFFIXES + XLSX_SUFFIXES))
 
 
+def iter_grid(values: list[list], *, file: str, sheet: str | None) -> Iterator[RawRow]:
+    """Rows of a grid of cell values (row 1 first), numbered like the sheet; rows with
+    nothing but blanks are skipped and trailing empty cells trimmed, as the file readers do."""
+    for number, cells in enumerate(values, 1):
+        cells = list(cells)
+        while cells and cells[-1] in (None, ""):
+            cells.pop()
+        if _trim_keep(cells):
+            yield RawRow(file, sheet, number, cells)
+
+
 def _unsupported(suffix: str, supported: tuple[str, ...]) -> str:
     return f"unsupported file type {suffix or '(none)'!r}; supported: {', '.join(supported)}"
 
@@ -450,6 +465,12 @@ def write_csv(path, header: list[str], rows: Iterable[list], *,
         writer.writerow([_csv_value(v) for v in header])
         for row in rows:
             writer.writerow([_csv_value(v) for v in row])
+
+
+def to_grid(rows: Iterable[list]) -> list[list]:
+    """Rows as the cells of a Sheets range: neutralised like a CSV's, so no text becomes a
+    formula; ``None`` as "" (a Sheets write skips null cells, and "" is what clears one)."""
+    return [[_csv_value(v) for v in row] for row in rows]
 
 
 def _csv_value(value: Any) -> Any:

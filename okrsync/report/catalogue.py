@@ -10,6 +10,8 @@ tool (``disagreements``).
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -230,8 +232,14 @@ def disagreements(tool: Tool, caps: Capabilities) -> list[str]:
             bad = ours and not theirs
         elif kind == "list":
             bad = not set(ours) <= set(theirs)
+        elif name == "rate_limit":  # prose on both sides: the catalogue's figures must be the connector's
+            bad = not set(_figures(theirs)) <= set(_figures(ours))
         else:
             bad = ours != theirs
         if bad:
             found.append(f"{name}: connector says {ours!r}, the catalogue ({cell.source}) says {theirs!r}")
     return found
+
+
+def _figures(text: Any) -> list[str]:
+    return [f.replace(",", "") for f in re.findall(r"\d[\d,]*", str(text))]

@@ -358,14 +358,14 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
         for name, value in headers.items():
             self.send_header(name, value)
-        self.end_headers()
         hit.status = status
+        self.emulator._record(hit)  # before the client can see the answer: a test reading the log next must find it
+        self.end_headers()
         if cut:  # promise the whole body, deliver half, hang up
             self.wfile.write(data[: len(data) // 2])
             self.close_connection = True
         else:
             self.wfile.write(data)
-        self.emulator._record(hit)
 
     def _fail(self, hit: Hit, kind: str, response: tuple[int, Any, dict[str, str]] | None) -> None:
         emu = self.emulator
@@ -379,10 +379,10 @@ class _Handler(BaseHTTPRequestHandler):
             if body is not None:
                 return self._answer(hit, status, body, headers, cut=True)
             kind = "reset"  # an executed request without a body (204) cannot be cut: lose it whole
+        emu._record(hit)
         if kind == "timeout":
             emu._stopping.wait(emu.faults.hang)
         else:  # reset: SO_LINGER 0 makes close() send RST instead of an orderly FIN
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.close_connection = True
         self.connection.close()
-        emu._record(hit)

@@ -1,0 +1,100 @@
+"""``spec_check`` for Google *discovery* documents (../shared/specs/google-sheets-v4.discovery.json).
+
+A discovery document describes the same things as OpenAPI in other words (methods with an
+``httpMethod`` and ``flatPath``, ``parameters`` with a ``location``, ``request`` and
+``response`` naming schemas, ``$ref`` by schema name, ``type: any``). ``DiscoveryCheck.load``
+rewrites it as an OpenAPI 3.0 document once, so every check — methods, paths, query
+parameters, bodies, undeclared keys, canned answers — is ``SpecCheck``'s own:
+
+    spec = DiscoveryCheck.load("google-sheets-v4.discovery.json")
+    spec.request("POST", "/v4/spreadsheets/ID/values:batchUpdate", body)   # raises SpecMismatch
+
+Discovery documents describe successes only; errors share Google's one JSON error shape,
+so any other status is accepted unchecked (``default``).
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from .spec_check import SPECS, SpecCheck, SpecMock
+
+_KEEP = ("type", "enum", "format", "items", "properties", "additionalProperties", "$ref")
+
+
+def _schema(node: Any) -> Any:
+    """A discovery schema as an OpenAPI 3.0 schema."""
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key in _KEEP:
+        if key not in node:
+            continue
+        value = node[key]
+        if key == "$ref":
+            return {"$ref": f"#/components/schemas/{value}"}
+        if key == "type" and value == "any":
+            continue  # any JSON value
+        if key == "properties":
+            value = {name: _schema(v) for name, v in value.items()}
+        elif key in ("items", "additionalProperties"):
+            value = _schema(value)
+        out[key] = value
+    return out
+
+
+def _parameter(name: str, p: dict[str, Any]) -> dict[str, Any]:
+    # a repeated parameter keeps its item schema: SpecCheck checks each value of a list
+    schema = {k: p[k] for k in ("type", "enum", "format") if k in p}
+    return {"name": name, "in": p.get("location", "query"), "required": bool(p.get("required")), "schema": schema}
+
+
+def _methods(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    found = list(resource.get("methods", {}).values())
+    for child in resource.get("resources", {}).values():
+        found += _methods(child)
+    return found
+
+
+def to_openapi(discovery: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI 3.0 reading of a discovery document (paths, parameters, bodies, schemas)."""
+    prefix = "/" + (discovery.get("servicePath") or "").strip("/")
+    paths: dict[str, dict[str, Any]] = {}
+    common = [_parameter(n, p) for n, p in discovery.get("parameters", {}).items()]
+    for method in _methods(discovery):
+        path = (prefix.rstrip("/") + "/" + method.get("flatPath", method["path"])).replace("//", "/")
+        op: dict[str, Any] = {
+            "operationId": method["id"],
+            "parameters": [_parameter(n, p) for n, p in method.get("parameters", {}).items()],
+            "responses": {"default": {"description": "Google's JSON error shape"}},
+        }
+        if method.get("request"):
+            op["requestBody"] = {"content": {"application/json": {"schema": _schema(method["request"])}}}
+        if method.get("response"):
+            op["responses"]["200"] = {"description": "OK", "content": {"application/json": {"schema": _schema(method["response"])}}}
+        paths.setdefault(path, {"parameters": common})[method["httpMethod"].lower()] = op
+    return {"openapi": "3.0.3", "info": {"title": discovery.get("title", ""), "version": discovery.get("version", "")},
+            "paths": paths, "components": {"schemas": {n: _schema(s) for n, s in discovery.get("schemas", {}).items()}}}
+
+
+class DiscoveryCheck(SpecCheck):
+    """``SpecCheck`` over a discovery document; same ``request`` / ``response`` / ``operation``."""
+
+    @classmethod
+    @lru_cache(maxsize=None)
+    def load(cls, filename: str) -> DiscoveryCheck:
+        return cls(filename, to_openapi(json.loads((SPECS / filename).read_text(encoding="utf-8"))))
+
+
+class DiscoveryMock(SpecMock):
+    """``SpecMock`` whose requests and canned answers are checked against a discovery document."""
+
+    def __init__(self, spec: str, base_url: str):
+        import respx
+
+        # SpecMock.__init__ loads its spec with SpecCheck.load (OpenAPI only); the rest is its own
+        self.spec = DiscoveryCheck.load(spec)
+        self.router = respx.mock(base_url=base_url, assert_all_called=False)
+        self.sent = []
