@@ -201,7 +201,9 @@ class ClickUpConnector(Connector):
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Cursor]:
         state = _load(cursor)
         seen_check_ins = set(state["check_ins"])
-        wrote = state["wrote"]
+        with self._lock:  # notes of a write whose cursor never reached the store (it failed midway)
+            wrote = {**state["wrote"], **self._wrote}
+            self._wrote.clear()
         listing = self._listing()
         stamps = {g["id"]: g.get("date_updated") for g in listing}
         present: set[str] = set(seen_check_ins)

@@ -124,6 +124,8 @@ class ClickUpEmulator(Emulator):
         out.update(owner=None, editor_token=f"goal:{goal['id']}", date_updated=goal["_updated"],
                    last_update=goal["_updated"], pinned=False, key_result_count=len(full["key_results"]),
                    members=[], group_members=[])
+        if goal["folder_id"]:
+            out["folder_access"] = True
         return out
 
     @route("GET", V2 + r"/team/(?P<team>[^/]+)/goal")
