@@ -92,6 +92,7 @@ class ClickUpConnector(Connector):
         client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
         self.api = http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
         self._lock = threading.Lock()
+        self._people = threading.Lock()
         self._goals: dict[str, dict[str, Any]] = {}  # goal id → owners and colour, as last seen
         self._targets: set[str] = set()  # target ids seen or made: a lost create's copy is a new one
         self._state: dict[str, Any] | None = None  # the cursor as read this run (None: no read yet)
@@ -116,17 +117,21 @@ class ClickUpConnector(Connector):
             return self.api.call(method, "/v2" + path, **kwargs)
         except FatalError as e:
             if getattr(e, "status", None) == 401:
-                raise FatalError(f"{method} /v2{path} → 401: ClickUp refused the token. A personal token starts "
-                                 "with pk_ (Settings → Apps) and goes in auth.token; an OAuth access token goes in "
-                                 "auth.bearer", endpoint=self.endpoint) from None
+                raise FatalError(f"{method} /v2{path} → 401: ClickUp refused the token, or it has no access to "
+                                 f"workspace {self.team} (team_id). A personal token starts with pk_ (Settings → "
+                                 "Apps) and goes in auth.token; an OAuth access token goes in auth.bearer",
+                                 endpoint=self.endpoint) from None
             raise
 
     # ------------------------------------------------------------ people
 
     def _members(self) -> None:
         """E-mail ↔ user id for the workspace's members (GET /v2/team), once per run."""
-        if self._members_loaded:
-            return
+        with self._people:  # workers asking at once wait for the one request
+            if not self._members_loaded:
+                self._load_members()
+
+    def _load_members(self) -> None:
         teams = (self._call("GET", "/team") or {}).get("teams") or []
         team = next((t for t in teams if str(t.get("id")) == self.team), None)
         if team is None:

@@ -326,6 +326,13 @@ def test_a_refused_token_says_where_tokens_go_and_never_echoes_it(cu, tmp_path):
     assert cu.router.calls.last.request.headers["Authorization"] == TOKEN  # the whole header, no scheme
 
 
+def test_an_owner_outside_the_workspace_and_a_workspace_the_token_cannot_see(cu, tmp_path):
+    conn = connector(tmp_path, team_id="777")
+    with pytest.raises(FatalError, match=r"cannot see workspace 777; it sees: Acme \(512\)"):
+        conn.write(WriteBatch(creates=[Record("objective", "o1", {"title": "A", "due": "2026-03-31",
+                                                                  "owner": "x@acme.com"}, canonical_id="o1")]))
+
+
 def test_an_oauth_token_goes_as_bearer(cu, tmp_path):
     cu.on("GET", V2 + "/team/512/goal", [(200, listing())])
     list(connector(tmp_path, auth={"bearer": "oauth-abc"}).read(None))

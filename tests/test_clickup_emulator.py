@@ -188,10 +188,17 @@ def test_the_example_sheet_migrates_and_a_second_sync_writes_nothing(tmp_path, e
     assert quiet(hub, emu, tmp_path)
 
 
-def test_an_edit_in_clickup_comes_back_to_the_sheet_and_a_conflict_is_settled_by_policy(tmp_path, emu):
+@pytest.fixture
+def migrated(tmp_path, emu):
+    """A hub whose first sync copied the example sheet into the emulator."""
     members_of_example(emu)
     hub = hub_for(tmp_path, emu)
     sync(hub)
+    return hub
+
+
+def test_an_edit_in_clickup_comes_back_to_the_sheet_and_a_conflict_is_settled_by_policy(tmp_path, emu, migrated):
+    hub = migrated
     nrr = by_name(emu, "Raise net revenue retention from 104% to 110%")
     emu.check_in(nrr["id"], 107, "Two renewals landed")
     emu.edit_goal(nrr["goal_id"], name="Grow into a €12M ARR business, profitably")
@@ -214,10 +221,8 @@ def test_an_edit_in_clickup_comes_back_to_the_sheet_and_a_conflict_is_settled_by
     assert quiet(hub, emu, tmp_path)
 
 
-def test_a_goal_deleted_in_clickup_is_deleted_in_the_sheet_but_a_mass_delete_is_stopped(tmp_path, emu):
-    members_of_example(emu)
-    hub = hub_for(tmp_path, emu)
-    sync(hub)
+def test_a_goal_deleted_in_clickup_is_deleted_in_the_sheet_but_a_mass_delete_is_stopped(tmp_path, emu, migrated):
+    hub = migrated
     # a goal no other objective aligns to (the sheet keeps parents that children point at)
     kr = by_name(emu, "Grow marketing-qualified leads from 420 to 700 a month")
     emu.delete_goal(kr["goal_id"])
