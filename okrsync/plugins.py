@@ -25,6 +25,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.tability",
     "okrsync.connectors.viva_goals",
     "okrsync.connectors.google_sheets",
+    "okrsync.connectors.clickup",
 )
 
 

@@ -1,0 +1,275 @@
+"""The ClickUp emulator against live HTTP (every body checked against ClickUp's spec with the
+documented tolerances of tests/clickup_spec.py), then end-to-end syncs between the bundled
+example spreadsheet and the emulator, healthy and under injected faults."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from okrsync import plugins
+from okrsync.config import Config
+from okrsync.errors import DeleteGuardError, OkrsyncError
+from okrsync.store import Store
+from okrsync.sync import Hub
+
+from .clickup_spec import ClickUpSpec
+from .emulators.clickup import ClickUpEmulator
+from .spec_check import SPECS
+
+pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="../shared/specs is not beside the checkout")
+SPEC = ClickUpSpec.load() if SPECS.exists() else None
+TOKEN = "pk_183_TESTTOKEN"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
+
+
+class Api:
+    """An httpx client whose every request and answer is checked against ClickUp's spec."""
+
+    def __init__(self, base_url: str, token: str = TOKEN):
+        self.http = httpx.Client(base_url=base_url, headers={"Authorization": token}, timeout=5)
+
+    def __call__(self, method, path, *, json=None, params=None, status=200):
+        if json is not None or params:
+            SPEC.request(method, "/api" + path, json, params)
+        response = self.http.request(method, "/api" + path, json=json, params=params)
+        body = response.json() if response.content else None
+        if response.status_code != 429:
+            SPEC.response(method, "/api" + path, response.status_code, body)
+        assert response.status_code == status, response.text
+        return body
+
+
+@pytest.fixture
+def emu():
+    with ClickUpEmulator(bearer="oauth-1") as emulator:
+        emulator.faults.hang = 0.3
+        yield emulator
+        assert not emulator.errors, emulator.errors[0]
+
+
+@pytest.fixture
+def api(emu):
+    client = Api(emu.url)
+    yield client
+    client.http.close()
+
+
+NEW_GOAL = {"name": "Grow", "due_date": 1774915200000, "description": "", "multiple_owners": True, "owners": [184],
+            "color": "#32a852"}
+
+
+def new_target(name="ARR", **over):
+    return {"name": name, "owners": [183], "type": "number", "steps_start": 0, "steps_end": 10, "unit": "M",
+            "task_ids": [], "list_ids": [], **over}
+
+
+# ------------------------------------------------------------------ the emulator itself
+
+def test_goals_targets_and_updates_answer_in_the_documented_shapes(api, emu):
+    assert [m["user"]["email"] for m in api("GET", "/v2/team")["teams"][0]["members"]][:1] == ["bot@example.com"]
+    goal = api("POST", "/v2/team/512/goal", json=NEW_GOAL)["goal"]
+    assert goal["owners"][0]["email"] == "maria.keller@example.com" and goal["due_date"] == "1774915200000"
+    target = api("POST", f"/v2/goal/{goal['id']}/key_result", json=new_target())["key_result"]
+    assert target["last_action"]["note"] == "Created Key Result"
+    edited = api("PUT", f"/v2/key_result/{target['id']}", json={"steps_current": 4, "note": "Good week", "name": "ARR €"})
+    assert edited["key_result"]["name"] == "ARR €" and edited["key_result"]["last_action"]["steps_current"] == "4"
+    full = api("GET", f"/v2/goal/{goal['id']}")["goal"]
+    [kr] = full["key_results"]
+    assert (kr["steps_start"], kr["steps_end"], kr["steps_current"], kr["percent_completed"]) == (0, 10, 4, "40")
+    assert full["percent_completed"] == 40
+    api("PUT", f"/v2/goal/{goal['id']}", json={"name": "Grow more", "due_date": 1782777600000, "description": "d",
+                                                "rem_owners": [184], "add_owners": [183], "color": "#000000"})
+    assert [o["id"] for o in emu.goals[goal["id"]]["owners"]] == [183]
+    api("POST", f"/v2/goal/{goal['id']}/key_result", json=new_target(type="stars"), status=400)
+    api("POST", "/v2/team/512/goal", json={**NEW_GOAL, "owners": [999]}, status=400)
+    api("DELETE", f"/v2/key_result/{target['id']}")
+    api("DELETE", f"/v2/key_result/{target['id']}", status=404)
+    api("DELETE", f"/v2/goal/{goal['id']}")
+    api("GET", f"/v2/goal/{goal['id']}", status=404)
+
+
+def test_the_listing_holds_foldered_goals_and_completed_ones_only_when_asked(api, emu):
+    folder = emu.add_folder("2026-Q1")
+    inside = emu.add_goal("In folder", due_date=1774915200000, folder_id=folder)
+    done = emu.add_goal("Done", due_date=1774915200000)
+    target = emu.add_target(done["id"], "Ship", steps_end=1, type="boolean")
+    emu.check_in(target["id"], 1, "shipped")
+    page = api("GET", "/v2/team/512/goal", params={"include_completed": "false"})
+    assert page["goals"] == [] and [g["name"] for g in page["folders"][0]["goals"]] == ["In folder"]
+    page = api("GET", "/v2/team/512/goal", params={"include_completed": "true"})
+    assert [g["name"] for g in page["goals"]] == ["Done"] and page["folders"][0]["goals"][0]["id"] == inside["id"]
+    api("GET", "/v2/team/999/goal", status=401)
+
+
+def test_tokens_and_the_rate_limit_speak_clickups_dialect(emu):
+    assert Api(emu.url, "pk_wrong")("GET", "/v2/team", status=401)["ECODE"]
+    assert Api(emu.url, "Bearer oauth-1")("GET", "/v2/team", status=200)["teams"]
+    emu.faults.rate, emu.faults.burst = 1.0, 1.0
+    client = httpx.Client(base_url=emu.url, headers={"Authorization": TOKEN})
+    client.get("/api/v2/team")
+    limited = client.get("/api/v2/team")
+    assert limited.status_code == 429 and "Retry-After" not in limited.headers
+    assert int(limited.headers["X-RateLimit-Reset"]) >= int(time.time()) and limited.headers["X-RateLimit-Remaining"] == "0"
+    assert limited.json()["err"]
+
+
+# ------------------------------------------------------------------ end to end
+
+def hub_for(tmp_path: Path, emu: ClickUpEmulator, **options) -> Hub:
+    sheet = tmp_path / "okrs.csv"
+    if not sheet.exists():
+        shutil.copy(EXAMPLE, sheet)
+    cu = {"type": "clickup", "url": emu.url + "/api", "team_id": "512", "auth": {"token": TOKEN}, "rate": 500,
+          "timeout": 1, "concurrency": 3, **options}
+    cfg = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv"}, "cu": cu},
+                    {"order": ["sheet", "cu"], "conflicts": {"prefer": "sheet"}})
+    return Hub(cfg, Store(tmp_path / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
+
+
+def sync(hub: Hub, **kw):
+    run = hub.store.begin_run("sync")
+    try:
+        plans = hub.run(["sheet", "cu"], run, **kw)
+    except Exception:
+        hub.store.finish_run(run, "failed", {})
+        raise
+    hub.store.finish_run(run, "ok", {})
+    return plans
+
+
+def quiet(hub: Hub, emu: ClickUpEmulator, tmp_path: Path) -> bool:
+    """A sync that changes nothing: no write request to ClickUp, the sheet's bytes unchanged,
+    nothing new in the store (the two range KRs ClickUp can't hold are tried and refused
+    each time, unsent)."""
+    before, sent = (tmp_path / "okrs.csv").read_bytes(), emu.count() - emu.count("GET")
+    plans = sync(hub)
+    pulled = sum(p.counters.created + p.counters.updated + p.counters.deleted for p in plans if p.direction == "pull")
+    return (emu.count() - emu.count("GET") == sent and (tmp_path / "okrs.csv").read_bytes() == before
+            and pulled == 0 and not any(p.conflicts for p in plans))
+
+
+def rows(tmp_path: Path) -> dict[str, dict[str, str]]:
+    with open(tmp_path / "okrs.csv", newline="", encoding="utf-8") as f:
+        return {r["Key result"]: r for r in csv.DictReader(f)}
+
+
+def members_of_example(emu: ClickUpEmulator) -> None:
+    with open(EXAMPLE, newline="", encoding="utf-8") as f:
+        emails = {r[k] for r in csv.DictReader(f) for k in ("Objective owner", "Owner") if r[k]}
+    for email in sorted(emails - {m["email"] for m in emu.members}):
+        emu.add_member(email)
+
+
+def by_name(emu: ClickUpEmulator, name: str) -> dict:
+    [found] = [t for t in emu.targets.values() if t["name"] == name]
+    return found
+
+
+def test_the_example_sheet_migrates_and_a_second_sync_writes_nothing(tmp_path, emu):
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu)
+    first = sync(hub)
+    assert len(emu.goals) == 13 and len(emu.targets) == 37  # 39 KRs less the two ranges ClickUp can't hold
+    rejected = [r for p in first for r in p.rejected]
+    assert len(rejected) == 2 and all("such as a range" in r.reason for r in rejected)
+    kr = by_name(emu, "Grow ARR from €8.4M to €10.2M")
+    assert (kr["type"], kr["unit"], kr["steps_start"], kr["steps_end"], kr["steps_current"]) == (
+        "currency", "EUR", 8400000, 10200000, 9050000)
+    assert by_name(emu, "Cut monthly gross logo churn from 2.1% to 1.5%")["steps_end"] == 1.5
+    assert kr["owners"][0]["email"] == "maria.keller@example.com"
+    goal = emu.goals[kr["goal_id"]]
+    assert goal["due_date"] == "1774915200000"  # 2026-03-31: the period's end, ClickUp needs a due date
+    assert quiet(hub, emu, tmp_path)
+
+
+@pytest.fixture
+def migrated(tmp_path, emu):
+    """A hub whose first sync copied the example sheet into the emulator."""
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu)
+    sync(hub)
+    return hub
+
+
+def test_an_edit_in_clickup_comes_back_to_the_sheet_and_a_conflict_is_settled_by_policy(tmp_path, emu, migrated):
+    hub = migrated
+    nrr = by_name(emu, "Raise net revenue retention from 104% to 110%")
+    emu.check_in(nrr["id"], 107, "Two renewals landed")
+    emu.edit_goal(nrr["goal_id"], name="Grow into a €12M ARR business, profitably")
+    plans = sync(hub)
+    sheet = rows(tmp_path)
+    assert sheet["Raise net revenue retention from 104% to 110%"]["Current"] in ("107", "107%")
+    assert sheet["Raise net revenue retention from 104% to 110%"]["Objective"] == "Grow into a €12M ARR business, profitably"
+    check_ins = hub.store.db.execute("select count(*) from entities where kind = 'check_in'").fetchone()[0]
+    assert check_ins == 1 and not any(p.rejected for p in plans if p.direction == "pull")
+    # both sides change the same value: the policy (prefer the sheet) settles it everywhere
+    emu.check_in(nrr["id"], 108, "one more")
+    text = (tmp_path / "okrs.csv").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if "Raise net revenue retention" in line)
+    (tmp_path / "okrs.csv").write_text(text.replace(row, row.replace(",107,", ",109,").replace(",107%,", ",109%,")),
+                                       encoding="utf-8")
+    plans = sync(hub)
+    assert [c.field for p in plans for c in p.conflicts] == ["current"]
+    assert emu.targets[nrr["id"]]["steps_current"] == 109
+    assert emu.targets[nrr["id"]]["last_action"]["note"] == "Updated by okrsync"
+    assert quiet(hub, emu, tmp_path)
+
+
+def test_a_goal_deleted_in_clickup_is_deleted_in_the_sheet_but_a_mass_delete_is_stopped(tmp_path, emu, migrated):
+    hub = migrated
+    # a goal no other objective aligns to (the sheet keeps parents that children point at)
+    kr = by_name(emu, "Grow marketing-qualified leads from 420 to 700 a month")
+    emu.delete_goal(kr["goal_id"])
+    sync(hub)
+    assert "Grow marketing-qualified leads from 420 to 700 a month" not in rows(tmp_path) and len(emu.goals) == 12
+    assert len(rows(tmp_path)) == 36
+    for goal_id in list(emu.goals):
+        emu.delete_goal(goal_id)
+    with pytest.raises(DeleteGuardError, match="cu"):
+        sync(hub)
+    assert len(rows(tmp_path)) == 36  # the sheet is untouched
+
+
+@pytest.mark.parametrize("fault, kwargs", [
+    ("429", {"times": 4}),  # a storm: every request refused for a while (5 attempts), X-RateLimit-Reset honoured
+    ("500", {"times": 2, "method": "POST"}),
+    ("timeout", {"method": "POST", "path": "/api/v2/team/512/goal", "apply_then_fail": True}),
+    ("truncate", {"method": "POST", "path": "/api/v2/goal/", "apply_then_fail": True}),
+    ("reset", {"method": "PUT", "path": "/api/v2/key_result/", "apply_then_fail": True}),
+])
+def test_faults_during_the_migration_leave_no_duplicate_and_nothing_lost(tmp_path, emu, fault, kwargs):
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu)
+    emu.faults.inject(fault, **kwargs)
+    sync(hub)
+    assert emu.faults.pending() == 0
+    names = [t["name"] for t in emu.targets.values()]
+    assert len(emu.goals) == 13 and len(names) == 37 and len(set(names)) == 37
+    assert quiet(hub, emu, tmp_path)
+
+
+def test_a_failed_push_does_not_advance_past_its_work_and_the_next_run_finishes_it(tmp_path, emu):
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu, attempts=1)
+    emu.faults.inject("503", times=1000, method="POST", path="/api/v2/goal/")  # targets can't be created
+    with pytest.raises(OkrsyncError):
+        sync(hub)
+    emu.faults.clear()
+    sync(hub)
+    names = [t["name"] for t in emu.targets.values()]
+    assert len(emu.goals) == 13 and len(names) == 37 and len(set(names)) == 37
+    assert quiet(hub, emu, tmp_path)
+
+
+def test_paced_to_the_plan_the_rate_limit_is_never_hit(tmp_path, emu):
+    members_of_example(emu)
+    emu.faults.rate, emu.faults.burst = 100.0, 5.0  # the server's bucket
+    hub = hub_for(tmp_path, emu, rate=80, concurrency=3)  # what the connector is told it may send
+    sync(hub)
+    assert emu.count(status=429) == 0 and len(emu.goals) == 13 and len(emu.targets) == 37
