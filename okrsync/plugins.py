@@ -23,6 +23,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.spreadsheet",
     "okrsync.connectors.jira",
     "okrsync.connectors.perdoo",
+    "okrsync.connectors.quantive",
 )
 
 

@@ -3,7 +3,6 @@ names (tests/perdoo_schema.py), then end-to-end syncs with the example spreadshe
 HTTP against the stateful emulator (tests/emulators/perdoo.py), faults included."""
 
 import json
-import shutil
 from pathlib import Path
 
 import httpx
@@ -11,18 +10,16 @@ import pytest
 import respx
 
 from okrsync import plugins
-from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.connectors.perdoo import PerdooConnector
-from okrsync.store import Store
-from okrsync.sync import Hub
 
+from . import saas_e2e
+from .saas_e2e import EXAMPLE, sync
 from .emulators.perdoo import TOKEN, PerdooEmulator
 from .perdoo_schema import UNCONFIRMED, check
 
 URL = "https://api-eu.perdoo.com/graphql/"
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "okrs.csv"
 ALLOWED_UNCONFIRMED = {"Mutation.deleteObjective", "DeleteObjectiveMutationPayload.clientMutationId",
                        "UpsertKeyResultMutationInput.parent"}
 
@@ -282,22 +279,8 @@ def perdoo():
 
 
 def make_hub(tmp_path, emu, **options):
-    sheet = tmp_path / "okrs.csv"
-    shutil.copy(EXAMPLE, sheet)
-    cfg = Config.of(tmp_path, {
-        "sheet": {"type": "csv", "path": str(sheet), "layout": "flat"},
-        "perdoo": {"type": "perdoo", "url": emu.url + "/graphql/", "token": TOKEN, "rate": 1000, "timeout": 1,
-                   "attempts": 4, **options}}, {"order": ["sheet", "perdoo"]})
-    hub = Hub(cfg, Store(None), {n: i.cls for n, i in plugins.connectors().items()})
-    hub.connector("perdoo").api.sleep = lambda s: None
-    return hub, sheet
+    return saas_e2e.make_hub(tmp_path, 'perdoo', {"url": emu.url + "/graphql/", "token": TOKEN, **options})
 
-
-def sync(hub):
-    run = hub.store.begin_run("sync")
-    plans = hub.run(["sheet", "perdoo"], run)
-    hub.store.finish_run(run, "ok", {})
-    return plans
 
 
 UNHELD = 10  # example KRs Perdoo cannot hold: 4 binary, 4 milestone, 2 range
