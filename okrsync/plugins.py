@@ -26,6 +26,8 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.viva_goals",
     "okrsync.connectors.google_sheets",
     "okrsync.connectors.clickup",
+    "okrsync.connectors.perdoo",
+    "okrsync.connectors.quantive",
 )
 
 

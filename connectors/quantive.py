@@ -1,0 +1,237 @@
+"""Quantive Results (formerly Gtmhub; REST ``…/results/api/v1``): sessions as periods, goals
+as objectives, metrics as key results. Every request carries ``Authorization: Bearer`` and
+``gtmhub-accountId``; the host follows the account's data centre (``region: eu | us``) or
+a full ``url``.
+
+Lists are read with ``skip``/``limit`` pages (answers wrapped as ``{"items": [...]}``) until
+a short page. Writes are one request per record (Quantive documents no bulk endpoint).
+Creates are never blindly re-sent: after a lost answer, the goal or metric is looked up by
+name with the documented Mongo-style ``filter``. Which facts are documented and which are
+guesses is written in ``mappings/quantive.yaml`` and the README; check-ins have no
+documented endpoint, so they are not synced.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any, Iterator
+
+import httpx
+
+from okrsync import hookimpl, http
+from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.errors import ConfigError, FatalError, RetryableError
+
+from .perdoo import _period
+from .saas import bearer, check_options, load_mapping
+
+REGIONS = {"eu": "https://app.quantive.com/results/api/v1", "us": "https://app.us.quantive.com/results/api/v1"}
+OPTIONS = {"region", "url", "token", "account_id", "rate", "timeout", "attempts", "page_size", "mapping", "deletes",
+           "users"}
+RATE = 2.0  # req/s: Quantive documents no limit; a conservative default
+CODE = re.compile(r"^[A-Z]{3}$")
+
+
+class QuantiveConnector(Connector):
+    name = "quantive"
+    description = "Quantive Results REST: goals as objectives, metrics as KRs, sessions as periods"
+    capabilities = Capabilities(
+        kinds=("objective", "key_result"),
+        kr_directions=("increase", "decrease"), kr_units=("number", "percent", "currency"),
+        alignment="none", alignment_depth=0, weights=False, confidence=False,
+        check_ins="none",  # no documented check-in endpoint was found; KR values travel as `actual`
+        custom_fields=False, deletes=True, incremental=False, writes="records",
+        rate_limit=f"undocumented; okrsync paces at {RATE:g} req/s by default (set `rate`)",
+    )
+
+    def __init__(self, endpoint, options, context=None):
+        super().__init__(endpoint, options, context)
+        where = f"endpoint {endpoint}"
+        check_options(options, OPTIONS, ("token", "account_id"), where,
+                      "a Quantive API token and the account id, e.g. token: {$env: QUANTIVE_TOKEN}")
+        region = options.get("region", "eu")
+        if options.get("url"):
+            base = options["url"]
+        elif region in REGIONS:
+            base = REGIONS[region]
+        else:
+            raise ConfigError(f"{where}: region: {region!r} is not one of {', '.join(REGIONS)}; "
+                              "or give url: (e.g. another data centre's …/results/api/v1)")
+        self.mapping = load_mapping("quantive", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        self.page = int(options.get("page_size", 100))
+        self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
+        timeout = float(options.get("timeout", 30))
+        client = http.new_client(base, auth=bearer(options["token"], where), where=f"{where}: url",
+                                 headers={"gtmhub-accountId": str(options["account_id"])})
+        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
+        self.api = http.Api(client, endpoint, rate=float(options.get("rate", RATE)), attempts=int(options.get("attempts", 5)))
+        self._sessions: dict[str, str] | None = None  # id → title
+        self._emails: dict[str, str] | None = None  # user id → e-mail
+
+    def take_counts(self) -> tuple[int, int]:
+        return self.api.take_counts()
+
+    def fields(self, kind: str) -> set[str] | None:
+        return {"objective": {"title", "description", "owner", "period"},
+                "key_result": {"title", "description", "owner", "objective_id", "start", "target", "current",
+                               "direction", "unit", "currency"}}.get(kind, set())
+
+    # ------------------------------------------------------------ reading
+
+    def _list(self, path: str, **params: Any) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        while True:
+            answer = self.api.call("GET", path, params={**params, "skip": len(out), "limit": self.page})
+            items = answer.get("items") if isinstance(answer, dict) else answer
+            if not isinstance(items, list):
+                raise RetryableError(f"GET {path} answered without an item list", endpoint=self.endpoint)
+            out.extend(items)
+            total = answer.get("totalCount") if isinstance(answer, dict) else None
+            if not items or len(items) < self.page or (total is not None and len(out) >= total):
+                return out
+
+    def _tables(self) -> None:
+        if self._sessions is None:
+            self._sessions = {s["id"]: s.get("title") or s.get("name") or s["id"] for s in self._list("/sessions")}
+        if self._emails is None:
+            self._emails = {u["id"]: u["email"] for u in self._list("/users") if u.get("email")}
+            for email, uid in self.users.items():
+                self._emails.setdefault(uid, email)
+
+    def read(self, cursor: str | None) -> Iterator[Record | Rejected | Cursor]:
+        self._tables()
+        goals = self._list("/goals")
+        for goal in goals:
+            yield Record("objective", goal["id"], {
+                "title": goal.get("name") or "", "description": goal.get("description") or None,
+                "owner": self._emails.get(goal.get("ownerId")),
+                "period": _period(self._sessions.get(goal.get("sessionId")))},
+                updated=goal.get("dateModified"), where=f"{self.endpoint} goal {goal['id']}")
+        for metric in self._list("/metrics"):
+            yield self._metric(metric)
+        yield Cursor(None, full_listing=True)
+
+    def _metric(self, m: dict[str, Any]) -> Record | Rejected:
+        where = f"{self.endpoint} metric {m['id']}"
+        direction = self.mapping["target_operator"].get(m.get("targetOperator") or "at_least")
+        if direction is None:
+            return Rejected(where, f"target operator {m.get('targetOperator')!r} has no okrsync direction")
+        fmt = m.get("format") or {}
+        prefix = (fmt.get("prefix") or "").strip()
+        unit, currency = ("percent", None) if (fmt.get("suffix") or "").strip() == "%" else \
+            ("currency", prefix) if CODE.match(prefix) else ("number", None)
+        owners = m.get("ownerIds") or ([m["ownerId"]] if m.get("ownerId") else [])
+        return Record("key_result", m["id"], {
+            "title": m.get("name") or "", "description": m.get("description") or None,
+            "owner": self._emails.get(owners[0]) if owners else None, "objective_id": m.get("goalId"),
+            "start": _float(m.get("initialValue")), "target": _float(m.get("target")), "current": _float(m.get("actual")),
+            "direction": direction, "unit": unit, "currency": currency}, updated=m.get("dateModified"), where=where)
+
+    # ------------------------------------------------------------ writing
+
+    def write(self, batch: WriteBatch) -> WriteResult:
+        self._tables()
+        result = WriteResult()
+        made: dict[str, str] = {}
+        for record in sorted(batch.creates, key=lambda r: r.kind != "objective"):
+            self._write_one(record, made, result, create=True)
+        for record in batch.updates:
+            self._write_one(record, made, result, create=False)
+        for record in sorted(batch.deletes, key=lambda r: r.kind == "objective"):  # metrics before their goal
+            path = "/goals" if record.kind == "objective" else "/metrics"
+            try:
+                self.api.call("DELETE", f"{path}/{record.external_id}")
+            except FatalError as e:
+                if getattr(e, "status", None) != 404:  # already gone is what we wanted
+                    result.rejected.append(Rejected(record.external_id, str(e)))
+        return result
+
+    def _write_one(self, record: Record, made: dict[str, str], result: WriteResult, *, create: bool) -> None:
+        where = record.canonical_id if create else record.external_id
+        try:
+            body = self._body(record, made)
+        except KeyError as e:
+            result.rejected.append(Rejected(where, str(e.args[0])))
+            return
+        path = "/goals" if record.kind == "objective" else "/metrics"
+        try:
+            if not create:
+                self.api.call("PUT", f"{path}/{record.external_id}", json=body)
+                return
+            try:
+                answer = self.api.call("POST", path, json=body, replay_safe=False)
+            except RetryableError:
+                answer = self._landed(path, body)  # the answer got lost: did it land?
+                if answer is None:
+                    answer = self.api.call("POST", path, json=body, replay_safe=False)
+        except FatalError as e:
+            result.rejected.append(Rejected(where, f"Quantive refused it: {e}"))
+            return
+        if not isinstance(answer, dict) or not answer.get("id"):
+            result.rejected.append(Rejected(where, "Quantive answered the create without an id"))
+            return
+        made[record.canonical_id] = result.external_ids[record.canonical_id] = answer["id"]
+
+    def _landed(self, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+        scope = {"sessionId": body["sessionId"]} if path == "/goals" else {"goalId": body["goalId"]}
+        found = self._list(path, filter=json.dumps({"name": body["name"], **scope}))
+        return found[-1] if found else None
+
+    def _body(self, record: Record, made: dict[str, str]) -> dict[str, Any]:
+        f = record.fields
+        body: dict[str, Any] = {"name": f.get("title") or "", "description": f.get("description") or ""}
+        owner = self._owner(f.get("owner"))
+        if record.kind == "objective":
+            body["sessionId"] = self._session(f.get("period"))
+            if owner:
+                body["ownerId"] = owner
+            return body
+        goal = f.get("objective_id")
+        body["goalId"] = made.get(goal, goal)
+        if not body["goalId"]:
+            raise KeyError("Quantive keeps every key result under a goal; give it an objective")
+        operators = {v: k for k, v in self.mapping["target_operator"].items()}
+        operator = operators.get(f.get("direction") or "increase")
+        if operator is None:
+            raise KeyError(f"Quantive has no target operator okrsync can use for direction {f.get('direction')!r} "
+                           f"(it writes {', '.join(operators)})")
+        unit = f.get("unit") or "number"
+        if unit == "percent":
+            fmt = {"prefix": "", "suffix": "%"}
+        elif unit == "currency" and CODE.match((f.get("currency") or "").upper()):
+            fmt = {"prefix": f["currency"].upper(), "suffix": ""}
+        elif unit == "number":
+            fmt = {"prefix": "", "suffix": ""}
+        else:
+            raise KeyError(f"Quantive holds no {unit!r} KR okrsync can read back")
+        body.update(initialValue=f.get("start") or 0.0, target=f.get("target"), actual=f.get("current"),
+                    targetOperator=operator, manualType=self.mapping["manual_type"], format=fmt)
+        if owner:
+            body["ownerIds"] = [owner]
+        return body
+
+    def _owner(self, email: str | None) -> str | None:
+        if not email:
+            return None
+        if email.casefold() in self.users:
+            return self.users[email.casefold()]
+        found = next((uid for uid, e in self._emails.items() if e.casefold() == email.casefold()), None)
+        if found is None:
+            raise KeyError(f"no Quantive user has the e-mail {email!r}; invite them or map it under 'users:'")
+        return found
+
+    def _session(self, period: str | None) -> str:
+        for sid, title in self._sessions.items():
+            if period and (title.casefold() == period.casefold() or _period(title) == period):
+                return sid
+        raise KeyError(f"no Quantive session is named or means {period!r}; create the session first")
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+@hookimpl
+def register_connectors(register):
+    register(QuantiveConnector)

@@ -1,0 +1,180 @@
+"""A stateful emulator of the Quantive Results REST subset okrsync uses (``/results/api/v1``).
+
+Documented behaviour (see mappings/quantive.yaml for the sources): both headers required,
+``skip``/``limit`` paging with limit 100 by default, a Mongo-style ``filter`` (only
+equality on top-level fields here), POST /goals answering the new goal with its ``id``.
+Chosen here because no source shows it (UNCONFIRMED, as in the connector): the
+``{"items", "totalCount"}`` wrapper's ``totalCount``, PUT/DELETE paths, POST /metrics,
+the error body ``{"error": message}``, ``dateModified``.
+
+State for tests: ``sessions``, ``users``, ``goals``, ``metrics`` (id → dict); helpers
+``add_session``, ``add_user``, ``add_goal``, ``add_metric``, ``edit``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+from typing import Any
+
+from .server import Emulator, HttpError, Request, route
+
+TOKEN = "quantive-test-token"
+ACCOUNT = "5be26318e5274a0007f17f61"  # the documented sample account id
+BASE = "/results/api/v1"
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class QuantiveEmulator(Emulator):
+    def __init__(self, token: str = TOKEN, account: str = ACCOUNT):
+        super().__init__()
+        self.token, self.account = token, account
+        self.sessions: dict[str, dict] = {}
+        self.users: dict[str, dict] = {}
+        self.goals: dict[str, dict] = {}
+        self.metrics: dict[str, dict] = {}
+        self._seq = itertools.count(1)
+
+    def authorize(self, headers: Any) -> bool:
+        return (headers.get("Authorization") == f"Bearer {self.token}"
+                and headers.get("gtmhub-accountId") == self.account)
+
+    def error_body(self, status: int, message: str) -> Any:
+        return {"error": message}
+
+    def _id(self) -> str:
+        return f"{next(self._seq):024x}"  # Mongo ObjectId-shaped, as the documented samples
+
+    def add_session(self, title: str) -> str:
+        with self.lock:
+            sid = self._id()
+            self.sessions[sid] = {"id": sid, "title": title}
+            return sid
+
+    def add_user(self, email: str) -> str:
+        with self.lock:
+            uid = self._id()
+            self.users[uid] = {"id": uid, "email": email}
+            return uid
+
+    def add_goal(self, name: str, sessionId: str, **fields) -> str:
+        with self.lock:
+            gid = self._id()
+            self.goals[gid] = {"id": gid, "name": name, "description": "", "sessionId": sessionId, "ownerId": None,
+                               "dateCreated": _now(), "dateModified": _now(), **fields}
+            return gid
+
+    def add_metric(self, name: str, goalId: str, **fields) -> str:
+        with self.lock:
+            mid = self._id()
+            self.metrics[mid] = {"id": mid, "name": name, "description": "", "goalId": goalId, "ownerIds": [],
+                                 "initialValue": 0.0, "target": 100.0, "actual": 0.0, "targetOperator": "at_least",
+                                 "manualType": "double", "format": {"prefix": "", "suffix": "", "fractionSize": 0},
+                                 "dateCreated": _now(), "dateModified": _now(), **fields}
+            return mid
+
+    def edit(self, record_id: str, **fields) -> None:
+        with self.lock:
+            (self.goals.get(record_id) or self.metrics[record_id]).update(fields, dateModified=_now())
+
+    # -- listing -------------------------------------------------------------------------
+
+    def _page(self, req: Request, rows: list[dict]) -> tuple[int, dict]:
+        raw = req.arg("filter")
+        if raw:
+            try:
+                wanted = json.loads(raw)
+            except ValueError:
+                raise HttpError(400, "filter is not valid JSON") from None
+            rows = [r for r in rows if all(r.get(k) == v for k, v in wanted.items())]
+        skip, limit = int(req.arg("skip", "0")), int(req.arg("limit", "100"))
+        return 200, {"items": rows[skip:skip + limit], "totalCount": len(rows)}
+
+    @route("GET", BASE + r"/sessions")
+    def list_sessions(self, req):
+        return self._page(req, list(self.sessions.values()))
+
+    @route("GET", BASE + r"/users")
+    def list_users(self, req):
+        return self._page(req, list(self.users.values()))
+
+    @route("GET", BASE + r"/goals")
+    def list_goals(self, req):
+        return self._page(req, list(self.goals.values()))
+
+    @route("GET", BASE + r"/metrics")
+    def list_metrics(self, req):
+        return self._page(req, list(self.metrics.values()))
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _check_goal(self, body: dict, create: bool) -> None:
+        if create and not body.get("name"):
+            raise HttpError(400, "name is required")
+        if body.get("sessionId") and body["sessionId"] not in self.sessions:
+            raise HttpError(400, "session not found")
+        if body.get("ownerId") and body["ownerId"] not in self.users:
+            raise HttpError(400, "owner not found")
+
+    @route("POST", BASE + r"/goals")
+    def create_goal(self, req):
+        body = req.json()
+        self._check_goal(body, True)
+        if not body.get("sessionId"):
+            raise HttpError(400, "sessionId is required")
+        gid = self.add_goal(body.pop("name"), body.pop("sessionId"), **body)
+        return 200, self.goals[gid]
+
+    @route("PUT", BASE + r"/goals/(?P<id>\w+)")
+    def update_goal(self, req):
+        if req.params["id"] not in self.goals:
+            raise HttpError(404, "goal not found")
+        body = req.json()
+        self._check_goal(body, False)
+        self.edit(req.params["id"], **{k: v for k, v in body.items() if k != "id"})
+        return 200, self.goals[req.params["id"]]
+
+    @route("DELETE", BASE + r"/goals/(?P<id>\w+)")
+    def delete_goal(self, req):
+        if self.goals.pop(req.params["id"], None) is None:
+            raise HttpError(404, "goal not found")
+        for mid in [m for m, row in self.metrics.items() if row["goalId"] == req.params["id"]]:
+            del self.metrics[mid]
+        return 204, None
+
+    def _check_metric(self, body: dict, create: bool) -> None:
+        if create and (not body.get("name") or not body.get("goalId")):
+            raise HttpError(400, "name and goalId are required")
+        if body.get("goalId") and body["goalId"] not in self.goals:
+            raise HttpError(400, "goal not found")
+        if body.get("targetOperator") not in (None, "at_least", "at_most"):
+            raise HttpError(400, "invalid targetOperator")
+        for uid in body.get("ownerIds") or []:
+            if uid not in self.users:
+                raise HttpError(400, "owner not found")
+
+    @route("POST", BASE + r"/metrics")
+    def create_metric(self, req):
+        body = req.json()
+        self._check_metric(body, True)
+        mid = self.add_metric(body.pop("name"), body.pop("goalId"), **body)
+        return 200, self.metrics[mid]
+
+    @route("PUT", BASE + r"/metrics/(?P<id>\w+)")
+    def update_metric(self, req):
+        if req.params["id"] not in self.metrics:
+            raise HttpError(404, "metric not found")
+        body = req.json()
+        self._check_metric(body, False)
+        self.edit(req.params["id"], **{k: v for k, v in body.items() if k != "id"})
+        return 200, self.metrics[req.params["id"]]
+
+    @route("DELETE", BASE + r"/metrics/(?P<id>\w+)")
+    def delete_metric(self, req):
+        if self.metrics.pop(req.params["id"], None) is None:
+            raise HttpError(404, "metric not found")
+        return 204, None
