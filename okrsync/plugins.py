@@ -22,6 +22,7 @@ from .errors import OkrsyncError
 DEFAULT_PLUGINS = (
     "okrsync.connectors.spreadsheet",
     "okrsync.connectors.jira",
+    "okrsync.connectors.asana",
 )
 
 
