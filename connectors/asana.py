@@ -176,7 +176,7 @@ class AsanaConnector(Connector):
             offset = (body.get("next_page") or {}).get("offset")
             while offset:
                 params = {**(action.data or {}), "limit": PAGE, "offset": offset,
-                          "opt_fields": ",".join((action.options or {}).get("fields", []))}
+                          "opt_fields": ",".join((action.options or {}).get("fields", []))}  # pages 2…: one by one
                 page = self.api.call("GET", action.path, params={k: v for k, v in params.items() if v}) or {}
                 items += page.get("data") or []
                 offset = (page.get("next_page") or {}).get("offset")
@@ -261,7 +261,8 @@ class AsanaConnector(Connector):
         self._parent = {}
         unmeasured = [g["gid"] for g in goals if not _measured(g)]
         listings = self._get_all([Action("get", "/goal_relationships", {"supported_goal": gid, "resource_subtype": "subgoal"},
-                                         {"fields": ["contribution_weight", "supporting_resource", "resource_subtype"]})
+                                         {"fields": ["contribution_weight", "supporting_resource", "resource_subtype"],
+                                          "limit": PAGE})
                                   for gid in unmeasured])
         extra_parents = 0
         for parent, rels in zip(unmeasured, listings):
@@ -300,7 +301,8 @@ class AsanaConnector(Connector):
         return Record(kind, gid, self.state.apply(gid, fields), where=f"{self.endpoint} goal {gid}")
 
     def _read_check_ins(self, krs: list[dict[str, Any]]) -> Iterator[Record]:
-        actions = [Action("get", "/status_updates", {"parent": g["gid"]}, {"fields": UPDATE_FIELDS}) for g in krs]
+        actions = [Action("get", "/status_updates", {"parent": g["gid"]}, {"fields": UPDATE_FIELDS, "limit": PAGE})
+                   for g in krs]
         listings = self._get_all(actions)
         self._resolve_gids((u.get("author") or {}).get("gid") for updates in listings for u in updates)
         self.state.check_ins = set()

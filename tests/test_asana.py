@@ -9,7 +9,8 @@ import pytest
 
 from okrsync.connector import Context, Cursor, Record, WriteBatch
 from okrsync.connectors.asana import AsanaConnector
-from okrsync.errors import ConfigError, FatalError
+from okrsync.connectors.asana_fields import AsanaMapping, Periods
+from okrsync.errors import ConfigError, FatalError, MappingError
 
 from .asana_spec import PREFIX, SPEC, Prefixed, asana_spec, check_action
 from .spec_check import SPECS, SpecMock
@@ -355,3 +356,48 @@ def test_a_5xx_inside_a_batch_is_sent_again_and_a_gone_goal_deletes_fine(asana, 
     result = connector(tmp_path).write(WriteBatch(deletes=[Record("objective", "1", {}), Record("key_result", "2", {})]))
     assert not result.rejected
     assert [a["relative_path"] for a in asana.actions] == ["/goals/1", "/goals/2", "/goals/1"]
+
+
+# ---------------------------------------------------------------- the mapping, without HTTP
+
+
+def test_percent_kr_values_are_fractions_in_asana_and_come_back_exact(tmp_path):
+    m = AsanaMapping.load(None, tmp_path, "t")
+    f = {"unit": "percent", "start": 2.1, "current": 1.8, "target": 1.5}
+    metric = m.metric("key_result", f)
+    assert (metric["unit"], metric["initial_number_value"], metric["target_number_value"], metric["precision"]) == \
+        ("percentage", 0.021, 0.015, 1)
+    back = m.read_goal("key_result", {"name": "x", "metric": metric}, None, None)
+    assert (back["start"], back["current"], back["target"], back["unit"]) == (2.1, 1.8, 1.5, "percent")
+
+
+def test_what_asana_cannot_hold_shows_in_the_remote_view(tmp_path):
+    m = AsanaMapping.load(None, tmp_path, "t")
+    f = {"title": "SOC 2", "unit": "boolean", "start": None, "current": 0.0, "target": 1.0, "status": "not_started"}
+    view = m.remote_view("key_result", f, None, None, 1.0)
+    assert (view["unit"], view["start"], view["status"]) == ("number", 0.0, None)  # kept in the cursor's memo
+    with pytest.raises(ValueError, match="currency code"):
+        m.metric("key_result", {"unit": "currency", "start": 1.0, "target": 2.0})
+
+
+def test_statuses_both_ways_and_bad_overrides(tmp_path):
+    m = AsanaMapping.load(None, tmp_path, "t")
+    assert [m.status(s) for s in ("on_track", "at_risk", "off_track", "done", "cancelled", "not_started")] == \
+        ["green", "yellow", "red", "achieved", "dropped", None]
+    assert m.read_goal("objective", {"status": "partial"}, None, None)["status"] == "done"
+    with pytest.raises(MappingError, match="subgoal_progress or none"):
+        AsanaMapping.load({"objective": {"progress_source": "tasks"}}, tmp_path, "t")
+    with pytest.raises(MappingError, match="did you mean 'periods'"):
+        AsanaMapping.load({"period": {}}, tmp_path, "t")
+
+
+def test_periods_match_by_dates_fiscal_names_or_an_explicit_name():
+    q1 = {"gid": "1", "display_name": "Q1 FY26", "start_on": "2026-01-01", "end_on": "2026-03-31"}
+    fiscal = {"gid": "2", "display_name": "Q1 FY26", "start_on": "2025-04-01", "end_on": "2025-06-30"}
+    odd = {"gid": "3", "display_name": "Spring push", "start_on": "2026-03-15", "end_on": "2026-05-15"}
+    assert Periods.build([q1], {}).gid("2026-Q1") == "1"
+    assert Periods.build([fiscal], {"fiscal_year_start": 4}).gid("FY2026-Q1") == "2"
+    assert Periods.build([odd], {"names": {"2026-S1": "Spring push"}}).gid("2026-S1") == "3"
+    with pytest.raises(KeyError) as e:
+        Periods.build([q1, odd], {}).gid("2026-Q2")
+    assert "'2026-Q2'" in str(e.value) and "2026-Q1" in str(e.value) and "read-only" in str(e.value)

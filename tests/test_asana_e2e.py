@@ -158,3 +158,32 @@ def test_an_unknown_period_is_a_clear_rejection(tmp_path, emu):
     plans = sync(make_hub(tmp_path, emu))
     rejected = [str(r) for p in plans for r in p.rejected]
     assert rejected and "'2026-Q1'" in rejected[0] and "2026-Q2" in rejected[0] and "read-only" in rejected[0]
+
+
+def test_a_row_deleted_from_the_sheet_deletes_the_goal_in_asana(tmp_path, emu):
+    sync(make_hub(tmp_path, emu))
+    rows = [r for r in sheet_rows(tmp_path) if r["Key result ID"] != "KR-9"]
+    with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    sync(make_hub(tmp_path, emu))
+    assert "Raise eNPS from 21 to 35" not in [g["name"] for g in emu.goals.values()]
+    assert len(emu.goals) == 51
+
+
+def test_a_status_update_posted_in_asana_is_a_check_in_of_its_kr(tmp_path, emu):
+    sync(make_hub(tmp_path, emu))
+    kr = emu.goal("Raise eNPS from 21 to 35")
+    emu.updates["900"] = {"gid": "900", "parent": kr["gid"], "text": "Survey done: 27", "status_type": "at_risk",
+                          "title": "", "created_at": "2026-02-01T09:00:00.000Z", "modified_at": "2026-02-01T09:00:00.000Z",
+                          "author": next(g for g, u in emu.users.items() if u["email"] == "aisha.bello@example.com")}
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    check_ins = [f for _, kind, f in hub.store.entities() if kind == "check_in"]
+    krs = {cid: f for cid, kind, f in hub.store.entities() if kind == "key_result"}
+    assert len(check_ins) == 1 and check_ins[0]["note"] == "Survey done: 27" and check_ins[0]["status"] == "at_risk"
+    assert check_ins[0]["author"] == "aisha.bello@example.com"
+    assert krs[check_ins[0]["key_result_id"]]["title"] == "Raise eNPS from 21 to 35"
+    again = totals(sync(make_hub(tmp_path, emu)))
+    assert (again["created"], again["updated"], again["deleted"]) == (0, 0, 0)
