@@ -19,7 +19,6 @@ retried through the core's one policy, counted for the run summary.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import math
 import time
@@ -33,6 +32,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
 
 from .jira_fields import PROPERTY, JiraMapping, jira_time
+from .options import check_options
 
 API = "/rest/api/3"
 BULK_CREATE = 50  # documented maximum per POST /issue/bulk
@@ -65,10 +65,7 @@ class JiraConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        for key in options:
-            if key not in OPTIONS:
-                hint = difflib.get_close_matches(key, OPTIONS, n=1)
-                raise ConfigError(f"{where}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        check_options(options, OPTIONS, where)
         for key in ("url", "project", "auth"):
             if not options.get(key):
                 raise ConfigError(f"{where}: a jira endpoint needs '{key}:' (see config.example.yaml)")

@@ -22,6 +22,8 @@ from okrsync import adf
 from okrsync.config import load_yaml
 from okrsync.errors import MappingError
 
+from .options import read_overrides
+
 PROPERTY = "okrsync"  # the issue entity property holding the canonical id and exact status
 CATEGORIES = ("new", "indeterminate", "done")
 KIND_KEYS = ("objective", "key_result", "initiative")
@@ -54,12 +56,8 @@ class JiraMapping:
 
     @classmethod
     def load(cls, overrides: Any, base_dir: Path, where: str) -> JiraMapping:
-        if isinstance(overrides, str):  # a file of the user's own
-            path = base_dir / overrides
-            overrides = load_yaml(path) or {}
-            overrides.pop("extends", None)
-            where = str(path)
-        raw = _merge(_defaults(), overrides or {}, where)
+        overrides, where = read_overrides(overrides, base_dir, where)
+        raw = _merge(_defaults(), overrides, where)
         period = raw["period"]
         if period["as"] not in ("label", "select", "fix_version"):
             raise MappingError(f"{where}.period.as: {period['as']!r} is not label, select or fix_version")

@@ -28,6 +28,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.clickup",
     "okrsync.connectors.perdoo",
     "okrsync.connectors.quantive",
+    "okrsync.connectors.asana",
 )
 
 
