@@ -410,6 +410,11 @@ class Store:
             "(SELECT canonical_id FROM links WHERE endpoint = ?) AND canonical_id IN (SELECT id FROM entities WHERE deleted = 0)",
             [endpoint, endpoint]).fetchone()[0]
 
+    def refuse_intents(self, endpoint: str, canonical_ids: list[str]) -> None:
+        """Close the intents of creates the endpoint refused: nothing landed to look for."""
+        self.db.conn.executemany("UPDATE intents SET status = 'refused' WHERE endpoint = ? AND status = 'sent' AND canonical_id = ?",
+                            [(endpoint, cid) for cid in canonical_ids])
+
     def settle_intents(self, endpoint: str) -> int:
         """Close intents whose record is linked now, or whose entity has left the hub;
         returns how many are still open."""

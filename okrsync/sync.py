@@ -265,6 +265,9 @@ class Hub:
         """Three-way merge of one record: the endpoint's edits, the hub's, the policy."""
         current = self.store.get_any(cid)
         old = current[1] if current and current[2] == 0 else {}
+        if not old and not diff(base, fields):
+            plan.counters.unchanged += 1  # gone from the hub, not edited here: the push deletes it
+            return
         # deleted or archived in the hub but edited here: the edit wins, the record returns
         merged, new_base = (dict(old) if old else dict(fields)), dict(fields)
         for name, (was, theirs) in diff(base, fields).items():
@@ -510,6 +513,8 @@ class Hub:
         rejected = {r.where for r in result.rejected}
         plan.rejected.extend(result.rejected)
         plan.counters.rejected += len(result.rejected)
+        refused = [r.canonical_id for r in plan.batch.creates if r.canonical_id in rejected or r.external_id in rejected]
+        plan.counters.created -= len(refused)  # planned, but not made
         fields_of = {c.canonical_id: c.fields for c in plan.changes if c.fields is not None}
         known = {cid: (base, updated) for cid, base, updated in self.store.db.execute(
             "SELECT canonical_id, base, remote_updated FROM links WHERE endpoint = ?", [plan.endpoint])}
@@ -533,6 +538,7 @@ class Hub:
                 if record.external_id not in rejected:
                     self.store.drop_link(plan.endpoint, record.kind, record.external_id)
             self.store.mark_in_step(plan.endpoint, agreed)
+            self.store.refuse_intents(plan.endpoint, refused)
             self.store.settle_intents(plan.endpoint)
             if result.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, result.cursor, run_id)

@@ -25,6 +25,7 @@ class MemoryConnector(Connector):
     name = "memory"
     capabilities = Capabilities(kinds=("objective", "key_result"), writes="records")
     fail_after: int | None = None
+    refuse: set[str] = set()  # titles of records whose create the tool refuses
     writes: list[tuple[str, str, str]] = []  # (endpoint, op, id): every remote write made
 
     @property
@@ -55,6 +56,9 @@ class MemoryConnector(Connector):
             MemoryConnector.writes.append((self.endpoint, op, ident))
 
         for r in batch.creates:
+            if r.fields.get("title") in self.refuse:
+                result.rejected.append(Rejected(r.canonical_id, "refused by the tool"))
+                continue
             step("create", r.canonical_id)
             ext = f"{self.endpoint}-{next(_IDS)}"
             fields = {k: (new_ids.get(v, v) if k.endswith("_id") else v) for k, v in r.fields.items()}

@@ -16,6 +16,7 @@ def fresh_world():
     memory.WORLD.clear()
     MemoryConnector.writes = []
     MemoryConnector.fail_after = None
+    MemoryConnector.refuse = set()
     yield
     memory.WORLD.clear()
 
@@ -283,3 +284,29 @@ def test_revert_of_a_create_and_of_a_delete(tmp_path):
     sync(hub)
     assert [f["title"] for _, f in find("a", "key_result")] == ["Reach 5M ARR"]
     assert [f["title"] for _, f in find("b", "key_result")] == ["Reach 5M ARR"]
+
+
+def test_a_create_the_tool_refuses_is_not_counted_nor_taken_for_an_interrupted_run(tmp_path):
+    add("a", "objective", "O-1", title="Fine")
+    add("a", "objective", "O-2", title="Refused")
+    MemoryConnector.refuse = {"Refused"}
+    hub = make_hub(tmp_path)
+    push_b = [p for p in sync(hub) if p.endpoint == "b" and p.direction == "push"][0]
+    assert push_b.counters.created == 1 and push_b.counters.rejected == 1
+    again = [p for p in sync(hub) if p.endpoint == "b" and p.direction == "push"][0]
+    assert not any("interrupted" in n for n in again.notes)  # refused, not lost in transit
+    statuses = dict(hub.store.db.execute("SELECT status, count(*) FROM intents GROUP BY status").fetchall())
+    assert statuses.get("sent", 0) == 0 and statuses["refused"] == 2
+
+
+def test_a_record_deleted_in_the_hub_stays_deleted_when_an_endpoint_reads_it_back_unchanged(tmp_path):
+    add("a", "objective", "O-1", title="Keep")
+    add("a", "objective", "O-2", title="Drop")
+    hub = make_hub(tmp_path, allow_mass_delete=True)
+    sync(hub)
+    [(ext_b, _)] = find("b", "objective", title="Drop")
+    memory.WORLD["b"][("objective", ext_b)]["description"] = None  # the tool spells "no value" its own way
+    [(cid,)] = hub.store.db.execute("SELECT canonical_id FROM links WHERE endpoint = 'a' AND external_id = 'O-2'")
+    memory.WORLD["a"].pop(("objective", "O-2"))  # deleted where it was made
+    sync(hub)
+    assert hub.store.get(cid) is None and not find("b", "objective", title="Drop")
