@@ -148,7 +148,7 @@ class JiraConnector(Connector):
         if not assignee:
             return None
         account = assignee.get("accountId")
-        email = assignee.get("emailAddress") or self.emails.get(account)
+        email = self.emails.get(account) or assignee.get("emailAddress")  # the users map names people as the hub does
         if email and account:
             self.emails[account] = email
             self.users.setdefault(email.casefold(), account)

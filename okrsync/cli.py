@@ -528,6 +528,100 @@ def show(env: Env, period):
         views.print_tree(env, tree)
 
 
+@cli.command()
+@click.option("--from", "source", required=True, metavar="ENDPOINT", help="Where the OKRs are now (never written).")
+@click.option("--to", "target", required=True, metavar="ENDPOINT", help="Where they go.")
+@click.option("--users-map", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
+              help="E-mail → target user for owners the target can't find by e-mail (YAML or CSV).")
+@_dry_run_option
+@click.option("--yes", is_flag=True, help="Go ahead without showing the plan first.")
+@click.option("--force-unlock", is_flag=True, help="Clear a lock left by a run that died.")
+@click.pass_obj
+def migrate(env: Env, source, target, users_map, dry_run, yes, force_unlock):
+    """Move every OKR from one endpoint to another: plan, then copy, then verify.
+
+    The plan shows counts per kind, what the target cannot hold, owners and an estimate of
+    the time the target's rate limit sets. Interrupted (even killed), run the same command
+    again: it finds what already landed and sends only the rest, never a duplicate. The
+    end is a field-by-field verification of the target against the source.
+
+    \b
+    Examples:
+        okrsync migrate --from planning-sheet --to jira-prod --dry-run
+        okrsync migrate --from viva-export --to jira-prod --users-map users.csv --yes
+    """
+    from . import migrate as mig
+    from .policy import Rule
+
+    if source == target:
+        raise click.BadParameter("--from and --to name the same endpoint", param_hint="--to")
+    cfg = env.config()
+    cfg.endpoint(source), cfg.endpoint(target)
+    users = mig.users_map(Path(users_map).read_text(encoding="utf-8"), users_map) if users_map else {}
+    if users:
+        cfg.endpoint(target).options["users"] = {**(cfg.endpoint(target).options.get("users") or {}), **users}
+    store = env.store(cfg)
+    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()})
+    hub.policy.default, hub.policy.fields = Rule("prefer", source), {}  # a move: the source is the truth
+    hub.policy.order = [source, target]
+    with StoreLock(cfg.store, "migrate") as lock:
+        lock.acquire(force=force_unlock)
+        if dry_run:
+            with _rolled_back(store):
+                the_plan = mig.plan(hub, source, target, store.begin_run("migrate", dry_run=True), users)
+            _print_migration_plan(env, the_plan, dry_run=True)
+            return
+        run_id = store.begin_run("migrate")
+        try:
+            the_plan = mig.plan(hub, source, target, run_id, users)
+            if not env.as_json:
+                _print_migration_plan(env, the_plan, dry_run=False)
+                if not yes and env.err.is_terminal and not click.confirm("Go ahead?", err=True):
+                    store.finish_run(run_id, "cancelled", {})
+                    return
+            with _migration_progress(env) as advance:
+                plans = mig.execute(hub, target, run_id, progress=advance)
+            check = mig.verify(hub, target)
+        except BaseException as e:
+            store.finish_run(run_id, "failed", {}, error=str(e) if isinstance(e, OkrsyncError) else type(e).__name__)
+            raise
+        rejected = [str(r) for p in plans for r in p.rejected]
+        store.finish_run(run_id, "partial" if rejected or not check.ok else "ok", _counters(plans))
+    totals = Counters()
+    for p in plans:
+        totals.add(p.counters)
+    if env.as_json:
+        env.emit({"plan": the_plan.as_dict(), "totals": totals.__dict__, "rejected": rejected,
+                  "verification": check.as_dict()})
+    else:
+        views.print_migration_result(env, totals, rejected, check)
+    if not check.ok:
+        sys.exit(1)
+    if rejected:
+        sys.exit(3)
+
+
+def _print_migration_plan(env: Env, the_plan, dry_run: bool) -> None:
+    if env.as_json:
+        env.emit({"plan": the_plan.as_dict(), "dry_run": dry_run})
+    else:
+        views.print_migration_plan(env, the_plan, dry_run)
+
+
+@contextmanager
+def _migration_progress(env: Env):
+    """A progress bar with an ETA over the push, where a person is watching."""
+    if env.as_json or not env.err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=env.err) as bar:
+        task = bar.add_task("migrating", total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
 from .report.commands import lint, report  # noqa: E402  (they need the group above)
 
 cli.add_command(report)

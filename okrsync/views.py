@@ -214,3 +214,42 @@ def print_conflict(env, c: dict) -> None:
         out.print(f"  resolved: {c['resolution']['value']!r} (from {c['resolution']['from']})", markup=False)
     else:
         out.print(f"  settle it: okrsync conflicts resolve {c['id']} --take {next(iter(c['candidates']))}", markup=False)
+
+
+def print_migration_plan(env, plan, dry_run: bool) -> None:
+    """The plan of ``okrsync migrate``: counts, losses, owners, time."""
+    out = env.err if not dry_run else env.out
+    out.print(f"[bold]migrate {plan.source} → {plan.target}[/bold]" + (" (dry run: nothing written)" if dry_run else ""))
+    table = Table("kind", "in the hub", "to create", "to update")
+    for kind in sorted(plan.counts):
+        table.add_row(kind.replace("_", " "), str(plan.counts[kind]), str(plan.creates.get(kind, 0)),
+                      str(plan.updates.get(kind, 0)))
+    out.print(table)
+    if plan.losses:
+        losses = Table("what the target cannot hold", "records", "e.g.")
+        for loss in plan.losses:
+            losses.add_row(loss["what"], str(loss["count"]), ", ".join(loss["examples"]))
+        out.print(losses)
+    if plan.owners:
+        mapped = sum(1 for how in plan.owners.values() if how.startswith("users map"))
+        out.print(f"owners: {len(plan.owners)} ({mapped} from the users map, the rest found by e-mail)")
+    if plan.estimate_s is not None:
+        out.print(f"time the target's rate limit sets: at most {plan.estimate_s:.1f} s")
+    for note in plan.notes:
+        out.print(f"note: {note}")
+
+
+def print_migration_result(env, totals, rejected: list[str], check) -> None:
+    env.out.print(f"created {totals.created}, updated {totals.updated}, rejected {len(rejected)}, "
+                  f"requests {totals.requests}, retried {totals.retried}")
+    for line in rejected[:MAX_LISTED]:
+        env.out.print(f"  rejected: {line}")
+    status = "[green]verified[/green]" if check.ok else "[red]verification found differences[/red]"
+    env.out.print(f"{status}: {check.matched} of {check.checked} records match field by field")
+    if check.explained:
+        env.out.print("  not held by the target (declared losses): " +
+                      ", ".join(f"{name} ×{n}" for name, n in check.explained.most_common()))
+    for d in check.differences[:MAX_LISTED]:
+        env.out.print(f"  [red]differs[/red]: {d}")
+    for m in check.missing[:MAX_LISTED]:
+        env.out.print(f"  [red]missing on the target[/red]: {m}")

@@ -323,6 +323,12 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         pass
 
+    def handle(self) -> None:
+        try:
+            super().handle()
+        except (BrokenPipeError, ConnectionResetError):  # the client went away (killed, timed out)
+            self.close_connection = True
+
     def do_GET(self) -> None:
         self._handle()
 
