@@ -330,3 +330,41 @@ def test_many_unknown_owners_are_found_with_one_user_listing(jira, tmp_path):
     assert len(jira.calls("GET", "/rest/api/3/users/search")) == 1 and not jira.calls("GET", "/rest/api/3/user/search")
     sent = jira.calls("POST", "/rest/api/3/issue/bulk")[0][3]["issueUpdates"]
     assert sent[11]["fields"]["assignee"] == {"accountId": "acc-11"}
+
+
+@pytest.mark.parametrize("period, fields, written", [
+    ({"as": "select", "field": "OKR period"}, {"customfield_10060": {"value": "2026-Q2", "id": "10200"}},
+     {"customfield_10060": {"value": "2026-Q2"}}),
+    ({"as": "fix_version"}, {"fixVersions": [{"name": "2026-Q2", "id": "10001"}]}, {"fixVersions": [{"name": "2026-Q2"}]}),
+])
+def test_a_period_kept_in_a_select_field_or_a_fix_version(jira, tmp_path, period, fields, written):
+    select = {"id": "customfield_10060", "name": "OKR period", "custom": True,
+              "schema": {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select",
+                         "customId": 10060}}
+    jira.on("GET", "/rest/api/3/field", [(200, FIELDS + [select])])
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "O", **fields)]))])
+    jira.on("POST", "/rest/api/3/issue/bulk", [(201, {"issues": [{"id": "11", "key": "OKR-11", "self": f"{BASE}/x"}],
+                                                     "errors": []})])
+    conn = connector(tmp_path, mapping={"period": period}, history=False)
+    [record] = [i for i in conn.read(None) if isinstance(i, Record)]
+    assert record.fields["period"] == "2026-Q2"
+    conn.write(WriteBatch(creates=[Record("objective", "o", {"title": "P", "period": "2026-Q2"}, canonical_id="o")]))
+    sent = jira.calls("POST", "/rest/api/3/issue/bulk")[0][3]["issueUpdates"][0]["fields"]
+    assert {k: sent[k] for k in written} == written and "labels" not in sent
+    assert "fixVersions" in jira.calls("POST", "/rest/api/3/search/jql")[0][3]["fields"] or period["as"] != "fix_version"
+
+
+def test_objectives_as_epics_with_a_label_leave_other_epics_alone(jira, tmp_path):
+    okr = issue("10", "Objective", "OKR epic", labels=["okr", "okr-2026-Q1"])
+    okr["fields"]["issuetype"] = {"id": "10000", "name": "Epic"}
+    other = issue("12", "Objective", "Just an epic", labels=["infra"])
+    other["fields"]["issuetype"] = {"id": "10000", "name": "Epic"}
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([okr, other]))])
+    jira.on("POST", "/rest/api/3/issue/bulk", [(201, {"issues": [{"id": "13", "key": "OKR-13", "self": f"{BASE}/x"}],
+                                                     "errors": []})])
+    conn = connector(tmp_path, mapping={"objective": {"issue_type": "Epic", "label": "okr"}}, history=False)
+    records = [i for i in conn.read(None) if isinstance(i, Record)]
+    assert [r.external_id for r in records] == ["10"] and records[0].fields["period"] == "2026-Q1"
+    conn.write(WriteBatch(creates=[Record("objective", "o", {"title": "P", "period": "2026-Q3"}, canonical_id="o")]))
+    sent = jira.calls("POST", "/rest/api/3/issue/bulk")[0][3]["issueUpdates"][0]["fields"]
+    assert sent["issuetype"] == {"name": "Epic"} and sent["labels"] == ["okr", "okr-2026-Q3"]
