@@ -543,4 +543,8 @@ from .report.commands import lint, report  # noqa: E402  (they need the group ab
 cli.add_command(report)
 cli.add_command(lint)
 
+from .doctor import doctor  # noqa: E402
+
+cli.add_command(doctor)
+
 __all__ = ["cli", "EXIT_CODES"]
