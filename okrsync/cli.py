@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import config as config_mod
-from . import plugins, views
+from . import ops, plugins, views
 from .errors import ConfigError, OkrsyncError
 from .lock import StoreLock
 from .store import Store
@@ -45,6 +45,7 @@ class Env:
     debug: bool
     out: Console
     err: Console
+    log_format: str = "text"  # text | json: how runs log on stderr (okrsync.ops)
 
     def config(self) -> config_mod.Config:
         return config_mod.load(self.config_path, set(plugins.connectors()))
@@ -95,8 +96,10 @@ class OkrsyncGroup(click.Group):
               help="Config file (default: okrsync.yaml, or $OKRSYNC_CONFIG).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option("--log-format", type=click.Choice(ops.LOG_FORMATS), default="text", show_default=True,
+              envvar="OKRSYNC_LOG_FORMAT", help="How runs log on stderr: text, or JSON lines for log collectors.")
 @click.pass_context
-def cli(ctx, config_path, as_json, debug):
+def cli(ctx, config_path, as_json, debug, log_format):
     """okrsync keeps OKRs in step across spreadsheets, Jira and OKR tools.
 
     \b
@@ -105,7 +108,8 @@ def cli(ctx, config_path, as_json, debug):
         okrsync -c config.example.yaml show
         okrsync -c config.example.yaml log --since 1h
     """
-    ctx.obj = Env(config_path, as_json, debug, Console(), Console(stderr=True))
+    ops.setup_logging(log_format, debug)
+    ctx.obj = Env(config_path, as_json, debug, Console(), ops.err_console(log_format), log_format)
 
 
 @cli.command()
@@ -254,34 +258,40 @@ def sync(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
          allow_mass_delete=allow_mass_delete, force_unlock=force_unlock)
 
 
-def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bool, push: bool,
-         allow_mass_delete: bool = False, force_unlock: bool = False) -> None:
-    cfg = env.config()
+def _run(env: Env, command: str, names, dry_run: bool, *args, **kwargs) -> None:
+    """Every pull, push and sync: observed (step events, summary line, run_finished hook)."""
+    with ops.RunObserver(env, command, names, dry_run) as obs:
+        _run_steps(obs, env, command, names, dry_run, *args, **kwargs)
+
+
+def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bool,
+               push: bool, allow_mass_delete: bool = False, force_unlock: bool = False) -> None:
+    cfg = obs.load_config()
     for name in names:
         cfg.endpoint(name)  # unknown names fail before anything runs
     store = env.store(cfg)
     hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
               allow_mass_delete=allow_mass_delete)
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
-    plans: list = []
+    plans: list = obs.plans
     with StoreLock(cfg.store, command) as lock:
         lock.acquire(force=force_unlock)
         if dry_run:
             with _rolled_back(store):
                 run_id = store.begin_run(command, dry_run=True)
                 hub.run(selected, run_id, pull=pull, push=push, write_remote=False, plans=plans,
-                        progress=lambda label: _progress(env, label))
+                        progress=obs.progress(lambda label: _progress(env, label)))
             run_id = None
         else:
-            run_id = store.begin_run(command)
+            run_id = obs.run_id = store.begin_run(command)
             try:
-                hub.run(selected, run_id, pull=pull, push=push, plans=plans, progress=lambda label: _progress(env, label))
+                hub.run(selected, run_id, pull=pull, push=push, plans=plans, progress=obs.progress(lambda label: _progress(env, label)))
             except BaseException as e:
                 error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
                 store.finish_run(run_id, "failed", _counters(plans), error=error)
                 raise
         rejected = sum(len(p.rejected) for p in plans)
-        waiting = len(store.conflicts("open"))
+        waiting = obs.waiting = len(store.conflicts("open"))
         if run_id is not None:
             store.finish_run(run_id, "partial" if rejected else "ok", _counters(plans))
     totals = Counters()
@@ -626,5 +636,9 @@ from .report.commands import lint, report  # noqa: E402  (they need the group ab
 
 cli.add_command(report)
 cli.add_command(lint)
+
+from .doctor import doctor  # noqa: E402
+
+cli.add_command(doctor)
 
 __all__ = ["cli", "EXIT_CODES"]

@@ -32,3 +32,28 @@ def register_commands(cli: Any) -> None:
 
     Called once, when the CLI is first invoked (never at import time). Return nothing.
     """
+
+
+@hookspec
+def run_finished(summary: dict[str, Any], config: Any) -> None:
+    """Called once when an observed run (``okrsync pull``, ``push``, ``sync``) ends, however
+    it ends: success, rejected records, conflicts waiting, the lock, the delete guard, a bad
+    config or a failure. Never called for a run that did not start (``--help``, usage errors
+    found by click before the command ran).
+
+    ``summary`` is a plain JSON-able dict, secrets already masked:
+
+    - ``command`` (``"sync"``…), ``status`` (``ok``, ``failure``, ``bad-config``,
+      ``rejected``, ``conflicts``, ``locked``, ``guard``) and ``exit_code`` (0–6, see the
+      README's exit-code table), ``dry_run``, ``run`` (the store's run id, or None),
+    - ``endpoints`` (the names selected), ``counters`` (totals: read, created, updated,
+      deleted, unchanged, conflicts, rejected, requests, retried), ``conflicts_waiting``,
+    - ``started_at`` / ``finished_at`` (ISO 8601 UTC), ``duration_s``, ``error`` (the message
+      shown to the user, or None), ``host``, ``config`` (the config file's path),
+      ``okrsync`` (the version), ``text`` (the one-line run summary).
+
+    ``config`` is the loaded ``okrsync.config.Config``, or None when it could not be loaded.
+    An exception raised here is shown as a warning line and never changes the run's exit
+    code; so is a slow implementation's delay, so keep it short (seconds). Return nothing.
+    The built-in ``okrsync.notify`` plugin implements it (the webhook notifier).
+    """

@@ -409,3 +409,14 @@ def test_base_routes_logs_and_surfaces_handler_crashes():
         assert tiny.count() == 0
     with pytest.raises(ValueError):
         tiny.faults.inject("teapot")
+
+
+def test_mypermissions_answers_in_the_spec_shape_and_honours_denied(jira, api):
+    keys = "BROWSE_PROJECTS,CREATE_ISSUES,EDIT_ISSUES,TRANSITION_ISSUES,DELETE_ISSUES"
+    jira.denied = {"DELETE_ISSUES"}
+    body = api("GET", f"{API}/mypermissions", params={"permissions": keys, "projectKey": "OKR"}, status=200)
+    assert {k: v["havePermission"] for k, v in body["permissions"].items()} == {
+        "BROWSE_PROJECTS": True, "CREATE_ISSUES": True, "EDIT_ISSUES": True, "TRANSITION_ISSUES": True,
+        "DELETE_ISSUES": False}
+    api("GET", f"{API}/mypermissions", params={"permissions": keys, "projectKey": "NOPE"}, status=404)
+    api("GET", f"{API}/mypermissions", status=400)

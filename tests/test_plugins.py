@@ -1,5 +1,6 @@
 """Plugin loading: built-ins, entry points from other distributions, start-up errors."""
 
+import json
 import textwrap
 
 import pytest
@@ -134,10 +135,44 @@ def test_every_hook_has_a_test_and_is_documented():
 
     from okrsync import hookspecs
 
-    hooks = [n for n in dir(hookspecs) if n.startswith("register_")]
+    hooks = [n for n in dir(hookspecs) if hasattr(getattr(hookspecs, n), "okrsync_spec")]
+    assert {"register_connectors", "register_commands", "run_finished"} <= set(hooks)
     here = Path(__file__).read_text()
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for name in hooks:
         assert f"test_hook_{name}" in here, f"no test_hook_{name}"
         assert getattr(hookspecs, name).__doc__, f"{name} has no docstring"
         assert name in readme, f"{name} missing from README"
+
+
+def test_hook_run_finished_gets_the_summary_from_an_installed_plugin(site, tmp_path, monkeypatch):
+    make_distribution(site, "okrsync-audit", "okrsync_audit", """
+        import json, os
+        from okrsync import hookimpl
+
+        @hookimpl
+        def run_finished(summary, config):
+            with open(os.environ["AUDIT_FILE"], "a") as f:
+                f.write(json.dumps({"summary": summary, "store": str(config.store) if config else None}) + "\\n")
+    """)
+    from click.testing import CliRunner
+
+    from okrsync.cli import cli
+
+    audit = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("AUDIT_FILE", str(audit))
+    (tmp_path / "okrs.csv").write_text("Objective,Key result,Start,Target\nGrow,Reach 10,0,10\n")
+    (tmp_path / "okrsync.yaml").write_text("endpoints:\n  sheet: {type: csv, path: okrs.csv}\n")
+    plugins.get_plugin_manager.cache_clear()
+    try:
+        result = CliRunner().invoke(cli, ["sync"])
+        broken = CliRunner().invoke(cli, ["-c", "missing.yaml", "sync"])
+    finally:
+        plugins.get_plugin_manager.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert broken.exit_code == 2, broken.output
+    first, second = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert first["summary"]["status"] == "ok" and first["summary"]["counters"]["created"] >= 2
+    assert first["store"].endswith("okrsync.db")
+    assert second["summary"]["status"] == "bad-config" and second["store"] is None
+    assert "missing.yaml" in second["summary"]["error"]

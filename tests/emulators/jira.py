@@ -197,6 +197,7 @@ class JiraEmulator(Emulator):
         self.changelog: dict[str, list[dict]] = {}
         self.tasks: dict[str, dict] = {}
         self.conflict_next_edit = False
+        self.denied: set[str] = set()  # permission keys /mypermissions answers false for
         self._by_key: dict[str, str] = {}
         self._children: dict[str, dict[str, None]] = {}  # parent id → child ids (an ordered set)
         self._links_of: dict[str, list[str]] = {}
@@ -809,6 +810,20 @@ class JiraEmulator(Emulator):
     @route("GET", API + "/myself")
     def get_myself(self, req: Request):
         return 200, dict(self.user_json(self.me), locale="en_US")
+
+    @route("GET", API + "/mypermissions")
+    def get_my_permissions(self, req: Request):
+        """The caller's permissions (``permissions`` is required, comma-separated keys);
+        ``self.denied`` holds the keys this token lacks."""
+        keys = [k for k in (req.arg("permissions") or "").split(",") if k]
+        if not keys:
+            raise HttpError(400, "The permissions query parameter is required.")
+        project = req.arg("projectKey")
+        if project and project not in (self.project["key"], self.project["id"]):
+            raise HttpError(404, f"No project could be found with key '{project}'.")
+        return 200, {"permissions": {k: {"id": str(n), "key": k, "name": k.replace("_", " ").title(), "type": "PROJECT",
+                                         "description": "", "havePermission": k not in self.denied}
+                                     for n, k in enumerate(keys)}}
 
     @route("GET", API + "/user/search")
     def search_users(self, req: Request):

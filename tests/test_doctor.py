@@ -1,0 +1,199 @@
+"""okrsync doctor against the Jira emulator (real HTTP on 127.0.0.1) and misconfigured
+endpoints: each failure has its advice and the right exit code."""
+
+import json
+import socket
+
+import pytest
+from click.testing import CliRunner
+
+from okrsync.cli import cli
+from tests.emulators.jira import DEFAULT_CUSTOM_FIELDS, JiraEmulator
+
+TOKEN = "doctor-T0ken-4711"
+
+
+@pytest.fixture
+def jira():
+    with JiraEmulator(token=TOKEN) as emulator:
+        yield emulator
+        assert not emulator.errors, emulator.errors[0]
+
+
+def write_config(tmp_path, url, extra="", jira_extra=""):
+    (tmp_path / "okrs.csv").write_text("Objective,Key result,Start,Target\nGrow,Reach 10,0,10\n")
+    (tmp_path / "okrsync.yaml").write_text(f"""\
+store: state/okrsync.db
+endpoints:
+  sheet:
+    type: csv
+    path: okrs.csv
+  jira:
+    type: jira
+    url: {url}
+    project: OKR
+    auth: {{email: bot@example.com, token: {{$env: JIRA_TOKEN}}}}{jira_extra}
+{extra}""")
+
+
+def doctor(*args, code=0):
+    result = CliRunner().invoke(cli, ["--json", "doctor", *args])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output and TOKEN not in result.output
+    out = json.loads(result.stdout)
+    assert out["exit_code"] == code
+    return {(c["target"], c["check"], c["status"]): c for c in out["checks"]}
+
+
+def test_all_good_against_the_jira_emulator(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, jira.url)
+    checks = doctor()
+    assert "authenticated as" in checks["jira", "reachable", "ok"]["detail"]
+    assert checks["jira", "project", "ok"]["detail"].startswith("OKR")
+    assert "BROWSE_PROJECTS" in checks["jira", "permissions", "ok"]["detail"]
+    assert checks["jira", "credentials", "ok"]
+    assert checks["sheet", "file", "ok"] and checks["store", "file", "ok"]
+    assert jira.count("GET", "/rest/api/3/mypermissions") == 1
+    assert not any(s == "fail" for _, _, s in checks)
+    # the text view: a table and a verdict
+    text = CliRunner().invoke(cli, ["doctor"])
+    assert text.exit_code == 0 and "doctor: all good (exit 0)" in text.output
+
+
+def test_wrong_token_is_a_401_with_advice(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", "not-the-token")
+    write_config(tmp_path, jira.url)
+    checks = doctor(code=1)
+    failed = checks["jira", "reachable", "fail"]
+    assert "401" in failed["detail"]
+    assert "id.atlassian.com" in failed["advice"] and "API token" in failed["advice"]
+    assert ("jira", "project", "ok") not in checks  # nothing more is tried after a refused login
+
+
+def test_missing_custom_field_and_missing_permissions(tmp_path, monkeypatch):
+    fields = [f for f in DEFAULT_CUSTOM_FIELDS if f["name"] != "Target value"]
+    with JiraEmulator(token=TOKEN, custom_fields=fields) as jira:
+        jira.denied = {"CREATE_ISSUES", "DELETE_ISSUES"}
+        monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+        write_config(tmp_path, jira.url)
+        checks = doctor(code=1)
+    field = checks["jira", "fields", "fail"]
+    assert "no field named 'Target value'" in field["detail"] and "Custom fields" in field["advice"]
+    perm = checks["jira", "permissions", "fail"]
+    assert "lacks CREATE_ISSUES" in perm["detail"] and "permission scheme" in perm["advice"]
+    assert "DELETE_ISSUES" in checks["jira", "permissions", "warn"]["detail"]
+
+
+def test_wrong_project_key(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, jira.url)
+    (tmp_path / "okrsync.yaml").write_text((tmp_path / "okrsync.yaml").read_text().replace("project: OKR", "project: OKX"))
+    checks = doctor(code=1)
+    assert "no project 'OKX' is visible" in checks["jira", "project", "fail"]["advice"]
+
+
+def test_unreachable_host(tmp_path, monkeypatch):
+    with socket.socket() as s:  # a port on loopback nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, f"http://127.0.0.1:{port}")
+    checks = doctor(code=1)
+    failed = checks["jira", "reachable", "fail"]
+    assert "network" in failed["detail"] and "DNS" in failed["advice"] and "firewall" in failed["advice"]
+
+
+def test_missing_env_secret_fails_with_advice_and_the_rest_is_still_checked(tmp_path, jira, monkeypatch):
+    monkeypatch.delenv("JIRA_TOKEN", raising=False)
+    write_config(tmp_path, jira.url)
+    checks = doctor(code=1)
+    failed = checks["jira", "credentials", "fail"]
+    assert "JIRA_TOKEN is not set" in failed["detail"] and "export JIRA_TOKEN" in failed["advice"]
+    assert checks["jira", "reachable", "skip"]
+    assert checks["config", "config", "ok"] and checks["sheet", "file", "ok"]
+    assert jira.count("GET", "/rest/api/3/myself") == 0
+
+
+def test_empty_and_unreadable_secret_files(tmp_path, jira, monkeypatch):
+    (tmp_path / "empty").write_text("\n")
+    write_config(tmp_path, jira.url)
+    cfg = (tmp_path / "okrsync.yaml").read_text().replace("{$env: JIRA_TOKEN}", "{$file: empty}")
+    (tmp_path / "okrsync.yaml").write_text(cfg)
+    assert "is empty" in doctor(code=1)["jira", "credentials", "fail"]["detail"]
+    (tmp_path / "okrsync.yaml").write_text(cfg.replace("{$file: empty}", "{$file: nowhere}"))
+    checks = doctor(code=1)
+    assert "cannot read secret file" in checks["jira", "credentials", "fail"]["detail"]
+    assert checks["config", "config", "skip"]
+
+
+def test_missing_files(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, jira.url, extra="  export:\n    type: viva-goals\n    path: export.zip\n"
+                                           "  board:\n    type: xlsx\n    path: out/board.xlsx\n")
+    checks = doctor(code=1)
+    assert "not found" in checks["export", "file", "fail"]["detail"]
+    assert "first push creates it" in checks["board", "file", "warn"]["detail"]
+
+
+def test_bad_config_exits_2(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, jira.url, jira_extra="\n    projct: OKR")
+    checks = doctor(code=2)
+    assert "unknown option 'projct'; did you mean 'project'?" in checks["jira", "options", "fail"]["detail"]
+    (tmp_path / "okrsync.yaml").write_text("endpoints: [\n")
+    assert "line 2" in doctor(code=2)["config", "config", "fail"]["detail"]
+    write_config(tmp_path, jira.url, extra="notify:\n  webhook: {url: 'http://hooks.example.com/x'}\n")
+    assert "plain http://" in doctor(code=2)["notify", "config", "fail"]["detail"]
+
+
+def test_a_dead_runs_lock_is_reported(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, jira.url)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state/okrsync.db.lock").write_text(json.dumps(
+        {"pid": 2 ** 22 + 7, "host": socket.gethostname(), "command": "sync", "since": "now"}))
+    assert "--force-unlock" in doctor(code=1)["store", "lock", "fail"]["advice"]
+
+
+def test_offline_sends_nothing(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, jira.url)
+    checks = doctor("--offline", "jira")
+    assert checks["jira", "reachable", "skip"] and ("sheet", "file", "ok") not in checks
+    assert jira.count("GET", "/rest/api/3/myself") == 0
+
+
+SAAS = {  # connector type → (emulator factory, url suffix, the endpoint's other options)
+    "asana": ("tests.emulators.asana:AsanaEmulator", "/api/1.0",
+              'workspace: "1100"\n    token: asana-test-token'),
+    "clickup": ("tests.emulators.clickup:ClickUpEmulator", "/api",
+                "team_id: '512'\n    auth: {token: pk_183_TESTTOKEN}"),
+    "quantive": ("tests.emulators.quantive:QuantiveEmulator", "/results/api/v1",
+                 "token: quantive-test-token\n    account_id: 5be26318e5274a0007f17f61"),
+    "tability": ("tests.emulators.tability:TabilityEmulator", "", "workspace: acme\n    token: tab-SECRET-token"),
+    "perdoo": ("tests.emulators.perdoo:PerdooEmulator", "/graphql/", "token: perdoo-test-token"),
+    "google-sheets": ("tests.emulators.google_sheets:GoogleSheets", "",
+                      "spreadsheet: 1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms\n    sheet: OKRs\n    auth: {bearer: test-token}"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SAAS))
+def test_each_saas_probe_answers_ok_then_401_with_a_wrong_token(tmp_path, kind):
+    import importlib
+
+    factory, suffix, options = SAAS[kind]
+    module, name = factory.split(":")
+    emulator_cls = getattr(importlib.import_module(module), name)
+    with emulator_cls() as emulator:
+        if kind == "google-sheets":
+            emulator.add_sheet("1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms", "OKRs")
+        config = f"endpoints:\n  saas:\n    type: {kind}\n    url: {emulator.url}{suffix}\n    {options}\n"
+        (tmp_path / "okrsync.yaml").write_text(config)
+        checks = doctor()
+        assert checks["saas", "reachable", "ok"]
+        token = {"asana": "asana-test-token", "clickup": "pk_183_TESTTOKEN", "quantive": "quantive-test-token",
+                 "tability": "tab-SECRET-token", "perdoo": "perdoo-test-token", "google-sheets": "test-token"}[kind]
+        (tmp_path / "okrsync.yaml").write_text(config.replace(token, "pk_999_WRONGTOKEN" if kind == "clickup" else "wrong-token-0000"))
+        failed = doctor(code=1)["saas", "reachable", "fail"]
+        assert "401" in failed["detail"] and failed["advice"]
