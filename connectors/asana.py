@@ -27,9 +27,8 @@ from __future__ import annotations
 import json
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import quote
 
 import httpx
@@ -40,8 +39,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .asana_fields import (GOAL_FIELDS, HELD, REFERENCE_FIELDS, AsanaMapping, Periods, check_in_status, contribution,
                            read_check_in_status)
-from .jira import _Bearer, _chunks
-from .options import check_options
+from .common import check_options, chunks, parallel
 
 URL = "https://app.asana.com/api/1.0"
 BATCH = 10  # documented maximum actions per POST /batch
@@ -103,7 +101,7 @@ class AsanaConnector(Connector):
         if rate <= 0:
             raise ConfigError(f"{where}: rate must be a positive number of requests per second (25 = Asana's 1,500/min)")
         timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url") or URL, auth=_Bearer(str(options["token"])), where=f"{where}: url")
+        client = http.new_client(options.get("url") or URL, auth=http.BearerAuth(str(options["token"])), where=f"{where}: url")
         client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
         self.api = http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
         self._reserving = threading.Lock()
@@ -134,10 +132,10 @@ class AsanaConnector(Connector):
         results: list[tuple[int, Any] | None] = [None] * len(actions)
         todo = list(range(len(actions)))
         for attempt in range(self.api.attempts):
-            chunks = list(_chunks(todo, BATCH))
-            answers = self._parallel(lambda idx: self._send([actions[i] for i in idx], replay_safe), chunks)
+            parts = list(chunks(todo, BATCH))
+            answers = parallel(lambda idx: self._send([actions[i] for i in idx], replay_safe), parts, self.concurrency)
             todo = []
-            for idx, answer in zip(chunks, answers):
+            for idx, answer in zip(parts, answers):
                 for i, got in zip(idx, answer or [None] * len(idx)):
                     results[i] = got
                     if replay_safe and got is not None and (got[0] >= 500 or got[0] == 429):
@@ -194,12 +192,6 @@ class AsanaConnector(Connector):
             if not offset:
                 return items
             params["offset"] = offset
-
-    def _parallel(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        if len(items) <= 1 or self.concurrency <= 1:
-            return [fn(i) for i in items]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(fn, items))
 
     # ------------------------------------------------------------ lookups
 

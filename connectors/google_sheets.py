@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import hashlib
 import json
 import re
@@ -38,7 +37,7 @@ from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
-from .jira import _Bearer
+from .common import check_options
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
@@ -65,10 +64,7 @@ class GoogleSheetsConnector(SpreadsheetConnector):
 
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
-        for key in options:
-            if key not in OPTIONS:
-                hint = difflib.get_close_matches(key, OPTIONS, n=1)
-                raise ConfigError(f"{where}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        check_options(options, OPTIONS, where)
         super().__init__(endpoint, options, context)
         if self.layout != "linked" and not self.sheet:
             raise ConfigError(f"{where}: name the tab that holds the OKRs, e.g. 'sheet: OKRs'")
@@ -342,7 +338,7 @@ def _column_number(letters: str) -> int:
 def _auth(auth: Any, endpoint: str) -> httpx.Auth:
     where = f"endpoint {endpoint}"
     if isinstance(auth, dict) and auth.get("bearer"):
-        return _Bearer(str(auth["bearer"]))
+        return http.BearerAuth(str(auth["bearer"]))
     if isinstance(auth, dict) and auth.get("service_account"):
         return _ServiceAccount(auth["service_account"], endpoint)
     raise ConfigError(f"{where}: auth: give {{bearer: …}} (an OAuth access token with the spreadsheets scope) or "

@@ -25,7 +25,7 @@ import datetime as dt
 import json
 import re
 import threading
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -36,7 +36,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.model import band
 
-from .shipped import check_options, load_mapping, parallel
+from .common import check_options, load_mapping, parallel
 
 API = "/v2"
 DEFAULT_URL = "https://api.tability.app"
@@ -136,7 +136,7 @@ class TabilityConnector(Connector):
             return {part: [x for x in self._list(f"{ws}/plans/{plan['id']}/{part}") if self.archived or not x.get("archived")]
                     for part in ("objectives", "outcomes", "initiatives")}
 
-        listed = self._parallel(plan_items, plans)
+        listed = parallel(plan_items, plans, self.concurrency)
         objectives = {o["id"]: (plan, o) for plan, items in zip(plans, listed) for o in items["objectives"]}
         outcomes = [o for items in listed for o in items["outcomes"]]
         for plan, objective in objectives.values():
@@ -146,7 +146,7 @@ class TabilityConnector(Connector):
         for initiative in (i for items in listed for i in items["initiatives"]):
             yield self._guard("initiative", initiative, lambda: self._initiative(initiative))
         if self.history:
-            for check_ins in self._parallel(lambda o: self._check_ins_of(o["id"]), outcomes):
+            for check_ins in parallel(lambda o: self._check_ins_of(o["id"]), outcomes, self.concurrency):
                 for check_in in check_ins:
                     yield self._guard("check-in", check_in, lambda: self._check_in(check_in, state))
         state.sent_at = {k: v for k, v in state.sent_at.items() if k in state.seen}  # forget deleted ones
@@ -261,9 +261,6 @@ class TabilityConnector(Connector):
                  and _score_text(_num(c.get("score"))) == body["score"] and (c.get("body") or "") == body["body"]]
         fresh.sort(key=lambda c: c.get("created_at") or "")
         return fresh[-1]["id"] if fresh else None
-
-    def _parallel(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        return parallel(fn, items, self.concurrency)
 
 
 class _State:

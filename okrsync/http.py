@@ -223,6 +223,20 @@ class Pacer:
             self._next = max(self._next, self.clock() + seconds)
 
 
+class BearerAuth(httpx.Auth):
+    """``Authorization: Bearer <token>``; the token never appears in a repr."""
+
+    def __init__(self, token: str):
+        self._header = f"Bearer {token}"
+
+    def auth_flow(self, request):
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:  # never the token
+        return "BearerAuth(***)"
+
+
 class Api:
     """One connector's view of a remote API: a client, the retry policy, pacing and counts.
 

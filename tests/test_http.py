@@ -120,3 +120,11 @@ def test_retry_after_as_an_http_date_or_garbage(monkeypatch):
     dated = httpx.Response(429, headers={"Retry-After": "Sun, 09 Sep 2001 01:47:00 GMT"}, request=request)
     assert http.retry_after(dated) == pytest.approx(20.0)
     assert http.retry_after(httpx.Response(429, headers={"Retry-After": "soon"}, request=request)) is None
+
+
+def test_bearer_auth_sends_the_token_and_never_shows_it():
+    auth = http.BearerAuth(TOKEN)
+    request = next(auth.auth_flow(httpx.Request("GET", BASE + "/goals")))
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in repr(auth) and TOKEN not in str(auth)
+
