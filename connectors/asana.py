@@ -25,7 +25,6 @@ for an edit in Asana (a declared loss, not a write repeated on every run).
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
@@ -104,7 +103,6 @@ class AsanaConnector(Connector):
         client = http.new_client(options.get("url") or URL, auth=http.BearerAuth(str(options["token"])), where=f"{where}: url")
         client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
         self.api = http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
-        self._reserving = threading.Lock()
         self.emails: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.users: dict[str, str] = {v: k for k, v in self.emails.items()}  # gid → e-mail
         self.periods: Periods | None = None
@@ -146,12 +144,9 @@ class AsanaConnector(Connector):
         return results
 
     def _send(self, chunk: list[Action], replay_safe: bool) -> list[tuple[int, Any]] | None:
-        with self._reserving:  # every action counts against the rate limit: n slots in a row, not interleaved
-            for _ in range(len(chunk) - 1):  # (the last is taken by Api.call)
-                self.api.pacer.wait()
-        try:
+        try:  # every action counts against the rate limit: paced as that many requests
             answer = self.api.call("POST", "/batch", json={"data": {"actions": [a.as_json() for a in chunk]}},
-                                   replay_safe=replay_safe)
+                                   replay_safe=replay_safe, cost=len(chunk))
         except RetryableError:
             if replay_safe:
                 raise

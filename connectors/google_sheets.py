@@ -92,15 +92,16 @@ class GoogleSheetsConnector(SpreadsheetConnector):
         return self.api.take_counts()
 
     def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        """``Api.call`` with Google's error body turned into advice."""
+        """``Api.call``, with advice on the refusals a spreadsheet's sharing or tabs cause
+        (any other refusal already carries Google's own message)."""
         try:
             return self.api.call(method, url, **kwargs)
         except FatalError as e:
-            if getattr(e, "status", None) is None:  # not an answer (the token request): as it is
+            advice = _advice(e, self.spreadsheet)
+            if advice is None:
                 raise
             what = re.match(r".*? → \d+", str(e).removeprefix(f"{self.endpoint}: "))
-            raise FatalError(f"{what.group(0) if what else 'request'}: {_advice(e, self.spreadsheet)}",
-                             endpoint=self.endpoint) from None
+            raise FatalError(f"{what.group(0) if what else 'request'}: {advice}", endpoint=self.endpoint) from None
 
     # ------------------------------------------------------------ cells in
 
@@ -248,10 +249,11 @@ def _id_columns(conn, sheet, rows: list[list]) -> list[int]:
     return sorted({c.index for b in table.bindings() for c in b.columns if c.field == "id"})
 
 
-def _advice(error: FatalError, spreadsheet: str) -> str:
-    """What a refused request means and what to do; Google's own message where it has one."""
+def _advice(error: FatalError, spreadsheet: str) -> str | None:
+    """What a refused request means and what to do, with Google's own message; None where
+    there is nothing to add (or no answer: the token request)."""
     body = getattr(error, "body", None)
-    said = body.get("error", {}).get("message", "") if isinstance(body, dict) and isinstance(body.get("error"), dict) else ""
+    said = str(body["error"].get("message") or "") if isinstance(body, dict) and isinstance(body.get("error"), dict) else ""
     status = getattr(error, "status", None)
     if status == 401:
         return ("the token was refused (a bearer token lives one hour; for scheduled runs use "
@@ -267,7 +269,7 @@ def _advice(error: FatalError, spreadsheet: str) -> str:
                 "Insert 1 right) and run again; nothing was written")
     if status == 400 and "parse range" in said:
         return f"{said[:200]} — does the tab exist? Tab names are matched exactly ('sheet:' / 'tables:')"
-    return said[:300] or str(error)
+    return None
 
 
 def _at(rows: list[list], i: int) -> list:
