@@ -143,7 +143,7 @@ def test_faults_do_not_duplicate_or_lose_anything(tmp_path, emu):
 
 
 def test_a_429_storm_is_waited_out_at_the_asked_pace(tmp_path, emu):
-    emu.action_rate, emu.action_burst = 100, 20  # actions per second, as Asana counts them
+    emu.faults.rate, emu.faults.burst = 100, 20  # actions per second, as Asana counts them
     plans = sync(make_hub(tmp_path, emu, rate=115))  # a little faster than allowed
     assert len(emu.goals) == 52 and emu.count(status=429) >= 1
     assert sum(p.counters.retried for p in plans) >= 1
