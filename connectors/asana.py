@@ -30,15 +30,13 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 from urllib.parse import quote
 
-import httpx
-
 from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .asana_fields import (GOAL_FIELDS, HELD, REFERENCE_FIELDS, AsanaMapping, Periods, check_in_status, contribution,
                            read_check_in_status)
-from .common import check_options, chunks, parallel
+from .common import check_options, chunks, new_api, parallel, read_cursor
 
 URL = "https://app.asana.com/api/1.0"
 BATCH = 10  # documented maximum actions per POST /batch
@@ -99,10 +97,8 @@ class AsanaConnector(Connector):
         rate = float(options.get("rate", 25))  # 1,500/min on paid plans; set 2.5 on a free one
         if rate <= 0:
             raise ConfigError(f"{where}: rate must be a positive number of requests per second (25 = Asana's 1,500/min)")
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url") or URL, auth=http.BearerAuth(str(options["token"])), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options.get("url") or URL,
+                           auth=http.BearerAuth(str(options["token"])), rate=rate)
         self.emails: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.users: dict[str, str] = {v: k for k, v in self.emails.items()}  # gid → e-mail
         self.periods: Periods | None = None
@@ -587,11 +583,7 @@ class _State:
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
-        try:
-            raw = json.loads(cursor) if cursor else {}
-        except ValueError:
-            raw = {}
-        return cls(raw if isinstance(raw, dict) else {})
+        return cls(read_cursor(cursor))
 
     def dump(self) -> str:
         return json.dumps({"memo": self.memo, "check_ins": sorted(self.check_ins), "users": self.users}, sort_keys=True)

@@ -33,7 +33,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .clickup_fields import ClickUpMapping, zone
-from .common import check_options, parallel
+from .common import check_options, new_api, parallel, read_cursor
 
 BASE_URL = "https://api.clickup.com/api"
 # requests per minute per token, by the plan of the workspace hosting the token
@@ -84,10 +84,8 @@ class ClickUpConnector(Connector):
         self.users: dict[str, int] = {str(k).casefold(): int(v) for k, v in (options.get("users") or {}).items()}
         self.emails: dict[int, str] = {v: k for k, v in self.users.items()}
         self._members_loaded = False
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url") or BASE_URL, auth=_auth(options["auth"], where), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options.get("url") or BASE_URL,
+                           auth=_auth(options["auth"], where), rate=rate)
         self._lock = threading.Lock()
         self._people = threading.Lock()
         self._goals: dict[str, dict[str, Any]] = {}  # goal id → owners and colour, as last seen
@@ -430,11 +428,7 @@ def _newest(items: list[dict[str, Any]], name: str, known: set[str]) -> str | No
 def _load(cursor: str | None) -> dict[str, Any]:
     """The cursor: ids of every check-in read so far, and what okrsync wrote to each goal
     that ClickUp cannot hold (the period; whether the due date was filled in from it)."""
-    try:
-        raw = json.loads(cursor) if cursor else {}
-    except ValueError:
-        raw = {}  # a cursor from another version: start afresh
-    raw = raw if isinstance(raw, dict) else {}
+    raw = read_cursor(cursor)
     return {"check_ins": list(raw.get("check_ins") or []), "wrote": dict(raw.get("wrote") or {})}
 
 
@@ -463,24 +457,12 @@ def _auth(auth: Any, where: str) -> httpx.Auth:
         raise ConfigError(f"{where}: auth: give {{token: …}} (a personal token, pk_…, e.g. token: {{$env: CLICKUP_TOKEN}}) "
                           "or {bearer: …} (an OAuth 2.0 access token)")
     if auth.get("bearer"):
-        return _Header(f"Bearer {auth['bearer']}")
+        return http.BearerAuth(str(auth["bearer"]))
     token = str(auth["token"]).strip()
     if not token.startswith("pk_"):
         raise ConfigError(f"{where}: auth.token is not a ClickUp personal token (those start with pk_); "
                           "an OAuth access token goes in auth.bearer")
-    return _Header(token)  # ClickUp takes the personal token as the whole header value
-
-
-class _Header(httpx.Auth):
-    def __init__(self, value: str):
-        self._value = value
-
-    def auth_flow(self, request):
-        request.headers["Authorization"] = self._value
-        yield request
-
-    def __repr__(self) -> str:  # never the token
-        return "_Header(***)"
+    return http.HeaderAuth(token)  # ClickUp takes the personal token as the whole header value
 
 
 @hookimpl

@@ -10,7 +10,10 @@ helpers for batched and concurrent requests.
   endpoint's ``mapping:`` section (a dict, or a YAML file named relative to the config)
   merged over it; ``read_overrides`` and ``shipped`` are its two halves, for a connector
   that checks the result and names the file in its messages.
+- ``new_api(endpoint, options, where, url=…, auth=…, rate=…)``: the endpoint's ``http.Api``
+  with its ``timeout`` and ``attempts`` options.
 - ``bearer(token, where)``: the token option as ``Authorization: Bearer``, checked.
+- ``read_cursor(cursor)``: the JSON object a connector wrote as its cursor.
 - ``period_label(name)``: a tool's period name as okrsync's label where it reads as one.
 - ``parallel(fn, items, workers)`` and ``chunks(items, size)``.
 """
@@ -19,14 +22,17 @@ from __future__ import annotations
 
 import copy
 import difflib
+import json
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
+import httpx
+
 from okrsync.config import load_yaml
 from okrsync.errors import ConfigError, MappingError
-from okrsync.http import BearerAuth
+from okrsync import http
 from okrsync.transforms import TransformError, parse_period
 
 REPLACED_WHOLE = ("status", "read_status")  # maps whose keys are the user's own vocabulary
@@ -85,11 +91,32 @@ def load_mapping(name: str, overrides: Any, base_dir: Path, where: str) -> dict[
     return merge(shipped(name), overrides, where)
 
 
-def bearer(token: Any, where: str) -> BearerAuth:
+def new_api(endpoint: str, options: dict[str, Any], where: str, *, url: str, auth: httpx.Auth | None, rate: float,
+            headers: dict[str, str] | None = None) -> http.Api:
+    """The endpoint's ``http.Api``: a client for ``url`` (https, or http to loopback) with
+    ``auth``, the ``timeout`` option (seconds, 30; connecting at most 10), paced at ``rate``
+    requests a second and retried up to the ``attempts`` option (5)."""
+    timeout = float(options.get("timeout", 30))
+    client = http.new_client(url, auth=auth, where=f"{where}: url", headers=headers)
+    client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
+    return http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
+
+
+def read_cursor(cursor: str | None) -> dict[str, Any]:
+    """The JSON object a connector wrote as its cursor; ``{}`` for none, or for one it cannot
+    read (from another version: the next read starts afresh)."""
+    try:
+        raw = json.loads(cursor) if cursor else {}
+    except ValueError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def bearer(token: Any, where: str) -> http.BearerAuth:
     """``Authorization: Bearer <token>``; the token never appears in a repr or message."""
     if not isinstance(token, str) or not token.strip():
         raise ConfigError(f"{where}: token: give the API token, e.g. token: {{$env: NAME}} (never the value itself)")
-    return BearerAuth(token.strip())
+    return http.BearerAuth(token.strip())
 
 
 def period_label(name: str | None) -> str | None:

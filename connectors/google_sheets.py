@@ -37,7 +37,7 @@ from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
-from .common import check_options
+from .common import check_options, new_api
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
@@ -71,11 +71,8 @@ class GoogleSheetsConnector(SpreadsheetConnector):
         if not options.get("auth"):
             raise ConfigError(f"{where}: a google-sheets endpoint needs 'auth:' — {{bearer: {{$env: GOOGLE_TOKEN}}}} "
                               "or {service_account: {$file: key.json}} (see README)")
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url", "https://sheets.googleapis.com"), where=f"{where}: url",
-                                 auth=_auth(options["auth"], endpoint))
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", 1.0)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options.get("url", "https://sheets.googleapis.com"),
+                           auth=_auth(options["auth"], endpoint), rate=float(options.get("rate", 1.0)))
         self.base = f"/v4/spreadsheets/{self.spreadsheet}"
         self.grids: dict[str, _Grid] | None = None  # tab → cells, as last read or written
         self.hide_ids = bool(options.get("hide_ids", False))

@@ -30,7 +30,7 @@ from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
 
-from .common import check_options, chunks, parallel
+from .common import check_options, chunks, new_api, parallel, read_cursor
 from .jira_fields import PROPERTY, JiraMapping, jira_time
 
 API = "/rest/api/3"
@@ -77,10 +77,8 @@ class JiraConnector(Connector):
         self.history = bool(options.get("history", True))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.emails: dict[str, str] = {v: k for k, v in self.users.items()}  # accountId → e-mail
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options["url"], auth=_auth(options["auth"], where), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", 10)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options["url"], auth=_auth(options["auth"], where),
+                           rate=float(options.get("rate", 10)))
         self._resolved = False
         self._issues: dict[str, dict[str, Any]] = {}  # id → fields seen this run (status, labels, type)
         self._transitions: dict[tuple[str, str], dict[str, str]] = {}  # (type, status) → category → transition
@@ -516,11 +514,7 @@ class _State:
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
-        try:
-            raw = json.loads(cursor) if cursor else {}
-        except ValueError:
-            raw = {}  # a cursor from another version: read everything once
-        return cls(raw if isinstance(raw, dict) else {})
+        return cls(read_cursor(cursor))  # {} (read everything once) for one from another version
 
     def dump(self) -> str:
         return json.dumps({"since": self.since, "recent": self.recent, "listed": self.listed, "fields": self.fields},

@@ -21,13 +21,11 @@ import datetime as dt
 import time
 from typing import Any, Iterator
 
-import httpx
-
-from okrsync import hookimpl, http
+from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import FatalError, RetryableError
 
-from .common import bearer, check_options, chunks, load_mapping, period_label
+from .common import bearer, check_options, chunks, load_mapping, new_api, period_label
 
 URL = "https://api-eu.perdoo.com/graphql/"
 OPTIONS = {"url", "token", "rate", "timeout", "attempts", "page_size", "batch", "mapping", "deletes", "users"}
@@ -77,10 +75,8 @@ class PerdooConnector(Connector):
         self.page = int(options.get("page_size", 100))
         self.batch = max(1, int(options.get("batch", 10)))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url") or URL, auth=bearer(options["token"], where), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", RATE)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options.get("url") or URL, auth=bearer(options["token"], where),
+                           rate=float(options.get("rate", RATE)))
         self._lookups: dict[str, dict[str, str]] | None = None  # timeframes/groups/users: name → id
         self._objective_of: dict[str, str] = {}  # KR id → its objective (initiatives need one)
 

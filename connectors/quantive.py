@@ -17,13 +17,11 @@ import json
 import re
 from typing import Any, Iterator
 
-import httpx
-
-from okrsync import hookimpl, http
+from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .common import bearer, check_options, load_mapping, period_label
+from .common import bearer, check_options, load_mapping, new_api, period_label
 
 REGIONS = {"eu": "https://app.quantive.com/results/api/v1", "us": "https://app.us.quantive.com/results/api/v1"}
 OPTIONS = {"region", "url", "token", "account_id", "rate", "timeout", "attempts", "page_size", "mapping", "deletes",
@@ -60,11 +58,8 @@ class QuantiveConnector(Connector):
         self.mapping = load_mapping("quantive", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
         self.page = int(options.get("page_size", 100))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(base, auth=bearer(options["token"], where), where=f"{where}: url",
-                                 headers={"gtmhub-accountId": str(options["account_id"])})
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", RATE)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=base, auth=bearer(options["token"], where),
+                           rate=float(options.get("rate", RATE)), headers={"gtmhub-accountId": str(options["account_id"])})
         self._sessions: dict[str, str] | None = None  # id → title
         self._emails: dict[str, str] | None = None  # user id → e-mail
 

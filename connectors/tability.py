@@ -36,7 +36,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.model import band
 
-from .common import check_options, load_mapping, parallel
+from .common import check_options, load_mapping, new_api, parallel, read_cursor
 
 API = "/v2"
 DEFAULT_URL = "https://api.tability.app"
@@ -80,12 +80,11 @@ class TabilityConnector(Connector):
                               "(from the outcome's menu › Check-ins API)")
         self._remote = {str(k): str(v) for k, v in remote.items()}
         self.concurrency = int(options.get("concurrency", 4))
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(str(options.get("url", DEFAULT_URL)), auth=_ApiKey(self._token), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
+        # Authorization: API <token> (guides.tability.app/api/tability-api/authentication)
+        self.api = new_api(endpoint, options, where, url=str(options.get("url", DEFAULT_URL)),
+                           auth=http.HeaderAuth(f"API {self._token}"), rate=float(options.get("rate", 5)))
         self._links = threading.local()  # the last response's Link header, per worker thread
-        client.event_hooks["response"].append(self._keep_link)
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", 5)), attempts=int(options.get("attempts", 5)))
+        self.api.client.event_hooks["response"].append(self._keep_link)
         self._state: _State | None = None
 
     def take_counts(self) -> tuple[int, int]:
@@ -272,29 +271,11 @@ class _State:
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
-        try:
-            raw = json.loads(cursor) if cursor else {}
-        except ValueError:
-            raw = {}
-        sent = raw.get("sent_at") if isinstance(raw, dict) else None
+        sent = read_cursor(cursor).get("sent_at")
         return cls(dict(sent) if isinstance(sent, dict) else {})
 
     def dump(self) -> str:
         return json.dumps({"sent_at": self.sent_at}, sort_keys=True)
-
-
-class _ApiKey(httpx.Auth):
-    """``Authorization: API <token>`` (guides.tability.app/api/tability-api/authentication)."""
-
-    def __init__(self, token: str):
-        self._header = f"API {token}"
-
-    def auth_flow(self, request):
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:  # never the token
-        return "_ApiKey(***)"
 
 
 def _next_page(link: str | None) -> int | None:

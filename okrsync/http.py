@@ -238,18 +238,26 @@ class Pacer:
             self._holds += 1
 
 
-class BearerAuth(httpx.Auth):
-    """``Authorization: Bearer <token>``; the token never appears in a repr."""
+class HeaderAuth(httpx.Auth):
+    """An ``Authorization`` header of the tool's own kind (``API <token>``, a bare personal
+    token); the value never appears in a repr."""
 
-    def __init__(self, token: str):
-        self._header = f"Bearer {token}"
+    def __init__(self, value: str):
+        self._header = value
 
     def auth_flow(self, request):
         request.headers["Authorization"] = self._header
         yield request
 
     def __repr__(self) -> str:  # never the token
-        return "BearerAuth(***)"
+        return f"{type(self).__name__}(***)"
+
+
+class BearerAuth(HeaderAuth):
+    """``Authorization: Bearer <token>``; the token never appears in a repr."""
+
+    def __init__(self, token: str):
+        super().__init__(f"Bearer {token}")
 
 
 class Api:
