@@ -66,7 +66,7 @@ def run(n_objectives: int) -> dict:
         emails = sorted({r["Objective owner"] for r in rows} | {r["Owner"] for r in rows})
         with AsanaEmulator(users=emails, periods=QUARTERS) as emu:
             emu.faults.latency = LATENCY
-            emu.action_rate, emu.action_burst = RATE, RATE  # one second's worth: stricter than Asana's minute window
+            emu.faults.rate, emu.faults.burst = RATE, RATE  # one second's worth: stricter than Asana's minute window
             cfg = Config.of(tmp, {
                 "sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
                 "asana": {"type": "asana", "url": emu.url + "/api/1.0", "workspace": emu.workspace, "token": TOKEN},

@@ -25,14 +25,10 @@ for an edit in Asana (a declared loss, not a write repeated on every run).
 from __future__ import annotations
 
 import json
-import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 from urllib.parse import quote
-
-import httpx
 
 from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
@@ -40,8 +36,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .asana_fields import (GOAL_FIELDS, HELD, REFERENCE_FIELDS, AsanaMapping, Periods, check_in_status, contribution,
                            read_check_in_status)
-from .jira import _Bearer, _chunks
-from .options import check_options
+from .common import check_options, chunks, new_api, parallel, read_cursor
 
 URL = "https://app.asana.com/api/1.0"
 BATCH = 10  # documented maximum actions per POST /batch
@@ -102,11 +97,8 @@ class AsanaConnector(Connector):
         rate = float(options.get("rate", 25))  # 1,500/min on paid plans; set 2.5 on a free one
         if rate <= 0:
             raise ConfigError(f"{where}: rate must be a positive number of requests per second (25 = Asana's 1,500/min)")
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url") or URL, auth=_Bearer(str(options["token"])), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
-        self._reserving = threading.Lock()
+        self.api = new_api(endpoint, options, where, url=options.get("url") or URL,
+                           auth=http.BearerAuth(str(options["token"])), rate=rate)
         self.emails: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.users: dict[str, str] = {v: k for k, v in self.emails.items()}  # gid → e-mail
         self.periods: Periods | None = None
@@ -134,10 +126,10 @@ class AsanaConnector(Connector):
         results: list[tuple[int, Any] | None] = [None] * len(actions)
         todo = list(range(len(actions)))
         for attempt in range(self.api.attempts):
-            chunks = list(_chunks(todo, BATCH))
-            answers = self._parallel(lambda idx: self._send([actions[i] for i in idx], replay_safe), chunks)
+            parts = list(chunks(todo, BATCH))
+            answers = parallel(lambda idx: self._send([actions[i] for i in idx], replay_safe), parts, self.concurrency)
             todo = []
-            for idx, answer in zip(chunks, answers):
+            for idx, answer in zip(parts, answers):
                 for i, got in zip(idx, answer or [None] * len(idx)):
                     results[i] = got
                     if replay_safe and got is not None and (got[0] >= 500 or got[0] == 429):
@@ -148,12 +140,9 @@ class AsanaConnector(Connector):
         return results
 
     def _send(self, chunk: list[Action], replay_safe: bool) -> list[tuple[int, Any]] | None:
-        with self._reserving:  # every action counts against the rate limit: n slots in a row, not interleaved
-            for _ in range(len(chunk) - 1):  # (the last is taken by Api.call)
-                self.api.pacer.wait()
-        try:
+        try:  # every action counts against the rate limit: paced as that many requests
             answer = self.api.call("POST", "/batch", json={"data": {"actions": [a.as_json() for a in chunk]}},
-                                   replay_safe=replay_safe)
+                                   replay_safe=replay_safe, cost=len(chunk))
         except RetryableError:
             if replay_safe:
                 raise
@@ -194,12 +183,6 @@ class AsanaConnector(Connector):
             if not offset:
                 return items
             params["offset"] = offset
-
-    def _parallel(self, fn: Callable[[Any], Any], items: list[Any]) -> list[Any]:
-        if len(items) <= 1 or self.concurrency <= 1:
-            return [fn(i) for i in items]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(fn, items))
 
     # ------------------------------------------------------------ lookups
 
@@ -600,11 +583,7 @@ class _State:
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
-        try:
-            raw = json.loads(cursor) if cursor else {}
-        except ValueError:
-            raw = {}
-        return cls(raw if isinstance(raw, dict) else {})
+        return cls(read_cursor(cursor))
 
     def dump(self) -> str:
         return json.dumps({"memo": self.memo, "check_ins": sorted(self.check_ins), "users": self.users}, sort_keys=True)

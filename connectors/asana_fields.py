@@ -16,16 +16,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from okrsync.config import load_yaml
 from okrsync.errors import MappingError
 from okrsync.transforms import TransformError, parse_period, period_for_dates
 
-from .jira_fields import _merge  # the same override rules: unknown keys refused, status maps replaced whole
-from .options import read_overrides
+from .common import merge, read_overrides, shipped
 
 GOAL_STATUSES = ("green", "yellow", "red", "achieved", "partial", "missed", "dropped")
 # a goal status update's status_type has the closed states' names, and words for the colours
@@ -45,11 +42,6 @@ HELD = {
 REFERENCE_FIELDS = {"objective_id", "parent_id", "key_result_id"}
 
 
-def _defaults() -> dict[str, Any]:
-    with resources.as_file(resources.files("okrsync.mappings") / "asana.yaml") as path:
-        return load_yaml(path)
-
-
 @dataclass
 class AsanaMapping:
     raw: dict[str, Any]
@@ -57,7 +49,7 @@ class AsanaMapping:
     @classmethod
     def load(cls, overrides: Any, base_dir: Path, where: str) -> AsanaMapping:
         overrides, where = read_overrides(overrides, base_dir, where)
-        raw = _merge(_defaults(), overrides, where)
+        raw = merge(shipped("asana"), overrides, where)
         for status, value in raw["status"].items():
             if value is not None and value not in GOAL_STATUSES:
                 raise MappingError(f"{where}.status.{status}: {value!r} is not an Asana goal status "

@@ -24,8 +24,7 @@ import datetime as dt
 import difflib
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 
 import httpx
 
@@ -34,6 +33,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .clickup_fields import ClickUpMapping, zone
+from .common import check_options, new_api, parallel, read_cursor
 
 BASE_URL = "https://api.clickup.com/api"
 # requests per minute per token, by the plan of the workspace hosting the token
@@ -63,10 +63,7 @@ class ClickUpConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        for key in options:
-            if key not in OPTIONS:
-                hint = difflib.get_close_matches(key, OPTIONS, n=1)
-                raise ConfigError(f"{where}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        check_options(options, OPTIONS, where)
         for key in ("team_id", "auth"):
             if not options.get(key):
                 raise ConfigError(f"{where}: a clickup endpoint needs '{key}:' (team_id: the Workspace ID, the number "
@@ -87,10 +84,8 @@ class ClickUpConnector(Connector):
         self.users: dict[str, int] = {str(k).casefold(): int(v) for k, v in (options.get("users") or {}).items()}
         self.emails: dict[int, str] = {v: k for k, v in self.users.items()}
         self._members_loaded = False
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url") or BASE_URL, auth=_auth(options["auth"], where), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options.get("url") or BASE_URL,
+                           auth=_auth(options["auth"], where), rate=rate)
         self._lock = threading.Lock()
         self._people = threading.Lock()
         self._goals: dict[str, dict[str, Any]] = {}  # goal id → owners and colour, as last seen
@@ -214,7 +209,7 @@ class ClickUpConnector(Connector):
         present: set[str] = set(seen_check_ins)
         later: list[Record | Rejected] = []
         check_ins: list[Record] = []
-        for goal in self._parallel(lambda g: self._goal(g["id"]), listing):
+        for goal in parallel(lambda g: self._goal(g["id"]), listing, self.concurrency):
             if goal is None:
                 continue
             present.add(goal["id"])
@@ -275,7 +270,7 @@ class ClickUpConnector(Connector):
         made: dict[str, str] = {}  # canonical id → new goal id
         failed: set[str] = set()
         goals = self._prepare([r for r in batch.creates if r.kind == "objective"], result, self._goal_create)
-        for record, goal_id in self._parallel(lambda pair: self._create_goal(*pair, result), goals):
+        for record, goal_id in parallel(lambda pair: self._create_goal(*pair, result), goals, self.concurrency):
             if goal_id:
                 made[record.canonical_id] = goal_id
                 result.external_ids[record.canonical_id] = goal_id
@@ -291,15 +286,15 @@ class ClickUpConnector(Connector):
                 continue
             targets.append(record)
         prepared = self._prepare(targets, result, self._target_create)
-        for record, target_id in self._parallel(lambda pair: self._create_target(*pair, made, result), prepared):
+        for record, target_id in parallel(lambda pair: self._create_target(*pair, made, result), prepared, self.concurrency):
             if target_id:
                 result.external_ids[record.canonical_id] = target_id
-        self._parallel(lambda r: self._update(r, made, result), [r for r in batch.updates if r.kind != "check_in"])
+        parallel(lambda r: self._update(r, made, result), [r for r in batch.updates if r.kind != "check_in"], self.concurrency)
         # targets first: a goal's delete then finds nothing of ours left under it
         deletes = sorted((r for r in batch.deletes if r.kind in ("objective", "key_result")),
                          key=lambda r: r.kind == "objective")
-        self._parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "key_result"])
-        self._parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "objective"])
+        parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "key_result"], self.concurrency)
+        parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "objective"], self.concurrency)
         if self._state is not None and self._wrote:  # a push without a read this run can't merge: see README
             self._state["wrote"].update(self._wrote)
             self._wrote.clear()
@@ -421,12 +416,6 @@ class ClickUpConnector(Connector):
             if getattr(e, "status", None) != 404:  # already gone is what we wanted
                 result.rejected.append(Rejected(record.external_id, str(e)))
 
-    def _parallel(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        items = list(items)
-        if len(items) <= 1 or self.concurrency <= 1:
-            return [fn(i) for i in items]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(fn, items))
 
 
 def _newest(items: list[dict[str, Any]], name: str, known: set[str]) -> str | None:
@@ -439,11 +428,7 @@ def _newest(items: list[dict[str, Any]], name: str, known: set[str]) -> str | No
 def _load(cursor: str | None) -> dict[str, Any]:
     """The cursor: ids of every check-in read so far, and what okrsync wrote to each goal
     that ClickUp cannot hold (the period; whether the due date was filled in from it)."""
-    try:
-        raw = json.loads(cursor) if cursor else {}
-    except ValueError:
-        raw = {}  # a cursor from another version: start afresh
-    raw = raw if isinstance(raw, dict) else {}
+    raw = read_cursor(cursor)
     return {"check_ins": list(raw.get("check_ins") or []), "wrote": dict(raw.get("wrote") or {})}
 
 
@@ -472,24 +457,12 @@ def _auth(auth: Any, where: str) -> httpx.Auth:
         raise ConfigError(f"{where}: auth: give {{token: …}} (a personal token, pk_…, e.g. token: {{$env: CLICKUP_TOKEN}}) "
                           "or {bearer: …} (an OAuth 2.0 access token)")
     if auth.get("bearer"):
-        return _Header(f"Bearer {auth['bearer']}")
+        return http.BearerAuth(str(auth["bearer"]))
     token = str(auth["token"]).strip()
     if not token.startswith("pk_"):
         raise ConfigError(f"{where}: auth.token is not a ClickUp personal token (those start with pk_); "
                           "an OAuth access token goes in auth.bearer")
-    return _Header(token)  # ClickUp takes the personal token as the whole header value
-
-
-class _Header(httpx.Auth):
-    def __init__(self, value: str):
-        self._value = value
-
-    def auth_flow(self, request):
-        request.headers["Authorization"] = self._value
-        yield request
-
-    def __repr__(self) -> str:  # never the token
-        return "_Header(***)"
+    return http.HeaderAuth(token)  # ClickUp takes the personal token as the whole header value
 
 
 @hookimpl

@@ -12,26 +12,19 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from okrsync.config import load_yaml
 from okrsync.errors import ConfigError, MappingError
 from okrsync.transforms import TransformError, parse_period, period_for_dates
 
-from .jira_fields import _merge
+from .common import merge, read_overrides, shipped
 
 CURRENCY = re.compile(r"^[A-Z]{3}$")
 TARGET_TYPES = ("number", "currency", "boolean", "percentage", "automatic")  # the spec's list
 UNITS = ("number", "percent", "currency", "boolean")
 CREATED_NOTE = "Created Key Result"  # the note of a target's first action (the spec's example)
-
-
-def _defaults() -> dict[str, Any]:
-    with resources.as_file(resources.files("okrsync.mappings") / "clickup.yaml") as path:
-        return load_yaml(path)
 
 
 @dataclass
@@ -41,12 +34,8 @@ class ClickUpMapping:
 
     @classmethod
     def load(cls, overrides: Any, base_dir: Path, where: str, zone: dt.tzinfo = dt.timezone.utc) -> ClickUpMapping:
-        if isinstance(overrides, str):  # a file of the user's own
-            path = base_dir / overrides
-            overrides = load_yaml(path) or {}
-            overrides.pop("extends", None)
-            where = str(path)
-        raw = _merge(_defaults(), overrides or {}, where)
+        overrides, where = read_overrides(overrides, base_dir, where)
+        raw = merge(shipped("clickup"), overrides, where)
         for unit, kind in raw["types"].items():
             if unit not in UNITS or kind not in TARGET_TYPES[:4]:
                 raise MappingError(f"{where}.types.{unit}: {kind!r} — map {', '.join(UNITS)} to one of "

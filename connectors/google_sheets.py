@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import hashlib
 import json
 import re
@@ -38,7 +37,7 @@ from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
-from .jira import _Bearer
+from .common import check_options, new_api
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
@@ -65,21 +64,15 @@ class GoogleSheetsConnector(SpreadsheetConnector):
 
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
-        for key in options:
-            if key not in OPTIONS:
-                hint = difflib.get_close_matches(key, OPTIONS, n=1)
-                raise ConfigError(f"{where}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""))
+        check_options(options, OPTIONS, where)
         super().__init__(endpoint, options, context)
         if self.layout != "linked" and not self.sheet:
             raise ConfigError(f"{where}: name the tab that holds the OKRs, e.g. 'sheet: OKRs'")
         if not options.get("auth"):
             raise ConfigError(f"{where}: a google-sheets endpoint needs 'auth:' — {{bearer: {{$env: GOOGLE_TOKEN}}}} "
                               "or {service_account: {$file: key.json}} (see README)")
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url", "https://sheets.googleapis.com"), where=f"{where}: url",
-                                 auth=_auth(options["auth"], endpoint))
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", 1.0)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options.get("url", "https://sheets.googleapis.com"),
+                           auth=_auth(options["auth"], endpoint), rate=float(options.get("rate", 1.0)))
         self.base = f"/v4/spreadsheets/{self.spreadsheet}"
         self.grids: dict[str, _Grid] | None = None  # tab → cells, as last read or written
         self.hide_ids = bool(options.get("hide_ids", False))
@@ -96,15 +89,16 @@ class GoogleSheetsConnector(SpreadsheetConnector):
         return self.api.take_counts()
 
     def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        """``Api.call`` with Google's error body turned into advice."""
+        """``Api.call``, with advice on the refusals a spreadsheet's sharing or tabs cause
+        (any other refusal already carries Google's own message)."""
         try:
             return self.api.call(method, url, **kwargs)
         except FatalError as e:
-            if getattr(e, "status", None) is None:  # not an answer (the token request): as it is
+            advice = _advice(e, self.spreadsheet)
+            if advice is None:
                 raise
             what = re.match(r".*? → \d+", str(e).removeprefix(f"{self.endpoint}: "))
-            raise FatalError(f"{what.group(0) if what else 'request'}: {_advice(e, self.spreadsheet)}",
-                             endpoint=self.endpoint) from None
+            raise FatalError(f"{what.group(0) if what else 'request'}: {advice}", endpoint=self.endpoint) from None
 
     # ------------------------------------------------------------ cells in
 
@@ -252,10 +246,11 @@ def _id_columns(conn, sheet, rows: list[list]) -> list[int]:
     return sorted({c.index for b in table.bindings() for c in b.columns if c.field == "id"})
 
 
-def _advice(error: FatalError, spreadsheet: str) -> str:
-    """What a refused request means and what to do; Google's own message where it has one."""
+def _advice(error: FatalError, spreadsheet: str) -> str | None:
+    """What a refused request means and what to do, with Google's own message; None where
+    there is nothing to add (or no answer: the token request)."""
     body = getattr(error, "body", None)
-    said = body.get("error", {}).get("message", "") if isinstance(body, dict) and isinstance(body.get("error"), dict) else ""
+    said = str(body["error"].get("message") or "") if isinstance(body, dict) and isinstance(body.get("error"), dict) else ""
     status = getattr(error, "status", None)
     if status == 401:
         return ("the token was refused (a bearer token lives one hour; for scheduled runs use "
@@ -271,7 +266,7 @@ def _advice(error: FatalError, spreadsheet: str) -> str:
                 "Insert 1 right) and run again; nothing was written")
     if status == 400 and "parse range" in said:
         return f"{said[:200]} — does the tab exist? Tab names are matched exactly ('sheet:' / 'tables:')"
-    return said[:300] or str(error)
+    return None
 
 
 def _at(rows: list[list], i: int) -> list:
@@ -342,7 +337,7 @@ def _column_number(letters: str) -> int:
 def _auth(auth: Any, endpoint: str) -> httpx.Auth:
     where = f"endpoint {endpoint}"
     if isinstance(auth, dict) and auth.get("bearer"):
-        return _Bearer(str(auth["bearer"]))
+        return http.BearerAuth(str(auth["bearer"]))
     if isinstance(auth, dict) and auth.get("service_account"):
         return _ServiceAccount(auth["service_account"], endpoint)
     raise ConfigError(f"{where}: auth: give {{bearer: …}} (an OAuth access token with the spreadsheets scope) or "

@@ -22,8 +22,7 @@ import datetime as dt
 import json
 import math
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import httpx
 
@@ -31,8 +30,8 @@ from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
 
+from .common import check_options, chunks, new_api, parallel, read_cursor
 from .jira_fields import PROPERTY, JiraMapping, jira_time
-from .options import check_options
 
 API = "/rest/api/3"
 BULK_CREATE = 50  # documented maximum per POST /issue/bulk
@@ -78,10 +77,8 @@ class JiraConnector(Connector):
         self.history = bool(options.get("history", True))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.emails: dict[str, str] = {v: k for k, v in self.users.items()}  # accountId → e-mail
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options["url"], auth=_auth(options["auth"], where), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", 10)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options["url"], auth=_auth(options["auth"], where),
+                           rate=float(options.get("rate", 10)))
         self._resolved = False
         self._issues: dict[str, dict[str, Any]] = {}  # id → fields seen this run (status, labels, type)
         self._transitions: dict[tuple[str, str], dict[str, str]] = {}  # (type, status) → category → transition
@@ -238,7 +235,7 @@ class JiraConnector(Connector):
 
     def _check_ins(self, krs: list[str]) -> Iterator[Record]:
         field_id = self.mapping.ids[self.mapping.raw["numbers"]["current"]]
-        for chunk in _chunks(krs, CHANGELOG_IDS):
+        for chunk in chunks(krs, CHANGELOG_IDS):
             body: dict[str, Any] = {"issueIdsOrKeys": chunk, "fieldIds": [field_id], "maxResults": 1000}
             while True:
                 answer = self.api.call("POST", f"{API}/changelog/bulkfetch", json=body) or {}
@@ -295,7 +292,7 @@ class JiraConnector(Connector):
             issue = self._payload(record, made, failed, result, create=False)
             if issue is not None:
                 edits.append((record, issue))
-        self._parallel(lambda pair: self._edit(pair[0], pair[1], result), edits)
+        parallel(lambda pair: self._edit(pair[0], pair[1], result), edits, self.concurrency)
         self._current([r.external_id for r, _ in edits])
         for record, _ in edits:
             wanted = self.mapping.category(record.fields.get("status"))
@@ -358,7 +355,7 @@ class JiraConnector(Connector):
             todo = [(r, issue) for r in chunk if (issue := self._payload(r, made, failed, result, create=True))]
             return self._create(todo, result) if todo else []
 
-        return [pair for part in self._parallel(build_and_create, _chunks(records, BULK_CREATE)) for pair in part]
+        return [pair for part in parallel(build_and_create, chunks(records, BULK_CREATE), self.concurrency) for pair in part]
 
     def _create(self, chunk: list[tuple[Record, dict]], result: WriteResult) -> list[tuple[Record, str]]:
         """One bulk create; after a lost answer, find what landed and send only the rest."""
@@ -418,7 +415,7 @@ class JiraConnector(Connector):
     def _current(self, ids: list[str]) -> None:
         """Status, labels and type of issues this run has not read (a push without a pull)."""
         unknown = [i for i in ids if i not in self._issues]
-        for chunk in _chunks(unknown, 100):
+        for chunk in chunks(unknown, 100):
             answer = self.api.call("POST", f"{API}/issue/bulkfetch",
                                    json={"issueIdsOrKeys": chunk, "fields": ["status", "labels", "issuetype"]}) or {}
             for issue in answer.get("issues") or []:
@@ -432,8 +429,8 @@ class JiraConnector(Connector):
     def _link(self, links: list[tuple[str | None, str | None]]) -> None:
         link_type = self.mapping.raw["initiative"].get("link_type")
         wanted = [(i, kr) for i, kr in links if i and kr and link_type]
-        self._parallel(lambda pair: self.api.call("POST", f"{API}/issueLink", json={
-            "type": {"name": link_type}, "inwardIssue": {"id": pair[0]}, "outwardIssue": {"id": pair[1]}}), wanted)
+        parallel(lambda pair: self.api.call("POST", f"{API}/issueLink", json={
+            "type": {"name": link_type}, "inwardIssue": {"id": pair[0]}, "outwardIssue": {"id": pair[1]}}), wanted, self.concurrency)
 
     def _transition(self, moves: dict[str, str], result: WriteResult) -> None:
         """Bulk transitions: one transition id per group of issues sharing a workflow step."""
@@ -456,7 +453,7 @@ class JiraConnector(Connector):
         for issue_id in moves:
             if step(issue_id) not in self._transitions:
                 unknown.setdefault(step(issue_id), issue_id)
-        self._parallel(learn, unknown.items())
+        parallel(learn, unknown.items(), self.concurrency)
         groups: dict[str, list[str]] = {}
         for issue_id, category in moves.items():
             status = (self._issues.get(issue_id) or {}).get("status") or {}
@@ -477,12 +474,12 @@ class JiraConnector(Connector):
                 "sendBulkNotification": False})
 
         # at most 1,000 issues an operation, in all its inputs together
-        self._wait(self._parallel(submit, _chunks(pairs, BULK_TASK)), result)
+        self._wait(parallel(submit, chunks(pairs, BULK_TASK), self.concurrency), result)
 
     def _delete(self, records: list[Record], result: WriteResult) -> None:
-        self._wait(self._parallel(lambda chunk: self.api.call("POST", f"{API}/bulk/issues/delete", json={
+        self._wait(parallel(lambda chunk: self.api.call("POST", f"{API}/bulk/issues/delete", json={
             "selectedIssueIdsOrKeys": chunk, "sendBulkNotification": False}),
-            _chunks([r.external_id for r in records], BULK_TASK)), result)
+            chunks([r.external_id for r in records], BULK_TASK), self.concurrency), result)
 
     def _wait(self, tasks: list[dict[str, Any] | None], result: WriteResult) -> None:
         """Poll bulk tasks (all submitted first, so they run side by side) to their end;
@@ -494,7 +491,7 @@ class JiraConnector(Connector):
             pending.append(task["taskId"])
         while pending:
             time.sleep(self.poll_interval)  # a task is never done at once: asking now is a wasted request
-            states = self._parallel(lambda task_id: self.api.call("GET", f"{API}/bulk/queue/{task_id}") or {}, pending)
+            states = parallel(lambda task_id: self.api.call("GET", f"{API}/bulk/queue/{task_id}") or {}, pending, self.concurrency)
             for task_id, state in zip(list(pending), states):
                 if state.get("status") not in ("COMPLETE", "FAILED", "CANCELLED", "DEAD"):
                     continue
@@ -504,12 +501,6 @@ class JiraConnector(Connector):
                 if state.get("status") != "COMPLETE":
                     raise RetryableError(f"bulk task {task_id} ended {state.get('status')}", endpoint=self.endpoint)
 
-    def _parallel(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        items = list(items)
-        if len(items) <= 1 or self.concurrency <= 1:
-            return [fn(i) for i in items]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool:
-            return list(pool.map(fn, items))
 
 
 class _State:
@@ -523,11 +514,7 @@ class _State:
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
-        try:
-            raw = json.loads(cursor) if cursor else {}
-        except ValueError:
-            raw = {}  # a cursor from another version: read everything once
-        return cls(raw if isinstance(raw, dict) else {})
+        return cls(read_cursor(cursor))  # {} (read everything once) for one from another version
 
     def dump(self) -> str:
         return json.dumps({"since": self.since, "recent": self.recent, "listed": self.listed, "fields": self.fields},
@@ -538,23 +525,11 @@ def _auth(auth: Any, where: str) -> httpx.Auth:
     if not isinstance(auth, dict):
         raise ConfigError(f"{where}: auth: give either {{email: …, token: …}} (API token) or {{bearer: …}} (OAuth)")
     if auth.get("bearer"):
-        return _Bearer(str(auth["bearer"]))
+        return http.BearerAuth(str(auth["bearer"]))
     if auth.get("email") and auth.get("token"):
         return httpx.BasicAuth(str(auth["email"]), str(auth["token"]))
     raise ConfigError(f"{where}: auth needs email and token (an Atlassian API token, e.g. token: {{$env: JIRA_API_TOKEN}}) "
                       "or bearer (an OAuth 2.0 access token)")
-
-
-class _Bearer(httpx.Auth):
-    def __init__(self, token: str):
-        self._header = f"Bearer {token}"
-
-    def auth_flow(self, request):
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:  # never the token
-        return "_Bearer(***)"
 
 
 def _element_error(error: dict[str, Any]) -> str:
@@ -565,11 +540,6 @@ def _element_error(error: dict[str, Any]) -> str:
 
 def _epoch(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def _chunks(items: list, size: int) -> Iterator[list]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 @hookimpl

@@ -9,44 +9,22 @@ field names the mapping uses; ``resolve(fields_response)`` turns them into the s
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import difflib
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from okrsync import adf
-from okrsync.config import load_yaml
 from okrsync.errors import MappingError
 
-from .options import read_overrides
+from .common import merge, read_overrides, shipped
 
 PROPERTY = "okrsync"  # the issue entity property holding the canonical id and exact status
 CATEGORIES = ("new", "indeterminate", "done")
 KIND_KEYS = ("objective", "key_result", "initiative")
 CURRENCY = re.compile(r"^[A-Z]{3}$")
-
-
-def _defaults() -> dict[str, Any]:
-    with resources.as_file(resources.files("okrsync.mappings") / "jira.yaml") as path:
-        return load_yaml(path)
-
-
-def _merge(base: dict, over: dict, where: str) -> dict:
-    out = copy.deepcopy(base)
-    for key, value in over.items():
-        if key not in base:
-            hint = difflib.get_close_matches(str(key), base, n=1)
-            raise MappingError(f"{where}: unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else
-                                                                   f"; expected one of {', '.join(base)}"))
-        if isinstance(base[key], dict) and isinstance(value, dict) and key not in ("status", "read_status"):
-            out[key] = _merge(base[key], value, f"{where}.{key}")
-        else:
-            out[key] = value
-    return out
 
 
 @dataclass
@@ -57,7 +35,7 @@ class JiraMapping:
     @classmethod
     def load(cls, overrides: Any, base_dir: Path, where: str) -> JiraMapping:
         overrides, where = read_overrides(overrides, base_dir, where)
-        raw = _merge(_defaults(), overrides, where)
+        raw = merge(shipped("jira"), overrides, where)
         period = raw["period"]
         if period["as"] not in ("label", "select", "fix_version"):
             raise MappingError(f"{where}.period.as: {period['as']!r} is not label, select or fix_version")

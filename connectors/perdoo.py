@@ -21,15 +21,11 @@ import datetime as dt
 import time
 from typing import Any, Iterator
 
-import httpx
-
-from okrsync import hookimpl, http
+from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import FatalError, RetryableError
-from okrsync.transforms import TransformError, parse_period
 
-from .jira import _chunks
-from .saas import bearer, check_options, load_mapping
+from .common import bearer, check_options, chunks, load_mapping, new_api, period_label
 
 URL = "https://api-eu.perdoo.com/graphql/"
 OPTIONS = {"url", "token", "rate", "timeout", "attempts", "page_size", "batch", "mapping", "deletes", "users"}
@@ -73,16 +69,14 @@ class PerdooConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, ("token",), where,
-                      "a Perdoo API token from Personal Settings → API Tokens, e.g. token: {$env: PERDOO_TOKEN}")
+        check_options(options, OPTIONS, where, required=("token",),
+                      example="a Perdoo API token from Personal Settings → API Tokens, e.g. token: {$env: PERDOO_TOKEN}")
         self.mapping = load_mapping("perdoo", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
         self.page = int(options.get("page_size", 100))
         self.batch = max(1, int(options.get("batch", 10)))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(options.get("url") or URL, auth=bearer(options["token"], where), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", RATE)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=options.get("url") or URL, auth=bearer(options["token"], where),
+                           rate=float(options.get("rate", RATE)))
         self._lookups: dict[str, dict[str, str]] | None = None  # timeframes/groups/users: name → id
         self._objective_of: dict[str, str] = {}  # KR id → its objective (initiatives need one)
 
@@ -176,7 +170,7 @@ class PerdooConnector(Connector):
         parent = (node.get("parent") or {}).get("id")
         fields = {"title": node.get("name") or "", "description": node.get("description") or None,
                   "owner": _email(node), "team": groups[0] if groups else None,
-                  "period": _period((node.get("timeframe") or {}).get("name")),
+                  "period": period_label((node.get("timeframe") or {}).get("name")),
                   "parent_id": parent if parent in known else None,  # a parent we cannot see: not ours to hold
                   **self._extra(node, "status", "stage", "progress")}
         if self.mapping.get("extra_fields", True):
@@ -239,7 +233,7 @@ class PerdooConnector(Connector):
                 result.rejected.append(Rejected(where, str(e.args[0])))
                 if create:
                     failed.add(record.canonical_id)
-        for chunk in _chunks(ready, self.batch):
+        for chunk in chunks(ready, self.batch):
             answers = self._mutate(kind, chunk, create)
             for (record, _), (new_id, reason) in zip(chunk, answers):
                 where = record.canonical_id if create else record.external_id
@@ -374,7 +368,7 @@ class PerdooConnector(Connector):
     def _timeframe(self, period: str) -> str:
         frames = self._lookup_table("timeframes")
         for name, frame_id in frames.items():
-            if name.casefold() == period.casefold() or _period(name) == period:
+            if name.casefold() == period.casefold() or period_label(name) == period:
                 return frame_id
         raise KeyError(f"no Perdoo timeframe is named or means {period!r}; create it in Perdoo first")
 
@@ -401,12 +395,12 @@ class PerdooConnector(Connector):
     def _delete(self, records: list[Record], result: WriteResult) -> None:
         """KRs and initiatives are archived (``archived: true``); objectives are deleted."""
         results = [(r, {"id": r.external_id, "archived": True}) for r in records if r.kind != "objective"]
-        for chunk in _chunks(results, self.batch):
+        for chunk in chunks(results, self.batch):
             for (record, _), (_, reason) in zip(chunk, self._mutate("key_result", chunk, create=False)):
                 if reason and "not found" not in reason.casefold():
                     result.rejected.append(Rejected(record.external_id, reason))
         objectives = [r for r in records if r.kind == "objective"]
-        for chunk in _chunks(objectives, self.batch):
+        for chunk in chunks(objectives, self.batch):
             declared = ", ".join(f"$d{n}: DeleteObjectiveMutationInput!" for n in range(len(chunk)))
             body = " ".join(f"d{n}: deleteObjective(input: $d{n}) {{ clientMutationId }}" for n in range(len(chunk)))
             data = self._graphql(f"mutation Delete({declared}) {{ {body} }}",
@@ -446,17 +440,6 @@ def _parents_first(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _email(node: dict[str, Any]) -> str | None:
     lead = node.get("lead") or {}
     return lead.get("email") or lead.get("name")
-
-
-def _period(name: str | None) -> str | None:
-    """A timeframe's name as okrsync's period label ("Q1 2026" → "2026-Q1"); else the name."""
-    if not name:
-        return None
-    try:
-        label = parse_period(name)
-    except TransformError:
-        return name
-    return label.label if label else name
 
 
 def _float(value: Any) -> float | None:

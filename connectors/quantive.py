@@ -17,14 +17,11 @@ import json
 import re
 from typing import Any, Iterator
 
-import httpx
-
-from okrsync import hookimpl, http
+from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .perdoo import _period
-from .saas import bearer, check_options, load_mapping
+from .common import bearer, check_options, load_mapping, new_api, period_label
 
 REGIONS = {"eu": "https://app.quantive.com/results/api/v1", "us": "https://app.us.quantive.com/results/api/v1"}
 OPTIONS = {"region", "url", "token", "account_id", "rate", "timeout", "attempts", "page_size", "mapping", "deletes",
@@ -48,8 +45,8 @@ class QuantiveConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, ("token", "account_id"), where,
-                      "a Quantive API token and the account id, e.g. token: {$env: QUANTIVE_TOKEN}")
+        check_options(options, OPTIONS, where, required=("token", "account_id"),
+                      example="a Quantive API token and the account id, e.g. token: {$env: QUANTIVE_TOKEN}")
         region = options.get("region", "eu")
         if options.get("url"):
             base = options["url"]
@@ -61,11 +58,8 @@ class QuantiveConnector(Connector):
         self.mapping = load_mapping("quantive", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
         self.page = int(options.get("page_size", 100))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(base, auth=bearer(options["token"], where), where=f"{where}: url",
-                                 headers={"gtmhub-accountId": str(options["account_id"])})
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", RATE)), attempts=int(options.get("attempts", 5)))
+        self.api = new_api(endpoint, options, where, url=base, auth=bearer(options["token"], where),
+                           rate=float(options.get("rate", RATE)), headers={"gtmhub-accountId": str(options["account_id"])})
         self._sessions: dict[str, str] | None = None  # id → title
         self._emails: dict[str, str] | None = None  # user id → e-mail
 
@@ -106,7 +100,7 @@ class QuantiveConnector(Connector):
             yield Record("objective", goal["id"], {
                 "title": goal.get("name") or "", "description": goal.get("description") or None,
                 "owner": self._emails.get(goal.get("ownerId")),
-                "period": _period(self._sessions.get(goal.get("sessionId")))},
+                "period": period_label(self._sessions.get(goal.get("sessionId")))},
                 updated=goal.get("dateModified"), where=f"{self.endpoint} goal {goal['id']}")
         for metric in self._list("/metrics"):
             yield self._metric(metric)
@@ -223,7 +217,7 @@ class QuantiveConnector(Connector):
 
     def _session(self, period: str | None) -> str:
         for sid, title in self._sessions.items():
-            if period and (title.casefold() == period.casefold() or _period(title) == period):
+            if period and (title.casefold() == period.casefold() or period_label(title) == period):
                 return sid
         raise KeyError(f"no Quantive session is named or means {period!r}; create the session first")
 

@@ -25,7 +25,7 @@ import datetime as dt
 import json
 import re
 import threading
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -36,7 +36,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.model import band
 
-from .shipped import check_options, load_mapping, parallel
+from .common import check_options, load_mapping, new_api, parallel, read_cursor
 
 API = "/v2"
 DEFAULT_URL = "https://api.tability.app"
@@ -80,12 +80,11 @@ class TabilityConnector(Connector):
                               "(from the outcome's menu › Check-ins API)")
         self._remote = {str(k): str(v) for k, v in remote.items()}
         self.concurrency = int(options.get("concurrency", 4))
-        timeout = float(options.get("timeout", 30))
-        client = http.new_client(str(options.get("url", DEFAULT_URL)), auth=_ApiKey(self._token), where=f"{where}: url")
-        client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
+        # Authorization: API <token> (guides.tability.app/api/tability-api/authentication)
+        self.api = new_api(endpoint, options, where, url=str(options.get("url", DEFAULT_URL)),
+                           auth=http.HeaderAuth(f"API {self._token}"), rate=float(options.get("rate", 5)))
         self._links = threading.local()  # the last response's Link header, per worker thread
-        client.event_hooks["response"].append(self._keep_link)
-        self.api = http.Api(client, endpoint, rate=float(options.get("rate", 5)), attempts=int(options.get("attempts", 5)))
+        self.api.client.event_hooks["response"].append(self._keep_link)
         self._state: _State | None = None
 
     def take_counts(self) -> tuple[int, int]:
@@ -136,7 +135,7 @@ class TabilityConnector(Connector):
             return {part: [x for x in self._list(f"{ws}/plans/{plan['id']}/{part}") if self.archived or not x.get("archived")]
                     for part in ("objectives", "outcomes", "initiatives")}
 
-        listed = self._parallel(plan_items, plans)
+        listed = parallel(plan_items, plans, self.concurrency)
         objectives = {o["id"]: (plan, o) for plan, items in zip(plans, listed) for o in items["objectives"]}
         outcomes = [o for items in listed for o in items["outcomes"]]
         for plan, objective in objectives.values():
@@ -146,7 +145,7 @@ class TabilityConnector(Connector):
         for initiative in (i for items in listed for i in items["initiatives"]):
             yield self._guard("initiative", initiative, lambda: self._initiative(initiative))
         if self.history:
-            for check_ins in self._parallel(lambda o: self._check_ins_of(o["id"]), outcomes):
+            for check_ins in parallel(lambda o: self._check_ins_of(o["id"]), outcomes, self.concurrency):
                 for check_in in check_ins:
                     yield self._guard("check-in", check_in, lambda: self._check_in(check_in, state))
         state.sent_at = {k: v for k, v in state.sent_at.items() if k in state.seen}  # forget deleted ones
@@ -262,9 +261,6 @@ class TabilityConnector(Connector):
         fresh.sort(key=lambda c: c.get("created_at") or "")
         return fresh[-1]["id"] if fresh else None
 
-    def _parallel(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
-        return parallel(fn, items, self.concurrency)
-
 
 class _State:
     """The cursor: the time okrsync meant for each check-in it wrote (the webhook stamps its own)."""
@@ -275,29 +271,11 @@ class _State:
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
-        try:
-            raw = json.loads(cursor) if cursor else {}
-        except ValueError:
-            raw = {}
-        sent = raw.get("sent_at") if isinstance(raw, dict) else None
+        sent = read_cursor(cursor).get("sent_at")
         return cls(dict(sent) if isinstance(sent, dict) else {})
 
     def dump(self) -> str:
         return json.dumps({"sent_at": self.sent_at}, sort_keys=True)
-
-
-class _ApiKey(httpx.Auth):
-    """``Authorization: API <token>`` (guides.tability.app/api/tability-api/authentication)."""
-
-    def __init__(self, token: str):
-        self._header = f"API {token}"
-
-    def auth_flow(self, request):
-        request.headers["Authorization"] = self._header
-        yield request
-
-    def __repr__(self) -> str:  # never the token
-        return "_ApiKey(***)"
 
 
 def _next_page(link: str | None) -> int | None:

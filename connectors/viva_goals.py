@@ -34,7 +34,7 @@ from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
 
-from .shipped import check_options, load_mapping
+from .common import check_options, load_mapping
 
 OPTIONS = {"path", "mapping"}
 KINDS = ("objective", "key_result", "initiative", "alignment", "check_in")

@@ -128,6 +128,8 @@ def _reason(response: httpx.Response) -> str:
         for key in ("errorMessages", "errors", "message", "err", "error"):
             if body.get(key):
                 text = body[key]
+                if isinstance(text, dict) and text.get("message"):  # Google: {"error": {code, message, status}}
+                    text = text["message"]
                 return "; ".join(map(str, text)) if isinstance(text, list) else str(text)[:300]
     return response.reason_phrase or "request refused"
 
@@ -201,26 +203,61 @@ def request_json(client: httpx.Client, method: str, url: str, *, endpoint: str,
 class Pacer:
     """Spaces requests evenly at ``rate`` per second across threads, so a tool's rate limit
     is never hit in the first place; ``hold(seconds)`` stops every thread when the server
-    asked for a pause anyway (a 429 seen by one worker is news for all of them)."""
+    asked for a pause anyway (a 429 seen by one worker is news for all of them).
+
+    ``wait(cost)`` is for a request the tool counts as ``cost`` (Asana's batch: one per
+    action): it reserves that many slots in a row at once, so no other thread's request
+    lands in between, and returns when the first of them is due. A thread that was asleep
+    when a hold came queues again, behind the hold."""
 
     def __init__(self, rate: float | None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic):
         self.interval = 1.0 / rate if rate else 0.0
         self.sleep, self.clock = sleep, clock
         self._next = 0.0
+        self._holds = 0  # how many holds so far: one placed while a thread slept is news for it
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
-        with self._lock:  # reserve a slot, then sleep outside the lock
-            now = self.clock()
-            slot = max(now, self._next)
-            self._next = slot + self.interval
-        if slot > now:
+    def wait(self, cost: int = 1) -> None:
+        while True:
+            with self._lock:  # reserve the slots, then sleep outside the lock
+                now = self.clock()
+                slot = max(now, self._next)
+                self._next = slot + self.interval * max(1, cost)
+                holds = self._holds
+            if slot <= now:
+                return
             self.sleep(slot - now)
+            with self._lock:
+                if self._holds == holds:
+                    return
 
     def hold(self, seconds: float) -> None:
         with self._lock:
             self._next = max(self._next, self.clock() + seconds)
+            self._holds += 1
+
+
+class HeaderAuth(httpx.Auth):
+    """An ``Authorization`` header of the tool's own kind (``API <token>``, a bare personal
+    token); the value never appears in a repr."""
+
+    def __init__(self, value: str):
+        self._header = value
+
+    def auth_flow(self, request):
+        request.headers["Authorization"] = self._header
+        yield request
+
+    def __repr__(self) -> str:  # never the token
+        return f"{type(self).__name__}(***)"
+
+
+class BearerAuth(HeaderAuth):
+    """``Authorization: Bearer <token>``; the token never appears in a repr."""
+
+    def __init__(self, token: str):
+        super().__init__(f"Bearer {token}")
 
 
 class Api:
@@ -238,8 +275,8 @@ class Api:
         self._lock = threading.Lock()
         self.requests = self.retried = 0
 
-    def _before(self) -> None:
-        self.pacer.wait()
+    def _before(self, cost: int = 1) -> None:
+        self.pacer.wait(cost)
         with self._lock:
             self.requests += 1
 
@@ -250,10 +287,12 @@ class Api:
         if asked:
             self.pacer.hold(asked)
 
-    def call(self, method: str, url: str, *, replay_safe: bool = True, **kwargs: Any) -> Any:
+    def call(self, method: str, url: str, *, replay_safe: bool = True, cost: int = 1, **kwargs: Any) -> Any:
+        """``cost``: how many requests the tool counts this one as (paced as that many)."""
         policy = retrying(attempts=self.attempts, sleep=self.sleep, replay_safe=replay_safe)
         policy.before_sleep = self._on_retry
-        return request_json(self.client, method, url, endpoint=self.endpoint, policy=policy, before=self._before, **kwargs)
+        return request_json(self.client, method, url, endpoint=self.endpoint, policy=policy,
+                            before=lambda: self._before(cost), **kwargs)
 
     def take_counts(self) -> tuple[int, int]:
         with self._lock:

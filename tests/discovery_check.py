@@ -46,9 +46,11 @@ def _schema(node: Any) -> Any:
 
 
 def _parameter(name: str, p: dict[str, Any]) -> dict[str, Any]:
-    # a repeated parameter keeps its item schema: SpecCheck checks each value of a list
     schema = {k: p[k] for k in ("type", "enum", "format") if k in p}
-    return {"name": name, "in": p.get("location", "query"), "required": bool(p.get("required")), "schema": schema}
+    out = {"name": name, "in": p.get("location", "query"), "required": bool(p.get("required")), "schema": schema}
+    if p.get("repeated"):  # ranges=A&ranges=B: an array, each value whole (a tab name may hold a comma)
+        out.update(schema={"type": "array", "items": schema}, style="form", explode=True)
+    return out
 
 
 def _methods(resource: dict[str, Any]) -> list[dict[str, Any]]:
@@ -92,9 +94,4 @@ class DiscoveryMock(SpecMock):
     """``SpecMock`` whose requests and canned answers are checked against a discovery document."""
 
     def __init__(self, spec: str, base_url: str):
-        import respx
-
-        # SpecMock.__init__ loads its spec with SpecCheck.load (OpenAPI only); the rest is its own
-        self.spec = DiscoveryCheck.load(spec)
-        self.router = respx.mock(base_url=base_url, assert_all_called=False)
-        self.sent = []
+        super().__init__(DiscoveryCheck.load(spec), base_url)

@@ -1,6 +1,7 @@
 """End-to-end helpers for the API connectors' tests: the bundled example spreadsheet synced
 with one emulated tool through the real hub."""
 
+import csv
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,14 @@ def make_hub(tmp_path, name: str, options: dict):
     hub = Hub(cfg, Store(None), {n: i.cls for n, i in plugins.connectors().items()})
     hub.connector(name).api.sleep = lambda s: None
     return hub, sheet
+
+
+def write_sheet(path, rows: list[dict]) -> None:
+    """Write ``rows`` (dicts with the same keys, in the header's order) as a CSV sheet."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
 
 
 def sync(hub):

@@ -8,6 +8,17 @@ payload the real API would never send.
 
     spec = SpecCheck.load("jira-cloud-platform-v3.openapi.json")
     spec.response("GET", "/rest/api/3/search/jql", 200, body)   # raises SpecMismatch
+
+The spec is read as its vendor means it:
+
+- response codes written as YAML integers (``200:``) are the same as ``"200"``;
+- a request path may carry the base path of the spec's server (``servers[0].url``, e.g.
+  ``/api/1.0``); it is stripped before matching;
+- ``allOf: [X, {nullable: true}]`` is X or null (OpenAPI 3.0 has no other way to make a
+  referenced schema nullable);
+- the undeclared-key check follows ``allOf`` (and ``$ref`` in it) to any depth;
+- array query parameters are checked item by item (``items.enum``, ``items.type``),
+  comma-separated values one by one unless the parameter is ``explode: true``.
 """
 
 from __future__ import annotations
@@ -17,9 +28,12 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
+from jsonschema.validators import extend
 from openapi_schema_validator import OAS30Validator, OAS31Validator
+from openapi_schema_validator import _keywords as oas_keywords
 from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
@@ -35,14 +49,36 @@ def _pointer(*parts: str) -> str:
     return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
 
 
+def _all_of(validator: Any, parts: list[Any], instance: Any, schema: dict[str, Any]) -> Any:
+    """``allOf`` where a ``{nullable: true}`` member makes the whole of it nullable."""
+    if instance is None and any(isinstance(p, dict) and p.get("nullable") is True and "$ref" not in p for p in parts):
+        return
+    yield from oas_keywords.allOf(validator, parts, instance, schema)
+
+
+OAS30 = extend(OAS30Validator, {"allOf": _all_of})
+
+
+def _string_codes(document: dict[str, Any]) -> None:
+    """Response codes as strings, as JSON has them (YAML reads ``200:`` as an integer)."""
+    for item in (document.get("paths") or {}).values():
+        for op in item.values() if isinstance(item, dict) else ():
+            if isinstance(op, dict) and isinstance(op.get("responses"), dict):
+                op["responses"] = {str(code): answer for code, answer in op["responses"].items()}
+
+
 class SpecCheck:
     def __init__(self, name: str, document: dict[str, Any]):
         self.name = name
         self.document = document
+        _string_codes(document)
         # 3.0 schemas are a JSON Schema draft-4 dialect (nullable); 3.1 ones are draft 2020-12
         modern = str(document.get("openapi", "3.0")).startswith("3.1")
-        self.validator = OAS31Validator if modern else OAS30Validator
+        self.validator = OAS31Validator if modern else OAS30
         self.registry = Registry().with_resource("urn:spec", (DRAFT202012 if modern else DRAFT4).create_resource(document))
+        # requests name the whole path; the spec's paths start after its server's base path
+        servers = document.get("servers") or [{}]
+        self.base = urlsplit(str(servers[0].get("url") or "")).path.rstrip("/")
         # concrete paths match templates: /rest/api/3/issue/{issueIdOrKey} → [^/]+
         self.templates = [(re.compile("^" + "".join("[^/]+" if part.startswith("{") else re.escape(part)
                                                     for part in re.split(r"(\{[^/]+?\})", t)) + "$"), t)
@@ -57,7 +93,10 @@ class SpecCheck:
         return cls(filename, document)
 
     def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]]:
-        """The path template and operation object for a concrete request."""
+        """The path template and operation object for a concrete request (with or without
+        the server's base path)."""
+        if self.base and path.startswith(self.base + "/"):
+            path = path[len(self.base):]
         matches = [t for rx, t in self.templates if rx.match(path)]
         # prefer the most literal template: /issue/bulk over /issue/{issueIdOrKey}
         matches.sort(key=lambda t: t.count("{"))
@@ -92,19 +131,26 @@ class SpecCheck:
             if name not in known:
                 raise SpecMismatch(f"{self.name}: {method.upper()} {template} has no query parameter {name!r} "
                                    f"(documented: {', '.join(known) or 'none'})")
-            schema = known[name].get("schema") or {}
-            kind = schema.get("type")
+            schema = self._resolve(known[name].get("schema") or {})
             values = value if isinstance(value, list) else [value]
+            if schema.get("type") == "array":  # each item; a=1,2 is two unless each is a value of its own
+                schema = self._resolve(schema.get("items") or {})
+                if known[name].get("explode") is not True:
+                    values = [part for v in values for part in str(v).split(",")]
             for v in values:
-                if kind == "integer" and not str(v).lstrip("-").isdigit():
-                    raise SpecMismatch(f"{self.name}: query {name}={v!r} is not an integer")
-                if kind == "boolean" and str(v) not in ("true", "false"):
-                    raise SpecMismatch(f"{self.name}: query {name}={v!r} is not true or false")
-                if schema.get("enum") and v not in schema["enum"]:
-                    raise SpecMismatch(f"{self.name}: query {name}={v!r} is not one of {schema['enum']}")
+                self._query_value(name, v, schema)
         for name, p in known.items():
             if p.get("required") and name not in query:
                 raise SpecMismatch(f"{self.name}: {method.upper()} {template} needs query parameter {name!r}")
+
+    def _query_value(self, name: str, v: Any, schema: dict[str, Any]) -> None:
+        kind = schema.get("type")
+        if kind == "integer" and not str(v).lstrip("-").isdigit():
+            raise SpecMismatch(f"{self.name}: query {name}={v!r} is not an integer")
+        if kind == "boolean" and str(v) not in ("true", "false"):
+            raise SpecMismatch(f"{self.name}: query {name}={v!r} is not true or false")
+        if schema.get("enum") and v not in schema["enum"]:
+            raise SpecMismatch(f"{self.name}: query {name}={v!r} is not one of {schema['enum']}")
 
     def _resolve(self, node: Any) -> Any:
         while isinstance(node, dict) and "$ref" in node:
@@ -113,11 +159,17 @@ class SpecCheck:
                 node = node[part.replace("~1", "/").replace("~0", "~")]
         return node
 
-    def _undeclared(self, body: Any, schema: Any, at: str) -> list[str]:
+    def _parts(self, schema: Any) -> list[dict[str, Any]]:
+        """A schema and every ``allOf`` member in it, to any depth, ``$ref`` resolved."""
         schema = self._resolve(schema)
         if not isinstance(schema, dict):
             return []
-        parts = [self._resolve(s) for s in schema.get("allOf", [])] + [schema]
+        return [part for member in schema.get("allOf", []) for part in self._parts(member)] + [schema]
+
+    def _undeclared(self, body: Any, schema: Any, at: str) -> list[str]:
+        parts = self._parts(schema)
+        if not parts:
+            return []
         if isinstance(body, dict):
             declared: dict[str, Any] = {}
             for part in parts:
@@ -139,7 +191,7 @@ class SpecCheck:
 
     def response(self, method: str, path: str, status: int, body: Any) -> None:
         template, op = self.operation(method, path)
-        responses = op.get("responses", {})
+        responses = op.get("responses", {})  # codes are strings (see _string_codes)
         key = str(status) if str(status) in responses else "default" if "default" in responses else None
         if key is None:
             raise SpecMismatch(f"{self.name}: {method.upper()} {template} never answers {status} "
@@ -167,14 +219,15 @@ class SpecMock:
             ...
             api.sent  # [(method, path, query, body)] in order
 
+    ``spec`` is a file name in ../shared/specs or a loaded ``SpecCheck`` (or subclass).
     ``answers`` is a list (one per call, the last repeats) of ``(status, body)`` or
     ``(status, body, headers)``, or a function ``(query, body) -> (status, body[, headers])``.
     """
 
-    def __init__(self, spec: str, base_url: str):
+    def __init__(self, spec: str | SpecCheck, base_url: str):
         import respx
 
-        self.spec = SpecCheck.load(spec)
+        self.spec = spec if isinstance(spec, SpecCheck) else SpecCheck.load(spec)
         self.router = respx.mock(base_url=base_url, assert_all_called=False)
         self.sent: list[tuple[str, str, dict, Any]] = []
 

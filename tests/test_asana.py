@@ -12,7 +12,7 @@ from okrsync.connectors.asana import AsanaConnector
 from okrsync.connectors.asana_fields import AsanaMapping, Periods
 from okrsync.errors import ConfigError, FatalError, MappingError
 
-from .asana_spec import PREFIX, SPEC, Prefixed, asana_spec, check_action
+from .asana_spec import PREFIX, SPEC, asana_spec, check_action
 from .spec_check import SPECS, SpecMock
 
 pytestmark = pytest.mark.skipif(not SPECS.exists(), reason="../shared/specs is not beside the checkout")
@@ -26,14 +26,13 @@ class Asana:
 
     def __init__(self, mock: SpecMock):
         self.mock = mock
-        self.mock.spec = Prefixed(mock.spec)
         self.actions: list[dict] = []
 
     def on(self, method, path, answers):
         self.mock.on(method, PREFIX + path, answers)
 
     def batch(self, handler):
-        spec = self.mock.spec.spec
+        spec = self.mock.spec
 
         def respond(query, body):
             out = []
@@ -50,7 +49,6 @@ class Asana:
 
 @pytest.fixture
 def asana():
-    asana_spec()
     with SpecMock(SPEC, "https://app.asana.com") as mock:
         yield Asana(mock)
 

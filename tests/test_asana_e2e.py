@@ -15,6 +15,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.asana import TOKEN, AsanaEmulator
+from .saas_e2e import write_sheet
 from .test_sync import sync
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
@@ -100,10 +101,7 @@ def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     for r in rows:
         if r["Key result ID"] == "KR-9":
             r["Current"] = "29"
-    with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_sheet(tmp_path / "okrs.csv", rows)
     hub = make_hub(tmp_path, emu)
     hub.config.sync["conflicts"] = {"prefer": "sheet"}
     hub = make_hub(tmp_path, emu)
@@ -143,7 +141,7 @@ def test_faults_do_not_duplicate_or_lose_anything(tmp_path, emu):
 
 
 def test_a_429_storm_is_waited_out_at_the_asked_pace(tmp_path, emu):
-    emu.action_rate, emu.action_burst = 100, 20  # actions per second, as Asana counts them
+    emu.faults.rate, emu.faults.burst = 100, 20  # actions per second, as Asana counts them
     plans = sync(make_hub(tmp_path, emu, rate=115))  # a little faster than allowed
     assert len(emu.goals) == 52 and emu.count(status=429) >= 1
     assert sum(p.counters.retried for p in plans) >= 1
@@ -163,10 +161,7 @@ def test_an_unknown_period_is_a_clear_rejection(tmp_path, emu):
 def test_a_row_deleted_from_the_sheet_deletes_the_goal_in_asana(tmp_path, emu):
     sync(make_hub(tmp_path, emu))
     rows = [r for r in sheet_rows(tmp_path) if r["Key result ID"] != "KR-9"]
-    with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
+    write_sheet(tmp_path / "okrs.csv", rows)
     sync(make_hub(tmp_path, emu))
     assert "Raise eNPS from 21 to 35" not in [g["name"] for g in emu.goals.values()]
     assert len(emu.goals) == 51

@@ -88,7 +88,7 @@ def test_errors_are_asana_errors(emu):
 
 
 def test_the_rate_limit_counts_every_action_of_a_batch(emu):
-    emu.action_rate, emu.action_burst = 1, 5
+    emu.faults.rate, emu.faults.burst = 1, 5  # actions, as Asana counts them
     actions = [{"method": "get", "relative_path": "/users/me"}] * 6
     status, body = batch(emu, actions)
     assert status == 429 and body["errors"][0]["message"].startswith("You've made too many requests")
@@ -97,3 +97,24 @@ def test_the_rate_limit_counts_every_action_of_a_batch(emu):
     assert status == 200  # five fit: the refused six ran nothing and took nothing
     response = httpx.get(emu.url + PREFIX + "/users/me", headers=HEADERS)
     assert response.status_code == 429 and int(response.headers["Retry-After"]) >= 1
+
+
+def test_a_request_costs_what_the_emulator_says_and_a_refused_one_costs_nothing():
+    from .emulators.server import Emulator, route
+
+    class Tiny(Emulator):
+        @route("POST", r"/things")
+        def things(self, req):
+            return 200, {"n": len(req.json())}
+
+        def cost(self, req):
+            return len(req.json()) if req.body else 1
+
+    with Tiny() as tiny:
+        tiny.faults.rate, tiny.faults.burst = 0.01, 3  # next to no refill during the test
+        assert httpx.post(tiny.url + "/things", json=[1, 2, 3, 4]).status_code == 429  # 4 > 3: takes nothing
+        assert httpx.post(tiny.url + "/things", json=[1, 2]).status_code == 200  # 3 - 2 = 1 left
+        refused = httpx.post(tiny.url + "/things", json=[1, 2])
+        assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+        assert httpx.post(tiny.url + "/things", json=[1]).status_code == 200
+        assert [h.fault for h in tiny.log] == ["rate", None, "rate", None]

@@ -84,8 +84,7 @@ def connector(tmp_path, **options):
 @pytest.fixture
 def cu():
     SLEEPS.clear()
-    with SpecMock(SPEC, HOST) as mock:
-        mock.spec = ClickUpSpec.load()
+    with SpecMock(ClickUpSpec.load(), HOST) as mock:
         mock.on("GET", V2 + "/team", [(200, TEAMS)])
         yield mock
 

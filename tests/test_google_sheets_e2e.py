@@ -16,6 +16,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.google_sheets import GoogleSheets, GoogleTokens
+from .saas_e2e import write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
@@ -94,10 +95,7 @@ def test_an_edit_in_the_sheet_comes_back_to_the_csv_and_only_its_row_is_written(
     # and a change on the CSV side is one range of one row in one batchUpdate
     rows = csv_rows(tmp_path)
     kr(rows, "KR-5")["Current"] = "77"
-    with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_sheet(tmp_path / "okrs.csv", rows)
     emu.reset_log()
     sync(hub)
     [write] = [h for h in emu.log if h.method == "POST"]
@@ -113,10 +111,7 @@ def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     emu.edit(SID, "OKRs", {"Key result ID": "KR-1"}, Current=9_500_000)
     rows = csv_rows(tmp_path)
     kr(rows, "KR-1")["Current"] = "9100000"
-    with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_sheet(tmp_path / "okrs.csv", rows)
     sync(hub)
     assert [r for r in emu.records(SID, "OKRs") if r.get("Key result ID") == "KR-1"][0]["Current"] == 9_100_000
     assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
@@ -162,10 +157,7 @@ def test_okrsync_never_writes_a_formula(tmp_path, emu):
     text = '=HYPERLINK("https://evil.example","click")'
     rows = csv_rows(tmp_path)
     kr(rows, "KR-1")["Key result"] = "'" + text  # the CSV holds it escaped, as okrsync writes files
-    with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_sheet(tmp_path / "okrs.csv", rows)
     sync(hub)
     [cell] = [r["Key result"] for r in emu.records(SID, "OKRs") if r.get("Key result ID") == "KR-1"]
     assert cell == "'" + text and emu.formulas_made == 0
@@ -195,10 +187,7 @@ def test_faults_are_retried_without_duplicates_or_lost_edits(tmp_path, emu, faul
     emu.edit(SID, "OKRs", {"Key result ID": "KR-2"}, Current=109)
     rows = csv_rows(tmp_path)
     kr(rows, "KR-7")["Current"] = "4"
-    with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_sheet(tmp_path / "okrs.csv", rows)
     emu.faults.inject(fault, times=2, path=r".*batchGet")
     emu.faults.inject(fault, times=1, path=r".*batchUpdate", apply_then_fail=fault in ("timeout", "truncate", "reset"))
     sync(hub)

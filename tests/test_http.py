@@ -120,3 +120,59 @@ def test_retry_after_as_an_http_date_or_garbage(monkeypatch):
     dated = httpx.Response(429, headers={"Retry-After": "Sun, 09 Sep 2001 01:47:00 GMT"}, request=request)
     assert http.retry_after(dated) == pytest.approx(20.0)
     assert http.retry_after(httpx.Response(429, headers={"Retry-After": "soon"}, request=request)) is None
+
+
+def test_bearer_auth_sends_the_token_and_never_shows_it():
+    auth = http.BearerAuth(TOKEN)
+    request = next(auth.auth_flow(httpx.Request("GET", BASE + "/goals")))
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert TOKEN not in repr(auth) and TOKEN not in str(auth)
+
+
+def test_googles_nested_error_body_gives_its_message(client):
+    c, router = client
+    router.get("/goals").mock(return_value=httpx.Response(400, json={
+        "error": {"code": 400, "message": "Invalid value at 'data[0].values'", "status": "INVALID_ARGUMENT"}}))
+    with pytest.raises(FatalError) as caught:
+        call(c, [])
+    assert str(caught.value) == "tool: GET /goals → 400: Invalid value at 'data[0].values'"
+
+
+def test_a_costly_request_reserves_its_slots_at_once():
+    now, sleeps = [100.0], []
+    pacer = http.Pacer(10, sleep=sleeps.append, clock=lambda: now[0])  # a slot every 0.1 s
+    pacer.wait(cost=5)  # due at once, and holds the next four slots
+    pacer.wait()
+    assert sleeps == [pytest.approx(0.5)]
+    now[0] += 0.6
+    pacer.wait(cost=0)  # counted as one
+    pacer.wait()
+    assert sleeps[1:] == [pytest.approx(0.1)]
+
+
+def test_api_call_paces_by_cost(client):
+    c, router = client
+    router.post("/batch").mock(return_value=httpx.Response(200, json={"data": []}))
+    api = http.Api(c, "tool", rate=10)
+    costs = []
+    api.pacer.wait = lambda cost=1: costs.append(cost)
+    api.call("POST", "/batch", json={}, cost=7)
+    api.call("POST", "/batch", json={})
+    assert costs == [7, 1] and api.take_counts() == (2, 0)
+
+
+def test_a_thread_asleep_when_a_hold_comes_queues_behind_it():
+    now = [0.0]
+    pacer = http.Pacer(10, clock=lambda: now[0])
+    pacer.wait(cost=3)  # slots 0.0–0.3
+    sleeps = []
+
+    def sleep(seconds):  # while this thread sleeps towards 0.3, another worker sees a 429
+        sleeps.append(seconds)
+        if len(sleeps) == 1:
+            pacer.hold(5)
+        now[0] += seconds
+
+    pacer.sleep = sleep
+    pacer.wait()
+    assert sleeps == [pytest.approx(0.3), pytest.approx(4.7)] and now[0] == pytest.approx(5.0)

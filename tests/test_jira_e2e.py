@@ -17,6 +17,7 @@ from okrsync.cli import cli
 from okrsync.connectors import jira as jira_connector
 
 from .emulators.jira import JiraEmulator
+from .saas_e2e import write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 TOKEN = "jira-e2e-SECRET"
@@ -156,10 +157,7 @@ def test_a_conflicting_edit_on_both_sides_is_settled_by_the_policy(project, jira
     for r in rows:
         if r["Key result ID"] == "KR-7":
             r["Current"] = "22"
-    with (project / "okrs.csv").open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_sheet(project / "okrs.csv", rows)
     out = run("sync")
     assert out["totals"]["conflicts"] == 1
     # newest wins by the tools' own clocks: the sheet file was saved after the Jira edit

@@ -5,10 +5,9 @@ or e-mail), goal status updates, and ``POST /batch`` (up to 10 actions, dispatch
 same handlers). ``{"data": …}`` envelopes, ``limit``/``offset`` pages with ``next_page``,
 ``{"errors": [{"message": …}]}`` errors, ``Authorization: Bearer`` tokens.
 
-Asana counts every action of a batch against its rate limit, so this emulator's limit
-does too: ``action_rate`` (actions per second, a token bucket of ``action_burst``) answers
-429 with ``Retry-After`` for the *whole* request when its actions do not fit, as Asana
-documents. (The base ``Faults.rate`` counts HTTP requests; leave it off here.)
+Asana counts every action of a batch against its rate limit, so this emulator's ``cost``
+does too: with ``faults.rate`` (actions per second, a bucket of ``faults.burst``) a batch
+whose actions do not fit answers 429 with ``Retry-After`` as a whole, as Asana documents.
 """
 
 from __future__ import annotations
@@ -16,9 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
-import math
-import threading
-import time
 from typing import Any
 
 from .server import Emulator, HttpError, Request, route
@@ -44,10 +40,6 @@ class AsanaEmulator(Emulator):
             gid = self._gid()
             self.periods[gid] = {"gid": gid, "resource_type": "time_period", "period": period, "display_name": display,
                                  "start_on": start, "end_on": end}
-        self.action_rate: float | None = None
-        self.action_burst: float | None = None
-        self._bucket = [0.0, 0.0, None]  # tokens, last refill, (rate, burst)
-        self._bucket_lock = threading.Lock()
 
     # -- state helpers -------------------------------------------------------------------
 
@@ -85,36 +77,14 @@ class AsanaEmulator(Emulator):
             error["phrase"] = "6 sad squid snuggle softly"
         return {"errors": [error]}
 
-    def _respond(self, req: Request) -> tuple[int, Any, dict[str, str]]:
-        # Asana's rate limit counts actions, not requests: a batch takes one token per action
-        # (the base's Faults.rate has no cost per request; see the module docstring)
-        cost = 1
+    def cost(self, req: Request) -> int:
+        """Asana's rate limit counts actions, not requests: a batch takes one per action."""
         if req.method == "POST" and req.path == "/api/1.0/batch":
             try:
-                cost = max(1, len(json.loads(req.body)["data"]["actions"]))
+                return max(1, len(json.loads(req.body)["data"]["actions"]))
             except (ValueError, KeyError, TypeError):
-                cost = 1
-        wait = self._take(cost)
-        if wait is not None:
-            return 429, self.error_body(429, ""), {"Retry-After": str(wait)}
-        return super()._respond(req)
-
-    def _take(self, cost: int) -> int | None:
-        rate = self.action_rate
-        if not rate:
-            return None
-        burst = float(self.action_burst or rate)
-        with self._bucket_lock:
-            now = time.monotonic()
-            if self._bucket[2] != (rate, burst):
-                self._bucket = [burst, now, (rate, burst)]
-            tokens = min(burst, self._bucket[0] + (now - self._bucket[1]) * rate)
-            self._bucket[1] = now
-            if tokens >= cost:
-                self._bucket[0] = tokens - cost
-                return None
-            self._bucket[0] = tokens
-            return max(1, math.ceil((cost - tokens) / rate))
+                return 1
+        return 1
 
     # -- shapes ------------------------------------------------------------------------
 
@@ -435,5 +405,5 @@ class AsanaEmulator(Emulator):
         if options.get("fields"):
             query["opt_fields"] = [",".join(options["fields"])]
         sub = Request(method, "/api/1.0" + path, query, headers, body)
-        status, out, _ = super()._respond(sub)  # same routes, no second rate-limit charge
+        status, out, _ = self._respond(sub)  # same routes; the batch paid the rate limit for it
         return {"status_code": status, "body": out, "headers": {}}

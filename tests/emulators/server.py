@@ -21,6 +21,9 @@ no body. ``raise HttpError(status, message)`` answers an error in the vendor's s
 (``error_body``). An exception escaping a handler answers 500 and is kept in
 ``self.errors`` so a test can tell an emulator bug from a connector bug.
 
+A request takes ``cost(req)`` tokens of the rate limit (default 1; a vendor that counts the
+actions of a batch overrides it).
+
 Order of processing per request: latency → rate limit (429; the request is not run) →
 queued fault (see ``Faults.inject``) → authorization (401) → route (404/405) → handler.
 """
@@ -119,9 +122,10 @@ class Faults:
     """Failure switches; every attribute may be changed while the server runs.
 
     - ``latency``: seconds added before every response.
-    - ``rate`` / ``burst``: a token bucket of ``burst`` (default: ``rate``) requests refilled
-      at ``rate`` per second; a request finding it empty answers 429 with ``Retry-After``
-      (whole seconds, at least 1) and is not executed. ``None`` disables the limit.
+    - ``rate`` / ``burst``: a token bucket of ``burst`` (default: ``rate``) tokens refilled
+      at ``rate`` per second; a request takes ``Emulator.cost(req)`` of them (1 unless the
+      vendor counts otherwise). One finding too few answers 429 with ``Retry-After`` (whole
+      seconds, at least 1), takes none and is not executed. ``None`` disables the limit.
     - ``hang``: how long a ``timeout`` fault holds the connection before dropping it.
     - ``inject(kind, …)``: one-shot faults, see there.
     """
@@ -179,8 +183,9 @@ class Faults:
                     return fault
         return None
 
-    def _admit(self) -> int | None:
-        """Take a token; None when admitted, else the whole seconds until one is free."""
+    def _admit(self, cost: int = 1) -> int | None:
+        """Take ``cost`` tokens; None when admitted, else the whole seconds until there are
+        enough (a refused request takes none)."""
         rate = self.rate
         if not rate:
             return None
@@ -191,10 +196,10 @@ class Faults:
                 self._bucket, self._tokens, self._last = (rate, capacity), capacity, now
             self._tokens = min(capacity, self._tokens + (now - self._last) * rate)
             self._last = now
-            if self._tokens >= 1.0:
-                self._tokens -= 1.0
+            if self._tokens >= cost:
+                self._tokens -= cost
                 return None
-            return max(1, math.ceil((1.0 - self._tokens) / rate))
+            return max(1, math.ceil((cost - self._tokens) / rate))
 
 
 class Emulator:
@@ -277,6 +282,10 @@ class Emulator:
     def rate_limit_headers(self, wait: int) -> dict[str, str]:
         return {"Retry-After": str(wait)}
 
+    def cost(self, req: Request) -> int:
+        """How many tokens of the rate limit a request takes (default: one)."""
+        return 1
+
     # -- dispatch ----------------------------------------------------------------------
 
     def _respond(self, req: Request) -> tuple[int, Any, dict[str, str]]:
@@ -344,7 +353,7 @@ class _Handler(BaseHTTPRequestHandler):
         faults = emu.faults
         if faults.latency:
             emu._stopping.wait(faults.latency)
-        wait = faults._admit()
+        wait = faults._admit(emu.cost(req)) if faults.rate else None
         if wait is not None:
             hit.fault = "rate"
             return self._answer(hit, 429, emu.error_body(429, "Rate limit exceeded."), emu.rate_limit_headers(wait))

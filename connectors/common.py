@@ -1,0 +1,145 @@
+"""What every API connector's set-up shares, in one place: option names checked with a
+did-you-mean, the shipped vendor mapping merged with an endpoint's overrides, and the two
+helpers for batched and concurrent requests.
+
+- ``check_options(options, known, where, required=(), example="")``: an unknown key is a
+  ConfigError with a did-you-mean (or the list of options), a missing required one too.
+- ``merge(base, over, where)``: ``over`` laid on ``base``; an unknown key is a MappingError
+  naming where it is, sub-maps merge key by key, status maps are replaced whole.
+- ``load_mapping(name, overrides, base_dir, where)``: ``mappings/<name>.yaml`` with the
+  endpoint's ``mapping:`` section (a dict, or a YAML file named relative to the config)
+  merged over it; ``read_overrides`` and ``shipped`` are its two halves, for a connector
+  that checks the result and names the file in its messages.
+- ``new_api(endpoint, options, where, url=…, auth=…, rate=…)``: the endpoint's ``http.Api``
+  with its ``timeout`` and ``attempts`` options.
+- ``bearer(token, where)``: the token option as ``Authorization: Bearer``, checked.
+- ``read_cursor(cursor)``: the JSON object a connector wrote as its cursor.
+- ``period_label(name)``: a tool's period name as okrsync's label where it reads as one.
+- ``parallel(fn, items, workers)`` and ``chunks(items, size)``.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from concurrent.futures import ThreadPoolExecutor
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator
+
+import httpx
+
+from okrsync.config import load_yaml
+from okrsync.errors import ConfigError, MappingError
+from okrsync import http
+from okrsync.transforms import TransformError, parse_period
+
+REPLACED_WHOLE = ("status", "read_status")  # maps whose keys are the user's own vocabulary
+
+
+def check_options(options: dict[str, Any], known: Iterable[str], where: str, required: Iterable[str] = (),
+                  example: str = "") -> None:
+    """ConfigError for the first option not in ``known`` (suggesting the nearest name, or
+    listing them all), then for the first ``required`` one missing or empty."""
+    known = list(known)
+    for key in options:
+        if key not in known:
+            hint = difflib.get_close_matches(str(key), known, n=1)
+            raise ConfigError(f"{where}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else
+                              f"; the options are {', '.join(sorted(known))}"))
+    for key in required:
+        if options.get(key) in (None, ""):
+            raise ConfigError(f"{where}: needs '{key}:'" + (f" ({example})" if example else ""))
+
+
+def merge(base: dict, over: dict, where: str) -> dict:
+    """A copy of ``base`` with ``over`` laid on it; every key of ``over`` must exist in ``base``."""
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if key not in base:
+            hint = difflib.get_close_matches(str(key), base, n=1)
+            raise MappingError(f"{where}: unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else
+                                                                   f"; expected one of {', '.join(base)}"))
+        if isinstance(base[key], dict) and isinstance(value, dict) and key not in REPLACED_WHOLE:
+            out[key] = merge(base[key], value, f"{where}.{key}")
+        else:
+            out[key] = value
+    return out
+
+
+def shipped(name: str) -> dict[str, Any]:
+    """The mapping okrsync ships for a vendor, ``mappings/<name>.yaml``."""
+    with resources.as_file(resources.files("okrsync.mappings") / f"{name}.yaml") as path:
+        return load_yaml(path)
+
+
+def read_overrides(overrides: Any, base_dir: Path, where: str) -> tuple[dict[str, Any], str]:
+    """An endpoint's ``mapping:`` section, or the YAML file it names (relative to the config;
+    an ``extends:`` line in it is redundant), and where it came from, for messages."""
+    if isinstance(overrides, str):  # a file of the user's own
+        path = base_dir / overrides
+        overrides = load_yaml(path) or {}
+        overrides.pop("extends", None)
+        where = str(path)
+    return overrides or {}, where
+
+
+def load_mapping(name: str, overrides: Any, base_dir: Path, where: str) -> dict[str, Any]:
+    """The shipped mapping with the endpoint's overrides (see ``read_overrides``) merged over it."""
+    overrides, where = read_overrides(overrides, base_dir, where)
+    return merge(shipped(name), overrides, where)
+
+
+def new_api(endpoint: str, options: dict[str, Any], where: str, *, url: str, auth: httpx.Auth | None, rate: float,
+            headers: dict[str, str] | None = None) -> http.Api:
+    """The endpoint's ``http.Api``: a client for ``url`` (https, or http to loopback) with
+    ``auth``, the ``timeout`` option (seconds, 30; connecting at most 10), paced at ``rate``
+    requests a second and retried up to the ``attempts`` option (5)."""
+    timeout = float(options.get("timeout", 30))
+    client = http.new_client(url, auth=auth, where=f"{where}: url", headers=headers)
+    client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
+    return http.Api(client, endpoint, rate=rate, attempts=int(options.get("attempts", 5)))
+
+
+def read_cursor(cursor: str | None) -> dict[str, Any]:
+    """The JSON object a connector wrote as its cursor; ``{}`` for none, or for one it cannot
+    read (from another version: the next read starts afresh)."""
+    try:
+        raw = json.loads(cursor) if cursor else {}
+    except ValueError:
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def bearer(token: Any, where: str) -> http.BearerAuth:
+    """``Authorization: Bearer <token>``; the token never appears in a repr or message."""
+    if not isinstance(token, str) or not token.strip():
+        raise ConfigError(f"{where}: token: give the API token, e.g. token: {{$env: NAME}} (never the value itself)")
+    return http.BearerAuth(token.strip())
+
+
+def period_label(name: str | None) -> str | None:
+    """A period's name as okrsync's label ("Q1 2026" → "2026-Q1"); else the name as it is."""
+    if not name:
+        return None
+    try:
+        label = parse_period(name)
+    except TransformError:
+        return name
+    return label.label if label else name
+
+
+def parallel(fn: Callable[[Any], Any], items: Iterable[Any], workers: int) -> list[Any]:
+    """``fn`` over ``items`` in order, on up to ``workers`` threads (inline for one item)."""
+    items = list(items)
+    if len(items) <= 1 or workers <= 1:
+        return [fn(i) for i in items]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(fn, items))
+
+
+def chunks(items: list, size: int) -> Iterator[list]:
+    """``items`` in consecutive slices of at most ``size``."""
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
