@@ -560,12 +560,17 @@ def migrate(env: Env, source, target, users_map, dry_run, yes, force_unlock):
         okrsync migrate --from planning-sheet --to jira-prod --dry-run
         okrsync migrate --from viva-export --to jira-prod --users-map users.csv --yes
     """
+    if source == target:
+        raise click.BadParameter("--from and --to name the same endpoint", param_hint="--to")
+    with ops.RunObserver(env, "migrate", [source, target], dry_run) as obs:
+        _migrate(obs, env, source, target, users_map, dry_run, yes, force_unlock)
+
+
+def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run, yes, force_unlock) -> None:
     from . import migrate as mig
     from .policy import Rule
 
-    if source == target:
-        raise click.BadParameter("--from and --to name the same endpoint", param_hint="--to")
-    cfg = env.config()
+    cfg = obs.load_config()
     cfg.endpoint(source), cfg.endpoint(target)
     users = mig.users_map(Path(users_map).read_text(encoding="utf-8"), users_map) if users_map else {}
     if users:
@@ -581,7 +586,7 @@ def migrate(env: Env, source, target, users_map, dry_run, yes, force_unlock):
                 the_plan = mig.plan(hub, source, target, store.begin_run("migrate", dry_run=True), users)
             _print_migration_plan(env, the_plan, dry_run=True)
             return
-        run_id = store.begin_run("migrate")
+        run_id = obs.run_id = store.begin_run("migrate")
         try:
             the_plan = mig.plan(hub, source, target, run_id, users)
             if not env.as_json:
@@ -591,6 +596,7 @@ def migrate(env: Env, source, target, users_map, dry_run, yes, force_unlock):
                     return
             with _migration_progress(env) as advance:
                 plans = mig.execute(hub, target, run_id, progress=advance)
+            obs.plans.extend(plans)
             check = mig.verify(hub, target)
         except BaseException as e:
             store.finish_run(run_id, "failed", {}, error=str(e) if isinstance(e, OkrsyncError) else type(e).__name__)

@@ -160,3 +160,12 @@ def test_a_migration_killed_at_random_points_finishes_on_rerun_without_a_duplica
         ids = [i["properties"]["okrsync"]["id"] for i in jira.issues.values()]
         assert len(ids) == len(set(ids)) == len(rows) + len(set(rows))  # every KR and objective exactly once
         assert "verified" in out
+
+
+def test_a_migration_logs_like_any_run_and_hides_the_token(project, jira):
+    result = CliRunner().invoke(cli, ["--log-format", "json", "migrate", "--from", "sheet", "--to", "jira", "--yes"])
+    assert result.exit_code == 0, result.output
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    [summary] = [e for e in events if e["event"] == "summary"]
+    assert summary["command"] == "migrate" and summary["status"] == "ok" and summary["counters"]["created"] == 52
+    assert TOKEN not in result.stderr + result.stdout
