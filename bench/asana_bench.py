@@ -49,7 +49,8 @@ def actions_of(hit) -> int:
     return 1
 
 
-def run(n_objectives: int) -> dict:
+def run(n_objectives: int, scale: float = 1.0) -> dict:
+    rate = RATE * scale
     from okrsync import plugins
     from okrsync.config import Config
     from okrsync.connectors.asana_fields import AsanaMapping
@@ -66,10 +67,11 @@ def run(n_objectives: int) -> dict:
         emails = sorted({r["Objective owner"] for r in rows} | {r["Owner"] for r in rows})
         with AsanaEmulator(users=emails, periods=QUARTERS) as emu:
             emu.faults.latency = LATENCY
-            emu.faults.rate, emu.faults.burst = RATE, RATE  # one second's worth: stricter than Asana's minute window
+            emu.faults.rate, emu.faults.burst = rate, rate  # one second's worth: stricter than Asana's minute window
             cfg = Config.of(tmp, {
                 "sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
-                "asana": {"type": "asana", "url": emu.url + "/api/1.0", "workspace": emu.workspace, "token": TOKEN},
+                "asana": {"type": "asana", "url": emu.url + "/api/1.0", "workspace": emu.workspace, "token": TOKEN,
+                          **({"rate": rate} if scale != 1.0 else {})},
             }, {"order": ["sheet", "asana"]})
             hub = Hub(cfg, Store(tmp / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
             run_id = hub.store.begin_run("sync")
@@ -94,7 +96,7 @@ def run(n_objectives: int) -> dict:
                 "krs": sum(1 for k, _ in goals if k == "key_result"),
                 "goals_in_asana": len(emu.goals), "rejected": rejected[:5], "n_rejected": len(rejected),
                 "wall_s": round(wall, 1), "http_requests": len(log), "actions": sum(actions_of(h) for h in log),
-                "min_actions": minimum, "floor_s": round(minimum / RATE, 1),
+                "min_actions": minimum, "floor_s": round(minimum / rate, 1), "rate_per_s": rate, "rate_scale": scale,
                 "received_429": sum(1 for h in log if h.status == 429),
                 "emulator_errors": len(emu.errors),
                 "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -104,19 +106,22 @@ def run(n_objectives: int) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(prog="bench/asana_bench.py")
     ap.add_argument("--objectives", type=int, default=500)
+    ap.add_argument("--rate-scale", type=float, default=1.0, help="run Asana's limit (and okrsync's pace) this many times faster")
+    ap.add_argument("--out", default=str(HERE / "results" / "asana.json"))
     args = ap.parse_args()
-    r = run(args.objectives)
+    r = run(args.objectives, args.rate_scale)
     req_ratio = r["actions"] / r["min_actions"]
     wall_ratio = r["wall_s"] / r["floor_s"]
     print(f"Asana migration: {r['objectives']:,} objectives, {r['krs']:,} KRs → {r['goals_in_asana']:,} goals "
-          f"({r['n_rejected']} rejected) at {LATENCY * 1000:.0f} ms latency, {RATE * 60:,.0f} actions/min")
+          f"({r['n_rejected']} rejected) at {LATENCY * 1000:.0f} ms latency, {r['rate_per_s'] * 60:,.0f} actions/min"
+          + (f" (Asana's {RATE * 60:,.0f}/min × {args.rate_scale:g})" if args.rate_scale != 1.0 else ""))
     print(f"{'wall s':>8}  {'floor s':>8}  {'wall/floor':>10}  {'actions':>8}  {'min':>8}  {'actions/min':>11}  "
           f"{'HTTP req':>8}  {'429s':>5}  {'peak MB':>7}")
     print(f"{r['wall_s']:>8.1f}  {r['floor_s']:>8.1f}  {wall_ratio:>10.3f}  {r['actions']:>8,}  {r['min_actions']:>8,}  "
           f"{req_ratio:>11.3f}  {r['http_requests']:>8,}  {r['received_429']:>5}  {r['peak_rss_mb']:>7.0f}")
     ok = req_ratio <= 1.1 and wall_ratio <= 1.2 and r["received_429"] == 0 and not r["n_rejected"] and not r["emulator_errors"]
     print("targets (actions ≤ 1.1 × min, wall ≤ 1.2 × floor, zero 429, nothing rejected):", "met" if ok else "MISSED")
-    out = HERE / "results" / "asana.json"
+    out = Path(args.out)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps({"machine": import_bench.machine(), "result": r}, indent=2))
     return 0 if ok else 1

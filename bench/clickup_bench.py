@@ -55,8 +55,8 @@ def minimum_requests(sheet: Path) -> dict:
     return {"goals": goals, "targets": len(krs), "current_updates": moved, "total": goals + len(krs) + moved}
 
 
-def run(objectives: int, plan: str, latency: float, concurrency: int) -> dict:
-    per_minute = PLANS[plan]
+def run(objectives: int, plan: str, latency: float, concurrency: int, scale: float = 1.0) -> dict:
+    per_minute = PLANS[plan] * scale
     with tempfile.TemporaryDirectory(prefix="okrsync-clickup-bench-") as tmp:
         work = Path(tmp)
         import_bench.write_csv(work / "okrs.csv", objectives * KRS_PER_OBJECTIVE)
@@ -69,7 +69,8 @@ def run(objectives: int, plan: str, latency: float, concurrency: int) -> dict:
             cfg = Config.of(work, {
                 "sheet": {"type": "csv", "path": "okrs.csv"},
                 "cu": {"type": "clickup", "url": emu.url + "/api", "team_id": emu.team_id, "auth": {"token": TOKEN},
-                       "plan": plan, "concurrency": concurrency}}, {"order": ["sheet", "cu"]})
+                       "plan": plan, "concurrency": concurrency,
+                       **({"rate": per_minute / 60} if scale != 1.0 else {})}}, {"order": ["sheet", "cu"]})
             hub = Hub(cfg, Store(work / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
             emu.faults.latency = latency
             emu.faults.rate = emu.faults.burst = per_minute / 60
@@ -82,7 +83,7 @@ def run(objectives: int, plan: str, latency: float, concurrency: int) -> dict:
             sent = emu.count()
             result = {
                 "objectives": objectives, "krs": objectives * KRS_PER_OBJECTIVE, "plan": plan,
-                "rate_per_minute": per_minute, "latency_s": latency, "concurrency": concurrency,
+                "rate_per_minute": per_minute, "rate_scale": scale, "latency_s": latency, "concurrency": concurrency,
                 "goals_created": len(emu.goals), "targets_created": len(emu.targets),
                 "requests": sent, "by_kind": {m: emu.count(m) for m in ("GET", "POST", "PUT", "DELETE")},
                 "minimum": need, "floor_s": need["total"] / (per_minute / 60), "wall_s": wall,
@@ -101,8 +102,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency", type=float, default=0.05)
     ap.add_argument("--concurrency", type=int, default=4)
     ap.add_argument("--json", action="store_true", help="print the figures as JSON")
+    ap.add_argument("--rate-scale", type=float, default=1.0, help="run the plan's limit (and okrsync's pace) this many times faster")
+    ap.add_argument("--out", help="also write the figures to this JSON file")
     args = ap.parse_args(argv)
-    r = run(args.objectives, args.plan, args.latency, args.concurrency)
+    r = run(args.objectives, args.plan, args.latency, args.concurrency, args.rate_scale)
+    if args.out:
+        Path(args.out).write_text(json.dumps({"machine": import_bench.machine(), "result": r}, indent=2))
     if args.json:
         print(json.dumps(r, indent=2))
     need = r["minimum"]

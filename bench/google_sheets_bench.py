@@ -62,6 +62,7 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--objectives", type=int, default=500)
     parser.add_argument("--latency", type=float, default=0.05)
+    parser.add_argument("--out", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     from okrsync.config import Config
@@ -120,6 +121,13 @@ def main() -> int:
           + ", ".join(f"{m} {p}" + (f" ({n} ranges, {size:,} bytes)" if m == "POST" else "") for m, p, n, size in update))
     ok = ok and throttled == 0 and len(update) == 2 and update[1][2] == 5 * args.objectives // 100
     print("OK" if ok else "TARGET MISSED")
+    if args.out:
+        import json
+        Path(args.out).write_text(json.dumps({
+            "objectives": args.objectives, "krs": krs, "requests": sent, "min_requests": minimum, "wall_s": round(wall, 2),
+            "floor_s": floor, "wall_ratio": round(wall / floor, 3), "received_429": throttled,
+            "peak_rss_mb": round(peak / 1e6, 1), "update_wall_s": round(update_wall, 2), "update_requests": len(update),
+            "rate_per_s": RATE, "latency_s": args.latency}, indent=2))
     return 0 if ok else 1
 
 

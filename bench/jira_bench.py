@@ -146,6 +146,7 @@ def main() -> int:
     parser.add_argument("--objectives", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--out", default=str(HERE / "results" / "jira.json"))
     args = parser.parse_args()
     r = run(args.objectives, args.latency, args.rate)
     print(f"Jira migration: {r['objectives']:,} objectives + {r['krs']:,} KRs → emulator "
@@ -163,7 +164,7 @@ def main() -> int:
     width = max(len(a) for a, _, _ in rows)
     for name, value, target in rows:
         print(f"  {name:<{width}}  {value:>22}   {target}")
-    out = HERE / "results" / "jira.json"
+    out = Path(args.out)
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(r, indent=2))
     ok = (r["requests_ratio"] <= TARGETS["requests_ratio"] and r["wall_ratio"] <= TARGETS["wall_ratio"]

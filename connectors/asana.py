@@ -248,9 +248,13 @@ class AsanaConnector(Connector):
                                           "limit": PAGE})
                                   for gid in unmeasured])
         extra_parents = 0
+        unlisted: set[str] = set()
         for parent, rels in zip(unmeasured, listings):
             for rel in rels:
-                child = (rel.get("supporting_resource") or {}).get("gid")
+                resource = rel.get("supporting_resource") or {}
+                child = resource.get("gid")
+                if child not in self._goals and resource.get("resource_type") == "goal":
+                    unlisted.add(child)  # a sub-goal the listing did not show: a page lost, or out of scope
                 if child not in self._goals or child == parent:
                     continue  # a project or task supporting the goal, or a goal outside the scope
                 if child in self._parent:
@@ -272,7 +276,10 @@ class AsanaConnector(Connector):
             yield from self._read_check_ins([g for g in krs if g.get("current_status_update")])
         state.prune(set(self._goals) | state.check_ins)
         state.users = self.users
-        yield Cursor(state.dump(), full_listing=True)
+        if unlisted:  # deletes are only taken from a listing known to be whole
+            yield Note(f"{self.endpoint}: {len(unlisted)} sub-goal(s) linked to listed goals were not in the goal "
+                       "listing (outside the configured team, or a page lost); no deletes are taken from this read")
+        yield Cursor(state.dump(), full_listing=not unlisted)
 
     def _record(self, kind: str, goal: dict[str, Any], periods: Periods) -> Record:
         gid = goal["gid"]

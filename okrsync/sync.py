@@ -117,6 +117,8 @@ class Plan:
     counters: Counters = field(default_factory=Counters)
     batch: WriteBatch | None = None
     seen: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) read
+    referenced: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) records read point at
+    kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
 
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,
@@ -191,6 +193,7 @@ class Hub:
         links = self.store.links(endpoint)
         by_ext = {key: cid for key, (cid, _) in links.items()}
         matcher = _Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint))
+        plan.kinds_of = {ext: kind for kind, ext in links}
         waiting = self.store.open_conflict_fields()
         with _fewer_collections():
             self._read_into(conn, plan, links, by_ext, matcher, waiting)
@@ -218,8 +221,15 @@ class Hub:
             plan.rejected.append(Rejected(record.where or record.external_id, f"{record.kind} {record.external_id!r} read twice"))
             return
         plan.seen.add(key)
+        if key not in links and (was := plan.kinds_of.get(record.external_id)) and was != record.kind:
+            # the same record of the tool, now read as another kind: a partial read (a parent
+            # not listed) more likely than a real change; taking it would duplicate the record
+            plan.rejected.append(Rejected(record.where or record.external_id,
+                f"reads as a {record.kind.replace('_', ' ')} but is linked as a {was.replace('_', ' ')}; "
+                "not taken (was part of the listing missing?); if it really changed, delete and re-create it"))
+            return
         try:
-            fields = self._to_canonical(record, by_ext)
+            fields = self._to_canonical(record, by_ext, plan.referenced)
         except KeyError as e:
             plan.rejected.append(Rejected(record.where or record.external_id, str(e.args[0])))
             return
@@ -322,6 +332,12 @@ class Hub:
                    f"(more than {self.policy.max_delete_ratio:.0%})")
             raise DeleteGuardError(f"{plan.endpoint} {why}; stopped before writing anything. If that is "
                                    "right, run again with --allow-mass-delete (once), or raise sync.deletes.max_ratio")
+        pointed_at = [key for key, _ in missing if key in plan.referenced]
+        if pointed_at:  # records read point at records the listing left out: it is incomplete
+            plan.notes.append(f"{len(missing)} linked record(s) not found, but records read still point at "
+                              f"{len(pointed_at)} of them (e.g. {pointed_at[0][1]}): the listing looks incomplete, "
+                              "so no deletes are taken from it")
+            return
         rule = conn.options.get("deletes", "propagate")
         for (kind, ext), cid in missing:
             plan.unlinks.append((kind, ext))
@@ -330,14 +346,17 @@ class Hub:
             plan.changes.append(Change("delete" if rule == "propagate" else "archive", kind, cid, ext, None))
             plan.counters.deleted += 1
 
-    def _to_canonical(self, record: Record, by_ext: dict) -> dict[str, Any]:
-        """Swap the endpoint's ids in reference fields for canonical ids (a new dict if any)."""
+    def _to_canonical(self, record: Record, by_ext: dict, referenced: set | None = None) -> dict[str, Any]:
+        """Swap the endpoint's ids in reference fields for canonical ids (a new dict if any);
+        ``referenced`` collects what the record points at."""
         swaps = {}
         for ref, target in REFERENCES.get(record.kind, {}).items():
             value = record.fields.get(ref)
             if value is None:
                 continue
             targets = ("objective", "key_result") if target == "*" else (target,)
+            if referenced is not None:
+                referenced.update((t, value) for t in targets)
             cid = next((by_ext[(t, value)] for t in targets if (t, value) in by_ext), None)
             if cid is None:
                 raise KeyError(f"{ref} points at {value!r}, which is not a known {' or '.join(targets)} of this endpoint")

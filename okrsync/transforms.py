@@ -625,7 +625,10 @@ def parse_text(value: Any) -> str | None:
     if isinstance(value, numbers.Integral):
         return str(int(value))
     if _is_number(value):
-        number = float(value)
+        try:
+            number = float(value)
+        except (ValueError, OverflowError):  # Decimal("sNaN") and such: no text a cell can show
+            raise _error("text, a number or a date", value) from None
         return str(int(number)) if number.is_integer() else repr(number)
     if isinstance(value, dt.date):  # datetimes too
         return value.isoformat()

@@ -116,7 +116,9 @@ def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
 def test_a_delete_in_asana_propagates_and_a_mass_delete_is_guarded(tmp_path, emu):
     sync(make_hub(tmp_path, emu))
     kr = emu.goal("Raise eNPS from 21 to 35")
-    del emu.goals[kr["gid"]]
+    del emu.goals[kr["gid"]]  # deleted in Asana: its relationships go with it
+    for rid in [r for r, rel in emu.relationships.items() if kr["gid"] in (rel["supporting"], rel["supported"])]:
+        del emu.relationships[rid]
     sync(make_hub(tmp_path, emu))
     assert not [r for r in sheet_rows(tmp_path) if r["Key result ID"] == "KR-9"]
     emu.goals.clear()

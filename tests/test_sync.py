@@ -310,3 +310,25 @@ def test_a_record_deleted_in_the_hub_stays_deleted_when_an_endpoint_reads_it_bac
     memory.WORLD["a"].pop(("objective", "O-2"))  # deleted where it was made
     sync(hub)
     assert hub.store.get(cid) is None and not find("b", "objective", title="Drop")
+
+
+def test_a_listing_whose_records_point_at_records_it_left_out_takes_no_deletes(tmp_path):
+    add("a", "objective", "O-1", title="Parent")
+    add("a", "key_result", "K-1", title="Child", objective_id="O-1")
+    hub = make_hub(tmp_path, allow_mass_delete=True)
+    sync(hub)
+    memory.WORLD["a"].pop(("objective", "O-1"))  # a page lost: the KR still names its objective
+    pull_a = sync(hub)[0]
+    assert pull_a.counters.deleted == 0 and any("incomplete" in n for n in pull_a.notes)
+    assert hub.store.count("objective") == 1
+
+
+def test_a_record_read_as_another_kind_than_it_is_linked_as_is_rejected_not_duplicated(tmp_path):
+    add("a", "objective", "O-1", title="Parent")
+    add("a", "key_result", "K-1", title="Child", objective_id="O-1")
+    hub = make_hub(tmp_path)
+    sync(hub)
+    fields = memory.WORLD["a"].pop(("key_result", "K-1"))
+    memory.WORLD["a"][("objective", "K-1")] = {"title": "Child", "_updated": fields["_updated"]}
+    pull_a = sync(hub)[0]
+    assert "linked as a key result" in str(pull_a.rejected[0]) and hub.store.count("objective") == 1

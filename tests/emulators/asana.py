@@ -17,7 +17,7 @@ import itertools
 import json
 from typing import Any
 
-from .server import Emulator, HttpError, Request, route
+from .server import Emulator, HttpError, PageExpired, Request, route
 
 TOKEN = "asana-test-token"
 GOAL_KEYS = ("name", "notes", "html_notes", "due_on", "start_on", "is_workspace_level", "liked")
@@ -27,6 +27,7 @@ class AsanaEmulator(Emulator):
     def __init__(self, workspace: str = "1100", *, users: list[str] = (), periods: list[tuple[str, str, str, str]] = ()):
         super().__init__()
         self.workspace = workspace
+        self.max_page: int | None = None  # the largest page served (None: as many as asked, up to 100)
         self._ids = itertools.count(1_200_000_000_000_000)
         self.users: dict[str, dict[str, Any]] = {}
         self.goals: dict[str, dict[str, Any]] = {}
@@ -150,6 +151,11 @@ class AsanaEmulator(Emulator):
             raise HttpError(400, "offset: Your pagination token is invalid.") from None
         if not 1 <= limit <= 100:
             raise HttpError(400, "limit: Must be between 1 and 100.")
+        limit = min(limit, self.max_page or limit)  # a server may answer fewer than asked
+        try:
+            start = self.faults.page(start, limit)
+        except PageExpired:
+            raise HttpError(400, "offset: Your pagination token has expired.") from None
         page = items[start:start + limit]
         more = start + limit < len(items)
         next_page = {"offset": str(start + limit), "path": f"{path}?limit={limit}&offset={start + limit}",

@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from .server import Emulator, HttpError, Request, route
+from .server import Emulator, HttpError, PageExpired, Request, route
 
 API = "/rest/api/3"
 CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
@@ -260,6 +260,13 @@ class JiraEmulator(Emulator):
         except (ValueError, KeyError, TypeError):
             pass
         raise Rejected(messages=["The provided next page token is invalid or expired."])
+
+    def _paged(self, offset: int, limit: int) -> int:
+        """The offset a page really starts at, after a page fault (``faults.inject_page``)."""
+        try:
+            return self.faults.page(offset, limit)
+        except PageExpired:
+            raise Rejected(messages=["The provided next page token is invalid or expired."]) from None
 
     def issue(self, id_or_key: str) -> dict:
         """The stored issue by id or key; 404 as Jira answers it."""
@@ -909,6 +916,7 @@ class JiraEmulator(Emulator):
             limit = max(1, min(limit, cap))  # Jira returns fewer than asked when the page would be heavy
             ids = self._matching(jql)
             offset = self._offset(params.get("nextPageToken"), "search:" + jql)
+            offset = self._paged(offset, limit)
         except Rejected as e:
             return 400, e.collection()
         expand = {e.strip() for e in (params.get("expand") or "").split(",") if e.strip()}
@@ -1206,6 +1214,7 @@ class JiraEmulator(Emulator):
         scope = "changelog:" + json.dumps([ids, sorted(field_ids)])
         try:
             offset = self._offset(body.get("nextPageToken"), scope)
+            offset = self._paged(offset, limit)
         except Rejected as e:
             return 400, e.collection()
         page = entries[offset:offset + limit]

@@ -25,7 +25,7 @@ from typing import Any
 from graphql import graphql_sync
 
 from ..perdoo_schema import SCHEMA
-from .server import Emulator, HttpError, Request, route
+from .server import Emulator, HttpError, PageExpired, Request, route
 
 TOKEN = "perdoo-test-token"
 REQUIRED = "This field is required."
@@ -148,8 +148,11 @@ class PerdooEmulator(Emulator):
                 "parent": lambda info: self._result(r["parent"])}
 
     def _connection(self, items: list[dict], first: int | None, after: str | None) -> dict:
-        start = _offset(after)
         size = min(first or self.max_page, self.max_page)
+        try:
+            start = self.faults.page(_offset(after), size)
+        except PageExpired:
+            raise ValueError(f"Invalid cursor {after!r}") from None
         page = items[start:start + size]
         return {"pageInfo": {"hasNextPage": start + size < len(items), "hasPreviousPage": start > 0,
                              "startCursor": _cursor(start) if page else None,

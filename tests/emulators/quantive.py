@@ -18,7 +18,7 @@ import itertools
 import json
 from typing import Any
 
-from .server import Emulator, HttpError, Request, route
+from .server import Emulator, HttpError, PageExpired, Request, route
 
 TOKEN = "quantive-test-token"
 ACCOUNT = "5be26318e5274a0007f17f61"  # the documented sample account id
@@ -33,6 +33,7 @@ class QuantiveEmulator(Emulator):
     def __init__(self, token: str = TOKEN, account: str = ACCOUNT):
         super().__init__()
         self.token, self.account = token, account
+        self.max_page = 10**9  # the largest page served
         self.sessions: dict[str, dict] = {}
         self.users: dict[str, dict] = {}
         self.goals: dict[str, dict] = {}
@@ -91,7 +92,11 @@ class QuantiveEmulator(Emulator):
             except ValueError:
                 raise HttpError(400, "filter is not valid JSON") from None
             rows = [r for r in rows if all(r.get(k) == v for k, v in wanted.items())]
-        skip, limit = int(req.arg("skip", "0")), int(req.arg("limit", "100"))
+        skip, limit = int(req.arg("skip", "0")), min(int(req.arg("limit", "100")), self.max_page)
+        try:
+            skip = self.faults.page(skip, limit)
+        except PageExpired:
+            raise HttpError(400, "skip: the listing changed since its first page; start again") from None
         return 200, {"items": rows[skip:skip + limit], "totalCount": len(rows)}
 
     @route("GET", BASE + r"/sessions")

@@ -44,7 +44,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FAULT_KINDS = ("429", "500", "502", "503", "timeout", "truncate", "reset")
+FAULT_KINDS = ("429", "500", "502", "503", "timeout", "truncate", "malformed", "reset")
+PAGE_FAULTS = ("repeat", "skip", "expire")
 NO_RESPONSE = 0  # Hit.status when the connection was dropped without an answer
 
 
@@ -109,6 +110,10 @@ def route(method: str, pattern: str) -> Callable:
     return mark
 
 
+class PageExpired(Exception):
+    """Raised by ``Faults.page``: the emulator answers its vendor's expired-token error."""
+
+
 @dataclass
 class _Injected:
     kind: str
@@ -127,6 +132,7 @@ class Faults:
       vendor counts otherwise). One finding too few answers 429 with ``Retry-After`` (whole
       seconds, at least 1), takes none and is not executed. ``None`` disables the limit.
     - ``hang``: how long a ``timeout`` fault holds the connection before dropping it.
+    - ``retry_after``: the wait (seconds) an injected ``429`` asks for in its headers.
     - ``inject(kind, …)``: one-shot faults, see there.
     """
 
@@ -135,7 +141,10 @@ class Faults:
         self.rate: float | None = None
         self.burst: float | None = None
         self.hang = 2.0
+        self.retry_after = 1  # the wait an injected 429 asks for (whole seconds)
         self._queue: list[_Injected] = []
+        self._pages: list[str] = []
+        self.page_log: list[tuple[str, int]] = []  # (page fault, offset asked) as they happened
         self._lock = threading.Lock()
         self._tokens = 0.0
         self._bucket: tuple[float, float] | None = None  # (rate, capacity) the tokens were counted for
@@ -150,6 +159,8 @@ class Faults:
           (429 also with the rate-limit headers);
         - ``"timeout"``: hold the connection ``hang`` seconds, then drop it unanswered;
         - ``"truncate"``: the headers with the full ``Content-Length``, half the body, close;
+        - ``"malformed"``: a 200 (or the executed request's status) whose body has its full
+          length but is not JSON (the first and last bytes garbled, the rest as it was);
         - ``"reset"``: drop the connection at once (TCP RST), no response.
 
         The request is not executed, so state does not change — unless ``apply_then_fail``:
@@ -162,15 +173,49 @@ class Faults:
             self._queue.append(_Injected(kind, times, method.upper() if method else None,
                                          re.compile(path) if path else None, apply_then_fail))
 
+    def inject_page(self, kind: str, times: int = 1) -> None:
+        """Make the next ``times`` page turns of a listing (any page after the first) go wrong:
+
+        - ``"repeat"``: the page before the one asked for is served again, and the one after
+          it comes next (nothing is lost, one page is seen twice);
+        - ``"skip"``: the page after the one asked for is served instead (one page is never
+          seen: what an offset listing does when records before it were deleted meanwhile);
+        - ``"expire"``: the page token (or offset) is refused as expired, in the vendor's shape.
+
+        Emulators with paged listings call ``page(start, size)`` for each page they serve.
+        """
+        if kind not in PAGE_FAULTS:
+            raise ValueError(f"unknown page fault {kind!r}; one of {', '.join(PAGE_FAULTS)}")
+        with self._lock:
+            self._pages.extend([kind] * times)
+
+    def page(self, start: int, size: int) -> int:
+        """Where the page asked for at ``start`` really starts (the next one starts ``size``
+        after that); raises ``PageExpired`` for an ``expire`` fault. The first page is never
+        faulted."""
+        if start <= 0 or not self._pages:
+            return start
+        with self._lock:
+            kind = self._pages.pop(0) if self._pages else None
+        self.page_log.append((kind, start))
+        if kind == "expire":
+            raise PageExpired(start)
+        if kind == "repeat":
+            return max(0, start - size)
+        if kind == "skip":
+            return start + size
+        return start
+
     def pending(self) -> int:
         """How many injected failures are still to happen."""
         with self._lock:
-            return sum(f.times for f in self._queue)
+            return sum(f.times for f in self._queue) + len(self._pages)
 
     def clear(self) -> None:
         """Back to a healthy server: no latency, no rate limit, nothing queued."""
         with self._lock:
             self._queue.clear()
+            self._pages.clear()
             self.latency, self.rate, self.burst, self._bucket = 0.0, None, None, None
 
     def _take(self, method: str, path: str) -> _Injected | None:
@@ -364,8 +409,11 @@ class _Handler(BaseHTTPRequestHandler):
         hit.fault = injected.kind
         self._fail(hit, injected.kind, response)
 
-    def _answer(self, hit: Hit, status: int, body: Any, headers: dict[str, str], *, cut: bool = False) -> None:
+    def _answer(self, hit: Hit, status: int, body: Any, headers: dict[str, str], *, cut: bool = False,
+                garble: bool = False) -> None:
         data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        if garble:  # full length, not JSON: an HTML error page's first byte, a stray byte at the end
+            data = b"<" + data[1:-1] + b"\xff" if len(data) > 2 else b"<\xff"
         self.send_response(status)
         if data:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
@@ -386,7 +434,7 @@ class _Handler(BaseHTTPRequestHandler):
         emu = self.emulator
         if kind in ("429", "500", "502", "503"):
             status = int(kind)
-            headers = emu.rate_limit_headers(1) if status == 429 else {}
+            headers = emu.rate_limit_headers(emu.faults.retry_after) if status == 429 else {}
             return self._answer(hit, status, emu.error_body(status, "Injected failure."), headers)
         if kind == "truncate":
             # not executed: a successful-looking answer we can cut; long enough to be cut mid-JSON
@@ -394,6 +442,10 @@ class _Handler(BaseHTTPRequestHandler):
             if body is not None:
                 return self._answer(hit, status, body, headers, cut=True)
             kind = "reset"  # an executed request without a body (204) cannot be cut: lose it whole
+        if kind == "malformed":
+            status, body, headers = response or (200, {"note": "malformed response", "pad": "x" * 200}, {})
+            return self._answer(hit, status if body is not None else 200, body if body is not None else {"note": "x"},
+                                headers, garble=True)
         emu._record(hit)
         if kind == "timeout":
             emu._stopping.wait(emu.faults.hang)

@@ -1,0 +1,205 @@
+"""Every API connector that has an emulator, described once for the cross-connector suites
+(tests/test_faults.py, tests/test_security.py): how to start its emulator seeded for the
+bundled example, the endpoint options (with the secret token), which requests read and
+which write, and what the tool holds afterwards.
+
+``direction`` is where the example data flows: ``push`` (sheet → tool: the tool is written)
+or ``pull`` (Tability is read only: tool → sheet)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from okrsync import plugins
+from okrsync.config import Config
+from okrsync.store import Store
+from okrsync.sync import Hub
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
+SID = "1FaultFaultFaultFaultFaultFault000000"
+
+
+def example_rows() -> list[dict[str, str]]:
+    with EXAMPLE.open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def example_emails() -> list[str]:
+    rows = example_rows()
+    return sorted({r[k] for r in rows for k in ("Objective owner", "Owner") if r[k]})
+
+
+@dataclass
+class Vendor:
+    name: str  # the connector type, also the endpoint's name
+    token: str
+    start: Callable[[], Any]  # a started, seeded emulator (a context manager)
+    options: Callable[[Any], dict]  # endpoint options for that emulator (token included)
+    titles: Callable[[Any], list[str]]  # what the tool holds: one title per record
+    read: tuple[str, str]  # (method, path regex) of a listing request
+    write: tuple[str, str] | None  # (method, path regex) of a write request
+    direction: str = "push"
+    paged: dict = field(default_factory=dict)  # endpoint options and emulator attributes for small pages
+    page_emulator: Callable[[Any], None] | None = None
+
+
+# ------------------------------------------------------------------ emulators, seeded
+
+@contextmanager
+def _jira() -> Iterator[Any]:
+    from .emulators.jira import JiraEmulator
+
+    users = [{"accountId": f"acc-{n}", "emailAddress": e, "displayName": e.split("@")[0]}
+             for n, e in enumerate(example_emails())]
+    types = [{"id": "10100", "name": "Objective", "hierarchyLevel": 1},
+             {"id": "10101", "name": "Key Result", "hierarchyLevel": 0}, {"id": "10102", "name": "Task", "hierarchyLevel": 0}]
+    with JiraEmulator(users=users, email="bot@example.com", token="jira-SECRET-7f3a9c", issue_types=types,
+                      bulk_polls=0) as emu:
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _asana() -> Iterator[Any]:
+    from .emulators.asana import AsanaEmulator
+
+    quarters = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]
+    with AsanaEmulator(users=example_emails(), periods=quarters) as emu:
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _clickup() -> Iterator[Any]:
+    from .emulators.clickup import ClickUpEmulator
+
+    with ClickUpEmulator(token="pk_183_SECRET_CLICKUP_9d1e") as emu:
+        for email in example_emails():
+            emu.add_member(email)
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _sheets() -> Iterator[Any]:
+    from .emulators.google_sheets import GoogleSheets
+
+    with GoogleSheets(tokens={"ya29.SECRET-sheets-4b7c"}) as emu:
+        emu.add_sheet(SID, "OKRs")
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _perdoo() -> Iterator[Any]:
+    from .emulators.perdoo import PerdooEmulator
+
+    with PerdooEmulator(token="perdoo-SECRET-31c8") as emu:
+        emu.add_timeframe("Q1 2026")
+        for team in ("Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"):
+            emu.add_group(team)
+        for email in example_emails():
+            emu.add_user(email)
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _quantive() -> Iterator[Any]:
+    from .emulators.quantive import QuantiveEmulator
+
+    with QuantiveEmulator(token="quantive-SECRET-e52d") as emu:
+        emu.add_session("Q1 2026")
+        for email in example_emails():
+            emu.add_user(email)
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _tability() -> Iterator[Any]:
+    from .emulators.tability import TabilityEmulator
+    from .test_tability import seed_from_example
+
+    with TabilityEmulator(token="tab-SECRET-a81f") as emu:
+        seed_from_example(emu)
+        emu.faults.hang = 0.4
+        yield emu
+
+
+def _jira_titles(emu) -> list[str]:
+    return [i["fields"]["summary"] for i in emu.issues.values()]
+
+
+VENDORS: dict[str, Vendor] = {v.name: v for v in [
+    Vendor("jira", "jira-SECRET-7f3a9c", _jira,
+           lambda emu: {"url": emu.url, "project": "OKR", "auth": {"email": "bot@example.com", "token": "jira-SECRET-7f3a9c"},
+                        "concurrency": 2, "poll_interval": 0},
+           _jira_titles, ("POST", r"/rest/api/3/search/jql"), ("POST", r"/rest/api/3/issue/bulk"),
+           page_emulator=lambda emu: setattr(emu, "page_size", 10)),
+    Vendor("asana", "asana-test-token", _asana,
+           lambda emu: {"url": emu.url + "/api/1.0", "workspace": emu.workspace, "token": "asana-test-token"},
+           lambda emu: [g["name"] for g in emu.goals.values()], ("GET", r"/api/1.0/goals"), ("POST", r"/api/1.0/batch"),
+           page_emulator=lambda emu: setattr(emu, "max_page", 10)),
+    Vendor("clickup", "pk_183_SECRET_CLICKUP_9d1e", _clickup,
+           lambda emu: {"url": emu.url + "/api", "team_id": emu.team_id, "auth": {"token": "pk_183_SECRET_CLICKUP_9d1e"},
+                        "concurrency": 2},
+           lambda emu: [g["name"] for g in emu.goals.values()] + [t["name"] for t in emu.targets.values()],
+           ("GET", r"/api/v2/team/[^/]+/goal"), ("POST", r"/api/v2/")),
+    Vendor("google-sheets", "ya29.SECRET-sheets-4b7c", _sheets,
+           lambda emu: {"url": emu.url, "spreadsheet": SID, "sheet": "OKRs", "auth": {"bearer": "ya29.SECRET-sheets-4b7c"}},
+           lambda emu: [r.get("Key result") or r.get("Objective") for r in emu.records(SID, "OKRs")],
+           ("GET", r"/v4/spreadsheets/[^/]+/values:batchGet"), ("POST", r"/v4/spreadsheets/[^/]+/values")),
+    Vendor("perdoo", "perdoo-SECRET-31c8", _perdoo,
+           lambda emu: {"url": emu.url + "/graphql/", "token": "perdoo-SECRET-31c8"},
+           lambda emu: [o["name"] for o in emu.objectives.values()] + [r["name"] for r in emu.results.values()
+                                                                       if not r.get("archived")],
+           ("POST", r"/graphql"), None, paged={"page_size": 10}),
+    Vendor("quantive", "quantive-SECRET-e52d", _quantive,
+           lambda emu: {"url": emu.url + "/results/api/v1", "token": "quantive-SECRET-e52d", "account_id": emu.account},
+           lambda emu: [g["name"] for g in emu.goals.values()] + [m["name"] for m in emu.metrics.values()],
+           ("GET", r"/results/api/v1/(goals|metrics)"), ("POST", r"/results/api/v1/(goals|metrics)"),
+           paged={"page_size": 10}),
+    Vendor("tability", "tab-SECRET-a81f", _tability,
+           lambda emu: {"url": emu.url, "workspace": emu.workspace, "token": "tab-SECRET-a81f"},
+           lambda emu: [], ("GET", r"/v2/workspaces/[^/]+/plans"), None, direction="pull"),
+]}
+
+
+def endpoint_options(vendor: Vendor, emu, **extra) -> dict:
+    return {"type": vendor.name, "rate": 1000, "timeout": 0.25, "attempts": 4, **vendor.options(emu), **extra}
+
+
+def make_hub(tmp_path: Path, vendor: Vendor, emu, *, sleeps: list | None = None, store: Store | None = None,
+             **extra) -> Hub:
+    """The example sheet ("sheet", a copy in tmp_path) and the tool (endpoint ``vendor.name``)
+    in one hub over a store file in tmp_path; retry waits are recorded in ``sleeps``, not slept
+    (nor are the pacer's)."""
+    sheet = tmp_path / "okrs.csv"
+    if vendor.direction == "push" and not sheet.exists():
+        shutil.copy(EXAMPLE, sheet)
+    order = ["sheet", vendor.name] if vendor.direction == "push" else [vendor.name, "sheet"]
+    cfg = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
+                               vendor.name: endpoint_options(vendor, emu, **extra)}, {"order": order})
+    hub = Hub(cfg, store or Store(tmp_path / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
+    api = hub.connector(vendor.name).api
+    api.sleep = sleeps.append if sleeps is not None else (lambda s: None)  # retry waits
+    api.pacer.sleep = lambda s: None
+    return hub
+
+
+def sync(hub: Hub):
+    """One full run; the run is marked failed (and the error re-raised) when it fails."""
+    run = hub.store.begin_run("sync")
+    try:
+        plans = hub.run(list(hub.config.endpoints), run)
+    except Exception:
+        hub.store.finish_run(run, "failed", {})
+        raise
+    hub.store.finish_run(run, "ok", {})
+    return plans
