@@ -9,6 +9,7 @@ from click.testing import CliRunner
 
 from okrsync.cli import cli
 from tests.emulators.jira import DEFAULT_CUSTOM_FIELDS, JiraEmulator
+from tests.test_jira_e2e import sheet_and_jira
 
 TOKEN = "doctor-T0ken-4711"
 
@@ -22,18 +23,8 @@ def jira():
 
 def write_config(tmp_path, url, extra="", jira_extra=""):
     (tmp_path / "okrs.csv").write_text("Objective,Key result,Start,Target\nGrow,Reach 10,0,10\n")
-    (tmp_path / "okrsync.yaml").write_text(f"""\
-store: state/okrsync.db
-endpoints:
-  sheet:
-    type: csv
-    path: okrs.csv
-  jira:
-    type: jira
-    url: {url}
-    project: OKR
-    auth: {{email: bot@example.com, token: {{$env: JIRA_TOKEN}}}}{jira_extra}
-{extra}""")
+    sheet_and_jira(tmp_path, url, (jira_extra.lstrip("\n") + "\n" if jira_extra else "") + extra,
+                   store="state/okrsync.db")
 
 
 def doctor(*args, code=0):

@@ -59,29 +59,29 @@ def jira(clock):
         yield emulator
 
 
-@pytest.fixture
-def project(tmp_path, jira, monkeypatch):
-    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
-    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
-    (tmp_path / "okrsync.yaml").write_text(f"""\
-store: okrsync.db
+def sheet_and_jira(path, url, after="", store="okrsync.db"):
+    """An okrsync.yaml joining the sheet okrs.csv and the Jira emulator at ``url`` (token from
+    $JIRA_TOKEN); ``after`` is YAML text that follows the jira endpoint's auth line."""
+    (path / "okrsync.yaml").write_text(f"""\
+store: {store}
 endpoints:
   sheet:
     type: csv
     path: okrs.csv
   jira:
     type: jira
-    url: {jira.url}
+    url: {url}
     project: OKR
     auth: {{email: bot@example.com, token: {{$env: JIRA_TOKEN}}}}
-    rate: 500
-    concurrency: 4
-    timeout: 0.4
-    attempts: 6
-    poll_interval: 0
-sync:
-  order: [sheet, jira]
-""")
+{after}""")
+
+
+@pytest.fixture
+def project(tmp_path, jira, monkeypatch):
+    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    sheet_and_jira(tmp_path, jira.url, "    rate: 500\n    concurrency: 4\n    timeout: 0.4\n    attempts: 6\n"
+                   "    poll_interval: 0\nsync:\n  order: [sheet, jira]\n")
     return tmp_path
 
 

@@ -20,27 +20,14 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.jira import JiraEmulator
-from .test_jira_e2e import EXAMPLE, ISSUE_TYPES, owners
+from .test_jira_e2e import EXAMPLE, ISSUE_TYPES, owners, sheet_and_jira
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "migrate-SECRET"
 
 
 def write_config(path: Path, url: str, rate: float = 500, extra: str = "") -> None:
-    (path / "okrsync.yaml").write_text(f"""store: okrsync.db
-endpoints:
-  sheet:
-    type: csv
-    path: okrs.csv
-  jira:
-    type: jira
-    url: {url}
-    project: OKR
-    auth: {{email: bot@example.com, token: {{$env: JIRA_TOKEN}}}}
-    rate: {rate}
-    timeout: 2
-    poll_interval: 0
-{extra}""")
+    sheet_and_jira(path, url, f"    rate: {rate}\n    timeout: 2\n    poll_interval: 0\n{extra}")
 
 
 @pytest.fixture
