@@ -44,6 +44,10 @@ from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
 OPTION_KEYS = ("percent_scale", "progress_scale", "date_order", "fiscal_year_start", "fiscal_year_naming", "decimal")
+_JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
+# per kind, the title fields that stand for a reference ("objective_title" for objective_id)
+_TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
+               for kind in KINDS}
 _REJECTED = "\0rejected"  # last_objective after an objective row that could not be read
 
 
@@ -204,7 +208,7 @@ class SpreadsheetConnector(Connector):
 
     def _row_records(self, table: Table, parsed: dict, part: str, where: str, state: _ReadState) -> Iterator:
         """The records of one row, parents first; a rejected one stops the row (its children need it)."""
-        order = sorted(parsed, key=lambda p: (KINDS.index(self.mapping.kind(p)), p == part))
+        order = self._record_order(tuple(parsed), part)
         row_ids: dict[str, str] = {}
         for p in order:
             repeat = state.context.get(p) if p != part else None
@@ -236,6 +240,15 @@ class SpreadsheetConnector(Connector):
                 state.last_objective = item.external_id
             yield from state.add(item, own=p == part)
 
+    def _record_order(self, parts: tuple[str, ...], part: str) -> tuple[str, ...]:
+        """A row's parts, parents first and the row's own part last among its kind
+        (remembered: the same few row shapes repeat on every row)."""
+        orders = self.__dict__.setdefault("_orders", {})
+        order = orders.get((parts, part))
+        if order is None:
+            order = orders[(parts, part)] = tuple(sorted(parts, key=lambda p: (KINDS.index(self.mapping.kind(p)), p == part)))
+        return order
+
     def _record(self, table: Table, part: str, fields: dict[str, Any], row_ids: dict[str, str],
                 state: _ReadState, where: str) -> Record | Rejected | None:
         kind = self.mapping.kind(part)
@@ -243,10 +256,12 @@ class SpreadsheetConnector(Connector):
         ext = tf.parse_text(fields.pop("id", None))
         content = any(not k.startswith("extra.") for k in fields)
         refs = REFERENCES.get(kind, {})
-        for name in [n for n in fields if n.endswith("_title") and n.removesuffix("_title") + "_id" in refs]:
+        titles = _TITLE_REFS.get(kind, ())  # objective_title for objective_id …: a set test, not string work per field
+        for name in [n for n in fields if n in titles]:
             ref, title = name.removesuffix("_title") + "_id", fields.pop(name)
             fields.setdefault(ref, state.find_title(refs[ref], str(title)) or title_id(str(title)))
-        for name in [n for n in fields if n not in MODEL_FIELDS[kind]]:  # extras, and fields the model lacks
+        model = MODEL_FIELDS[kind]
+        for name in [n for n in fields if n not in model]:  # extras, and fields the model lacks
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
         if kind in TITLED and not fields.get("title"):
@@ -260,7 +275,7 @@ class SpreadsheetConnector(Connector):
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result id and a date")
         for name, value in fields.items():
-            if isinstance(value, (Measure, tf.PeriodLabel)):
+            if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
                 fields[name] = json_value(value)
         ext = ext or derived_id(kind, fields)
         entity = ENTITY_TYPES[kind](id=ext, extra=_nest(extra), **fields)
