@@ -44,6 +44,10 @@ from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
 OPTION_KEYS = ("percent_scale", "progress_scale", "date_order", "fiscal_year_start", "fiscal_year_naming", "decimal")
+_JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
+# per kind, the title fields that stand for a reference ("objective_title" for objective_id)
+_TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
+               for kind in KINDS}
 _REJECTED = "\0rejected"  # last_objective after an objective row that could not be read
 
 
@@ -169,8 +173,7 @@ class SpreadsheetConnector(Connector):
 
     def _row_items(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
         where, width = _where(row), len(table.header)
-        # only text starting with "'" can be an escaped cell: skip the call for the rest
-        cells = [tabular.unneutralise(c) if c.__class__ is str and c[:1] == "'" else c for c in row.cells]
+        cells = _unescaped(row.cells)
         if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
             yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
             return
@@ -204,7 +207,7 @@ class SpreadsheetConnector(Connector):
 
     def _row_records(self, table: Table, parsed: dict, part: str, where: str, state: _ReadState) -> Iterator:
         """The records of one row, parents first; a rejected one stops the row (its children need it)."""
-        order = sorted(parsed, key=lambda p: (KINDS.index(self.mapping.kind(p)), p == part))
+        order = self._record_order(tuple(parsed), part)
         row_ids: dict[str, str] = {}
         for p in order:
             repeat = state.context.get(p) if p != part else None
@@ -236,6 +239,15 @@ class SpreadsheetConnector(Connector):
                 state.last_objective = item.external_id
             yield from state.add(item, own=p == part)
 
+    def _record_order(self, parts: tuple[str, ...], part: str) -> tuple[str, ...]:
+        """A row's parts, parents first and the row's own part last among its kind
+        (remembered: the same few row shapes repeat on every row)."""
+        orders = self.__dict__.setdefault("_orders", {})
+        order = orders.get((parts, part))
+        if order is None:
+            order = orders[(parts, part)] = tuple(sorted(parts, key=lambda p: (KINDS.index(self.mapping.kind(p)), p == part)))
+        return order
+
     def _record(self, table: Table, part: str, fields: dict[str, Any], row_ids: dict[str, str],
                 state: _ReadState, where: str) -> Record | Rejected | None:
         kind = self.mapping.kind(part)
@@ -243,10 +255,12 @@ class SpreadsheetConnector(Connector):
         ext = tf.parse_text(fields.pop("id", None))
         content = any(not k.startswith("extra.") for k in fields)
         refs = REFERENCES.get(kind, {})
-        for name in [n for n in fields if n.endswith("_title") and n.removesuffix("_title") + "_id" in refs]:
+        titles = _TITLE_REFS.get(kind, ())  # objective_title for objective_id …: a set test, not string work per field
+        for name in [n for n in fields if n in titles]:
             ref, title = name.removesuffix("_title") + "_id", fields.pop(name)
             fields.setdefault(ref, state.find_title(refs[ref], str(title)) or title_id(str(title)))
-        for name in [n for n in fields if n not in MODEL_FIELDS[kind]]:  # extras, and fields the model lacks
+        model = MODEL_FIELDS[kind]
+        for name in [n for n in fields if n not in model]:  # extras, and fields the model lacks
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
         if kind in TITLED and not fields.get("title"):
@@ -260,19 +274,19 @@ class SpreadsheetConnector(Connector):
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result id and a date")
         for name, value in fields.items():
-            if isinstance(value, (Measure, tf.PeriodLabel)):
+            if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
                 fields[name] = json_value(value)
         ext = ext or derived_id(kind, fields)
         entity = ENTITY_TYPES[kind](id=ext, extra=_nest(extra), **fields)
         found = problems(entity)
-        errors = [p for p in found if p.severity == "error"]
+        errors = [p for p in found if p.severity == "error"] if found else found  # most records: none
         if errors:
             column = table.binding(part).header_for(part, errors[0].field)
             return Rejected(f"{where}, column {column!r}" if column else where,
                             "; ".join(f"{p.field}: {p.message}" for p in errors))
         if kind in TITLED:
             state.remember_title(kind, entity.title, ext)
-        state.warnings = [Note(f"{where}: {p}") for p in found]  # shown with the record, once
+        state.warnings = [Note(f"{where}: {p}") for p in found] if found else []  # shown with the record, once
         return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
 
     def _fill_references(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _ReadState) -> None:
@@ -396,6 +410,12 @@ class _ReadState:
     def _emit(self, record: Record) -> Iterator[Record]:
         """Yield a record, and then the ones that waited for it; hold it while a parent it
         points at has not come yet (the hub needs parents first)."""
+        if not self.waiting and self._missing(record) is None:
+            # nothing held back and nothing missing (a sheet in order: nearly every record);
+            # the same as the loop below, without a stack and a lookup per record
+            yield record
+            self.emitted.add((record.kind, record.external_id))
+            return
         stack = [record]
         while stack:
             r = stack.pop()
@@ -439,8 +459,22 @@ def _names_objective(table: Table, cells: list[Any]) -> bool:
                for b in table.bindings() for c in b.columns)
 
 
+def _unescaped(cells: list[Any]) -> list[Any]:
+    """The cells with neutralised text ("'=…") restored; not copied when no cell holds a
+    quote at all (most rows: one C-level scan instead of a check per cell). Nothing
+    downstream changes the list in place."""
+    try:
+        if "'" not in "".join(cells):
+            return cells
+    except TypeError:  # XLSX rows hold numbers, dates and None too
+        pass
+    # only text starting with "'" can be an escaped cell: skip the call for the rest
+    return [tabular.unneutralise(c) if c.__class__ is str and c[:1] == "'" else c for c in cells]
+
+
 def _named(fields: dict[str, Any] | None) -> bool:
-    return bool(fields) and any(fields.get(k) not in (None, "") for k in ("title", "id"))
+    # both keys spelled out rather than any() over a generator: called for every row read
+    return bool(fields) and (fields.get("title") not in (None, "") or fields.get("id") not in (None, ""))
 
 
 def _nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -174,6 +175,8 @@ _DATE_FIELDS = {"start", "due", "end"}
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_GETTERS: dict[type, Any] = {}  # type → operator.attrgetter of its _FIELD_NAMES
+_AS_IS = frozenset({str, int, float, bool, type(None)})  # values to_fields keeps unchanged
 
 
 def to_fields(entity) -> dict[str, Any]:
@@ -183,10 +186,15 @@ def to_fields(entity) -> dict[str, Any]:
     """
     names = _FIELD_NAMES.get(type(entity))
     if names is None:  # dataclasses.fields() is slow enough to matter on 50,000-row imports
-        names = _FIELD_NAMES[type(entity)] = tuple(f.name for f in dataclasses.fields(entity) if f.name != "id")
+        names = tuple(f.name for f in dataclasses.fields(entity) if f.name != "id")
+        # all values in one C call rather than a getattr per field (a million on such imports)
+        _GETTERS[type(entity)] = operator.attrgetter(*names) if len(names) > 1 else lambda e: (getattr(e, names[0]),)
+        _FIELD_NAMES[type(entity)] = names  # after its getter: a thread seeing names finds the getter
     out: dict[str, Any] = {}
-    for name in names:
-        value = getattr(entity, name)
+    for name, value in zip(names, _GETTERS[type(entity)](entity)):
+        if value.__class__ in _AS_IS:  # most values: skip the isinstance checks below (60,000-record imports)
+            out[name] = value
+            continue
         if name == "extra":
             for ns, values in value.items():
                 for key, v in values.items():

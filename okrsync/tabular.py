@@ -193,7 +193,7 @@ def iter_csv(path, *, encoding: str | None = None,
                 if first and cells and cells[0].startswith("\ufeff"):
                     cells[0] = cells[0][1:]
                 first = False
-                if any(c.strip() for c in cells):
+                if "".join(cells).strip():  # a non-blank cell (one C-level pass, not a generator per row)
                     yield RawRow(file, None, start, cells)
         except UnicodeDecodeError:
             # The decoder works in chunks, so the offending line is not knowable.
