@@ -407,10 +407,10 @@ class JiraConnector(Connector):
         except FatalError as e:
             reason, status = str(e), getattr(e, "status", None)
             if status == 409:
-                reason = "edited in Jira while okrsync wrote it; it is read again and merged on the next run"
+                reason = "edited in Jira while okrsync wrote it; read again and merged"
             elif status == 404:
                 reason = "no longer in Jira (deleted?); the next full listing unlinks it"
-            result.rejected.append(Rejected(record.external_id, reason))
+            result.rejected.append(Rejected(record.external_id, reason, replan=status == 409))
 
     def _current(self, ids: list[str]) -> None:
         """Status, labels and type of issues this run has not read (a push without a pull)."""

@@ -56,6 +56,9 @@ class Rejected:
 
     where: str  # file, sheet, row, column — or the tool's record id
     reason: str
+    # the tool refused a write because the record changed there meanwhile (Jira's 409): the
+    # hub reads the endpoint again and plans the push anew, once, in the same run
+    replan: bool = False
 
     def __str__(self) -> str:
         return f"{self.where}: {self.reason}"

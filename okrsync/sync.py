@@ -179,7 +179,30 @@ class Hub:
                 plans.append(plan)
                 if write_remote:
                     self.apply_push(plan, run_id)
+            if write_remote and any(r.replan for r in plan.rejected):
+                self._replan(name, plan, run_id, step, plans)
         return plans
+
+    def _replan(self, name: str, refused: Plan, run_id: int, step, plans: list[Plan]) -> None:
+        """Records the endpoint refused because they changed there meanwhile: read it again
+        (its edits merge as usual) and push anew, once; what then goes through is no longer
+        a rejection of this run."""
+        stale = [r for r in refused.rejected if r.replan]
+        with step(f"pull {name}"):
+            plan = self.plan_pull(name)
+            plans.append(plan)
+            self.apply_pull(plan, run_id)
+        with step(f"push {name}"):
+            again = self.plan_push(name)
+            plans.append(again)
+            self.apply_push(again, run_id)
+        still = {r.where for r in again.rejected}
+        cleared = [r for r in stale if r.where not in still]
+        refused.rejected = [r for r in refused.rejected if r not in cleared]
+        refused.counters.rejected -= len(cleared)
+        if cleared:
+            refused.notes.append(f"{len(cleared)} record(s) changed on {name} while okrsync wrote them: "
+                                 "read again, merged and written in the same run")
 
     # ------------------------------------------------------------ pull
 

@@ -259,7 +259,7 @@ def test_an_edit_jira_refuses_with_409_is_rejected_for_the_next_run(jira, tmp_pa
     jira.on("POST", "/rest/api/3/issue/bulkfetch", [(200, {"issues": [issue("10", "Objective", "O")], "issueErrors": []})])
     jira.on("PUT", r"/rest/api/3/issue/10", [(409, {"errorMessages": ["conflict"], "errors": {}})])
     result = connector(tmp_path).write(WriteBatch(updates=[Record("objective", "10", {"title": "O2"}, canonical_id="o")]))
-    assert result.rejected[0].where == "10" and "next run" in result.rejected[0].reason
+    assert result.rejected[0].where == "10" and result.rejected[0].replan and "read again" in result.rejected[0].reason
 
 
 def test_deletes_are_one_bulk_task(jira, tmp_path):

@@ -218,3 +218,22 @@ def test_an_issue_deleted_in_jira_is_found_by_the_id_listing(project, jira):
     assert out["totals"]["deleted"] >= 1
     assert "KR-9" not in {r["Key result ID"] for r in sheet_rows(project)}
     assert len(of_type(jira, "Key Result")) == 38
+
+
+def test_an_edit_jira_refuses_with_409_is_read_again_and_written_in_the_same_run(project, jira, clock):
+    run("sync")
+    row = next(r for r in sheet_rows(project) if r["Key result ID"] == "KR-11")
+    kr = next(i for i in of_type(jira, "Key Result") if i["fields"]["summary"] == row["Key result"])
+    rows = sheet_rows(project)
+    for r in rows:
+        if r["Key result ID"] == "KR-11":
+            r["Current"] = "33"
+    with (project / "okrs.csv").open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    jira.conflict_next_edit = True  # someone saves the issue as okrsync writes it
+    out = run("sync")  # exit 0: nothing is left rejected
+    assert jira.issues[kr["id"]]["fields"]["customfield_10052"] == 33.0
+    pushes = [p for p in out["endpoints"] if p["endpoint"] == "jira" and p["direction"] == "push"]
+    assert len(pushes) == 2 and any("read again" in n for n in pushes[0]["notes"])
