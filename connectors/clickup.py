@@ -403,7 +403,7 @@ class ClickUpConnector(Connector):
         except (KeyError, ValueError) as e:
             result.rejected.append(Rejected(record.external_id, str(e.args[0] if e.args else e)))
         except FatalError as e:
-            reason = (f"no longer in ClickUp (deleted?); the next read unlinks it"
+            reason = ("no longer in ClickUp (deleted?); the next read unlinks it"
                       if getattr(e, "status", None) == 404 else str(e))
             result.rejected.append(Rejected(record.external_id, reason))
 

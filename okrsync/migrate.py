@@ -18,13 +18,15 @@ flagged.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import yaml
+
 from .connector import Record, WriteBatch
-from .model import KINDS, REFERENCES
+from .errors import ConfigError
+from .model import KINDS
 from .store import diff
 from .sync import Hub, Plan, project
 
@@ -198,10 +200,6 @@ def verify(hub: Hub, target: str) -> Verification:
 
 def users_map(text: str, where: str) -> dict[str, str]:
     """A users map: YAML/JSON ``{email: target user}`` or CSV lines ``email,target user``."""
-    import yaml
-
-    from .errors import ConfigError
-
     text = text.strip()
     if not text:
         return {}
@@ -221,7 +219,3 @@ def users_map(text: str, where: str) -> dict[str, str]:
     if not isinstance(data, dict) or not all(isinstance(v, (str, int)) for v in data.values()):
         raise ConfigError(f"{where}: a users map is 'email: target user' lines (YAML) or 'email,target user' (CSV)")
     return {str(k).casefold(): str(v) for k, v in data.items()}
-
-
-def dumps(data: Any) -> str:
-    return json.dumps(data, indent=2, ensure_ascii=False, default=str)

@@ -20,7 +20,6 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from collections import Counter
 from pathlib import Path
 
@@ -189,7 +188,7 @@ def test_a_page_that_expires_repeats_or_is_skipped_loses_nothing(vendor_name, ki
         before = state(vendor, hub, emu, tmp_path)
         emu.faults.inject_page(kind)
         hub = make_hub(tmp_path, vendor, emu, **vendor.paged)
-        error = faulty_run(vendor, hub, emu)
+        faulty_run(vendor, hub, emu)  # completes, or fails cleanly (asserted there)
         if not emu.faults.page_log:
             pytest.skip(f"{vendor_name} reads no second page of a listing here")
         after = state(vendor, hub, emu, tmp_path)

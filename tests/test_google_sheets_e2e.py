@@ -1,6 +1,5 @@
 """Google Sheets end to end: the bundled example spreadsheet ⇄ the Sheets emulator over real HTTP."""
 
-import base64
 import csv
 import json
 import shutil

@@ -154,12 +154,12 @@ def test_dry_run_summary_says_so(project, recorder):
 def test_json_log_lines_parse_carry_steps_and_summary_and_no_secret(project, monkeypatch):
     monkeypatch.setenv("OKR_TOKEN", SECRET)
     # a secret that shows up in an error message: the bad period is the token itself
-    (project / "okrsync.yaml").write_text(CONFIG + f"""\
+    (project / "okrsync.yaml").write_text(CONFIG + """\
 notify:
   webhook:
     url: https://127.0.0.1:9/x
     on: [ok]
-    headers: {{Authorization: {{"$env": OKR_TOKEN}}}}
+    headers: {Authorization: {"$env": OKR_TOKEN}}
 """)
     (project / "a.csv").write_text(SHEET + f"O-3,Leaky,Q1 2026,KR-9,{SECRET},x@example.com,{SECRET},1,2,On track\n")
     result = invoke("--log-format", "json", "sync", code=3)

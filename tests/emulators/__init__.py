@@ -6,4 +6,4 @@ table, rate limits and injectable faults); one module per vendor builds on it.
 
 from .server import Emulator, Faults, Hit, HttpError, PageExpired, Request, route
 
-__all__ = ["Emulator", "Faults", "Hit", "HttpError", "Request", "route"]
+__all__ = ["Emulator", "Faults", "Hit", "HttpError", "PageExpired", "Request", "route"]
