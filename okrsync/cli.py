@@ -575,6 +575,10 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
     users = mig.users_map(Path(users_map).read_text(encoding="utf-8"), users_map) if users_map else {}
     if users:
         cfg.endpoint(target).options["users"] = {**(cfg.endpoint(target).options.get("users") or {}), **users}
+    if not (yes or dry_run or sys.stdin.isatty()):
+        # cron, a pipe, CI: nobody can answer "Go ahead?", so copying without --yes would be a guess
+        raise click.UsageError("migrate writes every OKR to --to and asks first, but standard input is not a "
+                               "terminal: pass --yes to go ahead (or --dry-run to see the plan)")
     store = env.store(cfg)
     hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()})
     hub.policy.default, hub.policy.fields = Rule("prefer", source), {}  # a move: the source is the truth
@@ -591,7 +595,7 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
             the_plan = mig.plan(hub, source, target, run_id, users)
             if not env.as_json:
                 _print_migration_plan(env, the_plan, dry_run=False)
-                if not yes and env.err.is_terminal and not click.confirm("Go ahead?", err=True):
+                if not yes and not click.confirm("Go ahead?", err=True):
                     store.finish_run(run_id, "cancelled", {})
                     return
             with _migration_progress(env) as advance:

@@ -105,6 +105,15 @@ def test_bad_arguments_say_what_to_fix(project):
     assert "line 2" in run("migrate", "--from", "sheet", "--to", "jira", "--users-map", "bad.csv", code=2)
 
 
+def test_without_yes_and_without_a_terminal_nothing_is_copied(project, jira):
+    """CliRunner's stdin is no terminal (as under cron): no "Go ahead?" can be answered, so exit 2."""
+    out = run("migrate", "--from", "sheet", "--to", "jira", code=2)
+    assert "standard input is not a terminal: pass --yes" in out
+    assert not jira.issues and not (project / "okrsync.db").exists()
+    assert json.loads(run("--json", "migrate", "--from", "sheet", "--to", "jira", "--dry-run"))["dry_run"]
+    assert not jira.issues
+
+
 def big_sheet(path: Path, objectives: int) -> None:
     """The example's columns, many times over (titles made unique)."""
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()

@@ -261,6 +261,17 @@ def test_progress_board(example):
     assert none["sections"] == {}
 
 
+def test_a_format_the_report_lacks_is_a_usage_error(example):
+    """board.md: the board has no markdown; exit 2 naming the formats it has, no file written."""
+    result = run("-c", "config.example.yaml", "report", "progress", "--out", "board.md", code=2)
+    assert "html or json, not md" in result.output and "Internal error" not in result.output
+    assert not (example / "board.md").exists()
+    result = run("-c", "config.example.yaml", "report", "progress", "--format", "md", code=2)
+    assert "'md' is not one of 'html', 'json'" in result.output
+    run("-c", "config.example.yaml", "report", "fit", "--out", "fit.md")  # fit has markdown
+    assert (example / "fit.md").stat().st_size > 0
+
+
 def test_progress_trend_and_cadence_come_from_the_change_log(example):
     csv = example / "examples" / "okrs.csv"
     csv.write_text(csv.read_text().replace(",8400000,9050000,10200000,", ",8400000,9500000,10200000,"))

@@ -14,6 +14,7 @@ from ..errors import ConfigError
 from . import catalogue, fit, profile, progress, render, scoring
 
 LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
+BOARD_FORMATS = ("html", "json")  # the board has no markdown rendering
 
 
 @click.group()
@@ -61,7 +62,7 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
               "custom_values": sum(data.custom.values())}
     result = render.fit_data(preset, client, weights, scores, flips, fits, counts)
     top = result["sensitivity"]["top"]
-    _write(env, result, fmt, out, f"{len(scores)} tools, top: {tools[top].name if top else 'none'}"
+    _write(env, result, fmt, out, render.FORMATS, f"{len(scores)} tools, top: {tools[top].name if top else 'none'}"
            + ("" if result["sensitivity"]["stable"] else " (changes under ±20 % weights)"))
 
 
@@ -71,7 +72,7 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
 @click.option("--stale-days", type=click.IntRange(min=1), default=progress.STALE_DAYS, show_default=True,
               help="A KR without a check-in for longer is stale.")
 @click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Judge staleness on this date (default: now).")
-@click.option("--format", "fmt", type=click.Choice(["html", "json"]), help="Default: from --out's suffix, else html.")
+@click.option("--format", "fmt", type=click.Choice(BOARD_FORMATS), help="Default: from --out's suffix, else html.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
 @click.pass_obj
 def progress_cmd(env, team, period, stale_days, as_of, fmt, out):
@@ -85,11 +86,16 @@ def progress_cmd(env, team, period, stale_days, as_of, fmt, out):
     when = as_of.replace(tzinfo=dt.timezone.utc) if as_of else None
     board = progress.build(env.store(), team=team, period=period, as_of=when, stale_days=stale_days)
     objectives = sum(len(rows) for rows in board.sections.values())
-    _write(env, render.board_data(board), fmt, out, f"{objectives} objectives, {len(board.stale)} stale KRs")
+    _write(env, render.board_data(board), fmt, out, BOARD_FORMATS, f"{objectives} objectives, {len(board.stale)} stale KRs")
 
 
-def _write(env, data: dict, fmt: str | None, out: str | None, summary: str) -> None:
+def _write(env, data: dict, fmt: str | None, out: str | None, formats: tuple[str, ...], summary: str) -> None:
+    """Render in ``fmt`` (else --json's json, else --out's suffix, else html) and write or print;
+    a format this report does not have (``board.md`` for the board) is a usage error, exit 2."""
     fmt = fmt or ("json" if env.as_json else _suffix_format(out))
+    if fmt not in formats:
+        raise click.UsageError(f"--out {out}: this report is written as {' or '.join(formats)}, not {fmt}; "
+                               f"name the file .{formats[0]} or pass --format {formats[0]}")
     text = render.render(data, fmt)
     if out is None:
         click.echo(text, nl=False)
