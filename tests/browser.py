@@ -30,7 +30,17 @@ CHARTS = """JSON.stringify([...document.querySelectorAll('[data-chart]')].map(e 
 }))"""
 
 
+ENV = "OKRSYNC_TEST_CHROMIUM"
+MISSING = (f"no chromium to open the reports in: apt-get install chromium (as .ci/run does), or set {ENV} "
+           "to a chromium binary")
+
+
 def chromium() -> str | None:
+    """The browser: ``$OKRSYNC_TEST_CHROMIUM`` when set (a path or a name on PATH; one that is not
+    there, e.g. ``none``, means no browser: the browser tests skip), else Debian's chromium."""
+    if ENV in os.environ:
+        chosen = os.environ[ENV]
+        return chosen if os.access(chosen, os.X_OK) and os.path.isfile(chosen) else shutil.which(chosen or "-")
     return shutil.which("chromium") or next((p for p in ("/usr/bin/chromium",) if os.path.exists(p)), None)
 
 

@@ -1,4 +1,4 @@
-"""``spec_check`` for Google *discovery* documents (../shared/specs/google-sheets-v4.discovery.json).
+"""``spec_check`` for Google *discovery* documents (tests/specs/google-sheets-v4.discovery.json).
 
 A discovery document describes the same things as OpenAPI in other words (methods with an
 ``httpMethod`` and ``flatPath``, ``parameters`` with a ``location``, ``request`` and

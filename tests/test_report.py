@@ -16,6 +16,8 @@ from okrsync.errors import ConfigError
 from okrsync.report import catalogue, fit, profile, render, scoring
 from okrsync.report.catalogue import Cell, Tool
 
+from . import browser
+
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 
@@ -327,18 +329,23 @@ def test_report_and_lint_help_have_examples():
 # ------------------------------------------------------------------ a real browser
 
 
-def _chromium():
-    from tests import browser
+def test_the_browser_is_chosen_by_an_env_var(monkeypatch, tmp_path):
+    monkeypatch.setenv(browser.ENV, "none")  # hides it: the browser tests skip, saying how to enable them
+    assert browser.chromium() is None and "apt-get install chromium" in browser.MISSING and browser.ENV in browser.MISSING
+    fake = tmp_path / "my-chromium"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv(browser.ENV, str(fake))
+    assert browser.chromium() == str(fake)
+    fake.chmod(0o644)  # not executable: not a browser
+    assert browser.chromium() is None
 
-    return browser, browser.chromium()
 
-
-@pytest.mark.skipif(not shutil.which("chromium") and not Path("/usr/bin/chromium").exists(),
-                    reason="Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
+@pytest.mark.skipif(browser.chromium() is None, reason=browser.MISSING)
 def test_reports_in_a_real_browser(example, tmp_path):
     """Both reports open headless with no console errors, their charts laid out and visible,
     a PDF rendering, and a screenshot that is not blank."""
-    browser, binary = _chromium()
+    binary = browser.chromium()
     run("-c", "config.example.yaml", "report", "fit", "--profile", "corporation", "--out", "fit.html")
     run("-c", "config.example.yaml", "report", "progress", "--out", "board.html")
     for page, charts in (("fit.html", {"ranking", "heatmap", "dataloss"}), ("board.html", {"bands", "objective-progress", "trend"})):

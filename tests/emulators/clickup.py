@@ -1,6 +1,6 @@
 """A stateful emulator of the ClickUp API v2 Goals subset okrsync uses.
 
-Answers in the shapes of ``shared/specs/clickup-api-v2.openapi.json`` (``tests/test_clickup.py``
+Answers in the shapes of ``tests/specs/clickup-api-v2.openapi.json`` (``tests/test_clickup.py``
 checks its bodies against it), with two documented deviations where real responses are
 known to differ from the spec's types:
 

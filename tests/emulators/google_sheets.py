@@ -2,7 +2,7 @@
 
 State: spreadsheets → tabs → a grid (row and column counts, 1000 × 26 for a new tab as
 in the Sheets UI) of cells. Faithful to the discovery document
-(../shared/specs/google-sheets-v4.discovery.json) and the values guide where it matters:
+(tests/specs/google-sheets-v4.discovery.json) and the values guide where it matters:
 
 - ``values:batchGet``: a ``ValueRange`` per requested range, whose ``range`` is the whole
   range asked for (a whole tab: ``OKRs!A1:Z1000``) while ``values`` leave out trailing

@@ -1,6 +1,6 @@
 """A stateful emulator of the Jira Cloud platform REST API v3 subset okrsync uses.
 
-Answers in the shapes of ``shared/specs/jira-cloud-platform-v3.openapi.json`` (the tests
+Answers in the shapes of ``tests/specs/jira-cloud-platform-v3.openapi.json`` (the tests
 in ``tests/test_jira_emulator.py`` check every body against it) with Jira's behaviour where
 the spec only describes it in prose: bounded JQL, minute-precision dates in the user's time
 zone, ``nextPageToken`` paging without ``total``, partial bulk-create failure, changelog
