@@ -32,7 +32,7 @@ EXIT_CODES = {
     2: "bad usage, config or mapping",
     3: "finished, but some records were rejected (listed in the summary)",
     4: "finished, but conflicts wait for a decision (okrsync conflicts list)",
-    5: "another run holds the store's lock (or a dead one left it: --force-unlock)",
+    5: "another run holds the store's lock (one a dead run left on another host: --force-unlock)",
     6: "the delete guard stopped the run before it wrote anything (--allow-mass-delete)",
     7: "okrsync lint found an error-level problem",
 }
@@ -200,7 +200,8 @@ def _strict_option(f):
 
 def _safety_options(f):
     f = click.option("--force-unlock", is_flag=True,
-                     help="Clear a lock left by a run that died (never one held by a live process).")(f)
+                     help="Clear a lock another host's run left (a dead local run's is cleared anyway; "
+                          "never one held by a live process).")(f)
     return click.option("--allow-mass-delete", is_flag=True,
                         help="Let this run delete more than sync.deletes.max_ratio of an endpoint's records.")(f)
 
@@ -225,7 +226,7 @@ def pull(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
 @cli.command()
 @click.argument("endpoints", nargs=-1)
 @_dry_run_option
-@click.option("--force-unlock", is_flag=True, help="Clear a lock left by a run that died.")
+@click.option("--force-unlock", is_flag=True, help="Clear a lock another host's run left.")
 @click.pass_obj
 def push(env: Env, endpoints, dry_run, force_unlock):
     """Write the store out to ENDPOINTS (default: all).
@@ -275,7 +276,7 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
     plans: list = obs.plans
     with StoreLock(cfg.store, command) as lock:
-        lock.acquire(force=force_unlock)
+        _acquire(lock, store, force_unlock)
         if dry_run:
             with _rolled_back(store):
                 run_id = store.begin_run(command, dry_run=True)
@@ -304,6 +305,18 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
         sys.exit(3)
     if waiting:
         sys.exit(4)
+
+
+def _acquire(lock: StoreLock, store: Store, force: bool) -> None:
+    """Take the store's lock and say what taking it cleared: a dead run's lock, and the runs
+    a dead process left ``running`` (holding the lock, none can be going on), now ``interrupted``."""
+    lock.acquire(force=force)
+    for note in lock.notes:
+        ops.LOG.warning(note, extra={"event": "warning"})
+    stale = store.interrupt_runs()
+    if stale:
+        ops.LOG.warning("run %s ended without finishing (its process died): marked interrupted in okrsync status",
+                        ", ".join(map(str, stale)), extra={"event": "warning", "fields": {"runs": stale}})
 
 
 def _counters(plans) -> dict:
@@ -432,7 +445,7 @@ def _conflict(store: Store, conflict_id: int) -> dict:
 
 @cli.command()
 @click.option("--run", "run_id", type=int, required=True, metavar="N", help="The run to undo.")
-@click.option("--force-unlock", is_flag=True, help="Clear a lock left by a run that died.")
+@click.option("--force-unlock", is_flag=True, help="Clear a lock another host's run left.")
 @click.pass_obj
 def revert(env: Env, run_id, force_unlock):
     """Undo the canonical changes of run N, as new changes pushed by the next sync.
@@ -448,7 +461,7 @@ def revert(env: Env, run_id, force_unlock):
     cfg = env.config()
     store = env.store(cfg)
     with StoreLock(cfg.store, "revert") as lock:
-        lock.acquire(force=force_unlock)
+        _acquire(lock, store, force_unlock)
         new_run = store.begin_run(f"revert {run_id}")
         try:
             count, notes = revert_run(store, run_id, new_run)
@@ -545,7 +558,7 @@ def show(env: Env, period):
               help="E-mail → target user for owners the target can't find by e-mail (YAML or CSV).")
 @_dry_run_option
 @click.option("--yes", is_flag=True, help="Go ahead without showing the plan first.")
-@click.option("--force-unlock", is_flag=True, help="Clear a lock left by a run that died.")
+@click.option("--force-unlock", is_flag=True, help="Clear a lock another host's run left.")
 @click.pass_obj
 def migrate(env: Env, source, target, users_map, dry_run, yes, force_unlock):
     """Move every OKR from one endpoint to another: plan, then copy, then verify.
@@ -584,7 +597,7 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
     hub.policy.default, hub.policy.fields = Rule("prefer", source), {}  # a move: the source is the truth
     hub.policy.order = [source, target]
     with StoreLock(cfg.store, "migrate") as lock:
-        lock.acquire(force=force_unlock)
+        _acquire(lock, store, force_unlock)
         if dry_run:
             with _rolled_back(store):
                 the_plan = mig.plan(hub, source, target, store.begin_run("migrate", dry_run=True), users)

@@ -439,8 +439,8 @@ def _store(report: Report, cfg: config_mod.Config) -> None:
         alive = lock._alive(info)
         who = f"pid {info.get('pid', '?')} on {info.get('host', '?')} (`okrsync {info.get('command', '?')}`)"
         if alive is False:
-            report.add("store", "lock", "fail", f"{lock.path}: left by a run that died: {who}",
-                       "the next run exits 5 until you run it once with --force-unlock")
+            report.add("store", "lock", "warn", f"{lock.path}: left by a run that died: {who}",
+                       "nothing to do: the next run clears it (and shows the dead run as interrupted)")
         else:
             report.add("store", "lock", "warn", f"{lock.path}: held by {who}",
                        "a run is going on (or one on another host holds it); runs exit 5 until it ends")

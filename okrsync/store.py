@@ -149,6 +149,15 @@ class Store:
             self.db["runs"].update(run_id, {"finished": NOW(), "status": status,
                                             "counters": dumps(counters), "error": error})
 
+    def interrupt_runs(self) -> list[int]:
+        """Mark runs still ``running`` as ``interrupted`` and return their ids. Call it holding
+        the store's lock: then no run can be going on, so these were left by a process that died."""
+        with self.atomic():
+            ids = [i for (i,) in self.db.execute("SELECT id FROM runs WHERE status = 'running' ORDER BY id")]
+            self.db.execute("UPDATE runs SET status = 'interrupted', error = ? WHERE status = 'running'",
+                            ["its process died before the run finished (killed?)"])
+        return ids
+
     def runs(self, limit: int = 20) -> list[dict]:
         rows = self.db.execute("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]).fetchall()
         cols = [c.name for c in self.db["runs"].columns]

@@ -11,6 +11,7 @@ from typing import Any
 from rich.table import Table
 from rich.tree import Tree
 
+from .lock import StoreLock
 from .model import band, from_fields, objective_progress, progress, score
 from .store import Store
 
@@ -62,7 +63,12 @@ def status(cfg, store: Store) -> dict[str, Any]:
         cursor = store.db.execute("SELECT updated FROM cursors WHERE endpoint = ? ORDER BY updated DESC LIMIT 1",
                                   [name]).fetchone()
         endpoints.append({"name": name, "type": ep.type, "linked": links, "last_read": cursor[0] if cursor else None})
-    return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": store.runs(10),
+    runs = store.runs(10)
+    if not StoreLock(cfg.store, "status").held_by_someone():  # nobody is running: a `running` run died
+        for run in runs:
+            if run["status"] == "running":
+                run["status"] = "interrupted"
+    return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": runs,
             "conflicts_waiting": len(store.conflicts("open"))}
 
 

@@ -210,16 +210,16 @@ def test_conflict_waits_then_resolve_and_sync_applies_it(project):
     assert json.loads(run("--json", "conflicts", "list").output) == []
 
 
-def test_lock_held_exits_5_and_dead_lock_needs_force_unlock(project):
+def test_lock_held_exits_5_and_only_another_hosts_lock_needs_force_unlock(project):
     import os
     import socket
     import subprocess
     import sys
 
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    (project / "state").mkdir()
+    lock = project / "state/okrsync.db.lock"
     try:
-        (project / "state").mkdir()
-        lock = project / "state/okrsync.db.lock"
         lock.write_text(json.dumps({"pid": holder.pid, "host": socket.gethostname(), "command": "sync", "since": "now"}))
         result = run("sync", code=5)
         assert f"pid {holder.pid}" in result.output and "wait for it" in result.output
@@ -227,11 +227,38 @@ def test_lock_held_exits_5_and_dead_lock_needs_force_unlock(project):
     finally:
         holder.kill()
         holder.wait()
-    result = run("sync", code=5)
-    assert "no longer alive" in result.output and "--force-unlock" in result.output
-    run("sync", "--force-unlock")
+    result = run("sync")  # its process is gone on this host: cleared without being asked, and said so
+    assert f"cleared the lock left by pid {holder.pid} on {socket.gethostname()}" in result.output
+    assert "its process is gone" in result.output
+    assert not lock.exists() and os.listdir(project / "state")
+    lock.write_text(json.dumps({"pid": holder.pid, "host": "elsewhere.example", "command": "sync", "since": "now"}))
+    result = run("sync", code=5)  # whether a process lives on another host can't be told from here
+    assert "another host's run" in result.output and "--force-unlock" in result.output and lock.exists()
+    result = run("sync", "--force-unlock")
+    assert "cleared the lock left by pid" in result.output and "elsewhere.example" in result.output
     assert not lock.exists()
-    assert os.listdir(project / "state")
+
+
+def test_a_run_killed_with_sigkill_shows_as_interrupted_and_the_next_run_goes_ahead(project):
+    import signal
+    import subprocess
+    import sys
+
+    # what `okrsync sync` has done when SIGKILL arrives mid-run: the lock taken, the run begun
+    script = ("import os, signal\nfrom okrsync.lock import StoreLock\nfrom okrsync.store import Store\n"
+              "store = Store('state/okrsync.db')\nStoreLock(store.path, 'sync').acquire()\n"
+              "store.begin_run('sync')\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    killed = subprocess.run([sys.executable, "-c", script], cwd=project)
+    assert killed.returncode == -signal.SIGKILL and (project / "state/okrsync.db.lock").exists()
+    assert [(r["id"], r["status"]) for r in json.loads(run("--json", "status").output)["runs"]] == [(1, "interrupted")]
+    assert "interrupted" in run("status").output
+    result = run("sync")  # no --force-unlock needed
+    assert "cleared the lock left by pid" in result.output
+    assert "run 1 ended without finishing (its process died): marked interrupted" in result.output
+    runs = json.loads(run("--json", "status").output)["runs"]
+    assert [(r["id"], r["status"]) for r in runs] == [(2, "ok"), (1, "interrupted")]
+    assert "process died" in runs[1]["error"]
+    assert "marked interrupted" not in run("sync").output  # said once: the store now holds it
 
 
 def test_delete_guard_exits_6_and_writes_nothing(project):
