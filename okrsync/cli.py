@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import config as config_mod
-from . import ops, plugins, views
+from . import ops, plugins, storefile, views
 from .errors import ConfigError, OkrsyncError
 from .lock import StoreLock
 from .store import Store
@@ -46,12 +46,13 @@ class Env:
     out: Console
     err: Console
     log_format: str = "text"  # text | json: how runs log on stderr (okrsync.ops)
+    new_store: bool = False  # --new-store: an empty store even where signs say one was (storefile)
 
     def config(self) -> config_mod.Config:
         return config_mod.load(self.config_path, set(plugins.connectors()))
 
     def store(self, cfg: config_mod.Config | None = None) -> Store:
-        return Store((cfg or self.config()).store)
+        return Store((cfg or self.config()).store, new=self.new_store)
 
     def emit(self, data) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
@@ -98,8 +99,10 @@ class OkrsyncGroup(click.Group):
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option("--log-format", type=click.Choice(ops.LOG_FORMATS), default="text", show_default=True,
               envvar="OKRSYNC_LOG_FORMAT", help="How runs log on stderr: text, or JSON lines for log collectors.")
+@click.option("--new-store", is_flag=True, help="Start an empty store where the store file is missing or empty "
+              "although signs of one remain (its marker, a dead run's lock, WAL, a backup); its history is lost.")
 @click.pass_context
-def cli(ctx, config_path, as_json, debug, log_format):
+def cli(ctx, config_path, as_json, debug, log_format, new_store):
     """okrsync keeps OKRs in step across spreadsheets, Jira and OKR tools.
 
     \b
@@ -109,7 +112,7 @@ def cli(ctx, config_path, as_json, debug, log_format):
         okrsync -c config.example.yaml log --since 1h
     """
     ops.setup_logging(log_format, debug)
-    ctx.obj = Env(config_path, as_json, debug, Console(), ops.err_console(log_format), log_format)
+    ctx.obj = Env(config_path, as_json, debug, Console(), ops.err_console(log_format), log_format, new_store)
 
 
 @cli.command()
@@ -603,6 +606,11 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
                 the_plan = mig.plan(hub, source, target, store.begin_run("migrate", dry_run=True), users)
             _print_migration_plan(env, the_plan, dry_run=True)
             return
+        # a migration rewrites much of the store: a consistent copy first, to go back to
+        saved = storefile.backup(store.db.conn, cfg.store)
+        if not env.as_json or env.log_format == "json":  # --json: stdout's document names it
+            ops.LOG.info("backed up the store to %s before migrating", saved,
+                         extra={"event": "backup", "fields": {"backup": str(saved)}})
         run_id = obs.run_id = store.begin_run("migrate")
         try:
             the_plan = mig.plan(hub, source, target, run_id, users)
@@ -625,7 +633,7 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
         totals.add(p.counters)
     if env.as_json:
         env.emit({"plan": the_plan.as_dict(), "totals": totals.__dict__, "rejected": rejected,
-                  "verification": check.as_dict()})
+                  "verification": check.as_dict(), "backup": str(saved)})
     else:
         views.print_migration_result(env, totals, rejected, check)
     if not check.ok:

@@ -32,7 +32,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import config as config_mod
-from . import plugins
+from . import plugins, storefile
 from .connector import Context
 from .errors import ConfigError, MappingError, OkrsyncError, RetryableError
 from .lock import StoreLock
@@ -431,8 +431,17 @@ def _store(report: Report, cfg: config_mod.Config) -> None:
     elif not _writable(store.parent):
         report.add("store", "file", "fail", f"{store.parent}: cannot create the store here",
                    "point store: at a writable folder (a volume in a container)")
+    elif why := storefile.lost(store):
+        report.add("store", "file", "fail", why, "the next run exits 2 until the store is back or okrsync --new-store "
+                   "is asked for")
+    elif store.exists() and store.stat().st_size:
+        found = storefile.problems(store)
+        if found:
+            report.add("store", "file", "fail", f"{store}: damaged: {'; '.join(found[:5])}", storefile.recovery_advice(store))
+        else:
+            report.add("store", "file", "ok", f"{store}: an SQLite database, integrity check ok")
     else:
-        report.add("store", "file", "ok", f"{store}" + ("" if store.exists() else ": created by the first run"))
+        report.add("store", "file", "ok", f"{store}: created by the first run")
     lock = StoreLock(store, "doctor")
     if lock.path.exists():
         info = lock.holder()

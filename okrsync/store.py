@@ -32,6 +32,7 @@ from typing import Any, Iterable, Iterator
 import sqlite_utils
 from sqlite_utils import Migrations
 
+from . import storefile
 from .errors import StoreError
 
 MIGRATIONS = Migrations("okrsync")
@@ -106,10 +107,16 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tu
 
 
 class Store:
-    """The hub's state in one SQLite file; ``Store(None)`` keeps it in memory (tests)."""
+    """The hub's state in one SQLite file; ``Store(None)`` keeps it in memory (tests).
 
-    def __init__(self, path: str | os.PathLike | None):
+    A file that is missing or empty while signs say a store was there raises
+    ``StoreLostError`` (exit 2) unless ``new`` (``okrsync --new-store``): see ``storefile``.
+    """
+
+    def __init__(self, path: str | os.PathLike | None, *, new: bool = False):
         self.path = Path(path) if path is not None else None
+        if self.path is not None:
+            storefile.refuse_a_lost_store(self.path, new)
         try:
             if self.path is None:
                 self.db = sqlite_utils.Database(memory=True)
@@ -124,7 +131,10 @@ class Store:
             self.db.execute("PRAGMA busy_timeout = 5000")
             MIGRATIONS.apply(self.db)
         except Exception as e:  # sqlite3.DatabaseError: not a database, locked, …
-            raise StoreError(f"cannot open store {self.path or ':memory:'}: {e}") from e
+            raise StoreError(f"cannot open store {self.path or ':memory:'}: {e} (okrsync doctor checks the file "
+                             "and says how to recover it)") from e
+        if self.path is not None:
+            storefile.mark(self.path)
 
     def close(self) -> None:
         self.db.close()

@@ -261,6 +261,37 @@ def test_a_run_killed_with_sigkill_shows_as_interrupted_and_the_next_run_goes_ah
     assert "marked interrupted" not in run("sync").output  # said once: the store now holds it
 
 
+def test_a_missing_or_emptied_store_is_refused_unless_a_new_one_is_asked_for(project):
+    run("sync")
+    db = project / "state/okrsync.db"
+    assert (project / "state/okrsync.db.marker").exists()
+    db.unlink()
+    for args in (["sync"], ["status"], ["show"], ["log"]):
+        result = run(*args, code=2)
+        assert "is missing, but its marker okrsync.db.marker" in result.output and "--new-store" in result.output
+    assert not db.exists()  # nothing was started over it
+    db.write_bytes(b"")
+    assert "is empty (0 bytes)" in run("sync", code=2).output
+    run("--new-store", "sync")
+    assert [r["id"] for r in json.loads(run("--json", "status").output)["runs"]] == [1]  # a new history, on purpose
+    run("sync")
+
+
+def test_a_dead_runs_lock_or_a_backup_also_says_a_store_was_there(project):
+    import socket
+
+    (project / "state").mkdir()
+    db = project / "state/okrsync.db"
+    (project / "state/okrsync.db.backup-20260101T000000.000000Z").write_bytes(b"")
+    assert "the backup okrsync.db.backup-20260101T000000.000000Z" in run("pull", code=2).output
+    (project / "state/okrsync.db.backup-20260101T000000.000000Z").unlink()
+    (project / "state/okrsync.db.lock").write_text(json.dumps({"pid": 2 ** 22 + 7, "host": socket.gethostname()}))
+    assert "the lock okrsync.db.lock of a run that died" in run("pull", code=2).output
+    assert not db.exists()
+    (project / "state/okrsync.db.lock").unlink()
+    run("pull")  # nothing says there was one: a first run
+
+
 def test_delete_guard_exits_6_and_writes_nothing(project):
     run("sync")
     before = changes(project)

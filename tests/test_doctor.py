@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from okrsync.cli import cli
+from okrsync.store import Store
 from tests.emulators.jira import DEFAULT_CUSTOM_FIELDS, JiraEmulator
 from tests.test_jira_e2e import sheet_and_jira
 
@@ -141,10 +142,33 @@ def test_bad_config_exits_2(tmp_path, jira, monkeypatch):
 def test_a_dead_runs_lock_is_reported(tmp_path, jira, monkeypatch):
     monkeypatch.setenv("JIRA_TOKEN", TOKEN)
     write_config(tmp_path, jira.url)
-    (tmp_path / "state").mkdir()
+    Store(tmp_path / "state/okrsync.db").close()
     (tmp_path / "state/okrsync.db.lock").write_text(json.dumps(
         {"pid": 2 ** 22 + 7, "host": socket.gethostname(), "command": "sync", "since": "now"}))
     assert "the next run clears it" in doctor()["store", "lock", "warn"]["advice"]
+
+
+def test_a_damaged_not_sqlite_or_lost_store_fails_with_recovery_advice(tmp_path, jira, monkeypatch):
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    write_config(tmp_path, jira.url)
+    path = tmp_path / "state/okrsync.db"
+    store = Store(path)
+    run = store.begin_run("test")
+    for i in range(200):
+        store.mutate(run, "test", "objective", f"obj_{i}", {"title": f"objective {i} " + "x" * 300})
+    store.close()  # the last connection: the WAL is checkpointed into the file
+    assert "integrity check ok" in doctor("--offline")["store", "file", "ok"]["detail"]
+    data = bytearray(path.read_bytes())
+    data[4096 * 3:4096 * 3 + 3000] = b"\x07" * 3000  # a page of entities overwritten on disk
+    path.write_bytes(bytes(data))
+    damaged = doctor("--offline", code=1)["store", "file", "fail"]
+    assert "damaged" in damaged["detail"] and "sqlite3 okrsync.db .recover" in damaged["advice"]
+    path.write_bytes(b"PK\x03\x04 a spreadsheet saved over the store")
+    assert "not an SQLite database" in doctor("--offline", code=1)["store", "file", "fail"]["detail"]
+    path.write_bytes(b"")  # emptied: its marker says there was a store
+    lost = doctor("--offline", code=1)["store", "file", "fail"]
+    assert "empty (0 bytes)" in lost["detail"] and "its marker okrsync.db.marker" in lost["detail"]
+    assert "--new-store" in lost["advice"]
 
 
 def test_offline_sends_nothing(tmp_path, jira, monkeypatch):

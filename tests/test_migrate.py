@@ -74,10 +74,22 @@ def test_a_migration_copies_everything_and_verifies_it_field_by_field(project, j
     assert len(jira.issues) == 52
     again = json.loads(run("--json", "migrate", "--from", "sheet", "--to", "jira", "--yes"))
     assert again["totals"]["created"] == 0 and len(jira.issues) == 52 and again["verification"]["ok"]
+    # each migration backed the store up first, consistently (WAL included), owner-only
+    first, second = Path(out["backup"]), Path(again["backup"])
+    assert first.parent == second.parent == project.resolve() and first.name.startswith("okrsync.db.backup-") and first != second
+    import sqlite3
+    import stat
+    for backup, entities, runs in ((first, 0, 0), (second, 52, 1)):
+        db = sqlite3.connect(backup)
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        assert db.execute("SELECT count(*) FROM entities").fetchone()[0] == entities
+        assert db.execute("SELECT count(*) FROM runs WHERE command = 'migrate'").fetchone()[0] == runs
+        db.close()
+        assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
 
 def test_verification_flags_what_the_target_changed_and_the_source_did_not(project, jira):
-    run("migrate", "--from", "sheet", "--to", "jira", "--yes")
+    assert "backed up the store to " in run("migrate", "--from", "sheet", "--to", "jira", "--yes")
     kr = next(i for i in jira.issues.values() if i["fields"]["issuetype"]["name"] == "Key Result")
     jira.edit(kr["id"], {"Target value": 1.0})
     cfg = config.load(project / "okrsync.yaml")
