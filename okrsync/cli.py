@@ -279,7 +279,7 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
     plans: list = obs.plans
     with StoreLock(cfg.store, command) as lock:
-        _acquire(lock, store, force_unlock)
+        _acquire(lock, store, force_unlock, dry_run)
         if dry_run:
             with _rolled_back(store):
                 run_id = store.begin_run(command, dry_run=True)
@@ -310,13 +310,14 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
         sys.exit(4)
 
 
-def _acquire(lock: StoreLock, store: Store, force: bool) -> None:
+def _acquire(lock: StoreLock, store: Store, force: bool, dry_run: bool = False) -> None:
     """Take the store's lock and say what taking it cleared: a dead run's lock, and the runs
-    a dead process left ``running`` (holding the lock, none can be going on), now ``interrupted``."""
+    a dead process left ``running`` (holding the lock, none can be going on), now ``interrupted``
+    (a dry run writes nothing: status shows them so anyway)."""
     lock.acquire(force=force)
     for note in lock.notes:
         ops.LOG.warning(note, extra={"event": "warning"})
-    stale = store.interrupt_runs()
+    stale = [] if dry_run else store.interrupt_runs()
     if stale:
         ops.LOG.warning("run %s ended without finishing (its process died): marked interrupted in okrsync status",
                         ", ".join(map(str, stale)), extra={"event": "warning", "fields": {"runs": stale}})
@@ -600,7 +601,7 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
     hub.policy.default, hub.policy.fields = Rule("prefer", source), {}  # a move: the source is the truth
     hub.policy.order = [source, target]
     with StoreLock(cfg.store, "migrate") as lock:
-        _acquire(lock, store, force_unlock)
+        _acquire(lock, store, force_unlock, dry_run)
         if dry_run:
             with _rolled_back(store):
                 the_plan = mig.plan(hub, source, target, store.begin_run("migrate", dry_run=True), users)
