@@ -561,7 +561,7 @@ def show(env: Env, period):
 @click.option("--users-map", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
               help="E-mail → target user for owners the target can't find by e-mail (YAML or CSV).")
 @_dry_run_option
-@click.option("--yes", is_flag=True, help="Go ahead without showing the plan first.")
+@click.option("--yes", is_flag=True, help="Go ahead without asking (needed where standard input is not a terminal).")
 @click.option("--force-unlock", is_flag=True, help="Clear a lock another host's run left.")
 @click.pass_obj
 def migrate(env: Env, source, target, users_map, dry_run, yes, force_unlock):

@@ -63,7 +63,8 @@ def lost(path: Path) -> str | None:
     state = "empty (0 bytes)" if path.exists() else "missing"
     newest = backups(path)[-1:]
     restore = f"restore it (the newest backup is {newest[0]})" if newest else "restore it from your backups"
-    return (f"store {path} is {state}, but {', '.join(signs)} say(s) there was one; okrsync does not start an "
+    verb = "says" if len(signs) == 1 else "say"
+    return (f"store {path} is {state}, but {', '.join(signs)} {verb} there was one; okrsync does not start an "
             f"empty store over it (its change log and run history would be lost): {restore} or point store: at "
             f"it; to start afresh on purpose, run again as okrsync --new-store …")
 

@@ -127,9 +127,11 @@ def _refs(node: Any, discovery: bool) -> set[tuple[str, ...]]:
             found |= _refs(v, discovery)
     elif isinstance(node, dict):
         for k, v in node.items():
-            if k == "$ref" and isinstance(v, str):
-                found.add(("schemas", v) if discovery else
-                          tuple(unquote(p).replace("~1", "/").replace("~0", "~") for p in v.split("#", 1)[1].strip("/").split("/")))
+            if k == "$ref" and isinstance(v, str) and discovery:  # a schema's name
+                found.add(("schemas", v))
+            elif k == "$ref" and isinstance(v, str):  # a JSON pointer, URI-escaped
+                parts = v.split("#", 1)[1].strip("/").split("/")
+                found.add(tuple(unquote(p).replace("~1", "/").replace("~0", "~") for p in parts))
             else:
                 found |= _refs(v, discovery)
     return found
