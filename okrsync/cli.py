@@ -48,7 +48,7 @@ class Env:
     log_format: str = "text"  # text | json: how runs log on stderr (okrsync.ops)
 
     def config(self) -> config_mod.Config:
-        return config_mod.load(self.config_path, set(plugins.connectors()))
+        return config_mod.load(self.config_path, {n: i.cls for n, i in plugins.connectors().items()})
 
     def store(self, cfg: config_mod.Config | None = None) -> Store:
         return Store((cfg or self.config()).store)
@@ -140,13 +140,15 @@ endpoints:
     type: {type}
     path: {path}
     layout: flat               # flat | hierarchical | linked
-    # mapping: my-mapping.yaml # your own column names (see mappings/spreadsheet.yaml)
+    # mapping: spreadsheet     # the shipped mapping, or your own file (see mappings/spreadsheet.yaml)
     # fiscal_year_start: 4     # for "FY25 Q1" labels
   # jira:
   #   type: jira
-  #   site: https://example.atlassian.net
-  #   email: {{"$env": JIRA_EMAIL}}
-  #   token: {{"$env": JIRA_API_TOKEN}}
+  #   url: https://example.atlassian.net
+  #   project: OKR             # the Jira project's key
+  #   auth:
+  #     email: {{"$env": JIRA_EMAIL}}
+  #     token: {{"$env": JIRA_API_TOKEN}}
 """
 
 
@@ -273,6 +275,8 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
               allow_mass_delete=allow_mass_delete)
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
+    for name in selected:
+        cfg.endpoint(name).options  # a missing secret of an endpoint this run uses fails before anything runs
     plans: list = obs.plans
     with StoreLock(cfg.store, command) as lock:
         lock.acquire(force=force_unlock)
