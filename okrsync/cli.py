@@ -294,14 +294,17 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
                 error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
                 store.finish_run(run_id, "failed", _counters(plans), error=error)
                 raise
-        rejected = sum(len(p.rejected) for p in plans)
+        # rejections are state: those of steps this run did not take are still open, and said
+        open_rows = store.rejections(selected)
+        obs.still_rejected = len(views.untouched(plans, open_rows))
+        rejected = sum(len(p.rejected) for p in plans) + obs.still_rejected
         waiting = obs.waiting = len(store.conflicts("open"))
         if run_id is not None:
             store.finish_run(run_id, "partial" if rejected else "ok", _counters(plans))
     totals = Counters()
     for p in plans:
         totals.add(p.counters)
-    views.print_run(env, command, run_id, plans, totals, dry_run)
+    views.print_run(env, command, run_id, plans, totals, dry_run, open_rows)
     if waiting and not env.as_json:
         env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")
     if rejected:

@@ -52,13 +52,18 @@ class Record:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A record the connector could not read or write; the run goes on without it."""
+    """A record the connector could not read or write; the run goes on without it.
+
+    The hub keeps it per endpoint (``rejections`` in the store) and reports it on every run
+    until a read or write no longer refuses that place (same ``where``): a read that does
+    not see every record (``Cursor.full_listing`` false) leaves earlier rejections open."""
 
     where: str  # file, sheet, row, column — or the tool's record id
     reason: str
     # the tool refused a write because the record changed there meanwhile (Jira's 409): the
     # hub reads the endpoint again and plans the push anew, once, in the same run
     replan: bool = False
+    record: str = ""  # the record's kind and id where known ("key_result KR-7"), kept with the rejection
 
     def __str__(self) -> str:
         return f"{self.where}: {self.reason}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from .model import band, from_fields, objective_progress, progress, score
@@ -17,10 +18,22 @@ from .store import Store
 MAX_LISTED = 20
 
 
-def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_run: bool) -> None:
+def untouched(plans: list, open_rows: list[dict]) -> list[dict]:
+    """Open rejections (store rows) of the endpoint steps no plan of this run took: still
+    open, though not seen again (a push-only run says so of the pull's)."""
+    stepped = {(p.endpoint, p.direction) for p in plans}
+    return [r for r in open_rows if (r["endpoint"], r["step"]) not in stepped]
+
+
+def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_run: bool,
+              open_rows: list[dict] = ()) -> None:
+    """The run's summary; ``open_rows`` are the store's open rejections of its endpoints
+    (``Store.rejections``): each rejected line says since which run, and those of steps
+    this run did not take are listed too."""
+    still = untouched(plans, list(open_rows))
     if env.as_json:
         env.emit({"command": command, "run": run_id, "dry_run": dry_run,
-                  "endpoints": [p.as_dict() for p in plans], "totals": totals.__dict__})
+                  "endpoints": [p.as_dict() for p in plans], "totals": totals.__dict__, "still_rejected": still})
         return
     out = env.out
     if dry_run:
@@ -44,13 +57,21 @@ def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_ru
         table.add_row(p.endpoint, p.direction, str(c.read), str(c.created), str(c.updated), str(c.unchanged),
                       str(c.conflicts), str(len(p.rejected)))
     out.print(table)
+    since = {(r["endpoint"], r["step"], r["where"]): r["first_run"] for r in open_rows}
     for p in plans:
         for note in p.notes:
             env.err.print(f"note: {p.endpoint}: {note}", markup=False, highlight=False)
         for r in p.rejected[:MAX_LISTED]:
-            env.err.print(f"rejected: {p.endpoint}: {r}", markup=False, highlight=False)
+            first = since.get((p.endpoint, p.direction, r.where))
+            earlier = f" (rejected since run {first})" if first is not None and first != run_id else ""
+            env.err.print(f"rejected: {p.endpoint}: {r}{earlier}", markup=False, highlight=False)
         if len(p.rejected) > MAX_LISTED:
             env.err.print(f"rejected: {p.endpoint}: … and {len(p.rejected) - MAX_LISTED} more (use --json for all)")
+    for r in still[:MAX_LISTED]:
+        env.err.print(f"rejected: {r['endpoint']}: {r['where']}: {r['reason']} (on {r['step']}, since run {r['first_run']}; "
+                      f"not tried again by this {command})", markup=False, highlight=False)
+    if len(still) > MAX_LISTED:
+        env.err.print(f"rejected: … and {len(still) - MAX_LISTED} more still open (okrsync status lists them)")
 
 
 def status(cfg, store: Store) -> dict[str, Any]:
@@ -63,7 +84,7 @@ def status(cfg, store: Store) -> dict[str, Any]:
                                   [name]).fetchone()
         endpoints.append({"name": name, "type": ep.type, "linked": links, "last_read": cursor[0] if cursor else None})
     return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": store.runs(10),
-            "conflicts_waiting": len(store.conflicts("open"))}
+            "conflicts_waiting": len(store.conflicts("open")), "rejections": store.rejections()}
 
 
 def print_status(env, data: dict) -> None:
@@ -76,6 +97,13 @@ def print_status(env, data: dict) -> None:
     for e in data["endpoints"]:
         table.add_row(e["name"], e["type"], str(e["linked"]), e["last_read"] or "never")
     out.print(table)
+    if data["rejections"]:
+        rejected = Table("endpoint", "step", "where", "record", "reason", "since run", "last seen",
+                         title=f"{len(data['rejections'])} open rejection(s): fix or remove the rows, then sync")
+        for r in data["rejections"]:
+            rejected.add_row(Text(r["endpoint"]), r["step"], Text(r["where"]), Text(r["record"] or ""), Text(r["reason"]),
+                             str(r["first_run"]), str(r["last_run"]))  # Text: a cell's [brackets] are not markup
+        out.print(rejected)
     runs = Table("run", "command", "started", "status", "error", title="recent runs")
     for r in data["runs"]:
         runs.add_row(str(r["id"]), r["command"] + (" (dry run)" if r["dry_run"] else ""), r["started"], r["status"],
