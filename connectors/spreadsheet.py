@@ -333,9 +333,10 @@ class SpreadsheetConnector(Connector):
         """What an existing table holds besides records: see ``sheet_writer.Existing``."""
         state = _ReadState()
         state.kept = []
-        order = [(r.kind, r.external_id) for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
-        order += [(r.kind, r.external_id) for r in state.flush()]
-        return sheet_writer.Existing(state.tables.get((path, sheet)), order, state.preamble, state.kept)
+        read = [r for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
+        read += state.flush()
+        return sheet_writer.Existing(state.tables.get((path, sheet)), [(r.kind, r.external_id) for r in read],
+                                     state.preamble, state.kept, {(r.kind, r.external_id): r for r in read})
 
     def fields(self, kind: str) -> set[str] | None:
         parts = self.tables if self.layout == "linked" else sheet_writer.row_parts(self)
@@ -530,6 +531,7 @@ class XlsxConnector(SpreadsheetConnector):
     required_options = ("path",)
     suffixes = (".xlsx", ".xlsm")
     tabbed = True
+    max_cell = 32_767  # Excel's limit; openpyxl writes more, but what reads it back (Excel, openpyxl) cuts it
 
 
 @hookimpl
