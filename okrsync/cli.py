@@ -578,9 +578,13 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
     from .policy import Rule
 
     cfg = obs.load_config()
-    cfg.endpoint(source), cfg.endpoint(target)
+    cfg.endpoint(source).options, cfg.endpoint(target).options  # unknown names, missing secrets: before anything runs
     users = mig.users_map(Path(users_map).read_text(encoding="utf-8"), users_map) if users_map else {}
     if users:
+        declared = plugins.connectors()[cfg.endpoint(target).type].cls.declared_options()
+        if declared is not None and "users" not in declared:  # its connector would refuse the option
+            raise click.BadParameter(f"{target} (type {cfg.endpoint(target).type}) has no users to map "
+                                     "(owners are written as they are)", param_hint="--users-map")
         cfg.endpoint(target).options["users"] = {**(cfg.endpoint(target).options.get("users") or {}), **users}
     store = env.store(cfg)
     hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()})

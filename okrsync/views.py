@@ -84,7 +84,7 @@ def status(cfg, store: Store) -> dict[str, Any]:
                                   [name]).fetchone()
         endpoints.append({"name": name, "type": ep.type, "linked": links, "last_read": cursor[0] if cursor else None})
     return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": store.runs(10),
-            "conflicts_waiting": len(store.conflicts("open")), "rejections": store.rejections()}
+            "conflicts_waiting": len(store.conflicts("open")), "rejections": store.rejections(cfg.endpoints)}
 
 
 def print_status(env, data: dict) -> None:

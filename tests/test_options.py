@@ -167,3 +167,12 @@ def test_every_secret_is_still_masked_when_it_is_resolved_lazily(project, monkey
     with_jira(project)
     run("sync", "sheet")  # jira is not used, its token never resolved, yet known to the redactor
     assert ops.REDACTOR("token s3cret-t0ken") == "token ***"
+
+
+def test_a_users_map_for_a_target_without_users_is_a_usage_error(project):
+    (project / "okrsync.yaml").write_text("endpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n"
+                                          "  board:\n    type: xlsx\n    path: board.xlsx\n")
+    (project / "users.csv").write_text("ana@example.com,ana\n")
+    result = run("migrate", "--from", "sheet", "--to", "board", "--users-map", "users.csv", "--yes", code=2)
+    assert "board (type xlsx) has no users to map" in result.output
+    assert not (project / "board.xlsx").exists()
