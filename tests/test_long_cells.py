@@ -8,18 +8,11 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from click.testing import CliRunner
 
-from okrsync.cli import cli
+from tests.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
 LONG = "Increase first successful visit rate" + " in every clinic and every region" * 1250  # 41,286 characters
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    return result
 
 
 def csv_rows(path):
@@ -56,7 +49,7 @@ def test_long_text_is_refused_by_the_board_and_never_flows_back_cut(project):
     sheet.write_text(REAL.read_text().replace("Increase first successful visit rate", LONG))
     result = run("sync", code=3)
     message = " ".join(result.output.split())
-    assert (f"rejected: board: kr_" in message and "board.xlsx: key result KR-003, title: 41,286 characters, more than a "
+    assert ("rejected: board: kr_" in message and "board.xlsx: key result KR-003, title: 41,286 characters, more than a "
             "cell holds here (32,767); the record is not written (its row keeps what it held)" in message)
     old = next(r for r in board_rows(project / "board.xlsx") if r["Key result ID"] == "KR-003")
     assert old["Key result"] == "Increase first successful visit rate" and old["Current"] == 40

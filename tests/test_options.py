@@ -7,24 +7,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from okrsync import config as config_mod
 from okrsync import ops, plugins
-from okrsync.cli import STARTER, cli
+from okrsync.cli import STARTER
 from okrsync.connector import Connector
 from okrsync.errors import ConfigError
 from okrsync.store import Store
 from okrsync.sync import Hub
+from tests.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def classes():
@@ -41,7 +34,7 @@ def test_a_mistyped_option_of_a_csv_endpoint_stops_the_run_with_file_line_and_su
     (project / "okrsync.yaml").write_text("endpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n"
                                           "    layuot: hierarchical\n")
     result = run("sync", code=2)
-    assert (f"okrsync.yaml: endpoints.sheet: line 5: unknown option 'layuot'; did you mean 'layout'?"
+    assert ("okrsync.yaml: endpoints.sheet: line 5: unknown option 'layuot'; did you mean 'layout'?"
             in result.output.replace("\n", ""))
     assert not (project / "okrsync.db").exists() or Store(project / "okrsync.db").runs() == []  # nothing ran
 
@@ -60,7 +53,7 @@ def test_every_built_in_connector_declares_its_options_and_an_unknown_one_is_ref
     path.write_text(json.dumps({"endpoints": {"ep": {"type": name, **section}}}))
     with pytest.raises(ConfigError) as info:
         config_mod.load(path, classes())
-    assert f"endpoints.ep: line " in str(info.value)
+    assert "endpoints.ep: line " in str(info.value)
     assert f"unknown option '{known}z'; did you mean '{known}'?" in str(info.value)
 
 

@@ -2,25 +2,16 @@
 run until the row is fixed or removed, listed by ``okrsync status``."""
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from okrsync.cli import cli
 from okrsync.connector import Rejected
 from okrsync.store import Store
+from tests.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
 BROKEN = "Check In Failed Count,2,lots,1,Needs focus"  # KR-002's current value is not a number
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 @pytest.fixture

@@ -6,20 +6,12 @@ import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from okrsync.cli import cli
 from okrsync.lint import lint
 from okrsync.store import Store
+from tests.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real"
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 @pytest.fixture
