@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import config as config_mod
 from . import ops, plugins, views
@@ -178,10 +179,16 @@ def connectors_cmd(env: Env, name: str | None):
                 shown = ", ".join(value) if isinstance(value, (list, tuple)) else "any" if value is None else str(value)
                 table.add_row(key.replace("_", " "), shown)
             env.out.print(table)
+            declared = info.cls.declared_options()
+            options = Table("option", "", "what it is", title=f"options of a {name} endpoint")
+            for key, text in sorted((declared or {}).items()):
+                options.add_row(key, "required" if key in info.cls.required_options else "", Text(text))
+            env.out.print(options if declared else f"{name} does not declare its options (they are not checked)")
             return
     if env.as_json:
         env.emit([{"name": n, "source": i.source, "plugin": i.plugin, "description": i.cls.description,
-                   "capabilities": i.cls.capabilities.as_dict()} for n, i in found.items()])
+                   "capabilities": i.cls.capabilities.as_dict(), "options": i.cls.declared_options(),
+                   "required_options": list(i.cls.required_options)} for n, i in found.items()])
         return
     table = Table("connector", "from", "holds", "KR types", "alignment", "check-ins", "writes")
     for name, info in found.items():

@@ -169,3 +169,11 @@ def test_a_users_map_for_a_target_without_users_is_a_usage_error(project):
     result = run("migrate", "--from", "sheet", "--to", "board", "--users-map", "users.csv", "--yes", code=2)
     assert "board (type xlsx) has no users to map" in result.output
     assert not (project / "board.xlsx").exists()
+
+
+def test_okrsync_connectors_lists_each_connectors_options():
+    shown = run("connectors", "csv").output
+    assert "layout" in shown and "delimiter" in shown and "required" in shown
+    listed = {c["name"]: c for c in json.loads(run("--json", "connectors").output)}
+    assert listed["jira"]["required_options"] == ["url", "project", "auth"]
+    assert listed["xlsx"]["options"]["sheet"].startswith("the sheet that holds the OKRs")
