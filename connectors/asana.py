@@ -36,14 +36,20 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .asana_fields import (GOAL_FIELDS, HELD, REFERENCE_FIELDS, AsanaMapping, Periods, check_in_status, contribution,
                            read_check_in_status)
-from .common import check_options, chunks, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_options, chunks, new_api, parallel, read_cursor
 
 URL = "https://app.asana.com/api/1.0"
 BATCH = 10  # documented maximum actions per POST /batch
 PAGE = 100  # documented maximum `limit`
 MEASURED = ("manual", "external")  # progress sources of a value kept by hand (or by us): a KR
-OPTIONS = {"url", "workspace", "team", "token", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
-           "users", "check_ins"}
+OPTIONS = {
+    **API_OPTIONS,
+    "workspace": "the gid of the workspace the goals live in (GET /workspaces lists them)",
+    "team": "only the goals of this team (its gid)",
+    "token": 'a personal access token or OAuth token, e.g. token: {"$env": ASANA_TOKEN}',
+    "concurrency": "requests in flight at once (default 4)",
+    "check_ins": "read goal status updates as check-ins (default true)",
+}
 UPDATE_FIELDS = ["text", "status_type", "created_at", "author", "author.name"]
 
 
@@ -67,6 +73,8 @@ class Action:
 
 class AsanaConnector(Connector):
     name = "asana"
+    option_help = OPTIONS
+    required_options = ("workspace", "token")
     description = "Asana Goals: objectives as goals, KRs as sub-goals with a metric, check-ins as status updates"
     capabilities = Capabilities(
         kinds=("objective", "key_result", "check_in"),
@@ -82,7 +90,7 @@ class AsanaConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where)
+        check_options(options, self.declared_options(), where)
         if not options.get("workspace"):
             raise ConfigError(f"{where}: an asana endpoint needs 'workspace:', the gid of the workspace its goals live in "
                               "(GET /workspaces lists them)")

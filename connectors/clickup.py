@@ -33,18 +33,26 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .clickup_fields import ClickUpMapping, zone
-from .common import check_options, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_options, new_api, parallel, read_cursor
 
 BASE_URL = "https://api.clickup.com/api"
 # requests per minute per token, by the plan of the workspace hosting the token
 # (https://developer.clickup.com/docs/rate-limits)
 PLANS = {"free_forever": 100, "unlimited": 100, "business": 100, "business_plus": 1000, "enterprise": 10000}
-OPTIONS = {"url", "team_id", "auth", "plan", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
-           "users", "timezone"}
+OPTIONS = {
+    **API_OPTIONS,
+    "team_id": "the Workspace ID, the number in app.clickup.com/<id>/…",
+    "auth": "{token: {$env: CLICKUP_TOKEN}} (a personal token) or {bearer: {$env: …}} (OAuth)",
+    "plan": "the Workspace's ClickUp plan, which sets the rate limit (default free_forever)",
+    "concurrency": "requests in flight at once (default 4)",
+    "timezone": "the time zone ClickUp's due dates are read in (default UTC)",
+}
 
 
 class ClickUpConnector(Connector):
     name = "clickup"
+    option_help = OPTIONS
+    required_options = ("team_id", "auth")
     description = "ClickUp Goals API v2: objectives as goals, KRs as their targets (key results)"
     capabilities = Capabilities(
         kinds=("objective", "key_result", "check_in"),
@@ -63,7 +71,7 @@ class ClickUpConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where)
+        check_options(options, self.declared_options(), where)
         for key in ("team_id", "auth"):
             if not options.get(key):
                 raise ConfigError(f"{where}: a clickup endpoint needs '{key}:' (team_id: the Workspace ID, the number "

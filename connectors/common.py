@@ -3,7 +3,8 @@ did-you-mean, the shipped vendor mapping merged with an endpoint's overrides, an
 helpers for batched and concurrent requests.
 
 - ``check_options(options, known, where, required=(), example="")``: an unknown key is a
-  ConfigError with a did-you-mean (or the list of options), a missing required one too.
+  ConfigError with a did-you-mean (or the list of options), a missing required one too
+  (``okrsync.config``'s, which the config loader also uses on ``Connector.option_help``).
 - ``merge(base, over, where)``: ``over`` laid on ``base``; an unknown key is a MappingError
   naming where it is, sub-maps merge key by key, status maps are replaced whole.
 - ``load_mapping(name, overrides, base_dir, where)``: ``mappings/<name>.yaml`` with the
@@ -21,7 +22,6 @@ helpers for batched and concurrent requests.
 from __future__ import annotations
 
 import copy
-import difflib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -30,27 +30,22 @@ from typing import Any, Callable, Iterable, Iterator
 
 import httpx
 
-from okrsync.config import load_yaml
-from okrsync.errors import ConfigError, MappingError
+from okrsync.config import check_options, load_yaml  # noqa: F401 - check_options: re-exported for connectors
+from okrsync.errors import ConfigError, MappingError, did_you_mean
 from okrsync import http
 from okrsync.transforms import TransformError, parse_period
 
 REPLACED_WHOLE = ("status", "read_status")  # maps whose keys are the user's own vocabulary
-
-
-def check_options(options: dict[str, Any], known: Iterable[str], where: str, required: Iterable[str] = (),
-                  example: str = "") -> None:
-    """ConfigError for the first option not in ``known`` (suggesting the nearest name, or
-    listing them all), then for the first ``required`` one missing or empty."""
-    known = list(known)
-    for key in options:
-        if key not in known:
-            hint = difflib.get_close_matches(str(key), known, n=1)
-            raise ConfigError(f"{where}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else
-                              f"; the options are {', '.join(sorted(known))}"))
-    for key in required:
-        if options.get(key) in (None, ""):
-            raise ConfigError(f"{where}: needs '{key}:'" + (f" ({example})" if example else ""))
+# the options every API connector shares (``new_api`` reads timeout and attempts), for
+# their ``option_help`` declarations
+API_OPTIONS = {
+    "url": "the API's base URL, for another region or a test server (https; http only to loopback)",
+    "rate": "requests a second okrsync sends at most (default: the vendor's documented limit)",
+    "timeout": "seconds one request may take (default 30)",
+    "attempts": "tries of a request that fails with 429, 5xx or a timeout (default 5)",
+    "mapping": "overrides of the shipped mapping: a map, or the path of your own YAML file",
+    "users": "e-mail → the tool's user id, for owners it cannot find by e-mail",
+}
 
 
 def merge(base: dict, over: dict, where: str) -> dict:
@@ -58,9 +53,7 @@ def merge(base: dict, over: dict, where: str) -> dict:
     out = copy.deepcopy(base)
     for key, value in over.items():
         if key not in base:
-            hint = difflib.get_close_matches(str(key), base, n=1)
-            raise MappingError(f"{where}: unknown key {key!r}" + (f"; did you mean {hint[0]!r}?" if hint else
-                                                                   f"; expected one of {', '.join(base)}"))
+            raise MappingError(f"{where}: unknown key {key!r}" + did_you_mean(key, base))
         if isinstance(base[key], dict) and isinstance(value, dict) and key not in REPLACED_WHOLE:
             out[key] = merge(base[key], value, f"{where}.{key}")
         else:

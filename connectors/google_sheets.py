@@ -37,19 +37,27 @@ from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
-from .common import check_options, new_api
-from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
+from .common import API_OPTIONS, new_api
+from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 MAX_CELL = 50_000  # characters in one cell (Google's "Files you can store in Google Drive")
-OPTIONS = {"spreadsheet", "sheet", "tables", "layout", "mapping", "auth", "url", "rate", "timeout", "attempts",
-           "hide_ids", *OPTION_KEYS}
+OPTIONS = {
+    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+    "spreadsheet": "the spreadsheet's id or URL (https://docs.google.com/spreadsheets/d/ID/edit)",
+    "sheet": "the tab that holds the OKRs (flat and hierarchical layouts)",
+    "auth": "{bearer: {$env: GOOGLE_TOKEN}} or {service_account: {$file: key.json}}",
+    "hide_ids": "hide the id columns okrsync adds (default false)",
+    **SHEET_OPTIONS,
+}
 _ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)|^([A-Za-z0-9_-]{20,})$")
 _CELL = re.compile(r"([A-Z]+)(\d+)$")
 
 
 class GoogleSheetsConnector(SpreadsheetConnector):
     name = "google-sheets"
+    option_help = OPTIONS
+    required_options = ("spreadsheet", "auth")
     description = "Google Sheets (API v4): flat, hierarchical or linked (one tab per entity), as for CSV/XLSX"
     capabilities = dataclasses.replace(
         SpreadsheetConnector.capabilities,
@@ -64,7 +72,6 @@ class GoogleSheetsConnector(SpreadsheetConnector):
 
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where)
         super().__init__(endpoint, options, context)
         if self.layout != "linked" and not self.sheet:
             raise ConfigError(f"{where}: name the tab that holds the OKRs, e.g. 'sheet: OKRs'")

@@ -30,7 +30,7 @@ from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
 
-from .common import check_options, chunks, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_options, chunks, new_api, parallel, read_cursor
 from .jira_fields import PROPERTY, JiraMapping, jira_time
 
 API = "/rest/api/3"
@@ -42,12 +42,23 @@ LISTING_PAGE = 5000  # documented maximum when only ids are asked for
 USER_SEARCHES = 10  # more unknown owners than this: list all users instead of searching each
 USER_PAGE = 1000
 clock = time.time  # the connector's idea of now; tests move it
-OPTIONS = {"url", "project", "auth", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
-           "overlap_minutes", "listing_every_hours", "users", "history", "poll_interval"}
+OPTIONS = {
+    **API_OPTIONS,
+    "url": "the site, https://<site>.atlassian.net",
+    "project": "the key of the Jira project that holds the OKRs, e.g. OKR",
+    "auth": "{email: …, token: {$env: JIRA_API_TOKEN}} (an API token), or {bearer: {$env: …}} (OAuth)",
+    "concurrency": "requests in flight at once (default 4)",
+    "overlap_minutes": "how far back an incremental read looks again, for clocks that differ (default 5)",
+    "listing_every_hours": "hours between full id listings that find deleted issues (default 6)",
+    "history": "read check-ins from the KR's change history (default true)",
+    "poll_interval": "seconds between polls of a bulk operation's progress (default 0.5)",
+}
 
 
 class JiraConnector(Connector):
     name = "jira"
+    option_help = OPTIONS
+    required_options = ("url", "project", "auth")
     description = "Jira Cloud REST v3: objectives and KRs as issues (KR → parent), initiatives as linked issues"
     capabilities = Capabilities(
         kinds=("objective", "key_result", "initiative", "check_in"),
@@ -64,7 +75,7 @@ class JiraConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where)
+        check_options(options, self.declared_options(), where)
         for key in ("url", "project", "auth"):
             if not options.get(key):
                 raise ConfigError(f"{where}: a jira endpoint needs '{key}:' (see config.example.yaml)")

@@ -25,10 +25,15 @@ from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import FatalError, RetryableError
 
-from .common import bearer, check_options, chunks, load_mapping, new_api, period_label
+from .common import API_OPTIONS, bearer, check_options, chunks, load_mapping, new_api, period_label
 
 URL = "https://api-eu.perdoo.com/graphql/"
-OPTIONS = {"url", "token", "rate", "timeout", "attempts", "page_size", "batch", "mapping", "deletes", "users"}
+OPTIONS = {
+    **API_OPTIONS,
+    "token": "a Perdoo API token (Personal Settings → API Tokens), e.g. token: {$env: PERDOO_TOKEN}",
+    "page_size": "records a page of a listing (default 100)",
+    "batch": "writes sent in one GraphQL request (default 10)",
+}
 RATE = 2.0  # req/s: Perdoo documents no limit; a third-party client paces at 3/s — stay under it
 PAGE_INFO = "pageInfo { hasNextPage endCursor }"
 USER = "lead { id name email }"
@@ -55,6 +60,8 @@ CREATED_MARGIN = 300  # seconds of clock difference tolerated when looking up lo
 
 class PerdooConnector(Connector):
     name = "perdoo"
+    option_help = OPTIONS
+    required_options = ("token",)
     description = "Perdoo GraphQL: objectives (one parent), key results and initiatives; KPIs read as context"
     capabilities = Capabilities(
         kinds=("objective", "key_result", "initiative"),
@@ -69,7 +76,7 @@ class PerdooConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where, required=("token",),
+        check_options(options, self.declared_options(), where, required=("token",),
                       example="a Perdoo API token from Personal Settings → API Tokens, e.g. token: {$env: PERDOO_TOKEN}")
         self.mapping = load_mapping("perdoo", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
         self.page = int(options.get("page_size", 100))

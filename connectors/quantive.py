@@ -21,17 +21,24 @@ from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .common import bearer, check_options, load_mapping, new_api, period_label
+from .common import API_OPTIONS, bearer, check_options, load_mapping, new_api, period_label
 
 REGIONS = {"eu": "https://app.quantive.com/results/api/v1", "us": "https://app.us.quantive.com/results/api/v1"}
-OPTIONS = {"region", "url", "token", "account_id", "rate", "timeout", "attempts", "page_size", "mapping", "deletes",
-           "users"}
+OPTIONS = {
+    **API_OPTIONS,
+    "region": "the data centre: eu (default) or us; or give url:",
+    "token": "a Quantive API token, e.g. token: {$env: QUANTIVE_TOKEN}",
+    "account_id": "the Quantive account id (sent as gtmhub-accountId)",
+    "page_size": "records a page of a listing (default 100)",
+}
 RATE = 2.0  # req/s: Quantive documents no limit; a conservative default
 CODE = re.compile(r"^[A-Z]{3}$")
 
 
 class QuantiveConnector(Connector):
     name = "quantive"
+    option_help = OPTIONS
+    required_options = ("token", "account_id")
     description = "Quantive Results REST: goals as objectives, metrics as KRs, sessions as periods"
     capabilities = Capabilities(
         kinds=("objective", "key_result"),
@@ -45,7 +52,7 @@ class QuantiveConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where, required=("token", "account_id"),
+        check_options(options, self.declared_options(), where, required=("token", "account_id"),
                       example="a Quantive API token and the account id, e.g. token: {$env: QUANTIVE_TOKEN}")
         region = options.get("region", "eu")
         if options.get("url"):

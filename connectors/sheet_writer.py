@@ -77,6 +77,7 @@ class Existing:
     order: list[tuple[str, str]] = field(default_factory=list)  # (kind, id) of its records
     preamble: list[list] = field(default_factory=list)
     kept: list[tuple[tuple[str, str] | None, list]] = field(default_factory=list)
+    records: dict[tuple[str, str], Record] = field(default_factory=dict)  # (kind, id) → the record as read
 
 
 @dataclass
@@ -107,7 +108,7 @@ def write(conn, batch: WriteBatch) -> WriteResult:
     origin = {id(r): (r.kind, r.external_id) for r in records}  # before ids change: anchors of kept rows
     ids = {p: _has_ids(conn, sheets, p) for p in held}
     _assign_ids(conn, records, ids, result)
-    records = [r for r in records if not _unwritable(conn, r, result)]
+    records = _writable(conn, records, sheets, origin, result)
     for s in sheets:
         s.records = [r for r in records if conn.layout != "linked" or _part_of(conn, r, held) == s.part]
     if conn.layout == "linked":
@@ -180,22 +181,43 @@ def _assign_ids(conn, records: list[Record], ids: dict[str, bool], result: Write
         r.external_id = ext
 
 
-def _unwritable(conn, record: Record, result: WriteResult) -> bool:
-    """A value a cell cannot hold rejects its record, the rest are written: control
-    characters in XLSX, text longer than ``conn.max_cell`` characters (Google Sheets)."""
+def _writable(conn, records: list[Record], sheets: list[_Sheet], origin: dict, result: WriteResult) -> list[Record]:
+    """The records to write. A value a cell cannot hold (control characters in XLSX, text
+    longer than ``conn.max_cell``: Excel's 32,767, Google's 50,000) is never cut: its whole
+    record is rejected, naming the field and the length, and the table keeps what it held
+    (the record as read; a new record is left out). The whole record, not the one cell:
+    the hub agrees with an endpoint record by record, so a half-written record would have
+    its other fields read back as edits made there."""
+    old = {key: r for s in sheets for key, r in s.old.records.items()}
+    out = []
+    for r in records:
+        why = _unwritable(conn, r)
+        if why is None:
+            out.append(r)
+            continue
+        key = origin[id(r)]
+        result.rejected.append(Rejected(r.canonical_id or r.external_id, f"{conn.path.name}: {why}; the record is not "
+                                        f"written ({'its row keeps what it held' if key in old else 'not added'}); "
+                                        "fix it where it was written", record=f"{r.kind} {key[1]}"))
+        if r.where != _NEW and key in old:
+            kept = dataclasses.replace(old[key], fields=dict(old[key].fields))
+            origin[id(kept)] = key
+            out.append(kept)
+    return out
+
+
+def _unwritable(conn, record: Record) -> str | None:
+    """Why one of a record's values cannot go in a cell, or None."""
     limit = conn.max_cell
     for name, value in sorted(record.fields.items()):
         if not isinstance(value, str):
             continue
         if conn.name == "xlsx" and ILLEGAL_CHARACTERS_RE.search(value):
-            why = "holds a control character an xlsx cell cannot"
-        elif limit and len(value) > limit:
-            why = f"is longer than the {limit:,} characters a cell holds"
-        else:
-            continue
-        result.rejected.append(Rejected(record.canonical_id or record.external_id, f"{name}: {why}"))
-        return True
-    return False
+            return f"{record.kind.replace('_', ' ')} {record.external_id}, {name}: holds a control character an xlsx cell cannot"
+        if limit and len(value) > limit:
+            return (f"{record.kind.replace('_', ' ')} {record.external_id}, {name}: {len(value):,} characters, "
+                    f"more than a cell holds here ({limit:,})")
+    return None
 
 
 def _sheet_plan(conn, records: list[Record], result: WriteResult) -> list[tuple[str, Record, Record | None]]:

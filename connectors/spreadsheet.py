@@ -34,6 +34,7 @@ from typing import Any, Iterator
 from okrsync import hookimpl
 from okrsync import tabular
 from okrsync import transforms as tf
+from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
@@ -43,7 +44,22 @@ from . import sheet_writer
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
-OPTION_KEYS = ("percent_scale", "progress_scale", "date_order", "fiscal_year_start", "fiscal_year_naming", "decimal")
+# mapping options an endpoint may set over its mapping's (README, Spreadsheets), for every spreadsheet
+MAPPING_OPTIONS = {
+    "percent_scale": "auto | percent | fraction: how percentages without a % sign read",
+    "progress_scale": "auto | percent | fraction: how progress values read",
+    "date_order": "ymd | dmy | mdy: how dates such as 03/04/2025 read",
+    "fiscal_year_start": "1–12: the month the fiscal year starts, for labels such as FY25 Q1",
+    "fiscal_year_naming": "end | start: whether FY25 is the year the fiscal year ends or starts in",
+    "decimal": ", or .: the decimal mark of numbers",
+}
+OPTION_KEYS = tuple(MAPPING_OPTIONS)
+SHEET_OPTIONS = {
+    "layout": "flat | hierarchical | linked (default: the mapping's)",
+    "mapping": "a shipped mapping's name (default spreadsheet) or the path of your own YAML file",
+    "tables": "linked layout: entity → its table, e.g. {objective: Objectives, key_result: Key results}",
+    **MAPPING_OPTIONS,
+}
 _JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
@@ -73,6 +89,8 @@ class SpreadsheetConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
+        # the config loader checked the keys already; endpoints built in code are checked here
+        check_options(options, self.declared_options() or options, f"endpoint {endpoint}")
         self.path = self._locate(options)
         mapping = Mapping.load(options.get("mapping", "spreadsheet"), self.context.base_dir)
         self.mapping = mapping.with_options(**{k: options.get(k) for k in OPTION_KEYS})
@@ -315,9 +333,10 @@ class SpreadsheetConnector(Connector):
         """What an existing table holds besides records: see ``sheet_writer.Existing``."""
         state = _ReadState()
         state.kept = []
-        order = [(r.kind, r.external_id) for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
-        order += [(r.kind, r.external_id) for r in state.flush()]
-        return sheet_writer.Existing(state.tables.get((path, sheet)), order, state.preamble, state.kept)
+        read = [r for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
+        read += state.flush()
+        return sheet_writer.Existing(state.tables.get((path, sheet)), [(r.kind, r.external_id) for r in read],
+                                     state.preamble, state.kept, {(r.kind, r.external_id): r for r in read})
 
     def fields(self, kind: str) -> set[str] | None:
         parts = self.tables if self.layout == "linked" else sheet_writer.row_parts(self)
@@ -497,14 +516,22 @@ def _file_name(file: str) -> str:
 class CsvConnector(SpreadsheetConnector):
     name = "csv"
     description = "CSV files (, ; or tab), flat, hierarchical or linked (one file per entity)"
+    option_help = {"path": "the CSV file (linked layout: the folder's tables are named relative to it)",
+                   "encoding": "the file's encoding (default: UTF-8 with or without BOM, else cp1252)",
+                   "delimiter": "the field separator (default: found from the file, else ,)", **SHEET_OPTIONS}
+    required_options = ("path",)
     suffixes = (".csv", ".tsv", ".txt")
 
 
 class XlsxConnector(SpreadsheetConnector):
     name = "xlsx"
     description = "Excel workbooks, flat, hierarchical (merged cells too) or linked (one sheet per entity)"
+    option_help = {"path": "the workbook (.xlsx or .xlsm)", "sheet": "the sheet that holds the OKRs (default: the first)",
+                   **SHEET_OPTIONS}
+    required_options = ("path",)
     suffixes = (".xlsx", ".xlsm")
     tabbed = True
+    max_cell = 32_767  # Excel's limit; openpyxl writes more, but what reads it back (Excel, openpyxl) cuts it
 
 
 @hookimpl

@@ -36,18 +36,27 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.model import band
 
-from .common import check_options, load_mapping, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_options, load_mapping, new_api, parallel, read_cursor
 
 API = "/v2"
 DEFAULT_URL = "https://api.tability.app"
-OPTIONS = {"workspace", "token", "url", "rate", "concurrency", "timeout", "attempts", "mapping", "history",
-           "archived", "remote_checkins"}
+OPTIONS = {
+    **{k: v for k, v in API_OPTIONS.items() if k != "users"},
+    "workspace": "the workspace slug or id, as in https://tability.app/<workspace>",
+    "token": "your personal API token from https://tability.app/account, e.g. token: {$env: TABILITY_TOKEN}",
+    "concurrency": "requests in flight at once (default 4)",
+    "history": "read every check-in, not only the latest (default true)",
+    "archived": "also read archived plans (default false)",
+    "remote_checkins": "outcome id → its remote check-ins token (the outcome's menu › Check-ins API), to write check-ins",
+}
 LINK = re.compile(r'<([^>]+)>\s*;\s*rel="?([a-z]+)"?')
 MAX_PAGES = 10_000  # a server repeating "next" forever must not hang the run
 
 
 class TabilityConnector(Connector):
     name = "tability"
+    option_help = OPTIONS
+    required_options = ("workspace", "token")
     description = "Tability REST v2: plans as periods, objectives, outcomes (KRs), initiatives, check-ins"
     capabilities = Capabilities(
         kinds=("objective", "key_result", "initiative", "check_in"),
@@ -63,7 +72,7 @@ class TabilityConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where)
+        check_options(options, self.declared_options(), where)
         for key, what in (("workspace", "the workspace slug or id, as in https://tability.app/<workspace>"),
                           ("token", "your personal API token from https://tability.app/account, e.g. "
                                     "token: {$env: TABILITY_TOKEN}")):

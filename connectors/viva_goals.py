@@ -36,7 +36,10 @@ from okrsync.errors import ConfigError, FatalError, MappingError
 
 from .common import check_options, load_mapping
 
-OPTIONS = {"path", "mapping"}
+OPTIONS = {
+    "path": "the Viva Goals export: the ZIP, its unzipped folder or one objectives JSON file",
+    "mapping": "overrides of the shipped mapping: a map, or the path of your own YAML file",
+}
 KINDS = ("objective", "key_result", "initiative", "alignment", "check_in")
 # file role → words its name contains (case-insensitive), in the order they are tried
 ROLES = (("periods", ("timeperiod", "time_period", "time period")), ("checkins", ("checkin", "check-in", "check_in")),
@@ -77,6 +80,8 @@ class Item:
 
 class VivaGoalsConnector(Connector):
     name = "viva-goals"
+    option_help = OPTIONS
+    required_options = ("path",)
     description = "Microsoft Viva Goals JSON export (ZIP, folder or file): import only; Viva Goals retired 2025-12-31"
     capabilities = Capabilities(
         kinds=KINDS, kr_directions=("increase", "decrease", "stay_above", "stay_below"),
@@ -89,7 +94,7 @@ class VivaGoalsConnector(Connector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = f"endpoint {endpoint}"
-        check_options(options, OPTIONS, where)
+        check_options(options, self.declared_options(), where)
         if not options.get("path"):
             raise ConfigError(f"{where}: a viva-goals endpoint needs 'path:', the export ZIP, its unzipped folder "
                               "or one objectives JSON file")

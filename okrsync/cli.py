@@ -18,6 +18,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from . import config as config_mod
 from . import ops, plugins, storefile, views
@@ -49,7 +50,7 @@ class Env:
     new_store: bool = False  # --new-store: an empty store even where signs say one was (storefile)
 
     def config(self) -> config_mod.Config:
-        return config_mod.load(self.config_path, set(plugins.connectors()))
+        return config_mod.load(self.config_path, {n: i.cls for n, i in plugins.connectors().items()})
 
     def store(self, cfg: config_mod.Config | None = None) -> Store:
         return Store((cfg or self.config()).store, new=self.new_store)
@@ -143,13 +144,15 @@ endpoints:
     type: {type}
     path: {path}
     layout: flat               # flat | hierarchical | linked
-    # mapping: my-mapping.yaml # your own column names (see mappings/spreadsheet.yaml)
+    # mapping: spreadsheet     # the shipped mapping, or your own file (see mappings/spreadsheet.yaml)
     # fiscal_year_start: 4     # for "FY25 Q1" labels
   # jira:
   #   type: jira
-  #   site: https://example.atlassian.net
-  #   email: {{"$env": JIRA_EMAIL}}
-  #   token: {{"$env": JIRA_API_TOKEN}}
+  #   url: https://example.atlassian.net
+  #   project: OKR             # the Jira project's key
+  #   auth:
+  #     email: {{"$env": JIRA_EMAIL}}
+  #     token: {{"$env": JIRA_API_TOKEN}}
 """
 
 
@@ -179,10 +182,16 @@ def connectors_cmd(env: Env, name: str | None):
                 shown = ", ".join(value) if isinstance(value, (list, tuple)) else "any" if value is None else str(value)
                 table.add_row(key.replace("_", " "), shown)
             env.out.print(table)
+            declared = info.cls.declared_options()
+            options = Table("option", "", "what it is", title=f"options of a {name} endpoint")
+            for key, text in sorted((declared or {}).items()):
+                options.add_row(key, "required" if key in info.cls.required_options else "", Text(text))
+            env.out.print(options if declared else f"{name} does not declare its options (they are not checked)")
             return
     if env.as_json:
         env.emit([{"name": n, "source": i.source, "plugin": i.plugin, "description": i.cls.description,
-                   "capabilities": i.cls.capabilities.as_dict()} for n, i in found.items()])
+                   "capabilities": i.cls.capabilities.as_dict(), "options": i.cls.declared_options(),
+                   "required_options": list(i.cls.required_options)} for n, i in found.items()])
         return
     table = Table("connector", "from", "holds", "KR types", "alignment", "check-ins", "writes")
     for name, info in found.items():
@@ -277,6 +286,8 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
               allow_mass_delete=allow_mass_delete)
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
+    for name in selected:
+        cfg.endpoint(name).options  # a missing secret of an endpoint this run uses fails before anything runs
     plans: list = obs.plans
     with StoreLock(cfg.store, command) as lock:
         _acquire(lock, store, force_unlock, dry_run)
@@ -294,14 +305,17 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
                 error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
                 store.finish_run(run_id, "failed", _counters(plans), error=error)
                 raise
-        rejected = sum(len(p.rejected) for p in plans)
+        # rejections are state: those of steps this run did not take are still open, and said
+        open_rows = store.rejections(selected)
+        obs.still_rejected = len(views.untouched(plans, open_rows))
+        rejected = sum(len(p.rejected) for p in plans) + obs.still_rejected
         waiting = obs.waiting = len(store.conflicts("open"))
         if run_id is not None:
             store.finish_run(run_id, "partial" if rejected else "ok", _counters(plans))
     totals = Counters()
     for p in plans:
         totals.add(p.counters)
-    views.print_run(env, command, run_id, plans, totals, dry_run)
+    views.print_run(env, command, run_id, plans, totals, dry_run, open_rows)
     if waiting and not env.as_json:
         env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")
     if rejected:
@@ -588,9 +602,13 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
     from .policy import Rule
 
     cfg = obs.load_config()
-    cfg.endpoint(source), cfg.endpoint(target)
+    cfg.endpoint(source).options, cfg.endpoint(target).options  # unknown names, missing secrets: before anything runs
     users = mig.users_map(Path(users_map).read_text(encoding="utf-8"), users_map) if users_map else {}
     if users:
+        declared = plugins.connectors()[cfg.endpoint(target).type].cls.declared_options()
+        if declared is not None and "users" not in declared:  # its connector would refuse the option
+            raise click.BadParameter(f"{target} (type {cfg.endpoint(target).type}) has no users to map "
+                                     "(owners are written as they are)", param_hint="--users-map")
         cfg.endpoint(target).options["users"] = {**(cfg.endpoint(target).options.get("users") or {}), **users}
     if not (yes or dry_run or sys.stdin.isatty()):
         # cron, a pipe, CI: nobody can answer "Go ahead?", so copying without --yes would be a guess

@@ -1,21 +1,26 @@
 """Reading ``okrsync.yaml``: endpoints, store, sync policy, with errors that say where.
 
 Secrets are never written in the file itself: a value ``{"$env": "NAME"}`` is read from
-the environment and ``{"$file": "path"}`` from a file, when the config is loaded (the
-Datasette convention). Resolved secrets live only in memory.
+the environment and ``{"$file": "path"}`` from a file (the Datasette convention), when an
+endpoint's ``options`` are first used: a secret one endpoint lacks stops only the commands
+that use that endpoint. Resolved secrets live only in memory.
+
+Given the installed connector classes, ``load`` checks each endpoint's keys against what
+its connector declares (``Connector.option_help``): an unknown key is a ConfigError with
+the file, the line, the endpoint and a did-you-mean, before any connector is built.
 """
 
 from __future__ import annotations
 
-import difflib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import yaml
 
-from .errors import ConfigError
+from .connector import Connector
+from .errors import ConfigError, did_you_mean
 
 DEFAULT_PATH = "okrsync.yaml"
 TOP_LEVEL_KEYS = ("store", "endpoints", "sync", "notify")
@@ -50,6 +55,14 @@ class LineDict(dict):
         self.line = 0
 
 
+def without(mapping: dict[str, Any], key: str) -> LineDict:
+    """A copy of ``mapping`` without ``key``, keeping a ``LineDict``'s lines."""
+    out = LineDict({k: v for k, v in mapping.items() if k != key})
+    if isinstance(mapping, LineDict):
+        out.lines, out.line = mapping.lines, mapping.line
+    return out
+
+
 def load_yaml(path: Path) -> Any:
     """Parse a YAML file safely; a syntax error names the file, line and column."""
     try:
@@ -75,12 +88,14 @@ def where(path: Path, mapping: Any, key: str) -> str:
 
 
 def resolve_secrets(value: Any, path: Path, base_dir: Path, key: str = "") -> Any:
-    """Replace ``{"$env": NAME}`` and ``{"$file": PATH}`` values, recursively."""
+    """Replace ``{"$env": NAME}`` and ``{"$file": PATH}`` values, recursively; ``key`` is
+    the dotted path of ``value`` in the file, for messages."""
     if isinstance(value, dict):
         if set(value) == {"$env"}:
             name = value["$env"]
             if name not in os.environ:
-                raise ConfigError(f"{where(path, value, '$env')}: environment variable {name} is not set ({key} needs it)")
+                raise ConfigError(f"{where(path, value, '$env')}: environment variable {name} is not set ({key} needs it; "
+                                  "export it, or leave this endpoint out of the command)")
             return os.environ[name]
         if set(value) == {"$file"}:
             secret_path = base_dir / os.path.expanduser(str(value["$file"]))
@@ -88,7 +103,7 @@ def resolve_secrets(value: Any, path: Path, base_dir: Path, key: str = "") -> An
                 return secret_path.read_text(encoding="utf-8").strip()
             except OSError as e:
                 raise ConfigError(f"{where(path, value, '$file')}: cannot read secret file {secret_path}: {e.strerror}") from None
-        out = LineDict({k: resolve_secrets(v, path, base_dir, k) for k, v in value.items()})
+        out = LineDict({k: resolve_secrets(v, path, base_dir, f"{key}.{k}" if key else str(k)) for k, v in value.items()})
         if isinstance(value, LineDict):
             out.lines, out.line = value.lines, value.line
         return out
@@ -97,14 +112,68 @@ def resolve_secrets(value: Any, path: Path, base_dir: Path, key: str = "") -> An
     return value
 
 
+def option_problems(options: dict[str, Any], known: Iterable[str], where: str, required: Iterable[str] = (),
+                    example: str = "") -> list[str]:
+    """A message for each key of ``options`` not in ``known`` (with a did-you-mean, or the
+    list of options) and each ``required`` one missing or empty, explained by ``example`` or
+    else by its help when ``known`` is a {name: help} declaration. ``where`` starts each
+    message (the file and endpoint, or "endpoint NAME"); a ``LineDict`` adds the key's line."""
+    helps = known if isinstance(known, dict) else {}
+    known = sorted(known)
+    problems = []
+    for key in options:
+        if key not in known:
+            line = options.lines.get(key) if isinstance(options, LineDict) else None
+            problems.append(f"{where}{f': line {line}' if line else ''}: unknown option {key!r}"
+                            + did_you_mean(key, known, "the options are"))
+    for key in required:
+        if options.get(key) in (None, ""):
+            explained = example or (f"{key}: {helps[key]}" if key in helps else "")
+            problems.append(f"{where}: needs '{key}:'" + (f" ({explained})" if explained else ""))
+    return problems
+
+
+def check_options(options: dict[str, Any], known: Iterable[str], where: str, required: Iterable[str] = (),
+                  example: str = "") -> None:
+    """ConfigError for the first of ``option_problems``."""
+    problems = option_problems(options, known, where, required, example)
+    if problems:
+        raise ConfigError(problems[0])
+
+
+def endpoint_problems(cls: type[Connector], section: dict[str, Any], where: str) -> list[str]:
+    """``option_problems`` of an endpoint's section (``type`` aside) against what its
+    connector declares; none for a connector that declares nothing."""
+    declared = cls.declared_options()
+    if declared is None:
+        return []
+    return option_problems(without(section, "type"), declared, where, cls.required_options)
+
+
 @dataclass
 class Endpoint:
-    """One configured connector instance."""
+    """One configured connector instance.
+
+    ``section`` holds the options as written (``$env``/``$file`` references unresolved);
+    ``options`` resolves them the first time it is read (and keeps the result), so a
+    secret missing for one endpoint fails only what uses that endpoint, with the file and
+    line of the reference. Read ``section`` for options that are never secrets.
+    """
 
     name: str
     type: str
-    options: dict[str, Any]
+    section: dict[str, Any]
     where: str  # "okrsync.yaml: line 7: endpoints.finance-sheet"
+    path: Path | None = None  # the config file: secrets' paths are relative to it
+    _options: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def options(self) -> dict[str, Any]:
+        """The endpoint's options with secrets resolved (a ConfigError if one is missing)."""
+        if self._options is None:
+            path = self.path or Path(DEFAULT_PATH)
+            self._options = resolve_secrets(self.section, path, path.parent, f"endpoints.{self.name}")
+        return self._options
 
 
 @dataclass
@@ -120,7 +189,8 @@ class Config:
            store: str = "okrsync.db") -> Config:
         """A config built in code (tests, embedding): ``{name: {"type": …, **options}}``."""
         path = Path(base_dir) / DEFAULT_PATH
-        made = {name: Endpoint(name, opts["type"], {k: v for k, v in opts.items() if k != "type"}, f"{path}: endpoints.{name}")
+        made = {name: Endpoint(name, opts["type"], {k: v for k, v in opts.items() if k != "type"}, f"{path}: endpoints.{name}",
+                               path)
                 for name, opts in endpoints.items()}
         return cls(path=path, store=Path(base_dir) / store, endpoints=made, sync=sync or {})
 
@@ -130,24 +200,23 @@ class Config:
 
     def endpoint(self, name: str) -> Endpoint:
         if name not in self.endpoints:
-            hint = difflib.get_close_matches(name, self.endpoints, n=1)
-            suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
+            suggestion = did_you_mean(name, self.endpoints, "")
             known = ", ".join(self.endpoints) or "none"
             raise ConfigError(f"{self.path}: no endpoint named {name!r}{suggestion} (configured: {known})")
         return self.endpoints[name]
 
 
-def load(path: str | os.PathLike | None = None, connector_names: set[str] | None = None) -> Config:
-    """Load and check a config file. ``connector_names`` lets it reject unknown types."""
+def load(path: str | os.PathLike | None = None,
+         connector_names: set[str] | dict[str, type[Connector]] | None = None) -> Config:
+    """Load and check a config file. ``connector_names`` lets it reject unknown types; given
+    as {name: connector class}, unknown options too (``endpoint_problems``)."""
     path = Path(path or os.environ.get("OKRSYNC_CONFIG") or DEFAULT_PATH)
     raw = load_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config must be a mapping with an 'endpoints' key")
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
-            hint = difflib.get_close_matches(str(key), TOP_LEVEL_KEYS, n=1)
-            raise ConfigError(f"{where(path, raw, key)}: unknown key" + (f"; did you mean {hint[0]!r}?" if hint else
-                              f"; expected one of {', '.join(TOP_LEVEL_KEYS)}"))
+            raise ConfigError(f"{where(path, raw, key)}: unknown key" + did_you_mean(key, TOP_LEVEL_KEYS))
     base_dir = path.parent
     endpoints_raw = raw.get("endpoints")
     if not isinstance(endpoints_raw, dict) or not endpoints_raw:
@@ -164,12 +233,13 @@ def load(path: str | os.PathLike | None = None, connector_names: set[str] | None
         if not isinstance(type_, str):
             raise ConfigError(f"{where(path, section, 'type')}: the type is a connector name, e.g. type: csv")
         if connector_names is not None and type_ not in connector_names:
-            hint = difflib.get_close_matches(str(type_), connector_names, n=1)
             raise ConfigError(f"{where(path, section, 'type')}: unknown connector type {type_!r}"
-                              + (f"; did you mean {hint[0]!r}?" if hint else f"; installed: {', '.join(sorted(connector_names))}"))
-        options = resolve_secrets(section, path, base_dir, str(name))
-        options.pop("type")
-        endpoints[str(name)] = Endpoint(str(name), type_, options, f"{path}: endpoints.{name}")
+                              + did_you_mean(type_, sorted(connector_names), "installed:"))
+        if isinstance(connector_names, dict):
+            problems = endpoint_problems(connector_names[type_], section, f"{path}: endpoints.{name}")
+            if problems:
+                raise ConfigError("\n".join(problems))
+        endpoints[str(name)] = Endpoint(str(name), type_, without(section, "type"), f"{path}: endpoints.{name}", path)
     store = raw.get("store", "okrsync.db")
     if not isinstance(store, str):
         raise ConfigError(f"{where(path, raw, 'store')}: the store is a file path, e.g. store: okrsync.db")

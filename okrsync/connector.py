@@ -52,13 +52,18 @@ class Record:
 
 @dataclass(frozen=True)
 class Rejected:
-    """A record the connector could not read or write; the run goes on without it."""
+    """A record the connector could not read or write; the run goes on without it.
+
+    The hub keeps it per endpoint (``rejections`` in the store) and reports it on every run
+    until a read or write no longer refuses that place (same ``where``): a read that does
+    not see every record (``Cursor.full_listing`` false) leaves earlier rejections open."""
 
     where: str  # file, sheet, row, column — or the tool's record id
     reason: str
     # the tool refused a write because the record changed there meanwhile (Jira's 409): the
     # hub reads the endpoint again and plans the push anew, once, in the same run
     replan: bool = False
+    record: str = ""  # the record's kind and id where known ("key_result KR-7"), kept with the rejection
 
     def __str__(self) -> str:
         return f"{self.where}: {self.reason}"
@@ -116,17 +121,37 @@ class Context:
     strict: bool = False
 
 
+# options the hub itself reads from every endpoint, whatever its connector
+COMMON_OPTIONS: dict[str, str] = {
+    "deletes": "propagate | archive | ignore: what a record deleted on this endpoint does in the hub (default propagate)",
+}
+
+
 class Connector:
     """Base class of every connector.
 
     Subclasses set ``name`` (unique; the ``type`` of an endpoint in the config),
     ``capabilities`` and a one-line ``description``, and implement ``read`` and ``write``.
     ``options`` is the endpoint's config section, secrets already resolved.
+
+    ``option_help`` declares the options an endpoint of this connector may set (name →
+    one line of help; ``COMMON_OPTIONS`` come on top) and ``required_options`` those it
+    must set. The hub checks every endpoint's keys against them when the config is loaded,
+    before any connector is built: an unknown key is a config error (exit 2) with the
+    file, the line and a did-you-mean; ``okrsync doctor`` lists them all. A connector that
+    leaves ``option_help`` None has its keys unchecked (doctor warns).
     """
 
     name: ClassVar[str]
     description: ClassVar[str] = ""
     capabilities: ClassVar[Capabilities] = Capabilities()
+    option_help: ClassVar[dict[str, str] | None] = None
+    required_options: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def declared_options(cls) -> dict[str, str] | None:
+        """Every option an endpoint of this connector may set, name → help (None: not declared)."""
+        return None if cls.option_help is None else {**COMMON_OPTIONS, **cls.option_help}
 
     def __init__(self, endpoint: str, options: dict[str, Any], context: Context | None = None):
         self.endpoint = endpoint

@@ -2,7 +2,8 @@
 
 Checks, in order, each with advice when it fails:
 
-1. the config parses and every key is known (located errors, as a run reports them);
+1. the config parses and every key is known, each endpoint's against what its connector
+   declares (every unknown key listed, located as a run reports the first);
 2. each endpoint's credentials are there: every ``$env`` variable set and non-empty, every
    ``$file`` readable and non-empty (and no secret written into the file itself);
 3. each endpoint's connector accepts its options (the connector's own checks);
@@ -381,14 +382,34 @@ def diagnose(config_path: str | None, only: tuple[str, ...] = (), offline: bool 
                     cfg.endpoint(name)
                 except ConfigError as e:
                     report.add(name, "config", "fail", str(e), "", bad_config=True)
-        report.add("config", "config", "ok", f"{path}: {len(cfg.endpoints)} endpoint(s), every key known")
+        unknown = _unknown_options(report, cfg, classes, only)
+        report.add("config", "config", "ok", f"{path}: {len(cfg.endpoints)} endpoint(s)"
+                   + (f"; {len(unknown)} with unknown or missing options (below)" if unknown else ", every key known"))
         for name, endpoint in cfg.endpoints.items():
-            if only and name not in only:
+            if (only and name not in only) or name in unknown:
                 continue
             _endpoint(report, cfg, name, endpoint, classes, creds_ok.get(name, True), offline)
     _store(report, cfg)
     _notify(report, cfg)
     return report
+
+
+def _unknown_options(report: Report, cfg: config_mod.Config, classes: dict[str, Any], only: tuple[str, ...]) -> set[str]:
+    """Every endpoint key its connector does not declare, each a failed check (a run stops
+    at the first); returns the endpoints that have any."""
+    bad = set()
+    for name, endpoint in cfg.endpoints.items():
+        if only and name not in only:
+            continue
+        cls = classes[endpoint.type]
+        if cls.declared_options() is None:
+            report.add(name, "options", "warn", f"connector {endpoint.type!r} does not declare its options: "
+                       "a mistyped key is not caught", "ask its author to set option_help (see Plugins in the README)")
+            continue
+        for problem in config_mod.endpoint_problems(cls, endpoint.section, f"{cfg.path}: endpoints.{name}"):
+            report.add(name, "options", "fail", problem, "fix the key (README, section Connectors)", bad_config=True)
+            bad.add(name)
+    return bad
 
 
 def _endpoint(report: Report, cfg: config_mod.Config, name: str, endpoint: config_mod.Endpoint,

@@ -17,6 +17,19 @@ Library code raises these; only ``okrsync.cli`` turns them into exit codes.
 
 from __future__ import annotations
 
+import difflib
+from typing import Iterable
+
+
+def did_you_mean(word: object, choices: Iterable[str], listing: str = "expected one of") -> str:
+    """The tail of an "unknown …" message: ``; did you mean 'x'?`` for the nearest choice,
+    else ``; expected one of a, b, c`` (``listing`` words it; empty: no list)."""
+    choices = [str(c) for c in choices]
+    hint = difflib.get_close_matches(str(word), choices, n=1)
+    if hint:
+        return f"; did you mean {hint[0]!r}?"
+    return f"; {listing} {', '.join(choices)}" if listing and choices else ""
+
 
 class OkrsyncError(Exception):
     """Base class: its message is shown to the user as it is."""

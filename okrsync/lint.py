@@ -36,7 +36,18 @@ RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("duplicate-title", "warning", "two objectives in one period, or two KRs of one objective, with the same title"),
     Rule("alignment-cycle", "error", "objectives that (through their parents) contribute to themselves"),
     Rule("committed-below-target", "warning", "a committed objective scoring below 1.0 after its period ended"),
+    Rule("kr-orphan", "error", "a key result whose objective is not in the store (okrsync show lists them apart)"),
+    Rule("empty-title", "error", "an objective, key result or initiative with an empty title"),
 )}
+TITLED = ("objective", "key_result", "initiative")
+
+
+@dataclass(frozen=True)
+class _Named:
+    """What a finding names: a record's id and title (for records no entity type builds)."""
+
+    id: str
+    title: str
 
 
 @dataclass(frozen=True)
@@ -62,7 +73,9 @@ def severities(overrides: dict[str, str] | None = None) -> dict[str, str]:
 
 def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | None = None,
          today: dt.date | None = None) -> list[Finding]:
-    """Every finding of every rule not switched off, in rule order."""
+    """Every finding of every rule not switched off, in rule order. ``period`` narrows the
+    objective rules to its objectives; orphans and empty titles are looked for in the whole
+    store (an orphan belongs to no period)."""
     levels = levels or severities()
     today = today or dt.date.today()
     objectives = [from_fields("objective", i, f) for i, _, f in store.entities("objective")]
@@ -100,6 +113,7 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
     for cycle in alignment_cycles(edges):
         if cycle[0] in titles:
             report("alignment-cycle", titles[cycle[0]], " → ".join(titles[c].title if c in titles else c for c in cycle))
+    _orphans_and_untitled(store, report)
     for o in objectives:
         end = period_end(store, o.period) or o.due
         if o.type == "committed" and end and end < today:
@@ -107,6 +121,19 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
             if p is not None and round(p + 1e-9, 1) < 1.0:
                 report("committed-below-target", o, f"scored {round(p + 1e-9, 1):.1f} by {end} (committed OKRs are expected at 1.0)")
     return found
+
+
+def _orphans_and_untitled(store: Store, report) -> None:
+    live = {i for i, _, _ in store.entities("objective")}
+    for i, _, f in store.entities("key_result"):
+        if f.get("objective_id") not in live:
+            ref = f.get("objective_id")
+            report("kr-orphan", _Named(i, f.get("title") or ""),
+                   f"its objective {ref} is not in the store" if ref else "key result without an objective")
+    for kind in TITLED:
+        for i, _, f in store.entities(kind):
+            if not str(f.get("title") or "").strip():
+                report("empty-title", _Named(i, ""), f"{kind.replace('_', ' ')} with an empty title: give it one where it was written")
 
 
 def _measurable(kr) -> bool:

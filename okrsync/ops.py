@@ -275,6 +275,7 @@ class RunObserver:
         self.plans: list = []
         self.run_id: int | None = None
         self.waiting = 0
+        self.still_rejected = 0  # open rejections of steps the run did not take (counted as rejected)
         self.config: config_mod.Config | None = None
         self.json_logs = getattr(env, "log_format", "text") == "json"
 
@@ -327,6 +328,7 @@ class RunObserver:
         for plan in self.plans:
             for k in COUNTERS:
                 totals[k] += getattr(plan.counters, k, 0)
+        totals["rejected"] += self.still_rejected
         out = {"command": self.command, "status": STATUS_BY_CODE.get(code, "failure"), "exit_code": code,
                "dry_run": self.dry_run, "run": self.run_id, "endpoints": self.names, "counters": totals,
                "conflicts_waiting": self.waiting, "started_at": self.started_at, "finished_at": utc_now(),

@@ -107,7 +107,7 @@ def from_config(cfg) -> Policy:
         raise ConfigError(f"{where}.deletes.max_ratio: a share between 0 and 1 (default 0.25); got {ratio!r}")
     policy.max_delete_ratio = float(ratio)
     for ep in endpoints.values():
-        value = ep.options.get("deletes", "propagate")
+        value = ep.section.get("deletes", "propagate")  # never a secret: other endpoints' secrets stay unread
         if value not in DELETE_POLICIES:
             raise ConfigError(f"{ep.where}.deletes: {value!r} is not one of {', '.join(DELETE_POLICIES)}")
     return policy

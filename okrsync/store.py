@@ -12,6 +12,9 @@ Tables (created by ``MIGRATIONS``):
 - ``cursors``   per endpoint and stream: where the next incremental read starts
 - ``conflicts`` field values two endpoints changed differently (settled by the engine)
 - ``intents``   a remote create recorded before it is sent, so a crash never duplicates
+- ``rejections`` records an endpoint's read or write refused, open until a run reads or
+                 writes them fine (or they are gone): where, the record when known, the
+                 reason, the first and the last run that saw them
 
 ``Store.mutate`` is the one way canonical state changes: it writes the entity and its
 change rows together. Callers group a run's writes, links and cursor moves in
@@ -78,6 +81,14 @@ def m002_digests(db: sqlite_utils.Database) -> None:
     # endpoint last held exactly its projection. Equal digests: nothing to push, no decode.
     db["entities"].add_column("digest", str)
     db["links"].add_column("digest", str)
+
+
+@MIGRATIONS()
+def m003_rejections(db: sqlite_utils.Database) -> None:
+    # one row per place an endpoint's pull or push (step) refused; "location" is the
+    # Rejected's where (file, sheet, row, or the tool's id), "record" its kind and id when known
+    db["rejections"].create({"endpoint": str, "step": str, "location": str, "record": str, "reason": str,
+                             "first_run": int, "last_run": int}, pk=("endpoint", "step", "location"))
 
 
 def digest(text: str) -> str:
@@ -385,6 +396,41 @@ class Store:
             base[field] = value
             self.db.execute("UPDATE links SET base = ?, digest = NULL WHERE endpoint = ? AND canonical_id = ?",
                             [dumps(base), endpoint, canonical_id])
+
+    # ------------------------------------------------------------ rejections
+
+    def set_rejections(self, endpoint: str, step: str, rejected: Iterable[tuple[str, str, str]], run_id: int) -> None:
+        """What one endpoint's ``step`` (pull or push) refuses now, as (where, record, reason):
+        a place refused before keeps its first run, one no longer refused is cleared (the
+        row was fixed or removed). Several reasons for one place are joined."""
+        now: dict[str, tuple[str, list[str]]] = {}
+        for where, record, reason in rejected:
+            entry = now.setdefault(where, (record, []))
+            if reason not in entry[1]:
+                entry[1].append(reason)
+        first = dict(self.db.execute("SELECT location, first_run FROM rejections WHERE endpoint = ? AND step = ?",
+                                     [endpoint, step]))
+        with self.atomic():
+            self.db.execute("DELETE FROM rejections WHERE endpoint = ? AND step = ?", [endpoint, step])
+            self.db.conn.executemany(
+                "INSERT INTO rejections (endpoint, step, location, record, reason, first_run, last_run) VALUES (?,?,?,?,?,?,?)",
+                [(endpoint, step, where, record or None, "; ".join(reasons), first.get(where, run_id), run_id)
+                 for where, (record, reasons) in now.items()])
+
+    def rejections(self, endpoints: Iterable[str] | None = None, step: str | None = None) -> list[dict]:
+        """Open rejections (of some endpoints, of one step), oldest first: endpoint, step,
+        where, record, reason, first_run, last_run."""
+        sql, args = "SELECT * FROM rejections WHERE 1", []
+        if endpoints is not None:
+            names = list(endpoints)
+            sql += f" AND endpoint IN ({', '.join('?' * len(names))})"
+            args += names
+        if step:
+            sql += " AND step = ?"
+            args.append(step)
+        return [{"endpoint": r["endpoint"], "step": r["step"], "where": r["location"], "record": r["record"],
+                 "reason": r["reason"], "first_run": r["first_run"], "last_run": r["last_run"]}
+                for r in self.db.query(sql + " ORDER BY first_run, rowid", args)]
 
     # ------------------------------------------------------------ conflicts and intents
 

@@ -224,7 +224,19 @@ class Hub:
         plan.counters.requests, plan.counters.retried = conn.take_counts()
         if plan.cursor and (plan.cursor.full_listing or plan.cursor.present is not None):
             self._plan_deletes(conn, links, plan)
+        if not (plan.cursor and plan.cursor.full_listing):
+            self._still_rejected(plan)
         return plan
+
+    def _still_rejected(self, plan: Plan) -> None:
+        """A read that did not see every record (nothing changed, or an incremental read)
+        says nothing of places rejected before: they stay rejected, unless read fine now."""
+        now = {r.where for r in plan.rejected}
+        read = {f"{kind} {ext}" for kind, ext in plan.seen}
+        for row in self.store.rejections([plan.endpoint], "pull"):
+            if row["where"] not in now and row["record"] not in read:
+                plan.rejected.append(Rejected(row["where"], row["reason"], record=row["record"] or ""))
+                plan.counters.rejected += 1
 
     def _read_into(self, conn: Connector, plan: Plan, links, by_ext, matcher: _Matcher, waiting) -> None:
         for item in conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
@@ -241,7 +253,8 @@ class Hub:
     def _plan_record(self, conn: Connector, record: Record, links, by_ext, matcher: _Matcher, waiting, plan: Plan) -> None:
         key = (record.kind, record.external_id)
         if key in plan.seen:
-            plan.rejected.append(Rejected(record.where or record.external_id, f"{record.kind} {record.external_id!r} read twice"))
+            plan.rejected.append(Rejected(record.where or record.external_id, f"{record.kind} {record.external_id!r} read twice",
+                                          record=f"{record.kind} {record.external_id}"))
             return
         plan.seen.add(key)
         if key not in links and (was := plan.kinds_of.get(record.external_id)) and was != record.kind:
@@ -249,12 +262,14 @@ class Hub:
             # not listed) more likely than a real change; taking it would duplicate the record
             plan.rejected.append(Rejected(record.where or record.external_id,
                 f"reads as a {record.kind.replace('_', ' ')} but is linked as a {was.replace('_', ' ')}; "
-                "not taken (was part of the listing missing?); if it really changed, delete and re-create it"))
+                "not taken (was part of the listing missing?); if it really changed, delete and re-create it",
+                record=f"{record.kind} {record.external_id}"))
             return
         try:
             fields = self._to_canonical(record, by_ext, plan.referenced)
         except KeyError as e:
-            plan.rejected.append(Rejected(record.where or record.external_id, str(e.args[0])))
+            plan.rejected.append(Rejected(record.where or record.external_id, str(e.args[0]),
+                                          record=f"{record.kind} {record.external_id}"))
             return
         fields = project(fields, self._fields(conn, record.kind), plan.endpoint)
         if key in links:
@@ -278,7 +293,8 @@ class Hub:
             if isinstance(found, list):
                 plan.rejected.append(Rejected(record.where or record.external_id,
                     f"matches {len(found)} existing {record.kind.replace('_', ' ')}s ({', '.join(found[:5])}); "
-                    "give the records ids, or make their titles distinct, to say which"))
+                    "give the records ids, or make their titles distinct, to say which",
+                    record=f"{record.kind} {record.external_id}"))
                 return
             if found is None:
                 cid = new_id(record.kind)
@@ -408,6 +424,7 @@ class Hub:
                                                          for k, e, cid, b, u, s in plan.links])
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
+            self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
             if plan.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
@@ -540,6 +557,8 @@ class Hub:
             self.store.settle_intents(plan.endpoint)  # those the pulls have linked since
         if not plan.batch:
             self.store.mark_in_step(plan.endpoint, agreed)  # compared equal: skip them next time
+            # a refused write is planned again (no link or base moved): sending nothing, nothing is refused
+            self.store.set_rejections(plan.endpoint, "push", (), run_id)
             return
         conn = self.connector(plan.endpoint)
         if conn.capabilities.writes == "snapshot":  # it rewrites everything: give it the records in step too
@@ -586,6 +605,7 @@ class Hub:
             self.store.mark_in_step(plan.endpoint, agreed)
             self.store.refuse_intents(plan.endpoint, refused)
             self.store.settle_intents(plan.endpoint)
+            self.store.set_rejections(plan.endpoint, "push", _places(result.rejected), run_id)
             if result.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, result.cursor, run_id)
 
@@ -656,6 +676,11 @@ class _Matcher:
         self._by_ext = {}
         for kind, ext, cid in self.store.db.execute("SELECT kind, external_id, canonical_id FROM links"):
             self._by_ext.setdefault((kind, ext), set()).add(cid)
+
+
+def _places(rejected: Iterable[Rejected]) -> list[tuple[str, str, str]]:
+    """(where, record, reason) of rejections, as the store keeps them."""
+    return [(r.where, r.record, r.reason) for r in rejected]
 
 
 def _title_key(kind: str, fields: dict[str, Any]) -> tuple:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from .lock import StoreLock
@@ -18,10 +19,22 @@ from .store import Store
 MAX_LISTED = 20
 
 
-def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_run: bool) -> None:
+def untouched(plans: list, open_rows: list[dict]) -> list[dict]:
+    """Open rejections (store rows) of the endpoint steps no plan of this run took: still
+    open, though not seen again (a push-only run says so of the pull's)."""
+    stepped = {(p.endpoint, p.direction) for p in plans}
+    return [r for r in open_rows if (r["endpoint"], r["step"]) not in stepped]
+
+
+def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_run: bool,
+              open_rows: list[dict] = ()) -> None:
+    """The run's summary; ``open_rows`` are the store's open rejections of its endpoints
+    (``Store.rejections``): each rejected line says since which run, and those of steps
+    this run did not take are listed too."""
+    still = untouched(plans, list(open_rows))
     if env.as_json:
         env.emit({"command": command, "run": run_id, "dry_run": dry_run,
-                  "endpoints": [p.as_dict() for p in plans], "totals": totals.__dict__})
+                  "endpoints": [p.as_dict() for p in plans], "totals": totals.__dict__, "still_rejected": still})
         return
     out = env.out
     if dry_run:
@@ -45,13 +58,21 @@ def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_ru
         table.add_row(p.endpoint, p.direction, str(c.read), str(c.created), str(c.updated), str(c.unchanged),
                       str(c.conflicts), str(len(p.rejected)))
     out.print(table)
+    since = {(r["endpoint"], r["step"], r["where"]): r["first_run"] for r in open_rows}
     for p in plans:
         for note in p.notes:
             env.err.print(f"note: {p.endpoint}: {note}", markup=False, highlight=False)
         for r in p.rejected[:MAX_LISTED]:
-            env.err.print(f"rejected: {p.endpoint}: {r}", markup=False, highlight=False)
+            first = since.get((p.endpoint, p.direction, r.where))
+            earlier = f" (rejected since run {first})" if first is not None and first != run_id else ""
+            env.err.print(f"rejected: {p.endpoint}: {r}{earlier}", markup=False, highlight=False)
         if len(p.rejected) > MAX_LISTED:
             env.err.print(f"rejected: {p.endpoint}: … and {len(p.rejected) - MAX_LISTED} more (use --json for all)")
+    for r in still[:MAX_LISTED]:
+        env.err.print(f"rejected: {r['endpoint']}: {r['where']}: {r['reason']} (on {r['step']}, since run {r['first_run']}; "
+                      f"not tried again by this {command})", markup=False, highlight=False)
+    if len(still) > MAX_LISTED:
+        env.err.print(f"rejected: … and {len(still) - MAX_LISTED} more still open (okrsync status lists them)")
 
 
 def status(cfg, store: Store) -> dict[str, Any]:
@@ -69,7 +90,7 @@ def status(cfg, store: Store) -> dict[str, Any]:
             if run["status"] == "running":
                 run["status"] = "interrupted"
     return {"store": str(cfg.store), "entities": counts, "endpoints": endpoints, "runs": runs,
-            "conflicts_waiting": len(store.conflicts("open"))}
+            "conflicts_waiting": len(store.conflicts("open")), "rejections": store.rejections(cfg.endpoints)}
 
 
 def print_status(env, data: dict) -> None:
@@ -82,6 +103,13 @@ def print_status(env, data: dict) -> None:
     for e in data["endpoints"]:
         table.add_row(e["name"], e["type"], str(e["linked"]), e["last_read"] or "never")
     out.print(table)
+    if data["rejections"]:
+        rejected = Table("endpoint", "step", "where", "record", "reason", "since run", "last seen",
+                         title=f"{len(data['rejections'])} open rejection(s): fix or remove the rows, then sync")
+        for r in data["rejections"]:
+            rejected.add_row(Text(r["endpoint"]), r["step"], Text(r["where"]), Text(r["record"] or ""), Text(r["reason"]),
+                             str(r["first_run"]), str(r["last_run"]))  # Text: a cell's [brackets] are not markup
+        out.print(rejected)
     runs = Table("run", "command", "started", "status", "error", title="recent runs")
     for r in data["runs"]:
         runs.add_row(str(r["id"]), r["command"] + (" (dry run)" if r["dry_run"] else ""), r["started"], r["status"],
@@ -110,13 +138,46 @@ def _short(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def okr_tree(store: Store, period: str | None = None) -> list[dict[str, Any]]:
-    """Objectives (children under their primary parent) with KRs, progress and scores."""
-    krs_of: dict[str, list] = {}
-    for cid, _, fields in store.entities("key_result"):
+def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
+    """Every record kind the store holds, as ``okrsync show`` lists them:
+
+    - ``objectives``: objectives (children under their primary parent) with their KRs,
+      progress and scores; initiatives under the KR or objective they drive;
+    - ``orphan_key_results``: KRs whose objective is not in the store;
+    - ``orphan_initiatives``: initiatives under neither a live objective nor a live KR;
+    - ``other``: how many records of the remaining kinds (check-ins, periods, people …).
+
+    ``period`` keeps the objectives of that period; orphans belong to none and are always shown.
+    """
+    live = {kind: {cid: f for cid, _, f in store.entities(kind)} for kind in ("objective", "key_result", "initiative")}
+    check_ins: dict[str, int] = {}
+    for _, _, f in store.entities("check_in"):
+        check_ins[f.get("key_result_id")] = check_ins.get(f.get("key_result_id"), 0) + 1
+    initiatives = {cid: from_fields("initiative", cid, f) for cid, f in live["initiative"].items()}
+    under: dict[str | None, list] = {}  # the id an initiative hangs under → its initiatives
+    for ini in initiatives.values():
+        parent = next((p for p in (ini.parent_id, ini.key_result_id, ini.objective_id)
+                       if p in initiatives or p in live["key_result"] or p in live["objective"]), None)
+        under.setdefault(parent, []).append(ini)
+
+    def ini_node(ini) -> dict[str, Any]:
+        return {"id": ini.id, "title": ini.title, "owner": ini.owner, "status": ini.status,
+                "progress": ini.progress, "initiatives": [ini_node(c) for c in under.get(ini.id, [])]}
+
+    krs_of: dict[str | None, list] = {}
+    for cid, fields in live["key_result"].items():
         kr = from_fields("key_result", cid, fields)
-        krs_of.setdefault(kr.objective_id, []).append(kr)
-    objectives = [from_fields("objective", cid, f) for cid, _, f in store.entities("objective")]
+        krs_of.setdefault(kr.objective_id if kr.objective_id in live["objective"] else None, []).append(kr)
+
+    def kr_node(kr) -> dict[str, Any]:
+        return {"id": kr.id, "title": kr.title, "owner": kr.owner, "direction": kr.direction,
+                "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
+                "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
+                "progress": None if progress(kr) is None else round(progress(kr), 3),
+                "score": score(kr), "band": band(score(kr)), "status": kr.status,
+                "check_ins": check_ins.get(kr.id, 0), "initiatives": [ini_node(i) for i in under.get(kr.id, [])]}
+
+    objectives = [from_fields("objective", cid, f) for cid, f in live["objective"].items()]
     if period:
         objectives = [o for o in objectives if o.period == period]
     ids = {o.id for o in objectives}
@@ -127,40 +188,68 @@ def okr_tree(store: Store, period: str | None = None) -> list[dict[str, Any]]:
         return {
             "id": obj.id, "title": obj.title, "owner": obj.owner, "period": obj.period, "status": obj.status,
             "progress": None if p is None else round(p, 3), "band": band(None if p is None else round(p, 1)),
-            "key_results": [{"id": kr.id, "title": kr.title, "owner": kr.owner, "direction": kr.direction,
-                             "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
-                             "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
-                             "progress": None if progress(kr) is None else round(progress(kr), 3),
-                             "score": score(kr), "band": band(score(kr)), "status": kr.status} for kr in krs],
+            "key_results": [kr_node(kr) for kr in krs],
+            "initiatives": [ini_node(i) for i in under.get(obj.id, [])],
             "children": [node(child) for child in objectives if child.parent_id == obj.id],
         }
 
-    return [node(o) for o in objectives if o.parent_id not in ids]
+    shown = {"objective", "key_result", "initiative"}
+    other = {k: n for k, n in store.db.execute("SELECT kind, count(*) FROM entities WHERE deleted = 0 GROUP BY kind ORDER BY kind")
+             if k not in shown}
+    return {"objectives": [node(o) for o in objectives if o.parent_id not in ids],
+            "orphan_key_results": [kr_node(kr) for kr in krs_of.get(None, [])],
+            "orphan_initiatives": [ini_node(i) for i in under.get(None, [])], "other": other}
 
 
 _COLOURS = {"green": "green", "yellow": "yellow", "red": "red", "unknown": "dim"}
 
 
-def print_tree(env, nodes: list[dict]) -> None:
-    if not nodes:
-        env.err.print("no objectives in the store yet: run `okrsync pull` first")
+def print_tree(env, tree: dict[str, Any]) -> None:
+    sections = (("objectives", "[bold]OKRs[/bold]"),
+                ("orphan_key_results", "[bold]Key results without an objective[/bold] (okrsync lint: kr-orphan)"),
+                ("orphan_initiatives", "[bold]Initiatives without an objective or key result[/bold]"))
+    if not any(tree[key] for key, _ in sections) and not tree["other"]:
+        env.err.print("the store is empty: run `okrsync pull` first")
         return
-    root = Tree("[bold]OKRs[/bold]")
+
+    def add_ini(parent: Tree, n: dict) -> None:
+        state = " ".join(x for x in (n["status"], None if n["progress"] is None else f"{n['progress'] * 100:.0f}%") if x)
+        branch = parent.add(f"[italic]initiative[/italic] {_esc(n['title'] or '(no title)')}"
+                            + (f"  [dim]{_esc(n['owner'] or '')} {_esc(state)}[/dim]" if n["owner"] or state else ""))
+        for child in n["initiatives"]:
+            add_ini(branch, child)
+
+    def add_kr(parent: Tree, kr: dict) -> None:
+        value = _value(kr)
+        grade = "–" if kr["score"] is None else f"{kr['score']:.1f}"
+        checked = f"  [dim]{kr['check_ins']} check-in(s)[/dim]" if kr["check_ins"] else ""
+        branch = parent.add(f"{_esc(kr['title'] or '(no title)')}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]{checked}")
+        for ini in kr["initiatives"]:
+            add_ini(branch, ini)
 
     def add(parent: Tree, n: dict) -> None:
         pct = "–" if n["progress"] is None else f"{n['progress'] * 100:.0f}%"
-        branch = parent.add(f"[bold]{_esc(n['title'])}[/bold] [{_COLOURS[n['band']]}]{pct}[/]"
-                            + (f"  [dim]{_esc(n['owner'] or '')} {n['period'] or ''}[/dim]"))
+        branch = parent.add(f"[bold]{_esc(n['title'] or '(no title)')}[/bold] [{_COLOURS[n['band']]}]{pct}[/]"
+                            + (f"  [dim]{_esc(n['owner'] or '')} {_esc(n['period'] or '')}[/dim]"))
         for kr in n["key_results"]:
-            value = _value(kr)
-            grade = "–" if kr["score"] is None else f"{kr['score']:.1f}"
-            branch.add(f"{_esc(kr['title'])}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]")
+            add_kr(branch, kr)
+        for ini in n["initiatives"]:
+            add_ini(branch, ini)
         for child in n["children"]:
             add(branch, child)
 
-    for n in nodes:
-        add(root, n)
-    env.out.print(root)
+    draw = {"objectives": add, "orphan_key_results": add_kr, "orphan_initiatives": add_ini}
+    for key, title in sections:
+        if tree[key]:
+            root = Tree(title)
+            for n in tree[key]:
+                draw[key](root, n)
+            env.out.print(root)
+    if not tree["objectives"]:
+        env.err.print("no objectives to show")
+    if tree["other"]:
+        env.out.print("also in the store: " + ", ".join(f"{n} {k.replace('_', ' ')}(s)" for k, n in tree["other"].items()),
+                      markup=False)
 
 
 _SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}

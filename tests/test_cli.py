@@ -72,7 +72,7 @@ def test_edit_in_sheet_reaches_board_and_log(project):
     log = json.loads(run("--json", "log", "--run", "2").output)
     assert [(r["field"], r["old"], r["new"], r["origin"]) for r in log] == [("current", 3500000.0, 4000000.0, "planning-sheet")]
     show = json.loads(run("--json", "show").output)
-    kr = next(k for o in show for k in o["key_results"] if k["title"] == "Reach 5M ARR")
+    kr = next(k for o in show["objectives"] for k in o["key_results"] if k["title"] == "Reach 5M ARR")
     assert kr["progress"] == 0.5 and kr["score"] == 0.5
 
 
@@ -356,7 +356,8 @@ def test_newest_policy_uses_the_files_modification_times(project, later, expecte
     os.utime(older, (1_700_000_000, 1_700_000_000))
     os.utime(newer, (1_800_000_000, 1_800_000_000))
     run("sync")
-    kr = next(k for o in json.loads(run("--json", "show").output) for k in o["key_results"] if k["title"] == "Reach 5M ARR")
+    kr = next(k for o in json.loads(run("--json", "show").output)["objectives"] for k in o["key_results"]
+              if k["title"] == "Reach 5M ARR")
     assert kr["current"] == expected
     [loser] = [r for r in json.loads(run("--json", "log").output) if r["kind"] == "conflict"]
     assert loser["old"] == expected and loser["new"] in (4000000.0, 4200000.0) and loser["new"] != expected

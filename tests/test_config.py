@@ -237,9 +237,11 @@ def test_missing_env_var_names_the_variable(tmp_path, monkeypatch):
             api_token:
               $env: OKRSYNC_TEST_MISSING
     """)
-    message = load_error(path)
-    assert message == (f"{path}: line 5: $env: environment variable OKRSYNC_TEST_MISSING is not set "
-                       "(api_token needs it)")
+    cfg = load(path)  # resolved when the endpoint is used, not when the config loads
+    with pytest.raises(ConfigError) as info:
+        cfg.endpoint("tracker").options
+    assert str(info.value) == (f"{path}: line 5: $env: environment variable OKRSYNC_TEST_MISSING is not set "
+                               "(endpoints.tracker.api_token needs it; export it, or leave this endpoint out of the command)")
 
 
 def test_file_secret_is_read_and_stripped(tmp_path):
@@ -272,8 +274,9 @@ def test_missing_secret_file_names_the_file(tmp_path):
             type: csv
             token: {$file: nope.txt}
     """)
-    message = load_error(path)
-    assert message.startswith(f"{path}: line 4: $file: cannot read secret file {tmp_path / 'nope.txt'}")
+    with pytest.raises(ConfigError) as info:
+        load(path).endpoint("tracker").options
+    assert str(info.value).startswith(f"{path}: line 4: $file: cannot read secret file {tmp_path / 'nope.txt'}")
 
 
 def test_a_mapping_with_env_and_other_keys_is_not_a_secret(tmp_path):

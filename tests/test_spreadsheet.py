@@ -483,7 +483,8 @@ def test_records_that_cannot_be_written_are_rejected_and_the_rest_written(tmp_pa
     conn = connector(tmp_path, "w.xlsx")
     result = conn.write(WriteBatch(unchanged=[Record(r.kind, r.external_id, dict(r.fields)) for r in records], creates=[orphan]))
     assert [(r.where, r.reason) for r in result.rejected] == [
-        ("KR-1", "title: holds a control character an xlsx cell cannot"), ("kr_x", "its objective is not in this sheet")]
+        ("KR-1", "w.xlsx: key result KR-1, title: holds a control character an xlsx cell cannot; the record is not "
+                 "written (not added); fix it where it was written"), ("kr_x", "its objective is not in this sheet")]
     assert {r.external_id for r in read(conn)[0]} == {"O-1", "O-2", "KR-2", "KR-3"}
 
 

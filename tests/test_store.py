@@ -11,7 +11,7 @@ from okrsync.errors import RetryableError, StoreError
 from okrsync.store import MIGRATIONS, Store, diff, dumps
 from okrsync.sync import CURSOR_STREAM, Hub
 
-TABLES = {"entities", "links", "changes", "runs", "cursors", "conflicts", "intents"}
+TABLES = {"entities", "links", "changes", "runs", "cursors", "conflicts", "intents", "rejections"}
 
 
 def table_names(store):
@@ -33,7 +33,7 @@ def snapshot(store):
 def test_migrations_create_every_table(store):
     assert TABLES <= table_names(store)
     applied = [m.name for m in MIGRATIONS.applied(store.db)]
-    assert applied == ["m001_initial", "m002_digests"]
+    assert applied == ["m001_initial", "m002_digests", "m003_rejections"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
