@@ -1,0 +1,622 @@
+"""JSON, YAML and JSON Lines files of any shape, read through a declarative mapping.
+
+An endpoint ``type: json`` (also .jsonl) or ``type: yaml`` names a file (or a folder and a
+``files:`` pattern) and a mapping file that says, per entity part, where its records are
+and how each field is read::
+
+    records:
+      objective:
+        path: $.objectives[*]          # RFC 9535 JSONPath, relative to the parent record
+        id: id                         # a key of the record (``a.b`` walks into objects)
+        fields: {title: objective, period: quarter, owner: {from: root, path: owner}}
+        records:                       # children: their paths start at this record
+          key_result:
+            path: $.key_results[*]
+            id: id
+            scope: parent              # "KR1" inside O1 becomes "O1/KR1"
+            fields: {title: text, target: target}
+
+**Why JSONPath (RFC 9535, the ``jsonpath-rfc9535`` library) and not JMESPath.** Every
+node a JSONPath query finds comes with its *location* (the keys and indices that lead to
+it). That gives each record and field a JSON Pointer for error messages for free
+(``okrs.json: /objectives/2/key_results/0/target``), and gives the key that holds a list
+of records (``goals_q3``), which a mapping can read as a value (a period). JMESPath
+returns values only, so both would need a second, hand-written walk. JSONPath is an IETF
+standard since 2024 (one grammar, with a compliance suite), filters included
+(``$[?@.type == 'objective']``); the library follows it exactly and is maintained.
+
+A value (a field, an id) is read by a *source*: a key path (``attributes.name``), a
+JSONPath query relative to the record (``$.owners[0].email``; ``$`` is the record itself,
+for arrays of plain strings), or a table ``{value: CONST}`` or
+``{from: root|parent|<part>|file|key|position, path: ..., match: REGEX, transform: NAME}``;
+a list of sources takes the first that is not blank, and ``{join: [...], sep: " "}`` glues
+several. Values then go through the same transforms as spreadsheets (``okrsync.mapping``:
+measures, percent scales, vocabularies, periods, dates). Keys of a record no field reads
+are kept in ``extra``.
+
+Reads are located: a malformed file names its line and column; a record of the wrong
+shape or a value that does not parse is rejected alone with its file and JSON Pointer; a
+path that matches nothing in a file says which path and where. Writing is not supported:
+the connector declares every kind read-only, so the hub never plans a push to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import jsonpath_rfc9535 as jsonpath
+
+from okrsync import documents, hookimpl
+from okrsync import transforms as tf
+from okrsync.config import LineDict, load_yaml
+from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
+from okrsync.errors import ConfigError, FatalError, MappingError
+from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, json_value, settle_key_result
+from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
+
+PART_KEYS = {"kind", "path", "id", "scope", "fields", "extra", "records"}
+MAPPING_KEYS = {"name", "options", "vocabularies", "files", "records"}
+SOURCE_FROM = {"record", "root", "parent", "file", "key", "position"}
+_JSON_LATER = (Measure, tf.PeriodLabel)
+
+
+# ---------------------------------------------------------------- the mapping
+
+
+@dataclass
+class Frame:
+    """One record being read: its node, where it is, and what it was found under."""
+
+    part: str
+    kind: str
+    node: Any
+    location: tuple  # from the document's root
+    key: str | None  # the object key holding it (``goals_q3``), if any
+    position: int  # 1-based index in its array (or among its parent's matches)
+    ext: str | None = None  # its external id, once known
+
+
+@dataclass
+class Doc:
+    """One parsed file and what its path told about it."""
+
+    name: str  # shown in messages: the file's path relative to the endpoint
+    root: Any
+    captured: dict[str, str] = field(default_factory=dict)
+    lines: list[int] | None = None  # JSON Lines: the line of each item of the root list
+
+
+Source = Callable[[Frame, list[Frame], Doc], tuple[Any, tuple | None]]  # → (value, location or None)
+
+
+@dataclass
+class Part:
+    name: str
+    kind: str
+    path: str
+    query: Any  # a compiled JSONPath query
+    id: Source | None
+    scope: str | None
+    fields: dict[str, tuple[Source, str | None]]
+    extra: bool
+    children: list[Part]
+    keys: set[str]  # a record's own keys that fields read: not kept in extra
+
+
+@dataclass
+class StructuredMapping:
+    source: str
+    parts: list[Part]  # the top-level parts; children hang below them
+    values: Mapping  # transforms, options and vocabularies (spreadsheet rules)
+    files: str | None = None
+
+    @classmethod
+    def load(cls, path: str | Path, base_dir: Path) -> StructuredMapping:
+        path = Path(path)
+        path = path if path.is_absolute() else base_dir / path
+        raw = load_yaml(path)
+        return cls.from_dict(raw, str(path))
+
+    @classmethod
+    def from_dict(cls, raw: Any, source: str) -> StructuredMapping:
+        if not isinstance(raw, dict) or not isinstance(raw.get("records"), dict):
+            raise MappingError(f"{source}: a JSON/YAML mapping is a YAML mapping with a 'records' key "
+                               "(see README, JSON and YAML files)")
+        for key in raw:
+            if key not in MAPPING_KEYS:
+                raise MappingError(f"{_at(source, raw, key)}: unknown key; expected one of {', '.join(sorted(MAPPING_KEYS))}")
+        values = Mapping.from_dict({"extends": "spreadsheet", "options": raw.get("options") or {},
+                                    "vocabularies": raw.get("vocabularies") or {}}, source)
+        parts = [_part(name, spec, f"records.{name}", source, raw["records"]) for name, spec in raw["records"].items()]
+        return cls(source, parts, values, raw.get("files"))
+
+    def all_parts(self) -> Iterator[Part]:
+        todo = list(self.parts)
+        while todo:
+            part = todo.pop(0)
+            yield part
+            todo.extend(part.children)
+
+
+def _at(source: str, mapping: Any, key: str) -> str:
+    line = mapping.lines.get(key) if isinstance(mapping, LineDict) else None
+    return f"{source}: line {line}: {key}" if line else f"{source}: {key}"
+
+
+def _part(name: str, spec: Any, where: str, source: str, holder: Any) -> Part:
+    loc = _at(source, holder, name).replace(f": {name}", f": {where}")
+    if not isinstance(spec, dict):
+        raise MappingError(f"{loc}: a part is a mapping with at least 'path:' and 'fields:'")
+    for key in spec:
+        if key not in PART_KEYS:
+            raise MappingError(f"{loc}.{key}: unknown key; expected one of {', '.join(sorted(PART_KEYS))}")
+    kind = spec.get("kind", name)
+    if kind not in ENTITY_TYPES:
+        raise MappingError(f"{loc}: unknown entity {kind!r}; use one of {', '.join(ENTITY_TYPES)} (or give the part a 'kind:')")
+    if "path" not in spec:
+        raise MappingError(f"{loc}: no 'path:' (where its records are, e.g. $.objectives[*]; $ is the parent record)")
+    path = str(spec["path"])
+    query = _compile(path, f"{loc}.path")
+    if spec.get("scope") not in (None, "parent"):
+        raise MappingError(f"{loc}.scope: use 'scope: parent' (ids that repeat under each parent), or leave it out")
+    fields, keys = {}, set()
+    for fname, fspec in (spec.get("fields") or {}).items():
+        transform = fspec.get("transform") if isinstance(fspec, dict) else None
+        fields[fname] = (_source(fspec, f"{loc}.fields.{fname}", keys), transform)
+    id_source = _source(spec["id"], f"{loc}.id", keys) if spec.get("id") is not None else None
+    children = [_part(n, s, f"{where}.records.{n}", source, spec["records"]) for n, s in (spec.get("records") or {}).items()]
+    return Part(name, kind, path, query, id_source, spec.get("scope"), fields, bool(spec.get("extra", True)), children, keys)
+
+
+def _compile(path: str, where: str):
+    try:
+        return jsonpath.compile(path)
+    except jsonpath.JSONPathError as e:
+        hint = "; write [*] for every item" if "[]" in path else ""
+        raise MappingError(f"{where}: {path!r} is not a JSONPath query (RFC 9535): {e}{hint}") from None
+
+
+def _source(spec: Any, where: str, keys: set[str]) -> Source:
+    """A value spec → a function of (frame, ancestors, doc) giving (value, location)."""
+    if isinstance(spec, list):
+        options = [_source(s, f"{where}[{i}]", keys) for i, s in enumerate(spec)]
+        return lambda frame, up, doc: _first(options, frame, up, doc)
+    if isinstance(spec, str):
+        keys.add(spec.split(".", 1)[0] if not spec.startswith("$") else _first_key(spec))
+        return _path_reader(spec, where)
+    if not isinstance(spec, dict):
+        raise MappingError(f"{where}: give a key (title), a JSONPath ($.a[0]), a list of them, "
+                           "{value: CONST} or {from: root|parent|PART|file|key|position, path: ...}")
+    unknown = set(spec) - {"value", "from", "path", "match", "transform", "join", "sep"}
+    if unknown:
+        raise MappingError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}; use value, from, path, match, "
+                           "transform, join or sep")
+    if "value" in spec:
+        const = spec["value"]
+        base: Source = lambda frame, up, doc: (const, None)  # noqa: E731
+    elif "join" in spec:
+        parts = [_source(s, f"{where}.join[{i}]", keys) for i, s in enumerate(spec["join"] or [])]
+        sep = str(spec.get("sep", " "))
+        base = lambda frame, up, doc: _join(parts, sep, frame, up, doc)  # noqa: E731
+    else:
+        base = _from(spec.get("from", "record"), spec.get("path"), where, keys)
+    if spec.get("match") is not None:
+        return _matching(base, spec["match"], where)
+    return base
+
+
+def _first_key(query: str) -> str:
+    m = re.match(r"\$(?:\.([A-Za-z_][\w-]*)|\[['\"]([^'\"]+)['\"]\])", query)
+    return (m.group(1) or m.group(2)) if m else ""
+
+
+def _path_reader(path: str, where: str) -> Source:
+    """A key path (``a.b``) or a JSONPath query relative to the record; the first node wins."""
+    if path.startswith("$"):
+        query = _compile(path, where)
+
+        def read_query(frame: Frame, up, doc) -> tuple[Any, tuple | None]:
+            node = query.find_one(frame.node)
+            return (None, None) if node is None else (node.value, frame.location + tuple(node.location))
+        return read_query
+    steps = path.split(".")
+
+    def read_keys(frame: Frame, up, doc) -> tuple[Any, tuple | None]:
+        value = frame.node
+        for step in steps:
+            if not isinstance(value, dict):
+                return None, None
+            value = value.get(step)
+        return value, frame.location + tuple(steps)
+    return read_keys
+
+
+def _from(origin: str, path: Any, where: str, keys: set[str]) -> Source:
+    if origin == "record":
+        if path is None:
+            raise MappingError(f"{where}: give 'path:' (a key of the record)")
+        return _source(str(path), where, keys)
+    if origin == "key":
+        return lambda frame, up, doc: (frame.key, frame.location[:-1] if frame.key else None)
+    if origin == "position":
+        return lambda frame, up, doc: (frame.position, frame.location)
+    if origin == "file":
+        if not path:
+            raise MappingError(f"{where}: 'from: file' needs 'path:' naming a part of the files pattern ({{team}} → team)")
+        return lambda frame, up, doc: (doc.captured.get(str(path)), None)
+    reader = _path_reader(str(path), where) if path is not None else (lambda f, u, d: (f.node, f.location))
+    if origin == "root":
+        return lambda frame, up, doc: reader(Frame("", "", doc.root, (), None, 1), up, doc)
+    if origin == "parent":
+        return lambda frame, up, doc: reader(up[-1], up, doc) if up else (None, None)
+    # an ancestor part by name: the nearest one
+    return lambda frame, up, doc: next((reader(f, up, doc) for f in reversed(up) if f.part == origin), (None, None))
+
+
+def _first(options: list[Source], frame, up, doc) -> tuple[Any, tuple | None]:
+    for option in options:
+        value, loc = option(frame, up, doc)
+        if not _blank(value):
+            return value, loc
+    return None, None
+
+
+def _join(parts: list[Source], sep: str, frame, up, doc) -> tuple[Any, tuple | None]:
+    values = [v for v, _ in (p(frame, up, doc) for p in parts) if not _blank(v)]
+    return (sep.join(str(v) for v in values) if values else None), None
+
+
+def _matching(base: Source, pattern: str, where: str) -> Source:
+    try:
+        regex = re.compile(pattern, re.IGNORECASE)
+    except re.error as e:
+        raise MappingError(f"{where}.match: {pattern!r} is not a regular expression: {e}") from None
+
+    def read(frame, up, doc):
+        value, loc = base(frame, up, doc)
+        if _blank(value):
+            return value, loc
+        m = regex.search(str(value))
+        return (None if m is None else m.group(1) if regex.groups else m.group(0)), loc
+    return read
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+# ---------------------------------------------------------------- files
+
+
+def files_regex(pattern: str) -> re.Pattern:
+    """``teams/{team}/{quarter}/{objective}-{kr}.json`` → a regex capturing each named part;
+    ``*`` is any text within one folder, ``**`` any number of folders."""
+    out, i = [], 0
+    for m in re.finditer(r"\{(\w+)\}|\*\*/?|\*", pattern):
+        out.append(re.escape(pattern[i:m.start()]))
+        token = m.group(0)
+        out.append(f"(?P<{m.group(1)}>[^/]+?)" if m.group(1) else "(?:.*/)?" if token.startswith("**") else "[^/]*")
+        i = m.end()
+    out.append(re.escape(pattern[i:]))
+    return re.compile("".join(out))
+
+
+def _id_text(value: Any) -> str | None:
+    """Ids as text: 7 and "7" are the same id; 7.0 is 7."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or isinstance(value, (dict, list)):
+        return None
+    return tf.parse_text(value)
+
+
+# ---------------------------------------------------------------- the connector
+
+
+class StructuredConnector(Connector):
+    """Shared by ``json`` and ``yaml``; they differ in the file suffixes they take."""
+
+    formats: tuple[str, ...] = ()
+    capabilities = Capabilities(
+        kinds=("objective", "key_result", "initiative", "check_in", "team", "person", "period"),
+        kr_directions=("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone"),
+        kr_units=("number", "percent", "currency", "boolean"),
+        alignment="single-parent", weights=True, confidence=True, check_ins="history", custom_fields=True,
+        deletes=False, incremental=False, writes="snapshot", read_only=KINDS,
+    )
+
+    def __init__(self, endpoint, options, context=None):
+        super().__init__(endpoint, options, context)
+        if not options.get("path"):
+            raise ConfigError(f"endpoint {endpoint}: a {self.name} endpoint needs 'path: FILE' (or a folder with 'files:')")
+        if not options.get("mapping"):
+            raise ConfigError(f"endpoint {endpoint}: a {self.name} endpoint needs 'mapping: FILE.yaml' saying where "
+                              "the records are (see README, JSON and YAML files)")
+        self.path = self.context.base_dir / Path(options["path"]).expanduser()
+        self.mapping = StructuredMapping.load(options["mapping"], self.context.base_dir)
+        self.mapping.values = self.mapping.values.with_options(**{k: options.get(k) for k in
+                                                                  ("percent_scale", "progress_scale", "date_order",
+                                                                   "fiscal_year_start", "decimal")})
+        self.files = options.get("files", self.mapping.files)
+        self.max_bytes = int(options.get("max_bytes", documents.MAX_BYTES))
+        suffix = documents.format_of(self.path)
+        if suffix and suffix not in self.formats:
+            other = "yaml" if suffix == "yaml" else "json"
+            raise ConfigError(f"endpoint {endpoint}: path {options['path']!r} is not a {self.name} file; use type: {other}")
+        if self.files and suffix:
+            raise ConfigError(f"endpoint {endpoint}: 'files:' picks files under a folder; make 'path:' that folder")
+
+    # ------------------------------------------------------------ files
+
+    def documents(self) -> tuple[list[tuple[Path, dict[str, str]]], int]:
+        """The files read, with the parts of their path the pattern captured; and how many
+        files under the folder the pattern did not name (ignored)."""
+        if self.path.is_file():
+            return [(self.path, {})], 0
+        if not self.path.is_dir():
+            raise FatalError(f"{self.path}: no such file or folder", endpoint=self.endpoint)
+        regex = files_regex(self.files) if self.files else None
+        found, ignored = [], 0
+        for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
+            rel = file.relative_to(self.path).as_posix()
+            m = regex.fullmatch(rel) if regex else None
+            if (m if regex else documents.format_of(file) in self.formats) and documents.format_of(file) in self.formats:
+                found.append((file, m.groupdict() if m else {}))
+            elif not rel.startswith("."):
+                ignored += 1
+        return found, ignored
+
+    def fingerprint(self, files: list[tuple[Path, dict]]) -> str:
+        h = hashlib.sha256()
+        for path, _ in files:
+            st = path.stat()
+            h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+        return h.hexdigest()[:32]
+
+    # ------------------------------------------------------------ reading
+
+    def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
+        files, ignored = self.documents()
+        fingerprint = self.fingerprint(files)
+        if cursor == fingerprint:
+            yield Cursor(cursor, full_listing=False)
+            return
+        if ignored:
+            yield Note(f"{self.path.name}: {ignored} file(s) the mapping's files pattern {self.files!r} does not name "
+                       "were ignored")
+        if not files:
+            yield Rejected(str(self.path), f"no file matches the files pattern {self.files!r}")
+            yield Cursor(None, full_listing=False)
+            return
+        state = _State()
+        for path, captured in files:
+            name = path.relative_to(self.path).as_posix() if path != self.path else path.name
+            try:
+                root = documents.load(path, max_bytes=self.max_bytes)
+            except documents.DocumentError as e:
+                raise FatalError(str(e), endpoint=self.endpoint) from None
+            state.updated = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+            doc = Doc(name, root, captured, lines=getattr(root, "numbers", None))
+            yield from self.read_document(doc, state)
+        for part, where in state.unmatched():
+            yield Rejected(where, f"the mapping's path {part.path!r} for {part.name} matched nothing; check the key "
+                           f"names in {self.mapping.source}")
+        yield Cursor(fingerprint, full_listing=True)
+
+    def read_document(self, doc: Doc, state: _State) -> Iterator[Record | Rejected | Note]:
+        """Every record of one parsed document, parents before children."""
+        top = Frame("", "", doc.root, (), None, 1)
+        for part in self.mapping.parts:
+            yield from self._read_part(part, top, [], doc, state)
+
+    def _read_part(self, part: Part, parent: Frame, up: list[Frame], doc: Doc, state: _State) -> Iterator:
+        nodes = part.query.find(parent.node)
+        state.tried(part, self._where(doc, parent.location), bool(nodes))
+        frames = []
+        for i, node in enumerate(nodes, 1):
+            location = tuple(node.location)
+            key = next((s for s in reversed(location) if isinstance(s, str)), None)
+            index = next((s for s in reversed(location) if isinstance(s, int)), None)
+            frames.append(Frame(part.name, part.kind, node.value, parent.location + location, key,
+                                i if index is None else index + 1))
+        items = [(frame, self._record(part, frame, up, doc, state)) for frame in frames]
+        if part.kind == "check_in":  # check-in arrays are often newest first, or unsorted
+            items.sort(key=lambda it: (isinstance(it[1], Record), str(it[1].fields.get("at")) if isinstance(it[1], Record) else ""))
+        for frame, item in items:
+            if isinstance(item, Rejected):
+                yield item
+                continue
+            if item is None:
+                continue
+            yield from state.add(item)
+            frame.ext = item.external_id
+            for child in part.children:
+                yield from self._read_part(child, frame, [*up, frame], doc, state)
+
+    def _where(self, doc: Doc, location: tuple) -> str:
+        if doc.lines and location:
+            return f"{doc.name}: line {doc.lines[location[0]]}{documents.pointer(location[1:])}"
+        return documents.where(doc.name, location)
+
+    def _record(self, part: Part, frame: Frame, up: list[Frame], doc: Doc, state: _State) -> Record | Rejected | None:
+        kind, node = part.kind, frame.node
+        where = self._where(doc, frame.location)
+        if isinstance(node, documents.BadLine):
+            return Rejected(f"{doc.name}: line {node.line}, column {node.column}", node.reason)
+        needs_object = any(k for k in part.keys)
+        if needs_object and not isinstance(node, dict):
+            return Rejected(where, f"expected an object (the mapping reads keys {', '.join(sorted(part.keys))}), "
+                            f"got {_shape(node)}; the record is skipped")
+        fields: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        values = self.mapping.values
+        model = MODEL_FIELDS[kind]
+        for name, (source, transform) in part.fields.items():
+            value, loc = source(frame, up, doc)
+            if _blank(value):
+                continue
+            at = self._where(doc, loc) if loc is not None else where
+            if name not in model:
+                extra[f"extra.{self.endpoint}.{name}"] = value
+                continue
+            if isinstance(value, (dict, list)) and not (name == "period" and isinstance(value, list)):
+                return Rejected(at, f"{name}: expected a single value, got {_shape(value)}")
+            try:
+                fields[name] = _period(value, values) if name == "period" and isinstance(value, list) else \
+                    values.converter(kind, name, transform)(value)
+            except tf.TransformError as e:
+                return Rejected(at, f"{name}: {e}")
+            if fields[name] is None:
+                del fields[name]
+        if part.extra and isinstance(node, dict):
+            children = {c.path for c in part.children}
+            for key, value in node.items():
+                if key not in part.keys and not any(_first_key(p) == key for p in children):
+                    extra[f"extra.{self.endpoint}.{key}"] = value
+        for name in [n for n in fields if n.endswith("_id")]:
+            fields[name] = _id_text(fields[name])
+        ext = self._external_id(part, frame, up, doc, fields)
+        if isinstance(ext, Rejected):
+            return ext
+        self._fill_references(kind, fields, up)
+        if kind in TITLED and not fields.get("title"):
+            return Rejected(where, f"{kind.replace('_', ' ')} has no title (the mapping's title field is blank or missing)")
+        if kind == "key_result":
+            if not fields.get("objective_id"):
+                return Rejected(where, "key result has no objective: nest it under an objective part or map objective_id")
+            settle_key_result(fields)
+        if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
+            return Rejected(where, "a check-in needs a key result (its parent) and a date (at)")
+        for name, value in fields.items():
+            if isinstance(value, _JSON_LATER):
+                fields[name] = json_value(value)
+        try:
+            entity = ENTITY_TYPES[kind](id=ext, extra=_nest(extra), **fields)
+        except TypeError as e:
+            return Rejected(where, f"cannot build a {kind}: {e}")
+        found = problems(entity)
+        errors = [p for p in found if p.severity == "error"]
+        if errors:
+            return Rejected(where, "; ".join(f"{p.field}: {p.message}" for p in errors))
+        state.warnings = [Note(f"{where}: {p}") for p in found]
+        return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
+
+    def _external_id(self, part: Part, frame: Frame, up: list[Frame], doc: Doc, fields: dict) -> str | Rejected:
+        """From the id source, else the position; scoped under the parent's id when asked
+        (and always for positions, which repeat under every parent)."""
+        value = part.id(frame, up, doc)[0] if part.id else None
+        ext = _id_text(value)
+        if part.id and ext is None:
+            return Rejected(self._where(doc, frame.location), f"{part.kind.replace('_', ' ')} has no id "
+                            f"(the mapping's id is blank{' or not text' if value is not None else ''} here)")
+        scoped = part.scope == "parent" or ext is None
+        if ext is None:
+            ext = str(frame.position)
+        if scoped and up and up[-1].ext:
+            ext = f"{up[-1].ext}/{ext}"
+        return ext
+
+    @staticmethod
+    def _fill_references(kind: str, fields: dict[str, Any], up: list[Frame]) -> None:
+        """A child points at its nearest ancestor of each kind it refers to (a KR at its
+        objective, a nested objective at its parent objective)."""
+        for ref, target in REFERENCES.get(kind, {}).items():
+            if fields.get(ref):
+                continue
+            for frame in reversed(up):
+                if frame.kind == target and frame.ext:
+                    fields[ref] = frame.ext
+                    break
+
+    def write(self, batch: WriteBatch) -> WriteResult:
+        raise FatalError(f"{self.path.name} is read-only: json and yaml endpoints are read through a mapping and "
+                         "never written", endpoint=self.endpoint)
+
+    def fields(self, kind: str) -> set[str] | None:
+        return set()  # read-only: the hub never plans a push here
+
+
+def _period(value: list, values: Mapping) -> str:
+    """A two-date list ``["2026-07-01", "2026-09-30"]`` → the period it spans exactly."""
+    order = values.options.get("date_order", "ymd")
+    if len(value) != 2:
+        raise tf.TransformError(f"expected a period or a [start, end] pair of dates, got {len(value)} values")
+    start, end = (tf.parse_date(v, order=order) for v in value)
+    label = tf.period_for_dates(start, end) if start and end else None
+    if label is None:
+        raise tf.TransformError(f"{value[0]} – {value[1]} is not a calendar quarter, half or year")
+    return label
+
+
+def _shape(value: Any) -> str:
+    return {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
+        type(value), "a number")
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        _, ns, name = key.split(".", 2)
+        nested.setdefault(ns, {})[name] = value
+    return nested
+
+
+@dataclass
+class _State:
+    """What a read remembers across records and files."""
+
+    seen: dict[tuple[str, str], tuple[dict, str]] = field(default_factory=dict)
+    matched: dict[str, tuple[Part, str | None]] = field(default_factory=dict)  # part → (part, first place it found nothing)
+    warnings: list[Note] = field(default_factory=list)
+    updated: str | None = None
+
+    def tried(self, part: Part, where: str, found: bool) -> None:
+        got = self.matched.get(part.name)
+        if found:
+            self.matched[part.name] = (part, None)
+        elif got is None:
+            self.matched[part.name] = (part, where)
+
+    def unmatched(self) -> list[tuple[Part, str]]:
+        """Parts whose path found nothing anywhere, with the first place looked at."""
+        return [(part, where) for part, where in self.matched.values() if where is not None]
+
+    def add(self, record: Record) -> Iterator[Record | Rejected | Note]:
+        """The record once: the same id again with the same values is the same record (an
+        objective named by the folder of each of its KR files); with other values, an error."""
+        key = (record.kind, record.external_id)
+        first = self.seen.get(key)
+        if first is not None:
+            if first[0] != record.fields:
+                yield Rejected(record.where, f"{record.kind.replace('_', ' ')} id {record.external_id!r} is also at "
+                               f"{first[1]} with other values; ids must be unique (scope: parent makes them unique "
+                               "under each parent)")
+            return
+        self.seen[key] = (record.fields, record.where)
+        yield from self.warnings
+        self.warnings = []
+        yield record
+
+
+class JsonConnector(StructuredConnector):
+    name = "json"
+    description = "JSON or JSON Lines files of any shape, read through a mapping (read-only)"
+    formats = ("json", "jsonl")
+
+
+class YamlConnector(StructuredConnector):
+    name = "yaml"
+    description = "YAML files of any shape, read through a mapping (safe loader, read-only)"
+    formats = ("yaml",)
+
+
+@hookimpl
+def register_connectors(register):
+    register(JsonConnector)
+    register(YamlConnector)
