@@ -80,6 +80,7 @@ class Frame:
     key: str | None  # the object key holding it (``goals_q3``), if any
     position: int  # 1-based index in its array (or among its parent's matches)
     ext: str | None = None  # its external id, once known
+    taken: frozenset = frozenset()  # keys of the node its part's fields read (not extra)
 
 
 @dataclass
@@ -403,6 +404,8 @@ class StructuredConnector(Connector):
                 raise FatalError(str(e), endpoint=self.endpoint) from None
             state.updated = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat().replace("+00:00", "Z")
             doc = Doc(name, root, captured, lines=getattr(root, "numbers", None))
+            for bad in (v for v in root if isinstance(v, documents.BadLine)) if doc.lines else ():
+                yield Rejected(f"{name}: line {bad.line}, column {bad.column}", f"{bad.reason}; the line is skipped")
             yield from self.read_document(doc, state)
         for part, where in state.unmatched():
             yield Rejected(where, f"the mapping's path {part.path!r} for {part.name} matched nothing; check the key "
@@ -423,8 +426,10 @@ class StructuredConnector(Connector):
             location = tuple(node.location)
             key = next((s for s in reversed(location) if isinstance(s, str)), None)
             index = next((s for s in reversed(location) if isinstance(s, int)), None)
+            # a part at ``$`` reads its parent's own node: keys the parent read are not its extra
+            taken = part.keys | parent.taken if node.value is parent.node else part.keys
             frames.append(Frame(part.name, part.kind, node.value, parent.location + location, key,
-                                i if index is None else index + 1))
+                                i if index is None else index + 1, taken=frozenset(taken)))
         items = [(frame, self._record(part, frame, up, doc, state)) for frame in frames]
         if part.kind == "check_in":  # check-in arrays are often newest first, or unsorted
             items.sort(key=lambda it: (isinstance(it[1], Record), str(it[1].fields.get("at")) if isinstance(it[1], Record) else ""))
@@ -448,7 +453,7 @@ class StructuredConnector(Connector):
         kind, node = part.kind, frame.node
         where = self._where(doc, frame.location)
         if isinstance(node, documents.BadLine):
-            return Rejected(f"{doc.name}: line {node.line}, column {node.column}", node.reason)
+            return None  # reported once per file, whichever path would have matched it
         needs_object = any(k for k in part.keys)
         if needs_object and not isinstance(node, dict):
             return Rejected(where, f"expected an object (the mapping reads keys {', '.join(sorted(part.keys))}), "
@@ -477,7 +482,7 @@ class StructuredConnector(Connector):
         if part.extra and isinstance(node, dict):
             children = {c.path for c in part.children}
             for key, value in node.items():
-                if key not in part.keys and not any(_first_key(p) == key for p in children):
+                if key not in frame.taken and not any(_first_key(p) == key for p in children):
                     extra[f"extra.{self.endpoint}.{key}"] = value
         for name in [n for n in fields if n.endswith("_id")]:
             fields[name] = _id_text(fields[name])

@@ -126,9 +126,11 @@ def parse_yaml(text: str, name: str, *, max_depth: int = MAX_DEPTH, max_nodes: i
         _check_graph(node, name, max_depth, max_nodes)
         return loader.construct_document(node)
     except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
+        mark, start = e.problem_mark or e.context_mark, e.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise DocumentError(f"{name}: {where}malformed YAML: {e.problem or e.context or e}") from None
+        context = (f" ({e.context} that starts at line {start.line + 1}, column {start.column + 1})"
+                   if e.context and start and start is not mark else "")
+        raise DocumentError(f"{name}: {where}malformed YAML: {e.problem or e.context or e}{context}") from None
     except yaml.YAMLError as e:
         raise DocumentError(f"{name}: malformed YAML: {e}") from None
     finally:
