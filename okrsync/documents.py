@@ -31,7 +31,13 @@ SUFFIXES = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".jsonl": "jsonl",
 
 
 class DocumentError(OkrsyncError):
-    """A data file cannot be read: missing, too large, malformed (with line and column)."""
+    """A data file cannot be read: missing, too large, malformed (with line and column).
+
+    Connectors turn it into a ``FatalError`` of their endpoint; reaching the CLI directly
+    (``okrsync validate``) it is bad input, exit 2.
+    """
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
