@@ -36,8 +36,10 @@ are kept in ``extra``.
 
 Reads are located: a malformed file names its line and column; a record of the wrong
 shape or a value that does not parse is rejected alone with its file and JSON Pointer; a
-path that matches nothing in a file says which path and where. Writing is not supported:
-the connector declares every kind read-only, so the hub never plans a push to it.
+path that matches nothing in a file says which path and where. A mapping that can be
+inverted (plain ``$.key[*]`` paths, ids and fields from plain keys, one file) is written
+back in the file's own shape (``structured_writer``); any other makes the endpoint
+read-only: every kind is declared read-only, so the hub never plans a push to it.
 """
 
 from __future__ import annotations
@@ -59,6 +61,8 @@ from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rej
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, json_value, settle_key_result
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
+
+from . import structured_writer
 
 PART_KEYS = {"kind", "path", "id", "scope", "fields", "extra", "records"}
 MAPPING_KEYS = {"name", "options", "vocabularies", "files", "records"}
@@ -108,6 +112,11 @@ class Part:
     extra: bool
     children: list[Part]
     keys: set[str]  # a record's own keys that fields read: not kept in extra
+    # for writing back (``structured_writer``): the key holding the records when the path is
+    # a plain ``$.key[*]``, and the key steps of the id and of each field read by a plain key
+    list_key: str | None = None
+    id_steps: tuple[str, ...] | None = None
+    field_steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass
@@ -172,7 +181,15 @@ def _part(name: str, spec: Any, where: str, source: str, holder: Any) -> Part:
         fields[fname] = (_source(fspec, f"{loc}.fields.{fname}", keys), transform)
     id_source = _source(spec["id"], f"{loc}.id", keys) if spec.get("id") is not None else None
     children = [_part(n, s, f"{where}.records.{n}", source, spec["records"]) for n, s in (spec.get("records") or {}).items()]
-    return Part(name, kind, path, query, id_source, spec.get("scope"), fields, bool(spec.get("extra", True)), children, keys)
+    plain = re.fullmatch(r"\$(?:\.([A-Za-z_][\w-]*)|\[['\"]([^'\"]+)['\"]\])\[\*\]", path)
+    steps = {n: tuple(v.split(".")) for n, v in (spec.get("fields") or {}).items() if _plain_key(v)}
+    return Part(name, kind, path, query, id_source, spec.get("scope"), fields, bool(spec.get("extra", True)), children,
+                keys, list_key=(plain.group(1) or plain.group(2)) if plain else None,
+                id_steps=tuple(spec["id"].split(".")) if _plain_key(spec.get("id")) else None, field_steps=steps)
+
+
+def _plain_key(spec: Any) -> bool:
+    return isinstance(spec, str) and not spec.startswith("$")
 
 
 def _compile(path: str, where: str):
@@ -352,6 +369,11 @@ class StructuredConnector(Connector):
             raise ConfigError(f"endpoint {endpoint}: path {options['path']!r} is not a {self.name} file; use type: {other}")
         if self.files and suffix:
             raise ConfigError(f"endpoint {endpoint}: 'files:' picks files under a folder; make 'path:' that folder")
+        # written back only through an invertible mapping (structured_writer); else read-only
+        self.read_only = "the endpoint says read_only: true" if options.get("read_only") else \
+            structured_writer.why_not(self.mapping, suffix) or ("it is a folder" if not suffix else None)
+        if self.read_only is None:
+            self.capabilities = dataclasses.replace(type(self).capabilities, read_only=(), deletes=True)
 
     # ------------------------------------------------------------ files
 
@@ -540,11 +562,24 @@ class StructuredConnector(Connector):
                     break
 
     def write(self, batch: WriteBatch) -> WriteResult:
-        raise FatalError(f"{self.path.name} is read-only: json and yaml endpoints are read through a mapping and "
-                         "never written", endpoint=self.endpoint)
+        """Rewrite the file in its own shape (``structured_writer``); only when the mapping
+        is invertible; the hub plans no push to a read-only endpoint."""
+        if self.read_only:
+            raise FatalError(f"{self.path.name} is read-only ({self.read_only})", endpoint=self.endpoint)
+        result = structured_writer.write(self, batch)
+        result.cursor = self.fingerprint(self.documents()[0])
+        return result
 
     def fields(self, kind: str) -> set[str] | None:
-        return set()  # read-only: the hub never plans a push here
+        if self.read_only:
+            return set()  # the hub never plans a push here
+        parts = [p for p in self.mapping.all_parts() if p.kind == kind]
+        if not parts:
+            return set()
+        names = set(REFERENCES.get(kind, {})) | {f"extra.{self.endpoint}"}
+        for part in parts:
+            names |= {n if n in MODEL_FIELDS[kind] else f"extra.{self.endpoint}.{n}" for n in part.field_steps}
+        return names - {"id"}
 
 
 def _period(value: list, values: Mapping) -> str:

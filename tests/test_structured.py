@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import re
 import shutil
 import time
 from pathlib import Path
@@ -256,3 +258,65 @@ def test_hub_pulls_a_json_file_and_never_plans_a_push_to_it(tmp_path):
     assert (tmp_path / "nested.yaml").read_bytes() == before
     again = hub.plan_pull("goals")  # unchanged file: its fingerprint says so without reading it
     assert again.counters.read == 0
+
+
+# ---------------------------------------------------------------- writing back
+
+
+def _edit_csv(path: Path, edit) -> None:
+    with path.open(newline="") as f:
+        reader = csv.DictReader(f)
+        header, rows = reader.fieldnames, list(reader)
+    rows = edit(rows)
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, header)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_an_invertible_mapping_is_written_back_in_the_same_shape_and_key_order(tmp_path):
+    for name in ("writable.yaml", "writable.mapping.yaml"):
+        shutil.copy(SHAPES / name, tmp_path)
+    config = Config.of(tmp_path, {"goals": {"type": "yaml", "path": "writable.yaml", "mapping": "writable.mapping.yaml"},
+                                  "sheet": {"type": "csv", "path": "okrs.csv"}})
+    store = Store(None)
+    hub = Hub(config, store, {"yaml": YamlConnector, "csv": CsvConnector})
+    plans = hub.run(["goals", "sheet"], store.begin_run("test"))
+    assert plans[0].counters.created == 5 and not any(p.rejected for p in plans)
+    original = (tmp_path / "writable.yaml").read_text()
+
+    def edit(rows):
+        for row in rows:
+            if row["Key result"] == "First reply under 1 h":
+                row["Current"] = "2"
+        new = dict(rows[-1], **{"Key result ID": "", "Key result": "Team lunch monthly", "Start": "0", "Current": "",
+                                "Target": "12"})
+        return [r for r in rows if r["Key result"] != "Customer satisfaction"] + [new]
+    _edit_csv(tmp_path / "okrs.csv", edit)
+    plans = hub.run(["sheet", "goals"], store.begin_run("test"))
+    push = next(p for p in plans if p.endpoint == "goals" and p.direction == "push")
+    assert (push.counters.created, push.counters.updated, push.counters.deleted) == (1, 1, 1) and not push.rejected
+    expected = original.replace("        current: 3\n", "        current: 2\n")
+    start = expected.index("      - id: KR2")
+    expected = expected[:start] + expected[expected.index("  - id: O2"):]
+    # a new KR gets the hub's id (the sheet had none), appended to its objective's list
+    expected += "      - id: NEW\n        title: Team lunch monthly\n        start: 0\n        target: 12\n"
+    assert re.sub(r"id: kr_[0-9a-f]{12}\n", "id: NEW\n", (tmp_path / "writable.yaml").read_text()) == expected
+    # read back: the same records, nothing to do
+    assert not any(p.changes for p in hub.run(["goals", "sheet"], store.begin_run("test")))
+
+
+def test_a_mapping_that_cannot_be_inverted_makes_the_endpoint_read_only():
+    for path, mapping, reason in [
+        ("nested.yaml", "nested.mapping.yaml", "objective's path '$.*[*]' is not a plain $.key[*]"),
+        ("plain_strings.json", "plain_strings.mapping.yaml", "objective has no id key (ids from positions or other sources)"),
+        ("tree", "tree.mapping.yaml", "it reads many files (files:)"),
+        ("okrs.jsonl", "okrs.jsonl.mapping.yaml", "JSON Lines files are read only"),
+    ]:
+        cls = YamlConnector if path.endswith(".yaml") else JsonConnector
+        conn = cls("src", {"path": path, "mapping": mapping}, Context(base_dir=SHAPES))
+        assert conn.read_only == reason and conn.fields("key_result") == set()
+        assert "key_result" in conn.capabilities.read_only and "objective" in conn.capabilities.read_only
+    writable = YamlConnector("src", {"path": "writable.yaml", "mapping": "writable.mapping.yaml"}, Context(base_dir=SHAPES))
+    assert writable.read_only is None and writable.capabilities.read_only == ()
+    assert writable.fields("key_result") == {"objective_id", "title", "start", "current", "target", "status", "extra.src"}
