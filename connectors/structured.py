@@ -62,9 +62,9 @@ from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, json_value, settle_key_result
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
-from . import structured_writer
+from . import line_grammar, structured_writer
 
-PART_KEYS = {"kind", "path", "id", "scope", "fields", "extra", "records"}
+PART_KEYS = {"kind", "path", "id", "scope", "fields", "extra", "records", "grammar", "links"}
 MAPPING_KEYS = {"name", "options", "vocabularies", "files", "records"}
 SOURCE_FROM = {"record", "root", "parent", "file", "key", "position"}
 _JSON_LATER = (Measure, tf.PeriodLabel)
@@ -117,6 +117,7 @@ class Part:
     list_key: str | None = None
     id_steps: tuple[str, ...] | None = None
     field_steps: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    rules: list[line_grammar.Rule] | None = None  # a text part: lines → records (``line_grammar``)
 
 
 @dataclass
@@ -166,7 +167,7 @@ def _part(name: str, spec: Any, where: str, source: str, holder: Any) -> Part:
     for key in spec:
         if key not in PART_KEYS:
             raise MappingError(f"{loc}.{key}: unknown key; expected one of {', '.join(sorted(PART_KEYS))}")
-    kind = spec.get("kind", name)
+    kind = spec.get("kind", name if "grammar" not in spec else "objective")  # a text part's rules give the kinds
     if kind not in ENTITY_TYPES:
         raise MappingError(f"{loc}: unknown entity {kind!r}; use one of {', '.join(ENTITY_TYPES)} (or give the part a 'kind:')")
     if "path" not in spec:
@@ -183,9 +184,11 @@ def _part(name: str, spec: Any, where: str, source: str, holder: Any) -> Part:
     children = [_part(n, s, f"{where}.records.{n}", source, spec["records"]) for n, s in (spec.get("records") or {}).items()]
     plain = re.fullmatch(r"\$(?:\.([A-Za-z_][\w-]*)|\[['\"]([^'\"]+)['\"]\])\[\*\]", path)
     steps = {n: tuple(v.split(".")) for n, v in (spec.get("fields") or {}).items() if _plain_key(v)}
+    rules = line_grammar.compile_rules(spec["grammar"], spec.get("links"), loc) if "grammar" in spec else None
     return Part(name, kind, path, query, id_source, spec.get("scope"), fields, bool(spec.get("extra", True)), children,
                 keys, list_key=(plain.group(1) or plain.group(2)) if plain else None,
-                id_steps=tuple(spec["id"].split(".")) if _plain_key(spec.get("id")) else None, field_steps=steps)
+                id_steps=tuple(spec["id"].split(".")) if _plain_key(spec.get("id")) else None, field_steps=steps,
+                rules=rules)
 
 
 def _plain_key(spec: Any) -> bool:
@@ -452,6 +455,10 @@ class StructuredConnector(Connector):
             taken = part.keys | parent.taken if node.value is parent.node else part.keys
             frames.append(Frame(part.name, part.kind, node.value, parent.location + location, key,
                                 i if index is None else index + 1, taken=frozenset(taken)))
+        if part.rules is not None:
+            for frame in frames:
+                yield from self._read_text(part, frame, up, doc, state)
+            return
         items = [(frame, self._record(part, frame, up, doc, state)) for frame in frames]
         if part.kind == "check_in":  # check-in arrays are often newest first, or unsorted
             items.sort(key=lambda it: (isinstance(it[1], Record), str(it[1].fields.get("at")) if isinstance(it[1], Record) else ""))
@@ -465,6 +472,82 @@ class StructuredConnector(Connector):
             frame.ext = item.external_id
             for child in part.children:
                 yield from self._read_part(child, frame, [*up, frame], doc, state)
+
+    def _read_text(self, part: Part, frame: Frame, up: list[Frame], doc: Doc, state: _State) -> Iterator:
+        """The records of one text through the part's line grammar, in line order; lines
+        with links come last, so they may name records further down."""
+        where = self._where(doc, frame.location)
+        if not isinstance(frame.node, str):
+            yield Rejected(where, f"expected text to split into lines (the mapping's grammar), got {_shape(frame.node)}")
+            return
+        last = {f.kind: f.ext for f in up if f.ext}  # the nearest record of each kind above
+        ids: dict[str, set[str]] = {}
+        counts: dict[str, int] = {}
+        later = []
+        for number, rule, groups in line_grammar.split(frame.node, part.rules):
+            at = f"{where} line {number}"
+            if rule is None:
+                yield Rejected(at, f"matches no rule of the grammar ({', '.join(r.name for r in part.rules)}): {groups[:60]!r}")
+                continue
+            if rule.links and groups.get("links"):
+                later.append((at, rule, groups))
+                continue
+            yield from self._text_record(rule, groups, at, last, ids, counts, state)
+        for at, rule, groups in later:
+            yield from self._text_record(rule, groups, at, last, ids, counts, state)
+
+    def _text_record(self, rule, groups: dict, at: str, last: dict, ids: dict, counts: dict, state: _State) -> Iterator:
+        kind, fields, extra = rule.kind, {}, {}
+        refs = REFERENCES.get(kind, {})
+        for name, value in groups.items():
+            if name not in ("id", "links"):
+                rejected = self.convert(kind, name, None, value, at, fields, extra)
+                if rejected:
+                    yield rejected
+                    return
+        links: list[str] = []
+        if rule.links and groups.get("links"):
+            try:
+                named = line_grammar.parse_links(groups["links"])
+            except ValueError as e:
+                yield Rejected(at, f"links: {e}")
+                return
+            known = ids.get(rule.links, set())
+            links = [line_grammar.resolve(link, known) for link in named]
+            missing = [n for n, link in zip(named, links) if link is None]
+            if missing:
+                yield Rejected(at, f"links to {', '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} no "
+                               f"{rule.links.replace('_', ' ')} of this text")
+                return
+            relation = line_grammar.RELATIONS[(kind, rule.links)]
+            if relation != "alignment":
+                fields[relation] = links[0]
+                if len(links) > 1:  # the model holds one; the rest must not vanish
+                    extra[f"extra.{self.endpoint}.{rule.links}s"] = links
+        for ref, target in refs.items():  # a KR belongs to the objective line above it …
+            if ref in fields or target == kind or target not in last or (rule.links and kind == "initiative"):
+                continue  # … but lines of one kind are siblings, and an initiative's links say what it serves
+            fields[ref] = last[target]
+        local = groups.get("id")
+        if not local:
+            counts[kind] = counts.get(kind, 0) + 1
+            parent = next((fields[r] for r in refs if fields.get(r)), None)
+            local = f"{parent}/{counts[kind]}" if parent else str(counts[kind])
+        record = self.finish(kind, local.strip(), fields, extra, at, state)
+        if isinstance(record, Rejected):
+            yield record
+            return
+        last[kind] = record.external_id
+        ids.setdefault(kind, set()).add(record.external_id)
+        yield from state.add(record)
+        if rule.links and len(links) > 1 and line_grammar.RELATIONS[(kind, rule.links)] != "alignment":
+            yield Note(f"{at}: {kind.replace('_', ' ')} {record.external_id} serves {len(links)} "
+                       f"{rule.links.replace('_', ' ')}s ({', '.join(links)}); the model holds one per {kind.replace('_', ' ')} "
+                       f"(the first), all are kept in extra.{self.endpoint}.{rule.links}s")
+        for parent in links if line_grammar.RELATIONS.get((kind, rule.links)) == "alignment" else ():
+            edge = self.finish("alignment", f"{record.external_id}->{parent}",
+                               {"child_id": record.external_id, "parent_id": parent}, {}, at, state)
+            yield from (state.add(edge) if isinstance(edge, Record) else [edge])
 
     def _where(self, doc: Doc, location: tuple) -> str:
         if doc.lines and location:
@@ -482,25 +565,14 @@ class StructuredConnector(Connector):
                             f"got {_shape(node)}; the record is skipped")
         fields: dict[str, Any] = {}
         extra: dict[str, Any] = {}
-        values = self.mapping.values
-        model = MODEL_FIELDS[kind]
         for name, (source, transform) in part.fields.items():
             value, loc = source(frame, up, doc)
             if _blank(value):
                 continue
-            at = self._where(doc, loc) if loc is not None else where
-            if name not in model:
-                extra[f"extra.{self.endpoint}.{name}"] = value
-                continue
-            if isinstance(value, (dict, list)) and not (name == "period" and isinstance(value, list)):
-                return Rejected(at, f"{name}: expected a single value, got {_shape(value)}")
-            try:
-                fields[name] = _period(value, values) if name == "period" and isinstance(value, list) else \
-                    values.converter(kind, name, transform)(value)
-            except tf.TransformError as e:
-                return Rejected(at, f"{name}: {e}")
-            if fields[name] is None:
-                del fields[name]
+            converted = self.convert(kind, name, transform, value, self._where(doc, loc) if loc is not None else where,
+                                     fields, extra)
+            if converted is not None:
+                return converted
         if part.extra and isinstance(node, dict):
             children = {c.path for c in part.children}
             for key, value in node.items():
@@ -512,6 +584,29 @@ class StructuredConnector(Connector):
         if isinstance(ext, Rejected):
             return ext
         self._fill_references(kind, fields, up)
+        return self.finish(kind, ext, fields, extra, where, state)
+
+    def convert(self, kind: str, name: str, transform: str | None, value: Any, at: str, fields: dict,
+                extra: dict) -> Rejected | None:
+        """One raw value through the spreadsheet transforms into ``fields`` (or, for a
+        field the model lacks, as it is into ``extra``); a Rejected located at ``at``."""
+        if name not in MODEL_FIELDS[kind]:
+            extra[f"extra.{self.endpoint}.{name}"] = value
+            return None
+        if isinstance(value, (dict, list)) and not (name == "period" and isinstance(value, list)):
+            return Rejected(at, f"{name}: expected a single value, got {_shape(value)}")
+        values = self.mapping.values
+        try:
+            parsed = _period(value, values) if name == "period" and isinstance(value, list) else \
+                values.converter(kind, name, transform)(value)
+        except tf.TransformError as e:
+            return Rejected(at, f"{name}: {e}")
+        if parsed is not None:
+            fields[name] = parsed
+        return None
+
+    def finish(self, kind: str, ext: str, fields: dict, extra: dict, where: str, state: _State) -> Record | Rejected:
+        """Converted fields (references filled) → a checked record, or why it is rejected."""
         if kind in TITLED and not fields.get("title"):
             return Rejected(where, f"{kind.replace('_', ' ')} has no title (the mapping's title field is blank or missing)")
         if kind == "key_result":

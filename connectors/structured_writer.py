@@ -36,6 +36,8 @@ def why_not(mapping, fmt: str | None) -> str | None:
     if fmt == "jsonl":
         return "JSON Lines files are read only"
     for part in mapping.all_parts():
+        if part.rules is not None:
+            return f"{part.name} reads records from text with a line grammar"
         if part.list_key is None:
             return f"{part.name}'s path {part.path!r} is not a plain $.key[*]"
         if part.id_steps is None:

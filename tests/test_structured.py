@@ -13,6 +13,7 @@ import pytest
 from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected
 from okrsync.connectors.spreadsheet import CsvConnector
+from okrsync.connectors import line_grammar
 from okrsync.connectors.structured import JsonConnector, YamlConnector, files_regex
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.store import Store
@@ -320,3 +321,54 @@ def test_a_mapping_that_cannot_be_inverted_makes_the_endpoint_read_only():
     writable = YamlConnector("src", {"path": "writable.yaml", "mapping": "writable.mapping.yaml"}, Context(base_dir=SHAPES))
     assert writable.read_only is None and writable.capabilities.read_only == ()
     assert writable.fields("key_result") == {"objective_id", "title", "start", "current", "target", "status", "extra.src"}
+
+
+# ---------------------------------------------------------------- text with a line grammar
+
+
+def test_a_text_blob_is_split_by_a_line_grammar_with_links_as_lists_and_ranges():
+    conn = JsonConnector("src", {"path": "text_blob.json", "mapping": "text_blob.mapping.yaml"}, Context(base_dir=SHAPES))
+    items = list(conn.read(None))
+    records = [i for i in items if isinstance(i, Record)]
+    by_id = {(r.kind, r.external_id): r.fields for r in records}
+    assert kinds(records) == {"objective": 3, "key_result": 5, "alignment": 2, "initiative": 2}
+    assert by_id[("key_result", "1.1")] | {} == {**by_id[("key_result", "1.1")], "objective_id": "1",
+                                                 "title": "激活率从 40% 提升到 55%", "target": 55.0, "unit": "percent"}
+    assert by_id[("key_result", "2.3")]["objective_id"] == "2"
+    # many-to-many where the model has one: an objective aligned to two objectives
+    assert {(f["child_id"], f["parent_id"]) for (k, _), f in by_id.items() if k == "alignment"} == {("3", "1"), ("3", "2")}
+    # an initiative serves one KR in the model: the first, with every link kept and said
+    assert by_id[("initiative", "B")]["key_result_id"] == "2.1"
+    assert by_id[("initiative", "B")]["extra.src.key_results"] == ["2.1", "2.2", "2.3"]  # the range KR2.1–2.3
+    assert by_id[("initiative", "A")]["extra.src.key_results"] == ["1.1", "1.2"]  # the list KR1.1、KR1.2
+    notes = [n.message for n in items if isinstance(n, Note)]
+    assert notes[1] == ("text_blob.json: /okr line 11: initiative B serves 3 key results (2.1, 2.2, 2.3); the model "
+                        "holds one per initiative (the first), all are kept in extra.src.key_results")
+    assert [str(r) for r in items if isinstance(r, Rejected)] == [
+        "text_blob.json: /okr line 13: matches no rule of the grammar (objective, key_result, initiative): '这一行不合规则'",
+        "text_blob.json: /okr line 12: links to KR3.1, which is no key result of this text",
+    ]
+    assert conn.read_only == "okrs reads records from text with a line grammar"
+
+
+@pytest.mark.parametrize("text, links", [
+    ("KR1.2, KR1.4", ["KR1.2", "KR1.4"]),
+    ("KR2.1–2.3", ["KR2.1", "KR2.2", "KR2.3"]),
+    ("KR2.1-3", ["KR2.1", "KR2.2", "KR2.3"]),
+    ("KR2.1〜KR2.3；KR4.1", ["KR2.1", "KR2.2", "KR2.3", "KR4.1"]),
+    ("ＫＲ１．１、ＫＲ１．２", ["KR1.1", "KR1.2"]),
+    ("O1 and O3", ["O1", "O3"]),
+])
+def test_parse_links(text, links):
+    assert line_grammar.parse_links(text) == links
+
+
+@pytest.mark.parametrize("text, message", [
+    ("KR2.1–3.3", "a range counts up the last number only"),
+    ("KR1–500", "at most 100"),
+    ("KR2.3–2.1", "from a lower number to a higher one"),
+    ("see above", "is not an id such as KR1.2"),
+])
+def test_parse_links_refuses_what_it_cannot_read(text, message):
+    with pytest.raises(ValueError, match=message):
+        line_grammar.parse_links(text)
