@@ -68,6 +68,11 @@ PART_KEYS = {"kind", "path", "id", "scope", "fields", "extra", "records", "gramm
 MAPPING_KEYS = {"name", "options", "vocabularies", "files", "records"}
 SOURCE_FROM = {"record", "root", "parent", "file", "key", "position"}
 _JSON_LATER = (Measure, tf.PeriodLabel)
+_MISS = object()
+_MEMO_MAX = 100_000  # parsed values remembered per field
+_UNIQUE = {"title", "description", "note"}  # values that rarely repeat: not worth remembering
+_SCALARS = frozenset({str, int, float, bool})
+_IMMUTABLE = (str, int, float, bool, dt.date, Measure, tf.PeriodLabel)  # parsed values safe to share
 
 
 # ---------------------------------------------------------------- the mapping
@@ -365,6 +370,7 @@ class StructuredConnector(Connector):
                                                                   ("percent_scale", "progress_scale", "date_order",
                                                                    "fiscal_year_start", "decimal")})
         self.files = options.get("files", self.mapping.files)
+        self._memo: dict[tuple, tuple[dict, Callable]] = {}  # (kind, field, transform) → (parsed values, converter)
         self.max_bytes = int(options.get("max_bytes", documents.MAX_BYTES))
         suffix = documents.format_of(self.path)
         if suffix and suffix not in self.formats:
@@ -501,7 +507,7 @@ class StructuredConnector(Connector):
         refs = REFERENCES.get(kind, {})
         for name, value in groups.items():
             if name not in ("id", "links"):
-                rejected = self.convert(kind, name, None, value, at, fields, extra)
+                rejected = self.convert(kind, name, None, value, fields, extra, lambda: at)
                 if rejected:
                     yield rejected
                     return
@@ -569,8 +575,8 @@ class StructuredConnector(Connector):
             value, loc = source(frame, up, doc)
             if _blank(value):
                 continue
-            converted = self.convert(kind, name, transform, value, self._where(doc, loc) if loc is not None else where,
-                                     fields, extra)
+            converted = self.convert(kind, name, transform, value, fields, extra,
+                                     lambda: self._where(doc, loc) if loc is not None else where)
             if converted is not None:
                 return converted
         if part.extra and isinstance(node, dict):
@@ -586,21 +592,32 @@ class StructuredConnector(Connector):
         self._fill_references(kind, fields, up)
         return self.finish(kind, ext, fields, extra, where, state)
 
-    def convert(self, kind: str, name: str, transform: str | None, value: Any, at: str, fields: dict,
-                extra: dict) -> Rejected | None:
+    def convert(self, kind: str, name: str, transform: str | None, value: Any, fields: dict, extra: dict,
+                at: Callable[[], str]) -> Rejected | None:
         """One raw value through the spreadsheet transforms into ``fields`` (or, for a
-        field the model lacks, as it is into ``extra``); a Rejected located at ``at``."""
+        field the model lacks, as it is into ``extra``); a Rejected located at ``at()``
+        (made only then: building pointers for every value showed on 50,000-KR files)."""
         if name not in MODEL_FIELDS[kind]:
             extra[f"extra.{self.endpoint}.{name}"] = value
             return None
-        if isinstance(value, (dict, list)) and not (name == "period" and isinstance(value, list)):
-            return Rejected(at, f"{name}: expected a single value, got {_shape(value)}")
-        values = self.mapping.values
-        try:
-            parsed = _period(value, values) if name == "period" and isinstance(value, list) else \
-                values.converter(kind, name, transform)(value)
-        except tf.TransformError as e:
-            return Rejected(at, f"{name}: {e}")
+        key = (kind, name, transform)
+        memo = self._memo.get(key)
+        if memo is None:  # once per field: resolving the transform per value is most of a read
+            memo = self._memo[key] = ({}, self.mapping.values.converter(kind, name, transform))
+        seen, converter = memo
+        cacheable = name not in _UNIQUE and value.__class__ in _SCALARS
+        parsed = seen.get((value.__class__, value), _MISS) if cacheable else _MISS
+        if parsed is _MISS:
+            if isinstance(value, (dict, list)) and not (name == "period" and isinstance(value, list)):
+                return Rejected(at(), f"{name}: expected a single value, got {_shape(value)}")
+            try:
+                parsed = _period(value, self.mapping.values) if name == "period" and isinstance(value, list) else \
+                    converter(value)
+            except tf.TransformError as e:
+                return Rejected(at(), f"{name}: {e}")
+            # statuses, owners, periods, dates repeat record after record: parse each once
+            if cacheable and len(seen) < _MEMO_MAX and isinstance(parsed, _IMMUTABLE):
+                seen[(value.__class__, value)] = parsed
         if parsed is not None:
             fields[name] = parsed
         return None
