@@ -219,6 +219,8 @@ def test_a_file_over_the_size_limit_is_refused_before_reading(tmp_path):
     ("records: {objective: {path: '$.x[*]', scope: global}}", "scope: use 'scope: parent'"),
     ("records: {objective: {path: '$.x[*]', fields: {title: {from: file}}}}", "'from: file' needs 'path:'"),
     ("record: {}", "with a 'records' key"),
+    ("records: {objective: {path: '$.x[*]', fields: {owner: {from: grandparent, path: owner}}}}",
+     "from: 'grandparent' is neither one of file, key, parent, position, record, root nor a part of this mapping"),
 ])
 def test_mapping_errors_say_where(tmp_path, mapping, message):
     (tmp_path / "m.yaml").write_text(mapping)
