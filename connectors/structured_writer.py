@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from typing import Any
 
 import yaml
@@ -52,7 +53,9 @@ def why_not(mapping, fmt: str | None) -> str | None:
 def write(conn, batch: WriteBatch) -> WriteResult:
     """Apply a snapshot batch to the endpoint's file and save it in the same shape."""
     path, fmt = conn.path, documents.format_of(conn.path)
-    root = documents.load(path, max_bytes=conn.max_bytes) if path.exists() else {}
+    original = documents.read_text(path, conn.max_bytes) if path.exists() else ""
+    root = (documents.parse_yaml(original, path.name) if fmt == "yaml" else documents.parse_json(original, path.name)) \
+        if original.strip() else {}
     if not isinstance(root, dict):
         root = {}
     result = WriteResult()
@@ -65,16 +68,35 @@ def write(conn, batch: WriteBatch) -> WriteResult:
     if fmt == "yaml":
         text = yaml.dump(root, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False)
     else:
-        text = json.dumps(root, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+        text = json.dumps(root, ensure_ascii=False, allow_nan=False, **_json_style(original))
+        text += "\n" if original.endswith("\n") or not original else ""
     documents.write_atomic(path, text)
     return result
 
 
 class _Dumper(yaml.SafeDumper):
-    """The safe dumper, with lists indented under their key as people write them."""
+    """The safe dumper, with lists indented under their key as people write them, and
+    date-like text (read as text: ``documents`` turns YAML timestamps off) written bare, as
+    the file had it, not quoted."""
 
     def increase_indent(self, flow: bool = False, indentless: bool = False):
         return super().increase_indent(flow, False)
+
+
+_Dumper.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeDumper.yaml_implicit_resolvers.items()
+}
+
+
+def _json_style(text: str) -> dict:
+    """json.dumps options that keep a file's look: its indent (2, 4, tab), or one line."""
+    m = re.search(r"[\[{]\n([ \t]+)\S", text)
+    if m:
+        return {"indent": m.group(1)}
+    if text.strip() and "\n" not in text.strip():
+        return {"separators": (",", ":")} if '": ' not in text and '", ' not in text else {}
+    return {"indent": 2}
 
 
 def _walk(conn, part, holder: Any, parent_ext: str | None, wanted, gone, places, result) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from okrsync.config import Config
-from okrsync.connector import Context, Cursor, Note, Record, Rejected
+from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
 from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.connectors import line_grammar
 from okrsync.connectors.structured import JsonConnector, YamlConnector, files_regex
@@ -374,3 +374,28 @@ def test_parse_links(text, links):
 def test_parse_links_refuses_what_it_cannot_read(text, message):
     with pytest.raises(ValueError, match=message):
         line_grammar.parse_links(text)
+
+
+@pytest.mark.parametrize("original", [
+    '{\n    "objectives": [\n        {\n            "id": "O1",\n            "title": "Old",\n'
+    '            "key_results": []\n        }\n    ]\n}\n',  # 4 spaces
+    '{\n\t"objectives": [\n\t\t{\n\t\t\t"id": "O1",\n\t\t\t"title": "Old",\n\t\t\t"key_results": []\n\t\t}\n\t]\n}',  # tabs
+    '{"objectives":[{"id":"O1","title":"Old","key_results":[]}]}',  # one line, no newline at the end
+])
+def test_a_json_file_keeps_its_indentation_when_written(tmp_path, original):
+    (tmp_path / "okrs.json").write_text(original)
+    (tmp_path / "m.yaml").write_text((SHAPES / "writable.mapping.yaml").read_text())
+    conn = JsonConnector("src", {"path": "okrs.json", "mapping": "m.yaml"}, Context(base_dir=tmp_path))
+    [objective] = [r for r in conn.read(None) if isinstance(r, Record)]
+    conn.write(WriteBatch(updates=[Record("objective", "O1", {**objective.fields, "title": "New"})]))
+    assert (tmp_path / "okrs.json").read_text() == original.replace("Old", "New")
+
+
+def test_yaml_dates_stay_bare_when_written(tmp_path):
+    (tmp_path / "g.yaml").write_text("objectives:\n  - id: O1\n    title: Old\n    due: 2026-09-30\n")
+    (tmp_path / "m.yaml").write_text("records: {objective: {path: '$.objectives[*]', id: id, fields: {title: title, due: due}}}")
+    conn = YamlConnector("src", {"path": "g.yaml", "mapping": "m.yaml"}, Context(base_dir=tmp_path))
+    [objective] = [r for r in conn.read(None) if isinstance(r, Record)]
+    assert objective.fields["due"] == "2026-09-30"
+    conn.write(WriteBatch(updates=[Record("objective", "O1", {**objective.fields, "title": "New"})]))
+    assert (tmp_path / "g.yaml").read_text() == "objectives:\n  - id: O1\n    title: New\n    due: 2026-09-30\n"
