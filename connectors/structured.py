@@ -185,11 +185,12 @@ class StructuredConnector(Connector):
         for i, node in enumerate(nodes, 1):
             location = tuple(node.location)
             key = next((s for s in reversed(location) if isinstance(s, str)), None)
-            index = next((s for s in reversed(location) if isinstance(s, int)), None)
-            # a part at ``$`` reads its parent's own node: keys the parent read are not its extra
+            # a part at ``$`` reads its parent's own node: keys the parent read are not its extra,
+            # nor are the keys a child part at ``$`` reads
             taken = part.keys | parent.taken if node.value is parent.node else part.keys
-            frames.append(Frame(part.name, part.kind, node.value, parent.location + location, key,
-                                i if index is None else index + 1, taken=frozenset(taken)))
+            taken |= {k for c in part.children if c.path == "$" for k in c.keys}
+            frames.append(Frame(part.name, part.kind, node.value, parent.location + location, key, i,
+                                taken=frozenset(taken)))
         if part.rules is not None:
             for frame in frames:
                 yield from self._read_text(part, frame, up, doc, state)
@@ -340,8 +341,7 @@ class StructuredConnector(Connector):
             if isinstance(value, (dict, list)) and not (name == "period" and isinstance(value, list)):
                 return Rejected(at(), f"{name}: expected a single value, got {_shape(value)}")
             try:
-                parsed = _period(value, self.mapping.values) if name == "period" and isinstance(value, list) else \
-                    converter(value)
+                parsed = _period(value, self.mapping.values, converter) if name == "period" else converter(value)
             except tf.TransformError as e:
                 return Rejected(at(), f"{name}: {e}")
             # statuses, owners, periods, dates repeat record after record: parse each once
@@ -423,8 +423,17 @@ class StructuredConnector(Connector):
         return names - {"id"}
 
 
-def _period(value: list, values: Mapping) -> str:
-    """A two-date list ``["2026-07-01", "2026-09-30"]`` → the period it spans exactly."""
+def _period(value: Any, values: Mapping, converter: Callable) -> Any:
+    """A period as the mapping reads it ("Q3 2026"), or a month range ("Jul–Sep 2026"), or a
+    two-date list ``["2026-07-01", "2026-09-30"]``: the calendar period it spans exactly."""
+    if not isinstance(value, list):
+        try:
+            return converter(value)
+        except tf.TransformError as first:
+            label = tf.parse_month_range(value)  # raises for a range that is no quarter, half or year
+            if label is None:
+                raise first from None
+            return label
     order = values.options.get("date_order", "ymd")
     if len(value) != 2:
         raise tf.TransformError(f"expected a period or a [start, end] pair of dates, got {len(value)} values")

@@ -188,7 +188,8 @@ def _source(spec: Any, where: str, keys: set[str]) -> Source:
         options = [_source(s, f"{where}[{i}]", keys) for i, s in enumerate(spec)]
         return lambda frame, up, doc: _first(options, frame, up, doc)
     if isinstance(spec, str):
-        keys.add(spec.split(".", 1)[0] if not spec.startswith("$") else first_key(spec))
+        if not spec.startswith("../"):  # keys of the record itself: not kept again in its extra
+            keys.add(spec.split(".", 1)[0] if not spec.startswith("$") else first_key(spec))
         return _path_reader(spec, where)
     if not isinstance(spec, dict):
         raise MappingError(f"{where}: give a key (title), a JSONPath ($.a[0]), a list of them, "
@@ -225,16 +226,42 @@ def _path_reader(path: str, where: str) -> Source:
             node = query.find_one(frame.node)
             return (None, None) if node is None else (node.value, frame.location + tuple(node.location))
         return read_query
+    ups = 0
+    while path.startswith("../"):  # ../window: a key of the object holding this record
+        ups, path = ups + 1, path[3:]
     steps = path.split(".")
 
     def read_keys(frame: Frame, up, doc) -> tuple[Any, tuple | None]:
-        value = frame.node
+        value, base = frame.node, frame.location
+        if ups:
+            base = enclosing(doc.root, frame.location, ups)
+            if base is None:
+                return None, None
+            value = node_at(doc.root, base)
         for step in steps:
             if not isinstance(value, dict):
                 return None, None
             value = value.get(step)
-        return value, frame.location + tuple(steps)
+        return value, base + tuple(steps)
     return read_keys
+
+
+def enclosing(root: Any, location: tuple, ups: int) -> tuple | None:
+    """The location of the ``ups``-th object around the one at ``location`` (arrays and
+    their keys are stepped over: a goal's ``../`` is the section holding its goals list)."""
+    for cut in range(len(location) - 1, -1, -1):
+        if isinstance(node_at(root, location[:cut]), dict):
+            ups -= 1
+            if ups == 0:
+                return location[:cut]
+    return None
+
+
+def node_at(root: Any, location: tuple) -> Any:
+    node = root
+    for step in location:
+        node = node[step]
+    return node
 
 
 def _from(origin: str, path: Any, where: str, keys: set[str]) -> Source:

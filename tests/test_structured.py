@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from okrsync import transforms as tf
 from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
 from okrsync.connectors.spreadsheet import CsvConnector
@@ -399,3 +400,25 @@ def test_yaml_dates_stay_bare_when_written(tmp_path):
     assert objective.fields["due"] == "2026-09-30"
     conn.write(WriteBatch(updates=[Record("objective", "O1", {**objective.fields, "title": "New"})]))
     assert (tmp_path / "g.yaml").read_text() == "objectives:\n  - id: O1\n    title: New\n    due: 2026-09-30\n"
+
+
+def test_a_period_from_a_month_range_field_of_the_object_holding_the_records():
+    records, by_id, rejected, _ = read("month_range.json", "month_range.mapping.yaml")
+    assert kinds(records) == {"objective": 2, "key_result": 2}
+    assert [(r.fields["title"], r.fields["period"], r.fields["team"], r.fields["owner"]) for r in records
+            if r.kind == "objective"] == [("Answer faster", "2026-Q3", "Support", "cx-lead@example.com"),
+                                          ("Keep customers", "2026-Q4", "Success", "cx-lead@example.com")]
+    assert by_id[("key_result", "2/1")] | {} == {**by_id[("key_result", "2/1")], "start": 4.0, "target": 2.0,
+                                                 "unit": "percent", "direction": "decrease"}
+    assert not any(k.startswith("extra.") for r in records for k in r.fields)  # kpi/from/to are the KR's
+    assert [str(r) for r in rejected] == [
+        "month_range.json: /dashboard/sections/2/window: period: expected a month range that is a calendar quarter, "
+        "half or year (Jul–Sep 2026), got 'Jul–Aug 2026'"]
+
+
+@pytest.mark.parametrize("text, label", [
+    ("Jul–Sep 2026", "2026-Q3"), ("July - September 2026", "2026-Q3"), ("2026-07..2026-09", "2026-Q3"),
+    ("Jan - Jun 2026", "2026-H1"), ("Jan–Dec 2026", "2026"), ("Q3 2026", None), ("", None),
+])
+def test_parse_month_range(text, label):
+    assert tf.parse_month_range(text) == label
