@@ -412,15 +412,25 @@ class StructuredConnector(Connector):
         return result
 
     def fields(self, kind: str) -> set[str] | None:
-        if self.read_only:
-            return set()  # the hub never plans a push here
-        parts = [p for p in self.mapping.all_parts() if p.kind == kind]
-        if not parts:
+        """The fields the mapping reads for ``kind`` (with references, and a KR's unit,
+        direction and currency, which its values imply). A pull keeps only these, so a
+        field the file does not have never blanks another endpoint's value. Whether the
+        hub may push here is said by ``capabilities.read_only``, not by this."""
+        names: set[str] = set()
+        found = False  # whether the mapping reads records of this kind at all
+        for part in self.mapping.all_parts():
+            for rule in part.rules or ():
+                if rule.kind == kind:
+                    found, names = True, names | set(rule.regex.groupindex)
+                if kind == "alignment" and line_grammar.RELATIONS.get((rule.kind, rule.links)) == "alignment":
+                    found, names = True, names | {"type", "primary"}
+            if part.rules is None and part.kind == kind:
+                found, names = True, names | set(part.fields)
+        if not found:
             return set()
-        names = set(REFERENCES.get(kind, {})) | {f"extra.{self.endpoint}"}
-        for part in parts:
-            names |= {n if n in MODEL_FIELDS[kind] else f"extra.{self.endpoint}.{n}" for n in part.field_steps}
-        return names - {"id"}
+        if kind == "key_result" and names & {"start", "current", "target", "range_low", "range_high"}:
+            names |= {"unit", "direction", "currency"}
+        return (names & MODEL_FIELDS[kind]) - {"id"} | set(REFERENCES.get(kind, {})) | {f"extra.{self.endpoint}"}
 
 
 def _period(value: Any, values: Mapping, converter: Callable) -> Any:

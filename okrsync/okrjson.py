@@ -23,6 +23,7 @@ versions. Version 1 is the first, so ``UPGRADES`` is empty for now.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -32,13 +33,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from . import __version__, documents
-from .model import KINDS, REFERENCES, from_fields, problems, to_fields
+from .model import ENTITY_TYPES, KINDS, REFERENCES, from_fields, problems, to_fields
 
 FORMAT = "okr-json"
 VERSION = 1
 LISTS = {"period": "periods", "person": "people", "team": "teams", "objective": "objectives",
          "key_result": "key_results", "initiative": "initiatives", "check_in": "check_ins", "alignment": "alignments"}
 KIND_OF = {name: kind for kind, name in LISTS.items()}
+_ORDER = {kind: [f.name for f in dataclasses.fields(cls) if f.name not in ("id", "extra")] for kind, cls in ENTITY_TYPES.items()}
 # UPGRADES[n]: a version-n document → version n + 1 (none yet: version 1 is the first)
 UPGRADES: dict[int, Callable[[dict], dict]] = {}
 
@@ -73,7 +75,7 @@ def document(items: Iterator[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]
                            "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")}
     lists: dict[str, list] = {LISTS[kind]: [] for kind in KINDS}
     for kind, entity_id, fields in items:
-        lists[LISTS[kind]].append(item(entity_id, fields))
+        lists[LISTS[kind]].append(item(kind, entity_id, fields))
     for kind in KINDS:
         lists[LISTS[kind]] = _parents_first(lists[LISTS[kind]])
     doc.update({name: records for name, records in lists.items() if records})
@@ -85,17 +87,17 @@ def export(store) -> dict[str, Any]:
     return document((kind, entity_id, fields) for entity_id, kind, fields in store.entities())
 
 
-def item(entity_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+def item(kind: str, entity_id: str, fields: dict[str, Any]) -> dict[str, Any]:
     """One record: id, the non-null model fields in model order, then extra nested by tool."""
     out: dict[str, Any] = {"id": entity_id}
+    for name in _ORDER[kind]:
+        if fields.get(name) is not None:
+            out[name] = fields[name]
     extra: dict[str, dict[str, Any]] = {}
-    for key, value in fields.items():
-        if key.startswith("extra."):
+    for key, value in sorted(fields.items()):
+        if key.startswith("extra.") and value is not None:
             _, ns, name = key.split(".", 2)
-            if value is not None:
-                extra.setdefault(ns, {})[name] = value
-        elif value is not None:
-            out[key] = value
+            extra.setdefault(ns, {})[name] = value
     if extra:
         out["extra"] = extra
     return out

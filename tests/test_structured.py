@@ -250,6 +250,11 @@ def test_hub_pulls_a_json_file_and_never_plans_a_push_to_it(tmp_path):
     pulled = plans[0]
     assert pulled.counters.created == 9 and not pulled.rejected
     assert store.count("objective") == 3 and store.count("key_result") == 3
+    stored = {fields["title"]: fields for _, _, fields in store.entities("key_result")}
+    assert stored["Reach ARR"]["target"] == 2_000_000.0 and stored["Reach ARR"]["currency"] == "USD"
+    assert stored["Cut churn"]["direction"] == "decrease" and stored["Cut churn"]["status"] == "at_risk"
+    assert sorted(f["value"] for _, _, f in store.entities("check_in")) == [1.1, 1.2, 1.4]
+    assert "Reach ARR" in (tmp_path / "okrs.csv").read_text()
     assert (tmp_path / "okrs.csv").exists()
     push_goals = [p for p in plans if p.endpoint == "goals" and p.direction == "push"][0]
     assert not push_goals.changes and not push_goals.batch
@@ -319,11 +324,13 @@ def test_a_mapping_that_cannot_be_inverted_makes_the_endpoint_read_only():
     ]:
         cls = YamlConnector if path.endswith(".yaml") else JsonConnector
         conn = cls("src", {"path": path, "mapping": mapping}, Context(base_dir=SHAPES))
-        assert conn.read_only == reason and conn.fields("key_result") == set()
+        assert conn.read_only == reason and "title" in conn.fields("key_result")
         assert "key_result" in conn.capabilities.read_only and "objective" in conn.capabilities.read_only
     writable = YamlConnector("src", {"path": "writable.yaml", "mapping": "writable.mapping.yaml"}, Context(base_dir=SHAPES))
     assert writable.read_only is None and writable.capabilities.read_only == ()
-    assert writable.fields("key_result") == {"objective_id", "title", "start", "current", "target", "status", "extra.src"}
+    assert writable.fields("key_result") == {"objective_id", "title", "start", "current", "target", "status", "unit",
+                                             "direction", "currency", "extra.src"}
+    assert writable.fields("initiative") == set()  # the mapping reads none: the hub never sends any
 
 
 # ---------------------------------------------------------------- text with a line grammar
