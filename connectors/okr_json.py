@@ -34,6 +34,7 @@ class OkrJsonConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
+        documents.check_options(endpoint, options, ("path",))
         if not options.get("path"):
             raise ConfigError(f"endpoint {endpoint}: an okr-json endpoint needs 'path: FILE.json'")
         self.path = self.context.base_dir / Path(options["path"]).expanduser()

@@ -63,6 +63,8 @@ from .structured_mapping import Doc, Frame, Part, StructuredMapping, blank, file
 
 __all__ = ["JsonConnector", "YamlConnector", "StructuredConnector", "StructuredMapping", "files_regex"]
 
+OPTIONS = ("path", "mapping", "files", "max_bytes", "read_only", "percent_scale", "progress_scale", "date_order",
+           "fiscal_year_start", "decimal")
 _JSON_LATER = (Measure, tf.PeriodLabel)
 _MISS = object()
 _MEMO_MAX = 100_000  # parsed values remembered per field
@@ -88,6 +90,7 @@ class StructuredConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
+        documents.check_options(endpoint, options, OPTIONS)
         if not options.get("path"):
             raise ConfigError(f"endpoint {endpoint}: a {self.name} endpoint needs 'path: FILE' (or a folder with 'files:')")
         if not options.get("mapping"):

@@ -429,3 +429,8 @@ def test_a_period_from_a_month_range_field_of_the_object_holding_the_records():
 ])
 def test_parse_month_range(text, label):
     assert tf.parse_month_range(text) == label
+
+
+def test_a_misspelt_endpoint_option_is_refused():
+    with pytest.raises(ConfigError, match="unknown option 'max_byte'; did you mean 'max_bytes'"):
+        JsonConnector("src", {"path": "mixed.json", "mapping": "mixed.mapping.yaml", "max_byte": 10}, Context(base_dir=SHAPES))
