@@ -103,7 +103,9 @@ class StructuredConnector(Connector):
                                                                    "fiscal_year_start", "decimal")})
         self.files = options.get("files", self.mapping.files)
         self._memo: dict[tuple, tuple[dict, Callable]] = {}  # (kind, field, transform) → (parsed values, converter)
-        self.max_bytes = int(options.get("max_bytes", documents.MAX_BYTES))
+        self.max_bytes = options.get("max_bytes", documents.MAX_BYTES)
+        if not isinstance(self.max_bytes, int) or isinstance(self.max_bytes, bool) or self.max_bytes < 1:
+            raise ConfigError(f"endpoint {endpoint}: max_bytes is a number of bytes, e.g. 200000000; got {self.max_bytes!r}")
         suffix = documents.format_of(self.path)
         if suffix and suffix not in self.formats:
             other = "yaml" if suffix == "yaml" else "json"
@@ -130,7 +132,7 @@ class StructuredConnector(Connector):
         for file in sorted(p for p in self.path.rglob("*") if p.is_file()):
             rel = file.relative_to(self.path).as_posix()
             m = regex.fullmatch(rel) if regex else None
-            if (m if regex else documents.format_of(file) in self.formats) and documents.format_of(file) in self.formats:
+            if documents.format_of(file) in self.formats and (m is not None or regex is None):
                 found.append((file, m.groupdict() if m else {}))
             elif not rel.startswith("."):
                 ignored += 1
