@@ -56,7 +56,7 @@ from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError
 from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, json_value, settle_key_result
-from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
+from okrsync.model import DIRECTIONS, ENTITY_TYPES, KINDS, REFERENCES, UNITS, problems, to_fields
 
 from . import line_grammar, structured_writer
 from .structured_mapping import Doc, Frame, Part, StructuredMapping, blank, files_regex, first_key, id_text
@@ -81,10 +81,8 @@ class StructuredConnector(Connector):
 
     formats: tuple[str, ...] = ()
     capabilities = Capabilities(
-        kinds=("objective", "key_result", "initiative", "check_in", "team", "person", "period"),
-        kr_directions=("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone"),
-        kr_units=("number", "percent", "currency", "boolean"),
-        alignment="single-parent", weights=True, confidence=True, check_ins="history", custom_fields=True,
+        kinds=KINDS, kr_directions=DIRECTIONS, kr_units=UNITS,
+        alignment="multi-parent", weights=True, confidence=True, check_ins="history", custom_fields=True,
         deletes=False, incremental=False, writes="snapshot", read_only=KINDS,
     )
 
@@ -185,7 +183,7 @@ class StructuredConnector(Connector):
 
     def _read_part(self, part: Part, parent: Frame, up: list[Frame], doc: Doc, state: _State) -> Iterator:
         nodes = part.query.find(parent.node)
-        state.tried(part, self._where(doc, parent.location), bool(nodes))
+        state.tried(part, lambda: self._where(doc, parent.location), bool(nodes))
         frames = []
         for i, node in enumerate(nodes, 1):
             location = tuple(node.location)
@@ -201,8 +199,8 @@ class StructuredConnector(Connector):
                 yield from self._read_text(part, frame, up, doc, state)
             return
         items = [(frame, self._record(part, frame, up, doc, state)) for frame in frames]
-        if part.kind == "check_in":  # check-in arrays are often newest first, or unsorted
-            items.sort(key=lambda it: (isinstance(it[1], Record), str(it[1].fields.get("at")) if isinstance(it[1], Record) else ""))
+        if part.kind == "check_in":  # check-in arrays are often newest first, or unsorted: oldest first
+            items.sort(key=lambda item: item[1].fields.get("at") or "" if isinstance(item[1], Record) else "")
         for frame, item in items:
             if isinstance(item, Rejected):
                 yield item
@@ -481,12 +479,12 @@ class _State:
     warnings: list[Note] = field(default_factory=list)
     updated: str | None = None
 
-    def tried(self, part: Part, where: str, found: bool) -> None:
+    def tried(self, part: Part, where: Callable[[], str], found: bool) -> None:
         got = self.matched.get(part.name)
         if found:
             self.matched[part.name] = (part, None)
         elif got is None:
-            self.matched[part.name] = (part, where)
+            self.matched[part.name] = (part, where())
 
     def unmatched(self) -> list[tuple[Part, str]]:
         """Parts whose path found nothing anywhere, with the first place looked at."""
