@@ -320,3 +320,25 @@ def test_typing_of_model_fields_is_what_the_schema_generator_assumed():
             if name != "extra":
                 seen |= set(typing.get_args(hint)) or {hint}
     assert seen <= {str, float, bool, dt.date, dt.datetime, type(None)}
+
+
+def test_a_delete_in_the_sheet_leaves_the_okr_json_file(tmp_path):
+    shutil.copy(Path(__file__).parents[1] / "examples" / "okrs.csv", tmp_path / "okrs.csv")
+    config = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv"},
+                                  "archive": {"type": "okr-json", "path": "okrs.okr.json"}})
+    store = Store(None)
+    hub = Hub(config, store, CONNECTORS)
+    hub.run(["sheet", "archive"], store.begin_run("test"))
+    before = json.loads((tmp_path / "okrs.okr.json").read_text())
+    rows = _csv_rows(tmp_path / "okrs.csv")
+    gone = rows[1]["Key result"]
+    with (tmp_path / "okrs.csv").open("w", newline="") as f:
+        writer = csv.DictWriter(f, list(rows[0]))
+        writer.writeheader()
+        writer.writerows(r for r in rows if r["Key result"] != gone)
+    plans = hub.run(["sheet", "archive"], store.begin_run("test"))
+    push = next(p for p in plans if p.endpoint == "archive" and p.direction == "push")
+    assert push.counters.deleted == 1 and not push.rejected
+    after = json.loads((tmp_path / "okrs.okr.json").read_text())
+    assert [k["title"] for k in after["key_results"]] == [k["title"] for k in before["key_results"] if k["title"] != gone]
+    assert okrjson.check(after) == []
