@@ -682,6 +682,61 @@ def _migration_progress(env: Env):
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
+@cli.command(name="export")
+@click.option("--format", "fmt", type=click.Choice(["okr-json"]), default="okr-json", show_default=True,
+              help="The file format (okr-json: docs/okr-json.md).")
+@click.option("-o", "--output", metavar="FILE", default="-", show_default=True,
+              help="Where to write it (written atomically); - for standard output.")
+@click.pass_obj
+def export_cmd(env: Env, fmt, output):
+    """Write every OKR in the store to one file, in okrsync's open okr-json format.
+
+    \b
+    Example:
+        okrsync export --format okr-json -o okrs.okr.json
+    """
+    from . import okrjson
+
+    doc = okrjson.export(env.store())
+    if output == "-":
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+        return
+    okrjson.dump(doc, Path(output))
+    counts = {name: len(doc[name]) for name in okrjson.LISTS.values() if name in doc}
+    env.err.print(f"wrote {output}: " + (", ".join(f"{n} {name.replace('_', ' ')}" for name, n in counts.items()) or "no records"))
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_obj
+def validate(env: Env, file: Path):
+    """Check an okr-json file against its schema and the OKR model.
+
+    Every problem is listed with its JSON Pointer (okrs.json: /objectives/2/title: ...).
+    Exit 0 when the file is valid, 2 when it is not (or cannot be read).
+
+    \b
+    Example:
+        okrsync validate okrs.okr.json
+    """
+    from . import okrjson
+
+    doc = okrjson.load(file)
+    found = okrjson.check(doc)
+    if env.as_json:
+        env.emit({"file": str(file), "valid": not found, "version": doc.get("version"),
+                  "problems": [{"pointer": p.pointer, "message": p.message} for p in found]})
+    else:
+        for p in found:
+            click.echo(p.located(file.name))
+        counts = {name: len(doc.get(name) or []) for name in okrjson.LISTS.values()}
+        total = sum(counts.values())
+        click.echo(f"{file.name}: okr-json version {doc['version']}, {total} record(s): "
+                   + (f"{len(found)} problem(s)" if found else "valid"))
+    if found:
+        sys.exit(2)
+
+
 from .report.commands import lint, report  # noqa: E402  (they need the group above)
 
 cli.add_command(report)

@@ -184,6 +184,8 @@ class Connector:
         """Canonical fields this endpoint holds for ``kind`` (None: every field).
 
         The hub only compares and writes these, so an endpoint is never asked to hold a
-        field it cannot keep, and a missing field is not mistaken for a deletion.
+        field it cannot keep, and a missing field is not mistaken for a deletion. Of
+        ``extra`` it holds its own namespace (``extra.<endpoint>.*``); a set holding
+        ``"extra.*"`` (``okrsync.sync.ALL_EXTRAS``) says it keeps every tool's extra.
         """
         return None

@@ -29,6 +29,8 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.perdoo",
     "okrsync.connectors.quantive",
     "okrsync.connectors.asana",
+    "okrsync.connectors.structured",  # json, yaml (read through a mapping)
+    "okrsync.connectors.okr_json",
     "okrsync.notify",  # the webhook notifier (run_finished), not a connector
 )
 

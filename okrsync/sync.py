@@ -703,11 +703,16 @@ def _fewer_collections():
         gc.set_threshold(*old)
 
 
+ALL_EXTRAS = "extra.*"  # in a connector's fields(): it holds every tool's extra, not only its own (okr-json)
+
+
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:
     """The part of a record an endpoint holds: its allowed fields and its own ``extra``."""
     own = f"extra.{endpoint}."
     if allowed is None:
         return {k: v for k, v in fields.items() if not k.startswith("extra.") or k.startswith(own)}
+    if ALL_EXTRAS in allowed:
+        return {k: v for k, v in fields.items() if k in allowed or k.startswith("extra.")}
     return {k: v for k, v in fields.items() if k in allowed or k.startswith(own)}
 
 

@@ -15,6 +15,7 @@ was expected and quotes the bad value.
     parse_period(value, *, fiscal_year_start=1, fiscal_year_naming="end")
                                                      -> PeriodLabel | None
     period_for_dates(start, end)                     -> calendar label | None
+    parse_month_range(value)                         -> calendar label | None (None: not a range)
     normalise_key(text)                              -> str
     parse_choice(value, vocabulary, *, field="value") -> str | None
     parse_json(value)                                -> object | None
@@ -39,7 +40,7 @@ from typing import Any, Callable
 __all__ = [
     "TRANSFORMS", "PeriodLabel", "TransformError", "normalise_key", "parse_bool",
     "parse_choice", "parse_date", "parse_datetime", "parse_json", "parse_number",
-    "parse_percent", "parse_period", "parse_scaled", "parse_text", "period_for_dates",
+    "parse_percent", "parse_period", "parse_scaled", "parse_text", "period_for_dates", "parse_month_range",
 ]
 
 
@@ -526,6 +527,44 @@ def period_for_dates(start: dt.date, end: dt.date) -> str | None:
         if (start.month - 1) % months == 0 and end == _add_months(start, months) - _DAY:
             part = f"-{prefix}{(start.month - 1) // months + 1}" if count > 1 else ""
             return f"{start.year:04d}{part}"
+    return None
+
+
+_RANGE_DASH = r"\s*(?:[-–—~〜]|\.\.|to|bis|a|até)\s*"
+_MONTH_RANGES = [re.compile(form, re.IGNORECASE) for form in (
+    # Jul–Sep 2026, July - September 2026, Nov 2025 – Jan 2026
+    rf"(?P<m1>[^\W\d_]+)\.?(?:\s+(?P<y1>[0-9]{{4}}))?{_RANGE_DASH}(?P<m2>[^\W\d_]+)\.?\s+(?P<y2>[0-9]{{4}})",
+    # 2026-07..2026-09, 2026/07 – 2026/09
+    rf"(?P<y1>[0-9]{{4}})[-/.](?P<n1>[0-9]{{1,2}}){_RANGE_DASH}(?P<y2>[0-9]{{4}})[-/.](?P<n2>[0-9]{{1,2}})",
+)]
+
+
+def parse_month_range(value: Any) -> str | None:
+    """A month range that is exactly a calendar quarter, half or year → its period label:
+    "Jul–Sep 2026" and "2026-07..2026-09" → "2026-Q3", "Jan - Jun 2026" → "2026-H1".
+
+    Blank, and text that is no month range, give None (the caller says what it expected);
+    a range of other months raises.
+    """
+    if _is_blank(value):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    for form in _MONTH_RANGES:
+        m = form.fullmatch(text)
+        if not m:
+            continue
+        g = m.groupdict()
+        first = int(g["n1"]) if g.get("n1") else _MONTHS.get(g["m1"].lower())
+        last = int(g["n2"]) if g.get("n2") else _MONTHS.get(g["m2"].lower())
+        if not first or not last or not 1 <= first <= 12 or not 1 <= last <= 12:
+            continue
+        y2 = int(g["y2"])
+        y1 = int(g["y1"]) if g.get("y1") else (y2 if first <= last else y2 - 1)
+        start = dt.date(y1, first, 1)
+        label = period_for_dates(start, _add_months(dt.date(y2, last, 1), 1) - _DAY)
+        if label is None:
+            raise _error("a month range that is a calendar quarter, half or year (Jul–Sep 2026)", value)
+        return label
     return None
 
 

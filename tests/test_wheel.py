@@ -40,6 +40,7 @@ def test_wheel_contents_are_namespaced(installed):
     assert "okrsync/connectors/spreadsheet.py" in names
     assert "okrsync/mappings/spreadsheet.yaml" in names
     assert "okrsync/report/catalogue.yaml" in names and "okrsync/report/templates/fit.html" in names
+    assert "okrsync/schemas/okr-json-1.schema.json" in names  # okrsync validate needs it installed
     assert not any(n.startswith(("connectors/", "mappings/")) for n in names)
 
 
@@ -58,3 +59,7 @@ def test_installed_cli_runs_outside_the_checkout(installed):
     subprocess.run([okrsync, "init"], cwd=work, env=env, check=True, capture_output=True)
     pulled = subprocess.run([okrsync, "--json", "pull"], cwd=work, env=env, capture_output=True, text=True, check=True)
     assert '"created": 2' in pulled.stdout
+    subprocess.run([okrsync, "export", "--format", "okr-json", "-o", "okrs.okr.json"], cwd=work, env=env, check=True,
+                   capture_output=True)
+    valid = subprocess.run([okrsync, "validate", "okrs.okr.json"], cwd=work, env=env, capture_output=True, text=True)
+    assert valid.returncode == 0 and "2 record(s): valid" in valid.stdout, valid.stdout + valid.stderr
