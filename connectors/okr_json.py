@@ -17,6 +17,7 @@ from typing import Iterator
 
 from okrsync import documents, hookimpl, okrjson
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
+from okrsync.config import check_options
 from okrsync.errors import ConfigError, FatalError
 from okrsync.mapping import MODEL_FIELDS
 from okrsync.model import DIRECTIONS, KINDS, REFERENCES, UNITS
@@ -31,10 +32,12 @@ class OkrJsonConnector(Connector):
         weights=True, confidence=True, check_ins="history", custom_fields=True, deletes=True, incremental=False,
         writes="snapshot",
     )
+    option_help = {"path": "the okr-json file (.json)"}
+    required_options = ("path",)
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        documents.check_options(endpoint, options, ("path",))
+        check_options(options, self.declared_options(), f"endpoint {endpoint}")
         if not options.get("path"):
             raise ConfigError(f"endpoint {endpoint}: an okr-json endpoint needs 'path: FILE.json'")
         self.path = self.context.base_dir / Path(options["path"]).expanduser()

@@ -54,6 +54,7 @@ from typing import Any, Callable, Iterator
 from okrsync import documents, hookimpl
 from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
+from okrsync.config import check_options
 from okrsync.errors import ConfigError, FatalError
 from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, json_value, settle_key_result
 from okrsync.model import DIRECTIONS, ENTITY_TYPES, KINDS, REFERENCES, UNITS, problems, to_fields
@@ -63,8 +64,18 @@ from .structured_mapping import Doc, Frame, Part, StructuredMapping, blank, file
 
 __all__ = ["JsonConnector", "YamlConnector", "StructuredConnector", "StructuredMapping", "files_regex"]
 
-OPTIONS = ("path", "mapping", "files", "max_bytes", "read_only", "percent_scale", "progress_scale", "date_order",
-           "fiscal_year_start", "decimal")
+OPTION_HELP = {
+    "path": "the file (or the folder that `files:` is relative to)",
+    "mapping": "the mapping file that says where each kind's records are (relative to the config)",
+    "files": "a file-name pattern with captured parts, e.g. teams/{team}/{quarter}/{objective}.json",
+    "max_bytes": "refuse files larger than this (default 64 MB)",
+    "read_only": "true: never write this endpoint, even when its mapping could be inverted",
+    "percent_scale": "how percent values are written: 100 (45 = 45 %) or 1 (0.45 = 45 %)",
+    "progress_scale": "how progress values are written: 100 or 1",
+    "date_order": "ymd | dmy | mdy: how ambiguous dates are read",
+    "fiscal_year_start": "the month a fiscal year starts (1-12), for FY period labels",
+    "decimal": "the decimal separator of numbers written as text (. or ,)",
+}
 _JSON_LATER = (Measure, tf.PeriodLabel)
 _MISS = object()
 _MEMO_MAX = 100_000  # parsed values remembered per field
@@ -85,10 +96,12 @@ class StructuredConnector(Connector):
         alignment="multi-parent", weights=True, confidence=True, check_ins="history", custom_fields=True,
         deletes=False, incremental=False, writes="snapshot", read_only=KINDS,
     )
+    option_help = OPTION_HELP
+    required_options = ("path", "mapping")
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        documents.check_options(endpoint, options, OPTIONS)
+        check_options(options, self.declared_options(), f"endpoint {endpoint}")
         if not options.get("path"):
             raise ConfigError(f"endpoint {endpoint}: a {self.name} endpoint needs 'path: FILE' (or a folder with 'files:')")
         if not options.get("mapping"):

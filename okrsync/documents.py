@@ -15,7 +15,6 @@ Nothing here touches the network: a document is one local file.
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import tempfile
@@ -25,7 +24,7 @@ from typing import Any, Iterable
 
 import yaml
 
-from .errors import ConfigError, OkrsyncError
+from .errors import OkrsyncError
 
 MAX_BYTES = 64 * 1024 * 1024  # a data file larger than this is refused before it is read
 MAX_DEPTH = 64  # nesting deeper than any OKR file needs, shallow enough for the stack
@@ -50,19 +49,6 @@ class BadLine:
     line: int
     column: int
     reason: str
-
-
-HUB_OPTIONS = ("deletes", "users")  # endpoint options the hub itself reads (policy, migrate)
-
-
-def check_options(endpoint: str, options: dict, known: tuple[str, ...]) -> None:
-    """A misspelt endpoint option would be ignored without a word: refuse it, with a hint."""
-    known = (*known, *HUB_OPTIONS)
-    for key in options:
-        if key not in known:
-            hint = difflib.get_close_matches(key, known, n=1)
-            raise ConfigError(f"endpoint {endpoint}: unknown option {key!r}" + (f"; did you mean {hint[0]!r}?" if hint
-                              else f"; known: {', '.join(known)}"))
 
 
 def format_of(path: Path) -> str | None:
