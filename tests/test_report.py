@@ -243,7 +243,7 @@ def test_fit_report_formats_and_escaping(example):
     assert render.md("a|b\nc") == "a\\|b c"
     run("-c", "config.example.yaml", "report", "progress", "--out", "board.html")
     board = (example / "board.html").read_text()
-    assert "<script" not in board and board.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    assert "<script" not in board and board.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 4  # card, weekly view, stale list
 
 
 def test_progress_board(example):
@@ -268,16 +268,118 @@ def test_progress_trend_and_cadence_come_from_the_change_log(example):
     board = json.loads(run("-c", "config.example.yaml", "report", "progress", "--format", "json").output)
     krs = {kr["title"]: kr for rows in board["sections"].values() for o in rows for kr in o["key_results"]}
     arr = krs["Grow ARR from €8.4M to €10.2M"]
-    assert [p for _, p in arr["trend"]] == [0.361, 0.611] and arr["checked_in"]
+    assert [p for _, p in arr["trend"]] == [0.0, 0.361, 0.611]  # the start value on 2026-01-01 first and arr["checked_in"]
     maria = next(c for c in board["cadence"] if c["owner"] == "maria.keller@example.com")
     assert maria["check_ins"] == 1
+
+
+def _at(monkeypatch, when: str):
+    """Make the store record the next changes at ``when`` (the change log's clock)."""
+    import okrsync.store
+
+    monkeypatch.setattr(okrsync.store, "NOW", lambda: when + "T09:00:00.000Z")
+
+
+@pytest.fixture
+def quarter(tmp_path, monkeypatch):
+    """A 2026-Q1 store with history: two KRs recorded on 5 January, k1 checked in on 20 January,
+    10 February and 20 March (and read back by a sync on 21 March), k2 never; k3 recorded on
+    1 April."""
+    import okrsync.store
+    from okrsync.store import Store
+
+    clock = okrsync.store.NOW
+    (tmp_path / "okrsync.yaml").write_text("store: okrsync.db\nendpoints: {sheet: {type: csv, path: okrs.csv}}\n")
+    store = Store(tmp_path / "okrsync.db")
+    run_id = store.begin_run("test")
+    _at(monkeypatch, "2026-01-05")
+    store.mutate(run_id, "sheet", "objective", "o1", {"title": "Win the mid-market", "period": "2026-Q1",
+                                                      "type": "committed", "owner": "ana@example.com"})
+    kr = {"objective_id": "o1", "direction": "increase", "unit": "number", "start": 0, "target": 100}
+    store.mutate(run_id, "sheet", "key_result", "k1", kr | {"title": "Sign 100 accounts", "current": 10,
+                                                             "owner": "ana@example.com", "confidence": 0.4})
+    store.mutate(run_id, "sheet", "key_result", "k2", kr | {"title": "Run 100 demos", "current": 0, "owner": "ben@example.com"})
+    _at(monkeypatch, "2026-03-20")
+    for n, (day, value, conf) in enumerate((("2026-01-20", 30, 0.5), ("2026-02-10", 60, 0.7), ("2026-03-20", 90, 0.9))):
+        store.mutate(run_id, "perdoo", "check_in", f"c{n}", {"key_result_id": "k1", "at": day + "T10:00:00Z",
+                                                             "value": value, "confidence": conf, "author": "ana@example.com"})
+    _at(monkeypatch, "2026-03-21")
+    store.mutate(run_id, "perdoo", "key_result", "k1", kr | {"title": "Sign 100 accounts", "current": 90,
+                                                             "owner": "ana@example.com", "confidence": 0.9})
+    _at(monkeypatch, "2026-04-01")
+    store.mutate(run_id, "sheet", "key_result", "k3", kr | {"title": "Late KR", "current": 5, "owner": "cy@example.com"})
+    store.close()
+    monkeypatch.setattr(okrsync.store, "NOW", clock)
+    return tmp_path
+
+
+def _krs(board):
+    return {kr["id"]: kr for rows in board["sections"].values() for o in rows for kr in o["key_results"]}
+
+
+def test_progress_as_of_is_rebuilt_from_the_change_log_and_check_ins(quarter):
+    """Issue 23: with --as-of the board showed today's values and negative ages (-267 d)."""
+    board = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-02-15").stdout)
+    krs = _krs(board)
+    assert sorted(krs) == ["k1", "k2"]  # k3 was recorded on 1 April
+    k1, k2 = krs["k1"], krs["k2"]
+    assert (k1["value"], k1["score"], k1["band"]) == ("60 / 100", 0.6, "yellow")
+    assert [p for _, p in k1["trend"]] == [0.0, 0.1, 0.3, 0.6]  # start on 1 Jan, recorded 5 Jan, two check-ins
+    assert [c for _, c in k1["confidence_trend"]] == [0.4, 0.5, 0.7] and k1["confidence"] == 0.7
+    assert (k1["last_check_in"], k1["days_since"], k1["check_ins"], k1["stale"]) == ("2026-02-10T10:00:00Z", 5, 2, False)
+    assert (k2["checked_in"], k2["last_check_in"], k2["days_since"], k2["age_from"], k2["stale"]) == \
+        (False, None, 45, "period start", True)
+    assert board["notes"] == ["1 key results okrsync recorded after 2026-02-15 are not on this board (it shows what was known then)"]
+    cadence = {c["owner"]: c for c in board["cadence"]}
+    assert (cadence["ana@example.com"]["check_ins"], cadence["ana@example.com"]["stale"]) == (2, 0)
+    assert (cadence["ben@example.com"]["check_ins"], cadence["ben@example.com"]["never_checked_in"],
+            cadence["ben@example.com"]["stale"]) == (0, 1, 1)
+    assert len(board["stale"]) == sum(c["stale"] for c in board["cadence"]) == 1
+    early = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-01-02").stdout)
+    assert early["sections"] == {} and len(early["notes"]) == 2  # nothing recorded yet: no negative ages
+    now = _krs(json.loads(run("report", "progress", "--format", "json").stdout))
+    assert (now["k1"]["value"], now["k1"]["check_ins"]) == ("90 / 100", 3)  # the sync reading 90 back is no 4th check-in
+    assert all(kr["days_since"] >= 0 for kr in now.values())
+
+
+def test_progress_weekly_view_shows_what_changed_since_the_last_review(quarter):
+    board = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-02-15").stdout)
+    week = {w["owner"]: w for w in board["week"]}
+    assert board["since"] == "2026-02-08T23:59:59Z"
+    [change] = week["ana@example.com"]["changed"]
+    assert (change["before"], change["after"], change["score_before"], change["score_after"]) == ("30 / 100", "60 / 100", 0.3, 0.6)
+    assert (change["confidence_before"], change["confidence_after"], change["check_ins"], change["who"]) == \
+        (0.5, 0.7, 1, ["ana@example.com"])
+    assert week["ben@example.com"] == {"owner": "ben@example.com", "changed": [], "quiet": ["Run 100 demos"]}
+    april = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-04-02", "--since", "2026-03-19").stdout)
+    week = {w["owner"]: w for w in april["week"]}
+    assert [(c["title"], c["before"], c["check_ins"]) for c in week["cy@example.com"]["changed"]] == [("Late KR", None, 0)]
+    assert [c["before"] for c in week["ana@example.com"]["changed"]] == ["60 / 100"]
+
+
+def test_progress_never_checked_in_is_stale_and_agrees_with_the_cadence_table(example):
+    """Issue 23: every KR read '(0 d, never checked in)' and 'Stale (0)' sat above a cadence
+    table where owners had 0 check-ins: the import time was taken for a check-in."""
+    import datetime as dt
+
+    board = json.loads(run("-c", "config.example.yaml", "report", "progress", "--format", "json").stdout)
+    krs = _krs(board)
+    days = (dt.datetime.now(dt.timezone.utc).date() - dt.date(2026, 1, 1)).days  # the example's period is 2026-Q1
+    assert len(krs) == 39 and {(kr["checked_in"], kr["last_check_in"], kr["days_since"], kr["age_from"], kr["stale"])
+                               for kr in krs.values()} == {(False, None, days, "period start", True)}
+    assert sum(c["never_checked_in"] for c in board["cadence"]) == sum(c["stale"] for c in board["cadence"]) == 39
+    assert all(c["check_ins"] == 0 for c in board["cadence"])
+    run("-c", "config.example.yaml", "report", "progress", "--out", "board.html")
+    page = (example / "board.html").read_text()
+    assert "Stale key results (39)" in page and page.count(f"never checked in ({days} d since period start)") == 2 * 39
+    assert ", never checked in)" not in page  # the old "(0 d, never checked in)"
 
 
 # ------------------------------------------------------------------ lint
 
 
 def test_lint_rules_severity_and_exit_code(example):
-    out = json.loads(run("-c", "config.example.yaml", "--json", "lint", "--as-of", "2026-02-01").output)
+    out = json.loads(run("-c", "config.example.yaml", "--json", "lint", "--as-of", "2026-02-01").stdout)
     assert out["errors"] == 0
     csv = example / "examples" / "okrs.csv"
     csv.write_text(csv.read_text().replace(",8400000,9050000,10200000,", ",8400000,9050000,,"))  # ARR: no target

@@ -11,7 +11,7 @@ import click
 
 from .. import lint as lint_mod
 from ..errors import ConfigError
-from . import catalogue, fit, profile, progress, render, scoring
+from . import catalogue, fit, history, profile, progress, render, scoring
 
 LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
 
@@ -70,22 +70,34 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
 @click.option("--period", help="Only objectives of this period (e.g. 2026-Q1).")
 @click.option("--stale-days", type=click.IntRange(min=1), default=progress.STALE_DAYS, show_default=True,
               help="A KR without a check-in for longer is stale.")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Judge staleness on this date (default: now).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
+              help="The board as it was at the end of this day: values, scores, trends and ages from the change log "
+                   "and check-ins up to then (default: now).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="The last review: 'since the last review' covers the end of this day to --as-of (default: a week before).")
 @click.option("--format", "fmt", type=click.Choice(["html", "json"]), help="Default: from --out's suffix, else html.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
 @click.pass_obj
-def progress_cmd(env, team, period, stale_days, as_of, fmt, out):
-    """The progress board: scores and colour bands, trends, stale KRs, check-in cadence.
+def progress_cmd(env, team, period, stale_days, as_of, since, fmt, out):
+    """The progress board: scores and colour bands, trends, stale KRs, check-in cadence,
+    and what changed since the last review, per owner.
 
     \b
     Example:
         okrsync -c config.example.yaml report progress --out board.html
         okrsync report progress --team Platform --period 2026-Q1 --stale-days 7 --out board.html
+        okrsync report progress --as-of 2026-03-15 --since 2026-03-08 --out board-w11.html
     """
-    when = as_of.replace(tzinfo=dt.timezone.utc) if as_of else None
-    board = progress.build(env.store(), team=team, period=period, as_of=when, stale_days=stale_days)
+    board = progress.build(env.store(), team=team, period=period, as_of=_day_end(as_of), stale_days=stale_days,
+                           since=_day_end(since))
     objectives = sum(len(rows) for rows in board.sections.values())
     _write(env, render.board_data(board), fmt, out, f"{objectives} objectives, {len(board.stale)} stale KRs")
+    for note in board.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def _day_end(day: dt.datetime | None) -> dt.datetime | None:
+    return None if day is None else history.end_of_day(day.date())
 
 
 def _write(env, data: dict, fmt: str | None, out: str | None, summary: str) -> None:
