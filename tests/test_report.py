@@ -92,17 +92,45 @@ def _tool(key, **cells):
                  for k, v in cells.items()})
 
 
-@pytest.mark.parametrize("cells, weights, proven, possible", [
-    ({"sso": True, "scim": True}, {"sso": 1, "scim": 1}, 1.0, 1.0),
-    ({"sso": True, "scim": False}, {"sso": 1, "scim": 1}, 0.5, 0.5),
-    ({"sso": True}, {"sso": 1, "scim": 1}, 0.5, 1.0),  # scim unknown: neither yes nor no
-    ({"api": "read"}, {"api": 2}, 0.5, 0.5),
-    ({"check_ins": "latest", "sso": None}, {"check_ins": 1, "sso": 3}, 0.125, 0.875),
-    ({}, {"sso": 0}, 0.0, 0.0),
+@pytest.mark.parametrize("cells, weights, fit, low, high, coverage", [
+    ({"sso": True, "scim": True}, {"sso": 1, "scim": 1}, 1.0, 1.0, 1.0, 1.0),
+    ({"sso": True, "scim": False}, {"sso": 1, "scim": 1}, 0.5, 0.5, 0.5, 1.0),
+    ({"sso": True}, {"sso": 1, "scim": 1}, 1.0, 0.5, 1.0, 0.5),  # scim unknown: fit over sso alone
+    ({"api": "read"}, {"api": 2}, 0.5, 0.5, 0.5, 1.0),
+    ({"check_ins": "latest", "sso": None}, {"check_ins": 1, "sso": 3}, 0.5, 0.125, 0.875, 0.25),
+    ({}, {"sso": 0}, None, 0.0, 0.0, 0.0),
 ])
-def test_weighted_scores_keep_unknown_apart(cells, weights, proven, possible):
+def test_fit_is_scored_over_known_cells_with_evidence_and_range_apart(cells, weights, fit, low, high, coverage):
+    """Issue 23: the "proven" score nearly equalled "sources cover" (46/44, 51/40, 32/32): it
+    rewarded how much was researched. Fit is now over known cells only."""
     [s] = scoring.score_tools({"t": _tool("t", **cells)}, weights)
-    assert (s.proven, s.possible) == pytest.approx((proven, possible))
+    assert (s.fit, s.low, s.high, s.coverage) == pytest.approx((fit, low, high, coverage))
+
+
+def test_a_tool_ranks_above_another_only_when_its_range_is_above():
+    weights = {"sso": 1, "scim": 1, "api": 2}
+    tools = {"known": _tool("known", sso=True, scim=True, api="read-write"),  # 100 %, all known
+             "thin": _tool("thin", sso=True),  # fit 100 % on a quarter of the weight: range 25–100 %
+             "weak": _tool("weak", sso=False, scim=False, api="read"),  # 25 %, all known
+             "none": _tool("none", sso=False, scim=False, api="none")}  # 0 %
+    ranked = scoring.score_tools(tools, weights)
+    assert [(s.tool.key, s.rank, sorted(s.ties)) for s in ranked] == [
+        ("known", 1, ["thin"]), ("thin", 1, ["known", "weak"]), ("weak", 2, ["thin"]), ("none", 4, [])]  # rank: 1 + the tools surely better
+    # what would separate them: thin's unknown cells, heaviest first
+    assert scoring.questions(ranked[1], weights) == [("api", 2), ("scim", 1)]
+    data = render.fit_data("scaleup", profile.Client(name="Acme", date="2026-03-31"), weights, ranked, [], [],
+                           dict.fromkeys(("objectives", "key_results"), 0))
+    assert [r["rank_label"] for r in data["ranking"]] == ["1=", "1=", "2", "4"]
+    assert data["top_tier"] == ["known", "thin"] and data["date"] == "2026-03-31"
+    assert [(q["tool"], [a["criterion"] for a in q["ask"]]) for q in data["questions"]] == [("known", []), ("thin", ["api", "scim"])]
+
+
+def test_criteria_the_client_profile_cannot_judge_are_not_scored():
+    tools = {"a": _tool("a", sso=True, size_fit=("startup",), price_per_seat=10)}
+    [s] = scoring.score_tools(tools, {"sso": 1, "size_fit": 1, "cost": 1})  # no size, no budget: not unknowns
+    assert (s.fit, s.coverage) == (1.0, 1.0)
+    assert scoring.unscored({"size_fit": 1, "cost": 1}, profile.Client(size=50)) == {
+        "cost": "the client profile gives no budget_per_seat"}
 
 
 @pytest.mark.parametrize("must_haves, expected", [

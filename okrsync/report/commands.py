@@ -11,7 +11,7 @@ import click
 
 from .. import lint as lint_mod
 from ..errors import ConfigError
-from . import catalogue, fit, history, profile, progress, render, scoring
+from . import catalogue, fit, history, pdf, profile, progress, render, scoring
 
 LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
 
@@ -33,7 +33,7 @@ def report():
 @click.option("--client", "client_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Client profile YAML: size, it_landscape, must_haves, budget_per_seat, weights.")
 @click.option("--period", help="Only the client's OKRs of this period.")
-@click.option("--format", "fmt", type=click.Choice(render.FORMATS), help="Default: from --out's suffix, else html.")
+@click.option("--format", "fmt", type=click.Choice(render.FORMATS + ("pdf",)), help="Default: from --out's suffix, else html.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
 @click.pass_obj
 def fit_cmd(env, preset, client_path, period, fmt, out):
@@ -51,6 +51,7 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
     client = profile.load_client(client_path) if client_path else profile.Client()
     preset = preset or client.preset or client.size_class or "scaleup"
     weights = profile.weights_for(preset, client)
+    weights = weights | dict.fromkeys(scoring.unscored(weights, client), 0.0)
     tools = catalogue.load()
     scores = scoring.score_tools(tools, weights, client)
     flips = scoring.sensitivity(scores, weights)
@@ -60,8 +61,10 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
               "check_in_history": sum(data.history.values()), "initiatives": len(data.initiatives),
               "custom_values": sum(data.custom.values())}
     result = render.fit_data(preset, client, weights, scores, flips, fits, counts)
-    top = result["sensitivity"]["top"]
-    _write(env, result, fmt, out, f"{len(scores)} tools, top: {tools[top].name if top else 'none'}"
+    top = [tools[k].name for k in result["top_tier"]]
+    _write(env, result, fmt, out, f"{len(scores)} tools, top: " + (
+           "none" if not top else top[0] if len(top) == 1 else ", ".join(top) + " (tied: their ranges overlap)"
+           if len(top) <= 3 else f"{len(top)} tools tied (their ranges overlap; the report lists what to ask the vendors)")
            + ("" if result["sensitivity"]["stable"] else " (changes under ±20 % weights)"))
 
 
@@ -75,7 +78,7 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
                    "and check-ins up to then (default: now).")
 @click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
               help="The last review: 'since the last review' covers the end of this day to --as-of (default: a week before).")
-@click.option("--format", "fmt", type=click.Choice(["html", "json"]), help="Default: from --out's suffix, else html.")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "json"]), help="Default: from --out's suffix, else html.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
 @click.pass_obj
 def progress_cmd(env, team, period, stale_days, as_of, since, fmt, out):
@@ -102,14 +105,19 @@ def _day_end(day: dt.datetime | None) -> dt.datetime | None:
 
 def _write(env, data: dict, fmt: str | None, out: str | None, summary: str) -> None:
     fmt = fmt or ("json" if env.as_json else _suffix_format(out))
-    text = render.render(data, fmt)
+    if fmt == "pdf" and out is None:
+        raise ConfigError("--format pdf writes a file: give --out FILE.pdf")
+    text = render.render(data, "html" if fmt == "pdf" else fmt)
     if out is None:
         click.echo(text, nl=False)
         return
     path = Path(out)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if fmt == "pdf":
+            pdf.html_to_pdf(text, path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"--out {out}: cannot write: {e.strerror}") from None
     click.echo(f"wrote {path} ({fmt}): {summary}", err=True)
@@ -117,7 +125,7 @@ def _write(env, data: dict, fmt: str | None, out: str | None, summary: str) -> N
 
 def _suffix_format(out: str | None) -> str:
     suffix = Path(out).suffix.lower().lstrip(".") if out else ""
-    return {"md": "md", "markdown": "md", "json": "json"}.get(suffix, "html")
+    return {"md": "md", "markdown": "md", "json": "json", "pdf": "pdf"}.get(suffix, "html")
 
 
 @click.command()
