@@ -39,17 +39,27 @@ def example(tmp_path):
 # ------------------------------------------------------------------ the catalogue
 
 
-def test_catalogue_has_20_tools_every_cell_sourced():
+def test_catalogue_has_20_tools_every_cell_sourced_and_dated():
+    """Issue 23: the spreadsheet row cited okrsync's own README. Every cell's source is now a
+    page with the date it was read; cells read over a year ago fail this test on purpose:
+    re-check them (and update `read`)."""
+    import datetime as dt
+
     tools = catalogue.load()
     assert len(tools) >= 20
+    today = dt.date.today().isoformat()
     for tool in tools.values():
         for name in catalogue.FIELDS:
             cell = tool.cell(name)
             assert cell.confidence in catalogue.CONFIDENCES
-            assert cell.source and cell.source.startswith(("https://", "http://", "repo:")), (tool.key, name)
+            assert cell.source and cell.source.startswith(("https://", "http://")), (tool.key, name)
+            assert "okrsync" not in cell.source.lower(), (tool.key, name, cell.source)  # no self-citation
             assert (cell.value is None) == (cell.confidence == "unknown"), (tool.key, name)
-            if cell.source.startswith("repo:"):
-                assert (ROOT / cell.source[5:]).is_file()
+            assert cell.read and dt.date.fromisoformat(cell.read).isoformat() <= today, (tool.key, name, cell.read)
+    assert catalogue.due(tools) == [], "cells due for re-checking (read over a year ago)"
+    old = {"x": Tool("x", "X", "https://x.example", {"sso": Cell(True, "https://x.example", "confirmed", read="2024-01-01"),
+                                                     "scim": Cell(True, "https://x.example", "confirmed", read="2026-01-01")})}
+    assert catalogue.due(old, dt.date(2026, 6, 1)) == [("x", "sso", "2024-01-01")]
 
 
 def test_every_registered_connector_agrees_with_its_catalogue_entry():
@@ -75,11 +85,18 @@ def test_disagreement_is_found():
     assert catalogue.disagreements(tool, Capabilities(weights=False, alignment="none")) == []
 
 
-def test_bad_catalogue_cell_is_located(tmp_path):
+@pytest.mark.parametrize("source, cell, message", [
+    ('{url: "https://a.example", read: 2026-01-02}', "[maybe, A, confirmed]", r"line 7: weights \(x\): expected true or false"),
+    ('{url: "repo:README.md", read: 2026-01-02}', "[true, A, confirmed]", r"line 1: A: url: .*okrsync's own docs are no source"),
+    ('{url: "https://a.example"}', "[true, A, confirmed]", r"line 1: A: read: expected the date the page was read"),
+    ('"https://a.example"', "[true, A, confirmed]", r"line 1: A: a source is \{url"),
+    ('{url: "https://a.example", read: 2026-01-02}', "[true, B, confirmed]", r"line 7: weights \(x\): 'B' is not a key of sources"),
+])
+def test_bad_catalogue_cell_is_located(tmp_path, source, cell, message):
     path = tmp_path / "cat.yaml"
-    path.write_text("sources: {A: https://a.example}\ntools:\n  x:\n    name: X\n    checked: A\n    cells:\n"
-                    "      weights: [maybe, A, confirmed]\n")
-    with pytest.raises(ConfigError, match=r"cat.yaml: line 7: weights \(x\): expected true or false"):
+    path.write_text(f"sources: {{A: {source}}}\ntools:\n  x:\n    name: X\n    checked: A\n    cells:\n"
+                    f"      weights: {cell}\n")
+    with pytest.raises(ConfigError, match="cat.yaml: " + message):
         catalogue.load(path)
 
 
@@ -403,6 +420,36 @@ def test_progress_never_checked_in_is_stale_and_agrees_with_the_cadence_table(ex
     assert ", never checked in)" not in page  # the old "(0 d, never checked in)"
 
 
+def test_quarter_review_pack(quarter):
+    """Issue 23: `okrsync report review --period P` for the review workshop."""
+    pack = json.loads(run("report", "review", "--period", "2026-Q1", "--format", "json").stdout)
+    krs = _krs(pack["board"])
+    assert (krs["k1"]["score"], krs["k2"]["score"], krs["k3"]["score"]) == (0.9, 0.0, 0.1)  # final: latest values
+    assert [p for _, p in krs["k1"]["trend"]] == [0.0, 0.1, 0.3, 0.6, 0.9]
+    assert [c for _, c in krs["k1"]["confidence_trend"]] == [0.4, 0.5, 0.7, 0.9]
+    assert pack["disagree"] == [{"objective": "Win the mid-market", "green": ["Sign 100 accounts"],
+                                 "red": ["Run 100 demos", "Late KR"]}]
+    assert sorted(kr["id"] for kr in pack["unchecked"]) == ["k2", "k3"]  # k1's last check-in: 11 days before the end
+    assert [(c["id"], c["reason"].split(",")[0]) for c in pack["carry"]] == [("k1", "committed"), ("k2", "committed"),
+                                                                           ("k3", "committed")]
+    changes = [(c["at"][:10], c["record"], c["change"], c["field"], c["new"], c["origin"]) for c in pack["changes"]]
+    assert pack["changes_total"] == len(changes) == 8
+    assert changes[:3] == [("2026-01-05", "Win the mid-market", "create", "record", "Win the mid-market", "sheet"),
+                           ("2026-01-05", "Sign 100 accounts", "create", "record", "Sign 100 accounts", "sheet"),
+                           ("2026-01-05", "Run 100 demos", "create", "record", "Run 100 demos", "sheet")]
+    assert ("2026-02-10", "Sign 100 accounts", "check-in", "value", "value 60, confidence 0.7", "ana@example.com") in changes
+    assert changes[-2:] == [("2026-03-21", "Sign 100 accounts", "update", "confidence", "0.9", "perdoo"),
+                            ("2026-03-21", "Sign 100 accounts", "update", "current", "90", "perdoo")]
+    assert pack["notes"] == ["1 changes okrsync recorded after 2026-Q1 ended are in these scores (the latest values count "
+                             "as final); 'what changed' lists the period itself"]
+    run("report", "review", "--period", "2026-Q1", "--out", "review.md")
+    text = (quarter / "review.md").read_text()
+    assert "| Sign 100 accounts | ana@example.com | 90 / 100 | 0.9 | green | 3 | 2026-03-20 |" in text
+    assert "- Win the mid-market: green Sign 100 accounts; red Run 100 demos; Late KR" in text
+    result = run("report", "review", "--period", "sometime", code=2)
+    assert "--period sometime: not a period okrsync knows" in result.output
+
+
 # ------------------------------------------------------------------ lint
 
 
@@ -439,7 +486,7 @@ def test_lint_finds_cycles_duplicates_missing_owners_and_empty_objectives(store)
 
 
 def test_report_and_lint_help_have_examples():
-    for command in ("report", "report fit", "report progress", "lint"):
+    for command in ("report", "report fit", "report progress", "report review", "lint"):
         assert "Example" in run(*command.split(), "--help").output, command
 
 
@@ -452,28 +499,56 @@ def _chromium():
     return browser, browser.chromium()
 
 
-@pytest.mark.skipif(not shutil.which("chromium") and not Path("/usr/bin/chromium").exists(),
-                    reason="Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
+NO_CHROMIUM = pytest.mark.skipif(not shutil.which("chromium") and not Path("/usr/bin/chromium").exists(),
+                                 reason="Debian's chromium is not installed (.ci/run installs it: apt-get install chromium)")
+
+
+@NO_CHROMIUM
 def test_reports_in_a_real_browser(example, tmp_path):
-    """Both reports open headless with no console errors, their charts laid out and visible,
-    a PDF rendering, and a screenshot that is not blank."""
+    """Every HTML report opens headless at 1280 px with no console errors, its charts laid
+    out and visible, no text overflowing its box on screen or in print (issue 23: the heat
+    map's rotated headers were clipped), a PDF rendering, and a screenshot that is not blank."""
     browser, binary = _chromium()
-    run("-c", "config.example.yaml", "report", "fit", "--profile", "corporation", "--out", "fit.html")
+    (example / "client.yaml").write_text("name: Acme GmbH\ndate: 2026-03-31\nsize: 1200\nit_landscape: [jira, teams]\n")
+    run("-c", "config.example.yaml", "report", "fit", "--client", "client.yaml", "--out", "fit.html")
     run("-c", "config.example.yaml", "report", "progress", "--out", "board.html")
-    for page, charts in (("fit.html", {"ranking", "heatmap", "dataloss"}), ("board.html", {"bands", "objective-progress", "trend"})):
+    run("-c", "config.example.yaml", "report", "review", "--period", "2026-Q1", "--out", "review.html")
+    for page, charts in (("fit.html", {"ranking", "heatmap", "dataloss"}), ("board.html", {"bands", "objective-progress", "trend"}),
+                         ("review.html", {"bands", "trend"})):
         seen = browser.inspect(example / page, binary)
         assert seen["errors"] == [], seen["errors"]
         assert charts <= {c["chart"] for c in seen["charts"]}
         for c in seen["charts"]:
             assert c["visible"] and c["width"] > 50 and c["height"] > 5 and c["shapes"] > 0, c
-        assert seen["pdf_bytes"] > 10_000
-        shot = example / f"{page}.png"
-        shot.write_bytes(seen["png"])
+        assert seen["overflow"] == [], (page, seen["overflow"][:5])
+        assert seen["print_overflow"] == [], (page, seen["print_overflow"][:5])
+        assert seen["pdf_bytes"] > 10_000 and seen["pdf"].startswith(b"%PDF-")
         width, height, rows = browser.png_pixels(seen["png"])
-        assert (width, height) == (1200, 900)
+        assert (width, height) == (1280, 900)
         bpp = len(rows[0]) // width
         colours = {row[i:i + 3] for row in rows[::8] for i in range(0, len(row), bpp * 8)}
         assert len(colours) > 20, f"{page}: the screenshot looks blank ({len(colours)} colours)"
         blue_or_band = sum(1 for row in rows[::4] for i in range(0, len(row), bpp * 4)
                            if row[i:i + 3] in (b"\x1a\x73\xe8", b"\x2e\x9d\x57", b"\xe0\xb0\x00", b"\xd2\x45\x3a"))
         assert blue_or_band > 100, f"{page}: no chart colour on screen"
+    fit_page = (example / "fit.html").read_text()
+    assert "<h1>OKR tool fit for Acme GmbH</h1>" in fit_page and "2026-03-31" in fit_page and "for the client" not in fit_page
+
+
+@NO_CHROMIUM
+def test_reports_as_pdf(example):
+    run("-c", "config.example.yaml", "report", "fit", "--profile", "startup", "--out", "fit.pdf")
+    run("-c", "config.example.yaml", "report", "progress", "--format", "pdf", "--out", "out/board.pdf")
+    for name in ("fit.pdf", "out/board.pdf"):
+        data = (example / name).read_bytes()
+        assert data.startswith(b"%PDF-") and len(data) > 10_000 and data.count(b"/Type /Page") >= 2, name
+    result = run("-c", "config.example.yaml", "report", "progress", "--format", "pdf", code=2)
+    assert "--format pdf writes a file: give --out FILE.pdf" in result.output
+
+
+def test_pdf_without_chromium_says_how_to_get_it(example, monkeypatch):
+    monkeypatch.setenv("PATH", str(example))  # no chromium on it
+    monkeypatch.delenv("OKRSYNC_CHROMIUM", raising=False)
+    result = run("-c", "config.example.yaml", "report", "fit", "--out", "fit.pdf", code=2)
+    assert "PDF output needs Chromium: install it (Debian: apt-get install chromium)" in result.output
+    assert not (example / "fit.pdf").exists()

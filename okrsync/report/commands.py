@@ -11,19 +11,20 @@ import click
 
 from .. import lint as lint_mod
 from ..errors import ConfigError
-from . import catalogue, fit, history, pdf, profile, progress, render, scoring
+from . import catalogue, fit, history, pdf, profile, progress, render, review, scoring
 
 LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
 
 
 @click.group()
 def report():
-    """Reports over the store: tool fit and the progress board.
+    """Reports over the store: tool fit, the progress board and the quarter review pack.
 
     \b
     Example:
         okrsync report fit --profile corporation --out fit.html
         okrsync report progress --period 2026-Q1 --out board.html
+        okrsync report review --period 2026-Q1 --out review.pdf
     """
 
 
@@ -96,6 +97,32 @@ def progress_cmd(env, team, period, stale_days, as_of, since, fmt, out):
     objectives = sum(len(rows) for rows in board.sections.values())
     _write(env, render.board_data(board), fmt, out, f"{objectives} objectives, {len(board.stale)} stale KRs")
     for note in board.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@report.command(name="review")
+@click.option("--period", required=True, help="The period to review, e.g. 2026-Q1.")
+@click.option("--stale-days", type=click.IntRange(min=1), default=progress.STALE_DAYS, show_default=True,
+              help="A KR without a check-in for longer at the period's end is stale.")
+@click.option("--format", "fmt", type=click.Choice(["html", "pdf", "md", "json"]), help="Default: from --out's suffix, else html.")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
+@click.pass_obj
+def review_cmd(env, period, stale_days, fmt, out):
+    """The quarter review pack for the review workshop: final scores and bands, trajectories and
+    confidence over the period, what changed (and from which tool), KRs with no or stale
+    check-ins, objectives whose KRs disagree, and candidates to carry over.
+
+    \b
+    Example:
+        okrsync -c config.example.yaml report review --period 2026-Q1 --out review.html
+        okrsync report review --period 2026-Q1 --out review.pdf
+        okrsync report review --period 2026-Q1 --format md --out review.md   # for a wiki
+    """
+    pack = review.build(env.store(), period, stale_days=stale_days)
+    objectives = sum(len(rows) for rows in pack.board.sections.values())
+    _write(env, render.review_data(pack), fmt, out, f"{period}: {objectives} objectives, {len(pack.carry)} carry-over "
+           f"candidates, {len(pack.unchecked)} KRs with no or stale check-ins")
+    for note in pack.notes:
         click.echo(f"note: {note}", err=True)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from . import catalogue
 from .catalogue import FIELDS, Tool
 from .fit import ToolFit
 from .profile import CRITERIA, Client
@@ -57,6 +58,7 @@ def fit_data(preset: str, client: Client, weights: dict[str, float], scores: lis
                       for s in top if s.ties],
         "sensitivity": {"top": standing[0].tool.key if standing else None, "stable": not flips,
                         "flips": [dataclasses.asdict(f) for f in flips]},
+        "due": [{"tool": t, "field": f, "read": r} for t, f, r in catalogue.due({s.tool.key: s.tool for s in scores})],
         "fit": [_tool_fit(fit_of[k]) for k in order if k in fit_of],
         "catalogue": {s.tool.key: _cells(s.tool) for s in scores},
     }
@@ -82,13 +84,20 @@ def _tool_fit(f: ToolFit) -> dict[str, Any]:
 
 def _cells(tool: Tool) -> dict[str, Any]:
     return {name: {"value": list(c.value) if isinstance(c.value, tuple) else c.value, "source": c.source,
-                   "confidence": c.confidence, "note": c.note}
+                   "read": c.read, "confidence": c.confidence, "note": c.note}
             for name in FIELDS for c in [tool.cell(name)]}
 
 
 def board_data(board) -> dict[str, Any]:
     return {"report": "progress", "generated": _now()} | dataclasses.asdict(board) | {
         "stale": [dataclasses.asdict(kr) for kr in board.stale]}
+
+
+def review_data(review) -> dict[str, Any]:
+    """The quarter review pack as JSON-ready data (its board as ``board_data`` gives it)."""
+    out = dataclasses.asdict(review)
+    out["board"] = board_data(review.board)
+    return {"report": "review", "generated": _now()} | out
 
 
 def render(data: dict[str, Any], fmt: str) -> str:
