@@ -450,6 +450,48 @@ def test_quarter_review_pack(quarter):
     assert "--period sometime: not a period okrsync knows" in result.output
 
 
+# ------------------------------------------------------------------ the board workbook
+
+
+def test_board_workbook_is_styled_and_reads_back_unchanged(example):
+    """Issue 23: out/board.xlsx, "the board leadership reads", was an unformatted 29-column dump."""
+    import openpyxl
+
+    from okrsync.store import Store
+
+    run("-c", "config.example.yaml", "sync")
+    ws = openpyxl.load_workbook(example / "out" / "board.xlsx").active
+    header = [c.value for c in ws[1]]
+    col = {name: i + 1 for i, name in enumerate(header)}
+    assert ws.freeze_panes == "C2"  # header and the objective id and title stay in view
+    assert ws["A1"].font.b and ws["A1"].font.color.rgb == "00FFFFFF" and ws["A1"].fill.fgColor.rgb == "001F3A5F"
+    assert ws.column_dimensions["B"].width == 48 and ws.column_dimensions["A"].width >= 12
+    rows = {ws.cell(r, col["Key result ID"]).value: r for r in range(2, ws.max_row + 1)}
+    arr, nrr, uptime = rows["KR-1"], rows["KR-2"], rows["KR-4"]
+    assert [ws.cell(arr, col[c]).number_format for c in ("Start", "Current", "Target")] == ['#,##0 "EUR"'] * 3
+    assert ws.cell(nrr, col["Current"]).number_format == '0"%"' and ws.cell(nrr, col["Current"]).value == 106
+    assert ws.cell(uptime, col["Current"]).number_format == '0.0#"%"'
+    assert ws.cell(arr, col["Confidence"]).number_format == "0%" and ws.cell(arr, col["Due"]).number_format == "yyyy-mm-dd"
+    bands = {kr: ws.cell(r, col["Current"]).fill.fgColor.rgb for kr, r in (("arr", arr), ("nrr", nrr), ("uptime", uptime))}
+    assert bands == {"arr": "00FFEB9C", "nrr": "00FFC7CE", "uptime": "00C6EFCE"}  # 0.4 yellow, 0.3 red, 1.0 green
+    objective_row = rows[None]  # the first objective's own row
+    assert ws.cell(objective_row, col["Objective"]).font.b and ws.cell(objective_row, col["Objective"]).fill.fgColor.rgb == "00EEF2F7"
+    # okrsync reads its own board back as it wrote it: a fresh store from the board alone holds the same OKRs
+    (example / "board-only.yaml").write_text("store: board.db\nendpoints:\n  board: {type: xlsx, path: out/board.xlsx, "
+                                             "layout: hierarchical}\n")
+    run("-c", "board-only.yaml", "pull")
+    read, want = _by_title(Store(example / "board.db")), _by_title(Store(example / "okrsync.db"))
+    assert len(read) == len(want) == 52 and read == want
+
+
+def _by_title(store) -> dict:
+    """A store's OKRs keyed by title, references as titles (canonical ids differ per store)."""
+    entities = list(store.entities())
+    title = {i: f.get("title") for i, _, f in entities}
+    return {f["title"]: {k: title.get(v, v) if k in ("objective_id", "parent_id") else v for k, v in f.items()
+                         if not k.startswith("extra.")} for _, _, f in entities}
+
+
 # ------------------------------------------------------------------ lint
 
 
