@@ -157,6 +157,25 @@ def inspect(page: Path, binary: str, width: int = 1280, height: int = 900) -> di
             "pdf_bytes": len(pdf), "pdf": pdf}
 
 
+def screenshot(page: Path, binary: str, out: Path, width: int = 1280, height: int = 900, scale: float = 0.6) -> None:
+    """A small PNG of the top of ``page`` at ``width`` px, scaled (the README's reference shots)."""
+    with tempfile.TemporaryDirectory() as profile:
+        pipe = _Pipe(binary, profile)
+        try:
+            target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            pipe.send("Page.enable", session=session)
+            pipe.send("Emulation.setDeviceMetricsOverride",
+                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+            pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+            pipe.wait_for("Page.loadEventFired")
+            clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}
+            out.write_bytes(base64.b64decode(pipe.send("Page.captureScreenshot", {"format": "png", "clip": clip},
+                                                       session=session)["data"]))
+        finally:
+            pipe.close()
+
+
 def _evaluate(pipe: _Pipe, session: str, expression: str):
     return json.loads(pipe.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
                                 session=session)["result"]["value"])
@@ -196,3 +215,9 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
         rows.append(bytes(line))
         prev = line
     return width, height, rows
+
+
+if __name__ == "__main__":  # python -m tests.browser PAGE.html OUT.png
+    import sys
+
+    screenshot(Path(sys.argv[1]), chromium(), Path(sys.argv[2]))
