@@ -420,6 +420,20 @@ def test_progress_never_checked_in_is_stale_and_agrees_with_the_cadence_table(ex
     assert ", never checked in)" not in page  # the old "(0 d, never checked in)"
 
 
+def test_progress_on_real_data_without_periods_or_check_ins(tmp_path):
+    """A real sheet with no period and no check-in: ages count from when okrsync first recorded
+    the KRs, so nothing is stale on the day of import, and the cadence table says the same."""
+    (tmp_path / "okrsync.yaml").write_text(
+        f"endpoints:\n  ops:\n    type: csv\n    path: {REAL / 'flat_kr_rows_percent_words_product_ops_sandbox.csv'}\n")
+    run("pull")
+    board = json.loads(run("report", "progress", "--format", "json").stdout)
+    krs = _krs(board)
+    assert len(krs) == 4 and {(k["checked_in"], k["days_since"], k["age_from"], k["stale"]) for k in krs.values()} == {
+        (False, 0, "first recorded", False)}
+    assert [(c["owner"], c["never_checked_in"], c["stale"]) for c in board["cadence"]] == [("(no owner)", 4, 0)]
+    assert {k["title"]: k["value"] for k in krs.values()}["Increase membership activation rate"] == "60% / 75%"
+
+
 def test_quarter_review_pack(quarter):
     """Issue 23: `okrsync report review --period P` for the review workshop."""
     pack = json.loads(run("report", "review", "--period", "2026-Q1", "--format", "json").stdout)
