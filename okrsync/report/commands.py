@@ -40,13 +40,17 @@ def report():
 def fit_cmd(env, preset, client_path, period, fmt, out):
     """Rank ~25 OKR tools for a client, and show what each would keep of the client's OKRs.
 
-    Scores are weighted criteria with must-have knock-outs and a ±20 % sensitivity check;
-    unknown catalogue cells are shown as unknown, never counted as yes or no.
+    Each tool gets a fit over its known cells, its evidence (the share of the weight that is
+    known) and the range its score could take if its unknown cells went either way; tools
+    rank apart only when their ranges separate, otherwise they tie and the report lists the
+    unknowns to ask the vendors about. Must-haves knock tools out; a ±20 % sensitivity check
+    says whether the top rank holds. The title and date come from the client profile.
 
     \b
     Example:
         okrsync -c config.example.yaml report fit --profile corporation --out fit.html
         okrsync report fit --client client.yaml --format md --out fit.md
+        okrsync report fit --client client.yaml --out fit.pdf
         okrsync --json report fit --profile startup
     """
     client = profile.load_client(client_path) if client_path else profile.Client()
