@@ -32,6 +32,8 @@ from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, Table
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
 
+from . import sheet_style
+
 _DATES = ("start", "due", "end")
 _NEW = "\0new"  # marks the copies of records created in this write
 # A KR's direction "increase" and unit "number" are what a sheet without those columns reads as.
@@ -373,7 +375,9 @@ def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
             if others:
                 raise FatalError(f"{conn.path.name} also has sheet(s) {', '.join(others)} that okrsync would not keep; "
                                  "give this endpoint a workbook of its own", endpoint=conn.endpoint)
-        tabular.write_xlsx(conn.path, sheets)
+        styles = {(s.sheet or _first_sheet(s.path)): sheet_style.style(conn, rows, len(s.old.preamble), s.part)
+                  for s, rows in tables}
+        tabular.write_xlsx(conn.path, sheets, styles)
         return
     for s, rows in tables:
         delimiter, encoding = _csv_dialect(conn, s.path)

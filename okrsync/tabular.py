@@ -484,13 +484,15 @@ def _csv_value(value: Any) -> Any:
     return value
 
 
-def write_xlsx(path, sheets: dict[str, tuple[list[str], Iterable[list]]]) -> None:
+def write_xlsx(path, sheets: dict[str, tuple[list[str], Iterable[list]]], styles: dict | None = None) -> None:
+    """Write sheets of rows; ``styles`` (sheet title → an object with ``setup(ws)`` and
+    ``cells(ws, row number, values)``, see connectors/sheet_style.py) dresses them."""
     file = os.fspath(path)
     if not sheets:
         raise TableError(file, "a workbook needs at least one sheet")
     wb = openpyxl.Workbook(write_only=True)
     try:
-        _fill_workbook(file, wb, sheets)
+        _fill_workbook(file, wb, sheets, styles or {})
         with _atomic_file(path, "wb") as fh:
             wb.save(fh)
     except BaseException:
@@ -498,16 +500,19 @@ def write_xlsx(path, sheets: dict[str, tuple[list[str], Iterable[list]]]) -> Non
         raise
 
 
-def _fill_workbook(file: str, wb, sheets) -> None:
+def _fill_workbook(file: str, wb, sheets, styles: dict) -> None:
     bold = Font(bold=True)
     for title, (header, rows) in sheets.items():
         try:
             ws = wb.create_sheet(title)
         except ValueError as exc:  # invalid characters in the sheet title
             raise TableError(file, str(exc), sheet=title) from None
-        _append(file, ws, 1, header, bold)
+        style = styles.get(title)
+        if style is not None:
+            style.setup(ws)
+        _append(file, ws, 1, header, bold, style)
         for number, row in enumerate(rows, 2):
-            _append(file, ws, number, row)
+            _append(file, ws, number, row, style=style)
 
 
 def _discard(wb) -> None:
@@ -530,10 +535,12 @@ def _xlsx_value(value: Any) -> Any:
     return neutralise(value)
 
 
-def _append(file: str, ws, number: int, row: list, font: Font | None = None) -> None:
+def _append(file: str, ws, number: int, row: list, font: Font | None = None, style=None) -> None:
     try:
         cells = [_xlsx_value(v) for v in row]
-        if font is not None:
+        if style is not None:
+            cells = style.cells(ws, number, cells)
+        elif font is not None:
             cells = [WriteOnlyCell(ws, value=v) for v in cells]
             for cell in cells:
                 cell.font = font

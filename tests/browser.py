@@ -26,8 +26,30 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 CHARTS = """JSON.stringify([...document.querySelectorAll('[data-chart]')].map(e => {
   const r = e.getBoundingClientRect(), s = getComputedStyle(e);
   return {chart: e.dataset.chart, width: r.width, height: r.height, visible: s.visibility === 'visible'
-          && s.display !== 'none' && r.width > 0 && r.height > 0, shapes: e.querySelectorAll('rect,polyline,circle').length};
+          && s.display !== 'none' && r.width > 0 && r.height > 0, shapes: e.querySelectorAll('rect,polyline,circle,td.cell').length};
 }))"""
+
+# Text a reader cannot see whole: a box whose content is wider or taller than the box (the
+# page itself included), and SVG text that sticks out of its chart (clipped headers).
+OVERFLOW = """JSON.stringify((() => {
+  const out = [], say = (e, why) => out.push({tag: e.tagName, why, text: (e.textContent || '').trim().slice(0, 60)});
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth + 1) say(root, `page ${root.scrollWidth} > ${root.clientWidth} px wide`);
+  for (const e of document.body.querySelectorAll('*')) {
+    if (e.closest('svg') || !e.clientWidth) continue;  // inline boxes have no client size
+    if (e.scrollWidth > e.clientWidth + 1) say(e, `scrollWidth ${e.scrollWidth} > clientWidth ${e.clientWidth}`);
+    if (e.scrollHeight > e.clientHeight + 1 && getComputedStyle(e).overflowY !== 'visible') say(e, 'taller than its box');
+  }
+  for (const svg of document.querySelectorAll('svg')) {
+    const box = svg.getBoundingClientRect();
+    for (const t of svg.querySelectorAll('text')) {
+      const r = t.getBoundingClientRect();
+      if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
+        say(t, `text outside its chart (${Math.round(r.left)}..${Math.round(r.right)} in ${Math.round(box.left)}..${Math.round(box.right)})`);
+    }
+  }
+  return out;
+})())"""
 
 
 ENV = "OKRSYNC_TEST_CHROMIUM"
@@ -112,8 +134,9 @@ class _Pipe:
         os.close(self._from_chrome)
 
 
-def inspect(page: Path, binary: str, width: int = 1200, height: int = 900) -> dict:
-    """Load ``page`` and return {errors, charts, png, pdf_bytes}."""
+def inspect(page: Path, binary: str, width: int = 1280, height: int = 900) -> dict:
+    """Load ``page`` and return {errors, charts, overflow (on screen), print_overflow (with
+    the print stylesheet at A4 width), png, pdf_bytes}."""
     with tempfile.TemporaryDirectory() as profile:  # a new, empty profile every time
         pipe = _Pipe(binary, profile)
         try:
@@ -125,16 +148,47 @@ def inspect(page: Path, binary: str, width: int = 1200, height: int = 900) -> di
                       {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
             pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
             pipe.wait_for("Page.loadEventFired")
-            charts = json.loads(pipe.send("Runtime.evaluate", {"expression": CHARTS, "returnByValue": True},
-                                          session=session)["result"]["value"])
+            charts = _evaluate(pipe, session, CHARTS)
+            overflow = _evaluate(pipe, session, OVERFLOW)
             png = base64.b64decode(pipe.send("Page.captureScreenshot", {"format": "png"}, session=session)["data"])
-            pdf = base64.b64decode(pipe.send("Page.printToPDF", {"printBackground": True}, session=session)["data"])
+            pdf = base64.b64decode(pipe.send("Page.printToPDF", {"printBackground": True, "preferCSSPageSize": True},
+                                             session=session)["data"])
+            # A4 less 14 mm margins is about 687 CSS px wide: lay the page out as the printer does
+            pipe.send("Emulation.setEmulatedMedia", {"media": "print"}, session=session)
+            pipe.send("Emulation.setDeviceMetricsOverride",
+                      {"width": 687, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+            print_overflow = _evaluate(pipe, session, OVERFLOW)
         finally:
             pipe.close()
     errors = [e for e in pipe.events if e.get("method") == "Runtime.exceptionThrown"
               or (e.get("method") == "Runtime.consoleAPICalled" and e["params"]["type"] in ("error", "assert"))
               or (e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error")]
-    return {"errors": errors, "charts": charts, "png": png, "pdf_bytes": len(pdf)}
+    return {"errors": errors, "charts": charts, "overflow": overflow, "print_overflow": print_overflow, "png": png,
+            "pdf_bytes": len(pdf), "pdf": pdf}
+
+
+def screenshot(page: Path, binary: str, out: Path, width: int = 1280, height: int = 900, scale: float = 0.6) -> None:
+    """A small PNG of the top of ``page`` at ``width`` px, scaled (the README's reference shots)."""
+    with tempfile.TemporaryDirectory() as profile:
+        pipe = _Pipe(binary, profile)
+        try:
+            target = pipe.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+            session = pipe.send("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
+            pipe.send("Page.enable", session=session)
+            pipe.send("Emulation.setDeviceMetricsOverride",
+                      {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False}, session=session)
+            pipe.send("Page.navigate", {"url": page.resolve().as_uri()}, session=session)
+            pipe.wait_for("Page.loadEventFired")
+            clip = {"x": 0, "y": 0, "width": width, "height": height, "scale": scale}
+            out.write_bytes(base64.b64decode(pipe.send("Page.captureScreenshot", {"format": "png", "clip": clip},
+                                                       session=session)["data"]))
+        finally:
+            pipe.close()
+
+
+def _evaluate(pipe: _Pipe, session: str, expression: str):
+    return json.loads(pipe.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
+                                session=session)["result"]["value"])
 
 
 def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -171,3 +225,9 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
         rows.append(bytes(line))
         prev = line
     return width, height, rows
+
+
+if __name__ == "__main__":  # python -m tests.browser PAGE.html OUT.png
+    import sys
+
+    screenshot(Path(sys.argv[1]), chromium(), Path(sys.argv[2]))

@@ -41,17 +41,31 @@ def example(tmp_path):
 # ------------------------------------------------------------------ the catalogue
 
 
-def test_catalogue_has_20_tools_every_cell_sourced():
+def test_catalogue_has_20_tools_every_cell_sourced_and_dated():
+    """Issue 23: the spreadsheet row cited okrsync's own README. Every cell's source is now a
+    page with the date it was read; cells read over a year ago are flagged as a warning (and
+    listed by the fit report), not failed: a clone tested next year must still pass."""
+    import datetime as dt
+
     tools = catalogue.load()
     assert len(tools) >= 20
+    today = dt.date.today().isoformat()
     for tool in tools.values():
         for name in catalogue.FIELDS:
             cell = tool.cell(name)
             assert cell.confidence in catalogue.CONFIDENCES
-            assert cell.source and cell.source.startswith(("https://", "http://", "repo:")), (tool.key, name)
+            assert cell.source and cell.source.startswith(("https://", "http://")), (tool.key, name)
+            assert "okrsync" not in cell.source.lower(), (tool.key, name, cell.source)  # no self-citation
             assert (cell.value is None) == (cell.confidence == "unknown"), (tool.key, name)
-            if cell.source.startswith("repo:"):
-                assert (ROOT / cell.source[5:]).is_file()
+            assert cell.read and dt.date.fromisoformat(cell.read).isoformat() <= today, (tool.key, name, cell.read)
+    due = catalogue.due(tools)
+    if due:
+        import warnings
+
+        warnings.warn(f"{len(due)} catalogue cells are due for re-checking (read over a year ago), e.g. {due[:3]}")
+    old = {"x": Tool("x", "X", "https://x.example", {"sso": Cell(True, "https://x.example", "confirmed", read="2024-01-01"),
+                                                     "scim": Cell(True, "https://x.example", "confirmed", read="2026-01-01")})}
+    assert catalogue.due(old, dt.date(2026, 6, 1)) == [("x", "sso", "2024-01-01")]
 
 
 def test_every_registered_connector_agrees_with_its_catalogue_entry():
@@ -77,11 +91,18 @@ def test_disagreement_is_found():
     assert catalogue.disagreements(tool, Capabilities(weights=False, alignment="none")) == []
 
 
-def test_bad_catalogue_cell_is_located(tmp_path):
+@pytest.mark.parametrize("source, cell, message", [
+    ('{url: "https://a.example", read: 2026-01-02}', "[maybe, A, confirmed]", r"line 7: weights \(x\): expected true or false"),
+    ('{url: "repo:README.md", read: 2026-01-02}', "[true, A, confirmed]", r"line 1: A: url: .*okrsync's own docs are no source"),
+    ('{url: "https://a.example"}', "[true, A, confirmed]", r"line 1: A: read: expected the date the page was read"),
+    ('"https://a.example"', "[true, A, confirmed]", r"line 1: A: a source is \{url"),
+    ('{url: "https://a.example", read: 2026-01-02}', "[true, B, confirmed]", r"line 7: weights \(x\): 'B' is not a key of sources"),
+])
+def test_bad_catalogue_cell_is_located(tmp_path, source, cell, message):
     path = tmp_path / "cat.yaml"
-    path.write_text("sources: {A: https://a.example}\ntools:\n  x:\n    name: X\n    checked: A\n    cells:\n"
-                    "      weights: [maybe, A, confirmed]\n")
-    with pytest.raises(ConfigError, match=r"cat.yaml: line 7: weights \(x\): expected true or false"):
+    path.write_text(f"sources: {{A: {source}}}\ntools:\n  x:\n    name: X\n    checked: A\n    cells:\n"
+                    f"      weights: {cell}\n")
+    with pytest.raises(ConfigError, match="cat.yaml: " + message):
         catalogue.load(path)
 
 
@@ -94,17 +115,45 @@ def _tool(key, **cells):
                  for k, v in cells.items()})
 
 
-@pytest.mark.parametrize("cells, weights, proven, possible", [
-    ({"sso": True, "scim": True}, {"sso": 1, "scim": 1}, 1.0, 1.0),
-    ({"sso": True, "scim": False}, {"sso": 1, "scim": 1}, 0.5, 0.5),
-    ({"sso": True}, {"sso": 1, "scim": 1}, 0.5, 1.0),  # scim unknown: neither yes nor no
-    ({"api": "read"}, {"api": 2}, 0.5, 0.5),
-    ({"check_ins": "latest", "sso": None}, {"check_ins": 1, "sso": 3}, 0.125, 0.875),
-    ({}, {"sso": 0}, 0.0, 0.0),
+@pytest.mark.parametrize("cells, weights, fit, low, high, coverage", [
+    ({"sso": True, "scim": True}, {"sso": 1, "scim": 1}, 1.0, 1.0, 1.0, 1.0),
+    ({"sso": True, "scim": False}, {"sso": 1, "scim": 1}, 0.5, 0.5, 0.5, 1.0),
+    ({"sso": True}, {"sso": 1, "scim": 1}, 1.0, 0.5, 1.0, 0.5),  # scim unknown: fit over sso alone
+    ({"api": "read"}, {"api": 2}, 0.5, 0.5, 0.5, 1.0),
+    ({"check_ins": "latest", "sso": None}, {"check_ins": 1, "sso": 3}, 0.5, 0.125, 0.875, 0.25),
+    ({}, {"sso": 0}, None, 0.0, 0.0, 0.0),
 ])
-def test_weighted_scores_keep_unknown_apart(cells, weights, proven, possible):
+def test_fit_is_scored_over_known_cells_with_evidence_and_range_apart(cells, weights, fit, low, high, coverage):
+    """Issue 23: the "proven" score nearly equalled "sources cover" (46/44, 51/40, 32/32): it
+    rewarded how much was researched. Fit is now over known cells only."""
     [s] = scoring.score_tools({"t": _tool("t", **cells)}, weights)
-    assert (s.proven, s.possible) == pytest.approx((proven, possible))
+    assert (s.fit, s.low, s.high, s.coverage) == pytest.approx((fit, low, high, coverage))
+
+
+def test_a_tool_ranks_above_another_only_when_its_range_is_above():
+    weights = {"sso": 1, "scim": 1, "api": 2}
+    tools = {"known": _tool("known", sso=True, scim=True, api="read-write"),  # 100 %, all known
+             "thin": _tool("thin", sso=True),  # fit 100 % on a quarter of the weight: range 25–100 %
+             "weak": _tool("weak", sso=False, scim=False, api="read"),  # 25 %, all known
+             "none": _tool("none", sso=False, scim=False, api="none")}  # 0 %
+    ranked = scoring.score_tools(tools, weights)
+    assert [(s.tool.key, s.rank, sorted(s.ties)) for s in ranked] == [
+        ("known", 1, ["thin"]), ("thin", 1, ["known", "weak"]), ("weak", 2, ["thin"]), ("none", 4, [])]  # rank: 1 + the tools surely better
+    # what would separate them: thin's unknown cells, heaviest first
+    assert scoring.questions(ranked[1], weights) == [("api", 2), ("scim", 1)]
+    data = render.fit_data("scaleup", profile.Client(name="Acme", date="2026-03-31"), weights, ranked, [], [],
+                           dict.fromkeys(("objectives", "key_results"), 0))
+    assert [r["rank_label"] for r in data["ranking"]] == ["1=", "1=", "2", "4"]
+    assert data["top_tier"] == ["known", "thin"] and data["date"] == "2026-03-31"
+    assert [(q["tool"], [a["criterion"] for a in q["ask"]]) for q in data["questions"]] == [("known", []), ("thin", ["api", "scim"])]
+
+
+def test_criteria_the_client_profile_cannot_judge_are_not_scored():
+    tools = {"a": _tool("a", sso=True, size_fit=("startup",), price_per_seat=10)}
+    [s] = scoring.score_tools(tools, {"sso": 1, "size_fit": 1, "cost": 1})  # no size, no budget: not unknowns
+    assert (s.fit, s.coverage) == (1.0, 1.0)
+    assert scoring.unscored({"size_fit": 1, "cost": 1}, profile.Client(size=50)) == {
+        "cost": "the client profile gives no budget_per_seat"}
 
 
 @pytest.mark.parametrize("must_haves, expected", [
@@ -245,7 +294,7 @@ def test_fit_report_formats_and_escaping(example):
     assert render.md("a|b\nc") == "a\\|b c"
     run("-c", "config.example.yaml", "report", "progress", "--out", "board.html")
     board = (example / "board.html").read_text()
-    assert "<script" not in board and board.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 2
+    assert "<script" not in board and board.count("&lt;script&gt;alert(1)&lt;/script&gt;") == 4  # card, weekly view, stale list
 
 
 def test_progress_board(example):
@@ -266,10 +315,10 @@ def test_progress_board(example):
 def test_a_format_the_report_lacks_is_a_usage_error(example):
     """board.md: the board has no markdown; exit 2 naming the formats it has, no file written."""
     result = run("-c", "config.example.yaml", "report", "progress", "--out", "board.md", code=2)
-    assert "html or json, not md" in result.output and "Internal error" not in result.output
+    assert "html, pdf or json, not md" in result.output and "Internal error" not in result.output
     assert not (example / "board.md").exists()
     result = run("-c", "config.example.yaml", "report", "progress", "--format", "md", code=2)
-    assert "'md' is not one of 'html', 'json'" in result.output
+    assert "'md' is not one of 'html', 'pdf', 'json'" in result.output
     run("-c", "config.example.yaml", "report", "fit", "--out", "fit.md")  # fit has markdown
     assert (example / "fit.md").stat().st_size > 0
 
@@ -281,16 +330,204 @@ def test_progress_trend_and_cadence_come_from_the_change_log(example):
     board = json.loads(run("-c", "config.example.yaml", "report", "progress", "--format", "json").output)
     krs = {kr["title"]: kr for rows in board["sections"].values() for o in rows for kr in o["key_results"]}
     arr = krs["Grow ARR from €8.4M to €10.2M"]
-    assert [p for _, p in arr["trend"]] == [0.361, 0.611] and arr["checked_in"]
+    assert [p for _, p in arr["trend"]] == [0.0, 0.361, 0.611]  # the start value on 2026-01-01 first and arr["checked_in"]
     maria = next(c for c in board["cadence"] if c["owner"] == "maria.keller@example.com")
     assert maria["check_ins"] == 1
+
+
+def _at(monkeypatch, when: str):
+    """Make the store record the next changes at ``when`` (the change log's clock)."""
+    import okrsync.store
+
+    monkeypatch.setattr(okrsync.store, "NOW", lambda: when + "T09:00:00.000Z")
+
+
+@pytest.fixture
+def quarter(tmp_path, monkeypatch):
+    """A 2026-Q1 store with history: two KRs recorded on 5 January, k1 checked in on 20 January,
+    10 February and 20 March (and read back by a sync on 21 March), k2 never; k3 recorded on
+    1 April."""
+    import okrsync.store
+    from okrsync.store import Store
+
+    clock = okrsync.store.NOW
+    (tmp_path / "okrsync.yaml").write_text("store: okrsync.db\nendpoints: {sheet: {type: csv, path: okrs.csv}}\n")
+    store = Store(tmp_path / "okrsync.db")
+    run_id = store.begin_run("test")
+    _at(monkeypatch, "2026-01-05")
+    store.mutate(run_id, "sheet", "objective", "o1", {"title": "Win the mid-market", "period": "2026-Q1",
+                                                      "type": "committed", "owner": "ana@example.com"})
+    kr = {"objective_id": "o1", "direction": "increase", "unit": "number", "start": 0, "target": 100}
+    store.mutate(run_id, "sheet", "key_result", "k1", kr | {"title": "Sign 100 accounts", "current": 10,
+                                                             "owner": "ana@example.com", "confidence": 0.4})
+    store.mutate(run_id, "sheet", "key_result", "k2", kr | {"title": "Run 100 demos", "current": 0, "owner": "ben@example.com"})
+    _at(monkeypatch, "2026-03-20")
+    for n, (day, value, conf) in enumerate((("2026-01-20", 30, 0.5), ("2026-02-10", 60, 0.7), ("2026-03-20", 90, 0.9))):
+        store.mutate(run_id, "perdoo", "check_in", f"c{n}", {"key_result_id": "k1", "at": day + "T10:00:00Z",
+                                                             "value": value, "confidence": conf, "author": "ana@example.com"})
+    _at(monkeypatch, "2026-03-21")
+    store.mutate(run_id, "perdoo", "key_result", "k1", kr | {"title": "Sign 100 accounts", "current": 90,
+                                                             "owner": "ana@example.com", "confidence": 0.9})
+    _at(monkeypatch, "2026-04-01")
+    store.mutate(run_id, "sheet", "key_result", "k3", kr | {"title": "Late KR", "current": 5, "owner": "cy@example.com"})
+    store.close()
+    monkeypatch.setattr(okrsync.store, "NOW", clock)
+    return tmp_path
+
+
+def _krs(board):
+    return {kr["id"]: kr for rows in board["sections"].values() for o in rows for kr in o["key_results"]}
+
+
+def test_progress_as_of_is_rebuilt_from_the_change_log_and_check_ins(quarter):
+    """Issue 23: with --as-of the board showed today's values and negative ages (-267 d)."""
+    board = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-02-15").stdout)
+    krs = _krs(board)
+    assert sorted(krs) == ["k1", "k2"]  # k3 was recorded on 1 April
+    k1, k2 = krs["k1"], krs["k2"]
+    assert (k1["value"], k1["score"], k1["band"]) == ("60 / 100", 0.6, "yellow")
+    assert [p for _, p in k1["trend"]] == [0.0, 0.1, 0.3, 0.6]  # start on 1 Jan, recorded 5 Jan, two check-ins
+    assert [c for _, c in k1["confidence_trend"]] == [0.4, 0.5, 0.7] and k1["confidence"] == 0.7
+    assert (k1["last_check_in"], k1["days_since"], k1["check_ins"], k1["stale"]) == ("2026-02-10T10:00:00Z", 5, 2, False)
+    assert (k2["checked_in"], k2["last_check_in"], k2["days_since"], k2["age_from"], k2["stale"]) == \
+        (False, None, 45, "period start", True)
+    assert board["notes"] == ["1 key results okrsync recorded after 2026-02-15 are not on this board (it shows what was known then)"]
+    cadence = {c["owner"]: c for c in board["cadence"]}
+    assert (cadence["ana@example.com"]["check_ins"], cadence["ana@example.com"]["stale"]) == (2, 0)
+    assert (cadence["ben@example.com"]["check_ins"], cadence["ben@example.com"]["never_checked_in"],
+            cadence["ben@example.com"]["stale"]) == (0, 1, 1)
+    assert len(board["stale"]) == sum(c["stale"] for c in board["cadence"]) == 1
+    early = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-01-02").stdout)
+    assert early["sections"] == {} and len(early["notes"]) == 2  # nothing recorded yet: no negative ages
+    now = _krs(json.loads(run("report", "progress", "--format", "json").stdout))
+    assert (now["k1"]["value"], now["k1"]["check_ins"]) == ("90 / 100", 3)  # the sync reading 90 back is no 4th check-in
+    assert all(kr["days_since"] >= 0 for kr in now.values())
+
+
+def test_progress_weekly_view_shows_what_changed_since_the_last_review(quarter):
+    board = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-02-15").stdout)
+    week = {w["owner"]: w for w in board["week"]}
+    assert board["since"] == "2026-02-08T23:59:59Z"
+    [change] = week["ana@example.com"]["changed"]
+    assert (change["before"], change["after"], change["score_before"], change["score_after"]) == ("30 / 100", "60 / 100", 0.3, 0.6)
+    assert (change["confidence_before"], change["confidence_after"], change["check_ins"], change["who"]) == \
+        (0.5, 0.7, 1, ["ana@example.com"])
+    assert week["ben@example.com"] == {"owner": "ben@example.com", "changed": [], "quiet": ["Run 100 demos"]}
+    april = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-04-02", "--since", "2026-03-19").stdout)
+    week = {w["owner"]: w for w in april["week"]}
+    assert [(c["title"], c["before"], c["check_ins"]) for c in week["cy@example.com"]["changed"]] == [("Late KR", None, 0)]
+    assert [c["before"] for c in week["ana@example.com"]["changed"]] == ["60 / 100"]
+
+
+def test_progress_never_checked_in_is_stale_and_agrees_with_the_cadence_table(example):
+    """Issue 23: every KR read '(0 d, never checked in)' and 'Stale (0)' sat above a cadence
+    table where owners had 0 check-ins: the import time was taken for a check-in."""
+    import datetime as dt
+
+    board = json.loads(run("-c", "config.example.yaml", "report", "progress", "--format", "json").stdout)
+    krs = _krs(board)
+    days = (dt.datetime.now(dt.timezone.utc).date() - dt.date(2026, 1, 1)).days  # the example's period is 2026-Q1
+    assert len(krs) == 39 and {(kr["checked_in"], kr["last_check_in"], kr["days_since"], kr["age_from"], kr["stale"])
+                               for kr in krs.values()} == {(False, None, days, "period start", True)}
+    assert sum(c["never_checked_in"] for c in board["cadence"]) == sum(c["stale"] for c in board["cadence"]) == 39
+    assert all(c["check_ins"] == 0 for c in board["cadence"])
+    run("-c", "config.example.yaml", "report", "progress", "--out", "board.html")
+    page = (example / "board.html").read_text()
+    assert "Stale key results (39)" in page and page.count(f"never checked in ({days} d since period start)") == 2 * 39
+    assert ", never checked in)" not in page  # the old "(0 d, never checked in)"
+
+
+def test_progress_on_real_data_without_periods_or_check_ins(tmp_path):
+    """A real sheet with no period and no check-in: ages count from when okrsync first recorded
+    the KRs, so nothing is stale on the day of import, and the cadence table says the same."""
+    (tmp_path / "okrsync.yaml").write_text(
+        f"endpoints:\n  ops:\n    type: csv\n    path: {REAL / 'flat_kr_rows_percent_words_product_ops_sandbox.csv'}\n")
+    run("pull")
+    board = json.loads(run("report", "progress", "--format", "json").stdout)
+    krs = _krs(board)
+    assert len(krs) == 4 and {(k["checked_in"], k["days_since"], k["age_from"], k["stale"]) for k in krs.values()} == {
+        (False, 0, "first recorded", False)}
+    assert [(c["owner"], c["never_checked_in"], c["stale"]) for c in board["cadence"]] == [("(no owner)", 4, 0)]
+    assert {k["title"]: k["value"] for k in krs.values()}["Increase membership activation rate"] == "60% / 75%"
+
+
+def test_quarter_review_pack(quarter):
+    """Issue 23: `okrsync report review --period P` for the review workshop."""
+    pack = json.loads(run("report", "review", "--period", "2026-Q1", "--format", "json").stdout)
+    krs = _krs(pack["board"])
+    assert (krs["k1"]["score"], krs["k2"]["score"], krs["k3"]["score"]) == (0.9, 0.0, 0.1)  # final: latest values
+    assert [p for _, p in krs["k1"]["trend"]] == [0.0, 0.1, 0.3, 0.6, 0.9]
+    assert [c for _, c in krs["k1"]["confidence_trend"]] == [0.4, 0.5, 0.7, 0.9]
+    assert pack["disagree"] == [{"objective": "Win the mid-market", "green": ["Sign 100 accounts"],
+                                 "red": ["Run 100 demos", "Late KR"]}]
+    assert sorted(kr["id"] for kr in pack["unchecked"]) == ["k2", "k3"]  # k1's last check-in: 11 days before the end
+    assert [(c["id"], c["reason"].split(",")[0]) for c in pack["carry"]] == [("k1", "committed"), ("k2", "committed"),
+                                                                           ("k3", "committed")]
+    changes = [(c["at"][:10], c["record"], c["change"], c["field"], c["new"], c["origin"]) for c in pack["changes"]]
+    assert pack["changes_total"] == len(changes) == 8
+    assert changes[:3] == [("2026-01-05", "Win the mid-market", "create", "record", "Win the mid-market", "sheet"),
+                           ("2026-01-05", "Sign 100 accounts", "create", "record", "Sign 100 accounts", "sheet"),
+                           ("2026-01-05", "Run 100 demos", "create", "record", "Run 100 demos", "sheet")]
+    assert ("2026-02-10", "Sign 100 accounts", "check-in", "value", "value 60, confidence 0.7", "ana@example.com") in changes
+    assert changes[-2:] == [("2026-03-21", "Sign 100 accounts", "update", "confidence", "0.9", "perdoo"),
+                            ("2026-03-21", "Sign 100 accounts", "update", "current", "90", "perdoo")]
+    assert pack["notes"] == ["1 changes okrsync recorded after 2026-Q1 ended are in these scores (the latest values count "
+                             "as final); 'what changed' lists the period itself"]
+    run("report", "review", "--period", "2026-Q1", "--out", "review.md")
+    text = (quarter / "review.md").read_text()
+    assert "| Sign 100 accounts | ana@example.com | 90 / 100 | 0.9 | green | 3 | 2026-03-20 |" in text
+    assert "- Win the mid-market: green Sign 100 accounts; red Run 100 demos; Late KR" in text
+    result = run("report", "review", "--period", "sometime", code=2)
+    assert "--period sometime: not a period okrsync knows" in result.output
+
+
+# ------------------------------------------------------------------ the board workbook
+
+
+def test_board_workbook_is_styled_and_reads_back_unchanged(example):
+    """Issue 23: out/board.xlsx, "the board leadership reads", was an unformatted 29-column dump."""
+    import openpyxl
+
+    from okrsync.store import Store
+
+    run("-c", "config.example.yaml", "sync")
+    ws = openpyxl.load_workbook(example / "out" / "board.xlsx").active
+    header = [c.value for c in ws[1]]
+    col = {name: i + 1 for i, name in enumerate(header)}
+    assert ws.freeze_panes == "C2"  # header and the objective id and title stay in view
+    assert ws["A1"].font.b and ws["A1"].font.color.rgb == "00FFFFFF" and ws["A1"].fill.fgColor.rgb == "001F3A5F"
+    assert ws.column_dimensions["B"].width == 48 and ws.column_dimensions["A"].width >= 12
+    rows = {ws.cell(r, col["Key result ID"]).value: r for r in range(2, ws.max_row + 1)}
+    arr, nrr, uptime = rows["KR-1"], rows["KR-2"], rows["KR-4"]
+    assert [ws.cell(arr, col[c]).number_format for c in ("Start", "Current", "Target")] == ['#,##0 "EUR"'] * 3
+    assert ws.cell(nrr, col["Current"]).number_format == '0"%"' and ws.cell(nrr, col["Current"]).value == 106
+    assert ws.cell(uptime, col["Current"]).number_format == '0.0#"%"'
+    assert ws.cell(arr, col["Confidence"]).number_format == "0%" and ws.cell(arr, col["Due"]).number_format == "yyyy-mm-dd"
+    bands = {kr: ws.cell(r, col["Current"]).fill.fgColor.rgb for kr, r in (("arr", arr), ("nrr", nrr), ("uptime", uptime))}
+    assert bands == {"arr": "00FFEB9C", "nrr": "00FFC7CE", "uptime": "00C6EFCE"}  # 0.4 yellow, 0.3 red, 1.0 green
+    objective_row = rows[None]  # the first objective's own row
+    assert ws.cell(objective_row, col["Objective"]).font.b and ws.cell(objective_row, col["Objective"]).fill.fgColor.rgb == "00EEF2F7"
+    # okrsync reads its own board back as it wrote it: a fresh store from the board alone holds the same OKRs
+    (example / "board-only.yaml").write_text("store: board.db\nendpoints:\n  board: {type: xlsx, path: out/board.xlsx, "
+                                             "layout: hierarchical}\n")
+    run("-c", "board-only.yaml", "pull")
+    read, want = _by_title(Store(example / "board.db")), _by_title(Store(example / "okrsync.db"))
+    assert len(read) == len(want) == 52 and read == want
+
+
+def _by_title(store) -> dict:
+    """A store's OKRs keyed by title, references as titles (canonical ids differ per store)."""
+    entities = list(store.entities())
+    title = {i: f.get("title") for i, _, f in entities}
+    return {f["title"]: {k: title.get(v, v) if k in ("objective_id", "parent_id") else v for k, v in f.items()
+                         if not k.startswith("extra.")} for _, _, f in entities}
 
 
 # ------------------------------------------------------------------ lint
 
 
 def test_lint_rules_severity_and_exit_code(example):
-    out = json.loads(run("-c", "config.example.yaml", "--json", "lint", "--as-of", "2026-02-01").output)
+    out = json.loads(run("-c", "config.example.yaml", "--json", "lint", "--as-of", "2026-02-01").stdout)
     assert out["errors"] == 0
     csv = example / "examples" / "okrs.csv"
     csv.write_text(csv.read_text().replace(",8400000,9050000,10200000,", ",8400000,9050000,,"))  # ARR: no target
@@ -322,7 +559,7 @@ def test_lint_finds_cycles_duplicates_missing_owners_and_empty_objectives(store)
 
 
 def test_report_and_lint_help_have_examples():
-    for command in ("report", "report fit", "report progress", "lint"):
+    for command in ("report", "report fit", "report progress", "report review", "lint"):
         assert "Example" in run(*command.split(), "--help").output, command
 
 
@@ -341,27 +578,55 @@ def test_the_browser_is_chosen_by_an_env_var(monkeypatch, tmp_path):
     assert browser.chromium() is None
 
 
-@pytest.mark.skipif(browser.chromium() is None, reason=browser.MISSING)
+NO_CHROMIUM = pytest.mark.skipif(browser.chromium() is None, reason=browser.MISSING)
+
+
+@NO_CHROMIUM
 def test_reports_in_a_real_browser(example, tmp_path):
-    """Both reports open headless with no console errors, their charts laid out and visible,
-    a PDF rendering, and a screenshot that is not blank."""
+    """Every HTML report opens headless at 1280 px with no console errors, its charts laid
+    out and visible, no text overflowing its box on screen or in print (issue 23: the heat
+    map's rotated headers were clipped), a PDF rendering, and a screenshot that is not blank."""
     binary = browser.chromium()
-    run("-c", "config.example.yaml", "report", "fit", "--profile", "corporation", "--out", "fit.html")
+    (example / "client.yaml").write_text("name: Acme GmbH\ndate: 2026-03-31\nsize: 1200\nit_landscape: [jira, teams]\n")
+    run("-c", "config.example.yaml", "report", "fit", "--client", "client.yaml", "--out", "fit.html")
     run("-c", "config.example.yaml", "report", "progress", "--out", "board.html")
-    for page, charts in (("fit.html", {"ranking", "heatmap", "dataloss"}), ("board.html", {"bands", "objective-progress", "trend"})):
+    run("-c", "config.example.yaml", "report", "review", "--period", "2026-Q1", "--out", "review.html")
+    for page, charts in (("fit.html", {"ranking", "heatmap", "dataloss"}), ("board.html", {"bands", "objective-progress", "trend"}),
+                         ("review.html", {"bands", "trend"})):
         seen = browser.inspect(example / page, binary)
         assert seen["errors"] == [], seen["errors"]
         assert charts <= {c["chart"] for c in seen["charts"]}
         for c in seen["charts"]:
             assert c["visible"] and c["width"] > 50 and c["height"] > 5 and c["shapes"] > 0, c
-        assert seen["pdf_bytes"] > 10_000
-        shot = example / f"{page}.png"
-        shot.write_bytes(seen["png"])
+        assert seen["overflow"] == [], (page, seen["overflow"][:5])
+        assert seen["print_overflow"] == [], (page, seen["print_overflow"][:5])
+        assert seen["pdf_bytes"] > 10_000 and seen["pdf"].startswith(b"%PDF-")
         width, height, rows = browser.png_pixels(seen["png"])
-        assert (width, height) == (1200, 900)
+        assert (width, height) == (1280, 900)
         bpp = len(rows[0]) // width
         colours = {row[i:i + 3] for row in rows[::8] for i in range(0, len(row), bpp * 8)}
         assert len(colours) > 20, f"{page}: the screenshot looks blank ({len(colours)} colours)"
         blue_or_band = sum(1 for row in rows[::4] for i in range(0, len(row), bpp * 4)
                            if row[i:i + 3] in (b"\x1a\x73\xe8", b"\x2e\x9d\x57", b"\xe0\xb0\x00", b"\xd2\x45\x3a"))
         assert blue_or_band > 100, f"{page}: no chart colour on screen"
+    fit_page = (example / "fit.html").read_text()
+    assert "<h1>OKR tool fit for Acme GmbH</h1>" in fit_page and "2026-03-31" in fit_page and "for the client" not in fit_page
+
+
+@NO_CHROMIUM
+def test_reports_as_pdf(example):
+    run("-c", "config.example.yaml", "report", "fit", "--profile", "startup", "--out", "fit.pdf")
+    run("-c", "config.example.yaml", "report", "progress", "--format", "pdf", "--out", "out/board.pdf")
+    for name in ("fit.pdf", "out/board.pdf"):
+        data = (example / name).read_bytes()
+        assert data.startswith(b"%PDF-") and len(data) > 10_000 and data.count(b"/Type /Page") >= 2, name
+    result = run("-c", "config.example.yaml", "report", "progress", "--format", "pdf", code=2)
+    assert "--format pdf writes a file: give --out FILE.pdf" in result.output
+
+
+def test_pdf_without_chromium_says_how_to_get_it(example, monkeypatch):
+    monkeypatch.setenv("PATH", str(example))  # no chromium on it
+    monkeypatch.delenv("OKRSYNC_CHROMIUM", raising=False)
+    result = run("-c", "config.example.yaml", "report", "fit", "--out", "fit.pdf", code=2)
+    assert "PDF output needs Chromium: install it (Debian: apt-get install chromium)" in result.output
+    assert not (example / "fit.pdf").exists()

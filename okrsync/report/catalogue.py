@@ -1,7 +1,8 @@
 """The OKR tool catalogue (``catalogue.yaml``, package data) as plain data.
 
-A ``Tool`` has ``Cell``s: a value, the source that says so, and a confidence (``confirmed``,
-``unverified``, ``unknown``). A field a tool does not list is unknown, never false: the
+A ``Tool`` has ``Cell``s: a value, the source that says so (a URL and the date it was
+read), and a confidence (``confirmed``, ``unverified``, ``unknown``). A source is the
+vendor's page, a review site or a probe on a client's account, never okrsync's own docs. A field a tool does not list is unknown, never false: the
 report shows it as unknown and scores it as neither yes nor no. ``FIELDS`` is the
 vocabulary of every field; ``CAPABILITY_FIELDS`` says which catalogue fields correspond to
 which ``okrsync.connector.Capabilities`` fields, so a connector can be checked against its
@@ -10,8 +11,8 @@ tool (``disagreements``).
 
 from __future__ import annotations
 
+import datetime as dt
 import re
-
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -88,9 +89,10 @@ CAPABILITY_FIELDS: dict[str, str] = {
 @dataclass(frozen=True)
 class Cell:
     value: Any  # None when unknown
-    source: str | None  # a URL, or repo:PATH
+    source: str | None  # a URL
     confidence: str = "unknown"
     note: str | None = None
+    read: str | None = None  # ISO date the source was read (see catalogue.yaml)
 
     @property
     def known(self) -> bool:
@@ -104,10 +106,11 @@ class Tool:
     checked: str  # where unknown cells were looked for
     cells: dict[str, Cell] = field(default_factory=dict)
     connectors: tuple[str, ...] = ()  # connector names besides the key (spreadsheet: csv, xlsx)
+    checked_read: str | None = None  # when ``checked`` was read
 
     def cell(self, name: str) -> Cell:
         """The cell, or an unknown one pointing at the place looked."""
-        return self.cells.get(name) or Cell(None, self.checked, "unknown")
+        return self.cells.get(name) or Cell(None, self.checked, "unknown", read=self.checked_read)
 
 
 @lru_cache(maxsize=4)
@@ -116,18 +119,29 @@ def load(path: Path = PATH) -> dict[str, Tool]:
     raw = load_yaml(path)
     if not isinstance(raw, dict) or not isinstance(raw.get("tools"), dict):
         raise ConfigError(f"{path}: expected 'sources' and 'tools' mappings")
-    sources = raw.get("sources") or {}
+    sources = {key: _source_entry(entry, where(path, raw["sources"], key))
+               for key, entry in (raw.get("sources") or {}).items()}
     tools = {}
     for key, entry in raw["tools"].items():
         loc = where(path, raw["tools"], key)
         if not isinstance(entry, dict) or not entry.get("name"):
             raise ConfigError(f"{loc}: a tool needs a name and cells")
-        checked = _source(entry.get("checked"), sources, f"{loc}.checked")
+        checked, read = _source(entry.get("checked"), sources, f"{loc}.checked")
         cells = {}
         for name, spec in (entry.get("cells") or {}).items():
             cells[name] = _cell(spec, sources, f"{where(path, entry['cells'], name)} ({key})", name)
-        tools[str(key)] = Tool(str(key), entry["name"], checked, cells, tuple(entry.get("connectors") or ()))
+        tools[str(key)] = Tool(str(key), entry["name"], checked, cells, tuple(entry.get("connectors") or ()), read)
     return tools
+
+
+RECHECK_DAYS = 365  # a source read longer ago is due for re-checking
+
+
+def due(tools: dict[str, Tool], today: dt.date | None = None) -> list[tuple[str, str, str]]:
+    """Known cells whose source was read more than ``RECHECK_DAYS`` ago: (tool, field, read)."""
+    limit = ((today or dt.date.today()) - dt.timedelta(days=RECHECK_DAYS)).isoformat()
+    return [(t.key, name, c.read) for t in tools.values() for name, c in t.cells.items()
+            if c.known and c.read and c.read < limit]
 
 
 def for_connector(name: str, tools: dict[str, Tool] | None = None) -> Tool | None:
@@ -136,13 +150,25 @@ def for_connector(name: str, tools: dict[str, Tool] | None = None) -> Tool | Non
     return tools.get(name) or next((t for t in tools.values() if name in t.connectors), None)
 
 
-def _source(ref: Any, sources: dict, loc: str) -> str:
-    if not isinstance(ref, str) or not ref:
-        raise ConfigError(f"{loc}: needs a source")
-    url = sources.get(ref, ref)
-    if not url.startswith(("https://", "http://", "repo:")):
-        raise ConfigError(f"{loc}: {ref!r} is neither a source key nor a URL")
-    return url
+def _source_entry(entry: Any, loc: str) -> tuple[str, str]:
+    """A ``sources`` entry, {url, read[, via]}, as (url, ISO date read)."""
+    if not isinstance(entry, dict) or set(entry) - {"url", "read", "via"}:
+        raise ConfigError(f"{loc}: a source is {{url: https://…, read: YYYY-MM-DD}} (optionally via: where it came from)")
+    url, read = entry.get("url"), entry.get("read")
+    if not isinstance(url, str) or not url.startswith(("https://", "http://")):
+        raise ConfigError(f"{loc}: url: expected the page's https:// address, got {url!r}"
+                          + ("; okrsync's own docs are no source for a tool" if str(url).startswith("repo:") else ""))
+    try:
+        read = (read if isinstance(read, dt.date) else dt.date.fromisoformat(str(read))).isoformat()
+    except ValueError:
+        raise ConfigError(f"{loc}: read: expected the date the page was read (YYYY-MM-DD), got {read!r}") from None
+    return url, read
+
+
+def _source(ref: Any, sources: dict, loc: str) -> tuple[str, str]:
+    if not isinstance(ref, str) or ref not in sources:
+        raise ConfigError(f"{loc}: {ref!r} is not a key of sources (add it there with its url and the date read)")
+    return sources[ref]
 
 
 def _cell(spec: Any, sources: dict, loc: str, name: str) -> Cell:
@@ -157,7 +183,8 @@ def _cell(spec: Any, sources: dict, loc: str, name: str) -> Cell:
         raise ConfigError(f"{loc}: an unknown cell has the value null, and only an unknown cell has it")
     if value is not None:
         value = _checked_value(FIELDS[name], value, loc)
-    return Cell(value, _source(ref, sources, loc), confidence, spec[3] if len(spec) == 4 else None)
+    url, read = _source(ref, sources, loc)
+    return Cell(value, url, confidence, spec[3] if len(spec) == 4 else None, read)
 
 
 def _checked_value(f: Field, value: Any, loc: str) -> Any:

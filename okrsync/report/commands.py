@@ -11,20 +11,23 @@ import click
 
 from .. import lint as lint_mod
 from ..errors import ConfigError
-from . import catalogue, fit, profile, progress, render, scoring
+from . import catalogue, fit, history, pdf, profile, progress, render, review, scoring
 
 LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
-BOARD_FORMATS = ("html", "json")  # the board has no markdown rendering
+FIT_FORMATS = (*render.FORMATS, "pdf")
+BOARD_FORMATS = ("html", "pdf", "json")  # the board has no markdown rendering
+REVIEW_FORMATS = ("html", "pdf", "md", "json")
 
 
 @click.group()
 def report():
-    """Reports over the store: tool fit and the progress board.
+    """Reports over the store: tool fit, the progress board and the quarter review pack.
 
     \b
     Example:
         okrsync report fit --profile corporation --out fit.html
         okrsync report progress --period 2026-Q1 --out board.html
+        okrsync report review --period 2026-Q1 --out review.pdf
     """
 
 
@@ -34,24 +37,29 @@ def report():
 @click.option("--client", "client_path", type=click.Path(dir_okay=False), metavar="FILE",
               help="Client profile YAML: size, it_landscape, must_haves, budget_per_seat, weights.")
 @click.option("--period", help="Only the client's OKRs of this period.")
-@click.option("--format", "fmt", type=click.Choice(render.FORMATS), help="Default: from --out's suffix, else html.")
+@click.option("--format", "fmt", type=click.Choice(FIT_FORMATS), help="Default: from --out's suffix, else html.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
 @click.pass_obj
 def fit_cmd(env, preset, client_path, period, fmt, out):
     """Rank ~25 OKR tools for a client, and show what each would keep of the client's OKRs.
 
-    Scores are weighted criteria with must-have knock-outs and a ±20 % sensitivity check;
-    unknown catalogue cells are shown as unknown, never counted as yes or no.
+    Each tool gets a fit over its known cells, its evidence (the share of the weight that is
+    known) and the range its score could take if its unknown cells went either way; tools
+    rank apart only when their ranges separate, otherwise they tie and the report lists the
+    unknowns to ask the vendors about. Must-haves knock tools out; a ±20 % sensitivity check
+    says whether the top rank holds. The title and date come from the client profile.
 
     \b
     Example:
         okrsync -c config.example.yaml report fit --profile corporation --out fit.html
         okrsync report fit --client client.yaml --format md --out fit.md
+        okrsync report fit --client client.yaml --out fit.pdf
         okrsync --json report fit --profile startup
     """
     client = profile.load_client(client_path) if client_path else profile.Client()
     preset = preset or client.preset or client.size_class or "scaleup"
     weights = profile.weights_for(preset, client)
+    weights = weights | dict.fromkeys(scoring.unscored(weights, client), 0.0)
     tools = catalogue.load()
     scores = scoring.score_tools(tools, weights, client)
     flips = scoring.sensitivity(scores, weights)
@@ -61,8 +69,10 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
               "check_in_history": sum(data.history.values()), "initiatives": len(data.initiatives),
               "custom_values": sum(data.custom.values())}
     result = render.fit_data(preset, client, weights, scores, flips, fits, counts)
-    top = result["sensitivity"]["top"]
-    _write(env, result, fmt, out, render.FORMATS, f"{len(scores)} tools, top: {tools[top].name if top else 'none'}"
+    top = [tools[k].name for k in result["top_tier"]]
+    _write(env, result, fmt, out, FIT_FORMATS, f"{len(scores)} tools, top: " + (
+           "none" if not top else top[0] if len(top) == 1 else ", ".join(top) + " (tied: their ranges overlap)"
+           if len(top) <= 3 else f"{len(top)} tools tied (their ranges overlap; the report lists what to ask the vendors)")
            + ("" if result["sensitivity"]["stable"] else " (changes under ±20 % weights)"))
 
 
@@ -71,22 +81,60 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
 @click.option("--period", help="Only objectives of this period (e.g. 2026-Q1).")
 @click.option("--stale-days", type=click.IntRange(min=1), default=progress.STALE_DAYS, show_default=True,
               help="A KR without a check-in for longer is stale.")
-@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), help="Judge staleness on this date (default: now).")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]),
+              help="The board as it was at the end of this day: values, scores, trends and ages from the change log "
+                   "and check-ins up to then (default: now).")
+@click.option("--since", type=click.DateTime(["%Y-%m-%d"]),
+              help="The last review: 'since the last review' covers the end of this day to --as-of (default: a week before).")
 @click.option("--format", "fmt", type=click.Choice(BOARD_FORMATS), help="Default: from --out's suffix, else html.")
 @click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
 @click.pass_obj
-def progress_cmd(env, team, period, stale_days, as_of, fmt, out):
-    """The progress board: scores and colour bands, trends, stale KRs, check-in cadence.
+def progress_cmd(env, team, period, stale_days, as_of, since, fmt, out):
+    """The progress board: scores and colour bands, trends, stale KRs, check-in cadence,
+    and what changed since the last review, per owner.
 
     \b
     Example:
         okrsync -c config.example.yaml report progress --out board.html
         okrsync report progress --team Platform --period 2026-Q1 --stale-days 7 --out board.html
+        okrsync report progress --as-of 2026-03-15 --since 2026-03-08 --out board-w11.html
     """
-    when = as_of.replace(tzinfo=dt.timezone.utc) if as_of else None
-    board = progress.build(env.store(), team=team, period=period, as_of=when, stale_days=stale_days)
+    board = progress.build(env.store(), team=team, period=period, as_of=_day_end(as_of), stale_days=stale_days,
+                           since=_day_end(since))
     objectives = sum(len(rows) for rows in board.sections.values())
     _write(env, render.board_data(board), fmt, out, BOARD_FORMATS, f"{objectives} objectives, {len(board.stale)} stale KRs")
+    for note in board.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@report.command(name="review")
+@click.option("--period", required=True, help="The period to review, e.g. 2026-Q1.")
+@click.option("--stale-days", type=click.IntRange(min=1), default=progress.STALE_DAYS, show_default=True,
+              help="A KR without a check-in for longer at the period's end is stale.")
+@click.option("--format", "fmt", type=click.Choice(REVIEW_FORMATS), help="Default: from --out's suffix, else html.")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
+@click.pass_obj
+def review_cmd(env, period, stale_days, fmt, out):
+    """The quarter review pack for the review workshop: final scores and bands, trajectories and
+    confidence over the period, what changed (and from which tool), KRs with no or stale
+    check-ins, objectives whose KRs disagree, and candidates to carry over.
+
+    \b
+    Example:
+        okrsync -c config.example.yaml report review --period 2026-Q1 --out review.html
+        okrsync report review --period 2026-Q1 --out review.pdf
+        okrsync report review --period 2026-Q1 --format md --out review.md   # for a wiki
+    """
+    pack = review.build(env.store(), period, stale_days=stale_days)
+    objectives = sum(len(rows) for rows in pack.board.sections.values())
+    _write(env, render.review_data(pack), fmt, out, REVIEW_FORMATS, f"{period}: {objectives} objectives, {len(pack.carry)} carry-over "
+           f"candidates, {len(pack.unchecked)} KRs with no or stale check-ins")
+    for note in pack.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+def _day_end(day: dt.datetime | None) -> dt.datetime | None:
+    return None if day is None else history.end_of_day(day.date())
 
 
 def _write(env, data: dict, fmt: str | None, out: str | None, formats: tuple[str, ...], summary: str) -> None:
@@ -94,16 +142,21 @@ def _write(env, data: dict, fmt: str | None, out: str | None, formats: tuple[str
     a format this report does not have (``board.md`` for the board) is a usage error, exit 2."""
     fmt = fmt or ("json" if env.as_json else _suffix_format(out))
     if fmt not in formats:
-        raise click.UsageError(f"--out {out}: this report is written as {' or '.join(formats)}, not {fmt}; "
+        raise click.UsageError(f"--out {out}: this report is written as {', '.join(formats[:-1])} or {formats[-1]}, not {fmt}; "
                                f"name the file .{formats[0]} or pass --format {formats[0]}")
-    text = render.render(data, fmt)
+    if fmt == "pdf" and out is None:
+        raise ConfigError("--format pdf writes a file: give --out FILE.pdf")
+    text = render.render(data, "html" if fmt == "pdf" else fmt)
     if out is None:
         click.echo(text, nl=False)
         return
     path = Path(out)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        if fmt == "pdf":
+            pdf.html_to_pdf(text, path)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"--out {out}: cannot write: {e.strerror}") from None
     click.echo(f"wrote {path} ({fmt}): {summary}", err=True)
@@ -111,7 +164,7 @@ def _write(env, data: dict, fmt: str | None, out: str | None, formats: tuple[str
 
 def _suffix_format(out: str | None) -> str:
     suffix = Path(out).suffix.lower().lstrip(".") if out else ""
-    return {"md": "md", "markdown": "md", "json": "json"}.get(suffix, "html")
+    return {"md": "md", "markdown": "md", "json": "json", "pdf": "pdf"}.get(suffix, "html")
 
 
 @click.command()

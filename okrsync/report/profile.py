@@ -15,6 +15,7 @@ seat and weight overrides; mistakes are ``ConfigError``s naming file, line and k
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,7 +84,8 @@ def size_class(people: int) -> str:
 class Client:
     """What the client file says; every field optional."""
 
-    name: str = "the client"
+    name: str | None = None  # the report's title says "for" it
+    date: str | None = None  # ISO date the report is dated (default: the day it is made)
     size: int | None = None  # people
     preset: str | None = None
     it_landscape: tuple[str, ...] = ()
@@ -161,7 +163,7 @@ def _show(v: Any) -> str:
 
 # ------------------------------------------------------------------ the client file
 
-CLIENT_KEYS = ("name", "size", "preset", "it_landscape", "must_haves", "budget_per_seat", "currency", "weights")
+CLIENT_KEYS = ("name", "date", "size", "preset", "it_landscape", "must_haves", "budget_per_seat", "currency", "weights")
 
 
 def load_client(path: str | Path) -> Client:
@@ -178,6 +180,8 @@ def load_client(path: str | Path) -> Client:
     client = Client(source=str(path))
     if "name" in raw:
         client.name = str(raw["name"])
+    if "date" in raw:
+        client.date = _date(path, raw, "date")
     if "size" in raw:
         client.size = _number(path, raw, "size", whole=True)
     if "preset" in raw:
@@ -242,6 +246,14 @@ def _list(path: Path, raw: Any, key: str) -> list:
     if not isinstance(raw[key], list):
         raise ConfigError(f"{where(path, raw, key)}: expected a list, e.g. {key}: [a, b]")
     return raw[key]
+
+
+def _date(path: Path, raw: Any, key: str) -> str:
+    v = raw[key]
+    try:
+        return (v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))).isoformat()
+    except ValueError:
+        raise ConfigError(f"{where(path, raw, key)}: expected a date such as 2026-03-31, got {v!r}") from None
 
 
 def _number(path: Path, raw: Any, key: str, *, whole: bool = False) -> Any:

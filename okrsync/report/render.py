@@ -16,9 +16,11 @@ from typing import Any
 
 import jinja2
 
+from . import catalogue
 from .catalogue import FIELDS, Tool
 from .fit import ToolFit
 from .profile import CRITERIA, Client
+from . import scoring
 from .scoring import Flip, Score
 
 FORMATS = ("html", "md", "json")
@@ -26,26 +28,51 @@ FORMATS = ("html", "md", "json")
 
 def fit_data(preset: str, client: Client, weights: dict[str, float], scores: list[Score], flips: list[Flip],
              fits: list[ToolFit], counts: dict[str, int]) -> dict[str, Any]:
-    """The fit report as JSON-ready data, tools in ranked order."""
+    """The fit report as JSON-ready data, tools in ranked order (ties share a rank)."""
     fit_of = {f.tool.key: f for f in fits}
     order = [s.tool.key for s in scores]
     standing = [s for s in scores if not s.knocked_out]
+    skipped = scoring.unscored(weights, client)
+    weights = weights | dict.fromkeys(skipped, 0.0)
+    by_key = {s.tool.key: s for s in standing}
+    top = [s for s in standing if s.rank == 1]
     return {
         "report": "fit",
         "generated": _now(),
+        "date": client.date or _now()[:10],
         "preset": preset,
         "client": dataclasses.asdict(client) | {"size_class": client.size_class},
         "data": counts,
-        "criteria": [{"id": c.id, "label": c.label, "field": c.field, "weight": weights.get(c.id, 0.0)}
-                     for c in CRITERIA.values()],
-        "ranking": [{"key": s.tool.key, "name": s.tool.name, "proven": round(s.proven, 4), "possible": round(s.possible, 4),
-                     "coverage": round(s.coverage, 4), "knocked_out": s.knocked_out, "knockouts": s.knockouts,
-                     "unresolved": s.unresolved, "values": s.values} for s in scores],
+        "criteria": [{"id": c.id, "label": c.label, "field": c.field, "weight": weights.get(c.id, 0.0),
+                      "unscored": skipped.get(c.id)} for c in CRITERIA.values()],
+        "ranking": [{"key": s.tool.key, "name": s.tool.name, "rank": s.rank, "fit": _r(s.fit), "low": _r(s.low),
+                     "high": _r(s.high), "coverage": _r(s.coverage), "knocked_out": s.knocked_out, "knockouts": s.knockouts,
+                     "unresolved": s.unresolved, "ties": s.ties, "tied_with": [by_key[k].tool.name for k in s.ties],
+                     "rank_label": _rank_label(s, standing), "values": s.values} for s in scores],
+        "top_tier": [s.tool.key for s in top],
+        # the tools sharing the top rank, each with the heaviest cells nobody knows: the
+        # answers that would separate them (or one of them from the tools it overlaps below)
+        "questions": [{"tool": s.tool.key, "name": s.tool.name, "tied_with": [by_key[k].tool.name for k in s.ties],
+                       "checked": s.tool.checked,
+                       "ask": [{"criterion": c, "label": CRITERIA[c].label, "weight": w} for c, w in scoring.questions(s, weights)]}
+                      for s in top if s.ties],
         "sensitivity": {"top": standing[0].tool.key if standing else None, "stable": not flips,
                         "flips": [dataclasses.asdict(f) for f in flips]},
+        "due": [{"tool": t, "field": f, "read": r} for t, f, r in catalogue.due({s.tool.key: s.tool for s in scores})],
         "fit": [_tool_fit(fit_of[k]) for k in order if k in fit_of],
         "catalogue": {s.tool.key: _cells(s.tool) for s in scores},
     }
+
+
+def _rank_label(s: Score, standing: list[Score]) -> str:
+    """"3", or "3=" when another tool shares the rank; "out" when knocked out."""
+    if s.knocked_out:
+        return "out"
+    return f"{s.rank}=" if sum(o.rank == s.rank for o in standing) > 1 else str(s.rank)
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
 
 
 def _tool_fit(f: ToolFit) -> dict[str, Any]:
@@ -57,13 +84,20 @@ def _tool_fit(f: ToolFit) -> dict[str, Any]:
 
 def _cells(tool: Tool) -> dict[str, Any]:
     return {name: {"value": list(c.value) if isinstance(c.value, tuple) else c.value, "source": c.source,
-                   "confidence": c.confidence, "note": c.note}
+                   "read": c.read, "confidence": c.confidence, "note": c.note}
             for name in FIELDS for c in [tool.cell(name)]}
 
 
 def board_data(board) -> dict[str, Any]:
     return {"report": "progress", "generated": _now()} | dataclasses.asdict(board) | {
         "stale": [dataclasses.asdict(kr) for kr in board.stale]}
+
+
+def review_data(review) -> dict[str, Any]:
+    """The quarter review pack as JSON-ready data (its board as ``board_data`` gives it)."""
+    out = dataclasses.asdict(review)
+    out["board"] = board_data(review.board)
+    return {"report": "review", "generated": _now()} | out
 
 
 def render(data: dict[str, Any], fmt: str) -> str:
@@ -113,11 +147,16 @@ def heat(value: float | None) -> str:
     return "#d2453a" if value < 0.34 else "#e0b000" if value < 0.67 else "#2e9d57"
 
 
+def evidence(coverage: float) -> str:
+    """Evidence coverage's colour: blues, kept apart from the fit's red-yellow-green."""
+    return "#e8f0fe" if coverage < 0.34 else "#8ab4f8" if coverage < 0.67 else "#1a73e8"
+
+
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.PackageLoader("okrsync.report", "templates"),
                              autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-    env.filters.update(md=md, pct=pct, duration=duration, heat=heat)
+    env.filters.update(md=md, pct=pct, duration=duration, heat=heat, evidence=evidence)
     env.globals.update(band_colour=_BAND_COLOURS.get)
     return env
 

@@ -1,0 +1,141 @@
+"""The quarter review pack (``okrsync report review --period P``), for the workshop that
+closes a period: the progress board as of the period's last day (or now, if it has not
+ended), plus what the workshop discusses:
+
+- per objective and KR the final score and band, the trajectory over the period and the
+  confidence over time (from check-ins, see ``progress``);
+- what changed during the period, from the change log: when, which record and field, old
+  and new value, and which tool (endpoint) it came from; check-ins with their author;
+- KRs with no check-in, or stale at the end;
+- objectives whose KRs disagree (one green, one red): the average hides a problem;
+- candidates to carry over: KRs of aspirational objectives below green (they may roll over),
+  and KRs of committed objectives below 1.0 (a shortfall to discuss before carrying).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+
+from ..errors import ConfigError
+from ..store import ALL, Store
+from . import progress
+from .history import end_of_day, iso, parse, period_bounds
+
+MAX_CHANGES = 300  # rows of the change table; the count says how many more there were
+
+
+@dataclass
+class ChangeRow:
+    at: str
+    record: str  # the objective's or KR's title (a check-in: its KR's)
+    kind: str  # objective, key_result, check_in
+    change: str  # create, update, delete, …
+    field: str
+    old: str | None
+    new: str | None
+    origin: str  # the endpoint (tool) it came from
+
+
+@dataclass
+class Carry:
+    id: str
+    title: str
+    objective: str
+    score: float | None
+    reason: str
+
+
+@dataclass
+class Review:
+    period: str
+    start: str
+    end: str
+    board: progress.Board
+    changes: list[ChangeRow]
+    changes_total: int
+    disagree: list[dict]  # {objective, green: [titles], red: [titles]}
+    carry: list[Carry]
+    unchecked: list[progress.KRRow]  # never checked in, or stale at the end
+    notes: list[str] = field(default_factory=list)
+
+
+def build(store: Store, period: str, *, stale_days: int = progress.STALE_DAYS, now: dt.datetime | None = None) -> Review:
+    """The review pack of ``period`` as plain data. ConfigError when the period is unknown."""
+    bounds = period_bounds(store, period)
+    if bounds is None:
+        raise ConfigError(f"--period {period}: not a period okrsync knows (a Period record or a label such as 2026-Q1)")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    start = dt.datetime.combine(bounds[0], dt.time(), dt.timezone.utc)
+    end = min(end_of_day(bounds[1]), now)
+    # Final scores are the latest values okrsync has: reviews are often held (and their last
+    # values imported) after the period ends. Staleness is judged on the period's last day.
+    board = progress.build(store, period=period, stale_days=stale_days, since=start, as_of=now)
+    notes = list(board.notes)
+    if end < end_of_day(bounds[1]):
+        notes.insert(0, f"{period} has not ended: these are the scores on {end.date()}, not final ones")
+    objectives = [o for rows in board.sections.values() for o in rows]
+    late = store.db.execute("SELECT count(*) FROM changes WHERE at > ? AND entity_kind IN ('objective', 'key_result')",
+                            [iso(end).replace("Z", ".999Z")]).fetchone()[0]
+    if late and end == end_of_day(bounds[1]):
+        notes.append(f"{late} changes okrsync recorded after {period} ended are in these scores (the latest values "
+                     f"count as final); 'what changed' lists the period itself")
+    rows, total = _changes(store, objectives, start, end)
+    disagree = [{"objective": o.title, "green": [k.title for k in o.key_results if k.band == "green"],
+                 "red": [k.title for k in o.key_results if k.band == "red"]} for o in objectives
+                if {"green", "red"} <= {k.band for k in o.key_results}]
+    unchecked = [kr for o in objectives for kr in o.key_results if _unchecked(kr, end, stale_days)]
+    return Review(period, bounds[0].isoformat(), bounds[1].isoformat(), board, rows, total, disagree,
+                  _carry(objectives), unchecked, notes)
+
+
+def _unchecked(kr: progress.KRRow, end: dt.datetime, stale_days: int) -> bool:
+    """Never checked in, or its last check-in more than ``stale_days`` before the period's end."""
+    return kr.last_check_in is None or (end - parse(kr.last_check_in)).days > stale_days
+
+
+def _carry(objectives: list[progress.ObjectiveRow]) -> list[Carry]:
+    out = []
+    for o in objectives:
+        for kr in o.key_results:
+            if o.type == "committed" and (kr.score is None or kr.score < 1.0):
+                out.append(Carry(kr.id, kr.title, o.title, kr.score, "committed, below 1.0: discuss the shortfall before carrying it"))
+            elif o.type != "committed" and (kr.score is None or kr.score < 0.7):
+                kind = "aspirational" if o.type == "aspirational" else "type not set"
+                out.append(Carry(kr.id, kr.title, o.title, kr.score, f"{kind}, below green: may roll over"))
+    return out
+
+
+def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.datetime,
+             end: dt.datetime) -> tuple[list[ChangeRow], int]:
+    """What changed to the period's objectives and KRs between ``start`` and ``end``: the
+    change log's rows, and the check-ins dated then (by their own date, with their author),
+    oldest first."""
+    title = {o.id: o.title for o in objectives} | {k.id: k.title for o in objectives for k in o.key_results}
+    found = []
+    for i, _, f in store.entities("check_in"):
+        if f.get("key_result_id") in title and start <= parse(f["at"]) <= end:
+            new = ", ".join(f"{k} {f[k]:g}" for k in ("value", "confidence") if isinstance(f.get(k), (int, float)))
+            found.append(ChangeRow(iso(parse(f["at"])), title[f["key_result_id"]], "check_in", "check-in", "value",
+                                   None, new or None, f.get("author") or "–"))
+    lo, hi = iso(start).replace("Z", ".000Z"), iso(end).replace("Z", ".999Z")
+    for row in store.db.query("SELECT at, entity_id, entity_kind, field, old, new, origin, kind FROM changes "
+                              "WHERE at >= ? AND at <= ? AND entity_kind IN ('objective', 'key_result') ORDER BY id", [lo, hi]):
+        if row["entity_id"] in title:
+            found.append(ChangeRow(row["at"], title[row["entity_id"]], row["entity_kind"], row["kind"],
+                                   "record" if row["field"] == ALL else row["field"], _short(row["old"]), _short(row["new"]),
+                                   row["origin"]))
+    found.sort(key=lambda r: parse(r.at))
+    return found[:MAX_CHANGES], len(found)
+
+
+def _short(text: str | None, limit: int = 80) -> str | None:
+    """A logged value as one short line (a whole record shows as its title or field count)."""
+    if text is None:
+        return None
+    value = json.loads(text)
+    if isinstance(value, dict):
+        value = value.get("title") or f"{len(value)} fields"
+    shown = str(value)
+    return shown if len(shown) <= limit else shown[:limit - 1] + "…"
