@@ -223,7 +223,7 @@ class Driver:
 
 
 def _clean(fields: dict) -> dict:
-    return {k: v for k, v in fields.items() if v is not None and k != "_updated"}
+    return {k: v for k, v in fields.items() if v is not None and not k.startswith("_")}
 
 
 def assert_converged(hub: Hub, names) -> None:
