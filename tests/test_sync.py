@@ -2,6 +2,7 @@
 
 import pytest
 
+from okrsync import views
 from okrsync.config import Config
 from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
@@ -462,6 +463,8 @@ def test_a_create_of_unknown_outcome_is_held_and_reported_until_a_read_can_see_i
     held = [str(r) for p in plans for r in p.rejected]
     assert len(held) == 2 and all("unknown outcome" in r for r in held), held
     assert _sent_intents(hub) == 2
+    shown = {e["name"]: e["unknown_creates"] for e in views.status(hub.config, hub.store)["endpoints"]}
+    assert shown == {"a": 0, "b": 2}  # okrsync status says so too
     plans = sync(hub)  # its read settles them: the objective landed, the KR did not and is sent now
     assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
     assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
