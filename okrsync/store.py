@@ -421,6 +421,13 @@ class Store:
             "(SELECT canonical_id FROM links WHERE endpoint = ?) AND canonical_id IN (SELECT id FROM entities WHERE deleted = 0) "
             "GROUP BY canonical_id", [endpoint, endpoint]))
 
+    def created_since(self, endpoint: str, since: str) -> set[str]:
+        """Canonical ids of creates sent to ``endpoint`` after ``since`` (ISO): a lagging
+        listing may not show them yet, so their absence is no delete."""
+        return {cid for (cid,) in self.db.execute(
+            "SELECT canonical_id FROM intents WHERE endpoint = ? AND status IN ('sent', 'done') AND created > ?",
+            [endpoint, since])}
+
     def absent_intents(self, endpoint: str, canonical_ids: Iterable[str]) -> None:
         """Close intents a full read made after the listing lag did not find: they did not
         land, and the create may be sent again."""

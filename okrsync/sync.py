@@ -123,6 +123,7 @@ class Plan:
     kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
     read_at: float = 0.0  # when the read began (the hub's clock): what a lagging listing can show
     held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be
+    unlisted: set[str] = field(default_factory=set)  # created by us within the listing lag, not read yet
 
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,
@@ -146,6 +147,7 @@ class Hub:
         self._instances: dict[str, Connector] = {}
         self._allowed: dict[tuple[str, str], set[str] | None] = {}
         self.clock, self.sleep = time.time, time.sleep  # tests hand in a fake clock
+        self._unlisted: dict[str, set[str]] = {}  # endpoint → Plan.unlisted of its last pull
 
     def connector(self, name: str) -> Connector:
         if name not in self._instances:
@@ -230,6 +232,9 @@ class Hub:
             self._read_into(conn, plan, links, by_ext, matcher, waiting)
         plan.counters.rejected = len(plan.rejected)
         plan.counters.requests, plan.counters.retried = conn.take_counts()
+        if lag := conn.capabilities.listing_lag:  # our own creates the listing does not show yet
+            young = self.store.created_since(endpoint, _iso(plan.read_at - lag))
+            plan.unlisted = {cid for key, (cid, _) in links.items() if cid in young and key not in plan.seen}
         if plan.cursor and (plan.cursor.full_listing or plan.cursor.present is not None):
             self._plan_deletes(conn, links, plan)
         return plan
@@ -371,6 +376,7 @@ class Hub:
         else:  # an id listing judges only the kinds it lists
             missing = [(key, cid) for key, (cid, _) in links.items()
                        if key not in plan.seen and key[0] in present and key[1] not in present[key[0]]]
+        missing = [(key, cid) for key, cid in missing if cid not in plan.unlisted]  # not listed yet: not deleted
         if not missing:
             return
         if plan.rejected:  # a row we could not read may be one of the "missing" ones
@@ -467,6 +473,7 @@ class Hub:
     def apply_pull(self, plan: Plan, run_id: int) -> None:
         """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
         self._check_strict(plan)
+        self._unlisted[plan.endpoint] = plan.unlisted
         # _fewer_collections: the bulk insert builds 100,000s of row tuples next to the plan's
         # records; default thresholds spent ~10 % of a 50,000-KR apply in the cyclic collector
         with _fewer_collections(), self.store.atomic():
@@ -559,6 +566,8 @@ class Hub:
         plan = Plan(endpoint, "push", batch=WriteBatch())
         pending = self.store.pending_creates(endpoint)  # at most once: these may have landed
         held: set[str] = set()
+        unlisted = self._unlisted.get(endpoint, set())  # its read could not see them: a write would be blind
+        waiting_listing = 0
         plan.counters.unchanged = self.store.in_step(endpoint, count=True)
         candidates = list(self.store.push_candidates(endpoint))  # the rest is in step: not even read
         by_cid = self.store.external_ids(endpoint) if candidates else {}
@@ -570,6 +579,9 @@ class Hub:
                 continue
             projected = project(fields, allowed, endpoint)
             if cid in by_cid:
+                if cid in unlisted:
+                    waiting_listing += 1
+                    continue
                 ext = by_cid[cid]
                 base_json = self.store.base(endpoint, cid)
                 base = json.loads(base_json) if base_json else {}
@@ -602,9 +614,16 @@ class Hub:
         for kind, ext, cid in self.store.deleted_links(endpoint):
             if self._fields(conn, kind) == set() or kind in conn.capabilities.read_only:
                 continue
+            if cid in unlisted:
+                waiting_listing += 1
+                continue
             plan.changes.append(Change("delete", kind, cid, ext, None))
             plan.batch.deletes.append(Record(kind, ext, {}, canonical_id=cid))
             plan.counters.deleted += 1
+        if waiting_listing:
+            plan.notes.append(f"{waiting_listing} record(s) okrsync created on {endpoint} are not in its listing yet "
+                              f"(it may lag {conn.capabilities.listing_lag:g} s): their updates and deletes wait for a "
+                              "run whose read shows them, so an edit made there meanwhile is not overwritten")
         return plan
 
     def _id_hints(self, endpoint: str) -> dict[str, str]:
@@ -747,8 +766,7 @@ class _Matcher:
 
         Exactly by the canonical id the record carries, where the tool holds one (a record
         without one was not made by okrsync); else by the id the tool answered, if that was
-        recorded; else by the fields sent: the same title and place, or the same place and
-        at most ``NEAR`` fields changed since (renamed, and edited)."""
+        recorded; else by the fields sent: the same title and place, or ``near`` them."""
         if not self._sent:
             return None
         if written_id or self.holds_id:
@@ -761,7 +779,7 @@ class _Matcher:
         open_ = [(c, p) for k, c, p in self._sent if k == kind and c not in self.taken]
         found = [(c, p) for c, p in open_ if _title_key(kind, p) == key]
         if not found:  # changed where it landed: the same place, little else changed
-            found = [(c, p) for c, p in open_ if _title_key(kind, p)[2] == key[2] and len(diff(p, fields)) <= NEAR]
+            found = [(c, p) for c, p in open_ if near(kind, p, fields)]
         ids = list(dict.fromkeys(c for c, _ in found))
         if len(ids) > 1:
             return ids
@@ -779,9 +797,24 @@ class _Matcher:
             self._by_ext.setdefault((kind, ext), set()).add(cid)
 
 
-# a copy of an interrupted create changed on the tool in at most this many fields (its title
-# and one more) is still recognised by the fields sent, where the tool cannot hold our id
-NEAR = 2
+# a copy of an interrupted create changed on the tool in at most NEAR fields (its title and
+# one more), keeping at least KEPT other fields as sent, is recognised by the fields sent
+# where the tool cannot hold our id; a user's new record beside it rarely keeps that much
+NEAR, KEPT = 2, 2
+
+
+def near(kind: str, sent: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Whether a record read may be the create that sent ``sent``, changed since where it
+    landed: the same place (period or parent), and only renamed, or at most ``NEAR`` fields
+    changed with at least ``KEPT`` others (neither title nor place) unchanged."""
+    changed = diff(sent, fields)
+    if _title_key(kind, sent)[2] != _title_key(kind, fields)[2] or len(changed) > NEAR:
+        return False
+    if set(changed) <= {"title"}:
+        return True
+    place = {"period", *REFERENCES.get(kind, {})}
+    return sum(1 for k, v in sent.items() if v is not None and k != "title" and k not in place
+               and fields.get(k) == v) >= KEPT
 
 
 def _iso(seconds: float) -> str:

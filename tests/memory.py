@@ -86,6 +86,7 @@ class MemoryConnector(Connector):
             ext = f"{self.endpoint}-{next(_IDS)}"
             fields = {k: (new_ids.get(v, v) if k.endswith("_id") else v) for k, v in r.fields.items()}
             self.records[(r.kind, ext)] = {**fields, "_updated": now(), "_visible": clock() + self.lag,
+                                           "_made_for": r.canonical_id,  # bookkeeping for tests, never read
                                            **({"_cid": r.canonical_id} if self.holds_id else {})}
             new_ids[r.canonical_id] = ext
             result.external_ids[r.canonical_id] = ext
@@ -95,7 +96,7 @@ class MemoryConnector(Connector):
                 result.rejected.append(Rejected(r.external_id, "not found"))
                 continue
             fields = {k: (new_ids.get(v, v) if k.endswith("_id") else v) for k, v in r.fields.items()}
-            kept = {k: v for k, v in self.records[(r.kind, r.external_id)].items() if k in ("_cid", "_visible")}
+            kept = {k: v for k, v in self.records[(r.kind, r.external_id)].items() if k in ("_cid", "_visible", "_made_for")}
             self.records[(r.kind, r.external_id)] = {**fields, **kept, "_updated": now()}
         for r in batch.deletes:
             step("delete", r.external_id)

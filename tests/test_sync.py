@@ -363,7 +363,8 @@ def _sent_intents(hub):
 def test_a_create_renamed_and_edited_on_the_target_after_a_crash_is_not_duplicated(tmp_path, holds_id):
     MemoryConnector.holds_id = holds_id
     hub = make_hub(tmp_path)
-    add("a", "objective", "o1", title="Grow revenue", period="2026-Q1", status="on_track")
+    add("a", "objective", "o1", title="Grow revenue", period="2026-Q1", status="on_track", owner="ana@example.com",
+        description="Grow ARR in the mid-market")
     add("a", "key_result", "k1", objective_id="o1", title="Reach 5M ARR", current=3.5)
     _crash_push(hub, fail_after=1)  # b got the objective; the hub never linked it
     [(ob, _)] = find("b", "objective")
@@ -544,3 +545,16 @@ def test_allow_mass_delete_lets_both_guards_pass(tmp_path, gone):
     sync(hub)
     assert hub.store.count() == (0 if gone == "all" else 2)
     assert len(find("b", "key_result")) == (0 if gone == "all" else 1)
+
+
+def test_records_just_created_by_a_push_missing_from_a_lagging_listing_are_not_deleted(tmp_path):
+    MemoryConnector.lag = 30.0
+    hub = make_hub(tmp_path)
+    seed_objective_with_krs(hub, 3)  # b got 4 records; its listing shows them 30 s later
+    plans = sync(hub)
+    assert len(find("b", "key_result")) == 3 and hub.store.count() == 4
+    assert not [c for p in plans for c in p.changes] and not [r for p in plans for r in p.rejected]
+    memory.TIME[0] += 30
+    rows, writes = change_rows(hub), len(MemoryConnector.writes)
+    sync(hub)  # listed now: in step, nothing to do
+    assert change_rows(hub) == rows and len(MemoryConnector.writes) == writes
