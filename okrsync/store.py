@@ -455,6 +455,11 @@ class Store:
         row = self.db.execute("SELECT value FROM cursors WHERE endpoint = ? AND stream = ?", [endpoint, stream]).fetchone()
         return row[0] if row else None
 
+    def cursor_set(self, endpoint: str, stream: str) -> str | None:
+        """When the cursor was last stored (ISO): a read from it shows what changed after."""
+        row = self.db.execute("SELECT updated FROM cursors WHERE endpoint = ? AND stream = ?", [endpoint, stream]).fetchone()
+        return row[0] if row else None
+
     def set_cursor(self, endpoint: str, stream: str, value: str | None, run_id: int) -> None:
         self.db["cursors"].upsert({"endpoint": endpoint, "stream": stream, "value": value, "run_id": run_id,
                                    "updated": NOW()}, pk=("endpoint", "stream"))

@@ -122,6 +122,7 @@ class Plan:
     referenced: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) records read point at
     kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
     read_at: float = 0.0  # when the read began (the hub's clock): what a lagging listing can show
+    read_from: str | None = None  # when the cursor the read started from was stored (None: a first read)
     held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be
     unlisted: set[str] = field(default_factory=set)  # created by us within the listing lag, not read yet
 
@@ -222,6 +223,7 @@ class Hub:
         plan = Plan(endpoint, "pull")
         self._await_listing(conn)
         plan.read_at = self.clock()
+        plan.read_from = self.store.cursor_set(endpoint, CURSOR_STREAM)
         links = self.store.links(endpoint)
         by_ext = {key: cid for key, (cid, _) in links.items()}
         matcher = _Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint),
@@ -497,16 +499,19 @@ class Hub:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
 
     def _settle_creates(self, plan: Plan) -> None:
-        """Creates of unknown outcome this read linked are done; those a full read made after
-        the tool's listing lag did not find did not land: the push may send them again. A
-        read that was partial, rejected rows, or saw a record that may be one of them
-        settles nothing: they stay open (held, reported)."""
+        """Creates of unknown outcome this read linked are done; those a read that could see
+        them, made after the tool's listing lag, did not find did not land: the push may send
+        them again. A read that can see a create is a full listing, or an incremental one from
+        a cursor stored before the create was sent. A read that rejected rows, or saw a record
+        that may be one of them, settles nothing: they stay open (held, reported)."""
         self.store.settle_intents(plan.endpoint)
-        if plan.cursor is None or not plan.cursor.full_listing or plan.rejected:
+        if plan.cursor is None or plan.rejected:
             return
         lag = self.connector(plan.endpoint).capabilities.listing_lag
+        since = None if plan.cursor.full_listing or plan.read_from is None else _seconds(plan.read_from)
         self.store.absent_intents(plan.endpoint, [cid for cid, at in self.store.pending_creates(plan.endpoint).items()
-                                                  if cid not in plan.held and _seconds(at) + lag <= plan.read_at])
+                                                  if cid not in plan.held and _seconds(at) + lag <= plan.read_at
+                                                  and (since is None or since <= _seconds(at))])
 
     def _revive_parents(self, plan: Plan, run_id: int) -> None:
         """New work beats a delete: a live record under a deleted parent (a KR made in one
