@@ -40,6 +40,7 @@ class MemoryConnector(Connector):
     lose_answer: bool = False
     holds_id: bool = False
     lag: float = 0.0
+    incremental: bool = False  # reads say they are not full listings (no deletes taken from them)
     refuse: set[str] = set()  # titles of records whose create the tool refuses
     writes: list[tuple[str, str, str]] = []  # (endpoint, op, id): every remote write made
 
@@ -59,7 +60,7 @@ class MemoryConnector(Connector):
                 continue  # not in listings yet
             yield Record(kind, ext, {k: v for k, v in fields.items() if not k.startswith("_")}, updated=fields["_updated"],
                          canonical_id=fields.get("_cid"))
-        yield Cursor(None, full_listing=True)
+        yield Cursor(None, full_listing=not self.incremental)
 
     def fields(self, kind):
         if kind not in ("objective", "key_result"):

@@ -1,5 +1,7 @@
 """The two-way engine over in-memory endpoints: merges, conflicts, identity, deletes, crashes."""
 
+import time
+
 import pytest
 
 from okrsync import views
@@ -23,7 +25,7 @@ def fresh_world():
     memory.TIME[0] = 0.0
     yield
     memory.WORLD.clear()
-    MemoryConnector.lose_answer = MemoryConnector.holds_id = False
+    MemoryConnector.lose_answer = MemoryConnector.holds_id = MemoryConnector.incremental = False
     MemoryConnector.lag = 0.0
 
 
@@ -558,3 +560,16 @@ def test_records_just_created_by_a_push_missing_from_a_lagging_listing_are_not_d
     rows, writes = change_rows(hub), len(MemoryConnector.writes)
     sync(hub)  # listed now: in step, nothing to do
     assert change_rows(hub) == rows and len(MemoryConnector.writes) == writes
+
+
+def test_an_incremental_read_from_a_cursor_older_than_a_lost_create_settles_it(tmp_path):
+    MemoryConnector.incremental = True  # no read is a full listing
+    hub = make_hub(tmp_path)
+    hub.clock = time.time  # intents and cursors on one clock
+    seed()
+    sync(hub)
+    add("a", "key_result", "k2", objective_id="o1", title="Reach 6M ARR", current=1.0)
+    _crash_push(hub, fail_after=0)  # b's cursor was stored by its pull, before the create was sent
+    plans = sync(hub)  # b's read from that cursor would show the KR had it landed: it did not
+    assert [f["title"] for _, f in find("b", "key_result", title="Reach 6M ARR")] == ["Reach 6M ARR"]
+    assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
