@@ -258,10 +258,10 @@ class Store:
             "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
             [run_id, NOW(), entity_id, kind, field, dumps(old), dumps(new), origin, change])
 
-    def last_change(self, entity_id: str, field: str) -> tuple[str, str] | None:
-        """(origin, time) of the change that set a field's current value."""
-        row = self.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND field = ? AND kind != 'conflict' "
-                              "ORDER BY id DESC LIMIT 1", [entity_id, field]).fetchone()
+    def last_change(self, entity_id: str, field: str | None) -> tuple[str, str] | None:
+        """(origin, time) of the change that set a field's current value (``None``: any field)."""
+        row = self.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND (? IS NULL OR field = ?) "
+                              "AND kind != 'conflict' ORDER BY id DESC LIMIT 1", [entity_id, field, field]).fetchone()
         return (row[0], row[1]) if row else None
 
     def changes(self, *, entity: str | None = None, since: str | None = None, run: int | None = None,

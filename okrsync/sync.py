@@ -414,9 +414,9 @@ class Hub:
         the next push restores here."""
         gone = {cid for _, cid in missing}
         kept: set[str] = set()
-        for (kind, _), cid in missing:
+        for (kind, ext), cid in missing:
             current = self.store.get(cid)
-            base = json.loads(links[(kind, _)][1] or "{}")
+            base = json.loads(links[(kind, ext)][1] or "{}")
             if current and diff(base, project(current[1], self._fields(conn, kind), plan.endpoint)):
                 if not self._edit_against_delete(kind, cid, current[1], plan, deleted_here=True):
                     kept.add(cid)
@@ -434,7 +434,7 @@ class Hub:
         loser (a conflict on the whole record, field ``*``); True when the delete wins."""
         delete_wins = self.policy.deletes_when_edited == "delete-wins"
         title = fields.get("title") or cid
-        other = self.store.last_change(cid, "*" if not deleted_here else "title")
+        other = self.store.last_change(cid, None if deleted_here else "*")  # the edit's origin, or the delete's
         other = other[0] if other else None
         if deleted_here:  # the endpoint read deleted it; the hub holds the edit
             theirs, ours, decision = None, fields, "theirs" if delete_wins else "ours"
@@ -605,7 +605,7 @@ class Hub:
                 if cid in pending or waits:
                     held.add(cid)
                     why = (f"an earlier create of it on {endpoint} has an unknown outcome (its run died or the answer "
-                           f"was lost); not sent again until a full read of {endpoint} shows whether it landed "
+                           f"was lost); not sent again until a read of {endpoint} that can see it shows whether it landed "
                            "(the next sync settles it)") if cid in pending else f"waits for {waits}, whose create is held"
                     plan.rejected.append(Rejected(f"{kind.replace('_', ' ')} {cid} ({fields.get('title')!r})", why))
                     plan.counters.rejected += 1
