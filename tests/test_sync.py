@@ -473,41 +473,43 @@ def test_a_create_of_unknown_outcome_is_held_and_reported_until_a_read_can_see_i
     assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
 
 
-@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
-def test_an_edit_beats_a_delete_in_either_pull_order(tmp_path, order):
-    hub = make_hub(tmp_path, names=order)
+def delete_on_a_edit_on_b(hub):
+    """KR 0 deleted on a, edited on b since the last sync; one sync; its plans. After it,
+    a further sync writes nothing."""
     seed_objective_with_krs(hub, 5)
     [(kb, _)] = find("b", "key_result", title="KR 0")
     del memory.WORLD["a"][("key_result", "k0")]
     edit("b", "key_result", kb, current=9.0)
     plans = sync(hub)
+    rows = change_rows(hub)
+    sync(hub)
+    assert change_rows(hub) == rows
+    return plans
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_an_edit_beats_a_delete_in_either_pull_order(tmp_path, order):
+    hub = make_hub(tmp_path, names=order)
+    plans = delete_on_a_edit_on_b(hub)
     assert hub.store.count("key_result") == 5
     assert [f["current"] for _, f in find("a", "key_result", title="KR 0")] == [9.0]  # restored where deleted
     assert [f["current"] for _, f in find("b", "key_result", title="KR 0")] == [9.0]
     notes = [n for p in plans for n in p.notes]
     assert any("delete lost to an edit" in n for n in notes), notes
     lost = [r for r in hub.store.changes() if r["kind"] == "conflict" and r["field"] == "*"]
-    assert len(lost) == 1 and lost[0]["origin"] == "a"
-    rows = change_rows(hub)
-    sync(hub)
-    assert change_rows(hub) == rows
+    assert len(lost) == 1 and lost[0]["origin"] == "a" and lost[0]["new"] is None
 
 
 @pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
 def test_delete_wins_policy_keeps_the_delete_in_either_pull_order(tmp_path, order):
     hub = make_hub(tmp_path, names=order, sync={"order": list(order), "deletes": {"when_edited": "delete-wins"}})
-    seed_objective_with_krs(hub, 5)
-    [(kb, _)] = find("b", "key_result", title="KR 0")
-    del memory.WORLD["a"][("key_result", "k0")]
-    edit("b", "key_result", kb, current=9.0)
-    plans = sync(hub)
+    plans = delete_on_a_edit_on_b(hub)
     assert hub.store.count("key_result") == 4
     assert find("a", "key_result", title="KR 0") == [] and find("b", "key_result", title="KR 0") == []
     notes = [n for p in plans for n in p.notes]
     assert any("edit lost to a delete" in n for n in notes), notes
-    rows = change_rows(hub)
-    sync(hub)
-    assert change_rows(hub) == rows
+    lost = [r for r in hub.store.changes() if r["kind"] == "conflict" and r["field"] == "*"]
+    assert len(lost) == 1 and lost[0]["origin"] == "b" and lost[0]["new"]["current"] == 9.0
 
 
 def test_delete_guard_takes_exactly_max_ratio_and_stops_one_more(tmp_path):
@@ -573,3 +575,11 @@ def test_an_incremental_read_from_a_cursor_older_than_a_lost_create_settles_it(t
     plans = sync(hub)  # b's read from that cursor would show the KR had it landed: it did not
     assert [f["title"] for _, f in find("b", "key_result", title="Reach 6M ARR")] == ["Reach 6M ARR"]
     assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
+
+
+def test_deletes_when_edited_takes_edit_wins_or_delete_wins_only(tmp_path):
+    from okrsync.errors import ConfigError
+
+    assert make_hub(tmp_path).policy.deletes_when_edited == "edit-wins"  # the default
+    with pytest.raises(ConfigError, match=r"sync.deletes.when_edited: edit-wins or delete-wins .*got 'newest'"):
+        make_hub(tmp_path, sync={"deletes": {"when_edited": "newest"}})
