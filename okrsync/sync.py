@@ -336,7 +336,10 @@ class Hub:
             return
         if not old and current:  # deleted elsewhere, edited here since this endpoint last agreed
             if self._edit_against_delete(record.kind, cid, fields, plan, deleted_here=False):
-                plan.counters.unchanged += 1  # the delete stands: the push deletes it here too
+                # the delete stands: linked (a copy an interrupted push left may not be yet),
+                # so the push deletes it here too
+                plan.links.append((record.kind, record.external_id, cid, fields, record.updated, False))
+                plan.counters.unchanged += 1
                 return
         # deleted or archived in the hub but edited here: the edit wins, the record returns
         merged, new_base = (dict(old) if old else dict(fields)), dict(fields)
