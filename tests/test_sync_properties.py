@@ -220,8 +220,10 @@ class Driver:
             value = {"title": f"Edited {n}", "current": n + 0.5, "target": 100.0 + n,
                      "status": f"status-{n}"}[name]
             note(f"step {self.log.step}: edit {endpoint} {kind} {ext} {name}={value!r}")
+            # a copy an interrupted push left is the record it was made for, linked or not yet
+            cid = self.cid(endpoint, kind, ext) or records[(kind, ext)].get("_made_for")
             self.log.edits.append({"endpoint": endpoint, "kind": kind, "ext": ext, "field": name, "value": value,
-                                   "step": self.log.step, "cid": self.cid(endpoint, kind, ext)})
+                                   "step": self.log.step, "cid": cid})
             edit(endpoint, kind, ext, **{name: value})
         elif what == "create":
             objectives = [ext for (kind, ext) in records if kind == "objective"]
