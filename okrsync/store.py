@@ -79,6 +79,13 @@ def m002_digests(db: sqlite_utils.Database) -> None:
     db["links"].add_column("digest", str)
 
 
+@MIGRATIONS()
+def m003_intents_by_record(db: sqlite_utils.Database) -> None:
+    # a push records the tool's answer per created record, and a pull settles them: looked
+    # up by (endpoint, canonical id), a 50,000-record push stays linear
+    db["intents"].create_index(["endpoint", "canonical_id"])
+
+
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
