@@ -155,6 +155,7 @@ class Driver:
 
     def __init__(self, scenario: Scenario, store: Store | None = None):
         self.s = scenario
+        event(f"listing lag {scenario.lag:g} s, tools {'hold' if scenario.holds_id else 'cannot hold'} our ids")
         MemoryConnector.holds_id, MemoryConnector.lag = scenario.holds_id, scenario.lag
         self.hub = make_hub(scenario.names, scenario.policy, store, scenario.when_edited)
         self.log = Log()
