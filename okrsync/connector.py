@@ -148,7 +148,8 @@ class Connector:
 
         ``cursor`` is what the previous successful read's ``Cursor`` said (None the first
         time). A record that cannot be read is yielded as ``Rejected`` and the read goes on.
-        Raise ``ConnectorError`` subclasses for failures of the whole read.
+        Raise ``ConnectorError`` subclasses for failures of the whole read. A connector whose
+        capabilities say ``holds_id`` sets ``Record.canonical_id`` from what its creates wrote.
         """
         raise NotImplementedError
 
@@ -156,7 +157,8 @@ class Connector:
         """Write creates, updates and deletes; report new external ids and rejected records.
 
         Must be all-or-nothing per record: a record is either written and reported, or
-        rejected and left untouched on the remote.
+        rejected and left untouched on the remote. Where capabilities say ``holds_id``, each
+        create carries ``Record.canonical_id`` into the record it makes, in the same request.
         """
         raise NotImplementedError
 
