@@ -272,11 +272,11 @@ def test_sigkill_at_random_moments_then_rerun_converges_without_duplicates(vendo
             runs += 1
             started = time.monotonic()
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            moment = rng.uniform(0.3, longest)  # the interpreter and imports take ~0.3 s
+            moment = rng.uniform(min(0.3, longest / 2), longest)  # the interpreter and imports take ~0.3 s
             moments.append(round(moment, 2))
             try:
                 proc.wait(moment)
-                longest = max(0.35, min(longest, time.monotonic() - started))
+                longest = max(0.05, min(longest, time.monotonic() - started))
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
                 killed += 1
