@@ -221,7 +221,9 @@ class Hub:
         """
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "pull")
-        self._await_listing(conn)
+        if waited := self._await_listing(conn):
+            plan.notes.append(f"waited {waited:.1f} s for {endpoint}'s listing (it may lag "
+                              f"{conn.capabilities.listing_lag:g} s) to show creates of unknown outcome")
         plan.read_at = self.clock()
         plan.read_from = self.store.cursor_set(endpoint, CURSOR_STREAM)
         links = self.store.links(endpoint)
@@ -241,15 +243,16 @@ class Hub:
             self._plan_deletes(conn, links, plan)
         return plan
 
-    def _await_listing(self, conn: Connector) -> None:
+    def _await_listing(self, conn: Connector) -> float:
         """Creates of unknown outcome younger than the tool's listing lag may have landed
-        without showing yet: wait out the rest of the lag (at most the lag) before reading."""
+        without showing yet: wait out the rest of the lag (at most the lag) before reading.
+        Returns the seconds waited."""
         lag = conn.capabilities.listing_lag
         pending = self.store.pending_creates(conn.endpoint) if lag else {}
-        if pending:
-            wait = min(lag, _seconds(max(pending.values())) + lag - self.clock())
-            if wait > 0:
-                self.sleep(wait)
+        wait = min(lag, _seconds(max(pending.values())) + lag - self.clock()) if pending else 0.0
+        if wait > 0:
+            self.sleep(wait)
+        return max(wait, 0.0)
 
     def _read_into(self, conn: Connector, plan: Plan, links, by_ext, matcher: _Matcher, waiting) -> None:
         for item in conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):

@@ -451,6 +451,7 @@ def test_a_lost_answer_and_a_lagging_listing_do_not_create_twice(tmp_path):
     plans = sync(hub)
     assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
     assert memory.TIME[0] == pytest.approx(30.0)
+    assert "waited 20.0 s for b's listing (it may lag 30 s) to show creates of unknown outcome" in plans[1].notes
     assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
     assert hub.store.count() == 2
 
