@@ -67,6 +67,7 @@ class JiraConnector(Connector):
         alignment="none", alignment_depth=0,  # objectives have no parent objective in Jira's issue hierarchy
         weights=False, confidence=False,  # unless the mapping names a Number field for it
         check_ins="history", custom_fields=True, deletes=True,
+        holds_id=True,  # the okrsync issue property carries the canonical id (written with the create)
         incremental=True, writes="records",
         rate_limit="per-second burst limits (numbers undocumented); set `rate`",
         read_only=("check_in",),  # history is made by edits, never written directly

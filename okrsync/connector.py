@@ -33,6 +33,14 @@ class Capabilities:
     max_krs_per_objective: int | None = None
     rate_limit: str | None = None  # as documented by the vendor, e.g. "150/min"
     read_only: tuple[str, ...] = ()  # kinds read from the tool but never written to it (Jira's history)
+    # identity of creates: the connector writes ``Record.canonical_id`` into each record it
+    # creates (an issue property, a custom field, an id column) and ``read`` gives it back as
+    # ``Record.canonical_id``, so a create whose answer was lost is recognised exactly, even
+    # renamed or edited since; records read without one were not made by okrsync
+    holds_id: bool = False
+    # seconds a created record may take to appear in a listing (eventual consistency): the hub
+    # waits this long, at most, before a read may say that a create of unknown outcome did not land
+    listing_lag: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -47,7 +55,9 @@ class Record:
     fields: dict[str, Any]
     updated: str | None = None  # the tool's own last-update time, ISO 8601 UTC, if it has one
     where: str = ""  # where it came from, for messages: "okrs.csv row 7"
-    canonical_id: str | None = None  # set by the hub on records it asks a connector to write
+    # set by the hub on records it asks a connector to write; set by ``read`` on records that
+    # carry the id a create wrote into them (connectors whose capabilities say ``holds_id``)
+    canonical_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -163,7 +173,8 @@ class Connector:
 
         ``cursor`` is what the previous successful read's ``Cursor`` said (None the first
         time). A record that cannot be read is yielded as ``Rejected`` and the read goes on.
-        Raise ``ConnectorError`` subclasses for failures of the whole read.
+        Raise ``ConnectorError`` subclasses for failures of the whole read. A connector whose
+        capabilities say ``holds_id`` sets ``Record.canonical_id`` from what its creates wrote.
         """
         raise NotImplementedError
 
@@ -171,7 +182,8 @@ class Connector:
         """Write creates, updates and deletes; report new external ids and rejected records.
 
         Must be all-or-nothing per record: a record is either written and reported, or
-        rejected and left untouched on the remote.
+        rejected and left untouched on the remote. Where capabilities say ``holds_id``, each
+        create carries ``Record.canonical_id`` into the record it makes, in the same request.
         """
         raise NotImplementedError
 

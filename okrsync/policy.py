@@ -17,7 +17,13 @@ value that endpoint last agreed with). A policy names who wins:
     sync:
       conflicts: newest
       fields: {current: {prefer: jira-prod}, title: manual}
-      deletes: {max_ratio: 0.25}
+      deletes: {max_ratio: 0.25, when_edited: edit-wins}
+
+``sync.deletes.when_edited`` settles a delete against an edit made elsewhere after the last
+sync (the last state both sides agreed on), whatever order the endpoints are read in:
+``edit-wins`` (default) keeps the record and restores it where it was deleted;
+``delete-wins`` deletes it everywhere. Either way the loser is reported in the run summary
+and kept in the change log (a conflict on field ``*``).
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import Any
 from .errors import ConfigError
 
 DELETE_POLICIES = ("propagate", "archive", "ignore")
+WHEN_EDITED = ("edit-wins", "delete-wins")
 
 
 @dataclass(frozen=True)
@@ -47,6 +54,7 @@ class Policy:
     fields: dict[str, Rule] = field(default_factory=dict)
     order: list[str] = field(default_factory=list)
     max_delete_ratio: float = 0.25
+    deletes_when_edited: str = "edit-wins"  # or delete-wins
 
     def rule(self, name: str) -> Rule:
         return self.fields.get(name, self.default)
@@ -106,6 +114,10 @@ def from_config(cfg) -> Policy:
     if not isinstance(ratio, (int, float)) or not 0 <= ratio <= 1:
         raise ConfigError(f"{where}.deletes.max_ratio: a share between 0 and 1 (default 0.25); got {ratio!r}")
     policy.max_delete_ratio = float(ratio)
+    when = deletes.get("when_edited", "edit-wins")
+    if when not in WHEN_EDITED:
+        raise ConfigError(f"{where}.deletes.when_edited: {' or '.join(WHEN_EDITED)} (default edit-wins); got {when!r}")
+    policy.deletes_when_edited = when
     for ep in endpoints.values():
         value = ep.section.get("deletes", "propagate")  # never a secret: other endpoints' secrets stay unread
         if value not in DELETE_POLICIES:

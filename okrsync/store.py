@@ -91,6 +91,13 @@ def m003_rejections(db: sqlite_utils.Database) -> None:
                              "first_run": int, "last_run": int}, pk=("endpoint", "step", "location"))
 
 
+@MIGRATIONS()
+def m004_intents_by_record(db: sqlite_utils.Database) -> None:
+    # a push records the tool's answer per created record, and a pull settles them: looked
+    # up by (endpoint, canonical id), a 50,000-record push stays linear
+    db["intents"].create_index(["endpoint", "canonical_id"])
+
+
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
@@ -288,10 +295,10 @@ class Store:
             "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
             [run_id, NOW(), entity_id, kind, field, dumps(old), dumps(new), origin, change])
 
-    def last_change(self, entity_id: str, field: str) -> tuple[str, str] | None:
-        """(origin, time) of the change that set a field's current value."""
-        row = self.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND field = ? AND kind != 'conflict' "
-                              "ORDER BY id DESC LIMIT 1", [entity_id, field]).fetchone()
+    def last_change(self, entity_id: str, field: str | None) -> tuple[str, str] | None:
+        """(origin, time) of the change that set a field's current value (``None``: any field)."""
+        row = self.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND (? IS NULL OR field = ?) "
+                              "AND kind != 'conflict' ORDER BY id DESC LIMIT 1", [entity_id, field, field]).fetchone()
         return (row[0], row[1]) if row else None
 
     def changes(self, *, entity: str | None = None, since: str | None = None, run: int | None = None,
@@ -453,27 +460,51 @@ class Store:
         self.db["conflicts"].update(conflict_id, {"status": "resolved", "resolved": NOW(),
                                                   "resolution": dumps({"value": value, "from": taken_from})})
 
-    def add_intents(self, run_id: int, endpoint: str, creates: list[tuple[str, str, dict | None]]) -> None:
+    def add_intents(self, run_id: int, endpoint: str, creates: list[tuple[str, str, dict | None]],
+                    at: str | None = None) -> None:
         """Write-ahead: remote creates about to be sent, with the fields sent, committed before
-        they are (the fields let the next pull recognise a copy an interrupted push left)."""
-        now = NOW()
+        they are (the fields let the next pull recognise a copy an interrupted push left).
+        ``at`` is when they are sent (the hub's clock): a listing may lag behind it."""
+        now = at or NOW()
         with self.atomic():
             self.db.conn.executemany(
                 "INSERT INTO intents (run_id, endpoint, kind, canonical_id, payload, status, created) VALUES (?, ?, ?, ?, ?, 'sent', ?)",
                 [(run_id, endpoint, k, cid, None if fields is None else dumps(fields), now) for k, cid, fields in creates])
 
-    def open_intents(self, endpoint: str) -> list[tuple[str, str, dict]]:
-        """(kind, canonical id, fields sent) of creates sent to ``endpoint`` and not yet linked."""
-        return [(k, cid, json.loads(payload)) for k, cid, payload in self.db.execute(
-            "SELECT kind, canonical_id, payload FROM intents WHERE endpoint = ? AND status = 'sent' "
+    def answer_intents(self, endpoint: str, external_ids: dict[str, str]) -> None:
+        """Keep the ids the tool answered for creates ({canonical id: external id}), committed
+        before the links are: a crash in between leaves an exact id to match the copy on."""
+        with self.atomic():
+            self.db.conn.executemany("UPDATE intents SET external_id = ? WHERE endpoint = ? AND status = 'sent' AND canonical_id = ?",
+                                     [(ext, endpoint, cid) for cid, ext in external_ids.items()])
+
+    def open_intents(self, endpoint: str) -> list[tuple[str, str, dict, str | None]]:
+        """(kind, canonical id, fields sent, external id answered or None) of creates sent to
+        ``endpoint`` and not yet linked."""
+        return [(k, cid, json.loads(payload), ext) for k, cid, payload, ext in self.db.execute(
+            "SELECT kind, canonical_id, payload, external_id FROM intents WHERE endpoint = ? AND status = 'sent' "
             "AND payload IS NOT NULL ORDER BY id", [endpoint])]
 
-    def unsettled_intents(self, endpoint: str) -> int:
-        """Creates sent to ``endpoint`` by an interrupted run that no link accounts for (read-only)."""
-        return self.db.execute(
-            "SELECT count(*) FROM intents WHERE endpoint = ? AND status = 'sent' AND canonical_id NOT IN "
-            "(SELECT canonical_id FROM links WHERE endpoint = ?) AND canonical_id IN (SELECT id FROM entities WHERE deleted = 0)",
-            [endpoint, endpoint]).fetchone()[0]
+    def pending_creates(self, endpoint: str) -> dict[str, str]:
+        """{canonical id: when sent} of creates whose outcome is unknown: sent to ``endpoint``
+        by a run that died or lost the answer, not linked since, their entity still live."""
+        return dict(self.db.execute(
+            "SELECT canonical_id, max(created) FROM intents WHERE endpoint = ? AND status = 'sent' AND canonical_id NOT IN "
+            "(SELECT canonical_id FROM links WHERE endpoint = ?) AND canonical_id IN (SELECT id FROM entities WHERE deleted = 0) "
+            "GROUP BY canonical_id", [endpoint, endpoint]))
+
+    def created_since(self, endpoint: str, since: str) -> set[str]:
+        """Canonical ids of creates sent to ``endpoint`` after ``since`` (ISO): a lagging
+        listing may not show them yet, so their absence is no delete."""
+        return {cid for (cid,) in self.db.execute(
+            "SELECT canonical_id FROM intents WHERE endpoint = ? AND status IN ('sent', 'done') AND created > ?",
+            [endpoint, since])}
+
+    def absent_intents(self, endpoint: str, canonical_ids: Iterable[str]) -> None:
+        """Close intents a full read made after the listing lag did not find: they did not
+        land, and the create may be sent again."""
+        self.db.conn.executemany("UPDATE intents SET status = 'absent' WHERE endpoint = ? AND status = 'sent' AND canonical_id = ?",
+                                 [(endpoint, cid) for cid in canonical_ids])
 
     def refuse_intents(self, endpoint: str, canonical_ids: list[str]) -> None:
         """Close the intents of creates the endpoint refused: nothing landed to look for."""
@@ -494,6 +525,11 @@ class Store:
 
     def cursor(self, endpoint: str, stream: str) -> str | None:
         row = self.db.execute("SELECT value FROM cursors WHERE endpoint = ? AND stream = ?", [endpoint, stream]).fetchone()
+        return row[0] if row else None
+
+    def cursor_set(self, endpoint: str, stream: str) -> str | None:
+        """When the cursor was last stored (ISO): a read from it shows what changed after."""
+        row = self.db.execute("SELECT updated FROM cursors WHERE endpoint = ? AND stream = ?", [endpoint, stream]).fetchone()
         return row[0] if row else None
 
     def set_cursor(self, endpoint: str, stream: str, value: str | None, run_id: int) -> None:

@@ -22,8 +22,10 @@ full listings, follow the endpoint's ``deletes`` policy and are guarded against 
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
+import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Iterable
@@ -119,6 +121,10 @@ class Plan:
     seen: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) read
     referenced: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) records read point at
     kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
+    read_at: float = 0.0  # when the read began (the hub's clock): what a lagging listing can show
+    read_from: str | None = None  # when the cursor the read started from was stored (None: a first read)
+    held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be
+    unlisted: set[str] = field(default_factory=set)  # created by us within the listing lag, not read yet
 
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,
@@ -141,6 +147,8 @@ class Hub:
         self.policy = policy_mod.from_config(config)
         self._instances: dict[str, Connector] = {}
         self._allowed: dict[tuple[str, str], set[str] | None] = {}
+        self.clock, self.sleep = time.time, time.sleep  # tests hand in a fake clock
+        self._unlisted: dict[str, set[str]] = {}  # endpoint → Plan.unlisted of its last pull
 
     def connector(self, name: str) -> Connector:
         if name not in self._instances:
@@ -213,15 +221,24 @@ class Hub:
         """
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "pull")
+        if waited := self._await_listing(conn):
+            plan.notes.append(f"waited {waited:.1f} s for {endpoint}'s listing (it may lag "
+                              f"{conn.capabilities.listing_lag:g} s) to show creates of unknown outcome")
+        plan.read_at = self.clock()
+        plan.read_from = self.store.cursor_set(endpoint, CURSOR_STREAM)
         links = self.store.links(endpoint)
         by_ext = {key: cid for key, (cid, _) in links.items()}
-        matcher = _Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint))
+        matcher = _Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint),
+                           holds_id=conn.capabilities.holds_id)
         plan.kinds_of = {ext: kind for kind, ext in links}
         waiting = self.store.open_conflict_fields()
         with _fewer_collections():
             self._read_into(conn, plan, links, by_ext, matcher, waiting)
         plan.counters.rejected = len(plan.rejected)
         plan.counters.requests, plan.counters.retried = conn.take_counts()
+        if lag := conn.capabilities.listing_lag:  # our own creates the listing does not show yet
+            young = self.store.created_since(endpoint, _iso(plan.read_at - lag))
+            plan.unlisted = {cid for key, (cid, _) in links.items() if cid in young and key not in plan.seen}
         if plan.cursor and (plan.cursor.full_listing or plan.cursor.present is not None):
             self._plan_deletes(conn, links, plan)
         if not (plan.cursor and plan.cursor.full_listing):
@@ -237,6 +254,17 @@ class Hub:
             if row["where"] not in now and row["record"] not in read:
                 plan.rejected.append(Rejected(row["where"], row["reason"], record=row["record"] or ""))
                 plan.counters.rejected += 1
+
+    def _await_listing(self, conn: Connector) -> float:
+        """Creates of unknown outcome younger than the tool's listing lag may have landed
+        without showing yet: wait out the rest of the lag (at most the lag) before reading.
+        Returns the seconds waited."""
+        lag = conn.capabilities.listing_lag
+        pending = self.store.pending_creates(conn.endpoint) if lag else {}
+        wait = min(lag, _seconds(max(pending.values())) + lag - self.clock()) if pending else 0.0
+        if wait > 0:
+            self.sleep(wait)
+        return max(wait, 0.0)
 
     def _read_into(self, conn: Connector, plan: Plan, links, by_ext, matcher: _Matcher, waiting) -> None:
         for item in conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
@@ -278,7 +306,15 @@ class Hub:
                 plan.counters.unchanged += 1
                 return
             base = json.loads(base_json) if base_json else {}
-        elif (sent := matcher.sent(record.kind, fields, record.canonical_id)) is not None:
+        elif (sent := matcher.sent(record.kind, record.external_id, fields, record.canonical_id)) is not None:
+            if isinstance(sent, list):  # one of several creates of unknown outcome: never guess
+                plan.held.update(sent)
+                titles = ", ".join(repr(matcher.title(c)) for c in sent[:5])
+                plan.rejected.append(Rejected(record.where or record.external_id,
+                    f"may be okrsync's interrupted create of any of {len(sent)} {record.kind.replace('_', ' ')}s "
+                    f"({titles}), changed since; not taken, and those creates are not sent again: rename it back "
+                    "to the title it was created with to say which, or delete it in the tool to have okrsync create it anew"))
+                return
             # a copy an interrupted push created: what it sent is the base, so edits made
             # since (here or elsewhere, renames and deletes too) merge as usual
             cid, base = sent
@@ -317,6 +353,13 @@ class Hub:
         if not old and not diff(base, fields):
             plan.counters.unchanged += 1  # gone from the hub, not edited here: the push deletes it
             return
+        if not old and current:  # deleted elsewhere, edited here since this endpoint last agreed
+            if self._edit_against_delete(record.kind, cid, fields, plan, deleted_here=False):
+                # the delete stands: linked (a copy an interrupted push left may not be yet),
+                # so the push deletes it here too
+                plan.links.append((record.kind, record.external_id, cid, fields, record.updated, False))
+                plan.counters.unchanged += 1
+                return
         # deleted or archived in the hub but edited here: the edit wins, the record returns
         merged, new_base = (dict(old) if old else dict(fields)), dict(fields)
         for name, (was, theirs) in diff(base, fields).items():
@@ -357,6 +400,7 @@ class Hub:
         else:  # an id listing judges only the kinds it lists
             missing = [(key, cid) for key, (cid, _) in links.items()
                        if key not in plan.seen and key[0] in present and key[1] not in present[key[0]]]
+        missing = [(key, cid) for key, cid in missing if cid not in plan.unlisted]  # not listed yet: not deleted
         if not missing:
             return
         if plan.rejected:  # a row we could not read may be one of the "missing" ones
@@ -378,12 +422,58 @@ class Hub:
                               "so no deletes are taken from it")
             return
         rule = conn.options.get("deletes", "propagate")
+        kept = set() if rule == "ignore" else self._edited_since(conn, links, missing, plan)
         for (kind, ext), cid in missing:
             plan.unlinks.append((kind, ext))
-            if rule == "ignore":  # the record is written back to the endpoint on the next push
+            if rule == "ignore" or cid in kept:  # the record is written back to the endpoint on the next push
                 continue
             plan.changes.append(Change("delete" if rule == "propagate" else "archive", kind, cid, ext, None))
             plan.counters.deleted += 1
+
+    def _edited_since(self, conn: Connector, links, missing: list, plan: Plan) -> set[str]:
+        """Records deleted on this endpoint that changed elsewhere after it last agreed on
+        them: the policy decides; returns those kept (with the parents they need), which
+        the next push restores here."""
+        gone = {cid for _, cid in missing}
+        kept: set[str] = set()
+        for (kind, ext), cid in missing:
+            current = self.store.get(cid)
+            base = json.loads(links[(kind, ext)][1] or "{}")
+            if current and diff(base, project(current[1], self._fields(conn, kind), plan.endpoint)):
+                if not self._edit_against_delete(kind, cid, current[1], plan, deleted_here=True):
+                    kept.add(cid)
+        todo = list(kept)
+        while todo:  # a kept KR needs its objective: restored with it
+            found = self.store.get(todo.pop())
+            for ref in REFERENCES.get(found[0], {}) if found else ():
+                if (parent := found[1].get(ref)) in gone and parent not in kept:
+                    kept.add(parent)
+                    todo.append(parent)
+        return kept
+
+    def _edit_against_delete(self, kind: str, cid: str, fields: dict, plan: Plan, *, deleted_here: bool) -> bool:
+        """A delete and an edit made after the last agreed state meet: report and log the
+        loser (a conflict on the whole record, field ``*``); True when the delete wins."""
+        delete_wins = self.policy.deletes_when_edited == "delete-wins"
+        title = fields.get("title") or cid
+        other = self.store.last_change(cid, None if deleted_here else "*")  # the edit's origin, or the delete's
+        other = other[0] if other else None
+        if deleted_here:  # the endpoint read deleted it; the hub holds the edit
+            theirs, ours, decision = None, fields, "theirs" if delete_wins else "ours"
+        else:  # the hub holds the delete; the endpoint read holds the edit
+            theirs, ours, decision = fields, None, "ours" if delete_wins else "theirs"
+        plan.conflicts.append(Conflict(cid, kind, "*", None, theirs, ours, plan.endpoint, other, decision,
+                                       self.policy.deletes_when_edited))
+        plan.counters.conflicts += 1
+        where = f"{kind.replace('_', ' ')} {title!r} ({cid})"
+        if delete_wins:
+            plan.notes.append(f"edit lost to a delete: {where} was edited and deleted since the last sync; it stays "
+                              "deleted everywhere (sync.deletes.when_edited: delete-wins); the edit is in the change log")
+        else:
+            plan.notes.append(f"delete lost to an edit: {where} was deleted on {plan.endpoint if deleted_here else other} "
+                              "but edited since the last sync; it is kept and restored where it was deleted "
+                              "(sync.deletes.when_edited: edit-wins)")
+        return delete_wins
 
     def _to_canonical(self, record: Record, by_ext: dict, referenced: set | None = None) -> dict[str, Any]:
         """Swap the endpoint's ids in reference fields for canonical ids (a new dict if any);
@@ -407,6 +497,7 @@ class Hub:
     def apply_pull(self, plan: Plan, run_id: int) -> None:
         """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
         self._check_strict(plan)
+        self._unlisted[plan.endpoint] = plan.unlisted
         # _fewer_collections: the bulk insert builds 100,000s of row tuples next to the plan's
         # records; default thresholds spent ~10 % of a 50,000-KR apply in the cyclic collector
         with _fewer_collections(), self.store.atomic():
@@ -426,8 +517,24 @@ class Hub:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
+            self._settle_creates(plan)
             if plan.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
+
+    def _settle_creates(self, plan: Plan) -> None:
+        """Creates of unknown outcome this read linked are done; those a read that could see
+        them, made after the tool's listing lag, did not find did not land: the push may send
+        them again. A read that can see a create is a full listing, or an incremental one from
+        a cursor stored before the create was sent. A read that rejected rows, or saw a record
+        that may be one of them, settles nothing: they stay open (held, reported)."""
+        self.store.settle_intents(plan.endpoint)
+        if plan.cursor is None or plan.rejected:
+            return
+        lag = self.connector(plan.endpoint).capabilities.listing_lag
+        since = None if plan.cursor.full_listing or plan.read_from is None else _seconds(plan.read_from)
+        self.store.absent_intents(plan.endpoint, [cid for cid, at in self.store.pending_creates(plan.endpoint).items()
+                                                  if cid not in plan.held and _seconds(at) + lag <= plan.read_at
+                                                  and (since is None or since <= _seconds(at))])
 
     def _revive_parents(self, plan: Plan, run_id: int) -> None:
         """New work beats a delete: a live record under a deleted parent (a KR made in one
@@ -485,10 +592,10 @@ class Hub:
         """Compare the canonical state with what the endpoint last agreed with."""
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "push", batch=WriteBatch())
-        open_intents = self.store.unsettled_intents(endpoint)
-        if open_intents:
-            plan.notes.append(f"{open_intents} create(s) of an interrupted run were not found on {endpoint}; "
-                              "they are sent again")
+        pending = self.store.pending_creates(endpoint)  # at most once: these may have landed
+        held: set[str] = set()
+        unlisted = self._unlisted.get(endpoint, set())  # its read could not see them: a write would be blind
+        waiting_listing = 0
         plan.counters.unchanged = self.store.in_step(endpoint, count=True)
         candidates = list(self.store.push_candidates(endpoint))  # the rest is in step: not even read
         by_cid = self.store.external_ids(endpoint) if candidates else {}
@@ -500,6 +607,9 @@ class Hub:
                 continue
             projected = project(fields, allowed, endpoint)
             if cid in by_cid:
+                if cid in unlisted:
+                    waiting_listing += 1
+                    continue
                 ext = by_cid[cid]
                 base_json = self.store.base(endpoint, cid)
                 base = json.loads(base_json) if base_json else {}
@@ -514,6 +624,15 @@ class Hub:
                 plan.batch.updates.append(outgoing)
                 plan.counters.updated += 1
             else:
+                waits = next((v for ref in REFERENCES.get(kind, {}) if (v := projected.get(ref)) in held), None)
+                if cid in pending or waits:
+                    held.add(cid)
+                    why = (f"an earlier create of it on {endpoint} has an unknown outcome (its run died or the answer "
+                           f"was lost); not sent again until a read of {endpoint} that can see it shows whether it landed "
+                           "(the next sync settles it)") if cid in pending else f"waits for {waits}, whose create is held"
+                    plan.rejected.append(Rejected(f"{kind.replace('_', ' ')} {cid} ({fields.get('title')!r})", why))
+                    plan.counters.rejected += 1
+                    continue
                 if hints is None:
                     hints = self._id_hints(endpoint)
                 plan.changes.append(Change("create", kind, cid, None, projected))
@@ -523,9 +642,16 @@ class Hub:
         for kind, ext, cid in self.store.deleted_links(endpoint):
             if self._fields(conn, kind) == set() or kind in conn.capabilities.read_only:
                 continue
+            if cid in unlisted:
+                waiting_listing += 1
+                continue
             plan.changes.append(Change("delete", kind, cid, ext, None))
             plan.batch.deletes.append(Record(kind, ext, {}, canonical_id=cid))
             plan.counters.deleted += 1
+        if waiting_listing:
+            plan.notes.append(f"{waiting_listing} record(s) okrsync created on {endpoint} are not in its listing yet "
+                              f"(it may lag {conn.capabilities.listing_lag:g} s): their updates and deletes wait for a "
+                              "run whose read shows them, so an edit made there meanwhile is not overwritten")
         return plan
 
     def _id_hints(self, endpoint: str) -> dict[str, str]:
@@ -570,8 +696,11 @@ class Hub:
         with self.store.atomic():  # committed before the remote sees anything
             sent = {c.canonical_id: c.fields for c in plan.changes if c.op == "create"}
             self.store.add_intents(run_id, plan.endpoint,
-                                   [(r.kind, r.canonical_id, sent.get(r.canonical_id)) for r in plan.batch.creates])
+                                   [(r.kind, r.canonical_id, sent.get(r.canonical_id)) for r in plan.batch.creates],
+                                   at=_iso(self.clock()))
         result = conn.write(plan.batch)
+        if plan.batch.creates:
+            self.store.answer_intents(plan.endpoint, result.external_ids)
         requests, retried = conn.take_counts()
         plan.counters.requests += max(requests, result.requests)
         plan.counters.retried += retried
@@ -623,16 +752,22 @@ class _Matcher:
     By id first (a hub-written id, or the same external id another endpoint uses), then by
     normalised title plus period (objectives) or parent (everything else). Records already
     linked to this endpoint are never candidates. Several candidates: the caller reports them.
+    ``sent`` first tells whether the record is a create of an interrupted push.
     """
 
-    def __init__(self, store: Store, taken: set[str], intents: Iterable[tuple[str, str, dict]] = ()):
+    def __init__(self, store: Store, taken: set[str], intents: Iterable[tuple[str, str, dict, str | None]] = (),
+                 holds_id: bool = False):
         self.store = store
         self.taken = taken
-        self._sent: dict[tuple, list[tuple[str, dict]]] = {}
+        self.holds_id = holds_id
+        self._sent: list[tuple[str, str, dict]] = []  # (kind, canonical id, fields sent)
         self._by_cid: dict[str, dict] = {}
-        for kind, cid, payload in intents:
-            self._sent.setdefault(_title_key(kind, payload), []).append((cid, payload))
+        self._by_answer: dict[tuple[str, str], str] = {}  # (kind, external id the tool answered) → canonical id
+        for kind, cid, payload, ext in intents:
+            self._sent.append((kind, cid, payload))
             self._by_cid[cid] = payload
+            if ext:
+                self._by_answer[(kind, ext)] = cid
         self._by_title: dict[tuple, list[str]] | None = None
         self._by_ext: dict[tuple[str, str], set[str]] | None = None
 
@@ -655,19 +790,34 @@ class _Matcher:
             return candidates[0]
         return candidates or None
 
-    def sent(self, kind: str, fields: dict[str, Any], written_id: str | None = None) -> tuple[str, dict] | None:
-        """The one create of an interrupted push this record is: known by the canonical id
-        the endpoint kept for us, or else by the fields sent."""
+    def sent(self, kind: str, external_id: str, fields: dict[str, Any],
+             written_id: str | None = None) -> tuple[str, dict] | list[str] | None:
+        """The create of an interrupted push this record is, as (canonical id, fields sent);
+        the candidates when it may be any of several; None when it is none of them.
+
+        Exactly by the canonical id the record carries, where the tool holds one (a record
+        without one was not made by okrsync); else by the id the tool answered, if that was
+        recorded; else by the fields sent: the same title and place, or ``near`` them."""
         if not self._sent:
             return None
-        if written_id and written_id not in self.taken and written_id in self._by_cid:
-            return written_id, self._by_cid[written_id]
-        found = [(c, p) for c, p in self._sent.get(_title_key(kind, fields), []) if c not in self.taken]
-        if not found:  # renamed where it landed: the same record but for its title, in the same place
-            rest = {k: v for k, v in fields.items() if k != "title"}
-            found = [(c, p) for key, sent in self._sent.items() if key[0] == kind and key[2] == _title_key(kind, fields)[2]
-                     for c, p in sent if c not in self.taken and not diff(rest, {k: v for k, v in p.items() if k != "title"})]
-        return found[0] if len({c for c, _ in found}) == 1 else None
+        if written_id or self.holds_id:
+            found = written_id in self._by_cid and written_id not in self.taken
+            return (written_id, self._by_cid[written_id]) if found else None
+        cid = self._by_answer.get((kind, external_id))
+        if cid is not None and cid not in self.taken:
+            return cid, self._by_cid[cid]
+        key = _title_key(kind, fields)
+        open_ = [(c, p) for k, c, p in self._sent if k == kind and c not in self.taken]
+        found = [(c, p) for c, p in open_ if _title_key(kind, p) == key]
+        if not found:  # changed where it landed: the same place, little else changed
+            found = [(c, p) for c, p in open_ if near(kind, p, fields)]
+        ids = list(dict.fromkeys(c for c, _ in found))
+        if len(ids) > 1:
+            return ids
+        return found[0] if ids else None
+
+    def title(self, cid: str) -> str:
+        return (self._by_cid.get(cid) or {}).get("title") or cid
 
     def _index(self) -> None:
         self._by_title = {}
@@ -681,6 +831,33 @@ class _Matcher:
 def _places(rejected: Iterable[Rejected]) -> list[tuple[str, str, str]]:
     """(where, record, reason) of rejections, as the store keeps them."""
     return [(r.where, r.record, r.reason) for r in rejected]
+
+# a copy of an interrupted create changed on the tool in at most NEAR fields (its title and
+# one more), keeping at least KEPT other fields as sent, is recognised by the fields sent
+# where the tool cannot hold our id; a user's new record beside it rarely keeps that much
+NEAR, KEPT = 2, 2
+
+
+def near(kind: str, sent: dict[str, Any], fields: dict[str, Any]) -> bool:
+    """Whether a record read may be the create that sent ``sent``, changed since where it
+    landed: the same place (period or parent), and only renamed, or at most ``NEAR`` fields
+    changed with at least ``KEPT`` others (neither title nor place) unchanged."""
+    changed = diff(sent, fields)
+    if _title_key(kind, sent)[2] != _title_key(kind, fields)[2] or len(changed) > NEAR:
+        return False
+    if set(changed) <= {"title"}:
+        return True
+    place = {"period", *REFERENCES.get(kind, {})}
+    return sum(1 for k, v in sent.items() if v is not None and k != "title" and k not in place
+               and fields.get(k) == v) >= KEPT
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _seconds(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def _title_key(kind: str, fields: dict[str, Any]) -> tuple:

@@ -83,7 +83,8 @@ def status(cfg, store: Store) -> dict[str, Any]:
         links = store.db.execute("SELECT count(*) FROM links WHERE endpoint = ?", [name]).fetchone()[0]
         cursor = store.db.execute("SELECT updated FROM cursors WHERE endpoint = ? ORDER BY updated DESC LIMIT 1",
                                   [name]).fetchone()
-        endpoints.append({"name": name, "type": ep.type, "linked": links, "last_read": cursor[0] if cursor else None})
+        endpoints.append({"name": name, "type": ep.type, "linked": links, "last_read": cursor[0] if cursor else None,
+                          "unknown_creates": len(store.pending_creates(name))})
     runs = store.runs(10)
     if not StoreLock(cfg.store, "status").held_by_someone():  # nobody is running: a `running` run died
         for run in runs:
@@ -99,6 +100,10 @@ def print_status(env, data: dict) -> None:
     out.print("entities: " + (", ".join(f"{n} {k.replace('_', ' ')}" for k, n in data["entities"].items()) or "none"))
     if data["conflicts_waiting"]:
         out.print(f"conflicts waiting for you: {data['conflicts_waiting']} (okrsync conflicts list)")
+    for e in data["endpoints"]:
+        if e["unknown_creates"]:  # held, never sent twice: a sync's full read of the endpoint settles them
+            out.print(f"{e['name']}: {e['unknown_creates']} create(s) of unknown outcome (a run died or lost the answer); "
+                      "not sent again until a sync reads whether they landed", markup=False)
     table = Table("endpoint", "type", "linked records", "last read or written")
     for e in data["endpoints"]:
         table.add_row(e["name"], e["type"], str(e["linked"]), e["last_read"] or "never")

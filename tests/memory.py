@@ -2,7 +2,11 @@
 
 It behaves like a record-based tool: ids it makes up itself, an update time per record,
 per-record creates/updates/deletes, a full listing on every read. ``fail_after`` makes a
-write raise after that many records (a crash in the middle of a push).
+write raise after that many records (a crash in the middle of a push); ``lose_answer`` makes
+it raise after doing all its work (the answer lost on the way back). ``holds_id`` keeps the
+canonical id in each record it creates and reads it back (as Jira's issue property does);
+``lag`` hides a created record from listings for that many seconds of the fake clock
+``clock()``, which ``sleep()`` advances (hand both to the hub).
 """
 
 from __future__ import annotations
@@ -15,6 +19,15 @@ from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected,
 WORLD: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # endpoint → (kind, id) → fields (+ "_updated")
 CLOCK = itertools.count(1)
 _IDS = itertools.count(1)
+TIME = [0.0]  # the fake clock, in seconds
+
+
+def clock() -> float:
+    return TIME[0]
+
+
+def sleep(seconds: float) -> None:
+    TIME[0] += seconds
 
 
 def now() -> str:
@@ -23,10 +36,18 @@ def now() -> str:
 
 class MemoryConnector(Connector):
     name = "memory"
-    capabilities = Capabilities(kinds=("objective", "key_result"), writes="records")
     fail_after: int | None = None
+    lose_answer: bool = False
+    holds_id: bool = False
+    lag: float = 0.0
+    incremental: bool = False  # reads say they are not full listings (no deletes taken from them)
     refuse: set[str] = set()  # titles of records whose create the tool refuses
     writes: list[tuple[str, str, str]] = []  # (endpoint, op, id): every remote write made
+
+    @property
+    def capabilities(self) -> Capabilities:  # per test: holds_id and lag are switched on by some
+        return Capabilities(kinds=("objective", "key_result"), writes="records", holds_id=self.holds_id,
+                            listing_lag=self.lag)
 
     @property
     def records(self) -> dict[tuple[str, str], dict[str, Any]]:
@@ -35,8 +56,11 @@ class MemoryConnector(Connector):
     def read(self, cursor):
         # parents first, as the contract says
         for (kind, ext), fields in sorted(self.records.items(), key=lambda kv: kv[0][0] != "objective"):
-            yield Record(kind, ext, {k: v for k, v in fields.items() if k != "_updated"}, updated=fields["_updated"])
-        yield Cursor(None, full_listing=True)
+            if fields.get("_visible", 0.0) > clock():
+                continue  # not in listings yet
+            yield Record(kind, ext, {k: v for k, v in fields.items() if not k.startswith("_")}, updated=fields["_updated"],
+                         canonical_id=fields.get("_cid"))
+        yield Cursor(None, full_listing=not self.incremental)
 
     def fields(self, kind):
         if kind not in ("objective", "key_result"):
@@ -62,7 +86,9 @@ class MemoryConnector(Connector):
             step("create", r.canonical_id)
             ext = f"{self.endpoint}-{next(_IDS)}"
             fields = {k: (new_ids.get(v, v) if k.endswith("_id") else v) for k, v in r.fields.items()}
-            self.records[(r.kind, ext)] = {**fields, "_updated": now()}
+            self.records[(r.kind, ext)] = {**fields, "_updated": now(), "_visible": clock() + self.lag,
+                                           "_made_for": r.canonical_id,  # bookkeeping for tests, never read
+                                           **({"_cid": r.canonical_id} if self.holds_id else {})}
             new_ids[r.canonical_id] = ext
             result.external_ids[r.canonical_id] = ext
         for r in batch.updates:
@@ -71,11 +97,14 @@ class MemoryConnector(Connector):
                 result.rejected.append(Rejected(r.external_id, "not found"))
                 continue
             fields = {k: (new_ids.get(v, v) if k.endswith("_id") else v) for k, v in r.fields.items()}
-            self.records[(r.kind, r.external_id)] = {**fields, "_updated": now()}
+            kept = {k: v for k, v in self.records[(r.kind, r.external_id)].items() if k in ("_cid", "_visible", "_made_for")}
+            self.records[(r.kind, r.external_id)] = {**fields, **kept, "_updated": now()}
         for r in batch.deletes:
             step("delete", r.external_id)
             self.records.pop((r.kind, r.external_id), None)
         result.requests = count
+        if self.lose_answer:
+            raise RuntimeError("simulated lost answer: the work was done")
         return result
 
 

@@ -361,3 +361,21 @@ def test_newest_policy_uses_the_files_modification_times(project, later, expecte
     assert kr["current"] == expected
     [loser] = [r for r in json.loads(run("--json", "log").output) if r["kind"] == "conflict"]
     assert loser["old"] == expected and loser["new"] in (4000000.0, 4200000.0) and loser["new"] != expected
+
+
+def test_status_shows_creates_of_unknown_outcome_until_a_sync_settles_them(project):
+    from okrsync.store import Store
+
+    run("sync")
+    store = Store(project / "state/okrsync.db")  # as if the run died after writing the board, before linking
+    cid = store.db.execute("select canonical_id from links where endpoint = 'board' and kind = 'key_result'").fetchone()[0]
+    store.db.execute("delete from links where endpoint = 'board' and canonical_id = ?", [cid])
+    store.db.execute("delete from cursors where endpoint = 'board'")  # its write's cursor comes with the links
+    store.add_intents(1, "board", [("key_result", cid, store.get(cid)[1])])
+    store.db.conn.commit()
+    store.close()
+    assert "board: 1 create(s) of unknown outcome" in run("status").output
+    assert [e["unknown_creates"] for e in json.loads(run("--json", "status").output)["endpoints"]] == [0, 1]
+    out = json.loads(run("--json", "sync").output)  # the board's read finds it: linked, not written again
+    assert out["totals"]["created"] == 0 and out["totals"]["rejected"] == 0
+    assert "unknown outcome" not in run("status").output

@@ -1,7 +1,10 @@
 """The two-way engine over in-memory endpoints: merges, conflicts, identity, deletes, crashes."""
 
+import time
+
 import pytest
 
+from okrsync import views
 from okrsync.config import Config
 from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
@@ -17,14 +20,21 @@ def fresh_world():
     MemoryConnector.writes = []
     MemoryConnector.fail_after = None
     MemoryConnector.refuse = set()
+    MemoryConnector.lose_answer = MemoryConnector.holds_id = False
+    MemoryConnector.lag = 0.0
+    memory.TIME[0] = 0.0
     yield
     memory.WORLD.clear()
+    MemoryConnector.lose_answer = MemoryConnector.holds_id = MemoryConnector.incremental = False
+    MemoryConnector.lag = 0.0
 
 
 def make_hub(tmp_path, names=("a", "b"), sync=None, options=None, store=None, **kw):
     cfg = Config.of(tmp_path, {n: {"type": "memory", **(options or {}).get(n, {})} for n in names},
                     sync or {"order": list(names)})
-    return Hub(cfg, store or Store(None), {"memory": MemoryConnector}, **kw)
+    hub = Hub(cfg, store or Store(None), {"memory": MemoryConnector}, **kw)
+    hub.clock, hub.sleep = memory.clock, memory.sleep  # the fake clock: listing lags pass at once
+    return hub
 
 
 def sync(hub, **kw):
@@ -332,3 +342,245 @@ def test_a_record_read_as_another_kind_than_it_is_linked_as_is_rejected_not_dupl
     memory.WORLD["a"][("objective", "K-1")] = {"title": "Child", "_updated": fields["_updated"]}
     pull_a = sync(hub)[0]
     assert "linked as a key result" in str(pull_a.rejected[0]) and hub.store.count("objective") == 1
+
+
+# ------------------------------------------------------------------ issue 19: the holes, one test each
+
+
+def _crash_push(hub, **switches):
+    """A sync whose push dies: ``fail_after`` (before a write) or ``lose_answer`` (after)."""
+    for name, value in switches.items():
+        setattr(MemoryConnector, name, value)
+    with pytest.raises(RuntimeError, match="simulated"):
+        sync(hub)
+    for name in switches:
+        setattr(MemoryConnector, name, None if name == "fail_after" else False)
+
+
+def _sent_intents(hub):
+    return hub.store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0]
+
+
+@pytest.mark.parametrize("holds_id", [True, False])
+def test_a_create_renamed_and_edited_on_the_target_after_a_crash_is_not_duplicated(tmp_path, holds_id):
+    MemoryConnector.holds_id = holds_id
+    hub = make_hub(tmp_path)
+    add("a", "objective", "o1", title="Grow revenue", period="2026-Q1", status="on_track", owner="ana@example.com",
+        description="Grow ARR in the mid-market")
+    add("a", "key_result", "k1", objective_id="o1", title="Reach 5M ARR", current=3.5)
+    _crash_push(hub, fail_after=1)  # b got the objective; the hub never linked it
+    [(ob, _)] = find("b", "objective")
+    edit("b", "objective", ob, title="Grow revenue fast", status="at_risk")  # renamed and edited there
+    plans = sync(hub) + sync(hub)
+    # by the id the record carries, or (a tool that cannot hold it) by the place and the fields
+    # sent, two of which changed: linked, its edits merged, nothing created twice
+    assert [f["title"] for _, f in find("a", "objective")] == ["Grow revenue fast"]
+    assert find("a", "objective")[0][1]["status"] == "at_risk"
+    assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
+    assert hub.store.count() == 2 and _sent_intents(hub) == 0
+    assert not [r for p in plans for r in p.rejected]
+
+
+def test_a_copy_that_may_be_any_of_two_interrupted_creates_is_a_conflict_not_a_create(tmp_path):
+    hub = make_hub(tmp_path)
+    add("a", "objective", "o1", title="O", period="2026-Q1")
+    add("a", "key_result", "k1", objective_id="o1", title="KR A", current=1.0, target=2.0)
+    add("a", "key_result", "k2", objective_id="o1", title="KR B", current=1.0, target=2.0)
+    _crash_push(hub, fail_after=2)  # b got the objective and KR A, unlinked
+    [(kb, _)] = find("b", "key_result")
+    edit("b", "key_result", kb, title="KR C")  # as close to KR A as to KR B now
+    for _ in range(2):  # reported on every run until someone settles it
+        plans = sync(hub)
+        rejected = [str(r) for p in plans for r in p.rejected]
+        assert sum("may be okrsync's interrupted create of any of 2 key results" in r for r in rejected) == 1, rejected
+        assert sum("unknown outcome" in r for r in rejected) == 2, rejected  # neither KR sent again
+        assert len(find("b", "key_result")) == 1 and hub.store.count("key_result") == 2
+    edit("b", "key_result", kb, title="KR A")  # settled by hand: it is KR A
+    plans = sync(hub)
+    assert not [r for p in plans for r in p.rejected]
+    assert sorted(f["title"] for _, f in find("b", "key_result")) == ["KR A", "KR B"]
+    assert _sent_intents(hub) == 0
+
+
+def test_a_create_renamed_on_the_target_after_a_crash_is_matched_by_the_fields_sent(tmp_path):
+    hub = make_hub(tmp_path)  # a tool that cannot hold the id: the sent fields, all but the title
+    seed()
+    _crash_push(hub, fail_after=1)
+    [(ob, _)] = find("b", "objective")
+    edit("b", "objective", ob, title="Grow revenue fast")
+    sync(hub)
+    sync(hub)
+    assert [f["title"] for _, f in find("a", "objective")] == ["Grow revenue fast"]
+    assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
+    assert hub.store.count() == 2 and _sent_intents(hub) == 0
+
+
+def test_a_create_whose_answer_was_lost_is_matched_on_the_returned_id_when_recorded(tmp_path, monkeypatch):
+    hub = make_hub(tmp_path)
+    seed()
+    original = hub.store.set_links
+
+    def crash_in_link_transaction(endpoint, run_id, links):
+        if endpoint == "b" and links:
+            raise RuntimeError("simulated crash after the answer")
+        return original(endpoint, run_id, links)
+
+    monkeypatch.setattr(hub.store, "set_links", crash_in_link_transaction)
+    with pytest.raises(RuntimeError):
+        sync(hub)
+    monkeypatch.setattr(hub.store, "set_links", original)
+    recorded = dict(hub.store.db.execute("select canonical_id, external_id from intents where endpoint = 'b'"))
+    assert len(recorded) == 2 and all(recorded.values())  # the answer's ids, kept before the links
+    [(ob, _)] = find("b", "objective")
+    [(kb, _)] = find("b", "key_result")
+    edit("b", "objective", ob, title="Renamed", period="2026-Q2")  # nothing left of what was sent
+    edit("b", "key_result", kb, title="Renamed KR", current=4.0)
+    sync(hub)
+    assert hub.store.count() == 2 and _sent_intents(hub) == 0
+    assert [f["title"] for _, f in find("a", "objective")] == ["Renamed"]
+    assert [f["current"] for _, f in find("a", "key_result")] == [4.0]
+
+
+def test_a_lost_answer_and_a_lagging_listing_do_not_create_twice(tmp_path):
+    MemoryConnector.lag = 30.0  # the tool's listing shows a new record 30 s after its create
+    hub = make_hub(tmp_path)
+    seed()
+    _crash_push(hub, lose_answer=True)  # b did the work; the answer never came
+    assert len(find("b", "objective")) == 1
+    memory.TIME[0] += 10  # the rerun starts 10 s later: the hub waits the other 20 before reading b
+    plans = sync(hub)
+    assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
+    assert memory.TIME[0] == pytest.approx(30.0)
+    assert "waited 20.0 s for b's listing (it may lag 30 s) to show creates of unknown outcome" in plans[1].notes
+    assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
+    assert hub.store.count() == 2
+
+
+def test_a_create_of_unknown_outcome_is_held_and_reported_until_a_read_can_see_it(tmp_path):
+    hub = make_hub(tmp_path)
+    seed()
+    _crash_push(hub, lose_answer=True)
+    del memory.WORLD["b"][next(iter(k for k in memory.WORLD["b"] if k[0] == "key_result"))]  # only the objective landed
+    run = hub.store.begin_run("push")
+    plans = hub.run(["a", "b"], run, pull=False)  # a push alone reads nothing: it may not send again
+    assert len(find("b", "objective")) == 1 and find("b", "key_result") == []
+    held = [str(r) for p in plans for r in p.rejected]
+    assert len(held) == 2 and all("unknown outcome" in r for r in held), held
+    assert _sent_intents(hub) == 2
+    shown = {e["name"]: e["unknown_creates"] for e in views.status(hub.config, hub.store)["endpoints"]}
+    assert shown == {"a": 0, "b": 2}  # okrsync status says so too
+    plans = sync(hub)  # its read settles them: the objective landed, the KR did not and is sent now
+    assert len(find("b", "objective")) == 1 and len(find("b", "key_result")) == 1
+    assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
+
+
+def delete_on_a_edit_on_b(hub):
+    """KR 0 deleted on a, edited on b since the last sync; one sync; its plans. After it,
+    a further sync writes nothing."""
+    seed_objective_with_krs(hub, 5)
+    [(kb, _)] = find("b", "key_result", title="KR 0")
+    del memory.WORLD["a"][("key_result", "k0")]
+    edit("b", "key_result", kb, current=9.0)
+    plans = sync(hub)
+    rows = change_rows(hub)
+    sync(hub)
+    assert change_rows(hub) == rows
+    return plans
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_an_edit_beats_a_delete_in_either_pull_order(tmp_path, order):
+    hub = make_hub(tmp_path, names=order)
+    plans = delete_on_a_edit_on_b(hub)
+    assert hub.store.count("key_result") == 5
+    assert [f["current"] for _, f in find("a", "key_result", title="KR 0")] == [9.0]  # restored where deleted
+    assert [f["current"] for _, f in find("b", "key_result", title="KR 0")] == [9.0]
+    notes = [n for p in plans for n in p.notes]
+    assert any("delete lost to an edit" in n for n in notes), notes
+    lost = [r for r in hub.store.changes() if r["kind"] == "conflict" and r["field"] == "*"]
+    assert len(lost) == 1 and lost[0]["origin"] == "a" and lost[0]["new"] is None
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_delete_wins_policy_keeps_the_delete_in_either_pull_order(tmp_path, order):
+    hub = make_hub(tmp_path, names=order, sync={"order": list(order), "deletes": {"when_edited": "delete-wins"}})
+    plans = delete_on_a_edit_on_b(hub)
+    assert hub.store.count("key_result") == 4
+    assert find("a", "key_result", title="KR 0") == [] and find("b", "key_result", title="KR 0") == []
+    notes = [n for p in plans for n in p.notes]
+    assert any("edit lost to a delete" in n for n in notes), notes
+    lost = [r for r in hub.store.changes() if r["kind"] == "conflict" and r["field"] == "*"]
+    assert len(lost) == 1 and lost[0]["origin"] == "b" and lost[0]["new"]["current"] == 9.0
+
+
+def test_delete_guard_takes_exactly_max_ratio_and_stops_one_more(tmp_path):
+    hub = make_hub(tmp_path)
+    seed_objective_with_krs(hub, 7)  # 8 linked records on a; 25 % of them: 2
+    del memory.WORLD["a"][("key_result", "k0")]
+    del memory.WORLD["a"][("key_result", "k1")]
+    sync(hub)
+    assert hub.store.count("key_result") == 5 and len(find("b", "key_result")) == 5
+    for i in (2, 3):  # 2 of the 6 left: 33 %
+        del memory.WORLD["a"][("key_result", f"k{i}")]
+    rows = change_rows(hub)
+    with pytest.raises(DeleteGuardError, match=r"would delete 2 of its 6 linked records \(more than 25%\)"):
+        sync(hub)
+    assert change_rows(hub) == rows and len(find("b", "key_result")) == 5
+
+
+def test_delete_guard_stops_an_empty_listing_even_at_max_ratio_one(tmp_path):
+    hub = make_hub(tmp_path, sync={"order": ["a", "b"], "deletes": {"max_ratio": 1.0}})
+    seed_objective_with_krs(hub, 1)
+    memory.WORLD["a"].clear()
+    rows = change_rows(hub)
+    with pytest.raises(DeleteGuardError, match="listed no records at all"):
+        sync(hub)
+    assert change_rows(hub) == rows and len(find("b", "key_result")) == 1
+
+
+@pytest.mark.parametrize("gone", ["all", "half"])
+def test_allow_mass_delete_lets_both_guards_pass(tmp_path, gone):
+    hub = make_hub(tmp_path, allow_mass_delete=True)
+    seed_objective_with_krs(hub, 3)
+    if gone == "all":
+        memory.WORLD["a"].clear()
+    else:
+        for i in (0, 1):
+            del memory.WORLD["a"][("key_result", f"k{i}")]
+    sync(hub)
+    assert hub.store.count() == (0 if gone == "all" else 2)
+    assert len(find("b", "key_result")) == (0 if gone == "all" else 1)
+
+
+def test_records_just_created_by_a_push_missing_from_a_lagging_listing_are_not_deleted(tmp_path):
+    MemoryConnector.lag = 30.0
+    hub = make_hub(tmp_path)
+    seed_objective_with_krs(hub, 3)  # b got 4 records; its listing shows them 30 s later
+    plans = sync(hub)
+    assert len(find("b", "key_result")) == 3 and hub.store.count() == 4
+    assert not [c for p in plans for c in p.changes] and not [r for p in plans for r in p.rejected]
+    memory.TIME[0] += 30
+    rows, writes = change_rows(hub), len(MemoryConnector.writes)
+    sync(hub)  # listed now: in step, nothing to do
+    assert change_rows(hub) == rows and len(MemoryConnector.writes) == writes
+
+
+def test_an_incremental_read_from_a_cursor_older_than_a_lost_create_settles_it(tmp_path):
+    MemoryConnector.incremental = True  # no read is a full listing
+    hub = make_hub(tmp_path)
+    hub.clock = time.time  # intents and cursors on one clock
+    seed()
+    sync(hub)
+    add("a", "key_result", "k2", objective_id="o1", title="Reach 6M ARR", current=1.0)
+    _crash_push(hub, fail_after=0)  # b's cursor was stored by its pull, before the create was sent
+    plans = sync(hub)  # b's read from that cursor would show the KR had it landed: it did not
+    assert [f["title"] for _, f in find("b", "key_result", title="Reach 6M ARR")] == ["Reach 6M ARR"]
+    assert _sent_intents(hub) == 0 and not [r for p in plans for r in p.rejected]
+
+
+def test_deletes_when_edited_takes_edit_wins_or_delete_wins_only(tmp_path):
+    from okrsync.errors import ConfigError
+
+    assert make_hub(tmp_path).policy.deletes_when_edited == "edit-wins"  # the default
+    with pytest.raises(ConfigError, match=r"sync.deletes.when_edited: edit-wins or delete-wins .*got 'newest'"):
+        make_hub(tmp_path, sync={"deletes": {"when_edited": "newest"}})
