@@ -173,11 +173,19 @@ def test_faults_throughout_a_migration_leave_no_duplicate_and_nothing_lost(proje
     f.inject("truncate", path="/rest/api/3/issue/bulk", apply_then_fail=True)  # created, answer cut off
     f.inject("timeout", path="/rest/api/3/issue/bulk", apply_then_fail=True)   # created, answer never came
     f.inject("500", path="/rest/api/3/bulk/issues/transition")
-    out = run("sync")
+    # a create whose answer was lost and that search does not show is unsettled: reported
+    # (exit 3), never sent again in the run; the next runs settle it
+    outs = [json.loads(run("sync", code=3))]
+    assert any("answer was lost" in r for e in outs[0]["endpoints"] for r in e["rejected"])
+    while len(outs) < 4 and (f.pending() or outs[-1]["totals"]["rejected"]):
+        result = CliRunner().invoke(cli, ["--json", "sync"])
+        assert result.exit_code in (0, 3) and "Traceback" not in result.output, result.output
+        outs.append(json.loads(result.output))
+    assert outs[-1]["totals"]["rejected"] == 0
     assert not jira.errors and f.pending() == 0, [(q.kind, q.path) for q in f._queue]
     assert len(of_type(jira, "Objective")) == 13 and len(of_type(jira, "Key Result")) == 39
     assert len(set(summaries(jira, "Key Result"))) == 39 and len(set(summaries(jira, "Objective"))) == 13
-    assert out["totals"]["retried"] >= 5
+    assert sum(o["totals"]["retried"] for o in outs) >= 5
     statuses = {i["properties"]["okrsync"]["status"]: i["fields"]["status"]["statusCategory"]["key"]
                 for i in of_type(jira, "Key Result")}
     assert statuses["done"] == "done" and statuses["on_track"] == "indeterminate"
