@@ -230,13 +230,14 @@ class JiraConnector(Connector):
             for issue in self._search(self._jql(minutes, searched), fields, notes=notes):
                 f = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
                 issue_id = issue.get("id")
+                if (issue_id or issue.get("key")) in seen:
+                    repeated += 1  # a page repeated (issues moved while paging), or two kinds' filters overlap
+                    continue
                 if not isinstance(issue_id, str) or not issue_id:
+                    seen[issue.get("key")] = ""
                     yield Rejected(f"{self.endpoint} {issue.get('key') or 'an issue without key'}",
                                    "Jira's answer gives no 'id' for it (a trimmed answer, or a proxy in between); "
                                    "not read. Ask the site admin, or run again")
-                    continue
-                if issue_id in seen:
-                    repeated += 1  # a page repeated (issues moved while paging), or two kinds' filters overlap
                     continue
                 if issue.get("key"):
                     ids_by_key[issue["key"]] = issue_id

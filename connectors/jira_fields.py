@@ -80,7 +80,7 @@ class JiraMapping:
         """Jira field name → where the mapping names it, for every custom field it uses."""
         numbers = self.raw["numbers"] if self.present("key_result") else {}
         out = {name: f"mapping.numbers.{key}" for key, name in numbers.items() if name}
-        if self.present("key_result") and any(self.via(k) == "epic_link" for k in ("key_result", "initiative")):
+        if self.raw.get("epic_link") and any(self.via(k) == "epic_link" for k in ("key_result", "initiative")):
             out[self.raw["epic_link"]] = "mapping.epic_link"
         for key in ("confidence", "unit"):
             if self.raw.get(key) and self.present("key_result"):
@@ -104,8 +104,8 @@ class JiraMapping:
                 close = difflib.get_close_matches(name, [f.get("name", "") for f in fields], n=1)
                 missing.append(f"{where}: Jira has no field named {name!r}" +
                                (f" (did you mean {close[0]!r}?)" if close else
-                                f"; create it in Jira ({_field_kind(where)}) or set {where.removeprefix('mapping.')}: null "
-                                "to run without it"))
+                                f" (create it in Jira as {_field_kind(where)}, or set {where.removeprefix('mapping.')}: null "
+                                "to run without it)"))
         return missing
 
     def field_id(self, name: str | None) -> str | None:
@@ -308,7 +308,7 @@ def _field_kind(where: str) -> str:
     if where == "mapping.unit":
         return "a short text field"
     if where == "mapping.epic_link":
-        return "it is Jira Software's Epic Link field; on newer sites use via: parent"
+        return "Jira Software's Epic Link field; newer sites need via: parent instead"
     return "any field type"
 
 

@@ -305,6 +305,11 @@ def test_an_owner_without_a_jira_account_rejects_the_record(jira, tmp_path):
     ({"projekt": "X"}, "did you mean 'project'"),
     ({"mapping": {"period": {"as": "sprint"}}}, "is not label, select or fix_version"),
     ({"mapping": {"numbers": {"curent": "X"}}}, "did you mean 'current'"),
+    ({"mapping": {"key_result": {"issue_type": 7}}}, r"key_result.issue_type: 7 is not an issue type name, a list"),
+    ({"mapping": {"key_result": {"issue_type": []}}}, r"is not an issue type name"),
+    ({"mapping": {"key_result": {"via": "child"}}}, "is not parent, link or epic_link"),
+    ({"mapping": {"key_result": {"via": "link"}}}, r"key_result.link_type: 'via: link' needs"),
+    ({"mapping": {"objective": {"jql": ""}}}, "give a JQL filter as text"),
 ])
 def test_bad_options_say_what_to_fix(tmp_path, options, message):
     with pytest.raises((ConfigError, MappingError), match=message):
@@ -387,3 +392,115 @@ def test_objectives_as_epics_with_a_label_leave_other_epics_alone(jira, tmp_path
     conn.write(WriteBatch(creates=[Record("objective", "o", {"title": "P", "period": "2026-Q3"}, canonical_id="o")]))
     sent = jira.calls("POST", "/rest/api/3/issue/bulk")[0][3]["issueUpdates"][0]["fields"]
     assert sent["issuetype"] == {"name": "Epic"} and sent["labels"] == ["okr", "okr-2026-Q3"]
+
+
+def read_all(conn, cursor=None):
+    return list(conn.read(cursor))
+
+
+def test_empty_summaries_and_unknown_status_categories_are_located_notes(jira, tmp_path):
+    odd = issue("10", "Objective", "")
+    odd["fields"]["status"] = {"id": "7", "name": "Parked"}  # a status without its category
+    weird = issue("12", "Objective", "W")
+    weird["fields"]["status"]["statusCategory"]["key"] = "undefined"
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([odd, issue("11", "Objective", "Fine"), weird]))])
+    items = read_all(connector(tmp_path, history=False))
+    records = [i for i in items if isinstance(i, Record)]
+    notes = [i.message for i in items if type(i).__name__ == "Note"]
+    assert [(r.external_id, r.fields["title"], r.fields["status"]) for r in records] == [
+        ("10", "", None), ("11", "Fine", "not_started"), ("12", "W", None)]
+    assert notes == [
+        "jira OKR-10: the issue has an empty summary; read with an empty title (give it one in Jira)",
+        "jira OKR-10: status 'Parked' has no status category (Jira's are new, indeterminate, done); "
+        "okrsync keeps the status it wrote last, or none",
+        "jira OKR-12: status 'To Do' has category 'undefined' (Jira's are new, indeterminate, done); "
+        "okrsync keeps the status it wrote last, or none"]
+
+
+def test_issues_repeated_across_pages_are_read_once_with_a_note(jira, tmp_path):
+    a, b, c = (issue(str(n), "Objective", f"O{n}") for n in (10, 11, 12))
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([a, b], "t2")), (200, page([b, c]))])
+    items = read_all(connector(tmp_path, history=False))
+    assert [i.external_id for i in items if isinstance(i, Record)] == ["10", "11", "12"]
+    assert not [i for i in items if isinstance(i, Rejected)]
+    assert [i.message for i in items if type(i).__name__ == "Note"] == [
+        "1 issue(s) were listed more than once by Jira's search (pages shift while issues change, or two kinds' "
+        "filters overlap); each was read once"]
+
+
+def test_kinds_by_type_lists_by_jql_or_absent_each_searched_as_mapped(jira, tmp_path):
+    epic = issue("10", "Objective", "Grow", labels=["okr"])
+    story = issue("11", "Key Result", "Ship", parent={"id": "10", "key": "OKR-10"})
+    task = issue("12", "Task", "Fix", parent={"id": "10", "key": "OKR-10"})
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([story, task])), (200, page([epic]))])
+    conn = connector(tmp_path, history=False, jql="component = Growth", mapping={
+        "objective": {"issue_type": None, "jql": "labels = okr"},
+        "key_result": {"issue_type": ["Key Result", "Task"]},
+        "initiative": {"issue_type": None},
+        "numbers": {"start": None, "target": None, "current": None}, "unit": None})
+    items = read_all(conn)
+    assert [(i.kind, i.external_id, i.fields.get("objective_id")) for i in items if isinstance(i, Record)] == [
+        ("objective", "10", None), ("key_result", "11", "10"), ("key_result", "12", "10")]
+    assert [c[3]["jql"] for c in jira.calls("POST", "/rest/api/3/search/jql")] == [
+        'project = "OKR" AND issuetype in ("Key Result", "Task") AND (component = Growth) ORDER BY updated ASC, id ASC',
+        'project = "OKR" AND (labels = okr) AND (component = Growth) ORDER BY updated ASC, id ASC']
+    assert conn.fields("initiative") == set() and "start" not in conn.fields("key_result")
+    assert not jira.calls("GET", "/rest/api/3/field")  # no custom field is mapped: nothing to look up
+
+
+EPIC_LINK = {"id": "customfield_10014", "name": "Epic Link", "custom": True,
+             "schema": {"type": "any", "custom": "com.pyxis.greenhopper.jira:gh-epic-link", "customId": 10014}}
+
+
+def test_epic_children_through_the_legacy_epic_link_field_found_by_name(jira, tmp_path):
+    jira.on("GET", "/rest/api/3/field", [(200, FIELDS + [EPIC_LINK])])
+    epic = issue("10", "Objective", "Grow")
+    near = issue("11", "Key Result", "Ship", customfield_10014="OKR-10")
+    far = issue("12", "Key Result", "Sell", customfield_10014="OKR-99")  # its epic not in this read
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([near, far, epic]))])
+    jira.on("POST", "/rest/api/3/issue/bulkfetch", [(200, {"issues": [
+        {"id": "99", "key": "OKR-99", "self": f"{BASE}/rest/api/3/issue/99", "fields": {}}], "issueErrors": []})])
+    conn = connector(tmp_path, history=False, mapping={"key_result": {"via": "epic_link"}})
+    items = read_all(conn)
+    assert [(i.external_id, i.fields.get("objective_id")) for i in items if isinstance(i, Record)] == [
+        ("10", None), ("11", "10"), ("12", "99")]
+    [fetch] = jira.calls("POST", "/rest/api/3/issue/bulkfetch")
+    assert fetch[3]["issueIdsOrKeys"] == ["OKR-99"] and "customfield_10014" in jira.calls("POST", "/rest/api/3/search/jql")[0][3]["fields"]
+
+
+def test_key_results_as_linked_issues_read_and_written_through_the_link(jira, tmp_path):
+    linked = issue("11", "Key Result", "Ship", issuelinks=[{
+        "id": "1", "type": {"id": "10004", "name": "Contributes", "inward": "is contributed to by", "outward": "contributes to"},
+        "outwardIssue": {"id": "10", "key": "OKR-10", "fields": {"issuetype": {"id": "10100", "name": "Objective"}}}}])
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "Grow"), linked]))])
+    mapping = {"key_result": {"via": "link", "link_type": "Contributes"}}
+    items = read_all(connector(tmp_path, history=False, mapping=mapping))
+    assert [(i.external_id, i.fields.get("objective_id")) for i in items if isinstance(i, Record)] == [("10", None), ("11", "10")]
+    jira.on("POST", "/rest/api/3/issue/bulk", [(201, {"issues": [{"id": "21", "key": "OKR-21", "self": f"{BASE}/x"}],
+                                                      "errors": []})])
+    jira.on("POST", "/rest/api/3/issueLink", [(201, None)])
+    result = connector(tmp_path, mapping=mapping).write(WriteBatch(creates=[kr_record("kr_a", "KR", "10")]))
+    assert result.external_ids == {"kr_a": "21"} and not result.rejected
+    [sent] = jira.calls("POST", "/rest/api/3/issue/bulk")
+    assert "parent" not in sent[3]["issueUpdates"][0]["fields"]
+    [link] = jira.calls("POST", "/rest/api/3/issueLink")
+    assert link[3] == {"type": {"name": "Contributes"}, "inwardIssue": {"id": "21"}, "outwardIssue": {"id": "10"}}
+
+
+def test_a_kind_known_only_by_jql_is_not_created_without_an_issue_type(jira, tmp_path):
+    conn = connector(tmp_path, mapping={"objective": {"issue_type": None, "jql": "labels = okr"}})
+    result = conn.write(WriteBatch(creates=[Record("objective", "o", {"title": "O"}, canonical_id="o")]))
+    assert [(r.where, r.reason) for r in result.rejected] == [
+        ("o", "the mapping names no issue type to create a objective as (mapping.objective.issue_type)")]
+    assert not jira.calls("POST", "/rest/api/3/issue/bulk")
+
+
+def test_a_bulk_task_that_never_ends_fails_the_run_at_its_deadline(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/bulk/issues/delete", [(201, {"taskId": "10641"})])
+    jira.on("GET", r"/rest/api/3/bulk/queue/10641", [(200, {"taskId": "10641", "status": "RUNNING", "progressPercent": 50,
+                                                           "submittedBy": {}, "created": "2026-11-25T10:00:00.000+0000",
+                                                           "updated": "2026-11-25T10:00:00.000+0000"})])
+    conn = connector(tmp_path, poll_interval=0.01, task_deadline=0.05)
+    with pytest.raises(FatalError, match=r"bulk task\(s\) 10641 still not finished after 0.05 s \(task_deadline\)"):
+        conn.write(WriteBatch(deletes=[Record("objective", "10", {}, canonical_id="o")]))
+    assert 4 <= len(jira.calls("GET", "/rest/api/3/bulk/queue")) <= 6
