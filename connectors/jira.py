@@ -41,6 +41,7 @@ PAGE = 100
 LISTING_PAGE = 5000  # documented maximum when only ids are asked for
 USER_SEARCHES = 10  # more unknown owners than this: list all users instead of searching each
 USER_PAGE = 1000
+PENDING_DAYS = 1  # an unsettled create is held back from reads this long at most
 clock = time.time  # the connector's idea of now; tests move it
 OPTIONS = {"url", "project", "auth", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
            "overlap_minutes", "listing_every_hours", "users", "history", "poll_interval", "jql", "search_lag",
@@ -90,6 +91,7 @@ class JiraConnector(Connector):
         self._transitions: dict[tuple[str, str], dict[str, str]] = {}  # (type, status) → category → transition
         self._state: _State | None = None  # the cursor this run read, with its unsettled creates
         self._pending_changed = False
+        self._landed_seen: dict[str, str] = {}  # unsettled creates this run's read found: canonical id → issue id
 
     @property
     def listing_lag(self) -> float:
@@ -214,6 +216,9 @@ class JiraConnector(Connector):
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         state = _State.load(cursor)
         self._state = state
+        # an unsettled create no push has settled within a day (its record left the hub?) is read
+        # as any issue again: first contact links or imports it
+        state.pending = {c: t for c, t in state.pending.items() if clock() - t < PENDING_DAYS * 86400}
         self._resolve(state.fields)
         now = clock()
         minutes = None
@@ -251,7 +256,10 @@ class JiraConnector(Connector):
                     updated = None
                 if updated:
                     stamps[issue_id] = updated
-                state.pending.pop(((issue.get("properties") or {}).get(PROPERTY) or {}).get("id"), None)  # it landed
+                cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
+                if cid in state.pending:  # an unsettled create that landed: the push settles it as made
+                    self._landed_seen[cid] = issue_id  # (and moves it to its status, as any create)
+                    continue
                 if state.recent.get(issue_id) == updated and updated:
                     continue  # read last time already, in the overlap
                 if kind != "objective":
@@ -480,8 +488,10 @@ class JiraConnector(Connector):
         mine = {r.canonical_id: r for r in records if r.canonical_id in pending}
         if not mine:
             return records, []
-        since = min(pending[c] for c in mine)
-        landed = self._landed(set(mine), since, max(pending[c] for c in mine) + self.search_lag)
+        landed = {c: self._landed_seen[c] for c in mine if c in self._landed_seen}  # this run's read saw them
+        look = set(mine) - set(landed)
+        if look:
+            landed.update(self._landed(look, min(pending[c] for c in look), max(pending[c] for c in look) + self.search_lag))
         for cid in mine:
             pending.pop(cid, None)
         self._pending_changed = True

@@ -221,7 +221,8 @@ def test_a_lost_create_answer_is_polled_for_with_backoff_and_the_unseen_rest_is_
 
 
 def test_the_next_run_settles_an_unsettled_create_found_or_not(jira, tmp_path):
-    cursor = json.dumps({"since": None, "pending": {"obj_b": 1.0, "obj_c": 1.0}})
+    sent = dt.datetime.now().timestamp() - 60
+    cursor = json.dumps({"since": None, "pending": {"obj_b": sent, "obj_c": sent}})
     landed = issue("21", "Objective", "B", prop={"id": "obj_b", "status": None})
     # the read (a full listing here) does not show B yet; the settling look does
     jira.on("POST", "/rest/api/3/search/jql", [(200, page([])), (200, page([landed]))])

@@ -245,3 +245,49 @@ def test_an_edit_jira_refuses_with_409_is_read_again_and_written_in_the_same_run
     assert jira.issues[kr["id"]]["fields"]["customfield_10052"] == 33.0
     pushes = [p for p in out["endpoints"] if p["endpoint"] == "jira" and p["direction"] == "push"]
     assert len(pushes) == 2 and any("read again" in n for n in pushes[0]["notes"])
+
+
+LAG_SCALE = 0.2  # the 1 s and 5 s search lags of the acceptance test, run at a fifth of real time
+
+
+def lagging(project, jira, lag: float, wait: float) -> None:
+    """Jira's search shows new issues ``lag`` (scaled) seconds late; okrsync polls for a lost
+    create's issues for ``wait`` (scaled) seconds; the first bulk create's answer is lost
+    after Jira did the work."""
+    jira.search_lag = lag * LAG_SCALE
+    config = project / "okrsync.yaml"
+    config.write_text(config.read_text().replace(
+        "    poll_interval: 0\n", f"    poll_interval: {0.05 * LAG_SCALE}\n    search_lag: {wait * LAG_SCALE}\n"))
+    jira.faults.inject("truncate", path="/rest/api/3/issue/bulk", apply_then_fail=True)  # lost at once
+
+
+@pytest.mark.parametrize("lag", [1, 5])
+def test_a_lost_create_answer_with_a_lagging_search_is_found_by_polling(project, jira, lag):
+    lagging(project, jira, lag, wait=lag + 2)
+    started = time.monotonic()
+    out = run("sync")  # exit 0: everything the lost answer held was found once search caught up
+    assert time.monotonic() - started < (lag + 2) * LAG_SCALE + 10
+    assert jira.faults.pending() == 0 and out["totals"]["rejected"] == 0
+    assert len(of_type(jira, "Objective")) == 13 and len(set(summaries(jira, "Objective"))) == 13
+    assert len(of_type(jira, "Key Result")) == 39 and len(set(summaries(jira, "Key Result"))) == 39
+    assert jira.count("POST", "/rest/api/3/issue/bulk") == 2  # 13 objectives (answer lost), 39 KRs: none sent twice
+    assert run("sync")["totals"]["created"] == 0
+
+
+@pytest.mark.parametrize("lag", [1, 5])
+def test_a_lost_create_answer_search_still_hides_is_reported_and_settled_next_run(project, jira, lag):
+    lagging(project, jira, lag, wait=lag / 5)
+    first = run("sync", code=3)  # reported: exit 3, each unsettled record named, nothing sent twice
+    assert first.count("the answer was lost") == 13 and first.count("parent's create is unsettled") == 39
+    assert len(of_type(jira, "Objective")) == 13 and not of_type(jira, "Key Result")
+    time.sleep(lag * LAG_SCALE)  # the index catches up
+    second = run("sync")
+    assert second["totals"]["rejected"] == 0
+    assert len(of_type(jira, "Objective")) == 13 and len(set(summaries(jira, "Objective"))) == 13
+    assert len(of_type(jira, "Key Result")) == 39 and len(set(summaries(jira, "Key Result"))) == 39
+    statuses = {i["properties"]["okrsync"]["status"]: i["fields"]["status"]["statusCategory"]["key"]
+                for i in of_type(jira, "Objective")}
+    assert all(category == ("new" if status == "not_started" else "indeterminate" if status in
+                            ("on_track", "at_risk", "off_track") else "done") for status, category in statuses.items())
+    third = run("sync")  # settled: nothing left to create or reject
+    assert third["totals"]["created"] == 0 and third["totals"]["rejected"] == 0
