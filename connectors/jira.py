@@ -92,6 +92,7 @@ class JiraConnector(Connector):
         self._state: _State | None = None  # the cursor this run read, with its unsettled creates
         self._pending_changed = False
         self._landed_seen: dict[str, str] = {}  # unsettled creates this run's read found: canonical id → issue id
+        self._new_keys: dict[str, str | None] = {}  # issue id → key, of issues this run created
 
     @property
     def listing_lag(self) -> float:
@@ -259,6 +260,7 @@ class JiraConnector(Connector):
                 cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
                 if cid in state.pending:  # an unsettled create that landed: the push settles it as made
                     self._landed_seen[cid] = issue_id  # (and moves it to its status, as any create)
+                    self._new_keys[issue_id] = issue.get("key")
                     continue
                 if state.recent.get(issue_id) == updated and updated:
                     continue  # read last time already, in the overlap
@@ -331,7 +333,8 @@ class JiraConnector(Connector):
             notes.append(f"{where}: the issue has an empty summary; read with an empty title (give it one in Jira)")
         if (why := self.mapping.status_unknown(f)) is not None:
             notes.append(f"{where}: {why}")
-        yield Record(kind, issue["id"], fields, updated=updated, where=where, canonical_id=prop.get("id"))
+        yield Record(kind, issue["id"], fields, updated=updated, where=where, canonical_id=prop.get("id"),
+                     key=issue.get("key"))
 
     def _check_ins(self, krs: list[str]) -> Iterator[Record]:
         field_id = self.mapping.ids[self.mapping.raw["numbers"]["current"]]
@@ -403,6 +406,7 @@ class JiraConnector(Connector):
         self._link(links)
         self._transition(moves, result)
         self._delete([r for r in batch.deletes if r.kind != "check_in"], result)
+        result.keys = {i: k for i, k in self._new_keys.items() if k}
         if self._pending_changed:  # unsettled creates outlive the run in the cursor
             result.cursor = (self._state or _State({})).dump()
         return result
@@ -534,7 +538,9 @@ class JiraConnector(Connector):
             if n in errors:
                 result.rejected.append(Rejected(record.canonical_id, _element_error(errors[n])))
             else:
-                done.append((record, next(created)["id"]))
+                made = next(created)
+                self._new_keys[made["id"]] = made.get("key")
+                done.append((record, made["id"]))
         return done
 
     def _landed(self, cids: set[str], since: float, until: float) -> dict[str, str]:
@@ -551,6 +557,7 @@ class JiraConnector(Connector):
                     cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
                     if cid in cids and issue.get("id"):
                         found[cid] = issue["id"]
+                        self._new_keys[issue["id"]] = issue.get("key")
             if found.keys() >= cids:
                 break
         return found

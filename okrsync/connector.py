@@ -48,6 +48,7 @@ class Record:
     updated: str | None = None  # the tool's own last-update time, ISO 8601 UTC, if it has one
     where: str = ""  # where it came from, for messages: "okrs.csv row 7"
     canonical_id: str | None = None  # set by the hub on records it asks a connector to write
+    key: str | None = None  # the id people see it by in the tool when not external_id (Jira's OKR-12)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class WriteResult:
     rejected: list[Rejected] = field(default_factory=list)
     cursor: str | None = None  # the cursor after our own write, so it is not read back as news
     requests: int = 0
+    keys: dict[str, str] = field(default_factory=dict)  # external id → the key people see (new records)
 
 
 @dataclass

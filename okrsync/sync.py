@@ -119,6 +119,7 @@ class Plan:
     seen: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) read
     referenced: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) records read point at
     kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
+    keys: dict[str, str] = field(default_factory=dict)  # external id → the key people see it by
 
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,
@@ -230,6 +231,8 @@ class Hub:
         for item in conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
             if isinstance(item, Record):
                 plan.counters.read += 1
+                if item.key:
+                    plan.keys[item.external_id] = item.key
                 self._plan_record(conn, item, links, by_ext, matcher, waiting, plan)
             elif isinstance(item, Rejected):
                 plan.rejected.append(item)
@@ -406,6 +409,7 @@ class Hub:
             # a new record's base is its fields: the entity's JSON text and digest serve again
             self.store.set_links(plan.endpoint, run_id, [(k, e, cid, texts[cid][0], u, texts[cid][1]) if cid in texts else (k, e, cid, b, u, s)
                                                          for k, e, cid, b, u, s in plan.links])
+            self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self._revive_parents(plan, run_id)
@@ -580,6 +584,7 @@ class Hub:
                     links.append((record.kind, ext, cid, json.loads(base_json or "{}") if base is None else base, updated,
                                   base is not None))
             self.store.set_links(plan.endpoint, run_id, links)
+            self.store.set_keys(plan.endpoint, result.keys)
             for record in plan.batch.deletes:
                 if record.external_id not in rejected:
                     self.store.drop_link(plan.endpoint, record.kind, record.external_id)

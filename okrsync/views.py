@@ -89,7 +89,8 @@ def print_log(env, rows: list[dict]) -> None:
         field, old, new = r["field"], r["old"], r["new"]
         if field == "*":  # a whole record created or deleted: name it by its title
             field, old, new = "(record)", _titled(old), _titled(new)
-        table.add_row(r["at"], str(r["run_id"]), r["entity_id"], field, _short(old), _short(new), r["origin"], r["kind"])
+        entity = " ".join([r["entity_id"], *(f"({k})" for k in r.get("keys", []))])
+        table.add_row(r["at"], str(r["run_id"]), entity, field, _short(old), _short(new), r["origin"], r["kind"])
     env.out.print(table)
     if not rows:
         env.err.print("no changes match")
@@ -111,6 +112,7 @@ def okr_tree(store: Store, period: str | None = None) -> list[dict[str, Any]]:
         kr = from_fields("key_result", cid, fields)
         krs_of.setdefault(kr.objective_id, []).append(kr)
     objectives = [from_fields("objective", cid, f) for cid, _, f in store.entities("objective")]
+    keys = store.keys()
     if period:
         objectives = [o for o in objectives if o.period == period]
     ids = {o.id for o in objectives}
@@ -119,9 +121,11 @@ def okr_tree(store: Store, period: str | None = None) -> list[dict[str, Any]]:
         krs = krs_of.get(obj.id, [])
         p = objective_progress(krs)
         return {
-            "id": obj.id, "title": obj.title, "owner": obj.owner, "period": obj.period, "status": obj.status,
+            "id": obj.id, "keys": keys.get(obj.id, []), "title": obj.title, "owner": obj.owner, "period": obj.period,
+            "status": obj.status,
             "progress": None if p is None else round(p, 3), "band": band(None if p is None else round(p, 1)),
-            "key_results": [{"id": kr.id, "title": kr.title, "owner": kr.owner, "direction": kr.direction,
+            "key_results": [{"id": kr.id, "keys": keys.get(kr.id, []), "title": kr.title, "owner": kr.owner,
+                             "direction": kr.direction,
                              "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
                              "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
                              "progress": None if progress(kr) is None else round(progress(kr), 3),
@@ -144,17 +148,23 @@ def print_tree(env, nodes: list[dict]) -> None:
     def add(parent: Tree, n: dict) -> None:
         pct = "–" if n["progress"] is None else f"{n['progress'] * 100:.0f}%"
         branch = parent.add(f"[bold]{_esc(n['title'])}[/bold] [{_COLOURS[n['band']]}]{pct}[/]"
-                            + (f"  [dim]{_esc(n['owner'] or '')} {n['period'] or ''}[/dim]"))
+                            + (f"  [dim]{_esc(n['owner'] or '')} {n['period'] or ''}{_keys(n)}[/dim]"))
         for kr in n["key_results"]:
             value = _value(kr)
             grade = "–" if kr["score"] is None else f"{kr['score']:.1f}"
-            branch.add(f"{_esc(kr['title'])}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]")
+            branch.add(f"{_esc(kr['title'])}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]"
+                       f"[dim]{_keys(kr)}[/dim]")
         for child in n["children"]:
             add(branch, child)
 
     for n in nodes:
         add(root, n)
     env.out.print(root)
+
+
+def _keys(node: dict) -> str:
+    """The keys people know a record by in their tools, e.g. "  jira OKR-12"."""
+    return "".join(f"  {_esc(k)}" for k in node.get("keys", []))
 
 
 _SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
@@ -198,8 +208,9 @@ def print_conflicts(env, store: Store, rows: list[dict]) -> None:
     for c in rows:
         current = store.get(c["entity_id"])
         title = (current[1].get("title") if current else None) or c["entity_id"]
+        title = " ".join([_short(title, 30), *c.get("keys", [])])
         sides = "; ".join(f"{k}: {_short(v, 24)}" for k, v in c["candidates"].items())
-        table.add_row(str(c["id"]), c["status"], _short(title, 30), c["field"], _short(c["base"], 16), sides, str(c["run_id"]))
+        table.add_row(str(c["id"]), c["status"], title, c["field"], _short(c["base"], 16), sides, str(c["run_id"]))
     env.out.print(table)
 
 

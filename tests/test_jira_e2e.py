@@ -291,3 +291,21 @@ def test_a_lost_create_answer_search_still_hides_is_reported_and_settled_next_ru
                             ("on_track", "at_risk", "off_track") else "done") for status, category in statuses.items())
     third = run("sync")  # settled: nothing left to create or reject
     assert third["totals"]["created"] == 0 and third["totals"]["rejected"] == 0
+
+
+def test_jira_keys_are_stored_with_links_shown_and_found_by_log(project, jira):
+    run("sync")
+    objective = next(i for i in of_type(jira, "Objective") if i["properties"]["okrsync"]["id"])
+    cid, key = objective["properties"]["okrsync"]["id"], objective["key"]
+    tree = run("show")
+    node = next(n for n in tree if n["id"] == cid)
+    assert node["keys"] == [f"jira {key}"] and all(kr["keys"][0].startswith("jira OKR-") for kr in node["key_results"])
+    rows = run("log", "--entity", key)  # the key people see in Jira
+    assert rows and {r["entity_id"] for r in rows} == {cid} and rows[0]["keys"] == [f"jira {key}"]
+    assert {r["entity_id"] for r in run("log", "--entity", objective["id"])} == {cid}  # Jira's own id
+    sheet_id = sqlite3.connect(project / "okrsync.db").execute(
+        "SELECT external_id FROM links WHERE endpoint = 'sheet' AND canonical_id = ?", [cid]).fetchone()[0]
+    assert {r["entity_id"] for r in run("log", "--entity", sheet_id)} == {cid}  # every connector's ids (CO-1)
+    findings = json.loads(CliRunner().invoke(cli, ["--json", "lint"]).output)["findings"]
+    assert len(findings) >= 5 and all(f["keys"][0].startswith("jira OKR-") for f in findings)
+    assert CliRunner().invoke(cli, ["lint"]).output.count(", jira OKR-") == len(findings)
