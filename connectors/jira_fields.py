@@ -108,6 +108,54 @@ class JiraMapping:
                                 "to run without it)"))
         return missing
 
+    def check_fields(self, fields: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """What the first run would fail on, of the fields the mapping names: (problem, the
+        mapping change that fixes it). Missing fields are ``resolve``'s; here the found ones
+        are checked for a usable type (a custom Number field for numbers, text for the unit)."""
+        by_name = {f.get("name", "").casefold(): f for f in fields}
+        out = []
+        for name, where in self.names().items():
+            found = by_name.get(name.casefold())
+            key = where.removeprefix("mapping.")
+            if found is None:
+                continue
+            schema = found.get("schema") or {}
+            wants = "number" if key.startswith("numbers.") or key == "confidence" else "string" if key == "unit" else None
+            if wants and not found.get("custom", True):
+                out.append((f"{where}: {name!r} is Jira's system field {found.get('id')}, not a custom field okrsync "
+                            "can write", f"name a custom {_field_kind(where).removeprefix('a ')} in {key}, or set {key}: null"))
+            elif wants and schema.get("type") != wants:
+                out.append((f"{where}: {name!r} is a {schema.get('type', 'untyped')} field; okrsync needs "
+                            f"{_field_kind(where)} there", f"name {_field_kind(where)} in {key}, or set {key}: null"))
+        return out
+
+    def check_types(self, types: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        """The mapped issue types against the project's (``GET /project/{key}``'s ``issueTypes``
+        with ``hierarchyLevel``): each exists, and a child is one level under its parent."""
+        level = {t.get("name", "").casefold(): t.get("hierarchyLevel", 0) for t in types}
+        shown = ", ".join(f"{t.get('name')} (level {t.get('hierarchyLevel', 0)})" for t in types)
+        out = []
+        for kind in KIND_KEYS:
+            for name in self.types(kind):
+                if name.casefold() not in level:
+                    out.append((f"mapping.{kind}.issue_type: the project has no issue type {name!r} (it has {shown})",
+                                f"name one of the project's types in {kind}.issue_type, or set {kind}.issue_type: null "
+                                f"to keep no {kind.replace('_', ' ')}s in Jira"))
+        for kind, parent in (("key_result", "objective"), ("initiative", "key_result"), ("initiative", "objective")):
+            if self.via(kind) == "link" or not self.present(parent) or (kind, parent) == ("initiative", "objective") \
+                    and self.present("key_result"):
+                continue
+            tops = {level[t.casefold()] for t in self.types(parent) if t.casefold() in level}
+            for name in self.types(kind):
+                if name.casefold() in level and tops and level[name.casefold()] + 1 not in tops:
+                    fits = [t.get("name") for t in types if t.get("hierarchyLevel", 0) + 1 in tops]
+                    out.append((f"mapping.{kind}.issue_type: {name!r} (level {level[name.casefold()]}) cannot be a child "
+                                f"of {', '.join(self.types(parent))} (level {', '.join(map(str, sorted(tops)))}): Jira "
+                                "puts a child exactly one level under its parent",
+                                (f"set {kind}.issue_type to one of {', '.join(fits)}, or " if fits else "set ")
+                                + f"{kind}.via: link with a link_type"))
+        return out
+
     def field_id(self, name: str | None) -> str | None:
         return self.ids.get(name) if name else None
 
