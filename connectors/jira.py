@@ -120,7 +120,9 @@ class JiraConnector(Connector):
         if cached and all(n in cached for n in names):
             self.mapping.ids.update({n: cached[n] for n in names})
         elif names:
-            missing = self.mapping.resolve(self.api.call("GET", f"{API}/field"))
+            fields = self.api.call("GET", f"{API}/field")
+            missing = self.mapping.resolve(fields)
+            missing += [f"{problem} ({fix})" for problem, fix in self.mapping.check_fields(fields)]
             if missing:
                 raise MappingError(f"endpoint {self.endpoint}: " + "; ".join(missing))
         self._resolved = True
