@@ -37,8 +37,9 @@ class RealAnswers(Emulator):
         return 200, page if isinstance(page, dict) else json.loads((REAL / page).read_text())
 
 
-def pull(tmp_path, url, mapping: str, code: int):
-    (tmp_path / "okrsync.yaml").write_text(f"""\
+def write_config(tmp_path, url, mapping: str, history: bool = True) -> Path:
+    path = tmp_path / "okrsync.yaml"
+    path.write_text(f"""\
 store: okrsync.db
 endpoints:
   jira:
@@ -46,10 +47,15 @@ endpoints:
     url: {url}
     project: TEST
     auth: {{email: bot@example.com, token: {TOKEN}}}
-    history: false
+    history: {str(history).lower()}
     mapping:
 {mapping}""")
-    result = CliRunner().invoke(cli, ["-c", str(tmp_path / "okrsync.yaml"), "--json", "pull"])
+    return path
+
+
+def pull(tmp_path, url, mapping: str, code: int):
+    config = write_config(tmp_path, url, mapping, history=False)
+    result = CliRunner().invoke(cli, ["-c", str(config), "--json", "pull"])
     assert result.exit_code == code, result.output
     assert "Traceback" not in result.output and "Internal error" not in result.output and TOKEN not in result.output
     return json.loads(result.output)
@@ -132,14 +138,4 @@ def test_a_mapped_field_the_site_lacks_says_its_kind_and_how_to_run_without_it(t
 
 
 def _pull_text(tmp_path, url, mapping):
-    (tmp_path / "okrsync.yaml").write_text(f"""\
-store: okrsync.db
-endpoints:
-  jira:
-    type: jira
-    url: {url}
-    project: TEST
-    auth: {{email: bot@example.com, token: {TOKEN}}}
-    mapping:
-{mapping}""")
-    return CliRunner().invoke(cli, ["-c", str(tmp_path / "okrsync.yaml"), "pull"])
+    return CliRunner().invoke(cli, ["-c", str(write_config(tmp_path, url, mapping)), "pull"])
