@@ -238,11 +238,12 @@ class JiraConnector(Connector):
             for issue in self._search(self._jql(minutes, searched), fields, notes=notes):
                 f = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
                 issue_id = issue.get("id")
-                if (issue_id or issue.get("key")) in seen:
+                if (issue_id or issue.get("key") or "") in seen:
                     repeated += 1  # a page repeated (issues moved while paging), or two kinds' filters overlap
                     continue
                 if not isinstance(issue_id, str) or not issue_id:
-                    seen[issue.get("key")] = ""
+                    if issue.get("key"):
+                        seen[issue["key"]] = ""
                     yield Rejected(f"{self.endpoint} {issue.get('key') or 'an issue without key'}",
                                    "Jira's answer gives no 'id' for it (a trimmed answer, or a proxy in between); "
                                    "not read. Ask the site admin, or run again")
@@ -508,42 +509,52 @@ class JiraConnector(Connector):
         """One bulk create. Its answer lost, what landed is decided only from a read that can
         see it: the search is polled with backoff for up to ``search_lag`` seconds; issues
         still not shown are *unsettled*: not sent again, rejected (reported, exit 3) and kept
-        in the cursor, for the next run to settle (its read, or ``_settle``)."""
+        in the cursor, for the next run to settle (its read, or ``_settle``). Only a site
+        declared without lag (``search_lag: 0``) takes one look as final and sends the rest."""
         done: list[tuple[Record, str]] = []
         started = clock()
-        try:
-            answer = self.api.call("POST", f"{API}/issue/bulk", replay_safe=False,
-                                   json={"issueUpdates": [issue for _, issue in chunk]})
-        except FatalError as e:  # 400: every issue failed; the body says why, per issue
-            answer = getattr(e, "body", None) if getattr(e, "status", None) == 400 else None
-            if not isinstance(answer, dict) or "errors" not in answer:
-                result.rejected.extend(Rejected(r.canonical_id, str(e)) for r, _ in chunk)
+        for attempt in range(self.api.attempts):
+            try:
+                answer = self.api.call("POST", f"{API}/issue/bulk", replay_safe=False,
+                                       json={"issueUpdates": [issue for _, issue in chunk]})
+            except FatalError as e:  # 400: every issue failed; the body says why, per issue
+                answer = getattr(e, "body", None) if getattr(e, "status", None) == 400 else None
+                if not isinstance(answer, dict) or "errors" not in answer:
+                    result.rejected.extend(Rejected(r.canonical_id, str(e)) for r, _ in chunk)
+                    return done
+            except RetryableError as e:
+                landed = self._landed({r.canonical_id for r, _ in chunk}, started, clock() + self.search_lag)
+                done.extend((r, landed[r.canonical_id]) for r, _ in chunk if r.canonical_id in landed)
+                chunk = [(r, i) for r, i in chunk if r.canonical_id not in landed]
+                if not chunk:
+                    return done
+                if self.search_lag <= 0 and attempt + 1 < self.api.attempts:
+                    continue  # search shows every issue at once here: what it does not show did not land
+                self._unsettled([r for r, _ in chunk], started, str(e), result)
                 return done
-        except RetryableError as e:
-            landed = self._landed({r.canonical_id for r, _ in chunk}, started, clock() + self.search_lag)
-            state = self._state if self._state is not None else _State({})
-            self._state = state
-            for record, _ in chunk:
-                if record.canonical_id in landed:
-                    done.append((record, landed[record.canonical_id]))
-                    continue
-                state.pending[record.canonical_id] = started
-                self._pending_changed = True
-                result.rejected.append(Rejected(record.canonical_id, (
-                    f"its create was sent but the answer was lost ({e}), and Jira's search has not shown it "
-                    f"within {self.search_lag:g} s; not sent again, so it cannot be created twice: the next run "
-                    "links it if it landed, or creates it")))
+            created = iter(answer.get("issues") or [])
+            errors = {e.get("failedElementNumber"): e for e in answer.get("errors") or []}
+            for n, (record, _) in enumerate(chunk):
+                if n in errors:
+                    result.rejected.append(Rejected(record.canonical_id, _element_error(errors[n])))
+                else:
+                    made = next(created)
+                    self._new_keys[made["id"]] = made.get("key")
+                    done.append((record, made["id"]))
             return done
-        created = iter(answer.get("issues") or [])
-        errors = {e.get("failedElementNumber"): e for e in answer.get("errors") or []}
-        for n, (record, _) in enumerate(chunk):
-            if n in errors:
-                result.rejected.append(Rejected(record.canonical_id, _element_error(errors[n])))
-            else:
-                made = next(created)
-                self._new_keys[made["id"]] = made.get("key")
-                done.append((record, made["id"]))
         return done
+
+    def _unsettled(self, records: list[Record], sent: float, why: str, result: WriteResult) -> None:
+        """Creates sent at ``sent`` whose outcome no read has shown: kept in the cursor, reported."""
+        state = self._state if self._state is not None else _State({})
+        self._state = state
+        for record in records:
+            state.pending[record.canonical_id] = sent
+            result.rejected.append(Rejected(record.canonical_id, (
+                f"its create was sent but the answer was lost ({why}), and Jira's search has not shown it "
+                f"within {self.search_lag:g} s; not sent again, so it cannot be created twice: the next run "
+                "links it if it landed, or creates it")))
+        self._pending_changed = True
 
     def _landed(self, cids: set[str], since: float, until: float) -> dict[str, str]:
         """Issues created since ``since`` that carry one of these canonical ids in their
