@@ -42,6 +42,7 @@ LISTING_PAGE = 5000  # documented maximum when only ids are asked for
 USER_SEARCHES = 10  # more unknown owners than this: list all users instead of searching each
 USER_PAGE = 1000
 PENDING_DAYS = 1  # an unsettled create is held back from reads this long at most
+KEY_WINDOWS = 3  # after a lost create, keys after the top one are fetched 100 a request, this many times at most
 clock = time.time  # the connector's idea of now; tests move it
 OPTIONS = {"url", "project", "auth", "rate", "concurrency", "timeout", "attempts", "mapping", "deletes",
            "overlap_minutes", "listing_every_hours", "users", "history", "poll_interval", "jql", "search_lag",
@@ -250,6 +251,7 @@ class JiraConnector(Connector):
                     continue
                 if issue.get("key"):
                     ids_by_key[issue["key"]] = issue_id
+                    state.see(issue["key"])
                 kind = self.mapping.kind_of(f, searched)
                 if kind is None:
                     continue
@@ -523,7 +525,10 @@ class JiraConnector(Connector):
                     result.rejected.extend(Rejected(r.canonical_id, str(e)) for r, _ in chunk)
                     return done
             except RetryableError as e:
-                landed = self._landed({r.canonical_id for r, _ in chunk}, started, clock() + self.search_lag)
+                cids = {r.canonical_id for r, _ in chunk}
+                landed = self._probe_keys(cids)  # a direct read: no lag
+                if cids - landed.keys():
+                    landed.update(self._landed(cids - landed.keys(), started, clock() + self.search_lag))
                 done.extend((r, landed[r.canonical_id]) for r, _ in chunk if r.canonical_id in landed)
                 chunk = [(r, i) for r, i in chunk if r.canonical_id not in landed]
                 if not chunk:
@@ -540,6 +545,8 @@ class JiraConnector(Connector):
                 else:
                     made = next(created)
                     self._new_keys[made["id"]] = made.get("key")
+                    if self._state is not None:
+                        self._state.see(made.get("key"))
                     done.append((record, made["id"]))
             return done
         return done
@@ -555,6 +562,29 @@ class JiraConnector(Connector):
                 f"within {self.search_lag:g} s; not sent again, so it cannot be created twice: the next run "
                 "links it if it landed, or creates it")))
         self._pending_changed = True
+
+    def _probe_keys(self, cids: set[str]) -> dict[str, str]:
+        """Issues carrying these canonical ids among the keys after the project's top one
+        (new issues take the next numbers), by bulk fetch: a direct read, which Jira's search
+        lag does not touch. Up to KEY_WINDOWS windows of 100 keys; {} when no key is known."""
+        top = self._state.top if self._state else None
+        if not top or not cids:
+            return {}
+        prefix, start = top.rpartition("-")[0], _key_number(top) + 1
+        found: dict[str, str] = {}
+        for window in range(KEY_WINDOWS):
+            keys = [f"{prefix}-{n}" for n in range(start + 100 * window, start + 100 * (window + 1))]
+            answer = self.api.call("POST", f"{API}/issue/bulkfetch", json={
+                "issueIdsOrKeys": keys, "fields": ["issuetype"], "properties": [PROPERTY]}) or {}
+            issues = answer.get("issues") or []
+            for issue in issues:
+                cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
+                if cid in cids and issue.get("id"):
+                    found[cid] = issue["id"]
+                    self._new_keys[issue["id"]] = issue.get("key")
+            if found.keys() >= cids or not issues:
+                break
+        return found
 
     def _landed(self, cids: set[str], since: float, until: float) -> dict[str, str]:
         """Issues created since ``since`` that carry one of these canonical ids in their
@@ -723,6 +753,9 @@ class _State:
         self.fields: dict[str, str] = raw.get("fields") or {}
         # creates whose answer was lost and that no read has shown yet: canonical id → when sent
         self.pending: dict[str, float] = raw.get("pending") or {}
+        # the highest issue key seen in the project ("OKR-41"): issues created after it take the
+        # next numbers, which a direct read can check when search lags
+        self.top: str | None = raw.get("top")
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
@@ -730,7 +763,13 @@ class _State:
 
     def dump(self) -> str:
         return json.dumps({"since": self.since, "recent": self.recent, "listed": self.listed, "fields": self.fields,
-                           "pending": self.pending}, sort_keys=True)
+                           "pending": self.pending, "top": self.top}, sort_keys=True)
+
+    def see(self, key: Any) -> None:
+        """Keep ``key`` as the top one when it is the project's highest yet."""
+        if isinstance(key, str) and _key_number(key) is not None and (
+                self.top is None or _key_number(key) > _key_number(self.top)):
+            self.top = key
 
 
 def _auth(auth: Any, where: str) -> httpx.Auth:
@@ -742,6 +781,12 @@ def _auth(auth: Any, where: str) -> httpx.Auth:
         return httpx.BasicAuth(str(auth["email"]), str(auth["token"]))
     raise ConfigError(f"{where}: auth needs email and token (an Atlassian API token, e.g. token: {{$env: JIRA_API_TOKEN}}) "
                       "or bearer (an OAuth 2.0 access token)")
+
+
+def _key_number(key: str) -> int | None:
+    """The number of an issue key ("OKR-41" → 41), or None."""
+    prefix, _, number = key.rpartition("-")
+    return int(number) if prefix and number.isdigit() else None
 
 
 def _backoff(first: float, budget: float) -> list[float]:

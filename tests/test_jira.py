@@ -505,3 +505,19 @@ def test_a_bulk_task_that_never_ends_fails_the_run_at_its_deadline(jira, tmp_pat
     with pytest.raises(FatalError, match=r"bulk task\(s\) 10641 still not finished after 0.05 s \(task_deadline\)"):
         conn.write(WriteBatch(deletes=[Record("objective", "10", {}, canonical_id="o")]))
     assert 4 <= len(jira.calls("GET", "/rest/api/3/bulk/queue")) <= 6
+
+
+def test_a_lost_create_is_found_by_key_after_the_top_one_without_waiting_for_search(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/issue/bulk", [(200, httpx.ReadTimeout("timed out"))])
+    jira.on("POST", "/rest/api/3/issue/bulkfetch", [(200, {"issues": [
+        {"id": "52", "key": "OKR-42", "self": f"{BASE}/rest/api/3/issue/52", "fields": {},
+         "properties": {"okrsync": {"id": "obj_a", "status": None}}}], "issueErrors": []})])
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("41", "Objective", "Old")]))])
+    conn = connector(tmp_path, history=False, search_lag=60)
+    list(conn.read(None))  # the read saw OKR-41 (kept in the cursor as the top key)
+    jira.sent.clear()
+    result = conn.write(WriteBatch(creates=[Record("objective", "obj_a", {"title": "A"}, canonical_id="obj_a")]))
+    assert result.external_ids == {"obj_a": "52"} and not result.rejected and result.keys == {"52": "OKR-42"}
+    [probe] = jira.calls("POST", "/rest/api/3/issue/bulkfetch")
+    assert probe[3]["issueIdsOrKeys"][:2] == ["OKR-42", "OKR-43"] and len(probe[3]["issueIdsOrKeys"]) == 100
+    assert not jira.calls("POST", "/rest/api/3/search/jql")  # no wait for the lagging search

@@ -309,3 +309,18 @@ def test_jira_keys_are_stored_with_links_shown_and_found_by_log(project, jira):
     findings = json.loads(CliRunner().invoke(cli, ["--json", "lint"]).output)["findings"]
     assert len(findings) >= 5 and all(f["keys"][0].startswith("jira OKR-") for f in findings)
     assert CliRunner().invoke(cli, ["lint"]).output.count(", jira OKR-") == len(findings)
+
+
+def test_a_lost_create_answer_after_the_first_run_is_found_by_key_despite_a_5_s_lag(project, jira):
+    run("sync")
+    with (project / "okrs.csv").open("a", encoding="utf-8") as f:
+        f.write("CO-1,Grow into a €12M ARR business,,maria.keller@example.com,Company,2026-Q1,Committed,,On track,"
+                ",Open the Lisbon office,maria.keller@example.com,Increase,Number,,0,0,1,,,,,,On track,2026-03-31\n")
+    lagging(project, jira, 5, wait=0.1)  # search would hide the new KR far longer than okrsync waits for it
+    jira.reset_log()
+    out = run("sync")
+    assert out["totals"]["rejected"] == 0 and jira.faults.pending() == 0
+    assert summaries(jira, "Key Result").count("Open the Lisbon office") == 1 and len(of_type(jira, "Key Result")) == 40
+    assert jira.count("POST", "/rest/api/3/issue/bulkfetch") >= 1
+    searches = [h.json()["jql"] for h in jira.log if h.path == "/rest/api/3/search/jql"]
+    assert all("created >=" not in q for q in searches), searches  # no polling of the lagging search
