@@ -324,3 +324,12 @@ def test_a_lost_create_answer_after_the_first_run_is_found_by_key_despite_a_5_s_
     assert jira.count("POST", "/rest/api/3/issue/bulkfetch") >= 1
     searches = [h.json()["jql"] for h in jira.log if h.path == "/rest/api/3/search/jql"]
     assert all("created >=" not in q for q in searches), searches  # no polling of the lagging search
+
+
+def test_a_per_endpoint_burst_limit_is_waited_out_never_retried_early(project, jira):
+    run("sync")
+    jira.endpoint_rates = {("POST", "/rest/api/3/search/jql"): 0.5}  # one search per 2 s on this endpoint alone
+    jira.reset_log()
+    out = run("sync")  # its first search takes the budget; the second page is refused once, then waited for
+    assert jira.count("POST", "/rest/api/3/search/jql", status=429) >= 1 and jira.early_retries == 0
+    assert out["totals"]["rejected"] == 0 and out["totals"]["retried"] >= 1

@@ -876,8 +876,9 @@ class JiraEmulator(Emulator):
                 self.early_retries += 1
                 self._refused_until[pattern] = until + 1
                 return math.ceil(until + 1 - now)
-            tokens, at = self._buckets.get(pattern, (rate, now))
-            tokens = min(rate, tokens + (now - at) * rate)
+            capacity = max(1.0, rate)  # one second's worth, and at least one request
+            tokens, at = self._buckets.get(pattern, (capacity, now))
+            tokens = min(capacity, tokens + (now - at) * rate)
             if tokens >= 1:
                 self._buckets[pattern] = (tokens - 1, now)
                 return None
