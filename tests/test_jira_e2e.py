@@ -333,3 +333,17 @@ def test_a_per_endpoint_burst_limit_is_waited_out_never_retried_early(project, j
     out = run("sync")  # its first search takes the budget; the second page is refused once, then waited for
     assert jira.count("POST", "/rest/api/3/search/jql", status=429) >= 1 and jira.early_retries == 0
     assert out["totals"]["rejected"] == 0 and out["totals"]["retried"] >= 1
+
+
+def test_conflicts_list_shows_the_jira_key(project, jira):
+    from okrsync.store import Store
+
+    run("sync")
+    kr = of_type(jira, "Key Result")[0]
+    store = Store(project / "okrsync.db")
+    store.add_conflict(1, kr["properties"]["okrsync"]["id"], "current", 1.0, {"jira": 2.0, "sheet": 3.0})
+    store.close()
+    [row] = run("conflicts", "list")
+    assert row["keys"] == [f"jira {kr['key']}"]
+    text = CliRunner().invoke(cli, ["conflicts", "list"], env={"COLUMNS": "200"})
+    assert f"jira {kr['key']}" in text.output
