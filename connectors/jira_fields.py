@@ -282,6 +282,8 @@ class JiraMapping:
     def _is(self, kind: str, ref: dict[str, Any]) -> bool:
         """Whether a referenced issue (``parent``, a link's other end) is of ``kind``; with no
         type rendered, or a kind known only by JQL, it is taken to be."""
+        if not self.present(kind):
+            return False  # a kind not kept in Jira is nobody's parent
         name = (((ref.get("fields") or {}).get("issuetype") or {}).get("name") or "").casefold()
         types = [t.casefold() for t in self.types(kind)]
         return not name or not types or name in types
@@ -292,7 +294,7 @@ class JiraMapping:
             if (link.get("type") or {}).get("name", "").casefold() != link_type:
                 continue
             other = link.get("outwardIssue") or link.get("inwardIssue") or {}
-            if other.get("id") and self.types(target) and self._is(target, other):
+            if other.get("id") and self._is(target, other):
                 return other["id"]  # either direction: Jira gives link direction no meaning
         return None
 

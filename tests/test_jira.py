@@ -504,7 +504,7 @@ def test_a_bulk_task_that_never_ends_fails_the_run_at_its_deadline(jira, tmp_pat
     conn = connector(tmp_path, poll_interval=0.01, task_deadline=0.05)
     with pytest.raises(FatalError, match=r"bulk task\(s\) 10641 still not finished after 0.05 s \(task_deadline\)"):
         conn.write(WriteBatch(deletes=[Record("objective", "10", {}, canonical_id="o")]))
-    assert 4 <= len(jira.calls("GET", "/rest/api/3/bulk/queue")) <= 6
+    assert 1 <= len(jira.calls("GET", "/rest/api/3/bulk/queue")) <= 5  # 0.05 s of 0.01 s polls, fewer when the machine is slow
 
 
 def test_a_lost_create_is_found_by_key_after_the_top_one_without_waiting_for_search(jira, tmp_path):
@@ -521,3 +521,14 @@ def test_a_lost_create_is_found_by_key_after_the_top_one_without_waiting_for_sea
     [probe] = jira.calls("POST", "/rest/api/3/issue/bulkfetch")
     assert probe[3]["issueIdsOrKeys"][:2] == ["OKR-42", "OKR-43"] and len(probe[3]["issueIdsOrKeys"]) == 100
     assert not jira.calls("POST", "/rest/api/3/search/jql")  # no wait for the lagging search
+
+
+def test_initiatives_under_epics_point_at_the_objective_when_krs_are_not_kept(jira, tmp_path):
+    task = issue("12", "Task", "Fix", parent={"id": "10", "key": "OKR-10", "fields": {"issuetype": {"name": "Objective"}}})
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "Grow"), task]))])
+    conn = connector(tmp_path, history=False, mapping={"key_result": {"issue_type": None}, "initiative": {"via": "parent"},
+                                                       "numbers": {"start": None, "target": None, "current": None},
+                                                       "unit": None})
+    records = [i for i in read_all(conn) if isinstance(i, Record)]
+    assert [(r.external_id, r.fields.get("objective_id"), r.fields.get("key_result_id")) for r in records] == [
+        ("10", None, None), ("12", "10", None)]
