@@ -1,6 +1,7 @@
 """Jira Cloud (REST API v3): objectives and KRs as issues, initiatives as linked issues.
 
 Reads are one bounded JQL search (``POST /rest/api/3/search/jql``, explicit field list,
+plus one per kind the mapping selects by its own JQL filter;
 ``nextPageToken`` pages); later reads ask only for issues updated since the last one,
 with an overlap for JQL's minute precision (de-duplicated by id and update time). A
 periodic id-only listing finds deleted issues. KR check-ins come from the change history
@@ -9,8 +10,15 @@ of the current-value field (``POST /rest/api/3/changelog/bulkfetch``).
 Writes use the bulk forms where Jira has them: creates 50 a request (partial failures
 mapped back to their records), status changes as bulk transitions, deletes as a bulk
 delete. Edits are one ``PUT`` per issue (Jira's bulk edit sets the *same* values on every
-issue it is given). Creates are never blindly re-sent: after an answer that got lost, the
-issues carrying our ``okrsync`` property are looked up first, so nothing is created twice.
+issue it is given). Creates are never blindly re-sent: after an answer that got lost, what
+landed is found by a direct read of the keys after the project's top one, then by polling the eventually
+consistent search (with backoff, up to ``search_lag``, the connector's listing lag) for our
+``okrsync`` property; what stays unseen is *unsettled*: reported, kept in the cursor, and
+settled by the next run, never created twice.
+
+Reading is robust to what real sites answer: an issue without ``id`` is rejected alone with
+its key, repeated issues are read once, empty summaries and unknown status categories are
+located notes, and kinds map to issue types, lists of them, JQL filters, or nothing.
 
 Every request goes through ``okrsync.http.Api``: paced to the configured ``rate``,
 retried through the core's one policy, counted for the run summary.
