@@ -1,8 +1,8 @@
 """Jira Cloud (REST API v3): objectives and KRs as issues, initiatives as linked issues.
 
 Reads are one bounded JQL search (``POST /rest/api/3/search/jql``, explicit field list,
-plus one per kind the mapping selects by its own JQL filter;
-``nextPageToken`` pages); later reads ask only for issues updated since the last one,
+``nextPageToken`` pages), plus one per kind the mapping selects by a JQL filter of its own;
+later reads ask only for issues updated since the last one,
 with an overlap for JQL's minute precision (de-duplicated by id and update time). A
 periodic id-only listing finds deleted issues. KR check-ins come from the change history
 of the current-value field (``POST /rest/api/3/changelog/bulkfetch``).
