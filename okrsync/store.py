@@ -85,6 +85,7 @@ def m003_link_keys(db: sqlite_utils.Database) -> None:
     # links.key: the id people see a record by in the tool (Jira's OKR-12) when the
     # external id is another (Jira's 10042); shown and searchable, never used to link
     db["links"].add_column("key", str)
+    db["links"].create_index(["endpoint", "external_id"])  # set_keys finds a link without its kind
 
 
 def digest(text: str) -> str:
@@ -322,8 +323,9 @@ class Store:
 
     def set_keys(self, endpoint: str, keys: dict[str, str]) -> None:
         """Remember the keys people see linked records by: {external id: key} (Jira's OKR-12)."""
-        self.db.conn.executemany("UPDATE links SET key = ? WHERE endpoint = ? AND external_id = ?",
-                                 [(key, endpoint, ext) for ext, key in keys.items()])
+        if keys:
+            self.db.conn.executemany("UPDATE links SET key = ? WHERE endpoint = ? AND external_id = ? AND key IS NOT ?",
+                                     [(key, endpoint, ext, key) for ext, key in keys.items()])
 
     def keys(self) -> dict[str, list[str]]:
         """Canonical id → the keys it is known by on endpoints that have them ("jira OKR-12")."""
