@@ -281,6 +281,10 @@ class JiraConnector(Connector):
                     later.append((issue, kind))
                     continue
                 yield from self._record(issue, kind, ids_by_key, notes)  # parents first
+        if state.moves:
+            notes.append(f"{len(state.moves)} issue(s) wait for a status change whose answer was lost (e.g. "
+                         f"{next(iter(state.moves))}); read with the status okrsync wrote, moved by the next push "
+                         "that writes to Jira")
         if repeated:
             notes.append(f"{repeated} issue(s) were listed more than once by Jira's search (pages shift while "
                          "issues change, or two kinds' filters overlap); each was read once")
@@ -342,6 +346,8 @@ class JiraConnector(Connector):
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             yield Rejected(where, str(e).strip("'\""))
             return
+        if self._state is not None and issue["id"] in self._state.moves and prop.get("status"):
+            fields["status"] = prop["status"]  # its move is owed, not undone in Jira: keep what okrsync wrote
         if not (f.get("summary") or "").strip():
             notes.append(f"{where}: the issue has an empty summary; read with an empty title (give it one in Jira)")
         if (why := self.mapping.status_unknown(f)) is not None:
@@ -643,10 +649,24 @@ class JiraConnector(Connector):
             "type": {"name": link[2]}, "inwardIssue": {"id": link[0]}, "outwardIssue": {"id": link[1]}}), links, self.concurrency)
 
     def _transition(self, moves: dict[str, str], result: WriteResult) -> None:
-        """Bulk transitions: one transition id per group of issues sharing a workflow step."""
+        """Bulk transitions: one transition id per group of issues sharing a workflow step.
+        Moves a past run could not confirm (a lost answer) are settled here too: made only
+        if the issue is not in the wanted category by now."""
+        owed = self._state.moves if self._state is not None else {}
+        if owed:
+            for issue_id in owed:
+                self._issues.pop(issue_id, None)  # read afresh: the lost task may have run since
+            moves = {**owed, **moves}
+            owed.clear()
+            self._pending_changed = True
         if not moves:
             return
         self._current(list(moves))
+        # an issue gone from Jira, or already where it should be (an owed move that ran late), needs nothing
+        moves = {i: c for i, c in moves.items() if i in self._issues
+                 and ((self._issues[i].get("status") or {}).get("statusCategory") or {}).get("key") != c}
+        if not moves:
+            return
         def step(issue_id: str) -> tuple[str, str]:
             seen = self._issues.get(issue_id) or {}
             return seen.get("type", ""), str((seen.get("status") or {}).get("id", ""))
@@ -714,8 +734,12 @@ class JiraConnector(Connector):
             if not left:
                 return
         result.rejected.extend(Rejected(i, f"its status change was sent but the answer was lost ({why}) and it has not "
-                                           f"moved within {self.search_lag:g} s; not sent again: the next run moves it "
-                                           "if it still needs to") for i in left)
+                                           f"moved within {self.search_lag:g} s; not sent again: the next run's push "
+                                           "moves it if it still needs to") for i in left)
+        state = self._state if self._state is not None else _State({})
+        self._state = state
+        state.moves.update({i: moves[i] for i in left})  # the hub may take it as written: the cursor remembers
+        self._pending_changed = True
 
     def _delete(self, records: list[Record], result: WriteResult) -> None:
         self._wait(parallel(lambda chunk: self.api.call("POST", f"{API}/bulk/issues/delete", json={
@@ -761,6 +785,8 @@ class _State:
         self.fields: dict[str, str] = raw.get("fields") or {}
         # creates whose answer was lost and that no read has shown yet: canonical id → when sent
         self.pending: dict[str, float] = raw.get("pending") or {}
+        # status changes whose answer was lost and that had not happened: issue id → category
+        self.moves: dict[str, str] = raw.get("moves") or {}
         # the highest issue key seen in the project ("OKR-41"): issues created after it take the
         # next numbers, which a direct read can check when search lags
         self.top: str | None = raw.get("top")
@@ -771,7 +797,7 @@ class _State:
 
     def dump(self) -> str:
         return json.dumps({"since": self.since, "recent": self.recent, "listed": self.listed, "fields": self.fields,
-                           "pending": self.pending, "top": self.top}, sort_keys=True)
+                           "pending": self.pending, "top": self.top, "moves": self.moves}, sort_keys=True)
 
     def see(self, key: Any) -> None:
         """Keep ``key`` as the top one when it is the project's highest yet."""

@@ -532,3 +532,36 @@ def test_initiatives_under_epics_point_at_the_objective_when_krs_are_not_kept(ji
     records = [i for i in read_all(conn) if isinstance(i, Record)]
     assert [(r.external_id, r.fields.get("objective_id"), r.fields.get("key_result_id")) for r in records] == [
         ("10", None, None), ("12", "10", None)]
+
+
+def test_a_lost_transition_answer_is_confirmed_by_reading_never_resent_and_owed_to_the_next_push(jira, tmp_path):
+    jira.on("POST", "/rest/api/3/bulk/issues/transition", [(200, httpx.ReadTimeout("timed out")), (201, {"taskId": "7"})])
+    still_new = {"id": "10", "key": "OKR-10", "self": f"{BASE}/rest/api/3/issue/10",
+                 "fields": {"status": status("new"), "labels": [], "issuetype": {"id": "10100", "name": "Objective"}}}
+    jira.on("POST", "/rest/api/3/issue/bulkfetch", [(200, {"issues": [still_new], "issueErrors": []})])
+    jira.on("GET", "/rest/api/3/issue/10/transitions", [(200, {"transitions": [
+        {"id": "21", "name": "Start", "to": {"id": "3", "name": "In Progress", "statusCategory": {"id": 4, "key": "indeterminate"}}}]})])
+    jira.on("PUT", "/rest/api/3/issue/10", [(204, None)])
+    jira.on("GET", r"/rest/api/3/bulk/queue/7", [(200, {"taskId": "7", "status": "COMPLETE", "progressPercent": 100})])
+    edit = Record("objective", "10", {"title": "O", "status": "on_track"}, canonical_id="obj_a")
+    conn = connector(tmp_path, search_lag=3, poll_interval=1)
+    result = conn.write(WriteBatch(updates=[edit]))
+    assert len(jira.calls("POST", "/rest/api/3/bulk/issues/transition")) == 1  # not sent again
+    [owed] = result.rejected
+    assert owed.where == "10" and "answer was lost" in owed.reason and "not sent again" in owed.reason
+    assert json.loads(result.cursor)["moves"] == {"10": "indeterminate"}
+    # the next run: Jira still shows To Do; the read keeps the status okrsync wrote, and says why
+    read_back = issue("10", "Objective", "O", category="new", prop={"id": "obj_a", "status": "on_track"})
+    other = issue("11", "Objective", "P", prop={"id": "obj_b", "status": "not_started"})
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([read_back, other]))])
+    jira.on("PUT", "/rest/api/3/issue/11", [(204, None)])
+    later = connector(tmp_path, history=False, poll_interval=0)
+    items = list(later.read(result.cursor))
+    assert [i.fields["status"] for i in items if isinstance(i, Record)] == ["on_track", "not_started"]  # not "not_started"
+    assert any("wait for a status change whose answer was lost" in i.message for i in items if type(i).__name__ == "Note")
+    # a later push that writes anything to Jira settles the owed move (issue 10 is not in its batch)
+    done = later.write(WriteBatch(updates=[Record("objective", "11", {"title": "P2", "status": "not_started"},
+                                                  canonical_id="obj_b")]))
+    assert not done.rejected and json.loads(done.cursor)["moves"] == {}
+    lost, owed_move = jira.calls("POST", "/rest/api/3/bulk/issues/transition")
+    assert owed_move[3]["bulkTransitionInputs"] == [{"selectedIssueIdsOrKeys": ["10"], "transitionId": "21"}]
