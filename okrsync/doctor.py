@@ -39,8 +39,8 @@ from .connector import Context
 from .errors import ConfigError, MappingError, OkrsyncError, RetryableError
 from .lock import StoreLock
 
-JIRA_PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "DELETE_ISSUES",
-                    "BULK_CHANGE")  # BULK_CHANGE (global): status changes and deletes go through Jira's bulk API
+JIRA_PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ASSIGN_ISSUES",
+                    "DELETE_ISSUES", "BULK_CHANGE")  # BULK_CHANGE (global): status changes and deletes go through Jira's bulk API
 FILE_TYPES = ("csv", "xlsx", "viva-goals")
 PLACEHOLDER = "okrsync-doctor-placeholder"
 ENV_ADVICE = ("cron and systemd start okrsync with an almost empty environment: set it where the job is "
@@ -216,11 +216,14 @@ def probe_jira(report: Report, name: str, conn: Any) -> None:
         report.add(name, "issue types", "fail", problem, f"in the endpoint's mapping: {fix}")
     if not type_problems:
         report.add(name, "issue types", "ok", "the mapped issue types exist at the right hierarchy levels")
+    # the plan's permissions: owners set as assignees, parents joined by issue links where mapped so
+    wanted = JIRA_PERMISSIONS + (("LINK_ISSUES",) if any(conn.mapping.present(k) and conn.mapping.via(k) == "link"
+                                                         for k in ("key_result", "initiative")) else ())
     perms = _call(report, name, "permissions", {}, lambda: api.call(
-        "GET", "/rest/api/3/mypermissions", params={"permissions": ",".join(JIRA_PERMISSIONS), "projectKey": project}))
+        "GET", "/rest/api/3/mypermissions", params={"permissions": ",".join(wanted), "projectKey": project}))
     if perms is not None:
         held = {k: bool(v.get("havePermission")) for k, v in (perms.get("permissions") or {}).items()}
-        lacking = [k for k in JIRA_PERMISSIONS if not held.get(k)]
+        lacking = [k for k in wanted if not held.get(k)]
         needed = [k for k in lacking if k not in ("DELETE_ISSUES", "BULK_CHANGE")]
         if needed:
             report.add(name, "permissions", "fail", f"{who} lacks {', '.join(needed)} in {project}",
@@ -235,7 +238,7 @@ def probe_jira(report: Report, name: str, conn: Any) -> None:
                        "a record deleted elsewhere cannot be deleted in Jira: grant Delete issues, or set "
                        "deletes: archive (or ignore) on this endpoint")
         if not lacking:
-            report.add(name, "permissions", "ok", ", ".join(JIRA_PERMISSIONS))
+            report.add(name, "permissions", "ok", ", ".join(wanted))
     fields = _call(report, name, "fields", {}, lambda: api.call("GET", "/rest/api/3/field"))
     if fields is not None:
         missing = conn.mapping.resolve(fields)

@@ -110,6 +110,9 @@ def test_a_child_type_at_the_wrong_level_and_unusable_fields_say_what_to_change(
     assert "'Due date' is Jira's system field duedate" in target["detail"] and "numbers.target: null" in target["advice"]
     bulk = next(c for c in checks if c["check"] == "permissions" and c["status"] == "fail")
     assert "BULK_CHANGE" in bulk["detail"] and "Make bulk changes" in bulk["advice"]
+    asked = jira.log[[h.path for h in jira.log].index("/rest/api/3/mypermissions")].query["permissions"][0]
+    assert asked.split(",") == ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ASSIGN_ISSUES",
+                                "DELETE_ISSUES", "BULK_CHANGE", "LINK_ISSUES"]  # initiatives are linked to their KRs
 
 
 def doctor_all(code):
