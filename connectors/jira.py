@@ -260,6 +260,12 @@ class JiraConnector(Connector):
                 if issue.get("key"):
                     ids_by_key[issue["key"]] = issue_id
                     state.see(issue["key"])
+                itype = f.get("issuetype") if isinstance(f.get("issuetype"), dict) else {}
+                if searched is None and not itype.get("name"):
+                    seen[issue_id] = ""
+                    yield Rejected(f"{self.endpoint} {issue.get('key') or issue_id}",
+                                   "Jira's answer gives no issue type for it, so its kind is unknown; not read")
+                    continue
                 kind = self.mapping.kind_of(f, searched)
                 if kind is None:
                     continue

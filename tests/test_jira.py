@@ -565,3 +565,13 @@ def test_a_lost_transition_answer_is_confirmed_by_reading_never_resent_and_owed_
     assert not done.rejected and json.loads(done.cursor)["moves"] == {}
     lost, owed_move = jira.calls("POST", "/rest/api/3/bulk/issues/transition")
     assert owed_move[3]["bulkTransitionInputs"] == [{"selectedIssueIdsOrKeys": ["10"], "transitionId": "21"}]
+
+
+def test_an_issue_without_its_type_is_rejected_alone_with_its_key(jira, tmp_path):
+    typeless = issue("11", "Objective", "No type")
+    del typeless["fields"]["issuetype"]
+    jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "O"), typeless]))])
+    items = read_all(connector(tmp_path, history=False))
+    assert [i.external_id for i in items if isinstance(i, Record)] == ["10"]
+    assert [str(i) for i in items if isinstance(i, Rejected)] == [
+        "jira OKR-11: Jira's answer gives no issue type for it, so its kind is unknown; not read"]
