@@ -1,7 +1,8 @@
 """Jira migration benchmark: a spreadsheet of N objectives × 5 KRs into the Jira emulator.
 
 The emulator (tests/emulators/jira.py) answers over real HTTP on 127.0.0.1 with 50 ms of
-latency and a 20 requests/s token bucket. Measured, for one `okrsync sync` equivalent
+latency, a 20 requests/s token bucket and a search index that shows new issues ``--lag``
+seconds late (1 s by default; Jira's search is eventually consistent). Measured, for one `okrsync sync` equivalent
 (pull the sheet, pull Jira, push Jira):
 
 - requests sent, against the minimum the API allows: one bulk create per 50 issues, one
@@ -12,7 +13,7 @@ latency and a 20 requests/s token bucket. Measured, for one `okrsync sync` equiv
 - 429 answers received (target: none), peak memory;
 - then a quiet incremental sync, after the clock moved on: requests per page of changes.
 
-    python bench/jira_bench.py [--objectives 1000] [--latency 0.05] [--rate 20]
+    python bench/jira_bench.py [--objectives 1000] [--latency 0.05] [--rate 20] [--lag 1]
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ def minimum(n_obj: int, n_kr: int, moves: int) -> int:
     return 1 + 1 + 1 + math.ceil(n_obj / 50) + math.ceil(n_kr / 50) + 2 + 2 * tasks
 
 
-def run(n_obj: int, latency: float, rate: float) -> dict:
+def run(n_obj: int, latency: float, rate: float, lag: float = 1.0) -> dict:
     from okrsync import config, plugins
     from okrsync.connectors import jira as jira_connector
     from okrsync.store import Store
@@ -73,7 +74,8 @@ def run(n_obj: int, latency: float, rate: float) -> dict:
     jira_connector.clock = clock
     # bulk tasks finish by the time okrsync first polls (after poll_interval); a slower
     # server means more polls, which is the server's time, not okrsync's
-    with JiraEmulator(users=owners(sheet), issue_types=ISSUE_TYPES, now=clock, page_size=100, bulk_polls=0) as jira:
+    with JiraEmulator(users=owners(sheet), issue_types=ISSUE_TYPES, now=clock, page_size=100, bulk_polls=0,
+                      search_lag=lag) as jira:
         mapping = ""
         if import_bench.default_mapping_problem():
             (work / "bench-mapping.yaml").write_text(import_bench.UNIT_WORKAROUND)
@@ -132,7 +134,7 @@ sync: {{order: [sheet, jira]}}
         quiet_log = [(h.method, h.path) for h in jira.log]
     return {
         "objectives": n_obj, "krs": n_obj * import_bench.KRS_PER_OBJECTIVE, "issues": len(issues),
-        "rejected": rejected, "latency_s": latency, "rate_per_s": rate,
+        "rejected": rejected, "latency_s": latency, "rate_per_s": rate, "search_lag_s": lag,
         "requests": sent, "min_requests": least, "requests_ratio": round(sent / least, 3),
         "import_s": round(imported, 2), "seconds": round(seconds, 2), "floor_s": round(floor, 2), "wall_ratio": round(seconds / floor, 3),
         "throttled": throttled, "readback_requests": readback_requests, "readback_s": round(readback, 2),
@@ -146,11 +148,12 @@ def main() -> int:
     parser.add_argument("--objectives", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--lag", type=float, default=1.0, help="seconds before search shows a new issue")
     parser.add_argument("--out", default=str(HERE / "results" / "jira.json"))
     args = parser.parse_args()
-    r = run(args.objectives, args.latency, args.rate)
+    r = run(args.objectives, args.latency, args.rate, args.lag)
     print(f"Jira migration: {r['objectives']:,} objectives + {r['krs']:,} KRs → emulator "
-          f"({r['latency_s'] * 1000:.0f} ms latency, {r['rate_per_s']:g} req/s)")
+          f"({r['latency_s'] * 1000:.0f} ms latency, {r['rate_per_s']:g} req/s, search lag {r['search_lag_s']:g} s)")
     rows = [("issues created", f"{r['issues']:,}", f"{r['objectives'] + r['krs']:,}"),
             ("requests (minimum)", f"{r['requests']} ({r['min_requests']})", f"≤ {TARGETS['requests_ratio']} ×"),
             ("requests ratio", f"{r['requests_ratio']}", f"≤ {TARGETS['requests_ratio']}"),

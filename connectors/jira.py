@@ -1,7 +1,8 @@
 """Jira Cloud (REST API v3): objectives and KRs as issues, initiatives as linked issues.
 
 Reads are one bounded JQL search (``POST /rest/api/3/search/jql``, explicit field list,
-``nextPageToken`` pages); later reads ask only for issues updated since the last one,
+``nextPageToken`` pages), plus one per kind the mapping selects by a JQL filter of its own;
+later reads ask only for issues updated since the last one,
 with an overlap for JQL's minute precision (de-duplicated by id and update time). A
 periodic id-only listing finds deleted issues. KR check-ins come from the change history
 of the current-value field (``POST /rest/api/3/changelog/bulkfetch``).
@@ -9,8 +10,15 @@ of the current-value field (``POST /rest/api/3/changelog/bulkfetch``).
 Writes use the bulk forms where Jira has them: creates 50 a request (partial failures
 mapped back to their records), status changes as bulk transitions, deletes as a bulk
 delete. Edits are one ``PUT`` per issue (Jira's bulk edit sets the *same* values on every
-issue it is given). Creates are never blindly re-sent: after an answer that got lost, the
-issues carrying our ``okrsync`` property are looked up first, so nothing is created twice.
+issue it is given). Creates are never blindly re-sent: after an answer that got lost, what
+landed is found by a direct read of the keys after the project's top one, then by polling the eventually
+consistent search (with backoff, up to ``search_lag``, the connector's listing lag) for our
+``okrsync`` property; what stays unseen is *unsettled*: reported, kept in the cursor, and
+settled by the next run, never created twice.
+
+Reading is robust to what real sites answer: an issue without ``id`` is rejected alone with
+its key, repeated issues are read once, empty summaries and unknown status categories are
+located notes, and kinds map to issue types, lists of them, JQL filters, or nothing.
 
 Every request goes through ``okrsync.http.Api``: paced to the configured ``rate``,
 retried through the core's one policy, counted for the run summary.
@@ -27,11 +35,11 @@ from typing import Any, Iterable, Iterator
 import httpx
 
 from okrsync import hookimpl, http
-from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
 
 from .common import API_OPTIONS, check_options, chunks, new_api, parallel, read_cursor
-from .jira_fields import PROPERTY, JiraMapping, jira_time
+from .jira_fields import KIND_KEYS, PROPERTY, JiraMapping, jira_time
 
 API = "/rest/api/3"
 BULK_CREATE = 50  # documented maximum per POST /issue/bulk
@@ -41,6 +49,8 @@ PAGE = 100
 LISTING_PAGE = 5000  # documented maximum when only ids are asked for
 USER_SEARCHES = 10  # more unknown owners than this: list all users instead of searching each
 USER_PAGE = 1000
+PENDING_DAYS = 1  # an unsettled create is held back from reads this long at most
+KEY_WINDOWS = 3  # after a lost create, keys after the top one are fetched 100 a request, this many times at most
 clock = time.time  # the connector's idea of now; tests move it
 OPTIONS = {
     **API_OPTIONS,
@@ -52,6 +62,9 @@ OPTIONS = {
     "listing_every_hours": "hours between full id listings that find deleted issues (default 6)",
     "history": "read check-ins from the KR's change history (default true)",
     "poll_interval": "seconds between polls of a bulk operation's progress (default 0.5)",
+    "jql": "a JQL clause that narrows every search, e.g. 'labels = okr' (ANDed with the project and issue types)",
+    "search_lag": "seconds the search index may lag new issues: how long a lost create answer is polled for (default 30)",
+    "task_deadline": "seconds a bulk task may run before the run fails with a clear message (default 600)",
 }
 
 
@@ -86,6 +99,11 @@ class JiraConnector(Connector):
         self.overlap = float(options.get("overlap_minutes", 5))
         self.listing_every = float(options.get("listing_every_hours", 6)) * 3600
         self.poll_interval = float(options.get("poll_interval", 0.5))
+        # Jira's search is eventually consistent: how long a new issue may take to show in it
+        # (the listing lag). A create whose answer was lost is looked for that long, with backoff.
+        self.search_lag = float(options.get("search_lag", 30))
+        self.task_deadline = float(options.get("task_deadline", 600))  # bulk tasks polled at most this long
+        self.jql = str(options["jql"]).strip() if options.get("jql") else None
         self.history = bool(options.get("history", True))
         self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.emails: dict[str, str] = {v: k for k, v in self.users.items()}  # accountId → e-mail
@@ -94,6 +112,17 @@ class JiraConnector(Connector):
         self._resolved = False
         self._issues: dict[str, dict[str, Any]] = {}  # id → fields seen this run (status, labels, type)
         self._transitions: dict[tuple[str, str], dict[str, str]] = {}  # (type, status) → category → transition
+        self._state: _State | None = None  # the cursor this run read, with its unsettled creates
+        self._pending_changed = False
+        self._landed_seen: dict[str, str] = {}  # unsettled creates this run's read found: canonical id → issue id
+        self._new_keys: dict[str, str | None] = {}  # issue id → key, of issues this run created
+
+    @property
+    def listing_lag(self) -> float:
+        """Seconds a record written here may take to show in a listing (Jira's search index).
+        A create whose answer was lost and that no listing has shown is unsettled until
+        then: this connector does not send it again before, and reports it."""
+        return self.search_lag
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
@@ -114,7 +143,9 @@ class JiraConnector(Connector):
         if cached and all(n in cached for n in names):
             self.mapping.ids.update({n: cached[n] for n in names})
         elif names:
-            missing = self.mapping.resolve(self.api.call("GET", f"{API}/field"))
+            fields = self.api.call("GET", f"{API}/field")
+            missing = self.mapping.resolve(fields)
+            missing += [f"{problem} ({fix})" for problem, fix in self.mapping.check_fields(fields)]
             if missing:
                 raise MappingError(f"endpoint {self.endpoint}: " + "; ".join(missing))
         self._resolved = True
@@ -165,62 +196,137 @@ class JiraConnector(Connector):
 
     # ------------------------------------------------------------ reading
 
-    def _jql(self, minutes: int | None = None) -> str:
-        types = ", ".join(json.dumps(t) for t in self.mapping.issue_types())
-        jql = f"project = {json.dumps(self.project)} AND issuetype in ({types})"
+    def _jql(self, minutes: int | None = None, kind: str | None = None, since_field: str = "updated") -> str:
+        """The bounded JQL of one search: the project, the issue types of the kinds without a
+        filter of their own (or ``kind``'s filter and types), the endpoint's ``jql``."""
+        clauses = [f"project = {json.dumps(self.project)}"]
+        types = self.mapping.types(kind) if kind else self.mapping.issue_types()
+        if kind:
+            clauses.append(f"({self.mapping.raw[kind]['jql']})")
+        if types:
+            clauses.append(f"issuetype in ({', '.join(json.dumps(t) for t in types)})")
+        if self.jql:
+            clauses.append(f"({self.jql})")
         if minutes is not None:
-            jql += f' AND updated >= "-{minutes}m"'  # relative: no site timezone to guess
-        return jql + " ORDER BY updated ASC, id ASC"
+            clauses.append(f'{since_field} >= "-{minutes}m"')  # relative: no site timezone to guess
+        return " AND ".join(clauses) + " ORDER BY updated ASC, id ASC"
 
-    def _search(self, jql: str, fields: list[str], page: int = PAGE) -> Iterator[dict[str, Any]]:
+    def _searches(self) -> list[str | None]:
+        """One combined search for the kinds known by issue type (None), one per kind with a filter."""
+        return ([None] if self.mapping.issue_types() else []) + self.mapping.filtered()
+
+    def _search(self, jql: str, fields: list[str], page: int = PAGE,
+                notes: list[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every issue ``jql`` finds, page by page. A legacy answer's ``total`` that disagrees
+        with what was listed is a note in ``notes``."""
         body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page}
         if fields != ["id"]:
             body["properties"] = [PROPERTY]
+        listed, total = 0, None
         while True:
             answer = self.api.call("POST", f"{API}/search/jql", json=body)
             if not isinstance(answer, dict) or not isinstance(answer.get("issues"), list):
                 raise RetryableError("POST /search/jql answered without an issue list", endpoint=self.endpoint)
+            if total is None and isinstance(answer.get("total"), int):
+                total = answer["total"]
+            listed += len(answer["issues"])
             yield from answer["issues"]
             token = answer.get("nextPageToken")
             if answer.get("isLast", not token) or not token:
-                return
+                break
             body["nextPageToken"] = token
+        if notes is not None and total is not None and total != listed:
+            notes.append(f"Jira's search said total {total} but listed {listed} issue(s) (a legacy answer's "
+                         "count is an estimate; issues changed while it was read); the next read lists again")
 
-    def read(self, cursor: str | None) -> Iterator[Record | Rejected | Cursor]:
+    def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         state = _State.load(cursor)
+        self._state = state
+        # an unsettled create no push has settled within a day (its record left the hub?) is read
+        # as any issue again: first contact links or imports it
+        state.pending = {c: t for c, t in state.pending.items() if clock() - t < PENDING_DAYS * 86400}
         self._resolve(state.fields)
         now = clock()
         minutes = None
         if state.since is not None:
             minutes = max(1, math.ceil((now - state.since) / 60 + self.overlap))
         stamps: dict[str, str] = {}
-        later: list[Record | Rejected] = []
+        later: list[tuple[dict[str, Any], str]] = []  # children, built once every parent's key is known
+        notes: list[str] = []
+        seen: dict[str, str] = {}  # issue id → the kind it was read as
+        repeated = 0
+        ids_by_key: dict[str, str] = {}
+        fields = self.mapping.search_fields()
+        for searched in self._searches():
+            for issue in self._search(self._jql(minutes, searched), fields, notes=notes):
+                f = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
+                issue_id = issue.get("id")
+                if (issue_id or issue.get("key") or "") in seen:
+                    repeated += 1  # a page repeated (issues moved while paging), or two kinds' filters overlap
+                    continue
+                if not isinstance(issue_id, str) or not issue_id:
+                    if issue.get("key"):
+                        seen[issue["key"]] = ""
+                    yield Rejected(f"{self.endpoint} {issue.get('key') or 'an issue without key'}",
+                                   "Jira's answer gives no 'id' for it (a trimmed answer, or a proxy in between); "
+                                   "not read. Ask the site admin, or run again")
+                    continue
+                if issue.get("key"):
+                    ids_by_key[issue["key"]] = issue_id
+                    state.see(issue["key"])
+                itype = f.get("issuetype") if isinstance(f.get("issuetype"), dict) else {}
+                if searched is None and not itype.get("name"):
+                    seen[issue_id] = ""
+                    yield Rejected(f"{self.endpoint} {issue.get('key') or issue_id}",
+                                   "Jira's answer gives no issue type for it, so its kind is unknown; not read")
+                    continue
+                kind = self.mapping.kind_of(f, searched)
+                if kind is None:
+                    continue
+                seen[issue_id] = kind
+                try:
+                    updated = jira_time(f.get("updated"))
+                except ValueError:
+                    updated = None
+                if updated:
+                    stamps[issue_id] = updated
+                cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
+                if cid in state.pending:  # an unsettled create that landed: the push settles it as made
+                    self._landed_seen[cid] = issue_id  # (and moves it to its status, as any create)
+                    self._new_keys[issue_id] = issue.get("key")
+                    continue
+                if state.recent.get(issue_id) == updated and updated:
+                    continue  # read last time already, in the overlap
+                if kind != "objective":
+                    later.append((issue, kind))
+                    continue
+                yield from self._record(issue, kind, ids_by_key, notes)  # parents first
+        if state.moves:
+            notes.append(f"{len(state.moves)} issue(s) wait for a status change whose answer was lost (e.g. "
+                         f"{next(iter(state.moves))}); read with the status okrsync wrote, moved by the next push "
+                         "that writes to Jira")
+        if repeated:
+            notes.append(f"{repeated} issue(s) were listed more than once by Jira's search (pages shift while "
+                         "issues change, or two kinds' filters overlap); each was read once")
+        self._learn_keys(later, ids_by_key)
         krs: list[str] = []
-        for issue in self._search(self._jql(minutes), self.mapping.search_fields()):
-            f = issue.get("fields") or {}
-            updated = jira_time(f.get("updated"))
-            if updated:
-                stamps[issue["id"]] = updated
-            if state.recent.get(issue["id"]) == updated:
-                continue  # read last time already, in the overlap
-            item = self._record(issue)
-            if item is None:
-                continue
-            if isinstance(item, Record) and item.kind == "objective":
-                yield item  # parents first; children wait for the end of the listing
-                continue
-            if isinstance(item, Record) and item.kind == "key_result":
-                krs.append(item.external_id)
-            later.append(item)
-        yield from sorted(later, key=lambda r: 0 if isinstance(r, Rejected) or r.kind == "key_result" else 1)
+        rest: list[Record | Rejected | Note] = []
+        for issue, kind in later:
+            for item in self._record(issue, kind, ids_by_key, notes):
+                if isinstance(item, Record) and item.kind == "key_result":
+                    krs.append(item.external_id)
+                rest.append(item)
+        yield from sorted(rest, key=lambda r: 1 if isinstance(r, Record) and r.kind != "key_result" else 0)
+        yield from (Note(n) for n in _capped(notes))
         if self.history and krs and self.mapping.raw["numbers"].get("current"):
             yield from self._check_ins(krs)
         present = None
         if minutes is None:
             state.listed = now
         elif now - state.listed >= self.listing_every:
-            ids = frozenset(i["id"] for i in self._search(self._jql(), ["id"], LISTING_PAGE))
-            present = {kind: ids for kind in ("objective", "key_result", "initiative")}
+            ids = frozenset(i["id"] for s in self._searches() for i in self._search(self._jql(None, s), ["id"], LISTING_PAGE)
+                            if i.get("id"))
+            present = {kind: ids for kind in KIND_KEYS if self.mapping.present(kind)}
             state.listed = now
         # the next read starts where this one did, less the overlap; what it shows again
         # of this read is skipped there unless it changed since
@@ -230,20 +336,44 @@ class JiraConnector(Connector):
         state.fields = dict(self.mapping.ids)
         yield Cursor(state.dump(), full_listing=minutes is None, present=present)
 
-    def _record(self, issue: dict[str, Any]) -> Record | Rejected | None:
-        f = issue.get("fields") or {}
-        kind = self.mapping.kind_of(f)
-        if kind is None:
-            return None
+    def _learn_keys(self, issues: list[tuple[dict[str, Any], str]], ids_by_key: dict[str, str]) -> None:
+        """Epic Link fields hold the epic's key: the ids of epics this read did not list
+        (an incremental read) come from one bulk fetch per 100 keys."""
+        field_id = self.mapping.ids.get(self.mapping.raw["epic_link"])
+        if not field_id:
+            return
+        keys = sorted({k for issue, _ in issues if isinstance(k := (issue.get("fields") or {}).get(field_id), str)
+                       and k and k not in ids_by_key})
+        for chunk in chunks(keys, 100):
+            answer = self.api.call("POST", f"{API}/issue/bulkfetch", json={"issueIdsOrKeys": chunk, "fields": ["issuetype"]}) or {}
+            for issue in answer.get("issues") or []:
+                if issue.get("key") and issue.get("id"):
+                    ids_by_key[issue["key"]] = issue["id"]
+
+    def _record(self, issue: dict[str, Any], kind: str, ids_by_key: dict[str, str],
+                notes: list[str]) -> Iterator[Record | Rejected]:
+        """The record of one listed issue, or its rejection; located warnings go to ``notes``."""
+        f = issue.get("fields") if isinstance(issue.get("fields"), dict) else {}
         where = f"{self.endpoint} {issue.get('key') or issue['id']}"
         prop = ((issue.get("properties") or {}).get(PROPERTY) or {})
+        if not isinstance(prop, dict):
+            prop = {}
         self._remember(issue["id"], f)
         try:
-            fields = self.mapping.to_fields(kind, f, prop.get("status"), self._owner(f.get("assignee")), self.endpoint)
-        except (ValueError, KeyError) as e:
-            return Rejected(where, str(e).strip("'\""))
-        return Record(kind, issue["id"], fields, updated=jira_time(f.get("updated")), where=where,
-                      canonical_id=prop.get("id"))
+            updated = jira_time(f.get("updated"))
+            fields = self.mapping.to_fields(kind, f, prop.get("status"), self._owner(f.get("assignee")), self.endpoint,
+                                            ids_by_key)
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            yield Rejected(where, str(e).strip("'\""))
+            return
+        if self._state is not None and issue["id"] in self._state.moves and prop.get("status"):
+            fields["status"] = prop["status"]  # its move is owed, not undone in Jira: keep what okrsync wrote
+        if not (f.get("summary") or "").strip():
+            notes.append(f"{where}: the issue has an empty summary; read with an empty title (give it one in Jira)")
+        if (why := self.mapping.status_unknown(f)) is not None:
+            notes.append(f"{where}: {why}")
+        yield Record(kind, issue["id"], fields, updated=updated, where=where, canonical_id=prop.get("id"),
+                     key=issue.get("key"))
 
     def _check_ins(self, krs: list[str]) -> Iterator[Record]:
         field_id = self.mapping.ids[self.mapping.raw["numbers"]["current"]]
@@ -292,13 +422,13 @@ class JiraConnector(Connector):
                 result.external_ids[record.canonical_id] = new_id
                 # new issues start in their workflow's first status: no need to fetch it
                 self._remember(new_id, {"status": {"id": "(initial)", "statusCategory": {"key": "new"}},
-                                        "issuetype": {"name": self.mapping.raw[kind]["issue_type"]}})
+                                        "issuetype": {"name": self.mapping.create_type(kind)}})
                 category = self.mapping.category(record.fields.get("status"))
                 if category and category != "new":
                     moves[new_id] = category
             failed |= {r.canonical_id for r in records if r.canonical_id not in made}
-        links = [(made.get(r.canonical_id), r.fields.get("key_result_id"))
-                 for r in batch.creates if r.kind == "initiative" and r.canonical_id in made]
+        links = [link for r in batch.creates if r.canonical_id in made
+                 for link in self._links_of(r, made[r.canonical_id], made)]
         edits = []
         for record in batch.updates:
             issue = self._payload(record, made, failed, result, create=False)
@@ -311,21 +441,42 @@ class JiraConnector(Connector):
             have = ((self._issues.get(record.external_id) or {}).get("status") or {}).get("statusCategory", {}).get("key")
             if wanted and wanted != have:
                 moves[record.external_id] = wanted
-            if record.kind == "initiative":
-                links.append((record.external_id, made.get(record.fields.get("key_result_id"), record.fields.get("key_result_id"))))
+            links.extend(self._links_of(record, record.external_id, made))
         self._link(links)
         self._transition(moves, result)
         self._delete([r for r in batch.deletes if r.kind != "check_in"], result)
+        result.keys = {i: k for i, k in self._new_keys.items() if k}
+        if self._pending_changed:  # unsettled creates outlive the run in the cursor
+            result.cursor = (self._state or _State({})).dump()
         return result
+
+    def _links_of(self, record: Record, issue_id: str, made: dict[str, str]) -> list[tuple[str, str, str]]:
+        """The issue links a record written as ``issue_id`` needs: (issue, other issue, link type)."""
+        if record.kind not in ("key_result", "initiative") or self.mapping.via(record.kind) != "link":
+            return []
+        target = record.fields.get("objective_id" if record.kind == "key_result" else "key_result_id")
+        link_type = self.mapping.raw[record.kind].get("link_type")
+        return [(issue_id, made.get(target, target), link_type)] if target and link_type else []
 
     def _payload(self, record: Record, made: dict[str, str], failed: set[str], result: WriteResult,
                  *, create: bool) -> dict[str, Any] | None:
         """IssueUpdateDetails for a record, or None (and a rejection) when it can't be written."""
         where = record.canonical_id if create else record.external_id
         f = record.fields
-        parent = f.get("objective_id") if record.kind == "key_result" else None
-        if parent in failed or f.get("key_result_id") in failed:
-            result.rejected.append(Rejected(where, "its parent could not be created in Jira"))
+        via = self.mapping.via(record.kind) if record.kind in ("key_result", "initiative") else None
+        parent = None
+        if via in ("parent", "epic_link"):  # a child issue: of its objective, or an initiative's KR or objective
+            parent = f.get("objective_id") if record.kind == "key_result" else (f.get("key_result_id") or f.get("objective_id"))
+        up = [p for p in (parent, f.get("key_result_id"), f.get("objective_id")) if p in failed]
+        if up:
+            unsettled = self._state is not None and up[0] in self._state.pending
+            result.rejected.append(Rejected(where, "its parent's create is unsettled (its answer was lost); it follows "
+                                                   "once the parent is settled" if unsettled else
+                                                   "its parent could not be created in Jira"))
+            return None
+        if create and not self.mapping.create_type(record.kind):
+            result.rejected.append(Rejected(where, f"the mapping names no issue type to create a "
+                                                   f"{record.kind.replace('_', ' ')} as (mapping.{record.kind}.issue_type)"))
             return None
         try:
             fields = self.mapping.to_issue(record.kind, f, self._account(f.get("owner")))
@@ -335,7 +486,7 @@ class JiraConnector(Connector):
         except FatalError as e:
             result.rejected.append(Rejected(where, str(e)))
             return None
-        if record.kind == "key_result":
+        if via in ("parent", "epic_link"):
             fields["parent"] = {"id": made.get(parent, parent)} if parent else None
         label = self.mapping.period_label(f.get("period")) if record.kind == "objective" else None
         property_value = {"id": record.canonical_id, "status": f.get("status")}
@@ -343,13 +494,13 @@ class JiraConnector(Connector):
         if create:
             fields = {k: v for k, v in fields.items() if v is not None}
             fields["project"] = {"key": self.project}
-            fields["issuetype"] = {"name": self.mapping.raw[record.kind]["issue_type"]}
+            fields["issuetype"] = {"name": self.mapping.create_type(record.kind)}
             marker = self.mapping.raw[record.kind].get("label")
             labels = [x for x in (marker, label) if x]
             if labels:
                 fields["labels"] = labels
         else:
-            if record.kind == "key_result" and not parent:
+            if via in ("parent", "epic_link") and not parent:
                 fields.pop("parent")
                 issue["update"] = {"parent": [{"set": {"none": True}}]}
             if record.kind == "objective" and self.mapping.raw["period"]["as"] == "label":
@@ -362,15 +513,40 @@ class JiraConnector(Connector):
 
     def _create_all(self, records: list[Record], made: dict[str, str], failed: set[str],
                     result: WriteResult) -> list[tuple[Record, str]]:
+        records, found = self._settle(records)
+
         def build_and_create(chunk: list[Record]) -> list[tuple[Record, str]]:
             # payloads are built in the workers, so building one chunk overlaps another's wait
             todo = [(r, issue) for r in chunk if (issue := self._payload(r, made, failed, result, create=True))]
             return self._create(todo, result) if todo else []
 
-        return [pair for part in parallel(build_and_create, chunks(records, BULK_CREATE), self.concurrency) for pair in part]
+        return found + [pair for part in parallel(build_and_create, chunks(records, BULK_CREATE), self.concurrency)
+                        for pair in part]
+
+    def _settle(self, records: list[Record]) -> tuple[list[Record], list[tuple[Record, str]]]:
+        """Creates a past run sent without learning the outcome, and that this run's read did
+        not show: looked for once more (until their listing lag has passed); what is found is
+        linked, the rest did not land and is sent now."""
+        pending = self._state.pending if self._state else {}
+        mine = {r.canonical_id: r for r in records if r.canonical_id in pending}
+        if not mine:
+            return records, []
+        landed = {c: self._landed_seen[c] for c in mine if c in self._landed_seen}  # this run's read saw them
+        look = set(mine) - set(landed)
+        if look:
+            landed.update(self._landed(look, min(pending[c] for c in look), max(pending[c] for c in look) + self.search_lag))
+        for cid in mine:
+            pending.pop(cid, None)
+        self._pending_changed = True
+        return ([r for r in records if r.canonical_id not in landed],
+                [(mine[c], issue_id) for c, issue_id in landed.items()])
 
     def _create(self, chunk: list[tuple[Record, dict]], result: WriteResult) -> list[tuple[Record, str]]:
-        """One bulk create; after a lost answer, find what landed and send only the rest."""
+        """One bulk create. Its answer lost, what landed is decided only from a read that can
+        see it: the search is polled with backoff for up to ``search_lag`` seconds; issues
+        still not shown are *unsettled*: not sent again, rejected (reported, exit 3) and kept
+        in the cursor, for the next run to settle (its read, or ``_settle``). Only a site
+        declared without lag (``search_lag: 0``) takes one look as final and sends the rest."""
         done: list[tuple[Record, str]] = []
         started = clock()
         for attempt in range(self.api.attempts):
@@ -382,35 +558,85 @@ class JiraConnector(Connector):
                 if not isinstance(answer, dict) or "errors" not in answer:
                     result.rejected.extend(Rejected(r.canonical_id, str(e)) for r, _ in chunk)
                     return done
-            except RetryableError:
-                if attempt + 1 == self.api.attempts:
-                    raise
-                landed = self._landed({r.canonical_id for r, _ in chunk}, started)
+            except RetryableError as e:
+                cids = {r.canonical_id for r, _ in chunk}
+                landed = self._probe_keys(cids)  # a direct read: no lag
+                if cids - landed.keys():
+                    landed.update(self._landed(cids - landed.keys(), started, clock() + self.search_lag))
                 done.extend((r, landed[r.canonical_id]) for r, _ in chunk if r.canonical_id in landed)
                 chunk = [(r, i) for r, i in chunk if r.canonical_id not in landed]
                 if not chunk:
                     return done
-                continue
+                if self.search_lag <= 0 and attempt + 1 < self.api.attempts:
+                    continue  # search shows every issue at once here: what it does not show did not land
+                self._unsettled([r for r, _ in chunk], started, str(e), result)
+                return done
             created = iter(answer.get("issues") or [])
             errors = {e.get("failedElementNumber"): e for e in answer.get("errors") or []}
             for n, (record, _) in enumerate(chunk):
                 if n in errors:
                     result.rejected.append(Rejected(record.canonical_id, _element_error(errors[n])))
                 else:
-                    done.append((record, next(created)["id"]))
+                    made = next(created)
+                    self._new_keys[made["id"]] = made.get("key")
+                    if self._state is not None:
+                        self._state.see(made.get("key"))
+                    done.append((record, made["id"]))
             return done
         return done
 
-    def _landed(self, cids: set[str], since: float) -> dict[str, str]:
-        """Issues created since ``since`` that carry one of these canonical ids."""
-        minutes = max(1, math.ceil((clock() - since) / 60 + self.overlap))
-        types = ", ".join(json.dumps(t) for t in self.mapping.issue_types())
-        jql = f'project = {json.dumps(self.project)} AND issuetype in ({types}) AND created >= "-{minutes}m"'
-        found = {}
-        for issue in self._search(jql, ["summary"]):
-            cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
-            if cid in cids:
-                found[cid] = issue["id"]
+    def _unsettled(self, records: list[Record], sent: float, why: str, result: WriteResult) -> None:
+        """Creates sent at ``sent`` whose outcome no read has shown: kept in the cursor, reported."""
+        state = self._state if self._state is not None else _State({})
+        self._state = state
+        for record in records:
+            state.pending[record.canonical_id] = sent
+            result.rejected.append(Rejected(record.canonical_id, (
+                f"its create was sent but the answer was lost ({why}), and Jira's search has not shown it "
+                f"within {self.search_lag:g} s; not sent again, so it cannot be created twice: the next run "
+                "links it if it landed, or creates it")))
+        self._pending_changed = True
+
+    def _probe_keys(self, cids: set[str]) -> dict[str, str]:
+        """Issues carrying these canonical ids among the keys after the project's top one
+        (new issues take the next numbers), by bulk fetch: a direct read, which Jira's search
+        lag does not touch. Up to KEY_WINDOWS windows of 100 keys; {} when no key is known."""
+        top = self._state.top if self._state else None
+        if not top or not cids:
+            return {}
+        prefix, start = top.rpartition("-")[0], _key_number(top) + 1
+        found: dict[str, str] = {}
+        for window in range(KEY_WINDOWS):
+            keys = [f"{prefix}-{n}" for n in range(start + 100 * window, start + 100 * (window + 1))]
+            answer = self.api.call("POST", f"{API}/issue/bulkfetch", json={
+                "issueIdsOrKeys": keys, "fields": ["issuetype"], "properties": [PROPERTY]}) or {}
+            issues = answer.get("issues") or []
+            for issue in issues:
+                cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
+                if cid in cids and issue.get("id"):
+                    found[cid] = issue["id"]
+                    self._new_keys[issue["id"]] = issue.get("key")
+            if found.keys() >= cids or not issues:
+                break
+        return found
+
+    def _landed(self, cids: set[str], since: float, until: float) -> dict[str, str]:
+        """Issues created since ``since`` that carry one of these canonical ids in their
+        property, polling the (lagging) search with doubling waits until all are found or
+        ``until`` has passed: at most about log2(lag / poll_interval) + 2 searches."""
+        found: dict[str, str] = {}
+        for wait in [0.0, *_backoff(self.poll_interval, until - clock())]:
+            if wait:
+                self.api.sleep(wait)
+            minutes = max(1, math.ceil((clock() - since) / 60 + self.overlap))
+            for searched in self._searches():
+                for issue in self._search(self._jql(minutes, searched, "created"), ["summary"]):
+                    cid = ((issue.get("properties") or {}).get(PROPERTY) or {}).get("id")
+                    if cid in cids and issue.get("id"):
+                        found[cid] = issue["id"]
+                        self._new_keys[issue["id"]] = issue.get("key")
+            if found.keys() >= cids:
+                break
         return found
 
     def _edit(self, record: Record, issue: dict[str, Any], result: WriteResult) -> None:
@@ -438,17 +664,29 @@ class JiraConnector(Connector):
         self._issues[issue_id] = {"status": f.get("status") or {}, "labels": f.get("labels") or [],
                                   "type": (f.get("issuetype") or {}).get("name", "")}
 
-    def _link(self, links: list[tuple[str | None, str | None]]) -> None:
-        link_type = self.mapping.raw["initiative"].get("link_type")
-        wanted = [(i, kr) for i, kr in links if i and kr and link_type]
-        parallel(lambda pair: self.api.call("POST", f"{API}/issueLink", json={
-            "type": {"name": link_type}, "inwardIssue": {"id": pair[0]}, "outwardIssue": {"id": pair[1]}}), wanted, self.concurrency)
+    def _link(self, links: list[tuple[str, str, str]]) -> None:
+        parallel(lambda link: self.api.call("POST", f"{API}/issueLink", json={
+            "type": {"name": link[2]}, "inwardIssue": {"id": link[0]}, "outwardIssue": {"id": link[1]}}), links, self.concurrency)
 
     def _transition(self, moves: dict[str, str], result: WriteResult) -> None:
-        """Bulk transitions: one transition id per group of issues sharing a workflow step."""
+        """Bulk transitions: one transition id per group of issues sharing a workflow step.
+        Moves a past run could not confirm (a lost answer) are settled here too: made only
+        if the issue is not in the wanted category by now."""
+        owed = self._state.moves if self._state is not None else {}
+        if owed:
+            for issue_id in owed:
+                self._issues.pop(issue_id, None)  # read afresh: the lost task may have run since
+            moves = {**owed, **moves}
+            owed.clear()
+            self._pending_changed = True
         if not moves:
             return
         self._current(list(moves))
+        # an issue gone from Jira, or already where it should be (an owed move that ran late), needs nothing
+        moves = {i: c for i, c in moves.items() if i in self._issues
+                 and ((self._issues[i].get("status") or {}).get("statusCategory") or {}).get("key") != c}
+        if not moves:
+            return
         def step(issue_id: str) -> tuple[str, str]:
             seen = self._issues.get(issue_id) or {}
             return seen.get("type", ""), str((seen.get("status") or {}).get("id", ""))
@@ -481,12 +719,47 @@ class JiraConnector(Connector):
             inputs: dict[str, list[str]] = {}
             for t, issue_id in part:
                 inputs.setdefault(t, []).append(issue_id)
-            return self.api.call("POST", f"{API}/bulk/issues/transition", json={
-                "bulkTransitionInputs": [{"selectedIssueIdsOrKeys": ids, "transitionId": t} for t, ids in inputs.items()],
-                "sendBulkNotification": False})
+            body = {"bulkTransitionInputs": [{"selectedIssueIdsOrKeys": ids, "transitionId": t} for t, ids in inputs.items()],
+                    "sendBulkNotification": False}
+            try:
+                return self.api.call("POST", f"{API}/bulk/issues/transition", replay_safe=False, json=body)
+            except RetryableError as e:
+                if e.status is not None:  # the server answered that it failed (429, 5xx): nothing was queued
+                    return self.api.call("POST", f"{API}/bulk/issues/transition", json=body)
+                return {"lost": [issue_id for _, issue_id in part], "why": str(e)}  # no answer at all
 
         # at most 1,000 issues an operation, in all its inputs together
-        self._wait(parallel(submit, chunks(pairs, BULK_TASK), self.concurrency), result)
+        answers = parallel(submit, chunks(pairs, BULK_TASK), self.concurrency)
+        self._wait([a for a in answers if not (a or {}).get("lost")], result)
+        for lost in (a for a in answers if (a or {}).get("lost")):
+            self._confirm_moves(lost["lost"], moves, lost["why"], result)
+
+    def _confirm_moves(self, ids: list[str], moves: dict[str, str], why: str, result: WriteResult) -> None:
+        """A bulk transition whose answer was lost may or may not run: never sent again blindly.
+        The issues' statuses are read (a direct read, not the lagging search) with backoff for
+        up to ``search_lag`` seconds; those not moved by then are rejected, and the next run
+        moves them if they still need it."""
+        def unmoved() -> list[str]:
+            for i in ids:
+                self._issues.pop(i, None)
+            self._current(ids)
+            return [i for i in ids if ((self._issues.get(i) or {}).get("status") or {})
+                    .get("statusCategory", {}).get("key") != moves[i]]
+
+        left = ids
+        for wait in [0.0, *_backoff(self.poll_interval, self.search_lag)]:
+            if wait:
+                self.api.sleep(wait)
+            left = unmoved()
+            if not left:
+                return
+        result.rejected.extend(Rejected(i, f"its status change was sent but the answer was lost ({why}) and it has not "
+                                           f"moved within {self.search_lag:g} s; not sent again: the next run's push "
+                                           "moves it if it still needs to") for i in left)
+        state = self._state if self._state is not None else _State({})
+        self._state = state
+        state.moves.update({i: moves[i] for i in left})  # the hub may take it as written: the cursor remembers
+        self._pending_changed = True
 
     def _delete(self, records: list[Record], result: WriteResult) -> None:
         self._wait(parallel(lambda chunk: self.api.call("POST", f"{API}/bulk/issues/delete", json={
@@ -501,7 +774,14 @@ class JiraConnector(Connector):
             if not (task or {}).get("taskId"):
                 raise FatalError("a bulk operation was accepted without a task id", endpoint=self.endpoint)
             pending.append(task["taskId"])
+        started, polls = clock(), 0
         while pending:
+            if max(clock() - started, polls * self.poll_interval) >= self.task_deadline:
+                raise FatalError(f"bulk task(s) {', '.join(pending)} still not finished after {self.task_deadline:g} s "
+                                 "(task_deadline); see Jira's bulk operations queue, or raise task_deadline. Statuses "
+                                 "or deletes they hold may still happen; the next run reads what they did",
+                                 endpoint=self.endpoint)
+            polls += 1
             time.sleep(self.poll_interval)  # a task is never done at once: asking now is a wasted request
             states = parallel(lambda task_id: self.api.call("GET", f"{API}/bulk/queue/{task_id}") or {}, pending, self.concurrency)
             for task_id, state in zip(list(pending), states):
@@ -523,14 +803,27 @@ class _State:
         self.recent: dict[str, str] = raw.get("recent") or {}
         self.listed: float = raw.get("listed") or 0.0
         self.fields: dict[str, str] = raw.get("fields") or {}
+        # creates whose answer was lost and that no read has shown yet: canonical id → when sent
+        self.pending: dict[str, float] = raw.get("pending") or {}
+        # status changes whose answer was lost and that had not happened: issue id → category
+        self.moves: dict[str, str] = raw.get("moves") or {}
+        # the highest issue key seen in the project ("OKR-41"): issues created after it take the
+        # next numbers, which a direct read can check when search lags
+        self.top: str | None = raw.get("top")
 
     @classmethod
     def load(cls, cursor: str | None) -> _State:
         return cls(read_cursor(cursor))  # {} (read everything once) for one from another version
 
     def dump(self) -> str:
-        return json.dumps({"since": self.since, "recent": self.recent, "listed": self.listed, "fields": self.fields},
-                          sort_keys=True)
+        return json.dumps({"since": self.since, "recent": self.recent, "listed": self.listed, "fields": self.fields,
+                           "pending": self.pending, "top": self.top, "moves": self.moves}, sort_keys=True)
+
+    def see(self, key: Any) -> None:
+        """Keep ``key`` as the top one when it is the project's highest yet."""
+        if isinstance(key, str) and _key_number(key) is not None and (
+                self.top is None or _key_number(key) > _key_number(self.top)):
+            self.top = key
 
 
 def _auth(auth: Any, where: str) -> httpx.Auth:
@@ -542,6 +835,28 @@ def _auth(auth: Any, where: str) -> httpx.Auth:
         return httpx.BasicAuth(str(auth["email"]), str(auth["token"]))
     raise ConfigError(f"{where}: auth needs email and token (an Atlassian API token, e.g. token: {{$env: JIRA_API_TOKEN}}) "
                       "or bearer (an OAuth 2.0 access token)")
+
+
+def _key_number(key: str) -> int | None:
+    """The number of an issue key ("OKR-41" → 41), or None."""
+    prefix, _, number = key.rpartition("-")
+    return int(number) if prefix and number.isdigit() else None
+
+
+def _backoff(first: float, budget: float) -> list[float]:
+    """Waits doubling from ``first`` whose sum is ``budget`` (the last one cut short)."""
+    waits: list[float] = []
+    wait, left = first, budget
+    while left > 1e-9 and first > 0:
+        waits.append(min(wait, left))
+        left -= waits[-1]
+        wait *= 2
+    return waits
+
+
+def _capped(notes: list[str], shown: int = 20) -> list[str]:
+    """At most ``shown`` located notes, then how many more (a site-wide quirk is one fix)."""
+    return notes[:shown] + ([f"… and {len(notes) - shown} more like these"] if len(notes) > shown else [])
 
 
 def _element_error(error: dict[str, Any]) -> str:

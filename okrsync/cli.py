@@ -394,6 +394,9 @@ def conflicts_list(env: Env, show_all):
     """
     store = env.store()
     rows = [c for c in store.conflicts() if show_all or c["status"] != "applied"]
+    keys = store.keys()
+    for row in rows:
+        row["keys"] = keys.get(row["entity_id"], [])
     if env.as_json:
         env.emit(rows)
         return
@@ -514,7 +517,7 @@ def status(env: Env):
 
 
 @cli.command()
-@click.option("--entity", metavar="ID", help="Only this canonical id.")
+@click.option("--entity", metavar="ID", help="Only this record: its canonical id, or an endpoint's id or key for it (OKR-12).")
 @click.option("--since", metavar="WHEN", help="An ISO date or time (UTC), or an age such as 2h, 3d, 1w.")
 @click.option("--run", "run_id", type=int, metavar="N", help="Only changes made by run N.")
 @click.option("--limit", type=int, default=200, show_default=True, help="At most this many rows (the newest).")
@@ -526,9 +529,14 @@ def log(env: Env, entity, since, run_id, limit):
     Example:
         okrsync log --since 1d
         okrsync log --entity kr_3f2a9c1b7d10
+        okrsync log --entity OKR-12
     """
     store = env.store()
+    entity = store.resolve(entity) if entity else None
     rows = store.changes(entity=entity, since=parse_since(since) if since else None, run=run_id, limit=limit)
+    keys = store.keys()
+    for row in rows:
+        row["keys"] = keys.get(row["entity_id"], [])
     if env.as_json:
         env.emit(rows)
     else:

@@ -58,6 +58,7 @@ class Record:
     # set by the hub on records it asks a connector to write; set by ``read`` on records that
     # carry the id a create wrote into them (connectors whose capabilities say ``holds_id``)
     canonical_id: str | None = None
+    key: str | None = None  # the id people see it by in the tool when not external_id (Jira's OKR-12)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class WriteResult:
     rejected: list[Rejected] = field(default_factory=list)
     cursor: str | None = None  # the cursor after our own write, so it is not read back as news
     requests: int = 0
+    keys: dict[str, str] = field(default_factory=dict)  # external id → the key people see (new records)
 
 
 @dataclass

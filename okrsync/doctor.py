@@ -10,8 +10,10 @@ Checks, in order, each with advice when it fails:
 4. each endpoint answers: one cheap authenticated request per API connector (a probe per
    connector type, below; no retries, short timeouts), and the file endpoints' files can be
    read and written;
-5. what the mapping needs is there, where the API can say: Jira's project permissions
-   (``GET /rest/api/3/mypermissions``) and the mapping's custom fields by name;
+5. what the mapping needs is there, where the API can say: Jira's mapped issue types in the
+   project at the right hierarchy levels, its permissions (``GET /rest/api/3/mypermissions``,
+   the global bulk-change one too) and the mapping's custom fields by name, with usable
+   types; each failure says the mapping change that fixes it;
 6. the store's folder is writable and no lock is left behind; the webhook notifier's
    settings are valid.
 
@@ -38,7 +40,8 @@ from .connector import Context
 from .errors import ConfigError, MappingError, OkrsyncError, RetryableError
 from .lock import StoreLock
 
-JIRA_PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "DELETE_ISSUES")
+JIRA_PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ASSIGN_ISSUES",
+                    "DELETE_ISSUES", "BULK_CHANGE")  # BULK_CHANGE (global): status changes and deletes go through Jira's bulk API
 FILE_TYPES = ("csv", "xlsx", "viva-goals")
 PLACEHOLDER = "okrsync-doctor-placeholder"
 ENV_ADVICE = ("cron and systemd start okrsync with an almost empty environment: set it where the job is "
@@ -209,31 +212,47 @@ def probe_jira(report: Report, name: str, conn: Any) -> None:
     if found is None:
         return
     report.add(name, "project", "ok", f"{found.get('key')} ({found.get('name', '')})")
+    type_problems = conn.mapping.check_types(found.get("issueTypes") or [])
+    for problem, fix in type_problems:
+        report.add(name, "issue types", "fail", problem, f"in the endpoint's mapping: {fix}")
+    if not type_problems:
+        report.add(name, "issue types", "ok", "the mapped issue types exist at the right hierarchy levels")
+    # the plan's permissions: owners set as assignees, parents joined by issue links where mapped so
+    wanted = JIRA_PERMISSIONS + (("LINK_ISSUES",) if any(conn.mapping.present(k) and conn.mapping.via(k) == "link"
+                                                         for k in ("key_result", "initiative")) else ())
     perms = _call(report, name, "permissions", {}, lambda: api.call(
-        "GET", "/rest/api/3/mypermissions", params={"permissions": ",".join(JIRA_PERMISSIONS), "projectKey": project}))
+        "GET", "/rest/api/3/mypermissions", params={"permissions": ",".join(wanted), "projectKey": project}))
     if perms is not None:
         held = {k: bool(v.get("havePermission")) for k, v in (perms.get("permissions") or {}).items()}
-        lacking = [k for k in JIRA_PERMISSIONS if not held.get(k)]
-        needed = [k for k in lacking if k != "DELETE_ISSUES"]
+        lacking = [k for k in wanted if not held.get(k)]
+        needed = [k for k in lacking if k not in ("DELETE_ISSUES", "BULK_CHANGE")]
         if needed:
             report.add(name, "permissions", "fail", f"{who} lacks {', '.join(needed)} in {project}",
                        "ask a Jira admin to grant them in the project's permission scheme "
                        "(Project settings → Permissions)")
+        if "BULK_CHANGE" in lacking:
+            report.add(name, "permissions", "fail", f"{who} lacks the global BULK_CHANGE permission",
+                       "okrsync changes statuses and deletes issues through Jira's bulk API: ask a Jira admin to "
+                       "grant 'Make bulk changes' (Settings → System → Global permissions)")
         if "DELETE_ISSUES" in lacking:
             report.add(name, "permissions", "warn", f"{who} lacks DELETE_ISSUES in {project}",
                        "a record deleted elsewhere cannot be deleted in Jira: grant Delete issues, or set "
                        "deletes: archive (or ignore) on this endpoint")
         if not lacking:
-            report.add(name, "permissions", "ok", ", ".join(JIRA_PERMISSIONS))
+            report.add(name, "permissions", "ok", ", ".join(wanted))
     fields = _call(report, name, "fields", {}, lambda: api.call("GET", "/rest/api/3/field"))
     if fields is not None:
         missing = conn.mapping.resolve(fields)
         for problem in missing:
             report.add(name, "fields", "fail", problem,
                        "create the field in Jira (Settings → Issues → Custom fields) and add it to the project's "
-                       "screens, or name an existing field in the endpoint's mapping:")
-        if not missing:
-            report.add(name, "fields", "ok", f"the mapping's {len(conn.mapping.names())} custom field(s) exist")
+                       "screens, or change the endpoint's mapping: as the message says")
+        unusable = conn.mapping.check_fields(fields)
+        for problem, fix in unusable:
+            report.add(name, "fields", "fail", problem, f"in the endpoint's mapping: {fix}")
+        if not missing and not unusable:
+            report.add(name, "fields", "ok", f"the mapping's {len(conn.mapping.names())} custom field(s) exist "
+                                             "with usable types")
 
 
 def probe_asana(report: Report, name: str, conn: Any) -> None:

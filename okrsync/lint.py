@@ -9,7 +9,7 @@ can be changed per run (``error``, ``warning`` or ``off``); an error-level findi
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import ConfigError
 from .model import alignment_cycles, from_fields, objective_progress
@@ -57,6 +57,7 @@ class Finding:
     entity: str  # canonical id
     title: str
     message: str
+    keys: list[str] = field(default_factory=list)  # what endpoints show it as ("jira OKR-12")
 
 
 def severities(overrides: dict[str, str] | None = None) -> dict[str, str]:
@@ -87,9 +88,11 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
             krs_of[f["objective_id"]].append(from_fields("key_result", i, f))
     found: list[Finding] = []
 
+    keys = store.keys()
+
     def report(rule: str, entity, message: str) -> None:
         if levels[rule] != "off":
-            found.append(Finding(rule, levels[rule], entity.id, entity.title, message))
+            found.append(Finding(rule, levels[rule], entity.id, entity.title, message, keys.get(entity.id, [])))
 
     for o in objectives:
         for kr in krs_of[o.id]:

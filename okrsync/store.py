@@ -4,7 +4,8 @@ Tables (created by ``MIGRATIONS``):
 
 - ``entities``  current canonical state: id, kind, fields (JSON, from ``model.to_fields``)
 - ``links``     (endpoint, kind, external id) ↔ canonical id, with ``base``: the fields
-                 this endpoint last agreed with (JSON), which three-way merging needs
+                 this endpoint last agreed with (JSON), which three-way merging needs;
+                 ``key``: the id people see there when it is not the external id (OKR-12)
 - ``changes``   the append-only change log: run, time, entity, field, old, new, origin,
                  kind (create / update / delete / conflict / revert); triggers refuse
                  UPDATE and DELETE on it
@@ -96,6 +97,14 @@ def m004_intents_by_record(db: sqlite_utils.Database) -> None:
     # a push records the tool's answer per created record, and a pull settles them: looked
     # up by (endpoint, canonical id), a 50,000-record push stays linear
     db["intents"].create_index(["endpoint", "canonical_id"])
+
+
+@MIGRATIONS()
+def m005_link_keys(db: sqlite_utils.Database) -> None:
+    # links.key: the id people see a record by in the tool (Jira's OKR-12) when the
+    # external id is another (Jira's 10042); shown and searchable, never used to link
+    db["links"].add_column("key", str)
+    db["links"].create_index(["endpoint", "external_id"])  # set_keys finds a link without its kind
 
 
 def digest(text: str) -> str:
@@ -348,6 +357,32 @@ class Store:
             if any(link[5] is True for link in links):
                 self.db.execute("UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
                                 "WHERE endpoint = ? AND digest = 'now'", [endpoint])
+
+    def set_keys(self, endpoint: str, keys: dict[str, str]) -> None:
+        """Remember the keys people see linked records by: {external id: key} (Jira's OKR-12)."""
+        if keys:
+            self.db.conn.executemany("UPDATE links SET key = ? WHERE endpoint = ? AND external_id = ? AND key IS NOT ?",
+                                     [(key, endpoint, ext, key) for ext, key in keys.items()])
+
+    def keys(self) -> dict[str, list[str]]:
+        """Canonical id → the keys it is known by on endpoints that have them ("jira OKR-12")."""
+        out: dict[str, list[str]] = {}
+        for cid, endpoint, key in self.db.execute(
+                "SELECT canonical_id, endpoint, key FROM links WHERE key IS NOT NULL ORDER BY endpoint"):
+            out.setdefault(cid, []).append(f"{endpoint} {key}")
+        return out
+
+    def resolve(self, ref: str) -> str:
+        """The canonical id ``ref`` names: itself, or the id or key (OKR-12) an endpoint knows a
+        linked record by; StoreError when several records answer to it."""
+        if self.get_any(ref) is not None:
+            return ref
+        found = sorted({cid for (cid,) in self.db.execute(
+            "SELECT canonical_id FROM links WHERE external_id = ? OR key = ? COLLATE NOCASE", [ref, ref])})
+        if len(found) > 1:
+            raise StoreError(f"{ref!r} names {len(found)} records on different endpoints ({', '.join(found)}); "
+                             "give the canonical id")
+        return found[0] if found else ref
 
     def mark_in_step(self, endpoint: str, canonical_ids: Iterable[str]) -> None:
         """The endpoint holds these entities' projections as they are now (after a push)."""

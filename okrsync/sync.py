@@ -125,6 +125,7 @@ class Plan:
     read_from: str | None = None  # when the cursor the read started from was stored (None: a first read)
     held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be
     unlisted: set[str] = field(default_factory=set)  # created by us within the listing lag, not read yet
+    keys: dict[str, str] = field(default_factory=dict)  # external id → the key people see it by
 
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,
@@ -270,6 +271,8 @@ class Hub:
         for item in conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
             if isinstance(item, Record):
                 plan.counters.read += 1
+                if item.key:
+                    plan.keys[item.external_id] = item.key
                 self._plan_record(conn, item, links, by_ext, matcher, waiting, plan)
             elif isinstance(item, Rejected):
                 plan.rejected.append(item)
@@ -513,6 +516,7 @@ class Hub:
             # a new record's base is its fields: the entity's JSON text and digest serve again
             self.store.set_links(plan.endpoint, run_id, [(k, e, cid, texts[cid][0], u, texts[cid][1]) if cid in texts else (k, e, cid, b, u, s)
                                                          for k, e, cid, b, u, s in plan.links])
+            self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
@@ -728,6 +732,7 @@ class Hub:
                     links.append((record.kind, ext, cid, json.loads(base_json or "{}") if base is None else base, updated,
                                   base is not None))
             self.store.set_links(plan.endpoint, run_id, links)
+            self.store.set_keys(plan.endpoint, result.keys)
             for record in plan.batch.deletes:
                 if record.external_id not in rejected:
                     self.store.drop_link(plan.endpoint, record.kind, record.external_id)

@@ -128,7 +128,8 @@ def print_log(env, rows: list[dict]) -> None:
         field, old, new = r["field"], r["old"], r["new"]
         if field == "*":  # a whole record created or deleted: name it by its title
             field, old, new = "(record)", _titled(old), _titled(new)
-        table.add_row(r["at"], str(r["run_id"]), r["entity_id"], field, _short(old), _short(new), r["origin"], r["kind"])
+        entity = " ".join([r["entity_id"], *(f"({k})" for k in r.get("keys", []))])
+        table.add_row(r["at"], str(r["run_id"]), entity, field, _short(old), _short(new), r["origin"], r["kind"])
     env.out.print(table)
     if not rows:
         env.err.print("no changes match")
@@ -155,6 +156,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
     ``period`` keeps the objectives of that period; orphans belong to none and are always shown.
     """
     live = {kind: {cid: f for cid, _, f in store.entities(kind)} for kind in ("objective", "key_result", "initiative")}
+    keys = store.keys()
     check_ins: dict[str, int] = {}
     for _, _, f in store.entities("check_in"):
         check_ins[f.get("key_result_id")] = check_ins.get(f.get("key_result_id"), 0) + 1
@@ -166,7 +168,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         under.setdefault(parent, []).append(ini)
 
     def ini_node(ini) -> dict[str, Any]:
-        return {"id": ini.id, "title": ini.title, "owner": ini.owner, "status": ini.status,
+        return {"id": ini.id, "keys": keys.get(ini.id, []), "title": ini.title, "owner": ini.owner, "status": ini.status,
                 "progress": ini.progress, "initiatives": [ini_node(c) for c in under.get(ini.id, [])]}
 
     krs_of: dict[str | None, list] = {}
@@ -175,7 +177,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         krs_of.setdefault(kr.objective_id if kr.objective_id in live["objective"] else None, []).append(kr)
 
     def kr_node(kr) -> dict[str, Any]:
-        return {"id": kr.id, "title": kr.title, "owner": kr.owner, "direction": kr.direction,
+        return {"id": kr.id, "keys": keys.get(kr.id, []), "title": kr.title, "owner": kr.owner, "direction": kr.direction,
                 "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
                 "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
                 "progress": None if progress(kr) is None else round(progress(kr), 3),
@@ -191,7 +193,8 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         krs = krs_of.get(obj.id, [])
         p = objective_progress(krs)
         return {
-            "id": obj.id, "title": obj.title, "owner": obj.owner, "period": obj.period, "status": obj.status,
+            "id": obj.id, "keys": keys.get(obj.id, []), "title": obj.title, "owner": obj.owner, "period": obj.period,
+            "status": obj.status,
             "progress": None if p is None else round(p, 3), "band": band(None if p is None else round(p, 1)),
             "key_results": [kr_node(kr) for kr in krs],
             "initiatives": [ini_node(i) for i in under.get(obj.id, [])],
@@ -228,14 +231,15 @@ def print_tree(env, tree: dict[str, Any]) -> None:
         value = _value(kr)
         grade = "–" if kr["score"] is None else f"{kr['score']:.1f}"
         checked = f"  [dim]{kr['check_ins']} check-in(s)[/dim]" if kr["check_ins"] else ""
-        branch = parent.add(f"{_esc(kr['title'] or '(no title)')}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]{checked}")
+        branch = parent.add(f"{_esc(kr['title'] or '(no title)')}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]{checked}"
+                            f"[dim]{_keys(kr)}[/dim]")
         for ini in kr["initiatives"]:
             add_ini(branch, ini)
 
     def add(parent: Tree, n: dict) -> None:
         pct = "–" if n["progress"] is None else f"{n['progress'] * 100:.0f}%"
         branch = parent.add(f"[bold]{_esc(n['title'] or '(no title)')}[/bold] [{_COLOURS[n['band']]}]{pct}[/]"
-                            + (f"  [dim]{_esc(n['owner'] or '')} {_esc(n['period'] or '')}[/dim]"))
+                            + (f"  [dim]{_esc(n['owner'] or '')} {_esc(n['period'] or '')}{_keys(n)}[/dim]"))
         for kr in n["key_results"]:
             add_kr(branch, kr)
         for ini in n["initiatives"]:
@@ -255,6 +259,11 @@ def print_tree(env, tree: dict[str, Any]) -> None:
     if tree["other"]:
         env.out.print("also in the store: " + ", ".join(f"{n} {k.replace('_', ' ')}(s)" for k, n in tree["other"].items()),
                       markup=False)
+
+
+def _keys(node: dict) -> str:
+    """The keys people know a record by in their tools, e.g. "  jira OKR-12"."""
+    return "".join(f"  {_esc(k)}" for k in node.get("keys", []))
 
 
 _SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}
@@ -298,8 +307,9 @@ def print_conflicts(env, store: Store, rows: list[dict]) -> None:
     for c in rows:
         current = store.get(c["entity_id"])
         title = (current[1].get("title") if current else None) or c["entity_id"]
+        title = " ".join([_short(title, 30), *c.get("keys", [])])
         sides = "; ".join(f"{k}: {_short(v, 24)}" for k, v in c["candidates"].items())
-        table.add_row(str(c["id"]), c["status"], _short(title, 30), c["field"], _short(c["base"], 16), sides, str(c["run_id"]))
+        table.add_row(str(c["id"]), c["status"], title, c["field"], _short(c["base"], 16), sides, str(c["run_id"]))
     env.out.print(table)
 
 

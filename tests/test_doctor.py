@@ -10,14 +10,14 @@ from click.testing import CliRunner
 from okrsync.cli import cli
 from okrsync.store import Store
 from tests.emulators.jira import DEFAULT_CUSTOM_FIELDS, JiraEmulator
-from tests.test_jira_e2e import sheet_and_jira
+from tests.test_jira_e2e import ISSUE_TYPES, sheet_and_jira
 
 TOKEN = "doctor-T0ken-4711"
 
 
 @pytest.fixture
 def jira():
-    with JiraEmulator(token=TOKEN) as emulator:
+    with JiraEmulator(token=TOKEN, issue_types=ISSUE_TYPES) as emulator:
         yield emulator
         assert not emulator.errors, emulator.errors[0]
 
@@ -65,7 +65,7 @@ def test_wrong_token_is_a_401_with_advice(tmp_path, jira, monkeypatch):
 
 def test_missing_custom_field_and_missing_permissions(tmp_path, monkeypatch):
     fields = [f for f in DEFAULT_CUSTOM_FIELDS if f["name"] != "Target value"]
-    with JiraEmulator(token=TOKEN, custom_fields=fields) as jira:
+    with JiraEmulator(token=TOKEN, custom_fields=fields, issue_types=ISSUE_TYPES) as jira:
         jira.denied = {"CREATE_ISSUES", "DELETE_ISSUES"}
         monkeypatch.setenv("JIRA_TOKEN", TOKEN)
         write_config(tmp_path, jira.url)
@@ -75,6 +75,51 @@ def test_missing_custom_field_and_missing_permissions(tmp_path, monkeypatch):
     perm = checks["jira", "permissions", "fail"]
     assert "lacks CREATE_ISSUES" in perm["detail"] and "permission scheme" in perm["advice"]
     assert "DELETE_ISSUES" in checks["jira", "permissions", "warn"]["detail"]
+
+
+def test_a_site_without_the_okr_issue_types_fails_with_the_mapping_change(tmp_path, monkeypatch):
+    # Jira's default project (Epic, Story, Task, Sub-task): "all good" here was a 400 on the first run
+    with JiraEmulator(token=TOKEN) as jira:
+        monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+        write_config(tmp_path, jira.url)
+        checks = [c for c in doctor_all(code=1) if c["check"] == "issue types"]
+    assert [c["detail"].split(":")[0] for c in checks] == ["mapping.objective.issue_type", "mapping.key_result.issue_type"]
+    assert "no issue type 'Key Result' (it has Epic (level 1), Story (level 0), Task (level 0), Sub-task (level -1))" \
+        in checks[1]["detail"]
+    assert "set key_result.issue_type: null to keep no key results in Jira" in checks[1]["advice"]
+
+
+def test_a_child_type_at_the_wrong_level_and_unusable_fields_say_what_to_change(tmp_path, monkeypatch):
+    fields = [dict(f, type="number") if f["name"] == "Unit" else f for f in DEFAULT_CUSTOM_FIELDS]
+    with JiraEmulator(token=TOKEN, custom_fields=fields) as jira:
+        jira.denied = {"BULK_CHANGE"}
+        monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+        write_config(tmp_path, jira.url, jira_extra="""\
+    mapping:
+      objective: {issue_type: Epic}
+      key_result: {issue_type: Sub-task}
+      numbers: {target: Due date}
+""")
+        checks = doctor_all(code=1)
+    fails = {c["detail"].split(":")[0]: c for c in checks if c["status"] == "fail"}
+    level = fails["mapping.key_result.issue_type"]
+    assert "'Sub-task' (level -1) cannot be a child of Epic (level 1)" in level["detail"]
+    assert level["advice"] == "in the endpoint's mapping: set key_result.issue_type to one of Story, Task, or key_result.via: link with a link_type"
+    unit = fails["mapping.unit"]
+    assert "'Unit' is a number field; okrsync needs a short text field" in unit["detail"] and "unit: null" in unit["advice"]
+    target = fails["mapping.numbers.target"]  # a system field is not a custom Number field
+    assert "'Due date' is Jira's system field duedate" in target["detail"] and "numbers.target: null" in target["advice"]
+    bulk = next(c for c in checks if c["check"] == "permissions" and c["status"] == "fail")
+    assert "BULK_CHANGE" in bulk["detail"] and "Make bulk changes" in bulk["advice"]
+    asked = jira.log[[h.path for h in jira.log].index("/rest/api/3/mypermissions")].query["permissions"][0]
+    assert asked.split(",") == ["BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ASSIGN_ISSUES",
+                                "DELETE_ISSUES", "BULK_CHANGE", "LINK_ISSUES"]  # initiatives are linked to their KRs
+
+
+def doctor_all(code):
+    result = CliRunner().invoke(cli, ["--json", "doctor"])
+    assert result.exit_code == code, result.output
+    return json.loads(result.stdout)["checks"]
 
 
 def test_wrong_project_key(tmp_path, jira, monkeypatch):

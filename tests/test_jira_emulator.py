@@ -420,3 +420,46 @@ def test_mypermissions_answers_in_the_spec_shape_and_honours_denied(jira, api):
         "DELETE_ISSUES": False}
     api("GET", f"{API}/mypermissions", params={"permissions": keys, "projectKey": "NOPE"}, status=404)
     api("GET", f"{API}/mypermissions", status=400)
+
+
+# -- the service's documented unkindness ----------------------------------------------------
+
+def test_search_lags_new_issues_while_direct_reads_see_them_at_once(api, jira):
+    clock = [datetime(2026, 11, 25, 9, 0, tzinfo=UTC)]
+    jira._clock, jira.search_lag = (lambda: clock[0]), 5.0
+    made = api("POST", f"{API}/issue", json=new("Fresh"), status=201)
+    assert keys(search(api, "project = OKR")) == []  # not indexed yet
+    assert api("GET", f"{API}/issue/{made['key']}", status=200)["key"] == made["key"]
+    clock[0] += timedelta(seconds=4.9)
+    assert keys(search(api, "project = OKR")) == []
+    clock[0] += timedelta(seconds=0.2)
+    assert keys(search(api, "project = OKR")) == [made["key"]]
+
+
+def test_max_results_out_of_range_is_refused_and_field_rich_pages_are_short(api, jira):
+    for n in range(3):
+        jira.add_issue("Story", f"S{n}")
+    jira.page_size = 2
+    page = api("POST", f"{API}/search/jql", json={"jql": "project = OKR", "fields": ["summary"], "maxResults": 100}, status=200)
+    assert len(page["issues"]) == 2 and not page["isLast"]  # fewer than asked: page by token, not by count
+    for bad in (5001, -1):
+        refused = api("POST", f"{API}/search/jql", json={"jql": "project = OKR", "maxResults": bad}, status=400)
+        assert refused["errorMessages"] == [f"maxResults must be between 0 and 5000 (was {bad})."]
+
+
+def test_per_endpoint_burst_limits_and_an_early_retry_is_refused_longer(api, jira):
+    jira.endpoint_rates = {("POST", API + "/search/jql"): 2.0}
+    answers = [api.http.post(f"{API}/search/jql", json={"jql": "project = OKR"}) for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert answers[2].headers["Retry-After"] == "1" and answers[2].headers["RateLimit-Reason"] == "jira-burst-based"
+    assert api.http.get(f"{API}/myself").status_code == 200  # other endpoints have their own budget
+    early = api.http.post(f"{API}/search/jql", json={"jql": "project = OKR"})  # before Retry-After passed
+    assert early.status_code == 429 and int(early.headers["Retry-After"]) >= 2 and jira.early_retries == 1
+
+
+def test_server_info_and_an_over_50_bulk_create_a_client_can_map_back(api, jira):
+    info = api("GET", f"{API}/serverInfo", status=200)
+    assert info["deploymentType"] == "Cloud" and info["baseUrl"] == jira.url
+    refused = api("POST", f"{API}/issue/bulk", json={"issueUpdates": [new(f"S{n}") for n in range(51)]}, status=400)
+    assert [e["failedElementNumber"] for e in refused["errors"]] == list(range(51)) and not jira.issues
+    assert "exceeds the limit of 50" in refused["errors"][0]["elementErrors"]["errorMessages"][0]

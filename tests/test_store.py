@@ -33,7 +33,7 @@ def snapshot(store):
 def test_migrations_create_every_table(store):
     assert TABLES <= table_names(store)
     applied = [m.name for m in MIGRATIONS.applied(store.db)]
-    assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record"]
+    assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record", "m005_link_keys"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
@@ -514,3 +514,16 @@ def test_hub_store_failure_in_a_file_store_rolls_back(tmp_path, monkeypatch):
     again = Store(path)
     assert again.count() == 0 and again.changes() == [] and again.links("fake") == {}
     again.close()
+
+
+def test_keys_people_see_are_kept_with_links_and_resolve_to_the_record(store):
+    store.set_links("jira", 1, [("objective", "10042", "obj_1", {}, None, False)])
+    store.set_links("sheet", 1, [("objective", "CO-1", "obj_1", {}, None, False),
+                                 ("objective", "CO-2", "obj_2", {}, None, False)])
+    store.set_links("other", 1, [("objective", "CO-2", "obj_3", {}, None, False)])
+    store.set_keys("jira", {"10042": "OKR-12"})
+    assert store.keys() == {"obj_1": ["jira OKR-12"]}
+    assert [store.resolve(r) for r in ("OKR-12", "okr-12", "10042", "CO-1", "obj_9")] == [
+        "obj_1", "obj_1", "obj_1", "obj_1", "obj_9"]
+    with pytest.raises(StoreError, match=r"'CO-2' names 2 records on different endpoints \(obj_2, obj_3\)"):
+        store.resolve("CO-2")

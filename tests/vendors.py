@@ -139,7 +139,7 @@ def _jira_titles(emu) -> list[str]:
 VENDORS: dict[str, Vendor] = {v.name: v for v in [
     Vendor("jira", "jira-SECRET-7f3a9c", _jira,
            lambda emu: {"url": emu.url, "project": "OKR", "auth": {"email": "bot@example.com", "token": "jira-SECRET-7f3a9c"},
-                        "concurrency": 2, "poll_interval": 0},
+                        "concurrency": 2, "poll_interval": 0, "search_lag": 0},  # the emulator's search has no lag
            _jira_titles, ("POST", r"/rest/api/3/search/jql"), ("POST", r"/rest/api/3/issue/bulk"),
            page_emulator=lambda emu: setattr(emu, "page_size", 10)),
     Vendor("asana", "asana-test-token", _asana,

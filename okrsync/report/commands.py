@@ -188,7 +188,8 @@ def lint(env, period, overrides, as_of):
     else:
         for f in found:
             colour = "red" if f.severity == "error" else "yellow"
-            click.echo(click.style(f"{f.severity:7}", fg=colour) + f" {f.rule}: {f.title} ({f.entity}): {f.message}")
+            shown = ", ".join([f.entity, *f.keys])  # the keys people know it by in their tools
+            click.echo(click.style(f"{f.severity:7}", fg=colour) + f" {f.rule}: {f.title} ({shown}): {f.message}")
         click.echo(f"{errors} error(s), {len(found) - errors} warning(s)", err=True)
     if errors:
         sys.exit(LINT_ERRORS_EXIT)

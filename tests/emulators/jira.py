@@ -18,6 +18,19 @@ State is public so tests can arrange and inspect it:
 Helpers act as a person in the UI would: ``add_issue``, ``edit``, ``transition``,
 ``delete``, ``run_tasks``. Switches: ``conflict_next_edit`` (the next PUT answers 409),
 ``expire_tokens()`` (outstanding ``nextPageToken``s become invalid), ``bulk_polls``.
+
+Where the documented service is less kind than a naive fake, so is this one:
+
+- ``search_lag``: seconds (on the emulator's clock) before a new issue shows in JQL search;
+  a direct read (``GET /issue``, ``bulkfetch``) sees it at once. Search is eventually
+  consistent, as the spec says of ``/search/jql``.
+- ``page_size``: field-rich pages hold at most this many issues, whatever ``maxResults``
+  asked; a ``maxResults`` outside 0–5,000 is refused with 400, not clamped.
+- ``endpoint_rates``: ``{(METHOD, path regex): requests per second}``, Jira's per-endpoint
+  burst limits (429 + ``Retry-After``); a retry on that endpoint before the ``Retry-After``
+  has passed is refused again, with a longer wait (``early_retries`` counts them).
+- ``GET /serverInfo``; an over-50 bulk create answers 400 with one error per element, each
+  with its ``failedElementNumber``, as clients parse it.
 """
 
 from __future__ import annotations
@@ -25,7 +38,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import re
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -161,8 +176,15 @@ class JiraEmulator(Emulator):
     def __init__(self, *, project: str = "OKR", users: list[dict] | None = None, email: str = "bot@example.com",
                  token: str = "t0ken", bearer: str | None = None, custom_fields: list[dict] | None = None,
                  now: Callable[[], Any] | None = None, page_size: int = 50, time_zone: str = "Europe/Berlin",
-                 bulk_polls: int = 1, link_types: list[dict] | None = None, issue_types: list[dict] | None = None):
+                 bulk_polls: int = 1, link_types: list[dict] | None = None, issue_types: list[dict] | None = None,
+                 search_lag: float = 0.0, endpoint_rates: dict[tuple[str, str], float] | None = None):
         super().__init__()
+        self.search_lag = search_lag
+        self.endpoint_rates = dict(endpoint_rates or {})
+        self.early_retries = 0
+        self._indexed: dict[str, datetime] = {}  # issue id → when search shows it (new issues, while lagging)
+        self._buckets: dict[str, tuple[float, float]] = {}  # endpoint regex → (tokens, at)
+        self._refused_until: dict[str, float] = {}  # endpoint regex → when its Retry-After ends
         self.project = {"id": "10000", "key": project, "name": f"{project} project"}
         self.users = [dict(u) for u in (users if users is not None else DEFAULT_USERS)]
         me = next((u for u in self.users if u.get("emailAddress") == email), None)
@@ -665,6 +687,8 @@ class JiraEmulator(Emulator):
         issue = {"id": issue_id, "key": key, "fields": stored, "properties": properties}
         self.issues[issue_id] = issue
         self._by_key[key] = issue_id
+        if self.search_lag:
+            self._indexed[issue_id] = self.now() + timedelta(seconds=self.search_lag)
         if stored["parent"]:
             self._children.setdefault(stored["parent"]["id"], {})[issue_id] = None
         self._changed()
@@ -778,6 +802,16 @@ class JiraEmulator(Emulator):
             raise Rejected(messages=[str(e)]) from None
 
     def _matching(self, jql: str) -> list[str]:
+        """Issue ids matching ``jql`` in its order, less those the index has not caught up with."""
+        ids = self._matching_all(jql)
+        if self._indexed:
+            now = self.now()
+            for issue_id in [i for i, at in self._indexed.items() if at <= now]:
+                del self._indexed[issue_id]
+            ids = [i for i in ids if i not in self._indexed]
+        return ids
+
+    def _matching_all(self, jql: str) -> list[str]:
         """Issue ids matching ``jql`` in its order; cached until the next change."""
         cached = self._search_cache.get(jql)
         if cached and cached[0] == self._version:
@@ -813,6 +847,45 @@ class JiraEmulator(Emulator):
                         "navigable": True, "searchable": True, "clauseNames": [f"cf[{number}]", spec["name"]],
                         "schema": {"type": kind, "custom": custom, "customId": number}})
         return 200, out
+
+    @route("GET", API + "/serverInfo")
+    def get_server_info(self, req: Request):
+        return 200, {"baseUrl": self._site, "displayUrl": self._site, "deploymentType": "Cloud", "version": "1001.0.0-SNAPSHOT",
+                     "versionNumbers": [1001, 0, 0], "buildNumber": 100284, "buildDate": "2026-11-20T03:04:05.000+0000",
+                     "serverTime": self.stamp(), "scmInfo": "0f1e2d3c4b5a69788796a5b4c3d2e1f0a9b8c7d6",
+                     "serverTitle": "Jira", "serverTimeZone": str(self.tz)}
+
+    def _respond(self, req: Request) -> tuple[int, Any, dict[str, str]]:
+        """Jira's per-endpoint burst limits before anything else (see ``endpoint_rates``)."""
+        for (method, pattern), rate in self.endpoint_rates.items():
+            if method == req.method and re.fullmatch(pattern, req.path):
+                wait = self._admit_endpoint(pattern, rate)
+                if wait is not None:
+                    return 429, self.error_body(429, "Rate limit exceeded."), self.rate_limit_headers(wait)
+                break
+        return super()._respond(req)
+
+    def _admit_endpoint(self, pattern: str, rate: float) -> int | None:
+        """A token bucket of one second's worth per endpoint; None when admitted, else the
+        whole seconds to wait. Coming back before that wait is over is refused again, and the
+        wait grows (the documented 'same or longer')."""
+        with self.lock:
+            now = time.monotonic()
+            until = self._refused_until.get(pattern, 0.0)
+            if now < until:
+                self.early_retries += 1
+                self._refused_until[pattern] = until + 1
+                return math.ceil(until + 1 - now)
+            capacity = max(1.0, rate)  # one second's worth, and at least one request
+            tokens, at = self._buckets.get(pattern, (capacity, now))
+            tokens = min(capacity, tokens + (now - at) * rate)
+            if tokens >= 1:
+                self._buckets[pattern] = (tokens - 1, now)
+                return None
+            wait = max(1, math.ceil((1 - tokens) / rate))
+            self._buckets[pattern] = (tokens, now)
+            self._refused_until[pattern] = now + wait
+            return wait
 
     @route("GET", API + "/myself")
     def get_myself(self, req: Request):
@@ -911,8 +984,8 @@ class JiraEmulator(Emulator):
             every, include, _ = selection
             cap = 5000 if not every and include <= {"id", "key"} and not properties else self.page_size
             limit = params.get("maxResults", 50)
-            if not isinstance(limit, int) or isinstance(limit, bool) or limit < 0:
-                raise Rejected(messages=["maxResults must be a non-negative integer."])
+            if not isinstance(limit, int) or isinstance(limit, bool) or not 0 <= limit <= 5000:
+                raise Rejected(messages=[f"maxResults must be between 0 and 5000 (was {limit!r})."])
             limit = max(1, min(limit, cap))  # Jira returns fewer than asked when the page would be heavy
             ids = self._matching(jql)
             offset = self._offset(params.get("nextPageToken"), "search:" + jql)
@@ -971,7 +1044,7 @@ class JiraEmulator(Emulator):
         if len(updates) > 50:
             message = f"The number of issues to create ({len(updates)}) exceeds the limit of 50."
             return 400, {"issues": [], "errors": [{"elementErrors": {"errorMessages": [message], "errors": {}},
-                                                   "status": 400}]}
+                                                   "failedElementNumber": n, "status": 400} for n in range(len(updates))]}
         created, errors = [], []
         for n, details in enumerate(updates):
             try:
