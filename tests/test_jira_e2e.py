@@ -297,7 +297,7 @@ def test_jira_keys_are_stored_with_links_shown_and_found_by_log(project, jira):
     run("sync")
     objective = next(i for i in of_type(jira, "Objective") if i["properties"]["okrsync"]["id"])
     cid, key = objective["properties"]["okrsync"]["id"], objective["key"]
-    tree = run("show")
+    tree = run("show")["objectives"]
     node = next(n for n in tree if n["id"] == cid)
     assert node["keys"] == [f"jira {key}"] and all(kr["keys"][0].startswith("jira OKR-") for kr in node["key_results"])
     rows = run("log", "--entity", key)  # the key people see in Jira

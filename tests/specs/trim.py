@@ -51,6 +51,7 @@ KEEP: dict[str, Any] = {
         "/rest/api/3/myself": ["get"],
         "/rest/api/3/project/{projectIdOrKey}": ["get"],
         "/rest/api/3/search/jql": ["get", "post"],
+        "/rest/api/3/serverInfo": ["get"],
         "/rest/api/3/user/search": ["get"],
         "/rest/api/3/users/search": ["get"],
     },
