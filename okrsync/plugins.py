@@ -29,6 +29,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.perdoo",
     "okrsync.connectors.quantive",
     "okrsync.connectors.asana",
+    "okrsync.connectors.smartsheet",
     "okrsync.notify",  # the webhook notifier (run_finished), not a connector
 )
 
