@@ -274,7 +274,8 @@ class _Plan:
         header = [str(t) for t in self.grid[0]]
         missing = [t for t in header if t not in by_title]
         if missing:
-            body = [{"title": t, "type": "TEXT_NUMBER", "index": len(self.old.columns) + n} for n, t in enumerate(missing)]
+            # one common index for them all ("you cannot designate multiple index locations")
+            body = [{"title": t, "type": "TEXT_NUMBER", "index": len(self.old.columns)} for t in missing]
             answer = self.conn._call("POST", f"{self.base}/columns", json=body, replay_safe=False)
             made = (answer or {}).get("result") or []
             made = made if isinstance(made, list) else [made]

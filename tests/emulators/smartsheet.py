@@ -16,7 +16,8 @@ OpenAPI description (tests/specs/smartsheet-2.0.trimmed.openapi.json) where it m
   moves (``parentId`` + ``toBottom``: the row and its children go under the new parent);
 - ``DELETE /sheets/{sheetId}/rows?ids=…``: the rows and their children;
   ``ignoreRowsNotFound=true`` skips unknown ids, else nothing is deleted (404, 1006);
-- ``POST /sheets/{sheetId}/columns``: new columns (a title in use: error 1059);
+- ``POST /sheets/{sheetId}/columns``: new columns, several at one common ``index`` (the
+  reference: "you cannot designate multiple index locations"); a title in use: error 1059;
 - errors in Smartsheet's shape ``{"errorCode", "message", "refId"}``; a 429 is errorCode
   4003 ("Rate limit exceeded."), as the reference documents; its ``Retry-After`` header is
   the emulator base's (Smartsheet does not document one).
@@ -190,6 +191,9 @@ class Smartsheet(Emulator):
     def add_columns(self, req):
         sheet, columns = self._sheet(req), _many(req.json())
         titles = {c["title"] for c in sheet.columns}
+        if len({c.get("index") for c in columns}) > 1:
+            raise self._error(400, 1008, "When creating more than one column at a time, you cannot designate "
+                                         "multiple index locations.")
         made = []
         for c in columns:
             if c.get("title") in titles or not c.get("title"):
@@ -197,8 +201,8 @@ class Smartsheet(Emulator):
             titles.add(c["title"])
             made.append({"id": next(self._ids), "index": int(c.get("index", len(sheet.columns))), "title": c["title"],
                          "type": c.get("type", "TEXT_NUMBER"), "primary": False})
-        for column in made:
-            sheet.columns.insert(min(column["index"], len(sheet.columns)), column)
+        for n, column in enumerate(made):  # from the common index on, in the order given
+            sheet.columns.insert(min(column["index"] + n, len(sheet.columns)), column)
         for i, column in enumerate(sheet.columns):
             column["index"] = i
         self._changed(sheet)
