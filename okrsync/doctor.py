@@ -294,6 +294,18 @@ def probe_tability(report: Report, name: str, conn: Any) -> None:
         report.add(name, "reachable", "ok", f"workspace {conn.workspace} lists its plans")
 
 
+def probe_smartsheet(report: Report, name: str, conn: Any) -> None:
+    for sheet in dict.fromkeys(s for _, _, s in conn.table_files()):
+        answer = _call(report, name, "reachable", {401: "Smartsheet refused the token: generate one under Account "
+                                                        "→ Personal settings → API access",
+                                                   404: f"no sheet {sheet}, or it is not shared with the token's "
+                                                        "user: check the id (File → Properties)"},
+                       lambda: conn.api.call("GET", f"/sheets/{sheet}", params={"rowNumbers": "1"}))
+        if answer is not None:
+            report.add(name, "reachable", "ok", f"sheet {sheet} ({answer.get('name', '?')}) is readable, access "
+                       f"{answer.get('accessLevel', 'unknown')}")
+
+
 def _writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (or in the folder that would hold it)."""
     while not folder.exists():
@@ -336,7 +348,7 @@ def probe_viva_goals(report: Report, name: str, conn: Any) -> None:
 PROBES: dict[str, Callable[[Report, str, Any], None]] = {
     "jira": probe_jira, "asana": probe_asana, "clickup": probe_clickup, "google-sheets": probe_google_sheets,
     "perdoo": probe_perdoo, "quantive": probe_quantive, "tability": probe_tability,
-    "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals,
+    "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals, "smartsheet": probe_smartsheet,
 }
 
 

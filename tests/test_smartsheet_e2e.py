@@ -247,3 +247,18 @@ def test_refusals_and_bad_options_say_what_to_do(tmp_path, emu):
         SmartsheetConnector("ss", {"shet": "1", "token": "t"})
     with pytest.raises(ConfigError, match="http://"):
         SmartsheetConnector("ss", {"sheet": "1", "token": "t", "url": "http://api.example.com/2.0"})
+
+
+def test_doctor_probes_each_sheet_once(emu):
+    from okrsync import doctor
+
+    emu.add_sheet(SHEET)
+    report = doctor.Report()
+    conn = SmartsheetConnector("ss", {k: v for k, v in options(emu).items() if k != "type"})
+    doctor.probe_smartsheet(report, "ss", conn)
+    [check] = report.checks
+    assert check.status == "ok" and str(SHEET) in check.detail and emu.count("GET") == 1
+    report = doctor.Report()
+    doctor.probe_smartsheet(report, "ss", SmartsheetConnector("ss", {k: v for k, v in options(
+        emu, sheet="12345").items() if k != "type"}))
+    assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1
