@@ -50,7 +50,7 @@ from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 RATE = 5.0  # 300 requests/min per access token (developers.smartsheet.com/blog/smartsheet-api-best-practices)
 MAX_ROWS = 500  # rows per add/update request ("limit your request to 500 rows at a time", API reference)
-MAX_CELL = 4000  # characters in a cell (Smartsheet's "System requirements and guidelines")
+MAX_CELL = 4000  # "No cell can contain more than 4,000 characters" (API reference, Limitations)
 OPTIONS = {"sheet", "tables", "layout", "mapping", "token", "url", "rate", "timeout", "attempts", *OPTION_KEYS}
 _SHEET_ID = re.compile(r"^\s*(\d{1,20})\s*$")
 
