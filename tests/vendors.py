@@ -132,6 +132,16 @@ def _tability() -> Iterator[Any]:
         yield emu
 
 
+@contextmanager
+def _smartsheet() -> Iterator[Any]:
+    from .emulators.smartsheet import Smartsheet
+
+    with Smartsheet(tokens={"ss-SECRET-token-5e2b"}) as emu:
+        emu.add_sheet(4583173393803140, "OKRs")
+        emu.faults.hang = 0.4
+        yield emu
+
+
 def _jira_titles(emu) -> list[str]:
     return [i["fields"]["summary"] for i in emu.issues.values()]
 
@@ -165,6 +175,10 @@ VENDORS: dict[str, Vendor] = {v.name: v for v in [
            lambda emu: [g["name"] for g in emu.goals.values()] + [m["name"] for m in emu.metrics.values()],
            ("GET", r"/results/api/v1/(goals|metrics)"), ("POST", r"/results/api/v1/(goals|metrics)"),
            paged={"page_size": 10}),
+    Vendor("smartsheet", "ss-SECRET-token-5e2b", _smartsheet,
+           lambda emu: {"url": emu.url + "/2.0", "sheet": "4583173393803140", "token": "ss-SECRET-token-5e2b"},
+           lambda emu: [r.get("Key result") or r.get("Objective") for r in emu.records(4583173393803140)],
+           ("GET", r"/2.0/sheets/\d+$"), ("POST", r"/2.0/sheets/\d+/rows")),
     Vendor("tability", "tab-SECRET-a81f", _tability,
            lambda emu: {"url": emu.url, "workspace": emu.workspace, "token": "tab-SECRET-a81f"},
            lambda emu: [], ("GET", r"/v2/workspaces/[^/]+/plans"), None, direction="pull"),
