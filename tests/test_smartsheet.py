@@ -19,7 +19,9 @@ from okrsync.sync import Hub
 from .emulators.server import Request
 from .emulators.smartsheet import Smartsheet
 from .spec_check import SpecCheck, SpecMismatch
-from .test_smartsheet_e2e import EXAMPLE, KRS, SHEET, csv_rows, kr, sync, write_sheet
+from .saas_e2e import sync, write_sheet
+from .test_google_sheets_e2e import csv_rows, kr
+from .test_smartsheet_e2e import EXAMPLE, KRS, SHEET
 
 SPEC_FILE = Path(__file__).parent / "specs" / "smartsheet-2.0.trimmed.openapi.json"
 

@@ -1,6 +1,5 @@
 """Smartsheet end to end: the bundled example spreadsheet ⇄ the Smartsheet emulator over real HTTP."""
 
-import csv
 import shutil
 from pathlib import Path
 
@@ -14,7 +13,8 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
-from .saas_e2e import write_sheet
+from .saas_e2e import sync, write_sheet
+from .test_google_sheets_e2e import csv_rows, kr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 SHEET, KRS = 4583173393803140, 2331373580117892
@@ -43,23 +43,6 @@ def make_hub(tmp_path, emu, sync=None, **extra):
     hub = Hub(config, Store(None), {"csv": CsvConnector, "smartsheet": SmartsheetConnector})
     hub.connector("ss").api.sleep = lambda s: None
     return hub
-
-
-def sync(hub):
-    run = hub.store.begin_run("sync")
-    plans = hub.run(list(hub.config.endpoints), run)
-    hub.store.finish_run(run, "ok", {})
-    return plans
-
-
-def csv_rows(tmp_path):
-    with open(tmp_path / "okrs.csv", newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def kr(rows, kr_id):
-    [row] = [r for r in rows if r.get("Key result ID") == kr_id]
-    return row
 
 
 def sheet_kr(emu, kr_id, sid=SHEET):

@@ -2,27 +2,16 @@
 read into the same records as the JSON export, with located rejections and an import."""
 
 import shutil
-from pathlib import Path
 
 import pytest
 
 from okrsync.config import Config
-from okrsync.connector import Context, Cursor, Note, Record, Rejected
-from okrsync.connectors.viva_goals import VivaGoalsConnector
+from okrsync.connector import Cursor, Note, Rejected
 from okrsync.errors import FatalError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-FIXTURES = Path(__file__).parent / "fixtures" / "viva_goals"
-
-
-def read(path, **options):
-    conn = VivaGoalsConnector("vg", {"path": str(path), **options}, Context(base_dir=FIXTURES))
-    return list(conn.read(None))
-
-
-def records(items, kind=None):
-    return {r.external_id: r for r in items if isinstance(r, Record) and (kind is None or r.kind == kind)}
+from .test_viva_goals import FIXTURES, read, records
 
 
 def test_the_explorer_view_csv_reads_into_the_records_the_json_export_gives():
