@@ -30,6 +30,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.quantive",
     "okrsync.connectors.asana",
     "okrsync.connectors.smartsheet",
+    "okrsync.connectors.notion",
     "okrsync.notify",  # the webhook notifier (run_finished), not a connector
 )
 
