@@ -157,7 +157,8 @@ class NotionConnector(SpreadsheetConnector):
             try:
                 while True:
                     answer = self._call("POST", f"/v1/databases/{ident}/query", json=body) or {}
-                    pages += answer.get("results") or []
+                    seen = {p["id"] for p in pages}
+                    pages += [p for p in answer.get("results") or [] if p.get("id") not in seen]  # a page served twice
                     if not answer.get("has_more"):
                         return pages
                     body = {"page_size": PAGE_SIZE, "start_cursor": answer.get("next_cursor")}

@@ -142,6 +142,17 @@ def _smartsheet() -> Iterator[Any]:
         yield emu
 
 
+@contextmanager
+def _notion() -> Iterator[Any]:
+    from .emulators.notion import Notion
+    from .test_notion_e2e import seed
+
+    with Notion(token="secret_NOTION-SECRET-77aa") as emu:
+        seed(emu)
+        emu.faults.hang = 0.4
+        yield emu
+
+
 def _jira_titles(emu) -> list[str]:
     return [i["fields"]["summary"] for i in emu.issues.values()]
 
@@ -179,6 +190,12 @@ VENDORS: dict[str, Vendor] = {v.name: v for v in [
            lambda emu: {"url": emu.url + "/2.0", "sheet": "4583173393803140", "token": "ss-SECRET-token-5e2b"},
            lambda emu: [r.get("Key result") or r.get("Objective") for r in emu.records(4583173393803140)],
            ("GET", r"/2.0/sheets/\d+$"), ("POST", r"/2.0/sheets/\d+/rows")),
+    Vendor("notion", "secret_NOTION-SECRET-77aa", _notion,
+           lambda emu: {"url": emu.url, "token": "secret_NOTION-SECRET-77aa",
+                        "tables": {"objective": emu.objectives, "key_result": emu.krs}},
+           lambda emu: [r.get("Key result") or r.get("Objective") for db in (emu.objectives, emu.krs)
+                        for r in emu.rows(db)],
+           ("POST", r"/v1/databases/[^/]+/query"), ("POST", r"/v1/pages")),
     Vendor("tability", "tab-SECRET-a81f", _tability,
            lambda emu: {"url": emu.url, "workspace": emu.workspace, "token": "tab-SECRET-a81f"},
            lambda emu: [], ("GET", r"/v2/workspaces/[^/]+/plans"), None, direction="pull"),
