@@ -306,6 +306,18 @@ def probe_smartsheet(report: Report, name: str, conn: Any) -> None:
                        f"{answer.get('accessLevel', 'unknown')}")
 
 
+def probe_notion(report: Report, name: str, conn: Any) -> None:
+    for part, database in conn.tables.items():
+        answer = _call(report, name, "reachable", {401: "Notion refused the token: use the integration's secret "
+                                                        "(notion.so/my-integrations)",
+                                                   404: f"database {database} ({part}) is not shared with the "
+                                                        "integration: open it → ⋯ → Connections → add it"},
+                       lambda: conn.api.call("GET", f"/v1/databases/{database}"))
+        if answer is not None:
+            report.add(name, "reachable", "ok", f"{part} database {database} is readable "
+                       f"({len(answer.get('properties') or {})} properties)")
+
+
 def _writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (or in the folder that would hold it)."""
     while not folder.exists():
@@ -349,6 +361,7 @@ PROBES: dict[str, Callable[[Report, str, Any], None]] = {
     "jira": probe_jira, "asana": probe_asana, "clickup": probe_clickup, "google-sheets": probe_google_sheets,
     "perdoo": probe_perdoo, "quantive": probe_quantive, "tability": probe_tability,
     "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals, "smartsheet": probe_smartsheet,
+    "notion": probe_notion,
 }
 
 

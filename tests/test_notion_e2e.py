@@ -218,3 +218,14 @@ def test_refusals_and_bad_options_say_what_to_do(emu):
         NotionConnector("n", {"token": "t", "tabels": {}})
     url = "https://www.notion.so/acme/OKRs-" + emu.objectives.replace("-", "") + "?v=123"
     assert NotionConnector("n", options(emu, tables={"objective": url})).tables["objective"] == emu.objectives
+
+
+def test_doctor_probes_each_database(emu):
+    from okrsync import doctor
+
+    report = doctor.Report()
+    doctor.probe_notion(report, "n", NotionConnector("n", options(emu)))
+    assert [c.status for c in report.checks] == ["ok", "ok"] and "key_result database" in report.checks[1].detail
+    report = doctor.Report()
+    doctor.probe_notion(report, "n", NotionConnector("n", options(emu, token="secret_wrong")))
+    assert {c.status for c in report.checks} == {"fail"} and report.exit_code == 1
