@@ -45,7 +45,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import bearer, check_options, new_api, parallel
 from .google_sheets import _same
-from .smartsheet import _digest
+from .remote_tables import Tables
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 VERSION = "2022-06-28"  # the Notion-Version okrsync is written against (databases, not data sources)
@@ -66,7 +66,7 @@ class _Database:
     columns: list[str | None]  # the property behind each grid column (None: the page id column)
     values: list[list]  # header, then one row of cells per page
     pages: list[str]
-    edited: str | None
+    updated: str | None  # the newest last_edited_time of its pages
 
 
 class NotionConnector(SpreadsheetConnector):
@@ -95,7 +95,7 @@ class NotionConnector(SpreadsheetConnector):
                            auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)),
                            headers={"Notion-Version": VERSION})
         self.workers = int(options.get("concurrency", 1))
-        self.databases: dict[str, _Database] | None = None
+        self.remote = Tables(self._fetch)  # database id → _Database, as last read or written
         self.created: dict[str, str] = {}  # id the hub proposed → page id, in the write under way
         self.rejected: list[Rejected] = []
         self._users: dict[str, str] | None = None  # e-mail → user id
@@ -120,7 +120,7 @@ class NotionConnector(SpreadsheetConnector):
     # ------------------------------------------------------------ pages in
 
     def read(self, cursor: str | None) -> Iterator:
-        self.databases = self._fetch()
+        self.remote.read()  # fresh every read; the write of this run starts from it
         yield from super().read(cursor)
 
     def _fetch(self) -> dict[str, _Database]:
@@ -168,26 +168,17 @@ class NotionConnector(SpreadsheetConnector):
                     raise
         raise AssertionError("unreachable")
 
-    def _db(self, ident: str) -> _Database:
-        if self.databases is None:  # a write without a read before it
-            self.databases = self._fetch()
-        return self.databases[ident]
-
     def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
-        return tabular.iter_grid(self._db(sheet).values, file=str(path), sheet=sheet)
+        return self.remote.rows(path, sheet)
 
     def table_exists(self, path: Path, sheet: str | None) -> bool:
         return True  # a database always has its properties: its header
 
     def _updated(self) -> str:
-        stamps = [d.edited for d in (self.databases or {}).values() if d.edited]
-        return max(stamps) if stamps else super()._updated()
+        return self.remote.updated() or super()._updated()
 
     def fingerprint(self) -> str | None:
-        databases = self.databases if self.databases is not None else self._fetch()
-        if not any(len(d.values) > 1 for d in databases.values()):
-            return None
-        return _digest(self, {ident: d.values for ident, d in databases.items()})
+        return self.remote.fingerprint(self)
 
     # ------------------------------------------------------------ pages out
 
@@ -196,7 +187,7 @@ class NotionConnector(SpreadsheetConnector):
         try:
             result = super().write(batch)
         finally:
-            self.databases = None  # kept from a read to the write after it only
+            self.remote.forget()  # kept from a read to the write after it only
         # the hub proposed ids; Notion gave page ids to what was created
         result.external_ids = {c: self.created.get(ext, ext) for c, ext in result.external_ids.items()}
         result.rejected += self.rejected
@@ -204,7 +195,7 @@ class NotionConnector(SpreadsheetConnector):
 
     def save_tables(self, tables: list) -> None:
         for sheet, rows in tables:  # parents first: relations to pages created here resolve
-            _Writer(self, sheet.sheet, self._db(sheet.sheet), rows).send()
+            _Writer(self, sheet.sheet, self.remote[sheet.sheet], rows).send()
 
     def users(self) -> dict[str, str]:
         """E-mail → user id of the workspace's people (``GET /v1/users``, paged), once."""

@@ -33,8 +33,6 @@ paced at ``rate`` (5/s by default: 300 requests a minute per access token); 429s
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -45,7 +43,8 @@ from okrsync.mapping import Table
 from okrsync.model import KINDS
 
 from .common import bearer, check_options, new_api
-from .google_sheets import _canonical, _same, _same_row
+from .google_sheets import _same, _same_row
+from .remote_tables import Tables
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 RATE = 5.0  # 300 requests/min per access token (developers.smartsheet.com/blog/smartsheet-api-best-practices)
@@ -60,7 +59,7 @@ class _Sheet:
     """One sheet as last read: its columns, and its rows' ids, parents and cells in order."""
 
     name: str
-    modified: str | None
+    updated: str | None  # the sheet's modifiedAt
     columns: list[dict[str, Any]]  # {id, title, type, primary}, in column order
     row_ids: list[int]
     parents: list[int | None]
@@ -108,7 +107,7 @@ class SmartsheetConnector(SpreadsheetConnector):
         self.tables = {part: str(sheet).strip() for part, sheet in self.tables.items()}
         self.api = new_api(endpoint, options, where, url=options.get("url", "https://api.smartsheet.com/2.0"),
                            auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)))
-        self.sheets: dict[str, _Sheet] | None = None  # sheet id → its state, as last read or written
+        self.remote = Tables(self._fetch)  # sheet id → _Sheet, as last read or written
 
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("smartsheet")  # stands for the account in messages: "smartsheet [sheet id] row 7"
@@ -133,7 +132,7 @@ class SmartsheetConnector(SpreadsheetConnector):
     # ------------------------------------------------------------ rows in
 
     def read(self, cursor: str | None) -> Iterator:
-        self.sheets = self._fetch()  # fresh every read; the write of this run starts from it
+        self.remote.read()  # fresh every read; the write of this run starts from it
         yield from super().read(cursor)
 
     def _ids(self) -> list[str]:
@@ -172,27 +171,18 @@ class SmartsheetConnector(SpreadsheetConnector):
         if stored != sheet.values:
             sheet.cells = stored  # a write compares with these: the stale id cell gets rewritten
 
-    def _sheet(self, sid: str) -> _Sheet:
-        if self.sheets is None:  # a write without a read before it
-            self.sheets = self._fetch()
-        return self.sheets[sid]
-
     def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
-        return tabular.iter_grid(self._sheet(sheet).values, file=str(path), sheet=sheet)
+        return self.remote.rows(path, sheet)
 
     def table_exists(self, path: Path, sheet: str | None) -> bool:
-        return len(self._sheet(sheet).values) > 1
+        return len(self.remote[sheet].values) > 1
 
     def _updated(self) -> str:
         # rows carry modifiedAt too, but the spreadsheet reader gives one time per read
-        stamps = [s.modified for s in (self.sheets or {}).values() if s.modified]
-        return max(stamps) if stamps else super()._updated()
+        return self.remote.updated() or super()._updated()
 
     def fingerprint(self) -> str | None:
-        sheets = self.sheets if self.sheets is not None else self._fetch()
-        if not any(len(s.values) > 1 for s in sheets.values()):
-            return None
-        return _digest(self, {sid: s.values for sid, s in sheets.items()})
+        return self.remote.fingerprint(self)
 
     # ------------------------------------------------------------ rows out
 
@@ -200,17 +190,17 @@ class SmartsheetConnector(SpreadsheetConnector):
         try:
             return super().write(batch)  # its cursor is the digest of the rows just written
         finally:
-            self.sheets = None  # kept only from a read to the write after it: later writes read afresh
+            self.remote.forget()  # kept only from a read to the write after it: later writes read afresh
 
     def save_tables(self, tables: list) -> None:
         """Send what differs from the rows read: see the module docstring."""
         after = {}
         for sheet, rows in tables:
             grid = tabular.to_grid(rows)
-            _Plan(self, sheet.sheet, self._sheet(sheet.sheet), grid, _bound(self, sheet.part, rows[0])).send()
+            _Plan(self, sheet.sheet, self.remote[sheet.sheet], grid, _bound(self, sheet.part, rows[0])).send()
             after[sheet.sheet] = grid
-        self.sheets = {sid: dataclasses.replace(s, values=after[sid], cells=None) if sid in after else s
-                       for sid, s in self.sheets.items()}
+        self.remote.kept = {sid: dataclasses.replace(s, values=after[sid], cells=None) if sid in after else s
+                            for sid, s in self.remote.get().items()}
 
 
 class _Plan:
@@ -356,27 +346,6 @@ def _value(v: Any) -> Any:
 def _slices(items: list, size: int = MAX_ROWS) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
-
-
-def _digest(conn: SmartsheetConnector, grids: dict[str, list[list]]) -> str:
-    """The cells that shape a read, rows sorted (a sort in the app is no change) and
-    trailing blanks dropped; the options and mapping too, never the token."""
-    shaping = {k: v for k, v in conn.options.items() if k not in ("token", "rate", "timeout", "attempts")}
-    digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode())
-    digest.update(repr(conn.mapping).encode())
-    for sid in sorted(grids):
-        header, *rows = _canonical(grids[sid]) or [[]]
-        rows = [_trimmed(r) for r in rows]
-        digest.update(json.dumps([sid, _trimmed(header), sorted(json.dumps(r, default=str) for r in rows if r)],
-                                 default=str).encode())
-    return digest.hexdigest()
-
-
-def _trimmed(row: list) -> list:
-    row = ["" if c is None else c for c in row]
-    while row and row[-1] == "":
-        row.pop()
-    return row
 
 
 @hookimpl

@@ -1,0 +1,76 @@
+"""What the connectors that keep OKR tables in a remote service share (Smartsheet sheets,
+Notion databases): the tables read once per run, kept for the write of the same run, and
+the cursor as a digest of their cells.
+
+``Tables(fetch)``: ``fetch()`` returns {table id → an object with ``values`` (header, then
+rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
+
+- ``read()`` fetches afresh (every read does); ``get()`` / ``tables[id]`` use what was read
+  or written last, fetching only when nothing is kept (a write without a read before it);
+  ``forget()`` drops it (after a write: a later write reads again);
+- ``rows(path, sheet)``: a table's cells as the spreadsheet reader's raw rows;
+- ``updated()``: the newest edit time of the tables kept, for every record of the read;
+- ``fingerprint(conn)``: the cursor, a digest of the cells (rows sorted, so a sort in the
+  service is not a change), the options that shape a read (never the token) and the mapping;
+  None when no table has a row.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from okrsync import tabular
+
+from .google_sheets import _canonical
+
+NOT_SHAPING = ("token", "rate", "timeout", "attempts", "concurrency")
+
+
+class Tables:
+    def __init__(self, fetch: Callable[[], dict[str, Any]]):
+        self._fetch = fetch
+        self.kept: dict[str, Any] | None = None
+
+    def read(self) -> dict[str, Any]:
+        self.kept = self._fetch()
+        return self.kept
+
+    def get(self) -> dict[str, Any]:
+        return self.kept if self.kept is not None else self.read()
+
+    def __getitem__(self, ident: str) -> Any:
+        return self.get()[ident]
+
+    def forget(self) -> None:
+        self.kept = None
+
+    def rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
+        return tabular.iter_grid(self[sheet].values, file=str(path), sheet=sheet)
+
+    def updated(self) -> str | None:
+        stamps = [t.updated for t in (self.kept or {}).values() if t.updated]
+        return max(stamps) if stamps else None
+
+    def fingerprint(self, conn) -> str | None:
+        tables = self.get()
+        if not any(len(t.values) > 1 for t in tables.values()):
+            return None
+        shaping = {k: v for k, v in conn.options.items() if k not in NOT_SHAPING}
+        digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode())
+        digest.update(repr(conn.mapping).encode())
+        for ident in sorted(tables):
+            header, *rows = _canonical(tables[ident].values) or [[]]
+            rows = [_trimmed(r) for r in rows]
+            digest.update(json.dumps([ident, _trimmed(header), sorted(json.dumps(r, default=str) for r in rows if r)],
+                                     default=str).encode())
+        return digest.hexdigest()
+
+
+def _trimmed(row: list) -> list:
+    row = ["" if c is None else c for c in row]
+    while row and row[-1] == "":
+        row.pop()
+    return row
