@@ -45,7 +45,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import bearer, check_options, new_api, parallel
 from .google_sheets import _same
-from .remote_tables import Tables
+from .remote_tables import Tables, advised
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 VERSION = "2022-06-28"  # the Notion-Version okrsync is written against (databases, not data sources)
@@ -55,6 +55,9 @@ TEXT_PIECE = 2000  # characters in one rich text object (request limits)
 WRITABLE = {"title", "rich_text", "number", "select", "status", "multi_select", "date", "people", "relation",
             "checkbox", "url", "email", "phone_number"}
 OPTIONS = {"tables", "layout", "mapping", "token", "url", "rate", "timeout", "attempts", "concurrency", *OPTION_KEYS}
+ADVICE = {401: "Notion refused the token: use the integration's secret (notion.so/my-integrations)",
+          404: "no such database or page, or it is not shared with the integration: open it in Notion → ⋯ → "
+               "Connections → add the integration"}
 _UUID = re.compile(r"([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})", re.I)
 
 
@@ -107,15 +110,7 @@ class NotionConnector(SpreadsheetConnector):
         return self.api.take_counts()
 
     def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        try:
-            return self.api.call(method, url, **kwargs)
-        except FatalError as e:
-            advice = {401: "Notion refused the token: use the integration's secret (notion.so/my-integrations)",
-                      404: "no such database or page, or it is not shared with the integration: open it in "
-                           "Notion → ⋯ → Connections → add the integration"}.get(getattr(e, "status", None))
-            if advice is None:
-                raise
-            raise FatalError(f"{method} {url}: {advice}", endpoint=self.endpoint) from None
+        return advised(self.api, method, url, ADVICE, **kwargs)
 
     # ------------------------------------------------------------ pages in
 

@@ -13,6 +13,9 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
 - ``fingerprint(conn)``: the cursor, a digest of the cells (rows sorted, so a sort in the
   service is not a change), the options that shape a read (never the token) and the mapping;
   None when no table has a row.
+
+``advised(api, method, url, advice, **kwargs)``: ``api.call``, where a refusal whose status
+has an entry in ``advice`` says what to do instead of the bare status.
 """
 
 from __future__ import annotations
@@ -22,7 +25,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from okrsync import tabular
+from okrsync import http, tabular
+from okrsync.errors import FatalError
 
 from .google_sheets import _canonical
 
@@ -74,3 +78,13 @@ def _trimmed(row: list) -> list:
     while row and row[-1] == "":
         row.pop()
     return row
+
+
+def advised(api: http.Api, method: str, url: str, advice: dict[int, str], **kwargs: Any) -> Any:
+    try:
+        return api.call(method, url, **kwargs)
+    except FatalError as e:
+        said = advice.get(getattr(e, "status", None))
+        if said is None:
+            raise
+        raise FatalError(f"{method} {url.split('?')[0]}: {said}", endpoint=api.endpoint) from None

@@ -38,19 +38,23 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from okrsync import hookimpl, tabular
-from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
+from okrsync.errors import ConfigError, MappingError, RetryableError
 from okrsync.mapping import Table
 from okrsync.model import KINDS
 
 from .common import bearer, check_options, new_api
 from .google_sheets import _same, _same_row
-from .remote_tables import Tables
+from .remote_tables import Tables, advised
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 RATE = 5.0  # 300 requests/min per access token (developers.smartsheet.com/blog/smartsheet-api-best-practices)
 MAX_ROWS = 500  # rows per add/update request ("limit your request to 500 rows at a time", API reference)
 MAX_CELL = 4000  # "No cell can contain more than 4,000 characters" (API reference, Limitations)
 OPTIONS = {"sheet", "tables", "layout", "mapping", "token", "url", "rate", "timeout", "attempts", *OPTION_KEYS}
+ADVICE = {401: "the access token was refused: generate a new one (Account → Personal settings → API access) and "
+                "point 'token:' at it",
+           403: "the token's user cannot edit this sheet: share it with them as Editor or higher",
+           404: "no such sheet: check the id (File → Properties → Sheet ID) and that it is shared with the token's user"}
 _SHEET_ID = re.compile(r"^\s*(\d{1,20})\s*$")
 
 
@@ -117,17 +121,7 @@ class SmartsheetConnector(SpreadsheetConnector):
 
     def _call(self, method: str, url: str, **kwargs: Any) -> Any:
         """``Api.call``, with what to do where a refusal has a usual cause."""
-        try:
-            return self.api.call(method, url, **kwargs)
-        except FatalError as e:
-            advice = {401: "the access token was refused: generate a new one (Account → Personal settings → API "
-                           "access) and point 'token:' at it",
-                      403: "the token's user cannot edit this sheet: share it with them as Editor or higher",
-                      404: "no such sheet: check the id (File → Properties → Sheet ID) and that it is shared "
-                           "with the token's user"}.get(getattr(e, "status", None))
-            if advice is None:
-                raise
-            raise FatalError(f"{method} {url.split('?')[0]}: {advice}", endpoint=self.endpoint) from None
+        return advised(self.api, method, url, ADVICE, **kwargs)
 
     # ------------------------------------------------------------ rows in
 

@@ -9,7 +9,7 @@ from connectors.notion import NotionConnector
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError, RetryableError
 
 from .emulators.notion import Notion
-from .saas_e2e import make_hub as saas_hub, sync, write_sheet
+from .saas_e2e import edit_row, make_hub as saas_hub, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 from .vendors import example_emails
 
@@ -96,9 +96,7 @@ def test_an_edit_in_notion_comes_back_and_only_the_changed_property_is_sent(tmp_
     emu.edit(page, Current=108)
     sync(hub)
     assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-5")["Current"] = "77"
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
     emu.reset_log()
     sync(hub)
     [patch] = [h for h in emu.log if h.method == "PATCH"]
@@ -112,9 +110,7 @@ def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     sync(hub)
     page = emu.page_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
     emu.edit(page, Current=9_500_000)
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-1")["Current"] = "9100000"
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
     sync(hub)
     assert krs(emu)["Grow ARR from €8.4M to €10.2M"]["Current"] == 9_100_000
     assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
@@ -163,9 +159,8 @@ def test_request_shapes_follow_the_sdk_and_text_stays_plain(tmp_path, emu):
     from .emulators.notion import BODY
 
     hub, _ = make_hub(tmp_path, emu)
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-1")["Key result"] = '\'=HYPERLINK("https://evil.example","x") ' + "y" * 2500  # escaped in the CSV
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-1",  # escaped in the CSV, as okrsync writes files
+             **{"Key result": '\'=HYPERLINK("https://evil.example","x") ' + "y" * 2500})
     sync(hub)
     creates = [h.json() for h in emu.log if h.method == "POST" and h.path == "/v1/pages"]
     assert len(creates) == 52 and all(set(c) <= BODY["create_page"] for c in creates)
@@ -180,9 +175,7 @@ def test_request_shapes_follow_the_sdk_and_text_stays_plain(tmp_path, emu):
 
 def test_computed_properties_and_unknown_people_are_rejected_with_the_reason(tmp_path, emu):
     hub = synced(tmp_path, emu)
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-2")["Owner"] = "nobody@example.com"
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-2", Owner="nobody@example.com")
     plans = sync(hub)
     rejected = [str(r) for p in plans if p.endpoint == "notion" and p.direction == "push" for r in p.rejected]
     assert any("'nobody@example.com' is no person in the Notion workspace" in r and "property 'Owner'" in r

@@ -13,7 +13,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
-from .saas_e2e import sync, write_sheet
+from .saas_e2e import edit_row, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
@@ -87,9 +87,7 @@ def test_an_edit_in_smartsheet_comes_back_and_only_the_changed_cell_is_sent(tmp_
     emu.edit(SHEET, {"Key result ID": "KR-2"}, Current=108)
     sync(hub)
     assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-5")["Current"] = "77"
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
     emu.reset_log()
     sync(hub)
     [put] = [h for h in emu.log if h.method == "PUT"]
@@ -103,9 +101,7 @@ def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}})
     sync(hub)
     emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000)
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-1")["Current"] = "9100000"
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
     sync(hub)
     assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
     assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
@@ -147,9 +143,7 @@ def test_a_kr_dragged_under_another_objective_moves_there(tmp_path, emu):
     emu.reset_log()
     assert not any(p.changes for p in sync(hub)) and emu.count("PUT") == 0  # the indent is what counts
     # and the other way round: moved in the CSV, the row is moved under its new objective row
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-4")["Objective ID"] = "CO-2"
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-4", **{"Objective ID": "CO-2"})
     sync(hub)
     row = emu.row(SHEET, {"Key result ID": "KR-4"})
     parent = next(r for r in emu.sheets[SHEET].rows if r.id == row.parent)
@@ -161,9 +155,7 @@ def test_a_kr_dragged_under_another_objective_moves_there(tmp_path, emu):
 def test_okrsync_never_writes_a_formula(tmp_path, emu):
     hub = make_hub(tmp_path, emu)
     text = '=HYPERLINK("https://evil.example","click")'
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-1")["Key result"] = "'" + text
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-1", **{"Key result": "'" + text})
     sync(hub)
     assert sheet_kr(emu, "KR-1")["Key result"] == "'" + text
     assert not emu.errors and not any("formula" in str(h.body) for h in emu.log if h.method in ("POST", "PUT"))
@@ -175,9 +167,7 @@ def test_faults_are_retried_without_duplicates_or_lost_edits(tmp_path, emu, faul
     hub = make_hub(tmp_path, emu)
     sync(hub)
     emu.edit(SHEET, {"Key result ID": "KR-2"}, Current=109)
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-7")["Current"] = "4"
-    write_sheet(tmp_path / "okrs.csv", rows)
+    edit_row(tmp_path / "okrs.csv", "KR-7", Current="4")
     emu.faults.inject(fault, times=2, method="GET")
     emu.faults.inject(fault, times=1, method="PUT", apply_then_fail=fault in ("timeout", "truncate", "reset"))
     sync(hub)
