@@ -45,7 +45,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import bearer, check_options, new_api, parallel
 from .google_sheets import _same
-from .remote_tables import Tables, advised
+from .remote_tables import Tables, advised, link_header
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 VERSION = "2022-06-28"  # the Notion-Version okrsync is written against (databases, not data sources)
@@ -141,9 +141,7 @@ class NotionConnector(SpreadsheetConnector):
         if schema.get("type") != "relation":
             return name
         to = next((p for p, d in self.tables.items() if _targets(schema, d)), None)
-        if to is None:
-            return name
-        return self.mapping.write_header(part, "parent_id") if to == part else self.mapping.write_header(to, "id")
+        return name if to is None else link_header(self, part, to)
 
     def _pages(self, ident: str) -> list[dict[str, Any]]:
         """Every page of a database, in Notion's order; an expired cursor restarts once."""
@@ -170,7 +168,7 @@ class NotionConnector(SpreadsheetConnector):
         return True  # a database always has its properties: its header
 
     def _updated(self) -> str:
-        return self.remote.updated() or super()._updated()
+        return self.remote.updated()
 
     def fingerprint(self) -> str | None:
         return self.remote.fingerprint(self)

@@ -9,10 +9,14 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
   or written last, fetching only when nothing is kept (a write without a read before it);
   ``forget()`` drops it (after a write: a later write reads again);
 - ``rows(path, sheet)``: a table's cells as the spreadsheet reader's raw rows;
-- ``updated()``: the newest edit time of the tables kept, for every record of the read;
+- ``updated()``: the newest edit time of the tables kept (else the time of the read), for
+  every record of the read;
 - ``fingerprint(conn)``: the cursor, a digest of the cells (rows sorted, so a sort in the
   service is not a change), the options that shape a read (never the token) and the mapping;
   None when no table has a row.
+
+``link_header(conn, part, to)``: the column a link from a ``part`` table to the table of
+``to`` stands for: ``to``'s id column, or the parent's for a link of a table to itself.
 
 ``advised(api, method, url, advice, **kwargs)``: ``api.call``, where a refusal whose status
 has an entry in ``advice`` says what to do instead of the bare status.
@@ -20,6 +24,7 @@ has an entry in ``advice`` says what to do instead of the bare status.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -54,9 +59,12 @@ class Tables:
     def rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
         return tabular.iter_grid(self[sheet].values, file=str(path), sheet=sheet)
 
-    def updated(self) -> str | None:
+    def updated(self) -> str:
         stamps = [t.updated for t in (self.kept or {}).values() if t.updated]
-        return max(stamps) if stamps else None
+        if stamps:
+            return max(stamps)
+        # no edit times (Airtable records): the read's own time stands for them, as for Sheets
+        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     def fingerprint(self, conn) -> str | None:
         tables = self.get()
@@ -88,3 +96,9 @@ def advised(api: http.Api, method: str, url: str, advice: dict[int, str], **kwar
         if said is None:
             raise
         raise FatalError(f"{method} {url.split('?')[0]}: {said}", endpoint=api.endpoint) from None
+
+
+def link_header(conn, part: str, to: str) -> str:
+    """"Objective ID" for a key result's link to the objectives table; "Parent objective ID"
+    for the objectives table's link to itself (the mapping's first names)."""
+    return conn.mapping.write_header(part, "parent_id") if to == part else conn.mapping.write_header(to, "id")

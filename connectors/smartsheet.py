@@ -173,7 +173,7 @@ class SmartsheetConnector(SpreadsheetConnector):
 
     def _updated(self) -> str:
         # rows carry modifiedAt too, but the spreadsheet reader gives one time per read
-        return self.remote.updated() or super()._updated()
+        return self.remote.updated()
 
     def fingerprint(self) -> str | None:
         return self.remote.fingerprint(self)

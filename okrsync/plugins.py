@@ -31,6 +31,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.asana",
     "okrsync.connectors.smartsheet",
     "okrsync.connectors.notion",
+    "okrsync.connectors.airtable",
     "okrsync.notify",  # the webhook notifier (run_finished), not a connector
 )
 

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from connectors.notion import NotionConnector
+from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError, RetryableError
 
 from .emulators.notion import Notion
@@ -107,6 +108,7 @@ def test_an_edit_in_notion_comes_back_and_only_the_changed_property_is_sent(tmp_
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     hub, _ = make_hub(tmp_path, emu)
     hub.config.sync["conflicts"] = {"prefer": "sheet"}
+    hub.policy = policy.from_config(hub.config)
     sync(hub)
     page = emu.page_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
     emu.edit(page, Current=9_500_000)
