@@ -153,6 +153,20 @@ def _notion() -> Iterator[Any]:
         yield emu
 
 
+@contextmanager
+def _airtable() -> Iterator[Any]:
+    from .emulators.airtable import Airtable
+    from .test_airtable_e2e import seed
+
+    with Airtable(token="patSECRET-airtable-4f0c") as emu:
+        seed(emu)
+        emu.faults.hang = 0.4
+        # here a 429 says how long to wait, so the suite checks it is honoured; without the
+        # header (as Airtable documents it) okrsync waits 30 s: tests/test_airtable_e2e.py
+        emu.retry_after_header = True
+        yield emu
+
+
 def _jira_titles(emu) -> list[str]:
     return [i["fields"]["summary"] for i in emu.issues.values()]
 
@@ -196,6 +210,12 @@ VENDORS: dict[str, Vendor] = {v.name: v for v in [
            lambda emu: [r.get("Key result") or r.get("Objective") for db in (emu.objectives, emu.krs)
                         for r in emu.rows(db)],
            ("POST", r"/v1/databases/[^/]+/query"), ("POST", r"/v1/pages")),
+    Vendor("airtable", "patSECRET-airtable-4f0c", _airtable,
+           lambda emu: {"url": emu.url, "token": "patSECRET-airtable-4f0c", "base": emu.base,
+                        "tables": {"objective": "Objectives", "key_result": "Key results"}},
+           lambda emu: [r.get("Key result") or r.get("Objective") for t in (emu.objectives, emu.krs)
+                        for r in emu.rows(t)],
+           ("GET", r"/v0/app[A-Za-z0-9]+/tbl"), ("POST", r"/v0/app[A-Za-z0-9]+/tbl")),
     Vendor("tability", "tab-SECRET-a81f", _tability,
            lambda emu: {"url": emu.url, "workspace": emu.workspace, "token": "tab-SECRET-a81f"},
            lambda emu: [], ("GET", r"/v2/workspaces/[^/]+/plans"), None, direction="pull"),
