@@ -318,6 +318,23 @@ def probe_notion(report: Report, name: str, conn: Any) -> None:
                        f"({len(answer.get('properties') or {})} properties)")
 
 
+def probe_airtable(report: Report, name: str, conn: Any) -> None:
+    answer = _call(report, name, "reachable", {401: "Airtable refused the token: create a personal access token "
+                                                    "(airtable.com/create/tokens)",
+                                               403: "give the token the scopes data.records:read/write and "
+                                                    "schema.bases:read, and access to this base",
+                                               404: f"no base {conn.base}: check base: (appXXXX in its URL)"},
+                   lambda: conn.api.call("GET", f"/v0/meta/bases/{conn.base}/tables"))
+    if answer is not None:
+        names = {t.get("name") for t in answer.get("tables") or []} | {t.get("id") for t in answer.get("tables") or []}
+        for part, table in conn.tables.items():
+            if table in names:
+                report.add(name, "reachable", "ok", f"{part} table {table!r} is in base {conn.base}")
+            else:
+                report.add(name, "reachable", "fail", f"base {conn.base} has no table {table!r}",
+                           "fix tables: (a table's name or tblXXXX id)")
+
+
 def _writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (or in the folder that would hold it)."""
     while not folder.exists():
@@ -361,7 +378,7 @@ PROBES: dict[str, Callable[[Report, str, Any], None]] = {
     "jira": probe_jira, "asana": probe_asana, "clickup": probe_clickup, "google-sheets": probe_google_sheets,
     "perdoo": probe_perdoo, "quantive": probe_quantive, "tability": probe_tability,
     "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals, "smartsheet": probe_smartsheet,
-    "notion": probe_notion,
+    "notion": probe_notion, "airtable": probe_airtable,
 }
 
 

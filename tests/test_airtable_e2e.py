@@ -203,3 +203,14 @@ def test_refusals_and_bad_options_say_what_to_do(emu):
         AirtableConnector("a", {"token": "t", "base": "My base", "tables": {"objective": "O"}})
     with pytest.raises(ConfigError, match="one table per entity"):
         AirtableConnector("a", {"token": "t", "base": emu.base, "layout": "flat", "tables": {"objective": "O"}})
+
+
+def test_doctor_finds_the_base_and_each_table(emu):
+    from okrsync import doctor
+
+    report = doctor.Report()
+    doctor.probe_airtable(report, "a", AirtableConnector("a", options(emu)))
+    assert [c.status for c in report.checks] == ["ok", "ok"] and emu.count("GET") == 1
+    report = doctor.Report()
+    doctor.probe_airtable(report, "a", AirtableConnector("a", options(emu, tables={"objective": "OKRs"})))
+    assert [c.status for c in report.checks] == ["fail"] and "no table 'OKRs'" in report.checks[0].detail
