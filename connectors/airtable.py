@@ -240,7 +240,7 @@ class _Writer:
                 if getattr(e, "status", None) != 422:
                     raise
                 if len(part) == 1:
-                    self.conn.rejected.append(Rejected(f"airtable record {part[0][0]}", _said(e)))
+                    self.conn.rejected.append(Rejected(part[0][0], _said(e)))
                     continue
                 self._batches_alone(method, part)
 
@@ -251,7 +251,7 @@ class _Writer:
             except FatalError as e:
                 if getattr(e, "status", None) != 422:
                     raise
-                self.conn.rejected.append(Rejected(f"airtable record {item[0]}", _said(e)))
+                self.conn.rejected.append(Rejected(item[0], _said(e)))
 
     def _batch(self, method: str, part: list[tuple[str, dict[str, Any]]]) -> None:
         answer = self.conn._call(method, self.url, replay_safe=method != "POST",
@@ -288,7 +288,7 @@ class _Writer:
             kind = self.table.fields[name].get("type")
             if kind not in WRITABLE:
                 if not new:
-                    self.conn.rejected.append(Rejected(f"airtable record {ident}, field {name!r}",
+                    self.conn.rejected.append(Rejected(ident, f"field {name!r}: "
                                                       f"is a {kind} field, computed by Airtable: okrsync does not "
                                                       "write it; change its inputs in Airtable, or map the field to "
                                                       "another one"))
@@ -296,7 +296,7 @@ class _Writer:
             try:
                 out[name] = self._value(kind, value)
             except ValueError as e:
-                self.conn.rejected.append(Rejected(f"airtable record {ident}, field {name!r}", str(e)))
+                self.conn.rejected.append(Rejected(ident, f"field {name!r}: {e}"))
                 return None if new else {}
         return out
 

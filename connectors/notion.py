@@ -286,7 +286,7 @@ class _Writer:
             kind = schema.get("type")
             if kind not in WRITABLE:
                 if not new:  # a computed property: Notion makes its value
-                    self.conn.rejected.append(Rejected(f"notion page {ident}, property {name!r}",
+                    self.conn.rejected.append(Rejected(ident, f"property {name!r}: "
                                                       f"is a {kind} property, computed by Notion: okrsync does "
                                                       "not write it; change its inputs in Notion, or map the field "
                                                       "to another property"))
@@ -294,7 +294,7 @@ class _Writer:
             try:
                 out[name] = self._value(kind, value)
             except ValueError as e:
-                self.conn.rejected.append(Rejected(f"notion page {ident}, property {name!r}", str(e)))
+                self.conn.rejected.append(Rejected(ident, f"property {name!r}: {e}"))
                 return None if new else {}
         return out
 

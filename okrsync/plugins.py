@@ -32,6 +32,7 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.smartsheet",
     "okrsync.connectors.notion",
     "okrsync.connectors.airtable",
+    "okrsync.connectors.graph_excel",
     "okrsync.notify",  # the webhook notifier (run_finished), not a connector
 )
 
