@@ -335,6 +335,18 @@ def probe_airtable(report: Report, name: str, conn: Any) -> None:
                            "fix tables: (a table's name or tblXXXX id)")
 
 
+def probe_graph_excel(report: Report, name: str, conn: Any) -> None:
+    answer = _call(report, name, "reachable", {401: "Graph refused the sign-in or token: check auth: (tenant, "
+                                                    "client_id, the secret or refresh token)",
+                                               403: "grant Files.ReadWrite.All (app) or Files.ReadWrite (user), or "
+                                                    "share the file",
+                                               404: "no such drive or item: check drive: and item: (or file:)"},
+                   lambda: conn.api.call("GET", conn.item, params={"$select": "name,eTag,size"}))
+    if answer is not None:
+        report.add(name, "reachable", "ok", f"workbook {answer.get('name', conn.item)} is readable "
+                   f"({int(answer.get('size') or 0) // 1024} kB)")
+
+
 def _writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (or in the folder that would hold it)."""
     while not folder.exists():
@@ -378,7 +390,7 @@ PROBES: dict[str, Callable[[Report, str, Any], None]] = {
     "jira": probe_jira, "asana": probe_asana, "clickup": probe_clickup, "google-sheets": probe_google_sheets,
     "perdoo": probe_perdoo, "quantive": probe_quantive, "tability": probe_tability,
     "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals, "smartsheet": probe_smartsheet,
-    "notion": probe_notion, "airtable": probe_airtable,
+    "notion": probe_notion, "airtable": probe_airtable, "graph-excel": probe_graph_excel,
 }
 
 

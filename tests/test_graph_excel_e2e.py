@@ -212,3 +212,14 @@ def test_refusals_and_bad_options_say_what_to_do(tmp_path, emu):
         GraphExcelConnector("g", {"drive": "d", "item": "i", "auth": {"bearer": "t"}, "url": "http://graph.example"})
     by_path = GraphExcelConnector("g", options(emu, item=None, file="/Shared/OKRs 2026.xlsx"))
     assert by_path.item == f"/drives/{DRIVE}/root:/Shared/OKRs%202026.xlsx:"
+
+
+def test_doctor_reads_the_item(emu):
+    from okrsync import doctor
+
+    report = doctor.Report()
+    doctor.probe_graph_excel(report, "g", GraphExcelConnector("g", options(emu)))
+    assert [c.status for c in report.checks] == ["ok"] and "OKRs 2026.xlsx" in report.checks[0].detail
+    report = doctor.Report()
+    doctor.probe_graph_excel(report, "g", GraphExcelConnector("g", options(emu, item="NOPE")))
+    assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1

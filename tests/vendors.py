@@ -167,6 +167,23 @@ def _airtable() -> Iterator[Any]:
         yield emu
 
 
+@contextmanager
+def _graph() -> Iterator[Any]:
+    from .emulators.graph import Graph
+    from .test_graph_excel_e2e import DRIVE, ITEM, workbook
+
+    with Graph(tokens={"graph-SECRET-token-9a1b"}) as emu:
+        emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
+        emu.faults.hang = 0.4
+        yield emu
+
+
+def _graph_titles(emu) -> list[str]:
+    from .test_graph_excel_e2e import DRIVE, ITEM, cells
+
+    return [r.get("Key result") or r.get("Objective") for r in cells(emu.data(DRIVE, ITEM))]
+
+
 def _jira_titles(emu) -> list[str]:
     return [i["fields"]["summary"] for i in emu.issues.values()]
 
@@ -216,6 +233,10 @@ VENDORS: dict[str, Vendor] = {v.name: v for v in [
            lambda emu: [r.get("Key result") or r.get("Objective") for t in (emu.objectives, emu.krs)
                         for r in emu.rows(t)],
            ("GET", r"/v0/app[A-Za-z0-9]+/tbl"), ("POST", r"/v0/app[A-Za-z0-9]+/tbl")),
+    Vendor("graph-excel", "graph-SECRET-token-9a1b", _graph,
+           lambda emu: {"url": emu.url + "/v1.0", "drive": "b!drive-okr-team", "item": "01ABCDEFWORKBOOK",
+                        "sheet": "OKRs", "auth": {"bearer": "graph-SECRET-token-9a1b"}},
+           _graph_titles, ("GET", r"/v1.0/drives/[^/]+/items/[^/]+$"), ("PUT", r"/v1.0/drives/[^/]+/items/[^/]+/content")),
     Vendor("tability", "tab-SECRET-a81f", _tability,
            lambda emu: {"url": emu.url, "workspace": emu.workspace, "token": "tab-SECRET-a81f"},
            lambda emu: [], ("GET", r"/v2/workspaces/[^/]+/plans"), None, direction="pull"),
