@@ -37,7 +37,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from okrsync import hookimpl, tabular
 from okrsync import transforms as tf
@@ -46,6 +46,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import bearer, check_options, chunks, new_api
 from .google_sheets import _same
+from . import remote_tables
 from .remote_tables import Tables, advised, link_header
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
@@ -84,6 +85,8 @@ class AirtableConnector(SpreadsheetConnector):
         SpreadsheetConnector.capabilities,
         rate_limit="5 requests/s per base (airtable.com/developers/web/api/rate-limits); 429, then 30 s")
     tabbed = True
+    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
+    fingerprint, write = remote_tables.fingerprint, remote_tables.write
 
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
@@ -114,10 +117,6 @@ class AirtableConnector(SpreadsheetConnector):
 
     # ------------------------------------------------------------ records in
 
-    def read(self, cursor: str | None) -> Iterator:
-        self.remote.read()  # fresh every read; the write of this run starts from it
-        yield from super().read(cursor)
-
     def _fetch(self) -> dict[str, _Table]:
         answer = self._call("GET", f"/v0/meta/bases/{self.base}/tables") or {}
         schema = {t.get("name"): t for t in answer.get("tables") or []}
@@ -143,44 +142,15 @@ class AirtableConnector(SpreadsheetConnector):
 
     def _records(self, table: str) -> list[dict[str, Any]]:
         """Every record of a table; an expired offset starts the listing again, once."""
-        for attempt in (1, 2):
-            records, query = [], {"pageSize": PAGE_SIZE}
-            try:
-                while True:
-                    answer = self._call("GET", f"/v0/{self.base}/{table}", params=query) or {}
-                    seen = {r["id"] for r in records}
-                    records += [r for r in answer.get("records") or [] if r.get("id") not in seen]
-                    if not answer.get("offset"):
-                        return records
-                    query = {"pageSize": PAGE_SIZE, "offset": answer["offset"]}
-            except FatalError as e:
-                if attempt == 2 or "ITERATOR_NOT_AVAILABLE" not in str(getattr(e, "body", "") or e):
-                    raise
-        raise AssertionError("unreachable")
+        def page(offset):
+            query = {"pageSize": PAGE_SIZE, **({"offset": offset} if offset else {})}
+            answer = self._call("GET", f"/v0/{self.base}/{table}", params=query) or {}
+            return answer.get("records") or [], answer.get("offset")
 
-    def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
-        return self.remote.rows(path, sheet)
+        return remote_tables.listing(page, lambda e: "ITERATOR_NOT_AVAILABLE" in str(getattr(e, "body", "") or e))
 
     def table_exists(self, path: Path, sheet: str | None) -> bool:
         return True  # a table always has its fields: its header
-
-    def _updated(self) -> str:
-        return self.remote.updated()
-
-    def fingerprint(self) -> str | None:
-        return self.remote.fingerprint(self)
-
-    # ------------------------------------------------------------ records out
-
-    def write(self, batch):
-        self.created, self.rejected = {}, []
-        try:
-            result = super().write(batch)
-        finally:
-            self.remote.forget()  # kept from a read to the write after it only
-        result.external_ids = {c: self.created.get(ext, ext) for c, ext in result.external_ids.items()}
-        result.rejected += self.rejected
-        return result
 
     def save_tables(self, tables: list) -> None:
         for sheet, rows in tables:  # parents first: links to records created here resolve

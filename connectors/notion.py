@@ -36,15 +36,16 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from okrsync import hookimpl, tabular
 from okrsync import transforms as tf
 from okrsync.connector import Rejected
-from okrsync.errors import ConfigError, FatalError, RetryableError
+from okrsync.errors import ConfigError, RetryableError
 
 from .common import bearer, check_options, new_api, parallel
 from .google_sheets import _same
+from . import remote_tables
 from .remote_tables import Tables, advised, link_header
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
@@ -80,6 +81,8 @@ class NotionConnector(SpreadsheetConnector):
         rate_limit="3 requests/s average per integration (developers.notion.com/reference/request-limits); "
                    "429 with Retry-After")
     tabbed = True
+    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
+    fingerprint, write = remote_tables.fingerprint, remote_tables.write
 
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
@@ -114,10 +117,6 @@ class NotionConnector(SpreadsheetConnector):
 
     # ------------------------------------------------------------ pages in
 
-    def read(self, cursor: str | None) -> Iterator:
-        self.remote.read()  # fresh every read; the write of this run starts from it
-        yield from super().read(cursor)
-
     def _fetch(self) -> dict[str, _Database]:
         ids = [sheet for _, _, sheet in self.table_files()]
         return dict(zip(ids, parallel(self._database, ids, self.workers)))
@@ -145,46 +144,16 @@ class NotionConnector(SpreadsheetConnector):
 
     def _pages(self, ident: str) -> list[dict[str, Any]]:
         """Every page of a database, in Notion's order; an expired cursor restarts once."""
-        for attempt in (1, 2):
-            pages, body = [], {"page_size": PAGE_SIZE}
-            try:
-                while True:
-                    answer = self._call("POST", f"/v1/databases/{ident}/query", json=body) or {}
-                    seen = {p["id"] for p in pages}
-                    pages += [p for p in answer.get("results") or [] if p.get("id") not in seen]  # a page served twice
-                    if not answer.get("has_more"):
-                        return pages
-                    body = {"page_size": PAGE_SIZE, "start_cursor": answer.get("next_cursor")}
-            except FatalError as e:
-                said = str(getattr(e, "body", "") or e)
-                if attempt == 2 or getattr(e, "status", None) != 400 or "start_cursor" not in said:
-                    raise
-        raise AssertionError("unreachable")
+        def page(cursor):
+            body = {"page_size": PAGE_SIZE, **({"start_cursor": cursor} if cursor else {})}
+            answer = self._call("POST", f"/v1/databases/{ident}/query", json=body) or {}
+            return answer.get("results") or [], answer.get("next_cursor") if answer.get("has_more") else None
 
-    def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
-        return self.remote.rows(path, sheet)
+        return remote_tables.listing(page, lambda e: getattr(e, "status", None) == 400
+                                     and "start_cursor" in str(getattr(e, "body", "") or e))
 
     def table_exists(self, path: Path, sheet: str | None) -> bool:
         return True  # a database always has its properties: its header
-
-    def _updated(self) -> str:
-        return self.remote.updated()
-
-    def fingerprint(self) -> str | None:
-        return self.remote.fingerprint(self)
-
-    # ------------------------------------------------------------ pages out
-
-    def write(self, batch):
-        self.created, self.rejected = {}, []
-        try:
-            result = super().write(batch)
-        finally:
-            self.remote.forget()  # kept from a read to the write after it only
-        # the hub proposed ids; Notion gave page ids to what was created
-        result.external_ids = {c: self.created.get(ext, ext) for c, ext in result.external_ids.items()}
-        result.rejected += self.rejected
-        return result
 
     def save_tables(self, tables: list) -> None:
         for sheet, rows in tables:  # parents first: relations to pages created here resolve

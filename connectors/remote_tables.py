@@ -15,6 +15,16 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
   service is not a change), the options that shape a read (never the token) and the mapping;
   None when no table has a row.
 
+The connectors' own methods that only hand over to this module are these functions, set
+as class attributes (``_rows = remote_tables.rows``): ``read``, ``rows``, ``updated``,
+``fingerprint``, and ``write``, which also hands the hub the ids a service gave to records
+created (``conn.created``: id the hub proposed → the service's id) and the records it
+refused (``conn.rejected``).
+
+``listing(page, expired)``: every item of a paged listing, ``page(token) → (items, next
+token or None)``; an item served twice is kept once, and a page token the service calls
+expired (``expired(error)``) starts the listing again, once.
+
 ``link_header(conn, part, to)``: the column a link from a ``part`` table to the table of
 ``to`` stands for: ``to``'s id column, or the parent's for a link of a table to itself.
 
@@ -31,9 +41,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from okrsync import http, tabular
+from okrsync.connector import WriteBatch, WriteResult
 from okrsync.errors import FatalError
 
 from .google_sheets import _canonical
+from .spreadsheet import SpreadsheetConnector
 
 NOT_SHAPING = ("token", "rate", "timeout", "attempts", "concurrency")
 
@@ -102,3 +114,50 @@ def link_header(conn, part: str, to: str) -> str:
     """"Objective ID" for a key result's link to the objectives table; "Parent objective ID"
     for the objectives table's link to itself (the mapping's first names)."""
     return conn.mapping.write_header(part, "parent_id") if to == part else conn.mapping.write_header(to, "id")
+
+
+def read(conn, cursor: str | None) -> Iterator:
+    conn.remote.read()  # fresh every read; the write of this run starts from it
+    yield from SpreadsheetConnector.read(conn, cursor)
+
+
+def rows(conn, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
+    return conn.remote.rows(path, sheet)
+
+
+def updated(conn) -> str:
+    return conn.remote.updated()
+
+
+def fingerprint(conn) -> str | None:
+    return conn.remote.fingerprint(conn)
+
+
+def write(conn, batch: WriteBatch) -> WriteResult:
+    conn.created, conn.rejected = {}, []
+    try:
+        result = SpreadsheetConnector.write(conn, batch)
+    finally:
+        conn.remote.forget()  # kept only from a read to the write after it: later writes read afresh
+    result.external_ids = {c: conn.created.get(ext, ext) for c, ext in result.external_ids.items()}
+    result.rejected += conn.rejected
+    return result
+
+
+def listing(page: Callable[[str | None], tuple[list[dict[str, Any]], str | None]],
+            expired: Callable[[FatalError], bool]) -> list[dict[str, Any]]:
+    for attempt in (1, 2):
+        items: list[dict[str, Any]] = []
+        seen: set[Any] = set()
+        token: str | None = None
+        try:
+            while True:
+                got, token = page(token)
+                items += [i for i in got if i.get("id") not in seen]
+                seen |= {i.get("id") for i in got}
+                if not token:
+                    return items
+        except FatalError as e:
+            if attempt == 2 or not expired(e):
+                raise
+    raise AssertionError("unreachable")

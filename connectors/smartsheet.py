@@ -44,6 +44,7 @@ from okrsync.model import KINDS
 
 from .common import bearer, check_options, new_api
 from .google_sheets import _same, _same_row
+from . import remote_tables
 from .remote_tables import Tables, advised
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
@@ -94,6 +95,8 @@ class SmartsheetConnector(SpreadsheetConnector):
         SpreadsheetConnector.capabilities,
         rate_limit="300 requests/min per access token (developers.smartsheet.com); 429 errorCode 4003")
     tabbed = True  # linked tables are sheets, named by id in 'tables:'
+    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
+    fingerprint, write = remote_tables.fingerprint, remote_tables.write
     max_cell = MAX_CELL
     parent_ids_on_rows = True  # KR rows name their objective: sorting or moving rows keeps the link
     absent = "has no rows; a push fills it"
@@ -124,10 +127,6 @@ class SmartsheetConnector(SpreadsheetConnector):
         return advised(self.api, method, url, ADVICE, **kwargs)
 
     # ------------------------------------------------------------ rows in
-
-    def read(self, cursor: str | None) -> Iterator:
-        self.remote.read()  # fresh every read; the write of this run starts from it
-        yield from super().read(cursor)
 
     def _ids(self) -> list[str]:
         return [sheet for _, _, sheet in self.table_files()]
@@ -165,26 +164,8 @@ class SmartsheetConnector(SpreadsheetConnector):
         if stored != sheet.values:
             sheet.cells = stored  # a write compares with these: the stale id cell gets rewritten
 
-    def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
-        return self.remote.rows(path, sheet)
-
     def table_exists(self, path: Path, sheet: str | None) -> bool:
         return len(self.remote[sheet].values) > 1
-
-    def _updated(self) -> str:
-        # rows carry modifiedAt too, but the spreadsheet reader gives one time per read
-        return self.remote.updated()
-
-    def fingerprint(self) -> str | None:
-        return self.remote.fingerprint(self)
-
-    # ------------------------------------------------------------ rows out
-
-    def write(self, batch):
-        try:
-            return super().write(batch)  # its cursor is the digest of the rows just written
-        finally:
-            self.remote.forget()  # kept only from a read to the write after it: later writes read afresh
 
     def save_tables(self, tables: list) -> None:
         """Send what differs from the rows read: see the module docstring."""
