@@ -47,7 +47,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 from .common import bearer, check_options, chunks, new_api
 from .google_sheets import _same
 from . import remote_tables
-from .remote_tables import Tables, advised, link_header
+from .remote_tables import Tables, link_header
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 RATE = 5.0  # requests/s per base (airtable.com/developers/web/api/rate-limits)
@@ -85,6 +85,8 @@ class AirtableConnector(SpreadsheetConnector):
         SpreadsheetConnector.capabilities,
         rate_limit="5 requests/s per base (airtable.com/developers/web/api/rate-limits); 429, then 30 s")
     tabbed = True
+    advice = ADVICE  # what to do, by the status of a refusal
+    _call, take_counts = remote_tables.call, remote_tables.take_counts
     read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
     fingerprint, write = remote_tables.fingerprint, remote_tables.write
 
@@ -108,12 +110,6 @@ class AirtableConnector(SpreadsheetConnector):
 
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("airtable")  # stands for the base in messages: "airtable [Key results] row 7"
-
-    def take_counts(self) -> tuple[int, int]:
-        return self.api.take_counts()
-
-    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        return advised(self.api, method, url, ADVICE, **kwargs)
 
     # ------------------------------------------------------------ records in
 

@@ -46,7 +46,7 @@ from okrsync.errors import ConfigError, RetryableError
 from .common import bearer, check_options, new_api, parallel
 from .google_sheets import _same
 from . import remote_tables
-from .remote_tables import Tables, advised, link_header
+from .remote_tables import Tables, link_header
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 VERSION = "2022-06-28"  # the Notion-Version okrsync is written against (databases, not data sources)
@@ -81,6 +81,8 @@ class NotionConnector(SpreadsheetConnector):
         rate_limit="3 requests/s average per integration (developers.notion.com/reference/request-limits); "
                    "429 with Retry-After")
     tabbed = True
+    advice = ADVICE  # what to do, by the status of a refusal
+    _call, take_counts = remote_tables.call, remote_tables.take_counts
     read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
     fingerprint, write = remote_tables.fingerprint, remote_tables.write
 
@@ -108,12 +110,6 @@ class NotionConnector(SpreadsheetConnector):
 
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("notion")  # stands for the workspace in messages: "notion [<database id>] row 7"
-
-    def take_counts(self) -> tuple[int, int]:
-        return self.api.take_counts()
-
-    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        return advised(self.api, method, url, ADVICE, **kwargs)
 
     # ------------------------------------------------------------ pages in
 

@@ -16,8 +16,9 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
   None when no table has a row.
 
 The connectors' own methods that only hand over to this module are these functions, set
-as class attributes (``_rows = remote_tables.rows``): ``read``, ``rows``, ``updated``,
-``fingerprint``, and ``write``, which also hands the hub the ids a service gave to records
+as class attributes (``_rows = remote_tables.rows``): ``call`` (``advised`` with the
+class's ``advice``), ``take_counts``, ``read``, ``rows``, ``updated``, ``fingerprint``, and
+``write``, which also hands the hub the ids a service gave to records
 created (``conn.created``: id the hub proposed → the service's id) and the records it
 refused (``conn.rejected``).
 
@@ -114,6 +115,14 @@ def link_header(conn, part: str, to: str) -> str:
     """"Objective ID" for a key result's link to the objectives table; "Parent objective ID"
     for the objectives table's link to itself (the mapping's first names)."""
     return conn.mapping.write_header(part, "parent_id") if to == part else conn.mapping.write_header(to, "id")
+
+
+def call(conn, method: str, url: str, **kwargs: Any) -> Any:
+    return advised(conn.api, method, url, conn.advice, **kwargs)
+
+
+def take_counts(conn) -> tuple[int, int]:
+    return conn.api.take_counts()
 
 
 def read(conn, cursor: str | None) -> Iterator:

@@ -45,7 +45,7 @@ from okrsync.model import KINDS
 from .common import bearer, check_options, new_api
 from .google_sheets import _same, _same_row
 from . import remote_tables
-from .remote_tables import Tables, advised
+from .remote_tables import Tables
 from .spreadsheet import OPTION_KEYS, SpreadsheetConnector
 
 RATE = 5.0  # 300 requests/min per access token (developers.smartsheet.com/blog/smartsheet-api-best-practices)
@@ -95,6 +95,8 @@ class SmartsheetConnector(SpreadsheetConnector):
         SpreadsheetConnector.capabilities,
         rate_limit="300 requests/min per access token (developers.smartsheet.com); 429 errorCode 4003")
     tabbed = True  # linked tables are sheets, named by id in 'tables:'
+    advice = ADVICE  # what to do, by the status of a refusal
+    _call, take_counts = remote_tables.call, remote_tables.take_counts
     read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
     fingerprint, write = remote_tables.fingerprint, remote_tables.write
     max_cell = MAX_CELL
@@ -118,13 +120,6 @@ class SmartsheetConnector(SpreadsheetConnector):
 
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("smartsheet")  # stands for the account in messages: "smartsheet [sheet id] row 7"
-
-    def take_counts(self) -> tuple[int, int]:
-        return self.api.take_counts()
-
-    def _call(self, method: str, url: str, **kwargs: Any) -> Any:
-        """``Api.call``, with what to do where a refusal has a usual cause."""
-        return advised(self.api, method, url, ADVICE, **kwargs)
 
     # ------------------------------------------------------------ rows in
 
