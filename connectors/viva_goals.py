@@ -1,5 +1,6 @@
 """Microsoft Viva Goals export importer (read only): ``type: viva-goals``, ``path:`` a ZIP,
-a folder or one JSON file of the organisation's JSON export.
+a folder or one JSON file of the organisation's JSON export, or the CSV of one Explorer
+view that Graph's export job returns (``viva_goals_csv``: its rows become the same items).
 
 Viva Goals was retired on 2025-12-31; what its customers kept is the export: JSON arrays
 named TimePeriods, Teams, Users, objectives, checkins and comments (field names as read
@@ -35,6 +36,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rej
 from okrsync.errors import ConfigError, FatalError, MappingError
 
 from .common import check_options, load_mapping
+from .viva_goals_csv import explorer_rows
 
 OPTIONS = {
     "path": "the Viva Goals export: the ZIP, its unzipped folder or one objectives JSON file",
@@ -71,11 +73,18 @@ class Item:
     data: dict[str, Any]
     file: str
     index: int
+    line: int | None = None  # a CSV row's line number
+    headers: dict[str, str] | None = None  # a CSV's export field → its header, to name the column
 
     @property
     def where(self) -> str:
         ident = self.data.get("ID") if isinstance(self.data, dict) else None
-        return f"{self.file} [{self.index}]" + (f" (ID {ident})" if ident is not None else "")
+        at = f"{self.file} row {self.line}" if self.line else f"{self.file} [{self.index}]"
+        return at + (f" (ID {ident})" if ident is not None else "")
+
+    def column(self, field: str) -> str:
+        """A field as the file names it: a CSV's header, else the JSON key."""
+        return (self.headers or {}).get(field, field)
 
 
 class VivaGoalsConnector(Connector):
@@ -106,6 +115,7 @@ class VivaGoalsConnector(Connector):
         self.goal_types = _vocabulary(self.mapping["goal_types"], f"{where}: mapping.goal_types")
         self.percent_units = {tf.choice_key(u) for u in self.mapping["percent_units"]}
         self.currencies = {tf.choice_key(k): v for k, v in self.mapping["currency_units"].items()}
+        self.csv_columns = _vocabulary(self.mapping["csv_columns"], f"{where}: mapping.csv_columns")
 
     def fields(self, kind: str) -> set[str] | None:
         held = HELD.get(kind)
@@ -165,15 +175,30 @@ class VivaGoalsConnector(Connector):
 
     # ------------------------------------------------------------ reading
 
+    def _csv(self) -> tuple[dict[str, tuple[str, bytes]], dict[str, list[Item]]]:
+        """The Explorer view CSV as the objectives role's items."""
+        label, data = self.path.name, self.path.read_bytes()
+        try:
+            rows, headers = explorer_rows(label, data, self.csv_columns)
+        except ValueError as e:
+            raise FatalError(str(e), endpoint=self.endpoint) from None
+        items = [Item(d, label, i, line=line, headers=headers) for i, (line, d) in enumerate(rows)]
+        return {"objectives": (label, data)}, {"objectives": items}
+
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
-        files, unknown = self._files()
+        if self.path.suffix.lower() == ".csv" and self.path.is_file():
+            files, items = self._csv()
+            yield Note(f"{files['objectives'][0]}: an Explorer view CSV holds no check-ins, alignment weights or "
+                       "period dates: key results take their current value from its column, periods their "
+                       "label from the period's name; import the JSON export for the history")
+        else:
+            files, unknown = self._files()
+            items = {role: self._items(label, data) for role, (label, data) in files.items()}
+            for label in unknown:
+                yield Note(f"{label}: not a part of the Viva Goals export okrsync reads; skipped")
         digest = hashlib.sha256()
-        items: dict[str, list[Item]] = {}
         for role, (label, data) in sorted(files.items()):
             digest.update(label.encode() + b"\0" + data)
-            items[role] = self._items(label, data)
-        for label in unknown:
-            yield Note(f"{label}: not a part of the Viva Goals export okrsync reads; skipped")
         periods = {p.data.get("ID"): p.data for p in items.get("periods", []) if isinstance(p.data, dict)}
         emails = {u.data.get("ID"): u.data.get("Email") for u in items.get("users", []) if isinstance(u.data, dict)}
         state = _Export(self, periods, emails)
@@ -227,7 +252,7 @@ class _Export:
                 fields, parents = self._fields(kind, item)
                 updated = _iso(item.data.get("Last Check-in"), "Last Check-in")
             except Bad as e:
-                yield Rejected(f"{item.where}, {e.field}", str(e))
+                yield Rejected(f"{item.where}, {item.column(e.field)}", str(e))
                 continue
             yield Record(kind, ident, fields, updated=updated, where=f"{item.where} {item.data.get('Title')!r}")
             edges += [Record("alignment", f"{ident}>{p}", {"child_id": ident, "parent_id": p, "type": "contributes_to",
@@ -266,6 +291,8 @@ class _Export:
                                "owner": self._owner(d.get("Owner")), "status": self._choice(d, "Status", self.conn.statuses),
                                "due": _date(d, "End Date")}
         out[ns + "type"] = d.get("Type")
+        for header, value in (d.get("_extra") or {}).items():  # a CSV's columns no field claims
+            out[ns + header] = value
         for key, name in (("Progress", "progress"), ("Score", "score")):
             if d.get(key) is not None:
                 out[ns + name] = _number(d, key)
@@ -310,7 +337,8 @@ class _Export:
                 direction = "decrease" if target < start else "increase"  # "Reach" goes either way
             unit, currency = self._unit(outcome.get("Metric Unit"))
             out.update({"start": start, "target": target, "direction": direction or "increase", "unit": unit,
-                        "currency": currency, "current": latest[1] if latest else None})
+                        "currency": currency,
+                        "current": latest[1] if latest else _number(outcome, "Current", "Outcome.Current")})
             out[ns + "target_type"] = word
             out[ns + "metric_name"] = outcome.get("Metric Name")
             if outcome.get("Metric Unit") and unit == "number":

@@ -314,6 +314,59 @@ def probe_tability(report: Report, name: str, conn: Any) -> None:
         report.add(name, "reachable", "ok", f"workspace {conn.workspace} lists its plans")
 
 
+def probe_smartsheet(report: Report, name: str, conn: Any) -> None:
+    for sheet in dict.fromkeys(s for _, _, s in conn.table_files()):
+        answer = _call(report, name, "reachable", {401: "Smartsheet refused the token: generate one under Account "
+                                                        "→ Personal settings → API access",
+                                                   404: f"no sheet {sheet}, or it is not shared with the token's "
+                                                        "user: check the id (File → Properties)"},
+                       lambda: conn.api.call("GET", f"/sheets/{sheet}", params={"rowNumbers": "1"}))
+        if answer is not None:
+            report.add(name, "reachable", "ok", f"sheet {sheet} ({answer.get('name', '?')}) is readable, access "
+                       f"{answer.get('accessLevel', 'unknown')}")
+
+
+def probe_notion(report: Report, name: str, conn: Any) -> None:
+    for part, database in conn.tables.items():
+        answer = _call(report, name, "reachable", {401: "Notion refused the token: use the integration's secret "
+                                                        "(notion.so/my-integrations)",
+                                                   404: f"database {database} ({part}) is not shared with the "
+                                                        "integration: open it → ⋯ → Connections → add it"},
+                       lambda: conn.api.call("GET", f"/v1/databases/{database}"))
+        if answer is not None:
+            report.add(name, "reachable", "ok", f"{part} database {database} is readable "
+                       f"({len(answer.get('properties') or {})} properties)")
+
+
+def probe_airtable(report: Report, name: str, conn: Any) -> None:
+    answer = _call(report, name, "reachable", {401: "Airtable refused the token: create a personal access token "
+                                                    "(airtable.com/create/tokens)",
+                                               403: "give the token the scopes data.records:read/write and "
+                                                    "schema.bases:read, and access to this base",
+                                               404: f"no base {conn.base}: check base: (appXXXX in its URL)"},
+                   lambda: conn.api.call("GET", f"/v0/meta/bases/{conn.base}/tables"))
+    if answer is not None:
+        names = {t.get("name") for t in answer.get("tables") or []} | {t.get("id") for t in answer.get("tables") or []}
+        for part, table in conn.tables.items():
+            if table in names:
+                report.add(name, "reachable", "ok", f"{part} table {table!r} is in base {conn.base}")
+            else:
+                report.add(name, "reachable", "fail", f"base {conn.base} has no table {table!r}",
+                           "fix tables: (a table's name or tblXXXX id)")
+
+
+def probe_graph_excel(report: Report, name: str, conn: Any) -> None:
+    answer = _call(report, name, "reachable", {401: "Graph refused the sign-in or token: check auth: (tenant, "
+                                                    "client_id, the secret or refresh token)",
+                                               403: "grant Files.ReadWrite.All (app) or Files.ReadWrite (user), or "
+                                                    "share the file",
+                                               404: "no such drive or item: check drive: and item: (or file:)"},
+                   lambda: conn.api.call("GET", conn.item, params={"$select": "name,eTag,size"}))
+    if answer is not None:
+        report.add(name, "reachable", "ok", f"workbook {answer.get('name', conn.item)} is readable "
+                   f"({int(answer.get('size') or 0) // 1024} kB)")
+
+
 def _writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (or in the folder that would hold it)."""
     while not folder.exists():
@@ -356,7 +409,8 @@ def probe_viva_goals(report: Report, name: str, conn: Any) -> None:
 PROBES: dict[str, Callable[[Report, str, Any], None]] = {
     "jira": probe_jira, "asana": probe_asana, "clickup": probe_clickup, "google-sheets": probe_google_sheets,
     "perdoo": probe_perdoo, "quantive": probe_quantive, "tability": probe_tability,
-    "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals,
+    "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals, "smartsheet": probe_smartsheet,
+    "notion": probe_notion, "airtable": probe_airtable, "graph-excel": probe_graph_excel,
 }
 
 

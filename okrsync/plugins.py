@@ -31,6 +31,11 @@ DEFAULT_PLUGINS = (
     "okrsync.connectors.asana",
     "okrsync.connectors.structured",  # json, yaml (read through a mapping)
     "okrsync.connectors.okr_json",
+
+    "okrsync.connectors.smartsheet",
+    "okrsync.connectors.notion",
+    "okrsync.connectors.airtable",
+    "okrsync.connectors.graph_excel",
     "okrsync.notify",  # the webhook notifier (run_finished), not a connector
 )
 

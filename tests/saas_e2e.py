@@ -40,3 +40,12 @@ def sync(hub):
     plans = hub.run(list(hub.config.endpoints), run)
     hub.store.finish_run(run, "ok", {})
     return plans
+
+
+def edit_row(sheet, kr_id: str, **values) -> None:
+    """Change cells (by column name) of the row of KR ``kr_id`` in a CSV sheet."""
+    with open(sheet, newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    [row] = [r for r in rows if r.get("Key result ID") == kr_id]
+    row.update(values)
+    write_sheet(sheet, rows)

@@ -132,6 +132,58 @@ def _tability() -> Iterator[Any]:
         yield emu
 
 
+@contextmanager
+def _smartsheet() -> Iterator[Any]:
+    from .emulators.smartsheet import Smartsheet
+
+    with Smartsheet(tokens={"ss-SECRET-token-5e2b"}) as emu:
+        emu.add_sheet(4583173393803140, "OKRs")
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _notion() -> Iterator[Any]:
+    from .emulators.notion import Notion
+    from .test_notion_e2e import seed
+
+    with Notion(token="secret_NOTION-SECRET-77aa") as emu:
+        seed(emu)
+        emu.faults.hang = 0.4
+        yield emu
+
+
+@contextmanager
+def _airtable() -> Iterator[Any]:
+    from .emulators.airtable import Airtable
+    from .test_airtable_e2e import seed
+
+    with Airtable(token="patSECRET-airtable-4f0c") as emu:
+        seed(emu)
+        emu.faults.hang = 0.4
+        # here a 429 says how long to wait, so the suite checks it is honoured; without the
+        # header (as Airtable documents it) okrsync waits 30 s: tests/test_airtable_e2e.py
+        emu.retry_after_header = True
+        yield emu
+
+
+@contextmanager
+def _graph() -> Iterator[Any]:
+    from .emulators.graph import Graph
+    from .test_graph_excel_e2e import DRIVE, ITEM, workbook
+
+    with Graph(tokens={"graph-SECRET-token-9a1b"}) as emu:
+        emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
+        emu.faults.hang = 0.4
+        yield emu
+
+
+def _graph_titles(emu) -> list[str]:
+    from .test_graph_excel_e2e import DRIVE, ITEM, cells
+
+    return [r.get("Key result") or r.get("Objective") for r in cells(emu.data(DRIVE, ITEM))]
+
+
 def _jira_titles(emu) -> list[str]:
     return [i["fields"]["summary"] for i in emu.issues.values()]
 
@@ -165,6 +217,26 @@ VENDORS: dict[str, Vendor] = {v.name: v for v in [
            lambda emu: [g["name"] for g in emu.goals.values()] + [m["name"] for m in emu.metrics.values()],
            ("GET", r"/results/api/v1/(goals|metrics)"), ("POST", r"/results/api/v1/(goals|metrics)"),
            paged={"page_size": 10}),
+    Vendor("smartsheet", "ss-SECRET-token-5e2b", _smartsheet,
+           lambda emu: {"url": emu.url + "/2.0", "sheet": "4583173393803140", "token": "ss-SECRET-token-5e2b"},
+           lambda emu: [r.get("Key result") or r.get("Objective") for r in emu.records(4583173393803140)],
+           ("GET", r"/2.0/sheets/\d+$"), ("POST", r"/2.0/sheets/\d+/rows")),
+    Vendor("notion", "secret_NOTION-SECRET-77aa", _notion,
+           lambda emu: {"url": emu.url, "token": "secret_NOTION-SECRET-77aa",
+                        "tables": {"objective": emu.objectives, "key_result": emu.krs}},
+           lambda emu: [r.get("Key result") or r.get("Objective") for db in (emu.objectives, emu.krs)
+                        for r in emu.rows(db)],
+           ("POST", r"/v1/databases/[^/]+/query"), ("POST", r"/v1/pages")),
+    Vendor("airtable", "patSECRET-airtable-4f0c", _airtable,
+           lambda emu: {"url": emu.url, "token": "patSECRET-airtable-4f0c", "base": emu.base,
+                        "tables": {"objective": "Objectives", "key_result": "Key results"}},
+           lambda emu: [r.get("Key result") or r.get("Objective") for t in (emu.objectives, emu.krs)
+                        for r in emu.rows(t)],
+           ("GET", r"/v0/app[A-Za-z0-9]+/tbl"), ("POST", r"/v0/app[A-Za-z0-9]+/tbl")),
+    Vendor("graph-excel", "graph-SECRET-token-9a1b", _graph,
+           lambda emu: {"url": emu.url + "/v1.0", "drive": "b!drive-okr-team", "item": "01ABCDEFWORKBOOK",
+                        "sheet": "OKRs", "auth": {"bearer": "graph-SECRET-token-9a1b"}},
+           _graph_titles, ("GET", r"/v1.0/drives/[^/]+/items/[^/]+$"), ("PUT", r"/v1.0/drives/[^/]+/items/[^/]+/content")),
     Vendor("tability", "tab-SECRET-a81f", _tability,
            lambda emu: {"url": emu.url, "workspace": emu.workspace, "token": "tab-SECRET-a81f"},
            lambda emu: [], ("GET", r"/v2/workspaces/[^/]+/plans"), None, direction="pull"),

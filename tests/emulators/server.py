@@ -16,8 +16,8 @@ handler methods with ``@route(METHOD, PATH_REGEX)``::
 
 Contract of a handler: it runs holding ``self.lock`` (one state change at a time, so
 tests may read state between requests without races), gets a ``Request`` and returns
-``(status, body)`` or ``(status, body, headers)``; ``body`` is JSON-able, or ``None`` for
-no body. ``raise HttpError(status, message)`` answers an error in the vendor's shape
+``(status, body)`` or ``(status, body, headers)``; ``body`` is JSON-able, ``None`` for
+no body, or ``bytes`` sent as they are (a file download). ``raise HttpError(status, message)`` answers an error in the vendor's shape
 (``error_body``). An exception escaping a handler answers 500 and is kept in
 ``self.errors`` so a test can tell an emulator bug from a connector bug.
 
@@ -411,11 +411,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, hit: Hit, status: int, body: Any, headers: dict[str, str], *, cut: bool = False,
                 garble: bool = False) -> None:
-        data = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        raw = isinstance(body, bytes)  # a file's bytes (a download), sent as they are
+        data = b"" if body is None else bytes(body) if raw else json.dumps(body, separators=(",", ":")).encode()
         if garble:  # full length, not JSON: an HTML error page's first byte, a stray byte at the end
             data = b"<" + data[1:-1] + b"\xff" if len(data) > 2 else b"<\xff"
         self.send_response(status)
-        if data:
+        if data and not raw:
             self.send_header("Content-Type", "application/json;charset=UTF-8")
         if status != 204:
             self.send_header("Content-Length", str(len(data)))

@@ -256,6 +256,9 @@ def build(source: Path) -> dict[str, str]:
         "`samples/` holds the vendors' documented example payloads, copied unchanged from",
         "`../shared/research/samples` (their provenance is `samples/SOURCES.md`).",
         "",
+        "Specs that are not in `../shared/specs` were trimmed by hand and carry their provenance in a",
+        "`<name>.SOURCES.md` beside them (`smartsheet-2.0.SOURCES.md`).",
+        "",
     ])
     return files
 

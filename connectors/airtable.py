@@ -1,0 +1,334 @@
+"""Airtable (Web API v0): the spreadsheet connector's linked layout over the tables of one
+Airtable base, one table per entity.
+
+A table's fields are the columns of the mapping (matched by name), its records the rows;
+everything between cells and records is the CSV/XLSX code path (``spreadsheet`` reads,
+``sheet_writer`` writes). This module only moves records:
+
+- a read is one ``GET /v0/meta/bases/{baseId}/tables`` (every table's fields and types) and,
+  per table in ``tables:``, ``GET /v0/{baseId}/{tableId}`` pages of 100 (``offset``). A
+  record's id (``rec…``) is its record's id (in the mapping's id column, e.g. "Key result
+  ID"); a link field to another table in ``tables:`` is that table's id column ("Objective
+  ID" on a key result), a link of a table to itself its parent ("Parent objective ID").
+  Airtable leaves empty fields out of a record: they read as blank cells. Values become
+  plain cells: text, numbers (a percent field as Airtable stores it, 0.25 for 25 %),
+  selects (multiple joined by ", "), dates, checkboxes, collaborators as e-mail addresses,
+  links as record ids; lookups, rollups, formulas and counts as their values (read only).
+  An expired ``offset`` (422 ``LIST_RECORDS_ITERATOR_NOT_AVAILABLE``) starts the listing
+  again, once.
+- a write compares the rows ``sheet_writer`` made with the records read and sends only what
+  differs, in batches of 10 records (Airtable's maximum): ``PATCH`` with the changed fields,
+  ``POST`` for new records (their ``rec…`` ids then replace the ids the hub proposed, also
+  in links written after them), ``DELETE ?records[]=…`` for deleted ones, and
+  ``POST /v0/meta/bases/{baseId}/tables/{tableId}/fields`` for a field a value needs (text, or
+  number when every value is one). Writes send ``typecast: true``: Airtable converts text to
+  the field's type and adds select options it does not have yet. Creates are never re-sent
+  after an unclear failure; only answers saying nothing was done are retried. Computed
+  fields are never written: a change the hub has for one is rejected with the reason.
+
+The cursor is a digest of the cells read or written. Every request goes through
+``okrsync.http.Api``, paced at ``rate`` (5/s by default: Airtable's limit per base); a 429
+is retried after the wait Airtable documents (30 s) unless it says otherwise. Sources of
+each fact: README, "Airtable".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+from okrsync import hookimpl, tabular
+from okrsync import transforms as tf
+from okrsync.connector import Rejected
+from okrsync.errors import ConfigError, FatalError, RetryableError
+
+from .common import API_OPTIONS, bearer, check_options, chunks, new_api
+from .google_sheets import _same
+from . import remote_tables
+from .remote_tables import Tables, link_header
+from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+
+RATE = 5.0  # requests/s per base (airtable.com/developers/web/api/rate-limits)
+BATCH = 10  # records per create, update or delete request
+PAGE_SIZE = 100  # records per listing page (the maximum)
+WRITABLE = {"singleLineText", "multilineText", "richText", "email", "url", "phoneNumber", "number", "percent",
+            "currency", "singleSelect", "multipleSelects", "date", "dateTime", "checkbox", "singleCollaborator",
+            "multipleCollaborators", "multipleRecordLinks", "rating", "duration"}
+NUMBERS = {"number", "percent", "currency", "rating", "duration"}
+OPTIONS = {
+    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+    "token": "an Airtable personal access token, e.g. {$env: AIRTABLE_TOKEN}",
+    "base": "the base's id (appXXXXXXXXXXXXXX, from its URL)",
+    **SHEET_OPTIONS,
+}
+ADVICE = {401: "Airtable refused the token: create a personal access token (airtable.com/create/tokens)",
+          403: "the token may not do this: give it the scopes data.records:read, data.records:write, "
+               "schema.bases:read (and schema.bases:write to add fields) and access to the base",
+          404: "no such base or table: check 'base:' (appXXXX in the base's URL) and the names in 'tables:'"}
+_BASE = re.compile(r"\b(app[A-Za-z0-9]{14})\b")
+_RECORD = re.compile(r"^rec[A-Za-z0-9]{14}$")
+
+
+@dataclasses.dataclass
+class _Table:
+    """One table as last read: its fields, and its records' ids and cells in order."""
+
+    id: str
+    fields: dict[str, dict[str, Any]]  # field name → {id, name, type, options}
+    columns: list[str | None]  # the field behind each grid column (None: the record id column)
+    values: list[list]
+    records: list[str]
+    updated: str | None = None  # records carry no edit time unless a field holds one
+
+
+class AirtableConnector(SpreadsheetConnector):
+    name = "airtable"
+    option_help = OPTIONS
+    required_options = ("token", "base", "tables")
+    description = "Airtable bases (one table per entity: linked layout); a record's id is its record's id"
+    capabilities = dataclasses.replace(
+        SpreadsheetConnector.capabilities,
+        rate_limit="5 requests/s per base (airtable.com/developers/web/api/rate-limits); 429, then 30 s")
+    tabbed = True
+    advice = ADVICE  # what to do, by the status of a refusal
+    _call, take_counts = remote_tables.call, remote_tables.take_counts
+    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
+    fingerprint, write = remote_tables.fingerprint, remote_tables.write
+
+    def __init__(self, endpoint, options, context=None):
+        where = f"endpoint {endpoint}"
+        check_options(options, self.declared_options(), where)
+        if options.get("layout", "linked") != "linked" or not options.get("tables"):
+            raise ConfigError(f"{where}: an airtable endpoint is one table per entity: give 'tables:' with each "
+                              "table's name or id, e.g. {objective: Objectives, key_result: Key results}")
+        found = _BASE.search(str(options.get("base") or ""))
+        if not found:
+            raise ConfigError(f"{where}: 'base:' needs the base id (appXXXXXXXXXXXXXX, in the base's URL)")
+        super().__init__(endpoint, {"layout": "linked", **options}, context)
+        self.base = found.group(1)
+        self.api = new_api(endpoint, options, where, url=options.get("url", "https://api.airtable.com"),
+                           auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)))
+        self.api.client.event_hooks["response"].append(_documented_wait)
+        self.remote = Tables(self._fetch)  # table name (as in tables:) → _Table, as last read or written
+        self.created: dict[str, str] = {}  # id the hub proposed → record id, in the write under way
+        self.rejected: list[Rejected] = []
+
+    def _locate(self, options: dict[str, Any]) -> Path:
+        return Path("airtable")  # stands for the base in messages: "airtable [Key results] row 7"
+
+    # ------------------------------------------------------------ records in
+
+    def _fetch(self) -> dict[str, _Table]:
+        answer = self._call("GET", f"/v0/meta/bases/{self.base}/tables") or {}
+        schema = {t.get("name"): t for t in answer.get("tables") or []}
+        schema.update({t.get("id"): t for t in answer.get("tables") or []})
+        missing = [n for n in self.tables.values() if n not in schema]
+        if missing:
+            raise FatalError(f"base {self.base} has no table {missing[0]!r} (it has "
+                             f"{', '.join(t.get('name', '?') for t in answer.get('tables') or [])}); fix 'tables:'",
+                             endpoint=self.endpoint)
+        ids = {part: schema[name]["id"] for part, name in self.tables.items()}
+        return {name: self._table(part, schema[name], ids) for part, name in self.tables.items()}
+
+    def _table(self, part: str, schema: dict[str, Any], ids: dict[str, str]) -> _Table:
+        fields = {f["name"]: f for f in schema.get("fields") or []}
+        names = sorted(fields, key=lambda n: fields[n].get("id") != schema.get("primaryFieldId"))  # primary first
+        header = [self.mapping.write_header(part, "id")]
+        for n in names:
+            to = next((p for p, t in ids.items() if (fields[n].get("options") or {}).get("linkedTableId") == t), None)
+            header.append(link_header(self, part, to) if fields[n].get("type") == "multipleRecordLinks" and to else n)
+        records = self._records(schema["id"])
+        rows = [[r["id"], *(_cell(fields[n], r.get("fields", {}).get(n)) for n in names)] for r in records]
+        return _Table(schema["id"], fields, [None, *names], [header, *rows], [r["id"] for r in records])
+
+    def _records(self, table: str) -> list[dict[str, Any]]:
+        """Every record of a table; an expired offset starts the listing again, once."""
+        def page(offset):
+            query = {"pageSize": PAGE_SIZE, **({"offset": offset} if offset else {})}
+            answer = self._call("GET", f"/v0/{self.base}/{table}", params=query) or {}
+            return answer.get("records") or [], answer.get("offset")
+
+        return remote_tables.listing(page, lambda e: "ITERATOR_NOT_AVAILABLE" in str(getattr(e, "body", "") or e))
+
+    def table_exists(self, path: Path, sheet: str | None) -> bool:
+        return True  # a table always has its fields: its header
+
+    def save_tables(self, tables: list) -> None:
+        for sheet, rows in tables:  # parents first: links to records created here resolve
+            _Writer(self, self.remote[sheet.sheet], rows).send()
+
+
+class _Writer:
+    """The requests that turn one table's records into ``rows`` (header first)."""
+
+    def __init__(self, conn: AirtableConnector, table: _Table, rows: list[list]):
+        self.conn, self.table = conn, table
+        self.url = f"/v0/{conn.base}/{table.id}"
+        self.header, self.rows = [str(h) for h in rows[0]], [list(r) for r in rows[1:]]
+        self.names = dict(zip(table.values[0], table.columns))  # grid header → field (None: record id)
+
+    def send(self) -> None:
+        self._add_fields()
+        old = dict(zip(self.table.records, self.table.values[1:]))
+        before = {h: i for i, h in enumerate(self.table.values[0])}
+        own = {h for h, n in self.names.items()
+               if n and (self.table.fields[n].get("options") or {}).get("linkedTableId") == self.table.id}
+        updates, creates, later, kept = [], [], [], set()
+        for row in self.rows:
+            ident = str(row[0]) if row else ""
+            cells = dict(zip(self.header[1:], row[1:]))
+            if ident in old:
+                kept.add(ident)
+                was = old[ident]
+                changed = {h: v for h, v in cells.items()
+                           if not _same(v, was[before[h]] if h in before and before[h] < len(was) else "")}
+                fields = self._fields(changed, ident)
+                if fields:
+                    updates.append({"id": ident, "fields": fields})
+            elif ident:
+                deferred = {h: cells.pop(h) for h in own if cells.get(h) not in (None, "")}
+                fields = self._fields(cells, ident, new=True)
+                if fields is not None:
+                    creates.append((ident, fields))
+                    if deferred:
+                        later.append((ident, deferred))
+        self._batches("PATCH", [(u["id"], u) for u in updates])
+        self._batches("POST", [(ident, {"fields": f}) for ident, f in creates])
+        links = [{"id": self.conn.created[i], "fields": self._fields(c, i)} for i, c in later if i in self.conn.created]
+        self._batches("PATCH", [(u["id"], u) for u in links if u["fields"]])
+        gone = [r for r in self.table.records if r not in kept]
+        for part in chunks(gone, BATCH):
+            self.conn._call("DELETE", self.url, params={"records[]": part})
+
+    def _batches(self, method: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+        """Records in batches of 10. A batch Airtable refuses as invalid (422: nothing of it
+        was written) is sent again one record at a time, so only the records at fault are
+        rejected, with Airtable's reason. Creates are never re-sent after an unclear failure."""
+        for part in chunks(items, BATCH):
+            try:
+                self._batch(method, part)
+            except FatalError as e:
+                if getattr(e, "status", None) != 422:
+                    raise
+                if len(part) == 1:
+                    self.conn.rejected.append(Rejected(part[0][0], _said(e)))
+                    continue
+                self._batches_alone(method, part)
+
+    def _batches_alone(self, method: str, part: list[tuple[str, dict[str, Any]]]) -> None:
+        for item in part:
+            try:
+                self._batch(method, [item])
+            except FatalError as e:
+                if getattr(e, "status", None) != 422:
+                    raise
+                self.conn.rejected.append(Rejected(item[0], _said(e)))
+
+    def _batch(self, method: str, part: list[tuple[str, dict[str, Any]]]) -> None:
+        answer = self.conn._call(method, self.url, replay_safe=method != "POST",
+                                 json={"records": [body for _, body in part], "typecast": True})
+        if method == "POST":
+            made = (answer or {}).get("records") or []
+            if len(made) != len(part):
+                raise RetryableError(f"POST {self.url} answered {len(made)} records for {len(part)}",
+                                     endpoint=self.conn.endpoint)
+            self.conn.created.update({ident: r["id"] for (ident, _), r in zip(part, made)})
+
+    def _add_fields(self) -> None:
+        """Fields for the columns the writer added (a value no field held)."""
+        at = {h: i for i, h in enumerate(self.header)}
+        for name in [h for h in self.header[1:] if h not in self.names]:
+            values = [r[at[name]] for r in self.rows if at[name] < len(r) and r[at[name]] not in (None, "")]
+            numeric = values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            spec = {"name": name, "type": "number", "options": {"precision": 8}} if numeric else \
+                {"name": name, "type": "singleLineText"}
+            made = self.conn._call("POST", f"/v0/meta/bases/{self.conn.base}/tables/{self.table.id}/fields",
+                                   json=spec, replay_safe=False)
+            if not isinstance(made, dict) or not made.get("id"):
+                raise RetryableError(f"adding field {name!r} answered without its id", endpoint=self.conn.endpoint)
+            self.table.fields[name] = made
+            self.names[name] = name
+
+    def _fields(self, cells: dict[str, Any], ident: str, new: bool = False) -> dict[str, Any] | None:
+        """Airtable field values for cells; None (and a rejection) when one cannot be written."""
+        out = {}
+        for header, value in cells.items():
+            name = self.names.get(header)
+            if name is None:
+                continue  # the record id column
+            kind = self.table.fields[name].get("type")
+            if kind not in WRITABLE:
+                if not new:
+                    self.conn.rejected.append(Rejected(ident, f"field {name!r}: "
+                                                      f"is a {kind} field, computed by Airtable: okrsync does not "
+                                                      "write it; change its inputs in Airtable, or map the field to "
+                                                      "another one"))
+                continue
+            try:
+                out[name] = self._value(kind, value)
+            except ValueError as e:
+                self.conn.rejected.append(Rejected(ident, f"field {name!r}: {e}"))
+                return None if new else {}
+        return out
+
+    def _value(self, kind: str, value: Any) -> Any:
+        value = tabular.unneutralise(value) if isinstance(value, str) else value  # Airtable runs no formulas
+        if value in (None, ""):
+            return [] if kind in ("multipleSelects", "multipleCollaborators", "multipleRecordLinks") else \
+                False if kind == "checkbox" else None
+        text = str(value)
+        if kind in NUMBERS:
+            try:
+                return tf.parse_number(value)
+            except tf.TransformError:
+                raise ValueError(f"{value!r} is not a number, and the field is a {kind} field") from None
+        if kind == "checkbox":
+            return bool(value) and text.lower() not in ("false", "0", "no")
+        if kind == "multipleSelects":
+            return [n.strip() for n in text.split(",") if n.strip()]
+        if kind == "singleCollaborator":
+            return {"email": text.split(",")[0].strip()}
+        if kind == "multipleCollaborators":
+            return [{"email": e.strip()} for e in text.split(",") if e.strip()]
+        if kind == "multipleRecordLinks":
+            ids = [self.conn.created.get(i.strip(), i.strip()) for i in text.split(",") if i.strip()]
+            bad = [i for i in ids if not _RECORD.match(i)]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not an Airtable record (a link holds records of the linked "
+                                 "table): is the linked record in it?")
+            return ids
+        return text
+
+
+def _said(error: FatalError) -> str:
+    """Airtable's own reason for refusing a record (its error message), else the error."""
+    body = getattr(error, "body", None)
+    said = body.get("error") if isinstance(body, dict) else None
+    if isinstance(said, dict) and said.get("message"):
+        return f"Airtable refused it: {said['message']} ({said.get('type', 'error')})"
+    return str(error)
+
+
+def _documented_wait(response) -> None:
+    """A 429 without ``Retry-After`` waits the 30 s Airtable's docs ask for, not less (the one
+    retry policy honours the header)."""
+    if response.status_code == 429 and "Retry-After" not in response.headers:
+        response.headers["Retry-After"] = "30"
+
+
+def _cell(field: dict[str, Any], value: Any) -> Any:
+    """A field value as a plain cell (Airtable leaves empty fields out: None)."""
+    if value is None:
+        return False if field.get("type") == "checkbox" else ""
+    if isinstance(value, dict):  # a collaborator, or a computed value in an object
+        return value.get("email") or value.get("name") or value.get("id") or ""
+    if isinstance(value, list):
+        return ", ".join(str(_cell({}, v)) for v in value)
+    return value
+
+
+@hookimpl
+def register_connectors(register):
+    register(AirtableConnector)

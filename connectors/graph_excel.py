@@ -1,0 +1,291 @@
+"""Excel workbooks in OneDrive or SharePoint, through Microsoft Graph (v1.0): the XLSX
+connector's layouts over a workbook okrsync downloads, and uploads again when it writes.
+
+- a read is ``GET /drives/{drive}/items/{item}`` (its ``eTag`` and edit time) and
+  ``GET …/content`` (Graph answers 302 to a pre-authenticated download URL, followed
+  without the token): the workbook is kept in a private temporary folder and read by the
+  XLSX code path (``spreadsheet``), every layout and mapping included.
+- a write makes the new workbook with the XLSX writer and uploads it with
+  ``PUT …/content`` and ``If-Match: <eTag read>``. If the workbook changed in OneDrive
+  since (412 Precondition Failed: someone saved it meanwhile), nothing is overwritten: the
+  write is refused as stale (``Rejected(replan=True)``), and the hub reads the workbook
+  again, merges that edit with its own changes and writes once more in the same run.
+  Uploads are ``PUT`` of the whole file: replay-safe, so every failure is retried.
+- credentials through msal (Microsoft's authentication library): ``auth: {tenant,
+  client_id, client_secret}`` for an app (client credentials, application permission
+  ``Files.ReadWrite.All`` or ``Sites.Selected``), ``auth: {tenant, client_id,
+  refresh_token}`` for a user (delegated ``Files.ReadWrite``), or ``auth: {bearer: …}`` for
+  a token obtained elsewhere; secrets from ``$env``/``$file``, never in messages. msal's
+  own requests go through httpx (``_MsalHttp``), https only.
+- throttling: Graph answers 429 (and 503) with ``Retry-After``, which the one retry policy
+  honours; requests are paced at ``rate`` (default 2/s: Graph documents no fixed OneDrive
+  rate, only that it throttles).
+
+Workbooks larger than ``max_mb`` (default 100) are refused rather than downloaded whole
+(the workbook table/range API is not used). Sources of each fact: README, "Excel in OneDrive
+or SharePoint".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from okrsync import hookimpl, http, tabular
+from okrsync.connector import Rejected, WriteResult
+from okrsync.errors import ConfigError, FatalError, RetryableError
+
+from .common import API_OPTIONS, check_options, new_api
+from .remote_tables import advised
+from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+
+GRAPH = "https://graph.microsoft.com/v1.0"
+LOGIN = "https://login.microsoftonline.com"
+SCOPES = {"app": ["https://graph.microsoft.com/.default"], "user": ["Files.ReadWrite"]}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+OPTIONS = {
+    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+    "auth": "{tenant, client_id, client_secret: {$env: …}} (an app) or {tenant, client_id, refresh_token: {$env: …}} (a user)",
+    "drive": "the drive's id (OneDrive or a SharePoint document library)",
+    "item": "the workbook's drive item id (or give file:)",
+    "file": "the workbook's path in the drive, e.g. /OKRs/2026.xlsx (or give item:)",
+    "sheet": "the sheet that holds the OKRs (flat and hierarchical layouts)",
+    "login_url": "the Microsoft identity platform's URL, for a national cloud or a test server",
+    "max_mb": "refuse workbooks larger than this many MB (default 100)",
+    **SHEET_OPTIONS,
+}
+ADVICE = {401: "Graph refused the token: check auth: (tenant, client_id, the secret or refresh token)",
+          403: "the app or user may not write this file: grant Files.ReadWrite.All (app) or Files.ReadWrite "
+               "(delegated), or share the file with the user",
+          404: "no such drive or item: check drive: and item: (or file:), and that the app can see the drive"}
+
+
+class _Stale(Exception):
+    """The workbook changed in OneDrive between our read and our upload (412)."""
+
+
+class GraphExcelConnector(SpreadsheetConnector):
+    name = "graph-excel"
+    option_help = OPTIONS
+    required_options = ("auth",)
+    description = "Excel workbooks in OneDrive / SharePoint (Microsoft Graph): flat, hierarchical or linked, as for XLSX"
+    capabilities = dataclasses.replace(
+        SpreadsheetConnector.capabilities,
+        rate_limit="throttled by Graph (429/503 with Retry-After; no fixed OneDrive rate documented)")
+    suffixes = (".xlsx",)
+    tabbed = True
+
+    def __init__(self, endpoint, options, context=None):
+        where = f"endpoint {endpoint}"
+        check_options(options, self.declared_options(), where)
+        if not options.get("drive") or not (options.get("item") or options.get("file")):
+            raise ConfigError(f"{where}: a graph-excel endpoint needs 'drive:' (the drive id) and 'item:' (the "
+                              "workbook's item id) or 'file:' (its path in the drive, e.g. /OKRs/okrs.xlsx)")
+        self._tmp = tempfile.TemporaryDirectory(prefix="okrsync-graph-")  # the downloaded workbook, ours only
+        self.folder = Path(self._tmp.name)
+        super().__init__(endpoint, options, context)
+        self.drive = str(options["drive"])
+        self.item = (f"/drives/{quote(self.drive, safe='!')}/items/{quote(str(options['item']))}" if options.get("item") else
+                     f"/drives/{quote(self.drive, safe='!')}/root:/{quote(str(options['file']).strip('/'))}:")
+        self.api = new_api(endpoint, options, where, url=options.get("url", GRAPH),
+                           auth=_auth(options.get("auth"), options, where), rate=float(options.get("rate", 2.0)))
+        self.max_bytes = float(options.get("max_mb", 100)) * 1024 * 1024
+        self.etag: str | None = None
+        self.modified: str | None = None
+        self.label: str | None = None  # the workbook's name in OneDrive, once read
+
+    def _locate(self, options: dict[str, Any]) -> Path:
+        return self.folder / "workbook.xlsx"
+
+    def take_counts(self) -> tuple[int, int]:
+        return self.api.take_counts()
+
+    # ------------------------------------------------------------ the workbook in
+
+    def read(self, cursor: str | None):
+        self._download()  # fresh every read; the write of this run uploads against its eTag
+        yield from super().read(cursor)
+
+    def _download(self) -> None:
+        meta = advised(self.api, "GET", self.item, ADVICE, params={"$select": "id,name,eTag,lastModifiedDateTime,size,file"})
+        if not isinstance(meta, dict) or not meta.get("eTag"):
+            raise RetryableError(f"GET {self.item} answered without the item's eTag", endpoint=self.endpoint)
+        if "file" not in meta:
+            raise FatalError(f"{meta.get('name', self.item)} is a folder, not a workbook: point item:/file: at the "
+                             ".xlsx file", endpoint=self.endpoint)
+        if float(meta.get("size") or 0) > self.max_bytes:
+            raise FatalError(f"{meta.get('name')}: {int(meta['size']) // 2**20} MB, more than max_mb "
+                             f"({self.max_bytes / 2**20:g}); raise max_mb or split the workbook", endpoint=self.endpoint)
+        data = self._content()
+        self.path.write_bytes(data)
+        self.etag, self.modified, self.label = meta["eTag"], meta.get("lastModifiedDateTime"), meta.get("name")
+
+    def _content(self) -> bytes:
+        """The file's bytes: ``…/content`` redirects to a download URL (no token sent there)."""
+        for attempt in http.retrying(attempts=self.api.attempts, sleep=self.api.sleep):
+            with attempt:
+                self.api._before()
+                try:
+                    answer = http.check(self.api.client.get(f"{self.item}/content", follow_redirects=True),
+                                        self.endpoint)
+                except httpx.TransportError as e:
+                    raise RetryableError(f"GET {self.item}/content: {type(e).__name__} (network)",
+                                         endpoint=self.endpoint) from None
+                if answer.content[:2] != b"PK":
+                    raise RetryableError(f"GET {self.item}/content: not a whole .xlsx file", endpoint=self.endpoint)
+                return answer.content
+        raise AssertionError("unreachable")
+
+    def _updated(self) -> str:
+        return self.modified or super()._updated()
+
+    def table_exists(self, path: Path, sheet: str | None) -> bool:
+        return path.exists() and not (sheet and sheet not in tabular.list_sheets(path))
+
+    def fingerprint(self) -> str | None:
+        """The workbook's bytes and what shapes a read (not the credentials)."""
+        if not self.path.exists() or self.path.stat().st_size == 0:
+            return None
+        shaping = {k: v for k, v in self.options.items() if k not in ("auth", "rate", "timeout", "attempts")}
+        digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode())
+        digest.update(repr(self.mapping).encode())
+        digest.update(self.path.read_bytes())
+        return digest.hexdigest()
+
+    # ------------------------------------------------------------ the workbook out
+
+    def write(self, batch):
+        try:
+            return super().write(batch)
+        except _Stale:
+            # every record of the batch is refused as stale (by its id, so the hub keeps no
+            # trace of a write that did not happen): the hub reads the workbook again and
+            # writes once more
+            name = self.label or "the workbook"
+            why = (f"{name} was saved in OneDrive/SharePoint after okrsync read it (its eTag changed): nothing "
+                   "overwritten; read again and merged")
+            records = [*batch.creates, *batch.updates, *batch.deletes]
+            return WriteResult(rejected=[Rejected(r.canonical_id or r.external_id, why, replan=True) for r in records])
+
+    def save_tables(self, tables: list) -> None:
+        """The new workbook, made by the XLSX writer and uploaded against the eTag read."""
+        sheets = {(s.sheet or _first_sheet(self.path)): (rows[0], rows[1:]) for s, rows in tables}
+        others = [n for n in tabular.list_sheets(self.path) if n not in sheets] if self.path.exists() else []
+        if others:
+            raise FatalError(f"{self.label}: also has sheet(s) {', '.join(others)} that okrsync would not keep; "
+                             "give this endpoint a workbook of its own", endpoint=self.endpoint)
+        tabular.write_xlsx(self.path, sheets)
+        try:
+            item = self.api.call("PUT", f"{self.item}/content", content=self.path.read_bytes(),
+                                 headers={"Content-Type": XLSX, **({"If-Match": self.etag} if self.etag else {})})
+        except FatalError as e:
+            if getattr(e, "status", None) == 412:
+                raise _Stale() from None
+            raise
+        self.etag, self.modified = (item or {}).get("eTag", self.etag), (item or {}).get("lastModifiedDateTime")
+
+
+def _first_sheet(path: Path) -> str:
+    return tabular.list_sheets(path)[0] if path.exists() else "OKRs"
+
+
+# ------------------------------------------------------------ credentials
+
+def _auth(auth: Any, options: dict[str, Any], where: str) -> httpx.Auth:
+    where = f"{where}: auth"
+    if isinstance(auth, dict) and auth.get("bearer"):
+        return http.BearerAuth(str(auth["bearer"]))
+    if not isinstance(auth, dict) or not auth.get("tenant") or not auth.get("client_id") or not (
+            auth.get("client_secret") or auth.get("refresh_token")):
+        raise ConfigError(f"{where}: give {{tenant, client_id, client_secret: {{$env: …}}}} (an app), {{tenant, "
+                          "client_id, refresh_token: {$env: …}} (a user), or {bearer: {$env: …}}")
+    login = http.check_url(str(options.get("login_url", LOGIN)), f"{where}: login_url")
+    return _Msal(auth, login, where)
+
+
+class _Msal(httpx.Auth):
+    """A Graph token from msal, renewed when msal says it expired; one fresh token and one
+    retry after a 401."""
+
+    def __init__(self, auth: dict[str, Any], login: str, where: str):
+        try:
+            import msal
+        except ImportError:
+            raise ConfigError(f"{where}: app and user sign-in need msal: pip install 'okrsync[microsoft]'") from None
+        authority = f"{LOGIN}/{auth['tenant']}"
+        client = _MsalHttp(login)
+        self.where = where
+        self.cached: tuple[str, float] | None = None  # a user's token and when to renew it
+        if auth.get("client_secret"):
+            self.kind = "app"
+            self.app = msal.ConfidentialClientApplication(str(auth["client_id"]), client_credential=str(auth["client_secret"]),
+                                                          authority=authority, http_client=client,
+                                                          instance_discovery=False)
+        else:
+            self.kind = "user"
+            self.app = msal.PublicClientApplication(str(auth["client_id"]), authority=authority, http_client=client,
+                                                    instance_discovery=False)
+            self.refresh_token = str(auth["refresh_token"])
+
+    def _token(self) -> str:
+        if self.kind == "app":  # msal keeps the token until it expires
+            answer = self.app.acquire_token_for_client(scopes=SCOPES["app"])
+        elif self.cached and self.cached[1] > time.monotonic():
+            return self.cached[0]
+        else:  # a refresh-token grant leaves no account in msal's cache: kept here instead
+            answer = self.app.acquire_token_by_refresh_token(self.refresh_token, scopes=SCOPES["user"])
+            if answer and "access_token" in answer:
+                self.cached = (answer["access_token"], time.monotonic() + float(answer.get("expires_in", 300)) - 60)
+        if not answer or "access_token" not in answer:
+            said = (answer or {}).get("error_description") or (answer or {}).get("error") or "no answer"
+            raise FatalError(f"{self.where}: Microsoft sign-in refused ({str(said).splitlines()[0][:200]}); check "
+                             "tenant, client_id and the secret or refresh token")
+        return answer["access_token"]
+
+    def auth_flow(self, request):
+        request.headers["Authorization"] = f"Bearer {self._token()}"
+        response = yield request
+        if response.status_code == 401:  # revoked early: one fresh token, one retry
+            if self.kind == "app":
+                self.app.remove_tokens_for_client()
+            self.cached = None
+            request.headers["Authorization"] = f"Bearer {self._token()}"
+            yield request
+
+    def __repr__(self) -> str:  # never a secret or token
+        return f"_Msal({self.kind}, ***)"
+
+
+class _MsalHttp:
+    """msal's http_client over httpx: its requests to the Microsoft login go to ``login``
+    (the same, unless a test points it at a loopback emulator)."""
+
+    def __init__(self, login: str):
+        self.login = login
+        self.client = httpx.Client(timeout=30.0, headers={"User-Agent": http.USER_AGENT})
+
+    def _url(self, url: str) -> str:
+        return self.login + url[len(LOGIN):] if url.startswith(LOGIN) else url
+
+    def get(self, url, params=None, headers=None, **kwargs):
+        return self.client.get(self._url(url), params=params, headers=headers, timeout=kwargs.get("timeout") or 30.0)
+
+    def post(self, url, params=None, data=None, headers=None, **kwargs):
+        return self.client.post(self._url(url), params=params, data=data, headers=headers,
+                                timeout=kwargs.get("timeout") or 30.0)
+
+    def close(self) -> None:
+        self.client.close()
+
+
+@hookimpl
+def register_connectors(register):
+    register(GraphExcelConnector)

@@ -1,0 +1,356 @@
+"""Notion databases (REST API, ``Notion-Version: 2022-06-28``): the spreadsheet connector's
+linked layout over one Notion database per entity.
+
+A database's properties are the columns of the mapping (matched by name), its pages the
+rows: everything between cells and records is the CSV/XLSX code path (``spreadsheet``
+reads, ``sheet_writer`` writes). This module only moves pages:
+
+- a read is ``GET /v1/databases/{id}`` (the properties and their types) and
+  ``POST /v1/databases/{id}/query`` pages of 100 (``start_cursor`` / ``has_more`` /
+  ``next_cursor``) for each database in ``tables:``. A page's id is its record's id (in the
+  id column of the mapping, e.g. "Key result ID"); a relation property to another table's
+  database is that table's id column ("Objective ID" on a key result), a relation of a
+  database to itself its parent ("Parent objective ID"). Property values become plain
+  cells: rich text and titles as their plain text, select/status as the option name,
+  multi-select joined by ", ", people as e-mail addresses, dates as their start, numbers,
+  checkboxes; rollups and formulas as their computed value (read only). An expired cursor
+  starts the listing again, once.
+- a write compares the rows ``sheet_writer`` made with the pages read and sends only what
+  differs: ``PATCH /v1/pages/{id}`` with the changed properties, ``POST /v1/pages`` for a new
+  record (its page id then replaces the id the hub proposed, also in relations written
+  after it), ``PATCH …{archived: true}`` for a deleted one (Notion's trash: restorable), and
+  ``PATCH /v1/databases/{id}`` adding a property a value needs (text, or number when every
+  value is one). Creates are never re-sent after an unclear failure (a lost answer and a
+  retry would create twice): only answers saying nothing was done are retried.
+  Text is sent as plain text (no formatting, split in 2,000-character pieces); rollups,
+  formulas and other computed properties are never written: a change the hub has for
+  one is rejected with the reason, on every run it is pending.
+
+The cursor is a digest of the cells read or written. Every request goes through
+``okrsync.http.Api``, paced at ``rate`` (3/s by default: Notion's average limit); 429s
+honour ``Retry-After``. Sources of each fact: README, "Notion".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+from typing import Any
+
+from okrsync import hookimpl, tabular
+from okrsync import transforms as tf
+from okrsync.connector import Rejected
+from okrsync.errors import ConfigError, RetryableError
+
+from .common import API_OPTIONS, bearer, check_options, new_api, parallel
+from .google_sheets import _same
+from . import remote_tables
+from .remote_tables import Tables, link_header
+from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+
+VERSION = "2022-06-28"  # the Notion-Version okrsync is written against (databases, not data sources)
+RATE = 3.0  # "an average of three requests per second" (developers.notion.com/reference/request-limits)
+PAGE_SIZE = 100  # the query's maximum page_size
+TEXT_PIECE = 2000  # characters in one rich text object (request limits)
+WRITABLE = {"title", "rich_text", "number", "select", "status", "multi_select", "date", "people", "relation",
+            "checkbox", "url", "email", "phone_number"}
+OPTIONS = {
+    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+    "token": "a Notion integration token, e.g. {$env: NOTION_TOKEN}",
+    "concurrency": "requests in flight at once (default 1: Notion allows about 3 a second)",
+    **SHEET_OPTIONS,
+}
+ADVICE = {401: "Notion refused the token: use the integration's secret (notion.so/my-integrations)",
+          404: "no such database or page, or it is not shared with the integration: open it in Notion → ⋯ → "
+               "Connections → add the integration"}
+_UUID = re.compile(r"([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})", re.I)
+
+
+@dataclasses.dataclass
+class _Database:
+    """One database as last read: its properties, and its pages' ids and cells in order."""
+
+    properties: dict[str, dict[str, Any]]  # property name → its schema (type, relation target)
+    columns: list[str | None]  # the property behind each grid column (None: the page id column)
+    values: list[list]  # header, then one row of cells per page
+    pages: list[str]
+    updated: str | None  # the newest last_edited_time of its pages
+
+
+class NotionConnector(SpreadsheetConnector):
+    name = "notion"
+    option_help = OPTIONS
+    required_options = ("token", "tables")
+    description = "Notion databases (one per entity: linked layout); a page's id is its record's id"
+    capabilities = dataclasses.replace(
+        SpreadsheetConnector.capabilities,
+        rate_limit="3 requests/s average per integration (developers.notion.com/reference/request-limits); "
+                   "429 with Retry-After")
+    tabbed = True
+    advice = ADVICE  # what to do, by the status of a refusal
+    _call, take_counts = remote_tables.call, remote_tables.take_counts
+    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
+    fingerprint, write = remote_tables.fingerprint, remote_tables.write
+
+    def __init__(self, endpoint, options, context=None):
+        where = f"endpoint {endpoint}"
+        check_options(options, self.declared_options(), where)
+        if options.get("layout", "linked") != "linked" or not options.get("tables"):
+            raise ConfigError(f"{where}: a notion endpoint is one database per entity: give 'tables:' with each "
+                              "database's id, e.g. {objective: <id from its URL>, key_result: <id>}")
+        super().__init__(endpoint, {"layout": "linked", **options}, context)
+        for part, ident in list(self.tables.items()):
+            found = _UUID.search(str(ident))
+            if not found:
+                raise ConfigError(f"{where}: tables.{part}: {ident!r} is not a database id; copy it from the "
+                                  "database's URL (notion.so/…/<32 hex digits>?v=…)")
+            self.tables[part] = "-".join(found.groups()).lower()
+        self.api = new_api(endpoint, options, where, url=options.get("url", "https://api.notion.com"),
+                           auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)),
+                           headers={"Notion-Version": VERSION})
+        self.workers = int(options.get("concurrency", 1))
+        self.remote = Tables(self._fetch)  # database id → _Database, as last read or written
+        self.created: dict[str, str] = {}  # id the hub proposed → page id, in the write under way
+        self.rejected: list[Rejected] = []
+        self._users: dict[str, str] | None = None  # e-mail → user id
+
+    def _locate(self, options: dict[str, Any]) -> Path:
+        return Path("notion")  # stands for the workspace in messages: "notion [<database id>] row 7"
+
+    # ------------------------------------------------------------ pages in
+
+    def _fetch(self) -> dict[str, _Database]:
+        ids = [sheet for _, _, sheet in self.table_files()]
+        return dict(zip(ids, parallel(self._database, ids, self.workers)))
+
+    def _database(self, ident: str) -> _Database:
+        schema = self._call("GET", f"/v1/databases/{ident}")
+        properties = (schema or {}).get("properties")
+        if not isinstance(properties, dict):
+            raise RetryableError(f"GET /v1/databases/{ident} answered without properties", endpoint=self.endpoint)
+        part = next(p for p, d in self.tables.items() if d == ident)
+        names = sorted(properties, key=lambda n: (properties[n].get("type") != "title", n))
+        header = [self.mapping.write_header(part, "id"), *(self._header(part, n, properties[n]) for n in names)]
+        pages = self._pages(ident)
+        rows = [[page["id"], *(_cell(page.get("properties", {}).get(n)) for n in names)] for page in pages]
+        edited = max((p.get("last_edited_time") or "" for p in pages), default="") or None
+        return _Database(properties, [None, *names], [header, *rows], [p["id"] for p in pages], edited)
+
+    def _header(self, part: str, name: str, schema: dict[str, Any]) -> str:
+        """A relation to a database in ``tables:`` is that table's id column (or, to its
+        own database, its parent's); any other property keeps its name."""
+        if schema.get("type") != "relation":
+            return name
+        to = next((p for p, d in self.tables.items() if _targets(schema, d)), None)
+        return name if to is None else link_header(self, part, to)
+
+    def _pages(self, ident: str) -> list[dict[str, Any]]:
+        """Every page of a database, in Notion's order; an expired cursor restarts once."""
+        def page(cursor):
+            body = {"page_size": PAGE_SIZE, **({"start_cursor": cursor} if cursor else {})}
+            answer = self._call("POST", f"/v1/databases/{ident}/query", json=body) or {}
+            return answer.get("results") or [], answer.get("next_cursor") if answer.get("has_more") else None
+
+        return remote_tables.listing(page, lambda e: getattr(e, "status", None) == 400
+                                     and "start_cursor" in str(getattr(e, "body", "") or e))
+
+    def table_exists(self, path: Path, sheet: str | None) -> bool:
+        return True  # a database always has its properties: its header
+
+    def save_tables(self, tables: list) -> None:
+        for sheet, rows in tables:  # parents first: relations to pages created here resolve
+            _Writer(self, sheet.sheet, self.remote[sheet.sheet], rows).send()
+
+    def users(self) -> dict[str, str]:
+        """E-mail → user id of the workspace's people (``GET /v1/users``, paged), once."""
+        if self._users is None:
+            self._users, query = {}, {"page_size": PAGE_SIZE}
+            while True:
+                answer = self._call("GET", "/v1/users", params=query) or {}
+                for user in answer.get("results") or []:
+                    email = (user.get("person") or {}).get("email")
+                    if email:
+                        self._users[email.lower()] = user["id"]
+                if not answer.get("has_more"):
+                    break
+                query = {"page_size": PAGE_SIZE, "start_cursor": answer.get("next_cursor")}
+        return self._users
+
+
+class _Writer:
+    """The requests that turn one database's pages into ``rows`` (header first)."""
+
+    def __init__(self, conn: NotionConnector, ident: str, db: _Database, rows: list[list]):
+        self.conn, self.ident, self.db = conn, ident, db
+        self.header, self.rows = [str(h) for h in rows[0]], [list(r) for r in rows[1:]]
+        self.names = dict(zip(db.values[0], db.columns))  # grid header → property (None: page id)
+
+    def send(self) -> None:
+        self._add_properties()
+        old = {pid: row for pid, row in zip(self.db.pages, self.db.values[1:])}
+        before = {h: i for i, h in enumerate(self.db.values[0])}
+        kept, later = set(), []
+        # a relation to a page of this database created in this write (a parent objective
+        # listed after its child) is set once every page here exists
+        own = {h for h, n in self.names.items() if n and _targets(self.db.properties[n], self.ident)}
+        for row in self.rows:
+            ident = str(row[0]) if row else ""
+            if ident in old:
+                kept.add(ident)
+                was = old[ident]
+                changed = {h: v for h, v in zip(self.header[1:], row[1:])
+                           if not _same(v, was[before[h]] if h in before and before[h] < len(was) else "")}
+                properties = self._properties(changed, ident)
+                if properties:
+                    self.conn._call("PATCH", f"/v1/pages/{ident}", json={"properties": properties})
+            elif ident:
+                cells = dict(zip(self.header[1:], row[1:]))
+                deferred = {h: cells.pop(h) for h in own if cells.get(h) not in (None, "")}
+                properties = self._properties(cells, ident, new=True)
+                if properties is None:
+                    continue
+                if deferred:
+                    later.append((ident, deferred))
+                page = self.conn._call("POST", "/v1/pages", replay_safe=False,
+                                       json={"parent": {"database_id": self.ident}, "properties": properties})
+                if not isinstance(page, dict) or not page.get("id"):
+                    raise RetryableError("POST /v1/pages answered without the new page's id", endpoint=self.conn.endpoint)
+                self.conn.created[ident] = page["id"]
+        for ident, cells in later:
+            if ident in self.conn.created:
+                properties = self._properties(cells, ident)
+                if properties:
+                    self.conn._call("PATCH", f"/v1/pages/{self.conn.created[ident]}", json={"properties": properties})
+        for pid in self.db.pages:
+            if pid not in kept:
+                self.conn._call("PATCH", f"/v1/pages/{pid}", json={"archived": True})
+
+    def _add_properties(self) -> None:
+        """Properties for the columns the writer added (a value no property held)."""
+        missing = [h for h in self.header[1:] if h not in self.names]
+        if not missing:
+            return
+        at = {h: i for i, h in enumerate(self.header)}
+        schema = {}
+        for name in missing:
+            values = [r[at[name]] for r in self.rows if at[name] < len(r) and r[at[name]] not in (None, "")]
+            numeric = values and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+            schema[name] = {"number": {}} if numeric else {"rich_text": {}}
+        answer = self.conn._call("PATCH", f"/v1/databases/{self.ident}", json={"properties": schema})
+        properties = (answer or {}).get("properties") or {}
+        for name in missing:
+            if name not in properties:
+                raise RetryableError(f"PATCH /v1/databases/{self.ident} did not add property {name!r}",
+                                     endpoint=self.conn.endpoint)
+            self.db.properties[name] = properties[name]
+            self.names[name] = name
+
+    def _properties(self, cells: dict[str, Any], ident: str, new: bool = False) -> dict[str, Any] | None:
+        """Notion property values for changed cells; None (and a rejection) when a value
+        cannot be written."""
+        out = {}
+        for header, value in cells.items():
+            name = self.names.get(header)
+            if name is None:
+                continue  # the page id column
+            schema = self.db.properties[name]
+            kind = schema.get("type")
+            if kind not in WRITABLE:
+                if not new:  # a computed property: Notion makes its value
+                    self.conn.rejected.append(Rejected(ident, f"property {name!r}: "
+                                                      f"is a {kind} property, computed by Notion: okrsync does "
+                                                      "not write it; change its inputs in Notion, or map the field "
+                                                      "to another property"))
+                continue
+            try:
+                out[name] = self._value(kind, value)
+            except ValueError as e:
+                self.conn.rejected.append(Rejected(ident, f"property {name!r}: {e}"))
+                return None if new else {}
+        return out
+
+    def _value(self, kind: str, value: Any) -> dict[str, Any]:
+        value = tabular.unneutralise(value) if isinstance(value, str) else value  # Notion runs no formulas
+        blank = value in (None, "")
+        text = "" if blank else str(value)
+        if kind in ("title", "rich_text"):
+            return {kind: [{"type": "text", "text": {"content": text[i:i + TEXT_PIECE]}}
+                           for i in range(0, len(text), TEXT_PIECE)]}
+        if kind == "number":
+            return {"number": None if blank else _number(value)}
+        if kind in ("select", "status"):
+            return {kind: None if blank else {"name": text.replace(",", " ")}}  # a comma ends an option name
+        if kind == "multi_select":
+            return {kind: [{"name": n.strip()} for n in text.split(",") if n.strip()]}
+        if kind == "date":
+            return {"date": None if blank else {"start": text}}
+        if kind == "checkbox":
+            return {"checkbox": bool(value) and text.lower() not in ("false", "0", "no")}
+        if kind == "people":
+            users, found = self.conn.users(), []
+            for email in [e.strip() for e in text.split(",") if e.strip()]:
+                if email.lower() not in users:
+                    raise ValueError(f"{email!r} is no person in the Notion workspace (people are written by "
+                                     "e-mail); invite them, or map the field to a text property")
+                found.append({"object": "user", "id": users[email.lower()]})
+            return {"people": found}
+        if kind == "relation":
+            ids = [self.conn.created.get(i.strip(), i.strip()) for i in text.split(",") if i.strip()]
+            bad = [i for i in ids if not _UUID.fullmatch(i)]
+            if bad:
+                raise ValueError(f"{bad[0]!r} is not a Notion page (a relation holds pages of the related "
+                                 "database): is the related record in it?")
+            return {"relation": [{"id": i} for i in ids]}
+        return {kind: None if blank else text}  # url, email, phone_number
+
+
+def _targets(schema: dict[str, Any], ident: str) -> bool:
+    """Whether a property is a relation to database ``ident``."""
+    target = (schema.get("relation") or {}).get("database_id", "") if schema.get("type") == "relation" else ""
+    return target.replace("-", "") == ident.replace("-", "")
+
+
+def _cell(prop: dict[str, Any] | None) -> Any:
+    """A property value as a plain cell."""
+    if not isinstance(prop, dict):
+        return ""
+    kind = prop.get("type")
+    value = prop.get(kind)
+    if kind in ("title", "rich_text"):
+        return "".join(t.get("plain_text") or (t.get("text") or {}).get("content", "") for t in value or [])
+    if kind in ("select", "status"):
+        return (value or {}).get("name", "")
+    if kind == "multi_select":
+        return ", ".join(o.get("name", "") for o in value or [])
+    if kind == "date":
+        return (value or {}).get("start", "")
+    if kind == "people":
+        return ", ".join((p.get("person") or {}).get("email") or p.get("name") or p.get("id", "") for p in value or [])
+    if kind == "relation":
+        return ", ".join(r.get("id", "") for r in value or [])
+    if kind in ("rollup", "formula"):
+        inner = value or {}
+        shown = inner.get(inner.get("type"))
+        if isinstance(shown, list):  # a rollup of values: each as a cell, joined
+            return ", ".join(str(_cell(v)) for v in shown)
+        return (shown or {}).get("start", "") if inner.get("type") == "date" else ("" if shown is None else shown)
+    if kind == "unique_id":
+        return f"{(value or {}).get('prefix') or ''}{'-' if (value or {}).get('prefix') else ''}{(value or {}).get('number', '')}"
+    if kind in ("created_by", "last_edited_by"):
+        return (value or {}).get("person", {}).get("email") or (value or {}).get("name", "")
+    if kind == "files":
+        return ", ".join(f.get("name", "") for f in value or [])
+    return "" if value is None else value  # number, checkbox, url, email, phone_number, times
+
+
+def _number(value: Any) -> float:
+    try:
+        return tf.parse_number(value)
+    except tf.TransformError:
+        raise ValueError(f"{value!r} is not a number, and the property is a number property") from None
+
+
+@hookimpl
+def register_connectors(register):
+    register(NotionConnector)

@@ -1,0 +1,164 @@
+"""A Microsoft Graph (v1.0) emulator for Excel workbooks in a drive, and the Microsoft
+login endpoints msal uses, over real HTTP.
+
+Graph (OpenAPI: microsoftgraph/msgraph-metadata; the driveItem pages of the v1.0 reference):
+
+- ``GET /v1.0/drives/{drive}/items/{item}`` or ``…/root:/{path}:``: the driveItem (``id``,
+  ``name``, ``eTag``, ``cTag``, ``size``, ``file``, ``lastModifiedDateTime``);
+- ``GET …/content``: 302 to a pre-authenticated download URL (``/download/{token}``), which
+  answers the bytes and must be fetched without the Authorization header;
+- ``PUT …/content`` with ``If-Match``: 412 ``resourceModified`` when the eTag is not the
+  current one, else the new bytes and a new eTag;
+- errors ``{"error": {"code", "message"}}``; 429 and 503 with ``Retry-After``.
+
+Fault switches besides the base's: ``save_after_download(fn)`` — someone saves the workbook
+(``fn(bytes) → bytes``) right after okrsync's next download: its eTag changes under it.
+
+Login (``/{tenant}/v2.0/.well-known/openid-configuration``, ``POST /{tenant}/oauth2/v2.0/token``):
+client credentials (``client_secret``) and ``refresh_token`` grants; tokens it issues are
+the ones Graph accepts. ``issued`` counts them.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Callable
+from urllib.parse import parse_qs, unquote
+
+from .server import Emulator, HttpError, route
+
+LOGIN = "https://login.microsoftonline.com"
+ITEM = r"/v1.0/drives/(?P<drive>[^/]+)/(?:items/(?P<item>[^/:]+)|root:/(?P<path>[^:]+):)"
+
+
+class Graph(Emulator):
+    def __init__(self, tokens: set[str] | None = None) -> None:
+        super().__init__()
+        self.tokens = tokens if tokens is not None else {"graph-test-token"}
+        self.apps: dict[str, str] = {}  # client_id → secret
+        self.refresh_tokens: set[str] = set()
+        self.issued = 0
+        self.files: dict[tuple[str, str], dict[str, Any]] = {}  # (drive, item id) → {"name", "data", "version"}
+        self.downloads: dict[str, tuple[str, str]] = {}
+        self.auth_on_download: list[bool] = []  # whether each download request carried a token
+        self._after_download: Callable[[bytes], bytes] | None = None
+
+    # -- test helpers ------------------------------------------------------------------
+
+    def add_file(self, drive: str, item: str, name: str, data: bytes) -> None:
+        with self.lock:
+            self.files[(drive, item)] = {"name": name, "data": data, "version": 1}
+
+    def data(self, drive: str, item: str) -> bytes:
+        return self.files[(drive, item)]["data"]
+
+    def save(self, drive: str, item: str, data: bytes) -> None:
+        """A person saves the workbook in Excel: new bytes, new eTag."""
+        with self.lock:
+            entry = self.files[(drive, item)]
+            entry["data"], entry["version"] = data, entry["version"] + 1
+
+    def save_after_download(self, fn: Callable[[bytes], bytes]) -> None:
+        self._after_download = fn
+
+    # -- vendor dialect ----------------------------------------------------------------
+
+    def authorize(self, headers: Any) -> bool:
+        return True  # per route: login and download URLs take no token
+
+    def error_body(self, status: int, message: str) -> Any:
+        code = {401: "InvalidAuthenticationToken", 404: "itemNotFound", 412: "resourceModified",
+                429: "TooManyRequests", 503: "serviceNotAvailable"}.get(status, "generalException")
+        return {"error": {"code": code, "message": message}}
+
+    def _need_token(self, req) -> None:
+        value = req.headers.get("Authorization") or ""
+        if not (value.startswith("Bearer ") and value[7:] in self.tokens):
+            raise HttpError(401, "Access token is empty or invalid.")
+
+    def _file(self, req) -> tuple[tuple[str, str], dict[str, Any]]:
+        drive, item, path = unquote(req.params["drive"]), req.params.get("item"), req.params.get("path")
+        if path:
+            found = [k for k, f in self.files.items() if k[0] == drive and f["name"] == unquote(path).rsplit("/", 1)[-1]]
+            key = found[0] if found else None
+        else:
+            key = (drive, item) if (drive, item) in self.files else None
+        if key is None:
+            raise HttpError(404, "The resource could not be found.")
+        return key, self.files[key]
+
+    def _item(self, key: tuple[str, str], entry: dict[str, Any]) -> dict[str, Any]:
+        return {"id": key[1], "name": entry["name"], "eTag": f'"{{{key[1]}}},{entry["version"]}"',
+                "cTag": f'"c:{{{key[1]}}},{entry["version"]}"', "size": len(entry["data"]),
+                "file": {"mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+                "lastModifiedDateTime": f"2026-01-01T00:{entry['version'] % 60:02d}:00Z"}
+
+    # -- Graph -------------------------------------------------------------------------
+
+    @route("GET", ITEM)
+    def get_item(self, req):
+        self._need_token(req)
+        key, entry = self._file(req)
+        return 200, self._item(key, entry)
+
+    @route("GET", ITEM + "/content")
+    def content(self, req):
+        self._need_token(req)
+        key, _ = self._file(req)
+        token = secrets.token_urlsafe(8)
+        self.downloads[token] = key
+        # another origin than Graph (localhost, not 127.0.0.1), as a real download URL is
+        return 302, None, {"Location": f"{self.url.replace('127.0.0.1', 'localhost')}/download/{token}"}
+
+    @route("PUT", ITEM + "/content")
+    def upload(self, req):
+        self._need_token(req)
+        key, entry = self._file(req)
+        wanted = req.headers.get("If-Match")
+        if wanted and wanted != self._item(key, entry)["eTag"]:
+            raise HttpError(412, "ETag does not match current item's value")
+        entry["data"], entry["version"] = req.body, entry["version"] + 1
+        return 200, self._item(key, entry)
+
+    def _respond(self, req):  # the download URL answers bytes, not JSON
+        if req.path.startswith("/download/"):
+            return self._download(req)
+        return super()._respond(req)
+
+    def _download(self, req):
+        key = self.downloads.pop(req.path.rsplit("/", 1)[-1], None)
+        self.auth_on_download.append(bool(req.headers.get("Authorization")))
+        if key is None:
+            return 404, self.error_body(404, "expired"), {}
+        data = self.files[key]["data"]
+        if self._after_download:
+            fn, self._after_download = self._after_download, None
+            self.save(*key, fn(data))
+        return 200, data, {"Content-Type": "application/octet-stream"}
+
+    # -- login -------------------------------------------------------------------------
+
+    @route("GET", r"/(?P<tenant>[^/]+)/v2\.0/\.well-known/openid-configuration")
+    def openid(self, req):
+        base = f"{LOGIN}/{req.params['tenant']}"
+        return 200, {"token_endpoint": f"{base}/oauth2/v2.0/token", "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
+                     "issuer": f"{LOGIN}/{req.params['tenant']}/v2.0", "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode"}
+
+    @route("POST", r"/(?P<tenant>[^/]+)/oauth2/v2\.0/token")
+    def token(self, req):
+        form = {k: v[0] for k, v in parse_qs(req.body.decode()).items()}
+        grant = form.get("grant_type")
+        ok = (grant == "client_credentials" and self.apps.get(form.get("client_id")) == form.get("client_secret")) or \
+             (grant == "refresh_token" and form.get("refresh_token") in self.refresh_tokens)
+        if not ok:
+            raise HttpError(400, "bad credentials", body={"error": "invalid_client" if grant == "client_credentials"
+                                                          else "invalid_grant",
+                                                          "error_description": "AADSTS7000215: Invalid client secret "
+                                                                               "provided."})
+        token = "graph-" + secrets.token_urlsafe(12)
+        self.tokens.add(token)
+        self.issued += 1
+        answer = {"token_type": "Bearer", "expires_in": 3599, "access_token": token}
+        if grant == "refresh_token":
+            answer.update({"refresh_token": form["refresh_token"], "scope": "Files.ReadWrite"})
+        return 200, answer

@@ -1,0 +1,204 @@
+"""Airtable end to end: the bundled example spreadsheet ⇄ two Airtable tables (objectives;
+key results linked to them) in the Airtable emulator, over real HTTP."""
+
+import sys
+
+import pytest
+
+from connectors.airtable import AirtableConnector
+from okrsync import policy
+from okrsync.errors import ConfigError, DeleteGuardError, FatalError
+
+from .emulators.airtable import Airtable
+from .saas_e2e import edit_row, make_hub as saas_hub, sync, write_sheet
+from .test_google_sheets_e2e import csv_rows, kr
+from .vendors import example_emails
+
+TOKEN = "patSECRETairtable.0123456789abcdef"
+SELECT = {"type": "singleSelect"}
+NUMBER = {"type": "number", "options": {"precision": 2}}
+
+
+def seed(emu) -> None:
+    """The people of the example, an Objectives table (linked to itself: the parent) and a
+    Key results table linked to it, with a count of that link."""
+    for email in example_emails():
+        emu.add_user(email)
+    emu.objectives = emu.add_table("Objectives", {
+        "Objective": {"type": "singleLineText"}, "Objective description": {"type": "multilineText"},
+        "Objective owner": {"type": "singleCollaborator"}, "Team": SELECT, "Period": SELECT,
+        "Objective type": SELECT, "Objective status": SELECT, "Parent objective": {"type": "multipleRecordLinks"}})
+    emu.tables[emu.objectives]["fields"][-1]["options"] = {"linkedTableId": emu.objectives}
+    emu.krs = emu.add_table("Key results", {
+        "Key result": {"type": "singleLineText"},
+        "Objective": {"type": "multipleRecordLinks", "options": {"linkedTableId": emu.objectives}},
+        "Owner": {"type": "singleCollaborator"}, "Direction": SELECT, "Unit": SELECT, "Currency": SELECT,
+        "Start": NUMBER, "Current": NUMBER, "Target": NUMBER, "Weight": NUMBER, "Confidence": NUMBER,
+        "Status": SELECT, "Due": {"type": "date"},
+        "Objective links": {"type": "count", "options": {"fieldName": "Objective"}}})
+
+
+@pytest.fixture
+def emu():
+    with Airtable(token=TOKEN) as server:
+        server.faults.hang = 0.3
+        seed(server)
+        yield server
+
+
+def options(emu, **extra):
+    return {"url": emu.url, "token": TOKEN, "base": emu.base,
+            "tables": {"objective": "Objectives", "key_result": "Key results"}, **extra}
+
+
+def make_hub(tmp_path, emu, **extra):
+    return saas_hub(tmp_path, "airtable", options(emu, **extra))[0]
+
+
+def krs(emu):
+    return {r["Key result"]: r for r in emu.rows(emu.krs)}
+
+
+def synced(tmp_path, emu, **extra):
+    hub = make_hub(tmp_path, emu, **extra)
+    sync(hub)
+    sync(hub)  # the counts Airtable computes come in
+    emu.reset_log()
+    return hub
+
+
+def test_the_example_becomes_linked_records_in_batches_of_ten_and_a_second_sync_sends_nothing(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    objectives = {r["id"]: r for r in emu.rows(emu.objectives)}
+    assert len(objectives) == 13 and len(krs(emu)) == 39 and not emu.errors
+    arr = krs(emu)["Grow ARR from €8.4M to €10.2M"]
+    assert objectives[arr["Objective"][0]]["Objective"] == "Grow into a €12M ARR business"
+    assert (arr["Start"], arr["Target"], arr["Owner"]["email"], arr["Due"]) == (8400000, 10200000,
+                                                                                 "maria.keller@example.com", "2026-03-31")
+    children = [o for o in objectives.values() if o.get("Parent objective")]
+    assert children and all(c["Parent objective"][0] in objectives for c in children)
+    posts = [h.json() for h in emu.log if h.method == "POST" and "/meta/" not in h.path]
+    assert [len(p["records"]) for p in posts] == [10, 3, 10, 10, 10, 9] and all(p["typecast"] for p in posts)
+    choices = {c["name"] for f in emu.tables[emu.krs]["fields"] if f["name"] == "Status" for c in f["options"]["choices"]}
+    assert {"On track", "At risk"} <= choices  # typecast added the select options
+    pulled = [c for p in sync(hub) for c in p.changes]  # the link counts Airtable computes come in once
+    assert len(pulled) == 39 and {c.fields["extra.airtable.Objective links"] for c in pulled} == {1}
+    emu.reset_log()
+    assert not any(p.changes for p in sync(hub))
+    assert [h.method for h in emu.log] == ["GET", "GET", "GET"]  # the schema, then one page per table
+
+
+def test_an_edit_in_airtable_comes_back_and_only_the_changed_field_is_sent(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
+             Current=108)
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
+    assert patch["typecast"] is True and [r["fields"] for r in patch["records"]] == [{"Current": 77.0}]
+
+
+def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    hub.config.sync["conflicts"] = {"prefer": "sheet"}
+    hub.policy = policy.from_config(hub.config)
+    sync(hub)
+    emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), Current=9_500_000)
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    sync(hub)
+    assert krs(emu)["Grow ARR from €8.4M to €10.2M"]["Current"] == 9_100_000
+    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+
+
+def test_a_record_deleted_in_airtable_is_deleted_under_the_guard_and_csv_deletes_go_in_tens(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    emu.delete(emu.krs, emu.record_where(emu.krs, **{"Key result": "Cut monthly gross logo churn from 2.1% to 1.5%"}))
+    sync(hub)
+    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
+    assert hub.store.count("key_result") == 38
+    for row in list(emu.rows(emu.krs))[3:30]:
+        emu.delete(emu.krs, row["id"])
+    with pytest.raises(DeleteGuardError):
+        sync(hub)
+    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+
+def test_records_deleted_in_the_csv_are_deleted_ten_a_request(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    gone = {"IND-1", "IND-2", "IND-3", "IND-4"} | {"SEC-1", "MKT-1"}  # no objective's parent; 14 KRs
+    rows = csv_rows(tmp_path)
+    krs_gone = sum(1 for r in rows if r["Objective ID"] in gone and r["Key result ID"])
+    write_sheet(tmp_path / "okrs.csv", [r for r in rows if r["Objective ID"] not in gone])
+    hub.policy.max_delete_ratio = 0.5  # 20 of 52
+    sync(hub)
+    deletes = [(h.path.rsplit("/", 1)[-1], len(h.query["records[]"])) for h in emu.log if h.method == "DELETE"]
+    assert deletes == [(emu.objectives, 6), (emu.krs, 10), (emu.krs, 4)] and krs_gone == 14
+    assert len(krs(emu)) == 25 and len(emu.rows(emu.objectives)) == 7
+
+
+@pytest.mark.parametrize("fault", ["repeat", "expire"])
+def test_paging_survives_a_repeated_page_and_an_expired_offset(tmp_path, emu, fault, monkeypatch):
+    hub = synced(tmp_path, emu)
+    monkeypatch.setattr(sys.modules[type(hub.connector("airtable")).__module__], "PAGE_SIZE", 10)
+    emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
+             Current=109)
+    emu.faults.inject_page(fault)
+    plans = sync(hub)
+    assert emu.faults.pending() == 0 and emu.faults.page_log[-1][0] == fault
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "109"
+    assert hub.store.count("key_result") == 39 and sum(len(p.changes) for p in plans) == 2
+    assert emu.count(status=422) == (1 if fault == "expire" else 0)
+
+
+def test_a_429_without_retry_after_waits_the_documented_30_seconds(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    waits = []
+    hub.connector("airtable").api.sleep = waits.append
+    emu.faults.inject("429", method="GET")
+    sync(hub)
+    assert 30.0 in waits and emu.count(status=429) == 1
+
+
+def test_a_record_airtable_refuses_is_rejected_alone_with_its_reason(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    edit_row(tmp_path / "okrs.csv", "KR-2", Owner="nobody@example.com")
+    plans = sync(hub)
+    [rejected] = [str(r) for p in plans if p.endpoint == "airtable" and p.direction == "push" for r in p.rejected]
+    assert "no such collaborator" in rejected and "INVALID_COLLABORATOR" in rejected
+    assert krs(emu)["Raise net revenue retention from 104% to 110%"]["Owner"]["email"] == "priya.nair@example.com"
+    assert [len(h.json()["records"]) for h in emu.log if h.method == "PATCH"] == [1]  # one batch of one, refused
+    edit_row(tmp_path / "okrs.csv", "KR-7", Current="5")
+    emu.reset_log()
+    plans = sync(hub)  # the refused record is tried again (and refused again, and said), the rest is written
+    assert [len(h.json()["records"]) for h in emu.log if h.method == "PATCH"] == [2, 1, 1]
+    assert any("no such collaborator" in str(r) for p in plans for r in p.rejected)
+    assert kr(csv_rows(tmp_path), "KR-7")["Current"] == "5" and krs(emu)[kr(csv_rows(tmp_path), "KR-7")["Key result"]]["Current"] == 5
+
+
+def test_refusals_and_bad_options_say_what_to_do(emu):
+    conn = AirtableConnector("a", options(emu, token="pat_wrong"))
+    with pytest.raises(FatalError, match="personal access token"):
+        list(conn.read(None))
+    conn = AirtableConnector("a", options(emu, tables={"objective": "OKRs", "key_result": "Key results"}))
+    with pytest.raises(FatalError, match="no table 'OKRs'"):
+        list(conn.read(None))
+    with pytest.raises(ConfigError, match="base id"):
+        AirtableConnector("a", {"token": "t", "base": "My base", "tables": {"objective": "O"}})
+    with pytest.raises(ConfigError, match="one table per entity"):
+        AirtableConnector("a", {"token": "t", "base": emu.base, "layout": "flat", "tables": {"objective": "O"}})
+
+
+def test_doctor_finds_the_base_and_each_table(emu):
+    from okrsync import doctor
+
+    report = doctor.Report()
+    doctor.probe_airtable(report, "a", AirtableConnector("a", options(emu)))
+    assert [c.status for c in report.checks] == ["ok", "ok"] and emu.count("GET") == 1
+    report = doctor.Report()
+    doctor.probe_airtable(report, "a", AirtableConnector("a", options(emu, tables={"objective": "OKRs"})))
+    assert [c.status for c in report.checks] == ["fail"] and "no table 'OKRs'" in report.checks[0].detail

@@ -1,0 +1,225 @@
+"""Excel in OneDrive/SharePoint end to end: the bundled example spreadsheet ⇄ a workbook in
+the Microsoft Graph emulator, over real HTTP; sign-in through msal against the emulated
+Microsoft login."""
+
+import io
+
+import openpyxl
+import pytest
+
+from connectors.graph_excel import GraphExcelConnector
+from okrsync import policy
+from okrsync.errors import ConfigError, DeleteGuardError, FatalError
+
+from .emulators.graph import Graph
+from .saas_e2e import edit_row, make_hub as saas_hub, sync
+from .test_google_sheets_e2e import csv_rows, kr
+
+DRIVE, ITEM = "b!drive-okr-team", "01ABCDEFWORKBOOK"
+
+
+def workbook(rows: list[list] | None = None, sheet: str = "OKRs") -> bytes:
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = sheet
+    for row in rows or []:
+        ws.append(row)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+def cells(data: bytes, sheet: str = "OKRs") -> list[dict]:
+    ws = openpyxl.load_workbook(io.BytesIO(data), read_only=True)[sheet]
+    rows = [list(r) for r in ws.iter_rows(values_only=True)]
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def edited(data: bytes, kr_id: str, **values) -> bytes:
+    """The workbook after a person changed cells of one KR row in Excel."""
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    ws = wb["OKRs"]
+    header = [c.value for c in ws[1]]
+    for row in ws.iter_rows(min_row=2):
+        if row[header.index("Key result ID")].value == kr_id:
+            for name, value in values.items():
+                row[header.index(name)].value = value
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def emu():
+    with Graph() as server:
+        server.faults.hang = 0.3
+        server.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
+        yield server
+
+
+def options(emu, **extra):
+    return {"url": emu.url + "/v1.0", "drive": DRIVE, "item": ITEM, "sheet": "OKRs",
+            "auth": {"bearer": "graph-test-token"}, **extra}
+
+
+def make_hub(tmp_path, emu, **extra):
+    return saas_hub(tmp_path, "graph-excel", options(emu, **extra))[0]
+
+
+def krs(emu):
+    return {r["Key result ID"]: r for r in cells(emu.data(DRIVE, ITEM)) if r.get("Key result ID")}
+
+
+def test_the_example_goes_into_the_workbook_and_a_second_sync_uploads_nothing(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    assert len(krs(emu)) == 39 and krs(emu)["KR-1"]["Target"] == 10200000 and not emu.errors
+    [put] = [h for h in emu.log if h.method == "PUT"]
+    assert emu.auth_on_download and not any(emu.auth_on_download)  # the download URL gets no token
+    emu.reset_log()
+    assert not any(p.changes for p in sync(hub))
+    # the item, its content (302), the download URL: no upload
+    assert [(h.method, h.status, h.path.rsplit("/", 1)[-1][:8]) for h in emu.log] == [
+        ("GET", 200, ITEM[:8]), ("GET", 302, "content"), ("GET", 200, emu.log[2].path.rsplit("/", 1)[-1][:8])]
+
+
+def test_an_edit_in_excel_comes_back_and_the_upload_carries_the_etag_read(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-2", Current=108))
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    [put] = [h for h in emu.log if h.method == "PUT"]
+    assert krs(emu)["KR-5"]["Current"] == 77 and krs(emu)["KR-2"]["Current"] == 108
+
+
+def test_a_workbook_saved_while_okrsync_writes_is_read_again_and_merged_never_overwritten(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.save_after_download(lambda data: edited(data, "KR-9", Current=55))  # saved in Excel meanwhile
+    emu.reset_log()
+    plans = sync(hub)
+    assert emu.count("PUT", status=412) == 1 and emu.count("PUT", status=200) == 1
+    both = krs(emu)
+    assert both["KR-5"]["Current"] == 77 and both["KR-9"]["Current"] == 55  # nothing lost
+    assert any("read again, merged and written in the same run" in n for p in plans for n in p.notes)
+    assert not any(p.rejected for p in plans if p.endpoint == "graph-excel" and p.direction == "push")
+    sync(hub)  # the edit made in Excel reaches the CSV with the next run (its push came before)
+    assert kr(csv_rows(tmp_path), "KR-9")["Current"] == "55" and kr(csv_rows(tmp_path), "KR-5")["Current"] == "77"
+
+
+def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    hub.config.sync["conflicts"] = {"prefer": "sheet"}
+    hub.policy = policy.from_config(hub.config)
+    sync(hub)
+    emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-1", Current=9_500_000))
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    sync(hub)
+    assert krs(emu)["KR-1"]["Current"] == 9_100_000 and kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+
+
+def test_a_row_deleted_in_excel_is_deleted_under_the_guard(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+
+    def without(data, ids):
+        wb = openpyxl.load_workbook(io.BytesIO(data))
+        ws = wb["OKRs"]
+        column = [c.value for c in ws[1]].index("Key result ID")
+        for i in reversed(range(2, ws.max_row + 1)):
+            if ws.cell(i, column + 1).value in ids:
+                ws.delete_rows(i)
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue()
+
+    emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {"KR-3"}))
+    sync(hub)
+    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"] and hub.store.count("key_result") == 38
+    emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {f"KR-{n}" for n in range(4, 30)}))
+    with pytest.raises(DeleteGuardError):
+        sync(hub)
+    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+
+@pytest.mark.parametrize("fault", ["429", "503", "reset", "truncate"])
+def test_throttling_and_faults_are_retried(tmp_path, emu, fault):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-2", Current=109))
+    edit_row(tmp_path / "okrs.csv", "KR-7", Current="4")
+    emu.faults.retry_after = 2
+    waits = []
+    hub.connector("graph-excel").api.sleep = waits.append
+    emu.faults.inject(fault, times=1, method="GET", path=r"/v1.0/drives/[^/]+/items/[^/]+/content")
+    emu.faults.inject(fault, times=1, method="PUT", apply_then_fail=fault in ("reset", "truncate"))
+    sync(hub)
+    assert emu.faults.pending() == 0
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "109" and krs(emu)["KR-7"]["Current"] == 4
+    if fault == "429":
+        assert waits.count(2.0) == 2  # Retry-After honoured, on the download and on the upload
+    assert not any(p.changes for p in sync(hub))
+
+
+def test_app_sign_in_through_msal(tmp_path, emu):
+    emu.apps["11111111-app"] = "app-SECRET-value"
+    emu.tokens.clear()
+    auth = {"tenant": "contoso.onmicrosoft.com", "client_id": "11111111-app", "client_secret": "app-SECRET-value"}
+    hub = make_hub(tmp_path, emu, auth=auth, login_url=emu.url)
+    sync(hub)
+    sync(hub)
+    assert emu.issued == 1 and len(krs(emu)) == 39  # one token, kept by msal until it expires
+    conn = hub.connector("graph-excel")
+    assert "SECRET" not in repr(conn.api.client.auth)
+    emu.tokens.clear()  # revoked early: a 401 gets one fresh token and the request again
+    sync(hub)
+    assert emu.issued == 2
+
+
+def test_user_sign_in_with_a_refresh_token(tmp_path, emu):
+    emu.refresh_tokens.add("refresh-SECRET-1")
+    emu.tokens.clear()
+    auth = {"tenant": "common", "client_id": "22222222-public", "refresh_token": "refresh-SECRET-1"}
+    hub = make_hub(tmp_path, emu, auth=auth, login_url=emu.url)
+    sync(hub)
+    assert emu.issued == 1 and len(krs(emu)) == 39
+
+
+def test_refusals_and_bad_options_say_what_to_do(tmp_path, emu):
+    conn = GraphExcelConnector("g", options(emu, auth={"bearer": "expired"}))
+    with pytest.raises(FatalError, match="Graph refused the token"):
+        list(conn.read(None))
+    conn = GraphExcelConnector("g", options(emu, item="NOPE"))
+    with pytest.raises(FatalError, match="no such drive or item"):
+        list(conn.read(None))
+    emu.apps["app"] = "right"
+    conn = GraphExcelConnector("g", options(emu, login_url=emu.url,
+                                            auth={"tenant": "t", "client_id": "app", "client_secret": "wrong"}))
+    with pytest.raises(FatalError, match="Microsoft sign-in refused .*check tenant") as e:
+        list(conn.read(None))
+    assert "wrong" not in str(e.value)
+    with pytest.raises(ConfigError, match="needs 'drive:'"):
+        GraphExcelConnector("g", {"auth": {"bearer": "t"}})
+    with pytest.raises(ConfigError, match="tenant, client_id"):
+        GraphExcelConnector("g", {"drive": "d", "item": "i", "auth": {"tenant": "t"}})
+    with pytest.raises(ConfigError, match="http://"):
+        GraphExcelConnector("g", {"drive": "d", "item": "i", "auth": {"bearer": "t"}, "url": "http://graph.example"})
+    by_path = GraphExcelConnector("g", options(emu, item=None, file="/Shared/OKRs 2026.xlsx"))
+    assert by_path.item == f"/drives/{DRIVE}/root:/Shared/OKRs%202026.xlsx:"
+
+
+def test_doctor_reads_the_item(emu):
+    from okrsync import doctor
+
+    report = doctor.Report()
+    doctor.probe_graph_excel(report, "g", GraphExcelConnector("g", options(emu)))
+    assert [c.status for c in report.checks] == ["ok"] and "OKRs 2026.xlsx" in report.checks[0].detail
+    report = doctor.Report()
+    doctor.probe_graph_excel(report, "g", GraphExcelConnector("g", options(emu, item="NOPE")))
+    assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1

@@ -1,0 +1,213 @@
+"""Notion end to end: the bundled example spreadsheet ⇄ two Notion databases (objectives,
+key results related to them) in the Notion emulator, over real HTTP."""
+
+import sys
+
+import pytest
+
+from connectors.notion import NotionConnector
+from okrsync import policy
+from okrsync.errors import ConfigError, DeleteGuardError, FatalError
+
+from .emulators.notion import Notion
+from .saas_e2e import edit_row, make_hub as saas_hub, sync, write_sheet
+from .test_google_sheets_e2e import csv_rows, kr
+from .vendors import example_emails
+
+TOKEN = "secret_NOTION-e2e-5c1d"
+OBJECTIVE = {"Objective": {"type": "title"}, "Objective description": {"type": "rich_text"},
+             "Objective owner": {"type": "people"}, "Team": {"type": "select"}, "Period": {"type": "select"},
+             "Objective type": {"type": "select"}, "Objective status": {"type": "status"}}
+KEY_RESULT = {"Key result": {"type": "title"}, "Owner": {"type": "people"}, "Direction": {"type": "select"},
+              "Unit": {"type": "select"}, "Currency": {"type": "select"}, "Start": {"type": "number"},
+              "Current": {"type": "number"}, "Target": {"type": "number"}, "Weight": {"type": "number"},
+              "Confidence": {"type": "number"}, "Status": {"type": "status"}, "Due": {"type": "date"}}
+
+
+def seed(emu) -> None:
+    """The people of the example, an Objectives database (related to itself: the parent) and
+    a Key results database related to it, with a rollup counting that relation."""
+    for email in example_emails():
+        emu.add_user(email)
+    emu.objectives = emu.add_database("Objectives", {**OBJECTIVE, "Parent objective": {"type": "relation"}})
+    emu.databases[emu.objectives]["properties"]["Parent objective"]["relation"]["database_id"] = emu.objectives
+    emu.krs = emu.add_database("Key results", {
+        **KEY_RESULT, "Objective": {"type": "relation", "database_id": emu.objectives},
+        "Objectives linked": {"type": "rollup", "relation_property_name": "Objective", "rollup_property_name": "x",
+                              "function": "count"}})
+
+
+@pytest.fixture
+def emu():
+    with Notion(token=TOKEN) as server:
+        server.faults.hang = 0.3
+        seed(server)
+        yield server
+
+
+def options(emu, **extra):
+    return {"url": emu.url, "token": TOKEN, "tables": {"objective": emu.objectives, "key_result": emu.krs}, **extra}
+
+
+def make_hub(tmp_path, emu, **extra):
+    return saas_hub(tmp_path, "notion", options(emu, **extra))
+
+
+def krs(emu):
+    return {r["Key result"]: r for r in emu.rows(emu.krs)}
+
+
+def test_the_example_becomes_pages_with_relations_and_a_second_sync_sends_nothing(tmp_path, emu):
+    hub, _ = make_hub(tmp_path, emu)
+    sync(hub)
+    objectives = {r["id"]: r for r in emu.rows(emu.objectives)}
+    assert len(objectives) == 13 and len(krs(emu)) == 39 and not emu.errors
+    arr = krs(emu)["Grow ARR from €8.4M to €10.2M"]
+    [parent] = arr["Objective"]
+    assert objectives[parent]["Objective"] == "Grow into a €12M ARR business"
+    assert (arr["Start"], arr["Target"], arr["Owner"], arr["Due"]) == (8400000, 10200000, ["maria.keller@example.com"],
+                                                                       "2026-03-31")
+    children = [o for o in objectives.values() if o["Parent objective"]]
+    assert children and all(c["Parent objective"][0] in objectives for c in children)  # self-relations resolved
+    assert emu.versions == {"2022-06-28"}
+    # the hub keeps the page ids as the records' Notion ids
+    ids = {r[0] for r in hub.store.db.execute("select external_id from links where endpoint = 'notion'").fetchall()}
+    assert set(objectives) <= ids
+    # the rollup Notion computes once the pages exist comes in once (kept in extra), nothing else
+    pulled = [c for p in sync(hub) for c in p.changes]
+    assert len(pulled) == 39 and {c.fields["extra.notion.Objectives linked"] for c in pulled} == {1}
+    emu.reset_log()
+    plans = sync(hub)
+    assert not any(p.changes for p in plans)
+    assert emu.count("POST", "/v1/pages") == emu.count("PATCH") == 0  # reads only: schema + query per database
+    assert emu.count("GET") == 2 and emu.count("POST") == 2
+
+
+def synced(tmp_path, emu, **extra):
+    hub, _ = make_hub(tmp_path, emu, **extra)
+    sync(hub)
+    sync(hub)  # the rollups Notion computes come in
+    emu.reset_log()
+    return hub
+
+
+def test_an_edit_in_notion_comes_back_and_only_the_changed_property_is_sent(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    page = emu.page_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"})
+    emu.edit(page, Current=108)
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    [patch] = [h for h in emu.log if h.method == "PATCH"]
+    assert patch.json() == {"properties": {"Current": {"number": 77.0}}}
+    assert emu.count("POST", "/v1/pages") == 0
+
+
+def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
+    hub, _ = make_hub(tmp_path, emu)
+    hub.config.sync["conflicts"] = {"prefer": "sheet"}
+    hub.policy = policy.from_config(hub.config)
+    sync(hub)
+    page = emu.page_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
+    emu.edit(page, Current=9_500_000)
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    sync(hub)
+    assert krs(emu)["Grow ARR from €8.4M to €10.2M"]["Current"] == 9_100_000
+    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+
+
+def test_a_page_archived_in_notion_is_deleted_under_the_guard(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    emu.archive(emu.page_where(emu.krs, **{"Key result": "Cut monthly gross logo churn from 2.1% to 1.5%"}))
+    sync(hub)
+    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
+    assert hub.store.count("key_result") == 38
+    for row in list(emu.rows(emu.krs))[3:30]:
+        emu.archive(row["id"])
+    with pytest.raises(DeleteGuardError):
+        sync(hub)
+    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+
+def test_a_record_deleted_in_the_csv_archives_its_page(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    page = emu.page_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
+    write_sheet(tmp_path / "okrs.csv", [r for r in csv_rows(tmp_path) if r["Key result ID"] != "KR-1"])
+    sync(hub)
+    [patch] = [h for h in emu.log if h.method == "PATCH"]
+    assert patch.path == f"/v1/pages/{page}" and patch.json() == {"archived": True}
+    assert emu.pages[page]["archived"] and len(krs(emu)) == 38
+
+
+@pytest.mark.parametrize("fault", ["repeat", "expire"])
+def test_paging_survives_a_repeated_page_and_an_expired_cursor(tmp_path, emu, fault, monkeypatch):
+    hub = synced(tmp_path, emu)
+    monkeypatch.setattr(sys.modules[type(hub.connector("notion")).__module__], "PAGE_SIZE", 10)  # 39 KRs: 4 pages
+    emu.edit(emu.page_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"}), Current=109)
+    emu.faults.inject_page(fault)
+    plans = sync(hub)
+    assert emu.faults.pending() == 0 and emu.faults.page_log[-1][0] == fault
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "109"
+    assert hub.store.count("key_result") == 39 and sum(len(p.changes) for p in plans) == 2
+    # an expired cursor (400 naming start_cursor): that database's listing again, from the start
+    restarts = [h.json() for h in emu.log if h.path.endswith("/query") and h.status == 400]
+    assert len(restarts) == (1 if fault == "expire" else 0)
+
+
+def test_request_shapes_follow_the_sdk_and_text_stays_plain(tmp_path, emu):
+    from .emulators.notion import BODY
+
+    hub, _ = make_hub(tmp_path, emu)
+    edit_row(tmp_path / "okrs.csv", "KR-1",  # escaped in the CSV, as okrsync writes files
+             **{"Key result": '\'=HYPERLINK("https://evil.example","x") ' + "y" * 2500})
+    sync(hub)
+    creates = [h.json() for h in emu.log if h.method == "POST" and h.path == "/v1/pages"]
+    assert len(creates) == 52 and all(set(c) <= BODY["create_page"] for c in creates)
+    assert all(set(h.json()) <= BODY["query"] for h in emu.log if h.path.endswith("/query"))
+    [title] = [c["properties"]["Key result"]["title"] for c in creates
+               if c["properties"].get("Key result", {}).get("title", [{}])[0].get("text", {}).get("content", "")
+               .startswith("=HYPERLINK")]
+    assert [len(t["text"]["content"]) for t in title] == [2000, 539]  # 2,000 characters a text object
+    assert all(set(t) == {"type", "text"} and set(t["text"]) == {"content"} for t in title)  # no formatting
+    assert kr(csv_rows(tmp_path), "KR-1")["Key result"].startswith("'=HYPERLINK")  # read back the same
+
+
+def test_computed_properties_and_unknown_people_are_rejected_with_the_reason(tmp_path, emu):
+    hub = synced(tmp_path, emu)
+    edit_row(tmp_path / "okrs.csv", "KR-2", Owner="nobody@example.com")
+    plans = sync(hub)
+    rejected = [str(r) for p in plans if p.endpoint == "notion" and p.direction == "push" for r in p.rejected]
+    assert any("'nobody@example.com' is no person in the Notion workspace" in r and "property 'Owner'" in r
+               for r in rejected)
+    assert emu.rows(emu.krs)[1]["Owner"] == ["priya.nair@example.com"]  # nothing half-written
+
+
+def test_refusals_and_bad_options_say_what_to_do(emu):
+    conn = NotionConnector("n", options(emu, token="secret_wrong"))
+    with pytest.raises(FatalError, match="Notion refused the token"):
+        list(conn.read(None))
+    conn = NotionConnector("n", options(emu, tables={"objective": "0" * 32, "key_result": emu.krs}))
+    with pytest.raises(FatalError, match="shared with the integration"):
+        list(conn.read(None))
+    with pytest.raises(ConfigError, match="one database per entity"):
+        NotionConnector("n", {"token": "t", "layout": "flat", "tables": {"objective": emu.objectives}})
+    with pytest.raises(ConfigError, match="not a database id"):
+        NotionConnector("n", {"token": "t", "tables": {"objective": "OKRs"}})
+    with pytest.raises(ConfigError, match="did you mean 'tables'"):
+        NotionConnector("n", {"token": "t", "tabels": {}})
+    url = "https://www.notion.so/acme/OKRs-" + emu.objectives.replace("-", "") + "?v=123"
+    assert NotionConnector("n", options(emu, tables={"objective": url})).tables["objective"] == emu.objectives
+
+
+def test_doctor_probes_each_database(emu):
+    from okrsync import doctor
+
+    report = doctor.Report()
+    doctor.probe_notion(report, "n", NotionConnector("n", options(emu)))
+    assert [c.status for c in report.checks] == ["ok", "ok"] and "key_result database" in report.checks[1].detail
+    report = doctor.Report()
+    doctor.probe_notion(report, "n", NotionConnector("n", options(emu, token="secret_wrong")))
+    assert {c.status for c in report.checks} == {"fail"} and report.exit_code == 1

@@ -1,0 +1,237 @@
+"""Smartsheet end to end: the bundled example spreadsheet ⇄ the Smartsheet emulator over real HTTP."""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from connectors.smartsheet import SmartsheetConnector
+from connectors.spreadsheet import CsvConnector
+from okrsync.config import Config
+from okrsync.errors import ConfigError, DeleteGuardError, FatalError, RetryableError
+from okrsync.store import Store
+from okrsync.sync import Hub
+
+from .emulators.smartsheet import Smartsheet
+from .saas_e2e import edit_row, sync, write_sheet
+from .test_google_sheets_e2e import csv_rows, kr
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
+SHEET, KRS = 4583173393803140, 2331373580117892
+
+
+@pytest.fixture
+def emu():
+    with Smartsheet() as server:
+        server.faults.hang = 0.3
+        yield server
+
+
+def options(emu, **extra):
+    return {"type": "smartsheet", "sheet": str(SHEET), "url": emu.url + "/2.0", "token": "test-token", "rate": 1000,
+            "timeout": 1, **extra}
+
+
+def make_hub(tmp_path, emu, sync=None, **extra):
+    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
+    emu.add_sheet(SHEET, "OKRs")
+    if extra.get("layout") == "linked":
+        emu.add_sheet(KRS, "Key results")
+        extra = {"tables": {"objective": str(SHEET), "key_result": str(KRS)}, **extra}
+    config = Config.of(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv"}, "ss": options(emu, **extra)},
+                       {"order": ["planning-sheet", "ss"], **(sync or {})})
+    hub = Hub(config, Store(None), {"csv": CsvConnector, "smartsheet": SmartsheetConnector})
+    hub.connector("ss").api.sleep = lambda s: None
+    return hub
+
+
+def sheet_kr(emu, kr_id, sid=SHEET):
+    [row] = [r for r in emu.records(sid) if r.get("Key result ID") == kr_id]
+    return row
+
+
+@pytest.mark.parametrize("layout", ["flat", "hierarchical", "linked"])
+def test_example_goes_to_smartsheet_and_a_second_sync_sends_nothing(tmp_path, emu, layout):
+    hub = make_hub(tmp_path, emu, layout=layout)
+    sync(hub)
+    sid = KRS if layout == "linked" else SHEET
+    krs = [r for r in emu.records(sid) if r.get("Key result ID")]
+    assert len(krs) == 39 and len({r["Key result ID"] for r in krs}) == 39
+    assert not emu.errors
+    emu.reset_log()
+    plans = sync(hub)
+    assert emu.count("POST") == emu.count("PUT") == emu.count("DELETE") == 0
+    assert emu.count("GET") == (2 if layout == "linked" else 1)  # one read per sheet, no write
+    assert not any(p.changes for p in plans)
+
+
+def test_hierarchical_kr_rows_are_indented_under_their_objective_row(tmp_path, emu):
+    hub = make_hub(tmp_path, emu, layout="hierarchical")
+    sync(hub)
+    sheet = emu.sheets[SHEET]
+    titles = {c["id"]: c["title"] for c in sheet.columns}
+    by_id = {r.id: {titles[c]: v for c, v in r.cells.items()} for r in sheet.rows}
+    objectives = [r for r in sheet.rows if not by_id[r.id].get("Key result ID")]
+    assert len(objectives) == 13 and all(r.parent is None for r in objectives)
+    for r in sheet.rows:
+        cells = by_id[r.id]
+        if cells.get("Key result ID"):
+            assert by_id[r.parent]["Objective ID"] == cells["Objective ID"]  # indented under its objective
+    # one POST for the objective rows, then one per objective for its KR rows (one location a request)
+    assert emu.count("POST", f"/2.0/sheets/{SHEET}/rows") == 1 + 13
+
+
+def test_an_edit_in_smartsheet_comes_back_and_only_the_changed_cell_is_sent(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    emu.edit(SHEET, {"Key result ID": "KR-2"}, Current=108)
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    [put] = [h for h in emu.log if h.method == "PUT"]
+    [row] = put.json()
+    assert len(row["cells"]) == 1 and row["cells"][0]["value"] == 77
+    assert emu.count("POST") == emu.count("DELETE") == 0
+    assert sheet_kr(emu, "KR-5")["Current"] == 77
+
+
+def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
+    hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}})
+    sync(hub)
+    emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000)
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    sync(hub)
+    assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
+    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+
+
+def test_a_row_deleted_in_smartsheet_is_deleted_under_the_guard(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    assert emu.delete_rows(SHEET, {"Key result ID": "KR-3"}) == 1
+    sync(hub)
+    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
+    assert hub.store.count("key_result") == 38
+    for n in range(4, 30):
+        emu.delete_rows(SHEET, {"Key result ID": f"KR-{n}"})
+    with pytest.raises(DeleteGuardError):
+        sync(hub)
+    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+
+def test_a_record_deleted_in_the_csv_deletes_its_row(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    write_sheet(tmp_path / "okrs.csv", [r for r in csv_rows(tmp_path) if r["Key result ID"] != "KR-7"])
+    emu.reset_log()
+    sync(hub)
+    [delete] = [h for h in emu.log if h.method == "DELETE"]
+    assert len(delete.query["ids"][0].split(",")) == 1 and delete.query["ignoreRowsNotFound"] == ["true"]
+    assert not [r for r in emu.records(SHEET) if r.get("Key result ID") == "KR-7"]
+    assert len([r for r in emu.records(SHEET) if r.get("Key result ID")]) == 38
+
+
+def test_a_kr_dragged_under_another_objective_moves_there(tmp_path, emu):
+    hub = make_hub(tmp_path, emu, layout="hierarchical")
+    sync(hub)
+    emu.indent(SHEET, {"Key result ID": "KR-4"}, under={"Objective ID": "CO-1", "Key result ID": None})
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-4")["Objective ID"] == "CO-1"
+    emu.reset_log()
+    assert not any(p.changes for p in sync(hub)) and emu.count("PUT") == 0  # the indent is what counts
+    # and the other way round: moved in the CSV, the row is moved under its new objective row
+    edit_row(tmp_path / "okrs.csv", "KR-4", **{"Objective ID": "CO-2"})
+    sync(hub)
+    row = emu.row(SHEET, {"Key result ID": "KR-4"})
+    parent = next(r for r in emu.sheets[SHEET].rows if r.id == row.parent)
+    titles = {c["title"]: c["id"] for c in emu.sheets[SHEET].columns}
+    assert parent.cells[titles["Objective ID"]] == "CO-2" and sheet_kr(emu, "KR-4")["Objective ID"] == "CO-2"
+    assert hub.store.count("key_result") == 39 and not any(p.changes for p in sync(hub))
+
+
+def test_okrsync_never_writes_a_formula(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    text = '=HYPERLINK("https://evil.example","click")'
+    edit_row(tmp_path / "okrs.csv", "KR-1", **{"Key result": "'" + text})
+    sync(hub)
+    assert sheet_kr(emu, "KR-1")["Key result"] == "'" + text
+    assert not emu.errors and not any("formula" in str(h.body) for h in emu.log if h.method in ("POST", "PUT"))
+    assert not any(p.changes for p in sync(hub))
+
+
+@pytest.mark.parametrize("fault", ["429", "500", "503", "truncate", "timeout", "reset"])
+def test_faults_are_retried_without_duplicates_or_lost_edits(tmp_path, emu, fault):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    emu.edit(SHEET, {"Key result ID": "KR-2"}, Current=109)
+    edit_row(tmp_path / "okrs.csv", "KR-7", Current="4")
+    emu.faults.inject(fault, times=2, method="GET")
+    emu.faults.inject(fault, times=1, method="PUT", apply_then_fail=fault in ("timeout", "truncate", "reset"))
+    sync(hub)
+    assert emu.faults.pending() == 0
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "109"
+    assert sheet_kr(emu, "KR-7")["Current"] == 4
+    assert len([r for r in emu.records(SHEET) if r.get("Key result ID")]) == 39
+    assert not any(p.changes for p in sync(hub))
+
+
+def test_a_lost_add_answer_duplicates_nothing(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    emu.faults.inject("timeout", method="POST", path=r".*/rows", apply_then_fail=True)  # done, answer lost
+    with pytest.raises(RetryableError):
+        sync(hub)
+    assert emu.count("POST", f"/2.0/sheets/{SHEET}/rows") == 1  # an add is never re-sent blindly
+    sync(hub)
+    krs = [r["Key result ID"] for r in emu.records(SHEET) if r.get("Key result ID")]
+    assert sorted(krs) == sorted(set(krs)) and len(krs) == 39
+    assert not any(p.changes for p in sync(hub))
+
+
+def test_a_429_storm_past_the_attempts_fails_the_run_without_advancing_the_cursor(tmp_path, emu):
+    hub = make_hub(tmp_path, emu)
+    sync(hub)
+    emu.edit(SHEET, {"Key result ID": "KR-2"}, Current=111)
+    cursor = hub.store.cursor("ss", "records")
+    emu.faults.inject("429", times=5)
+    with pytest.raises(RetryableError, match="429"):
+        sync(hub)
+    assert hub.store.cursor("ss", "records") == cursor and emu.count(status=429) == 5
+    assert all(h.fault == "429" for h in emu.log if h.status == 429)
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "111"
+
+
+def test_refusals_and_bad_options_say_what_to_do(tmp_path, emu):
+    emu.add_sheet(SHEET)
+    conn = SmartsheetConnector("ss", {k: v for k, v in options(emu, token="expired").items() if k != "type"})
+    with pytest.raises(FatalError, match="access token was refused"):
+        list(conn.read(None))
+    conn = SmartsheetConnector("ss", {k: v for k, v in options(emu, sheet="999").items() if k != "type"})
+    with pytest.raises(FatalError, match="no such sheet"):
+        list(conn.read(None))
+    with pytest.raises(ConfigError, match="not a sheet id"):
+        SmartsheetConnector("ss", {"sheet": "OKRs", "token": "t"})
+    with pytest.raises(ConfigError, match="token"):
+        SmartsheetConnector("ss", {"sheet": "1"})
+    with pytest.raises(ConfigError, match="did you mean 'sheet'"):
+        SmartsheetConnector("ss", {"shet": "1", "token": "t"})
+    with pytest.raises(ConfigError, match="http://"):
+        SmartsheetConnector("ss", {"sheet": "1", "token": "t", "url": "http://api.example.com/2.0"})
+
+
+def test_doctor_probes_each_sheet_once(emu):
+    from okrsync import doctor
+
+    emu.add_sheet(SHEET)
+    report = doctor.Report()
+    conn = SmartsheetConnector("ss", {k: v for k, v in options(emu).items() if k != "type"})
+    doctor.probe_smartsheet(report, "ss", conn)
+    [check] = report.checks
+    assert check.status == "ok" and str(SHEET) in check.detail and emu.count("GET") == 1
+    report = doctor.Report()
+    doctor.probe_smartsheet(report, "ss", SmartsheetConnector("ss", {k: v for k, v in options(
+        emu, sheet="12345").items() if k != "type"}))
+    assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1
