@@ -33,6 +33,9 @@ class Capabilities:
     max_krs_per_objective: int | None = None
     rate_limit: str | None = None  # as documented by the vendor, e.g. "150/min"
     read_only: tuple[str, ...] = ()  # kinds read from the tool but never written to it (Jira's history)
+    # facts a write relies on that no public source confirms (the README's UNCONFIRMED list):
+    # `okrsync migrate` plans them as risks until `okrsync doctor --probe` confirms them
+    unconfirmed: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -179,6 +182,13 @@ class Connector:
         """Requests sent and retries made since the last call, for the run's counters
         (API connectors return their ``okrsync.http.Api``'s counts)."""
         return 0, 0
+
+    def migration_risks(self, entities: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """What writing ``entities`` (canonical id, kind, fields — the hub's records) here may
+        lose or change although the fields are held: ``{"what", "count", "examples"}`` rows
+        (examples: up to three canonical ids), listed by ``okrsync migrate``'s plan with the
+        capability losses. The default: none."""
+        return []
 
     def fields(self, kind: str) -> set[str] | None:
         """Canonical fields this endpoint holds for ``kind`` (None: every field).
