@@ -32,7 +32,7 @@ import httpx
 
 from okrsync import hookimpl, http
 from okrsync import transforms as tf
-from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.model import band
 
@@ -99,6 +99,13 @@ class TabilityConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def migration_risks(self, entities):
+        """Check-ins lose their date: the remote check-in webhook stamps the time it arrives
+        (its documented payload has no date field), so history cannot be backdated."""
+        ids = [cid for cid, kind, _ in entities if kind == "check_in"]
+        return [{"what": "check-in dates (Tability's remote check-in webhook stamps the arrival time: no backdating)",
+                 "count": len(ids), "examples": ids[:3]}] if ids else []
+
     def fields(self, kind: str) -> set[str] | None:
         held = {
             "objective": {"title", "description", "period"},
@@ -151,6 +158,17 @@ class TabilityConnector(Connector):
             yield self._guard("objective", objective, lambda: self._objective(plan, objective))
         for outcome in outcomes:
             yield self._guard("outcome", outcome, lambda: self._key_result(outcome))
+        # outcome_type spellings beyond improve_metric are unconfirmed (T11): an unknown one is
+        # read as from → to and kept as text in extra, and said on every read
+        unknown: dict[str, list[str]] = {}
+        for outcome in outcomes:
+            kind = outcome.get("outcome_type") or "improve_metric"
+            if kind not in self.mapping["outcome_types"]:
+                unknown.setdefault(str(kind), []).append(str(outcome.get("nano_slug") or outcome.get("id")))
+        for kind, ids in sorted(unknown.items()):
+            yield Note(f"{self.endpoint}: outcome_type {kind!r} is not in the mapping (outcome_types); {len(ids)} "
+                       f"outcome(s) read as from → to, the type kept in extra.{self.endpoint}.outcome_type "
+                       f"(e.g. {', '.join(ids[:3])}). Map it under mapping: outcome_types: if it means another kind")
         for initiative in (i for items in listed for i in items["initiatives"]):
             yield self._guard("initiative", initiative, lambda: self._initiative(initiative))
         if self.history:
