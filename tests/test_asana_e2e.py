@@ -184,3 +184,49 @@ def test_a_status_update_posted_in_asana_is_a_check_in_of_its_kr(tmp_path, emu):
     assert krs[check_ins[0]["key_result_id"]]["title"] == "Raise eNPS from 21 to 35"
     again = totals(sync(make_hub(tmp_path, emu)))
     assert (again["created"], again["updated"], again["deleted"]) == (0, 0, 0)
+
+
+def test_a_429_lowers_the_requests_in_flight_and_says_so(tmp_path, emu):
+    # Asana publishes no concurrency limit: a 429 halves the workers for the rest of the run
+    sync(make_hub(tmp_path, emu))
+    emu.faults.inject("429", 2, method="POST", path="/api/1.0/batch")
+    hub = make_hub(tmp_path, emu, fast_retries=True, concurrency=4)
+    plans = sync(hub)  # the read meets both 429s
+    assert hub.connector("asana").workers.limit == 1 and len(emu.goals) == 52
+    notes = [n for p in plans for n in p.notes if "lowered its requests in flight" in n]
+    assert notes == ["asana: Asana answered 429 (rate limited); okrsync lowered its requests in flight from 4 to 1 "
+                     "for this run. If it keeps happening, set concurrency: 1"]
+
+
+def test_workers_never_let_more_than_the_limit_through():
+    import threading
+
+    from okrsync.connectors.asana import Workers
+
+    workers, busy, peak, lock = Workers(4), [0], [0], threading.Lock()
+
+    def job(n):
+        with workers:
+            with lock:
+                busy[0] += 1
+                peak[0] = max(peak[0], busy[0])
+            if n == 0:
+                workers.lower()
+                workers.lower()
+            time.sleep(0.02)
+            with lock:
+                busy[0] -= 1
+
+    first = [threading.Thread(target=job, args=(n,)) for n in range(4)]
+    for t in first:
+        t.start()
+    for t in first:
+        t.join()
+    assert peak[0] == 4 and workers.limit == 1
+    peak[0] = 0
+    rest = [threading.Thread(target=job, args=(n,)) for n in range(1, 6)]
+    for t in rest:
+        t.start()
+    for t in rest:
+        t.join()
+    assert peak[0] == 1
