@@ -204,29 +204,29 @@ def test_workers_never_let_more_than_the_limit_through():
     from okrsync.connectors.asana import Workers
 
     workers, busy, peak, lock = Workers(4), [0], [0], threading.Lock()
+    together = threading.Barrier(4, timeout=5)
 
-    def job(n):
+    def job(wait):
         with workers:
             with lock:
                 busy[0] += 1
                 peak[0] = max(peak[0], busy[0])
-            if n == 0:
-                workers.lower()
-                workers.lower()
-            time.sleep(0.02)
+            wait()
             with lock:
                 busy[0] -= 1
 
-    first = [threading.Thread(target=job, args=(n,)) for n in range(4)]
-    for t in first:
-        t.start()
-    for t in first:
-        t.join()
-    assert peak[0] == 4 and workers.limit == 1
+    def run(n, wait):
+        threads = [threading.Thread(target=job, args=(wait,)) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    run(4, together.wait)  # four in flight at once: the barrier only opens for all four
+    assert peak[0] == 4
+    workers.lower()
+    workers.lower()
+    workers.lower()
     peak[0] = 0
-    rest = [threading.Thread(target=job, args=(n,)) for n in range(1, 6)]
-    for t in rest:
-        t.start()
-    for t in rest:
-        t.join()
-    assert peak[0] == 1
+    run(6, lambda: time.sleep(0.01))
+    assert workers.limit == 1 and peak[0] == 1
