@@ -14,6 +14,7 @@ from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
+from .asana_spec import asana_spec
 from .emulators.asana import TOKEN, AsanaEmulator
 from .saas_e2e import write_sheet
 from .test_sync import sync
@@ -32,6 +33,7 @@ def owners() -> list[str]:
 def emu():
     with AsanaEmulator(users=owners(), periods=QUARTERS) as server:
         server.faults.hang = 0.3
+        server.spec = asana_spec()  # every exchange against Asana's spec (batch actions one by one)
         yield server
 
 
