@@ -59,6 +59,11 @@ class QuantiveConnector(Connector):
         alignment="none", alignment_depth=0, weights=False, confidence=False,
         check_ins="history",  # POST /metrics/{id}/checkin (official CLI); history read UNCONFIRMED
         custom_fields=False, deletes=True, incremental=False, writes="records",
+        unconfirmed=(
+            "check-in history read from GET /metrics/{id}/values (path and answer shape from a third-party script)",
+            "a decreasing KR written as targetOperator at_most (only at_least is seen in any source)",
+            "decimal values kept by a metric (manualType double)",
+        ),
         rate_limit=f"undocumented; okrsync paces at {RATE:g} req/s by default (set `rate`)",
     )
 
@@ -88,6 +93,55 @@ class QuantiveConnector(Connector):
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
+
+    def probe(self, sandbox, kit):
+        """``sandbox: {session: <the title of a Quantive session for throwaway goals>}``. Checks
+        the create bodies, values through check-ins (read back as the metric's actual and as
+        its check-in history), at_most for a decreasing KR, decimals; and, for the record,
+        whether ``PUT /metrics/{id}`` takes ``actual`` (okrsync does not rely on it)."""
+        from okrsync import probe as p
+
+        if not sandbox.get("session"):
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give session: <the title of a Quantive session "
+                              "where the probe may create and delete a throwaway goal>")
+        period = period_label(str(sandbox["session"]))
+        objective, krs = p.standard()
+        objective = {"title": objective["title"], "description": objective["description"], "period": period}
+        rows = kit.round_trip(objective, krs)
+        krs_made = {kit.ids.get(f"probe-kr-{label}") for label in krs} - {None}
+        history = [r for r in kit.seen.values() if r.kind == "check_in" and r.fields.get("key_result_id") in krs_made]
+        facts = self.capabilities.unconfirmed
+        rows.append(p.ProbeResult(facts[0], p.CONFIRMED if {c.fields["key_result_id"] for c in history} == krs_made
+                                  and krs_made else p.CONTRADICTED,
+                                  f"{len(history)} check-in(s) read back for {len(krs_made)} metric(s)"))
+        rows.append(p.summary(facts[1], rows, lambda r: r.claim.startswith("key result (decreasing) direction")))
+        rows.append(p.summary(facts[2], rows, lambda r: r.claim.startswith("key result (decimal)")
+                              and any(r.claim.startswith(f"key result (decimal) {n} ") for n in ("start", "target", "current"))))
+        rows.append(p.summary("a KR's value moves by POST /metrics/{id}/checkin", rows,
+                              lambda r: r.claim.startswith("key result (") and " current " in r.claim))
+        rows.append(self._probe_put_actual(period, kit))
+        return rows
+
+    def _probe_put_actual(self, period: str, kit) -> "ProbeResult":
+        from okrsync import probe as p
+
+        claim = "PUT /metrics/{id} takes `actual` (okrsync sends values by check-in instead)"
+        made = self.write(WriteBatch(creates=[
+            Record("objective", "o", {"title": "okrsync probe: PUT actual", "period": period}, canonical_id="o"),
+            Record("key_result", "k", {"title": "okrsync probe: PUT actual", "objective_id": "o", "start": 0.0,
+                                       "target": 10.0, "direction": "increase", "unit": "number"}, canonical_id="k")]))
+        for cid, kind in (("o", "objective"), ("k", "key_result")):
+            if cid in made.external_ids:
+                kit.track(kind, made.external_ids[cid])
+        if "k" not in made.external_ids:
+            return p.ProbeResult(claim, p.UNTESTABLE, "; ".join(str(r) for r in made.rejected) or "no metric was made")
+        goal, metric = made.external_ids["o"], made.external_ids["k"]
+        self.api.call("PUT", f"/metrics/{metric}", json={"actual": 4.0})
+        found = [m for m in self._list("/metrics", filter=json.dumps({"goalId": goal})) if m.get("id") == metric]
+        actual = _float(found[0].get("actual")) if found else None
+        kit.delete([("key_result", metric), ("objective", goal)])
+        return p.ProbeResult(claim, p.CONFIRMED if actual == 4.0 else p.CONTRADICTED,
+                             "" if actual == 4.0 else f"actual read back {actual!r} after PUT {{actual: 4.0}}")
 
     def fields(self, kind: str) -> set[str] | None:
         return {"objective": {"title", "description", "owner", "period"},

@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import yaml
 
+from . import probe
 from .connector import Record, WriteBatch
 from .errors import ConfigError
 from .model import KINDS
@@ -89,8 +90,7 @@ def plan(hub: Hub, source: str, target: str, run_id: int, users: dict[str, str] 
     writes = sum(creates.values()) + sum(updates.values())
     estimate = writes / rate if rate else None
     notes = list(push.notes)
-    notes += [f"risk: {target} relies on an unconfirmed fact: {fact} (check it with okrsync doctor --probe {target})"
-              for fact in conn.capabilities.unconfirmed]
+    notes += probe.fact_notes(hub.store, target, conn.capabilities.unconfirmed)
     if rate:
         notes.append(f"estimate: at most {writes} write requests at {rate:g}/s; connectors with bulk "
                      "endpoints need far fewer")

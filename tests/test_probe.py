@@ -1,0 +1,113 @@
+"""okrsync doctor --probe: each connector's claims checked against its emulator, a contradicting
+emulator caught, no probe without a sandbox, cleanup after an interrupt, results kept."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from okrsync.cli import cli
+
+from .emulators.quantive import ACCOUNT, BASE, TOKEN as Q_TOKEN, QuantiveEmulator
+
+
+def probe(name="saas", *, code=0):
+    result = CliRunner().invoke(cli, ["--json", "doctor", "--probe", name])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return json.loads(result.stdout) if code in (0, 1) else result
+
+
+def verdicts(out) -> dict[str, tuple[str, str]]:
+    return {r["claim"]: (r["verdict"], r["detail"]) for r in out["results"]}
+
+
+def write_config(tmp_path, monkeypatch, section: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "okrsync.yaml").write_text(f"endpoints:\n  saas:\n{section}")
+
+
+# ---------------------------------------------------------------- Quantive
+
+@pytest.fixture
+def quantive():
+    with QuantiveEmulator() as emu:
+        emu.add_session("okrsync sandbox")
+        yield emu
+
+
+def quantive_config(tmp_path, monkeypatch, emu, sandbox="{session: okrsync sandbox}"):
+    write_config(tmp_path, monkeypatch, f"    type: quantive\n    url: {emu.url}{BASE}\n    token: {Q_TOKEN}\n"
+                                        f"    account_id: {ACCOUNT}\n    rate: 1000\n    sandbox: {sandbox}\n")
+
+
+def test_quantive_probe_confirms_against_the_emulator_and_leaves_nothing(tmp_path, monkeypatch, quantive):
+    quantive_config(tmp_path, monkeypatch, quantive)
+    out = probe()
+    found = verdicts(out)
+    assert out["exit_code"] == 0 and all(v == "confirmed" for v, _ in found.values()), found
+    assert found["a KR's value moves by POST /metrics/{id}/checkin"][0] == "confirmed"
+    assert found["key result (decimal) current 2.5 reads back as written"] == ("confirmed", "")
+    assert any(c.startswith("objective title 'okrsync probe — throwaway") for c in found)
+    assert not quantive.goals and not quantive.metrics  # every throwaway record deleted
+    assert quantive.count("POST", BASE + "/metrics/") >= 2  # the check-ins
+
+
+def test_quantive_ignoring_actual_on_put_is_reported_contradicted(tmp_path, monkeypatch, quantive):
+    quantive.put_ignores_actual = True
+    quantive_config(tmp_path, monkeypatch, quantive)
+    out = probe(code=1)
+    verdict, detail = verdicts(out)["PUT /metrics/{id} takes `actual` (okrsync sends values by check-in instead)"]
+    assert (verdict, detail) == ("contradicted", "actual read back 0.0 after PUT {actual: 4.0}")
+    # what okrsync does rely on still holds
+    assert verdicts(out)["a KR's value moves by POST /metrics/{id}/checkin"][0] == "confirmed"
+    assert not quantive.goals and not quantive.metrics
+
+
+def test_no_probe_without_an_explicit_sandbox(tmp_path, monkeypatch, quantive):
+    write_config(tmp_path, monkeypatch, f"    type: quantive\n    url: {quantive.url}{BASE}\n    token: {Q_TOKEN}\n"
+                                        f"    account_id: {ACCOUNT}\n")
+    result = probe(code=2)
+    assert "sandbox" in result.output and quantive.count() == 0  # not one request
+
+
+def test_a_probe_killed_midway_is_cleaned_up_by_the_next(tmp_path, monkeypatch, quantive):
+    from okrsync.connectors.quantive import QuantiveConnector
+
+    quantive_config(tmp_path, monkeypatch, quantive)
+    real = QuantiveConnector.read
+    monkeypatch.setattr(QuantiveConnector, "read", lambda self, cursor: (_ for _ in ()).throw(KeyboardInterrupt()))
+    result = CliRunner().invoke(cli, ["--json", "doctor", "--probe", "saas"])
+    assert result.exit_code != 0
+    assert not quantive.goals and not quantive.metrics  # deleted on the way out
+    monkeypatch.setattr(QuantiveConnector, "read", real)
+    assert probe()["exit_code"] == 0
+
+
+def test_leftovers_of_a_killed_probe_are_deleted_first(tmp_path, monkeypatch, quantive):
+    from okrsync.store import Store
+
+    quantive_config(tmp_path, monkeypatch, quantive)
+    goal = quantive.add_goal("okrsync probe leftover", next(iter(quantive.sessions)))
+    store = Store(tmp_path / "okrsync.db")
+    run = store.begin_run("doctor --probe")  # as a SIGKILLed probe leaves it: the intent, no delete
+    store.add_intents(run, "saas#probe", [("objective", f"probe:objective:{goal}", {"external_id": goal})])
+    store.close()
+    found = verdicts(probe())
+    assert found["an interrupted probe's throwaway records are deleted"] == ("confirmed", "1 deleted")
+    assert goal not in quantive.goals
+
+
+def test_the_result_is_kept_for_migrate_and_connectors(tmp_path, monkeypatch, quantive):
+    from okrsync import probe as probe_mod
+    from okrsync.connectors.quantive import QuantiveConnector
+    from okrsync.store import Store
+
+    quantive_config(tmp_path, monkeypatch, quantive)
+    probe()
+    store = Store(tmp_path / "okrsync.db")
+    notes = probe_mod.fact_notes(store, "saas", QuantiveConnector.capabilities.unconfirmed)
+    assert len(notes) == 3 and all(n.startswith("confirmed on this account by okrsync doctor --probe") for n in notes)
+    store.close()
+    shown = CliRunner().invoke(cli, ["connectors", "quantive"])
+    assert shown.exit_code == 0 and "confirmed on this account" in shown.output and "saas" in shown.output
