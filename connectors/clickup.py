@@ -108,6 +108,25 @@ class ClickUpConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def probe(self, sandbox, kit):
+        """``sandbox: {team_id: <a Workspace ID the probe may write to>}`` (the endpoint's own
+        is fine: the goal it makes is deleted at once; ClickUp's create takes no folder).
+        Checks decimals in steps_start/steps_end/steps_current, a decreasing target, a long
+        non-ASCII name and the due date by reading them back."""
+        from okrsync import probe as p
+
+        team = str(sandbox.get("team_id") or "")
+        if not team.isdigit():
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give team_id: <the Workspace ID where the probe may "
+                              "create and delete a throwaway goal> (a number, as in app.clickup.com/<id>/…)")
+        self.team = team
+        objective, krs = p.standard()
+        rows = kit.round_trip({k: objective[k] for k in ("title", "description", "due")}, krs,
+                              reader={"team_id": team})
+        decimal = ("creates a key result (decimal)",) + tuple(f"key result (decimal) {n} " for n in STEPS.values())
+        rows.append(p.summary(self.capabilities.unconfirmed[0], rows, lambda r: r.claim.startswith(decimal)))
+        return rows
+
     def migration_risks(self, entities):
         """KRs with a decimal start, target or current value: ClickUp may keep only integers."""
         ids = [cid for cid, kind, f in entities if kind == "key_result" and f.get("unit") != "boolean"

@@ -111,3 +111,46 @@ def test_the_result_is_kept_for_migrate_and_connectors(tmp_path, monkeypatch, qu
     store.close()
     shown = CliRunner().invoke(cli, ["connectors", "quantive"])
     assert shown.exit_code == 0 and "confirmed on this account" in shown.output and "saas" in shown.output
+
+
+# ---------------------------------------------------------------- ClickUp
+
+@pytest.fixture
+def clickup():
+    from .clickup_spec import ClickUpSpec
+    from .emulators.clickup import ClickUpEmulator
+
+    with ClickUpEmulator(team_id="512") as emu:
+        emu.spec = ClickUpSpec.load()
+        yield emu
+
+
+def clickup_config(tmp_path, monkeypatch, emu):
+    write_config(tmp_path, monkeypatch, f"    type: clickup\n    url: {emu.url}/api\n    team_id: '512'\n"
+                                        "    auth: {token: pk_183_TESTTOKEN}\n    rate: 1000\n"
+                                        "    sandbox: {team_id: '512'}\n")
+
+
+DECIMALS = "decimal start, target and current values: the spec types steps_start/steps_end/"
+
+
+def test_clickup_probe_confirms_decimals_and_the_rest_against_the_emulator(tmp_path, monkeypatch, clickup):
+    clickup_config(tmp_path, monkeypatch, clickup)
+    found = verdicts(probe())
+    assert all(v == "confirmed" for v, _ in found.values()), found
+    [decimal] = [v for c, v in found.items() if c.startswith(DECIMALS)]
+    assert decimal == ("confirmed", "4 check(s)")  # the create, start, target, current of the decimal KR
+    assert [v for c, (v, _) in found.items() if c.startswith("objective due ")] == ["confirmed"]
+    assert [v for c, (v, _) in found.items() if c.startswith("objective title 'okrsync probe")] == ["confirmed"]
+    assert not clickup.goals and not clickup.targets
+
+
+def test_clickup_truncating_decimals_is_reported_contradicted(tmp_path, monkeypatch, clickup):
+    clickup.truncate_decimals = True
+    clickup_config(tmp_path, monkeypatch, clickup)
+    out = probe(code=1)
+    found = verdicts(out)
+    [decimal] = [v for c, v in found.items() if c.startswith(DECIMALS)]
+    assert decimal[0] == "contradicted" and "key result (decimal) current 2.5 reads back as written: read back 2.0" in decimal[1]
+    assert found["key result (decreasing) start 10.0 reads back as written"] == ("confirmed", "")
+    assert not clickup.goals and not clickup.targets
