@@ -26,7 +26,7 @@ from typing import Any, Iterator
 
 from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
-from okrsync.errors import FatalError, RetryableError
+from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_options, chunks, load_mapping, new_api, period_label
 
@@ -102,6 +102,46 @@ class PerdooConnector(Connector):
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
+
+    def probe(self, sandbox, kit):
+        """``sandbox: {group: <a Perdoo group>, timeframe: <a timeframe's name>, past_timeframe:
+        <an ended timeframe's name, optional>}``. Checks KR writes through upsertKeyResult
+        (every input field read back), a current value written as currentValue, and — with
+        ``past_timeframe`` — that the objectives listing okrsync takes deletes from shows
+        objectives of past timeframes."""
+        from okrsync import probe as p
+
+        if not sandbox.get("group") or not sandbox.get("timeframe"):
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give group: <a Perdoo group> and timeframe: <a "
+                              "timeframe's name> where the probe may create and delete a throwaway objective")
+        objective, krs = p.standard()
+        objective = {"title": objective["title"], "description": objective["description"],
+                     "team": str(sandbox["group"]), "period": period_label(str(sandbox["timeframe"]))}
+        rows = kit.round_trip(objective, krs)
+        writes, values = self.capabilities.unconfirmed
+        rows.append(p.summary(writes, rows, lambda r: r.claim.startswith(("creates a key result", "key result ("))))
+        rows.append(p.summary(values, rows, lambda r: r.claim.startswith("key result (") and " current " in r.claim))
+        rows.append(self._probe_past(sandbox.get("past_timeframe"), kit))
+        return rows
+
+    def _probe_past(self, past: str | None, kit) -> "ProbeResult":
+        from okrsync import probe as p
+
+        claim = "the objectives listing (includePastTimeframes: true) shows objectives of past timeframes"
+        if not past:
+            return p.ProbeResult(claim, p.UNTESTABLE, "give sandbox: past_timeframe: <an ended timeframe's name>")
+        made = self.write(WriteBatch(creates=[Record("objective", "o", {"title": "okrsync probe: past timeframe",
+                                                                         "period": period_label(str(past))},
+                                                     canonical_id="o")]))
+        if "o" not in made.external_ids:
+            return p.ProbeResult(claim, p.UNTESTABLE, "; ".join(str(r) for r in made.rejected) or "no objective made")
+        oid = made.external_ids["o"]
+        kit.track("objective", oid)
+        listed = any(isinstance(i, Record) and i.external_id == oid for i in kit.fresh().read(None))
+        kit.delete([("objective", oid)])
+        return p.ProbeResult(claim, p.CONFIRMED if listed else p.CONTRADICTED,
+                             "" if listed else f"an objective of timeframe {past!r} was not listed: okrsync would "
+                                               "take past quarters' objectives as deleted")
 
     def migration_risks(self, entities):
         """Key results whose current value rides on the unconfirmed ``currentValue`` input."""

@@ -154,3 +154,45 @@ def test_clickup_truncating_decimals_is_reported_contradicted(tmp_path, monkeypa
     assert decimal[0] == "contradicted" and "key result (decimal) current 2.5 reads back as written: read back 2.0" in decimal[1]
     assert found["key result (decreasing) start 10.0 reads back as written"] == ("confirmed", "")
     assert not clickup.goals and not clickup.targets
+
+
+# ---------------------------------------------------------------- Perdoo
+
+@pytest.fixture
+def perdoo():
+    from .emulators.perdoo import PerdooEmulator
+
+    with PerdooEmulator() as emu:
+        emu.add_timeframe("Q1 2026")
+        emu.past_timeframes.add(emu.add_timeframe("Q4 2025"))
+        emu.add_group("Sandbox")
+        yield emu
+
+
+def perdoo_config(tmp_path, monkeypatch, emu):
+    write_config(tmp_path, monkeypatch, f"    type: perdoo\n    url: {emu.url}/graphql/\n    token: perdoo-test-token\n"
+                                        "    rate: 1000\n    sandbox: {group: Sandbox, timeframe: Q1 2026, "
+                                        "past_timeframe: Q4 2025}\n")
+
+
+PAST = "the objectives listing (includePastTimeframes: true) shows objectives of past timeframes"
+
+
+def test_perdoo_probe_confirms_kr_writes_and_past_timeframes_against_the_emulator(tmp_path, monkeypatch, perdoo):
+    from okrsync.connectors.perdoo import PerdooConnector
+
+    perdoo_config(tmp_path, monkeypatch, perdoo)
+    found = verdicts(probe())
+    assert all(v == "confirmed" for v, _ in found.values()), found
+    writes, values = PerdooConnector.capabilities.unconfirmed
+    assert found[writes][0] == found[values][0] == found[PAST][0] == "confirmed"
+    assert not perdoo.objectives and all(r["archived"] for r in perdoo.results.values())  # KRs: archived, as deletes are
+
+
+def test_perdoo_hiding_past_timeframes_is_reported_contradicted(tmp_path, monkeypatch, perdoo):
+    perdoo.ignore_include_past = True
+    perdoo_config(tmp_path, monkeypatch, perdoo)
+    found = verdicts(probe(code=1))
+    assert found[PAST] == ("contradicted", "an objective of timeframe 'Q4 2025' was not listed: okrsync would take "
+                                           "past quarters' objectives as deleted")
+    assert not perdoo.objectives
