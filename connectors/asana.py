@@ -86,6 +86,11 @@ class AsanaConnector(Connector):
         incremental=False, writes="records",
         rate_limit="1,500 requests/min (paid), 150/min (free), per token; every Batch API action counts "
                    "(developers.asana.com/docs/rate-limits)",
+        unconfirmed=(
+            "an objective's metric written with progress_source subgoal_progress (in the spec's enum; its write "
+            "behaviour undocumented)",
+            "a goal's status written only once it has a metric (the order okrsync follows; not in the spec)",
+        ),
     )
 
     def __init__(self, endpoint, options, context=None):
@@ -122,6 +127,23 @@ class AsanaConnector(Connector):
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
+
+    def probe(self, sandbox, kit):
+        """``sandbox: {period: <a time period, e.g. 2026-Q1>}``: a throwaway goal (in the
+        endpoint's workspace and team) with two sub-goal KRs — a decimal and a decreasing
+        metric, a long non-ASCII name, a due date and an on-track status — read back and deleted."""
+        from okrsync import probe as p
+
+        if not sandbox.get("period"):
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give period: <a time period such as 2026-Q1> for "
+                              "the throwaway goal the probe creates and deletes")
+        objective, krs = p.standard()
+        objective = {**objective, "period": str(sandbox["period"]), "status": "on_track"}
+        rows = kit.round_trip(objective, krs)
+        metric, status = self.capabilities.unconfirmed
+        rows.append(p.summary(metric, rows, lambda r: r.claim.startswith("creates an objective")))
+        rows.append(p.summary(status, rows, lambda r: r.claim.startswith("objective status ")))
+        return rows
 
     def _on_response(self, response) -> None:
         if response.status_code == 429:

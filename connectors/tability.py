@@ -67,6 +67,8 @@ class TabilityConnector(Connector):
         rate_limit="not documented; set `rate` (default 5 requests/s)",
         # no documented create/update endpoint for these: read, never written
         read_only=("objective", "key_result", "initiative"),
+        unconfirmed=("outcome_type spellings other than improve_metric (stay_above, stay_below, no_metric, rollup, "
+                     "milestones, kpi: guessed)",),
     )
 
     def __init__(self, endpoint, options, context=None):
@@ -98,6 +100,29 @@ class TabilityConnector(Connector):
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
+
+    def probe(self, sandbox, kit):
+        """Tability's API writes nothing but check-ins, which it cannot delete, so this probe only
+        reads (``sandbox:`` is still required, e.g. ``{read_only: true}``): it checks that every
+        outcome_type on the account is one the mapping knows; the check-in date is not testable."""
+        from okrsync import probe as p
+
+        known = self.mapping["outcome_types"]
+        seen: dict[str, int] = {}
+        for item in kit.fresh().read(None):
+            if isinstance(item, Record) and item.kind == "key_result":
+                kind = item.fields.get(f"extra.{self.endpoint}.outcome_type") or "improve_metric"
+                seen[kind] = seen.get(kind, 0) + 1
+        unknown = {k: n for k, n in seen.items() if k not in known}
+        rows = [p.ProbeResult(self.capabilities.unconfirmed[0],
+                              p.CONTRADICTED if unknown else p.CONFIRMED if set(seen) - {"improve_metric"} else p.UNTESTABLE,
+                              ", ".join(f"{k!r} ({n} outcome(s)) is not in the mapping: read as from → to" for k, n in
+                                        sorted(unknown.items())) or ", ".join(f"{k}: {n}" for k, n in sorted(seen.items()))
+                              or "no outcomes on the account")]
+        rows.append(p.ProbeResult("a check-in written by okrsync keeps its date", p.UNTESTABLE,
+                                  "the remote check-in webhook takes no date, and a check-in cannot be deleted "
+                                  "through the API: documented as a loss (migrate plans it)"))
+        return rows
 
     def migration_risks(self, entities):
         """Check-ins lose their date: the remote check-in webhook stamps the time it arrives

@@ -196,3 +196,39 @@ def test_perdoo_hiding_past_timeframes_is_reported_contradicted(tmp_path, monkey
     assert found[PAST] == ("contradicted", "an objective of timeframe 'Q4 2025' was not listed: okrsync would take "
                                            "past quarters' objectives as deleted")
     assert not perdoo.objectives
+
+
+# ---------------------------------------------------------------- Asana
+
+def test_asana_probe_confirms_against_the_emulator(tmp_path, monkeypatch):
+    from .asana_spec import asana_spec
+    from .emulators.asana import TOKEN, AsanaEmulator
+
+    with AsanaEmulator(users=[], periods=[("Q1", "Q1 FY26", "2026-01-01", "2026-03-31")]) as emu:
+        emu.spec = asana_spec()
+        write_config(tmp_path, monkeypatch, f"    type: asana\n    url: {emu.url}/api/1.0\n    workspace: '{emu.workspace}'\n"
+                                            f"    token: {TOKEN}\n    rate: 1000\n    sandbox: {{period: 2026-Q1}}\n")
+        found = verdicts(probe())
+        assert all(v == "confirmed" for v, _ in found.values()), found
+        assert len([c for c in found if c.startswith("key result (decimal)")]) >= 5
+        assert not emu.goals
+
+
+# ---------------------------------------------------------------- Tability (reads only)
+
+def test_tability_probe_reads_only_and_names_unknown_outcome_types(tmp_path, monkeypatch):
+    from .emulators.tability import TabilityEmulator
+
+    with TabilityEmulator() as emu:
+        plan = emu.add_plan("Company OKRs 2026 Q1", "2026-01-01", "2026-03-31")
+        objective = emu.add_objective(plan, "Grow", "")
+        emu.add_outcome(objective, "Revenue", start=1.0, target=2.0, score_format="_number_", weight=1.0, owner=None)
+        odd = emu.add_outcome(objective, "North star", start=1.0, target=2.0, score_format="_number_", weight=1.0,
+                              owner=None)
+        emu.outcomes[odd]["outcome_type"] = "north_star"
+        write_config(tmp_path, monkeypatch, f"    type: tability\n    url: {emu.url}\n    workspace: {emu.workspace}\n"
+                                            f"    token: {emu.token}\n    rate: 1000\n    sandbox: {{read_only: true}}\n")
+        out = probe(code=1)
+        [types] = [r for r in out["results"] if r["claim"].startswith("outcome_type spellings")]
+        assert types["verdict"] == "contradicted" and "'north_star' (1 outcome(s)) is not in the mapping" in types["detail"]
+        assert emu.count("POST") == 0
