@@ -22,6 +22,13 @@ def verdicts(out) -> dict[str, tuple[str, str]]:
     return {r["claim"]: (r["verdict"], r["detail"]) for r in out["results"]}
 
 
+def all_confirmed() -> dict[str, tuple[str, str]]:
+    """Probe, and assert the emulator (the sourced behaviour) confirms every claim."""
+    found = verdicts(probe())
+    assert all(v == "confirmed" for v, _ in found.values()), found
+    return found
+
+
 def write_config(tmp_path, monkeypatch, section: str) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "okrsync.yaml").write_text(f"endpoints:\n  saas:\n{section}")
@@ -43,9 +50,7 @@ def quantive_config(tmp_path, monkeypatch, emu, sandbox="{session: okrsync sandb
 
 def test_quantive_probe_confirms_against_the_emulator_and_leaves_nothing(tmp_path, monkeypatch, quantive):
     quantive_config(tmp_path, monkeypatch, quantive)
-    out = probe()
-    found = verdicts(out)
-    assert out["exit_code"] == 0 and all(v == "confirmed" for v, _ in found.values()), found
+    found = all_confirmed()
     assert found["a KR's value moves by POST /metrics/{id}/checkin"][0] == "confirmed"
     assert found["key result (decimal) current 2.5 reads back as written"] == ("confirmed", "")
     assert any(c.startswith("objective title 'okrsync probe — throwaway") for c in found)
@@ -116,28 +121,24 @@ def test_the_result_is_kept_for_migrate_and_connectors(tmp_path, monkeypatch, qu
 # ---------------------------------------------------------------- ClickUp
 
 @pytest.fixture
-def clickup():
+def clickup(tmp_path, monkeypatch):
+    """A ClickUp emulator checked against the spec, and a config probing it."""
     from .clickup_spec import ClickUpSpec
     from .emulators.clickup import ClickUpEmulator
 
     with ClickUpEmulator(team_id="512") as emu:
         emu.spec = ClickUpSpec.load()
+        write_config(tmp_path, monkeypatch, f"    type: clickup\n    url: {emu.url}/api\n    team_id: '512'\n"
+                                            "    auth: {token: pk_183_TESTTOKEN}\n    rate: 1000\n"
+                                            "    sandbox: {team_id: '512'}\n")
         yield emu
-
-
-def clickup_config(tmp_path, monkeypatch, emu):
-    write_config(tmp_path, monkeypatch, f"    type: clickup\n    url: {emu.url}/api\n    team_id: '512'\n"
-                                        "    auth: {token: pk_183_TESTTOKEN}\n    rate: 1000\n"
-                                        "    sandbox: {team_id: '512'}\n")
 
 
 DECIMALS = "decimal start, target and current values: the spec types steps_start/steps_end/"
 
 
 def test_clickup_probe_confirms_decimals_and_the_rest_against_the_emulator(tmp_path, monkeypatch, clickup):
-    clickup_config(tmp_path, monkeypatch, clickup)
-    found = verdicts(probe())
-    assert all(v == "confirmed" for v, _ in found.values()), found
+    found = all_confirmed()
     [decimal] = [v for c, v in found.items() if c.startswith(DECIMALS)]
     assert decimal == ("confirmed", "4 check(s)")  # the create, start, target, current of the decimal KR
     assert [v for c, (v, _) in found.items() if c.startswith("objective due ")] == ["confirmed"]
@@ -147,7 +148,6 @@ def test_clickup_probe_confirms_decimals_and_the_rest_against_the_emulator(tmp_p
 
 def test_clickup_truncating_decimals_is_reported_contradicted(tmp_path, monkeypatch, clickup):
     clickup.truncate_decimals = True
-    clickup_config(tmp_path, monkeypatch, clickup)
     out = probe(code=1)
     found = verdicts(out)
     [decimal] = [v for c, v in found.items() if c.startswith(DECIMALS)]
@@ -159,20 +159,18 @@ def test_clickup_truncating_decimals_is_reported_contradicted(tmp_path, monkeypa
 # ---------------------------------------------------------------- Perdoo
 
 @pytest.fixture
-def perdoo():
+def perdoo(tmp_path, monkeypatch):
+    """A Perdoo emulator with a current and a past timeframe, and a config probing it."""
     from .emulators.perdoo import PerdooEmulator
 
     with PerdooEmulator() as emu:
         emu.add_timeframe("Q1 2026")
         emu.past_timeframes.add(emu.add_timeframe("Q4 2025"))
         emu.add_group("Sandbox")
+        sandbox = "{group: Sandbox, timeframe: Q1 2026, past_timeframe: Q4 2025}"
+        write_config(tmp_path, monkeypatch, f"    type: perdoo\n    url: {emu.url}/graphql/\n"
+                                            f"    token: perdoo-test-token\n    rate: 1000\n    sandbox: {sandbox}\n")
         yield emu
-
-
-def perdoo_config(tmp_path, monkeypatch, emu):
-    write_config(tmp_path, monkeypatch, f"    type: perdoo\n    url: {emu.url}/graphql/\n    token: perdoo-test-token\n"
-                                        "    rate: 1000\n    sandbox: {group: Sandbox, timeframe: Q1 2026, "
-                                        "past_timeframe: Q4 2025}\n")
 
 
 PAST = "the objectives listing (includePastTimeframes: true) shows objectives of past timeframes"
@@ -181,9 +179,7 @@ PAST = "the objectives listing (includePastTimeframes: true) shows objectives of
 def test_perdoo_probe_confirms_kr_writes_and_past_timeframes_against_the_emulator(tmp_path, monkeypatch, perdoo):
     from okrsync.connectors.perdoo import PerdooConnector
 
-    perdoo_config(tmp_path, monkeypatch, perdoo)
-    found = verdicts(probe())
-    assert all(v == "confirmed" for v, _ in found.values()), found
+    found = all_confirmed()
     writes, values = PerdooConnector.capabilities.unconfirmed
     assert found[writes][0] == found[values][0] == found[PAST][0] == "confirmed"
     assert not perdoo.objectives and all(r["archived"] for r in perdoo.results.values())  # KRs: archived, as deletes are
@@ -191,7 +187,6 @@ def test_perdoo_probe_confirms_kr_writes_and_past_timeframes_against_the_emulato
 
 def test_perdoo_hiding_past_timeframes_is_reported_contradicted(tmp_path, monkeypatch, perdoo):
     perdoo.ignore_include_past = True
-    perdoo_config(tmp_path, monkeypatch, perdoo)
     found = verdicts(probe(code=1))
     assert found[PAST] == ("contradicted", "an objective of timeframe 'Q4 2025' was not listed: okrsync would take "
                                            "past quarters' objectives as deleted")
@@ -208,8 +203,7 @@ def test_asana_probe_confirms_against_the_emulator(tmp_path, monkeypatch):
         emu.spec = asana_spec()
         write_config(tmp_path, monkeypatch, f"    type: asana\n    url: {emu.url}/api/1.0\n    workspace: '{emu.workspace}'\n"
                                             f"    token: {TOKEN}\n    rate: 1000\n    sandbox: {{period: 2026-Q1}}\n")
-        found = verdicts(probe())
-        assert all(v == "confirmed" for v, _ in found.values()), found
+        found = all_confirmed()
         assert len([c for c in found if c.startswith("key result (decimal)")]) >= 5
         assert not emu.goals
 
