@@ -25,6 +25,7 @@ for an edit in Asana (a declared loss, not a write repeated on every run).
 from __future__ import annotations
 
 import json
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
@@ -85,6 +86,11 @@ class AsanaConnector(Connector):
         incremental=False, writes="records",
         rate_limit="1,500 requests/min (paid), 150/min (free), per token; every Batch API action counts "
                    "(developers.asana.com/docs/rate-limits)",
+        unconfirmed=(
+            "an objective's metric written with progress_source subgoal_progress (in the spec's enum; its write "
+            "behaviour undocumented)",
+            "a goal's status written only once it has a metric (the order okrsync follows; not in the spec)",
+        ),
     )
 
     def __init__(self, endpoint, options, context=None):
@@ -101,12 +107,16 @@ class AsanaConnector(Connector):
         self.team = str(options["team"]) if options.get("team") else None
         self.mapping = AsanaMapping.load(options.get("mapping"), self.context.base_dir, f"{where}: mapping")
         self.concurrency = int(options.get("concurrency", 4))
+        # Asana publishes per-minute limits but not how many requests may be in flight at
+        # once (developers.asana.com/docs/rate-limits): a 429 lowers the workers, not only waits
+        self.workers = Workers(self.concurrency)
         self.check_ins = bool(options.get("check_ins", True))
         rate = float(options.get("rate", 25))  # 1,500/min on paid plans; set 2.5 on a free one
         if rate <= 0:
             raise ConfigError(f"{where}: rate must be a positive number of requests per second (25 = Asana's 1,500/min)")
         self.api = new_api(endpoint, options, where, url=options.get("url") or URL,
                            auth=http.BearerAuth(str(options["token"])), rate=rate)
+        self.api.client.event_hooks["response"].append(self._on_response)
         self.emails: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
         self.users: dict[str, str] = {v: k for k, v in self.emails.items()}  # gid → e-mail
         self.periods: Periods | None = None
@@ -117,6 +127,27 @@ class AsanaConnector(Connector):
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
+
+    def probe(self, sandbox, kit):
+        """``sandbox: {period: <a time period, e.g. 2026-Q1>}``: a throwaway goal (in the
+        endpoint's workspace and team) with two sub-goal KRs — a decimal and a decreasing
+        metric, a long non-ASCII name, a due date and an on-track status — read back and deleted."""
+        from okrsync import probe as p
+
+        if not sandbox.get("period"):
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give period: <a time period such as 2026-Q1> for "
+                              "the throwaway goal the probe creates and deletes")
+        objective, krs = p.standard()
+        objective = {**objective, "period": str(sandbox["period"]), "status": "on_track"}
+        rows = kit.round_trip(objective, krs)
+        metric, status = self.capabilities.unconfirmed
+        rows.append(p.summary(metric, rows, lambda r: r.claim.startswith("creates an objective")))
+        rows.append(p.summary(status, rows, lambda r: r.claim.startswith("objective status ")))
+        return rows
+
+    def _on_response(self, response) -> None:
+        if response.status_code == 429:
+            self.workers.lower()
 
     def fields(self, kind: str) -> set[str] | None:
         if kind == "check_in" and not self.check_ins:
@@ -140,6 +171,8 @@ class AsanaConnector(Connector):
             for idx, answer in zip(parts, answers):
                 for i, got in zip(idx, answer or [None] * len(idx)):
                     results[i] = got
+                    if got is not None and got[0] == 429:  # an action rate limited inside the batch
+                        self.workers.lower()
                     if replay_safe and got is not None and (got[0] >= 500 or got[0] == 429):
                         todo.append(i)
             if not todo:
@@ -148,6 +181,10 @@ class AsanaConnector(Connector):
         return results
 
     def _send(self, chunk: list[Action], replay_safe: bool) -> list[tuple[int, Any]] | None:
+        with self.workers:
+            return self._send_now(chunk, replay_safe)
+
+    def _send_now(self, chunk: list[Action], replay_safe: bool) -> list[tuple[int, Any]] | None:
         try:  # every action counts against the rate limit: paced as that many requests
             answer = self.api.call("POST", "/batch", json={"data": {"actions": [a.as_json() for a in chunk]}},
                                    replay_safe=replay_safe, cost=len(chunk))
@@ -284,6 +321,10 @@ class AsanaConnector(Connector):
             yield from self._read_check_ins([g for g in krs if g.get("current_status_update")])
         state.prune(set(self._goals) | state.check_ins)
         state.users = self.users
+        if self.workers.limit < self.concurrency:
+            yield Note(f"{self.endpoint}: Asana answered 429 (rate limited); okrsync lowered its requests in flight "
+                       f"from {self.concurrency} to {self.workers.limit} for this run. If it keeps happening, set "
+                       f"concurrency: {self.workers.limit}")
         if unlisted:  # deletes are only taken from a listing known to be whole
             yield Note(f"{self.endpoint}: {len(unlisted)} sub-goal(s) linked to listed goals were not in the goal "
                        "listing (outside the configured team, or a page lost); no deletes are taken from this read")
@@ -685,6 +726,31 @@ def _message(body: Any) -> str:
     if errors:
         return "; ".join(str(e.get("message") or e) for e in errors)[:300]
     return "no reason given"
+
+
+class Workers:
+    """At most ``limit`` requests in flight; ``lower()`` halves the limit (down to one) and
+    requests already in flight finish, the next ones wait for a free slot."""
+
+    def __init__(self, limit: int):
+        self.limit = max(1, limit)
+        self._busy = 0
+        self._free = threading.Condition()
+
+    def lower(self) -> None:
+        with self._free:
+            self.limit = max(1, self.limit // 2)
+
+    def __enter__(self) -> Workers:
+        with self._free:
+            self._free.wait_for(lambda: self._busy < self.limit)
+            self._busy += 1
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        with self._free:
+            self._busy -= 1
+            self._free.notify_all()
 
 
 @hookimpl

@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 import httpx
 
 from okrsync import hookimpl, http
-from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .clickup_fields import ClickUpMapping, zone
@@ -38,6 +38,7 @@ from .common import API_OPTIONS, check_options, new_api, parallel, read_cursor
 BASE_URL = "https://api.clickup.com/api"
 # requests per minute per token, by the plan of the workspace hosting the token
 # (https://developer.clickup.com/docs/rate-limits)
+STEPS = {"steps_start": "start", "steps_end": "target", "steps_current": "current"}
 PLANS = {"free_forever": 100, "unlimited": 100, "business": 100, "business_plus": 1000, "enterprise": 10000}
 OPTIONS = {
     **API_OPTIONS,
@@ -66,6 +67,9 @@ class ClickUpConnector(Connector):
                    "10,000/min (Enterprise); set `plan`",
         # writing another tool's check-ins would move the target's current value back in time
         read_only=("check_in",),
+        unconfirmed=("decimal start, target and current values: the spec types steps_start/steps_end/"
+                     "steps_current as integers; okrsync reads every decimal it writes back and reports a "
+                     "truncated one as a loss",),
     )
 
     def __init__(self, endpoint, options, context=None):
@@ -103,6 +107,33 @@ class ClickUpConnector(Connector):
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
+
+    def probe(self, sandbox, kit):
+        """``sandbox: {team_id: <a Workspace ID the probe may write to>}`` (the endpoint's own
+        is fine: the goal it makes is deleted at once; ClickUp's create takes no folder).
+        Checks decimals in steps_start/steps_end/steps_current, a decreasing target, a long
+        non-ASCII name and the due date by reading them back."""
+        from okrsync import probe as p
+
+        team = str(sandbox.get("team_id") or "")
+        if not team.isdigit():
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give team_id: <the Workspace ID where the probe may "
+                              "create and delete a throwaway goal> (a number, as in app.clickup.com/<id>/…)")
+        self.team = team
+        objective, krs = p.standard()
+        rows = kit.round_trip({k: objective[k] for k in ("title", "description", "due")}, krs,
+                              reader={"team_id": team})
+        decimal = ("creates a key result (decimal)",) + tuple(f"key result (decimal) {n} " for n in STEPS.values())
+        rows.append(p.summary(self.capabilities.unconfirmed[0], rows, lambda r: r.claim.startswith(decimal)))
+        return rows
+
+    def migration_risks(self, entities):
+        """KRs with a decimal start, target or current value: ClickUp may keep only integers."""
+        ids = [cid for cid, kind, f in entities if kind == "key_result" and f.get("unit") != "boolean"
+               and f.get("target") is not None  # one without a target (a range) is refused anyway
+               and any(isinstance(f.get(n), float) and not f[n].is_integer() for n in STEPS.values())]
+        return [{"what": "key result decimal values (ClickUp's spec types them as integers; read back, a "
+                         "truncation is reported as a loss)", "count": len(ids), "examples": ids[:3]}] if ids else []
 
     def fields(self, kind: str) -> set[str] | None:
         if kind == "objective":
@@ -165,6 +196,11 @@ class ClickUpConnector(Connector):
                 self.users.setdefault(owner["email"].casefold(), int(owner["id"]))
                 self.emails.setdefault(int(owner["id"]), owner["email"])
 
+    def _person(self, userid: Any) -> str | None:
+        """The e-mail of a user id: owners come as user objects (third-party clients) or as
+        ids (the spec types the listing's owners as strings)."""
+        return self._author(userid) if _user_id(userid) is not None else None
+
     def _author(self, userid: Any) -> str | None:
         if userid is None:
             return None
@@ -197,7 +233,7 @@ class ClickUpConnector(Connector):
         return goal
 
     def _remember(self, goal: dict[str, Any]) -> None:
-        owners = [o["id"] for o in goal.get("owners") or [] if isinstance(o, dict) and o.get("id") is not None]
+        owners = [int(i) for i in map(_user_id, goal.get("owners") or []) if i is not None]
         with self._lock:
             self._goals[goal["id"]] = {"owners": owners, "color": goal.get("color"), "name": goal.get("name")}
             self._targets.update(t["id"] for t in goal.get("key_results") or [] if isinstance(t, dict))
@@ -222,16 +258,20 @@ class ClickUpConnector(Connector):
                 continue
             present.add(goal["id"])
             where = f"{self.endpoint} goal {goal.get('pretty_id') or goal['id']}"
-            fields = _overlay(self.mapping.objective(goal), wrote.get(goal["id"]))
+            fields = _overlay(self.mapping.objective(goal, self._person), wrote.get(goal["id"]))
             yield Record("objective", goal["id"], fields, updated=_iso(stamps.get(goal["id"])), where=where)
             for target in goal.get("key_results") or []:
                 if not isinstance(target, dict):  # the spec's string form: an id without the target
-                    later.append(Rejected(where, f"key result {target!r} came without its fields"))
+                    present.add(str(target))  # still there: never taken as deleted
+                    later.append(Rejected(where, f"key result {target!r} came as a bare id (the spec's form), "
+                                                 "without its values; ClickUp has no call to read one target, so it "
+                                                 "is skipped this run"))
                     continue
                 present.add(target["id"])
                 item = self._target(target, goal, where)
                 if isinstance(item, Record):
                     item.fields = _overlay(item.fields, wrote.get(target["id"]))
+                    later.extend(_losses(item, wrote.get(target["id"])))
                 later.append(item)
                 if isinstance(item, Record):
                     check_in = self._check_in(target, where)
@@ -254,7 +294,7 @@ class ClickUpConnector(Connector):
     def _target(self, target: dict[str, Any], goal: dict[str, Any], where: str) -> Record | Rejected:
         where = f"{where} key result {target.get('name') or target['id']}"
         try:
-            fields = self.mapping.key_result(target, goal["id"], self.endpoint)
+            fields = self.mapping.key_result(target, goal["id"], self.endpoint, self._person)
         except ValueError as e:
             return Rejected(where, str(e))
         return Record("key_result", target["id"], fields, updated=_iso((target.get("last_action") or {})
@@ -370,7 +410,26 @@ class ClickUpConnector(Connector):
                 result.rejected.append(Rejected(record.canonical_id, f"created, but its current value was refused: {e}"))
             else:
                 self._note_written(target_id, record.fields, update)
+                body = {**body, **update}
+        self._verify_steps(target_id, goal_id, body, record.canonical_id, result)
         return record, target_id
+
+    def _verify_steps(self, target_id: str, goal_id: str, body: dict[str, Any], where: str,
+                      result: WriteResult) -> None:
+        """Read back a target written with a decimal steps_* value (the spec types them as
+        integers, so ClickUp may keep only the whole part): a value kept otherwise is
+        rejected as a loss, and remembered so every later read reports it too."""
+        sent = {key: body[key] for key in STEPS if isinstance(body.get(key), float)}
+        if not sent:
+            return
+        goal = self._goal(goal_id) or {}
+        target = next((t for t in goal.get("key_results") or [] if isinstance(t, dict) and t.get("id") == target_id), {})
+        lost = {STEPS[key]: [value, target.get(key)] for key, value in sent.items() if _as_float(target.get(key)) != value}
+        if not lost:
+            return
+        with self._lock:
+            self._wrote.setdefault(target_id, {})["lost"] = lost
+        result.rejected.append(Rejected(where, "ClickUp did not keep the decimals okrsync wrote: " + _lost_text(lost)))
 
     def _create(self, record: Record, path: str, body: dict[str, Any], key: str, landed: Callable[[], str | None],
                 result: WriteResult) -> dict[str, Any] | str | None:
@@ -408,6 +467,7 @@ class ClickUpConnector(Connector):
                 body = self.mapping.update_body(f, owners, self.endpoint)
                 self._call("PUT", f"/key_result/{record.external_id}", json=body)
                 self._note_written(record.external_id, f, body)
+                self._verify_steps(record.external_id, f.get("objective_id"), body, record.external_id, result)
         except (KeyError, ValueError) as e:
             result.rejected.append(Rejected(record.external_id, str(e.args[0] if e.args else e)))
         except FatalError as e:
@@ -440,6 +500,36 @@ def _load(cursor: str | None) -> dict[str, Any]:
     return {"check_ins": list(raw.get("check_ins") or []), "wrote": dict(raw.get("wrote") or {})}
 
 
+def _user_id(owner: Any) -> int | None:
+    """A user id from an owner given as a user object or as the id itself."""
+    value = owner.get("id") if isinstance(owner, dict) else owner
+    try:
+        return None if value is None or isinstance(value, bool) else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_float(value: Any) -> float | None:
+    try:
+        return None if value in (None, "") else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _lost_text(lost: dict[str, list[Any]]) -> str:
+    kept = ", ".join(f"{name} {was!r} is {now!r} there" for name, (was, now) in lost.items())
+    return (f"{kept} (ClickUp's spec types steps_* as integers). The difference is a loss: round the value "
+            "in the other tool, or keep this KR out of ClickUp")
+
+
+def _losses(record: Record, wrote: dict[str, Any] | None) -> list[Note]:
+    """A note per run for a target whose decimals ClickUp truncated, while it still holds the
+    truncated value (the read shows what okrsync wrote, so the loss is not pulled back)."""
+    lost = (wrote or {}).get("lost") or {}
+    still = {name: pair for name, pair in lost.items() if record.fields.get(name) == pair[0]}
+    return [Note(f"{record.where}: {_lost_text(still)}")] if still else []
+
+
 def _overlay(fields: dict[str, Any], wrote: dict[str, Any] | None) -> dict[str, Any]:
     """A read record with what only okrsync knows put back: the period it wrote, and empty
     fields it had to fill in for ClickUp, while ClickUp still holds the filled-in value."""
@@ -450,6 +540,9 @@ def _overlay(fields: dict[str, Any], wrote: dict[str, Any] | None) -> dict[str, 
     for name, value in (wrote.get("filled") or {}).items():
         if fields.get(name) == value:
             fields[name] = None
+    for name, (sent, kept) in (wrote.get("lost") or {}).items():
+        if fields.get(name) == _as_float(kept):  # still the truncated value: the loss, not an edit
+            fields[name] = sent
     return fields
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from okrsync.errors import ConfigError, MappingError
@@ -62,21 +62,23 @@ class ClickUpMapping:
 
     # ------------------------------------------------------------ reading
 
-    def objective(self, goal: dict[str, Any]) -> dict[str, Any]:
+    def objective(self, goal: dict[str, Any], people: Callable[[Any], str | None] | None = None) -> dict[str, Any]:
         """Canonical fields of a goal. ClickUp has no period: the connector overlays the one
         okrsync wrote; without that, it is the quarter the due date closes, if it closes one."""
         due = self.day(goal.get("due_date"))
         return {"title": goal.get("name") or "", "description": goal.get("description") or None,
-                "owner": _email(goal.get("owners")), "due": due, "period": _quarter_ending(due)}
+                "owner": _email(goal.get("owners"), people), "due": due, "period": _quarter_ending(due)}
 
-    def key_result(self, target: dict[str, Any], goal_id: str, endpoint: str) -> dict[str, Any]:
-        """Canonical fields of a target. Raises ValueError on a type or value okrsync can't read."""
+    def key_result(self, target: dict[str, Any], goal_id: str, endpoint: str,
+                   people: Callable[[Any], str | None] | None = None) -> dict[str, Any]:
+        """Canonical fields of a target. Raises ValueError on a type or value okrsync can't read.
+        ``people`` gives the e-mail of an owner that comes as a bare user id."""
         kind = target.get("type")
         if kind not in self.raw["read_types"]:
             raise ValueError(f"target type {kind!r} is not one okrsync knows ({', '.join(self.raw['read_types'])})")
         unit, label = self.raw["read_types"][kind], target.get("unit") or ""
         currency = self._currency(label) if unit == "currency" else None
-        out = {"title": target.get("name") or "", "objective_id": goal_id, "owner": _email(target.get("owners")),
+        out = {"title": target.get("name") or "", "objective_id": goal_id, "owner": _email(target.get("owners"), people),
                "unit": unit, "currency": currency, "start": _number(target.get("steps_start"), "steps_start"),
                "target": _number(target.get("steps_end"), "steps_end"),
                "current": _number(target.get("steps_current"), "steps_current")}
@@ -184,11 +186,17 @@ def _quarter_ending(day: str | None) -> str | None:
     return period_for_dates(dt.date(end.year, (end.month - 1) // 3 * 3 + 1, 1), end)
 
 
-def _email(owners: Any) -> str | None:
-    """The first owner's e-mail (canonical records have one owner; ClickUp allows several)."""
+def _email(owners: Any, people: Callable[[Any], str | None] | None = None) -> str | None:
+    """The first owner's e-mail (canonical records have one owner; ClickUp allows several).
+    Owners come as user objects (third-party clients' models) or as user ids (the spec's
+    listing types them as strings); ``people`` turns an id into an e-mail."""
     for owner in owners or []:
         if isinstance(owner, dict) and (owner.get("email") or owner.get("username")):
             return owner.get("email") or owner.get("username")
+        if not isinstance(owner, dict) and people is not None:
+            found = people(owner)
+            if found:
+                return found
     return None
 
 
@@ -205,8 +213,9 @@ def _number(value: Any, name: str) -> float | None:
 
 def _json_number(value: float) -> int | float:
     """Whole numbers as JSON integers (the spec types steps_* as int32); fractions as they are.
-    UNVERIFIED: that ClickUp keeps fractions — its spec says integer, its responses carry
-    ``*_float`` companions."""
+    UNCONFIRMED: that ClickUp keeps fractions — its spec says integer, its responses carry
+    ``*_float`` companions. The connector reads every fraction it wrote back and reports a
+    value kept otherwise as a loss (``ClickUpConnector._verify_steps``)."""
     number = float(value)
     return int(number) if number.is_integer() else number
 

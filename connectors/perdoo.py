@@ -10,7 +10,10 @@ its ``errors{field messages}`` become that record's rejection. Creates are never
 re-sent: after an answer that got lost, what landed is looked up by name and creation time.
 
 Perdoo computes status and progress from check-ins, so they are read into
-``extra.<endpoint>`` and never written. Every name sent is in ``tests/perdoo_schema.py``
+``extra.<endpoint>`` and never written. KR and initiative writes go through
+``upsertKeyResult``, whose input no source shows answered by the live API: the capabilities
+declare it ``unconfirmed`` (so ``okrsync migrate`` plans it as a risk) until ``okrsync
+doctor --probe`` confirms it on the account. Every name sent is in ``tests/perdoo_schema.py``
 with its source; the few inferred ones (objective delete, an initiative's parent on write)
 are listed there and in the README.
 """
@@ -23,7 +26,7 @@ from typing import Any, Iterator
 
 from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
-from okrsync.errors import FatalError, RetryableError
+from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_options, chunks, load_mapping, new_api, period_label
 
@@ -43,7 +46,11 @@ RESULT = (f"id name description status type weight startValue endValue currentVa
           f"archived lastEditedDate {USER} objective {{ id }} parent {{ id }}")
 KPI = "id name metricUnit currentValue"
 READS = {  # alias: (root field, literal arguments, node selection)
-    "objectives": ("objectives", "", OBJECTIVE),
+    # every timeframe: `objectives` takes includePastTimeframes (root Query arguments in the
+    # introspection a third-party client captured, Natural-Heroes/workflows mcp/perdoo
+    # .planning/phases/01-foundation-objectives/introspection-output.json), so the default
+    # may hide past quarters — and this listing is the one deletes are inferred from
+    "objectives": ("objectives", "includePastTimeframes: true", OBJECTIVE),
     "keyResults": ("keyResults", 'type: "KEY_RESULT", archived: false', RESULT),
     "initiatives": ("initiatives", "archived: false", RESULT),
     "kpis": ("allKpis", "archived: false", KPI),
@@ -70,6 +77,12 @@ class PerdooConnector(Connector):
         alignment="single-parent",  # objective.parent; more alignment edges are not kept
         weights=True, confidence=False, check_ins="none", custom_fields=True, deletes=True,
         incremental=False, writes="records",
+        unconfirmed=(
+            "key result and initiative writes: upsertKeyResult and its input fields are inferred from "
+            "read names, never seen answered by the live API",
+            "a key result's current value written as currentValue; Perdoo may move it only through a "
+            "progress update (commit), whose mutation no source shows",
+        ),
         rate_limit=f"undocumented; okrsync paces at {RATE:g} req/s by default (set `rate`)",
     )
 
@@ -90,6 +103,52 @@ class PerdooConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def probe(self, sandbox, kit):
+        """``sandbox: {group: <a Perdoo group>, timeframe: <a timeframe's name>, past_timeframe:
+        <an ended timeframe's name, optional>}``. Checks KR writes through upsertKeyResult
+        (every input field read back), a current value written as currentValue, and — with
+        ``past_timeframe`` — that the objectives listing okrsync takes deletes from shows
+        objectives of past timeframes."""
+        from okrsync import probe as p
+
+        if not sandbox.get("group") or not sandbox.get("timeframe"):
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give group: <a Perdoo group> and timeframe: <a "
+                              "timeframe's name> where the probe may create and delete a throwaway objective")
+        objective, krs = p.standard()
+        objective = {"title": objective["title"], "description": objective["description"],
+                     "team": str(sandbox["group"]), "period": period_label(str(sandbox["timeframe"]))}
+        rows = kit.round_trip(objective, krs)
+        writes, values = self.capabilities.unconfirmed
+        rows.append(p.summary(writes, rows, lambda r: r.claim.startswith(("creates a key result", "key result ("))))
+        rows.append(p.summary(values, rows, lambda r: r.claim.startswith("key result (") and " current " in r.claim))
+        rows.append(self._probe_past(sandbox.get("past_timeframe"), kit))
+        return rows
+
+    def _probe_past(self, past: str | None, kit) -> "ProbeResult":
+        from okrsync import probe as p
+
+        claim = "the objectives listing (includePastTimeframes: true) shows objectives of past timeframes"
+        if not past:
+            return p.ProbeResult(claim, p.UNTESTABLE, "give sandbox: past_timeframe: <an ended timeframe's name>")
+        made = self.write(WriteBatch(creates=[Record("objective", "o", {"title": "okrsync probe: past timeframe",
+                                                                         "period": period_label(str(past))},
+                                                     canonical_id="o")]))
+        if "o" not in made.external_ids:
+            return p.ProbeResult(claim, p.UNTESTABLE, "; ".join(str(r) for r in made.rejected) or "no objective made")
+        oid = made.external_ids["o"]
+        kit.track("objective", oid)
+        listed = any(isinstance(i, Record) and i.external_id == oid for i in kit.fresh().read(None))
+        kit.delete([("objective", oid)])
+        return p.ProbeResult(claim, p.CONFIRMED if listed else p.CONTRADICTED,
+                             "" if listed else f"an objective of timeframe {past!r} was not listed: okrsync would "
+                                               "take past quarters' objectives as deleted")
+
+    def migration_risks(self, entities):
+        """Key results whose current value rides on the unconfirmed ``currentValue`` input."""
+        ids = [cid for cid, kind, f in entities if kind == "key_result" and f.get("current") is not None]
+        return [{"what": "key result current values (written as currentValue, UNCONFIRMED)", "count": len(ids),
+                 "examples": ids[:3]}] if ids else []
+
     def fields(self, kind: str) -> set[str] | None:
         common = {"title", "description", "owner", f"extra.{self.endpoint}"}
         return {
@@ -105,7 +164,20 @@ class PerdooConnector(Connector):
         """POST one document; its ``data``. Errors without data fail the call, and so do errors
         beside data unless ``partial`` (a mutation document: each alias answers for itself,
         its top-level errors kept under ``__errors__``)."""
-        answer = self.api.call("POST", "", json={"query": query, "variables": variables or {}}, replay_safe=replay_safe)
+        try:
+            answer = self.api.call("POST", "", json={"query": query, "variables": variables or {}},
+                                   replay_safe=replay_safe)
+        except FatalError as e:
+            # Perdoo answers a document naming an unknown field or argument with HTTP 400 and
+            # the GraphQL errors (Natural-Heroes/workflows commit 6da1b01): say which
+            body = getattr(e, "body", None)
+            errors = body.get("errors") if isinstance(body, dict) else None
+            if getattr(e, "status", None) != 400 or not isinstance(errors, list):
+                raise
+            messages = "; ".join(str(x.get("message") if isinstance(x, dict) else x) for x in errors)
+            raise FatalError(f"Perdoo refused the GraphQL request (HTTP 400): {messages}. A name okrsync sends is "
+                             "not in this account's API: run okrsync doctor --probe and report it",
+                             endpoint=self.endpoint) from None
         if not isinstance(answer, dict):
             raise RetryableError("Perdoo answered without a GraphQL result", endpoint=self.endpoint)
         data = answer.get("data")

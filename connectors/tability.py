@@ -32,7 +32,7 @@ import httpx
 
 from okrsync import hookimpl, http
 from okrsync import transforms as tf
-from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.model import band
 
@@ -67,6 +67,8 @@ class TabilityConnector(Connector):
         rate_limit="not documented; set `rate` (default 5 requests/s)",
         # no documented create/update endpoint for these: read, never written
         read_only=("objective", "key_result", "initiative"),
+        unconfirmed=("outcome_type spellings other than improve_metric (stay_above, stay_below, no_metric, rollup, "
+                     "milestones, kpi: guessed)",),
     )
 
     def __init__(self, endpoint, options, context=None):
@@ -98,6 +100,36 @@ class TabilityConnector(Connector):
 
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
+
+    def probe(self, sandbox, kit):
+        """Tability's API writes nothing but check-ins, which it cannot delete, so this probe only
+        reads (``sandbox:`` is still required, e.g. ``{read_only: true}``): it checks that every
+        outcome_type on the account is one the mapping knows; the check-in date is not testable."""
+        from okrsync import probe as p
+
+        known = self.mapping["outcome_types"]
+        seen: dict[str, int] = {}
+        for item in kit.fresh().read(None):
+            if isinstance(item, Record) and item.kind == "key_result":
+                kind = item.fields.get(f"extra.{self.endpoint}.outcome_type") or "improve_metric"
+                seen[kind] = seen.get(kind, 0) + 1
+        unknown = {k: n for k, n in seen.items() if k not in known}
+        rows = [p.ProbeResult(self.capabilities.unconfirmed[0],
+                              p.CONTRADICTED if unknown else p.CONFIRMED if set(seen) - {"improve_metric"} else p.UNTESTABLE,
+                              ", ".join(f"{k!r} ({n} outcome(s)) is not in the mapping: read as from → to" for k, n in
+                                        sorted(unknown.items())) or ", ".join(f"{k}: {n}" for k, n in sorted(seen.items()))
+                              or "no outcomes on the account")]
+        rows.append(p.ProbeResult("a check-in written by okrsync keeps its date", p.UNTESTABLE,
+                                  "the remote check-in webhook takes no date, and a check-in cannot be deleted "
+                                  "through the API: documented as a loss (migrate plans it)"))
+        return rows
+
+    def migration_risks(self, entities):
+        """Check-ins lose their date: the remote check-in webhook stamps the time it arrives
+        (its documented payload has no date field), so history cannot be backdated."""
+        ids = [cid for cid, kind, _ in entities if kind == "check_in"]
+        return [{"what": "check-in dates (Tability's remote check-in webhook stamps the arrival time: no backdating)",
+                 "count": len(ids), "examples": ids[:3]}] if ids else []
 
     def fields(self, kind: str) -> set[str] | None:
         held = {
@@ -151,6 +183,17 @@ class TabilityConnector(Connector):
             yield self._guard("objective", objective, lambda: self._objective(plan, objective))
         for outcome in outcomes:
             yield self._guard("outcome", outcome, lambda: self._key_result(outcome))
+        # outcome_type spellings beyond improve_metric are unconfirmed (T11): an unknown one is
+        # read as from → to and kept as text in extra, and said on every read
+        unknown: dict[str, list[str]] = {}
+        for outcome in outcomes:
+            kind = outcome.get("outcome_type") or "improve_metric"
+            if kind not in self.mapping["outcome_types"]:
+                unknown.setdefault(str(kind), []).append(str(outcome.get("nano_slug") or outcome.get("id")))
+        for kind, ids in sorted(unknown.items()):
+            yield Note(f"{self.endpoint}: outcome_type {kind!r} is not in the mapping (outcome_types); {len(ids)} "
+                       f"outcome(s) read as from → to, the type kept in extra.{self.endpoint}.outcome_type "
+                       f"(e.g. {', '.join(ids[:3])}). Map it under mapping: outcome_types: if it means another kind")
         for initiative in (i for items in listed for i in items["initiatives"]):
             yield self._guard("initiative", initiative, lambda: self._initiative(initiative))
         if self.history:

@@ -156,6 +156,33 @@ endpoints:
 """
 
 
+def _print_probes(env: Env, kind: str, facts: tuple[str, ...]) -> None:
+    """What `okrsync doctor --probe` found on this account, for the config's endpoints of ``kind``."""
+    from . import probe
+
+    try:
+        cfg = env.config()
+    except OkrsyncError:  # no config here: nothing was probed with it
+        cfg = None
+    names = [n for n, e in cfg.endpoints.items() if e.type == kind] if cfg else []
+    if not names or not Path(cfg.store).exists():
+        if facts:
+            env.out.print(f"unconfirmed: {len(facts)} fact(s) above; confirm them on your account with "
+                          f"okrsync doctor --probe ENDPOINT", highlight=False)
+        return
+    store = env.store(cfg)
+    for name in names:
+        last = probe.load(store, name)
+        if last is None:
+            env.out.print(f"{name}: not probed yet (okrsync doctor --probe {name})", highlight=False)
+            continue
+        table = Table("claim", "verdict", "what came back", title=f"{name}: confirmed on this account by "
+                                                                   f"okrsync doctor --probe, {last['at']}")
+        for row in last["results"]:
+            table.add_row(Text(row["claim"]), row["verdict"], Text(row["detail"]))
+        env.out.print(table)
+
+
 @cli.command(name="connectors")
 @click.argument("name", required=False)
 @click.pass_obj
@@ -187,6 +214,7 @@ def connectors_cmd(env: Env, name: str | None):
             for key, text in sorted((declared or {}).items()):
                 options.add_row(key, "required" if key in info.cls.required_options else "", Text(text))
             env.out.print(options if declared else f"{name} does not declare its options (they are not checked)")
+            _print_probes(env, name, info.cls.capabilities.unconfirmed)
             return
     if env.as_json:
         env.emit([{"name": n, "source": i.source, "plugin": i.plugin, "description": i.cls.description,

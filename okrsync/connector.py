@@ -42,6 +42,10 @@ class Capabilities:
     # waits this long, at most, before a read may say that a create of unknown outcome did not land
     listing_lag: float = 0.0
 
+    # facts a write relies on that no public source confirms (the README's UNCONFIRMED list):
+    # `okrsync migrate` plans them as risks until `okrsync doctor --probe` confirms them
+    unconfirmed: tuple[str, ...] = ()
+
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -136,7 +140,19 @@ class Context:
 # options the hub itself reads from every endpoint, whatever its connector
 COMMON_OPTIONS: dict[str, str] = {
     "deletes": "propagate | archive | ignore: what a record deleted on this endpoint does in the hub (default propagate)",
+    "sandbox": "where `okrsync doctor --probe` may create and delete throwaway records (e.g. {session: …} for "
+               "Quantive); without it no probe runs",
 }
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One row of ``okrsync doctor --probe``: a claim a connector relies on, and what the
+    account said about it."""
+
+    claim: str  # an entry of Capabilities.unconfirmed word for word, or a plain claim
+    verdict: str  # confirmed | contradicted | not testable
+    detail: str = ""  # what came back (contradicted), or why it cannot be tested
 
 
 class Connector:
@@ -193,6 +209,30 @@ class Connector:
         """Requests sent and retries made since the last call, for the run's counters
         (API connectors return their ``okrsync.http.Api``'s counts)."""
         return 0, 0
+
+    def probe(self, sandbox: dict[str, Any], kit: Any) -> list[ProbeResult]:
+        """Check this connector's claims on the user's own account (``okrsync doctor --probe``).
+
+        Receives ``sandbox``, the endpoint's ``sandbox:`` section from the config (the place
+        the user named for throwaway records: a Quantive session, a ClickUp folder, a Perdoo
+        group …; never empty: without one the probe does not run), and ``kit``, an
+        ``okrsync.probe.Kit``: ``kit.round_trip(objective, key_results)`` creates a throwaway
+        objective and KRs through this connector's own ``write``, reads them back with
+        ``read``, compares field by field and deletes them; ``kit.track(kind, id)`` /
+        ``kit.untrack(kind, id)`` around any other remote record a probe creates (an
+        interrupted probe's leftovers are deleted by the next). Returns one ``ProbeResult`` per
+        claim: every entry of ``capabilities.unconfirmed`` (word for word), and whatever else
+        it checked, each confirmed, contradicted (``detail``: what came back) or not
+        testable (``detail``: why). The default: this connector declares no probe.
+        """
+        raise NotImplementedError
+
+    def migration_risks(self, entities: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
+        """What writing ``entities`` (canonical id, kind, fields — the hub's records) here may
+        lose or change although the fields are held: ``{"what", "count", "examples"}`` rows
+        (examples: up to three canonical ids), listed by ``okrsync migrate``'s plan with the
+        capability losses. The default: none."""
+        return []
 
     def fields(self, kind: str) -> set[str] | None:
         """Canonical fields this endpoint holds for ``kind`` (None: every field).

@@ -569,8 +569,11 @@ STYLE = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
 @click.command()
 @click.argument("endpoints", nargs=-1)
 @click.option("--offline", is_flag=True, help="Check config, credentials and files only; send no request.")
+@click.option("--probe", "probe_endpoint", metavar="ENDPOINT",
+              help="Create, read back and delete throwaway records in the endpoint's `sandbox:` to check each "
+                   "unconfirmed fact on this account (writes; see okrsync.probe).")
 @click.pass_obj
-def doctor(env: Any, endpoints: tuple[str, ...], offline: bool) -> None:
+def doctor(env: Any, endpoints: tuple[str, ...], offline: bool, probe_endpoint: str | None = None) -> None:
     """Check the config, each endpoint's credentials, that each endpoint answers and that the
     token may do what the mapping needs; with advice for each failure.
 
@@ -585,6 +588,11 @@ def doctor(env: Any, endpoints: tuple[str, ...], offline: bool) -> None:
     from .ops import REDACTOR, collect_secrets
 
     REDACTOR.add(collect_secrets(env.config_path))
+    if probe_endpoint:
+        from .probe import command
+
+        command(env, probe_endpoint)
+        return
     report = diagnose(env.config_path, endpoints, offline)
     code = report.exit_code
     if env.as_json:

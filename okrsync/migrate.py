@@ -24,6 +24,7 @@ from typing import Any, Callable
 
 import yaml
 
+from . import probe
 from .connector import Record, WriteBatch
 from .errors import ConfigError
 from .model import KINDS
@@ -79,7 +80,7 @@ def plan(hub: Hub, source: str, target: str, run_id: int, users: dict[str, str] 
     counts = Counter(kind for _, kind, _ in entities)
     creates = Counter(c.kind for c in push.changes if c.op == "create")
     updates = Counter(c.kind for c in push.changes if c.op == "update")
-    losses = _losses(hub, conn, target, entities)
+    losses = _losses(hub, conn, target, entities) + conn.migration_risks(entities)
     owners = {}
     for owner in sorted({f.get("owner") for _, _, f in entities if f.get("owner")}):
         owners[owner] = f"users map → {users[owner]}" if users and owner in users else "by e-mail"
@@ -89,6 +90,7 @@ def plan(hub: Hub, source: str, target: str, run_id: int, users: dict[str, str] 
     writes = sum(creates.values()) + sum(updates.values())
     estimate = writes / rate if rate else None
     notes = list(push.notes)
+    notes += probe.fact_notes(hub.store, target, conn.capabilities.unconfirmed)
     if rate:
         notes.append(f"estimate: at most {writes} write requests at {rate:g}/s; connectors with bulk "
                      "endpoints need far fewer")

@@ -546,6 +546,12 @@ class Store:
         self.db.conn.executemany("UPDATE intents SET status = 'refused' WHERE endpoint = ? AND status = 'sent' AND canonical_id = ?",
                             [(endpoint, cid) for cid in canonical_ids])
 
+    def close_intents(self, endpoint: str, canonical_ids: list[str]) -> None:
+        """Close intents whose remote record is gone again (``doctor --probe`` deleted it)."""
+        with self.atomic():
+            self.db.conn.executemany("UPDATE intents SET status = 'done' WHERE endpoint = ? AND status = 'sent' "
+                                     "AND canonical_id = ?", [(endpoint, cid) for cid in canonical_ids])
+
     def settle_intents(self, endpoint: str) -> int:
         """Close intents whose record is linked now, or whose entity has left the hub;
         returns how many are still open."""

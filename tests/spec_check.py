@@ -18,7 +18,9 @@ The spec is read as its vendor means it:
   referenced schema nullable);
 - the undeclared-key check follows ``allOf`` (and ``$ref`` in it) to any depth;
 - array query parameters are checked item by item (``items.enum``, ``items.type``),
-  comma-separated values one by one unless the parameter is ``explode: true``.
+  comma-separated values one by one unless the parameter is ``explode: true``;
+- path parameters are checked by the same rules (type integer/number/boolean, enum):
+  ``/v2/team/abc/goal`` is refused where ``team_id`` is a number.
 """
 
 from __future__ import annotations
@@ -95,11 +97,13 @@ class SpecCheck:
         document = json.loads(text) if path.suffix == ".json" else yaml.load(text, Loader=yaml.CSafeLoader)
         return cls(filename, document)
 
+    def _strip(self, path: str) -> str:
+        return path[len(self.base):] if self.base and path.startswith(self.base + "/") else path
+
     def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]]:
         """The path template and operation object for a concrete request (with or without
         the server's base path)."""
-        if self.base and path.startswith(self.base + "/"):
-            path = path[len(self.base):]
+        path = self._strip(path)
         matches = [t for rx, t in self.templates if rx.match(path)]
         # prefer the most literal template: /issue/bulk over /issue/{issueIdOrKey}
         matches.sort(key=lambda t: t.count("{"))
@@ -111,6 +115,7 @@ class SpecCheck:
 
     def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> None:
         template, op = self.operation(method, path)
+        self._path(template, method, path)
         self._query(template, method, query or {})
         if body is None:
             return
@@ -146,14 +151,31 @@ class SpecCheck:
             if p.get("required") and name not in query:
                 raise SpecMismatch(f"{self.name}: {method.upper()} {template} needs query parameter {name!r}")
 
-    def _query_value(self, name: str, v: Any, schema: dict[str, Any]) -> None:
+    def _path(self, template: str, method: str, path: str) -> None:
+        """Each path parameter's value against its schema (the template's ``{name}`` parts)."""
+        names = re.findall(r"\{([^/]+?)\}", template)
+        if not names:
+            return
+        rx = "^" + "".join("([^/]+)" if part.startswith("{") else re.escape(part)
+                           for part in re.split(r"(\{[^/]+?\})", template)) + "$"
+        found = re.match(rx, self._strip(path))
+        params = [self._resolve(p) for p in (*self.document["paths"][template].get("parameters", []),
+                                             *self.document["paths"][template][method.lower()].get("parameters", []))]
+        known = {p["name"]: p for p in params if p.get("in") == "path"}
+        for name, value in zip(names, found.groups() if found else ()):
+            if name in known:
+                self._query_value(name, value, self._resolve(known[name].get("schema") or {}), "path parameter")
+
+    def _query_value(self, name: str, v: Any, schema: dict[str, Any], where: str = "query") -> None:
         kind = schema.get("type")
         if kind == "integer" and not str(v).lstrip("-").isdigit():
-            raise SpecMismatch(f"{self.name}: query {name}={v!r} is not an integer")
+            raise SpecMismatch(f"{self.name}: {where} {name}={v!r} is not an integer")
+        if kind == "number" and not re.fullmatch(r"-?\d+(\.\d+)?([eE][-+]?\d+)?", str(v)):
+            raise SpecMismatch(f"{self.name}: {where} {name}={v!r} is not a number")
         if kind == "boolean" and str(v) not in ("true", "false"):
-            raise SpecMismatch(f"{self.name}: query {name}={v!r} is not true or false")
+            raise SpecMismatch(f"{self.name}: {where} {name}={v!r} is not true or false")
         if schema.get("enum") and v not in schema["enum"]:
-            raise SpecMismatch(f"{self.name}: query {name}={v!r} is not one of {schema['enum']}")
+            raise SpecMismatch(f"{self.name}: {where} {name}={v!r} is not one of {schema['enum']}")
 
     def _resolve(self, node: Any) -> Any:
         while isinstance(node, dict) and "$ref" in node:

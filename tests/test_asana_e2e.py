@@ -14,6 +14,7 @@ from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
+from .asana_spec import asana_spec
 from .emulators.asana import TOKEN, AsanaEmulator
 from .saas_e2e import write_sheet
 from .test_sync import sync
@@ -32,6 +33,7 @@ def owners() -> list[str]:
 def emu():
     with AsanaEmulator(users=owners(), periods=QUARTERS) as server:
         server.faults.hang = 0.3
+        server.spec = asana_spec()  # every exchange against Asana's spec (batch actions one by one)
         yield server
 
 
@@ -184,3 +186,49 @@ def test_a_status_update_posted_in_asana_is_a_check_in_of_its_kr(tmp_path, emu):
     assert krs[check_ins[0]["key_result_id"]]["title"] == "Raise eNPS from 21 to 35"
     again = totals(sync(make_hub(tmp_path, emu)))
     assert (again["created"], again["updated"], again["deleted"]) == (0, 0, 0)
+
+
+def test_a_429_lowers_the_requests_in_flight_and_says_so(tmp_path, emu):
+    # Asana publishes no concurrency limit: a 429 halves the workers for the rest of the run
+    sync(make_hub(tmp_path, emu))
+    emu.faults.inject("429", 2, method="POST", path="/api/1.0/batch")
+    hub = make_hub(tmp_path, emu, fast_retries=True, concurrency=4)
+    plans = sync(hub)  # the read meets both 429s
+    assert hub.connector("asana").workers.limit == 1 and len(emu.goals) == 52
+    notes = [n for p in plans for n in p.notes if "lowered its requests in flight" in n]
+    assert notes == ["asana: Asana answered 429 (rate limited); okrsync lowered its requests in flight from 4 to 1 "
+                     "for this run. If it keeps happening, set concurrency: 1"]
+
+
+def test_workers_never_let_more_than_the_limit_through():
+    import threading
+
+    from okrsync.connectors.asana import Workers
+
+    workers, busy, peak, lock = Workers(4), [0], [0], threading.Lock()
+    together = threading.Barrier(4, timeout=5)
+
+    def job(wait):
+        with workers:
+            with lock:
+                busy[0] += 1
+                peak[0] = max(peak[0], busy[0])
+            wait()
+            with lock:
+                busy[0] -= 1
+
+    def run(n, wait):
+        threads = [threading.Thread(target=job, args=(wait,)) for _ in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    run(4, together.wait)  # four in flight at once: the barrier only opens for all four
+    assert peak[0] == 4
+    workers.lower()
+    workers.lower()
+    workers.lower()
+    peak[0] = 0
+    run(6, lambda: time.sleep(0.01))
+    assert workers.limit == 1 and peak[0] == 1

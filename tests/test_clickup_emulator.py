@@ -47,6 +47,7 @@ class Api:
 def emu():
     with ClickUpEmulator(bearer="oauth-1") as emulator:
         emulator.faults.hang = 0.3
+        emulator.spec = SPEC  # every exchange of every test, end to end included, against the spec
         yield emulator
         assert not emulator.errors, emulator.errors[0]
 
@@ -271,3 +272,72 @@ def test_paced_to_the_plan_the_rate_limit_is_never_hit(tmp_path, emu):
     hub = hub_for(tmp_path, emu, rate=80, concurrency=3)  # what the connector is told it may send
     sync(hub)
     assert emu.count(status=429) == 0 and len(emu.goals) == 13 and len(emu.targets) == 37
+
+
+# ---------------------------------------------------------------- decimals, owners and targets as ids (issue 18)
+
+def decimal_krs(hub: Hub) -> dict[str, dict]:
+    """The example's KRs ClickUp holds with a fractional start, target or current value, by title."""
+    return {f["title"]: f for _, _, f in hub.store.entities("key_result") if f.get("unit") != "boolean"
+            and f.get("target") is not None and any(isinstance(f.get(n), float) and not f[n].is_integer() for n in ("start", "target", "current"))}
+
+
+def test_decimals_are_read_back_and_a_truncating_clickup_is_reported_as_a_loss_every_run(tmp_path, emu):
+    members_of_example(emu)
+    emu.truncate_decimals = True  # what an integer-only server would do (the spec types steps_* as int32)
+    hub = hub_for(tmp_path, emu)
+    first = sync(hub)
+    decimals = decimal_krs(hub)
+    assert len(decimals) == 5
+    lost = [r for p in first for r in p.rejected if "did not keep the decimals" in r.reason]
+    assert len(lost) == 5 and all("is a loss" in r.reason for r in lost)
+    churn = by_name(emu, "Cut monthly gross logo churn from 2.1% to 1.5%")
+    assert (churn["steps_start"], churn["steps_end"]) == (2.0, 1.0)
+    # the next run neither pulls the truncated values back nor stays silent about them
+    before = (tmp_path / "okrs.csv").read_bytes()
+    second = sync(hub)
+    assert (tmp_path / "okrs.csv").read_bytes() == before
+    assert decimal_krs(hub) == decimals
+    notes = [n for p in second for n in p.notes if "steps_* as integers" in n]
+    churn_note = next(n for n in notes if "churn" in n)
+    assert len(notes) == 5 and "start 2.1 is 2 there" in churn_note and "target 1.5 is 1 there" in churn_note
+
+
+def test_decimals_kept_by_clickup_raise_nothing(tmp_path, emu):
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu)
+    plans = sync(hub)
+    assert not [r for p in plans for r in p.rejected if "decimals" in r.reason]
+    assert by_name(emu, "Cut monthly gross logo churn from 2.1% to 1.5%")["steps_start"] == 2.1
+
+
+def test_migrate_plans_the_decimal_krs_as_a_risk(tmp_path, emu):
+    from okrsync import migrate
+
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu)
+    run = hub.store.begin_run("migrate")
+    plan = migrate.plan(hub, "sheet", "cu", run)
+    [risk] = [x for x in plan.losses if x["what"].startswith("key result decimal values")]
+    assert risk["count"] == 5 and {hub.store.get(c)[1]["title"] for c in risk["examples"]} <= set(decimal_krs(hub))
+    assert any(n.startswith("risk: cu relies on an unconfirmed fact: decimal") for n in plan.notes)
+
+
+def test_owners_given_as_user_ids_read_as_their_e_mails(tmp_path, emu):
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu)
+    sync(hub)
+    emu.owners_as_ids = True  # the spec's listing types owners as strings (user ids)
+    emu.spec = None  # ids in GET /goal/{id} too: a shape neither the spec nor a client shows, read anyway
+    assert quiet(hub, emu, tmp_path)
+    assert rows(tmp_path)["Grow ARR from €8.4M to €10.2M"]["Owner"] == "maria.keller@example.com"
+
+
+def test_targets_given_as_bare_ids_are_reported_and_never_taken_as_deleted(tmp_path, emu):
+    members_of_example(emu)
+    hub = hub_for(tmp_path, emu)
+    sync(hub)
+    emu.key_results_as_ids = True  # the spec's Goal.key_results: array<string>
+    plans = sync(hub)
+    skipped = [r for p in plans for r in p.rejected if "bare id" in r.reason]
+    assert len(skipped) == 37 and len(emu.targets) == 37 and hub.store.count("key_result") == 39

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from okrsync.cli import cli
 from okrsync.connectors import jira as jira_connector
 
+from .spec_check import SpecCheck
 from .emulators.jira import JiraEmulator
 from .saas_e2e import write_sheet
 
@@ -56,6 +57,7 @@ def jira(clock):
     with JiraEmulator(users=owners(), email="bot@example.com", token=TOKEN, issue_types=ISSUE_TYPES,
                       bulk_polls=0, now=clock) as emulator:
         emulator.faults.hang = 0.6
+        emulator.spec = SpecCheck.load("jira-cloud-platform-v3.openapi.json")  # every exchange against the spec
         yield emulator
 
 

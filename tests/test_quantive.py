@@ -42,6 +42,7 @@ def api():
     with respx.mock(base_url=EU, assert_all_called=False) as mock:
         mock.get("/sessions").mock(return_value=items([{"id": "s1", "title": "Q1 2026"}]))
         mock.get("/users").mock(return_value=items([{"id": "u1", "email": "ana@example.com"}]))
+        mock.get(path__regex=r"/metrics/\w+/values$").mock(return_value=items([]))
         yield mock
 
 
@@ -76,7 +77,8 @@ def test_an_unknown_target_operator_rejects_only_that_metric(api):
 
 def test_creates_post_documented_bodies_and_map_new_ids(api):
     post_goal = api.post("/goals").mock(return_value=httpx.Response(200, json={"id": "g9"}))
-    post_metric = api.post("/metrics").mock(return_value=httpx.Response(200, json={"id": "m9"}))
+    post_metric = api.post("/metrics").mock(return_value=httpx.Response(201, json={"id": "m9", "actual": 1.0}))
+    check_in = api.post("/metrics/m9/checkin").mock(return_value=httpx.Response(200, json={"id": "c1"}))
     batch = WriteBatch(creates=[
         Record("key_result", "c-k", {"title": "KR", "objective_id": "c-o", "start": 1.0, "target": 4.0, "current": 2.0,
                                      "unit": "percent", "direction": "increase", "owner": "ana@example.com"}, canonical_id="c-k"),
@@ -87,7 +89,10 @@ def test_creates_post_documented_bodies_and_map_new_ids(api):
                                                               "ownerId": "u1"}
     metric = json.loads(post_metric.calls[0].request.content)
     assert metric["goalId"] == "g9" and metric["targetOperator"] == "at_least" and metric["manualType"] == "double"
-    assert metric["format"] == {"prefix": "", "suffix": "%"} and metric["ownerIds"] == ["u1"]
+    # ownerId (singular), as the scripts that created metrics on the live API send it; no `actual`
+    assert metric["format"] == {"prefix": "", "suffix": "%"} and metric["ownerId"] == "u1" and "actual" not in metric
+    # the value arrives through the check-in call (gtmhub-cli's CheckInMetricRequest)
+    assert [json.loads(c.request.content)["actual"] for c in check_in.calls] == [2.0]
 
 
 def test_what_quantive_cannot_hold_is_rejected_with_the_reason(api):
@@ -99,14 +104,26 @@ def test_what_quantive_cannot_hold_is_rejected_with_the_reason(api):
     assert "no Quantive session" in reasons["c-o"] and "stay_above" in reasons["c-k"] and "boolean" in reasons["c-b"]
 
 
+def test_the_owner_field_of_the_create_body_is_a_mapping_option(api):
+    api.post("/goals").mock(return_value=httpx.Response(201, json={"id": "g9"}))
+    post = api.post("/metrics").mock(return_value=httpx.Response(201, json={"id": "m9", "actual": 0.0}))
+    record = Record("key_result", "c-k", {"title": "K", "objective_id": "g1", "target": 4.0, "owner": "ana@example.com"},
+                    canonical_id="c-k")
+    connector(mapping={"metric_owner": "ownerIds"}).write(WriteBatch(creates=[record]))
+    assert json.loads(post.calls[0].request.content)["ownerIds"] == ["u1"]
+
+
 def test_updates_put_and_deletes_remove_metrics_before_goals(api):
     put = api.put("/metrics/m1").mock(return_value=httpx.Response(200, json={"id": "m1"}))
+    check_in = api.post("/metrics/m1/checkin").mock(return_value=httpx.Response(200, json={"id": "c1"}))
     deleted = [api.delete("/metrics/m2").mock(return_value=httpx.Response(204)),
                api.delete("/goals/g2").mock(return_value=httpx.Response(404, json={"error": "goal not found"}))]
     batch = WriteBatch(updates=[Record("key_result", "m1", {"title": "K", "objective_id": "g1", "current": 3.0}, canonical_id="k")],
                        deletes=[Record("objective", "g2", {}, canonical_id="o"), Record("key_result", "m2", {}, canonical_id="k2")])
     result = connector().write(batch)
-    assert result.rejected == [] and json.loads(put.calls[0].request.content)["actual"] == 3.0
+    assert result.rejected == [] and "actual" not in json.loads(put.calls[0].request.content)
+    body = json.loads(check_in.calls[0].request.content)
+    assert body["actual"] == 3.0 and body["checkInDate"].endswith("Z") and body["comment"] == ""
     assert all(route.called for route in deleted)
     order = [c.request.url.path for c in api.calls if c.request.method == "DELETE"]
     assert order == ["/results/api/v1/metrics/m2", "/results/api/v1/goals/g2"]
@@ -140,7 +157,7 @@ def test_401_advises_checking_token_and_account(api):
 
 @pytest.mark.parametrize("options, message", [
     ({"token": "t"}, "needs 'account_id:'"),
-    ({"token": "t", "account_id": "a", "region": "mars"}, "region: 'mars' is not one of eu, us"),
+    ({"token": "t", "account_id": "a", "region": "mars"}, "region: 'mars' is not one of eu, us, us2, as, af, sa, au"),
     ({"token": "t", "account_id": "a", "acount": "x"}, "did you mean 'account_id'"),
 ])
 def test_bad_options(options, message):
@@ -151,8 +168,11 @@ def test_bad_options(options, message):
 def test_region_picks_the_documented_host():
     assert str(connector(region="us").api.client.base_url).startswith("https://app.us.quantive.com/results/api/v1")
     assert str(connector().api.client.base_url).startswith("https://app.quantive.com/results/api/v1")
+    assert str(connector(region="au").api.client.base_url).startswith("https://app.au.quantive.com/results/api/v1")
+    assert str(connector(region="au", url="https://q.example.com/api/v1").api.client.base_url).startswith(
+        "https://q.example.com/api/v1")
     caps = QuantiveConnector.capabilities
-    assert caps.check_ins == "none" and "undocumented" in caps.rate_limit and "quantive" in plugins.connectors()
+    assert caps.check_ins == "history" and "undocumented" in caps.rate_limit and "quantive" in plugins.connectors()
 
 
 # ---------------------------------------------------------------- end to end over HTTP
@@ -164,6 +184,7 @@ UNHELD = 16  # example KRs with a direction Quantive's documented operators do n
 def quantive():
     with QuantiveEmulator() as emu:
         emu.faults.hang = 0.3
+        emu.put_ignores_actual = True  # okrsync must not depend on PUT taking `actual`
         emu.add_session("Q1 2026")
         for row in csv.DictReader(EXAMPLE.open()):
             for email in (row["Objective owner"], row["Owner"]):
@@ -172,13 +193,31 @@ def quantive():
         yield emu
 
 
-def make_hub(tmp_path, emu):
-    return saas_e2e.make_hub(tmp_path, 'quantive', {"url": emu.url + BASE, "token": TOKEN, "account_id": ACCOUNT})
+def make_hub(tmp_path, emu, **options):
+    return saas_e2e.make_hub(tmp_path, 'quantive', {"url": emu.url + BASE, "token": TOKEN, "account_id": ACCOUNT,
+                                                    **options})
 
+
+
+def test_values_travel_as_check_ins_and_read_back_as_check_ins(tmp_path, quantive):
+    hub, sheet = make_hub(tmp_path, quantive)
+    sync(hub)
+    sync(hub)
+    moved = {m["id"] for m in quantive.metrics.values() if m["actual"] != m["initialValue"]}
+    assert set(quantive.check_ins) == moved and len(moved) == 22 and not quantive.errors
+    assert all(len(v) == 1 for v in quantive.check_ins.values()) and hub.store.count("check_in") == 22
+    # an edit of the value in the sheet is one more check-in, not a PUT of `actual`
+    arr = next(m for m in quantive.metrics.values() if m["name"].startswith("Grow ARR"))
+    sheet.write_text(sheet.read_text().replace("9050000", "9700000", 1))
+    sync(hub)
+    assert [c["actual"] for c in quantive.check_ins[arr["id"]]][-1] == 9700000.0
+    assert quantive.metrics[arr["id"]]["actual"] == 9700000.0
 
 
 def test_example_sheet_to_quantive_edit_back_conflict_and_delete(tmp_path, quantive):
-    hub, sheet = make_hub(tmp_path, quantive)
+    # check-ins off: a check-in kept in the hub revives its deleted KR (the hub's "new work
+    # beats a delete" rule), so the sheet's delete is tested on values alone
+    hub, sheet = make_hub(tmp_path, quantive, check_ins=False)
     sync(hub)
     assert len(quantive.goals) == 13 and len(quantive.metrics) == 39 - UNHELD and not quantive.errors
     sync(hub)
@@ -213,6 +252,18 @@ def test_faults_on_creates_leave_no_duplicate(tmp_path, quantive, fault):
     sync(hub)
     names = [g["name"] for g in quantive.goals.values()]
     assert len(names) == len(set(names)) == 13 and len(quantive.metrics) == 39 - UNHELD
+
+
+def test_check_ins_are_read_with_value_confidence_and_comment(tmp_path, quantive):
+    goal = quantive.add_goal("G", next(iter(quantive.sessions)))
+    mid = quantive.add_metric("M", goal, initialValue=0.0, target=10.0)
+    conn = QuantiveConnector("quantive", {"url": quantive.url + BASE, "token": TOKEN, "account_id": ACCOUNT, "rate": 1000})
+    conn.api.call("POST", f"/metrics/{mid}/checkin", json={"actual": 2.5, "checkInDate": "2026-02-01T00:00:00Z",
+                                                         "comment": "ahead", "confidence": 0.8})
+    found = [r for r in conn.read(None) if isinstance(r, Record) and r.kind == "check_in"]
+    assert [(c.fields["key_result_id"], c.fields["value"], c.fields["confidence"], c.fields["note"], c.fields["at"])
+            for c in found] == [(mid, 2.5, 0.8, "ahead", "2026-02-01T00:00:00Z")]
+    assert quantive.metrics[mid]["actual"] == 2.5
 
 
 def test_a_rate_limited_server_is_worked_through(tmp_path, quantive):

@@ -40,6 +40,17 @@ def test_requests_are_checked_too():
         spec.response("GET", "/rest/api/3/field", 418, {})
 
 
+def test_path_parameters_are_type_checked():
+    spec = SpecCheck.load("clickup-api-v2.openapi.json")
+    spec.request("GET", "/v2/team/512/goal", query={"include_completed": "true"})
+    spec.request("GET", "/api/v2/team/512/goal")  # with the server's base path
+    with pytest.raises(SpecMismatch, match="path parameter team_id='abc' is not a number"):
+        spec.request("GET", "/v2/team/abc/goal")
+    with pytest.raises(SpecMismatch, match="path parameter team_id='abc' is not a number"):
+        spec.request("POST", "/api/v2/team/abc/goal", {"name": "x"})
+    spec.request("DELETE", "/v2/goal/e53a033c-900e-462d-a849-4a216b06d930")  # a string id: any text
+
+
 def test_literal_paths_win_over_templates():
     template, _ = SpecCheck.load("jira-cloud-platform-v3.openapi.json").operation("POST", "/rest/api/3/issue/bulk")
     assert template == "/rest/api/3/issue/bulk"

@@ -12,7 +12,7 @@ import pytest
 import respx
 
 from okrsync.config import Config
-from okrsync.connector import Context, Cursor, Record, Rejected, WriteBatch
+from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError, MappingError, OkrsyncError
 from okrsync.connectors.tability import TabilityConnector
 from okrsync.plugins import connectors
@@ -86,6 +86,19 @@ def test_the_documented_examples_read_into_canonical_records(api):
                         "status": "off_track", "note": "We stopped the bleeding.", "author": "seiji@example.com"}
     assert isinstance(items[-1], Cursor) and items[-1].full_listing
     assert api.calls[0].request.headers["Authorization"] == f"API {TOKEN}"
+
+
+def test_an_unknown_outcome_type_is_kept_as_text_with_a_warning_on_every_read(api):
+    odd = {**OUTCOME, "outcome_type": "north_star"}  # spellings beyond improve_metric are unsourced
+    serve_one_plan(api)
+    api.get(f"{WS}/plans/{PLAN['id']}/outcomes").mock(return_value=httpx.Response(200, json=[odd]))
+    conn = connector()
+    for _ in range(2):
+        items = list(conn.read(None))
+        [kr] = [r for r in items if isinstance(r, Record) and r.kind == "key_result"]
+        assert (kr.fields["direction"], kr.fields["extra.tab.outcome_type"]) == ("increase", "north_star")
+        [note] = [n for n in items if isinstance(n, Note)]
+        assert "'north_star' is not in the mapping" in note.message and "j4Jlkboa7H3g" in note.message
 
 
 def test_plans_are_read_page_by_page_following_the_link_header(api):
@@ -306,6 +319,17 @@ def test_check_ins_from_the_hub_go_out_through_the_webhook_once(tmp_path, emu):
     plans = run(hub)  # then in step: the time okrsync meant is not read as an edit; no second post
     assert all(not p.changes for p in plans) and emu.count("POST", "/webhooks") == 1
     assert hub.store.get("ci_new")[1]["at"] == "2026-02-20T09:00:00Z"
+
+
+def test_migrate_plans_the_loss_of_check_in_dates(tmp_path, emu):
+    from okrsync import migrate
+
+    seed_from_example(emu)
+    hub = make_hub(tmp_path, emu, sheet="from_tability.csv")
+    plan = migrate.plan(hub, "sheet", "tab", hub.store.begin_run("migrate"))
+    [risk] = [x for x in plan.losses if x["what"].startswith("check-in dates")]
+    assert risk["count"] == hub.store.count("check_in") == sum(len(emu.check_ins_of(o)) for o in emu.outcomes) > 30
+    assert "no backdating" in risk["what"]
 
 
 @pytest.mark.parametrize("fault", ["429", "500", "503", "timeout", "truncate", "reset"])

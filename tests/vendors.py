@@ -53,6 +53,7 @@ class Vendor:
 @contextmanager
 def _jira() -> Iterator[Any]:
     from .emulators.jira import JiraEmulator
+    from .spec_check import SpecCheck
 
     users = [{"accountId": f"acc-{n}", "emailAddress": e, "displayName": e.split("@")[0]}
              for n, e in enumerate(example_emails())]
@@ -61,6 +62,7 @@ def _jira() -> Iterator[Any]:
     with JiraEmulator(users=users, email="bot@example.com", token="jira-SECRET-7f3a9c", issue_types=types,
                       bulk_polls=0) as emu:
         emu.faults.hang = 0.4
+        emu.spec = SpecCheck.load("jira-cloud-platform-v3.openapi.json")  # every exchange against the spec
         yield emu
 
 
@@ -69,8 +71,11 @@ def _asana() -> Iterator[Any]:
     from .emulators.asana import AsanaEmulator
 
     quarters = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]
+    from .asana_spec import asana_spec
+
     with AsanaEmulator(users=example_emails(), periods=quarters) as emu:
         emu.faults.hang = 0.4
+        emu.spec = asana_spec()  # every exchange against the vendor's spec
         yield emu
 
 
@@ -78,10 +83,13 @@ def _asana() -> Iterator[Any]:
 def _clickup() -> Iterator[Any]:
     from .emulators.clickup import ClickUpEmulator
 
+    from .clickup_spec import ClickUpSpec
+
     with ClickUpEmulator(token="pk_183_SECRET_CLICKUP_9d1e") as emu:
         for email in example_emails():
             emu.add_member(email)
         emu.faults.hang = 0.4
+        emu.spec = ClickUpSpec.load()  # every exchange against the vendor's spec
         yield emu
 
 

@@ -10,6 +10,13 @@ known to differ from the spec's types:
 - the goal listing's ``owners`` are user objects as in ``GET /goal/{id}`` (the spec's
   listing types them as strings; its only example is empty).
 
+Decimals: the spec types ``steps_start``/``steps_end``/``steps_current`` as integers (int32)
+while its answers carry ``steps_*_float`` companions; what live ClickUp does with a fraction
+is unknown. Here it is kept unless ``truncate_decimals`` is set, which stores ``int(value)``
+as an integer-only server would (the contradicting behaviour a probe must catch). The spec's
+own types can be switched on: ``owners_as_ids`` answers owners (of goals and targets) as user
+ids, ``key_results_as_ids`` a goal's ``key_results`` as id strings.
+
 State is public so tests can arrange and inspect it: ``goals`` (id → goal, stored in the
 response shape minus targets), ``targets`` (id → target with ``goal_id``), ``folders``,
 ``members``. Helpers act as a person in the app would: ``add_goal``, ``add_target``,
@@ -54,6 +61,9 @@ class ClickUpEmulator(Emulator):
         self.goals: dict[str, dict[str, Any]] = {}
         self.targets: dict[str, dict[str, Any]] = {}
         self.folders: dict[str, dict[str, Any]] = {}
+        self.truncate_decimals = False
+        self.owners_as_ids = False
+        self.key_results_as_ids = False
         self._pretty = 0
 
     # -- dialect ------------------------------------------------------------------------
@@ -113,6 +123,12 @@ class ClickUpEmulator(Emulator):
         done = [float(t["percent_completed"] or 0) for t in targets]
         view = {k: v for k, v in goal.items() if not k.startswith("_")}
         view.update(key_results=targets, percent_completed=int(sum(done) / len(done)) if done else 0)
+        if self.owners_as_ids:  # the spec's listing types owners as strings (user ids)
+            view["owners"] = [str(o["id"]) for o in view["owners"]]
+            for target in targets:
+                target["owners"] = [str(o["id"]) for o in target["owners"]]
+        if self.key_results_as_ids:  # the spec's Goal.key_results: array<string>
+            view["key_results"] = [t["id"] for t in targets]
         return view
 
     def _summary(self, goal: dict[str, Any]) -> dict[str, Any]:
@@ -257,12 +273,15 @@ class ClickUpEmulator(Emulator):
             target = {"id": target_id, "goal_id": goal_id, "name": name, "type": type, "unit": unit,
                       "creator": self.members[0]["id"], "date_created": now, "goal_pretty_id": goal["pretty_id"],
                       "percent_completed": None, "completed": False, "task_ids": [], "subcategory_ids": [],
-                      "owners": owners or [], "steps_start": float(steps_start), "steps_end": float(steps_end),
-                      "steps_current": float(steps_start),
+                      "owners": owners or [], "steps_start": self._step(steps_start),
+                      "steps_end": self._step(steps_end), "steps_current": self._step(steps_start),
                       "last_action": self._action(target_id, "Created Key Result", None, None, now)}
             self.targets[target_id] = target
             goal["_updated"] = now
             return target
+
+    def _step(self, value: float) -> float:
+        return float(int(value)) if self.truncate_decimals else float(value)
 
     def _action(self, target_id: str, note: str, before: float | None, current: float | None, now: str,
                 user: int | None = None) -> dict[str, Any]:
@@ -296,7 +315,7 @@ class ClickUpEmulator(Emulator):
                     target[key] = body[key]
             for key in ("steps_start", "steps_end"):
                 if key in body:
-                    target[key] = float(body[key])
+                    target[key] = self._step(body[key])
             if owners is not None:
                 target["owners"] = owners
             if "steps_current" in body or "note" in body:
@@ -307,8 +326,9 @@ class ClickUpEmulator(Emulator):
         """An update of a target's current value with a note, as a person makes it in the app."""
         with self.lock:
             target, now = self.targets[target_id], _now()
-            target["last_action"] = self._action(target_id, note, target["steps_current"], float(value), now, user)
-            target["steps_current"] = float(value)
+            value = self._step(value)
+            target["last_action"] = self._action(target_id, note, target["steps_current"], value, now, user)
+            target["steps_current"] = value
             self.goals[target["goal_id"]]["_updated"] = now
 
     @route("DELETE", V2 + r"/key_result/(?P<target>[^/]+)")

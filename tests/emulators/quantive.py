@@ -7,6 +7,17 @@ Chosen here because no source shows it (UNCONFIRMED, as in the connector): the
 ``{"items", "totalCount"}`` wrapper's ``totalCount``, PUT/DELETE paths, POST /metrics,
 the error body ``{"error": message}``, ``dateModified``.
 
+Sourced behaviour (issue 18): a metric's value moves through ``POST
+/metrics/{id}/checkin {actual, checkInDate, comment, confidence, customFields}`` —
+gtmhub/gtmhub-cli ``gtmhub_client/krs.go`` (``UpdateMetric`` posts to ``…/checkin``) and
+``model/metric.go`` (``CheckInMetricRequest``); each check-in sets the metric's ``actual``
+and ``lastCheckInDate`` and joins its history, read at ``GET /metrics/{id}/values``
+(UNCONFIRMED path and shape: a third-party Apps Script, ghelleks/quantive-export). POST
+/goals answers 201 (Nathraichean/Excel-To-Account-Using-API-Gtmhub ``apiHandler.js``);
+POST /metrics takes ``ownerId`` (same scripts) or ``ownerIds`` (the UI SDK doc).
+Whether ``PUT /metrics/{id}`` honours ``actual`` is unknown: it does here unless
+``put_ignores_actual`` is set (the contradicting behaviour a probe must catch).
+
 State for tests: ``sessions``, ``users``, ``goals``, ``metrics`` (id → dict); helpers
 ``add_session``, ``add_user``, ``add_goal``, ``add_metric``, ``edit``.
 """
@@ -38,6 +49,8 @@ class QuantiveEmulator(Emulator):
         self.users: dict[str, dict] = {}
         self.goals: dict[str, dict] = {}
         self.metrics: dict[str, dict] = {}
+        self.check_ins: dict[str, list[dict]] = {}  # metric id → its check-ins, oldest first
+        self.put_ignores_actual = False
         self._seq = itertools.count(1)
 
     def authorize(self, headers: Any) -> bool:
@@ -132,7 +145,7 @@ class QuantiveEmulator(Emulator):
         if not body.get("sessionId"):
             raise HttpError(400, "sessionId is required")
         gid = self.add_goal(body.pop("name"), body.pop("sessionId"), **body)
-        return 200, self.goals[gid]
+        return 201, self.goals[gid]
 
     @route("PUT", BASE + r"/goals/(?P<id>\w+)")
     def update_goal(self, req):
@@ -158,7 +171,7 @@ class QuantiveEmulator(Emulator):
             raise HttpError(400, "goal not found")
         if body.get("targetOperator") not in (None, "at_least", "at_most"):
             raise HttpError(400, "invalid targetOperator")
-        for uid in body.get("ownerIds") or []:
+        for uid in (body.get("ownerIds") or []) + ([body["ownerId"]] if body.get("ownerId") else []):
             if uid not in self.users:
                 raise HttpError(400, "owner not found")
 
@@ -166,8 +179,10 @@ class QuantiveEmulator(Emulator):
     def create_metric(self, req):
         body = req.json()
         self._check_metric(body, True)
+        if body.get("ownerId"):
+            body["ownerIds"] = [body.pop("ownerId")]
         mid = self.add_metric(body.pop("name"), body.pop("goalId"), **body)
-        return 200, self.metrics[mid]
+        return 201, self.metrics[mid]
 
     @route("PUT", BASE + r"/metrics/(?P<id>\w+)")
     def update_metric(self, req):
@@ -175,11 +190,34 @@ class QuantiveEmulator(Emulator):
             raise HttpError(404, "metric not found")
         body = req.json()
         self._check_metric(body, False)
-        self.edit(req.params["id"], **{k: v for k, v in body.items() if k != "id"})
+        ignored = ("id", "actual") if self.put_ignores_actual else ("id",)
+        self.edit(req.params["id"], **{k: v for k, v in body.items() if k not in ignored})
         return 200, self.metrics[req.params["id"]]
+
+    @route("POST", BASE + r"/metrics/(?P<id>\w+)/checkin")
+    def check_in(self, req):
+        if req.params["id"] not in self.metrics:
+            raise HttpError(404, "metric not found")
+        body = req.json()
+        if not isinstance(body.get("actual"), (int, float)) or isinstance(body.get("actual"), bool):
+            raise HttpError(400, "actual must be a number")
+        with self.lock:
+            entry = {"id": self._id(), "actual": float(body["actual"]), "checkInDate": body.get("checkInDate") or _now(),
+                     "comment": body.get("comment") or "", "confidence": body.get("confidence"),
+                     "dateCreated": _now()}
+            self.check_ins.setdefault(req.params["id"], []).append(entry)
+            self.edit(req.params["id"], actual=entry["actual"], lastCheckInDate=entry["checkInDate"])
+        return 200, entry
+
+    @route("GET", BASE + r"/metrics/(?P<id>\w+)/values")
+    def list_check_ins(self, req):
+        if req.params["id"] not in self.metrics:
+            raise HttpError(404, "metric not found")
+        return self._page(req, list(self.check_ins.get(req.params["id"], [])))
 
     @route("DELETE", BASE + r"/metrics/(?P<id>\w+)")
     def delete_metric(self, req):
         if self.metrics.pop(req.params["id"], None) is None:
             raise HttpError(404, "metric not found")
+        self.check_ins.pop(req.params["id"], None)
         return 204, None

@@ -21,6 +21,11 @@ no body, or ``bytes`` sent as they are (a file download). ``raise HttpError(stat
 (``error_body``). An exception escaping a handler answers 500 and is kept in
 ``self.errors`` so a test can tell an emulator bug from a connector bug.
 
+With ``spec`` set (a ``tests/spec_check.SpecCheck``, or a vendor's subclass), every request
+a handler answers, and its answer, is checked against the vendor's spec (``check_spec``);
+a mismatch is kept in ``spec_errors`` and fails the ``with`` block that ran the emulator, so
+an end-to-end test cannot pass on traffic the real API would refuse or never send.
+
 A request takes ``cost(req)`` tokens of the rate limit (default 1; a vendor that counts the
 actions of a batch overrides it).
 
@@ -256,6 +261,8 @@ class Emulator:
         self.lock = threading.RLock()  # held by handlers and by state helpers
         self.log: list[Hit] = []
         self.errors: list[str] = []  # tracebacks of handler crashes (emulator bugs)
+        self.spec: Any = None  # a SpecCheck: every exchange is checked against it
+        self.spec_errors: list[str] = []
         self._log_lock = threading.Lock()
         self._stopping = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -297,6 +304,9 @@ class Emulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+        if self.spec_errors and exc[0] is None:
+            raise AssertionError(f"{len(self.spec_errors)} exchange(s) off the vendor's spec, the first: "
+                                 f"{self.spec_errors[0]}")
 
     # -- the request log ---------------------------------------------------------------
 
@@ -327,6 +337,23 @@ class Emulator:
     def rate_limit_headers(self, wait: int) -> dict[str, str]:
         return {"Retry-After": str(wait)}
 
+    def check_spec(self, req: Request, status: int, body: Any) -> None:
+        """Check one exchange against ``spec`` (raise its SpecMismatch); rate limits and
+        server errors are the emulator's own and not checked."""
+        sent = json.loads(req.body) if req.body else None
+        query = {k: (v if len(v) > 1 else v[0]) for k, v in req.query.items()}
+        self.spec.request(req.method, req.path, sent, query)
+        if status < 500 and status != 429:
+            self.spec.response(req.method, req.path, status, body)
+
+    def _checked(self, req: Request, answer: tuple[int, Any, dict[str, str]]) -> tuple[int, Any, dict[str, str]]:
+        if self.spec is not None and answer[0] not in (401,):
+            try:
+                self.check_spec(req, answer[0], answer[1])
+            except AssertionError as e:  # SpecMismatch: kept, the answer still goes out
+                self.spec_errors.append(f"{req.method} {req.path}: {e}")
+        return answer
+
     def cost(self, req: Request) -> int:
         """How many tokens of the rate limit a request takes (default: one)."""
         return 1
@@ -335,6 +362,9 @@ class Emulator:
 
     def _respond(self, req: Request) -> tuple[int, Any, dict[str, str]]:
         """Authorize, route and run one request; always returns a response triple."""
+        return self._checked(req, self._run(req))
+
+    def _run(self, req: Request) -> tuple[int, Any, dict[str, str]]:
         try:
             if not self.authorize(req.headers):
                 raise HttpError(401, "Client must be authenticated to access this resource.")

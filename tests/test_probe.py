@@ -1,0 +1,228 @@
+"""okrsync doctor --probe: each connector's claims checked against its emulator, a contradicting
+emulator caught, no probe without a sandbox, cleanup after an interrupt, results kept."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from okrsync.cli import cli
+
+from .emulators.quantive import ACCOUNT, BASE, TOKEN as Q_TOKEN, QuantiveEmulator
+
+
+def probe(name="saas", *, code=0):
+    result = CliRunner().invoke(cli, ["--json", "doctor", "--probe", name])
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return json.loads(result.stdout) if code in (0, 1) else result
+
+
+def verdicts(out) -> dict[str, tuple[str, str]]:
+    return {r["claim"]: (r["verdict"], r["detail"]) for r in out["results"]}
+
+
+def all_confirmed() -> dict[str, tuple[str, str]]:
+    """Probe, and assert the emulator (the sourced behaviour) confirms every claim."""
+    found = verdicts(probe())
+    assert all(v == "confirmed" for v, _ in found.values()), found
+    return found
+
+
+def write_config(tmp_path, monkeypatch, section: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "okrsync.yaml").write_text(f"endpoints:\n  saas:\n{section}")
+
+
+# ---------------------------------------------------------------- Quantive
+
+@pytest.fixture
+def quantive():
+    with QuantiveEmulator() as emu:
+        emu.add_session("okrsync sandbox")
+        yield emu
+
+
+def quantive_config(tmp_path, monkeypatch, emu, sandbox="{session: okrsync sandbox}"):
+    write_config(tmp_path, monkeypatch, f"    type: quantive\n    url: {emu.url}{BASE}\n    token: {Q_TOKEN}\n"
+                                        f"    account_id: {ACCOUNT}\n    rate: 1000\n    sandbox: {sandbox}\n")
+
+
+def test_quantive_probe_confirms_against_the_emulator_and_leaves_nothing(tmp_path, monkeypatch, quantive):
+    quantive_config(tmp_path, monkeypatch, quantive)
+    found = all_confirmed()
+    assert found["a KR's value moves by POST /metrics/{id}/checkin"][0] == "confirmed"
+    assert found["key result (decimal) current 2.5 reads back as written"] == ("confirmed", "")
+    assert any(c.startswith("objective title 'okrsync probe — throwaway") for c in found)
+    assert not quantive.goals and not quantive.metrics  # every throwaway record deleted
+    assert quantive.count("POST", BASE + "/metrics/") >= 2  # the check-ins
+
+
+def test_quantive_ignoring_actual_on_put_is_reported_contradicted(tmp_path, monkeypatch, quantive):
+    quantive.put_ignores_actual = True
+    quantive_config(tmp_path, monkeypatch, quantive)
+    out = probe(code=1)
+    verdict, detail = verdicts(out)["PUT /metrics/{id} takes `actual` (okrsync sends values by check-in instead)"]
+    assert (verdict, detail) == ("contradicted", "actual read back 0.0 after PUT {actual: 4.0}")
+    # what okrsync does rely on still holds
+    assert verdicts(out)["a KR's value moves by POST /metrics/{id}/checkin"][0] == "confirmed"
+    assert not quantive.goals and not quantive.metrics
+
+
+def test_no_probe_without_an_explicit_sandbox(tmp_path, monkeypatch, quantive):
+    write_config(tmp_path, monkeypatch, f"    type: quantive\n    url: {quantive.url}{BASE}\n    token: {Q_TOKEN}\n"
+                                        f"    account_id: {ACCOUNT}\n")
+    result = probe(code=2)
+    assert "sandbox" in result.output and quantive.count() == 0  # not one request
+
+
+def test_a_probe_killed_midway_is_cleaned_up_by_the_next(tmp_path, monkeypatch, quantive):
+    from okrsync.connectors.quantive import QuantiveConnector
+
+    quantive_config(tmp_path, monkeypatch, quantive)
+    real = QuantiveConnector.read
+    monkeypatch.setattr(QuantiveConnector, "read", lambda self, cursor: (_ for _ in ()).throw(KeyboardInterrupt()))
+    result = CliRunner().invoke(cli, ["--json", "doctor", "--probe", "saas"])
+    assert result.exit_code != 0
+    assert not quantive.goals and not quantive.metrics  # deleted on the way out
+    monkeypatch.setattr(QuantiveConnector, "read", real)
+    assert probe()["exit_code"] == 0
+
+
+def test_leftovers_of_a_killed_probe_are_deleted_first(tmp_path, monkeypatch, quantive):
+    from okrsync.store import Store
+
+    quantive_config(tmp_path, monkeypatch, quantive)
+    goal = quantive.add_goal("okrsync probe leftover", next(iter(quantive.sessions)))
+    store = Store(tmp_path / "okrsync.db")
+    run = store.begin_run("doctor --probe")  # as a SIGKILLed probe leaves it: the intent, no delete
+    store.add_intents(run, "saas#probe", [("objective", f"probe:objective:{goal}", {"external_id": goal})])
+    store.close()
+    found = verdicts(probe())
+    assert found["an interrupted probe's throwaway records are deleted"] == ("confirmed", "1 deleted")
+    assert goal not in quantive.goals
+
+
+def test_the_result_is_kept_for_migrate_and_connectors(tmp_path, monkeypatch, quantive):
+    from okrsync import probe as probe_mod
+    from okrsync.connectors.quantive import QuantiveConnector
+    from okrsync.store import Store
+
+    quantive_config(tmp_path, monkeypatch, quantive)
+    probe()
+    store = Store(tmp_path / "okrsync.db")
+    notes = probe_mod.fact_notes(store, "saas", QuantiveConnector.capabilities.unconfirmed)
+    assert len(notes) == 3 and all(n.startswith("confirmed on this account by okrsync doctor --probe") for n in notes)
+    store.close()
+    shown = CliRunner().invoke(cli, ["connectors", "quantive"])
+    assert shown.exit_code == 0 and "confirmed on this account" in shown.output and "saas" in shown.output
+
+
+# ---------------------------------------------------------------- ClickUp
+
+@pytest.fixture
+def clickup(tmp_path, monkeypatch):
+    """A ClickUp emulator checked against the spec, and a config probing it."""
+    from .clickup_spec import ClickUpSpec
+    from .emulators.clickup import ClickUpEmulator
+
+    with ClickUpEmulator(team_id="512") as emu:
+        emu.spec = ClickUpSpec.load()
+        write_config(tmp_path, monkeypatch, f"    type: clickup\n    url: {emu.url}/api\n    team_id: '512'\n"
+                                            "    auth: {token: pk_183_TESTTOKEN}\n    rate: 1000\n"
+                                            "    sandbox: {team_id: '512'}\n")
+        yield emu
+
+
+DECIMALS = "decimal start, target and current values: the spec types steps_start/steps_end/"
+
+
+def test_clickup_probe_confirms_decimals_and_the_rest_against_the_emulator(tmp_path, monkeypatch, clickup):
+    found = all_confirmed()
+    [decimal] = [v for c, v in found.items() if c.startswith(DECIMALS)]
+    assert decimal == ("confirmed", "4 check(s)")  # the create, start, target, current of the decimal KR
+    assert [v for c, (v, _) in found.items() if c.startswith("objective due ")] == ["confirmed"]
+    assert [v for c, (v, _) in found.items() if c.startswith("objective title 'okrsync probe")] == ["confirmed"]
+    assert not clickup.goals and not clickup.targets
+
+
+def test_clickup_truncating_decimals_is_reported_contradicted(tmp_path, monkeypatch, clickup):
+    clickup.truncate_decimals = True
+    out = probe(code=1)
+    found = verdicts(out)
+    [decimal] = [v for c, v in found.items() if c.startswith(DECIMALS)]
+    assert decimal[0] == "contradicted" and "key result (decimal) current 2.5 reads back as written: read back 2.0" in decimal[1]
+    assert found["key result (decreasing) start 10.0 reads back as written"] == ("confirmed", "")
+    assert not clickup.goals and not clickup.targets
+
+
+# ---------------------------------------------------------------- Perdoo
+
+@pytest.fixture
+def perdoo(tmp_path, monkeypatch):
+    """A Perdoo emulator with a current and a past timeframe, and a config probing it."""
+    from .emulators.perdoo import PerdooEmulator
+
+    with PerdooEmulator() as emu:
+        emu.add_timeframe("Q1 2026")
+        emu.past_timeframes.add(emu.add_timeframe("Q4 2025"))
+        emu.add_group("Sandbox")
+        sandbox = "{group: Sandbox, timeframe: Q1 2026, past_timeframe: Q4 2025}"
+        write_config(tmp_path, monkeypatch, f"    type: perdoo\n    url: {emu.url}/graphql/\n"
+                                            f"    token: perdoo-test-token\n    rate: 1000\n    sandbox: {sandbox}\n")
+        yield emu
+
+
+PAST = "the objectives listing (includePastTimeframes: true) shows objectives of past timeframes"
+
+
+def test_perdoo_probe_confirms_kr_writes_and_past_timeframes_against_the_emulator(tmp_path, monkeypatch, perdoo):
+    from okrsync.connectors.perdoo import PerdooConnector
+
+    found = all_confirmed()
+    writes, values = PerdooConnector.capabilities.unconfirmed
+    assert found[writes][0] == found[values][0] == found[PAST][0] == "confirmed"
+    assert not perdoo.objectives and all(r["archived"] for r in perdoo.results.values())  # KRs: archived, as deletes are
+
+
+def test_perdoo_hiding_past_timeframes_is_reported_contradicted(tmp_path, monkeypatch, perdoo):
+    perdoo.ignore_include_past = True
+    found = verdicts(probe(code=1))
+    assert found[PAST] == ("contradicted", "an objective of timeframe 'Q4 2025' was not listed: okrsync would take "
+                                           "past quarters' objectives as deleted")
+    assert not perdoo.objectives
+
+
+# ---------------------------------------------------------------- Asana
+
+def test_asana_probe_confirms_against_the_emulator(tmp_path, monkeypatch):
+    from .asana_spec import asana_spec
+    from .emulators.asana import TOKEN, AsanaEmulator
+
+    with AsanaEmulator(users=[], periods=[("Q1", "Q1 FY26", "2026-01-01", "2026-03-31")]) as emu:
+        emu.spec = asana_spec()
+        write_config(tmp_path, monkeypatch, f"    type: asana\n    url: {emu.url}/api/1.0\n    workspace: '{emu.workspace}'\n"
+                                            f"    token: {TOKEN}\n    rate: 1000\n    sandbox: {{period: 2026-Q1}}\n")
+        found = all_confirmed()
+        assert len([c for c in found if c.startswith("key result (decimal)")]) >= 5
+        assert not emu.goals
+
+
+# ---------------------------------------------------------------- Tability (reads only)
+
+def test_tability_probe_reads_only_and_names_unknown_outcome_types(tmp_path, monkeypatch):
+    from .emulators.tability import TabilityEmulator
+
+    with TabilityEmulator() as emu:
+        plan = emu.add_plan("Company OKRs 2026 Q1", "2026-01-01", "2026-03-31")
+        objective = emu.add_objective(plan, "Grow", "")
+        emu.add_outcome(objective, "Revenue", start=1.0, target=2.0, score_format="_number_", weight=1.0, owner=None)
+        odd = emu.add_outcome(objective, "North star", start=1.0, target=2.0, score_format="_number_", weight=1.0,
+                              owner=None)
+        emu.outcomes[odd]["outcome_type"] = "north_star"
+        write_config(tmp_path, monkeypatch, f"    type: tability\n    url: {emu.url}\n    workspace: {emu.workspace}\n"
+                                            f"    token: {emu.token}\n    rate: 1000\n    sandbox: {{read_only: true}}\n")
+        out = probe(code=1)
+        [types] = [r for r in out["results"] if r["claim"].startswith("outcome_type spellings")]
+        assert types["verdict"] == "contradicted" and "'north_star' (1 outcome(s)) is not in the mapping" in types["detail"]
+        assert emu.count("POST") == 0
