@@ -276,8 +276,10 @@ def test_fit_report_formats_and_escaping(example):
     run_id = store.begin_run("test")
     [(oid, _, objective)] = list(store.entities("objective"))[:1]
     store.mutate(run_id, "test", "objective", oid, objective | {"title": evil})
-    [(kid, _, kr)] = [e for e in store.entities("key_result") if e[2]["direction"] == "range"][:1]
-    store.mutate(run_id, "test", "key_result", kid, kr | {"title": evil})  # a range KR: listed as changed
+    # a boolean KR: the leading tools that hold units as numbers list it as changed; a range KR
+    # was, until the catalogue made the leading tools ones that keep ranges
+    [(kid, _, kr)] = [e for e in store.entities("key_result") if e[2]["unit"] == "boolean"][:1]
+    store.mutate(run_id, "test", "key_result", kid, kr | {"title": evil})
     store.close()
     (example / "client.yaml").write_text("name: <b>Acme</b>\nsize: 40\n")
     run("-c", "config.example.yaml", "report", "fit", "--client", "client.yaml", "--out", "fit.html")
