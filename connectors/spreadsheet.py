@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import collections
 import functools
 import hashlib
 import itertools
@@ -39,11 +40,12 @@ from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
-from . import sheet_writer
+from . import sheet_checks, sheet_writer
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
-OPTION_KEYS = ("percent_scale", "progress_scale", "date_order", "fiscal_year_start", "fiscal_year_naming", "decimal")
+OPTION_KEYS = ("percent_scale", "progress_scale", "date_order", "fiscal_year_start", "fiscal_year_naming", "decimal",
+               "expect")
 _JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
@@ -80,6 +82,12 @@ class SpreadsheetConnector(Connector):
         if self.layout not in ("flat", "hierarchical", "linked"):
             raise ConfigError(f"endpoint {endpoint}: unknown layout {self.layout!r}; use flat, hierarchical or linked")
         self.sheet = options.get("sheet")
+        sheets = options.get("sheets")
+        if sheets is not None and not (sheets == "all" or isinstance(sheets, list) and all(isinstance(x, str) for x in sheets)):
+            raise ConfigError(f"endpoint {endpoint}: sheets: give all, or a list of sheet names")
+        if sheets is not None and (self.sheet or self.name != "xlsx" or self.layout == "linked"):
+            raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical xlsx workbook, without "
+                              "sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
         if self.layout == "linked" and not self.tables:
             raise ConfigError(f"endpoint {endpoint}: a linked layout needs 'tables:' naming the "
@@ -118,16 +126,39 @@ class SpreadsheetConnector(Connector):
         for part, path, sheet in self.table_files():
             yield from self._read_table(part, path, sheet, state)
         yield from state.flush()
+        kinds = [self.mapping.kind(p) for p in (self.tables if self.layout == "linked" else sheet_writer.row_parts(self))]
+        problem = sheet_checks.shape_problem(self.mapping, kinds, state.made, state.names, state.rows)
+        if problem:
+            yield Rejected(self.path.name, problem)
+            fingerprint += "+unsettled"  # not a cursor that skips the next read: the problem is reported again
         yield Cursor(fingerprint, full_listing=True)
 
     def table_files(self) -> list[tuple[str, Path, str | None]]:
         """(part, file, sheet) of each table; linked tables parents first, so ids resolve."""
         if self.layout != "linked":
-            return [(self.mapping.row_entity, self.path, self.sheet)]
+            return [(self.mapping.row_entity, self.path, sheet) for sheet in self.sheets()]
         parts = sorted(self.tables, key=lambda p: KINDS.index(self.mapping.kind(p)))
         if self.tabbed:
             return [(part, self.path, self.tables[part]) for part in parts]
         return [(part, self.path.parent / self.tables[part], None) for part in parts]
+
+    def sheets(self) -> list[str | None]:
+        """The sheets a flat or hierarchical workbook is read from: ``sheet:`` (one), or
+        ``sheets: all`` / ``sheets: [A, B]`` (several, one per team or area, each with its
+        own header); None is the first sheet."""
+        wanted = self.options.get("sheets")
+        if wanted is None or self.name != "xlsx":
+            return [self.sheet]
+        if not self.path.exists():
+            return [None]
+        names = tabular.list_sheets(self.path)
+        if wanted == "all":
+            return names
+        unknown = [w for w in wanted if w not in names]
+        if unknown:
+            raise ConfigError(f"endpoint {self.endpoint}: sheets: no sheet {unknown[0]!r} in {self.path.name} "
+                              f"(sheets: {', '.join(map(repr, names))})")
+        return list(wanted)
 
     def _updated(self) -> str:
         """A sheet has no per-row update times: its modification time stands for every row
@@ -143,27 +174,103 @@ class SpreadsheetConnector(Connector):
         rows = self._rows(path, sheet)
         name = f"{path.name}{f' [{sheet}]' if sheet else ''}"
         try:
-            head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+            header_row = self._option("header_row")
+            head = list(itertools.islice(rows, max(HEADER_SEARCH_ROWS, int(header_row or 0))))
             if not head:
                 yield Note(f"{name}: empty")
                 return
-            best = max(head, key=lambda r: self.mapping.score_header(r.cells))  # the first of equals
-            table = Table(self.mapping, best.cells, self.layout, part, where=_where(best))
-            state.tables[(path, sheet)] = table
+            if self.name == "csv" and (delimiter := tabular.wrapped_lines([r.cells for r in head])):
+                # every line one quoted cell: a standard reader sees one column named "ID,Objective,…"
+                rows, head = tabular.unwrap_lines(rows, delimiter), list(tabular.unwrap_lines(iter(head), delimiter))
+                yield Note(f"{name}: every line was wrapped in one pair of quotes; read the {delimiter!r}-separated "
+                           "cells inside them")
+            best = self._header(head, header_row, name)
             skipped = head.index(best)
+            header = self._header_cells(head, skipped)
+            values = self._table_values(head[:skipped], name, sheet)
+            table = Table(self.mapping, header + list(values), self.layout, part, where=_where(best))
+            state.start_table((path, sheet), table, name)
             state.preamble = [[tabular.unneutralise(c) for c in r.cells] for r in head[:skipped]]
-            if skipped:
-                yield Note(f"{_where(best)}: header found here; {skipped} row(s) above it skipped")
+            if skipped or header_row:
+                how = "set by header_row" if header_row else f"found here; {skipped} row(s) above it skipped"
+                yield Note(f"{_where(best)}: header {how}")
             if table.unmapped:
                 yield Note(f"{name}: columns kept in extra: {', '.join(table.unmapped)}")
+            extra = list(values.values())
             for row in itertools.chain(head[skipped + 1:], rows):
+                if extra:  # table-wide values (a year above the header, the sheet name) on every row
+                    cells = row.cells[:len(header)]
+                    row = tabular.RawRow(row.file, row.sheet, row.number,
+                                         cells + [None] * (len(header) - len(cells)) + extra)
                 yield from self._read_row(table, row, state)
+            if state.ghosts:
+                yield Note(sheet_checks.ghost_note(name, state.ghosts))
         except tabular.TableError as e:
             raise FatalError(str(e), endpoint=self.endpoint) from None
         except MappingError as e:
             raise MappingError(f"endpoint {self.endpoint}: {e}") from None
         finally:
             rows.close()
+
+    def _option(self, key: str) -> Any:
+        """An endpoint option, else the mapping's (``header_row``, ``table_values`` …)."""
+        value = self.options.get(key)
+        return self.mapping.options.get(key) if value is None else value
+
+    def _header(self, head: list[tabular.RawRow], header_row: Any, name: str) -> tabular.RawRow:
+        """The header row: the one ``header_row`` names, else the best-scoring of the first rows."""
+        if header_row:
+            found = next((r for r in head if r.number == int(header_row)), None)
+            if found is None:
+                raise MappingError(f"{name}: header_row {header_row} is empty or not among the first "
+                                   f"{len(head)} rows; set it to the row holding the column names")
+            return found
+        scores = [self.mapping.score_header(r.cells) for r in head]
+        best = head[scores.index(max(scores))]  # the first of equals
+        if sheet_checks.form_problem([r.cells for r in head], max(scores)):
+            raise MappingError(f"{name}: this sheet is a form (label and value cells), not a table; okrsync reads "
+                               "tables with a row of column names: copy the objectives into one (a row per objective "
+                               "or key result), or point the endpoint at the sheet that holds such a table")
+        return best
+
+    def _header_cells(self, head: list[tabular.RawRow], index: int) -> list[Any]:
+        """Column names; with ``header_rows: 2`` the row above labels groups of them ("Q1 / Target").
+        A blank name takes the text of the cell above it, so no column is left unnamed."""
+        cells = list(head[index].cells)
+        upper = head[index - 1].cells if index and head[index - 1].number == head[index].number - 1 else []
+        if int(self._option("header_rows") or 1) >= 2:
+            if not upper:
+                raise MappingError(f"{_where(head[index])}: header_rows 2, but the row above the header is empty")
+            group = None
+            cells += [None] * (len(upper) - len(cells))
+            for i, cell in enumerate(cells):
+                label = upper[i] if i < len(upper) else None
+                group = label if label not in (None, "") else group  # a label covers the columns to its right
+                if group not in (None, "") and cell not in (None, ""):
+                    cells[i] = f"{group} / {cell}"
+                elif cell in (None, ""):
+                    cells[i] = group
+            return cells
+        return [upper[i] if c in (None, "") and i < len(upper) and upper[i] not in (None, "") else c
+                for i, c in enumerate(cells)]
+
+    def _table_values(self, above: list[tabular.RawRow], name: str, sheet: str | None) -> dict[str, Any]:
+        """``table_values: {Team: sheet, Year: B1}``: columns whose value is the same on every row,
+        taken from the sheet's name, the file's name or a cell above the header."""
+        found: dict[str, Any] = {}
+        for column, source in (self._option("table_values") or {}).items():
+            if source == "sheet":
+                found[column] = sheet or Path(name).stem
+            elif source == "file":
+                found[column] = Path(name.split(" [")[0]).stem
+            else:
+                row, col = tabular.cell_ref(str(source))
+                cells = next((r.cells for r in above if r.number == row), None)
+                if row is None or cells is None or col > len(cells) or cells[col - 1] in (None, ""):
+                    raise MappingError(f"{name}: table_values.{column}: {source!r} is not a filled cell above the "
+                                       "header; give a cell such as B1, or sheet or file")
+                found[column] = cells[col - 1]
+        return found
 
     def _read_row(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
         built = state.built
@@ -174,9 +281,20 @@ class SpreadsheetConnector(Connector):
     def _row_items(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
         where, width = _where(row), len(table.header)
         cells = _unescaped(row.cells)
+        overflow = {}
         if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
-            yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
+            if self.name == "csv":
+                yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
+                return
+            # a workbook cell right of the header is data someone typed there: kept, and said so
+            overflow = {f"column {tabular.column_letter(i + 1)}": json_value(v)
+                        for i, v in enumerate(cells[width:], width) if v not in (None, "")}
+            yield Note(f"{where}: cells right of the header kept in extra as {', '.join(overflow)}")
+            cells = cells[:width]
+        if sheet_checks.is_ghost(cells, state.identity, state.mapped) and not overflow:
+            state.ghosts.append(row.number)
             return
+        state.rows += 1
         part = table.row_part(cells)
         if part is None:
             column = self.mapping.row_type["column"]
@@ -198,6 +316,8 @@ class SpreadsheetConnector(Connector):
                 context = next((p for p in reversed(self.mapping.context_parts(part)) if _named(parsed.get(p))), None)
                 if context:
                     part, parsed = context, table.binding(context).parse(cells, self.endpoint)
+            if overflow:
+                parsed.setdefault(part, {}).update({f"extra.{self.endpoint}.{k}": v for k, v in overflow.items()})
         except CellError as e:
             if self.layout == "hierarchical" and _names_objective(table, cells):
                 state.last_objective = _REJECTED
@@ -235,6 +355,7 @@ class SpreadsheetConnector(Connector):
             row_ids[item.kind] = item.external_id
             if p == part:  # the row's own record: a write puts the row back from it
                 state.built, state.last_key = state.built + 1, (item.kind, item.external_id)
+                state.made[item.kind] += 1
             if item.kind == "objective":
                 state.last_objective = item.external_id
             yield from state.add(item, own=p == part)
@@ -373,6 +494,20 @@ class _ReadState:
         self.built, self.last_key = 0, None  # rows' own records made so far, and the last one's (kind, id)
         self.preamble: list[list] = []  # rows above the header
         self.kept: list[tuple[tuple[str, str] | None, list]] | None = None  # for a write: rows to keep as they are
+        self.made: collections.Counter = collections.Counter()  # rows' own records per kind, for the shape check
+        self.names: list[tuple[str, Table]] = []  # (name, table) of each table read
+        self.ghosts: list[int] = []  # rows of the current table skipped as holding no record
+        self.rows = 0  # rows read, ghost rows aside
+        self.identity: list[int] = []  # the current table's id and title columns
+        self.mapped: set[int] = set()  # the current table's columns read into a field
+
+    def start_table(self, key: tuple, table: Table, name: str) -> None:
+        """A new table (file or sheet): nothing carries over from the one before but records."""
+        self.tables[key] = table
+        self.names.append((name, table))
+        self.last_objective, self.context, self.ghosts = None, {}, []
+        self.identity = sheet_checks.identity_columns(table)
+        self.mapped = {c.index for b in table.bindings() for c in b.columns if c.field}
 
     def remember_title(self, kind: str, title: str, ext: str) -> None:
         self.titles.setdefault((kind, title), ext)
