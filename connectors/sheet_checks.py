@@ -32,12 +32,12 @@ def expected_kinds(mapping: Mapping) -> list[str] | None:
     return [mapping.kind(p) for p in ([expect] if isinstance(expect, str) else expect)]
 
 
-def shape_problem(mapping: Mapping, row_kinds: list[str], made: Counter, tables: list[tuple[str, Table]],
-                  rows: int) -> str | None:
+def shape_problem(mapping: Mapping, row_kinds: list[str], made: Counter, read: Counter,
+                  tables: list[tuple[str, Table]], rows: int) -> str | None:
     """What is wrong with the read as a whole, or None.
 
     ``row_kinds`` are the kinds the tables' rows can hold, ``made`` the records made per
-    kind from rows of their own, ``tables`` (name, Table) of each table read, ``rows`` the
+    kind from rows of their own, ``read`` every record per kind, ``tables`` (name, Table) of each table read, ``rows`` the
     rows read (ghost rows aside). A file of objectives alone is fine when every row made one
     and every column was mapped; rows folded into the record above, or unmapped columns,
     mean the default mapping did not see what the file holds.
@@ -47,7 +47,7 @@ def shape_problem(mapping: Mapping, row_kinds: list[str], made: Counter, tables:
     if rows > sum(made.values()):
         became += f"; {rows - sum(made.values())} row(s) made no record of their own"
     if expect is not None:
-        missing = [k for k in dict.fromkeys(expect) if not made.get(k)]
+        missing = [k for k in dict.fromkeys(expect) if not read.get(k)]
         if missing:
             return (f"the mapping expects {', '.join(k.replace('_', ' ') + 's' for k in missing)}, but the rows became "
                     f"{became}; check the column names in the mapping")
@@ -90,8 +90,9 @@ def identity_columns(table: Table) -> list[int]:
 def is_ghost(cells: list[Any], identity: list[int], mapped: set[int]) -> bool:
     """No id or title cell filled, and every mapped cell a default value."""
     n = len(cells)
-    for i in identity:
-        if i < n and not is_default(cells[i]):
+    for i in identity:  # an id or title of one letter ("A") still names a record
+        value = cells[i] if i < n else None
+        if value is not None and value != 0 and (not isinstance(value, str) or value.strip()):
             return False
     return all(is_default(v) for i, v in enumerate(cells) if i in mapped)
 

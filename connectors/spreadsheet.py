@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 
 import collections
+import dataclasses
 import functools
 import hashlib
 import itertools
@@ -89,6 +90,8 @@ class SpreadsheetConnector(Connector):
             raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical xlsx workbook, without "
                               "sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
+        scoped = self._option("scoped_ids") or []
+        self._scoped = {self.mapping.kind(p) for p in ([scoped] if isinstance(scoped, str) else scoped)}
         if self.layout == "linked" and not self.tables:
             raise ConfigError(f"endpoint {endpoint}: a linked layout needs 'tables:' naming the "
                               f"{'sheet' if self.tabbed else 'file'} of each entity, e.g. "
@@ -127,7 +130,7 @@ class SpreadsheetConnector(Connector):
             yield from self._read_table(part, path, sheet, state)
         yield from state.flush()
         kinds = [self.mapping.kind(p) for p in (self.tables if self.layout == "linked" else sheet_writer.row_parts(self))]
-        problem = sheet_checks.shape_problem(self.mapping, kinds, state.made, state.names, state.rows)
+        problem = sheet_checks.shape_problem(self.mapping, kinds, state.made, state.kinds, state.names, state.rows)
         if problem:
             yield Rejected(self.path.name, problem)
             fingerprint += "+unsettled"  # not a cursor that skips the next read: the problem is reported again
@@ -347,6 +350,8 @@ class SpreadsheetConnector(Connector):
                     state.context[p] = (parsed[p], before, (item.kind, item.external_id))
             if item is None:
                 continue
+            if p == part and isinstance(item, Record) and item.kind != "objective" and not tf.parse_text(parsed[p].get("id")):
+                item = state.distinct(item)  # no id column: a repeated title is another record unless all else repeats
             if isinstance(item, Rejected):
                 if self.mapping.kind(p) == "objective":
                     state.last_objective = _REJECTED  # the KR rows below belong to it, not to the one before
@@ -355,7 +360,6 @@ class SpreadsheetConnector(Connector):
             row_ids[item.kind] = item.external_id
             if p == part:  # the row's own record: a write puts the row back from it
                 state.built, state.last_key = state.built + 1, (item.kind, item.external_id)
-                state.made[item.kind] += 1
             if item.kind == "objective":
                 state.last_objective = item.external_id
             yield from state.add(item, own=p == part)
@@ -384,6 +388,9 @@ class SpreadsheetConnector(Connector):
         for name in [n for n in fields if n not in model]:  # extras, and fields the model lacks
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
+        if ext and kind in self._scoped:  # "KR1" under every objective: unique only with its parent's id
+            parent = next((fields.get(r) for r in ("parent_id", "key_result_id", "objective_id") if fields.get(r)), None)
+            ext = f"{parent}/{ext}" if parent else ext
         if kind in TITLED and not fields.get("title"):
             return Rejected(where, f"{kind.replace('_', ' ')} has no title") if ext or content else None
         if kind == "key_result":
@@ -494,10 +501,11 @@ class _ReadState:
         self.built, self.last_key = 0, None  # rows' own records made so far, and the last one's (kind, id)
         self.preamble: list[list] = []  # rows above the header
         self.kept: list[tuple[tuple[str, str] | None, list]] | None = None  # for a write: rows to keep as they are
-        self.made: collections.Counter = collections.Counter()  # rows' own records per kind, for the shape check
+        self.made: collections.Counter = collections.Counter()  # records made by rows of their own, per kind
         self.names: list[tuple[str, Table]] = []  # (name, table) of each table read
         self.ghosts: list[int] = []  # rows of the current table skipped as holding no record
         self.rows = 0  # rows read, ghost rows aside
+        self.kinds: collections.Counter = collections.Counter()  # every record read, per kind
         self.identity: list[int] = []  # the current table's id and title columns
         self.mapped: set[int] = set()  # the current table's columns read into a field
 
@@ -524,6 +532,15 @@ class _ReadState:
                 self._folded.setdefault((k, tf.normalise_key(t)), ext)
         return self._folded.get((kind, tf.normalise_key(title)))
 
+    def distinct(self, record: Record) -> Record:
+        """A record known by its title alone, under an id of its own when an earlier row of the
+        same title holds other values (two tasks both called "Kick-off"): "kick-off~2"."""
+        ext, n = record.external_id, 1
+        while (seen := self.seen.get((record.kind, ext))) is not None and seen[1] != record.fields:
+            n += 1
+            ext = f"{record.external_id}~{n}"
+        return record if n == 1 else dataclasses.replace(record, external_id=ext)
+
     def add(self, record: Record, *, own: bool) -> Iterator[Record | Rejected | Note]:
         """Yield a record once; a repeat of the row's own entity is an error, of its
         context (the objective on every KR row) expected, and noted only if it differs."""
@@ -532,8 +549,14 @@ class _ReadState:
         warnings, self.warnings = self.warnings, []
         if seen is None:
             self.seen[key] = (record.where, record.fields)
+            self.kinds[record.kind] += 1
+            if own:
+                self.made[record.kind] += 1
             yield from warnings
             yield from self._emit(record)
+        elif own and record.fields == seen[1]:
+            yield Note(f"{record.where}: repeats {seen[0]} exactly ({record.kind.replace('_', ' ')} "
+                       f"{record.external_id!r}); read as one record")
         elif own and record.kind != "objective":
             yield Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
         else:
