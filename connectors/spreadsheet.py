@@ -30,6 +30,7 @@ import functools
 import hashlib
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -51,6 +52,9 @@ _JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record hol
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
                for kind in KINDS}
+# the reference ``parent_from_id`` fills, per kind
+_MAIN_PARENT = {"key_result": "objective_id", "objective": "parent_id", "initiative": "objective_id",
+                "check_in": "key_result_id", "team": "parent_id"}
 _REJECTED = "\0rejected"  # last_objective after an objective row that could not be read
 
 
@@ -91,6 +95,16 @@ class SpreadsheetConnector(Connector):
                               "sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
         scoped = self._option("scoped_ids") or []
+        self._parent_rules = {}
+        for part, pattern in (self._option("parent_from_id") or {}).items():
+            kind = self.mapping.kind(part)
+            try:
+                self._parent_rules[kind] = re.compile(pattern)
+            except (re.error, TypeError) as e:
+                raise ConfigError(f"endpoint {endpoint}: parent_from_id.{part}: not a regular expression ({e})") from None
+            if kind not in _MAIN_PARENT or self._parent_rules[kind].groups < 1:
+                raise ConfigError(f"endpoint {endpoint}: parent_from_id.{part}: give a pattern whose first group is "
+                                  f"the parent's id, for a part of kind {', '.join(_MAIN_PARENT)}")
         self._scoped = {self.mapping.kind(p) for p in ([scoped] if isinstance(scoped, str) else scoped)}
         if self.layout == "linked" and not self.tables:
             raise ConfigError(f"endpoint {endpoint}: a linked layout needs 'tables:' naming the "
@@ -388,6 +402,9 @@ class SpreadsheetConnector(Connector):
         for name in [n for n in fields if n not in model]:  # extras, and fields the model lacks
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
+        rule = self._parent_rules.get(kind)
+        if rule and ext and not fields.get(_MAIN_PARENT[kind]) and (m := rule.fullmatch(ext)):
+            fields[_MAIN_PARENT[kind]] = m.group(1)  # "2022-Q1-CI-1.1" → its objective "2022-Q1-CI-1"
         if ext and kind in self._scoped:  # "KR1" under every objective: unique only with its parent's id
             parent = next((fields.get(r) for r in ("parent_id", "key_result_id", "objective_id") if fields.get(r)), None)
             ext = f"{parent}/{ext}" if parent else ext
