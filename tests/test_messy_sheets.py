@@ -274,3 +274,53 @@ def test_the_shape_problem_is_reported_again_on_the_next_run(tmp_path):
     first = list(conn.read(None))
     again = list(conn.read(first[-1].value))  # the cursor a run stores does not skip the next read
     assert sum(isinstance(i, Rejected) for i in again) == 1
+
+
+# ------------------------------------------------------------------ okrsync map
+
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"
+
+
+def run_map(*args):
+    from click.testing import CliRunner
+    from okrsync.cli import cli
+    return CliRunner().invoke(cli, ["map", *map(str, args)])
+
+
+def test_map_suggests_camel_case_columns_and_previews_what_lands():
+    result = run_map(REAL / "gtmhub_import_workbook" / "Users_OKRs_Data.xlsx", "--sheet", "OKRs", "--rows", "3")
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "# Users_OKRs_Data.xlsx [OKRs]: header on row 1, layout flat" in out
+    assert "# sheets: Users, OKRs, Tasks" in out
+    for line in ('    title: ["keyResultName"]   # guessed', '    start: ["initialValue"]   # guessed',
+                 '    target: ["targetValue"]   # guessed'):
+        assert line in out
+    preview = [line for line in out.splitlines() if line.startswith("#   Users_OKRs_Data.xlsx [OKRs] row")]
+    assert len(preview) == 3
+    assert "start=20 target=21" in preview[2] and "(parent rock the us market)" in preview[2]
+
+
+def test_map_finds_row_types_and_parents_by_id_and_exits_3_on_what_it_cannot_read(tmp_path):
+    result = run_map(REAL / "nd_state_it_okrs_sharepoint" / "OKRs.csv", "--rows", "2")
+    assert result.exit_code == 3  # the duplicate id is still rejected with the suggestion
+    out = result.output
+    assert '  values: {"KR": key_result, "Obj": objective}' in out
+    assert 'parent_from_id: {key_result: "^(.+)[./_-][^./_-]+$"}' in out
+    assert '  id: ["OKR-ID"]   # guessed' in out and '    type: ["OKR Type"]   # guessed' in out  # by its values
+    assert "# rejected: OKRs.csv row 126: duplicate key result '2022-Q1-NDIT-3.1' (first at OKRs.csv row 124)" in out
+    # the suggestion is a mapping okrsync loads: save it and read the file with it
+    (tmp_path / "OKRs.csv").write_bytes((REAL / "nd_state_it_okrs_sharepoint" / "OKRs.csv").read_bytes())
+    (tmp_path / "okrs.yaml").write_text("\n".join(l for l in out.splitlines() if not l.startswith("#")))
+    records, rejected, _ = read(tmp_path, "OKRs.csv", mapping="okrs.yaml")
+    assert counts(records) == {"objective": 37, "key_result": 114} and len(rejected) == 1
+
+
+def test_map_header_below_a_title_and_merged_ranges(tmp_path):
+    workbook(tmp_path / "m.xlsx", {"Plan": [["Team plan 2025"], [], ["Objective", "Key result", "Target"],
+                                            ["Grow", "Logos", 10], [None, "Renewals", 90]]}, {"Plan": ["A4:A5"]})
+    result = run_map(tmp_path / "m.xlsx")
+    assert result.exit_code == 0, result.output
+    assert "# m.xlsx: header on row 3, layout flat" in result.output
+    assert "merged ranges: A4:A5" in result.output and "  header_row: 3" in result.output
+    assert sum(1 for l in result.output.splitlines() if l.startswith("#   m.xlsx [Plan] row")) == 3
