@@ -140,6 +140,7 @@ class SpreadsheetConnector(Connector):
             return
         state = _ReadState()
         state.updated = self._updated()
+        state.lookups = self._lookups()
         for part, path, sheet in self.table_files():
             yield from self._read_table(part, path, sheet, state)
         yield from state.flush()
@@ -228,6 +229,35 @@ class SpreadsheetConnector(Connector):
             raise MappingError(f"endpoint {self.endpoint}: {e}") from None
         finally:
             rows.close()
+
+    def _lookups(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """``lookups: {owner: {table: Users, key: email, value: [firstName, lastName]}}``: per field,
+        the table (a sheet of this workbook, or a file beside this one) whose ``key`` column holds
+        the field's cells and whose ``value`` column(s) replace them (a name for an e-mail)."""
+        found = {}
+        for name, spec in (self._option("lookups") or {}).items():
+            if not isinstance(spec, dict) or not {"table", "key", "value"} <= set(spec):
+                raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: give {{table: NAME, key: COLUMN, "
+                                  "value: COLUMN or [COLUMNS]}")
+            table = str(spec["table"])
+            path, sheet = (self.path, table) if self.tabbed else (self.path.parent / table, None)
+            values = [spec["value"]] if isinstance(spec["value"], str) else list(spec["value"])
+            rows = self._rows(path, sheet)
+            try:
+                header = [tf.normalise_key(c) for c in next(rows).cells]
+                wanted = [tf.normalise_key(c) for c in [spec["key"], *values]]
+                missing = [c for c, k in zip([spec["key"], *values], wanted) if k not in header]
+                if missing:
+                    raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: no column {missing[0]!r} in {table}")
+                at = [header.index(k) for k in wanted]
+                found[name] = (table, {str(r.cells[at[0]]).strip(): " ".join(
+                    str(r.cells[i]).strip() for i in at[1:] if i < len(r.cells) and r.cells[i] not in (None, ""))
+                    for r in rows if at[0] < len(r.cells) and r.cells[at[0]] not in (None, "")})
+            except (tabular.TableError, FileNotFoundError, StopIteration) as e:
+                raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: cannot read {table} ({e or 'empty'})") from None
+            finally:
+                rows.close()
+        return found
 
     def _option(self, key: str) -> Any:
         """An endpoint option, else the mapping's (``header_row``, ``table_values`` …)."""
@@ -402,6 +432,12 @@ class SpreadsheetConnector(Connector):
         for name in [n for n in fields if n not in model]:  # extras, and fields the model lacks
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
+        for name in [n for n in state.lookups if fields.get(n) is not None] if state.lookups else ():
+            table, values = state.lookups[name]
+            joined = values.get(str(fields[name]).strip())
+            if joined is None:  # said, not guessed: the cell stays as it was
+                state.warnings.append(Note(f"{where}: {name} {fields[name]!r} is not in {table}; kept as it is"))
+            fields[name] = joined or fields[name]
         rule = self._parent_rules.get(kind)
         if rule and ext and not fields.get(_MAIN_PARENT[kind]) and (m := rule.fullmatch(ext)):
             fields[_MAIN_PARENT[kind]] = m.group(1)  # "2022-Q1-CI-1.1" → its objective "2022-Q1-CI-1"
@@ -431,7 +467,8 @@ class SpreadsheetConnector(Connector):
                             "; ".join(f"{p.field}: {p.message}" for p in errors))
         if kind in TITLED:
             state.remember_title(kind, entity.title, ext)
-        state.warnings = [Note(f"{where}: {p}") for p in found] if found else []  # shown with the record, once
+        if found:  # shown with the record, once
+            state.warnings = state.warnings + [Note(f"{where}: {p}") for p in found]
         return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
 
     def _fill_references(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _ReadState) -> None:
@@ -523,6 +560,7 @@ class _ReadState:
         self.ghosts: list[int] = []  # rows of the current table skipped as holding no record
         self.rows = 0  # rows read, ghost rows aside
         self.kinds: collections.Counter = collections.Counter()  # every record read, per kind
+        self.lookups: dict[str, tuple[str, dict[str, str]]] = {}  # field → (table, cell → joined value)
         self.identity: list[int] = []  # the current table's id and title columns
         self.mapped: set[int] = set()  # the current table's columns read into a field
 

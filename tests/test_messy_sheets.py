@@ -324,3 +324,45 @@ def test_map_header_below_a_title_and_merged_ranges(tmp_path):
     assert "# m.xlsx: header on row 3, layout flat" in result.output
     assert "merged ranges: A4:A5" in result.output and "  header_row: 3" in result.output
     assert sum(1 for l in result.output.splitlines() if l.startswith("#   m.xlsx [Plan] row")) == 3
+
+
+# ------------------------------------------------------------------ joins in the linked layout
+
+def test_a_chain_of_four_levels_objective_kr_feature_story(tmp_path):
+    workbook(tmp_path / "c.xlsx", {
+        "OKRs": [["Objective ID", "Objective"], ["O1", "Grow"], ["O2", "Cut"]],
+        "KRs": [["KR ID", "Key result", "Objective ID"], ["K1", "Signups", "O1"], ["K2", "Cost per order", "O2"]],
+        "Features": [["Feature ID", "Feature", "KR ID"], ["F1", "Self-serve signup", "K1"], ["F2", "Billing v2", "K2"]],
+        "Stories": [["Story ID", "Story", "Feature ID"], ["S1", "Email verify", "F1"], ["S2", "Card form", "F2"],
+                    ["S3", "Invoices", "F2"]]})
+    (tmp_path / "c.yaml").write_text("extends: spreadsheet\nlayout: linked\nentities:\n"
+                                     "  feature: {kind: initiative, id: [Feature ID], title: [Feature]}\n"
+                                     "  story: {kind: initiative, id: [Story ID], title: [Story]}\n")
+    records, rejected, _ = read(tmp_path, "c.xlsx", mapping="c.yaml",
+                                tables={"objective": "OKRs", "key_result": "KRs", "feature": "Features", "story": "Stories"})
+    assert not rejected and counts(records) == {"objective": 2, "key_result": 2, "initiative": 5}
+    initiatives = of(records, "initiative")
+    assert initiatives["F2"]["key_result_id"] == "K2" and not initiatives["F2"]["parent_id"]
+    assert {k: v["parent_id"] for k, v in initiatives.items() if k.startswith("S")} == {"S1": "F1", "S2": "F2", "S3": "F2"}
+    assert of(records, "key_result")["K2"]["objective_id"] == "O2"
+
+
+def test_lookup_table_gives_owner_names_for_emails_in_the_real_workbook(tmp_path):
+    records, rejected, notes = read(REAL / "gtmhub_import_workbook", "Users_OKRs_Data.xlsx", sheet="OKRs",
+                                    mapping="../gtmhub_okrs.yaml",
+                                    lookups={"owner": {"table": "Users", "key": "email", "value": ["firstName", "lastName"]}})
+    assert not rejected and counts(records) == {"objective": 3, "key_result": 6}
+    owners = collections.Counter(v["owner"] for v in of(records, "key_result").values())
+    assert owners == {"Behn Jones": 2, "Amy Wrent": 2, "Jake Nordon": 2}  # "Jake " trimmed
+    with pytest.raises(ConfigError, match="lookups.owner: no column 'mail' in Users"):
+        read(REAL / "gtmhub_import_workbook", "Users_OKRs_Data.xlsx", sheet="OKRs", mapping="../gtmhub_okrs.yaml",
+             lookups={"owner": {"table": "Users", "key": "mail", "value": "firstName"}})
+
+
+def test_a_lookup_miss_is_said_and_the_cell_kept(tmp_path):
+    (tmp_path / "okrs.csv").write_text("Objective,Key result,Team\nGrow,Logos,SLS\nCut,Sites,XX\n")
+    (tmp_path / "teams.csv").write_text("code,name\nSLS,Sales\nOPS,Operations\n")
+    records, rejected, notes = read(tmp_path, "okrs.csv", lookups={"team": {"table": "teams.csv", "key": "code",
+                                                                            "value": "name"}})
+    assert {k: v["team"] for k, v in of(records, "objective").items()} == {"grow": "Sales", "cut": "XX"}
+    assert "okrs.csv row 3: team 'XX' is not in teams.csv; kept as it is" in notes
