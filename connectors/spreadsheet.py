@@ -205,7 +205,7 @@ class SpreadsheetConnector(Connector):
             best = self._header(head, header_row, name)
             skipped = head.index(best)
             header = self._header_cells(head, skipped)
-            values = self._table_values(head[:skipped], name, sheet)
+            values = self._table_values(head[:skipped], name, best.sheet or sheet)
             table = Table(self.mapping, header + list(values), self.layout, part, where=_where(best))
             state.start_table((path, sheet), table, name)
             state.preamble = [[tabular.unneutralise(c) for c in r.cells] for r in head[:skipped]]

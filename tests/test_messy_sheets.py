@@ -8,13 +8,14 @@ import collections
 import codecs
 from pathlib import Path
 
-import openpyxl
 import pytest
 
 from okrsync.connector import Context, Cursor, Note, Record, Rejected
 from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.tabular import list_merges
+
+from .test_spreadsheet import write_xlsx
 
 
 def read(base: Path, path: str, **options):
@@ -33,18 +34,6 @@ def of(records, kind):
     return {r.external_id: r.fields for r in records if r.kind == kind}
 
 
-def workbook(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[str]] = {}) -> None:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, rows in sheets.items():
-        ws = wb.create_sheet(title)
-        for row in rows:
-            ws.append(row)
-        for ref in merges.get(title, []):
-            ws.merge_cells(ref)
-    wb.save(path)
-
-
 # ------------------------------------------------------------------ merged cells
 
 def test_vertical_merges_over_objective_cells_give_every_kr_its_objective(tmp_path):
@@ -54,7 +43,7 @@ def test_vertical_merges_over_objective_cells_give_every_kr_its_objective(tmp_pa
             [None, None, "Raise ACV", 5000],
             ["Ops", "Cut costs", "Close 2 sites", 2],
             [None, None, "Automate billing", 1]]
-    workbook(tmp_path / "m.xlsx", {"OKRs": rows}, {"OKRs": ["A2:A4", "B2:B4", "A5:A6", "B5:B6"]})
+    write_xlsx(tmp_path / "m.xlsx", {"OKRs": rows}, {"OKRs": ["A2:A4", "B2:B4", "A5:A6", "B5:B6"]})
     assert list_merges(tmp_path / "m.xlsx") == ["A2:A4", "B2:B4", "A5:A6", "B5:B6"]
     records, rejected, notes = read(tmp_path, "m.xlsx")
     assert not rejected
@@ -69,7 +58,7 @@ def test_horizontal_merge_in_a_two_row_header_names_every_column(tmp_path):
     rows = [[None, None, "Q1", None, "Q2", None],
             ["Objective", "Key result", "Start", "Target", "Start", "Target"],
             ["Grow", "Logos", 1, 5, 5, 9]]
-    workbook(tmp_path / "h.xlsx", {"OKRs": rows}, {"OKRs": ["C1:D1", "E1:F1"]})
+    write_xlsx(tmp_path / "h.xlsx", {"OKRs": rows}, {"OKRs": ["C1:D1", "E1:F1"]})
     records, rejected, notes = read(tmp_path, "h.xlsx", header_rows=2)
     assert not rejected
     kr = of(records, "key_result")["grow/logos"]
@@ -116,7 +105,7 @@ def test_blank_header_cell_takes_the_band_label_above(tmp_path):
 # ------------------------------------------------------------------ several sheets
 
 def test_three_sheets_with_different_column_orders_and_the_sheet_as_team(tmp_path):
-    workbook(tmp_path / "teams.xlsx", {
+    write_xlsx(tmp_path / "teams.xlsx", {
         "Sales": [["Objective", "Key result", "Target"], ["Grow", "Logos", 10], ["Grow", "Renewals", 90]],
         "Ops": [["Target", "Objective", "Key result"], [2, "Cut costs", "Close sites"]],
         "People": [["Key result", "Owner", "Objective"], ["Hire 5", "ann@x.org", "Hire"],
@@ -136,7 +125,7 @@ def test_three_sheets_with_different_column_orders_and_the_sheet_as_team(tmp_pat
 
 def test_a_workbook_read_from_several_sheets_is_not_written_back(tmp_path):
     from okrsync.connector import WriteBatch
-    workbook(tmp_path / "teams.xlsx", {"A": [["Objective", "Key result"], ["Grow", "Logos"]]})
+    write_xlsx(tmp_path / "teams.xlsx", {"A": [["Objective", "Key result"], ["Grow", "Logos"]]})
     conn = XlsxConnector("sheet", {"path": "teams.xlsx", "sheets": "all"}, Context(base_dir=tmp_path))
     with pytest.raises(FatalError, match="does not write a workbook mapped with sheets"):
         conn.write(WriteBatch())
@@ -147,7 +136,7 @@ def test_a_workbook_read_from_several_sheets_is_not_written_back(tmp_path):
 def test_ghost_rows_far_below_are_skipped_and_counted(tmp_path):
     rows = [["Objective", "Key result", "Progress", "Status"], ["Grow", "Logos", 0.5, "On track"]]
     rows += [[None, None, 0, None]] * 3 + [[None] * 4] * 40 + [[None, None, None, "x"], [None, None, "0%", "-"]]
-    workbook(tmp_path / "g.xlsx", {"OKRs": rows})
+    write_xlsx(tmp_path / "g.xlsx", {"OKRs": rows})
     records, rejected, notes = read(tmp_path, "g.xlsx")
     assert not rejected and counts(records) == {"objective": 1, "key_result": 1}
     assert ("g.xlsx: 5 row(s) skipped: no id or title, only default values (0, a dash, a lone letter) "
@@ -164,7 +153,7 @@ def test_a_row_without_a_title_but_with_real_values_is_not_a_ghost(tmp_path):
 
 
 def test_a_cell_right_of_the_header_in_xlsx_is_kept(tmp_path):
-    workbook(tmp_path / "w.xlsx", {"OKRs": [["Objective", "Key result"], ["Grow", "Logos", "note to self"]]})
+    write_xlsx(tmp_path / "w.xlsx", {"OKRs": [["Objective", "Key result"], ["Grow", "Logos", "note to self"]]})
     records, rejected, notes = read(tmp_path, "w.xlsx")
     assert not rejected
     assert of(records, "key_result")["grow/logos"]["extra.sheet.column C"] == "note to self"
@@ -231,7 +220,7 @@ def test_ids_scoped_to_their_objective(tmp_path):
 # ------------------------------------------------------------------ forms
 
 def test_a_form_sheet_fails_with_a_clear_message(tmp_path):
-    workbook(tmp_path / "f.xlsx", {"Form": [
+    write_xlsx(tmp_path / "f.xlsx", {"Form": [
         ["Personal objectives 2025"], ["Name:", "Ann Lee"], ["Department:", "Finance"], ["Manager:", "Bo"],
         ["Objective 1:", "Close the books in 5 days"], ["Task", "Due", "Done"], ["Automate accruals", "2025-03-01", "no"],
         ["Signature:", None]]})
@@ -317,7 +306,7 @@ def test_map_finds_row_types_and_parents_by_id_and_exits_3_on_what_it_cannot_rea
 
 
 def test_map_header_below_a_title_and_merged_ranges(tmp_path):
-    workbook(tmp_path / "m.xlsx", {"Plan": [["Team plan 2025"], [], ["Objective", "Key result", "Target"],
+    write_xlsx(tmp_path / "m.xlsx", {"Plan": [["Team plan 2025"], [], ["Objective", "Key result", "Target"],
                                             ["Grow", "Logos", 10], [None, "Renewals", 90]]}, {"Plan": ["A4:A5"]})
     result = run_map(tmp_path / "m.xlsx")
     assert result.exit_code == 0, result.output
@@ -329,7 +318,7 @@ def test_map_header_below_a_title_and_merged_ranges(tmp_path):
 # ------------------------------------------------------------------ joins in the linked layout
 
 def test_a_chain_of_four_levels_objective_kr_feature_story(tmp_path):
-    workbook(tmp_path / "c.xlsx", {
+    write_xlsx(tmp_path / "c.xlsx", {
         "OKRs": [["Objective ID", "Objective"], ["O1", "Grow"], ["O2", "Cut"]],
         "KRs": [["KR ID", "Key result", "Objective ID"], ["K1", "Signups", "O1"], ["K2", "Cost per order", "O2"]],
         "Features": [["Feature ID", "Feature", "KR ID"], ["F1", "Self-serve signup", "K1"], ["F2", "Billing v2", "K2"]],
@@ -347,7 +336,7 @@ def test_a_chain_of_four_levels_objective_kr_feature_story(tmp_path):
     assert of(records, "key_result")["K2"]["objective_id"] == "O2"
 
 
-def test_lookup_table_gives_owner_names_for_emails_in_the_real_workbook(tmp_path):
+def test_lookup_table_gives_owner_names_for_emails_in_the_real_write_xlsx(tmp_path):
     records, rejected, notes = read(REAL / "gtmhub_import_workbook", "Users_OKRs_Data.xlsx", sheet="OKRs",
                                     mapping="../gtmhub_okrs.yaml",
                                     lookups={"owner": {"table": "Users", "key": "email", "value": ["firstName", "lastName"]}})
