@@ -17,7 +17,12 @@ Reads stream row by row; a row that cannot be read is reported with file, sheet,
 column and reason, and the others still import. Writes (``sheet_writer``) keep the file's
 own columns and row order, replace it atomically and neutralise formula-like cells.
 Without id columns, records are known by their titles (an objective by its title, a KR by
-its objective and title).
+its objective and title); a title repeated with other values is another record ("~2").
+
+Real files (README: Importing real spreadsheets): the header row is found or set
+(``header_row``, ``header_rows: 2``), values above it or the sheet name can be columns
+(``table_values``), a workbook can be read sheet by sheet (``sheets``), lookup tables
+give names (``lookups``), and ``sheet_checks`` says when a read looks wrong as a whole.
 """
 
 from __future__ import annotations
