@@ -70,6 +70,15 @@ def test_horizontal_merge_in_a_two_row_header_names_every_column(tmp_path):
 
 # ------------------------------------------------------------------ header rows
 
+def test_two_row_header_in_csv_group_label_covers_the_columns_to_its_right(tmp_path):
+    (tmp_path / "g.csv").write_text(",,Baseline,,Goal\nObjective,Key result,Start,Unit,Target\nGrow,Logos,3,#,9\n")
+    records, rejected, notes = read(tmp_path, "g.csv", header_rows=2)
+    assert not rejected
+    kr = of(records, "key_result")["grow/logos"]
+    assert (kr["start"], kr["target"], kr["unit"]) == (3, 9, "number")  # "Baseline / Unit" read by its lower name
+    assert not any("columns kept in extra" in n for n in notes)
+
+
 def test_header_found_below_a_title_and_a_band_row_and_table_values_above(tmp_path):
     (tmp_path / "t.csv").write_text(
         "ACME OKRs,,\n"
