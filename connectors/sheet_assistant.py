@@ -55,6 +55,7 @@ class Suggestion:
     yaml: str
     notes: list[str] = field(default_factory=list)
     parent_rule: str | None = None  # parent_from_id for key results, when their ids extend their objective's
+    row_entity: str | None = None  # "initiative" for a task list
 
 
 def connector(path: Path, options: dict[str, Any]):
@@ -97,9 +98,12 @@ def inspect(path: Path, sheet: str | None = None, mapping: str = "spreadsheet") 
         if columns[i].how == "guess":
             taken.add((columns[i].part, columns[i].field))
     row_type = _row_type(header, body)
+    titles = {g.part for g in columns if g.field == "title"}
+    # a task list: its rows are initiatives under their objective, not KRs folded into it
+    row_entity = "initiative" if not row_type and "initiative" in titles and "key_result" not in titles else None
     layout = "hierarchical" if row_type is None and _blank_parents(columns, body) else "flat"
     s = Suggestion(path, sheet, sheets, merges, best.number, layout, columns, row_type, "", notes,
-                   _parent_rule(columns, row_type, header, body))
+                   _parent_rule(columns, row_type, header, body), row_entity)
     # the suggestion is read from a temporary file: a user's base mapping by its full path
     s.yaml = _yaml(s, str(Path(mapping).resolve()) if mapping.endswith((".yaml", ".yml")) else mapping)
     return s
@@ -183,6 +187,9 @@ def _yaml(s: Suggestion, base: str) -> str:
     lines = [f"# okrsync map {s.path.name}: a suggested mapping. Check the guesses, save it (e.g. as",
              f"# {s.path.stem}.yaml) and set `mapping: {s.path.stem}.yaml` on the endpoint.",
              f"extends: {base}", f"layout: {s.layout}"]
+    if s.row_entity:
+        lines += [f"row_entity: {s.row_entity}   # one {s.row_entity} per row, under the row's objective",
+                  f"expect: [objective, {s.row_entity}]   # no key results in this file"]
     if s.row_type:
         column, values = s.row_type
         lines += ["row_type:", f"  column: {q(column)}",

@@ -104,10 +104,13 @@ def ghost_note(table_name: str, rows: list[int]) -> str:
             f"letter) or unmapped cells (rows {shown})")
 
 
-def form_problem(head: list[list[Any]], best_score: int) -> bool:
-    """Whether the top of a sheet looks like a form: no row reads as a header, and most
-    rows are label/value pairs of one or two filled cells."""
-    if best_score >= 2 or len(head) < 4:
-        return False
-    narrow = sum(1 for cells in head if sum(1 for c in cells if c is not None and str(c).strip()) <= 2)
-    return narrow * 2 > len(head)
+def form_problem(head: list[list[Any]]) -> bool:
+    """Whether the top of a sheet looks like a printed form: at least three label rows
+    ("Name:", "Department:", one or two filled cells, the first ending in a colon), a third
+    or more of the rows looked at. A table's own preamble ("Team: Platform") has one or two."""
+    labels = 0
+    for cells in head:
+        filled = [c for c in cells if c is not None and str(c).strip()]
+        if 0 < len(filled) <= 2 and isinstance(filled[0], str) and filled[0].strip().endswith(":"):
+            labels += 1
+    return labels >= 3 and labels * 3 >= len(head)

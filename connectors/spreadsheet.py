@@ -279,7 +279,7 @@ class SpreadsheetConnector(Connector):
             return found
         scores = [self.mapping.score_header(r.cells) for r in head]
         best = head[scores.index(max(scores))]  # the first of equals
-        if sheet_checks.form_problem([r.cells for r in head], max(scores)):
+        if sheet_checks.form_problem([r.cells for r in head]):
             raise MappingError(f"{name}: this sheet is a form (label and value cells), not a table; okrsync reads "
                                "tables with a row of column names: copy the objectives into one (a row per objective "
                                "or key result), or point the endpoint at the sheet that holds such a table")

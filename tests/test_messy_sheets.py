@@ -364,3 +364,13 @@ def test_a_lookup_miss_is_said_and_the_cell_kept(tmp_path):
                                                                             "value": "name"}})
     assert {k: v["team"] for k, v in of(records, "objective").items()} == {"grow": "Sales", "cut": "XX"}
     assert "okrs.csv row 3: team 'XX' is not in teams.csv; kept as it is" in notes
+
+
+def test_map_reads_a_task_list_as_initiatives_under_their_objectives(tmp_path):
+    (tmp_path / "tasks.csv").write_text(TASKS)
+    result = run_map(tmp_path / "tasks.csv", "--rows", "30")
+    assert result.exit_code == 0, result.output
+    assert "row_entity: initiative   # one initiative per row, under the row's objective" in result.output
+    assert "expect: [objective, initiative]" in result.output
+    preview = [l for l in result.output.splitlines() if l.startswith("#   tasks.csv row")]
+    assert sum(" initiative " in l for l in preview) == 24 and sum(" objective " in l for l in preview) == 4
