@@ -99,6 +99,7 @@ class SpreadsheetConnector(Connector):
             raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical xlsx workbook, without "
                               "sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
+        self._check_options()
         scoped = self._option("scoped_ids") or []
         self._parent_rules = {}
         for part, pattern in (self._option("parent_from_id") or {}).items():
@@ -234,6 +235,19 @@ class SpreadsheetConnector(Connector):
             raise MappingError(f"endpoint {self.endpoint}: {e}") from None
         finally:
             rows.close()
+
+    def _check_options(self) -> None:
+        """The shapes of the options for real files, so a typo is a located config error, not a traceback."""
+        shapes = {"header_row": (int, "a row number such as 3"), "header_rows": (int, "1 or 2"),
+                  "table_values": (dict, "{Column: sheet, file or a cell such as B1}"),
+                  "lookups": (dict, "{field: {table: NAME, key: COLUMN, value: COLUMN}}"),
+                  "parent_from_id": (dict, "{key_result: PATTERN}"), "scoped_ids": (list, "a list of parts, e.g. [key_result]")}
+        for key, (kind, hint) in shapes.items():
+            value = self._option(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)
+                                      or kind is int and value < 1):
+                where = "endpoint" if self.options.get(key) is not None else f"mapping {self.mapping.source}"
+                raise ConfigError(f"endpoint {self.endpoint}: {key}: {value!r} in the {where}; give {hint}")
 
     def _lookups(self) -> dict[str, tuple[str, dict[str, str]]]:
         """``lookups: {owner: {table: Users, key: email, value: [firstName, lastName]}}``: per field,

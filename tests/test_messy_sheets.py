@@ -4,8 +4,9 @@ yields no key results (issue 13, item 4). Each test builds its small file and co
 
 from __future__ import annotations
 
-import collections
 import codecs
+import collections
+import re
 from pathlib import Path
 
 import pytest
@@ -102,6 +103,17 @@ def test_header_row_option_wins_over_detection(tmp_path):
     assert "t.csv row 3: header set by header_row" in notes
     with pytest.raises(MappingError, match="header_row 40 is empty or not among the first"):
         read(tmp_path, "t.csv", header_row=40)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"header_row": "three"}, "header_row: 'three' in the endpoint; give a row number such as 3"),
+    ({"header_rows": 0}, "header_rows: 0 in the endpoint; give 1 or 2"),
+    ({"table_values": ["Team"]}, "table_values: ['Team'] in the endpoint; give {Column: sheet"),
+])
+def test_options_for_real_files_are_checked(tmp_path, options, message):
+    (tmp_path / "t.csv").write_text("Objective,Key result\nA,B\n")
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        read(tmp_path, "t.csv", **options)
 
 
 def test_blank_header_cell_takes_the_band_label_above(tmp_path):
