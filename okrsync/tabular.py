@@ -424,7 +424,8 @@ def _merged_ranges(zf: zipfile.ZipFile, part: str) -> list[tuple[int, int, int, 
     with zf.open(part) as fh:
         while chunk := fh.read(_CHUNK * 4):
             data = tail + chunk
-            found += _MERGE.findall(data)
+            if b"mergeCell" in data:  # a plain byte search first: most chunks are cell data
+                found += _MERGE.findall(data)
             cut = data.rfind(b"<")  # a tag cut by the chunk end is searched again with the next chunk
             tail = data[cut:] if cut >= 0 and b">" not in data[cut:] else b""
     ranges = set()
