@@ -22,6 +22,7 @@ from typing import Any
 from okrsync import tabular
 from okrsync import transforms as tf
 from okrsync.connector import Context, Note, Record, Rejected
+from okrsync.errors import OkrsyncError
 from okrsync.mapping import Mapping, Table
 
 from .spreadsheet import CsvConnector, XlsxConnector
@@ -107,6 +108,24 @@ def inspect(path: Path, sheet: str | None = None, mapping: str = "spreadsheet") 
     # the suggestion is read from a temporary file: a user's base mapping by its full path
     s.yaml = _yaml(s, str(Path(mapping).resolve()) if mapping.endswith((".yaml", ".yml")) else mapping)
     return s
+
+
+def other_sheets(s: Suggestion, mapping: str = "spreadsheet") -> list[str]:
+    """One line per other sheet of a workbook looked at without ``--sheet``: its header row and
+    what it holds, so one sheet per team or area shows (then the endpoint wants ``sheets: all``)."""
+    if s.sheet is not None or len(s.sheets) < 2:
+        return []
+    lines = []
+    for name in s.sheets[1:]:
+        try:
+            other = inspect(s.path, name, mapping)
+        except Exception as e:  # noqa: BLE001 - a sheet that is no table is said, not fatal here
+            lines.append(f"sheet {name!r}: {e}")
+            continue
+        fields = sorted({f"{g.part}.{g.field}" for g in other.columns if g.field in ("title", "id")})
+        lines.append(f"sheet {name!r}: header on row {other.header_row}, {len(other.columns)} columns"
+                     f"{'; names ' + ', '.join(fields) if fields else '; no id or title column'}")
+    return lines
 
 
 def _reads(m: Mapping, part: str, name: str, sample: list[Any]) -> bool:
@@ -220,22 +239,26 @@ def _yaml(s: Suggestion, base: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def preview(s: Suggestion, limit: int = 10) -> tuple[list[Record], list[str], list[str]]:
+def preview(s: Suggestion, limit: int = 10) -> tuple[list[Record], list[str], list[str], str | None]:
     """The first ``limit`` records a pull would read with the suggested mapping, with every note
-    and rejection of the whole read."""
+    and rejection of the whole read, and the error that stopped it (the sheet has no title
+    column the mapping knows …) or None."""
+    records, notes, rejected = [], [], []
     with tempfile.TemporaryDirectory() as tmp:
         yaml = Path(tmp) / "suggested.yaml"
         yaml.write_text(s.yaml, encoding="utf-8")
-        conn = connector(s.path, {"sheet": s.sheet, "mapping": str(yaml)})
-        records, notes, rejected = [], [], []
-        for item in conn.read(None):
-            if isinstance(item, Record) and len(records) < limit:
-                records.append(item)
-            elif isinstance(item, Note):
-                notes.append(item.message)
-            elif isinstance(item, Rejected):
-                rejected.append(str(item))
-    return records, notes, rejected
+        try:
+            conn = connector(s.path, {"sheet": s.sheet, "mapping": str(yaml)})
+            for item in conn.read(None):
+                if isinstance(item, Record) and len(records) < limit:
+                    records.append(item)
+                elif isinstance(item, Note):
+                    notes.append(item.message)
+                elif isinstance(item, Rejected):
+                    rejected.append(str(item))
+        except OkrsyncError as e:
+            return records, notes, rejected, str(e).replace(str(yaml), "the suggested mapping")
+    return records, notes, rejected, None
 
 
 def parent_of(record: Record) -> str | None:

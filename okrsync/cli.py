@@ -172,7 +172,7 @@ def map_cmd(env: Env, file, sheet, base, rows):
     from .tabular import TableError
     try:
         s = sa.inspect(file, sheet, base)
-        records, notes, rejected = sa.preview(s, rows)
+        records, notes, rejected, error = sa.preview(s, rows)
     except TableError as e:
         raise ConfigError(str(e)) from None
     if env.as_json:
@@ -180,9 +180,9 @@ def map_cmd(env: Env, file, sheet, base, rows):
                   "layout": s.layout, "columns": [vars(c) for c in s.columns], "mapping": s.yaml,
                   "preview": [{"kind": r.kind, "id": r.external_id, "title": r.fields.get("title") or r.fields.get("name"),
                                "parent": sa.parent_of(r), "where": r.where} for r in records],
-                  "notes": notes, "rejected": rejected})
-        if rejected:
-            click.get_current_context().exit(3)
+                  "notes": notes, "rejected": rejected, "error": error})
+        if error or rejected:
+            click.get_current_context().exit(2 if error else 3)
         return
     where = f"{file.name}{f' [{s.sheet}]' if s.sheet else ''}"
     say = lambda text="": click.echo(f"# {text}" if text else "#")  # noqa: E731 - every report line is a YAML comment
@@ -190,6 +190,11 @@ def map_cmd(env: Env, file, sheet, base, rows):
         + (f", row types from column {s.row_type[0]!r}" if s.row_type else ""))
     if s.sheets:
         say(f"sheets: {', '.join(s.sheets)}" + (f"; merged ranges: {', '.join(s.merges[:12])}" if s.merges else ""))
+        others = sa.other_sheets(s, base)
+        for line in others:
+            say(f"  {line}")
+        if others:
+            say("  (this is the first sheet; --sheet NAME looks at another; `sheets: all` on the endpoint reads each)")
     for note in s.notes:
         say(note)
     for c in s.columns:
@@ -208,6 +213,9 @@ def map_cmd(env: Env, file, sheet, base, rows):
         say(f"rejected: {text}")
     if len(notes) > 10 or len(rejected) > 10:
         say(f"… {max(len(notes) - 10, 0)} more note(s), {max(len(rejected) - 10, 0)} more rejection(s) (--json lists all)")
+    if error:  # no records at all: the mapping needs a hand (usually the title column)
+        say(f"the suggested mapping cannot read this sheet yet: {error}")
+        click.get_current_context().exit(2)
     if rejected:  # the suggestion does not read the file cleanly yet: the exit code says so too
         click.get_current_context().exit(3)
 

@@ -386,3 +386,13 @@ def test_map_reads_a_task_list_as_initiatives_under_their_objectives(tmp_path):
     assert "expect: [objective, initiative]" in result.output
     preview = [l for l in result.output.splitlines() if l.startswith("#   tasks.csv row")]
     assert sum(" initiative " in l for l in preview) == 24 and sum(" objective " in l for l in preview) == 4
+
+
+def test_map_without_sheet_lists_the_others_and_says_why_the_first_does_not_read():
+    result = run_map(REAL / "gtmhub_import_workbook" / "Users_OKRs_Data.xlsx")
+    assert result.exit_code == 2
+    out = result.output
+    assert "#   sheet 'OKRs': header on row 1, 7 columns; names key_result.title, objective.title" in out
+    assert "#   sheet 'Tasks': header on row 1, 3 columns; names initiative.title, objective.title" in out
+    assert "# the suggested mapping cannot read this sheet yet: endpoint map: Users_OKRs_Data.xlsx [Users] row 1: " \
+           "no title column found for key result rows" in out
