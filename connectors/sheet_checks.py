@@ -37,8 +37,8 @@ def shape_problem(mapping: Mapping, row_kinds: list[str], made: Counter, read: C
     """What is wrong with the read as a whole, or None.
 
     ``row_kinds`` are the kinds the tables' rows can hold, ``made`` the records made per
-    kind from rows of their own, ``read`` every record per kind, ``tables`` (name, Table) of each table read, ``rows`` the
-    rows read (ghost rows aside). A file of objectives alone is fine when every row made one;
+    kind from rows of their own, ``read`` every record per kind, ``tables`` (name, Table)
+    of each table read, ``rows`` the rows read (ghost rows aside). A file of objectives alone is fine when every row made one;
     rows folded into the record above, or most columns unmapped, mean the mapping did not see
     what the file holds.
     """
@@ -67,7 +67,7 @@ def shape_problem(mapping: Mapping, row_kinds: list[str], made: Counter, read: C
     listed = "; ".join(f"{name}: {', '.join(u)}" for name, u in unmapped if u)
     kinds = ", ".join(dict.fromkeys(k for k in made)) or "objective"
     return (f"{' and '.join(problems)}" + (f" (not mapped: {listed})" if listed else "")
-            + f"; the default mapping may not fit this file: {_ADVICE.format(kinds=kinds)}")
+            + f"; the mapping may not fit this file: {_ADVICE.format(kinds=kinds)}")
 
 
 def is_default(value: Any) -> bool:
