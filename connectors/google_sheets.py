@@ -321,15 +321,7 @@ def _quote(tab: str) -> str:
 
 
 def _a1(tab: str, row1: int, col1: int, row2: int, col2: int) -> str:
-    return f"{_quote(tab)}!{_column_letters(col1)}{row1}:{_column_letters(max(col1, col2))}{row2}"
-
-
-def _column_letters(n: int) -> str:
-    letters = ""
-    while n:
-        n, rest = divmod(n - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    return f"{_quote(tab)}!{tabular.column_letter(col1)}{row1}:{tabular.column_letter(max(col1, col2))}{row2}"
 
 
 def _column_number(letters: str) -> int:

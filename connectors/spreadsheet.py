@@ -17,17 +17,25 @@ Reads stream row by row; a row that cannot be read is reported with file, sheet,
 column and reason, and the others still import. Writes (``sheet_writer``) keep the file's
 own columns and row order, replace it atomically and neutralise formula-like cells.
 Without id columns, records are known by their titles (an objective by its title, a KR by
-its objective and title).
+its objective and title); a title repeated with other values is another record ("~2").
+
+Real files (README: Importing real spreadsheets): the header row is found or set
+(``header_row``, ``header_rows: 2``), values above it or the sheet name can be columns
+(``table_values``), a workbook can be read sheet by sheet (``sheets``), lookup tables
+give names (``lookups``), and ``sheet_checks`` says when a read looks wrong as a whole.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
+import collections
+import dataclasses
 import functools
 import hashlib
 import itertools
 import json
+import re
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -40,7 +48,7 @@ from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
-from . import sheet_writer
+from . import sheet_checks, sheet_writer
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
@@ -52,18 +60,29 @@ MAPPING_OPTIONS = {
     "fiscal_year_start": "1–12: the month the fiscal year starts, for labels such as FY25 Q1",
     "fiscal_year_naming": "end | start: whether FY25 is the year the fiscal year ends or starts in",
     "decimal": ", or .: the decimal mark of numbers",
+    "expect": "the kinds this file is meant to hold, e.g. [objective, initiative]: no key results is then no problem",
 }
 OPTION_KEYS = tuple(MAPPING_OPTIONS)
 SHEET_OPTIONS = {
     "layout": "flat | hierarchical | linked (default: the mapping's)",
     "mapping": "a shipped mapping's name (default spreadsheet) or the path of your own YAML file",
     "tables": "linked layout: entity → its table, e.g. {objective: Objectives, key_result: Key results}",
+    "sheets": "XLSX, flat or hierarchical: all, or a list of sheet names, each read with its own header",
+    "header_row": "the row that holds the column names (default: found in the first 10 rows)",
+    "header_rows": "2: the row above the header labels groups of columns (Q1 / Target)",
+    "table_values": "columns taken from outside the table, e.g. {Team: sheet, Period: B2, Source: file}",
+    "scoped_ids": "parts whose ids are unique only under their parent, e.g. [key_result] (O1/KR1)",
+    "parent_from_id": "a KR's objective from its id, e.g. {key_result: '^(.*)\\.\\d+$'}",
+    "lookups": "{field: {table: NAME, key: COLUMN, value: COLUMN or [COLUMNS]}}: a cell replaced from a lookup table",
     **MAPPING_OPTIONS,
 }
 _JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
                for kind in KINDS}
+# the reference ``parent_from_id`` fills, per kind
+_MAIN_PARENT = {"key_result": "objective_id", "objective": "parent_id", "initiative": "objective_id",
+                "check_in": "key_result_id", "team": "parent_id"}
 _REJECTED = "\0rejected"  # last_objective after an objective row that could not be read
 
 
@@ -98,7 +117,26 @@ class SpreadsheetConnector(Connector):
         if self.layout not in ("flat", "hierarchical", "linked"):
             raise ConfigError(f"endpoint {endpoint}: unknown layout {self.layout!r}; use flat, hierarchical or linked")
         self.sheet = options.get("sheet")
+        sheets = options.get("sheets")
+        if sheets is not None and not (sheets == "all" or isinstance(sheets, list) and all(isinstance(x, str) for x in sheets)):
+            raise ConfigError(f"endpoint {endpoint}: sheets: give all, or a list of sheet names")
+        if sheets is not None and (self.sheet or self.name != "xlsx" or self.layout == "linked"):
+            raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical xlsx workbook, without "
+                              "sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
+        self._check_options()
+        scoped = self._option("scoped_ids") or []
+        self._parent_rules = {}
+        for part, pattern in (self._option("parent_from_id") or {}).items():
+            kind = self.mapping.kind(part)
+            try:
+                self._parent_rules[kind] = re.compile(pattern)
+            except (re.error, TypeError) as e:
+                raise ConfigError(f"endpoint {endpoint}: parent_from_id.{part}: not a regular expression ({e})") from None
+            if kind not in _MAIN_PARENT or self._parent_rules[kind].groups < 1:
+                raise ConfigError(f"endpoint {endpoint}: parent_from_id.{part}: give a pattern whose first group is "
+                                  f"the parent's id, for a part of kind {', '.join(_MAIN_PARENT)}")
+        self._scoped = {self.mapping.kind(p) for p in ([scoped] if isinstance(scoped, str) else scoped)}
         if self.layout == "linked" and not self.tables:
             raise ConfigError(f"endpoint {endpoint}: a linked layout needs 'tables:' naming the "
                               f"{'sheet' if self.tabbed else 'file'} of each entity, e.g. "
@@ -133,19 +171,43 @@ class SpreadsheetConnector(Connector):
             return
         state = _ReadState()
         state.updated = self._updated()
+        state.lookups = self._lookups()
         for part, path, sheet in self.table_files():
             yield from self._read_table(part, path, sheet, state)
         yield from state.flush()
+        kinds = [self.mapping.kind(p) for p in (self.tables if self.layout == "linked" else sheet_writer.row_parts(self))]
+        problem = sheet_checks.shape_problem(self.mapping, kinds, state.made, state.kinds, state.names, state.rows)
+        if problem:
+            yield Rejected(self.path.name, problem)
+            fingerprint += "+unsettled"  # not a cursor that skips the next read: the problem is reported again
         yield Cursor(fingerprint, full_listing=True)
 
     def table_files(self) -> list[tuple[str, Path, str | None]]:
         """(part, file, sheet) of each table; linked tables parents first, so ids resolve."""
         if self.layout != "linked":
-            return [(self.mapping.row_entity, self.path, self.sheet)]
+            return [(self.mapping.row_entity, self.path, sheet) for sheet in self.sheets()]
         parts = sorted(self.tables, key=lambda p: KINDS.index(self.mapping.kind(p)))
         if self.tabbed:
             return [(part, self.path, self.tables[part]) for part in parts]
         return [(part, self.path.parent / self.tables[part], None) for part in parts]
+
+    def sheets(self) -> list[str | None]:
+        """The sheets a flat or hierarchical workbook is read from: ``sheet:`` (one), or
+        ``sheets: all`` / ``sheets: [A, B]`` (several, one per team or area, each with its
+        own header); None is the first sheet."""
+        wanted = self.options.get("sheets")
+        if wanted is None or self.name != "xlsx":
+            return [self.sheet]
+        if not self.path.exists():
+            return [None]
+        names = tabular.list_sheets(self.path)
+        if wanted == "all":
+            return names
+        unknown = [w for w in wanted if w not in names]
+        if unknown:
+            raise ConfigError(f"endpoint {self.endpoint}: sheets: no sheet {unknown[0]!r} in {self.path.name} "
+                              f"(sheets: {', '.join(map(repr, names))})")
+        return list(wanted)
 
     def _updated(self) -> str:
         """A sheet has no per-row update times: its modification time stands for every row
@@ -161,27 +223,145 @@ class SpreadsheetConnector(Connector):
         rows = self._rows(path, sheet)
         name = f"{path.name}{f' [{sheet}]' if sheet else ''}"
         try:
-            head = list(itertools.islice(rows, HEADER_SEARCH_ROWS))
+            header_row = self._option("header_row")
+            head = list(itertools.islice(rows, max(HEADER_SEARCH_ROWS, int(header_row or 0))))
             if not head:
                 yield Note(f"{name}: empty")
                 return
-            best = max(head, key=lambda r: self.mapping.score_header(r.cells))  # the first of equals
-            table = Table(self.mapping, best.cells, self.layout, part, where=_where(best))
-            state.tables[(path, sheet)] = table
+            if self.name == "csv" and (delimiter := tabular.wrapped_lines([r.cells for r in head])):
+                # every line one quoted cell: a standard reader sees one column named "ID,Objective,…"
+                rows, head = tabular.unwrap_lines(rows, delimiter), list(tabular.unwrap_lines(iter(head), delimiter))
+                yield Note(f"{name}: every line was wrapped in one pair of quotes; read the {delimiter!r}-separated "
+                           "cells inside them")
+            best = self._header(head, header_row, name)
             skipped = head.index(best)
+            header = self._header_cells(head, skipped)
+            values = self._table_values(head[:skipped], name, best.sheet or sheet)
+            table = Table(self.mapping, header + list(values), self.layout, part, where=_where(best))
+            state.start_table((path, sheet), table, name)
             state.preamble = [[tabular.unneutralise(c) for c in r.cells] for r in head[:skipped]]
-            if skipped:
-                yield Note(f"{_where(best)}: header found here; {skipped} row(s) above it skipped")
+            if skipped or header_row:
+                how = "set by header_row" if header_row else f"found here; {skipped} row(s) above it skipped"
+                yield Note(f"{_where(best)}: header {how}")
             if table.unmapped:
                 yield Note(f"{name}: columns kept in extra: {', '.join(table.unmapped)}")
+            extra = list(values.values())
             for row in itertools.chain(head[skipped + 1:], rows):
+                if extra:  # table-wide values (a year above the header, the sheet name) on every row
+                    cells = row.cells[:len(header)]
+                    row = tabular.RawRow(row.file, row.sheet, row.number,
+                                         cells + [None] * (len(header) - len(cells)) + extra)
                 yield from self._read_row(table, row, state)
+            if state.ghosts:
+                yield Note(sheet_checks.ghost_note(name, state.ghosts))
         except tabular.TableError as e:
             raise FatalError(str(e), endpoint=self.endpoint) from None
         except MappingError as e:
             raise MappingError(f"endpoint {self.endpoint}: {e}") from None
         finally:
             rows.close()
+
+    def _check_options(self) -> None:
+        """The shapes of the options for real files, so a typo is a located config error, not a traceback."""
+        shapes = {"header_row": (int, "a row number such as 3"), "header_rows": (int, "1 or 2"),
+                  "table_values": (dict, "{Column: sheet, file or a cell such as B1}"),
+                  "lookups": (dict, "{field: {table: NAME, key: COLUMN, value: COLUMN}}"),
+                  "parent_from_id": (dict, "{key_result: PATTERN}"), "scoped_ids": (list, "a list of parts, e.g. [key_result]")}
+        for key, (kind, hint) in shapes.items():
+            value = self._option(key)
+            if value is not None and (not isinstance(value, kind) or isinstance(value, bool)
+                                      or kind is int and value < 1):
+                where = "endpoint" if self.options.get(key) is not None else f"mapping {self.mapping.source}"
+                raise ConfigError(f"endpoint {self.endpoint}: {key}: {value!r} in the {where}; give {hint}")
+
+    def _lookups(self) -> dict[str, tuple[str, dict[str, str]]]:
+        """``lookups: {owner: {table: Users, key: email, value: [firstName, lastName]}}``: per field,
+        the table (a sheet of this workbook, or a file beside this one) whose ``key`` column holds
+        the field's cells and whose ``value`` column(s) replace them (a name for an e-mail)."""
+        found = {}
+        for name, spec in (self._option("lookups") or {}).items():
+            if not isinstance(spec, dict) or not {"table", "key", "value"} <= set(spec):
+                raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: give {{table: NAME, key: COLUMN, "
+                                  "value: COLUMN or [COLUMNS]}")
+            table = str(spec["table"])
+            path, sheet = (self.path, table) if self.tabbed else (self.path.parent / table, None)
+            values = [spec["value"]] if isinstance(spec["value"], str) else list(spec["value"])
+            rows = self._rows(path, sheet)
+            try:
+                header = [tf.normalise_key(c) for c in next(rows).cells]
+                wanted = [tf.normalise_key(c) for c in [spec["key"], *values]]
+                missing = [c for c, k in zip([spec["key"], *values], wanted) if k not in header]
+                if missing:
+                    raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: no column {missing[0]!r} in {table}")
+                at = [header.index(k) for k in wanted]
+                found[name] = (table, {str(r.cells[at[0]]).strip(): " ".join(
+                    str(r.cells[i]).strip() for i in at[1:] if i < len(r.cells) and r.cells[i] not in (None, ""))
+                    for r in rows if at[0] < len(r.cells) and r.cells[at[0]] not in (None, "")})
+            except (tabular.TableError, FileNotFoundError, StopIteration) as e:
+                raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: cannot read {table} ({e or 'empty'})") from None
+            finally:
+                rows.close()
+        return found
+
+    def _option(self, key: str) -> Any:
+        """An endpoint option, else the mapping's (``header_row``, ``table_values`` …)."""
+        value = self.options.get(key)
+        return self.mapping.options.get(key) if value is None else value
+
+    def _header(self, head: list[tabular.RawRow], header_row: Any, name: str) -> tabular.RawRow:
+        """The header row: the one ``header_row`` names, else the best-scoring of the first rows."""
+        if header_row:
+            found = next((r for r in head if r.number == int(header_row)), None)
+            if found is None:
+                raise MappingError(f"{name}: header_row {header_row} is empty or not among the first "
+                                   f"{len(head)} rows; set it to the row holding the column names")
+            return found
+        scores = [self.mapping.score_header(r.cells) for r in head]
+        best = head[scores.index(max(scores))]  # the first of equals
+        if sheet_checks.form_problem([r.cells for r in head]):
+            raise MappingError(f"{name}: this sheet is a form (label and value cells), not a table; okrsync reads "
+                               "tables with a row of column names: copy the objectives into one (a row per objective "
+                               "or key result), or point the endpoint at the sheet that holds such a table")
+        return best
+
+    def _header_cells(self, head: list[tabular.RawRow], index: int) -> list[Any]:
+        """Column names; with ``header_rows: 2`` the row above labels groups of them ("Q1 / Target").
+        A blank name takes the text of the cell above it, so no column is left unnamed."""
+        cells = list(head[index].cells)
+        upper = head[index - 1].cells if index and head[index - 1].number == head[index].number - 1 else []
+        if int(self._option("header_rows") or 1) >= 2:
+            if not upper:
+                raise MappingError(f"{_where(head[index])}: header_rows 2, but the row above the header is empty")
+            group = None
+            cells += [None] * (len(upper) - len(cells))
+            for i, cell in enumerate(cells):
+                label = upper[i] if i < len(upper) else None
+                group = label if label not in (None, "") else group  # a label covers the columns to its right
+                if group not in (None, "") and cell not in (None, ""):
+                    cells[i] = f"{group} / {cell}"
+                elif cell in (None, ""):
+                    cells[i] = group
+            return cells
+        return [upper[i] if c in (None, "") and i < len(upper) and upper[i] not in (None, "") else c
+                for i, c in enumerate(cells)]
+
+    def _table_values(self, above: list[tabular.RawRow], name: str, sheet: str | None) -> dict[str, Any]:
+        """``table_values: {Team: sheet, Year: B1}``: columns whose value is the same on every row,
+        taken from the sheet's name, the file's name or a cell above the header."""
+        found: dict[str, Any] = {}
+        for column, source in (self._option("table_values") or {}).items():
+            if source == "sheet":
+                found[column] = sheet or Path(name).stem
+            elif source == "file":
+                found[column] = Path(name.split(" [")[0]).stem
+            else:
+                row, col = tabular.cell_ref(str(source))
+                cells = next((r.cells for r in above if r.number == row), None)
+                if row is None or cells is None or col > len(cells) or cells[col - 1] in (None, ""):
+                    raise MappingError(f"{name}: table_values.{column}: {source!r} is not a filled cell above the "
+                                       "header; give a cell such as B1, or sheet or file")
+                found[column] = cells[col - 1]
+        return found
 
     def _read_row(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
         built = state.built
@@ -192,9 +372,20 @@ class SpreadsheetConnector(Connector):
     def _row_items(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
         where, width = _where(row), len(table.header)
         cells = _unescaped(row.cells)
+        overflow = {}
         if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
-            yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
+            if self.name == "csv":
+                yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
+                return
+            # a workbook cell right of the header is data someone typed there: kept, and said so
+            overflow = {f"column {tabular.column_letter(i + 1)}": json_value(v)
+                        for i, v in enumerate(cells[width:], width) if v not in (None, "")}
+            yield Note(f"{where}: cells right of the header kept in extra as {', '.join(overflow)}")
+            cells = cells[:width]
+        if sheet_checks.is_ghost(cells, state.identity, state.mapped) and not overflow:
+            state.ghosts.append(row.number)
             return
+        state.rows += 1
         part = table.row_part(cells)
         if part is None:
             column = self.mapping.row_type["column"]
@@ -216,6 +407,8 @@ class SpreadsheetConnector(Connector):
                 context = next((p for p in reversed(self.mapping.context_parts(part)) if _named(parsed.get(p))), None)
                 if context:
                     part, parsed = context, table.binding(context).parse(cells, self.endpoint)
+            if overflow:
+                parsed.setdefault(part, {}).update({f"extra.{self.endpoint}.{k}": v for k, v in overflow.items()})
         except CellError as e:
             if self.layout == "hierarchical" and _names_objective(table, cells):
                 state.last_objective = _REJECTED
@@ -245,6 +438,8 @@ class SpreadsheetConnector(Connector):
                     state.context[p] = (parsed[p], before, (item.kind, item.external_id))
             if item is None:
                 continue
+            if p == part and isinstance(item, Record) and item.kind != "objective" and not tf.parse_text(parsed[p].get("id")):
+                item = state.distinct(item)  # no id column: a repeated title is another record unless all else repeats
             if isinstance(item, Rejected):
                 if self.mapping.kind(p) == "objective":
                     state.last_objective = _REJECTED  # the KR rows below belong to it, not to the one before
@@ -281,6 +476,18 @@ class SpreadsheetConnector(Connector):
         for name in [n for n in fields if n not in model]:  # extras, and fields the model lacks
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
+        for name in [n for n in state.lookups if fields.get(n) is not None] if state.lookups else ():
+            table, values = state.lookups[name]
+            joined = values.get(str(fields[name]).strip())
+            if joined is None:  # said, not guessed: the cell stays as it was
+                state.warnings.append(Note(f"{where}: {name} {fields[name]!r} is not in {table}; kept as it is"))
+            fields[name] = joined or fields[name]
+        rule = self._parent_rules.get(kind)
+        if rule and ext and not fields.get(_MAIN_PARENT[kind]) and (m := rule.fullmatch(ext)):
+            fields[_MAIN_PARENT[kind]] = m.group(1)  # "2022-Q1-CI-1.1" → its objective "2022-Q1-CI-1"
+        if ext and kind in self._scoped:  # "KR1" under every objective: unique only with its parent's id
+            parent = next((fields.get(r) for r in ("parent_id", "key_result_id", "objective_id") if fields.get(r)), None)
+            ext = f"{parent}/{ext}" if parent else ext
         if kind in TITLED and not fields.get("title"):
             return Rejected(where, f"{kind.replace('_', ' ')} has no title") if ext or content else None
         if kind == "key_result":
@@ -304,7 +511,8 @@ class SpreadsheetConnector(Connector):
                             "; ".join(f"{p.field}: {p.message}" for p in errors))
         if kind in TITLED:
             state.remember_title(kind, entity.title, ext)
-        state.warnings = [Note(f"{where}: {p}") for p in found] if found else []  # shown with the record, once
+        if found:  # shown with the record, once
+            state.warnings = state.warnings + [Note(f"{where}: {p}") for p in found]
         return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
 
     def _fill_references(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _ReadState) -> None:
@@ -392,6 +600,22 @@ class _ReadState:
         self.built, self.last_key = 0, None  # rows' own records made so far, and the last one's (kind, id)
         self.preamble: list[list] = []  # rows above the header
         self.kept: list[tuple[tuple[str, str] | None, list]] | None = None  # for a write: rows to keep as they are
+        self.made: collections.Counter = collections.Counter()  # records made by rows of their own, per kind
+        self.names: list[tuple[str, Table]] = []  # (name, table) of each table read
+        self.ghosts: list[int] = []  # rows of the current table skipped as holding no record
+        self.rows = 0  # rows read, ghost rows aside
+        self.kinds: collections.Counter = collections.Counter()  # every record read, per kind
+        self.lookups: dict[str, tuple[str, dict[str, str]]] = {}  # field → (table, cell → joined value)
+        self.identity: list[int] = []  # the current table's id and title columns
+        self.mapped: set[int] = set()  # the current table's columns read into a field
+
+    def start_table(self, key: tuple, table: Table, name: str) -> None:
+        """A new table (file or sheet): nothing carries over from the one before but records."""
+        self.tables[key] = table
+        self.names.append((name, table))
+        self.last_objective, self.context, self.ghosts = None, {}, []
+        self.identity = sheet_checks.identity_columns(table)
+        self.mapped = {c.index for b in table.bindings() for c in b.columns if c.field}
 
     def remember_title(self, kind: str, title: str, ext: str) -> None:
         self.titles.setdefault((kind, title), ext)
@@ -408,6 +632,15 @@ class _ReadState:
                 self._folded.setdefault((k, tf.normalise_key(t)), ext)
         return self._folded.get((kind, tf.normalise_key(title)))
 
+    def distinct(self, record: Record) -> Record:
+        """A record known by its title alone, under an id of its own when an earlier row of the
+        same title holds other values (two tasks both called "Kick-off"): "kick-off~2"."""
+        ext, n = record.external_id, 1
+        while (seen := self.seen.get((record.kind, ext))) is not None and seen[1] != record.fields:
+            n += 1
+            ext = f"{record.external_id}~{n}"
+        return record if n == 1 else dataclasses.replace(record, external_id=ext)
+
     def add(self, record: Record, *, own: bool) -> Iterator[Record | Rejected | Note]:
         """Yield a record once; a repeat of the row's own entity is an error, of its
         context (the objective on every KR row) expected, and noted only if it differs."""
@@ -416,8 +649,14 @@ class _ReadState:
         warnings, self.warnings = self.warnings, []
         if seen is None:
             self.seen[key] = (record.where, record.fields)
+            self.kinds[record.kind] += 1
+            if own:
+                self.made[record.kind] += 1
             yield from warnings
             yield from self._emit(record)
+        elif own and record.fields == seen[1]:
+            yield Note(f"{record.where}: repeats {seen[0]} exactly ({record.kind.replace('_', ' ')} "
+                       f"{record.external_id!r}); read as one record")
         elif own and record.kind != "objective":
             yield Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
         else:

@@ -167,12 +167,13 @@ class Mapping:
             raise MappingError(f"{source}: a mapping file is a YAML mapping with an 'entities' key")
         parent = cls.load(raw["extends"], base_dir) if raw.get("extends") else cls(name=source)
         known = {"extends", "layout", "row_entity", "options", "entities", "any", "vocabularies", "row_type",
-                 "short_rows", "name"}
+                 "short_rows", "name", "expect"}
         for key in raw:
             if key not in known:
                 raise MappingError(f"{_where(source, raw, key)}: unknown key; expected one of {', '.join(sorted(known))}")
         m = cls(name=raw.get("name", source), layout=raw.get("layout", parent.layout),
-                row_entity=raw.get("row_entity", parent.row_entity), options={**parent.options, **(raw.get("options") or {})},
+                row_entity=raw.get("row_entity", parent.row_entity),
+                options={**parent.options, **(raw.get("options") or {}), **({"expect": raw["expect"]} if "expect" in raw else {})},
                 entities={k: dict(v) for k, v in parent.entities.items()}, kinds=dict(parent.kinds),
                 generic=dict(parent.generic),
                 vocabularies={k: {c: list(w) for c, w in v.items()} for k, v in parent.vocabularies.items()},
@@ -282,6 +283,9 @@ class Mapping:
         for index, cell in enumerate(header):
             name = "" if cell is None else str(cell).strip()
             target = aliases.get(tf.normalise_key(name)) if name else None
+            if target is None and " / " in name:  # a two-row header's "Group / Name": by either part
+                target = aliases.get(tf.normalise_key(name.rsplit(" / ", 1)[1])) or aliases.get(
+                    tf.normalise_key(name.split(" / ", 1)[0]))
             if target and (target[0], target[1]) not in taken:
                 taken.add((target[0], target[1]))
                 columns.append(Column(index, name, *target))

@@ -23,9 +23,10 @@ Reading
       raises ``TableError`` naming file and line instead of silently merging rows.
     * XLSX cells are openpyxl values (str, int, float, bool, datetime, None; rarely
       time/timedelta), read with ``data_only=True`` so formulas yield their cached
-      results. Trailing ``None`` cells are trimmed. Merged ranges carry the value
-      only in their top-left cell and ``None`` elsewhere; callers may read that as
-      "same as above".
+      results. Trailing ``None`` cells are trimmed. Every cell of a merged range
+      holds the range's (top-left) value: an objective merged over its KR rows is on
+      each of them, a header label merged over columns names each. ``list_merges``
+      lists the ranges.
 
 Writing
     ``to_grid`` turns rows into the cells of a Sheets range the same way (the sink
@@ -200,6 +201,34 @@ def iter_csv(path, *, encoding: str | None = None,
             raise TableError(file, f"not valid {encoding} text") from None
 
 
+def wrapped_lines(head: list[list]) -> str | None:
+    """The delimiter inside, when every row of a CSV's head is one cell holding a whole
+    quoted line ("ID,Objective,Owner" read as one column: each line was wrapped in quotes
+    with the inner quotes doubled); else None."""
+    if len(head) < 1 or any(len(cells) != 1 or not isinstance(cells[0], str) for cells in head):
+        return None
+    scores = _delimiter_scores("\n".join(c[0] for c in head))
+    best = max(DELIMITERS, key=scores.__getitem__)
+    return best if scores[best][0] == len(head) else None
+
+
+def unwrap_lines(rows: Iterator[RawRow], delimiter: str) -> Iterator[RawRow]:
+    """Rows of a wrapped CSV (see ``wrapped_lines``) split into their cells."""
+    try:
+        for row in rows:
+            if len(row.cells) == 1 and isinstance(row.cells[0], str):
+                try:
+                    cells = next(csv.reader([row.cells[0]], delimiter=delimiter, strict=True))
+                except csv.Error as exc:
+                    raise _csv_error(row.file, row.number, exc) from None
+                row = RawRow(row.file, row.sheet, row.number, cells)
+            yield row
+    finally:
+        close = getattr(rows, "close", None)
+        if close:
+            close()
+
+
 def _csv_error(file: str, line: int, exc: csv.Error) -> TableError:
     text = str(exc)
     if "unexpected end of data" in text:
@@ -245,9 +274,15 @@ def _iter_openpyxl(file: str, sheet: str | None) -> Iterator[RawRow]:
         ws = wb.worksheets[0] if name is None else wb[name]
         # Some producers write a wrong <dimension>; trusting it truncates rows.
         ws.reset_dimensions()
+        merges, active = [], []
+        with contextlib.suppress(Exception):  # read-only openpyxl does not read merged ranges
+            with zipfile.ZipFile(file) as zf:
+                merges = _merged_ranges(zf, _LeanBook(zf).sheets[ws.title])[::-1]
         # read-only iter_rows fills gaps with empty rows, so enumerate == row number.
         for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
             cells = list(values)
+            if merges or active:
+                _fill_merged(cells, number, merges, active)
             if _trim_keep(cells):
                 yield RawRow(file, ws.title, number, cells)
     finally:
@@ -360,11 +395,80 @@ def _column(ref: str) -> int:
     return _COLS[letters]
 
 
+_MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Za-z]+[0-9]+):([A-Za-z]+[0-9]+)"')
+
+
+def cell_ref(ref: str) -> tuple[int | None, int]:
+    """"B3" -> (3, 2); a bare column "B" -> (None, 2)."""
+    letters = ref.strip().rstrip("0123456789")
+    digits = ref.strip()[len(letters):]
+    if not letters.isalpha():
+        raise ValueError(f"not a cell reference: {ref!r}")
+    return (int(digits) if digits else None), _column(letters)
+
+
+def column_letter(index: int) -> str:
+    """1 -> "A", 28 -> "AB"."""
+    letters = ""
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
+
+
+def _merged_ranges(zf: zipfile.ZipFile, part: str) -> list[tuple[int, int, int, int]]:
+    """(first row, first column, last row, last column) of each merged range of a sheet part.
+    <mergeCells> follows the cell data, so the part is scanned once before it is streamed
+    (a byte search, a small fraction of the parse)."""
+    found, tail = [], b""
+    with zf.open(part) as fh:
+        while chunk := fh.read(_CHUNK * 4):
+            data = tail + chunk
+            if b"mergeCell" in data:  # a plain byte search first: most chunks are cell data
+                found += _MERGE.findall(data)
+            cut = data.rfind(b"<")  # a tag cut by the chunk end is searched again with the next chunk
+            tail = data[cut:] if cut >= 0 and b">" not in data[cut:] else b""
+    ranges = set()
+    for a, b in found:
+        (r1, c1), (r2, c2) = cell_ref(a.decode()), cell_ref(b.decode())
+        ranges.add((min(r1, r2), min(c1, c2), max(r1, r2), max(c1, c2)))
+    return sorted(ranges)
+
+
+def list_merges(path, *, sheet: str | None = None) -> list[str]:
+    """A workbook sheet's merged ranges as "A2:A5" (empty for other files)."""
+    with zipfile.ZipFile(path) as zf:
+        book = _LeanBook(zf)
+        name = _pick_sheet(os.fspath(path), list(book.sheets), sheet) or next(iter(book.sheets))
+        return [f"{column_letter(c1)}{r1}:{column_letter(c2)}{r2}"
+                for r1, c1, r2, c2 in _merged_ranges(zf, book.sheets[name])]
+
+
+def _fill_merged(cells: list, number: int, todo: list, active: list) -> None:
+    """Give every cell of a merged range its top-left value (Excel keeps it only there):
+    an objective merged over its KR rows is on each of them, a header label over each column."""
+    while todo and todo[-1][0] <= number:
+        r1, c1, r2, c2 = todo.pop()
+        value = cells[c1 - 1] if r1 == number and c1 <= len(cells) else None
+        active.append((r2, c1, c2, value))
+    if not active:
+        return
+    active[:] = [a for a in active if a[0] >= number]
+    for _, c1, c2, value in active:
+        if value is None:
+            continue
+        if c2 > len(cells):
+            cells.extend([None] * (c2 - len(cells)))
+        for i in range(c1 - 1, c2):
+            cells[i] = value
+
+
 def _iter_lean(file: str, sheet: str | None) -> Iterator[RawRow]:
     with zipfile.ZipFile(file) as zf:
         book = _LeanBook(zf)
         name = _pick_sheet(file, list(book.sheets), sheet) or next(iter(book.sheets))
         shared, (dates, deltas), epoch = book.shared_strings(), book.date_styles(), book.epoch
+        merges, active = _merged_ranges(zf, book.sheets[name])[::-1], []  # reversed: pop() takes the first
         last = 0
         with zf.open(book.sheets[name]) as fh:
             for _, row in ET.iterparse(fh):  # "end" events: a <row> arrives complete
@@ -408,6 +512,8 @@ def _iter_lean(file: str, sheet: str | None) -> Iterator[RawRow]:
                 # openpyxl drops rows that repeat or go back; so do we.
                 if number > last:
                     last = number
+                    if merges or active:
+                        _fill_merged(cells, number, merges, active)
                     if _trim_keep(cells):
                         yield RawRow(file, name, number, cells)
 

@@ -238,7 +238,8 @@ def parse_bool(value: Any) -> bool | None:
         return None
     if isinstance(value, bool):
         return value
-    if _is_number(value) and value in (0, 1):
+    # a signalling NaN (Decimal("sNaN")) raises on any comparison: it is no yes/no value
+    if _is_number(value) and not (isinstance(value, Decimal) and value.is_snan()) and value in (0, 1):
         return value == 1
     if isinstance(value, str):
         # Try the raw text first: normalise_key would drop symbols such as "✓".

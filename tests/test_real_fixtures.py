@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from okrsync.connector import Context, Cursor, Note, Record, Rejected
-from okrsync.connectors.spreadsheet import CsvConnector
+from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.store import Store
 from okrsync.config import Config
 from okrsync.sync import Hub
@@ -18,6 +18,8 @@ from okrsync.sync import Hub
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 DASHBOARD = "es_initiative_dashboard"
 PRODUCT_OPS = "flat_kr_rows_percent_words_product_ops_sandbox.csv"
+NDIT = "nd_state_it_okrs_sharepoint"
+GTMHUB = "gtmhub_import_workbook/Users_OKRs_Data.xlsx"
 
 # What each file is read with: (path under REAL, endpoint options).
 FIXTURES = {
@@ -26,12 +28,20 @@ FIXTURES = {
                         {"layout": "linked", "tables": {"objective": "objectives_rows.csv"}, "mapping": "objectives_rows.yaml"}),
     "okr-bulk": (f"{DASHBOARD}/OKR_BULK_TEMPLATE.csv", {"mapping": "okr_bulk_template.yaml"}),
     "valid-small": (f"{DASHBOARD}/valid-small.csv", {"mapping": "valid-small.yaml"}),
+    "ndit": (f"{NDIT}/OKRs.csv", {"mapping": "nd_state_okrs.yaml"}),
+    "ndit-sync": (f"{NDIT}/OKRs-Sync.csv", {"mapping": "nd_state_okrs.yaml"}),
+    "ndit-teams": (f"{NDIT}/OKRs-Teams.csv", {"layout": "linked", "tables": {"team": "OKRs-Teams.csv"},
+                                              "mapping": "nd_state_teams.yaml"}),
+    "kpis": ("pt_okrs_kpi_catalog_vertice/kpis.csv", {"mapping": "kpi_catalog.yaml"}),
+    "gtmhub-okrs": (GTMHUB, {"sheet": "OKRs", "mapping": "gtmhub_okrs.yaml"}),
+    "gtmhub-tasks": (GTMHUB, {"sheet": "Tasks", "mapping": "gtmhub_tasks.yaml"}),
 }
 
 
 def read(name: str, **override):
     path, options = FIXTURES[name]
-    conn = CsvConnector(name, {"path": path, **options, **override}, Context(base_dir=REAL))
+    cls = XlsxConnector if path.endswith(".xlsx") else CsvConnector
+    conn = cls(name, {"path": path, **options, **override}, Context(base_dir=REAL))
     items = list(conn.read(None))
     assert isinstance(items[-1], Cursor) and items[-1].full_listing
     records = [i for i in items if isinstance(i, Record)]
@@ -48,6 +58,7 @@ def test_attribution_is_kept_beside_the_files():
     for name, (path, _) in FIXTURES.items():
         assert (REAL / path).is_file(), name
         assert Path(path).name in notice
+    assert "Copyright (c) 2022 State of North Dakota" in notice and "CC BY 4.0" in notice
 
 
 def test_product_ops_flat_kr_rows():
@@ -140,12 +151,15 @@ def test_valid_small_without_the_short_rows_rule_rejects_the_shifted_rows(tmp_pa
     ("objectives-rows", {"objective": 14}),
     ("okr-bulk", {"objective": 1, "initiative": 4}),
     ("valid-small", {"objective": 2, "initiative": 5}),
+    ("gtmhub-okrs", {"objective": 3, "key_result": 6}),
+    ("gtmhub-tasks", {"objective": 3, "initiative": 6}),
 ])
 def test_every_fixture_pulls_into_the_store_with_its_references_resolved(name, counts):
     path, options = FIXTURES[name]
-    config = Config.of(REAL, {name: {"type": "csv", "path": path, **options}})
+    kind = "xlsx" if path.endswith(".xlsx") else "csv"
+    config = Config.of(REAL, {name: {"type": kind, "path": path, **options}})
     store = Store(None)
-    hub = Hub(config, store, {"csv": CsvConnector})
+    hub = Hub(config, store, {"csv": CsvConnector, "xlsx": XlsxConnector})
     plan = hub.plan_pull(name)
     assert not plan.rejected
     hub.apply_pull(plan, store.begin_run("test"))
@@ -154,3 +168,65 @@ def test_every_fixture_pulls_into_the_store_with_its_references_resolved(name, c
     for _, kind, fields in store.entities():
         for ref in ("objective_id", "parent_id", "key_result_id"):
             assert fields.get(ref) in (None, *ids)
+
+
+# ---------------------------------------------------------------- issue 14: the other real spreadsheets
+
+def test_nd_state_sharepoint_list_krs_find_their_objective_by_id_pattern():
+    records, rejected, notes = read("ndit")
+    # counted by hand: 152 rows, 37 "Obj" and 115 "KR"; one KR id (2022-Q1-NDIT-3.1) used twice
+    assert collections.Counter(r.kind for r in records) == {"objective": 37, "key_result": 114}
+    assert [str(r) for r in rejected] == ["OKRs.csv row 126: duplicate key result '2022-Q1-NDIT-3.1' "
+                                          "(first at OKRs.csv row 124)"]
+    objectives, krs = of(records, "objective"), of(records, "key_result")
+    assert krs["2022-Q1-CI-3.4"]["objective_id"] == "2022-Q1-CI-3"  # out of order, after CI-6.1
+    assert collections.Counter(o["team"] for o in objectives.values())["EduTech"] == 8
+    first = objectives["2022-Q1-CI-1"]
+    assert (first["owner"], first["period"], first["type"]) == ("Felchle, Craig D.", "2022-Q1", "aspirational")
+    assert krs["2022-Q1-CI-1.1"]["extra.ndit.commitment"] == "Committed"
+    assert notes == ["OKRs.csv: columns kept in extra: #, Co-Owners, Reference, Progress %, Review Score, Tags"]
+
+
+def test_nd_state_sync_export_same_rows_through_its_lookup_columns():
+    records, rejected, _ = read("ndit-sync")
+    assert collections.Counter(r.kind for r in records) == {"objective": 37, "key_result": 114}
+    assert len(rejected) == 1  # the same duplicate id
+    objectives, krs = of(records, "objective"), of(records, "key_result")
+    assert objectives["2022-Q1-CTO-1"]["team"] == "CTO Section"  # Team.lookupValue
+    assert objectives["2022-Q1-CTO-1"]["title"] == "Technology and Services are managed in a world class manner"
+    assert krs["2022-Q1-EA-1.1"]["extra.ndit-sync.parentId"] == "35"  # an alignment, not its objective
+    assert krs["2022-Q1-EA-1.1"]["objective_id"] == "2022-Q1-EA-1"
+
+
+def test_nd_state_team_tree_the_id_wins_over_the_stale_lookup_text():
+    records, rejected, _ = read("ndit-teams")
+    assert not rejected
+    teams = of(records, "team")
+    assert len(teams) == 13 and len(records) == 13
+    assert (teams["13"]["name"], teams["13"]["parent_id"]) == ("EduTech", "2")
+    assert teams["13"]["extra.ndit-teams.Parent Team.lookupValue"] == "Cloud and Infrastructure"
+    assert teams["1"]["parent_id"] is None
+
+
+def test_semicolon_kpi_catalogue_as_objectives_per_area():
+    records, rejected, notes = read("kpis")
+    # by hand: 92 KPIs in 8 areas; polaridade maior 51, menor 37, faixa 4 (a band without bounds)
+    assert collections.Counter(r.kind for r in records) == {"objective": 8, "key_result": 88}
+    assert len(rejected) == 4 and all("a range KR needs both range_low and range_high" in str(r) for r in rejected)
+    krs = of(records, "key_result")
+    assert collections.Counter(k["direction"] for k in krs.values()) == {"increase": 51, "decrease": 37}
+    assert (krs["SC-001"]["title"], krs["SC-001"]["objective_id"]) == ("Pedido perfeito", "supply chain")
+    assert krs["SC-002"]["extra.kpis.formula"] == "1 - soma(|real - previsto|) / soma(real) (WMAPE)"
+    assert sum(1 for k in krs.values() if k["objective_id"] == "lean six sigma") == 15
+
+
+def test_gtmhub_workbook_okrs_and_tasks_sheets():
+    records, rejected, notes = read("gtmhub-okrs")
+    assert not rejected and collections.Counter(r.kind for r in records) == {"objective": 3, "key_result": 6}
+    krs = of(records, "key_result")
+    retention = krs["rock the us market/increase retention rate by 5"]
+    assert (retention["start"], retention["target"], retention["direction"]) == (20, 21, "increase")  # =20*1.05 cached
+    assert of(records, "objective")["grow the team"]["period"] == "2021-Q4"  # "Q4 2021"
+    tasks, rejected, _ = read("gtmhub-tasks")
+    assert not rejected and collections.Counter(r.kind for r in tasks) == {"objective": 3, "initiative": 6}
+    assert of(tasks, "initiative")["secure the fortress/setup demotest environments"]["owner"] == "jake_nordon@okrs.tech"

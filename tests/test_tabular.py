@@ -248,8 +248,8 @@ def test_xlsx_read_merged_and_datetime(tmp_path):
     assert [(r.sheet, r.number) for r in rows] == [("Objectives", n) for n in (1, 2, 3, 4, 7)]
     assert rows[0].cells == ["team", "objective", "due", "score"]  # trailing None trimmed
     assert rows[1].cells == ["Core", "Ship v2", dt.datetime(2024, 3, 31, 12, 0), 0.5]
-    assert rows[2].cells == [None, "Hire", None, 1]  # merged A2:A4: value only top-left
-    assert rows[3].cells == [None, "Train", None, True]
+    assert rows[2].cells == ["Core", "Hire", None, 1]  # merged A2:A4: the top-left value on every row
+    assert rows[3].cells == ["Core", "Train", None, True]
     assert rows[4].cells == ["Ops"]  # formula never computed: data_only gives None, trimmed
     assert rows[0].file == str(p)
 
@@ -543,9 +543,10 @@ def test_lean_matches_openpyxl_on_openpyxl_workbook(tmp_path):
         lean, ref = _both(p, sheet)
         assert lean == ref
     lean, _ = _both(p)
-    assert [n for _, n, _, _ in lean] == [1, 2, 3, 4, 7, 20, 21]
-    assert lean[5][2] == ["after a gap", None, "merged"]
-    assert lean[6][2] == ["inside"]  # the merged range's other cells are None, trimmed
+    assert [n for _, n, _, _ in lean] == [1, 2, 3, 4, 7, 20, 21, 22]
+    assert lean[5][2] == ["after a gap", None, "merged", "merged", "merged"]
+    assert lean[6][2] == ["inside", None, "merged", "merged", "merged"]  # C20:E22 fills every cell
+    assert lean[7][2] == [None, None, "merged", "merged", "merged"]
     assert list_sheets(p) == ["Data", "KRs"]
 
 
