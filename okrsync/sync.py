@@ -321,6 +321,11 @@ class Hub:
             # a copy an interrupted push created: what it sent is the base, so edits made
             # since (here or elsewhere, renames and deletes too) merge as usual
             cid, base = sent
+            # a value sent that the copy lacks was not written yet (a tool that takes a record
+            # in several requests, Asana's status update, died between them), not cleared by
+            # someone: the base takes the copy's blank, so the push writes the value again
+            # instead of the blank flowing back as an edit made there
+            base = {k: None if v is not None and fields.get(k) is None else v for k, v in base.items()}
             by_ext[key] = cid
             matcher.taken.add(cid)
             if dumps(base) == dumps(fields) and self.store.get(cid) is None:
