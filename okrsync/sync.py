@@ -22,12 +22,14 @@ full listings, follow the endpoint's ``deletes`` policy and are guarded against 
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import checkins
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
 from .errors import DeleteGuardError, OkrsyncError
@@ -426,6 +428,9 @@ class Hub:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
+            # a KR's current value is its latest check-in (checkins.py): one truth after every pull
+            plan.notes += checkins.settle(self.store, run_id, plan.endpoint, plan.changes, plan.links,
+                                          dt.datetime.now(dt.timezone.utc)).notes(plan.endpoint)
             if plan.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
 

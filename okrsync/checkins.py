@@ -1,0 +1,118 @@
+"""Check-ins and a key result's current value are one truth.
+
+The rule (README "Check-ins and current values"), applied by the hub after each pull, in
+the same transaction as the pull:
+
+- a KR's ``current`` — and its ``confidence`` and ``status`` where the check-in carries
+  them — is the value of its **latest check-in by time** (``at``), whatever the order in
+  which the source listed them; among check-ins with the same time the one recorded last
+  wins (for one file: the lower row);
+- a ``current`` value **edited on an endpoint** (a change read in this pull) and newer than
+  the KR's latest check-in wins, and is recorded as a check-in at the edit's time (the
+  tool's update time, else the time of the run), so the rule above keeps holding;
+- a check-in deleted at the source no longer counts: the KR takes the latest one left;
+  with none left, its value stays as it was.
+
+A KR with no check-in records keeps the value its source gives; each value a sync reads
+is then a check-in of the change log (``report/history.py``), as before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from .store import Store, new_id
+
+# KR field ← check-in field taken from the latest check-in when it holds one
+_CARRIED = (("current", "value"), ("confidence", "confidence"), ("status", "status"))
+
+
+@dataclass
+class Settled:
+    """What ``settle`` changed: KRs given their latest check-in's values, edits kept as check-ins."""
+
+    from_check_ins: int = 0
+    edits_kept: int = 0
+
+    def notes(self, endpoint: str) -> list[str]:
+        out = []
+        if self.from_check_ins:
+            out.append(f"{self.from_check_ins} key result(s) took current value, confidence or status "
+                       f"from their latest check-in (read from {endpoint})")
+        if self.edits_kept:
+            out.append(f"{self.edits_kept} current value(s) edited on {endpoint} after the KR's latest "
+                       "check-in were kept and recorded as check-ins")
+        return out
+
+
+def when(text: Any) -> dt.datetime | None:
+    """An ISO time or date as an aware UTC datetime (naive means UTC, as the model stores it)."""
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
+
+
+def latest(check_ins: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The check-in that gives a KR its value: latest ``at``; on a tie, the one listed last.
+
+    ``check_ins`` are in the order they were recorded; ones without a readable time never win.
+    """
+    best, best_at = None, None
+    for c in check_ins:
+        at = when(c.get("at"))
+        if at is not None and (best_at is None or at >= best_at):
+            best, best_at = c, at
+    return best
+
+
+def settle(store: Store, run_id: int, endpoint: str, changes, links, now: dt.datetime) -> Settled:
+    """Apply the rule to the KRs a pull touched: ``changes`` are the pull's ``Change``s
+    (already written), ``links`` its link rows (for the tool's update times)."""
+    done = Settled()
+    touched: dict[str, Any] = {}  # KR id → the pull's change of it (None: only its check-ins changed)
+    for c in changes:
+        if c.kind == "key_result" and c.fields is not None:
+            touched[c.canonical_id] = c
+        elif c.kind == "check_in":
+            fields = c.fields or (store.get_any(c.canonical_id) or (None, {}))[1]  # a deleted one: its last fields
+            if fields.get("key_result_id"):
+                touched.setdefault(fields["key_result_id"], None)
+    if not touched or not store.count("check_in"):
+        return done  # a pull without check-ins anywhere (most imports) costs one count
+    by_kr: dict[str, list[dict]] = {}
+    for _, _, f in store.entities("check_in"):
+        if f.get("key_result_id") in touched:
+            by_kr.setdefault(f["key_result_id"], []).append(f)
+    updated = {cid: u for _, _, cid, _, u, _ in links}
+    for kr_id, change in touched.items():
+        check_ins = by_kr.get(kr_id)
+        found = store.get(kr_id) if check_ins else None
+        if found is None:
+            continue
+        kr = found[1]
+        last = latest(check_ins)
+        if last is None:
+            continue
+        if change is not None and change.op != "create" and "current" in change.diff and kr.get("current") is not None:
+            edited = when(updated.get(kr_id)) or now
+            if edited > when(last["at"]) and kr["current"] != last.get("value"):
+                store.mutate(run_id, endpoint, "check_in", new_id("check_in"),
+                             {"key_result_id": kr_id, "at": edited.isoformat().replace("+00:00", "Z"),
+                              "value": kr["current"], "confidence": kr.get("confidence"),
+                              "note": f"current value edited on {endpoint}"})
+                done.edits_kept += 1
+                continue
+        new = dict(kr)
+        for kr_field, ci_field in _CARRIED:
+            if last.get(ci_field) is not None:
+                new[kr_field] = last[ci_field]
+        if new != kr:
+            store.mutate(run_id, endpoint, "key_result", kr_id, new, old=kr)
+            done.from_check_ins += 1
+    return done
