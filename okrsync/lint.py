@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from .errors import ConfigError
-from .model import alignment_cycles, from_fields, objective_progress
+from .model import NUMERIC_DIRECTIONS, alignment_cycles, from_fields, objective_progress
 from .report.progress import period_end
 from .store import Store
 from .transforms import normalise_key
@@ -30,6 +30,7 @@ class Rule:
 
 RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("kr-no-target", "error", "a key result without a measurable target"),
+    Rule("kr-target-equals-start", "warning", "a key result whose target equals its start: it cannot progress (scored –)"),
     Rule("objective-no-krs", "warning", "an objective without key results"),
     Rule("objective-too-many-krs", "warning", f"an objective with more than {MAX_KRS} key results"),
     Rule("missing-owner", "warning", "an objective or key result without an owner"),
@@ -95,6 +96,9 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
         for kr in krs_of[o.id]:
             if not _measurable(kr):
                 report("kr-no-target", kr, f"{kr.direction} KR without " + ("range bounds" if kr.direction == "range" else "a target"))
+            elif kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target == kr.start:
+                report("kr-target-equals-start", kr, f"target equals start ({kr.start:g}); set another target, "
+                       "or use direction stay_above/stay_below")
     for o in objectives:
         if not krs_of[o.id]:
             report("objective-no-krs", o, "no key results")

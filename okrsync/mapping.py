@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import transforms as tf
+from . import unparsed
 from .config import load_yaml
 from .errors import MappingError
 from .model import ENTITY_TYPES, REFERENCES
@@ -138,6 +139,7 @@ class Mapping:
     row_type: dict[str, Any] = field(default_factory=dict)  # {column, values: {cell: part}}
     short_rows: dict[str, list[str]] = field(default_factory=dict)  # row part → columns its short rows omit
     source: str = ""
+    strict_values: bool = False  # a cell that does not convert rejects its record (else: kept as text, unparsed.py)
     choices: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # vocabulary → word key → value
 
     # ------------------------------------------------------------ loading
@@ -167,7 +169,7 @@ class Mapping:
             raise MappingError(f"{source}: a mapping file is a YAML mapping with an 'entities' key")
         parent = cls.load(raw["extends"], base_dir) if raw.get("extends") else cls(name=source)
         known = {"extends", "layout", "row_entity", "options", "entities", "any", "vocabularies", "row_type",
-                 "short_rows", "name"}
+                 "short_rows", "name", "strict_values"}
         for key in raw:
             if key not in known:
                 raise MappingError(f"{_where(source, raw, key)}: unknown key; expected one of {', '.join(sorted(known))}")
@@ -177,7 +179,8 @@ class Mapping:
                 generic=dict(parent.generic),
                 vocabularies={k: {c: list(w) for c, w in v.items()} for k, v in parent.vocabularies.items()},
                 row_type=raw.get("row_type", parent.row_type),
-                short_rows={**parent.short_rows, **(raw.get("short_rows") or {})}, source=source)
+                short_rows={**parent.short_rows, **(raw.get("short_rows") or {})}, source=source,
+                strict_values=bool(raw.get("strict_values", parent.strict_values)))
         if m.layout not in LAYOUTS:
             raise MappingError(f"{_where(source, raw, 'layout')}: unknown layout {m.layout!r}; use one of {', '.join(LAYOUTS)}")
         for part, fields in (raw.get("entities") or {}).items():
@@ -516,7 +519,9 @@ class Binding:
     def parse(self, cells: list[Any], endpoint: str, where: str = "") -> dict[str, dict[str, Any]]:
         """Cells → {part: {field: value}}; unmapped cells → the own part's ``extra``.
 
-        Raises ``CellError`` naming the column for a cell that does not parse.
+        A cell that does not parse is kept as text (``unparsed.keep``) unless it identifies
+        or places the record, or the mapping says ``strict_values``: then raises ``CellError``
+        naming the column.
         """
         out: dict[str, dict[str, Any]] = {}
         n, own = len(cells), self.own
@@ -532,14 +537,14 @@ class Binding:
                     if parsed is None:
                         continue
                 else:
-                    parsed = _parse_cell(value, header, convert)
+                    parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
             else:
                 # str cells (all of a CSV) are their own key; others carry their class,
                 # as 1, 1.0 and True are equal keys
                 key = value if value.__class__ is str else (value.__class__, value)
                 parsed = memo.get(key, _MISS)
                 if parsed is _MISS:
-                    parsed = _parse_cell(value, header, convert)
+                    parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
                     if self._memo_size < _MEMO_MAX and (parsed is _SKIP or isinstance(parsed, _IMMUTABLE)):
                         memo[key] = parsed
                         self._memo_size += 1
@@ -552,6 +557,19 @@ class Binding:
                 fields = out[part] = {}
             fields[name] = parsed
         return out
+
+    def _tolerant(self, value: Any, header: str, convert: Callable[[Any], Any], part: str, name: str | None,
+                  endpoint: str, out: dict) -> Any:
+        """``_parse_cell``, keeping a cell that does not parse where only a secondary field fails."""
+        try:
+            return _parse_cell(value, header, convert)
+        except CellError as e:
+            if self.mapping.strict_values or unparsed.rejects(name):
+                raise
+            # a field the model lacks keeps its own extra key (a write puts it back from there)
+            column = header if name in MODEL_FIELDS[self.mapping.kind(part)] else name
+            unparsed.keep(out.setdefault(part, {}), endpoint, column, value, e.reason)
+            return _SKIP
 
     def _compile(self) -> list[tuple]:
         """Per column, once: (index, part, field, header, memo or None, converter).

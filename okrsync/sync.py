@@ -29,7 +29,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from . import checkins
+from . import checkins, unparsed
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
 from .errors import DeleteGuardError, OkrsyncError
@@ -51,6 +51,7 @@ class Counters:
     rejected: int = 0
     retried: int = 0  # requests sent again after a 429, 5xx or timeout (HTTP connectors)
     requests: int = 0
+    kept: int = 0  # cells kept as text (unparsed.py), counted on every pull from the link bases
 
     def add(self, other: Counters) -> None:
         for name in self.__dataclass_fields__:
@@ -228,6 +229,13 @@ class Hub:
             self._plan_deletes(conn, links, plan)
         if not (plan.cursor and plan.cursor.full_listing):
             self._still_rejected(plan)
+        if not (plan.cursor and plan.cursor.full_listing):  # records not read this time: as last read
+            for kind, ext, column, reason in unparsed.in_links(self.store, endpoint, skip=plan.seen):
+                if self.strict:
+                    plan.rejected.append(Rejected(f"{kind} {ext}, column {column!r}", reason, record=f"{kind} {ext}"))
+                    plan.counters.rejected += 1
+                else:
+                    plan.counters.kept += 1
         return plan
 
     def _still_rejected(self, plan: Plan) -> None:
@@ -274,6 +282,12 @@ class Hub:
                                           record=f"{record.kind} {record.external_id}"))
             return
         fields = project(fields, self._fields(conn, record.kind), plan.endpoint)
+        kept = unparsed.in_record(fields, plan.endpoint)
+        if kept and self.strict:  # --strict: a cell that does not convert rejects its record again
+            plan.rejected.append(Rejected(f"{record.where or record.external_id}, column {kept[0][0]!r}", kept[0][1],
+                                          record=f"{record.kind} {record.external_id}"))
+            return
+        plan.counters.kept += len(kept)
         if key in links:
             cid, base_json = links[key]
             if base_json == dumps(fields):
@@ -713,7 +727,7 @@ ALL_EXTRAS = "extra.*"  # in a connector's fields(): it holds every tool's extra
 
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:
     """The part of a record an endpoint holds: its allowed fields and its own ``extra``."""
-    own = f"extra.{endpoint}."
+    own = (f"extra.{endpoint}.", unparsed.prefix(endpoint))  # with why its cells were kept as text
     if allowed is None:
         return {k: v for k, v in fields.items() if not k.startswith("extra.") or k.startswith(own)}
     if ALL_EXTRAS in allowed:
