@@ -34,7 +34,7 @@ from .model import ENTITY_TYPES, REFERENCES
 # The transform each canonical field gets unless the mapping names another.
 FIELD_TRANSFORMS = {
     "start": "measure", "current": "measure", "target": "measure", "range_low": "measure",
-    "range_high": "measure", "value": "measure", "weight": "number", "confidence": "number",
+    "range_high": "measure", "value": "measure", "weight": "number", "confidence": "confidence",
     "progress": "scaled", "due": "date", "end": "date", "at": "datetime", "period": "period",
     "status": "choice", "direction": "choice", "unit": "choice", "type": "choice", "primary": "bool",
 }
@@ -77,6 +77,7 @@ def parse_measure(value: Any, options: dict) -> Measure:
     digits = text[:-1] if percent else text
     if len(digits) <= 15 and digits.isascii() and digits.isdigit():
         return Measure(float(digits), "percent" if percent else None)
+    text = tf.unwrap_number(text)  # "[5]", "7."
     boolean = _try(tf.parse_bool, text) if not re.search(r"\d", text) else None
     if boolean is not None:
         return Measure(float(boolean), "boolean")
@@ -362,6 +363,8 @@ class Mapping:
                                    fiscal_year_naming=o.get("fiscal_year_naming", "end"))
         if transform == "choice":
             return self._choice(name, value)
+        if transform == "confidence":
+            return self._confidence(value)
         if transform in tf.TRANSFORMS:
             return tf.TRANSFORMS[transform](value)
         raise MappingError(f"{self.source}: unknown transform {transform!r} for {kind}.{name}; "
@@ -387,6 +390,21 @@ class Mapping:
         if name not in self.choices:
             return tf.parse_text(value)
         return tf.parse_choice(value, self.vocabularies[name], field=name, index=self.choices[name])
+
+    def _confidence(self, value: Any) -> float | None:
+        """A number, or a word of the ``confidence`` vocabulary ("High", "alta", "hoch") as the
+        number it stands for (shipped: 0.85 / 0.55 / 0.2 on the default 0–1 scale)."""
+        try:
+            return tf.parse_number(value, decimal=self.options.get("decimal"))
+        except tf.TransformError:
+            if "confidence" not in self.choices:
+                raise
+        try:
+            return float(tf.parse_choice(value, self.vocabularies["confidence"], field="confidence",
+                                         index=self.choices["confidence"]))
+        except tf.TransformError:
+            words = ", ".join(f'"{w[0]}"' for w in self.vocabularies["confidence"].values() if w)
+            raise tf.TransformError(f"expected a confidence number or one of {words}, got {value!r}") from None
 
     def render_value(self, name: str, value: Any) -> Any:
         """A canonical value → the cell written: vocabularies in their first (display) form."""

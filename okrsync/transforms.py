@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import json
 import math
 import numbers
@@ -160,8 +161,20 @@ def _decimal_from_text(text: str, decimal: str | None, *, units: bool) -> Decima
     return Decimal(f"{sign}{whole or 0}.{frac or 0}") * factor
 
 
+_WRAPPED = re.compile(r"\[\s*([^\[\],;]*?)\s*\]")  # "[5]": one value in list brackets (a JSON export)
+_TRAILING_DOT = re.compile(r"(?<=[0-9%])\.$")  # "5." and "45%." as people end a cell
+
+
+def unwrap_number(text: str) -> str:
+    """Number text without list brackets around one value or a full stop after it:
+    "[5]" → "5", "[45%]" → "45%", "7." → "7"; other text unchanged."""
+    if m := _WRAPPED.fullmatch(text):
+        text = m.group(1)
+    return _TRAILING_DOT.sub("", text) if text.endswith(".") else text
+
+
 def parse_number(value: Any, *, decimal: str | None = None) -> float | None:
-    """Read "1,234.5", "1.234,5", "1 234,5", "$1,200", "1200 EUR", "3.5k", "2M"...
+    """Read "1,234.5", "1.234,5", "1 234,5", "$1,200", "1200 EUR", "3.5k", "2M", "[5]", "7."...
 
     ``decimal`` ("," or ".") forces the decimal separator; otherwise it is guessed.
     """
@@ -172,7 +185,7 @@ def parse_number(value: Any, *, decimal: str | None = None) -> float | None:
     if _is_number(value):
         number = _to_decimal(value)
     elif isinstance(value, str):
-        number = _decimal_from_text(value, decimal, units=True)
+        number = _decimal_from_text(unwrap_number(value.strip()), decimal, units=True)
     else:
         number = None  # bool, dates, ...: a silent 1.0 or ordinal would hide a mapping bug
     if number is None or not math.isfinite(float(number)):
@@ -333,12 +346,31 @@ def _date_from_text(text: str, order: str, value: Any) -> dt.date:
         ymd = _full_year(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2))
     elif (m := _MONTH_ONLY.fullmatch(text)) and m.group(1).lower() in _MONTHS:
         raise _error(_DATE_EXPECTED, value, "a month without a day is a period, not a date")
+    elif re.search(r"[^\W\d_]{3}", text) and (found := _named_date(text, order)):
+        return found  # month names in another language: "15 de marzo de 2025", "3. März 2025"
     if ymd is None:
         raise _error(_DATE_EXPECTED, value)
     try:
         return dt.date(*ymd)
     except ValueError as exc:
         raise _error(_DATE_EXPECTED, value, str(exc)) from None
+
+
+# Languages whose month names dates may use (dateparser reads them; no hand-written tables).
+DATE_LANGUAGES = ("en", "es", "pt", "de", "fr")
+
+
+@functools.lru_cache(maxsize=4096)  # a column of "to be defined" asks once, not once per row
+def _named_date(text: str, order: str) -> dt.date | None:
+    """A full date written with a month name in one of DATE_LANGUAGES, via dateparser
+    (imported on first use: most files never need it). Day, month and year must all be
+    given, and only absolute dates count: "two months", "yearly", "next Friday" give None."""
+    import dateparser  # noqa: PLC0415 - ~50 ms, paid only by files with such dates
+
+    found = dateparser.parse(text, languages=list(DATE_LANGUAGES), settings={
+        "DATE_ORDER": order.upper(), "STRICT_PARSING": True, "PARSERS": ["absolute-time"],
+        "REQUIRE_PARTS": ["day", "month", "year"]})
+    return found.date() if found else None
 
 
 def _split_time(text: str) -> tuple[str, re.Match | None]:

@@ -47,7 +47,7 @@ def test_cells_that_do_not_convert_are_kept_as_text_with_located_warnings_on_eve
     assert ("okrs.csv row 2: key_result grow/reach arr: extra: column 'Due': 'a definir' kept as text in extra "
             "(expected a date") in text
     assert "okrs.csv row 3: key_result grow/bad start: extra: column 'Start': 'abc' kept as text" in text
-    assert "column 'Confidence': 'lots' kept as text in extra (expected a number" in text
+    assert "column 'Confidence': 'lots' kept as text in extra (expected a confidence number or one of" in text
     assert "rejected 1, requests 0, retried 0; 3 cell(s) kept as text" in text
     krs = stored(project)
     assert sorted(krs) == ["Bad start", "Flat one", "Reach ARR"]
