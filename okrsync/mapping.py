@@ -20,6 +20,7 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -357,10 +358,9 @@ class Mapping:
         if transform == "date":
             return tf.parse_date(value, order=o.get("date_order", "ymd"))
         if transform == "datetime":
-            return tf.parse_datetime(value, order=o.get("date_order", "ymd"))
+            return tf.parse_datetime(value, order=o.get("date_order", "ymd"), tz=timezone(o.get("timezone"), self.source))
         if transform == "period":
-            return tf.parse_period(value, fiscal_year_start=int(o.get("fiscal_year_start", 1)),
-                                   fiscal_year_naming=o.get("fiscal_year_naming", "end"))
+            return period_or_label(value, o)
         if transform == "choice":
             return self._choice(name, value)
         if transform == "confidence":
@@ -414,6 +414,36 @@ class Mapping:
         if vocab and isinstance(value, str) and vocab.get(value):
             return vocab[value][0]
         return value
+
+
+def period_or_label(value: Any, options: dict) -> tf.PeriodLabel | str | None:
+    """A period cell: a recognised label with its dates (``2025-Q3``, ``Q3 2024``, ``FY25 Q1``,
+    ``GJ 2025/26``, ``Jul–Sep 2026`` …), else the label as written without dates ("Rolling",
+    "during 2025", "Q1+Q2 2025"): a period never rejects its record."""
+    fiscal = {"fiscal_year_start": int(options.get("fiscal_year_start", 1)),
+              "fiscal_year_naming": options.get("fiscal_year_naming", "end")}
+    try:
+        return tf.parse_period(value, **fiscal)
+    except tf.TransformError:
+        pass
+    try:
+        months = tf.parse_month_range(value)  # a quarter or half that names its months
+    except tf.TransformError:
+        months = None
+    return tf.parse_period(months, **fiscal) if months else tf.parse_text(value)
+
+
+@functools.lru_cache(maxsize=32)
+def timezone(name: str | None, source: str = "") -> dt.tzinfo:
+    """The zone a mapping's ``timezone`` option names (default UTC): times without an offset
+    are read in it."""
+    if not name or name.upper() == "UTC":
+        return dt.timezone.utc
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise MappingError(f"{source}: options.timezone: unknown time zone {name!r}; give an IANA name such as "
+                           "Europe/Berlin or America/New_York") from None
 
 
 def _merge_vocabulary(vocab: dict[str, list[str]], values: dict[str, Any]) -> None:

@@ -517,6 +517,7 @@ def parse_period(value: Any, *, fiscal_year_start: int = 1,
     if not (isinstance(value, str) or _is_number(value)):
         raise _error(_PERIOD_EXPECTED, value)
     text = unicodedata.normalize("NFKC", parse_text(value)).upper()
+    text = _fiscal_spelling(text, fiscal_year_start, fiscal_year_naming, value)
     groups = _match_period(text.replace("’", "'").replace("‘", "'"))  # Q3 ’24
     if groups is None:
         raise _error(_PERIOD_EXPECTED, value)
@@ -524,6 +525,34 @@ def parse_period(value: Any, *, fiscal_year_start: int = 1,
         return _build_period(groups, fiscal_year_start, fiscal_year_naming)
     except (ValueError, OverflowError) as exc:  # bad quarter/month number, year out of range
         raise _error(_PERIOD_EXPECTED, value, str(exc)) from None
+
+
+# Fiscal-year words in English and German ("GJ" Geschäftsjahr, "WJ" Wirtschaftsjahr) read as FY.
+_FISCAL_WORD = re.compile(r"\b(?:GESCHÄFTSJAHR|GESCHAEFTSJAHR|WIRTSCHAFTSJAHR|FISCAL YEAR|FISCAL|GJ|WJ)(?=[\s\-/_.0-9']|$)")
+_GERMAN_PART = re.compile(r"\b([1-4])\.\s*(QUARTAL|HALBJAHR|HJ)\b")  # "1. Quartal", "2. Halbjahr"
+_HJ = re.compile(r"\bHJ\s*([12])\b")  # "HJ1"
+_YEAR_PAIR = re.compile(r"(?<![0-9])([0-9]{4}|[0-9]{2})\s*[/\-]\s*([0-9]{4}|[0-9]{2})(?![0-9])")  # 2025/26
+
+
+def _fiscal_spelling(text: str, fiscal_year_start: int, naming: str, value: Any) -> str:
+    """"GJ 2025/26 Q1", "1. Quartal GJ 2025/26", "FY2025-26" → the "FY2026 Q1" form the
+    patterns read: a year pair names the fiscal year that runs across both years."""
+    text = _FISCAL_WORD.sub("FY", text)
+    text = _GERMAN_PART.sub(lambda m: ("Q" if m.group(2) == "QUARTAL" else "H") + m.group(1), text)
+    text = _HJ.sub(lambda m: "H" + m.group(1), text)
+    pair = _YEAR_PAIR.search(text)
+    if pair:
+        first = _full_year(pair.group(1))
+        second = _full_year(pair.group(2)) if len(pair.group(2)) == 2 else int(pair.group(2))
+        if second == first + 1:
+            if fiscal_year_start == 1:
+                raise _error(_PERIOD_EXPECTED, value, "a fiscal year across two years needs the mapping's "
+                                                      "fiscal_year_start (the month it begins)")
+            year = second if naming == "end" else first
+            text = text[:pair.start()] + str(year) + text[pair.end():]
+            if "FY" not in text:
+                text = "FY" + text
+    return text
 
 
 def _build_period(groups: dict[str, str], fiscal_year_start: int, naming: str) -> PeriodLabel:
