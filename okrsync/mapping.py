@@ -539,7 +539,7 @@ class Table:
         return cells
 
 
-_MISS, _SKIP = object(), object()
+_MISS, _SKIP, _KEPT = object(), object(), object()
 _MEMO_MAX = 100_000  # parsed cells remembered per binding
 _UNIQUE = {"id", "title", "description"}  # cells that rarely repeat: not worth remembering
 # parsed values safe to share between rows (lists and dicts from JSON cells are not)
@@ -596,7 +596,7 @@ class Binding:
                     if self._memo_size < _MEMO_MAX and (parsed is _SKIP or isinstance(parsed, _IMMUTABLE)):
                         memo[key] = parsed
                         self._memo_size += 1
-            if parsed is _SKIP:
+            if parsed is _SKIP or parsed is _KEPT:
                 continue
             if name is None:
                 part, name = own, f"extra.{endpoint}.{header}"
@@ -617,7 +617,7 @@ class Binding:
             # a field the model lacks keeps its own extra key (a write puts it back from there)
             column = header if name in MODEL_FIELDS[self.mapping.kind(part)] else name
             unparsed.keep(out.setdefault(part, {}), endpoint, column, value, e.reason)
-            return _SKIP
+            return _KEPT  # never remembered: the next row with this cell must keep it too
 
     def _compile(self) -> list[tuple]:
         """Per column, once: (index, part, field, header, memo or None, converter).

@@ -97,3 +97,13 @@ def test_a_write_puts_a_kept_cell_back_in_its_column(tmp_path):
     rewrite(conn, records)
     lines = (tmp_path / "okrs.csv").read_text().splitlines()
     assert lines[1] == "Grow,Reach ARR,0,5,10,a definir,0.6" and lines[2] == "Grow,Bad start,abc,1,2,,lots"
+
+
+def test_every_row_with_the_same_unreadable_cell_keeps_it(tmp_path):
+    # parsed cells are remembered per column; a kept one must not be (each row keeps its own)
+    rows = "Objective,Key result,Target,Confidence\n" + "".join(f"Grow,KR {n},10,fairly sure\n" for n in range(3))
+    (tmp_path / "okrs.csv").write_text(rows)
+    records, rejected, notes = read(connector(tmp_path, "okrs.csv"))
+    krs = [r.fields for r in records if r.kind == "key_result"]
+    assert not rejected and [f["extra.sheet.Confidence"] for f in krs] == ["fairly sure"] * 3
+    assert len([n for n in notes if "'fairly sure' kept as text" in n]) == 3

@@ -91,3 +91,24 @@ def test_a_spanish_sheet_imports_every_row(tmp_path):
     assert [n for n in notes if "kept as text" in n] == [
         "okrs.csv row 3: key_result crecer/churn: extra: column 'Fecha límite': 'dos meses' kept as text in extra "
         "(expected a date like \"2025-03-31\", \"31/03/2025\" or \"31 Mar 2025\", got 'dos meses')"]
+
+
+def test_real_gtmhub_workbook_reads_its_direction_phrase_and_session(tmp_path):
+    """tests/fixtures/real/gtmhub_import_workbook (ATTRIBUTION.md): `type` is the phrase
+    "should increase to", the session the free label "Q4 2021", one target a formula."""
+    import shutil
+    from pathlib import Path
+
+    real = Path(__file__).parent / "fixtures" / "real" / "gtmhub_import_workbook" / "Users_OKRs_Data.xlsx"
+    shutil.copy(real, tmp_path / "okrs.xlsx")
+    (tmp_path / "gtmhub.yaml").write_text(
+        "extends: spreadsheet\nentities:\n  objective: {title: [objective], period: [Session]}\n"
+        "  key_result: {title: [keyResultName], owner: [owner], start: [initialValue], target: [targetValue],"
+        " direction: [type]}\n")
+    records, rejected, notes = read(connector(tmp_path, "okrs.xlsx", sheet="OKRs", mapping="gtmhub.yaml"))
+    assert not rejected and not [n for n in notes if "kept as text" in n]
+    objectives = [r.fields for r in records if r.kind == "objective"]
+    krs = [r.fields for r in records if r.kind == "key_result"]
+    assert len(objectives) == 3 and {o["period"] for o in objectives} == {"2021-Q4"}
+    assert len(krs) == 6 and {k["direction"] for k in krs} == {"increase"}
+    assert [k["target"] for k in krs] == [5, 21, 10, 3, 4, 3]  # "=20*1.05": its cached value
