@@ -23,6 +23,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from .policy import _instant as when  # an ISO time or date as an aware UTC instant (naive: UTC)
 from .store import Store, new_id
 
 # KR field ← check-in field taken from the latest check-in when it holds one
@@ -45,17 +46,6 @@ class Settled:
             out.append(f"{self.edits_kept} current value(s) edited on {endpoint} after the KR's latest "
                        "check-in were kept and recorded as check-ins")
         return out
-
-
-def when(text: Any) -> dt.datetime | None:
-    """An ISO time or date as an aware UTC datetime (naive means UTC, as the model stores it)."""
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        at = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return at if at.tzinfo else at.replace(tzinfo=dt.timezone.utc)
 
 
 def latest(check_ins: list[dict[str, Any]]) -> dict[str, Any] | None:

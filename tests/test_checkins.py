@@ -3,11 +3,10 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from okrsync.checkins import latest
-from okrsync.cli import cli
 from okrsync.store import Store
+from tests.clirun import run
 
 CONFIG = """\
 store: state/okrsync.db
@@ -27,24 +26,22 @@ CHECK_INS = ("Key result ID,Date,Value,Confidence,Note\n"
              "KR-1,2026-02-28,4000000,0.7,feb\nKR-1,2026-01-31,3500000,0.4,jan\nKR-2,2026-01-15,4,,mid\n")
 
 
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
+def make_project(tmp_path, monkeypatch, files: dict[str, str]):
+    """A project directory with ``files`` written, as the working directory."""
+    monkeypatch.chdir(tmp_path)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    return tmp_path
 
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "okrsync.yaml").write_text(CONFIG)
-    (tmp_path / "objectives.csv").write_text(OBJECTIVES)
-    (tmp_path / "key-results.csv").write_text(KEY_RESULTS)
-    (tmp_path / "check-ins.csv").write_text(CHECK_INS)
-    return tmp_path
+    return make_project(tmp_path, monkeypatch, {"okrsync.yaml": CONFIG, "objectives.csv": OBJECTIVES,
+                                                "key-results.csv": KEY_RESULTS, "check-ins.csv": CHECK_INS})
 
 
 def krs(project) -> dict[str, dict]:
+    """The store's KRs by title (state/okrsync.db)."""
     store = Store(project / "state" / "okrsync.db")
     try:
         return {f["title"]: f for _, _, f in store.entities("key_result")}

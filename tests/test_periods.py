@@ -4,13 +4,11 @@ import datetime as dt
 import json
 
 import pytest
-from click.testing import CliRunner
-
 from okrsync import transforms as tf
-from okrsync.cli import cli
 from okrsync.errors import MappingError
 from okrsync.mapping import Mapping, period_or_label
 from okrsync.store import Store
+from tests.clirun import run
 from tests.test_spreadsheet import connector, read, write_csv
 
 D = dt.date
@@ -42,12 +40,6 @@ def test_unrecognised_labels_are_kept_as_written_without_dates(text):
 def test_a_year_pair_without_a_fiscal_start_says_what_is_missing():
     with pytest.raises(tf.TransformError, match="needs the mapping's fiscal_year_start"):
         tf.parse_period("FY 2025/26")
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    return result
 
 
 def test_labels_without_dates_import_and_contradicting_dates_are_kept_and_linted(tmp_path, monkeypatch):

@@ -3,10 +3,10 @@
 import json
 
 import pytest
-from click.testing import CliRunner
 
-from okrsync.cli import cli
-from okrsync.store import Store
+from tests.clirun import run
+from tests.test_checkins import krs as stored
+from tests.test_checkins import make_project
 from tests.test_spreadsheet import connector, read, rewrite
 
 CONFIG = "store: state/okrsync.db\nendpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n"
@@ -17,27 +17,9 @@ SHEET = ("Objective,Key result,Start,Current,Target,Due,Confidence\n"
          ",No objective,1,1,2,,\n")                    # what places the KR is missing: rejected
 
 
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "okrsync.yaml").write_text(CONFIG)
-    (tmp_path / "okrs.csv").write_text(SHEET)
-    return tmp_path
-
-
-def stored(project) -> dict[str, dict]:
-    store = Store(project / "state" / "okrsync.db")
-    try:
-        return {f["title"]: f for _, _, f in store.entities("key_result")}
-    finally:
-        store.close()
+    return make_project(tmp_path, monkeypatch, {"okrsync.yaml": CONFIG, "okrs.csv": SHEET})
 
 
 def test_cells_that_do_not_convert_are_kept_as_text_with_located_warnings_on_every_run(project):
