@@ -6,7 +6,8 @@ the same transaction as the pull:
 - a KR's ``current`` — and its ``confidence`` and ``status`` where the check-in carries
   them — is the value of its **latest check-in by time** (``at``), whatever the order in
   which the source listed them; among check-ins with the same time the one recorded last
-  wins (for one file: the lower row);
+  wins (for one file: the lower row); a check-in without a value (a note alone) leaves the
+  value to the latest one that has it;
 - a ``current`` value **edited on an endpoint** (a change read in this pull) and newer than
   the KR's latest check-in wins, and is recorded as a check-in at the edit's time (the
   tool's update time, else the time of the run), so the rule above keeps holding;
@@ -99,9 +100,10 @@ def settle(store: Store, run_id: int, endpoint: str, changes, links, now: dt.dat
                 done.edits_kept += 1
                 continue
         new = dict(kr)
-        for kr_field, ci_field in _CARRIED:
-            if last.get(ci_field) is not None:
-                new[kr_field] = last[ci_field]
+        for kr_field, ci_field in _CARRIED:  # each from the latest check-in that carries it (a note alone does not)
+            source = last if last.get(ci_field) is not None else latest([c for c in check_ins if c.get(ci_field) is not None])
+            if source is not None:
+                new[kr_field] = source[ci_field]
         if new != kr:
             store.mutate(run_id, endpoint, "key_result", kr_id, new, old=kr)
             done.from_check_ins += 1

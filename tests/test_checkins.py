@@ -104,3 +104,10 @@ def test_latest_is_by_time_whatever_the_order_and_the_later_listed_wins_a_tie():
     assert latest(rows + [{"at": "2026-03-01T00:00:00+00:00", "value": 9}])["value"] == 9
     assert latest(rows + [{"at": "2026-03-01T01:00:00+02:00", "value": 0}])["value"] == 3  # 23:00 the day before
     assert latest([{"at": None, "value": 5}]) is None
+
+
+def test_a_check_in_without_a_value_leaves_the_value_to_the_latest_that_has_one(project):
+    (project / "check-ins.csv").write_text(CHECK_INS + "KR-1,2026-03-15,,0.9,a note and a confidence only\n")
+    run("pull", "sheet")
+    got = krs(project)["Reach 5M ARR"]
+    assert (got["current"], got["confidence"]) == (4_000_000, 0.9)
