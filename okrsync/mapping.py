@@ -446,6 +446,15 @@ def timezone(name: str | None, source: str = "") -> dt.tzinfo:
                            "Europe/Berlin or America/New_York") from None
 
 
+def declared_zone(conn: Any) -> str | None:
+    """The zone an endpoint reading through a mapping (sheets, JSON/YAML files) reads times
+    without an offset in: its ``timezone`` option, default UTC. None for other connectors
+    (the APIs okrsync reads give offsets)."""
+    mapping = getattr(conn, "mapping", None)
+    mapping = getattr(mapping, "values", mapping)  # a structured mapping holds its value mapping
+    return mapping.options.get("timezone") or "UTC" if isinstance(mapping, Mapping) else None
+
+
 def _merge_vocabulary(vocab: dict[str, list[str]], values: dict[str, Any]) -> None:
     """Add a mapping's words; a word it gives a new meaning leaves its old value."""
     for canonical, words in values.items():

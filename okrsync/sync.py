@@ -32,6 +32,7 @@ from typing import Any, Iterable
 from . import checkins, unparsed
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
+from .mapping import declared_zone
 from .errors import DeleteGuardError, OkrsyncError
 from .model import REFERENCES
 from .store import Store, diff, dumps, new_id
@@ -229,6 +230,8 @@ class Hub:
             self._plan_deletes(conn, links, plan)
         if not (plan.cursor and plan.cursor.full_listing):
             self._still_rejected(plan)
+        if (zone := declared_zone(conn)) and any(kind == "check_in" for kind, _ in plan.seen):
+            plan.notes.append(f"check-in times without an offset read as {zone} (the mapping's timezone option)")
         if not (plan.cursor and plan.cursor.full_listing):  # records not read this time: as last read
             for kind, ext, column, reason in unparsed.in_links(self.store, endpoint, skip=plan.seen):
                 if self.strict:

@@ -79,3 +79,16 @@ def test_times_without_an_offset_are_read_in_the_mappings_timezone(tmp_path):
     (tmp_path / "bad.yaml").write_text("extends: spreadsheet\noptions: {timezone: Mars/Olympus}\n")
     with pytest.raises(MappingError, match="unknown time zone 'Mars/Olympus'"):
         Mapping.load(tmp_path / "bad.yaml").parse_value("check_in", "at", None, "2026-01-15 09:30")
+
+
+@pytest.mark.parametrize("mapping, zone", [("", "UTC"), ("    mapping: berlin.yaml\n", "Europe/Berlin")])
+def test_the_summary_states_the_zone_check_in_times_were_read_in(tmp_path, monkeypatch, mapping, zone):
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "o.csv", [["Objective ID", "Objective"], ["O-1", "Grow"]])
+    write_csv(tmp_path / "k.csv", [["Key result ID", "Objective ID", "Key result", "Target"], ["KR-1", "O-1", "Users", "10"]])
+    write_csv(tmp_path / "c.csv", [["Key result ID", "Date", "Value"], ["KR-1", "2026-01-15 09:30", "3"]])
+    (tmp_path / "berlin.yaml").write_text("extends: spreadsheet\noptions: {timezone: Europe/Berlin}\n")
+    (tmp_path / "okrsync.yaml").write_text(
+        "store: s.db\nendpoints:\n  sheet:\n    type: csv\n    path: o.csv\n    layout: linked\n"
+        "    tables: {objective: o.csv, key_result: k.csv, check_in: c.csv}\n" + mapping)
+    assert f"check-in times without an offset read as {zone}" in " ".join(run("pull", "sheet").output.split())
