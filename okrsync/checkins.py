@@ -8,9 +8,11 @@ the same transaction as the pull:
   which the source listed them; among check-ins with the same time the one recorded last
   wins (for one file: the lower row); a check-in without a value (a note alone) leaves the
   value to the latest one that has it;
-- a ``current`` value **edited on an endpoint** (a change read in this pull) and newer than
-  the KR's latest check-in wins, and is recorded as a check-in at the edit's time (the
-  tool's update time, else the time of the run), so the rule above keeps holding;
+- a ``current`` value **edited on an endpoint** after the KR's latest check-in wins, and is
+  recorded as a check-in at the edit's time, so the rule above keeps holding. The edit's time
+  is that of the last change of ``current`` in the change log: the tool's own update time of
+  the record where it has one, else when okrsync recorded it. A KR's first value (its
+  creation) is no edit: check-ins win over it;
 - a check-in deleted at the source no longer counts: the KR takes the latest one left;
   with none left, its value stays as it was.
 
@@ -44,8 +46,8 @@ class Settled:
             out.append(f"{self.from_check_ins} key result(s) took current value, confidence or status "
                        f"from their latest check-in (read from {endpoint})")
         if self.edits_kept:
-            out.append(f"{self.edits_kept} current value(s) edited on {endpoint} after the KR's latest "
-                       "check-in were kept and recorded as check-ins")
+            out.append(f"{self.edits_kept} current value(s) edited after the KR's latest check-in "
+                       "were kept and recorded as check-ins")
         return out
 
 
@@ -62,26 +64,25 @@ def latest(check_ins: list[dict[str, Any]]) -> dict[str, Any] | None:
     return best
 
 
-def settle(store: Store, run_id: int, endpoint: str, changes, links, now: dt.datetime) -> Settled:
-    """Apply the rule to the KRs a pull touched: ``changes`` are the pull's ``Change``s
-    (already written), ``links`` its link rows (for the tool's update times)."""
+def settle(store: Store, run_id: int, endpoint: str, changes) -> Settled:
+    """Apply the rule to the KRs a pull from ``endpoint`` touched: ``changes`` are the
+    pull's ``Change``s, already written (with its links: the tools' update times)."""
     done = Settled()
-    touched: dict[str, Any] = {}  # KR id → the pull's change of it (None: only its check-ins changed)
+    touched: dict[str, None] = {}  # KRs the pull changed, or whose check-ins it changed (in order)
     for c in changes:
         if c.kind == "key_result" and c.fields is not None:
-            touched[c.canonical_id] = c
+            touched[c.canonical_id] = None
         elif c.kind == "check_in":
             fields = c.fields or (store.get_any(c.canonical_id) or (None, {}))[1]  # a deleted one: its last fields
             if fields.get("key_result_id"):
-                touched.setdefault(fields["key_result_id"], None)
+                touched[fields["key_result_id"]] = None
     if not touched or not store.count("check_in"):
         return done  # a pull without check-ins anywhere (most imports) costs one count
     by_kr: dict[str, list[dict]] = {}
     for _, _, f in store.entities("check_in"):
         if f.get("key_result_id") in touched:
             by_kr.setdefault(f["key_result_id"], []).append(f)
-    updated = {cid: u for _, _, cid, _, u, _ in links}
-    for kr_id, change in touched.items():
+    for kr_id in touched:
         check_ins = by_kr.get(kr_id)
         found = store.get(kr_id) if check_ins else None
         if found is None:
@@ -90,21 +91,33 @@ def settle(store: Store, run_id: int, endpoint: str, changes, links, now: dt.dat
         last = latest(check_ins)
         if last is None:
             continue
-        if change is not None and change.op != "create" and "current" in change.diff and kr.get("current") is not None:
-            edited = when(updated.get(kr_id)) or now
-            if edited > when(last["at"]) and kr["current"] != last.get("value"):
-                store.mutate(run_id, endpoint, "check_in", new_id("check_in"),
-                             {"key_result_id": kr_id, "at": edited.isoformat().replace("+00:00", "Z"),
+        edit = _last_edit(store, kr_id) if kr.get("current") is not None else None
+        if edit is not None and edit[1] > when(last["at"]):
+            if kr["current"] != last.get("value"):
+                store.mutate(run_id, edit[0], "check_in", new_id("check_in"),
+                             {"key_result_id": kr_id, "at": edit[1].isoformat().replace("+00:00", "Z"),
                               "value": kr["current"], "confidence": kr.get("confidence"),
-                              "note": f"current value edited on {endpoint}"})
+                              "note": f"current value edited on {edit[0]}"})
                 done.edits_kept += 1
-                continue
+            continue
         new = dict(kr)
         for kr_field, ci_field in _CARRIED:  # each from the latest check-in that carries it (a note alone does not)
             source = last if last.get(ci_field) is not None else latest([c for c in check_ins if c.get(ci_field) is not None])
             if source is not None:
                 new[kr_field] = source[ci_field]
         if new != kr:
-            store.mutate(run_id, endpoint, "key_result", kr_id, new, old=kr)
+            # change kind "check-in": the check-in is the event (reports count it once), and
+            # _last_edit does not take this copy of its value for an edit of the KR
+            store.mutate(run_id, endpoint, "key_result", kr_id, new, old=kr, change="check-in")
             done.from_check_ins += 1
     return done
+
+
+def _last_edit(store: Store, kr_id: str) -> tuple[str, dt.datetime] | None:
+    """(endpoint, time) of the last edit of a KR's ``current`` read from an endpoint: the
+    tool's update time of the record there, else when okrsync recorded the change."""
+    row = store.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND field = 'current' "
+                           "AND kind IN ('update', 'restore') ORDER BY id DESC LIMIT 1", [kr_id]).fetchone()
+    if row is None:
+        return None
+    return row[0], when(store.remote_updated(row[0], kr_id)) or when(row[1])

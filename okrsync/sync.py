@@ -22,7 +22,6 @@ full listings, follow the endpoint's ``deletes`` policy and are guarded against 
 
 from __future__ import annotations
 
-import datetime as dt
 import gc
 import json
 from contextlib import contextmanager, nullcontext
@@ -446,8 +445,7 @@ class Hub:
             self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
             # a KR's current value is its latest check-in (checkins.py): one truth after every pull
-            plan.notes += checkins.settle(self.store, run_id, plan.endpoint, plan.changes, plan.links,
-                                          dt.datetime.now(dt.timezone.utc)).notes(plan.endpoint)
+            plan.notes += checkins.settle(self.store, run_id, plan.endpoint, plan.changes).notes(plan.endpoint)
             if plan.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
 
@@ -706,7 +704,8 @@ def _places(rejected: Iterable[Rejected]) -> list[tuple[str, str, str]]:
 
 
 def _title_key(kind: str, fields: dict[str, Any]) -> tuple:
-    title = normalise_key(fields.get("title") or "")
+    # a check-in has no title: a KR's check-ins are told apart by their time, not all one
+    title = fields.get("at") or "" if kind == "check_in" else normalise_key(fields.get("title") or "")
     scope = fields.get("period") if kind == "objective" else next(
         (fields.get(r) for r in REFERENCES.get(kind, {}) if fields.get(r)), None)
     return (kind, title, scope)
