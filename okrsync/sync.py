@@ -31,8 +31,8 @@ from typing import Any, Iterable
 from . import checkins, unparsed
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
-from .mapping import declared_zone
 from .errors import DeleteGuardError, OkrsyncError
+from .mapping import declared_zone
 from .model import REFERENCES
 from .store import Store, diff, dumps, new_id
 from .transforms import normalise_key
@@ -229,16 +229,20 @@ class Hub:
             self._plan_deletes(conn, links, plan)
         if not (plan.cursor and plan.cursor.full_listing):
             self._still_rejected(plan)
+            self._still_kept(plan)
         if (zone := declared_zone(conn)) and any(kind == "check_in" for kind, _ in plan.seen):
             plan.notes.append(f"check-in times without an offset read as {zone} (the mapping's timezone option)")
-        if not (plan.cursor and plan.cursor.full_listing):  # records not read this time: as last read
-            for kind, ext, column, reason in unparsed.in_links(self.store, endpoint, skip=plan.seen):
-                if self.strict:
-                    plan.rejected.append(Rejected(f"{kind} {ext}, column {column!r}", reason, record=f"{kind} {ext}"))
-                    plan.counters.rejected += 1
-                else:
-                    plan.counters.kept += 1
         return plan
+
+    def _still_kept(self, plan: Plan) -> None:
+        """Cells kept as text (unparsed.py) in records this read did not see again count as
+        their last read left them, so every run says so; ``--strict`` rejects their records."""
+        for kind, ext, column, reason in unparsed.in_links(self.store, plan.endpoint, skip=plan.seen):
+            if self.strict:
+                plan.rejected.append(Rejected(f"{kind} {ext}, column {column!r}", reason, record=f"{kind} {ext}"))
+                plan.counters.rejected += 1
+            else:
+                plan.counters.kept += 1
 
     def _still_rejected(self, plan: Plan) -> None:
         """A read that did not see every record (nothing changed, or an incremental read)
