@@ -325,6 +325,8 @@ def _row(conn, table: Table, part: str, record: Record, context: Record | None, 
             value = record.fields.get(f"extra.{conn.endpoint}.{c.header}")
         elif c.part == part:
             value = _value(conn, record, c.field, titles)
+            if value is None:  # a cell read kept as text (okrsync/unparsed.py) goes back as it was
+                value = record.fields.get(f"extra.{conn.endpoint}.{c.header}")
         elif context is not None and conn.mapping.kind(c.part) == context.kind:
             value = _value(conn, context, c.field, titles)
         elif c.field == "id" and conn.parent_ids_on_rows and conn.layout == "hierarchical" and not table.typed \

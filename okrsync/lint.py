@@ -12,7 +12,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from .errors import ConfigError
-from .model import alignment_cycles, from_fields, objective_progress
+from .model import NUMERIC_DIRECTIONS, alignment_cycles, from_fields, objective_progress
+from .report.history import period_bounds
 from .report.progress import period_end
 from .store import Store
 from .transforms import normalise_key
@@ -30,11 +31,13 @@ class Rule:
 
 RULES: dict[str, Rule] = {r.id: r for r in (
     Rule("kr-no-target", "error", "a key result without a measurable target"),
+    Rule("kr-target-equals-start", "warning", "a key result whose target equals its start: it cannot progress (scored –)"),
     Rule("objective-no-krs", "warning", "an objective without key results"),
     Rule("objective-too-many-krs", "warning", f"an objective with more than {MAX_KRS} key results"),
     Rule("missing-owner", "warning", "an objective or key result without an owner"),
     Rule("duplicate-title", "warning", "two objectives in one period, or two KRs of one objective, with the same title"),
     Rule("alignment-cycle", "error", "objectives that (through their parents) contribute to themselves"),
+    Rule("dates-outside-period", "warning", "an objective or key result whose own dates fall outside its period's dates"),
     Rule("committed-below-target", "warning", "a committed objective scoring below 1.0 after its period ended"),
     Rule("kr-orphan", "error", "a key result whose objective is not in the store (okrsync show lists them apart)"),
     Rule("empty-title", "error", "an objective, key result or initiative with an empty title"),
@@ -98,6 +101,9 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
         for kr in krs_of[o.id]:
             if not _measurable(kr):
                 report("kr-no-target", kr, f"{kr.direction} KR without " + ("range bounds" if kr.direction == "range" else "a target"))
+            elif kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target == kr.start:
+                report("kr-target-equals-start", kr, f"target equals start ({kr.start:g}); set another target, "
+                       "or use direction stay_above/stay_below")
     for o in objectives:
         if not krs_of[o.id]:
             report("objective-no-krs", o, "no key results")
@@ -117,6 +123,7 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
         if cycle[0] in titles:
             report("alignment-cycle", titles[cycle[0]], " → ".join(titles[c].title if c in titles else c for c in cycle))
     _orphans_and_untitled(store, report)
+    _dates_outside_periods(store, objectives, krs_of, report)
     for o in objectives:
         end = period_end(store, o.period) or o.due
         if o.type == "committed" and end and end < today:
@@ -124,6 +131,20 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
             if p is not None and round(p + 1e-9, 1) < 1.0:
                 report("committed-below-target", o, f"scored {round(p + 1e-9, 1):.1f} by {end} (committed OKRs are expected at 1.0)")
     return found
+
+
+def _dates_outside_periods(store: Store, objectives, krs_of, report) -> None:
+    """Record dates the period contradicts are kept as given (never rewritten): said here."""
+    for o in objectives:
+        bounds = period_bounds(store, o.period)
+        if bounds is None:  # no period, or a label without dates ("Rolling")
+            continue
+        first, last = bounds
+        for entity, dates in [(o, (("start", o.start), ("due", o.due)))] + [(kr, (("due", kr.due),)) for kr in krs_of[o.id]]:
+            outside = [f"{name} {day}" for name, day in dates if day is not None and not first <= day <= last]
+            if outside:
+                report("dates-outside-period", entity, f"{', '.join(outside)} outside period {o.period} "
+                       f"({first} – {last}); fix the date or the period")
 
 
 def _orphans_and_untitled(store: Store, report) -> None:

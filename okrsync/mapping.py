@@ -20,12 +20,14 @@ import dataclasses
 import datetime as dt
 import functools
 import re
+import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
 from . import transforms as tf
+from . import unparsed
 from .config import load_yaml
 from .errors import MappingError
 from .model import ENTITY_TYPES, REFERENCES
@@ -33,7 +35,7 @@ from .model import ENTITY_TYPES, REFERENCES
 # The transform each canonical field gets unless the mapping names another.
 FIELD_TRANSFORMS = {
     "start": "measure", "current": "measure", "target": "measure", "range_low": "measure",
-    "range_high": "measure", "value": "measure", "weight": "number", "confidence": "number",
+    "range_high": "measure", "value": "measure", "weight": "number", "confidence": "confidence",
     "progress": "scaled", "due": "date", "end": "date", "at": "datetime", "period": "period",
     "status": "choice", "direction": "choice", "unit": "choice", "type": "choice", "primary": "bool",
 }
@@ -76,6 +78,7 @@ def parse_measure(value: Any, options: dict) -> Measure:
     digits = text[:-1] if percent else text
     if len(digits) <= 15 and digits.isascii() and digits.isdigit():
         return Measure(float(digits), "percent" if percent else None)
+    text = tf.unwrap_number(text)  # "[5]", "7."
     boolean = _try(tf.parse_bool, text) if not re.search(r"\d", text) else None
     if boolean is not None:
         return Measure(float(boolean), "boolean")
@@ -138,6 +141,7 @@ class Mapping:
     row_type: dict[str, Any] = field(default_factory=dict)  # {column, values: {cell: part}}
     short_rows: dict[str, list[str]] = field(default_factory=dict)  # row part → columns its short rows omit
     source: str = ""
+    strict_values: bool = False  # a cell that does not convert rejects its record (else: kept as text, unparsed.py)
     choices: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # vocabulary → word key → value
 
     # ------------------------------------------------------------ loading
@@ -167,7 +171,7 @@ class Mapping:
             raise MappingError(f"{source}: a mapping file is a YAML mapping with an 'entities' key")
         parent = cls.load(raw["extends"], base_dir) if raw.get("extends") else cls(name=source)
         known = {"extends", "layout", "row_entity", "options", "entities", "any", "vocabularies", "row_type",
-                 "short_rows", "name", "expect"}
+                 "short_rows", "name", "expect", "strict_values"}
         for key in raw:
             if key not in known:
                 raise MappingError(f"{_where(source, raw, key)}: unknown key; expected one of {', '.join(sorted(known))}")
@@ -178,7 +182,8 @@ class Mapping:
                 generic=dict(parent.generic),
                 vocabularies={k: {c: list(w) for c, w in v.items()} for k, v in parent.vocabularies.items()},
                 row_type=raw.get("row_type", parent.row_type),
-                short_rows={**parent.short_rows, **(raw.get("short_rows") or {})}, source=source)
+                short_rows={**parent.short_rows, **(raw.get("short_rows") or {})}, source=source,
+                strict_values=bool(raw.get("strict_values", parent.strict_values)))
         if m.layout not in LAYOUTS:
             raise MappingError(f"{_where(source, raw, 'layout')}: unknown layout {m.layout!r}; use one of {', '.join(LAYOUTS)}")
         for part, fields in (raw.get("entities") or {}).items():
@@ -357,12 +362,13 @@ class Mapping:
         if transform == "date":
             return tf.parse_date(value, order=o.get("date_order", "ymd"))
         if transform == "datetime":
-            return tf.parse_datetime(value, order=o.get("date_order", "ymd"))
+            return tf.parse_datetime(value, order=o.get("date_order", "ymd"), tz=timezone(o.get("timezone"), self.source))
         if transform == "period":
-            return tf.parse_period(value, fiscal_year_start=int(o.get("fiscal_year_start", 1)),
-                                   fiscal_year_naming=o.get("fiscal_year_naming", "end"))
+            return period_or_label(value, o)
         if transform == "choice":
             return self._choice(name, value)
+        if transform == "confidence":
+            return self._confidence(value)
         if transform in tf.TRANSFORMS:
             return tf.TRANSFORMS[transform](value)
         raise MappingError(f"{self.source}: unknown transform {transform!r} for {kind}.{name}; "
@@ -389,6 +395,21 @@ class Mapping:
             return tf.parse_text(value)
         return tf.parse_choice(value, self.vocabularies[name], field=name, index=self.choices[name])
 
+    def _confidence(self, value: Any) -> float | None:
+        """A number, or a word of the ``confidence`` vocabulary ("High", "alta", "hoch") as the
+        number it stands for (shipped: 0.85 / 0.55 / 0.2 on the default 0–1 scale)."""
+        try:
+            return tf.parse_number(value, decimal=self.options.get("decimal"))
+        except tf.TransformError:
+            if "confidence" not in self.choices:
+                raise
+        try:
+            return float(tf.parse_choice(value, self.vocabularies["confidence"], field="confidence",
+                                         index=self.choices["confidence"]))
+        except tf.TransformError:
+            words = ", ".join(f'"{w[0]}"' for w in self.vocabularies["confidence"].values() if w)
+            raise tf.TransformError(f"expected a confidence number or one of {words}, got {value!r}") from None
+
     def render_value(self, name: str, value: Any) -> Any:
         """A canonical value → the cell written: vocabularies in their first (display) form."""
         if value is None:
@@ -397,6 +418,45 @@ class Mapping:
         if vocab and isinstance(value, str) and vocab.get(value):
             return vocab[value][0]
         return value
+
+
+def period_or_label(value: Any, options: dict) -> tf.PeriodLabel | str | None:
+    """A period cell: a recognised label with its dates (``2025-Q3``, ``Q3 2024``, ``FY25 Q1``,
+    ``GJ 2025/26``, ``Jul–Sep 2026`` …), else the label as written without dates ("Rolling",
+    "during 2025", "Q1+Q2 2025"): a period never rejects its record."""
+    fiscal = {"fiscal_year_start": int(options.get("fiscal_year_start", 1)),
+              "fiscal_year_naming": options.get("fiscal_year_naming", "end")}
+    try:
+        return tf.parse_period(value, **fiscal)
+    except tf.TransformError:
+        pass
+    try:
+        months = tf.parse_month_range(value)  # a quarter or half that names its months
+    except tf.TransformError:
+        months = None
+    return tf.parse_period(months, **fiscal) if months else tf.parse_text(value)
+
+
+@functools.lru_cache(maxsize=32)
+def timezone(name: str | None, source: str = "") -> dt.tzinfo:
+    """The zone a mapping's ``timezone`` option names (default UTC): times without an offset
+    are read in it."""
+    if not name or name.upper() == "UTC":
+        return dt.timezone.utc
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise MappingError(f"{source}: options.timezone: unknown time zone {name!r}; give an IANA name such as "
+                           "Europe/Berlin or America/New_York") from None
+
+
+def declared_zone(conn: Any) -> str | None:
+    """The zone an endpoint reading through a mapping (sheets, JSON/YAML files) reads times
+    without an offset in: its ``timezone`` option, default UTC. None for other connectors
+    (the APIs okrsync reads give offsets)."""
+    mapping = getattr(conn, "mapping", None)
+    mapping = getattr(mapping, "values", mapping)  # a structured mapping holds its value mapping
+    return mapping.options.get("timezone") or "UTC" if isinstance(mapping, Mapping) else None
 
 
 def _merge_vocabulary(vocab: dict[str, list[str]], values: dict[str, Any]) -> None:
@@ -492,7 +552,7 @@ class Table:
         return cells
 
 
-_MISS, _SKIP = object(), object()
+_MISS, _SKIP, _KEPT = object(), object(), object()
 _MEMO_MAX = 100_000  # parsed cells remembered per binding
 _UNIQUE = {"id", "title", "description"}  # cells that rarely repeat: not worth remembering
 # parsed values safe to share between rows (lists and dicts from JSON cells are not)
@@ -520,7 +580,9 @@ class Binding:
     def parse(self, cells: list[Any], endpoint: str, where: str = "") -> dict[str, dict[str, Any]]:
         """Cells → {part: {field: value}}; unmapped cells → the own part's ``extra``.
 
-        Raises ``CellError`` naming the column for a cell that does not parse.
+        A cell that does not parse is kept as text (``unparsed.keep``) unless it identifies
+        or places the record, or the mapping says ``strict_values``: then raises ``CellError``
+        naming the column.
         """
         out: dict[str, dict[str, Any]] = {}
         n, own = len(cells), self.own
@@ -536,18 +598,18 @@ class Binding:
                     if parsed is None:
                         continue
                 else:
-                    parsed = _parse_cell(value, header, convert)
+                    parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
             else:
                 # str cells (all of a CSV) are their own key; others carry their class,
                 # as 1, 1.0 and True are equal keys
                 key = value if value.__class__ is str else (value.__class__, value)
                 parsed = memo.get(key, _MISS)
                 if parsed is _MISS:
-                    parsed = _parse_cell(value, header, convert)
+                    parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
                     if self._memo_size < _MEMO_MAX and (parsed is _SKIP or isinstance(parsed, _IMMUTABLE)):
                         memo[key] = parsed
                         self._memo_size += 1
-            if parsed is _SKIP:
+            if parsed is _SKIP or parsed is _KEPT:
                 continue
             if name is None:
                 part, name = own, f"extra.{endpoint}.{header}"
@@ -556,6 +618,19 @@ class Binding:
                 fields = out[part] = {}
             fields[name] = parsed
         return out
+
+    def _tolerant(self, value: Any, header: str, convert: Callable[[Any], Any], part: str, name: str | None,
+                  endpoint: str, out: dict) -> Any:
+        """``_parse_cell``, keeping a cell that does not parse where only a secondary field fails."""
+        try:
+            return _parse_cell(value, header, convert)
+        except CellError as e:
+            if self.mapping.strict_values or unparsed.rejects(name):
+                raise
+            # a field the model lacks keeps its own extra key (a write puts it back from there)
+            column = header if name in MODEL_FIELDS[self.mapping.kind(part)] else name
+            unparsed.keep(out.setdefault(part, {}), endpoint, column, value, e.reason)
+            return _KEPT  # never remembered: the next row with this cell must keep it too
 
     def _compile(self) -> list[tuple]:
         """Per column, once: (index, part, field, header, memo or None, converter).

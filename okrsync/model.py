@@ -26,6 +26,7 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import unparsed
 from .errors import ValidationError
 
 DIRECTIONS = ("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone")
@@ -312,6 +313,9 @@ def problems(entity) -> list[Problem]:
     if weight is not None and (weight < 0 or not math.isfinite(weight)):
         reason = "is negative; use 0 to exclude it from the score" if weight < 0 else "is not a finite number"
         found.append(Problem(f"{entity.kind} {entity.id}", "weight", f"weight {weight} {reason}"))
+    if unparsed.NS in entity.extra:  # cells kept as text: reported wherever the entity is checked
+        found += [Problem(f"{entity.kind} {entity.id}", "extra", message, "warning")
+                  for _, message in unparsed.warnings(entity.extra)]
     return found
 
 
@@ -333,7 +337,9 @@ def _check_key_result(kr: KeyResult, report) -> None:
         report("status", f"unknown status {kr.status!r}; use one of {', '.join(STATUSES)}")
     if kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target is not None:
         if kr.target == kr.start:
-            report("target", f"target equals start ({kr.start:g}): progress is undefined; set another target or use direction stay_above/stay_below")
+            # kept and scored "–" (no way to progress); lint and every read flag it
+            report("target", f"target equals start ({kr.start:g}): progress is undefined; set another target "
+                   "or use direction stay_above/stay_below", "warning")
         elif kr.direction == "increase" and kr.target < kr.start:
             report("direction", f"target {kr.target:g} is below start {kr.start:g} on an increasing KR; use direction decrease")
         elif kr.direction == "decrease" and kr.target > kr.start:

@@ -256,6 +256,8 @@ def summary_text(summary: dict[str, Any]) -> str:
     text = f"{head}{f' (exit {code})' if code else ''} in {summary['duration_s']:.1f} s: {counters}"
     if summary.get("conflicts_waiting"):
         text += f"; {summary['conflicts_waiting']} conflict(s) waiting"
+    if summary.get("kept_as_text"):  # every run, until the cells are fixed (README "Tolerant values")
+        text += f"; {summary['kept_as_text']} cell(s) kept as text"
     if summary.get("error"):
         error = summary["error"].splitlines()[0]
         text += f"; error: {error[:300]}"
@@ -331,7 +333,8 @@ class RunObserver:
         totals["rejected"] += self.still_rejected
         out = {"command": self.command, "status": STATUS_BY_CODE.get(code, "failure"), "exit_code": code,
                "dry_run": self.dry_run, "run": self.run_id, "endpoints": self.names, "counters": totals,
-               "conflicts_waiting": self.waiting, "started_at": self.started_at, "finished_at": utc_now(),
+               "conflicts_waiting": self.waiting, "kept_as_text": sum(p.counters.kept for p in self.plans),
+               "started_at": self.started_at, "finished_at": utc_now(),
                "duration_s": round(time.monotonic() - self._t0, 3), "error": error, "host": socket.gethostname(),
                "config": str(self.config_path()), "okrsync": __version__}
         out = REDACTOR.deep(out)

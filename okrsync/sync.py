@@ -30,9 +30,11 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import checkins, unparsed
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
 from .errors import DeleteGuardError, OkrsyncError
+from .mapping import declared_zone
 from .model import REFERENCES
 from .store import Store, diff, dumps, new_id
 from .transforms import normalise_key
@@ -51,6 +53,7 @@ class Counters:
     rejected: int = 0
     retried: int = 0  # requests sent again after a 429, 5xx or timeout (HTTP connectors)
     requests: int = 0
+    kept: int = 0  # cells kept as text (unparsed.py), counted on every pull from the link bases
 
     def add(self, other: Counters) -> None:
         for name in self.__dataclass_fields__:
@@ -244,7 +247,20 @@ class Hub:
             self._plan_deletes(conn, links, plan)
         if not (plan.cursor and plan.cursor.full_listing):
             self._still_rejected(plan)
+            self._still_kept(plan)
+        if (zone := declared_zone(conn)) and any(kind == "check_in" for kind, _ in plan.seen):
+            plan.notes.append(f"check-in times without an offset read as {zone} (the mapping's timezone option)")
         return plan
+
+    def _still_kept(self, plan: Plan) -> None:
+        """Cells kept as text (unparsed.py) in records this read did not see again count as
+        their last read left them, so every run says so; ``--strict`` rejects their records."""
+        for kind, ext, column, reason in unparsed.in_links(self.store, plan.endpoint, skip=plan.seen):
+            if self.strict:
+                plan.rejected.append(Rejected(f"{kind} {ext}, column {column!r}", reason, record=f"{kind} {ext}"))
+                plan.counters.rejected += 1
+            else:
+                plan.counters.kept += 1
 
     def _still_rejected(self, plan: Plan) -> None:
         """A read that did not see every record (nothing changed, or an incremental read)
@@ -303,6 +319,12 @@ class Hub:
                                           record=f"{record.kind} {record.external_id}"))
             return
         fields = project(fields, self._fields(conn, record.kind), plan.endpoint)
+        kept = unparsed.in_record(fields, plan.endpoint)
+        if kept and self.strict:  # --strict: a cell that does not convert rejects its record again
+            plan.rejected.append(Rejected(f"{record.where or record.external_id}, column {kept[0][0]!r}", kept[0][1],
+                                          record=f"{record.kind} {record.external_id}"))
+            return
+        plan.counters.kept += len(kept)
         if key in links:
             cid, base_json = links[key]
             if base_json == dumps(fields):
@@ -527,6 +549,9 @@ class Hub:
             self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
             self._settle_creates(plan)
+
+            # a KR's current value is its latest check-in (checkins.py): one truth after every pull
+            plan.notes += checkins.settle(self.store, run_id, plan.endpoint, plan.changes).notes(plan.endpoint)
             if plan.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
 
@@ -871,7 +896,8 @@ def _seconds(iso: str) -> float:
 
 
 def _title_key(kind: str, fields: dict[str, Any]) -> tuple:
-    title = normalise_key(fields.get("title") or "")
+    # a check-in has no title: a KR's check-ins are told apart by their time, not all one
+    title = fields.get("at") or "" if kind == "check_in" else normalise_key(fields.get("title") or "")
     scope = fields.get("period") if kind == "objective" else next(
         (fields.get(r) for r in REFERENCES.get(kind, {}) if fields.get(r)), None)
     return (kind, title, scope)
@@ -895,7 +921,7 @@ ALL_EXTRAS = "extra.*"  # in a connector's fields(): it holds every tool's extra
 
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:
     """The part of a record an endpoint holds: its allowed fields and its own ``extra``."""
-    own = f"extra.{endpoint}."
+    own = (f"extra.{endpoint}.", unparsed.prefix(endpoint))  # with why its cells were kept as text
     if allowed is None:
         return {k: v for k, v in fields.items() if not k.startswith("extra.") or k.startswith(own)}
     if ALL_EXTRAS in allowed:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import json
 import math
 import numbers
@@ -160,8 +161,20 @@ def _decimal_from_text(text: str, decimal: str | None, *, units: bool) -> Decima
     return Decimal(f"{sign}{whole or 0}.{frac or 0}") * factor
 
 
+_WRAPPED = re.compile(r"\[\s*([^\[\],;]*?)\s*\]")  # "[5]": one value in list brackets (a JSON export)
+_TRAILING_DOT = re.compile(r"(?<=[0-9%])\.$")  # "5." and "45%." as people end a cell
+
+
+def unwrap_number(text: str) -> str:
+    """Number text without list brackets around one value or a full stop after it:
+    "[5]" → "5", "[45%]" → "45%", "7." → "7"; other text unchanged."""
+    if m := _WRAPPED.fullmatch(text):
+        text = m.group(1)
+    return _TRAILING_DOT.sub("", text) if text.endswith(".") else text
+
+
 def parse_number(value: Any, *, decimal: str | None = None) -> float | None:
-    """Read "1,234.5", "1.234,5", "1 234,5", "$1,200", "1200 EUR", "3.5k", "2M"...
+    """Read "1,234.5", "1.234,5", "1 234,5", "$1,200", "1200 EUR", "3.5k", "2M", "[5]", "7."...
 
     ``decimal`` ("," or ".") forces the decimal separator; otherwise it is guessed.
     """
@@ -172,7 +185,7 @@ def parse_number(value: Any, *, decimal: str | None = None) -> float | None:
     if _is_number(value):
         number = _to_decimal(value)
     elif isinstance(value, str):
-        number = _decimal_from_text(value, decimal, units=True)
+        number = _decimal_from_text(unwrap_number(value.strip()), decimal, units=True)
     else:
         number = None  # bool, dates, ...: a silent 1.0 or ordinal would hide a mapping bug
     if number is None or not math.isfinite(float(number)):
@@ -334,12 +347,31 @@ def _date_from_text(text: str, order: str, value: Any) -> dt.date:
         ymd = _full_year(m.group(3)), _MONTHS[m.group(1).lower()], int(m.group(2))
     elif (m := _MONTH_ONLY.fullmatch(text)) and m.group(1).lower() in _MONTHS:
         raise _error(_DATE_EXPECTED, value, "a month without a day is a period, not a date")
+    elif re.search(r"[^\W\d_]{3}", text) and (found := _named_date(text, order)):
+        return found  # month names in another language: "15 de marzo de 2025", "3. März 2025"
     if ymd is None:
         raise _error(_DATE_EXPECTED, value)
     try:
         return dt.date(*ymd)
     except ValueError as exc:
         raise _error(_DATE_EXPECTED, value, str(exc)) from None
+
+
+# Languages whose month names dates may use (dateparser reads them; no hand-written tables).
+DATE_LANGUAGES = ("en", "es", "pt", "de", "fr")
+
+
+@functools.lru_cache(maxsize=4096)  # a column of "to be defined" asks once, not once per row
+def _named_date(text: str, order: str) -> dt.date | None:
+    """A full date written with a month name in one of DATE_LANGUAGES, via dateparser
+    (imported on first use: most files never need it). Day, month and year must all be
+    given, and only absolute dates count: "two months", "yearly", "next Friday" give None."""
+    import dateparser  # noqa: PLC0415 - ~50 ms, paid only by files with such dates
+
+    found = dateparser.parse(text, languages=list(DATE_LANGUAGES), settings={
+        "DATE_ORDER": order.upper(), "STRICT_PARSING": True, "PARSERS": ["absolute-time"],
+        "REQUIRE_PARTS": ["day", "month", "year"]})
+    return found.date() if found else None
 
 
 def _split_time(text: str) -> tuple[str, re.Match | None]:
@@ -486,6 +518,7 @@ def parse_period(value: Any, *, fiscal_year_start: int = 1,
     if not (isinstance(value, str) or _is_number(value)):
         raise _error(_PERIOD_EXPECTED, value)
     text = unicodedata.normalize("NFKC", parse_text(value)).upper()
+    text = _fiscal_spelling(text, fiscal_year_start, fiscal_year_naming, value)
     groups = _match_period(text.replace("’", "'").replace("‘", "'"))  # Q3 ’24
     if groups is None:
         raise _error(_PERIOD_EXPECTED, value)
@@ -493,6 +526,34 @@ def parse_period(value: Any, *, fiscal_year_start: int = 1,
         return _build_period(groups, fiscal_year_start, fiscal_year_naming)
     except (ValueError, OverflowError) as exc:  # bad quarter/month number, year out of range
         raise _error(_PERIOD_EXPECTED, value, str(exc)) from None
+
+
+# Fiscal-year words in English and German ("GJ" Geschäftsjahr, "WJ" Wirtschaftsjahr) read as FY.
+_FISCAL_WORD = re.compile(r"\b(?:GESCHÄFTSJAHR|GESCHAEFTSJAHR|WIRTSCHAFTSJAHR|FISCAL YEAR|FISCAL|GJ|WJ)(?=[\s\-/_.0-9']|$)")
+_GERMAN_PART = re.compile(r"\b([1-4])\.\s*(QUARTAL|HALBJAHR|HJ)\b")  # "1. Quartal", "2. Halbjahr"
+_HJ = re.compile(r"\bHJ\s*([12])\b")  # "HJ1"
+_YEAR_PAIR = re.compile(r"(?<![0-9])([0-9]{4}|[0-9]{2})\s*[/\-]\s*([0-9]{4}|[0-9]{2})(?![0-9])")  # 2025/26
+
+
+def _fiscal_spelling(text: str, fiscal_year_start: int, naming: str, value: Any) -> str:
+    """"GJ 2025/26 Q1", "1. Quartal GJ 2025/26", "FY2025-26" → the "FY2026 Q1" form the
+    patterns read: a year pair names the fiscal year that runs across both years."""
+    text = _FISCAL_WORD.sub("FY", text)
+    text = _GERMAN_PART.sub(lambda m: ("Q" if m.group(2) == "QUARTAL" else "H") + m.group(1), text)
+    text = _HJ.sub(lambda m: "H" + m.group(1), text)
+    pair = _YEAR_PAIR.search(text)
+    if pair:
+        first = _full_year(pair.group(1))
+        second = _full_year(pair.group(2)) if len(pair.group(2)) == 2 else int(pair.group(2))
+        if second == first + 1:
+            if fiscal_year_start == 1:
+                raise _error(_PERIOD_EXPECTED, value, "a fiscal year across two years needs the mapping's "
+                                                      "fiscal_year_start (the month it begins)")
+            year = second if naming == "end" else first
+            text = text[:pair.start()] + str(year) + text[pair.end():]
+            if "FY" not in text:
+                text = "FY" + text
+    return text
 
 
 def _build_period(groups: dict[str, str], fiscal_year_start: int, naming: str) -> PeriodLabel:

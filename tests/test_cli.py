@@ -105,14 +105,18 @@ def test_log_since_and_entity(project):
 
 
 def test_bad_rows_are_reported_and_exit_3_or_fail_with_strict(project):
-    (project / "okrs.csv").write_text(SHEET + "O-3,Bad one,Q1 2026,KR-9,Broken,x@example.com,abc,1,2,On track\n")
+    # row 5: a start that is no number (kept as text; --strict rejects it); row 6: an objective without a title
+    (project / "okrs.csv").write_text(SHEET + "O-3,Bad one,Q1 2026,KR-9,Broken,x@example.com,abc,1,2,On track\n"
+                                      "O-4,,Q1 2026,KR-8,Orphan,x@example.com,1,1,2,On track\n")
     result = run("sync", "--strict", code=1)
     assert "okrs.csv row 5" in result.output and "'Start'" in result.output
     assert changes(project) == 0  # --strict: nothing written
     result = run("sync", code=3)
-    assert "rejected" in result.output and "row 5" in result.output
+    text = " ".join(result.output.split())
+    assert "rejected: planning-sheet: okrs.csv row 6" in text and "1 cell(s) kept as text" in text
+    assert "okrs.csv row 5: key_result KR-9: extra: column 'Start': 'abc' kept as text" in text
     status = json.loads(run("--json", "status").output)
-    assert status["entities"]["key_result"] == 3
+    assert status["entities"]["key_result"] == 4
     assert status["runs"][0]["status"] == "partial"
 
 

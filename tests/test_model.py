@@ -26,9 +26,6 @@ def messages(entity, severity=None):
 # ------------------------------------------------------------------ validation
 
 INVALID = [
-    pytest.param(kr(direction="increase", start=5, target=5), "target", "target equals start (5)", id="target-equals-start-increase"),
-    pytest.param(kr(direction="decrease", start=3, target=3), "target", "target equals start (3)", id="target-equals-start-decrease"),
-    pytest.param(kr(direction="milestone", start=0, target=0), "target", "target equals start (0)", id="target-equals-start-milestone"),
     pytest.param(kr(direction="increase", start=10, target=5), "direction",
                  "target 5 is below start 10 on an increasing KR; use direction decrease", id="increase-target-below-start"),
     pytest.param(kr(direction="decrease", start=3, target=5), "direction",
@@ -70,6 +67,17 @@ def test_problem_is_an_error_naming_field_and_reason(entity, field, fragment):
         validate(entity)
     assert f"{entity.kind} {entity.id}: {field}:" in str(info.value)
     assert fragment in str(info.value)
+
+
+@pytest.mark.parametrize("direction, value", [("increase", 5), ("decrease", 3), ("milestone", 0)])
+def test_target_equal_to_start_is_a_warning_and_scores_nothing(direction, value):
+    # issue 15: such a KR imports (a warning, not a rejection) and is scored "–"
+    flat = kr(direction=direction, start=value, target=value, current=value)
+    found = problems(flat)
+    assert [(p.field, p.severity) for p in found] == [("target", "warning")]
+    assert f"target equals start ({value})" in found[0].message
+    validate(flat)
+    assert progress(flat) is None and score(flat) is None
 
 
 VALID = [

@@ -19,7 +19,7 @@ O-1,Grow revenue,Q1 2026,KR-1,Reach 5M ARR,ana@example.com,$3000000,$3500000,$50
 O-1,Grow revenue,Q1 2026,KR-2,Cut churn,bo@example.com,5%,4%,3%,At risk
 O-2,Ship faster,2026-Q1,KR-3,Deploys per week,cy@example.com,2,6,10,on track
 """
-BAD_ROW = "O-3,Bad one,Q1 2026,KR-9,Broken,x@example.com,abc,1,2,On track\n"
+BAD_ROW = "O-3,,Q1 2026,KR-9,Broken,x@example.com,1,1,2,On track\n"  # an objective without a title
 SECRET = "s3cr3t-Tok3n-9f8e7d"
 CONFIG = """\
 store: state/okrsync.db
@@ -161,7 +161,9 @@ notify:
     on: [ok]
     headers: {Authorization: {"$env": OKR_TOKEN}}
 """)
-    (project / "a.csv").write_text(SHEET + f"O-3,Leaky,Q1 2026,KR-9,{SECRET},x@example.com,{SECRET},1,2,On track\n")
+    # the token as a KR id used twice: the duplicate is rejected, naming it
+    (project / "a.csv").write_text(SHEET + "".join(f"O-3,Leaky,Q1 2026,{SECRET},Leak {n},x@example.com,1,1,2,On track\n"
+                                                   for n in (1, 2)))
     result = invoke("--log-format", "json", "sync", code=3)
     assert SECRET not in result.stderr and SECRET not in result.stdout.replace(SECRET, "")  # stdout: the table
     events = [json.loads(line) for line in result.stderr.splitlines()]

@@ -19,7 +19,9 @@ def project(tmp_path):
     text = REAL.read_text()
     assert "Check In Failed Count,2,2,1,Needs focus" in text
     (tmp_path / "okrs.csv").write_text(text.replace("Check In Failed Count,2,2,1,Needs focus", BROKEN))
-    (tmp_path / "okrsync.yaml").write_text("endpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n"
+    # strict_values: a cell that does not convert rejects its row, as before issue 15
+    (tmp_path / "strict.yaml").write_text("extends: spreadsheet\nstrict_values: true\n")
+    (tmp_path / "okrsync.yaml").write_text("endpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n    mapping: strict.yaml\n"
                                            "  board:\n    type: xlsx\n    path: board.xlsx\n")
     return tmp_path
 
