@@ -131,13 +131,13 @@ class NotionConnector(SpreadsheetConnector):
             raise RetryableError(f"GET /v1/databases/{ident} answered without properties", endpoint=self.endpoint)
         part = next(p for p, d in self.tables.items() if d == ident)
         names = sorted(properties, key=lambda n: (properties[n].get("type") != "title", n))
-        header = [self.mapping.write_header(part, "id"), *(self._header(part, n, properties[n]) for n in names)]
+        header = [self.mapping.write_header(part, "id"), *(self._property_header(part, n, properties[n]) for n in names)]
         pages = self._pages(ident)
         rows = [[page["id"], *(_cell(page.get("properties", {}).get(n)) for n in names)] for page in pages]
         edited = max((p.get("last_edited_time") or "" for p in pages), default="") or None
         return _Database(properties, [None, *names], [header, *rows], [p["id"] for p in pages], edited)
 
-    def _header(self, part: str, name: str, schema: dict[str, Any]) -> str:
+    def _property_header(self, part: str, name: str, schema: dict[str, Any]) -> str:
         """A relation to a database in ``tables:`` is that table's id column (or, to its
         own database, its parent's); any other property keeps its name."""
         if schema.get("type") != "relation":
