@@ -67,6 +67,10 @@ OPTIONS = {
     "task_deadline": "seconds a bulk task may run before the run fails with a clear message (default 600)",
 }
 
+# what `okrsync doctor` asks for; BULK_CHANGE (global): status changes and deletes go through Jira's bulk API
+JIRA_PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ASSIGN_ISSUES",
+                    "DELETE_ISSUES", "BULK_CHANGE")
+
 
 class JiraConnector(Connector):
     name = "jira"
@@ -238,6 +242,67 @@ class JiraConnector(Connector):
         if notes is not None and total is not None and total != listed:
             notes.append(f"Jira's search said total {total} but listed {listed} issue(s) (a legacy answer's "
                          "count is an estimate; issues changed while it was read); the next read lists again")
+
+    def doctor(self, kit) -> None:
+        """The account (``GET /myself``), the project and its issue types at the mapping's
+        hierarchy levels, the permissions the plan needs (``GET /mypermissions``, the global
+        BULK_CHANGE too) and the mapping's custom fields by name with usable types."""
+        api, project = self.api, self.project
+        me = kit.call("reachable", {401: "Jira refused the e-mail and API token: the e-mail is the "
+                                    "Atlassian account's, the token one from id.atlassian.com → "
+                                    "Security → API tokens (or auth.bearer for OAuth)"},
+                      lambda: api.call("GET", "/rest/api/3/myself"))
+        if me is None:
+            return
+        who = f"{me.get('displayName', '?')} <{me.get('emailAddress', 'e-mail hidden')}>"
+        kit.add("reachable", "ok", f"{api.client.base_url.host}: authenticated as {who}")
+        found = kit.call("project", {404: f"no project {project!r} is visible to {who}: check project: "
+                                     "(the key, e.g. OKR) and that this user may browse it"},
+                         lambda: api.call("GET", f"/rest/api/3/project/{project}"))
+        if found is None:
+            return
+        kit.add("project", "ok", f"{found.get('key')} ({found.get('name', '')})")
+        type_problems = self.mapping.check_types(found.get("issueTypes") or [])
+        for problem, fix in type_problems:
+            kit.add("issue types", "fail", problem, f"in the endpoint's mapping: {fix}")
+        if not type_problems:
+            kit.add("issue types", "ok", "the mapped issue types exist at the right hierarchy levels")
+        # the plan's permissions: owners set as assignees, parents joined by issue links where mapped so
+        wanted = JIRA_PERMISSIONS + (("LINK_ISSUES",) if any(self.mapping.present(k) and self.mapping.via(k) == "link"
+                                                             for k in ("key_result", "initiative")) else ())
+        perms = kit.call("permissions", {}, lambda: api.call(
+            "GET", "/rest/api/3/mypermissions", params={"permissions": ",".join(wanted), "projectKey": project}))
+        if perms is not None:
+            held = {k: bool(v.get("havePermission")) for k, v in (perms.get("permissions") or {}).items()}
+            lacking = [k for k in wanted if not held.get(k)]
+            needed = [k for k in lacking if k not in ("DELETE_ISSUES", "BULK_CHANGE")]
+            if needed:
+                kit.add("permissions", "fail", f"{who} lacks {', '.join(needed)} in {project}",
+                        "ask a Jira admin to grant them in the project's permission scheme "
+                        "(Project settings → Permissions)")
+            if "BULK_CHANGE" in lacking:
+                kit.add("permissions", "fail", f"{who} lacks the global BULK_CHANGE permission",
+                        "okrsync changes statuses and deletes issues through Jira's bulk API: ask a Jira admin to "
+                        "grant 'Make bulk changes' (Settings → System → Global permissions)")
+            if "DELETE_ISSUES" in lacking:
+                kit.add("permissions", "warn", f"{who} lacks DELETE_ISSUES in {project}",
+                        "a record deleted elsewhere cannot be deleted in Jira: grant Delete issues, or set "
+                        "deletes: archive (or ignore) on this endpoint")
+            if not lacking:
+                kit.add("permissions", "ok", ", ".join(wanted))
+        fields = kit.call("fields", {}, lambda: api.call("GET", "/rest/api/3/field"))
+        if fields is not None:
+            missing = self.mapping.resolve(fields)
+            for problem in missing:
+                kit.add("fields", "fail", problem,
+                        "create the field in Jira (Settings → Issues → Custom fields) and add it to the project's "
+                        "screens, or change the endpoint's mapping: as the message says")
+            unusable = self.mapping.check_fields(fields)
+            for problem, fix in unusable:
+                kit.add("fields", "fail", problem, f"in the endpoint's mapping: {fix}")
+            if not missing and not unusable:
+                kit.add("fields", "ok", f"the mapping's {len(self.mapping.names())} custom field(s) exist "
+                        "with usable types")
 
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         state = _State.load(cursor)
