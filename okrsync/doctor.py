@@ -243,8 +243,8 @@ def check_endpoint(report: Report, name: str, conn: Connector, not_tried: str = 
     """Run ``conn``'s own checks (``Connector.doctor``) into ``report``; one request at a time,
     no retries, short timeouts for connectors on ``okrsync.http.Api``."""
     if type(conn).doctor is Connector.doctor:
-        report.add(name, "reachable", "skip", f"connector {conn.name!r} declares no checks (Connector.doctor): only "
-                   "its config and credentials were checked")
+        report.add(name, "reachable", "skip", f"no checks declared by connector {conn.name!r} (Connector.doctor): "
+                   "only its config and credentials were checked")
         return
     if hasattr(conn, "api"):
         _quick(conn)
