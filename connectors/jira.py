@@ -88,6 +88,10 @@ class JiraConnector(Connector):
         incremental=True, writes="records",
         rate_limit="per-second burst limits (numbers undocumented); set `rate`",
         read_only=("check_in",),  # history is made by edits, never written directly
+        # UNCONFIRMED: Jira documents its search as eventually consistent (reconcileIssues),
+        # never how long a new issue takes to show; `search_lag` is a model, not a measurement
+        unconfirmed=("a new issue shows in JQL search within search_lag seconds (Jira documents the search as "
+                     "eventually consistent, not how long it lags)",),
     )
 
     def __init__(self, endpoint, options, context=None):
@@ -303,6 +307,47 @@ class JiraConnector(Connector):
             if not missing and not unusable:
                 kit.add("fields", "ok", f"the mapping's {len(self.mapping.names())} custom field(s) exist "
                         "with usable types")
+
+    def probe(self, sandbox, kit):
+        """``sandbox: {project: <the key of a project for throwaway issues>}`` (the mapping's
+        issue types and custom fields must be there too: ``okrsync doctor`` checks them). Creates
+        an objective and two KRs (a decimal and a decreasing one, a long non-ASCII title, a due
+        date), times how long Jira's search takes to list them against ``search_lag`` (waiting
+        on, up to four times as long or 120 s, to say what to set), reads them back, compares
+        field by field, checks the ``okrsync`` property gave back each canonical id, and deletes
+        them (bulk delete)."""
+        from okrsync import probe as p
+
+        if not sandbox.get("project"):
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give project: <the key of a Jira project where "
+                              "the probe may create and delete throwaway issues>")
+        self.project = str(sandbox["project"])  # every create and search of this probe goes there
+        objective, krs = p.standard()
+        facts = self.capabilities.unconfirmed
+
+        def settle(made: dict[str, str]) -> list[p.ProbeResult]:
+            started = clock()
+            found = self._landed(set(made), started, started + self.search_lag)
+            if found.keys() >= made.keys():
+                return [p.ProbeResult(facts[0], p.CONFIRMED, f"listed after {clock() - started:.1f} s "
+                                      f"(search_lag {self.search_lag:g} s)")]
+            # wait on, so the read-back sees them and the user learns what to set
+            found.update(self._landed(set(made) - found.keys(), started, started + max(120.0, 4 * self.search_lag)))
+            took = clock() - started
+            return [p.ProbeResult(facts[0], p.CONTRADICTED, (
+                f"not listed within search_lag {self.search_lag:g} s; " + (
+                    f"listed after {took:.1f} s: set search_lag: {math.ceil(took * 2)} or more"
+                    if found.keys() >= made.keys() else f"{len(made) - len(found)} still not listed after "
+                    f"{took:.0f} s")))]
+
+        rows = kit.round_trip(objective, krs, reader={"project": self.project}, settle=settle)
+        ids = {ext: cid for cid, ext in kit.ids.items()}
+        held = [(ids[r.external_id], r.canonical_id) for r in kit.seen.values() if r.external_id in ids]
+        wrong = [f"{cid} read back as {got!r}" for cid, got in held if got != cid]
+        rows.append(p.ProbeResult("issues carry okrsync's canonical id in their `okrsync` property",
+                                  p.CONTRADICTED if wrong or not held else p.CONFIRMED,
+                                  "; ".join(wrong) or ("" if held else "no issue was read back")))
+        return rows
 
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         state = _State.load(cursor)
