@@ -118,13 +118,14 @@ class AirtableConnector(SpreadsheetConnector):
     def doctor(self, kit) -> None:
         """The base, and each table of the endpoint in it."""
         answer = kit.call("reachable", {401: "Airtable refused the token: create a personal access token "
-                                        "(airtable.com/create/tokens)",
+                                             "(airtable.com/create/tokens)",
                                         403: "give the token the scopes data.records:read/write and "
-                                        "schema.bases:read, and access to this base",
+                                             "schema.bases:read, and access to this base",
                                         404: f"no base {self.base}: check base: (appXXXX in its URL)"},
                           lambda: self.api.call("GET", f"/v0/meta/bases/{self.base}/tables"))
         if answer is not None:
-            names = {t.get("name") for t in answer.get("tables") or []} | {t.get("id") for t in answer.get("tables") or []}
+            tables = answer.get("tables") or []
+            names = {t.get("name") for t in tables} | {t.get("id") for t in tables}
             for part, table in self.tables.items():
                 if table in names:
                     kit.add("reachable", "ok", f"{part} table {table!r} is in base {self.base}")

@@ -131,7 +131,7 @@ class AsanaConnector(Connector):
     def doctor(self, kit) -> None:
         """The token: ``GET /users/me``."""
         me = kit.call("reachable", {401: "Asana refused the token: a personal access token from "
-                                    "app.asana.com/0/my-apps, or an OAuth access token"},
+                                         "app.asana.com/0/my-apps, or an OAuth access token"},
                       lambda: self.api.call("GET", "/users/me", params={"opt_fields": "name"}))
         if me is not None:
             kit.add("reachable", "ok", f"authenticated as {(me.get('data') or {}).get('name', '?')}")

@@ -111,7 +111,7 @@ class ClickUpConnector(Connector):
     def doctor(self, kit) -> None:
         """The token, and that ``team_id`` is one of its Workspaces: ``GET /v2/team``."""
         answer = kit.call("reachable", {401: "ClickUp refused the token: a personal token starts with pk_ "
-                                        "(Settings → Apps) and goes in auth.token"},
+                                             "(Settings → Apps) and goes in auth.token"},
                           lambda: self.api.call("GET", "/v2/team"))
         if answer is None:
             return

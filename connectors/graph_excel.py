@@ -113,9 +113,9 @@ class GraphExcelConnector(SpreadsheetConnector):
     def doctor(self, kit) -> None:
         """The workbook readable by the sign-in."""
         answer = kit.call("reachable", {401: "Graph refused the sign-in or token: check auth: (tenant, "
-                                        "client_id, the secret or refresh token)",
+                                             "client_id, the secret or refresh token)",
                                         403: "grant Files.ReadWrite.All (app) or Files.ReadWrite (user), or "
-                                        "share the file",
+                                             "share the file",
                                         404: "no such drive or item: check drive: and item: (or file:)"},
                           lambda: self.api.call("GET", self.item, params={"$select": "name,eTag,size"}))
         if answer is not None:

@@ -253,15 +253,15 @@ class JiraConnector(Connector):
         BULK_CHANGE too) and the mapping's custom fields by name with usable types."""
         api, project = self.api, self.project
         me = kit.call("reachable", {401: "Jira refused the e-mail and API token: the e-mail is the "
-                                    "Atlassian account's, the token one from id.atlassian.com → "
-                                    "Security → API tokens (or auth.bearer for OAuth)"},
+                                         "Atlassian account's, the token one from id.atlassian.com → "
+                                         "Security → API tokens (or auth.bearer for OAuth)"},
                       lambda: api.call("GET", "/rest/api/3/myself"))
         if me is None:
             return
         who = f"{me.get('displayName', '?')} <{me.get('emailAddress', 'e-mail hidden')}>"
         kit.add("reachable", "ok", f"{api.client.base_url.host}: authenticated as {who}")
         found = kit.call("project", {404: f"no project {project!r} is visible to {who}: check project: "
-                                     "(the key, e.g. OKR) and that this user may browse it"},
+                                          "(the key, e.g. OKR) and that this user may browse it"},
                          lambda: api.call("GET", f"/rest/api/3/project/{project}"))
         if found is None:
             return

@@ -119,9 +119,9 @@ class NotionConnector(SpreadsheetConnector):
         """Each database shared with the integration."""
         for part, database in self.tables.items():
             answer = kit.call("reachable", {401: "Notion refused the token: use the integration's secret "
-                                            "(notion.so/my-integrations)",
+                                                 "(notion.so/my-integrations)",
                                             404: f"database {database} ({part}) is not shared with the "
-                                            "integration: open it → ⋯ → Connections → add it"},
+                                                 "integration: open it → ⋯ → Connections → add it"},
                               lambda: self.api.call("GET", f"/v1/databases/{database}"))
             if answer is not None:
                 kit.add("reachable", "ok", f"{part} database {database} is readable "

@@ -106,7 +106,7 @@ class PerdooConnector(Connector):
     def doctor(self, kit) -> None:
         """The token: one small authenticated GraphQL query."""
         answer = kit.call("reachable", {401: "Perdoo refused the token: create one under Personal "
-                                        "Settings → API Tokens"},
+                                             "Settings → API Tokens"},
                           lambda: self._graphql("query Doctor { timeframes(first: 1) { edges { node { id } } } }"))
         if answer is not None:
             kit.add("reachable", "ok", "the GraphQL API answers an authenticated query")

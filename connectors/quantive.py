@@ -97,7 +97,7 @@ class QuantiveConnector(Connector):
     def doctor(self, kit) -> None:
         """The token and account id: ``GET /sessions`` (one item)."""
         answer = kit.call("reachable", {401: "Quantive refused the token or the account id "
-                                        "(gtmhub-accountId): check both, and region:"},
+                                             "(gtmhub-accountId): check both, and region:"},
                           lambda: self.api.call("GET", "/sessions", params={"skip": 0, "limit": 1}))
         if answer is not None:
             kit.add("reachable", "ok", "sessions are listed for this account")

@@ -104,9 +104,9 @@ class TabilityConnector(Connector):
     def doctor(self, kit) -> None:
         """The token and the workspace: its first page of plans."""
         answer = kit.call("reachable", {401: "Tability refused the token: a personal API token from "
-                                        "tability.app/account",
+                                             "tability.app/account",
                                         404: f"no workspace {self.workspace!r}: use the slug from the "
-                                        "workspace's URL"},
+                                             "workspace's URL"},
                           lambda: self.api.call("GET", f"/v2/workspaces/{self.workspace}/plans", params={"page": 1}))
         if answer is not None:
             kit.add("reachable", "ok", f"workspace {self.workspace} lists its plans")
