@@ -115,6 +115,24 @@ class AirtableConnector(SpreadsheetConnector):
         self.created: dict[str, str] = {}  # id the hub proposed → record id, in the write under way
         self.rejected: list[Rejected] = []
 
+    def doctor(self, kit) -> None:
+        """The base, and each table of the endpoint in it."""
+        answer = kit.call("reachable", {401: "Airtable refused the token: create a personal access token "
+                                             "(airtable.com/create/tokens)",
+                                        403: "give the token the scopes data.records:read/write and "
+                                             "schema.bases:read, and access to this base",
+                                        404: f"no base {self.base}: check base: (appXXXX in its URL)"},
+                          lambda: self.api.call("GET", f"/v0/meta/bases/{self.base}/tables"))
+        if answer is not None:
+            tables = answer.get("tables") or []
+            names = {t.get("name") for t in tables} | {t.get("id") for t in tables}
+            for part, table in self.tables.items():
+                if table in names:
+                    kit.add("reachable", "ok", f"{part} table {table!r} is in base {self.base}")
+                else:
+                    kit.add("reachable", "fail", f"base {self.base} has no table {table!r}",
+                            "fix tables: (a table's name or tblXXXX id)")
+
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("airtable")  # stands for the base in messages: "airtable [Key results] row 7"
 

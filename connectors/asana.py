@@ -128,6 +128,14 @@ class AsanaConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def doctor(self, kit) -> None:
+        """The token: ``GET /users/me``."""
+        me = kit.call("reachable", {401: "Asana refused the token: a personal access token from "
+                                         "app.asana.com/0/my-apps, or an OAuth access token"},
+                      lambda: self.api.call("GET", "/users/me", params={"opt_fields": "name"}))
+        if me is not None:
+            kit.add("reachable", "ok", f"authenticated as {(me.get('data') or {}).get('name', '?')}")
+
     def probe(self, sandbox, kit):
         """``sandbox: {period: <a time period, e.g. 2026-Q1>}``: a throwaway goal (in the
         endpoint's workspace and team) with two sub-goal KRs — a decimal and a decreasing

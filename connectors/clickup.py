@@ -108,6 +108,21 @@ class ClickUpConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def doctor(self, kit) -> None:
+        """The token, and that ``team_id`` is one of its Workspaces: ``GET /v2/team``."""
+        answer = kit.call("reachable", {401: "ClickUp refused the token: a personal token starts with pk_ "
+                                             "(Settings → Apps) and goes in auth.token"},
+                          lambda: self.api.call("GET", "/v2/team"))
+        if answer is None:
+            return
+        teams = {str(t.get("id")): t.get("name", "") for t in answer.get("teams") or []}
+        if self.team in teams:
+            kit.add("reachable", "ok", f"workspace {self.team} ({teams[self.team]}) is visible to the token")
+        else:
+            kit.add("reachable", "fail", f"team_id {self.team} is not one of the token's workspaces "
+                    f"({', '.join(f'{k} {v}' for k, v in teams.items()) or 'none'})",
+                    "team_id is the number in app.clickup.com/<id>/…; or use a token of a member of that workspace")
+
     def probe(self, sandbox, kit):
         """``sandbox: {team_id: <a Workspace ID the probe may write to>}`` (the endpoint's own
         is fine: the goal it makes is deleted at once; ClickUp's create takes no folder).

@@ -109,6 +109,16 @@ class GoogleSheetsConnector(SpreadsheetConnector):
 
     # ------------------------------------------------------------ cells in
 
+    def doctor(self, kit) -> None:
+        """The spreadsheet is readable by the account okrsync uses."""
+        answer = kit.call("reachable", {404: "no spreadsheet with this id, or it is not shared with the "
+                                             "account okrsync uses (share it with the service account's e-mail)",
+                                        403: "share the spreadsheet with the account okrsync uses "
+                                             "(the service account's client_email) as an editor"},
+                          lambda: self._call("GET", self.base, params={"fields": "spreadsheetId"}))
+        if answer is not None:
+            kit.add("reachable", "ok", f"spreadsheet {answer.get('spreadsheetId', self.spreadsheet)} is readable")
+
     def read(self, cursor: str | None) -> Iterator:
         self.grids = self._fetch()  # fresh every read; the write of this run starts from it
         yield from super().read(cursor)

@@ -110,6 +110,18 @@ class GraphExcelConnector(SpreadsheetConnector):
 
     # ------------------------------------------------------------ the workbook in
 
+    def doctor(self, kit) -> None:
+        """The workbook readable by the sign-in."""
+        answer = kit.call("reachable", {401: "Graph refused the sign-in or token: check auth: (tenant, "
+                                             "client_id, the secret or refresh token)",
+                                        403: "grant Files.ReadWrite.All (app) or Files.ReadWrite (user), or "
+                                             "share the file",
+                                        404: "no such drive or item: check drive: and item: (or file:)"},
+                          lambda: self.api.call("GET", self.item, params={"$select": "name,eTag,size"}))
+        if answer is not None:
+            kit.add("reachable", "ok", f"workbook {answer.get('name', self.item)} is readable "
+                    f"({int(answer.get('size') or 0) // 1024} kB)")
+
     def read(self, cursor: str | None):
         self._download()  # fresh every read; the write of this run uploads against its eTag
         yield from super().read(cursor)

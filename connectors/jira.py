@@ -67,6 +67,10 @@ OPTIONS = {
     "task_deadline": "seconds a bulk task may run before the run fails with a clear message (default 600)",
 }
 
+# what `okrsync doctor` asks for; BULK_CHANGE (global): status changes and deletes go through Jira's bulk API
+JIRA_PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ASSIGN_ISSUES",
+                    "DELETE_ISSUES", "BULK_CHANGE")
+
 
 class JiraConnector(Connector):
     name = "jira"
@@ -84,6 +88,10 @@ class JiraConnector(Connector):
         incremental=True, writes="records",
         rate_limit="per-second burst limits (numbers undocumented); set `rate`",
         read_only=("check_in",),  # history is made by edits, never written directly
+        # UNCONFIRMED: Jira documents its search as eventually consistent (reconcileIssues),
+        # never how long a new issue takes to show; `search_lag` is a model, not a measurement
+        unconfirmed=("a new issue shows in JQL search within search_lag seconds (Jira documents the search as "
+                     "eventually consistent, not how long it lags)",),
     )
 
     def __init__(self, endpoint, options, context=None):
@@ -238,6 +246,108 @@ class JiraConnector(Connector):
         if notes is not None and total is not None and total != listed:
             notes.append(f"Jira's search said total {total} but listed {listed} issue(s) (a legacy answer's "
                          "count is an estimate; issues changed while it was read); the next read lists again")
+
+    def doctor(self, kit) -> None:
+        """The account (``GET /myself``), the project and its issue types at the mapping's
+        hierarchy levels, the permissions the plan needs (``GET /mypermissions``, the global
+        BULK_CHANGE too) and the mapping's custom fields by name with usable types."""
+        api, project = self.api, self.project
+        me = kit.call("reachable", {401: "Jira refused the e-mail and API token: the e-mail is the "
+                                         "Atlassian account's, the token one from id.atlassian.com → "
+                                         "Security → API tokens (or auth.bearer for OAuth)"},
+                      lambda: api.call("GET", "/rest/api/3/myself"))
+        if me is None:
+            return
+        who = f"{me.get('displayName', '?')} <{me.get('emailAddress', 'e-mail hidden')}>"
+        kit.add("reachable", "ok", f"{api.client.base_url.host}: authenticated as {who}")
+        found = kit.call("project", {404: f"no project {project!r} is visible to {who}: check project: "
+                                          "(the key, e.g. OKR) and that this user may browse it"},
+                         lambda: api.call("GET", f"/rest/api/3/project/{project}"))
+        if found is None:
+            return
+        kit.add("project", "ok", f"{found.get('key')} ({found.get('name', '')})")
+        type_problems = self.mapping.check_types(found.get("issueTypes") or [])
+        for problem, fix in type_problems:
+            kit.add("issue types", "fail", problem, f"in the endpoint's mapping: {fix}")
+        if not type_problems:
+            kit.add("issue types", "ok", "the mapped issue types exist at the right hierarchy levels")
+        # the plan's permissions: owners set as assignees, parents joined by issue links where mapped so
+        wanted = JIRA_PERMISSIONS + (("LINK_ISSUES",) if any(self.mapping.present(k) and self.mapping.via(k) == "link"
+                                                             for k in ("key_result", "initiative")) else ())
+        perms = kit.call("permissions", {}, lambda: api.call(
+            "GET", "/rest/api/3/mypermissions", params={"permissions": ",".join(wanted), "projectKey": project}))
+        if perms is not None:
+            held = {k: bool(v.get("havePermission")) for k, v in (perms.get("permissions") or {}).items()}
+            lacking = [k for k in wanted if not held.get(k)]
+            needed = [k for k in lacking if k not in ("DELETE_ISSUES", "BULK_CHANGE")]
+            if needed:
+                kit.add("permissions", "fail", f"{who} lacks {', '.join(needed)} in {project}",
+                        "ask a Jira admin to grant them in the project's permission scheme "
+                        "(Project settings → Permissions)")
+            if "BULK_CHANGE" in lacking:
+                kit.add("permissions", "fail", f"{who} lacks the global BULK_CHANGE permission",
+                        "okrsync changes statuses and deletes issues through Jira's bulk API: ask a Jira admin to "
+                        "grant 'Make bulk changes' (Settings → System → Global permissions)")
+            if "DELETE_ISSUES" in lacking:
+                kit.add("permissions", "warn", f"{who} lacks DELETE_ISSUES in {project}",
+                        "a record deleted elsewhere cannot be deleted in Jira: grant Delete issues, or set "
+                        "deletes: archive (or ignore) on this endpoint")
+            if not lacking:
+                kit.add("permissions", "ok", ", ".join(wanted))
+        fields = kit.call("fields", {}, lambda: api.call("GET", "/rest/api/3/field"))
+        if fields is not None:
+            missing = self.mapping.resolve(fields)
+            for problem in missing:
+                kit.add("fields", "fail", problem,
+                        "create the field in Jira (Settings → Issues → Custom fields) and add it to the project's "
+                        "screens, or change the endpoint's mapping: as the message says")
+            unusable = self.mapping.check_fields(fields)
+            for problem, fix in unusable:
+                kit.add("fields", "fail", problem, f"in the endpoint's mapping: {fix}")
+            if not missing and not unusable:
+                kit.add("fields", "ok", f"the mapping's {len(self.mapping.names())} custom field(s) exist "
+                        "with usable types")
+
+    def probe(self, sandbox, kit):
+        """``sandbox: {project: <the key of a project for throwaway issues>}`` (the mapping's
+        issue types and custom fields must be there too: ``okrsync doctor`` checks them). Creates
+        an objective and two KRs (a decimal and a decreasing one, a long non-ASCII title, a due
+        date), times how long Jira's search takes to list them against ``search_lag`` (waiting
+        on, up to four times as long or 120 s, to say what to set), reads them back, compares
+        field by field, checks the ``okrsync`` property gave back each canonical id, and deletes
+        them (bulk delete)."""
+        from okrsync import probe as p
+
+        if not sandbox.get("project"):
+            raise ConfigError(f"endpoint {self.endpoint}: sandbox: give project: <the key of a Jira project where "
+                              "the probe may create and delete throwaway issues>")
+        self.project = str(sandbox["project"])  # every create and search of this probe goes there
+        objective, krs = p.standard()
+        facts = self.capabilities.unconfirmed
+
+        def settle(made: dict[str, str]) -> list[p.ProbeResult]:
+            started = clock()
+            found = self._landed(set(made), started, started + self.search_lag)
+            if found.keys() >= made.keys():
+                return [p.ProbeResult(facts[0], p.CONFIRMED, f"listed after {clock() - started:.1f} s "
+                                      f"(search_lag {self.search_lag:g} s)")]
+            # wait on, so the read-back sees them and the user learns what to set
+            found.update(self._landed(set(made) - found.keys(), started, started + max(120.0, 4 * self.search_lag)))
+            took = clock() - started
+            return [p.ProbeResult(facts[0], p.CONTRADICTED, (
+                f"not listed within search_lag {self.search_lag:g} s; " + (
+                    f"listed after {took:.1f} s: set search_lag: {math.ceil(took * 2)} or more"
+                    if found.keys() >= made.keys() else f"{len(made) - len(found)} still not listed after "
+                    f"{took:.0f} s")))]
+
+        rows = kit.round_trip(objective, krs, reader={"project": self.project}, settle=settle)
+        ids = {ext: cid for cid, ext in kit.ids.items()}
+        held = [(ids[r.external_id], r.canonical_id) for r in kit.seen.values() if r.external_id in ids]
+        wrong = [f"{cid} read back as {got!r}" for cid, got in held if got != cid]
+        rows.append(p.ProbeResult("issues carry okrsync's canonical id in their `okrsync` property",
+                                  p.CONTRADICTED if wrong or not held else p.CONFIRMED,
+                                  "; ".join(wrong) or ("" if held else "no issue was read back")))
+        return rows
 
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         state = _State.load(cursor)

@@ -115,6 +115,18 @@ class NotionConnector(SpreadsheetConnector):
         self.rejected: list[Rejected] = []
         self._users: dict[str, str] | None = None  # e-mail → user id
 
+    def doctor(self, kit) -> None:
+        """Each database shared with the integration."""
+        for part, database in self.tables.items():
+            answer = kit.call("reachable", {401: "Notion refused the token: use the integration's secret "
+                                                 "(notion.so/my-integrations)",
+                                            404: f"database {database} ({part}) is not shared with the "
+                                                 "integration: open it → ⋯ → Connections → add it"},
+                              lambda: self.api.call("GET", f"/v1/databases/{database}"))
+            if answer is not None:
+                kit.add("reachable", "ok", f"{part} database {database} is readable "
+                        f"({len(answer.get('properties') or {})} properties)")
+
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("notion")  # stands for the workspace in messages: "notion [<database id>] row 7"
 

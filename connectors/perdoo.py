@@ -103,6 +103,14 @@ class PerdooConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def doctor(self, kit) -> None:
+        """The token: one small authenticated GraphQL query."""
+        answer = kit.call("reachable", {401: "Perdoo refused the token: create one under Personal "
+                                             "Settings → API Tokens"},
+                          lambda: self._graphql("query Doctor { timeframes(first: 1) { edges { node { id } } } }"))
+        if answer is not None:
+            kit.add("reachable", "ok", "the GraphQL API answers an authenticated query")
+
     def probe(self, sandbox, kit):
         """``sandbox: {group: <a Perdoo group>, timeframe: <a timeframe's name>, past_timeframe:
         <an ended timeframe's name, optional>}``. Checks KR writes through upsertKeyResult

@@ -94,6 +94,14 @@ class QuantiveConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def doctor(self, kit) -> None:
+        """The token and account id: ``GET /sessions`` (one item)."""
+        answer = kit.call("reachable", {401: "Quantive refused the token or the account id "
+                                             "(gtmhub-accountId): check both, and region:"},
+                          lambda: self.api.call("GET", "/sessions", params={"skip": 0, "limit": 1}))
+        if answer is not None:
+            kit.add("reachable", "ok", "sessions are listed for this account")
+
     def probe(self, sandbox, kit):
         """``sandbox: {session: <the title of a Quantive session for throwaway goals>}``. Checks
         the create bodies, values through check-ins (read back as the metric's actual and as

@@ -125,6 +125,18 @@ class SmartsheetConnector(SpreadsheetConnector):
                            auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)))
         self.remote = Tables(self._fetch)  # sheet id → _Sheet, as last read or written
 
+    def doctor(self, kit) -> None:
+        """Each sheet of the endpoint readable by the token, once each."""
+        for sheet in dict.fromkeys(s for _, _, s in self.table_files()):
+            answer = kit.call("reachable", {401: "Smartsheet refused the token: generate one under Account "
+                                                 "→ Personal settings → API access",
+                                            404: f"no sheet {sheet}, or it is not shared with the token's "
+                                                 "user: check the id (File → Properties)"},
+                              lambda: self.api.call("GET", f"/sheets/{sheet}", params={"rowNumbers": "1"}))
+            if answer is not None:
+                kit.add("reachable", "ok", f"sheet {sheet} ({answer.get('name', '?')}) is readable, access "
+                        f"{answer.get('accessLevel', 'unknown')}")
+
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("smartsheet")  # stands for the account in messages: "smartsheet [sheet id] row 7"
 

@@ -35,6 +35,7 @@ import functools
 import hashlib
 import itertools
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterator
@@ -157,6 +158,26 @@ class SpreadsheetConnector(Connector):
         return path
 
     # ------------------------------------------------------------ reading
+
+    def doctor(self, kit) -> None:
+        """Each table's file readable and writable (and its folder, which a save replaces it
+        in), or, not there yet, creatable."""
+        for _, path, _ in self.table_files():
+            if path.exists():
+                problems = [w for w, mode in (("read", os.R_OK), ("write", os.W_OK)) if not os.access(path, mode)]
+                if not kit.writable(path.parent):
+                    problems.append("replace (its folder is not writable)")
+                if problems:
+                    kit.add("file", "fail", f"{path}: cannot {' or '.join(problems)} it",
+                            "give the user okrsync runs as read and write access to the file and its folder")
+                else:
+                    kit.add("file", "ok", f"{path}: readable and writable")
+            elif kit.writable(path.parent):
+                kit.add("file", "warn", f"{path}: not there yet; the first push creates it",
+                        "fine for a new endpoint; if it was synced before, restore the file (the next run fails)")
+            else:
+                kit.add("file", "fail", f"{path}: missing, and its folder cannot be written",
+                        "create the folder and give the user okrsync runs as write access, or fix path:")
 
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         fingerprint = self.fingerprint()

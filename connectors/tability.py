@@ -101,6 +101,16 @@ class TabilityConnector(Connector):
     def take_counts(self) -> tuple[int, int]:
         return self.api.take_counts()
 
+    def doctor(self, kit) -> None:
+        """The token and the workspace: its first page of plans."""
+        answer = kit.call("reachable", {401: "Tability refused the token: a personal API token from "
+                                             "tability.app/account",
+                                        404: f"no workspace {self.workspace!r}: use the slug from the "
+                                             "workspace's URL"},
+                          lambda: self.api.call("GET", f"/v2/workspaces/{self.workspace}/plans", params={"page": 1}))
+        if answer is not None:
+            kit.add("reachable", "ok", f"workspace {self.workspace} lists its plans")
+
     def probe(self, sandbox, kit):
         """Tability's API writes nothing but check-ins, which it cannot delete, so this probe only
         reads (``sandbox:`` is still required, e.g. ``{read_only: true}``): it checks that every

@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
 import zipfile
 from dataclasses import dataclass
@@ -184,6 +185,17 @@ class VivaGoalsConnector(Connector):
             raise FatalError(str(e), endpoint=self.endpoint) from None
         items = [Item(d, label, i, line=line, headers=headers) for i, (line, d) in enumerate(rows)]
         return {"objectives": (label, data)}, {"objectives": items}
+
+    def doctor(self, kit) -> None:
+        """The export (ZIP, folder or file) is there and readable."""
+        path = self.path
+        if not path.exists():
+            kit.add("file", "fail", f"{path}: not found",
+                    "point path: at the Viva Goals export ZIP, its unzipped folder or a .json file")
+        elif not os.access(path, os.R_OK):
+            kit.add("file", "fail", f"{path}: not readable", "give the user okrsync runs as read access")
+        else:
+            kit.add("file", "ok", f"{path}: readable")
 
     def read(self, cursor: str | None) -> Iterator[Record | Rejected | Note | Cursor]:
         if self.path.suffix.lower() == ".csv" and self.path.is_file():

@@ -210,6 +210,25 @@ class Connector:
         (API connectors return their ``okrsync.http.Api``'s counts)."""
         return 0, 0
 
+    def doctor(self, kit: Any) -> None:
+        """This endpoint's own checks in ``okrsync doctor``: cheap, read-only, run on every
+        ``okrsync doctor`` without any sandbox (``probe`` below is the one that writes, and
+        only when asked; the two stay apart because one must never be mistaken for the other).
+
+        ``kit`` is an ``okrsync.doctor.Kit``: ``kit.call(check, hints, fn)`` sends one request
+        (``fn``, through this connector's own client) and returns its answer, or None after
+        adding a failed ``check`` with advice (``hints``: HTTP status → what to do; under
+        ``--offline`` or without credentials it sends nothing, stops these checks and says
+        so once); ``kit.add(check, status, detail, advice)`` adds a line (status ok | warn |
+        fail | skip; advice on every warn and fail); ``kit.writable(folder)`` says whether
+        files can be created there. Check names in use: reachable, project, issue types,
+        permissions, fields, file. Lines go into the kit in the order made (a refused login
+        stops the rest); a fail makes ``okrsync doctor`` exit 1. The hub has already checked
+        the config, options and secrets, and closes ``self.api`` afterwards. The default:
+        this connector declares no checks (doctor says so).
+        """
+        raise NotImplementedError
+
     def probe(self, sandbox: dict[str, Any], kit: Any) -> list[ProbeResult]:
         """Check this connector's claims on the user's own account (``okrsync doctor --probe``).
 

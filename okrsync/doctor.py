@@ -7,14 +7,14 @@ Checks, in order, each with advice when it fails:
 2. each endpoint's credentials are there: every ``$env`` variable set and non-empty, every
    ``$file`` readable and non-empty (and no secret written into the file itself);
 3. each endpoint's connector accepts its options (the connector's own checks);
-4. each endpoint answers: one cheap authenticated request per API connector (a probe per
-   connector type, below; no retries, short timeouts), and the file endpoints' files can be
-   read and written;
-5. what the mapping needs is there, where the API can say: Jira's mapped issue types in the
-   project at the right hierarchy levels, its permissions (``GET /rest/api/3/mypermissions``,
-   the global bulk-change one too) and the mapping's custom fields by name, with usable
-   types; each failure says the mapping change that fixes it;
-6. the store's folder is writable and no lock is left behind; the webhook notifier's
+4. each endpoint's own checks, declared by its connector (``Connector.doctor``, run through a
+   ``Kit``): one cheap authenticated request for an API connector (no retries, short
+   timeouts), its files readable and writable for a file connector, and what the mapping
+   needs where the API can say (Jira: the mapped issue types at the right hierarchy levels,
+   the permissions the plan needs, the mapping's custom fields with usable types), each
+   failure with what to change; a connector that declares none gets a "no checks declared"
+   line. This module holds no vendor's checks: a third-party connector takes part the same way;
+5. the store's folder is writable and no lock is left behind; the webhook notifier's
    settings are valid.
 
 Exit 0 when all is well (warnings allowed), 1 when a check failed, 2 for a bad config.
@@ -36,13 +36,10 @@ from rich.text import Text
 
 from . import config as config_mod
 from . import plugins, storefile
-from .connector import Context
+from .connector import Connector, Context
 from .errors import ConfigError, MappingError, OkrsyncError, RetryableError
 from .lock import StoreLock
 
-JIRA_PERMISSIONS = ("BROWSE_PROJECTS", "CREATE_ISSUES", "EDIT_ISSUES", "TRANSITION_ISSUES", "ASSIGN_ISSUES",
-                    "DELETE_ISSUES", "BULK_CHANGE")  # BULK_CHANGE (global): status changes and deletes go through Jira's bulk API
-FILE_TYPES = ("csv", "xlsx", "viva-goals")
 PLACEHOLDER = "okrsync-doctor-placeholder"
 ENV_ADVICE = ("cron and systemd start okrsync with an almost empty environment: set it where the job is "
               "defined (see deploy/), or use {\"$file\": PATH} instead")
@@ -153,7 +150,7 @@ def _placeholders(names: set[str]):
             os.environ.pop(n, None)
 
 
-# ------------------------------------------------------------------ probes
+# ------------------------------------------------------------------ each endpoint's own checks
 
 
 def _advice(error: BaseException, hints: dict[Any, str]) -> tuple[str, str]:
@@ -196,177 +193,6 @@ def _quick(conn: Any) -> None:
     api.client.timeout = httpx.Timeout(10.0, connect=5.0)
 
 
-def probe_jira(report: Report, name: str, conn: Any) -> None:
-    api, project = conn.api, conn.project
-    me = _call(report, name, "reachable", {401: "Jira refused the e-mail and API token: the e-mail is the "
-                                                "Atlassian account's, the token one from id.atlassian.com → "
-                                                "Security → API tokens (or auth.bearer for OAuth)"},
-               lambda: api.call("GET", "/rest/api/3/myself"))
-    if me is None:
-        return
-    who = f"{me.get('displayName', '?')} <{me.get('emailAddress', 'e-mail hidden')}>"
-    report.add(name, "reachable", "ok", f"{api.client.base_url.host}: authenticated as {who}")
-    found = _call(report, name, "project", {404: f"no project {project!r} is visible to {who}: check project: "
-                                                 "(the key, e.g. OKR) and that this user may browse it"},
-                  lambda: api.call("GET", f"/rest/api/3/project/{project}"))
-    if found is None:
-        return
-    report.add(name, "project", "ok", f"{found.get('key')} ({found.get('name', '')})")
-    type_problems = conn.mapping.check_types(found.get("issueTypes") or [])
-    for problem, fix in type_problems:
-        report.add(name, "issue types", "fail", problem, f"in the endpoint's mapping: {fix}")
-    if not type_problems:
-        report.add(name, "issue types", "ok", "the mapped issue types exist at the right hierarchy levels")
-    # the plan's permissions: owners set as assignees, parents joined by issue links where mapped so
-    wanted = JIRA_PERMISSIONS + (("LINK_ISSUES",) if any(conn.mapping.present(k) and conn.mapping.via(k) == "link"
-                                                         for k in ("key_result", "initiative")) else ())
-    perms = _call(report, name, "permissions", {}, lambda: api.call(
-        "GET", "/rest/api/3/mypermissions", params={"permissions": ",".join(wanted), "projectKey": project}))
-    if perms is not None:
-        held = {k: bool(v.get("havePermission")) for k, v in (perms.get("permissions") or {}).items()}
-        lacking = [k for k in wanted if not held.get(k)]
-        needed = [k for k in lacking if k not in ("DELETE_ISSUES", "BULK_CHANGE")]
-        if needed:
-            report.add(name, "permissions", "fail", f"{who} lacks {', '.join(needed)} in {project}",
-                       "ask a Jira admin to grant them in the project's permission scheme "
-                       "(Project settings → Permissions)")
-        if "BULK_CHANGE" in lacking:
-            report.add(name, "permissions", "fail", f"{who} lacks the global BULK_CHANGE permission",
-                       "okrsync changes statuses and deletes issues through Jira's bulk API: ask a Jira admin to "
-                       "grant 'Make bulk changes' (Settings → System → Global permissions)")
-        if "DELETE_ISSUES" in lacking:
-            report.add(name, "permissions", "warn", f"{who} lacks DELETE_ISSUES in {project}",
-                       "a record deleted elsewhere cannot be deleted in Jira: grant Delete issues, or set "
-                       "deletes: archive (or ignore) on this endpoint")
-        if not lacking:
-            report.add(name, "permissions", "ok", ", ".join(wanted))
-    fields = _call(report, name, "fields", {}, lambda: api.call("GET", "/rest/api/3/field"))
-    if fields is not None:
-        missing = conn.mapping.resolve(fields)
-        for problem in missing:
-            report.add(name, "fields", "fail", problem,
-                       "create the field in Jira (Settings → Issues → Custom fields) and add it to the project's "
-                       "screens, or change the endpoint's mapping: as the message says")
-        unusable = conn.mapping.check_fields(fields)
-        for problem, fix in unusable:
-            report.add(name, "fields", "fail", problem, f"in the endpoint's mapping: {fix}")
-        if not missing and not unusable:
-            report.add(name, "fields", "ok", f"the mapping's {len(conn.mapping.names())} custom field(s) exist "
-                                             "with usable types")
-
-
-def probe_asana(report: Report, name: str, conn: Any) -> None:
-    me = _call(report, name, "reachable", {401: "Asana refused the token: a personal access token from "
-                                                "app.asana.com/0/my-apps, or an OAuth access token"},
-               lambda: conn.api.call("GET", "/users/me", params={"opt_fields": "name"}))
-    if me is not None:
-        report.add(name, "reachable", "ok", f"authenticated as {(me.get('data') or {}).get('name', '?')}")
-
-
-def probe_clickup(report: Report, name: str, conn: Any) -> None:
-    answer = _call(report, name, "reachable", {401: "ClickUp refused the token: a personal token starts with pk_ "
-                                                    "(Settings → Apps) and goes in auth.token"},
-                   lambda: conn.api.call("GET", "/v2/team"))
-    if answer is None:
-        return
-    teams = {str(t.get("id")): t.get("name", "") for t in answer.get("teams") or []}
-    if conn.team in teams:
-        report.add(name, "reachable", "ok", f"workspace {conn.team} ({teams[conn.team]}) is visible to the token")
-    else:
-        report.add(name, "reachable", "fail", f"team_id {conn.team} is not one of the token's workspaces "
-                   f"({', '.join(f'{k} {v}' for k, v in teams.items()) or 'none'})",
-                   "team_id is the number in app.clickup.com/<id>/…; or use a token of a member of that workspace")
-
-
-def probe_google_sheets(report: Report, name: str, conn: Any) -> None:
-    answer = _call(report, name, "reachable", {404: "no spreadsheet with this id, or it is not shared with the "
-                                                    "account okrsync uses (share it with the service account's e-mail)",
-                                               403: "share the spreadsheet with the account okrsync uses "
-                                                    "(the service account's client_email) as an editor"},
-                   lambda: conn._call("GET", conn.base, params={"fields": "spreadsheetId"}))
-    if answer is not None:
-        report.add(name, "reachable", "ok", f"spreadsheet {answer.get('spreadsheetId', conn.spreadsheet)} is readable")
-
-
-def probe_perdoo(report: Report, name: str, conn: Any) -> None:
-    answer = _call(report, name, "reachable", {401: "Perdoo refused the token: create one under Personal "
-                                                    "Settings → API Tokens"},
-                   lambda: conn._graphql("query Doctor { timeframes(first: 1) { edges { node { id } } } }"))
-    if answer is not None:
-        report.add(name, "reachable", "ok", "the GraphQL API answers an authenticated query")
-
-
-def probe_quantive(report: Report, name: str, conn: Any) -> None:
-    answer = _call(report, name, "reachable", {401: "Quantive refused the token or the account id "
-                                                    "(gtmhub-accountId): check both, and region:"},
-                   lambda: conn.api.call("GET", "/sessions", params={"skip": 0, "limit": 1}))
-    if answer is not None:
-        report.add(name, "reachable", "ok", "sessions are listed for this account")
-
-
-def probe_tability(report: Report, name: str, conn: Any) -> None:
-    answer = _call(report, name, "reachable", {401: "Tability refused the token: a personal API token from "
-                                                    "tability.app/account",
-                                               404: f"no workspace {conn.workspace!r}: use the slug from the "
-                                                    "workspace's URL"},
-                   lambda: conn.api.call("GET", f"/v2/workspaces/{conn.workspace}/plans", params={"page": 1}))
-    if answer is not None:
-        report.add(name, "reachable", "ok", f"workspace {conn.workspace} lists its plans")
-
-
-def probe_smartsheet(report: Report, name: str, conn: Any) -> None:
-    for sheet in dict.fromkeys(s for _, _, s in conn.table_files()):
-        answer = _call(report, name, "reachable", {401: "Smartsheet refused the token: generate one under Account "
-                                                        "→ Personal settings → API access",
-                                                   404: f"no sheet {sheet}, or it is not shared with the token's "
-                                                        "user: check the id (File → Properties)"},
-                       lambda: conn.api.call("GET", f"/sheets/{sheet}", params={"rowNumbers": "1"}))
-        if answer is not None:
-            report.add(name, "reachable", "ok", f"sheet {sheet} ({answer.get('name', '?')}) is readable, access "
-                       f"{answer.get('accessLevel', 'unknown')}")
-
-
-def probe_notion(report: Report, name: str, conn: Any) -> None:
-    for part, database in conn.tables.items():
-        answer = _call(report, name, "reachable", {401: "Notion refused the token: use the integration's secret "
-                                                        "(notion.so/my-integrations)",
-                                                   404: f"database {database} ({part}) is not shared with the "
-                                                        "integration: open it → ⋯ → Connections → add it"},
-                       lambda: conn.api.call("GET", f"/v1/databases/{database}"))
-        if answer is not None:
-            report.add(name, "reachable", "ok", f"{part} database {database} is readable "
-                       f"({len(answer.get('properties') or {})} properties)")
-
-
-def probe_airtable(report: Report, name: str, conn: Any) -> None:
-    answer = _call(report, name, "reachable", {401: "Airtable refused the token: create a personal access token "
-                                                    "(airtable.com/create/tokens)",
-                                               403: "give the token the scopes data.records:read/write and "
-                                                    "schema.bases:read, and access to this base",
-                                               404: f"no base {conn.base}: check base: (appXXXX in its URL)"},
-                   lambda: conn.api.call("GET", f"/v0/meta/bases/{conn.base}/tables"))
-    if answer is not None:
-        names = {t.get("name") for t in answer.get("tables") or []} | {t.get("id") for t in answer.get("tables") or []}
-        for part, table in conn.tables.items():
-            if table in names:
-                report.add(name, "reachable", "ok", f"{part} table {table!r} is in base {conn.base}")
-            else:
-                report.add(name, "reachable", "fail", f"base {conn.base} has no table {table!r}",
-                           "fix tables: (a table's name or tblXXXX id)")
-
-
-def probe_graph_excel(report: Report, name: str, conn: Any) -> None:
-    answer = _call(report, name, "reachable", {401: "Graph refused the sign-in or token: check auth: (tenant, "
-                                                    "client_id, the secret or refresh token)",
-                                               403: "grant Files.ReadWrite.All (app) or Files.ReadWrite (user), or "
-                                                    "share the file",
-                                               404: "no such drive or item: check drive: and item: (or file:)"},
-                   lambda: conn.api.call("GET", conn.item, params={"$select": "name,eTag,size"}))
-    if answer is not None:
-        report.add(name, "reachable", "ok", f"workbook {answer.get('name', conn.item)} is readable "
-                   f"({int(answer.get('size') or 0) // 1024} kB)")
-
-
 def _writable(folder: Path) -> bool:
     """Whether files can be created in ``folder`` (or in the folder that would hold it)."""
     while not folder.exists():
@@ -376,42 +202,59 @@ def _writable(folder: Path) -> bool:
     return folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)
 
 
-def probe_sheet(report: Report, name: str, conn: Any) -> None:
-    for _, path, _ in conn.table_files():
-        if path.exists():
-            problems = [w for w, mode in (("read", os.R_OK), ("write", os.W_OK)) if not os.access(path, mode)]
-            if not _writable(path.parent):
-                problems.append("replace (its folder is not writable)")
-            if problems:
-                report.add(name, "file", "fail", f"{path}: cannot {' or '.join(problems)} it",
-                           "give the user okrsync runs as read and write access to the file and its folder")
-            else:
-                report.add(name, "file", "ok", f"{path}: readable and writable")
-        elif _writable(path.parent):
-            report.add(name, "file", "warn", f"{path}: not there yet; the first push creates it",
-                       "fine for a new endpoint; if it was synced before, restore the file (the next run fails)")
-        else:
-            report.add(name, "file", "fail", f"{path}: missing, and its folder cannot be written",
-                       "create the folder and give the user okrsync runs as write access, or fix path:")
+class NotTried(Exception):
+    """Raised by ``Kit.call`` when no request may be sent; ends the connector's checks there."""
+
+    def __init__(self, check: str):
+        super().__init__(check)
+        self.check = check
 
 
-def probe_viva_goals(report: Report, name: str, conn: Any) -> None:
-    path = conn.path
-    if not path.exists():
-        report.add(name, "file", "fail", f"{path}: not found",
-                   "point path: at the Viva Goals export ZIP, its unzipped folder or a .json file")
-    elif not os.access(path, os.R_OK):
-        report.add(name, "file", "fail", f"{path}: not readable", "give the user okrsync runs as read access")
-    else:
-        report.add(name, "file", "ok", f"{path}: readable")
+@dataclass
+class Kit:
+    """What a connector's ``doctor`` works with (see ``Connector.doctor``): its checks land in
+    ``report`` under the endpoint's name, in the order they are made."""
+
+    report: Report
+    target: str  # the endpoint's name
+    not_tried: str = ""  # why no request may be sent (--offline, missing credentials); "" when they may
+
+    def add(self, check: str, status: str, detail: str, advice: str = "") -> Check:
+        """One line of the doctor's table: ``status`` ok | warn | fail | skip; ``advice`` says
+        what to do about a warn or fail (shown under the table)."""
+        return self.report.add(self.target, check, status, detail, advice)
+
+    def call(self, check: str, hints: dict[Any, str], fn: Callable[[], Any]) -> Any:
+        """Send one request (``fn``); its answer, or None after adding a failed ``check`` whose
+        advice comes from ``hints`` (HTTP status, or "network"/"other" → advice) or the usual
+        words. Under --offline or without credentials it sends nothing: the connector's checks
+        stop here and one skipped ``check`` says why."""
+        if self.not_tried:
+            raise NotTried(check)
+        return _call(self.report, self.target, check, hints, fn)
+
+    @staticmethod
+    def writable(folder: Path) -> bool:
+        """Whether files can be created in ``folder`` (or in the folder that would hold it)."""
+        return _writable(folder)
 
 
-PROBES: dict[str, Callable[[Report, str, Any], None]] = {
-    "jira": probe_jira, "asana": probe_asana, "clickup": probe_clickup, "google-sheets": probe_google_sheets,
-    "perdoo": probe_perdoo, "quantive": probe_quantive, "tability": probe_tability,
-    "csv": probe_sheet, "xlsx": probe_sheet, "viva-goals": probe_viva_goals, "smartsheet": probe_smartsheet,
-    "notion": probe_notion, "airtable": probe_airtable, "graph-excel": probe_graph_excel,
-}
+def check_endpoint(report: Report, name: str, conn: Connector, not_tried: str = "") -> None:
+    """Run ``conn``'s own checks (``Connector.doctor``) into ``report``; one request at a time,
+    no retries, short timeouts for connectors on ``okrsync.http.Api``."""
+    if type(conn).doctor is Connector.doctor:
+        report.add(name, "reachable", "skip", f"no checks declared by connector {conn.name!r} (Connector.doctor): "
+                   "only its config and credentials were checked")
+        return
+    if hasattr(conn, "api"):
+        _quick(conn)
+    kit = Kit(report, name, not_tried)
+    try:
+        conn.doctor(kit)
+    except NotTried as e:
+        report.add(name, e.check, "skip", not_tried)
+
+
 
 
 # ------------------------------------------------------------------ the whole run
@@ -499,18 +342,10 @@ def _endpoint(report: Report, cfg: config_mod.Config, name: str, endpoint: confi
     except Exception as e:  # noqa: BLE001 - a third-party connector's bug: say so, go on
         report.add(name, "options", "fail", f"{type(e).__name__}: {e}", "the connector could not start")
         return
-    probe = PROBES.get(endpoint.type)
+    not_tried = ("not tried: the credentials above are missing" if not creds_ok
+                 else "not tried (--offline)" if offline else "")
     try:
-        if probe is None:
-            report.add(name, "reachable", "skip", f"no doctor probe for connector type {endpoint.type!r}")
-        elif endpoint.type not in FILE_TYPES and not creds_ok:
-            report.add(name, "reachable", "skip", "not tried: the credentials above are missing")
-        elif endpoint.type not in FILE_TYPES and offline:
-            report.add(name, "reachable", "skip", "not tried (--offline)")
-        else:
-            if hasattr(conn, "api"):
-                _quick(conn)
-            probe(report, name, conn)
+        check_endpoint(report, name, conn, not_tried)
     finally:
         api = getattr(conn, "api", None)
         if api is not None:

@@ -104,11 +104,14 @@ class Kit:
         return self.delete(sorted(self.made, key=lambda k: k[0] == "objective"))
 
     def round_trip(self, objective: dict[str, Any], key_results: dict[str, dict[str, Any]],
-                   reader: dict[str, Any] | None = None) -> list[ProbeResult]:
+                   reader: dict[str, Any] | None = None,
+                   settle: Callable[[dict[str, str]], list[ProbeResult]] | None = None) -> list[ProbeResult]:
         """Create the objective and its KRs (canonical ids ``probe-objective``,
         ``probe-kr-<label>``) through the connector's ``write``, read them back through a
         fresh instance (``reader``: option overrides for it), compare every field the
-        connector holds, delete them. ``ids`` and ``seen`` keep what was made and read."""
+        connector holds, delete them. ``ids`` and ``seen`` keep what was made and read.
+        ``settle``, given canonical id → external id of what was made, runs between the
+        creates and the read-back (a tool whose listing lags waits there) and adds its rows."""
         records = [Record("objective", "probe-objective", dict(objective), canonical_id="probe-objective")]
         records += [Record("key_result", f"probe-kr-{label}", {**fields, "objective_id": "probe-objective"},
                            canonical_id=f"probe-kr-{label}") for label, fields in key_results.items()]
@@ -119,10 +122,11 @@ class Kit:
             if record.canonical_id in made:
                 self.track(record.kind, made[record.canonical_id])
         refused = {r.where: r.reason for r in result.rejected}
+        settled = settle(dict(made)) if settle else []
         rows = [ProbeResult(f"creates a{'n' if labels[r.canonical_id][0] == 'o' else ''} {labels[r.canonical_id]}",
                             CONTRADICTED if r.canonical_id in refused or r.canonical_id not in made else CONFIRMED,
                             refused.get(r.canonical_id, "" if r.canonical_id in made else "no id came back"))
-                for r in records]
+                for r in records] + settled
         reader_conn = self.fresh(**(reader or {}))
         read = {(item.kind, item.external_id): item for item in reader_conn.read(None) if isinstance(item, Record)}
         self.ids, self.seen = made, read

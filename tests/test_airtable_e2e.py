@@ -197,8 +197,8 @@ def test_doctor_finds_the_base_and_each_table(emu):
     from okrsync import doctor
 
     report = doctor.Report()
-    doctor.probe_airtable(report, "a", AirtableConnector("a", options(emu)))
+    doctor.check_endpoint(report, "a", AirtableConnector("a", options(emu)))
     assert [c.status for c in report.checks] == ["ok", "ok"] and emu.count("GET") == 1
     report = doctor.Report()
-    doctor.probe_airtable(report, "a", AirtableConnector("a", options(emu, tables={"objective": "OKRs"})))
+    doctor.check_endpoint(report, "a", AirtableConnector("a", options(emu, tables={"objective": "OKRs"})))
     assert [c.status for c in report.checks] == ["fail"] and "no table 'OKRs'" in report.checks[0].detail

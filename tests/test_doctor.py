@@ -259,3 +259,117 @@ def test_each_saas_probe_answers_ok_then_401_with_a_wrong_token(tmp_path, kind):
         (tmp_path / "okrsync.yaml").write_text(config.replace(token, "pk_999_WRONGTOKEN" if kind == "clickup" else "wrong-token-0000"))
         failed = doctor(code=1)["saas", "reachable", "fail"]
         assert "401" in failed["detail"] and failed["advice"]
+
+
+# ---------------------------------------------------------------- a third-party connector
+
+MEMO = """
+    import json
+    from pathlib import Path
+
+    from okrsync import Capabilities, Connector, hookimpl
+    from okrsync.connector import Cursor, Record, WriteResult
+
+
+    class Memo(Connector):
+        '''Keeps OKRs in a JSON file: a third party's connector, with its own checks and probe.'''
+
+        name = "memo"
+        option_help = {"path": "the JSON file"}
+        capabilities = Capabilities(unconfirmed=("memo keeps decimal values",))
+
+        def __init__(self, endpoint, options, context=None):
+            super().__init__(endpoint, options, context)
+            self.path = Path(options["path"])
+
+        def _load(self):
+            return json.loads(self.path.read_text()) if self.path.exists() else {}
+
+        def doctor(self, kit):
+            kit.add("file", "ok" if self.path.exists() else "warn", f"{self.path}: {len(self._load())} record(s)",
+                    "" if self.path.exists() else "the first push creates it")
+            # a stand-in for the service's cheap authenticated request
+            answer = kit.call("reachable", {}, lambda: {"user": "memo-bot"})
+            if answer is not None:
+                kit.add("reachable", "fail", f"authenticated as {answer['user']}, who may not write",
+                        "grant memo-bot write access")
+
+        def probe(self, sandbox, kit):
+            from okrsync import probe as p
+
+            objective, krs = p.standard()
+            rows = kit.round_trip(objective, krs)
+            rows.append(p.summary(self.capabilities.unconfirmed[0], rows,
+                                  lambda r: r.claim.startswith("key result (decimal) ")))
+            return rows
+
+        def read(self, cursor):
+            for ext, (kind, fields) in self._load().items():
+                yield Record(kind, ext, fields)
+            yield Cursor(None, True)
+
+        def write(self, batch):
+            data, result = self._load(), WriteResult()
+            for record in batch.creates:
+                ext = f"m{len(data) + 1}"
+                fields = dict(record.fields)
+                if "objective_id" in fields:
+                    fields["objective_id"] = result.external_ids[fields["objective_id"]]
+                data[ext] = (record.kind, fields)
+                result.external_ids[record.canonical_id] = ext
+            for record in batch.deletes:
+                data.pop(record.external_id, None)
+            self.path.write_text(json.dumps(data))
+            return result
+
+
+    class Bare(Connector):
+        name = "bare"
+        option_help = {}
+
+        def read(self, cursor):
+            yield Cursor(None, True)
+
+
+    @hookimpl
+    def register_connectors(register):
+        register(Memo)
+        register(Bare)
+"""
+
+
+def test_a_third_party_connector_takes_part_in_doctor_and_probe_like_a_built_in(tmp_path, monkeypatch):
+    from okrsync import plugins
+
+    from .test_plugins import make_distribution
+
+    monkeypatch.delenv("OKRSYNC_LOAD_PLUGINS", raising=False)
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    make_distribution(site, "okrsync-memo", "okrsync_memo", MEMO)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "okrsync.yaml").write_text("endpoints:\n  memo:\n    type: memo\n    path: memo.json\n"
+                                           "    sandbox: {space: throwaway}\n  bare: {type: bare}\n")
+    plugins.get_plugin_manager.cache_clear()
+    try:
+        checks = doctor(code=1)
+        offline = doctor("--offline", "memo")
+        text = CliRunner().invoke(cli, ["doctor"])
+        probed = CliRunner().invoke(cli, ["--json", "doctor", "--probe", "memo"])
+    finally:
+        plugins.get_plugin_manager.cache_clear()
+    # its checks appear as a built-in's do: in the table, with their advice, deciding the exit code
+    assert checks["memo", "file", "warn"]["detail"] == "memo.json: 0 record(s)"
+    assert checks["memo", "reachable", "fail"]["advice"] == "grant memo-bot write access"
+    assert "no checks declared" in checks["bare", "reachable", "skip"]["detail"]
+    assert offline["memo", "reachable", "skip"]["detail"] == "not tried (--offline)"
+    assert ("memo", "reachable", "fail") not in offline and offline["memo", "file", "warn"]
+    assert text.exit_code == 1 and "fail memo reachable: grant memo-bot write access" in text.output
+    # and its probe: every field read back, the unconfirmed fact judged, the throwaway records gone
+    assert probed.exit_code == 0, probed.output
+    rows = {r["claim"]: r["verdict"] for r in json.loads(probed.stdout)["results"]}
+    assert rows["memo keeps decimal values"] == "confirmed"
+    assert rows["key result (decimal) current 2.5 reads back as written"] == "confirmed"
+    assert rows["deletes the throwaway records"] == "confirmed" and len(rows) >= 15
+    assert json.loads((tmp_path / "memo.json").read_text()) == {}

@@ -218,8 +218,8 @@ def test_doctor_reads_the_item(emu):
     from okrsync import doctor
 
     report = doctor.Report()
-    doctor.probe_graph_excel(report, "g", GraphExcelConnector("g", options(emu)))
+    doctor.check_endpoint(report, "g", GraphExcelConnector("g", options(emu)))
     assert [c.status for c in report.checks] == ["ok"] and "OKRs 2026.xlsx" in report.checks[0].detail
     report = doctor.Report()
-    doctor.probe_graph_excel(report, "g", GraphExcelConnector("g", options(emu, item="NOPE")))
+    doctor.check_endpoint(report, "g", GraphExcelConnector("g", options(emu, item="NOPE")))
     assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1

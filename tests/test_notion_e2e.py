@@ -206,8 +206,8 @@ def test_doctor_probes_each_database(emu):
     from okrsync import doctor
 
     report = doctor.Report()
-    doctor.probe_notion(report, "n", NotionConnector("n", options(emu)))
+    doctor.check_endpoint(report, "n", NotionConnector("n", options(emu)))
     assert [c.status for c in report.checks] == ["ok", "ok"] and "key_result database" in report.checks[1].detail
     report = doctor.Report()
-    doctor.probe_notion(report, "n", NotionConnector("n", options(emu, token="secret_wrong")))
+    doctor.check_endpoint(report, "n", NotionConnector("n", options(emu, token="secret_wrong")))
     assert {c.status for c in report.checks} == {"fail"} and report.exit_code == 1

@@ -2,6 +2,7 @@
 emulator caught, no probe without a sandbox, cleanup after an interrupt, results kept."""
 
 import json
+import re
 
 import pytest
 from click.testing import CliRunner
@@ -226,3 +227,58 @@ def test_tability_probe_reads_only_and_names_unknown_outcome_types(tmp_path, mon
         [types] = [r for r in out["results"] if r["claim"].startswith("outcome_type spellings")]
         assert types["verdict"] == "contradicted" and "'north_star' (1 outcome(s)) is not in the mapping" in types["detail"]
         assert emu.count("POST") == 0
+
+
+# ---------------------------------------------------------------- Jira
+
+SEARCH_LAG = "a new issue shows in JQL search within search_lag seconds"
+
+
+@pytest.fixture
+def jira_probe(tmp_path, monkeypatch):
+    """A Jira emulator whose only project is the sandbox SBX (the endpoint's own is OKR: the
+    probe must create and search where the sandbox says), and a config probing it."""
+    from .emulators.jira import JiraEmulator
+    from .test_jira_e2e import ISSUE_TYPES
+
+    def start(search_lag=0.0, config_lag=5):
+        emu = JiraEmulator(project="SBX", token="probe-T0ken", issue_types=ISSUE_TYPES, search_lag=search_lag)
+        emu.__enter__()
+        started.append(emu)
+        write_config(tmp_path, monkeypatch, f"    type: jira\n    url: {emu.url}\n    project: OKR\n"
+                                            "    auth: {email: bot@example.com, token: probe-T0ken}\n    rate: 1000\n"
+                                            f"    poll_interval: 0.05\n    search_lag: {config_lag}\n"
+                                            "    sandbox: {project: SBX}\n")
+        return emu
+
+    started = []
+    yield start
+    for emu in started:
+        emu.__exit__(None, None, None)
+        assert not emu.errors, emu.errors[0]
+
+
+def test_jira_probe_confirms_against_the_emulator_and_leaves_nothing(jira_probe):
+    jira = jira_probe()
+    found = all_confirmed()
+    [(lag, detail)] = [v for c, v in found.items() if c.startswith(SEARCH_LAG)]
+    assert lag == "confirmed" and detail.startswith("listed after 0.") and detail.endswith("(search_lag 5 s)")
+    assert found["key result (decimal) current 2.5 reads back as written"] == ("confirmed", "")
+    # Jira holds no direction: a decreasing KR is its target below its start, read back as written
+    assert found["key result (decreasing) target 4.0 reads back as written"] == ("confirmed", "")
+    assert [v for c, (v, _) in found.items() if c.startswith("objective title 'okrsync probe")] == ["confirmed"]
+    assert [v for c, (v, _) in found.items() if c.startswith("objective due ")] == ["confirmed"]
+    assert found["issues carry okrsync's canonical id in their `okrsync` property"] == ("confirmed", "")
+    assert found["deletes the throwaway records"] == ("confirmed", "")
+    assert jira.count("POST", "/rest/api/3/issue/bulk") == 2 and not jira.issues  # the objective, then its KRs
+
+
+def test_jira_search_lagging_beyond_search_lag_is_reported_contradicted_with_what_to_set(jira_probe):
+    jira = jira_probe(search_lag=1.0, config_lag=0.2)  # the site lags 1 s; the config promises 0.2 s
+    found = verdicts(probe(code=1))
+    [(lag, detail)] = [v for c, v in found.items() if c.startswith(SEARCH_LAG)]
+    assert lag == "contradicted" and detail.startswith("not listed within search_lag 0.2 s; listed after 1.")
+    assert int(re.search(r"set search_lag: (\d+) or more", detail)[1]) >= 2  # twice what it took, at least 1 s
+    # the probe waited for the listing, so the read-back still compares every field
+    assert found["key result (decimal) current 2.5 reads back as written"] == ("confirmed", "")
+    assert sum(v == "contradicted" for v, _ in found.values()) == 1 and not jira.issues

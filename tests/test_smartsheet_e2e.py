@@ -228,10 +228,10 @@ def test_doctor_probes_each_sheet_once(emu):
     emu.add_sheet(SHEET)
     report = doctor.Report()
     conn = SmartsheetConnector("ss", {k: v for k, v in options(emu).items() if k != "type"})
-    doctor.probe_smartsheet(report, "ss", conn)
+    doctor.check_endpoint(report, "ss", conn)
     [check] = report.checks
     assert check.status == "ok" and str(SHEET) in check.detail and emu.count("GET") == 1
     report = doctor.Report()
-    doctor.probe_smartsheet(report, "ss", SmartsheetConnector("ss", {k: v for k, v in options(
+    doctor.check_endpoint(report, "ss", SmartsheetConnector("ss", {k: v for k, v in options(
         emu, sheet="12345").items() if k != "type"}))
     assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1
