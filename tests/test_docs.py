@@ -1,7 +1,8 @@
 """The documentation: the site builds strictly, links resolve, and its commands run.
 
 Every fenced ``sh`` block of README.md and docs/ is run here, page by page, on a copy of the
-bundled example (config.example.yaml, examples/), with the okrsync this suite runs on.
+bundled example (config.example.yaml, examples/) and of the real files the walkthroughs read
+(tests/fixtures/real/), with the okrsync this suite runs on.
 Markers, an HTML comment on the line before a block:
 
 - ``<!-- needs-account -->``: the block needs a vendor account (a Jira site, a token); skipped.
@@ -158,6 +159,7 @@ def test_every_shell_block_runs_on_the_bundled_example(page, tmp_path):
     work.mkdir()
     shutil.copy(ROOT / "config.example.yaml", work)
     shutil.copytree(ROOT / "examples", work / "examples", ignore=shutil.ignore_patterns("plugin", "__pycache__"))
+    shutil.copytree(ROOT / "tests" / "fixtures" / "real", work / "tests" / "fixtures" / "real")  # the walkthroughs' files
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", "OKRSYNC_LOG_FORMAT": "text"}
     env.pop("OKRSYNC_CONFIG", None)
     found = blocks(page)
