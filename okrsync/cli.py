@@ -545,7 +545,8 @@ def status(env: Env):
 
 
 @cli.command()
-@click.option("--entity", metavar="ID", help="Only this record: its canonical id, or an endpoint's id or key for it (OKR-12).")
+@click.option("--entity", metavar="ID", help="Only this record: an endpoint's id or key for it (KR-1, OKR-12), "
+              "its canonical id, or a piece of its title that no other record has.")
 @click.option("--since", metavar="WHEN", help="An ISO date or time (UTC), or an age such as 2h, 3d, 1w.")
 @click.option("--run", "run_id", type=int, metavar="N", help="Only changes made by run N.")
 @click.option("--limit", type=int, default=200, show_default=True, help="At most this many rows (the newest).")
@@ -558,17 +559,21 @@ def log(env: Env, entity, since, run_id, limit):
         okrsync log --since 1d
         okrsync log --entity kr_3f2a9c1b7d10
         okrsync log --entity OKR-12
+        okrsync log --entity "net revenue retention"
     """
+    from .names import Names, resolve
+
     store = env.store()
-    entity = store.resolve(entity) if entity else None
+    entity = resolve(store, entity) if entity else None
     rows = store.changes(entity=entity, since=parse_since(since) if since else None, run=run_id, limit=limit)
-    keys = store.keys()
+    keys, names = store.keys(), Names.of(store, env.debug)
     for row in rows:
         row["keys"] = keys.get(row["entity_id"], [])
+        row.update(names.describe(row["entity_id"]))
     if env.as_json:
         env.emit(rows)
     else:
-        views.print_log(env, rows)
+        views.print_log(env, rows, names)
 
 
 def parse_since(text: str) -> str:

@@ -6,6 +6,7 @@ Each view is a function that builds plain data (also the ``--json`` output) and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
@@ -14,6 +15,7 @@ from rich.tree import Tree
 
 from .lock import StoreLock
 from .model import band, from_fields, objective_progress, progress, score
+from .names import Names
 from .store import Store
 
 MAX_LISTED = 20
@@ -122,21 +124,61 @@ def print_status(env, data: dict) -> None:
     out.print(runs)
 
 
-def print_log(env, rows: list[dict]) -> None:
-    table = Table("time", "run", "entity", "field", "old", "new", "from", "kind")
+@dataclass
+class Col:
+    """A column of a table that must fit the terminal: ``keep`` ranks it (the lowest is
+    dropped first when the columns do not fit at their narrowest; 0: never), ``free`` text
+    folds over lines down to ``least`` characters where short values stay on one."""
+
+    header: str
+    keep: int = 0
+    free: bool = False
+    least: int = 0
+
+    @property
+    def narrowest(self) -> int:
+        return max(len(self.header), self.least)
+
+
+def fitted(width: int, cols: list[Col], rows: list[list], **kwargs) -> Table:
+    """A table of ``rows`` no wider than ``width``: every header whole (none cut to
+    "conflic…"), columns dropped by rank until they fit, free text folded."""
+    kept = list(range(len(cols)))
+    # a column needs its narrowest (a short column: its longest value) and 3 characters of
+    # border and padding; the table 1 more
+    need = [c.narrowest if c.free else max([c.narrowest, *(len(str(r[i])) for r in rows)]) for i, c in enumerate(cols)]
+    while sum(need[i] + 3 for i in kept) + 1 > width and any(cols[i].keep for i in kept):
+        kept.remove(min((i for i in kept if cols[i].keep), key=lambda i: cols[i].keep))
+    table = Table(**kwargs)
+    for i in kept:
+        c = cols[i]
+        table.add_column(c.header, min_width=c.narrowest, no_wrap=not c.free, overflow="fold" if c.free else "ellipsis")
+    for row in rows:
+        table.add_row(*(row[i] if isinstance(row[i], Text) else Text(str(row[i])) for i in kept))
+    return table
+
+
+def print_log(env, rows: list[dict], names: Names) -> None:
+    """The change log, one row per change: the record by its title and the ids its tools
+    show (the canonical id with --debug only), each field's old → new."""
+    cols = [Col("time", 3), Col("run", 4), Col("record", free=True, least=20), Col("field", free=True, least=8),
+            Col("old → new", free=True, least=14), Col("from", 2, free=True, least=8), Col("kind", 1)]
+    table_rows = []
     for r in rows:
         field, old, new = r["field"], r["old"], r["new"]
-        if field == "*":  # a whole record created or deleted: name it by its title
-            field, old, new = "(record)", _titled(old), _titled(new)
-        entity = " ".join([r["entity_id"], *(f"({k})" for k in r.get("keys", []))])
-        table.add_row(r["at"], str(r["run_id"]), entity, field, _short(old), _short(new), r["origin"], r["kind"])
-    env.out.print(table)
+        if field == "*":  # a whole record created or deleted: the record column names it
+            field, change = "(record)", r["kind"]
+        else:
+            change = _short(new) if old is None else f"{_short(old)} → {_short(new)}"
+        table_rows.append([r["at"][5:16].replace("T", " "), r["run_id"], names.label(r["entity_id"], known_as=_known(r)),
+                           field, change, r["origin"], r["kind"]])
+    env.out.print(fitted(env.out.width, cols, table_rows))
     if not rows:
         env.err.print("no changes match")
 
 
-def _titled(record: dict | None) -> str | None:
-    return None if record is None else repr(record.get("title") or record)
+def _known(row: dict) -> list[str] | None:
+    return row.get("known_as")
 
 
 def _short(value: Any, width: int = 40) -> str:
