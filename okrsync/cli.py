@@ -310,7 +310,13 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     cfg = obs.load_config()
     for name in names:
         cfg.endpoint(name)  # unknown names fail before anything runs
-    store = env.store(cfg)
+    if dry_run and not Path(cfg.store).exists():
+        # a dry run writes nothing, not even an empty store: it plans against an empty one in memory
+        if not env.new_store:  # signs of a lost store still stop it (with --new-store: nothing to delete)
+            storefile.refuse_a_lost_store(Path(cfg.store), False)
+        store = Store(None)
+    else:
+        store = env.store(cfg)
     hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
               allow_mass_delete=allow_mass_delete)
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
@@ -343,7 +349,9 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     totals = Counters()
     for p in plans:
         totals.add(p.counters)
-    views.print_run(env, command, run_id, plans, totals, dry_run, open_rows)
+    from .names import Names
+
+    views.print_run(env, command, run_id, plans, totals, dry_run, open_rows, Names.of(store, env.debug))
     if waiting and not env.as_json:
         env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")
     if rejected:

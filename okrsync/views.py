@@ -29,36 +29,32 @@ def untouched(plans: list, open_rows: list[dict]) -> list[dict]:
 
 
 def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_run: bool,
-              open_rows: list[dict] = ()) -> None:
+              open_rows: list[dict] = (), names: Names | None = None) -> None:
     """The run's summary; ``open_rows`` are the store's open rejections of its endpoints
     (``Store.rejections``): each rejected line says since which run, and those of steps
-    this run did not take are listed too."""
+    this run did not take are listed too. ``names`` (the store's, after the run) name the
+    records of a dry run's plan by their titles and the ids their tools show."""
     still = untouched(plans, list(open_rows))
+    names = _with_plans(names or Names(debug=env.debug), plans)
     if env.as_json:
+        endpoints = [p.as_dict() for p in plans]
+        for plan, data in zip(plans, endpoints):  # beside each canonical id: the title and the ids people know
+            for change, entry in zip(plan.changes, data["changes"]):
+                entry.update(names.describe(change.canonical_id))
+            for conflict, entry in zip(plan.conflicts, data["conflicts"]):
+                entry.update(names.describe(conflict.entity_id))
         env.emit({"command": command, "run": run_id, "dry_run": dry_run,
-                  "endpoints": [p.as_dict() for p in plans], "totals": totals.__dict__, "still_rejected": still})
+                  "endpoints": endpoints, "totals": totals.__dict__, "still_rejected": still})
         return
     out = env.out
     if dry_run:
         for plan in plans:
-            if plan.changes:
-                out.print(f"[bold]{plan.direction} {plan.endpoint}[/bold] would:")
-                for c in plan.changes[:MAX_LISTED]:
-                    fields = ", ".join(f"{k}: {o!r} → {n!r}" for k, (o, n) in sorted(c.diff.items())[:6])
-                    out.print(f"  {c.op} {c.kind} {c.external_id or c.canonical_id}: {fields}", markup=False)
-                if len(plan.changes) > MAX_LISTED:
-                    out.print(f"  … and {len(plan.changes) - MAX_LISTED} more (use --json for all)")
-            for k in plan.conflicts[:MAX_LISTED]:
-                outcome = {"theirs": f"{plan.endpoint} wins", "ours": f"{k.ours_origin or 'the hub'} wins",
-                           "manual": "waits for you"}[k.decision]
-                out.print(f"  conflict {k.kind} {k.entity_id} {k.field}: {plan.endpoint} {k.theirs!r} vs "
-                          f"{k.ours_origin or 'hub'} {k.ours!r} (base {k.base!r}) → {outcome} ({k.rule})", markup=False)
-    table = Table("endpoint", "step", "read", "created", "updated", "unchanged", "conflicts", "rejected",
-                  title=f"{command} {'(dry run: nothing written)' if dry_run else f'run {run_id}'}")
-    for p in plans:
-        c = p.counters
-        table.add_row(p.endpoint, p.direction, str(c.read), str(c.created), str(c.updated), str(c.unchanged),
-                      str(c.conflicts), str(len(p.rejected)))
+            print_plan(env, plan, names)
+    table = fitted(out.width, [Col("endpoint", free=True, least=8), Col("step"), Col("read"), Col("created"),
+                               Col("updated"), Col("unchanged", 1), Col("conflicts"), Col("rejected")],
+                   [[p.endpoint, p.direction, p.counters.read, p.counters.created, p.counters.updated,
+                     p.counters.unchanged, p.counters.conflicts, len(p.rejected)] for p in plans],
+                   title=f"{command} {'(dry run: nothing written)' if dry_run else f'run {run_id}'}")
     out.print(table)
     since = {(r["endpoint"], r["step"], r["where"]): r["first_run"] for r in open_rows}
     for p in plans:
@@ -75,6 +71,62 @@ def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_ru
                       f"not tried again by this {command})", markup=False, highlight=False)
     if len(still) > MAX_LISTED:
         env.err.print(f"rejected: … and {len(still) - MAX_LISTED} more still open (okrsync status lists them)")
+
+
+def print_plan(env, plan, names: Names) -> None:
+    """One step of a dry run, for a person: what it would create, change and delete
+    (counted), then each record by title and the ids its tools show, with every field it
+    would change as old → new."""
+    out = env.out
+    ops: dict[str, int] = {}
+    for c in plan.changes:
+        ops[c.op] = ops.get(c.op, 0) + 1
+    if not (plan.changes or plan.conflicts):
+        out.print(f"{plan.direction} {plan.endpoint}: nothing to change", markup=False, highlight=False)
+        return
+    counted = ", ".join(f"{ops[op]} {_PAST.get(op, op)}" for op in sorted(ops, key=_ORDER.index) if op in _ORDER)
+    out.print(f"[bold]{_esc(plan.direction)} {_esc(plan.endpoint)}[/bold] would: {_esc(counted or 'change nothing')}"
+              + (f"; {len(plan.conflicts)} conflict(s)" if plan.conflicts else ""))
+    for c in plan.changes[:MAX_LISTED]:
+        out.print(f"  {c.op} {c.kind.replace('_', ' ')} {names.label(c.canonical_id)}", markup=False, highlight=False)
+        if c.op in ("delete", "archive"):
+            continue
+        for k, (o, n) in sorted(c.diff.items()):
+            new = _value_of(k, n, names)
+            shown = new if c.op == "create" else f"{_value_of(k, o, names)} → {new}"
+            out.print(f"      {k}: {shown}", markup=False, highlight=False)
+    if len(plan.changes) > MAX_LISTED:
+        out.print(f"  … and {len(plan.changes) - MAX_LISTED} more record(s) (use --json for all)")
+    for k in plan.conflicts[:MAX_LISTED]:
+        outcome = {"theirs": f"{plan.endpoint} wins", "ours": f"{k.ours_origin or 'the hub'} wins",
+                   "manual": "waits for you"}[k.decision]
+        out.print(f"  conflict {k.kind.replace('_', ' ')} {names.label(k.entity_id)} {k.field}: {plan.endpoint} {k.theirs!r} vs "
+                  f"{k.ours_origin or 'hub'} {k.ours!r} (base {k.base!r}) → {outcome} ({k.rule})", markup=False, highlight=False)
+
+
+_ORDER = ["create", "update", "restore", "delete", "archive"]
+_PAST = {"create": "to create", "update": "to update", "restore": "to restore", "delete": "to delete",
+         "archive": "to archive"}
+
+
+def _with_plans(names: Names, plans: list) -> Names:
+    """``names`` and the titles and endpoint ids of the records the plans read: a dry run
+    rolls its writes back, so a record it would create is known by these only."""
+    titles, ids = dict(names.titles), {cid: list(known) for cid, known in names.ids.items()}
+    for p in plans:
+        for c in p.changes:
+            if (c.fields or {}).get("title"):
+                titles.setdefault(c.canonical_id, str(c.fields["title"]))
+            if p.direction == "pull" and c.external_id and not names.ids.get(c.canonical_id):
+                ids.setdefault(c.canonical_id, []).append(f"{p.endpoint} {c.external_id}")
+    return Names(titles, ids, names.debug)
+
+
+def _value_of(field: str, value: Any, names: Names) -> str:
+    """A field's value as a person reads it: a reference (objective_id …) by the record's name."""
+    if field.endswith("_id") and isinstance(value, str) and value in names.titles:
+        return names.label(value)
+    return repr(value)
 
 
 def status(cfg, store: Store) -> dict[str, Any]:
