@@ -24,6 +24,7 @@ from . import config as config_mod
 from . import ops, plugins, storefile, views
 from .errors import ConfigError, OkrsyncError
 from .lock import StoreLock
+from .names import Names, resolve
 from .store import Store
 from .sync import Counters, Hub, ordered
 
@@ -349,8 +350,6 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     totals = Counters()
     for p in plans:
         totals.add(p.counters)
-    from .names import Names
-
     views.print_run(env, command, run_id, plans, totals, dry_run, open_rows, Names.of(store, env.debug))
     if waiting and not env.as_json:
         env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")
@@ -430,13 +429,14 @@ def conflicts_list(env: Env, show_all):
     """
     store = env.store()
     rows = [c for c in store.conflicts() if show_all or c["status"] != "applied"]
-    keys = store.keys()
+    keys, names = store.keys(), Names.of(store, env.debug)
     for row in rows:
         row["keys"] = keys.get(row["entity_id"], [])
+        row.update(names.describe(row["entity_id"]))
     if env.as_json:
         env.emit(rows)
         return
-    views.print_conflicts(env, store, rows)
+    views.print_conflicts(env, names, rows)
 
 
 @conflicts.command(name="show")
@@ -452,11 +452,12 @@ def conflicts_show(env: Env, conflict_id):
     store = env.store()
     row = _conflict(store, conflict_id)
     current = store.get(row["entity_id"])
-    data = row | {"record": current[1] if current else None}
+    names = Names.of(store, env.debug)
+    data = row | {"record": current[1] if current else None} | names.describe(row["entity_id"])
     if env.as_json:
         env.emit(data)
     else:
-        views.print_conflict(env, data)
+        views.print_conflict(env, names, data)
 
 
 @conflicts.command(name="resolve")
@@ -521,7 +522,7 @@ def revert(env: Env, run_id, force_unlock):
         _acquire(lock, store, force_unlock)
         new_run = store.begin_run(f"revert {run_id}")
         try:
-            count, notes = revert_run(store, run_id, new_run)
+            count, notes = revert_run(store, run_id, new_run, Names.of(store, env.debug))
         except BaseException as e:
             store.finish_run(new_run, "failed", {}, error=str(e))
             raise
@@ -569,8 +570,6 @@ def log(env: Env, entity, since, run_id, limit):
         okrsync log --entity OKR-12
         okrsync log --entity "net revenue retention"
     """
-    from .names import Names, resolve
-
     store = env.store()
     entity = resolve(store, entity) if entity else None
     rows = store.changes(entity=entity, since=parse_since(since) if since else None, run=run_id, limit=limit)

@@ -163,17 +163,17 @@ def print_status(env, data: dict) -> None:
         table.add_row(e["name"], e["type"], str(e["linked"]), e["last_read"] or "never")
     out.print(table)
     if data["rejections"]:
-        rejected = Table("endpoint", "step", "where", "record", "reason", "since run", "last seen",
-                         title=f"{len(data['rejections'])} open rejection(s): fix or remove the rows, then sync")
-        for r in data["rejections"]:
-            rejected.add_row(Text(r["endpoint"]), r["step"], Text(r["where"]), Text(r["record"] or ""), Text(r["reason"]),
-                             str(r["first_run"]), str(r["last_run"]))  # Text: a cell's [brackets] are not markup
-        out.print(rejected)
-    runs = Table("run", "command", "started", "status", "error", title="recent runs")
-    for r in data["runs"]:
-        runs.add_row(str(r["id"]), r["command"] + (" (dry run)" if r["dry_run"] else ""), r["started"], r["status"],
-                     r["error"] or "")
-    out.print(runs)
+        cols = [Col("endpoint", 4, free=True, least=8), Col("step", 2), Col("where", free=True, least=10),
+                Col("record", free=True, least=12), Col("reason", free=True, least=16), Col("since run", 3),
+                Col("last seen", 1)]
+        # fitted makes every cell Text: a cell's [brackets] are not markup
+        out.print(fitted(out.width, cols, [[r["endpoint"], r["step"], r["where"], r["record"] or "", r["reason"],
+                                            r["first_run"], r["last_run"]] for r in data["rejections"]],
+                         title=f"{len(data['rejections'])} open rejection(s): fix or remove the rows, then sync"))
+    cols = [Col("run"), Col("command", free=True, least=8), Col("started", 1, free=True, least=10), Col("status"),
+            Col("error", free=True, least=10)]
+    out.print(fitted(out.width, cols, [[r["id"], r["command"] + (" (dry run)" if r["dry_run"] else ""), r["started"],
+                                        r["status"], r["error"] or ""] for r in data["runs"]], title="recent runs"))
 
 
 @dataclass
@@ -393,24 +393,23 @@ def _esc(text: str) -> str:
     return escape(text)
 
 
-def print_conflicts(env, store: Store, rows: list[dict]) -> None:
+def print_conflicts(env, names: Names, rows: list[dict]) -> None:
+    """Conflicts, each record by its title and the ids its tools show."""
     if not rows:
         env.err.print("no conflicts wait")
         return
-    table = Table("id", "status", "record", "field", "base", "sides", "since run")
-    for c in rows:
-        current = store.get(c["entity_id"])
-        title = (current[1].get("title") if current else None) or c["entity_id"]
-        title = " ".join([_short(title, 30), *c.get("keys", [])])
-        sides = "; ".join(f"{k}: {_short(v, 24)}" for k, v in c["candidates"].items())
-        table.add_row(str(c["id"]), c["status"], title, c["field"], _short(c["base"], 16), sides, str(c["run_id"]))
-    env.out.print(table)
+    cols = [Col("id"), Col("status", 2), Col("record", free=True, least=16), Col("field", free=True, least=6),
+            Col("base", 1, free=True, least=8), Col("sides", free=True, least=16), Col("since run", 3)]
+    table_rows = [[c["id"], c["status"], names.label(c["entity_id"]), c["field"], _short(c["base"], 16),
+                   "; ".join(f"{k}: {_short(v, 24)}" for k, v in c["candidates"].items()), c["run_id"]] for c in rows]
+    env.out.print(fitted(env.out.width, cols, table_rows))
 
 
-def print_conflict(env, c: dict) -> None:
+def print_conflict(env, names: Names, c: dict) -> None:
     out = env.out
-    title = (c["record"] or {}).get("title") or c["entity_id"]
-    out.print(f"conflict {c['id']} ({c['status']}) on {c['entity_id']} ({title}), field {c['field']}", markup=False)
+    title = (c["record"] or {}).get("title")
+    out.print(f"conflict {c['id']} ({c['status']}) on {names.label(c['entity_id'], title)}, field {c['field']}",
+              markup=False, highlight=False)
     out.print(f"  base (last agreed): {c['base']!r}", markup=False)
     for side, value in c["candidates"].items():
         out.print(f"  {side}: {value!r}", markup=False)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from .. import lint as lint_mod
+from ..names import Names
 from ..errors import ConfigError
 from . import catalogue, fit, history, pdf, profile, progress, render, review, scoring
 
@@ -180,16 +181,18 @@ def lint(env, period, overrides, as_of):
     Rules (default severity):
     """
     levels = lint_mod.severities(dict(_pair(o) for o in overrides))
-    found = lint_mod.lint(env.store(), levels, period=period, today=as_of.date() if as_of else None)
+    store = env.store()
+    found = lint_mod.lint(store, levels, period=period, today=as_of.date() if as_of else None)
     errors = sum(f.severity == "error" for f in found)
+    names = Names.of(store, env.debug)
     if env.as_json:
-        env.emit({"findings": [f.__dict__ for f in found], "errors": errors,
+        env.emit({"findings": [f.__dict__ | {"known_as": names.known_as(f.entity)} for f in found], "errors": errors,
                   "warnings": len(found) - errors, "severities": levels})
     else:
         for f in found:
             colour = "red" if f.severity == "error" else "yellow"
-            shown = ", ".join([f.entity, *f.keys])  # the keys people know it by in their tools
-            click.echo(click.style(f"{f.severity:7}", fg=colour) + f" {f.rule}: {f.title} ({shown}): {f.message}")
+            # the title and the ids people know it by in their tools; the canonical id with --debug
+            click.echo(click.style(f"{f.severity:7}", fg=colour) + f" {f.rule}: {names.label(f.entity, f.title)}: {f.message}")
         click.echo(f"{errors} error(s), {len(found) - errors} warning(s)", err=True)
     if errors:
         sys.exit(LINT_ERRORS_EXIT)
