@@ -85,12 +85,43 @@ class OkrsyncGroup(click.Group):
 
     def get_command(self, ctx, name):
         self._load_plugin_commands()
-        return super().get_command(ctx, name)
+        return share_options(super().get_command(ctx, name))
 
     def _load_plugin_commands(self) -> None:
         if not getattr(self, "_plugins_loaded", False):
             self._plugins_loaded = True
             plugins.get_plugin_manager().hook.register_commands(cli=self)
+
+
+def _after_json(ctx: click.Context, param, value) -> None:
+    if value and ctx.find_object(Env):
+        ctx.find_object(Env).as_json = True
+
+
+def _after_config(ctx: click.Context, param, value) -> None:
+    if value is not None and ctx.find_object(Env):
+        ctx.find_object(Env).config_path = value
+
+
+def share_options(cmd: click.Command | None) -> click.Command | None:
+    """Give a subcommand (and a subgroup's commands, plugins' too) the group's --json and
+    -c/--config, so ``okrsync log --json -c x.yaml`` works as ``okrsync --json -c x.yaml log``
+    does: people type options where they think of them. Said after the subcommand, they win."""
+    if cmd is None or getattr(cmd, "_shares_options", False):
+        return cmd
+    cmd._shares_options = True
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            share_options(sub)
+        return cmd
+    taken = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+    if "--json" not in taken:
+        cmd.params.append(click.Option(["--json"], is_flag=True, expose_value=False, callback=_after_json,
+                                       help="Print machine-readable JSON (as okrsync --json does)."))
+    if "--config" not in taken and "-c" not in taken:
+        cmd.params.append(click.Option(["-c", "--config"], metavar="FILE", expose_value=False, callback=_after_config,
+                                       help="Config file (as okrsync -c does)."))
+    return cmd
 
 
 @click.group(cls=OkrsyncGroup)
@@ -229,6 +260,28 @@ def connectors_cmd(env: Env, name: str | None):
                       f"{caps.alignment}" + (f" (depth {caps.alignment_depth})" if caps.alignment_depth is not None else ""),
                       caps.check_ins, caps.writes)
     env.out.print(table)
+
+
+@cli.command(name="plugins")
+@click.pass_obj
+def plugins_cmd(env: Env):
+    """List every installed plugin, built-in or from another package, and the hooks it
+    implements: connectors, commands, run_finished listeners.
+
+    \b
+    Examples:
+        okrsync plugins
+        okrsync plugins --json
+    """
+    found = plugins.installed()
+    if env.as_json:
+        env.emit([p.as_dict() for p in found])
+        return
+    cols = [views.Col("plugin", free=True, least=12), views.Col("from", 2, free=True, least=10),
+            views.Col("hooks", free=True, least=14), views.Col("connectors", 1, free=True, least=10)]
+    env.out.print(views.fitted(env.out.width, cols, [[p.name, p.source, ", ".join(p.hooks) or "(none)",
+                                                      ", ".join(p.connectors)] for p in found],
+                               title=f"{len(found)} plugin(s)"))
 
 
 def _dry_run_option(f):
