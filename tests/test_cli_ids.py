@@ -18,24 +18,11 @@ from click.testing import CliRunner
 
 from okrsync import plugins
 from okrsync.cli import cli
+from tests.test_cli import CONFIG  # planning-sheet (okrs.csv) and board (out/board.xlsx), store in state/
 from tests.test_plugins import make_distribution, site  # noqa: F401  (site: a fixture)
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
 KR_1 = "Increase membership activation rate"  # the sheet's KR-001
-
-CONFIG = """\
-store: state/okrsync.db
-endpoints:
-  planning-sheet:
-    type: csv
-    path: okrs.csv
-  board:
-    type: xlsx
-    path: out/board.xlsx
-    layout: hierarchical
-sync:
-  order: [planning-sheet, board]
-"""
 
 
 @pytest.fixture
