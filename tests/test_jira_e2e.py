@@ -350,4 +350,5 @@ def test_conflicts_list_shows_the_jira_key(project, jira):
     [row] = run("conflicts", "list")
     assert row["keys"] == [f"jira {kr['key']}"]
     text = CliRunner().invoke(cli, ["conflicts", "list"], env={"COLUMNS": "200"})
-    assert f"jira {kr['key']}" in text.output
+    assert f"({kr['key']} on jira; " in text.output  # by its title and ids (issue 24)
+    assert row["known_as"] == [f"jira {kr['key']}", row["known_as"][1]] and row["known_as"][1].startswith("sheet ")
