@@ -24,6 +24,7 @@ from . import config as config_mod
 from . import ops, plugins, storefile, views
 from .errors import ConfigError, OkrsyncError
 from .lock import StoreLock
+from .names import Names, resolve
 from .store import Store
 from .sync import Counters, Hub, ordered
 
@@ -84,12 +85,43 @@ class OkrsyncGroup(click.Group):
 
     def get_command(self, ctx, name):
         self._load_plugin_commands()
-        return super().get_command(ctx, name)
+        return share_options(super().get_command(ctx, name))
 
     def _load_plugin_commands(self) -> None:
         if not getattr(self, "_plugins_loaded", False):
             self._plugins_loaded = True
             plugins.get_plugin_manager().hook.register_commands(cli=self)
+
+
+def _after_json(ctx: click.Context, param, value) -> None:
+    if value and ctx.find_object(Env):
+        ctx.find_object(Env).as_json = True
+
+
+def _after_config(ctx: click.Context, param, value) -> None:
+    if value is not None and ctx.find_object(Env):
+        ctx.find_object(Env).config_path = value
+
+
+def share_options(cmd: click.Command | None) -> click.Command | None:
+    """Give a subcommand (and a subgroup's commands, plugins' too) the group's --json and
+    -c/--config, so ``okrsync log --json -c x.yaml`` works as ``okrsync --json -c x.yaml log``
+    does: people type options where they think of them. Said after the subcommand, they win."""
+    if cmd is None or getattr(cmd, "_shares_options", False):
+        return cmd
+    cmd._shares_options = True
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            share_options(sub)
+        return cmd
+    taken = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+    if "--json" not in taken:
+        cmd.params.append(click.Option(["--json"], is_flag=True, expose_value=False, callback=_after_json,
+                                       help="Print machine-readable JSON (as okrsync --json does)."))
+    if "--config" not in taken and "-c" not in taken:
+        cmd.params.append(click.Option(["-c", "--config"], metavar="FILE", expose_value=False, callback=_after_config,
+                                       help="Config file (as okrsync -c does)."))
+    return cmd
 
 
 @click.group(cls=OkrsyncGroup)
@@ -299,6 +331,28 @@ def connectors_cmd(env: Env, name: str | None):
     env.out.print(table)
 
 
+@cli.command(name="plugins")
+@click.pass_obj
+def plugins_cmd(env: Env):
+    """List every installed plugin, built-in or from another package, and the hooks it
+    implements: connectors, commands, run_finished listeners.
+
+    \b
+    Examples:
+        okrsync plugins
+        okrsync plugins --json
+    """
+    found = plugins.installed()
+    if env.as_json:
+        env.emit([p.as_dict() for p in found])
+        return
+    cols = [views.Col("plugin", free=True, least=12), views.Col("from", 2, free=True, least=10),
+            views.Col("hooks", free=True, least=14), views.Col("connectors", 1, free=True, least=10)]
+    env.out.print(views.fitted(env.out.width, cols, [[p.name, p.source, ", ".join(p.hooks) or "(none)",
+                                                      ", ".join(p.connectors)] for p in found],
+                               title=f"{len(found)} plugin(s)"))
+
+
 def _dry_run_option(f):
     return click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")(f)
 
@@ -379,7 +433,13 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     cfg = obs.load_config()
     for name in names:
         cfg.endpoint(name)  # unknown names fail before anything runs
-    store = env.store(cfg)
+    if dry_run and not Path(cfg.store).exists():
+        # a dry run writes nothing, not even an empty store: it plans against an empty one in memory
+        if not env.new_store:  # signs of a lost store still stop it (with --new-store: nothing to delete)
+            storefile.refuse_a_lost_store(Path(cfg.store), False)
+        store = Store(None)
+    else:
+        store = env.store(cfg)
     hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
               allow_mass_delete=allow_mass_delete)
     selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
@@ -412,7 +472,9 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     totals = Counters()
     for p in plans:
         totals.add(p.counters)
-    views.print_run(env, command, run_id, plans, totals, dry_run, open_rows)
+    # the plan's records are named in a dry run and in --json only: a scheduled run skips reading every title
+    names = Names.of(store, env.debug) if dry_run or env.as_json else None
+    views.print_run(env, command, run_id, plans, totals, dry_run, open_rows, names)
     if waiting and not env.as_json:
         env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")
     if rejected:
@@ -491,13 +553,14 @@ def conflicts_list(env: Env, show_all):
     """
     store = env.store()
     rows = [c for c in store.conflicts() if show_all or c["status"] != "applied"]
-    keys = store.keys()
+    keys, names = store.keys(), Names.of(store, env.debug)
     for row in rows:
         row["keys"] = keys.get(row["entity_id"], [])
+        row.update(names.describe(row["entity_id"]))
     if env.as_json:
         env.emit(rows)
         return
-    views.print_conflicts(env, store, rows)
+    views.print_conflicts(env, names, rows)
 
 
 @conflicts.command(name="show")
@@ -513,11 +576,12 @@ def conflicts_show(env: Env, conflict_id):
     store = env.store()
     row = _conflict(store, conflict_id)
     current = store.get(row["entity_id"])
-    data = row | {"record": current[1] if current else None}
+    names = Names.of(store, env.debug)
+    data = row | {"record": current[1] if current else None} | names.describe(row["entity_id"])
     if env.as_json:
         env.emit(data)
     else:
-        views.print_conflict(env, data)
+        views.print_conflict(env, names, data)
 
 
 @conflicts.command(name="resolve")
@@ -582,7 +646,7 @@ def revert(env: Env, run_id, force_unlock):
         _acquire(lock, store, force_unlock)
         new_run = store.begin_run(f"revert {run_id}")
         try:
-            count, notes = revert_run(store, run_id, new_run)
+            count, notes = revert_run(store, run_id, new_run, Names.of(store, env.debug))
         except BaseException as e:
             store.finish_run(new_run, "failed", {}, error=str(e))
             raise
@@ -614,7 +678,8 @@ def status(env: Env):
 
 
 @cli.command()
-@click.option("--entity", metavar="ID", help="Only this record: its canonical id, or an endpoint's id or key for it (OKR-12).")
+@click.option("--entity", metavar="ID", help="Only this record: an endpoint's id or key for it (KR-1, OKR-12), "
+              "its canonical id, or a piece of its title that no other record has.")
 @click.option("--since", metavar="WHEN", help="An ISO date or time (UTC), or an age such as 2h, 3d, 1w.")
 @click.option("--run", "run_id", type=int, metavar="N", help="Only changes made by run N.")
 @click.option("--limit", type=int, default=200, show_default=True, help="At most this many rows (the newest).")
@@ -627,17 +692,19 @@ def log(env: Env, entity, since, run_id, limit):
         okrsync log --since 1d
         okrsync log --entity kr_3f2a9c1b7d10
         okrsync log --entity OKR-12
+        okrsync log --entity "net revenue retention"
     """
     store = env.store()
-    entity = store.resolve(entity) if entity else None
+    entity = resolve(store, entity) if entity else None
     rows = store.changes(entity=entity, since=parse_since(since) if since else None, run=run_id, limit=limit)
-    keys = store.keys()
+    keys, names = store.keys(), Names.of(store, env.debug)
     for row in rows:
         row["keys"] = keys.get(row["entity_id"], [])
+        row.update(names.describe(row["entity_id"]))
     if env.as_json:
         env.emit(rows)
     else:
-        views.print_log(env, rows)
+        views.print_log(env, rows, names)
 
 
 def parse_since(text: str) -> str:

@@ -96,3 +96,39 @@ def connectors(pm: pluggy.PluginManager | None = None) -> dict[str, ConnectorInf
 
         impl.function(register=register)
     return dict(sorted(found.items()))
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """One registered plugin, as ``okrsync plugins`` lists it."""
+
+    name: str  # the module (built-in) or the entry point's name
+    source: str  # "built-in" or "entry point (dist version)"
+    hooks: tuple[str, ...]  # the okrsync hooks it implements
+    connectors: tuple[str, ...]  # the connector names it registers
+    about: str  # the first line of its docstring
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "source": self.source, "hooks": list(self.hooks),
+                "connectors": list(self.connectors), "about": self.about}
+
+
+def installed(pm: pluggy.PluginManager | None = None) -> list[PluginInfo]:
+    """Every plugin the manager holds, built-in or installed, with the hooks it implements:
+    also one that only adds commands or listens to ``run_finished``, which ``connectors()``
+    cannot show. Built-ins first, in loading order."""
+    pm = pm or get_plugin_manager()
+    dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
+    by_plugin: dict[str, list[str]] = {}
+    for name, info in connectors(pm).items():
+        by_plugin.setdefault(info.plugin, []).append(name)
+    out = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:  # blocked (pluggy keeps the name)
+            continue
+        dist = dists.get(id(plugin))
+        hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
+        about = ((getattr(plugin, "__doc__", None) or "").strip().splitlines() or [""])[0]
+        out.append(PluginInfo(name, f"entry point ({dist.project_name} {dist.version})" if dist else "built-in", hooks,
+                              tuple(by_plugin.get(name, ())), about))
+    return out

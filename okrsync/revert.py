@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import OkrsyncError
+from .names import Names
 from .store import ALL, Store
 
 
@@ -21,8 +22,10 @@ def _per_field(row: dict) -> list[dict]:
     return [row | {"field": f, "old": old.get(f), "new": new.get(f)} for f in old.keys() | new.keys()]
 
 
-def revert_run(store: Store, run: int, new_run: int) -> tuple[int, list[str]]:
-    """Revert ``run`` inside ``new_run``; returns (entities reverted, notes on what was skipped)."""
+def revert_run(store: Store, run: int, new_run: int, names: Names | None = None) -> tuple[int, list[str]]:
+    """Revert ``run`` inside ``new_run``; returns (entities reverted, notes on what was skipped),
+    each note naming its record by ``names`` (default: the store's, without canonical ids)."""
+    names = names or Names.of(store)
     rows = [r for r in store.changes(run=run) if r["kind"] != "conflict"]
     if not rows:
         raise OkrsyncError(f"run {run} made no canonical changes (see okrsync status for the runs)")
@@ -39,7 +42,7 @@ def revert_run(store: Store, run: int, new_run: int) -> tuple[int, list[str]]:
             ops = {c["kind"] for c in changes}
             if ops & {"delete", "archive"}:
                 if live:
-                    notes.append(f"{entity_id}: restored since run {run}; left as it is")
+                    notes.append(f"{names.label(entity_id)}: restored since run {run}; left as it is")
                     continue
                 restored = {c["field"]: c["old"] for c in changes}
                 store.mutate(new_run, f"revert:{run}", kind, entity_id, restored, change="revert")
@@ -47,7 +50,7 @@ def revert_run(store: Store, run: int, new_run: int) -> tuple[int, list[str]]:
                 continue
             later = [c["field"] for c in changes if fields.get(c["field"]) != c["new"]]
             if not live or later:
-                notes.append(f"{entity_id}: {', '.join(later) or 'the record'} changed since run {run}; skipped")
+                notes.append(f"{names.label(entity_id)}: {', '.join(later) or 'the record'} changed since run {run}; skipped")
                 continue
             if "create" in ops:
                 store.mutate(new_run, f"revert:{run}", kind, entity_id, None, change="revert")

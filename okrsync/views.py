@@ -6,6 +6,7 @@ Each view is a function that builds plain data (also the ``--json`` output) and 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.table import Table
@@ -14,6 +15,7 @@ from rich.tree import Tree
 
 from .lock import StoreLock
 from .model import band, from_fields, objective_progress, progress, score
+from .names import Names
 from .store import Store
 
 MAX_LISTED = 20
@@ -27,36 +29,32 @@ def untouched(plans: list, open_rows: list[dict]) -> list[dict]:
 
 
 def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_run: bool,
-              open_rows: list[dict] = ()) -> None:
+              open_rows: list[dict] = (), names: Names | None = None) -> None:
     """The run's summary; ``open_rows`` are the store's open rejections of its endpoints
     (``Store.rejections``): each rejected line says since which run, and those of steps
-    this run did not take are listed too."""
+    this run did not take are listed too. ``names`` (the store's, after the run) name the
+    records of a dry run's plan by their titles and the ids their tools show."""
     still = untouched(plans, list(open_rows))
+    names = _with_plans(names or Names(debug=env.debug), plans)
     if env.as_json:
+        endpoints = [p.as_dict() for p in plans]
+        for plan, data in zip(plans, endpoints):  # beside each canonical id: the title and the ids people know
+            for change, entry in zip(plan.changes, data["changes"]):
+                entry.update(names.describe(change.canonical_id))
+            for conflict, entry in zip(plan.conflicts, data["conflicts"]):
+                entry.update(names.describe(conflict.entity_id))
         env.emit({"command": command, "run": run_id, "dry_run": dry_run,
-                  "endpoints": [p.as_dict() for p in plans], "totals": totals.__dict__, "still_rejected": still})
+                  "endpoints": endpoints, "totals": totals.__dict__, "still_rejected": still})
         return
     out = env.out
     if dry_run:
         for plan in plans:
-            if plan.changes:
-                out.print(f"[bold]{plan.direction} {plan.endpoint}[/bold] would:")
-                for c in plan.changes[:MAX_LISTED]:
-                    fields = ", ".join(f"{k}: {o!r} → {n!r}" for k, (o, n) in sorted(c.diff.items())[:6])
-                    out.print(f"  {c.op} {c.kind} {c.external_id or c.canonical_id}: {fields}", markup=False)
-                if len(plan.changes) > MAX_LISTED:
-                    out.print(f"  … and {len(plan.changes) - MAX_LISTED} more (use --json for all)")
-            for k in plan.conflicts[:MAX_LISTED]:
-                outcome = {"theirs": f"{plan.endpoint} wins", "ours": f"{k.ours_origin or 'the hub'} wins",
-                           "manual": "waits for you"}[k.decision]
-                out.print(f"  conflict {k.kind} {k.entity_id} {k.field}: {plan.endpoint} {k.theirs!r} vs "
-                          f"{k.ours_origin or 'hub'} {k.ours!r} (base {k.base!r}) → {outcome} ({k.rule})", markup=False)
-    table = Table("endpoint", "step", "read", "created", "updated", "unchanged", "conflicts", "rejected",
-                  title=f"{command} {'(dry run: nothing written)' if dry_run else f'run {run_id}'}")
-    for p in plans:
-        c = p.counters
-        table.add_row(p.endpoint, p.direction, str(c.read), str(c.created), str(c.updated), str(c.unchanged),
-                      str(c.conflicts), str(len(p.rejected)))
+            print_plan(env, plan, names)
+    table = fitted(out.width, [Col("endpoint", free=True, least=8), Col("step"), Col("read"), Col("created"),
+                               Col("updated"), Col("unchanged", 1), Col("conflicts"), Col("rejected")],
+                   [[p.endpoint, p.direction, p.counters.read, p.counters.created, p.counters.updated,
+                     p.counters.unchanged, p.counters.conflicts, len(p.rejected)] for p in plans],
+                   title=f"{command} {'(dry run: nothing written)' if dry_run else f'run {run_id}'}")
     out.print(table)
     since = {(r["endpoint"], r["step"], r["where"]): r["first_run"] for r in open_rows}
     for p in plans:
@@ -73,6 +71,62 @@ def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_ru
                       f"not tried again by this {command})", markup=False, highlight=False)
     if len(still) > MAX_LISTED:
         env.err.print(f"rejected: … and {len(still) - MAX_LISTED} more still open (okrsync status lists them)")
+
+
+def print_plan(env, plan, names: Names) -> None:
+    """One step of a dry run, for a person: what it would create, change and delete
+    (counted), then each record by title and the ids its tools show, with every field it
+    would change as old → new."""
+    out = env.out
+    ops: dict[str, int] = {}
+    for c in plan.changes:
+        ops[c.op] = ops.get(c.op, 0) + 1
+    if not (plan.changes or plan.conflicts):
+        out.print(f"{plan.direction} {plan.endpoint}: nothing to change", markup=False, highlight=False)
+        return
+    counted = ", ".join(f"{ops[op]} {_PAST.get(op, op)}" for op in sorted(ops, key=_ORDER.index) if op in _ORDER)
+    out.print(f"[bold]{_esc(plan.direction)} {_esc(plan.endpoint)}[/bold] would: {_esc(counted or 'change nothing')}"
+              + (f"; {len(plan.conflicts)} conflict(s)" if plan.conflicts else ""))
+    for c in plan.changes[:MAX_LISTED]:
+        out.print(f"  {c.op} {c.kind.replace('_', ' ')} {names.label(c.canonical_id)}", markup=False, highlight=False)
+        if c.op in ("delete", "archive"):
+            continue
+        for k, (o, n) in sorted(c.diff.items()):
+            new = _value_of(k, n, names)
+            shown = new if c.op == "create" else f"{_value_of(k, o, names)} → {new}"
+            out.print(f"      {k}: {shown}", markup=False, highlight=False)
+    if len(plan.changes) > MAX_LISTED:
+        out.print(f"  … and {len(plan.changes) - MAX_LISTED} more record(s) (use --json for all)")
+    for k in plan.conflicts[:MAX_LISTED]:
+        outcome = {"theirs": f"{plan.endpoint} wins", "ours": f"{k.ours_origin or 'the hub'} wins",
+                   "manual": "waits for you"}[k.decision]
+        out.print(f"  conflict {k.kind.replace('_', ' ')} {names.label(k.entity_id)} {k.field}: {plan.endpoint} {k.theirs!r} vs "
+                  f"{k.ours_origin or 'hub'} {k.ours!r} (base {k.base!r}) → {outcome} ({k.rule})", markup=False, highlight=False)
+
+
+_ORDER = ["create", "update", "restore", "delete", "archive"]
+_PAST = {"create": "to create", "update": "to update", "restore": "to restore", "delete": "to delete",
+         "archive": "to archive"}
+
+
+def _with_plans(names: Names, plans: list) -> Names:
+    """``names`` and the titles and endpoint ids of the records the plans read: a dry run
+    rolls its writes back, so a record it would create is known by these only."""
+    titles, ids = dict(names.titles), {cid: list(known) for cid, known in names.ids.items()}
+    for p in plans:
+        for c in p.changes:
+            if (c.fields or {}).get("title"):
+                titles.setdefault(c.canonical_id, str(c.fields["title"]))
+            if p.direction == "pull" and c.external_id and not names.ids.get(c.canonical_id):
+                ids.setdefault(c.canonical_id, []).append(f"{p.endpoint} {c.external_id}")
+    return Names(titles, ids, names.debug)
+
+
+def _value_of(field: str, value: Any, names: Names) -> str:
+    """A field's value as a person reads it: a reference (objective_id …) by the record's name."""
+    if field.endswith("_id") and isinstance(value, str) and value in names.titles:
+        return names.label(value)
+    return repr(value)
 
 
 def status(cfg, store: Store) -> dict[str, Any]:
@@ -109,34 +163,74 @@ def print_status(env, data: dict) -> None:
         table.add_row(e["name"], e["type"], str(e["linked"]), e["last_read"] or "never")
     out.print(table)
     if data["rejections"]:
-        rejected = Table("endpoint", "step", "where", "record", "reason", "since run", "last seen",
-                         title=f"{len(data['rejections'])} open rejection(s): fix or remove the rows, then sync")
-        for r in data["rejections"]:
-            rejected.add_row(Text(r["endpoint"]), r["step"], Text(r["where"]), Text(r["record"] or ""), Text(r["reason"]),
-                             str(r["first_run"]), str(r["last_run"]))  # Text: a cell's [brackets] are not markup
-        out.print(rejected)
-    runs = Table("run", "command", "started", "status", "error", title="recent runs")
-    for r in data["runs"]:
-        runs.add_row(str(r["id"]), r["command"] + (" (dry run)" if r["dry_run"] else ""), r["started"], r["status"],
-                     r["error"] or "")
-    out.print(runs)
+        cols = [Col("endpoint", 4, free=True, least=8), Col("step", 2), Col("where", free=True, least=10),
+                Col("record", free=True, least=12), Col("reason", free=True, least=16), Col("since run", 3),
+                Col("last seen", 1)]
+        # fitted makes every cell Text: a cell's [brackets] are not markup
+        out.print(fitted(out.width, cols, [[r["endpoint"], r["step"], r["where"], r["record"] or "", r["reason"],
+                                            r["first_run"], r["last_run"]] for r in data["rejections"]],
+                         title=f"{len(data['rejections'])} open rejection(s): fix or remove the rows, then sync"))
+    cols = [Col("run"), Col("command", free=True, least=8), Col("started", 1, free=True, least=10), Col("status"),
+            Col("error", free=True, least=10)]
+    out.print(fitted(out.width, cols, [[r["id"], r["command"] + (" (dry run)" if r["dry_run"] else ""), r["started"],
+                                        r["status"], r["error"] or ""] for r in data["runs"]], title="recent runs"))
 
 
-def print_log(env, rows: list[dict]) -> None:
-    table = Table("time", "run", "entity", "field", "old", "new", "from", "kind")
+@dataclass
+class Col:
+    """A column of a table that must fit the terminal: ``keep`` ranks it (the lowest is
+    dropped first when the columns do not fit at their narrowest; 0: never), ``free`` text
+    folds over lines down to ``least`` characters where short values stay on one."""
+
+    header: str
+    keep: int = 0
+    free: bool = False
+    least: int = 0
+
+    @property
+    def narrowest(self) -> int:
+        return max(len(self.header), self.least)
+
+
+def fitted(width: int, cols: list[Col], rows: list[list], **kwargs) -> Table:
+    """A table of ``rows`` no wider than ``width``: every header whole (none cut to
+    "conflic…"), columns dropped by rank until they fit, free text folded."""
+    kept = list(range(len(cols)))
+    # a column needs its narrowest (a short column: its longest value) and 3 characters of
+    # border and padding; the table 1 more
+    need = [c.narrowest if c.free else max([c.narrowest, *(len(str(r[i])) for r in rows)]) for i, c in enumerate(cols)]
+    while sum(need[i] + 3 for i in kept) + 1 > width and any(cols[i].keep for i in kept):
+        kept.remove(min((i for i in kept if cols[i].keep), key=lambda i: cols[i].keep))
+    table = Table(**kwargs)
+    for i in kept:
+        c = cols[i]
+        table.add_column(c.header, min_width=c.narrowest, no_wrap=not c.free, overflow="fold" if c.free else "ellipsis")
+    for row in rows:
+        table.add_row(*(row[i] if isinstance(row[i], Text) else Text(str(row[i])) for i in kept))
+    return table
+
+
+def print_log(env, rows: list[dict], names: Names) -> None:
+    """The change log, one row per change: the record by its title and the ids its tools
+    show (the canonical id with --debug only), each field's old → new."""
+    cols = [Col("time", 3), Col("run", 4), Col("record", free=True, least=20), Col("field", free=True, least=8),
+            Col("old → new", free=True, least=14), Col("from", 2, free=True, least=8), Col("kind", 1)]
+    table_rows = []
     for r in rows:
         field, old, new = r["field"], r["old"], r["new"]
-        if field == "*":  # a whole record created or deleted: name it by its title
-            field, old, new = "(record)", _titled(old), _titled(new)
-        entity = " ".join([r["entity_id"], *(f"({k})" for k in r.get("keys", []))])
-        table.add_row(r["at"], str(r["run_id"]), entity, field, _short(old), _short(new), r["origin"], r["kind"])
-    env.out.print(table)
+        if field == "*":  # a whole record created or deleted: the record column names it
+            field, change = "(record)", r["kind"]
+        else:
+            change = _short(new) if old is None else f"{_short(old)} → {_short(new)}"
+        table_rows.append([r["at"][5:16].replace("T", " "), r["run_id"], names.label(r["entity_id"], known_as=_known(r)),
+                           field, change, r["origin"], r["kind"]])
+    env.out.print(fitted(env.out.width, cols, table_rows))
     if not rows:
         env.err.print("no changes match")
 
 
-def _titled(record: dict | None) -> str | None:
-    return None if record is None else repr(record.get("title") or record)
+def _known(row: dict) -> list[str] | None:
+    return row.get("known_as")
 
 
 def _short(value: Any, width: int = 40) -> str:
@@ -299,24 +393,23 @@ def _esc(text: str) -> str:
     return escape(text)
 
 
-def print_conflicts(env, store: Store, rows: list[dict]) -> None:
+def print_conflicts(env, names: Names, rows: list[dict]) -> None:
+    """Conflicts, each record by its title and the ids its tools show."""
     if not rows:
         env.err.print("no conflicts wait")
         return
-    table = Table("id", "status", "record", "field", "base", "sides", "since run")
-    for c in rows:
-        current = store.get(c["entity_id"])
-        title = (current[1].get("title") if current else None) or c["entity_id"]
-        title = " ".join([_short(title, 30), *c.get("keys", [])])
-        sides = "; ".join(f"{k}: {_short(v, 24)}" for k, v in c["candidates"].items())
-        table.add_row(str(c["id"]), c["status"], title, c["field"], _short(c["base"], 16), sides, str(c["run_id"]))
-    env.out.print(table)
+    cols = [Col("id"), Col("status", 2), Col("record", free=True, least=16), Col("field", free=True, least=6),
+            Col("base", 1, free=True, least=8), Col("sides", free=True, least=16), Col("since run", 3)]
+    table_rows = [[c["id"], c["status"], names.label(c["entity_id"]), c["field"], _short(c["base"], 16),
+                   "; ".join(f"{k}: {_short(v, 24)}" for k, v in c["candidates"].items()), c["run_id"]] for c in rows]
+    env.out.print(fitted(env.out.width, cols, table_rows))
 
 
-def print_conflict(env, c: dict) -> None:
+def print_conflict(env, names: Names, c: dict) -> None:
     out = env.out
-    title = (c["record"] or {}).get("title") or c["entity_id"]
-    out.print(f"conflict {c['id']} ({c['status']}) on {c['entity_id']} ({title}), field {c['field']}", markup=False)
+    title = (c["record"] or {}).get("title")
+    out.print(f"conflict {c['id']} ({c['status']}) on {names.label(c['entity_id'], title)}, field {c['field']}",
+              markup=False, highlight=False)
     out.print(f"  base (last agreed): {c['base']!r}", markup=False)
     for side, value in c["candidates"].items():
         out.print(f"  {side}: {value!r}", markup=False)

@@ -4,6 +4,7 @@ cursor may move past work that failed."""
 
 import csv
 import json
+import re
 import shutil
 import sqlite3
 from pathlib import Path
@@ -310,7 +311,8 @@ def test_jira_keys_are_stored_with_links_shown_and_found_by_log(project, jira):
     assert {r["entity_id"] for r in run("log", "--entity", sheet_id)} == {cid}  # every connector's ids (CO-1)
     findings = json.loads(CliRunner().invoke(cli, ["--json", "lint"]).output)["findings"]
     assert len(findings) >= 5 and all(f["keys"][0].startswith("jira OKR-") for f in findings)
-    assert CliRunner().invoke(cli, ["lint"]).output.count(", jira OKR-") == len(findings)
+    # each finding is named by its title and its ids (issue 24): "(OKR-3 on jira; CO-1 on sheet)"
+    assert len(re.findall(r"\(OKR-\d+ on jira; ", CliRunner().invoke(cli, ["lint"]).output)) == len(findings)
 
 
 def test_a_lost_create_answer_after_the_first_run_is_found_by_key_despite_a_5_s_lag(project, jira):
@@ -348,4 +350,5 @@ def test_conflicts_list_shows_the_jira_key(project, jira):
     [row] = run("conflicts", "list")
     assert row["keys"] == [f"jira {kr['key']}"]
     text = CliRunner().invoke(cli, ["conflicts", "list"], env={"COLUMNS": "200"})
-    assert f"jira {kr['key']}" in text.output
+    assert f"({kr['key']} on jira; " in text.output  # by its title and ids (issue 24)
+    assert row["known_as"] == [f"jira {kr['key']}", row["known_as"][1]] and row["known_as"][1].startswith("sheet ")

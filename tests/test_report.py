@@ -535,7 +535,9 @@ def test_lint_rules_severity_and_exit_code(example):
     csv.write_text(csv.read_text().replace(",8400000,9050000,10200000,", ",8400000,9050000,,"))  # ARR: no target
     run("-c", "config.example.yaml", "pull", "planning-sheet")
     result = run("-c", "config.example.yaml", "lint", "--as-of", "2026-02-01", code=7)
-    assert "kr-no-target: Grow ARR from €8.4M to €10.2M" in result.output
+    # named by its title and the sheet's id, not the canonical one (issue 24)
+    assert "kr-no-target: 'Grow ARR from €8.4M to €10.2M' (KR-1 on planning-sheet): " in result.output
+    assert "kr_" not in result.output
     late = json.loads(run("-c", "config.example.yaml", "--json", "lint", "--severity", "kr-no-target=warning",
                           "--as-of", "2026-04-01").output)
     rules = {f["rule"] for f in late["findings"]}

@@ -68,7 +68,7 @@ def test_a_kr_whose_target_equals_its_start_imports_scores_a_dash_and_lint_flags
     shown = [line for line in run("show").output.splitlines() if "Flat one" in line]
     assert shown and "–" in shown[0]
     lint = run("lint").output
-    assert "warning kr-target-equals-start: Flat one" in lint and "target equals start (5)" in lint
+    assert "warning kr-target-equals-start: 'Flat one'" in lint and "target equals start (5)" in lint
 
 
 def test_a_write_puts_a_kept_cell_back_in_its_column(tmp_path):

@@ -9,8 +9,10 @@ from pathlib import Path
 
 import click
 
+from .. import config as config_mod
 from .. import lint as lint_mod
 from ..errors import ConfigError
+from ..names import Names
 from . import catalogue, fit, history, pdf, profile, progress, render, review, scoring
 
 LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
@@ -38,7 +40,9 @@ def report():
               help="Client profile YAML: size, it_landscape, must_haves, budget_per_seat, weights.")
 @click.option("--period", help="Only the client's OKRs of this period.")
 @click.option("--format", "fmt", type=click.Choice(FIT_FORMATS), help="Default: from --out's suffix, else html.")
-@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE", help="Write here (default: standard output).")
+@click.option("--out", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write here; - for standard output (default: fit.html or fit.md next to the config when "
+                   "standard output is a terminal, else standard output).")
 @click.pass_obj
 def fit_cmd(env, preset, client_path, period, fmt, out):
     """Rank ~25 OKR tools for a client, and show what each would keep of the client's OKRs.
@@ -70,6 +74,9 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
               "custom_values": sum(data.custom.values())}
     result = render.fit_data(preset, client, weights, scores, flips, fits, counts)
     top = [tools[k].name for k in result["top_tier"]]
+    if out is None and not env.as_json and fmt != "json" and _stdout_is_terminal():
+        # a terminal cannot read 255 KB of HTML: the report goes next to the config, and we say where
+        out = str(Path(env.config_path or config_mod.DEFAULT_PATH).parent / f"fit.{fmt or 'html'}")
     _write(env, result, fmt, out, FIT_FORMATS, f"{len(scores)} tools, top: " + (
            "none" if not top else top[0] if len(top) == 1 else ", ".join(top) + " (tied: their ranges overlap)"
            if len(top) <= 3 else f"{len(top)} tools tied (their ranges overlap; the report lists what to ask the vendors)")
@@ -144,10 +151,10 @@ def _write(env, data: dict, fmt: str | None, out: str | None, formats: tuple[str
     if fmt not in formats:
         raise click.UsageError(f"--out {out}: this report is written as {', '.join(formats[:-1])} or {formats[-1]}, not {fmt}; "
                                f"name the file .{formats[0]} or pass --format {formats[0]}")
-    if fmt == "pdf" and out is None:
+    if fmt == "pdf" and out in (None, "-"):
         raise ConfigError("--format pdf writes a file: give --out FILE.pdf")
     text = render.render(data, "html" if fmt == "pdf" else fmt)
-    if out is None:
+    if out is None or out == "-":
         click.echo(text, nl=False)
         return
     path = Path(out)
@@ -160,6 +167,10 @@ def _write(env, data: dict, fmt: str | None, out: str | None, formats: tuple[str
     except OSError as e:
         raise ConfigError(f"--out {out}: cannot write: {e.strerror}") from None
     click.echo(f"wrote {path} ({fmt}): {summary}", err=True)
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
 
 
 def _suffix_format(out: str | None) -> str:
@@ -180,16 +191,18 @@ def lint(env, period, overrides, as_of):
     Rules (default severity):
     """
     levels = lint_mod.severities(dict(_pair(o) for o in overrides))
-    found = lint_mod.lint(env.store(), levels, period=period, today=as_of.date() if as_of else None)
+    store = env.store()
+    found = lint_mod.lint(store, levels, period=period, today=as_of.date() if as_of else None)
     errors = sum(f.severity == "error" for f in found)
+    names = Names.of(store, env.debug)
     if env.as_json:
-        env.emit({"findings": [f.__dict__ for f in found], "errors": errors,
+        env.emit({"findings": [f.__dict__ | {"known_as": names.known_as(f.entity)} for f in found], "errors": errors,
                   "warnings": len(found) - errors, "severities": levels})
     else:
         for f in found:
             colour = "red" if f.severity == "error" else "yellow"
-            shown = ", ".join([f.entity, *f.keys])  # the keys people know it by in their tools
-            click.echo(click.style(f"{f.severity:7}", fg=colour) + f" {f.rule}: {f.title} ({shown}): {f.message}")
+            # the title and the ids people know it by in their tools; the canonical id with --debug
+            click.echo(click.style(f"{f.severity:7}", fg=colour) + f" {f.rule}: {names.label(f.entity, f.title)}: {f.message}")
         click.echo(f"{errors} error(s), {len(found) - errors} warning(s)", err=True)
     if errors:
         sys.exit(LINT_ERRORS_EXIT)

@@ -1,0 +1,227 @@
+"""A CLI that speaks the user's ids (issue 24): records named by title and the ids their
+tools show, a dry run a person can read, output that fits 80 columns, options after the
+subcommand, report fit's default file, and ``okrsync plugins``.
+
+The records are a real team's (tests/fixtures/real/flat_kr_rows_percent_words_product_ops_sandbox.csv,
+see ATTRIBUTION.md): one row per KR, ids O-001 / KR-001 as the team wrote them.
+"""
+
+import csv
+import json
+import re
+import shutil
+from pathlib import Path
+
+import openpyxl
+import pytest
+from click.testing import CliRunner
+
+from okrsync import plugins
+from okrsync.cli import cli
+from tests.test_cli import CONFIG  # planning-sheet (okrs.csv) and board (out/board.xlsx), store in state/
+from tests.test_plugins import make_distribution, site  # noqa: F401  (site: a fixture)
+
+REAL = Path(__file__).resolve().parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
+KR_1 = "Increase membership activation rate"  # the sheet's KR-001
+
+
+@pytest.fixture
+def project(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("COLUMNS", "80")  # what the console measures: a standard terminal
+    shutil.copy(REAL, tmp_path / "okrs.csv")
+    (tmp_path / "okrsync.yaml").write_text(CONFIG)
+    return tmp_path
+
+
+def run(*args, code=0, width=None):
+    """The command's output; ``width``: a terminal that wide (else 80), so a line is not
+    wrapped before the test reads it."""
+    result = CliRunner(env={"COLUMNS": str(width)} if width else None).invoke(cli, list(args))
+    assert result.exit_code == code, result.output
+    assert "Traceback" not in result.output
+    return result
+
+
+def edit_sheet(project, old, new):
+    path = project / "okrs.csv"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+def set_current(project, kr_id, value):
+    """Type a KR's current value into the sheet as it is now (a push may have rewritten it)."""
+    path = project / "okrs.csv"
+    with path.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    [row] = [r for r in rows if r["key_result_id"] == kr_id]
+    row["current"] = value
+    with path.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+# ---------------------------------------------------------------- item 3: the dry run
+
+
+def test_dry_run_names_each_record_lists_every_field_and_writes_no_store(project):
+    plan = json.loads(run("--json", "sync", "--dry-run").output)
+    pulled = plan["endpoints"][0]
+    assert (pulled["endpoint"], pulled["direction"]) == ("planning-sheet", "pull")
+    kinds = [c["kind"] for c in pulled["changes"]]
+    objectives, krs = kinds.count("objective"), kinds.count("key_result")
+    assert (objectives, krs) == (pulled["counters"]["created"] - krs, len(re.findall(r"^O-\d+,[^\n]*,KR-\d+", REAL.read_text(), re.M)))
+    kr = next(c for c in pulled["changes"] if c["title"] == KR_1)
+    assert kr["known_as"] == ["planning-sheet KR-001"] and kr["id"].startswith("kr_")
+    assert len(kr["changes"]) > 6  # the old plan showed the first six fields only
+
+    text = run("sync", "--dry-run", width=200).output
+    assert f"pull planning-sheet would: {objectives + krs} to create" in text
+    lines = text.splitlines()
+    at = lines.index(f"  create key result '{KR_1}' (KR-001 on planning-sheet)")
+    listed = [line.strip().split(":")[0] for line in lines[at + 1: at + 1 + len(kr["changes"])]]
+    assert listed == sorted(kr["changes"])  # every field, each on its line
+    assert re.search(r"      objective_id: 'Help employees reach reliable first value in the ?…' \(O-001 on planning-sheet\)\n", text)
+    assert "kr_" not in text and "obj_" not in text  # canonical ids: --json and --debug only
+    # not even an empty store (the lock's directory is made, and the lock removed)
+    assert not (project / "state/okrsync.db").exists() and not (project / "out").exists()
+    assert list((project / "state").iterdir()) == []
+
+
+def test_dry_run_of_an_edit_shows_old_to_new_per_field_under_the_title(project):
+    run("sync")
+    edit_sheet(project, "Membership Activation Rate,60 percent,60 percent,75 percent,At risk",
+               "Membership Activation Rate,60 percent,64 percent,80 percent,On track")
+    plan = json.loads(run("--json", "sync", "--dry-run").output)
+    [change] = plan["endpoints"][0]["changes"]
+    assert change["title"] == KR_1 and change["known_as"] == ["board KR-001", "planning-sheet KR-001"]
+    assert set(change["changes"]) == {"current", "target", "status"}
+    text = run("sync", "--dry-run", width=200).output
+    assert "pull planning-sheet would: 1 to update" in text and "push board would: 1 to update" in text
+    assert f"  update key result '{KR_1}' (KR-001 on board, planning-sheet)" in text
+    for field, values in change["changes"].items():
+        assert f"      {field}: {values['old']!r} → {values['new']!r}" in text
+
+
+# ---------------------------------------------------------------- item 2: the user's ids
+
+
+def test_log_entity_takes_the_sheet_id_a_title_piece_or_the_canonical_id(project):
+    run("sync")
+    cid = next(r["entity_id"] for r in json.loads(run("--json", "log").output) if r.get("title") == KR_1)
+    by = {ref: json.loads(run("--json", "log", "--entity", ref).output)
+          for ref in ("KR-001", "planning-sheet KR-001", "membership ACTIVATION", cid)}
+    assert {len(rows) for rows in by.values()} == {1}
+    assert {rows[0]["entity_id"] for rows in by.values()} == {cid}
+    assert by["KR-001"][0]["known_as"] == ["board KR-001", "planning-sheet KR-001"]
+
+    text = run("log", "--entity", "KR-001", width=200).output
+    assert "Increase membership" in text and "KR-001 on board," in text and cid not in text
+    assert cid in run("--debug", "log", "--entity", "KR-001", width=200).output
+
+    ambiguous = run("log", "--entity", "Increase", code=2).output
+    named = re.findall(r"'Increase[^']*'", ambiguous)
+    assert len(named) >= 2 and "give one of their ids" in ambiguous
+    assert "no record is known as 'nothing-like-this'" in run("log", "--entity", "nothing-like-this", code=2).output
+
+
+def test_conflicts_and_revert_name_records_by_title_and_sheet_id(project):
+    (project / "okrsync.yaml").write_text(CONFIG + "  conflicts: manual\n")
+    run("sync")
+    set_current(project, "KR-001", "62 percent")
+    wb = openpyxl.load_workbook(project / "out/board.xlsx")
+    ws = wb.active
+    header = [c.value for c in ws[1]]
+    row = next(r for r in ws.iter_rows(min_row=2) if KR_1 in [c.value for c in r])
+    row[header.index("Current")].value = 70
+    wb.save(project / "out/board.xlsx")
+    run("sync", code=4)
+    [conflict] = json.loads(run("--json", "conflicts", "list").output)
+    assert conflict["title"] == KR_1 and conflict["known_as"] == ["board KR-001", "planning-sheet KR-001"]
+    listed = run("conflicts", "list").output
+    assert "KR-001 on board" in listed and conflict["entity_id"] not in listed
+    assert f"on '{KR_1}' (KR-001 on board, planning-sheet), field current" in run("conflicts", "show", str(conflict["id"]), width=200).output
+
+    run("conflicts", "resolve", str(conflict["id"]), "--take", "board")
+    run("sync")
+    set_current(project, "KR-001", "66 percent")
+    run("sync")
+    runs = json.loads(run("--json", "status").output)["runs"]
+    first_edit = sorted(r["id"] for r in runs if r["command"] == "sync")[2]
+    out = json.loads(run("--json", "revert", "--run", str(first_edit)).output)
+    assert out["skipped"] == [f"'{KR_1}' (KR-001 on board, planning-sheet): current changed since run {first_edit}; skipped"]
+
+
+# ---------------------------------------------------------------- item 4: what fits a terminal
+
+
+def test_tables_fit_80_columns_with_whole_headers(project):
+    def table_lines(text):  # the tables' lines (the log lines on stderr are no table)
+        return [line for line in text.splitlines() if line[:1] in "┏┃┡│└"]
+
+    text = run("sync").output
+    assert max(len(line) for line in table_lines(text)) <= 80
+    header = next(line for line in text.splitlines() if "endpoint" in line)
+    assert "conflicts" in header and "rejected" in header and "…" not in header
+    for args in (["log"], ["status"]):
+        shown = run(*args).output
+        assert table_lines(shown) and max(len(line) for line in table_lines(shown)) <= 80, args
+    assert "Increase membership" in run("log").output
+
+
+def test_json_and_config_after_the_subcommand(project):
+    (project / "okrsync.yaml").rename(project / "elsewhere.yaml")
+    run("status", code=2)  # no okrsync.yaml here
+    status = json.loads(run("status", "--json", "-c", "elsewhere.yaml").output)
+    assert status["store"].endswith("okrsync.db")
+    assert json.loads(run("sync", "--config", "elsewhere.yaml", "--json").output)["totals"]["created"] > 0
+    assert json.loads(run("conflicts", "list", "--json", "-c", "elsewhere.yaml").output) == []
+    assert json.loads(run("-c", "elsewhere.yaml", "log", "--json", "--limit", "1").output)[0]["title"]
+
+
+def test_report_fit_writes_next_to_the_config_at_a_terminal(project, monkeypatch):
+    from okrsync.report import commands
+
+    (project / "conf").mkdir()
+    (project / "conf/okrsync.yaml").write_text(CONFIG.replace("okrs.csv", "../okrs.csv")
+                                               .replace("state/", "../state/").replace("out/", "../out/"))
+    run("-c", "conf/okrsync.yaml", "pull")
+    monkeypatch.setattr(commands, "_stdout_is_terminal", lambda: True)
+    result = run("-c", "conf/okrsync.yaml", "report", "fit", "--profile", "startup")
+    assert "<html" not in result.output and f"wrote {Path('conf') / 'fit.html'} (html)" in result.output
+    assert (project / "conf/fit.html").read_text().lstrip().lower().startswith("<!doctype html")
+    assert run("-c", "conf/okrsync.yaml", "report", "fit", "--profile", "startup", "--out", "-").output.lstrip().lower().startswith("<!doctype html")
+    assert not (project / "-").exists()
+    monkeypatch.setattr(commands, "_stdout_is_terminal", lambda: False)  # a pipe: printed, as before
+    assert "<!doctype html" in run("-c", "conf/okrsync.yaml", "report", "fit", "--profile", "startup").output.lower()
+
+
+# ---------------------------------------------------------------- item 5: okrsync plugins
+
+
+def test_plugins_lists_builtins_and_a_plugin_with_only_a_run_finished_hook(site, monkeypatch):  # noqa: F811
+    make_distribution(site, "okrsync-pager", "okrsync_pager", '''
+        """Pages the on-call person when a sync fails."""
+        from okrsync import hookimpl
+
+        @hookimpl
+        def run_finished(summary):
+            pass
+    ''')
+    plugins.get_plugin_manager.cache_clear()
+    monkeypatch.setenv("COLUMNS", "80")
+    try:
+        listed = {p["name"]: p for p in json.loads(run("plugins", "--json").output)}
+        text = run("plugins").output
+    finally:
+        plugins.get_plugin_manager.cache_clear()
+    assert listed["okrsync_pager"] == {"name": "okrsync_pager", "source": "entry point (okrsync-pager 1.2)",
+                                       "hooks": ["run_finished"], "connectors": [],
+                                       "about": "Pages the on-call person when a sync fails."}
+    assert listed["okrsync.connectors.spreadsheet"]["connectors"] == ["csv", "xlsx"]
+    assert listed["okrsync.connectors.spreadsheet"]["hooks"] == ["register_connectors"]
+    assert listed["okrsync.notify"]["hooks"] == ["run_finished"] and listed["okrsync.notify"]["source"] == "built-in"
+    assert "okrsync_pager" in text and "run_finished" in text
+    assert max(len(line) for line in text.splitlines()) <= 80
