@@ -15,8 +15,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from okrsync import Capabilities, Connector, Record, WriteBatch, WriteResult, hookimpl
-from okrsync.connector import Cursor, Note, Rejected  # not exported by `okrsync` (yet)
+from okrsync import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult, hookimpl
 from okrsync.documents import write_atomic  # temp file, then rename: a reader sees the old file or the new
 from okrsync.errors import ConfigError
 
