@@ -363,6 +363,7 @@ def quarter(tmp_path, monkeypatch):
     store.mutate(run_id, "sheet", "key_result", "k1", kr | {"title": "Sign 100 accounts", "current": 10,
                                                              "owner": "ana@example.com", "confidence": 0.4})
     store.mutate(run_id, "sheet", "key_result", "k2", kr | {"title": "Run 100 demos", "current": 0, "owner": "ben@example.com"})
+    store.set_link("sheet", "key_result", "KR-7", "k1", None, run_id)  # the sheet's id for k1: reports show it
     _at(monkeypatch, "2026-03-20")
     for n, (day, value, conf) in enumerate((("2026-01-20", 30, 0.5), ("2026-02-10", 60, 0.7), ("2026-03-20", 90, 0.9))):
         store.mutate(run_id, "perdoo", "check_in", f"c{n}", {"key_result_id": "k1", "at": day + "T10:00:00Z",
@@ -467,6 +468,7 @@ def test_quarter_review_pack(quarter):
     assert [(c["id"], c["reason"].split(",")[0]) for c in pack["carry"]] == [("k1", "committed"), ("k2", "committed"),
                                                                            ("k3", "committed")]
     changes = [(c["at"][:10], c["record"], c["change"], c["field"], c["new"], c["origin"]) for c in pack["changes"]]
+    assert {(c["id"], tuple(c["known_as"])) for c in pack["changes"] if c["record"] == "Sign 100 accounts"} == {("k1", ("sheet KR-7",))}
     assert pack["changes_total"] == len(changes) == 8
     assert changes[:3] == [("2026-01-05", "Win the mid-market", "create", "record", "Win the mid-market", "sheet"),
                            ("2026-01-05", "Sign 100 accounts", "create", "record", "Sign 100 accounts", "sheet"),
@@ -478,8 +480,11 @@ def test_quarter_review_pack(quarter):
                              "as final); 'what changed' lists the period itself"]
     run("report", "review", "--period", "2026-Q1", "--out", "review.md")
     text = (quarter / "review.md").read_text()
-    assert "| Sign 100 accounts | ana@example.com | 90 / 100 | 0.9 | green | 3 | 2026-03-20 |" in text
-    assert "- Win the mid-market: green Sign 100 accounts; red Run 100 demos; Late KR" in text
+    assert "| Sign 100 accounts (KR-7 on sheet) | ana@example.com | 90 / 100 | 0.9 | green | 3 | 2026-03-20 |" in text
+    # every place naming k1 (scores, disagreeing objectives, carry-over, and its create, three
+    # check-ins and two updates) shows the sheet's id; the one more is the create's new value
+    assert text.count("Sign 100 accounts (KR-7 on sheet)") == 9 and text.count("Sign 100 accounts") == 10
+    assert "- Win the mid-market: green Sign 100 accounts (KR-7 on sheet); red Run 100 demos; Late KR" in text
     result = run("report", "review", "--period", "sometime", code=2)
     assert "--period sometime: not a period okrsync knows" in result.output
 
