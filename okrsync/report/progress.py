@@ -25,8 +25,9 @@ from ..store import Store
 from ..views import _value  # the same "current / target" wording as `okrsync show`
 from .history import Event, iso, kr_events, period_bounds, state_at
 
-STALE_DAYS = 14  # two weekly check-ins missed (weekly is the common default: anchors §4)
-REVIEW_DAYS = 7  # a weekly review looks back one week (anchors §4: weekly check-ins)
+# Weekly check-ins are the common default (https://blog.weekdone.com/faqs/implementation-guide/weekdone-usage-flow/).
+STALE_DAYS = 14  # two weekly check-ins missed
+REVIEW_DAYS = 7  # a weekly review looks back one week (weekly check-ins, as above)
 TYPES = ("committed", "aspirational", None)
 
 
