@@ -63,14 +63,20 @@ def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_ru
         for r in p.rejected[:MAX_LISTED]:
             first = since.get((p.endpoint, p.direction, r.where))
             earlier = f" (rejected since run {first})" if first is not None and first != run_id else ""
-            env.err.print(f"rejected: {p.endpoint}: {r}{earlier}", markup=False, highlight=False)
+            env.err.print(f"rejected: {p.endpoint}: {_where(r.where, names)}: {r.reason}{earlier}", markup=False, highlight=False)
         if len(p.rejected) > MAX_LISTED:
             env.err.print(f"rejected: {p.endpoint}: … and {len(p.rejected) - MAX_LISTED} more (use --json for all)")
     for r in still[:MAX_LISTED]:
-        env.err.print(f"rejected: {r['endpoint']}: {r['where']}: {r['reason']} (on {r['step']}, since run {r['first_run']}; "
+        env.err.print(f"rejected: {r['endpoint']}: {_where(r['where'], names)}: {r['reason']} (on {r['step']}, since run {r['first_run']}; "
                       f"not tried again by this {command})", markup=False, highlight=False)
     if len(still) > MAX_LISTED:
         env.err.print(f"rejected: … and {len(still) - MAX_LISTED} more still open (okrsync status lists them)")
+
+
+def _where(where: str, names: Names) -> str:
+    """A rejection's place: a push names the record by its canonical id, shown as its title
+    and the ids its tools show (a read's file, sheet and row stay as they are)."""
+    return names.label(where) if where in names.titles or where in names.ids else where
 
 
 def print_plan(env, plan, names: Names) -> None:
