@@ -127,6 +127,19 @@ def test_log_entity_takes_the_sheet_id_a_title_piece_or_the_canonical_id(project
     assert "no record is known as 'nothing-like-this'" in run("log", "--entity", "nothing-like-this", code=2).output
 
 
+def test_show_names_records_by_their_sheet_ids_and_the_canonical_id_with_debug(project):
+    """Issue 24: `show` printed titles only (Jira keys at most), never the sheet's ids nor,
+    with --debug, the canonical id."""
+    run("sync")
+    tree = json.loads(run("--json", "show").output)
+    kr = next(k for o in tree["objectives"] for k in o["key_results"] if k["title"] == KR_1)
+    assert kr["known_as"] == ["board KR-001", "planning-sheet KR-001"]
+    text = run("show", width=200).output
+    assert f"{KR_1}  " in text and "(KR-001 on board, planning-sheet)" in text and "(O-001 on board, planning-sheet)" in text
+    assert not re.search(r"\b(?:kr|obj)_[0-9a-f]{6,}", text)
+    assert f"(KR-001 on board, planning-sheet; {kr['id']})" in run("--debug", "show", width=200).output
+
+
 def test_conflicts_and_revert_name_records_by_title_and_sheet_id(project):
     (project / "okrsync.yaml").write_text(CONFIG + "  conflicts: manual\n")
     run("sync")
