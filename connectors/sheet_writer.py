@@ -119,7 +119,7 @@ def write(conn, batch: WriteBatch) -> WriteResult:
         tables = [(s, _table_rows(conn, s, [(s.part, r, None) for r in s.records], records, origin)) for s in sheets]
     elif getattr(conn, "sheet_per", None):
         plan = _sheet_plan(conn, sheets[0].records, result)
-        tables = [(s, _table_rows(conn, s, rows, records, origin)) for s, rows in _per_sheet(conn, sheets, plan)]
+        tables = [(s, _table_rows(conn, s, rows, records, origin)) for s, rows in _per_sheet(conn, sheets, plan, records)]
     else:
         plan = _sheet_plan(conn, sheets[0].records, result)
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
@@ -127,7 +127,7 @@ def write(conn, batch: WriteBatch) -> WriteResult:
     return result
 
 
-def _per_sheet(conn, sheets: list[_Sheet], plan: list) -> list[tuple[_Sheet, list]]:
+def _per_sheet(conn, sheets: list[_Sheet], plan: list, records: list[Record]) -> list[tuple[_Sheet, list]]:
     """``sheet_per: period | team``: the plan's rows split into one sheet per objective's
     period or team (KRs with their objective), sheets in name order, objectives without one
     last. A sheet that exists keeps its header and rows it could not read; a new one takes
@@ -135,8 +135,9 @@ def _per_sheet(conn, sheets: list[_Sheet], plan: list) -> list[tuple[_Sheet, lis
     unless it holds rows okrsync could not read (they stay, under its header)."""
     field_name, missing = conn.sheet_per, SHEET_PER[conn.sheet_per]
     titles: dict[str, str] = {}  # Excel's sheet names are case-insensitive: 2026-q1 joins 2026-Q1
+    # every objective, not only those with a row of their own (flat KR rows carry theirs)
     group = {r.external_id: titles.setdefault((t := _sheet_title(r.fields.get(field_name), missing)).casefold(), t)
-             for _, r, _ in plan if r.kind == "objective"}
+             for r in records if r.kind == "objective"}
     rows: dict[str, list] = {}
     for entry in plan:
         _, record, _ = entry

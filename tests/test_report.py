@@ -523,8 +523,8 @@ def test_board_workbook_is_styled_and_reads_back_unchanged(example):
     assert len(read) == len(want) == 52 and read == want
 
 
-@pytest.mark.parametrize("per", ["period", "team"])
-def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(example, per):
+@pytest.mark.parametrize("per, layout", [("period", "hierarchical"), ("team", "flat")])
+def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(example, per, layout):
     """Issue 23 item 4: one sheet per period or team, as the endpoint (or its mapping) says
     with ``sheet_per``; styled like the single sheet, and read back with no change."""
     import csv
@@ -535,21 +535,24 @@ def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(
     sheet = example / "examples" / "okrs.csv"
     rows = _set_periods(sheet, {"Sales": "2026-Q2", "Security": ""})  # the example is all 2026-Q1
     config = example / "config.example.yaml"
-    config.write_text(config.read_text().replace("    layout: hierarchical\n", f"    layout: hierarchical\n    sheet_per: {per}\n", 1))
+    config.write_text(config.read_text().replace("    layout: hierarchical\n", f"    layout: {layout}\n    sheet_per: {per}\n", 1))
     run("-c", "config.example.yaml", "sync")
 
     column = {"period": "Period", "team": "Team"}[per]
-    expected: dict[str, int] = {}  # sheet → rows: the header, each objective's own row, its KRs
-    for row in rows:
-        name = row[column] or "No period"
-        expected[name] = expected.get(name, 1) + 1 + (row["Objective ID"] not in {r["Objective ID"] for r in rows[:rows.index(row)]})
+    expected: dict[str, int] = {}  # sheet → rows: the header, its KRs, each objective's own row (hierarchical)
+    for n, row in enumerate(rows):
+        first = row["Objective ID"] not in {r["Objective ID"] for r in rows[:n]}
+        name = row[column] or f"No {per}"
+        expected[name] = expected.get(name, 1) + 1 + (first and layout == "hierarchical")
     path = example / "out" / "board.xlsx"
     wb = openpyxl.load_workbook(path)
     assert wb.sheetnames == {"period": ["2026-Q1", "2026-Q2", "No period"],
                              "team": ["Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"]}[per]
-    assert {ws.title: ws.max_row for ws in wb.worksheets} == expected and sum(expected.values()) == 52 + len(expected)
+    assert {ws.title: ws.max_row for ws in wb.worksheets} == expected
+    assert sum(expected.values()) == {"hierarchical": 52, "flat": 39}[layout] + len(expected)
     for ws in wb.worksheets:  # each sheet dressed as the single board is
-        assert ws.freeze_panes == "C2" and ws["A1"].font.b and ws["A1"].fill.fgColor.rgb == "001F3A5F"
+        assert ws.freeze_panes == "C2"  # the header, and the objective's id and title
+        assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb == "001F3A5F"
         assert ws.column_dimensions["B"].width >= 12
     header = [c.value for c in wb.worksheets[0][1]]
     assert all([c.value for c in ws[1]] == header for ws in wb.worksheets)  # all alike
@@ -557,7 +560,7 @@ def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(
     arr = next(r for r in range(2, first.max_row + 1) if first.cell(r, header.index("Key result ID") + 1).value == "KR-1")
     assert first.cell(arr, header.index("Current") + 1).number_format == '#,##0 "EUR"'
     assert first.cell(arr, header.index("Current") + 1).fill.fgColor.rgb == "00FFEB9C"  # 0.4: yellow
-    for ws in wb.worksheets:  # each objective's row (its KRs' rows leave the column blank) on its own sheet
+    for ws in wb.worksheets:  # each row naming a period or team (hierarchical KR rows leave it blank) on its sheet
         assert {ws.cell(r, header.index(column) + 1).value for r in range(2, ws.max_row + 1)} - {None} == \
             ({ws.title} if ws.title != "No period" else set())
 
@@ -566,11 +569,11 @@ def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(
     out = json.loads(run("-c", "config.example.yaml", "--json", "sync").stdout)
     pulled = next(e for e in out["endpoints"] if (e["endpoint"], e["direction"]) == ("board", "pull"))
     pushed = next(e for e in out["endpoints"] if (e["endpoint"], e["direction"]) == ("board", "push"))
-    assert pulled["counters"]["read"] == 52 and pulled["changes"] == [] and pulled["rejected"] == []
+    assert pulled["counters"]["read"] == 52 and pulled["changes"] == [] and pulled["rejected"] == []  # 13 objectives, 39 KRs
     assert pushed["changes"] == [] and out["totals"]["created"] == out["totals"]["updated"] == 0
     assert path.read_bytes() == saved  # nothing rewritten
     (example / "board-only.yaml").write_text("store: board.db\nendpoints:\n  board: {type: xlsx, path: out/board.xlsx, "
-                                             f"layout: hierarchical, sheet_per: {per}}}\n")
+                                             f"layout: {layout}, sheet_per: {per}}}\n")
     run("-c", "board-only.yaml", "pull")
     assert _by_title(Store(example / "board.db")) == _by_title(Store(example / "okrsync.db"))
 
