@@ -586,6 +586,18 @@ def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(
     assert "sheet_per: 'quarter'; give period or team" in run("-c", "config.example.yaml", "sync", code=2).output
 
 
+def test_board_sheet_per_comes_from_the_mapping_too(example):
+    """``sheet_per`` is also a mapping option: a board mapping can choose it for every workbook it maps."""
+    import openpyxl
+
+    (example / "board-mapping.yaml").write_text("extends: spreadsheet\noptions: {sheet_per: team}\n")
+    config = example / "config.example.yaml"
+    config.write_text(config.read_text().replace("    layout: hierarchical\n", "    layout: hierarchical\n    mapping: board-mapping.yaml\n", 1))
+    run("-c", "config.example.yaml", "sync")
+    assert openpyxl.load_workbook(example / "out" / "board.xlsx").sheetnames == [
+        "Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"]
+
+
 def _set_periods(sheet: Path, periods: dict[str, str]) -> list[dict]:
     """The CSV's objectives of each team in ``periods`` moved to that period; the rows written."""
     import csv
