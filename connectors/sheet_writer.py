@@ -35,6 +35,8 @@ from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
 from . import sheet_style
 
 _DATES = ("start", "due", "end")
+SHEET_PER = {"period": "No period", "team": "No team"}  # sheet_per: the field → the sheet of objectives without one
+_SHEET_TITLE_BAD = str.maketrans({c: "-" for c in "[]:*?/\\"})  # characters Excel refuses in a sheet's name
 _NEW = "\0new"  # marks the copies of records created in this write
 # A KR's direction "increase" and unit "number" are what a sheet without those columns reads as.
 _DEFAULTS = {(kind, f.name): f.default for kind, cls in ENTITY_TYPES.items()
@@ -115,11 +117,45 @@ def write(conn, batch: WriteBatch) -> WriteResult:
         s.records = [r for r in records if conn.layout != "linked" or _part_of(conn, r, held) == s.part]
     if conn.layout == "linked":
         tables = [(s, _table_rows(conn, s, [(s.part, r, None) for r in s.records], records, origin)) for s in sheets]
+    elif getattr(conn, "sheet_per", None):
+        plan = _sheet_plan(conn, sheets[0].records, result)
+        tables = [(s, _table_rows(conn, s, rows, records, origin)) for s, rows in _per_sheet(conn, sheets, plan, records)]
     else:
         plan = _sheet_plan(conn, sheets[0].records, result)
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
     conn.save_tables(tables)
     return result
+
+
+def _per_sheet(conn, sheets: list[_Sheet], plan: list, records: list[Record]) -> list[tuple[_Sheet, list]]:
+    """``sheet_per: period | team``: the plan's rows split into one sheet per objective's
+    period or team (KRs with their objective), sheets in name order, objectives without one
+    last. A sheet that exists keeps its header and rows it could not read; a new one takes
+    the first sheet's header, so all look alike. A sheet left with no record is dropped,
+    unless it holds rows okrsync could not read (they stay, under its header)."""
+    field_name, missing = conn.sheet_per, SHEET_PER[conn.sheet_per]
+    titles: dict[str, str] = {}  # Excel's sheet names are case-insensitive: 2026-q1 joins 2026-Q1
+    # every objective, not only those with a row of their own (flat KR rows carry theirs)
+    group = {r.external_id: titles.setdefault((t := _sheet_title(r.fields.get(field_name), missing)).casefold(), t)
+             for r in records if r.kind == "objective"}
+    rows: dict[str, list] = {}
+    for entry in plan:
+        _, record, _ = entry
+        key = record.external_id if record.kind == "objective" else record.fields.get("objective_id")
+        rows.setdefault(group.get(key, missing), []).append(entry)
+    old = {(s.sheet or "").casefold(): s for s in sheets}
+    template = next((s.old.table for s in sheets if s.old.table is not None), None)
+    out = []
+    for title in sorted(rows, key=lambda t: (t == missing, t.casefold())):
+        s = old.pop(title.casefold(), None) or _Sheet(sheets[0].part, conn.path, title, Existing(template))
+        out.append((s, rows[title]))
+    return out + [(s, []) for s in old.values() if s.old.kept and s.sheet]
+
+
+def _sheet_title(value: Any, missing: str) -> str:
+    """A period or team as a sheet's name: Excel's rules (at most 31 characters, none of []:*?/\\)."""
+    text = " ".join(str(value or "").translate(_SHEET_TITLE_BAD).split()).strip("'")
+    return text[:31] or missing
 
 
 def _check_writable(conn, held: list[str]) -> None:
@@ -377,7 +413,7 @@ def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
     """The file connectors' ``save_tables``: each table replaces its file (or sheet) atomically."""
     if conn.name == "xlsx":
         sheets = {(s.sheet or _first_sheet(s.path)): (rows[0], rows[1:]) for s, rows in tables}
-        if conn.path.exists():
+        if conn.path.exists() and not getattr(conn, "sheet_per", None):  # sheet_per: every sheet is okrsync's
             others = [n for n in tabular.list_sheets(conn.path) if n not in sheets]
             if others:
                 raise FatalError(f"{conn.path.name} also has sheet(s) {', '.join(others)} that okrsync would not keep; "

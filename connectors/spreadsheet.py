@@ -126,6 +126,12 @@ class SpreadsheetConnector(Connector):
                               "sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
         self._check_options()
+        # the board's sheets: one per objective's period or team (sheet_writer), all read back
+        self.sheet_per = self._option("sheet_per")
+        if self.sheet_per is not None and (self.sheet_per not in sheet_writer.SHEET_PER or self.name != "xlsx"
+                                           or self.layout == "linked" or self.sheet or sheets is not None):
+            raise ConfigError(f"endpoint {endpoint}: sheet_per: {self.sheet_per!r}; give period or team, for a flat or "
+                              "hierarchical xlsx workbook without sheet: or sheets:")
         scoped = self._option("scoped_ids") or []
         self._parent_rules = {}
         for part, pattern in (self._option("parent_from_id") or {}).items():
@@ -216,7 +222,7 @@ class SpreadsheetConnector(Connector):
         """The sheets a flat or hierarchical workbook is read from: ``sheet:`` (one), or
         ``sheets: all`` / ``sheets: [A, B]`` (several, one per team or area, each with its
         own header); None is the first sheet."""
-        wanted = self.options.get("sheets")
+        wanted = "all" if self.sheet_per else self.options.get("sheets")
         if wanted is None or self.name != "xlsx":
             return [self.sheet]
         if not self.path.exists():
@@ -787,6 +793,8 @@ class XlsxConnector(SpreadsheetConnector):
     name = "xlsx"
     description = "Excel workbooks, flat, hierarchical (merged cells too) or linked (one sheet per entity)"
     option_help = {"path": "the workbook (.xlsx or .xlsm)", "sheet": "the sheet that holds the OKRs (default: the first)",
+                   "sheet_per": "period | team: a push writes one sheet per objective's period or team (also a "
+                                "mapping option); every sheet is read back",
                    **SHEET_OPTIONS}
     required_options = ("path",)
     suffixes = (".xlsx", ".xlsm")

@@ -472,8 +472,9 @@ def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: boo
     totals = Counters()
     for p in plans:
         totals.add(p.counters)
-    # the plan's records are named in a dry run and in --json only: a scheduled run skips reading every title
-    names = Names.of(store, env.debug) if dry_run or env.as_json else None
+    # the plan's records are named in a dry run, in --json and beside rejections only: a quiet
+    # scheduled run skips reading every title
+    names = Names.of(store, env.debug) if dry_run or env.as_json or rejected else None
     views.print_run(env, command, run_id, plans, totals, dry_run, open_rows, names)
     if waiting and not env.as_json:
         env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")

@@ -51,15 +51,27 @@ class Names:
         """``'Grow ARR' (planning-sheet KR-1, jira OKR-12)``; the canonical id is added with
         --debug, and is all there is for a record with neither a title nor a link."""
         title = title or self.titles.get(cid)
-        ids = list(known_as if known_as is not None else self.known_as(cid))
-        if self.debug or not (title or ids):
-            ids.append(cid)
+        ids = self.ids_text(cid, title, known_as)
         text = repr(_short(title)) if title else "(no title)"
-        return f"{text} ({_grouped(ids)})" if ids else text
+        return f"{text} ({ids})" if ids else text
+
+    def ids_text(self, cid: str, title: str | None = None, known_as: list[str] | None = None) -> str:
+        """``'KR-1 on planning-sheet; OKR-12 on jira'``: what is printed beside a record's
+        title (reports print it as it is, ``label`` in brackets). The canonical id is added
+        with --debug, and is all there is for a record with neither a title nor a link."""
+        ids = list(known_as if known_as is not None else self.known_as(cid))
+        if self.debug or not (title or self.titles.get(cid) or ids):
+            ids.append(cid)
+        return _grouped(ids)
 
     def describe(self, cid: str) -> dict:
         """What --json adds beside a canonical id."""
         return {"title": self.titles.get(cid), "known_as": self.known_as(cid)}
+
+    def record(self, cid: str, title: str | None = None) -> dict:
+        """A record as reports' data names it: ``{"id", "title", "known_as"}`` (the canonical
+        id is for --json; the text renderings print the title and ``ids_text``)."""
+        return {"id": cid, "title": title or self.titles.get(cid), "known_as": self.known_as(cid)}
 
 
 def _grouped(ids: list[str]) -> str:

@@ -63,14 +63,20 @@ def print_run(env, command: str, run_id: int | None, plans: list, totals, dry_ru
         for r in p.rejected[:MAX_LISTED]:
             first = since.get((p.endpoint, p.direction, r.where))
             earlier = f" (rejected since run {first})" if first is not None and first != run_id else ""
-            env.err.print(f"rejected: {p.endpoint}: {r}{earlier}", markup=False, highlight=False)
+            env.err.print(f"rejected: {p.endpoint}: {_where(r.where, names)}: {r.reason}{earlier}", markup=False, highlight=False)
         if len(p.rejected) > MAX_LISTED:
             env.err.print(f"rejected: {p.endpoint}: … and {len(p.rejected) - MAX_LISTED} more (use --json for all)")
     for r in still[:MAX_LISTED]:
-        env.err.print(f"rejected: {r['endpoint']}: {r['where']}: {r['reason']} (on {r['step']}, since run {r['first_run']}; "
+        env.err.print(f"rejected: {r['endpoint']}: {_where(r['where'], names)}: {r['reason']} (on {r['step']}, since run {r['first_run']}; "
                       f"not tried again by this {command})", markup=False, highlight=False)
     if len(still) > MAX_LISTED:
         env.err.print(f"rejected: … and {len(still) - MAX_LISTED} more still open (okrsync status lists them)")
+
+
+def _where(where: str, names: Names) -> str:
+    """A rejection's place: a push names the record by its canonical id, shown as its title
+    and the ids its tools show (a read's file, sheet and row stay as they are)."""
+    return names.label(where) if where in names.titles or where in names.ids else where
 
 
 def print_plan(env, plan, names: Names) -> None:
@@ -250,7 +256,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
     ``period`` keeps the objectives of that period; orphans belong to none and are always shown.
     """
     live = {kind: {cid: f for cid, _, f in store.entities(kind)} for kind in ("objective", "key_result", "initiative")}
-    keys = store.keys()
+    keys, known = store.keys(), Names.of(store)
     check_ins: dict[str, int] = {}
     for _, _, f in store.entities("check_in"):
         check_ins[f.get("key_result_id")] = check_ins.get(f.get("key_result_id"), 0) + 1
@@ -262,7 +268,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         under.setdefault(parent, []).append(ini)
 
     def ini_node(ini) -> dict[str, Any]:
-        return {"id": ini.id, "keys": keys.get(ini.id, []), "title": ini.title, "owner": ini.owner, "status": ini.status,
+        return {"id": ini.id, "keys": keys.get(ini.id, []), "known_as": known.known_as(ini.id), "title": ini.title, "owner": ini.owner, "status": ini.status,
                 "progress": ini.progress, "initiatives": [ini_node(c) for c in under.get(ini.id, [])]}
 
     krs_of: dict[str | None, list] = {}
@@ -271,7 +277,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         krs_of.setdefault(kr.objective_id if kr.objective_id in live["objective"] else None, []).append(kr)
 
     def kr_node(kr) -> dict[str, Any]:
-        return {"id": kr.id, "keys": keys.get(kr.id, []), "title": kr.title, "owner": kr.owner, "direction": kr.direction,
+        return {"id": kr.id, "keys": keys.get(kr.id, []), "known_as": known.known_as(kr.id), "title": kr.title, "owner": kr.owner, "direction": kr.direction,
                 "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
                 "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
                 "progress": None if progress(kr) is None else round(progress(kr), 3),
@@ -287,7 +293,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         krs = krs_of.get(obj.id, [])
         p = objective_progress(krs)
         return {
-            "id": obj.id, "keys": keys.get(obj.id, []), "title": obj.title, "owner": obj.owner, "period": obj.period,
+            "id": obj.id, "keys": keys.get(obj.id, []), "known_as": known.known_as(obj.id), "title": obj.title, "owner": obj.owner, "period": obj.period,
             "status": obj.status,
             "progress": None if p is None else round(p, 3), "band": band(None if p is None else round(p, 1)),
             "key_results": [kr_node(kr) for kr in krs],
@@ -313,11 +319,19 @@ def print_tree(env, tree: dict[str, Any]) -> None:
     if not any(tree[key] for key, _ in sections) and not tree["other"]:
         env.err.print("the store is empty: run `okrsync pull` first")
         return
+    names = Names(debug=env.debug)
+
+    def _keys(node: dict) -> str:
+        """The ids people know a record by in their tools ("  (KR-1 on planning-sheet; OKR-12 on
+        jira)"); the canonical id with --debug."""
+        text = names.ids_text(node["id"], node["title"], node["known_as"])
+        return f"  ({_esc(text)})" if text else ""
 
     def add_ini(parent: Tree, n: dict) -> None:
         state = " ".join(x for x in (n["status"], None if n["progress"] is None else f"{n['progress'] * 100:.0f}%") if x)
         branch = parent.add(f"[italic]initiative[/italic] {_esc(n['title'] or '(no title)')}"
-                            + (f"  [dim]{_esc(n['owner'] or '')} {_esc(state)}[/dim]" if n["owner"] or state else ""))
+                            + (f"  [dim]{_esc(n['owner'] or '')} {_esc(state)}[/dim]" if n["owner"] or state else "")
+                            + f"[dim]{_keys(n)}[/dim]")
         for child in n["initiatives"]:
             add_ini(branch, child)
 
@@ -353,11 +367,6 @@ def print_tree(env, tree: dict[str, Any]) -> None:
     if tree["other"]:
         env.out.print("also in the store: " + ", ".join(f"{n} {k.replace('_', ' ')}(s)" for k, n in tree["other"].items()),
                       markup=False)
-
-
-def _keys(node: dict) -> str:
-    """The keys people know a record by in their tools, e.g. "  jira OKR-12"."""
-    return "".join(f"  {_esc(k)}" for k in node.get("keys", []))
 
 
 _SIGNS = {"EUR": "€", "USD": "$", "GBP": "£", "JPY": "¥"}

@@ -127,6 +127,19 @@ def test_log_entity_takes_the_sheet_id_a_title_piece_or_the_canonical_id(project
     assert "no record is known as 'nothing-like-this'" in run("log", "--entity", "nothing-like-this", code=2).output
 
 
+def test_show_names_records_by_their_sheet_ids_and_the_canonical_id_with_debug(project):
+    """Issue 24: `show` printed titles only (Jira keys at most), never the sheet's ids nor,
+    with --debug, the canonical id."""
+    run("sync")
+    tree = json.loads(run("--json", "show").output)
+    kr = next(k for o in tree["objectives"] for k in o["key_results"] if k["title"] == KR_1)
+    assert kr["known_as"] == ["board KR-001", "planning-sheet KR-001"]
+    text = run("show", width=200).output
+    assert f"{KR_1}  " in text and "(KR-001 on board, planning-sheet)" in text and "(O-001 on board, planning-sheet)" in text
+    assert not re.search(r"\b(?:kr|obj)_[0-9a-f]{6,}", text)
+    assert f"(KR-001 on board, planning-sheet; {kr['id']})" in run("--debug", "show", width=200).output
+
+
 def test_conflicts_and_revert_name_records_by_title_and_sheet_id(project):
     (project / "okrsync.yaml").write_text(CONFIG + "  conflicts: manual\n")
     run("sync")
@@ -225,3 +238,69 @@ def test_plugins_lists_builtins_and_a_plugin_with_only_a_run_finished_hook(site,
     assert listed["okrsync.notify"]["hooks"] == ["run_finished"] and listed["okrsync.notify"]["source"] == "built-in"
     assert "okrsync_pager" in text and "run_finished" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+# ---------------------------------------------------------------- item 2: reports name records as their tools do
+
+from tests.test_jira_e2e import EXAMPLE, TOKEN, clock, jira, sheet_and_jira  # noqa: E402,F401  (clock, jira: fixtures)
+
+CANONICAL = re.compile(r"\b(?:kr|obj)_[0-9a-f]{6,}")
+GROW_ARR = "Grow ARR from €8.4M to €10.2M"  # the example sheet's KR-1
+
+
+@pytest.fixture
+def synced_with_jira(tmp_path, jira, monkeypatch):
+    """The bundled example synced between its sheet and Jira's emulator: every record has a
+    sheet id (KR-1, CO-1) and a Jira key (OKR-n)."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
+    monkeypatch.setenv("JIRA_TOKEN", TOKEN)
+    sheet_and_jira(tmp_path, jira.url, "    rate: 500\n    concurrency: 4\n    poll_interval: 0\nsync:\n  order: [sheet, jira]\n")
+    run("sync")
+    return tmp_path
+
+
+def test_every_report_names_records_by_title_and_their_tools_ids(synced_with_jira):
+    """Issue 24 item 2: the board, the review pack and the fit report named records by title
+    only. Each format now puts the ids the tools show beside the title; the canonical id is
+    JSON's ``id`` (and --debug's)."""
+    board = json.loads(run("report", "progress", "--format", "json").stdout)
+    krs = {kr["title"]: kr for rows in board["sections"].values() for o in rows for kr in o["key_results"]}
+    grow = krs[GROW_ARR]
+    [jira_key] = [k.split()[1] for k in grow["known_as"] if k.startswith("jira ")]
+    assert grow["known_as"] == [f"jira {jira_key}", "sheet KR-1"] and grow["id"].startswith("kr_")
+    assert re.fullmatch(r"OKR-\d+", jira_key) and len(krs) == 39 and all(len(kr["known_as"]) == 2 for kr in krs.values())
+    shown = f"{GROW_ARR} <span class=\"ids\">({jira_key} on jira; KR-1 on sheet)</span>"
+
+    run("report", "progress", "--out", "board.html")
+    page = (synced_with_jira / "board.html").read_text()
+    assert page.count(shown) == 3  # its card's row, since the last review (new this week), stale (never checked in)
+    assert not CANONICAL.search(page)
+
+    run("report", "review", "--period", "2026-Q1", "--out", "review.html")
+    run("report", "review", "--period", "2026-Q1", "--out", "review.md")
+    pack = json.loads(run("report", "review", "--period", "2026-Q1", "--format", "json").stdout)
+    page, text = (synced_with_jira / "review.html").read_text(), (synced_with_jira / "review.md").read_text()
+    # scores, no or stale check-ins, carry-over (committed, below 1.0); the change table is
+    # empty (synced after 2026-Q1: test_report's quarter store has one)
+    assert pack["changes"] == []
+    carried = next(c for c in pack["carry"] if c["id"] == grow["id"])
+    assert carried["known_as"] == grow["known_as"] and carried["objective_id"].startswith("obj_")
+    assert carried["objective_known_as"][1] == "sheet CO-1"
+    assert page.count(shown) == 3 and f"<span class=\"ids\">({carried['objective_known_as'][0].split()[1]} on jira; CO-1 on sheet)" in page
+    assert text.count(f"{GROW_ARR} ({jira_key} on jira; KR-1 on sheet)") == 3
+    assert not CANONICAL.search(page) and not CANONICAL.search(text)
+
+    run("report", "fit", "--profile", "startup", "--out", "fit.html")
+    run("report", "fit", "--profile", "startup", "--out", "fit.md")
+    fit = json.loads(run("report", "fit", "--profile", "startup", "--format", "json").stdout)
+    examples = [e for f in fit["fit"] for a in f["aspects"] for bucket in a["examples"].values() for e in bucket]
+    ours = [e for e in examples if e.startswith(GROW_ARR)]
+    assert ours and all(e.startswith(f"{GROW_ARR} ({jira_key} on jira; KR-1 on sheet)") for e in ours)
+    page, text = (synced_with_jira / "fit.html").read_text(), (synced_with_jira / "fit.md").read_text()
+    assert f"{GROW_ARR} ({jira_key} on jira; KR-1 on sheet)" in page
+    assert "on jira; KR-" in text  # the Markdown lists the top three tools' changed and lost records
+    assert not CANONICAL.search(page) and not CANONICAL.search(text)
+
+    run("--debug", "report", "progress", "--out", "debug.html")
+    assert f"({jira_key} on jira; KR-1 on sheet; {grow['id']})" in (synced_with_jira / "debug.html").read_text()

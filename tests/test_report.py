@@ -368,6 +368,7 @@ def quarter(tmp_path, monkeypatch):
     store.mutate(run_id, "sheet", "key_result", "k1", kr | {"title": "Sign 100 accounts", "current": 10,
                                                              "owner": "ana@example.com", "confidence": 0.4})
     store.mutate(run_id, "sheet", "key_result", "k2", kr | {"title": "Run 100 demos", "current": 0, "owner": "ben@example.com"})
+    store.set_link("sheet", "key_result", "KR-7", "k1", None, run_id)  # the sheet's id for k1: reports show it
     _at(monkeypatch, "2026-03-20")
     for n, (day, value, conf) in enumerate((("2026-01-20", 30, 0.5), ("2026-02-10", 60, 0.7), ("2026-03-20", 90, 0.9))):
         store.mutate(run_id, "perdoo", "check_in", f"c{n}", {"key_result_id": "k1", "at": day + "T10:00:00Z",
@@ -419,7 +420,8 @@ def test_progress_weekly_view_shows_what_changed_since_the_last_review(quarter):
     assert (change["before"], change["after"], change["score_before"], change["score_after"]) == ("30 / 100", "60 / 100", 0.3, 0.6)
     assert (change["confidence_before"], change["confidence_after"], change["check_ins"], change["who"]) == \
         (0.5, 0.7, 1, ["ana@example.com"])
-    assert week["ben@example.com"] == {"owner": "ben@example.com", "changed": [], "quiet": ["Run 100 demos"]}
+    assert week["ben@example.com"] == {"owner": "ben@example.com", "changed": [],
+                                       "quiet": [{"id": "k2", "title": "Run 100 demos", "known_as": []}]}
     april = json.loads(run("report", "progress", "--format", "json", "--as-of", "2026-04-02", "--since", "2026-03-19").stdout)
     week = {w["owner"]: w for w in april["week"]}
     assert [(c["title"], c["before"], c["check_ins"]) for c in week["cy@example.com"]["changed"]] == [("Late KR", None, 0)]
@@ -465,12 +467,13 @@ def test_quarter_review_pack(quarter):
     assert (krs["k1"]["score"], krs["k2"]["score"], krs["k3"]["score"]) == (0.9, 0.0, 0.1)  # final: latest values
     assert [p for _, p in krs["k1"]["trend"]] == [0.0, 0.1, 0.3, 0.6, 0.9]
     assert [c for _, c in krs["k1"]["confidence_trend"]] == [0.4, 0.5, 0.7, 0.9]
-    assert pack["disagree"] == [{"objective": "Win the mid-market", "green": ["Sign 100 accounts"],
-                                 "red": ["Run 100 demos", "Late KR"]}]
+    assert [(x["objective"]["title"], [k["title"] for k in x["green"]], [k["id"] for k in x["red"]]) for x in pack["disagree"]] == [
+        ("Win the mid-market", ["Sign 100 accounts"], ["k2", "k3"])]
     assert sorted(kr["id"] for kr in pack["unchecked"]) == ["k2", "k3"]  # k1's last check-in: 11 days before the end
     assert [(c["id"], c["reason"].split(",")[0]) for c in pack["carry"]] == [("k1", "committed"), ("k2", "committed"),
                                                                            ("k3", "committed")]
     changes = [(c["at"][:10], c["record"], c["change"], c["field"], c["new"], c["origin"]) for c in pack["changes"]]
+    assert {(c["id"], tuple(c["known_as"])) for c in pack["changes"] if c["record"] == "Sign 100 accounts"} == {("k1", ("sheet KR-7",))}
     assert pack["changes_total"] == len(changes) == 8
     assert changes[:3] == [("2026-01-05", "Win the mid-market", "create", "record", "Win the mid-market", "sheet"),
                            ("2026-01-05", "Sign 100 accounts", "create", "record", "Sign 100 accounts", "sheet"),
@@ -482,8 +485,11 @@ def test_quarter_review_pack(quarter):
                              "as final); 'what changed' lists the period itself"]
     run("report", "review", "--period", "2026-Q1", "--out", "review.md")
     text = (quarter / "review.md").read_text()
-    assert "| Sign 100 accounts | ana@example.com | 90 / 100 | 0.9 | green | 3 | 2026-03-20 |" in text
-    assert "- Win the mid-market: green Sign 100 accounts; red Run 100 demos; Late KR" in text
+    assert "| Sign 100 accounts (KR-7 on sheet) | ana@example.com | 90 / 100 | 0.9 | green | 3 | 2026-03-20 |" in text
+    # every place naming k1 (scores, disagreeing objectives, carry-over, and its create, three
+    # check-ins and two updates) shows the sheet's id; the one more is the create's new value
+    assert text.count("Sign 100 accounts (KR-7 on sheet)") == 9 and text.count("Sign 100 accounts") == 10
+    assert "- Win the mid-market: green Sign 100 accounts (KR-7 on sheet); red Run 100 demos; Late KR" in text
     result = run("report", "review", "--period", "sometime", code=2)
     assert "--period sometime: not a period okrsync knows" in result.output
 
@@ -520,6 +526,96 @@ def test_board_workbook_is_styled_and_reads_back_unchanged(example):
     run("-c", "board-only.yaml", "pull")
     read, want = _by_title(Store(example / "board.db")), _by_title(Store(example / "okrsync.db"))
     assert len(read) == len(want) == 52 and read == want
+
+
+@pytest.mark.parametrize("per, layout", [("period", "hierarchical"), ("team", "flat")])
+def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(example, per, layout):
+    """Issue 23 item 4: one sheet per period or team, as the endpoint (or its mapping) says
+    with ``sheet_per``; styled like the single sheet, and read back with no change."""
+    import csv
+    import openpyxl
+
+    from okrsync.store import Store
+
+    sheet = example / "examples" / "okrs.csv"
+    rows = _set_periods(sheet, {"Sales": "2026-Q2", "Security": ""})  # the example is all 2026-Q1
+    config = example / "config.example.yaml"
+    config.write_text(config.read_text().replace("    layout: hierarchical\n", f"    layout: {layout}\n    sheet_per: {per}\n", 1))
+    run("-c", "config.example.yaml", "sync")
+
+    column = {"period": "Period", "team": "Team"}[per]
+    expected: dict[str, int] = {}  # sheet → rows: the header, its KRs, each objective's own row (hierarchical)
+    for n, row in enumerate(rows):
+        first = row["Objective ID"] not in {r["Objective ID"] for r in rows[:n]}
+        name = row[column] or f"No {per}"
+        expected[name] = expected.get(name, 1) + 1 + (first and layout == "hierarchical")
+    path = example / "out" / "board.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert wb.sheetnames == {"period": ["2026-Q1", "2026-Q2", "No period"],
+                             "team": ["Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"]}[per]
+    assert {ws.title: ws.max_row for ws in wb.worksheets} == expected
+    assert sum(expected.values()) == {"hierarchical": 52, "flat": 39}[layout] + len(expected)
+    for ws in wb.worksheets:  # each sheet dressed as the single board is
+        assert ws.freeze_panes == "C2"  # the header, and the objective's id and title
+        assert ws["A1"].font.b and ws["A1"].fill.fgColor.rgb == "001F3A5F"
+        assert ws.column_dimensions["B"].width >= 12
+    header = [c.value for c in wb.worksheets[0][1]]
+    assert all([c.value for c in ws[1]] == header for ws in wb.worksheets)  # all alike
+    first = wb["2026-Q1" if per == "period" else "Company"]
+    arr = next(r for r in range(2, first.max_row + 1) if first.cell(r, header.index("Key result ID") + 1).value == "KR-1")
+    assert first.cell(arr, header.index("Current") + 1).number_format == '#,##0 "EUR"'
+    assert first.cell(arr, header.index("Current") + 1).fill.fgColor.rgb == "00FFEB9C"  # 0.4: yellow
+    for ws in wb.worksheets:  # each row naming a period or team (hierarchical KR rows leave it blank) on its sheet
+        assert {ws.cell(r, header.index(column) + 1).value for r in range(2, ws.max_row + 1)} - {None} == \
+            ({ws.title} if ws.title != "No period" else set())
+
+    wb.save(path)  # saved again (as Excel would): the next sync reads every sheet
+    saved = path.read_bytes()
+    out = json.loads(run("-c", "config.example.yaml", "--json", "sync").stdout)
+    pulled = next(e for e in out["endpoints"] if (e["endpoint"], e["direction"]) == ("board", "pull"))
+    pushed = next(e for e in out["endpoints"] if (e["endpoint"], e["direction"]) == ("board", "push"))
+    assert pulled["counters"]["read"] == 52 and pulled["changes"] == [] and pulled["rejected"] == []  # 13 objectives, 39 KRs
+    assert pushed["changes"] == [] and out["totals"]["created"] == out["totals"]["updated"] == 0
+    assert path.read_bytes() == saved  # nothing rewritten
+    (example / "board-only.yaml").write_text("store: board.db\nendpoints:\n  board: {type: xlsx, path: out/board.xlsx, "
+                                             f"layout: {layout}, sheet_per: {per}}}\n")
+    run("-c", "board-only.yaml", "pull")
+    assert _by_title(Store(example / "board.db")) == _by_title(Store(example / "okrsync.db"))
+
+    if per == "period":  # Security's objectives get a period: the sheet they leave empty goes
+        _set_periods(sheet, {"Security": "2026-Q2"})
+        run("-c", "config.example.yaml", "sync")
+        wb = openpyxl.load_workbook(path)
+        assert wb.sheetnames == ["2026-Q1", "2026-Q2"] and wb["2026-Q2"].max_row == expected["2026-Q2"] + expected["No period"] - 1
+    config.write_text(config.read_text().replace(f"sheet_per: {per}", "sheet_per: quarter"))
+    assert "sheet_per: 'quarter'; give period or team" in run("-c", "config.example.yaml", "sync", code=2).output
+
+
+def test_board_sheet_per_comes_from_the_mapping_too(example):
+    """``sheet_per`` is also a mapping option: a board mapping can choose it for every workbook it maps."""
+    import openpyxl
+
+    (example / "board-mapping.yaml").write_text("extends: spreadsheet\noptions: {sheet_per: team}\n")
+    config = example / "config.example.yaml"
+    config.write_text(config.read_text().replace("    layout: hierarchical\n", "    layout: hierarchical\n    mapping: board-mapping.yaml\n", 1))
+    run("-c", "config.example.yaml", "sync")
+    assert openpyxl.load_workbook(example / "out" / "board.xlsx").sheetnames == [
+        "Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"]
+
+
+def _set_periods(sheet: Path, periods: dict[str, str]) -> list[dict]:
+    """The CSV's objectives of each team in ``periods`` moved to that period; the rows written."""
+    import csv
+
+    with sheet.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        row["Period"] = periods.get(row["Team"], row["Period"])
+    with sheet.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
 
 
 def _by_title(store) -> dict:

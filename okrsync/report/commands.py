@@ -67,7 +67,8 @@ def fit_cmd(env, preset, client_path, period, fmt, out):
     tools = catalogue.load()
     scores = scoring.score_tools(tools, weights, client)
     flips = scoring.sensitivity(scores, weights)
-    data = fit.ClientData.read(env.store(), period)
+    store = env.store()
+    data = fit.ClientData.read(store, period, Names.of(store, env.debug))
     fits = fit.analyse(data, tools.values())
     counts = {"objectives": len(data.objectives), "key_results": len(data.key_results), "alignment_edges": len(data.edges),
               "check_in_history": sum(data.history.values()), "initiatives": len(data.initiatives),
@@ -153,7 +154,7 @@ def _write(env, data: dict, fmt: str | None, out: str | None, formats: tuple[str
                                f"name the file .{formats[0]} or pass --format {formats[0]}")
     if fmt == "pdf" and out in (None, "-"):
         raise ConfigError("--format pdf writes a file: give --out FILE.pdf")
-    text = render.render(data, "html" if fmt == "pdf" else fmt)
+    text = render.render(data, "html" if fmt == "pdf" else fmt, env.debug)
     if out is None or out == "-":
         click.echo(text, nl=False)
         return

@@ -5,7 +5,8 @@ alignment edges, weights, confidence, check-in history, initiatives, custom fiel
 records are counted as **held** (kept as they are), **transformed** (kept in another form,
 e.g. a range KR as "stay above" its lower bound), **lost**, or **unknown** (the catalogue
 does not know whether the tool can hold them: never guessed). Each bucket keeps a few
-examples by title.
+examples, each record named by its title and the ids its tools show ("Grow ARR (KR-1 on
+planning-sheet)").
 
 The migration effort is the number of write requests the data needs (one per record or
 check-in the tool holds) and the minimum time at the tool's documented rate limit.
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..model import from_fields
+from ..names import Names
 from ..store import Store
 from .catalogue import LEVELS, Tool, per_second
 
@@ -75,9 +77,16 @@ class ClientData:
     edges: list[tuple[str, str, bool]]  # (child title, parent title, primary)
     history: dict[str, int]  # KR id → earlier values recorded (check-ins and logged updates)
     custom: dict[str, int]  # extra field name → values held
+    labels: dict[str, str] = field(default_factory=dict)  # id → "title (KR-1 on planning-sheet)"
+
+    def name(self, record) -> str:
+        """How an example names ``record``: its label, else its title."""
+        return self.labels.get(record.id, record.title)
 
     @classmethod
-    def read(cls, store: Store, period: str | None = None) -> ClientData:
+    def read(cls, store: Store, period: str | None = None, names: Names | None = None) -> ClientData:
+        """The store's OKRs (of ``period``); examples name records as ``names`` does
+        (default: title and endpoint ids, no canonical id)."""
         objectives = [from_fields("objective", i, f) for i, _, f in store.entities("objective")]
         if period:
             objectives = [o for o in objectives if o.period == period]
@@ -87,8 +96,11 @@ class ClientData:
         kr_ids = {k.id for k in krs}
         initiatives = [from_fields("initiative", i, f) for i, _, f in store.entities("initiative")]
         initiatives = [n for n in initiatives if n.objective_id in ids or n.key_result_id in kr_ids]
-        title = {o.id: o.title for o in objectives} | {k.id: k.title for k in krs}
-        edges = [(o.title, title[o.parent_id], True) for o in objectives if o.parent_id in title]
+        names = names or Names.of(store)
+        labels = {r.id: f"{r.title} ({known})" if (known := names.ids_text(r.id, r.title)) else r.title
+                  for r in (*objectives, *krs, *initiatives)}
+        title = {i: labels[i] for i in (*(o.id for o in objectives), *kr_ids)}
+        edges = [(title[o.id], title[o.parent_id], True) for o in objectives if o.parent_id in title]
         for _, _, f in store.entities("alignment"):
             if f["child_id"] in title and f["parent_id"] in title and not (f.get("primary") and _is_parent(objectives, f)):
                 edges.append((title[f["child_id"]], title[f["parent_id"]], bool(f.get("primary"))))
@@ -106,7 +118,7 @@ class ClientData:
             for ns, values in entity.extra.items():
                 for key in values:
                     custom[key] = custom.get(key, 0) + 1
-        return cls(objectives, krs, initiatives, edges, history, custom)
+        return cls(objectives, krs, initiatives, edges, history, custom, labels)
 
 
 def _is_parent(objectives, f) -> bool:
@@ -139,7 +151,7 @@ def tool_fit(data: ClientData, tool: Tool) -> ToolFit:
 def _objectives(data: ClientData) -> Aspect:
     a = Aspect("objectives", "objectives")
     for o in data.objectives:
-        a.add("held", o.title)  # every tool in the catalogue holds objectives (goals)
+        a.add("held", data.name(o))  # every tool in the catalogue holds objectives (goals)
     return a
 
 
@@ -153,7 +165,7 @@ def _key_results(data: ClientData, tool: Tool) -> Aspect:
     for kr in data.key_results:
         seen[kr.objective_id] = seen.get(kr.objective_id, 0) + 1
         over = limit is not None and seen[kr.objective_id] > limit
-        a.add("lost" if over else "held", kr.title)
+        a.add("lost" if over else "held", data.name(kr))
     if limit is not None and a.counts["lost"]:
         a.note = f"at most {limit} KRs per objective: split the objective or drop KRs"
     return a
@@ -164,12 +176,12 @@ def _kr_types(data: ClientData, tool: Tool) -> Aspect:
     cell = tool.cell("kr_types")
     for kr in data.key_results:
         if not cell.known:
-            a.add("unknown", f"{kr.title} ({kr.direction})")
+            a.add("unknown", f"{data.name(kr)}: {kr.direction}")
         elif kr.direction in cell.value:
-            a.add("held", f"{kr.title} ({kr.direction})")
+            a.add("held", f"{data.name(kr)}: {kr.direction}")
         else:
             other = next((d for d in FALLBACK.get(kr.direction, ()) if d in cell.value), None)
-            a.add("transformed" if other else "lost", f"{kr.title} ({kr.direction} → {other})" if other else f"{kr.title} ({kr.direction})")
+            a.add("transformed" if other else "lost", f"{data.name(kr)}: {kr.direction}" + (f" → {other}" if other else ""))
     return a
 
 
@@ -179,13 +191,13 @@ def _kr_units(data: ClientData, tool: Tool) -> Aspect:
     for kr in data.key_results:
         unit = kr.unit + (f" {kr.currency}" if kr.currency else "")
         if not cell.known:
-            a.add("unknown", f"{kr.title} ({unit})")
+            a.add("unknown", f"{data.name(kr)}: {unit}")
         elif kr.unit in cell.value or (kr.unit == "boolean" and "binary" in (tool.cell("kr_types").value or ())):
-            a.add("held", f"{kr.title} ({unit})")  # a binary KR type holds a yes/no value
+            a.add("held", f"{data.name(kr)}: {unit}")  # a binary KR type holds a yes/no value
         elif UNIT_FALLBACK.get(kr.unit) in cell.value:
-            a.add("transformed", f"{kr.title} ({unit} → number)")
+            a.add("transformed", f"{data.name(kr)}: {unit} → number")
         else:
-            a.add("lost", f"{kr.title} ({unit})")
+            a.add("lost", f"{data.name(kr)}: {unit}")
     return a
 
 
@@ -208,7 +220,7 @@ def _flag(data: ClientData, tool: Tool, field_name: str, label: str, records: li
     cell = tool.cell(field_name)
     bucket = "unknown" if not cell.known else "held" if cell.value else "lost"
     for r in records:
-        a.add(bucket, r.title)
+        a.add(bucket, data.name(r))
     return a
 
 
@@ -216,10 +228,9 @@ def _history(data: ClientData, tool: Tool) -> Aspect:
     a = Aspect("check_ins", "check-in history (earlier values)")
     cell = tool.cell("check_ins")
     bucket = "unknown" if not cell.known else "held" if cell.value == "history" else "lost"
-    titles = {k.id: k.title for k in data.key_results}
     for kr_id, n in data.history.items():
         if n:
-            a.add(bucket, f"{titles[kr_id]} ({n})", n)
+            a.add(bucket, f"{data.labels[kr_id]}: {n}", n)
     if cell.known and cell.value == "latest":
         a.note = "only the latest value is kept"
     return a

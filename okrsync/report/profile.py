@@ -1,4 +1,8 @@
-"""Scoring criteria (anchors.md §3.1), weight presets and the client profile file.
+"""Scoring criteria, weight presets and the client profile file.
+
+The criteria follow a buyers' checklist ("24 questions to ask before buying a dedicated OKRs
+tool", https://kamalsetup.eckerson.com/articles/24-questions-to-ask-before-buying-a-dedicated-okrs-tool)
+and Perdoo's buyer's guide (https://tools.perdoo.com/okr-software-buyers-guide).
 
 A criterion reads one catalogue field and values it 0.0–1.0, or None when the cell is
 unknown. Presets weigh the criteria 0–5 the way each kind of company buys:
@@ -76,7 +80,8 @@ PRESETS: dict[str, dict[str, float]] = {
 
 
 def size_class(people: int) -> str:
-    """Below 100 a start-up, below 1,000 a scale-up, else a corporation (anchors §3.1 #20)."""
+    """Below 100 a start-up, below 1,000 a scale-up, else a corporation: spreadsheets do below
+    ~100 people, a tool is "critical at 1000+" (BetterWorks' founder, in the checklist above)."""
     return "startup" if people < 100 else "scaleup" if people < 1000 else "corporation"
 
 

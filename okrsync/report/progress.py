@@ -20,12 +20,14 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ..model import CONFIDENCE_SCALES, band, from_fields, objective_progress, progress, score
+from ..names import Names
 from ..store import Store
 from ..views import _value  # the same "current / target" wording as `okrsync show`
 from .history import Event, iso, kr_events, period_bounds, state_at
 
-STALE_DAYS = 14  # two weekly check-ins missed (weekly is the common default: anchors §4)
-REVIEW_DAYS = 7  # a weekly review looks back one week (anchors §4: weekly check-ins)
+# Weekly check-ins are the common default (https://blog.weekdone.com/faqs/implementation-guide/weekdone-usage-flow/).
+STALE_DAYS = 14  # two weekly check-ins missed
+REVIEW_DAYS = 7  # a weekly review looks back one week (weekly check-ins, as above)
 TYPES = ("committed", "aspirational", None)
 
 
@@ -47,6 +49,7 @@ class KRRow:
     check_ins: int
     checked_in: bool
     stale: bool
+    known_as: list[str] = field(default_factory=list)  # the ids its tools show (names.Names): "jira OKR-12"
 
 
 @dataclass
@@ -61,6 +64,7 @@ class ObjectiveRow:
     score: float | None
     band: str
     key_results: list[KRRow]
+    known_as: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -88,13 +92,14 @@ class Change:
     confidence_after: float | None
     check_ins: int
     who: list[str]  # the tools (endpoints) or authors the check-ins came from
+    known_as: list[str] = field(default_factory=list)
 
 
 @dataclass
 class OwnerWeek:
     owner: str
     changed: list[Change]
-    quiet: list[str]  # KRs with no check-in since the last review
+    quiet: list[dict]  # KRs with no check-in since the last review (names.Names.record)
 
 
 @dataclass
@@ -132,18 +137,20 @@ def build(store: Store, *, team: str | None = None, period: str | None = None, a
         krs_of.setdefault(kr.objective_id, []).append(kr)
     objectives = [from_fields("objective", i, f) for i, f in state.get("objective", {}).items()]
     objectives = [o for o in objectives if (team is None or o.team == team) and (period is None or o.period == period)]
+    names = Names.of(store)  # every row names its record by title and the ids its tools show
     sections: dict[str, list[ObjectiveRow]] = {}
     week: dict[str, OwnerWeek] = {}
     for o in objectives:
         bounds = period_bounds(store, o.period)
         krs = krs_of.get(o.id, [])
-        rows = [_kr_row(kr, events.get(kr.id, []), bounds, first_seen.get(kr.id), as_of, stale_days) for kr in krs]
+        rows = [_kr_row(kr, events.get(kr.id, []), bounds, first_seen.get(kr.id), as_of, stale_days, names.known_as(kr.id))
+                for kr in krs]
         for kr, row in zip(krs, rows):
             _add_to_week(week, kr, row, earlier.get(kr.id), earlier_events.get(kr.id, []), events.get(kr.id, []), since)
         p = objective_progress(krs)
         s = None if p is None else round(p + 1e-9, 1)
         sections.setdefault(o.type or "type not set", []).append(
-            ObjectiveRow(o.id, o.title, o.owner, o.team, o.period, o.type, p, s, band(s), rows))
+            ObjectiveRow(o.id, o.title, o.owner, o.team, o.period, o.type, p, s, band(s), rows, names.known_as(o.id)))
     ordered = {k: sections[k] for k in ("committed", "aspirational", "type not set") if k in sections}
     all_rows = [kr for rows in ordered.values() for o in rows for kr in o.key_results]
     bands = {b: sum(1 for kr in all_rows if kr.band == b) for b in ("green", "yellow", "red", "unknown")}
@@ -163,7 +170,7 @@ def _as_of(kr, events: list[Event]):
 
 
 def _kr_row(kr, events: list[Event], bounds, first_seen: dt.datetime | None, as_of: dt.datetime,
-            stale_days: int) -> KRRow:
+            stale_days: int, known_as: list[str]) -> KRRow:
     trend = []
     if bounds and kr.start is not None and (not events or events[0].at.date() > bounds[0]):
         base = progress(dataclasses.replace(kr, current=kr.start))
@@ -188,7 +195,7 @@ def _kr_row(kr, events: list[Event], bounds, first_seen: dt.datetime | None, as_
     return KRRow(kr.id, kr.title, kr.owner, _shown(kr), progress(kr), s, band(s),
                  trend, _confidence(kr.confidence, kr.confidence_scale), conf,
                  iso(checks[-1].at) if checks else None, days, age_from, len(checks), bool(checks),
-                 days is not None and days > stale_days)
+                 days is not None and days > stale_days, known_as)
 
 
 def _shown(kr) -> str:
@@ -225,12 +232,12 @@ def _add_to_week(week: dict[str, OwnerWeek], kr, row: KRRow, before: dict | None
     entry = week.setdefault(owner, OwnerWeek(owner, [], []))
     fresh = [e for e in events if e.is_check_in and e.at > since]
     if not fresh and before is not None:
-        entry.quiet.append(kr.title)
+        entry.quiet.append({"id": kr.id, "title": kr.title, "known_as": row.known_as})
         return
     old = None if before is None else _as_of(from_fields("key_result", kr.id, before), before_events)
     entry.changed.append(Change(kr.id, kr.title, None if old is None else _shown(old), row.value, None if old is None else score(old), row.score,
                                 None if old is None else _confidence(old.confidence, old.confidence_scale), row.confidence,
-                                len(fresh), sorted({e.who for e in fresh if e.who})))
+                                len(fresh), sorted({e.who for e in fresh if e.who}), row.known_as))
 
 
 def _notes(store: Store, state: dict, as_of: dt.datetime, now: dt.datetime) -> list[str]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from ..names import Names
 from . import catalogue
 from .catalogue import FIELDS, Tool
 from .fit import ToolFit
@@ -100,8 +101,11 @@ def review_data(review) -> dict[str, Any]:
     return {"report": "review", "generated": _now()} | out
 
 
-def render(data: dict[str, Any], fmt: str) -> str:
-    """``data`` from ``fit_data`` or ``board_data`` as html, md or json text."""
+def render(data: dict[str, Any], fmt: str, debug: bool = False) -> str:
+    """``data`` from ``fit_data``, ``board_data`` or ``review_data`` as html, md or json text.
+
+    HTML and Markdown name a record by its title and the ids its tools show (``KR-1 on
+    planning-sheet``); its canonical id only with ``debug`` (JSON has it as ``id``)."""
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
     name = f"{data['report']}.{fmt}"
@@ -109,7 +113,7 @@ def render(data: dict[str, Any], fmt: str) -> str:
         template = _env().get_template(name)
     except jinja2.TemplateNotFound:
         raise ValueError(f"no {fmt} format for the {data['report']} report") from None
-    return template.render(d=data, fields=FIELDS)
+    return template.render(d=data, fields=FIELDS, ids=Names(debug=debug).ids_text)
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]|~])")  # what can start markup inside a line

@@ -36,6 +36,8 @@ class ChangeRow:
     old: str | None
     new: str | None
     origin: str  # the endpoint (tool) it came from
+    id: str = ""  # the record's canonical id (a check-in: its KR's)
+    known_as: list[str] = field(default_factory=list)  # the ids its tools show (names.Names)
 
 
 @dataclass
@@ -45,6 +47,9 @@ class Carry:
     objective: str
     score: float | None
     reason: str
+    known_as: list[str] = field(default_factory=list)
+    objective_id: str = ""
+    objective_known_as: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -55,7 +60,7 @@ class Review:
     board: progress.Board
     changes: list[ChangeRow]
     changes_total: int
-    disagree: list[dict]  # {objective, green: [titles], red: [titles]}
+    disagree: list[dict]  # {objective, green, red}: each record as names.Names.record gives it
     carry: list[Carry]
     unchecked: list[progress.KRRow]  # never checked in, or stale at the end
     notes: list[str] = field(default_factory=list)
@@ -82,12 +87,16 @@ def build(store: Store, period: str, *, stale_days: int = progress.STALE_DAYS, n
         notes.append(f"{late} changes okrsync recorded after {period} ended are in these scores (the latest values "
                      f"count as final); 'what changed' lists the period itself")
     rows, total = _changes(store, objectives, start, end)
-    disagree = [{"objective": o.title, "green": [k.title for k in o.key_results if k.band == "green"],
-                 "red": [k.title for k in o.key_results if k.band == "red"]} for o in objectives
+    disagree = [{"objective": _named(o), "green": [_named(k) for k in o.key_results if k.band == "green"],
+                 "red": [_named(k) for k in o.key_results if k.band == "red"]} for o in objectives
                 if {"green", "red"} <= {k.band for k in o.key_results}]
     unchecked = [kr for o in objectives for kr in o.key_results if _unchecked(kr, end, stale_days)]
     return Review(period, bounds[0].isoformat(), bounds[1].isoformat(), board, rows, total, disagree,
                   _carry(objectives), unchecked, notes)
+
+
+def _named(row: progress.ObjectiveRow | progress.KRRow) -> dict:
+    return {"id": row.id, "title": row.title, "known_as": row.known_as}
 
 
 def _unchecked(kr: progress.KRRow, end: dt.datetime, stale_days: int) -> bool:
@@ -100,10 +109,12 @@ def _carry(objectives: list[progress.ObjectiveRow]) -> list[Carry]:
     for o in objectives:
         for kr in o.key_results:
             if o.type == "committed" and (kr.score is None or kr.score < 1.0):
-                out.append(Carry(kr.id, kr.title, o.title, kr.score, "committed, below 1.0: discuss the shortfall before carrying it"))
+                out.append(Carry(kr.id, kr.title, o.title, kr.score, "committed, below 1.0: discuss the shortfall before carrying it",
+                                 kr.known_as, o.id, o.known_as))
             elif o.type != "committed" and (kr.score is None or kr.score < 0.7):
                 kind = "aspirational" if o.type == "aspirational" else "type not set"
-                out.append(Carry(kr.id, kr.title, o.title, kr.score, f"{kind}, below green: may roll over"))
+                out.append(Carry(kr.id, kr.title, o.title, kr.score, f"{kind}, below green: may roll over",
+                                 kr.known_as, o.id, o.known_as))
     return out
 
 
@@ -112,20 +123,22 @@ def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.da
     """What changed to the period's objectives and KRs between ``start`` and ``end``: the
     change log's rows, and the check-ins dated then (by their own date, with their author),
     oldest first."""
-    title = {o.id: o.title for o in objectives} | {k.id: k.title for o in objectives for k in o.key_results}
+    rows = {o.id: o for o in objectives} | {k.id: k for o in objectives for k in o.key_results}
+    title = {i: r.title for i, r in rows.items()}
     found = []
     for i, _, f in store.entities("check_in"):
         if f.get("key_result_id") in title and start <= parse(f["at"]) <= end:
             new = ", ".join(f"{k} {f[k]:g}" for k in ("value", "confidence") if isinstance(f.get(k), (int, float)))
-            found.append(ChangeRow(iso(parse(f["at"])), title[f["key_result_id"]], "check_in", "check-in", "value",
-                                   None, new or None, f.get("author") or "–"))
+            kr = rows[f["key_result_id"]]
+            found.append(ChangeRow(iso(parse(f["at"])), kr.title, "check_in", "check-in", "value",
+                                   None, new or None, f.get("author") or "–", kr.id, kr.known_as))
     lo, hi = iso(start).replace("Z", ".000Z"), iso(end).replace("Z", ".999Z")
     for row in store.db.query("SELECT at, entity_id, entity_kind, field, old, new, origin, kind FROM changes "
                               "WHERE at >= ? AND at <= ? AND entity_kind IN ('objective', 'key_result') ORDER BY id", [lo, hi]):
         if row["entity_id"] in title:
             found.append(ChangeRow(row["at"], title[row["entity_id"]], row["entity_kind"], row["kind"],
                                    "record" if row["field"] == ALL else row["field"], _short(row["old"]), _short(row["new"]),
-                                   row["origin"]))
+                                   row["origin"], row["entity_id"], rows[row["entity_id"]].known_as))
     found.sort(key=lambda r: parse(r.at))
     return found[:MAX_CHANGES], len(found)
 
