@@ -367,10 +367,11 @@ class ClickUpConnector(Connector):
                          key=lambda r: r.kind == "objective")
         parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "key_result"], self.concurrency)
         parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "objective"], self.concurrency)
-        if self._state is not None and self._wrote:  # a push without a read this run can't merge: see README
-            self._state["wrote"].update(self._wrote)
+        if self._wrote:  # after a read this run, into its state; without one (a push), into the stored cursor
+            state = self._state if self._state is not None else _load(batch.cursor)
+            state["wrote"].update(self._wrote)
             self._wrote.clear()
-            result.cursor = json.dumps(self._state, sort_keys=True)
+            result.cursor = json.dumps(state, sort_keys=True)
         return result
 
     def _prepare(self, records: list[Record], result: WriteResult, build: Callable[[Record], dict]) -> list:

@@ -735,6 +735,7 @@ class Hub:
             self.store.add_intents(run_id, plan.endpoint,
                                    [(r.kind, r.canonical_id, sent.get(r.canonical_id)) for r in plan.batch.creates],
                                    at=_iso(self.clock()))
+        plan.batch.cursor = self.store.cursor(plan.endpoint, CURSOR_STREAM)
         result = conn.write(plan.batch)
         if plan.batch.creates:
             self.store.answer_intents(plan.endpoint, result.external_ids)

@@ -347,6 +347,22 @@ def test_a_truncated_decimal_is_a_rejection_with_exit_3_on_every_run_until_made_
     assert fixed["id"] == target["id"] and (fixed["steps_start"], fixed["steps_end"], fixed["steps_current"]) == (2, 1, 2)
 
 
+def test_a_truncation_found_by_a_push_without_a_read_stays_rejected_and_is_never_pulled_back(tmp_path, monkeypatch,
+                                                                                               emu):
+    from .clirun import run
+
+    members_of_example(emu)
+    emu.truncate_decimals = True
+    cli_project(tmp_path, monkeypatch, emu)
+    run("pull", "sheet")
+    before = (tmp_path / "okrs.csv").read_bytes()
+    # okrsync push reads nothing first: what it learns goes into the cursor the last read left
+    for command in ("push", "sync", "sync"):
+        rejected = cli_rejections(run("--json", command, *(["cu"] if command == "push" else []), code=3))
+        assert len([r for r in rejected if "did not keep the decimals" in r]) == 5, (command, rejected)
+    assert (tmp_path / "okrs.csv").read_bytes() == before  # 2.1 % is still 2.1 % in the sheet
+
+
 def test_a_goal_deleted_in_clickup_is_deleted_while_a_truncation_stays_rejected(tmp_path, emu):
     members_of_example(emu)
     emu.truncate_decimals = True
