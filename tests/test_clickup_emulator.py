@@ -396,6 +396,19 @@ def test_migrate_plans_the_decimal_krs_as_a_risk(tmp_path, emu):
     assert any(n.startswith("risk: cu relies on an unconfirmed fact: decimal") for n in plan.notes)
 
 
+def test_migrate_dry_run_shows_the_decimal_krs_as_a_risk(tmp_path, monkeypatch, emu):
+    from .clirun import run
+
+    members_of_example(emu)
+    cli_project(tmp_path, monkeypatch, emu)
+    plan = json.loads(run("--json", "migrate", "--from", "sheet", "--to", "cu", "--dry-run").stdout)["plan"]
+    [risk] = [x for x in plan["losses"] if x["what"].startswith("key result decimal values")]
+    assert risk["count"] == 5 and len(risk["examples"]) == 3 and all(e.startswith("kr_") for e in risk["examples"])
+    text = run("migrate", "--from", "sheet", "--to", "cu", "--dry-run").output
+    assert "key result decimal values" in text and "relies on an unconfirmed fact: decimal" in text
+    assert not emu.goals  # a dry run writes nothing
+
+
 def test_owners_given_as_user_ids_read_as_their_e_mails(tmp_path, emu):
     members_of_example(emu)
     hub = hub_for(tmp_path, emu)
