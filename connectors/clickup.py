@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterator
 import httpx
 
 from okrsync import hookimpl, http
-from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
+from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .clickup_fields import ClickUpMapping, zone
@@ -272,7 +272,7 @@ class ClickUpConnector(Connector):
             if goal is None:
                 continue
             present.add(goal["id"])
-            where = f"{self.endpoint} goal {goal.get('pretty_id') or goal['id']}"
+            where = self._where(goal)
             fields = _overlay(self.mapping.objective(goal, self._person), wrote.get(goal["id"]))
             yield Record("objective", goal["id"], fields, updated=_iso(stamps.get(goal["id"])), where=where)
             for target in goal.get("key_results") or []:
@@ -284,10 +284,14 @@ class ClickUpConnector(Connector):
                     continue
                 present.add(target["id"])
                 item = self._target(target, goal, where)
-                if isinstance(item, Record):
-                    item.fields = _overlay(item.fields, wrote.get(target["id"]))
-                    later.extend(_losses(item, wrote.get(target["id"])))
                 later.append(item)
+                if isinstance(item, Record):
+                    note = wrote.get(target["id"]) or {}
+                    if note.get("lost"):  # an edit made in ClickUp since ends the loss of that value
+                        note["lost"] = _truncated(item.fields, note["lost"])
+                        if note["lost"]:  # a rejection every run, until the value is whole or changed
+                            later.append(_loss(item.where, target["id"], note["lost"]))
+                    item.fields = _overlay(item.fields, note)
                 if isinstance(item, Record):
                     check_in = self._check_in(target, where)
                     if check_in is not None:
@@ -306,8 +310,13 @@ class ClickUpConnector(Connector):
         yield Cursor(json.dumps(state, sort_keys=True), full_listing=False,
                      present={"objective": ids, "key_result": ids})
 
+    def _where(self, goal: dict[str, Any], target: dict[str, Any] | None = None) -> str:
+        """A goal (or one of its targets) as run summaries name it."""
+        where = f"{self.endpoint} goal {goal.get('pretty_id') or goal['id']}"
+        return f"{where} key result {target.get('name') or target['id']}" if target else where
+
     def _target(self, target: dict[str, Any], goal: dict[str, Any], where: str) -> Record | Rejected:
-        where = f"{where} key result {target.get('name') or target['id']}"
+        where = self._where(goal, target)
         try:
             fields = self.mapping.key_result(target, goal["id"], self.endpoint, self._person)
         except ValueError as e:
@@ -358,10 +367,11 @@ class ClickUpConnector(Connector):
                          key=lambda r: r.kind == "objective")
         parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "key_result"], self.concurrency)
         parallel(lambda r: self._delete(r, result), [r for r in deletes if r.kind == "objective"], self.concurrency)
-        if self._state is not None and self._wrote:  # a push without a read this run can't merge: see README
-            self._state["wrote"].update(self._wrote)
+        if self._wrote:  # after a read this run, into its state; without one (a push), into the stored cursor
+            state = self._state if self._state is not None else _load(batch.cursor)
+            state["wrote"].update(self._wrote)
             self._wrote.clear()
-            result.cursor = json.dumps(self._state, sort_keys=True)
+            result.cursor = json.dumps(state, sort_keys=True)
         return result
 
     def _prepare(self, records: list[Record], result: WriteResult, build: Callable[[Record], dict]) -> list:
@@ -426,25 +436,27 @@ class ClickUpConnector(Connector):
             else:
                 self._note_written(target_id, record.fields, update)
                 body = {**body, **update}
-        self._verify_steps(target_id, goal_id, body, record.canonical_id, result)
+        self._verify_steps(target_id, goal_id, body, result)
         return record, target_id
 
-    def _verify_steps(self, target_id: str, goal_id: str, body: dict[str, Any], where: str,
-                      result: WriteResult) -> None:
+    def _verify_steps(self, target_id: str, goal_id: str, body: dict[str, Any], result: WriteResult) -> None:
         """Read back a target written with a decimal steps_* value (the spec types them as
         integers, so ClickUp may keep only the whole part): a value kept otherwise is
-        rejected as a loss, and remembered so every later read reports it too."""
+        rejected as a loss, and remembered so every later read rejects it again. The
+        rejection names the target, not the record: the write itself went through, so the
+        hub links it and the next read finds it in step."""
         sent = {key: body[key] for key in STEPS if isinstance(body.get(key), float)}
         if not sent:
             return
-        goal = self._goal(goal_id) or {}
-        target = next((t for t in goal.get("key_results") or [] if isinstance(t, dict) and t.get("id") == target_id), {})
+        goal = self._goal(goal_id) or {"id": goal_id}
+        target = next((t for t in goal.get("key_results") or [] if isinstance(t, dict) and t.get("id") == target_id),
+                      {"id": target_id, "name": body.get("name")})
         lost = {STEPS[key]: [value, target.get(key)] for key, value in sent.items() if _as_float(target.get(key)) != value}
         if not lost:
             return
         with self._lock:
             self._wrote.setdefault(target_id, {})["lost"] = lost
-        result.rejected.append(Rejected(where, "ClickUp did not keep the decimals okrsync wrote: " + _lost_text(lost)))
+        result.rejected.append(_loss(self._where(goal, target), target_id, lost))
 
     def _create(self, record: Record, path: str, body: dict[str, Any], key: str, landed: Callable[[], str | None],
                 result: WriteResult) -> dict[str, Any] | str | None:
@@ -482,7 +494,7 @@ class ClickUpConnector(Connector):
                 body = self.mapping.update_body(f, owners, self.endpoint)
                 self._call("PUT", f"/key_result/{record.external_id}", json=body)
                 self._note_written(record.external_id, f, body)
-                self._verify_steps(record.external_id, f.get("objective_id"), body, record.external_id, result)
+                self._verify_steps(record.external_id, f.get("objective_id"), body, result)
         except (KeyError, ValueError) as e:
             result.rejected.append(Rejected(record.external_id, str(e.args[0] if e.args else e)))
         except FatalError as e:
@@ -537,12 +549,17 @@ def _lost_text(lost: dict[str, list[Any]]) -> str:
             "in the other tool, or keep this KR out of ClickUp")
 
 
-def _losses(record: Record, wrote: dict[str, Any] | None) -> list[Note]:
-    """A note per run for a target whose decimals ClickUp truncated, while it still holds the
-    truncated value (the read shows what okrsync wrote, so the loss is not pulled back)."""
-    lost = (wrote or {}).get("lost") or {}
-    still = {name: pair for name, pair in lost.items() if record.fields.get(name) == pair[0]}
-    return [Note(f"{record.where}: {_lost_text(still)}")] if still else []
+def _truncated(fields: dict[str, Any], lost: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The decimals okrsync wrote (name → [sent, kept]) that a read still shows truncated."""
+    return {name: pair for name, pair in lost.items() if fields.get(name) == _as_float(pair[1])}
+
+
+def _loss(where: str, target_id: str, lost: dict[str, list[Any]]) -> Rejected:
+    """The rejection of a target whose decimals ClickUp truncated: made by the write that
+    found it and by every read while ClickUp still holds the truncated value (the read shows
+    what okrsync wrote, so the loss is not pulled back, but it is never silent)."""
+    return Rejected(where, "ClickUp did not keep the decimals okrsync wrote: " + _lost_text(lost),
+                    record=f"key_result {target_id}")
 
 
 def _overlay(fields: dict[str, Any], wrote: dict[str, Any] | None) -> dict[str, Any]:

@@ -62,6 +62,10 @@ LOOKUPS = {
 }
 PAYLOAD = {"objective": "objective { id } errors { field messages }",
            "result": "keyResult { id } errors { field messages }"}
+# the commit type and the mutations, asked of the account by the probe (__type only: full
+# introspection is off on Perdoo); NON_NULL and LIST wrap the named type up to three levels ([ID!]!)
+COMMIT_TYPE = ('query CommitType { commit: __type(name: "commit") { fields { name type { name kind ofType { name kind '
+               'ofType { name kind ofType { name kind } } } } } } mutation: __type(name: "Mutation") { fields { name } } }')
 CREATED_MARGIN = 300  # seconds of clock difference tolerated when looking up lost creates
 
 
@@ -130,7 +134,33 @@ class PerdooConnector(Connector):
         rows.append(p.summary(writes, rows, lambda r: r.claim.startswith(("creates a key result", "key result ("))))
         rows.append(p.summary(values, rows, lambda r: r.claim.startswith("key result (") and " current " in r.claim))
         rows.append(self._probe_past(sandbox.get("past_timeframe"), kit))
+        rows.append(self._probe_commits())
         return rows
+
+    def _probe_commits(self) -> "ProbeResult":
+        """What this account says of the ``commit`` type (progress updates), always "not
+        testable": no public source shows its fields or a mutation that makes one, so okrsync
+        neither reads Perdoo check-ins nor writes values through commits, and has nothing to
+        compare. The answer is shown so it can be reported. Full introspection is switched off
+        on Perdoo, but ``__type`` queries answered live (Natural-Heroes/workflows, mcp/perdoo
+        .planning/phases/01-foundation-objectives/01-03-SUMMARY.md); the type's name ``commit``
+        is that of ``objective.lastCommit`` in the same introspection."""
+        from okrsync import probe as p
+
+        claim = ("check-ins from Perdoo commits (lastCommit, allCommits, commit(id)): the commit type's fields and a "
+                 "mutation creating one are unconfirmed")
+        try:
+            answer = self._graphql(COMMIT_TYPE)
+        except (FatalError, RetryableError) as e:
+            return p.ProbeResult(claim, p.UNTESTABLE, f"the account did not answer __type(name: \"commit\"): {e}")
+        fields = ", ".join(f"{f.get('name')}: {_type_name(f.get('type'))}" for f in (answer.get("commit") or {})
+                           .get("fields") or [] if isinstance(f, dict))
+        mutations = [f.get("name") for f in (answer.get("mutation") or {}).get("fields") or []
+                     if isinstance(f, dict) and "commit" in str(f.get("name")).casefold()]
+        shown = (f"this account's commit type has {fields}" if fields else "this account answered no type named commit")
+        return p.ProbeResult(claim, p.UNTESTABLE, f"{shown}; mutations naming commits: {', '.join(mutations) or 'none'}. "
+                             "okrsync reads no Perdoo check-ins and writes values as currentValue until these are "
+                             "sourced: report this line")
 
     def _probe_past(self, past: str | None, kit) -> "ProbeResult":
         from okrsync import probe as p
@@ -540,6 +570,17 @@ def _utc(text: str | None) -> str | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=dt.timezone.utc)
     return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _type_name(ref: Any) -> str:
+    """An introspected type reference as GraphQL writes it (``[UUID!]``, ``Float``)."""
+    if not isinstance(ref, dict):
+        return "?"
+    if ref.get("kind") == "NON_NULL":
+        return _type_name(ref.get("ofType")) + "!"
+    if ref.get("kind") == "LIST":
+        return f"[{_type_name(ref.get('ofType'))}]"
+    return str(ref.get("name"))
 
 
 @hookimpl

@@ -112,6 +112,9 @@ class WriteBatch:
     updates: list[Record] = field(default_factory=list)
     deletes: list[Record] = field(default_factory=list)
     unchanged: list[Record] = field(default_factory=list)
+    # the endpoint's stored cursor (its last read's, or a write's since): a connector keeping
+    # notes in its cursor merges into it when no read came before the write (``okrsync push``)
+    cursor: str | None = None
 
     def __bool__(self) -> bool:
         return bool(self.creates or self.updates or self.deletes)

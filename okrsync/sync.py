@@ -433,7 +433,10 @@ class Hub:
         missing = [(key, cid) for key, cid in missing if cid not in plan.unlisted]  # not listed yet: not deleted
         if not missing:
             return
-        if plan.rejected:  # a row we could not read may be one of the "missing" ones
+        gone = {ext for (_, ext), _ in missing}
+        # a row we could not read may be one of the "missing" ones; a rejection naming a record
+        # (a value the tool truncated, of a record read whole) says which it is not
+        if any(not r.record or r.record.split(" ", 1)[-1] in gone for r in plan.rejected):
             plan.notes.append(f"{len(missing)} linked record(s) not found, but rows were rejected: "
                               "deletes are not taken from this read")
             return
@@ -732,6 +735,7 @@ class Hub:
             self.store.add_intents(run_id, plan.endpoint,
                                    [(r.kind, r.canonical_id, sent.get(r.canonical_id)) for r in plan.batch.creates],
                                    at=_iso(self.clock()))
+        plan.batch.cursor = self.store.cursor(plan.endpoint, CURSOR_STREAM)
         result = conn.write(plan.batch)
         if plan.batch.creates:
             self.store.answer_intents(plan.endpoint, result.external_ids)

@@ -164,4 +164,26 @@ def check(query: str, variables: dict[str, Any] | None = None) -> set[str]:
     return {name for name in used if name in UNCONFIRMED}
 
 
-__all__ = ["SCHEMA", "SDL", "UNCONFIRMED", "check"]
+# what graphql-core says when a resolver's value does not fit the schema's type (an
+# emulator answer off the schema, not an answer Perdoo gives)
+OFF_SCHEMA = ("cannot represent", "Cannot return null for non-nullable field", "Expected Iterable")
+
+
+class SchemaCheck:
+    """The emulator's ``spec`` (``tests/emulators/server.py``): every document sent is checked
+    by ``check`` and every answer for values that do not fit the schema's types. The emulator
+    executes documents against ``SCHEMA``, so an off-schema document or value would otherwise
+    only come back as a GraphQL error a connector may tolerate."""
+
+    def request(self, method: str, path: str, body: Any, query: dict[str, Any]) -> None:
+        assert method == "POST" and isinstance(body, dict), f"not a GraphQL request: {method} {path}"
+        check(body.get("query") or "", body.get("variables"))
+
+    def response(self, method: str, path: str, status: int, body: Any) -> None:
+        errors = body.get("errors") if isinstance(body, dict) else None
+        off = [str(e.get("message")) for e in errors or [] if isinstance(e, dict)
+               and any(text in str(e.get("message")) for text in OFF_SCHEMA)]
+        assert not off, "an answer off the schema: " + "; ".join(off)
+
+
+__all__ = ["SCHEMA", "SDL", "UNCONFIRMED", "SchemaCheck", "check"]

@@ -242,7 +242,9 @@ def test_creates_one_request_each_current_values_set_after_and_owners_by_e_mail(
     assert set(edits) == {f"{V2}/key_result/k-KR of A", f"{V2}/key_result/k-Money"}  # current ≠ start only
     assert edits[f"{V2}/key_result/k-KR of A"]["steps_current"] == 4 and edits[f"{V2}/key_result/k-KR of A"]["note"]
     assert len(cu.calls("GET", V2 + "/team")) == 1  # members once per run
-    assert result.cursor is None  # no read this run: no cursor to merge what it wrote into
+    # no read this run and no stored cursor (batch.cursor): what it wrote starts a new one
+    state = json.loads(result.cursor)
+    assert state["check_ins"] == [] and state["wrote"]["g-A"]["period"] == "2026-Q1"
 
 
 def test_a_refused_goal_rejects_its_key_results_unsent_and_bad_records_are_rejected_untouched(cu, tmp_path):

@@ -5,6 +5,7 @@ example spreadsheet and the emulator, healthy and under injected faults."""
 from __future__ import annotations
 
 import csv
+import json
 import shutil
 import time
 from pathlib import Path
@@ -298,9 +299,81 @@ def test_decimals_are_read_back_and_a_truncating_clickup_is_reported_as_a_loss_e
     second = sync(hub)
     assert (tmp_path / "okrs.csv").read_bytes() == before
     assert decimal_krs(hub) == decimals
-    notes = [n for p in second for n in p.notes if "steps_* as integers" in n]
-    churn_note = next(n for n in notes if "churn" in n)
-    assert len(notes) == 5 and "start 2.1 is 2 there" in churn_note and "target 1.5 is 1 there" in churn_note
+    lost = [str(r) for p in second for r in p.rejected if "steps_* as integers" in r.reason]
+    churn_text = next(r for r in lost if "churn" in r)
+    assert len(lost) == 5 and "start 2.1 is 2 there" in churn_text and "target 1.5 is 1 there" in churn_text
+    assert [p.counters.rejected for p in second if p.endpoint == "cu"] == [5, 2]  # pull: the losses; push: the ranges
+
+
+def cli_project(tmp_path: Path, monkeypatch, emu: ClickUpEmulator) -> None:
+    """okrsync.yaml for the example sheet and the emulator, in a working directory of its own."""
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
+    (tmp_path / "okrsync.yaml").write_text(
+        "endpoints:\n  sheet: {type: csv, path: okrs.csv}\n"
+        f"  cu: {{type: clickup, url: '{emu.url}/api', team_id: '512', auth: {{token: {TOKEN}}}, rate: 500,"
+        " timeout: 1, concurrency: 3}\n"
+        "sync:\n  order: [sheet, cu]\n  conflicts: {prefer: sheet}\n")
+
+
+def cli_rejections(result) -> list[str]:
+    return [r for e in json.loads(result.stdout)["endpoints"] for r in e.get("rejected") or []]
+
+
+def test_a_truncated_decimal_is_a_rejection_with_exit_3_on_every_run_until_made_whole(tmp_path, monkeypatch, emu):
+    from .clirun import run
+
+    members_of_example(emu)
+    emu.truncate_decimals = True
+    cli_project(tmp_path, monkeypatch, emu)
+    churn = "Cut monthly gross logo churn from 2.1% to 1.5%"
+    for attempt in range(3):  # the write that finds the loss, then two runs that only read it
+        rejected = cli_rejections(run("--json", "sync", code=3))
+        lost = [r for r in rejected if "did not keep the decimals" in r]
+        assert len(lost) == 5 and len(rejected) == 7, (attempt, rejected)  # and the two ranges ClickUp can't hold
+        [text] = [r for r in lost if churn in r]
+        assert "start 2.1 is 2 there" in text and "target 1.5 is 1 there" in text and "round the value" in text
+    target = by_name(emu, churn)
+    assert (target["steps_start"], target["steps_end"], target["steps_current"]) == (2, 1, 1)
+    # made whole in the sheet: written once more, read back as written; the rest stay rejected
+    text = (tmp_path / "okrs.csv").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if churn in line)
+    (tmp_path / "okrs.csv").write_text(text.replace(row, row.replace(",2.1,1.8,1.5,", ",2,2,1,")),
+                                       encoding="utf-8")
+    run("--json", "sync", code=3)  # its read still found the truncation; its push wrote the whole values
+    lost = [r for r in cli_rejections(run("--json", "sync", code=3)) if "did not keep the decimals" in r]
+    assert len(lost) == 4 and not [r for r in lost if churn in r]
+    fixed = by_name(emu, churn)
+    assert fixed["id"] == target["id"] and (fixed["steps_start"], fixed["steps_end"], fixed["steps_current"]) == (2, 1, 2)
+
+
+def test_a_truncation_found_by_a_push_without_a_read_stays_rejected_and_is_never_pulled_back(tmp_path, monkeypatch,
+                                                                                               emu):
+    from .clirun import run
+
+    members_of_example(emu)
+    emu.truncate_decimals = True
+    cli_project(tmp_path, monkeypatch, emu)
+    run("pull", "sheet")
+    before = (tmp_path / "okrs.csv").read_bytes()
+    # okrsync push reads nothing first: what it learns goes into the cursor the last read left
+    for command in ("push", "sync", "sync"):
+        rejected = cli_rejections(run("--json", command, *(["cu"] if command == "push" else []), code=3))
+        assert len([r for r in rejected if "did not keep the decimals" in r]) == 5, (command, rejected)
+    assert (tmp_path / "okrs.csv").read_bytes() == before  # 2.1 % is still 2.1 % in the sheet
+
+
+def test_a_goal_deleted_in_clickup_is_deleted_while_a_truncation_stays_rejected(tmp_path, emu):
+    members_of_example(emu)
+    emu.truncate_decimals = True
+    hub = hub_for(tmp_path, emu)
+    sync(hub)
+    kr = by_name(emu, "Grow marketing-qualified leads from 420 to 700 a month")
+    emu.delete_goal(kr["goal_id"])
+    plans = sync(hub)
+    assert len([r for p in plans for r in p.rejected if "did not keep the decimals" in r.reason]) == 5
+    assert "Grow marketing-qualified leads from 420 to 700 a month" not in rows(tmp_path)
+    assert not [n for p in plans for n in p.notes if "deletes are not taken" in n]
 
 
 def test_decimals_kept_by_clickup_raise_nothing(tmp_path, emu):
@@ -321,6 +394,19 @@ def test_migrate_plans_the_decimal_krs_as_a_risk(tmp_path, emu):
     [risk] = [x for x in plan.losses if x["what"].startswith("key result decimal values")]
     assert risk["count"] == 5 and {hub.store.get(c)[1]["title"] for c in risk["examples"]} <= set(decimal_krs(hub))
     assert any(n.startswith("risk: cu relies on an unconfirmed fact: decimal") for n in plan.notes)
+
+
+def test_migrate_dry_run_shows_the_decimal_krs_as_a_risk(tmp_path, monkeypatch, emu):
+    from .clirun import run
+
+    members_of_example(emu)
+    cli_project(tmp_path, monkeypatch, emu)
+    plan = json.loads(run("--json", "migrate", "--from", "sheet", "--to", "cu", "--dry-run").stdout)["plan"]
+    [risk] = [x for x in plan["losses"] if x["what"].startswith("key result decimal values")]
+    assert risk["count"] == 5 and len(risk["examples"]) == 3 and all(e.startswith("kr_") for e in risk["examples"])
+    text = run("migrate", "--from", "sheet", "--to", "cu", "--dry-run").output
+    assert "key result decimal values" in text and "relies on an unconfirmed fact: decimal" in text
+    assert not emu.goals  # a dry run writes nothing
 
 
 def test_owners_given_as_user_ids_read_as_their_e_mails(tmp_path, emu):

@@ -407,3 +407,23 @@ def test_a_429_storm_is_paced_through(tmp_path, perdoo):
     sync(hub)
     assert len(perdoo.objectives) == 13
     assert perdoo.count(status=429) >= 0
+
+
+def test_every_exchange_with_the_emulator_is_checked_against_the_schema():
+    def post(emu, query):
+        return httpx.post(emu.url + "/graphql/", json={"query": query}, headers={"Authorization": f"Bearer {TOKEN}"})
+
+    # a document naming what Perdoo does not document fails the test, though it was answered
+    with pytest.raises(AssertionError, match=r"1 exchange\(s\) off the vendor's spec.*undocumented Perdoo GraphQL"):
+        with PerdooEmulator() as emu:
+            assert post(emu, "{ objectives { edges { node { progressUpdates } } } }").status_code == 400
+    # and so does an answer whose value does not fit the schema's type (an emulator bug)
+    with pytest.raises(AssertionError, match="an answer off the schema: Float cannot represent"):
+        with PerdooEmulator() as emu:
+            emu.add_kpi("Net promoter score", currentValue="high")
+            assert post(emu, "{ allKpis { edges { node { currentValue } } } }").json()["errors"]
+    with PerdooEmulator() as emu:  # a documented document and a fitting answer pass
+        emu.add_kpi("Net promoter score", currentValue=41)
+        assert post(emu, "{ allKpis { edges { node { currentValue } } } }").json()["data"]["allKpis"]["edges"][0][
+            "node"] == {"currentValue": 41.0}
+        assert not emu.spec_errors

@@ -175,12 +175,16 @@ def perdoo(tmp_path, monkeypatch):
 
 
 PAST = "the objectives listing (includePastTimeframes: true) shows objectives of past timeframes"
+COMMITS = "check-ins from Perdoo commits (lastCommit, allCommits, commit(id)): the commit type's fields and a " \
+          "mutation creating one are unconfirmed"
 
 
 def test_perdoo_probe_confirms_kr_writes_and_past_timeframes_against_the_emulator(tmp_path, monkeypatch, perdoo):
     from okrsync.connectors.perdoo import PerdooConnector
 
-    found = all_confirmed()
+    found = verdicts(probe())
+    assert found.pop(COMMITS)[0] == "not testable"  # the one claim no source lets okrsync test
+    assert all(v == "confirmed" for v, _ in found.values()), found
     writes, values = PerdooConnector.capabilities.unconfirmed
     assert found[writes][0] == found[values][0] == found[PAST][0] == "confirmed"
     assert not perdoo.objectives and all(r["archived"] for r in perdoo.results.values())  # KRs: archived, as deletes are
@@ -192,6 +196,30 @@ def test_perdoo_hiding_past_timeframes_is_reported_contradicted(tmp_path, monkey
     assert found[PAST] == ("contradicted", "an objective of timeframe 'Q4 2025' was not listed: okrsync would take "
                                            "past quarters' objectives as deleted")
     assert not perdoo.objectives
+
+
+def test_perdoo_probe_says_commit_fields_are_not_testable_and_what_the_account_shows(tmp_path, monkeypatch, perdoo):
+    # the emulator's schema holds only sourced names: no commit type, no commit mutation
+    verdict, detail = verdicts(probe())[COMMITS]
+    assert verdict == "not testable"
+    assert detail.startswith("this account answered no type named commit; mutations naming commits: none.")
+    assert "writes values as currentValue until these are sourced" in detail
+
+
+def test_perdoo_probe_lists_the_commit_fields_an_account_answers(tmp_path, monkeypatch, perdoo):
+    from graphql import extend_schema, parse
+
+    from .emulators import perdoo as emulator
+
+    # made up for this test only (no source shows commit's fields): the probe must show
+    # whatever the account answers, wrapped types written as GraphQL writes them
+    made_up = "type commit { id: UUID! someValue: Float tags: [ID!]! } " \
+              "input CommitInput { id: ID } extend type Mutation { someCommitMutation(input: CommitInput!): commit }"
+    monkeypatch.setattr(emulator, "SCHEMA", extend_schema(emulator.SCHEMA, parse(made_up)))
+    verdict, detail = verdicts(probe())[COMMITS]
+    assert verdict == "not testable"
+    assert detail.startswith("this account's commit type has id: UUID!, someValue: Float, tags: [ID!]!; "
+                             "mutations naming commits: someCommitMutation.")
 
 
 # ---------------------------------------------------------------- Asana

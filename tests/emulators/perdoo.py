@@ -2,7 +2,9 @@
 
 It *executes* documents with graphql-core against ``tests/perdoo_schema.py`` — the schema of
 documented names — so a field, argument or input field Perdoo does not document is answered
-with a GraphQL validation error, as Perdoo's own server would. Behaviour follows the sources
+with a GraphQL validation error, as Perdoo's own server would — and, through ``spec``
+(``tests/perdoo_schema.SchemaCheck``, on by default), fails the test that sent it, as an
+answer whose values do not fit the schema's types does. Behaviour follows the sources
 named there: Relay connections with graphene's ``arrayconnection:N`` cursors, upserts that
 create without ``id`` and answer ``errors{field messages}`` for invalid input, initiatives as
 keyResults of type INITIATIVE, archived results hidden by ``archived: false``.
@@ -24,7 +26,7 @@ from typing import Any
 
 from graphql import graphql_sync
 
-from ..perdoo_schema import SCHEMA
+from ..perdoo_schema import SCHEMA, SchemaCheck
 from .server import Emulator, HttpError, PageExpired, Request, route
 
 TOKEN = "perdoo-test-token"
@@ -65,6 +67,7 @@ class PerdooEmulator(Emulator):
         self.past_timeframes: set[str] = set()
         self.ignore_include_past = False
         self._seq = itertools.count(1)
+        self.spec = SchemaCheck()  # every exchange of every test, end to end included, against the schema
         self.units = set(SCHEMA.get_type("MetricUnit").values)
         self.targets = set(SCHEMA.get_type("TargetType").values)
 
