@@ -222,6 +222,13 @@ class Store:
         for id_, k, fields in self.db.execute(sql + " ORDER BY rowid", args):
             yield id_, k, json.loads(fields)
 
+    def orphans(self, kind: str, ref: str) -> list[tuple[str, dict[str, Any]]]:
+        """Live entities of ``kind`` whose reference field ``ref`` points at a deleted (not
+        an archived) entity, as (id, fields): check-ins of a deleted KR."""
+        rows = self.db.execute("SELECT c.id, c.fields FROM entities c JOIN entities p ON p.id = json_extract(c.fields, ?) "
+                               "WHERE c.kind = ? AND c.deleted = 0 AND p.deleted = 1 ORDER BY c.rowid", [f"$.{ref}", kind])
+        return [(id_, json.loads(fields)) for id_, fields in rows]
+
     def count(self, kind: str | None = None) -> int:
         """Live entities, of one kind or all."""
         sql = "SELECT count(*) FROM entities WHERE deleted = 0" + (" AND kind = ?" if kind else "")

@@ -27,7 +27,7 @@ import gc
 import json
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from . import checkins, unparsed
@@ -304,14 +304,6 @@ class Hub:
                                           record=f"{record.kind} {record.external_id}"))
             return
         plan.seen.add(key)
-        if key not in links and (was := plan.kinds_of.get(record.external_id)) and was != record.kind:
-            # the same record of the tool, now read as another kind: a partial read (a parent
-            # not listed) more likely than a real change; taking it would duplicate the record
-            plan.rejected.append(Rejected(record.where or record.external_id,
-                f"reads as a {record.kind.replace('_', ' ')} but is linked as a {was.replace('_', ' ')}; "
-                "not taken (was part of the listing missing?); if it really changed, delete and re-create it",
-                record=f"{record.kind} {record.external_id}"))
-            return
         try:
             fields = self._to_canonical(record, by_ext, plan.referenced)
         except KeyError as e:
@@ -325,13 +317,26 @@ class Hub:
                                           record=f"{record.kind} {record.external_id}"))
             return
         plan.counters.kept += len(kept)
+        half = self._half_made(record, fields, links, matcher, plan) if key not in links else None
+        if half is not None:  # read as the kind okrsync made it: the push sends the parent it lacks
+            record, fields, sent = half
+            key = (record.kind, record.external_id)
+            plan.seen.add(key)
+        elif key not in links and (was := plan.kinds_of.get(record.external_id)) and was != record.kind:
+            # the same record of the tool, now read as another kind: a partial read (a parent
+            # not listed) more likely than a real change; taking it would duplicate the record
+            plan.rejected.append(Rejected(record.where or record.external_id,
+                f"reads as a {record.kind.replace('_', ' ')} but is linked as a {was.replace('_', ' ')}; "
+                "not taken (was part of the listing missing?); if it really changed, delete and re-create it",
+                record=f"{record.kind} {record.external_id}"))
+            return
         if key in links:
             cid, base_json = links[key]
             if base_json == dumps(fields):
                 plan.counters.unchanged += 1
                 return
             base = json.loads(base_json) if base_json else {}
-        elif (sent := matcher.sent(record.kind, record.external_id, fields, record.canonical_id)) is not None:
+        elif (sent := sent if half else matcher.sent(record.kind, record.external_id, fields, record.canonical_id)) is not None:
             if isinstance(sent, list):  # one of several creates of unknown outcome: never guess
                 plan.held.update(sent)
                 titles = ", ".join(repr(matcher.title(c)) for c in sent[:5])
@@ -374,6 +379,30 @@ class Hub:
             by_ext[key] = cid
             matcher.taken.add(cid)
         self._merge(record, cid, base, fields, waiting, plan, self._fields(conn, record.kind))
+
+    @staticmethod
+    def _half_made(record: Record, fields: dict, links, matcher: _Matcher, plan: Plan) -> tuple | None:
+        """A record a tool takes in several requests, read before the last one landed (Asana:
+        a KR's goal made, its relationship to the objective not yet), has no parent and reads
+        as another kind (an objective). Read as the kind okrsync made it, its parent blank so
+        the push sends it: (record, fields, (canonical id, fields sent) or None) when it is
+        linked as that kind without a parent already, or is an open create of that kind (the
+        same title and the fields it holds as sent); else None."""
+        if any(fields.get(ref) for ref in REFERENCES.get(record.kind, {})):
+            return None  # it has a parent: not half made
+        was = plan.kinds_of.get(record.external_id)
+        if was and was != record.kind:
+            base = json.loads(links[(was, record.external_id)][1] or "{}")
+            if any(base.get(ref) for ref in REFERENCES.get(was, {})):
+                return None  # it had a parent: a partial read, not a half-made record
+            kind, shape, sent = was, base, None
+        elif was or not (found := matcher.half_made(record.kind, fields)):
+            return None
+        else:
+            kind, cid, shape = found
+            sent = (cid, shape)
+        refs = REFERENCES.get(kind, {})
+        return replace(record, kind=kind), {k: None if k in refs else fields.get(k) for k in shape}, sent
 
     def _merge(self, record: Record, cid: str, base: dict, fields: dict, waiting, plan: Plan,
                allowed: set[str] | None) -> None:
@@ -548,6 +577,7 @@ class Hub:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
+            self._bury_check_ins(plan, run_id)
             self._settle_creates(plan)
 
             # a KR's current value is its latest check-in (checkins.py): one truth after every pull
@@ -572,13 +602,14 @@ class Hub:
 
     def _revive_parents(self, plan: Plan, run_id: int) -> None:
         """New work beats a delete: a live record under a deleted parent (a KR made in one
-        tool while another deleted its objective) brings the parent back, as an edit does."""
+        tool while another deleted its objective) brings the parent back, as an edit does.
+        A check-in is no such work: it goes with its KR (``_bury_check_ins``)."""
         written = {c.canonical_id for c in plan.changes if c.fields}  # alive: no need to look
-        suspects = list({v for c in plan.changes if c.fields for ref in REFERENCES.get(c.kind, {})
+        suspects = list({v for c in plan.changes if c.fields and c.kind != "check_in" for ref in REFERENCES.get(c.kind, {})
                          if isinstance(v := c.fields.get(ref), str) and v not in written})
         if any(c.op == "delete" for c in plan.changes):
             deleted = {c.canonical_id for c in plan.changes if c.op == "delete"}
-            suspects += [v for _, kind, f in self.store.entities() for ref in REFERENCES.get(kind, {})
+            suspects += [v for _, kind, f in self.store.entities() if kind != "check_in" for ref in REFERENCES.get(kind, {})
                          if (v := f.get(ref)) in deleted]
         seen: set[str] = set()
         while suspects:
@@ -590,6 +621,18 @@ class Hub:
             if found and found[2] == 1:
                 self.store.mutate(run_id, plan.endpoint, found[0], cid, found[1], change="restore")
                 suspects += [v for ref in REFERENCES.get(found[0], {}) if isinstance(v := found[1].get(ref), str)]
+
+    def _bury_check_ins(self, plan: Plan, run_id: int) -> None:
+        """A KR's check-ins are deleted with it: the hub keeps those of tools that hold them,
+        and a delete read from a tool that holds none must not leave them behind (nor bring
+        the KR back as if they were edits). A KR an edit kept, or new work revived, is live:
+        its check-ins stay. The deletes are added to the plan, so the summary counts them."""
+        if not any(c.kind == "check_in" or (c.op == "delete" and c.kind == "key_result") for c in plan.changes):
+            return
+        for cid, fields in self.store.orphans("check_in", "key_result_id"):
+            self.store.mutate(run_id, plan.endpoint, "check_in", cid, None, old=fields)
+            plan.changes.append(Change("delete", "check_in", cid, None, None))
+            plan.counters.deleted += 1
 
     def _record_conflict(self, k: Conflict, run_id: int) -> None:
         """Keep the losing value in the change log; queue manual ones for the user."""
@@ -850,6 +893,17 @@ class _Matcher:
         if len(ids) > 1:
             return ids
         return found[0] if ids else None
+
+    def half_made(self, kind: str, fields: dict[str, Any]) -> tuple[str, str, dict] | None:
+        """The one open create of another kind that had a parent, with this record's title,
+        whose fields sent agree with every value the record holds: (its kind, canonical id,
+        fields sent). A record without a parent the tool took for another kind (``Hub._half_made``)."""
+        title = normalise_key(fields.get("title") or "")
+        found = [(k, c, p) for k, c, p in self._sent
+                 if k != kind and c not in self.taken and title and normalise_key(p.get("title") or "") == title
+                 and any(p.get(ref) for ref in REFERENCES.get(k, {}))
+                 and all(p.get(name) == value for name, value in fields.items() if value is not None and name in p)]
+        return found[0] if len(found) == 1 else None
 
     def title(self, cid: str) -> str:
         return (self._by_cid.get(cid) or {}).get("title") or cid
