@@ -30,6 +30,7 @@ import json
 import os
 import secrets
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
@@ -105,6 +106,19 @@ def m005_link_keys(db: sqlite_utils.Database) -> None:
     # external id is another (Jira's 10042); shown and searchable, never used to link
     db["links"].add_column("key", str)
     db["links"].create_index(["endpoint", "external_id"])  # set_keys finds a link without its kind
+
+
+@dataclass(slots=True)
+class Link:
+    """An endpoint's record tied to a canonical entity, with what the endpoint last agreed with."""
+
+    kind: str
+    external_id: str
+    canonical_id: str
+    base: dict | str | None  # the fields the endpoint last agreed with (JSON text allowed)
+    updated: str | None  # the endpoint's own update time of the record
+    # the base is exactly the entity's projection as it is now (or given as the entity's digest)
+    in_step: bool | str = False
 
 
 def digest(text: str) -> str:
@@ -221,6 +235,13 @@ class Store:
             args.append(kind)
         for id_, k, fields in self.db.execute(sql + " ORDER BY rowid", args):
             yield id_, k, json.loads(fields)
+
+    def orphans(self, kind: str, ref: str) -> list[tuple[str, dict[str, Any]]]:
+        """Live entities of ``kind`` whose reference field ``ref`` points at a deleted (not
+        an archived) entity, as (id, fields): check-ins of a deleted KR."""
+        rows = self.db.execute("SELECT c.id, c.fields FROM entities c JOIN entities p ON p.id = json_extract(c.fields, ?) "
+                               "WHERE c.kind = ? AND c.deleted = 0 AND p.deleted = 1 ORDER BY c.rowid", [f"$.{ref}", kind])
+        return [(id_, json.loads(fields)) for id_, fields in rows]
 
     def count(self, kind: str | None = None) -> int:
         """Live entities, of one kind or all."""
@@ -340,21 +361,19 @@ class Store:
         return {(k, ext): (cid, base) for k, ext, cid, base in self.db.execute(
             "SELECT kind, external_id, canonical_id, base FROM links WHERE endpoint = ?", [endpoint])}
 
-    def set_links(self, endpoint: str, run_id: int,
-                  links: list[tuple[str, str, str, dict | str | None, str | None, bool | str]]) -> None:
-        """``set_link`` for many: (kind, external id, canonical id, base, remote updated, in
-        step); *in step* means the base is exactly the entity's projection as it is now (it
-        may be given as the entity's digest). A base may be JSON text already made."""
+    def set_links(self, endpoint: str, run_id: int, links: list[Link]) -> None:
+        """``set_link`` for many."""
         with self.atomic():
             self.db.conn.executemany(
                 "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id, digest) "
                 "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET "
                 "canonical_id = excluded.canonical_id, base = excluded.base, remote_updated = excluded.remote_updated, "
                 "run_id = excluded.run_id, digest = excluded.digest",
-                [(endpoint, kind, ext, cid, base if base is None or isinstance(base, str) else dumps(base), updated, run_id,
-                  in_step if isinstance(in_step, str) else "now" if in_step else None)
-                 for kind, ext, cid, base, updated, in_step in links])
-            if any(link[5] is True for link in links):
+                [(endpoint, k.kind, k.external_id, k.canonical_id,
+                  k.base if k.base is None or isinstance(k.base, str) else dumps(k.base), k.updated, run_id,
+                  k.in_step if isinstance(k.in_step, str) else "now" if k.in_step else None)
+                 for k in links])
+            if any(link.in_step is True for link in links):
                 self.db.execute("UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
                                 "WHERE endpoint = ? AND digest = 'now'", [endpoint])
 
@@ -409,7 +428,21 @@ class Store:
 
     def set_link(self, endpoint: str, kind: str, external_id: str, canonical_id: str, base: dict | None,
                  run_id: int, remote_updated: str | None = None) -> None:
-        self.set_links(endpoint, run_id, [(kind, external_id, canonical_id, base, remote_updated, False)])
+        self.set_links(endpoint, run_id, [Link(kind, external_id, canonical_id, base, remote_updated, False)])
+
+    def link_bases(self, endpoint: str) -> dict[str, tuple[str | None, str | None]]:
+        """{canonical id: (base JSON, remote update time)} of one endpoint's links."""
+        return {cid: (base, updated) for cid, base, updated in self.db.execute(
+            "SELECT canonical_id, base, remote_updated FROM links WHERE endpoint = ?", [endpoint])}
+
+    def all_links(self, *, besides: str | None = None) -> Iterator[tuple[str, str, str, str]]:
+        """(endpoint, kind, external id, canonical id) of every link, or of every endpoint ``besides`` one."""
+        sql = "SELECT endpoint, kind, external_id, canonical_id FROM links"
+        yield from self.db.execute(sql + (" WHERE endpoint != ?" if besides else ""), [besides] if besides else [])
+
+    def unlink(self, endpoint: str, canonical_id: str) -> None:
+        """Drop an endpoint's link to an entity, whatever its external id (a record renamed there)."""
+        self.db.execute("DELETE FROM links WHERE endpoint = ? AND canonical_id = ?", [endpoint, canonical_id])
 
     def external_ids(self, endpoint: str) -> dict[str, str]:
         """{canonical id: external id} of one endpoint's links."""
@@ -489,6 +522,10 @@ class Store:
 
     def open_conflict_fields(self) -> set[tuple[str, str]]:
         return {(e, f) for e, f in self.db.execute("SELECT entity_id, field FROM conflicts WHERE status IN ('open', 'resolved')")}
+
+    def conflict_applied(self, conflict_id: int) -> None:
+        """A resolved conflict's value is in the hub now (status ``applied``)."""
+        self.db["conflicts"].update(conflict_id, {"status": "applied"})
 
     def resolve_conflict(self, conflict_id: int, value: Any, taken_from: str) -> None:
         """Record the user's decision; the next sync applies it (status ``resolved`` → ``applied``)."""

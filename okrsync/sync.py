@@ -15,9 +15,16 @@ news (no echoes).
 ``plan_pull`` / ``plan_push`` read but write nothing (a dry run prints them);
 ``apply_pull`` writes the store in one transaction (entities, change log, conflicts, links,
 cursor); ``apply_push`` records write intents, writes the endpoint, then records links and
-bases in one transaction. First contact links records that exist on both sides (by id,
-then by normalised title + period + parent) instead of duplicating them. Deletes come from
-full listings, follow the endpoint's ``deletes`` policy and are guarded against mass loss.
+bases in one transaction. Deletes come from full listings, follow the endpoint's
+``deletes`` policy and are guarded against mass loss.
+
+The hub orchestrates; each rule lives in its own module, read top to bottom:
+
+- ``plan.py``      what a pull or push would do (``Plan``, ``Change``, ``Conflict``, ``Counters``)
+- ``merge.py``     the three-way merge of one record (pure: fields in, decision out)
+- ``identity.py``  which canonical record an unlinked record is (first contact, interrupted creates)
+- ``guard.py``     the delete guard (``max_ratio``, the empty listing, ``--allow-mass-delete``)
+- ``store.py``     every SQL statement; ``Link`` is what an endpoint's record agrees with
 """
 
 from __future__ import annotations
@@ -27,115 +34,51 @@ import gc
 import json
 import time
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
-from . import checkins, unparsed
+from . import checkins, guard, unparsed
 from . import policy as policy_mod
-from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
-from .errors import DeleteGuardError, OkrsyncError
+from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
+from .errors import OkrsyncError
+from .identity import Matcher, near  # noqa: F401 - near: part of this module's API (tests)
 from .mapping import declared_zone
+from .merge import merge
 from .model import REFERENCES
-from .store import Store, diff, dumps, new_id
-from .transforms import normalise_key
+from .plan import Change, Conflict, Counters, Plan  # noqa: F401 - Counters: part of this module's API (cli)
+from .store import Link, Store, diff, dumps, new_id
 
 CURSOR_STREAM = "records"
 
 
 @dataclass
-class Counters:
-    read: int = 0
-    created: int = 0
-    updated: int = 0
-    deleted: int = 0
-    unchanged: int = 0
-    conflicts: int = 0
-    rejected: int = 0
-    retried: int = 0  # requests sent again after a 429, 5xx or timeout (HTTP connectors)
-    requests: int = 0
-    kept: int = 0  # cells kept as text (unparsed.py), counted on every pull from the link bases
+class _Reading:
+    """What planning one pull consults, record after record."""
 
-    def add(self, other: Counters) -> None:
-        for name in self.__dataclass_fields__:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+    conn: Connector
+    links: dict[tuple[str, str], tuple[str, str | None]]  # (kind, ext) → (canonical id, base JSON), as stored
+    by_ext: dict[tuple[str, str], str]  # (kind, ext) → canonical id, with those this read links
+    matcher: Matcher
+    waiting: set[tuple[str, str]]  # (entity, field) of conflicts left to the user
+
+    def take(self, key: tuple[str, str], cid: str) -> None:
+        """This read links the record ``key`` to ``cid``: no other record read may be it."""
+        self.by_ext[key] = cid
+        self.matcher.taken.add(cid)
 
 
 @dataclass
-class Change:
-    """One planned canonical or remote change."""
+class _Outgoing:
+    """What planning one push consults, record after record."""
 
-    op: str  # create | update | delete | archive
-    kind: str
-    canonical_id: str
-    external_id: str | None
-    fields: dict[str, Any] | None  # the new fields (canonical terms); None for deletes
-    changed: dict[str, tuple[Any, Any]] | None = None  # {field: (old, new)}; None: every field of a create
-    where: str = ""
-
-    @property
-    def diff(self) -> dict[str, tuple[Any, Any]]:
-        """What changes, field by field (made on demand for creates: imports hold thousands)."""
-        if self.changed is None:
-            return diff({}, self.fields) if self.fields else {}
-        return self.changed
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"op": self.op, "kind": self.kind, "id": self.canonical_id, "external_id": self.external_id,
-                "changes": {k: {"old": o, "new": n} for k, (o, n) in sorted(self.diff.items())}}
-
-
-@dataclass
-class Conflict:
-    """One field both sides changed differently, and how the policy settled it."""
-
-    entity_id: str
-    kind: str
-    field: str
-    base: Any
-    theirs: Any  # the value the endpoint being read holds
-    ours: Any  # the value the hub holds
-    endpoint: str
-    ours_origin: str | None
-    decision: str  # theirs | ours | manual
-    rule: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"id": self.entity_id, "kind": self.kind, "field": self.field, "base": self.base,
-                "theirs": self.theirs, "ours": self.ours, "endpoint": self.endpoint,
-                "ours_from": self.ours_origin, "decision": self.decision, "rule": self.rule}
-
-
-@dataclass
-class Plan:
-    """What a pull or push of one endpoint would do."""
-
-    endpoint: str
-    direction: str  # pull | push
-    changes: list[Change] = field(default_factory=list)
-    conflicts: list[Conflict] = field(default_factory=list)
-    # kind, ext, canonical id, base, remote update time, in step (base = the entity's projection)
-    links: list[tuple[str, str, str, dict, str | None, bool]] = field(default_factory=list)
-    unlinks: list[tuple[str, str]] = field(default_factory=list)  # (kind, ext) no longer on the endpoint
-    rejected: list[Rejected] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    cursor: Cursor | None = None
-    counters: Counters = field(default_factory=Counters)
-    batch: WriteBatch | None = None
-    seen: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) read
-    referenced: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) records read point at
-    kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
-    read_at: float = 0.0  # when the read began (the hub's clock): what a lagging listing can show
-    read_from: str | None = None  # when the cursor the read started from was stored (None: a first read)
-    held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be
-    unlisted: set[str] = field(default_factory=set)  # created by us within the listing lag, not read yet
-    keys: dict[str, str] = field(default_factory=dict)  # external id → the key people see it by
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "direction": self.direction,
-                "changes": [c.as_dict() for c in self.changes],
-                "conflicts": [c.as_dict() for c in self.conflicts],
-                "rejected": [str(r) for r in self.rejected], "notes": self.notes,
-                "counters": self.counters.__dict__}
+    conn: Connector
+    pending: dict[str, str]  # creates of unknown outcome (they may have landed): at most once
+    unlisted: set[str]  # created by us, not in the last read's listing yet: a write would be blind
+    by_cid: dict[str, str]  # canonical id → the endpoint's id
+    waiting: set[tuple[str, str]]  # (entity, field) of conflicts left to the user
+    held: set[str] = field(default_factory=set)  # creates not sent: held, or waiting for a held parent
+    hints: dict[str, str] | None = None  # ids other endpoints use (made once, on the first create)
+    waiting_listing: int = 0  # updates and deletes waiting for the listing to show their record
 
 
 class Hub:
@@ -231,13 +174,13 @@ class Hub:
         plan.read_at = self.clock()
         plan.read_from = self.store.cursor_set(endpoint, CURSOR_STREAM)
         links = self.store.links(endpoint)
-        by_ext = {key: cid for key, (cid, _) in links.items()}
-        matcher = _Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint),
-                           holds_id=conn.capabilities.holds_id)
+        matcher = Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint),
+                          holds_id=conn.capabilities.holds_id)
+        reading = _Reading(conn, links, {key: cid for key, (cid, _) in links.items()}, matcher,
+                           self.store.open_conflict_fields())
         plan.kinds_of = {ext: kind for kind, ext in links}
-        waiting = self.store.open_conflict_fields()
         with _fewer_collections():
-            self._read_into(conn, plan, links, by_ext, matcher, waiting)
+            self._read_into(reading, plan)
         plan.counters.rejected = len(plan.rejected)
         plan.counters.requests, plan.counters.retried = conn.take_counts()
         if lag := conn.capabilities.listing_lag:  # our own creates the listing does not show yet
@@ -283,13 +226,13 @@ class Hub:
             self.sleep(wait)
         return max(wait, 0.0)
 
-    def _read_into(self, conn: Connector, plan: Plan, links, by_ext, matcher: _Matcher, waiting) -> None:
-        for item in conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
+    def _read_into(self, reading: _Reading, plan: Plan) -> None:
+        for item in reading.conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
             if isinstance(item, Record):
                 plan.counters.read += 1
                 if item.key:
                     plan.keys[item.external_id] = item.key
-                self._plan_record(conn, item, links, by_ext, matcher, waiting, plan)
+                self._plan_record(reading, item, plan)
             elif isinstance(item, Rejected):
                 plan.rejected.append(item)
             elif isinstance(item, Note):
@@ -297,140 +240,190 @@ class Hub:
             elif isinstance(item, Cursor):
                 plan.cursor = item
 
-    def _plan_record(self, conn: Connector, record: Record, links, by_ext, matcher: _Matcher, waiting, plan: Plan) -> None:
-        key = (record.kind, record.external_id)
-        if key in plan.seen:
-            plan.rejected.append(Rejected(record.where or record.external_id, f"{record.kind} {record.external_id!r} read twice",
-                                          record=f"{record.kind} {record.external_id}"))
+    @staticmethod
+    def _reject(plan: Plan, record: Record, reason: str, *, where: str = "", named: bool = True) -> None:
+        """Reject a record read (``named``: the rejection names it, so reading it fine again clears it)."""
+        plan.rejected.append(Rejected(where or record.where or record.external_id, reason,
+                                      record=f"{record.kind} {record.external_id}" if named else ""))
+
+    def _plan_record(self, reading: _Reading, record: Record, plan: Plan) -> None:
+        """One record read: rejected, unchanged, or merged into the hub as the record it is."""
+        if (record.kind, record.external_id) in plan.seen:
+            return self._reject(plan, record, f"{record.kind} {record.external_id!r} read twice")
+        plan.seen.add((record.kind, record.external_id))
+        fields = self._read_fields(reading, record, plan)
+        taken = self._own_kind(reading, record, fields, plan) if fields is not None else None
+        if taken is None:
             return
-        plan.seen.add(key)
-        if key not in links and (was := plan.kinds_of.get(record.external_id)) and was != record.kind:
-            # the same record of the tool, now read as another kind: a partial read (a parent
-            # not listed) more likely than a real change; taking it would duplicate the record
-            plan.rejected.append(Rejected(record.where or record.external_id,
-                f"reads as a {record.kind.replace('_', ' ')} but is linked as a {was.replace('_', ' ')}; "
-                "not taken (was part of the listing missing?); if it really changed, delete and re-create it",
-                record=f"{record.kind} {record.external_id}"))
-            return
+        record, fields, sent = taken
+        found = self._identify(reading, record, fields, sent, plan)
+        if found is not None:
+            cid, base = found
+            self._merge(reading, record, cid, base, fields, plan)
+
+    def _read_fields(self, reading: _Reading, record: Record, plan: Plan) -> dict[str, Any] | None:
+        """The record's fields in canonical terms and as far as the endpoint holds them;
+        None (rejected) when a reference points nowhere, or, ``--strict``, a cell was kept as text."""
         try:
-            fields = self._to_canonical(record, by_ext, plan.referenced)
+            fields = self._to_canonical(record, reading.by_ext, plan.referenced)
         except KeyError as e:
-            plan.rejected.append(Rejected(record.where or record.external_id, str(e.args[0]),
-                                          record=f"{record.kind} {record.external_id}"))
-            return
-        fields = project(fields, self._fields(conn, record.kind), plan.endpoint)
+            return self._reject(plan, record, str(e.args[0]))
+        fields = project(fields, self._fields(reading.conn, record.kind), plan.endpoint)
         kept = unparsed.in_record(fields, plan.endpoint)
         if kept and self.strict:  # --strict: a cell that does not convert rejects its record again
-            plan.rejected.append(Rejected(f"{record.where or record.external_id}, column {kept[0][0]!r}", kept[0][1],
-                                          record=f"{record.kind} {record.external_id}"))
-            return
+            where = f"{record.where or record.external_id}, column {kept[0][0]!r}"
+            return self._reject(plan, record, kept[0][1], where=where)
         plan.counters.kept += len(kept)
-        if key in links:
-            cid, base_json = links[key]
+        return fields
+
+    def _own_kind(self, reading: _Reading, record: Record, fields: dict, plan: Plan) -> tuple | None:
+        """(record, fields, interrupted create or None) as the kind the record is; None when
+        it reads as another kind than it is linked as (rejected)."""
+        if (record.kind, record.external_id) in reading.links:
+            return record, fields, None
+        half = self._half_made(reading, record, fields, plan)
+        if half is not None:  # read as the kind okrsync made it: the push sends the parent it lacks
+            plan.seen.add((half[0].kind, record.external_id))
+            return half
+        if (was := plan.kinds_of.get(record.external_id)) and was != record.kind:
+            # the same record of the tool, now read as another kind: a partial read (a parent
+            # not listed) more likely than a real change; taking it would duplicate the record
+            return self._reject(plan, record, f"reads as a {record.kind.replace('_', ' ')} but is linked as a "
+                                f"{was.replace('_', ' ')}; not taken (was part of the listing missing?); if it "
+                                "really changed, delete and re-create it")
+        return record, fields, None
+
+    @staticmethod
+    def _half_made(reading: _Reading, record: Record, fields: dict, plan: Plan) -> tuple | None:
+        """A record a tool takes in several requests, read before the last one landed (Asana:
+        a KR's goal made, its relationship to the objective not yet), has no parent and reads
+        as another kind (an objective). Read as the kind okrsync made it, its parent blank so
+        the push sends it: (record, fields, (canonical id, fields sent) or None) when it is
+        linked as that kind without a parent already, or is an open create of that kind (the
+        same title and the fields it holds as sent); else None."""
+        if any(fields.get(ref) for ref in REFERENCES.get(record.kind, {})):
+            return None  # it has a parent: not half made
+        was = plan.kinds_of.get(record.external_id)
+        if was and was != record.kind:
+            base = json.loads(reading.links[(was, record.external_id)][1] or "{}")
+            if any(base.get(ref) for ref in REFERENCES.get(was, {})):
+                return None  # it had a parent: a partial read, not a half-made record
+            kind, shape, sent = was, base, None
+        elif was or not (found := reading.matcher.half_made(record.kind, fields)):
+            return None
+        else:
+            kind, cid, shape = found
+            sent = (cid, shape)
+        refs = REFERENCES.get(kind, {})
+        return replace(record, kind=kind), {k: None if k in refs else fields.get(k) for k in shape}, sent
+
+    def _identify(self, reading: _Reading, record: Record, fields: dict, sent, plan: Plan) -> tuple[str, dict] | None:
+        """(canonical id, base) of the record to merge: linked, an interrupted create, or met
+        for the first time; None when nothing is left to merge (unchanged, new, rejected)."""
+        key = (record.kind, record.external_id)
+        if key in reading.links:
+            cid, base_json = reading.links[key]
             if base_json == dumps(fields):
                 plan.counters.unchanged += 1
-                return
-            base = json.loads(base_json) if base_json else {}
-        elif (sent := matcher.sent(record.kind, record.external_id, fields, record.canonical_id)) is not None:
-            if isinstance(sent, list):  # one of several creates of unknown outcome: never guess
-                plan.held.update(sent)
-                titles = ", ".join(repr(matcher.title(c)) for c in sent[:5])
-                plan.rejected.append(Rejected(record.where or record.external_id,
-                    f"may be okrsync's interrupted create of any of {len(sent)} {record.kind.replace('_', ' ')}s "
-                    f"({titles}), changed since; not taken, and those creates are not sent again: rename it back "
-                    "to the title it was created with to say which, or delete it in the tool to have okrsync create it anew"))
-                return
-            # a copy an interrupted push created: what it sent is the base, so edits made
-            # since (here or elsewhere, renames and deletes too) merge as usual
-            cid, base = sent
-            # a value sent that the copy lacks was not written yet (a tool that takes a record
-            # in several requests, Asana's status update, died between them), not cleared by
-            # someone: the base takes the copy's blank, so the push writes the value again
-            # instead of the blank flowing back as an edit made there
-            base = {k: None if v is not None and fields.get(k) is None else v for k, v in base.items()}
-            by_ext[key] = cid
-            matcher.taken.add(cid)
-            if dumps(base) == dumps(fields) and self.store.get(cid) is None:
-                plan.links.append((record.kind, record.external_id, cid, fields, record.updated, False))
-                plan.counters.unchanged += 1  # deleted in the hub since: the push deletes the copy
-                return
-        else:
-            found = matcher.match(record.kind, record.external_id, fields, record.canonical_id)
-            if isinstance(found, list):
-                plan.rejected.append(Rejected(record.where or record.external_id,
-                    f"matches {len(found)} existing {record.kind.replace('_', ' ')}s ({', '.join(found[:5])}); "
-                    "give the records ids, or make their titles distinct, to say which",
-                    record=f"{record.kind} {record.external_id}"))
-                return
-            if found is None:
-                cid = new_id(record.kind)
-                by_ext[key] = cid
-                matcher.taken.add(cid)
-                plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, where=record.where))
-                plan.counters.created += 1
-                plan.links.append((record.kind, record.external_id, cid, fields, record.updated, True))
-                return
-            cid, base = found, {}  # first contact: both sides hold it; every difference is a conflict
-            by_ext[key] = cid
-            matcher.taken.add(cid)
-        self._merge(record, cid, base, fields, waiting, plan, self._fields(conn, record.kind))
+                return None
+            return cid, json.loads(base_json) if base_json else {}
+        if sent is None:
+            sent = reading.matcher.sent(record.kind, record.external_id, fields, record.canonical_id)
+        if sent is not None:
+            return self._interrupted_create(reading, record, fields, sent, plan)
+        return self._first_contact(reading, record, fields, plan)
 
-    def _merge(self, record: Record, cid: str, base: dict, fields: dict, waiting, plan: Plan,
-               allowed: set[str] | None) -> None:
-        """Three-way merge of one record: the endpoint's edits, the hub's, the policy."""
+    def _interrupted_create(self, reading: _Reading, record: Record, fields: dict, sent, plan: Plan) -> tuple | None:
+        """A copy an interrupted push created: what it sent is the base, so edits made since
+        (here or elsewhere, renames and deletes too) merge as usual. One of several creates
+        of unknown outcome: never guessed, reported, and none of them is sent again."""
+        if isinstance(sent, list):
+            plan.held.update(sent)
+            titles = ", ".join(repr(reading.matcher.title(c)) for c in sent[:5])
+            return self._reject(plan, record, named=False, reason=(
+                f"may be okrsync's interrupted create of any of {len(sent)} {record.kind.replace('_', ' ')}s "
+                f"({titles}), changed since; not taken, and those creates are not sent again: rename it back "
+                "to the title it was created with to say which, or delete it in the tool to have okrsync create it anew"))
+        cid, base = sent
+        # a value sent that the copy lacks was not written yet (a tool that takes a record
+        # in several requests, Asana's status update, died between them), not cleared by
+        # someone: the base takes the copy's blank, so the push writes the value again
+        # instead of the blank flowing back as an edit made there
+        base = {k: None if v is not None and fields.get(k) is None else v for k, v in base.items()}
+        reading.take((record.kind, record.external_id), cid)
+        if dumps(base) == dumps(fields) and self.store.get(cid) is None:
+            plan.links.append(Link(record.kind, record.external_id, cid, fields, record.updated, False))
+            plan.counters.unchanged += 1  # deleted in the hub since: the push deletes the copy
+            return None
+        return cid, base
+
+    def _first_contact(self, reading: _Reading, record: Record, fields: dict, plan: Plan) -> tuple | None:
+        """An unlinked record no push sent: the canonical record it already is (every
+        difference then a conflict), or a new one; several candidates are reported, not guessed."""
+        found = reading.matcher.match(record.kind, record.external_id, fields, record.canonical_id)
+        if isinstance(found, list):
+            return self._reject(plan, record, f"matches {len(found)} existing {record.kind.replace('_', ' ')}s "
+                                f"({', '.join(found[:5])}); give the records ids, or make their titles distinct, to say which")
+        key = (record.kind, record.external_id)
+        if found is not None:
+            reading.take(key, found)
+            return found, {}
+        cid = new_id(record.kind)
+        reading.take(key, cid)
+        plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, where=record.where))
+        plan.counters.created += 1
+        plan.links.append(Link(record.kind, record.external_id, cid, fields, record.updated, True))
+        return None
+
+    def _merge(self, reading: _Reading, record: Record, cid: str, base: dict, fields: dict, plan: Plan) -> None:
+        """Three-way merge of one record (``merge.py``): the endpoint's edits, the hub's, the policy."""
         current = self.store.get_any(cid)
         old = current[1] if current and current[2] == 0 else {}
-        if not old and not diff(base, fields):
-            plan.counters.unchanged += 1  # gone from the hub, not edited here: the push deletes it
+        if not old and self._stays_gone(record, cid, base, fields, current, plan):
             return
-        if not old and current:  # deleted elsewhere, edited here since this endpoint last agreed
-            if self._edit_against_delete(record.kind, cid, fields, plan, deleted_here=False):
-                # the delete stands: linked (a copy an interrupted push left may not be yet),
-                # so the push deletes it here too
-                plan.links.append((record.kind, record.external_id, cid, fields, record.updated, False))
-                plan.counters.unchanged += 1
-                return
         # deleted or archived in the hub but edited here: the edit wins, the record returns
-        merged, new_base = (dict(old) if old else dict(fields)), dict(fields)
-        for name, (was, theirs) in diff(base, fields).items():
-            ours = old.get(name)
-            if ours == theirs:
-                continue  # same value on both sides: not a conflict
-            if ours == was or not old:
-                merged[name] = theirs  # only the endpoint changed it
-                continue
-            if (cid, name) in waiting:
-                new_base[name] = was  # still waiting for the user: keep the endpoint's edit pending
-                continue
-            origin = self.store.last_change(cid, name)
-            ours_from = origin[0] if origin else None
-            ours_time = self.store.remote_updated(ours_from, cid) if ours_from else None
-            decision = self.policy.decide(name, plan.endpoint, record.updated, ours_from, ours_time)
-            plan.conflicts.append(Conflict(cid, record.kind, name, was, theirs, ours, plan.endpoint, ours_from,
-                                           decision, str(self.policy.rule(name))))
-            plan.counters.conflicts += 1
-            if decision == "theirs":
-                merged[name] = theirs
-            elif decision == "manual":
-                new_base[name] = was
-        change = diff(old, merged)
-        if change:
-            plan.changes.append(Change("update" if old else "restore", record.kind, cid, record.external_id, merged,
-                                       change, record.where))
+        origins: dict[str, str | None] = {}
+        waiting = {name for c, name in reading.waiting if c == cid} if reading.waiting else ()
+        merged = merge(base, fields, old, lambda name: self._decide(record, cid, name, plan, origins), waiting)
+        for c in merged.contested:
+            plan.conflicts.append(Conflict(cid, record.kind, c.field, c.base, c.theirs, c.ours, plan.endpoint,
+                                           origins[c.field], c.decision, str(self.policy.rule(c.field))))
+        plan.counters.conflicts += len(merged.contested)
+        if change := diff(old, merged.fields):
+            plan.changes.append(Change("update" if old else "restore", record.kind, cid, record.external_id,
+                                       merged.fields, change, record.where))
             plan.counters.updated += 1
         else:
             plan.counters.unchanged += 1
-        in_step = not diff(project(merged, allowed, plan.endpoint), new_base)
-        plan.links.append((record.kind, record.external_id, cid, new_base, record.updated, in_step))
+        in_step = not diff(project(merged.fields, self._fields(reading.conn, record.kind), plan.endpoint), merged.base)
+        plan.links.append(Link(record.kind, record.external_id, cid, merged.base, record.updated, in_step))
+
+    def _stays_gone(self, record: Record, cid: str, base: dict, fields: dict, current, plan: Plan) -> bool:
+        """A record the hub holds no more stays gone when the endpoint did not edit it (the
+        push deletes it there), or when its edit lost to the delete (``delete-wins``)."""
+        if not diff(base, fields):
+            plan.counters.unchanged += 1
+            return True
+        if current and self._edit_against_delete(record.kind, cid, fields, plan, deleted_here=False):
+            # the delete stands: linked (a copy an interrupted push left may not be yet),
+            # so the push deletes it here too
+            plan.links.append(Link(record.kind, record.external_id, cid, fields, record.updated, False))
+            plan.counters.unchanged += 1
+            return True
+        return False
+
+    def _decide(self, record: Record, cid: str, name: str, plan: Plan, origins: dict[str, str | None]) -> str:
+        """The policy's decision on a field both sides changed; ``origins`` notes where the hub's value came from."""
+        origin = self.store.last_change(cid, name)
+        origins[name] = ours_from = origin[0] if origin else None
+        ours_time = self.store.remote_updated(ours_from, cid) if ours_from else None
+        return self.policy.decide(name, plan.endpoint, record.updated, ours_from, ours_time)
 
     def _plan_deletes(self, conn: Connector, links, plan: Plan) -> None:
-        present = plan.cursor.present
-        if plan.cursor.full_listing:
-            missing = [(key, cid) for key, (cid, _) in links.items() if key not in plan.seen]
-        else:  # an id listing judges only the kinds it lists
-            missing = [(key, cid) for key, (cid, _) in links.items()
-                       if key not in plan.seen and key[0] in present and key[1] not in present[key[0]]]
-        missing = [(key, cid) for key, cid in missing if cid not in plan.unlisted]  # not listed yet: not deleted
+        """Linked records the read no longer shows: deleted, archived or ignored per the
+        endpoint's ``deletes`` option; never from a read that rejected rows or looks cut
+        short, and never beyond the delete guard (``guard.py``)."""
+        missing = self._missing(links, plan)
         if not missing:
             return
         gone = {ext for (_, ext), _ in missing}
@@ -440,14 +433,10 @@ class Hub:
             plan.notes.append(f"{len(missing)} linked record(s) not found, but rows were rejected: "
                               "deletes are not taken from this read")
             return
-        limit = self.policy.max_delete_ratio * len(links)
+        present = plan.cursor.present
         listed = plan.seen or any(present.values()) if present else plan.seen
-        if not self.allow_mass_delete and (not listed or len(missing) > limit):
-            why = ("listed no records at all" if not listed else
-                   f"would delete {len(missing)} of its {len(links)} linked records "
-                   f"(more than {self.policy.max_delete_ratio:.0%})")
-            raise DeleteGuardError(f"{plan.endpoint} {why}; stopped before writing anything. If that is "
-                                   "right, run again with --allow-mass-delete (once), or raise sync.deletes.max_ratio")
+        guard.check(plan.endpoint, len(missing), len(links), listed=bool(listed),
+                    max_ratio=self.policy.max_delete_ratio, allow=self.allow_mass_delete)
         pointed_at = [key for key, _ in missing if key in plan.referenced]
         if pointed_at:  # records read point at records the listing left out: it is incomplete
             plan.notes.append(f"{len(missing)} linked record(s) not found, but records read still point at "
@@ -463,11 +452,20 @@ class Hub:
             plan.changes.append(Change("delete" if rule == "propagate" else "archive", kind, cid, ext, None))
             plan.counters.deleted += 1
 
+    @staticmethod
+    def _missing(links, plan: Plan) -> list[tuple[tuple[str, str], str]]:
+        """(key, canonical id) of linked records the read judges gone: not in a full listing,
+        or not among the ids an id listing gives for their kind; not those our own creates a
+        lagging listing does not show yet."""
+        present, full = plan.cursor.present, plan.cursor.full_listing
+        return [(key, cid) for key, (cid, _) in links.items()
+                if key not in plan.seen and cid not in plan.unlisted
+                and (full or (key[0] in present and key[1] not in present[key[0]]))]
+
     def _edited_since(self, conn: Connector, links, missing: list, plan: Plan) -> set[str]:
         """Records deleted on this endpoint that changed elsewhere after it last agreed on
         them: the policy decides; returns those kept (with the parents they need), which
         the next push restores here."""
-        gone = {cid for _, cid in missing}
         kept: set[str] = set()
         for (kind, ext), cid in missing:
             current = self.store.get(cid)
@@ -475,14 +473,19 @@ class Hub:
             if current and diff(base, project(current[1], self._fields(conn, kind), plan.endpoint)):
                 if not self._edit_against_delete(kind, cid, current[1], plan, deleted_here=True):
                     kept.add(cid)
-        todo = list(kept)
-        while todo:  # a kept KR needs its objective: restored with it
+        return self._with_parents(kept, {cid for _, cid in missing})
+
+    def _with_parents(self, kept: set[str], gone: set[str]) -> set[str]:
+        """``kept`` and the parents among ``gone`` they need (a kept KR needs its objective)."""
+        kept, todo = set(kept), list(kept)
+        while todo:
             found = self.store.get(todo.pop())
             for ref in REFERENCES.get(found[0], {}) if found else ():
                 if (parent := found[1].get(ref)) in gone and parent not in kept:
                     kept.add(parent)
                     todo.append(parent)
         return kept
+
 
     def _edit_against_delete(self, kind: str, cid: str, fields: dict, plan: Plan, *, deleted_here: bool) -> bool:
         """A delete and an edit made after the last agreed state meet: report and log the
@@ -544,13 +547,15 @@ class Hub:
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
             # a new record's base is its fields: the entity's JSON text and digest serve again
-            self.store.set_links(plan.endpoint, run_id, [(k, e, cid, texts[cid][0], u, texts[cid][1]) if cid in texts else (k, e, cid, b, u, s)
-                                                         for k, e, cid, b, u, s in plan.links])
+            self.store.set_links(plan.endpoint, run_id, [
+                replace(link, base=texts[link.canonical_id][0], in_step=texts[link.canonical_id][1])
+                if link.canonical_id in texts else link for link in plan.links])
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
             self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
+            self._bury_check_ins(plan, run_id)
             self._settle_creates(plan)
 
             # a KR's current value is its latest check-in (checkins.py): one truth after every pull
@@ -575,15 +580,9 @@ class Hub:
 
     def _revive_parents(self, plan: Plan, run_id: int) -> None:
         """New work beats a delete: a live record under a deleted parent (a KR made in one
-        tool while another deleted its objective) brings the parent back, as an edit does."""
-        written = {c.canonical_id for c in plan.changes if c.fields}  # alive: no need to look
-        suspects = list({v for c in plan.changes if c.fields for ref in REFERENCES.get(c.kind, {})
-                         if isinstance(v := c.fields.get(ref), str) and v not in written})
-        if any(c.op == "delete" for c in plan.changes):
-            deleted = {c.canonical_id for c in plan.changes if c.op == "delete"}
-            suspects += [v for _, kind, f in self.store.entities() for ref in REFERENCES.get(kind, {})
-                         if (v := f.get(ref)) in deleted]
-        seen: set[str] = set()
+        tool while another deleted its objective) brings the parent back, as an edit does.
+        A check-in is no such work: it goes with its KR (``_bury_check_ins``)."""
+        suspects, seen = self._orphaned_parents(plan), set()
         while suspects:
             cid = suspects.pop()
             if cid in seen:
@@ -593,6 +592,30 @@ class Hub:
             if found and found[2] == 1:
                 self.store.mutate(run_id, plan.endpoint, found[0], cid, found[1], change="restore")
                 suspects += [v for ref in REFERENCES.get(found[0], {}) if isinstance(v := found[1].get(ref), str)]
+
+    def _orphaned_parents(self, plan: Plan) -> list[str]:
+        """Parents that may be deleted under live records: those the plan's new or changed
+        records point at, and, when it deletes, those deleted with live records under them."""
+        written = {c.canonical_id for c in plan.changes if c.fields}  # alive: no need to look
+        suspects = list({v for c in plan.changes if c.fields and c.kind != "check_in" for ref in REFERENCES.get(c.kind, {})
+                         if isinstance(v := c.fields.get(ref), str) and v not in written})
+        deleted = {c.canonical_id for c in plan.changes if c.op == "delete"}
+        if deleted:
+            suspects += [v for _, kind, f in self.store.entities() if kind != "check_in" for ref in REFERENCES.get(kind, {})
+                         if (v := f.get(ref)) in deleted]
+        return suspects
+
+    def _bury_check_ins(self, plan: Plan, run_id: int) -> None:
+        """A KR's check-ins are deleted with it: the hub keeps those of tools that hold them,
+        and a delete read from a tool that holds none must not leave them behind (nor bring
+        the KR back as if they were edits). A KR an edit kept, or new work revived, is live:
+        its check-ins stay. The deletes are added to the plan, so the summary counts them."""
+        if not any(c.kind == "check_in" or (c.op == "delete" and c.kind == "key_result") for c in plan.changes):
+            return
+        for cid, fields in self.store.orphans("check_in", "key_result_id"):
+            self.store.mutate(run_id, plan.endpoint, "check_in", cid, None, old=fields)
+            plan.changes.append(Change("delete", "check_in", cid, None, None))
+            plan.counters.deleted += 1
 
     def _record_conflict(self, k: Conflict, run_id: int) -> None:
         """Keep the losing value in the change log; queue manual ones for the user."""
@@ -619,7 +642,7 @@ class Hub:
                         # the endpoint's edit has been seen: its next read is no news, and
                         # the push writes the resolution to it
                         self.store.update_base(endpoint, c["entity_id"], c["field"], value)
-                self.store.db["conflicts"].update(c["id"], {"status": "applied"})
+                self.store.conflict_applied(c["id"])
                 done += 1
         return done
 
@@ -629,67 +652,75 @@ class Hub:
         """Compare the canonical state with what the endpoint last agreed with."""
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "push", batch=WriteBatch())
-        pending = self.store.pending_creates(endpoint)  # at most once: these may have landed
-        held: set[str] = set()
-        unlisted = self._unlisted.get(endpoint, set())  # its read could not see them: a write would be blind
-        waiting_listing = 0
         plan.counters.unchanged = self.store.in_step(endpoint, count=True)
         candidates = list(self.store.push_candidates(endpoint))  # the rest is in step: not even read
-        by_cid = self.store.external_ids(endpoint) if candidates else {}
-        waiting = self.store.open_conflict_fields()
-        hints: dict[str, str] | None = None
+        out = _Outgoing(conn, self.store.pending_creates(endpoint), self._unlisted.get(endpoint, set()),
+                        self.store.external_ids(endpoint) if candidates else {}, self.store.open_conflict_fields())
         for cid, kind, fields in candidates:
             allowed = self._fields(conn, kind)
             if allowed == set() or kind in conn.capabilities.read_only:
                 continue
             projected = project(fields, allowed, endpoint)
-            if cid in by_cid:
-                if cid in unlisted:
-                    waiting_listing += 1
-                    continue
-                ext = by_cid[cid]
-                base_json = self.store.base(endpoint, cid)
-                base = json.loads(base_json) if base_json else {}
-                for name in [n for n in projected if (cid, n) in waiting]:
-                    projected[name] = base.get(name)  # neither side is overwritten while it waits
-                outgoing = Record(kind, ext, self._to_external(projected, by_cid), canonical_id=cid)
-                if base_json == dumps(projected) or not diff(base, projected):
-                    plan.batch.unchanged.append(outgoing)
-                    plan.counters.unchanged += 1
-                    continue
-                plan.changes.append(Change("update", kind, cid, ext, projected, diff(base, projected)))
-                plan.batch.updates.append(outgoing)
-                plan.counters.updated += 1
+            if cid in out.by_cid:
+                self._push_update(out, plan, cid, kind, projected)
             else:
-                waits = next((v for ref in REFERENCES.get(kind, {}) if (v := projected.get(ref)) in held), None)
-                if cid in pending or waits:
-                    held.add(cid)
-                    why = (f"an earlier create of it on {endpoint} has an unknown outcome (its run died or the answer "
-                           f"was lost); not sent again until a read of {endpoint} that can see it shows whether it landed "
-                           "(the next sync settles it)") if cid in pending else f"waits for {waits}, whose create is held"
-                    plan.rejected.append(Rejected(f"{kind.replace('_', ' ')} {cid} ({fields.get('title')!r})", why))
-                    plan.counters.rejected += 1
-                    continue
-                if hints is None:
-                    hints = self._id_hints(endpoint)
-                plan.changes.append(Change("create", kind, cid, None, projected))
-                plan.batch.creates.append(Record(kind, hints.get(cid, cid), self._to_external(projected, by_cid),
-                                                 canonical_id=cid))
-                plan.counters.created += 1
-        for kind, ext, cid in self.store.deleted_links(endpoint):
-            if self._fields(conn, kind) == set() or kind in conn.capabilities.read_only:
+                self._push_create(out, plan, cid, kind, projected, fields.get("title"))
+        self._push_deletes(out, plan)
+        if out.waiting_listing:
+            plan.notes.append(f"{out.waiting_listing} record(s) okrsync created on {endpoint} are not in its listing yet "
+                              f"(it may lag {conn.capabilities.listing_lag:g} s): their updates and deletes wait for a "
+                              "run whose read shows them, so an edit made there meanwhile is not overwritten")
+        return plan
+
+    def _push_update(self, out: _Outgoing, plan: Plan, cid: str, kind: str, projected: dict) -> None:
+        """A linked record: an update of what differs from the endpoint's base, or in step."""
+        if cid in out.unlisted:
+            out.waiting_listing += 1
+            return
+        ext = out.by_cid[cid]
+        base_json = self.store.base(plan.endpoint, cid)
+        base = json.loads(base_json) if base_json else {}
+        for name in [n for n in projected if (cid, n) in out.waiting]:
+            projected[name] = base.get(name)  # neither side is overwritten while it waits
+        outgoing = Record(kind, ext, self._to_external(projected, out.by_cid), canonical_id=cid)
+        if base_json == dumps(projected) or not diff(base, projected):
+            plan.batch.unchanged.append(outgoing)
+            plan.counters.unchanged += 1
+            return
+        plan.changes.append(Change("update", kind, cid, ext, projected, diff(base, projected)))
+        plan.batch.updates.append(outgoing)
+        plan.counters.updated += 1
+
+    def _push_create(self, out: _Outgoing, plan: Plan, cid: str, kind: str, projected: dict, title) -> None:
+        """A record the endpoint lacks: a create, unless an earlier create of it (or of its
+        parent) has an unknown outcome (at most once: held and reported)."""
+        waits = next((v for ref in REFERENCES.get(kind, {}) if (v := projected.get(ref)) in out.held), None)
+        if cid in out.pending or waits:
+            out.held.add(cid)
+            why = (f"an earlier create of it on {plan.endpoint} has an unknown outcome (its run died or the answer "
+                   f"was lost); not sent again until a read of {plan.endpoint} that can see it shows whether it landed "
+                   "(the next sync settles it)") if cid in out.pending else f"waits for {waits}, whose create is held"
+            plan.rejected.append(Rejected(f"{kind.replace('_', ' ')} {cid} ({title!r})", why))
+            plan.counters.rejected += 1
+            return
+        if out.hints is None:
+            out.hints = self._id_hints(plan.endpoint)
+        plan.changes.append(Change("create", kind, cid, None, projected))
+        plan.batch.creates.append(Record(kind, out.hints.get(cid, cid), self._to_external(projected, out.by_cid),
+                                         canonical_id=cid))
+        plan.counters.created += 1
+
+    def _push_deletes(self, out: _Outgoing, plan: Plan) -> None:
+        """Linked records deleted in the hub: deleted on the endpoint (not read-only kinds)."""
+        for kind, ext, cid in self.store.deleted_links(plan.endpoint):
+            if self._fields(out.conn, kind) == set() or kind in out.conn.capabilities.read_only:
                 continue
-            if cid in unlisted:
-                waiting_listing += 1
+            if cid in out.unlisted:
+                out.waiting_listing += 1
                 continue
             plan.changes.append(Change("delete", kind, cid, ext, None))
             plan.batch.deletes.append(Record(kind, ext, {}, canonical_id=cid))
             plan.counters.deleted += 1
-        if waiting_listing:
-            plan.notes.append(f"{waiting_listing} record(s) okrsync created on {endpoint} are not in its listing yet "
-                              f"(it may lag {conn.capabilities.listing_lag:g} s): their updates and deletes wait for a "
-                              "run whose read shows them, so an edit made there meanwhile is not overwritten")
-        return plan
 
     def _id_hints(self, endpoint: str) -> dict[str, str]:
         """For creates: the id another endpoint already uses (earliest in ``sync.order``), so
@@ -697,8 +728,7 @@ class Hub:
         only where the id is free; ids made from titles (spaces, "/") are not hints."""
         rank = {name: i for i, name in enumerate(self.policy.order)}
         hints: dict[str, tuple[int, str]] = {}
-        for other, ext, cid in self.store.db.execute("SELECT endpoint, external_id, canonical_id FROM links WHERE endpoint != ?",
-                                                     [endpoint]):
+        for other, _, ext, cid in self.store.all_links(besides=endpoint):
             if any(c.isspace() for c in ext) or "/" in ext:
                 continue
             r = rank.get(other, len(rank))
@@ -725,11 +755,7 @@ class Hub:
             return
         conn = self.connector(plan.endpoint)
         if conn.capabilities.writes == "snapshot":  # it rewrites everything: give it the records in step too
-            by_cid = self.store.external_ids(plan.endpoint)
-            plan.batch.unchanged.extend(
-                Record(kind, by_cid[cid], self._to_external(project(fields, self._fields(conn, kind), plan.endpoint), by_cid),
-                       canonical_id=cid)
-                for cid, kind, fields in self.store.in_step(plan.endpoint) if self._fields(conn, kind) != set())
+            plan.batch.unchanged.extend(self._in_step_records(conn))
         with self.store.atomic():  # committed before the remote sees anything
             sent = {c.canonical_id: c.fields for c in plan.changes if c.op == "create"}
             self.store.add_intents(run_id, plan.endpoint,
@@ -739,33 +765,33 @@ class Hub:
         result = conn.write(plan.batch)
         if plan.batch.creates:
             self.store.answer_intents(plan.endpoint, result.external_ids)
+        self._count_write(conn, plan, result)
+        self._record_push(plan, result, run_id, agreed)
+
+    def _in_step_records(self, conn: Connector) -> list[Record]:
+        """The records an endpoint holds as they are, as a snapshot writer is given them."""
+        by_cid = self.store.external_ids(conn.endpoint)
+        return [Record(kind, by_cid[cid], self._to_external(project(fields, self._fields(conn, kind), conn.endpoint), by_cid),
+                       canonical_id=cid)
+                for cid, kind, fields in self.store.in_step(conn.endpoint) if self._fields(conn, kind) != set()]
+
+    @staticmethod
+    def _count_write(conn: Connector, plan: Plan, result: WriteResult) -> None:
+        """Requests, retries and refusals of a write, into the plan."""
         requests, retried = conn.take_counts()
         plan.counters.requests += max(requests, result.requests)
         plan.counters.retried += retried
-        rejected = {r.where for r in result.rejected}
         plan.rejected.extend(result.rejected)
         plan.counters.rejected += len(result.rejected)
+
+    def _record_push(self, plan: Plan, result: WriteResult, run_id: int, agreed: list[str]) -> None:
+        """What the endpoint agrees with now, in one transaction: links and bases, keys,
+        deletes, intents settled or refused, rejections and the cursor after our write."""
+        rejected = {r.where for r in result.rejected}
         refused = [r.canonical_id for r in plan.batch.creates if r.canonical_id in rejected or r.external_id in rejected]
         plan.counters.created -= len(refused)  # planned, but not made
-        fields_of = {c.canonical_id: c.fields for c in plan.changes if c.fields is not None}
-        known = {cid: (base, updated) for cid, base, updated in self.store.db.execute(
-            "SELECT canonical_id, base, remote_updated FROM links WHERE endpoint = ?", [plan.endpoint])}
-        links = []
         with self.store.atomic():
-            for record in (*plan.batch.creates, *plan.batch.updates, *plan.batch.unchanged):
-                cid = record.canonical_id
-                if record.external_id in rejected or cid in rejected:
-                    continue
-                ext = result.external_ids.get(cid, record.external_id)
-                if cid in fields_of or ext != record.external_id:
-                    if ext != record.external_id:  # a title-keyed tool renamed it: move the link
-                        self.store.db.execute("DELETE FROM links WHERE endpoint = ? AND canonical_id = ?", [plan.endpoint, cid])
-                    base_json, updated = known.get(cid, (None, None))
-                    base = fields_of.get(cid)
-                    # the remote update time stays: it says when the endpoint's own values were made
-                    links.append((record.kind, ext, cid, json.loads(base_json or "{}") if base is None else base, updated,
-                                  base is not None))
-            self.store.set_links(plan.endpoint, run_id, links)
+            self.store.set_links(plan.endpoint, run_id, self._pushed_links(plan, result, rejected))
             self.store.set_keys(plan.endpoint, result.keys)
             for record in plan.batch.deletes:
                 if record.external_id not in rejected:
@@ -777,6 +803,26 @@ class Hub:
             if result.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, result.cursor, run_id)
 
+    def _pushed_links(self, plan: Plan, result: WriteResult, rejected: set[str]) -> list[Link]:
+        """Links of the records written (their base: the fields sent) and of those a tool
+        keyed by title renamed (the link moves; base and update time stay)."""
+        fields_of = {c.canonical_id: c.fields for c in plan.changes if c.fields is not None}
+        known = self.store.link_bases(plan.endpoint)
+        links = []
+        for record in (*plan.batch.creates, *plan.batch.updates, *plan.batch.unchanged):
+            cid = record.canonical_id
+            ext = result.external_ids.get(cid, record.external_id)
+            if record.external_id in rejected or cid in rejected or (cid not in fields_of and ext == record.external_id):
+                continue
+            if ext != record.external_id:  # a title-keyed tool renamed it: move the link
+                self.store.unlink(plan.endpoint, cid)
+            base_json, updated = known.get(cid, (None, None))
+            base = fields_of.get(cid)
+            # the remote update time stays: it says when the endpoint's own values were made
+            links.append(Link(record.kind, ext, cid, json.loads(base_json or "{}") if base is None else base, updated,
+                              base is not None))
+        return links
+
     def _check_strict(self, plan: Plan) -> None:
         if self.strict and plan.rejected:
             shown = "\n  ".join(str(r) for r in plan.rejected[:20])
@@ -785,110 +831,9 @@ class Hub:
                                f"(--strict stops the run; nothing was written):\n  {shown}{more}")
 
 
-class _Matcher:
-    """First contact: find the canonical record an unlinked endpoint record already is.
-
-    By id first (a hub-written id, or the same external id another endpoint uses), then by
-    normalised title plus period (objectives) or parent (everything else). Records already
-    linked to this endpoint are never candidates. Several candidates: the caller reports them.
-    ``sent`` first tells whether the record is a create of an interrupted push.
-    """
-
-    def __init__(self, store: Store, taken: set[str], intents: Iterable[tuple[str, str, dict, str | None]] = (),
-                 holds_id: bool = False):
-        self.store = store
-        self.taken = taken
-        self.holds_id = holds_id
-        self._sent: list[tuple[str, str, dict]] = []  # (kind, canonical id, fields sent)
-        self._by_cid: dict[str, dict] = {}
-        self._by_answer: dict[tuple[str, str], str] = {}  # (kind, external id the tool answered) → canonical id
-        for kind, cid, payload, ext in intents:
-            self._sent.append((kind, cid, payload))
-            self._by_cid[cid] = payload
-            if ext:
-                self._by_answer[(kind, ext)] = cid
-        self._by_title: dict[tuple, list[str]] | None = None
-        self._by_ext: dict[tuple[str, str], set[str]] | None = None
-
-    def match(self, kind: str, external_id: str, fields: dict[str, Any], written_id: str | None = None) -> str | list[str] | None:
-        """``written_id`` is a canonical id the endpoint kept for us (an issue property)."""
-        if self._by_title is None:
-            self._index()
-        if not self._by_title and not self._by_ext:
-            return None  # an empty hub (a first import): nothing to match
-        for cid in filter(None, (written_id, external_id)):
-            if cid not in self.taken:
-                found = self.store.get_any(cid)
-                if found and found[0] == kind and found[2] == 0:
-                    return cid
-        by_id = sorted(self._by_ext.get((kind, external_id), set()) - self.taken)
-        if len(by_id) == 1:
-            return by_id[0]
-        candidates = [c for c in self._by_title.get(_title_key(kind, fields), []) if c not in self.taken]
-        if len(candidates) == 1:
-            return candidates[0]
-        return candidates or None
-
-    def sent(self, kind: str, external_id: str, fields: dict[str, Any],
-             written_id: str | None = None) -> tuple[str, dict] | list[str] | None:
-        """The create of an interrupted push this record is, as (canonical id, fields sent);
-        the candidates when it may be any of several; None when it is none of them.
-
-        Exactly by the canonical id the record carries, where the tool holds one (a record
-        without one was not made by okrsync); else by the id the tool answered, if that was
-        recorded; else by the fields sent: the same title and place, or ``near`` them."""
-        if not self._sent:
-            return None
-        if written_id or self.holds_id:
-            found = written_id in self._by_cid and written_id not in self.taken
-            return (written_id, self._by_cid[written_id]) if found else None
-        cid = self._by_answer.get((kind, external_id))
-        if cid is not None and cid not in self.taken:
-            return cid, self._by_cid[cid]
-        key = _title_key(kind, fields)
-        open_ = [(c, p) for k, c, p in self._sent if k == kind and c not in self.taken]
-        found = [(c, p) for c, p in open_ if _title_key(kind, p) == key]
-        if not found:  # changed where it landed: the same place, little else changed
-            found = [(c, p) for c, p in open_ if near(kind, p, fields)]
-        ids = list(dict.fromkeys(c for c, _ in found))
-        if len(ids) > 1:
-            return ids
-        return found[0] if ids else None
-
-    def title(self, cid: str) -> str:
-        return (self._by_cid.get(cid) or {}).get("title") or cid
-
-    def _index(self) -> None:
-        self._by_title = {}
-        for cid, kind, fields in self.store.entities():
-            self._by_title.setdefault(_title_key(kind, fields), []).append(cid)
-        self._by_ext = {}
-        for kind, ext, cid in self.store.db.execute("SELECT kind, external_id, canonical_id FROM links"):
-            self._by_ext.setdefault((kind, ext), set()).add(cid)
-
-
 def _places(rejected: Iterable[Rejected]) -> list[tuple[str, str, str]]:
     """(where, record, reason) of rejections, as the store keeps them."""
     return [(r.where, r.record, r.reason) for r in rejected]
-
-# a copy of an interrupted create changed on the tool in at most NEAR fields (its title and
-# one more), keeping at least KEPT other fields as sent, is recognised by the fields sent
-# where the tool cannot hold our id; a user's new record beside it rarely keeps that much
-NEAR, KEPT = 2, 2
-
-
-def near(kind: str, sent: dict[str, Any], fields: dict[str, Any]) -> bool:
-    """Whether a record read may be the create that sent ``sent``, changed since where it
-    landed: the same place (period or parent), and only renamed, or at most ``NEAR`` fields
-    changed with at least ``KEPT`` others (neither title nor place) unchanged."""
-    changed = diff(sent, fields)
-    if _title_key(kind, sent)[2] != _title_key(kind, fields)[2] or len(changed) > NEAR:
-        return False
-    if set(changed) <= {"title"}:
-        return True
-    place = {"period", *REFERENCES.get(kind, {})}
-    return sum(1 for k, v in sent.items() if v is not None and k != "title" and k not in place
-               and fields.get(k) == v) >= KEPT
 
 
 def _iso(seconds: float) -> str:
@@ -897,14 +842,6 @@ def _iso(seconds: float) -> str:
 
 def _seconds(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def _title_key(kind: str, fields: dict[str, Any]) -> tuple:
-    # a check-in has no title: a KR's check-ins are told apart by their time, not all one
-    title = fields.get("at") or "" if kind == "check_in" else normalise_key(fields.get("title") or "")
-    scope = fields.get("period") if kind == "objective" else next(
-        (fields.get(r) for r in REFERENCES.get(kind, {}) if fields.get(r)), None)
-    return (kind, title, scope)
 
 
 @contextmanager

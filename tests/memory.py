@@ -43,6 +43,7 @@ class MemoryConnector(Connector):
     incremental: bool = False  # reads say they are not full listings (no deletes taken from them)
     refuse: set[str] = set()  # titles of records whose create the tool refuses
     writes: list[tuple[str, str, str]] = []  # (endpoint, op, id): every remote write made
+    check_ins: set[str] = set()  # endpoints that hold check-ins too
 
     @property
     def capabilities(self) -> Capabilities:  # per test: holds_id and lag are switched on by some
@@ -63,6 +64,8 @@ class MemoryConnector(Connector):
         yield Cursor(None, full_listing=not self.incremental)
 
     def fields(self, kind):
+        if kind == "check_in" and self.endpoint in self.check_ins:
+            return None
         if kind not in ("objective", "key_result"):
             return set()
         return None

@@ -232,3 +232,36 @@ def test_workers_never_let_more_than_the_limit_through():
     peak[0] = 0
     run(6, lambda: time.sleep(0.01))
     assert workers.limit == 1 and peak[0] == 1
+
+
+def test_a_kr_half_made_by_a_killed_push_is_completed_not_created_again(tmp_path, emu, monkeypatch):
+    """Asana takes a KR in two requests: the goal (with its metric), then the relationship to
+    its objective. A run killed between them leaves a measured goal without a parent, which
+    the next read takes for an objective. The hub must see its own open KR create in it and
+    send the missing relationship, not a second KR (issue 19)."""
+    from okrsync.connectors.asana import AsanaConnector
+
+    real_apply = AsanaConnector._apply
+
+    def killed_before_relationships(self, actions, result):
+        real_apply(self, [a for a in actions if "SupportingRelationship" not in a[0].path], result)
+        raise KeyboardInterrupt  # the process dies here: nothing after this line runs
+
+    monkeypatch.setattr(AsanaConnector, "_apply", killed_before_relationships)
+    for _ in range(2):  # killed again before the relationships the second run owes: linked, still half made
+        with pytest.raises(KeyboardInterrupt):
+            sync(make_hub(tmp_path, emu))
+        assert len(emu.goals) == 13 + 39 and not emu.relationships  # every goal made, none related yet
+    monkeypatch.setattr(AsanaConnector, "_apply", real_apply)
+    hub = make_hub(tmp_path, emu)
+    plans = sync(hub) + sync(hub)
+    assert not [r for p in plans for r in p.rejected], [str(r) for p in plans for r in p.rejected]
+    assert len(emu.goals) == 13 + 39, "a KR was created twice"
+    assert sorted(g["name"] for g in emu.goals.values()) == sorted({g["name"] for g in emu.goals.values()})
+    arr, co1 = emu.goal("Grow ARR from €8.4M to €10.2M"), emu.goal("Grow into a €12M ARR business")
+    rels = {(r["supported"], r["supporting"]): r["weight"] for r in emu.relationships.values()}
+    assert rels[(co1["gid"], arr["gid"])] == 0.4  # the relationship the kill cut off, sent now
+    assert hub.store.count("objective") == 13 and hub.store.count("key_result") == 39
+    assert hub.store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+    quiet = sync(hub)
+    assert sum(len(p.changes) for p in quiet) == 0, [c.as_dict() for p in quiet for c in p.changes]

@@ -8,7 +8,7 @@ import pytest
 import okrsync.config
 from okrsync.connector import Connector, Cursor, Record
 from okrsync.errors import RetryableError, StoreError
-from okrsync.store import MIGRATIONS, Store, diff, dumps
+from okrsync.store import MIGRATIONS, Link, Store, diff, dumps
 from okrsync.sync import CURSOR_STREAM, Hub
 
 TABLES = {"entities", "links", "changes", "runs", "cursors", "conflicts", "intents", "rejections"}
@@ -517,10 +517,10 @@ def test_hub_store_failure_in_a_file_store_rolls_back(tmp_path, monkeypatch):
 
 
 def test_keys_people_see_are_kept_with_links_and_resolve_to_the_record(store):
-    store.set_links("jira", 1, [("objective", "10042", "obj_1", {}, None, False)])
-    store.set_links("sheet", 1, [("objective", "CO-1", "obj_1", {}, None, False),
-                                 ("objective", "CO-2", "obj_2", {}, None, False)])
-    store.set_links("other", 1, [("objective", "CO-2", "obj_3", {}, None, False)])
+    store.set_links("jira", 1, [Link("objective", "10042", "obj_1", {}, None, False)])
+    store.set_links("sheet", 1, [Link("objective", "CO-1", "obj_1", {}, None, False),
+                                 Link("objective", "CO-2", "obj_2", {}, None, False)])
+    store.set_links("other", 1, [Link("objective", "CO-2", "obj_3", {}, None, False)])
     store.set_keys("jira", {"10042": "OKR-12"})
     assert store.keys() == {"obj_1": ["jira OKR-12"]}
     assert [store.resolve(r) for r in ("OKR-12", "okr-12", "10042", "CO-1", "obj_9")] == [

@@ -22,6 +22,7 @@ def fresh_world():
     MemoryConnector.refuse = set()
     MemoryConnector.lose_answer = MemoryConnector.holds_id = False
     MemoryConnector.lag = 0.0
+    MemoryConnector.check_ins = set()
     memory.TIME[0] = 0.0
     yield
     memory.WORLD.clear()
@@ -584,3 +585,42 @@ def test_deletes_when_edited_takes_edit_wins_or_delete_wins_only(tmp_path):
     assert make_hub(tmp_path).policy.deletes_when_edited == "edit-wins"  # the default
     with pytest.raises(ConfigError, match=r"sync.deletes.when_edited: edit-wins or delete-wins .*got 'newest'"):
         make_hub(tmp_path, sync={"deletes": {"when_edited": "newest"}})
+
+
+def test_a_kr_deleted_in_a_tool_without_check_ins_takes_its_check_ins_along(tmp_path):
+    """Check-ins the hub keeps (from a tool that holds them) are not edits of their KR: a delete
+    in a tool that holds no check-ins deletes the KR and its check-ins, everywhere."""
+    MemoryConnector.check_ins = {"a"}
+    seed()
+    add("a", "key_result", "k2", objective_id="o1", title="Cut churn", start=5.0, target=3.0)
+    add("a", "check_in", "c1", key_result_id="k1", at="2026-01-31T00:00:00Z", value=3.5)
+    add("a", "check_in", "c2", key_result_id="k1", at="2026-02-28T00:00:00Z", value=4.0)
+    add("a", "check_in", "c3", key_result_id="k2", at="2026-02-28T00:00:00Z", value=4.5)
+    hub = make_hub(tmp_path, sync={"order": ["a", "b"], "deletes": {"max_ratio": 0.5}})
+    sync(hub)
+    assert hub.store.count("check_in") == 3 and not find("b", "check_in")
+    [kb] = [ext for ext, f in find("b", "key_result") if f["title"] == "Reach 5M ARR"]
+    del memory.WORLD["b"][("key_result", kb)]
+    plans = sync(hub) + sync(hub)
+    assert [f["title"] for _, f in find("a", "key_result")] == ["Cut churn"]  # deleted in a too, not revived
+    assert [f["title"] for _, f in find("b", "key_result")] == ["Cut churn"]
+    assert hub.store.count("key_result") == 1
+    assert [f["key_result_id"] for _, _, f in hub.store.entities("check_in")] == [hub.store.resolve("k2")]
+    assert [ext for ext, _ in find("a", "check_in")] == ["c3"]
+    assert not [c for p in plans for c in p.conflicts]  # a check-in is no edit beating the delete
+
+
+def test_a_kr_edited_while_deleted_elsewhere_keeps_its_check_ins(tmp_path):
+    MemoryConnector.check_ins = {"a"}
+    seed()
+    add("a", "check_in", "c1", key_result_id="k1", at="2026-01-31T00:00:00Z", value=3.5)
+    hub = make_hub(tmp_path, sync={"order": ["a", "b"], "deletes": {"max_ratio": 1.0}})
+    sync(hub)
+    [(kb, _)] = find("b", "key_result")
+    del memory.WORLD["b"][("key_result", kb)]
+    edit("a", "key_result", "k1", title="Reach 6M ARR")  # a real edit beats the delete
+    sync(hub)
+    sync(hub)
+    assert [f["title"] for _, f in find("b", "key_result")] == ["Reach 6M ARR"]
+    assert hub.store.count("key_result") == 1 and hub.store.count("check_in") == 1
+    assert [ext for ext, _ in find("a", "check_in")] == ["c1"]
