@@ -246,49 +246,15 @@ def map_cmd(env: Env, file, sheet, base, rows):
         records, notes, rejected, error = sa.preview(s, rows)
     except TableError as e:
         raise ConfigError(str(e)) from None
-    if env.as_json:
-        env.emit({"file": str(file), "sheet": s.sheet, "sheets": s.sheets, "merged": s.merges, "header_row": s.header_row,
-                  "layout": s.layout, "columns": [vars(c) for c in s.columns], "mapping": s.yaml,
-                  "preview": [{"kind": r.kind, "id": r.external_id, "title": r.fields.get("title") or r.fields.get("name"),
-                               "parent": sa.parent_of(r), "where": r.where} for r in records],
-                  "notes": notes, "rejected": rejected, "error": error})
-        if error or rejected:
-            click.get_current_context().exit(2 if error else 3)
-        return
-    where = f"{file.name}{f' [{s.sheet}]' if s.sheet else ''}"
-    say = lambda text="": click.echo(f"# {text}" if text else "#")  # noqa: E731 - every report line is a YAML comment
-    say(f"{where}: header on row {s.header_row}, layout {s.layout}"
-        + (f", row types from column {s.row_type[0]!r}" if s.row_type else ""))
-    if s.sheets:
-        say(f"sheets: {', '.join(s.sheets)}" + (f"; merged ranges: {', '.join(s.merges[:12])}" if s.merges else ""))
-        others = sa.other_sheets(s, base)
-        for line in others:
-            say(f"  {line}")
-        if others:
-            say("  (this is the first sheet; --sheet NAME looks at another; `sheets: all` on the endpoint reads each)")
-    for note in s.notes:
-        say(note)
-    for c in s.columns:
-        say(f"  {c.header or '(blank)':<28} {f'{c.part}.{c.field}' if c.field else 'extra':<26} {c.how}")
-    click.echo(s.yaml, nl=False)
-    say()
-    say(f"preview: the first {len(records)} records as a pull would read them with this mapping")
-    for r in records:
-        numbers = " ".join(f"{k}={r.fields[k]:g}" for k in ("start", "current", "target") if isinstance(r.fields.get(k), (int, float)))
-        parent = sa.parent_of(r)
-        say(f"  {r.where:<24} {r.kind:<11} {r.external_id!s:<28} {r.fields.get('title') or r.fields.get('name')!s}"
-            + (f"  (parent {parent})" if parent else "") + (f"  {numbers}" if numbers else ""))
-    for text in notes[:10]:
-        say(f"note: {text}")
-    for text in rejected[:10]:
-        say(f"rejected: {text}")
-    if len(notes) > 10 or len(rejected) > 10:
-        say(f"… {max(len(notes) - 10, 0)} more note(s), {max(len(rejected) - 10, 0)} more rejection(s) (--json lists all)")
-    if error:  # no records at all: the mapping needs a hand (usually the title column)
-        say(f"the suggested mapping cannot read this sheet yet: {error}")
-        click.get_current_context().exit(2)
-    if rejected:  # the suggestion does not read the file cleanly yet: the exit code says so too
-        click.get_current_context().exit(3)
+    data = sa.as_dict(file, s, records, notes, rejected, error)
+
+    def show(env: Env, _) -> None:
+        for line in sa.report_lines(file, s, base, records, notes, rejected, error):
+            click.echo(line, nl=not line.endswith("\n"))
+
+    env.output(data, show)
+    if error or rejected:  # no records at all (2: the mapping needs a hand), or rejected rows (3)
+        click.get_current_context().exit(2 if error else 3)
 
 
 @cli.command(name="connectors")

@@ -290,32 +290,42 @@ def load(path: str | os.PathLike | None = None,
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(f"{where(path, raw, key)}: unknown key" + did_you_mean(key, TOP_LEVEL_KEYS))
-    base_dir = path.parent
     endpoints_raw = raw.get("endpoints")
     if not isinstance(endpoints_raw, dict) or not endpoints_raw:
         raise ConfigError(f"{where(path, raw, 'endpoints')}: needs at least one endpoint, e.g.\n"
                           "endpoints:\n  sheet:\n    type: csv\n    path: okrs.csv")
-    endpoints = {}
-    for name, section in endpoints_raw.items():
-        loc = where(path, endpoints_raw, name)
-        if not isinstance(section, dict):
-            raise ConfigError(f"{loc}: an endpoint is a mapping with at least a 'type'")
-        type_ = section.get("type")
-        if not type_:
-            raise ConfigError(f"{loc}: missing 'type' (one of: {', '.join(sorted(connector_names or [])) or 'see okrsync connectors'})")
-        if not isinstance(type_, str):
-            raise ConfigError(f"{where(path, section, 'type')}: the type is a connector name, e.g. type: csv")
-        if connector_names is not None and type_ not in connector_names:
-            raise ConfigError(f"{where(path, section, 'type')}: unknown connector type {type_!r}"
-                              + did_you_mean(type_, sorted(connector_names), "installed:"))
-        if isinstance(connector_names, dict):
-            problems = endpoint_problems(connector_names[type_], section, f"{path}: endpoints.{name}")
-            if problems:
-                raise ConfigError("\n".join(problems))
-        endpoints[str(name)] = Endpoint(str(name), type_, without(section, "type"), f"{path}: endpoints.{name}", path)
+    endpoints = {str(name): _endpoint(path, endpoints_raw, name, connector_names) for name in endpoints_raw}
     store = raw.get("store", "okrsync.db")
     if not isinstance(store, str):
         raise ConfigError(f"{where(path, raw, 'store')}: the store is a file path, e.g. store: okrsync.db")
+    return Config(path=path, store=path.parent / os.path.expanduser(store), endpoints=endpoints,
+                  sync=_sync_section(path, raw, endpoints), notify=raw.get("notify") or {})
+
+
+def _endpoint(path: Path, endpoints_raw: dict[str, Any], name: str,
+              connector_names: set[str] | dict[str, type[Connector]] | None) -> Endpoint:
+    """One endpoint's section, checked: a mapping, a known connector type, known options."""
+    loc = where(path, endpoints_raw, name)
+    section = endpoints_raw[name]
+    if not isinstance(section, dict):
+        raise ConfigError(f"{loc}: an endpoint is a mapping with at least a 'type'")
+    type_ = section.get("type")
+    if not type_:
+        raise ConfigError(f"{loc}: missing 'type' (one of: {', '.join(sorted(connector_names or [])) or 'see okrsync connectors'})")
+    if not isinstance(type_, str):
+        raise ConfigError(f"{where(path, section, 'type')}: the type is a connector name, e.g. type: csv")
+    if connector_names is not None and type_ not in connector_names:
+        raise ConfigError(f"{where(path, section, 'type')}: unknown connector type {type_!r}"
+                          + did_you_mean(type_, sorted(connector_names), "installed:"))
+    if isinstance(connector_names, dict):
+        problems = endpoint_problems(connector_names[type_], section, f"{path}: endpoints.{name}")
+        if problems:
+            raise ConfigError("\n".join(problems))
+    return Endpoint(str(name), type_, without(section, "type"), f"{path}: endpoints.{name}", path)
+
+
+def _sync_section(path: Path, raw: dict[str, Any], endpoints: dict[str, Endpoint]) -> dict[str, Any]:
+    """The ``sync:`` section, checked: a mapping whose ``order`` names configured endpoints."""
     sync = raw.get("sync") or {}
     if not isinstance(sync, dict):
         raise ConfigError(f"{where(path, raw, 'sync')}: must be a mapping")
@@ -325,5 +335,4 @@ def load(path: str | os.PathLike | None = None,
     for name in order:
         if name not in endpoints:
             raise ConfigError(f"{where(path, sync, 'order')}: unknown endpoint {name!r}")
-    return Config(path=path, store=base_dir / os.path.expanduser(store), endpoints=endpoints, sync=sync,
-                  notify=raw.get("notify") or {})
+    return sync
