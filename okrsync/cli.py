@@ -342,12 +342,16 @@ def _safety_options(f):
                         help="Let this run delete more than sync.deletes.max_ratio of an endpoint's records.")(f)
 
 
+def _reading_run(f):
+    """The arguments and options of a run that reads endpoints (pull, sync)."""
+    for decorate in (click.pass_obj, _safety_options, _strict_option, _dry_run_option,
+                     click.argument("endpoints", nargs=-1)):
+        f = decorate(f)
+    return f
+
+
 @cli.command()
-@click.argument("endpoints", nargs=-1)
-@_dry_run_option
-@_strict_option
-@_safety_options
-@click.pass_obj
+@_reading_run
 def pull(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
     """Read ENDPOINTS (default: all) into the store.
 
@@ -375,11 +379,7 @@ def push(env: Env, endpoints, dry_run, force_unlock):
 
 
 @cli.command()
-@click.argument("endpoints", nargs=-1)
-@_dry_run_option
-@_strict_option
-@_safety_options
-@click.pass_obj
+@_reading_run
 def sync(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
     """Pull every endpoint into the store, then push the result to every endpoint.
 
