@@ -1,6 +1,8 @@
-"""What every API connector's set-up shares, in one place: option names checked with a
-did-you-mean, the shipped vendor mapping merged with an endpoint's overrides, and the two
-helpers for batched and concurrent requests.
+"""The connector toolkit (public: ``okrsync.connectors.common`` once installed; third-party
+connectors may import it, and a change to these signatures is a breaking change): what every
+API connector's set-up shares, in one place: option names checked with a did-you-mean, the
+shipped vendor mapping merged with an endpoint's overrides, and the two helpers for batched
+and concurrent requests. Listed in the plugin guide (docs/plugins.md, "The connector toolkit").
 
 - ``check_options(options, known, where, required=(), example="")``: an unknown key is a
   ConfigError with a did-you-mean (or the list of options), a missing required one too

@@ -267,3 +267,63 @@ def preview(s: Suggestion, limit: int = 10) -> tuple[list[Record], list[str], li
 def parent_of(record: Record) -> str | None:
     f = record.fields
     return f.get("objective_id") or f.get("parent_id") or f.get("key_result_id")
+
+
+def as_dict(path: Path, s: Suggestion, records: list[Record], notes: list[str], rejected: list[str],
+            error: str | None) -> dict[str, Any]:
+    """``okrsync map --json``: the suggestion, the preview and what the read said."""
+    return {"file": str(path), "sheet": s.sheet, "sheets": s.sheets, "merged": s.merges, "header_row": s.header_row,
+            "layout": s.layout, "columns": [vars(c) for c in s.columns], "mapping": s.yaml,
+            "preview": [{"kind": r.kind, "id": r.external_id, "title": _title(r), "parent": parent_of(r),
+                         "where": r.where} for r in records],
+            "notes": notes, "rejected": rejected, "error": error}
+
+
+def _title(record: Record) -> Any:
+    return record.fields.get("title") or record.fields.get("name")
+
+
+def report_lines(path: Path, s: Suggestion, base: str, records: list[Record], notes: list[str], rejected: list[str],
+                 error: str | None) -> list[str]:
+    """``okrsync map`` for a person: a YAML file to save, its report lines being YAML comments
+    (the suggested mapping itself is one item, ending in a newline)."""
+    out: list[str] = []
+
+    def say(text: str = "") -> None:
+        out.append(f"# {text}" if text else "#")
+
+    say(f"{path.name}{f' [{s.sheet}]' if s.sheet else ''}: header on row {s.header_row}, layout {s.layout}"
+        + (f", row types from column {s.row_type[0]!r}" if s.row_type else ""))
+    if s.sheets:
+        say(f"sheets: {', '.join(s.sheets)}" + (f"; merged ranges: {', '.join(s.merges[:12])}" if s.merges else ""))
+        others = other_sheets(s, base)
+        for line in others:
+            say(f"  {line}")
+        if others:
+            say("  (this is the first sheet; --sheet NAME looks at another; `sheets: all` on the endpoint reads each)")
+    for note in s.notes:
+        say(note)
+    for c in s.columns:
+        say(f"  {c.header or '(blank)':<28} {f'{c.part}.{c.field}' if c.field else 'extra':<26} {c.how}")
+    out.append(s.yaml)
+    say()
+    say(f"preview: the first {len(records)} records as a pull would read them with this mapping")
+    for r in records:
+        say(_preview_line(r))
+    for text in notes[:10]:
+        say(f"note: {text}")
+    for text in rejected[:10]:
+        say(f"rejected: {text}")
+    if len(notes) > 10 or len(rejected) > 10:
+        say(f"… {max(len(notes) - 10, 0)} more note(s), {max(len(rejected) - 10, 0)} more rejection(s) (--json lists all)")
+    if error:  # no records at all: the mapping needs a hand (usually the title column)
+        say(f"the suggested mapping cannot read this sheet yet: {error}")
+    return out
+
+
+def _preview_line(r: Record) -> str:
+    numbers = " ".join(f"{k}={r.fields[k]:g}" for k in ("start", "current", "target")
+                       if isinstance(r.fields.get(k), (int, float)))
+    parent = parent_of(r)
+    return (f"  {r.where:<24} {r.kind:<11} {r.external_id!s:<28} {_title(r)!s}"
+            + (f"  (parent {parent})" if parent else "") + (f"  {numbers}" if numbers else ""))

@@ -21,12 +21,11 @@ from rich.table import Table
 from rich.text import Text
 
 from . import config as config_mod
-from . import ops, plugins, storefile, views
+from . import logs, plugins, runs, storefile, views
 from .errors import ConfigError, OkrsyncError
-from .lock import StoreLock
 from .names import Names, resolve
 from .store import Store
-from .sync import Counters, Hub, ordered
+from .sync import Hub, ordered
 
 EXIT_CODES = {
     0: "success",
@@ -47,7 +46,7 @@ class Env:
     debug: bool
     out: Console
     err: Console
-    log_format: str = "text"  # text | json: how runs log on stderr (okrsync.ops)
+    log_format: str = "text"  # text | json: how runs log on stderr (okrsync.logs)
     new_store: bool = False  # --new-store: an empty store even where signs say one was (storefile)
 
     def config(self) -> config_mod.Config:
@@ -58,6 +57,14 @@ class Env:
 
     def emit(self, data) -> None:
         click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+    def output(self, data, show, *args) -> None:
+        """Every command's last step: ``data`` as JSON under ``--json``, else ``show(self, data, *args)``
+        prints it for a person."""
+        if self.as_json:
+            self.emit(data)
+        else:
+            show(self, data, *args)
 
 
 class OkrsyncGroup(click.Group):
@@ -130,7 +137,7 @@ def share_options(cmd: click.Command | None) -> click.Command | None:
               help="Config file (default: okrsync.yaml, or $OKRSYNC_CONFIG).")
 @click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
-@click.option("--log-format", type=click.Choice(ops.LOG_FORMATS), default="text", show_default=True,
+@click.option("--log-format", type=click.Choice(logs.LOG_FORMATS), default="text", show_default=True,
               envvar="OKRSYNC_LOG_FORMAT", help="How runs log on stderr: text, or JSON lines for log collectors.")
 @click.option("--new-store", is_flag=True, help="Start an empty store where the store file is missing or empty "
               "although signs of one remain (its marker, a dead run's lock, WAL, a backup); its history is lost.")
@@ -144,8 +151,8 @@ def cli(ctx, config_path, as_json, debug, log_format, new_store):
         okrsync -c config.example.yaml show
         okrsync -c config.example.yaml log --since 1h
     """
-    ops.setup_logging(log_format, debug)
-    ctx.obj = Env(config_path, as_json, debug, Console(), ops.err_console(log_format), log_format, new_store)
+    logs.setup_logging(log_format, debug)
+    ctx.obj = Env(config_path, as_json, debug, Console(), logs.err_console(log_format), log_format, new_store)
 
 
 @cli.command()
@@ -239,49 +246,15 @@ def map_cmd(env: Env, file, sheet, base, rows):
         records, notes, rejected, error = sa.preview(s, rows)
     except TableError as e:
         raise ConfigError(str(e)) from None
-    if env.as_json:
-        env.emit({"file": str(file), "sheet": s.sheet, "sheets": s.sheets, "merged": s.merges, "header_row": s.header_row,
-                  "layout": s.layout, "columns": [vars(c) for c in s.columns], "mapping": s.yaml,
-                  "preview": [{"kind": r.kind, "id": r.external_id, "title": r.fields.get("title") or r.fields.get("name"),
-                               "parent": sa.parent_of(r), "where": r.where} for r in records],
-                  "notes": notes, "rejected": rejected, "error": error})
-        if error or rejected:
-            click.get_current_context().exit(2 if error else 3)
-        return
-    where = f"{file.name}{f' [{s.sheet}]' if s.sheet else ''}"
-    say = lambda text="": click.echo(f"# {text}" if text else "#")  # noqa: E731 - every report line is a YAML comment
-    say(f"{where}: header on row {s.header_row}, layout {s.layout}"
-        + (f", row types from column {s.row_type[0]!r}" if s.row_type else ""))
-    if s.sheets:
-        say(f"sheets: {', '.join(s.sheets)}" + (f"; merged ranges: {', '.join(s.merges[:12])}" if s.merges else ""))
-        others = sa.other_sheets(s, base)
-        for line in others:
-            say(f"  {line}")
-        if others:
-            say("  (this is the first sheet; --sheet NAME looks at another; `sheets: all` on the endpoint reads each)")
-    for note in s.notes:
-        say(note)
-    for c in s.columns:
-        say(f"  {c.header or '(blank)':<28} {f'{c.part}.{c.field}' if c.field else 'extra':<26} {c.how}")
-    click.echo(s.yaml, nl=False)
-    say()
-    say(f"preview: the first {len(records)} records as a pull would read them with this mapping")
-    for r in records:
-        numbers = " ".join(f"{k}={r.fields[k]:g}" for k in ("start", "current", "target") if isinstance(r.fields.get(k), (int, float)))
-        parent = sa.parent_of(r)
-        say(f"  {r.where:<24} {r.kind:<11} {r.external_id!s:<28} {r.fields.get('title') or r.fields.get('name')!s}"
-            + (f"  (parent {parent})" if parent else "") + (f"  {numbers}" if numbers else ""))
-    for text in notes[:10]:
-        say(f"note: {text}")
-    for text in rejected[:10]:
-        say(f"rejected: {text}")
-    if len(notes) > 10 or len(rejected) > 10:
-        say(f"… {max(len(notes) - 10, 0)} more note(s), {max(len(rejected) - 10, 0)} more rejection(s) (--json lists all)")
-    if error:  # no records at all: the mapping needs a hand (usually the title column)
-        say(f"the suggested mapping cannot read this sheet yet: {error}")
-        click.get_current_context().exit(2)
-    if rejected:  # the suggestion does not read the file cleanly yet: the exit code says so too
-        click.get_current_context().exit(3)
+    data = sa.as_dict(file, s, records, notes, rejected, error)
+
+    def show(env: Env, _) -> None:
+        for line in sa.report_lines(file, s, base, records, notes, rejected, error):
+            click.echo(line, nl=not line.endswith("\n"))
+
+    env.output(data, show)
+    if error or rejected:  # no records at all (2: the mapping needs a hand), or rejected rows (3)
+        click.get_current_context().exit(2 if error else 3)
 
 
 @cli.command(name="connectors")
@@ -369,12 +342,16 @@ def _safety_options(f):
                         help="Let this run delete more than sync.deletes.max_ratio of an endpoint's records.")(f)
 
 
+def _reading_run(f):
+    """The arguments and options of a run that reads endpoints (pull, sync)."""
+    for decorate in (click.pass_obj, _safety_options, _strict_option, _dry_run_option,
+                     click.argument("endpoints", nargs=-1)):
+        f = decorate(f)
+    return f
+
+
 @cli.command()
-@click.argument("endpoints", nargs=-1)
-@_dry_run_option
-@_strict_option
-@_safety_options
-@click.pass_obj
+@_reading_run
 def pull(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
     """Read ENDPOINTS (default: all) into the store.
 
@@ -402,11 +379,7 @@ def push(env: Env, endpoints, dry_run, force_unlock):
 
 
 @cli.command()
-@click.argument("endpoints", nargs=-1)
-@_dry_run_option
-@_strict_option
-@_safety_options
-@click.pass_obj
+@_reading_run
 def sync(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
     """Pull every endpoint into the store, then push the result to every endpoint.
 
@@ -422,101 +395,37 @@ def sync(env: Env, endpoints, dry_run, strict, allow_mass_delete, force_unlock):
          allow_mass_delete=allow_mass_delete, force_unlock=force_unlock)
 
 
-def _run(env: Env, command: str, names, dry_run: bool, *args, **kwargs) -> None:
+def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bool, push: bool,
+         allow_mass_delete: bool = False, force_unlock: bool = False) -> None:
     """Every pull, push and sync: observed (step events, summary line, run_finished hook)."""
-    with ops.RunObserver(env, command, names, dry_run) as obs:
-        _run_steps(obs, env, command, names, dry_run, *args, **kwargs)
-
-
-def _run_steps(obs: ops.RunObserver, env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bool,
-               push: bool, allow_mass_delete: bool = False, force_unlock: bool = False) -> None:
-    cfg = obs.load_config()
-    for name in names:
-        cfg.endpoint(name)  # unknown names fail before anything runs
-    if dry_run and not Path(cfg.store).exists():
-        # a dry run writes nothing, not even an empty store: it plans against an empty one in memory
-        if not env.new_store:  # signs of a lost store still stop it (with --new-store: nothing to delete)
-            storefile.refuse_a_lost_store(Path(cfg.store), False)
-        store = Store(None)
-    else:
-        store = env.store(cfg)
-    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
-              allow_mass_delete=allow_mass_delete)
-    selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
-    for name in selected:
-        cfg.endpoint(name).options  # a missing secret of an endpoint this run uses fails before anything runs
-    plans: list = obs.plans
-    with StoreLock(cfg.store, command) as lock:
-        _acquire(lock, store, force_unlock, dry_run)
-        if dry_run:
-            with _rolled_back(store):
-                run_id = store.begin_run(command, dry_run=True)
-                hub.run(selected, run_id, pull=pull, push=push, write_remote=False, plans=plans,
-                        progress=obs.progress(lambda label: _progress(env, label)))
-            run_id = None
+    with runs.RunObserver(env, command, names, dry_run) as obs:
+        cfg = obs.load_config()
+        for name in names:
+            cfg.endpoint(name)  # unknown names fail before anything runs
+        if dry_run and not Path(cfg.store).exists():
+            # a dry run writes nothing, not even an empty store: it plans against an empty one in memory
+            if not env.new_store:  # signs of a lost store still stop it (with --new-store: nothing to delete)
+                storefile.refuse_a_lost_store(Path(cfg.store), False)
+            store = Store(None)
         else:
-            run_id = obs.run_id = store.begin_run(command)
-            try:
-                hub.run(selected, run_id, pull=pull, push=push, plans=plans, progress=obs.progress(lambda label: _progress(env, label)))
-            except BaseException as e:
-                error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
-                store.finish_run(run_id, "failed", _counters(plans), error=error)
-                raise
-        # rejections are state: those of steps this run did not take are still open, and said
-        open_rows = store.rejections(selected)
-        obs.still_rejected = len(views.untouched(plans, open_rows))
-        rejected = sum(len(p.rejected) for p in plans) + obs.still_rejected
-        waiting = obs.waiting = len(store.conflicts("open"))
-        if run_id is not None:
-            store.finish_run(run_id, "partial" if rejected else "ok", _counters(plans))
-    totals = Counters()
-    for p in plans:
-        totals.add(p.counters)
-    # the plan's records are named in a dry run, in --json and beside rejections only: a quiet
-    # scheduled run skips reading every title
-    names = Names.of(store, env.debug) if dry_run or env.as_json or rejected else None
-    views.print_run(env, command, run_id, plans, totals, dry_run, open_rows, names)
-    if waiting and not env.as_json:
-        env.err.print(f"{waiting} conflict(s) wait for you: okrsync conflicts list")
-    if rejected:
-        sys.exit(3)
-    if waiting:
-        sys.exit(4)
-
-
-def _acquire(lock: StoreLock, store: Store, force: bool, dry_run: bool = False) -> None:
-    """Take the store's lock and say what taking it cleared: a dead run's lock, and the runs
-    a dead process left ``running`` (holding the lock, none can be going on), now ``interrupted``
-    (a dry run writes nothing: status shows them so anyway)."""
-    lock.acquire(force=force)
-    for note in lock.notes:
-        ops.LOG.warning(note, extra={"event": "warning"})
-    stale = [] if dry_run else store.interrupt_runs()
-    if stale:
-        ops.LOG.warning("run %s ended without finishing (its process died): marked interrupted in okrsync status",
-                        ", ".join(map(str, stale)), extra={"event": "warning", "fields": {"runs": stale}})
-
-
-def _counters(plans) -> dict:
-    out: dict = {}
-    for p in plans:
-        out.setdefault(p.endpoint, {})[p.direction] = p.counters.__dict__
-    return out
-
-
-class _Rollback(Exception):
-    pass
-
-
-@contextmanager
-def _rolled_back(store: Store):
-    """Run inside a transaction and undo it: a dry run sees its own pulls."""
-    try:
-        with store.atomic():
-            yield
-            raise _Rollback
-    except _Rollback:
-        pass
+            store = env.store(cfg)
+        hub = obs.closing(Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
+                              allow_mass_delete=allow_mass_delete))
+        selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
+        for name in selected:
+            cfg.endpoint(name).options  # a missing secret of an endpoint this run uses fails before anything runs
+        outcome = runs.sync_run(obs, hub, command, selected, dry_run=dry_run, pull=pull, push=push,
+                                force_unlock=force_unlock, progress=lambda label: _progress(env, label))
+        plans = obs.plans
+        totals = runs.totals(plans)
+        # the plan's records are named in a dry run, in --json and beside rejections only: a quiet
+        # scheduled run skips reading every title
+        names_ = Names.of(store, env.debug) if dry_run or env.as_json or outcome.rejected else None
+        views.print_run(env, command, outcome.run_id, plans, totals, dry_run, outcome.open_rejections, names_)
+        if outcome.waiting and not env.as_json:
+            env.err.print(f"{outcome.waiting} conflict(s) wait for you: okrsync conflicts list")
+        if outcome.exit_code:
+            sys.exit(outcome.exit_code)
 
 
 @contextmanager
@@ -558,10 +467,7 @@ def conflicts_list(env: Env, show_all):
     for row in rows:
         row["keys"] = keys.get(row["entity_id"], [])
         row.update(names.describe(row["entity_id"]))
-    if env.as_json:
-        env.emit(rows)
-        return
-    views.print_conflicts(env, names, rows)
+    env.output(rows, lambda env, rows: views.print_conflicts(env, names, rows))
 
 
 @conflicts.command(name="show")
@@ -579,10 +485,7 @@ def conflicts_show(env: Env, conflict_id):
     current = store.get(row["entity_id"])
     names = Names.of(store, env.debug)
     data = row | {"record": current[1] if current else None} | names.describe(row["entity_id"])
-    if env.as_json:
-        env.emit(data)
-    else:
-        views.print_conflict(env, names, data)
+    env.output(data, lambda env, data: views.print_conflict(env, names, data))
 
 
 @conflicts.command(name="resolve")
@@ -639,25 +542,18 @@ def revert(env: Env, run_id, force_unlock):
     Example:
         okrsync revert --run 12 && okrsync sync
     """
-    from .revert import revert_run
+    from .revert import revert_recorded
 
     cfg = env.config()
     store = env.store(cfg)
-    with StoreLock(cfg.store, "revert") as lock:
-        _acquire(lock, store, force_unlock)
-        new_run = store.begin_run(f"revert {run_id}")
-        try:
-            count, notes = revert_run(store, run_id, new_run, Names.of(store, env.debug))
-        except BaseException as e:
-            store.finish_run(new_run, "failed", {}, error=str(e))
-            raise
-        store.finish_run(new_run, "ok", {"reverted": count})
-    if env.as_json:
-        env.emit({"run": new_run, "reverted": count, "skipped": notes})
-        return
-    click.echo(f"run {new_run}: reverted {count} record(s) of run {run_id}; `okrsync sync` pushes them")
-    for note in notes:
-        click.echo(f"skipped: {note}", err=True)
+    new_run, count, notes = revert_recorded(store, cfg.store, run_id, Names.of(store, env.debug), force_unlock)
+
+    def show(env: Env, _) -> None:
+        click.echo(f"run {new_run}: reverted {count} record(s) of run {run_id}; `okrsync sync` pushes them")
+        for note in notes:
+            click.echo(f"skipped: {note}", err=True)
+
+    env.output({"run": new_run, "reverted": count, "skipped": notes}, show)
 
 
 @cli.command()
@@ -672,10 +568,7 @@ def status(env: Env):
     cfg = env.config()
     store = env.store(cfg)
     data = views.status(cfg, store)
-    if env.as_json:
-        env.emit(data)
-    else:
-        views.print_status(env, data)
+    env.output(data, views.print_status)
 
 
 @cli.command()
@@ -702,10 +595,7 @@ def log(env: Env, entity, since, run_id, limit):
     for row in rows:
         row["keys"] = keys.get(row["entity_id"], [])
         row.update(names.describe(row["entity_id"]))
-    if env.as_json:
-        env.emit(rows)
-    else:
-        views.print_log(env, rows, names)
+    env.output(rows, views.print_log, names)
 
 
 def parse_since(text: str) -> str:
@@ -736,10 +626,7 @@ def show(env: Env, period):
     """
     store = env.store()
     tree = views.okr_tree(store, period)
-    if env.as_json:
-        env.emit(tree)
-    else:
-        views.print_tree(env, tree)
+    env.output(tree, views.print_tree)
 
 
 @cli.command()
@@ -766,13 +653,12 @@ def migrate(env: Env, source, target, users_map, dry_run, yes, force_unlock):
     """
     if source == target:
         raise click.BadParameter("--from and --to name the same endpoint", param_hint="--to")
-    with ops.RunObserver(env, "migrate", [source, target], dry_run) as obs:
+    with runs.RunObserver(env, "migrate", [source, target], dry_run) as obs:
         _migrate(obs, env, source, target, users_map, dry_run, yes, force_unlock)
 
 
-def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run, yes, force_unlock) -> None:
+def _migrate(obs: runs.RunObserver, env: Env, source, target, users_map, dry_run, yes, force_unlock) -> None:
     from . import migrate as mig
-    from .policy import Rule
 
     cfg = obs.load_config()
     cfg.endpoint(source).options, cfg.endpoint(target).options  # unknown names, missing secrets: before anything runs
@@ -787,58 +673,33 @@ def _migrate(obs: ops.RunObserver, env: Env, source, target, users_map, dry_run,
         # cron, a pipe, CI: nobody can answer "Go ahead?", so copying without --yes would be a guess
         raise click.UsageError("migrate writes every OKR to --to and asks first, but standard input is not a "
                                "terminal: pass --yes to go ahead (or --dry-run to see the plan)")
-    store = env.store(cfg)
-    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()})
-    hub.policy.default, hub.policy.fields = Rule("prefer", source), {}  # a move: the source is the truth
-    hub.policy.order = [source, target]
-    with StoreLock(cfg.store, "migrate") as lock:
-        _acquire(lock, store, force_unlock, dry_run)
-        if dry_run:
-            with _rolled_back(store):
-                the_plan = mig.plan(hub, source, target, store.begin_run("migrate", dry_run=True), users)
-            _print_migration_plan(env, the_plan, dry_run=True)
-            return
-        # a migration rewrites much of the store: a consistent copy first, to go back to
-        saved = storefile.backup(store.db.conn, cfg.store)
-        if not env.as_json or env.log_format == "json":  # --json: stdout's document names it
-            ops.LOG.info("backed up the store to %s before migrating", saved,
-                         extra={"event": "backup", "fields": {"backup": str(saved)}})
-        run_id = obs.run_id = store.begin_run("migrate")
-        try:
-            the_plan = mig.plan(hub, source, target, run_id, users)
-            if not env.as_json:
-                _print_migration_plan(env, the_plan, dry_run=False)
-                if not yes and not click.confirm("Go ahead?", err=True):
-                    store.finish_run(run_id, "cancelled", {})
-                    return
-            with _migration_progress(env) as advance:
-                plans = mig.execute(hub, target, run_id, progress=advance)
-            obs.plans.extend(plans)
-            check = mig.verify(hub, target)
-        except BaseException as e:
-            store.finish_run(run_id, "failed", {}, error=str(e) if isinstance(e, OkrsyncError) else type(e).__name__)
-            raise
-        rejected = [str(r) for p in plans for r in p.rejected]
-        store.finish_run(run_id, "partial" if rejected or not check.ok else "ok", _counters(plans))
-    totals = Counters()
-    for p in plans:
-        totals.add(p.counters)
-    if env.as_json:
-        env.emit({"plan": the_plan.as_dict(), "totals": totals.__dict__, "rejected": rejected,
-                  "verification": check.as_dict(), "backup": str(saved)})
-    else:
-        views.print_migration_result(env, totals, rejected, check)
-    if not check.ok:
-        sys.exit(1)
-    if rejected:
-        sys.exit(3)
+    hub = obs.closing(Hub(cfg, env.store(cfg), {n: i.cls for n, i in plugins.connectors().items()}))
+
+    def go_ahead(the_plan) -> bool:
+        if env.as_json:
+            return True
+        _print_migration_plan(env, the_plan, dry_run=False)
+        return yes or click.confirm("Go ahead?", err=True)
+
+    outcome = runs.migration_run(obs, hub, source, target, users, dry_run=dry_run, force_unlock=force_unlock,
+                                 go_ahead=go_ahead, progress=_migration_progress(env),
+                                 say_backup=not env.as_json or env.log_format == "json")
+    if dry_run:
+        _print_migration_plan(env, outcome.plan, dry_run=True)
+        return
+    if outcome.check is None:  # cancelled at "Go ahead?"
+        return
+    totals = runs.totals(outcome.plans)
+    env.output({"plan": outcome.plan.as_dict(), "totals": totals.__dict__, "rejected": outcome.rejected,
+                "verification": outcome.check.as_dict(), "backup": str(outcome.backup)},
+               lambda env, _: views.print_migration_result(env, totals, outcome.rejected, outcome.check))
+    if outcome.exit_code:
+        sys.exit(outcome.exit_code)
 
 
 def _print_migration_plan(env: Env, the_plan, dry_run: bool) -> None:
-    if env.as_json:
-        env.emit({"plan": the_plan.as_dict(), "dry_run": dry_run})
-    else:
-        views.print_migration_plan(env, the_plan, dry_run)
+    env.output({"plan": the_plan.as_dict(), "dry_run": dry_run},
+               lambda env, _: views.print_migration_plan(env, the_plan, dry_run))
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 Secrets are never written in the file itself: a value ``{"$env": "NAME"}`` is read from
 the environment and ``{"$file": "path"}`` from a file (the Datasette convention), when an
 endpoint's ``options`` are first used: a secret one endpoint lacks stops only the commands
-that use that endpoint. Resolved secrets live only in memory.
+that use that endpoint. Resolved secrets live only in memory, and ``read_secret`` is the
+one place they are read: it registers each with the log redaction (``okrsync.logs``).
 
 Given the installed connector classes, ``load`` checks each endpoint's keys against what
 its connector declares (``Connector.option_help``): an unknown key is a ConfigError with
@@ -12,6 +13,7 @@ the file, the line, the endpoint and a did-you-mean, before any connector is bui
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,7 @@ import yaml
 
 from .connector import Connector
 from .errors import ConfigError, did_you_mean
+from .logs import REDACTOR, SENSITIVE
 
 DEFAULT_PATH = "okrsync.yaml"
 TOP_LEVEL_KEYS = ("store", "endpoints", "sync", "notify")
@@ -87,22 +90,57 @@ def where(path: Path, mapping: Any, key: str) -> str:
     return f"{path}: line {line}: {key}" if line else f"{path}: {key}"
 
 
-def resolve_secrets(value: Any, path: Path, base_dir: Path, key: str = "") -> Any:
-    """Replace ``{"$env": NAME}`` and ``{"$file": PATH}`` values, recursively; ``key`` is
-    the dotted path of ``value`` in the file, for messages."""
+def read_secret(ref: dict[str, Any], path: Path, base_dir: Path, key: str = "") -> str | None:
+    """The value a ``{"$env": NAME}`` or ``{"$file": PATH}`` reference names (None for any
+    other dict), registered with the log redaction (``okrsync.logs.REDACTOR``) before it is
+    returned: this is the one place okrsync reads a secret, so whatever it reads is masked in
+    every log line, summary and report. A ConfigError (file, line, what to do) if it is missing."""
+    if set(ref) == {"$env"}:
+        name = ref["$env"]
+        if name not in os.environ:
+            raise ConfigError(f"{where(path, ref, '$env')}: environment variable {name} is not set ({key} needs it; "
+                              "export it, or leave this endpoint out of the command)")
+        value = os.environ[name]
+    elif set(ref) == {"$file"}:
+        secret_path = base_dir / os.path.expanduser(str(ref["$file"]))
+        try:
+            value = secret_path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as e:
+            reason = getattr(e, "strerror", None) or "not UTF-8 text"
+            raise ConfigError(f"{where(path, ref, '$file')}: cannot read secret file {secret_path}: {reason}") from None
+    else:
+        return None
+    REDACTOR.add(_secret_parts(value))
+    return value
+
+
+def _secret_parts(value: str) -> list[str]:
+    """A secret and the secrets inside it: a service-account JSON's private key may show up alone."""
+    parts = [value]
+    try:
+        inner = json.loads(value)
+    except ValueError:
+        return parts
+    parts.extend(_plain_secrets(inner))
+    return parts
+
+
+def _plain_secrets(value: Any, key: str = "") -> list[str]:
+    """Strings written under keys that name secrets (``token``, ``password``, ``private_key`` …)."""
     if isinstance(value, dict):
-        if set(value) == {"$env"}:
-            name = value["$env"]
-            if name not in os.environ:
-                raise ConfigError(f"{where(path, value, '$env')}: environment variable {name} is not set ({key} needs it; "
-                                  "export it, or leave this endpoint out of the command)")
-            return os.environ[name]
-        if set(value) == {"$file"}:
-            secret_path = base_dir / os.path.expanduser(str(value["$file"]))
-            try:
-                return secret_path.read_text(encoding="utf-8").strip()
-            except OSError as e:
-                raise ConfigError(f"{where(path, value, '$file')}: cannot read secret file {secret_path}: {e.strerror}") from None
+        return [s for k, v in value.items() for s in _plain_secrets(v, str(k))]
+    if isinstance(value, list):
+        return [s for v in value for s in _plain_secrets(v, key)]
+    return [value] if isinstance(value, str) and value and SENSITIVE.search(key) else []
+
+
+def resolve_secrets(value: Any, path: Path, base_dir: Path, key: str = "") -> Any:
+    """Replace ``{"$env": NAME}`` and ``{"$file": PATH}`` values, recursively (through
+    ``read_secret``); ``key`` is the dotted path of ``value`` in the file, for messages."""
+    if isinstance(value, dict):
+        secret = read_secret(value, path, base_dir, key)
+        if secret is not None:
+            return secret
         out = LineDict({k: resolve_secrets(v, path, base_dir, f"{key}.{k}" if key else str(k)) for k, v in value.items()})
         if isinstance(value, LineDict):
             out.lines, out.line = value.lines, value.line
@@ -110,6 +148,41 @@ def resolve_secrets(value: Any, path: Path, base_dir: Path, key: str = "") -> An
     if isinstance(value, list):
         return [resolve_secrets(v, path, base_dir, key) for v in value]
     return value
+
+
+def collect_secrets(path: str | os.PathLike | None) -> list[str]:
+    """Every secret the config at ``path`` names, read through ``read_secret`` (so each is
+    registered with the log redaction), plus plain values under secret-like keys (a secret
+    written into the file itself, which the docs say not to do). A run calls it first, so the
+    secrets of endpoints it does not use are masked too; what cannot be read is skipped here
+    (the run itself reports it)."""
+    path = Path(path or os.environ.get("OKRSYNC_CONFIG") or DEFAULT_PATH)
+    try:
+        raw = load_yaml(path)
+    except Exception:  # noqa: BLE001 - the run reports a broken config itself
+        return []
+    found: list[str] = []
+
+    def walk(value: Any, key: str) -> None:
+        if isinstance(value, dict):
+            try:
+                secret = read_secret(value, path, path.parent, key)
+            except ConfigError:
+                return
+            if secret is not None:
+                found.extend(_secret_parts(secret))
+                return
+            for k, v in value.items():
+                walk(v, str(k))
+        elif isinstance(value, list):
+            for v in value:
+                walk(v, key)
+        elif isinstance(value, str) and value and SENSITIVE.search(key):
+            found.extend(_secret_parts(value))
+
+    walk(raw, "")
+    REDACTOR.add(found)
+    return found
 
 
 def option_problems(options: dict[str, Any], known: Iterable[str], where: str, required: Iterable[str] = (),
@@ -217,32 +290,42 @@ def load(path: str | os.PathLike | None = None,
     for key in raw:
         if key not in TOP_LEVEL_KEYS:
             raise ConfigError(f"{where(path, raw, key)}: unknown key" + did_you_mean(key, TOP_LEVEL_KEYS))
-    base_dir = path.parent
     endpoints_raw = raw.get("endpoints")
     if not isinstance(endpoints_raw, dict) or not endpoints_raw:
         raise ConfigError(f"{where(path, raw, 'endpoints')}: needs at least one endpoint, e.g.\n"
                           "endpoints:\n  sheet:\n    type: csv\n    path: okrs.csv")
-    endpoints = {}
-    for name, section in endpoints_raw.items():
-        loc = where(path, endpoints_raw, name)
-        if not isinstance(section, dict):
-            raise ConfigError(f"{loc}: an endpoint is a mapping with at least a 'type'")
-        type_ = section.get("type")
-        if not type_:
-            raise ConfigError(f"{loc}: missing 'type' (one of: {', '.join(sorted(connector_names or [])) or 'see okrsync connectors'})")
-        if not isinstance(type_, str):
-            raise ConfigError(f"{where(path, section, 'type')}: the type is a connector name, e.g. type: csv")
-        if connector_names is not None and type_ not in connector_names:
-            raise ConfigError(f"{where(path, section, 'type')}: unknown connector type {type_!r}"
-                              + did_you_mean(type_, sorted(connector_names), "installed:"))
-        if isinstance(connector_names, dict):
-            problems = endpoint_problems(connector_names[type_], section, f"{path}: endpoints.{name}")
-            if problems:
-                raise ConfigError("\n".join(problems))
-        endpoints[str(name)] = Endpoint(str(name), type_, without(section, "type"), f"{path}: endpoints.{name}", path)
+    endpoints = {str(name): _endpoint(path, endpoints_raw, name, connector_names) for name in endpoints_raw}
     store = raw.get("store", "okrsync.db")
     if not isinstance(store, str):
         raise ConfigError(f"{where(path, raw, 'store')}: the store is a file path, e.g. store: okrsync.db")
+    return Config(path=path, store=path.parent / os.path.expanduser(store), endpoints=endpoints,
+                  sync=_sync_section(path, raw, endpoints), notify=raw.get("notify") or {})
+
+
+def _endpoint(path: Path, endpoints_raw: dict[str, Any], name: str,
+              connector_names: set[str] | dict[str, type[Connector]] | None) -> Endpoint:
+    """One endpoint's section, checked: a mapping, a known connector type, known options."""
+    loc = where(path, endpoints_raw, name)
+    section = endpoints_raw[name]
+    if not isinstance(section, dict):
+        raise ConfigError(f"{loc}: an endpoint is a mapping with at least a 'type'")
+    type_ = section.get("type")
+    if not type_:
+        raise ConfigError(f"{loc}: missing 'type' (one of: {', '.join(sorted(connector_names or [])) or 'see okrsync connectors'})")
+    if not isinstance(type_, str):
+        raise ConfigError(f"{where(path, section, 'type')}: the type is a connector name, e.g. type: csv")
+    if connector_names is not None and type_ not in connector_names:
+        raise ConfigError(f"{where(path, section, 'type')}: unknown connector type {type_!r}"
+                          + did_you_mean(type_, sorted(connector_names), "installed:"))
+    if isinstance(connector_names, dict):
+        problems = endpoint_problems(connector_names[type_], section, f"{path}: endpoints.{name}")
+        if problems:
+            raise ConfigError("\n".join(problems))
+    return Endpoint(str(name), type_, without(section, "type"), f"{path}: endpoints.{name}", path)
+
+
+def _sync_section(path: Path, raw: dict[str, Any], endpoints: dict[str, Endpoint]) -> dict[str, Any]:
+    """The ``sync:`` section, checked: a mapping whose ``order`` names configured endpoints."""
     sync = raw.get("sync") or {}
     if not isinstance(sync, dict):
         raise ConfigError(f"{where(path, raw, 'sync')}: must be a mapping")
@@ -252,5 +335,4 @@ def load(path: str | os.PathLike | None = None,
     for name in order:
         if name not in endpoints:
             raise ConfigError(f"{where(path, sync, 'order')}: unknown endpoint {name!r}")
-    return Config(path=path, store=base_dir / os.path.expanduser(store), endpoints=endpoints, sync=sync,
-                  notify=raw.get("notify") or {})
+    return sync

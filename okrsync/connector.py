@@ -208,6 +208,23 @@ class Connector:
         """
         raise NotImplementedError
 
+    def close(self) -> None:
+        """Release what this connector holds: its HTTP client, files it keeps open. Called once
+        when the run that built it ends, also when the run failed; the connector is not used
+        again. The default closes ``self.api`` (an ``okrsync.http.Api``) when the connector set
+        one, which is how the built-in API connectors hold their client; a connector holding
+        more overrides it and calls ``super().close()``. Connectors are context managers too
+        (``with Cls(name, options) as conn: ...``), for scripts and tests."""
+        api = getattr(self, "api", None)
+        if api is not None:
+            api.close()
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def take_counts(self) -> tuple[int, int]:
         """Requests sent and retries made since the last call, for the run's counters
         (API connectors return their ``okrsync.http.Api``'s counts)."""
@@ -227,7 +244,7 @@ class Connector:
         files can be created there. Check names in use: reachable, project, issue types,
         permissions, fields, file. Lines go into the kit in the order made (a refused login
         stops the rest); a fail makes ``okrsync doctor`` exit 1. The hub has already checked
-        the config, options and secrets, and closes ``self.api`` afterwards. The default:
+        the config, options and secrets, and calls ``close`` afterwards. The default:
         this connector declares no checks (doctor says so).
         """
         raise NotImplementedError

@@ -90,7 +90,7 @@ def secret_refs(value: Any, key: str = "") -> list[tuple[str, dict]]:
 
 def literal_secrets(value: Any, key: str = "") -> list[str]:
     """Key paths holding a plain string under a secret-looking key (``token: abc…``)."""
-    from .ops import SENSITIVE
+    from .logs import SENSITIVE
 
     found: list[str] = []
     if isinstance(value, dict) and set(value) not in ({"$env"}, {"$file"}):
@@ -347,9 +347,7 @@ def _endpoint(report: Report, cfg: config_mod.Config, name: str, endpoint: confi
     try:
         check_endpoint(report, name, conn, not_tried)
     finally:
-        api = getattr(conn, "api", None)
-        if api is not None:
-            api.close()
+        conn.close()
 
 
 def _store(report: Report, cfg: config_mod.Config) -> None:
@@ -420,9 +418,10 @@ def doctor(env: Any, endpoints: tuple[str, ...], offline: bool, probe_endpoint: 
         okrsync doctor
         okrsync doctor jira-prod --json
     """
-    from .ops import REDACTOR, collect_secrets
+    from .config import collect_secrets
+    from .logs import REDACTOR
 
-    REDACTOR.add(collect_secrets(env.config_path))
+    collect_secrets(env.config_path)  # each secret the config names is masked in what doctor prints
     if probe_endpoint:
         from .probe import command
 

@@ -28,7 +28,8 @@ from . import http
 from .config import Config, LineDict, resolve_secrets, where
 from .errors import ConfigError
 from .hookspecs import hookimpl
-from .ops import LOG, REDACTOR, STATUSES
+from .logs import LOG, REDACTOR
+from .runs import STATUSES
 
 DEFAULT_ON = ("failure", "bad-config", "guard")
 KEYS = ("url", "on", "headers", "timeout")

@@ -59,6 +59,11 @@ class Policy:
     def rule(self, name: str) -> Rule:
         return self.fields.get(name, self.default)
 
+    def for_move(self, source: str, target: str) -> None:
+        """Make this the policy of a migration: the source is the truth for every field, so
+        whatever the target holds that differs is overwritten, never a conflict."""
+        self.default, self.fields, self.order = Rule("prefer", source), {}, [source, target]
+
     def decide(self, name: str, endpoint: str, theirs_time: str | None, ours_origin: str | None,
                ours_time: str | None) -> str:
         """Who wins a conflict on ``name``: "theirs" (the endpoint being read), "ours"

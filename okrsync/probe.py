@@ -192,8 +192,11 @@ def run(cfg: Any, store: Any, classes: dict[str, type[Connector]], name: str) ->
     if cls.probe is Connector.probe:
         raise ConfigError(f"{endpoint.where}: connector {endpoint.type} declares no probe (Connector.probe)")
 
+    built: list[Connector] = []  # closed when the probe ends (their HTTP clients)
+
     def fresh(**overrides: Any) -> Connector:
-        return cls(name, {**endpoint.options, **overrides}, Context(base_dir=cfg.base_dir))
+        built.append(cls(name, {**endpoint.options, **overrides}, Context(base_dir=cfg.base_dir)))
+        return built[-1]
 
     run_id = store.begin_run("doctor --probe")
     kit = Kit(fresh(), store, run_id, fresh)
@@ -210,6 +213,8 @@ def run(cfg: Any, store: Any, classes: dict[str, type[Connector]], name: str) ->
         if status == "ok":
             save(store, name, rows, run_id)
         store.finish_run(run_id, status, {})
+        for conn in built:
+            conn.close()
     return rows
 
 
@@ -251,7 +256,7 @@ def command(env: Any, name: str) -> None:
 
     from . import plugins
     from .lock import StoreLock
-    from .ops import REDACTOR
+    from .logs import REDACTOR
 
     cfg = env.config()
     cfg.endpoint(name)  # an unknown name fails before the store is opened

@@ -60,3 +60,22 @@ def revert_run(store: Store, run: int, new_run: int, names: Names | None = None)
                              change="revert")
             reverted += 1
     return reverted, notes
+
+
+def revert_recorded(store: Store, lock_path: Any, run: int, names: Names, force_unlock: bool = False
+                    ) -> tuple[int, int, list[str]]:
+    """``revert_run`` as a run of its own under the store's lock (recorded ``ok``, or
+    ``failed`` with its error); returns (the new run's id, entities reverted, notes)."""
+    from .lock import StoreLock
+    from .runs import acquire
+
+    with StoreLock(lock_path, "revert") as lock:
+        acquire(lock, store, force_unlock)
+        new_run = store.begin_run(f"revert {run}")
+        try:
+            count, notes = revert_run(store, run, new_run, names)
+        except BaseException as e:
+            store.finish_run(new_run, "failed", {}, error=str(e))
+            raise
+        store.finish_run(new_run, "ok", {"reverted": count})
+    return new_run, count, notes

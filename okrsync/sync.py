@@ -104,6 +104,18 @@ class Hub:
             self._instances[name] = cls(name, endpoint.options, Context(base_dir=self.config.base_dir, strict=self.strict))
         return self._instances[name]
 
+    def close(self) -> None:
+        """Close every connector this hub built (their HTTP clients); the hub is done."""
+        instances, self._instances = list(self._instances.values()), {}
+        for conn in instances:
+            conn.close()
+
+    def __enter__(self) -> Hub:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def _fields(self, conn: Connector, kind: str) -> set[str] | None:
         key = (conn.endpoint, kind)
         if key not in self._allowed:

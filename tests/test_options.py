@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from okrsync import config as config_mod
-from okrsync import ops, plugins
+from okrsync import logs, plugins
 from okrsync.cli import STARTER
 from okrsync.connector import Connector
 from okrsync.errors import ConfigError
@@ -159,7 +159,7 @@ def test_every_secret_is_still_masked_when_it_is_resolved_lazily(project, monkey
     monkeypatch.setenv("OKRSYNC_TEST_JIRA_TOKEN", "s3cret-t0ken")
     with_jira(project)
     run("sync", "sheet")  # jira is not used, its token never resolved, yet known to the redactor
-    assert ops.REDACTOR("token s3cret-t0ken") == "token ***"
+    assert logs.REDACTOR("token s3cret-t0ken") == "token ***"
 
 
 def test_a_users_map_for_a_target_without_users_is_a_usage_error(project):

@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from okrsync import hookimpl, ops, plugins
+from okrsync import config, hookimpl, logs, plugins, runs
 from okrsync.cli import EXIT_CODES, cli
 
 SHEET = """\
@@ -107,15 +107,15 @@ def test_each_documented_exit_code_its_summary_line_and_hook(project, recorder, 
     CASES[code](project)
     recorder.calls.clear()
     result = invoke("sync", code=code)
-    status = ops.STATUS_BY_CODE[code]
+    status = runs.STATUS_BY_CODE[code]
     line = summary_line(result)
-    assert line.startswith(f"okrsync: sync {ops.SHOWN[status]}")
+    assert line.startswith(f"okrsync: sync {runs.SHOWN[status]}")
     assert ("(exit %d)" % code in line) == (code != 0)
     assert "read " in line and "requests 0, retried 0" in line
     [(summary, config)] = recorder.calls
     assert summary["status"] == status and summary["exit_code"] == code
     assert summary["command"] == "sync" and summary["dry_run"] is False
-    assert set(summary["counters"]) == set(ops.COUNTERS)
+    assert set(summary["counters"]) == set(runs.COUNTERS)
     assert (summary["error"] is None) == (code in (0, 3, 4))
     assert (config is None) == (code == 2)
     json.dumps(summary)  # JSON-able
@@ -132,7 +132,7 @@ def test_exit_code_table_in_readme_matches_the_code():
     table = readme.split("## Exit codes", 1)[1].split("\n\n", 2)[1]
     codes = [int(line.split("|")[1]) for line in table.splitlines()[2:]]
     assert codes == sorted(EXIT_CODES) == list(range(8))
-    for code, status in ops.STATUS_BY_CODE.items():
+    for code, status in runs.STATUS_BY_CODE.items():
         assert f"`{status}`" in table.splitlines()[2 + code], (code, status)
 
 
@@ -190,7 +190,7 @@ def test_json_logs_of_a_failure_carry_the_error_masked(project, monkeypatch):
 
 
 def test_redactor_masks_longest_first_and_skips_tiny_values():
-    r = ops.Redactor()
+    r = logs.Redactor()
     r.add(["abcd", "abcdefgh", "xy", None])
     assert r("key abcdefgh and abcd and xy") == "key *** and *** and xy"
     assert r.deep({"a": ["abcd", 1]}) == {"a": ["***", 1]}
@@ -205,9 +205,62 @@ endpoints:
   g: {type: google-sheets, auth: {service_account: {"$file": key.json}}}
   p: {type: perdoo, api_key: literal-secret}
 """)
-    found = ops.collect_secrets(tmp_path / "okrsync.yaml")
+    found = config.collect_secrets(tmp_path / "okrsync.yaml")
     assert {"env-secret-1", "-----BEGIN KEY-----abc", "literal-secret"} <= set(found)
     assert "a@b.c" not in found
+
+
+def test_the_one_secret_resolver_registers_what_it_reads_with_the_log_redaction(tmp_path, monkeypatch):
+    """A secret read for a connector is masked in logs without a second list of secrets."""
+    logs.REDACTOR.clear()
+    monkeypatch.setenv("T2", "env-secret-2")
+    (tmp_path / "sa.json").write_text(json.dumps({"private_key": "-----BEGIN KEY-----xyz", "client_email": "a@b.c"}))
+    options = config.resolve_secrets({"auth": {"token": {"$env": "T2"}, "service_account": {"$file": "sa.json"}}},
+                                     tmp_path / "okrsync.yaml", tmp_path, "endpoints.j")
+    assert options["auth"]["token"] == "env-secret-2"
+    shown = logs.REDACTOR("sent env-secret-2 and -----BEGIN KEY-----xyz for a@b.c")
+    assert shown == "sent *** and *** for a@b.c"
+
+
+def _count_closes(monkeypatch):
+    from okrsync.connector import Connector
+
+    closed = []
+    original = Connector.close
+    monkeypatch.setattr(Connector, "close", lambda self: (closed.append(self.endpoint), original(self)))
+    return closed
+
+
+def test_every_connector_a_run_built_is_closed_when_it_ends(project, monkeypatch):
+    closed = _count_closes(monkeypatch)
+    invoke("sync")
+    assert sorted(closed) == ["a", "b"]
+
+
+def test_connectors_are_closed_when_the_run_fails_too(project, monkeypatch):
+    invoke("sync")
+    closed = _count_closes(monkeypatch)
+    (project / "a.csv").unlink()  # a file read before vanished: exit 1
+    invoke("sync", code=1)
+    assert closed == ["a"]  # b was never built
+
+
+def test_a_connector_closes_its_http_client_and_is_a_context_manager():
+    import httpx
+
+    from okrsync.connector import Connector
+    from okrsync.http import Api
+
+    class Web(Connector):
+        name = "web-test"
+
+        def __init__(self, endpoint, options, context=None):
+            super().__init__(endpoint, options, context)
+            self.api = Api(httpx.Client(base_url="https://example.test"), endpoint)
+
+    with Web("w", {}) as conn:
+        assert not conn.api.client.is_closed
+    assert conn.api.client.is_closed
 
 
 # ------------------------------------------------------------------ hook safety

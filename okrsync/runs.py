@@ -1,234 +1,44 @@
 """Cron-ready runs: one log line per step and a run summary, JSON or text, secrets masked,
 and the ``run_finished`` hook.
 
-Every ``okrsync pull``/``push``/``sync`` goes through ``RunObserver`` (see ``cli._run``):
+Every ``okrsync pull``/``push``/``sync``/``migrate`` goes through ``RunObserver``:
 
 - ``--log-format text`` (the default) keeps the human output and adds one summary line on
   stderr (``okrsync: sync ok in 3.2 s: read 52, created 0, …``); ``--log-format json`` writes
   only JSON lines on stderr: one ``step`` event per pull/push, ``message`` events for what
   would have been text (notes, rejected rows), an ``error`` event, and one ``summary`` event.
-- Every line goes through ``REDACTOR``, which masks each secret the config resolves
-  (``$env``/``$file`` values, and plain values under keys such as ``token`` or ``password``).
-- The exit code is the run's own (0–6, README "Exit codes"); the summary is handed to the
+- Every line is masked by ``okrsync.logs.REDACTOR``; at the start of a run every secret the
+  config names is registered with it (``okrsync.config.collect_secrets``), also those of
+  endpoints the run does not use.
+- The exit code is the run's own (0–6, docs "Exit codes"); the summary is handed to the
   ``run_finished`` hook, whose failures are warnings and never change the exit code.
+- What a run opens (the hub and its connectors' HTTP clients) is handed to ``closing`` and
+  closed when the run ends, whichever way it ends.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import io
-import json
-import logging
 import os
-import re
 import socket
-import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, TypeVar
 
 import click
-from rich.console import Console
 
 from . import __version__
 from . import config as config_mod
 from .errors import OkrsyncError
+from .logs import LOG, REDACTOR, utc_now
 
-LOG = logging.getLogger("okrsync")
-LOG_FORMATS = ("text", "json")
 STATUS_BY_CODE = {0: "ok", 1: "failure", 2: "bad-config", 3: "rejected", 4: "conflicts", 5: "locked", 6: "guard"}
 STATUSES = tuple(STATUS_BY_CODE.values())
 SHOWN = {"ok": "ok", "failure": "failed", "bad-config": "bad config", "rejected": "finished with rejected records",
          "conflicts": "finished with conflicts waiting", "locked": "locked", "guard": "stopped by the delete guard"}
 COUNTERS = ("read", "created", "updated", "deleted", "unchanged", "conflicts", "rejected", "requests", "retried")
-MASK = "***"
-QUIET_IN_TEXT = ("step", "notified")  # events text logs show only with --debug
-SENSITIVE = re.compile(r"token|secret|password|passwd|api[_-]?key|authorization|private[_-]?key|credential|bearer",
-                       re.IGNORECASE)
-MIN_SECRET = 4  # shorter values would mask letters all over every line
-AUTH_SCHEME = re.compile(r"(?:bearer|basic|token|api|apikey)\s+(\S+)", re.IGNORECASE)
-
-
-def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-# ------------------------------------------------------------------ redaction
-
-
-class Redactor:
-    """Masks known secret values in text and in JSON-able data."""
-
-    def __init__(self) -> None:
-        self.secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-
-    def add(self, values: Iterable[Any]) -> None:
-        for value in values:
-            if isinstance(value, str) and len(value.strip()) >= MIN_SECRET:
-                self.secrets.update({value, value.strip()})
-                scheme = AUTH_SCHEME.fullmatch(value.strip())  # "Bearer <token>": the token alone too
-                if scheme and len(scheme.group(1)) >= MIN_SECRET:
-                    self.secrets.add(scheme.group(1))
-        ordered = sorted(self.secrets, key=len, reverse=True)  # a secret inside another: the longer first
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
-
-    def clear(self) -> None:
-        self.secrets.clear()
-        self._pattern = None
-
-    def __call__(self, text: Any) -> Any:
-        if self._pattern is None or not isinstance(text, str):
-            return text
-        return self._pattern.sub(MASK, text)
-
-    def deep(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return self(value)
-        if isinstance(value, dict):
-            return {k: self.deep(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [self.deep(v) for v in value]
-        return value
-
-
-REDACTOR = Redactor()
-
-
-def collect_secrets(path: str | os.PathLike | None) -> list[str]:
-    """Every secret the config at ``path`` resolves, read the way ``config.load`` reads them;
-    what cannot be read is skipped (the run itself reports it)."""
-    path = Path(path or os.environ.get("OKRSYNC_CONFIG") or config_mod.DEFAULT_PATH)
-    try:
-        raw = config_mod.load_yaml(path)
-    except Exception:  # noqa: BLE001 - the run reports a broken config itself
-        return []
-    found: list[str] = []
-
-    def keep(value: Any) -> None:
-        if not isinstance(value, str) or not value:
-            return
-        found.append(value)
-        try:  # a service-account JSON: its private key may show up alone
-            inner = json.loads(value)
-        except ValueError:
-            return
-        walk(inner, "")
-
-    def walk(value: Any, key: str) -> None:
-        if isinstance(value, dict):
-            if set(value) == {"$env"}:
-                keep(os.environ.get(str(value["$env"])))
-            elif set(value) == {"$file"}:
-                try:
-                    keep((path.parent / os.path.expanduser(str(value["$file"]))).read_text(encoding="utf-8"))
-                except (OSError, UnicodeDecodeError):
-                    pass
-            else:
-                for k, v in value.items():
-                    walk(v, str(k))
-        elif isinstance(value, list):
-            for v in value:
-                walk(v, key)
-        elif isinstance(value, str) and SENSITIVE.search(key):
-            keep(value)  # a secret written into the file itself (the README says not to)
-
-    walk(raw, "")
-    return found
-
-
-# ------------------------------------------------------------------ logging
-
-
-class _Stderr:
-    """sys.stderr as it is at write time (click's test runner swaps it)."""
-
-    def write(self, text: str) -> int:
-        return sys.stderr.write(text)
-
-    def flush(self) -> None:
-        sys.stderr.flush()
-
-
-class RedactFilter(logging.Filter):
-    """Masks every known secret in a record's message and its structured fields."""
-
-    def __init__(self, redactor: Redactor):
-        super().__init__()
-        self.redactor = redactor
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = self.redactor(record.getMessage()), None
-        if isinstance(getattr(record, "fields", None), dict):
-            record.fields = self.redactor.deep(record.fields)
-        return True
-
-
-class JsonFormatter(logging.Formatter):
-    """One JSON object per line: ts, level, event, message, then the event's fields."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        when = dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
-        data = {"ts": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-                "level": record.levelname.lower(), "event": getattr(record, "event", "message"),
-                "message": record.getMessage()}
-        data.update(getattr(record, "fields", None) or {})
-        return json.dumps(data, ensure_ascii=False, default=str)
-
-
-class TextFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
-        level = f"{record.levelname.lower()}: " if record.levelno >= logging.WARNING else ""
-        return f"okrsync: {level}{record.getMessage()}"
-
-
-def setup_logging(log_format: str = "text", debug: bool = False) -> None:
-    """Route the ``okrsync`` loggers to stderr in ``log_format``, through the redaction
-    filter; called once per command (the secrets of the previous one are forgotten)."""
-    REDACTOR.clear()
-    for handler in list(LOG.handlers):
-        if getattr(handler, "okrsync", False):
-            LOG.removeHandler(handler)
-    handler = logging.StreamHandler(_Stderr())  # type: ignore[arg-type]
-    handler.okrsync = True  # type: ignore[attr-defined]
-    handler.addFilter(RedactFilter(REDACTOR))
-    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
-    handler.setLevel(logging.DEBUG if log_format == "json" or debug else logging.INFO)
-    if log_format != "json" and not debug:  # text: the summary and warnings, not every step
-        handler.addFilter(lambda record: getattr(record, "event", "") not in QUIET_IN_TEXT)
-    LOG.addHandler(handler)
-    LOG.setLevel(logging.DEBUG)
-    LOG.propagate = False
-
-
-class _LinesToLog(io.TextIOBase):
-    """A file for rich that turns each printed line into a JSON ``message`` event."""
-
-    def __init__(self) -> None:
-        self._buffer = ""
-
-    def write(self, text: str) -> int:
-        self._buffer += text
-        while "\n" in self._buffer:
-            line, self._buffer = self._buffer.split("\n", 1)
-            if line.strip():
-                LOG.info(line.rstrip(), extra={"event": "message"})
-        return len(text)
-
-    def isatty(self) -> bool:
-        return False
-
-
-def err_console(log_format: str) -> Console:
-    """The console for human messages on stderr; in JSON mode each line becomes an event."""
-    if log_format == "json":
-        return Console(file=_LinesToLog(), soft_wrap=True, no_color=True, highlight=False, emoji=False)
-    return Console(stderr=True)
-
-
-# ------------------------------------------------------------------ observed runs
-
+Closeable = TypeVar("Closeable")
 
 def _outcome(error: BaseException | None) -> tuple[int, str | None]:
     """(exit code, message shown to the user) of how a run ended."""
@@ -280,6 +90,7 @@ class RunObserver:
         self.still_rejected = 0  # open rejections of steps the run did not take (counted as rejected)
         self.config: config_mod.Config | None = None
         self.json_logs = getattr(env, "log_format", "text") == "json"
+        self._open = ExitStack()  # what the run opened: closed when it ends, whichever way
 
     def config_path(self) -> Path:
         return Path(self.env.config_path or os.environ.get("OKRSYNC_CONFIG") or config_mod.DEFAULT_PATH)
@@ -290,9 +101,14 @@ class RunObserver:
             self.names = list(self.config.endpoints)
         return self.config
 
+    def closing(self, thing: Closeable) -> Closeable:
+        """``thing`` (anything with ``close()``: the hub, a connector), closed when the run ends."""
+        self._open.callback(thing.close)  # type: ignore[attr-defined]
+        return thing
+
     def __enter__(self) -> RunObserver:
         self._t0, self.started_at = time.monotonic(), utc_now()
-        REDACTOR.add(collect_secrets(self.config_path()))
+        config_mod.collect_secrets(self.config_path())  # registers each with REDACTOR
         return self
 
     @contextmanager
@@ -342,6 +158,7 @@ class RunObserver:
         return out
 
     def __exit__(self, etype, error, tb) -> bool:
+        self._open.close()  # HTTP clients closed before the summary: a run's end is its end
         code, message = _outcome(error)
         if message:
             self._show_error(error, message)
@@ -383,3 +200,158 @@ def call_run_finished(summary: dict[str, Any], config: Any) -> None:
         except Exception as e:  # noqa: BLE001 - a hook never fails the run
             LOG.warning("plugin %s: run_finished failed: %s: %s", impl.plugin_name, type(e).__name__, e,
                         extra={"event": "warning", "fields": {"plugin": impl.plugin_name}})
+
+
+# ------------------------------------------------------------------ run bookkeeping
+
+
+def acquire(lock: Any, store: Any, force: bool, dry_run: bool = False) -> None:
+    """Take the store's lock and say what taking it cleared: a dead run's lock, and the runs
+    a dead process left ``running`` (holding the lock, none can be going on), now ``interrupted``
+    (a dry run writes nothing: status shows them so anyway)."""
+    lock.acquire(force=force)
+    for note in lock.notes:
+        LOG.warning(note, extra={"event": "warning"})
+    stale = [] if dry_run else store.interrupt_runs()
+    if stale:
+        LOG.warning("run %s ended without finishing (its process died): marked interrupted in okrsync status",
+                    ", ".join(map(str, stale)), extra={"event": "warning", "fields": {"runs": stale}})
+
+
+def totals(plans: Iterable[Any]) -> Any:
+    """The counters of every plan, added up (an ``okrsync.sync.Counters``)."""
+    from .sync import Counters
+
+    out = Counters()
+    for p in plans:
+        out.add(p.counters)
+    return out
+
+
+def counters_by_endpoint(plans: Iterable[Any]) -> dict:
+    """The counters a run stores: endpoint → direction → counters."""
+    out: dict = {}
+    for p in plans:
+        out.setdefault(p.endpoint, {})[p.direction] = p.counters.__dict__
+    return out
+
+
+class _Rollback(Exception):
+    pass
+
+
+@contextmanager
+def rolled_back(store: Any):
+    """Run inside a transaction and undo it: a dry run sees its own pulls."""
+    try:
+        with store.atomic():
+            yield
+            raise _Rollback
+    except _Rollback:
+        pass
+
+
+@dataclass
+class SyncOutcome:
+    """How a pull, push or sync ended, for the caller to print and exit by."""
+
+    run_id: int | None  # None for a dry run (nothing was recorded)
+    open_rejections: list  # rejections still open (this run's and earlier runs' untouched steps)
+    rejected: int  # rejected records: this run's, plus open ones of steps the run did not take
+    waiting: int  # open conflicts
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.rejected else 4 if self.waiting else 0
+
+
+def sync_run(obs: RunObserver, hub: Any, command: str, selected: list[str], *, dry_run: bool, pull: bool,
+             push: bool, force_unlock: bool, progress: Any) -> SyncOutcome:
+    """One observed pull, push or sync under the store's lock: the run recorded (begun,
+    finished ``ok``, ``partial`` with rejections or ``failed`` with its error), or, for a dry
+    run, planned inside a transaction that is rolled back. ``progress(label)`` as ``Hub.run``."""
+    from . import views
+    from .lock import StoreLock
+
+    store, plans = hub.store, obs.plans
+    with StoreLock(hub.config.store, command) as lock:
+        acquire(lock, store, force_unlock, dry_run)
+        run_id = None
+        if dry_run:
+            with rolled_back(store):
+                hub.run(selected, store.begin_run(command, dry_run=True), pull=pull, push=push, write_remote=False,
+                        plans=plans, progress=obs.progress(progress))
+        else:
+            run_id = obs.run_id = store.begin_run(command)
+            try:
+                hub.run(selected, run_id, pull=pull, push=push, plans=plans, progress=obs.progress(progress))
+            except BaseException as e:
+                error = str(e) if isinstance(e, OkrsyncError) else type(e).__name__
+                store.finish_run(run_id, "failed", counters_by_endpoint(plans), error=error)
+                raise
+        # rejections are state: those of steps this run did not take are still open, and said
+        open_rows = store.rejections(selected)
+        obs.still_rejected = len(views.untouched(plans, open_rows))
+        rejected = sum(len(p.rejected) for p in plans) + obs.still_rejected
+        waiting = obs.waiting = len(store.conflicts("open"))
+        if run_id is not None:
+            store.finish_run(run_id, "partial" if rejected else "ok", counters_by_endpoint(plans))
+    return SyncOutcome(run_id, open_rows, rejected, waiting)
+
+
+@dataclass
+class MigrationOutcome:
+    """How ``okrsync migrate`` ended (None fields: it stopped at the plan)."""
+
+    plan: Any  # okrsync.migrate.MigrationPlan
+    backup: Path | None = None
+    plans: list | None = None
+    rejected: list[str] | None = None
+    check: Any = None  # okrsync.migrate.Verification
+
+    @property
+    def exit_code(self) -> int:
+        if self.check is not None and not self.check.ok:
+            return 1
+        return 3 if self.rejected else 0
+
+
+def migration_run(obs: RunObserver, hub: Any, source: str, target: str, users: dict[str, str], *, dry_run: bool,
+                  force_unlock: bool, go_ahead: Any, progress: Any, say_backup: bool = True) -> MigrationOutcome:
+    """One observed migration under the store's lock: the hub's policy made a move's
+    (``Policy.for_move``), the plan made; a dry run stops there (rolled back); otherwise the
+    store is backed up, ``go_ahead(plan)`` decides (False: the run is recorded ``cancelled``),
+    the push runs with ``progress`` (a context manager yielding ``advance(done, total)`` or
+    None) and the target is verified against the source."""
+    from . import migrate as mig
+    from . import storefile
+    from .lock import StoreLock
+
+    store = hub.store
+    hub.policy.for_move(source, target)
+    with StoreLock(hub.config.store, "migrate") as lock:
+        acquire(lock, store, force_unlock, dry_run)
+        if dry_run:
+            with rolled_back(store):
+                return MigrationOutcome(mig.plan(hub, source, target, store.begin_run("migrate", dry_run=True), users))
+        # a migration rewrites much of the store: a consistent copy first, to go back to
+        saved = storefile.backup(store.db.conn, hub.config.store)
+        if say_backup:  # off under --json with text logs: stdout's document names it
+            LOG.info("backed up the store to %s before migrating", saved,
+                     extra={"event": "backup", "fields": {"backup": str(saved)}})
+        run_id = obs.run_id = store.begin_run("migrate")
+        try:
+            the_plan = mig.plan(hub, source, target, run_id, users)
+            if not go_ahead(the_plan):
+                store.finish_run(run_id, "cancelled", {})
+                return MigrationOutcome(the_plan, saved)
+            with progress as advance:
+                plans = mig.execute(hub, target, run_id, progress=advance)
+            obs.plans.extend(plans)
+            check = mig.verify(hub, target)
+        except BaseException as e:
+            store.finish_run(run_id, "failed", {}, error=str(e) if isinstance(e, OkrsyncError) else type(e).__name__)
+            raise
+        rejected = [str(r) for p in plans for r in p.rejected]
+        store.finish_run(run_id, "partial" if rejected or not check.ok else "ok", counters_by_endpoint(plans))
+    return MigrationOutcome(the_plan, saved, plans, rejected, check)
