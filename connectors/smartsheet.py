@@ -38,14 +38,12 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from okrsync import hookimpl, tabular
-from okrsync.errors import ConfigError, MappingError, RetryableError
-from okrsync.mapping import Table
-from okrsync.model import KINDS
+from okrsync.errors import ConfigError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_options, new_api
-from .google_sheets import _same, _same_row
+from .google_sheets import _same
 from . import remote_tables
-from .remote_tables import Tables
+from .remote_tables import Tables, bound, filled, kr_columns, match, row_parents
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 
 RATE = 5.0  # 300 requests/min per access token (developers.smartsheet.com/blog/smartsheet-api-best-practices)
@@ -159,24 +157,8 @@ class SmartsheetConnector(SpreadsheetConnector):
     def _follow_parents(self, sheet: _Sheet) -> None:
         """A row indented under another takes that row's objective id (its parentId is what
         the app shows; the id cell may be stale after a drag)."""
-        try:
-            found = [i for i, kind, name in _bound(self, self.mapping.row_entity, sheet.values[0])
-                     if kind == "objective" and name == "id"] if len(sheet.values) > 1 else []
-        except MappingError:
-            return  # a header that does not bind: the read itself says so, located
-        if not found:
-            return
-        column = found[0]
         at = {rid: i for i, rid in enumerate(sheet.row_ids)}
-        stored = [list(r) for r in sheet.values]
-        for i, parent in enumerate(sheet.parents):
-            row = sheet.values[i + 1]
-            if parent in at and column < len(row):
-                above = sheet.values[at[parent] + 1]
-                if above[column] not in (None, ""):
-                    row[column] = above[column]
-        if stored != sheet.values:
-            sheet.cells = stored  # a write compares with these: the stale id cell gets rewritten
+        sheet.cells = remote_tables.follow_parents(self, sheet.values, [at.get(p) for p in sheet.parents])
 
     def table_exists(self, path: Path, sheet: str | None) -> bool:
         return len(self.remote[sheet].values) > 1
@@ -186,7 +168,7 @@ class SmartsheetConnector(SpreadsheetConnector):
         after = {}
         for sheet, rows in tables:
             grid = tabular.to_grid(rows)
-            _Plan(self, sheet.sheet, self.remote[sheet.sheet], grid, _bound(self, sheet.part, rows[0])).send()
+            _Plan(self, sheet.sheet, self.remote[sheet.sheet], grid, bound(self, sheet.part, rows[0])).send()
             after[sheet.sheet] = grid
         self.remote.kept = {sid: dataclasses.replace(s, values=after[sid], cells=None) if sid in after else s
                             for sid, s in self.remote.get().items()}
@@ -200,12 +182,9 @@ class _Plan:
         self.conn, self.old, self.grid = conn, old, grid
         self.stored = old.cells or old.values
         self.base = f"/sheets/{sid}"
-        # id columns, deepest kind first: a row is known by its own record's id (a KR row by
-        # the KR's, not its objective's, so a KR moved to another objective is the same row)
-        ids = sorted((i, kind) for i, kind, name in bound if name == "id")
-        self.keys = [i for i, kind in sorted(ids, key=lambda ik: -KINDS.index(ik[1]))]
+        self.bound = bound
         # a row filling a KR's id or title is a KR row: in the hierarchical layout, a child row
-        self.kr_columns = [i for i, kind, name in bound if kind == "key_result" and name in ("id", "title")]
+        self.kr_columns = kr_columns(bound)
 
     def send(self) -> None:
         columns = self._columns()
@@ -226,12 +205,10 @@ class _Plan:
         for part in _slices(updates):
             self.conn._call("PUT", f"{self.base}/rows", json=part)
         ids = dict(matched)  # new row index → row id, for parents
-        top = [i for i in adds if not _filled(new_rows[i], kr_columns)]
+        top = [i for i in adds if not filled(new_rows[i], kr_columns)]
         self._add(top, {"toBottom": True}, columns, ids)
         if kr_columns:  # KR rows under their objective row (the nearest row above that is not a KR)
-            parent = {}
-            for i, row in enumerate(new_rows):
-                parent[i] = parent.get(i - 1) if _filled(row, kr_columns) else i
+            parent = row_parents(new_rows, self.bound)
             children: dict[int, list[int]] = {}
             for i in adds:
                 if i not in top and parent.get(i) is not None:
@@ -266,29 +243,8 @@ class _Plan:
         return [by_title[t] for t in header]
 
     def _match(self, rows: list[list]) -> dict[int, int]:
-        """New row index → the id of the row read that holds the same record: by the id
-        columns; rows without ids pair with the old rows left over, in order."""
-        def key(row):
-            return next(((c, str(row[c])) for c in self.keys if c < len(row) and row[c] not in (None, "")), None)
-
-        old = {}
-        for rid, row in zip(self.old.row_ids, self.old.values[1:]):
-            k = key(row)
-            if k is not None:
-                old.setdefault(k, []).append(rid)
-        matched, loose = {}, []
-        for i, row in enumerate(rows):
-            k = key(row)
-            if k is not None and old.get(k):
-                matched[i] = old[k].pop(0)
-            else:
-                loose.append(i)
-        taken = set(matched.values())
-        spare = [rid for rid, row in zip(self.old.row_ids, self.old.values[1:]) if rid not in taken and key(row) is None]
-        for i, rid in zip([i for i in loose if key(rows[i]) is None], spare):
-            if _same_row(rows[i], self.old.values[self.old.row_ids.index(rid) + 1]):
-                matched[i] = rid  # an id-less row okrsync rewrites unchanged (a note, a total)
-        return matched
+        """New row index → the id of the row read that holds the same record (``match``)."""
+        return {i: self.old.row_ids[j] for i, j in match(self.bound, self.old.values[1:], rows).items()}
 
     def _add(self, rows: list[int], location: dict[str, Any], columns: list[int], ids: dict[int, int]) -> None:
         for part in _slices(rows):
@@ -308,23 +264,12 @@ class _Plan:
         was = dict(zip(self.old.row_ids, self.old.parents))
         moves: dict[int, list[int]] = {}
         for i, rid in matched.items():
-            if _filled(rows[i], kr_columns) and parent.get(i) is not None and ids.get(parent[i]) != was.get(rid):
+            if filled(rows[i], kr_columns) and parent.get(i) is not None and ids.get(parent[i]) != was.get(rid):
                 moves.setdefault(ids[parent[i]], []).append(rid)
         for target, rids in moves.items():
             for part in _slices(rids):
                 self.conn._call("PUT", f"{self.base}/rows", json=[{"id": r, "parentId": target, "toBottom": True}
                                                                   for r in part])
-
-
-def _bound(conn: SmartsheetConnector, part: str, header: list) -> list[tuple[int, str, str]]:
-    """(index, kind, field) of each header cell the mapping reads into a field."""
-    table = Table(conn.mapping, header, conn.layout, part)
-    return sorted({(c.index, conn.mapping.kind(c.part), c.field) for b in table.bindings() for c in b.columns
-                   if c.part and c.field})
-
-
-def _filled(row: list, columns: list[int]) -> bool:
-    return any(c < len(row) and row[c] not in (None, "") for c in columns)
 
 
 def _value(v: Any) -> Any:
