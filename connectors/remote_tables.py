@@ -256,20 +256,20 @@ def row_parents(rows: list[list], columns: list[tuple[int, str, str]]) -> dict[i
 
 
 def follow_parents(conn, values: list[list], parents: list[int | None]) -> list[list] | None:
-    """A row whose parent row (``parents[i]``: an index among the rows, or None) is another
-    takes that row's objective id (the tool's hierarchy is what people see; an id cell may
-    be stale after a drag). Returns the rows as stored (a copy), when a cell changed."""
+    """A KR row whose parent row (``parents[i]``: an index among the rows, or None) is
+    another takes that row's objective id (the tool's hierarchy is what people see; an id
+    cell may be stale after a drag). Returns the rows as stored (a copy), when a cell changed."""
     try:
-        found = [i for i, kind, name in bound(conn, conn.mapping.row_entity, values[0])
-                 if kind == "objective" and name == "id"] if len(values) > 1 else []
+        columns = bound(conn, conn.mapping.row_entity, values[0]) if len(values) > 1 else []
     except MappingError:
         return None  # a header that does not bind: the read itself says so, located
+    found = [i for i, kind, name in columns if kind == "objective" and name == "id"]
     if not found:
         return None
-    column, stored = found[0], [list(r) for r in values]
+    column, stored, krs = found[0], [list(r) for r in values], kr_columns(columns)
     for i, parent in enumerate(parents):
         row = values[i + 1]
-        if parent is not None and column < len(row):
+        if parent is not None and column < len(row) and filled(row, krs):
             above = values[parent + 1]
             if column < len(above) and above[column] not in (None, ""):
                 row[column] = above[column]
