@@ -49,3 +49,19 @@ def edit_row(sheet, kr_id: str, **values) -> None:
     [row] = [r for r in rows if r.get("Key result ID") == kr_id]
     row.update(values)
     write_sheet(sheet, rows)
+
+
+def edit_after_read(hub, name, edit):
+    """Run ``edit`` (a person in the tool) right after the connector's next read: between
+    okrsync's read and its write of the same run."""
+    conn = hub.connector(name)
+    fetch, armed = conn.remote._fetch, [True]
+
+    def fetched():
+        got = fetch()
+        if armed:
+            armed.clear()
+            edit()
+        return got
+
+    conn.remote._fetch = fetched

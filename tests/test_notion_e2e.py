@@ -10,7 +10,7 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.notion import Notion
-from .saas_e2e import edit_row, make_hub as saas_hub, sync, write_sheet
+from .saas_e2e import edit_after_read, edit_row, make_hub as saas_hub, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 from .vendors import example_emails
 
@@ -290,22 +290,6 @@ def test_hierarchical_a_kr_moved_under_another_objective_in_notion_follows_its_p
     co1 = emu.page_where(emu.okrs, **{"Objective ID": "CO-1", "Key result ID": ""})
     [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
     assert patch == {"properties": {"Parent item": {"relation": [{"id": co1}]}}}  # its id cell said CO-1 all along
-
-
-def edit_after_read(hub, name, edit):
-    """Run ``edit`` (a person in the tool) right after the connector's next read: between
-    okrsync's read and its write of the same run."""
-    conn = hub.connector(name)
-    fetch, armed = conn.remote._fetch, [True]
-
-    def fetched():
-        got = fetch()
-        if armed:
-            armed.clear()
-            edit()
-        return got
-
-    conn.remote._fetch = fetched
 
 
 @pytest.mark.parametrize("layout", ["linked", "flat"])
