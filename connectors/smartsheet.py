@@ -17,7 +17,11 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
   ``POST …/rows`` (top level, ``toBottom``) and, in the hierarchical layout, one per parent
   for new KR rows (``parentId`` + ``toBottom``: Smartsheet takes one location per request);
   KR rows whose objective changed are moved under it (``PUT`` with ``parentId``, one per
-  parent); rows no longer written go in one ``DELETE …/rows?ids=…``. Adds and column
+  parent); rows no longer written go in one ``DELETE …/rows?ids=…``. Row locking: before
+  a write that changes, moves or deletes rows, the sheet is read again (one ``GET``) and a
+  row whose cells, parent or ``modifiedAt`` changed since the read is not written: its
+  record is refused as stale (``Rejected(replan=True)``) and the hub reads again, merges
+  and writes once more. Adds and column
   creations are never re-sent blindly (a lost answer and a retry would add twice): only
   answers saying the work was not done are retried; the next run reads what landed.
   Cells are neutralised as in files (``tabular.to_grid``), and okrsync never sets a cell's
@@ -38,10 +42,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from okrsync import hookimpl, tabular
+from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_options, new_api
-from .google_sheets import _same
+from .google_sheets import _same, _same_row
 from . import remote_tables
 from .remote_tables import Tables, bound, filled, kr_columns, match, row_parents
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
@@ -73,12 +78,13 @@ class _Sheet:
     parents: list[int | None]
     values: list[list]  # header (the column titles), then one list of cells per row, as read
     cells: list[list] | None = None  # the same as stored, where following parents changed a cell
+    seen: dict[int, Any] = dataclasses.field(default_factory=dict)  # row id → what a write checks is unchanged
 
     @classmethod
     def of(cls, answer: Any) -> _Sheet:
         columns = sorted(answer.get("columns") or [], key=lambda c: c.get("index", 0))
         where = {c["id"]: i for i, c in enumerate(columns)}
-        ids, parents, rows = [], [], []
+        ids, parents, rows, seen = [], [], [], {}
         for row in answer.get("rows") or []:
             cells = [""] * len(columns)
             for cell in row.get("cells") or []:
@@ -87,8 +93,9 @@ class _Sheet:
             ids.append(row["id"])
             parents.append(row.get("parentId"))
             rows.append(cells)
+            seen[row["id"]] = (list(cells), row.get("parentId"), row.get("modifiedAt"))
         return cls(str(answer.get("name") or ""), answer.get("modifiedAt"), columns, ids, parents,
-                   [[c.get("title", "") for c in columns], *rows])
+                   [[c.get("title", "") for c in columns], *rows], seen=seen)
 
 
 class SmartsheetConnector(SpreadsheetConnector):
@@ -160,6 +167,16 @@ class SmartsheetConnector(SpreadsheetConnector):
         at = {rid: i for i, rid in enumerate(sheet.row_ids)}
         sheet.cells = remote_tables.follow_parents(self, sheet.values, [at.get(p) for p in sheet.parents])
 
+    def edited_since(self, sid: str, sheet: _Sheet) -> set[int]:
+        """The rows of a sheet changed since it was read (their cells, parent or ``modifiedAt``):
+        the sheet read again (one request) and compared with what was read."""
+        now = self._call("GET", f"/sheets/{sid}")
+        if not isinstance(now, dict) or not isinstance(now.get("columns"), list):
+            raise RetryableError(f"GET /sheets/{sid} answered without the sheet's columns", endpoint=self.endpoint)
+        rows = _Sheet.of(now).seen
+        return {rid for rid, (cells, parent, modified) in sheet.seen.items() if rid in rows and not (
+            _same_row(cells, rows[rid][0]) and parent == rows[rid][1] and modified == rows[rid][2])}
+
     def table_exists(self, path: Path, sheet: str | None) -> bool:
         return len(self.remote[sheet].values) > 1
 
@@ -169,6 +186,7 @@ class SmartsheetConnector(SpreadsheetConnector):
         for sheet, rows in tables:
             grid = tabular.to_grid(rows)
             _Plan(self, sheet.sheet, self.remote[sheet.sheet], grid, bound(self, sheet.part, rows[0])).send()
+            # rows refused as stale keep what Smartsheet has: the next read sees them as they are
             after[sheet.sheet] = grid
         self.remote.kept = {sid: dataclasses.replace(s, values=after[sid], cells=None) if sid in after else s
                             for sid, s in self.remote.get().items()}
@@ -179,7 +197,7 @@ class _Plan:
 
     def __init__(self, conn: SmartsheetConnector, sid: str, old: _Sheet, grid: list[list],
                  bound: list[tuple[int, str, str]]):
-        self.conn, self.old, self.grid = conn, old, grid
+        self.conn, self.old, self.grid, self.sid = conn, old, grid, sid
         self.stored = old.cells or old.values
         self.base = f"/sheets/{sid}"
         self.bound = bound
@@ -202,6 +220,18 @@ class _Plan:
                      if c < len(columns) and not _same(v, old[c] if c < len(old) else "")]
             if cells:
                 updates.append({"id": rid, "cells": cells})
+        # a row edited in Smartsheet since the read is not overwritten (nor deleted, nor
+        # moved): its record is refused as stale, and the hub reads again, merges and writes
+        self.stale = self.conn.edited_since(self.sid, self.old) if updates or deletes or (kr_columns and matched) \
+            else set()
+        written = {u["id"] for u in updates}
+        for i, rid in matched.items():  # changed here, or a KR row that may move
+            if rid in self.stale and (rid in written or filled(new_rows[i], kr_columns)):
+                self._refuse(remote_tables.row_key(self.bound, new_rows[i]), rid)
+        for rid in deletes & self.stale:
+            self._refuse(remote_tables.row_key(self.bound, self.old.values[self.old.row_ids.index(rid) + 1]), rid)
+        updates = [u for u in updates if u["id"] not in self.stale]
+        deletes -= self.stale
         for part in _slices(updates):
             self.conn._call("PUT", f"{self.base}/rows", json=part)
         ids = dict(matched)  # new row index → row id, for parents
@@ -223,6 +253,10 @@ class _Plan:
             for part in _slices(order, 400):  # ids travel in the URL: keep it short
                 self.conn._call("DELETE", f"{self.base}/rows", params={"ids": ",".join(map(str, part)),
                                                                        "ignoreRowsNotFound": "true"})
+
+    def _refuse(self, ident: str, rid: int) -> None:
+        self.conn.rejected.append(Rejected(ident or str(rid), f"row {rid} of sheet {self.sid} was edited in Smartsheet "
+                                           "after okrsync read it: not overwritten; read again and merged", replan=True))
 
     def _columns(self) -> list[int]:
         """Column ids in the grid's header order; missing columns added (text/number)."""
@@ -264,7 +298,8 @@ class _Plan:
         was = dict(zip(self.old.row_ids, self.old.parents))
         moves: dict[int, list[int]] = {}
         for i, rid in matched.items():
-            if filled(rows[i], kr_columns) and parent.get(i) is not None and ids.get(parent[i]) != was.get(rid):
+            if filled(rows[i], kr_columns) and parent.get(i) is not None and ids.get(parent[i]) != was.get(rid) \
+                    and rid not in self.stale:
                 moves.setdefault(ids[parent[i]], []).append(rid)
         for target, rids in moves.items():
             for part in _slices(rids):
