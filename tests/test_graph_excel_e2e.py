@@ -291,3 +291,29 @@ def test_range_api_needs_the_sheet_name(tmp_path, emu):
         list(conn.read(None))
     with pytest.raises(ConfigError, match="give auto, file or range"):
         GraphExcelConnector("g", options(emu, mode="table"))
+
+
+def test_every_request_and_answer_fits_microsofts_graph_metadata(tmp_path, emu):
+    """Both modes' traffic walked through Graph v1.0's published metadata (tests/graph_spec.py):
+    paths, function parameters, and the properties of every JSON answer."""
+    from .graph_spec import GraphSpec, SpecMismatch
+
+    spec = emu.spec = GraphSpec.load()
+    for mode in ("file", "range"):
+        (tmp_path / mode).mkdir()
+        hub = make_hub(tmp_path / mode, emu, mode=mode)
+        emu.reset_log()
+        sync(hub)
+        edit_row(tmp_path / mode / "okrs.csv", "KR-5", Current="77" if mode == "file" else "78")
+        sync(hub)
+        landed = {(h.method, spec.walk(h.path)) for h in emu.log if h.path.startswith("/v1.0/")}
+        assert landed == {("GET", "driveItem")} | ({("GET", "driveItem.content"), ("PUT", "driveItem.content")}
+                                                   if mode == "file" else
+                                                   {("GET", "workbookRange"), ("PATCH", "workbookRange")})
+    assert emu.spec_errors == []
+    with pytest.raises(SpecMismatch, match="no function usedRange"):
+        spec.walk("/v1.0/drives/d/items/i/workbook/worksheets/OKRs/usedRange(values=true)")
+    with pytest.raises(SpecMismatch, match="no property or navigation 'sheets'"):
+        spec.walk("/v1.0/drives/d/items/i/workbook/sheets/OKRs/usedRange(valuesOnly=true)")
+    with pytest.raises(SpecMismatch, match="no property 'rows'"):
+        spec.answer("workbookRange", {"address": "A1", "rows": []})
