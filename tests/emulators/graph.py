@@ -65,13 +65,13 @@ class Graph(Emulator):
             self.files[(drive, item)] = {"name": name, "data": data, "version": 1}
 
     def data(self, drive: str, item: str) -> bytes:
-        return self.files[(drive, item)]["data"]
+        return _bytes(self.files[(drive, item)])
 
     def save(self, drive: str, item: str, data: bytes) -> None:
         """A person saves the workbook in Excel: new bytes, new eTag."""
         with self.lock:
             entry = self.files[(drive, item)]
-            entry["data"], entry["version"] = data, entry["version"] + 1
+            entry["data"], entry["version"], entry["book"] = data, entry["version"] + 1, None
 
     def save_after_download(self, fn: Callable[[bytes], bytes]) -> None:
         self._after_download = fn
@@ -110,7 +110,7 @@ class Graph(Emulator):
 
     def _item(self, key: tuple[str, str], entry: dict[str, Any]) -> dict[str, Any]:
         return {"id": key[1], "name": entry["name"], "eTag": f'"{{{key[1]}}},{entry["version"]}"',
-                "cTag": f'"c:{{{key[1]}}},{entry["version"]}"', "size": len(entry["data"]),
+                "cTag": f'"c:{{{key[1]}}},{entry["version"]}"', "size": len(entry["data"]) if entry["data"] is not None else entry["size"],
                 "file": {"mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
                 "lastModifiedDateTime": f"2026-01-01T00:{entry['version'] % 60:02d}:00Z"}
 
@@ -138,7 +138,7 @@ class Graph(Emulator):
         wanted = req.headers.get("If-Match")
         if wanted and wanted != self._item(key, entry)["eTag"]:
             raise HttpError(412, "ETag does not match current item's value")
-        entry["data"], entry["version"] = req.body, entry["version"] + 1
+        entry["data"], entry["version"], entry["book"] = req.body, entry["version"] + 1, None
         return 200, self._item(key, entry)
 
     @route("GET", ITEM + r"/workbook/worksheets/(?P<sheet>[^/]+)/usedRange(?:\(valuesOnly=(?:true|false)\))?")
@@ -154,7 +154,7 @@ class Graph(Emulator):
         address = f"'{name}'!{get_column_letter(left)}{top}:{get_column_letter(left + width - 1)}{top + len(values) - 1}"
         if self._after_download:
             fn, self._after_download = self._after_download, None
-            self.save(*key, fn(entry["data"]))
+            self.save(*key, fn(_bytes(entry)))
         return 200, {"@odata.type": "#microsoft.graph.workbookRange", "address": address, "addressLocal": address,
                      "rowIndex": top - 1, "columnIndex": left - 1, "rowCount": len(values), "columnCount": width,
                      "values": values}
@@ -172,21 +172,20 @@ class Graph(Emulator):
         if len(values) != bottom - top + 1 or any(len(r) != right - left + 1 for r in values):
             raise HttpError(400, "The number of rows or columns in the input array doesn't match the size or "
                                  "dimensions of the range.")
-        wb = openpyxl.load_workbook(io.BytesIO(entry["data"]))
-        name, ws = self._sheet(entry, req, wb)
+        name, ws = self._sheet(entry, req)
         for r, row in enumerate(values):
             for c, value in enumerate(row):
                 self.formulas += isinstance(value, str) and value.startswith("=")
                 ws.cell(top + r, left + c).value = None if value == "" else value
-        out = io.BytesIO()
-        wb.save(out)
-        entry["data"], entry["version"] = out.getvalue(), entry["version"] + 1
+        entry["size"] = len(entry["data"]) if entry["data"] is not None else entry["size"]  # about the same
+        entry["data"], entry["version"] = None, entry["version"] + 1  # saved: serialised when next asked for
         return 200, {"@odata.type": "#microsoft.graph.workbookRange", "address": f"'{name}'!{found[0]}",
                      "rowCount": len(values), "columnCount": right - left + 1}
 
-    def _sheet(self, entry: dict[str, Any], req, wb=None):
-        wb = wb or openpyxl.load_workbook(io.BytesIO(entry["data"]), read_only=False)
-        name = unquote(req.params["sheet"])
+    def _sheet(self, entry: dict[str, Any], req):
+        if entry.get("book") is None:  # kept parsed between workbook API calls, as Excel's own session is
+            entry["book"] = openpyxl.load_workbook(io.BytesIO(entry["data"]))
+        wb, name = entry["book"], unquote(req.params["sheet"])
         if name not in wb.sheetnames:
             raise HttpError(404, f"The requested resource doesn't exist. (worksheet {name!r})")
         return name, wb[name]
@@ -201,7 +200,7 @@ class Graph(Emulator):
         self.auth_on_download.append(bool(req.headers.get("Authorization")))
         if key is None:
             return 404, self.error_body(404, "expired"), {}
-        data = self.files[key]["data"]
+        data = _bytes(self.files[key])
         if self._after_download:
             fn, self._after_download = self._after_download, None
             self.save(*key, fn(data))
@@ -233,3 +232,12 @@ class Graph(Emulator):
         if grant == "refresh_token":
             answer.update({"refresh_token": form["refresh_token"], "scope": "Files.ReadWrite"})
         return 200, answer
+
+
+def _bytes(entry: dict[str, Any]) -> bytes:
+    """A file's bytes; after workbook API writes, the kept workbook saved."""
+    if entry.get("data") is None:
+        out = io.BytesIO()
+        entry["book"].save(out)
+        entry["data"] = out.getvalue()
+    return entry["data"]
