@@ -62,7 +62,9 @@ GRAPH = "https://graph.microsoft.com/v1.0"
 LOGIN = "https://login.microsoftonline.com"
 SCOPES = {"app": ["https://graph.microsoft.com/.default"], "user": ["Files.ReadWrite"]}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-RANGE_ROWS = 1000  # rows per range PATCH: large ranges are split ("Large range", learn.microsoft.com/graph/workbook-best-practice)
+# rows per range PATCH: write large ranges in row blocks (learn.microsoft.com/office/dev/add-ins/excel/
+# excel-add-ins-ranges-large); 1,000 is okrsync's choice, under the 5k-20k rows suggested for reads
+RANGE_ROWS = 1000
 OPTIONS = {
     **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
     "auth": "{tenant, client_id, client_secret: {$env: …}} (an app) or {tenant, client_id, refresh_token: {$env: …}} (a user)",
