@@ -189,11 +189,8 @@ class AirtableConnector(SpreadsheetConnector):
         for record in self._records(schema["id"]):
             self._add_record(table, record)
         if self.layout == "hierarchical":
-            order = remote_tables.parent_first(table.records, table.parents)
-            table.records, table.parents = [table.records[i] for i in order], [table.parents[i] for i in order]
-            table.values = [header, *(table.values[1 + i] for i in order)]
-            at = {rid: i for i, rid in enumerate(table.records)}
-            table.stored = remote_tables.follow_parents(self, table.values, [at.get(p) for p in table.parents])
+            table.records, table.parents, table.values, table.stored = remote_tables.in_hierarchy(
+                self, table.records, table.parents, table.values)
         return table
 
     def _add_record(self, table: _Table, record: dict[str, Any]) -> None:

@@ -182,11 +182,8 @@ class NotionConnector(SpreadsheetConnector):
         for page in pages:
             self._add_page(db, page)
         if self.layout == "hierarchical":
-            order = remote_tables.parent_first(db.pages, db.parents)
-            db.pages, db.parents = [db.pages[i] for i in order], [db.parents[i] for i in order]
-            db.values = [header, *(db.values[1 + i] for i in order)]
-            at = {pid: i for i, pid in enumerate(db.pages)}
-            db.stored = remote_tables.follow_parents(self, db.values, [at.get(p) for p in db.parents])
+            db.pages, db.parents, db.values, db.stored = remote_tables.in_hierarchy(self, db.pages, db.parents,
+                                                                                    db.values)
         return db
 
     def _add_page(self, db: _Database, page: dict[str, Any]) -> None:

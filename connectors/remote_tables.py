@@ -45,7 +45,8 @@ by its own ids (Smartsheet row ids, Notion page ids, Airtable record ids), not t
 - ``follow_parents(conn, values, parents)``: the reverse on a read: a row whose parent (in
   the tool) is another row takes that row's objective id, whatever its own id cell says;
 - ``parent_first(ids, parents)``: rows reordered so each follows its parent (the order
-  the hierarchical reader needs), for services whose listings have an order of their own.
+  the hierarchical reader needs), for services whose listings have an order of their own;
+  ``in_hierarchy(conn, ids, parents, values)`` does both: reorders, then follows parents.
 """
 
 from __future__ import annotations
@@ -274,6 +275,17 @@ def follow_parents(conn, values: list[list], parents: list[int | None]) -> list[
             if column < len(above) and above[column] not in (None, ""):
                 row[column] = above[column]
     return stored if stored != values else None
+
+
+def in_hierarchy(conn, ids: list[str], parents: list[str | None], values: list[list]):
+    """Rows (``values``: header first; ``ids`` and ``parents`` per row) listed parent first
+    and KR rows given their parent row's objective id: ``(ids, parents, values, stored)``,
+    ``stored`` being the cells as the service has them where following parents changed one."""
+    order = parent_first(ids, parents)
+    ids, parents = [ids[i] for i in order], [parents[i] for i in order]
+    values = [values[0], *(values[1 + i] for i in order)]
+    at = {ident: i for i, ident in enumerate(ids)}
+    return ids, parents, values, follow_parents(conn, values, [at.get(p) for p in parents])
 
 
 def parent_first(ids: list[str], parents: list[str | None]) -> list[int]:

@@ -65,3 +65,15 @@ def edit_after_read(hub, name, edit):
         return got
 
     conn.remote._fetch = fetched
+
+
+def replanned(plans, name: str) -> list:
+    """The plans of endpoint ``name`` in a run whose first write was refused as stale (a
+    record changed in the tool after the read): read, push refused, read again, push. Asserts
+    that shape — the edit came in as a conflict, the refusal was cleared, the summary says
+    so — and returns those four plans."""
+    mine = [p for p in plans if p.endpoint == name]
+    assert [p.direction for p in mine] == ["pull", "push", "pull", "push"]
+    assert mine[2].conflicts and not mine[1].rejected
+    assert any(f"changed on {name} while okrsync wrote them" in n for n in mine[1].notes)
+    return mine
