@@ -26,6 +26,15 @@ def make_hub(tmp_path, name: str, options: dict):
     return hub, sheet
 
 
+def prefer_sheet(hub):
+    """The hub with conflicts settled for the CSV ("sheet"); returned for chaining."""
+    from okrsync import policy
+
+    hub.config.sync["conflicts"] = {"prefer": "sheet"}
+    hub.policy = policy.from_config(hub.config)
+    return hub
+
+
 def write_sheet(path, rows: list[dict]) -> None:
     """Write ``rows`` (dicts with the same keys, in the header's order) as a CSV sheet."""
     with open(path, "w", newline="", encoding="utf-8") as fh:

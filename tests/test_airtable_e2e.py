@@ -10,7 +10,7 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.airtable import Airtable
-from .saas_e2e import edit_after_read, edit_row, make_hub as saas_hub, replanned, sync, write_sheet
+from .saas_e2e import edit_after_read, edit_row, make_hub as saas_hub, prefer_sheet, replanned, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 from .vendors import example_emails
 
@@ -87,19 +87,6 @@ def test_the_example_becomes_linked_records_in_batches_of_ten_and_a_second_sync_
     emu.reset_log()
     assert not any(p.changes for p in sync(hub))
     assert [h.method for h in emu.log] == ["GET", "GET", "GET"]  # the schema, then one page per table
-
-
-def test_an_edit_in_airtable_comes_back_and_only_the_changed_field_is_sent(tmp_path, emu):
-    hub = synced(tmp_path, emu)
-    emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
-             Current=108)
-    sync(hub)
-    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
-    emu.reset_log()
-    sync(hub)
-    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
-    assert patch["typecast"] is True and [r["fields"] for r in patch["records"]] == [{"Current": 77.0}]
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
@@ -251,24 +238,31 @@ def test_one_table_holds_the_example_flat_or_hierarchical_and_a_second_sync_send
     assert [h.method for h in emu.log] == ["GET", "GET"]  # the schema, one page of the table
 
 
-@pytest.mark.parametrize("layout", ["flat", "hierarchical"])
-def test_one_table_edits_come_back_and_only_the_changed_field_is_sent(tmp_path, emu, layout):
-    hub = saas_hub(tmp_path, "airtable", one_table(emu, layout))[0]
+def endpoint(emu, layout):
+    """The endpoint's options for a layout, and the table its KR records are in."""
+    return (options(emu), emu.krs) if layout == "linked" else (one_table(emu, layout), emu.okrs)
+
+
+@pytest.mark.parametrize("layout", ["linked", "flat", "hierarchical"])
+def test_an_edit_in_airtable_comes_back_and_only_the_changed_field_is_sent(tmp_path, emu, layout):
+    given, table = endpoint(emu, layout)
+    hub = saas_hub(tmp_path, "airtable", given)[0]
     sync(hub)
-    emu.edit(emu.okrs, emu.record_where(emu.okrs, **{"Key result ID": "KR-2"}), Current=108)
+    emu.edit(table, emu.record_where(table, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
+             Current=108)
     sync(hub)
     assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
     edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
     emu.reset_log()
     sync(hub)
     [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
-    assert patch["records"] == [{"id": emu.record_where(emu.okrs, **{"Key result ID": "KR-5"}),
-                                 "fields": {"Current": 77.0}}]
+    assert patch["typecast"] is True and patch["records"] == [
+        {"id": emu.record_where(table, **{"Key result": "Keep p95 API latency below 300 ms"}), "fields": {"Current": 77.0}}]
     write_sheet(tmp_path / "okrs.csv", [r for r in csv_rows(tmp_path) if r["Key result ID"] != "KR-3"])
     emu.reset_log()
     sync(hub)
     assert emu.count("DELETE") == 1
-    assert len([r for r in emu.rows(emu.okrs) if r.get("Key result ID")]) == 38
+    assert len([r for r in emu.rows(table) if r.get("Key result")]) == 38
 
 
 def test_hierarchical_a_kr_linked_to_another_objective_in_airtable_follows_its_parent(tmp_path, emu):
@@ -288,12 +282,10 @@ def test_hierarchical_a_kr_linked_to_another_objective_in_airtable_follows_its_p
 
 @pytest.mark.parametrize("layout", ["linked", "flat"])
 def test_a_record_changed_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
-    hub = saas_hub(tmp_path, "airtable", options(emu) if layout == "linked" else one_table(emu, layout))[0]
-    hub.config.sync["conflicts"] = {"prefer": "sheet"}
-    hub.policy = policy.from_config(hub.config)
+    given, table = endpoint(emu, layout)
+    hub = prefer_sheet(saas_hub(tmp_path, "airtable", given)[0])
     sync(hub)
     sync(hub)
-    table = emu.krs if layout == "linked" else emu.okrs
     record = emu.record_where(table, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
     edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
     edit_after_read(hub, "airtable", lambda: emu.edit(table, record, Current=9_500_000))
