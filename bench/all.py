@@ -4,7 +4,7 @@
 Per size (1,000 / 10,000 / 50,000 KRs; --quick: 1,000 / 5,000):
   import      CSV file → store, first import and unchanged re-import (import_bench.py, own process)
   hub sync    planning CSV ⇄ store ⇄ board CSV: first sync, no-op incremental plan (sync_bench.py)
-API connectors (jira, asana, clickup, google-sheets), each into its emulator at 50 ms latency:
+API connectors (jira, asana, clickup, google-sheets, graph-excel), each into its emulator at 50 ms latency:
   measured on a fixed-size slice (the run's smallest size, at most 2,500 KRs), because a
   50,000-KR migration into Asana (1,500 actions/min) or ClickUp (1,000/min) takes hours at
   the vendor's limit. Asana and ClickUp run with the limit scaled (RATE_SCALE ×, on both the
@@ -32,7 +32,8 @@ sys.path.insert(0, str(HERE))
 import import_bench  # noqa: E402
 
 RATE_SCALE = 4.0
-REAL_RATE = {"jira": 20.0, "asana": 25.0, "clickup": 1000 / 60, "google-sheets": 1.0}  # requests (actions) per second
+REAL_RATE = {"jira": 20.0, "asana": 25.0, "clickup": 1000 / 60, "google-sheets": 1.0,  # requests (actions) per second
+             "graph-excel": 2.0}  # okrsync's own pace: Graph documents no fixed rate
 
 
 def sh(*args: str) -> None:
@@ -63,6 +64,12 @@ def vendor(name: str, objectives: int, tmp: Path) -> dict:
         res = {"requests": r["requests"], "min_requests": r["minimum"]["total"], "wall_s": r["wall_s"], "floor_s": r["floor_s"],
                "received_429": r["received_429"], "peak_rss_mb": r["peak_rss_mb"], "scale": RATE_SCALE,
                "entities": r["goals_created"] + r["targets_created"]}
+    elif name == "graph-excel":  # the workbook range API (large workbooks), flat layout
+        sh(str(HERE / "graph_bench.py"), "--objectives", str(objectives), "--latency", "0.05", "--out", str(out))
+        r = json.loads(out.read_text())
+        res = {"requests": r["requests"], "min_requests": r["minimum"], "wall_s": r["wall"], "floor_s": r["floor_s"],
+               "received_429": r["received_429"], "peak_rss_mb": None, "scale": 1.0, "entities": objectives + r["made"],
+               "update_requests": r["update_requests"], "update_s": r["update_wall_s"]}
     else:
         sh(str(HERE / "google_sheets_bench.py"), "--objectives", str(objectives), "--out", str(out))
         r = json.loads(out.read_text())
@@ -94,7 +101,7 @@ def main() -> int:
     sh(str(HERE / "sync_bench.py"), "--sizes", csv_sizes)
     syncs = {r["krs"]: r for r in json.loads((HERE / "results" / "sync.json").read_text())["results"]}
     vendors = {}
-    for name in ("jira", "asana", "clickup", "google-sheets"):
+    for name in ("jira", "asana", "clickup", "google-sheets", "graph-excel"):
         print(f"  {name}: {slice_obj:,} objectives, {slice_obj * 5:,} KRs …", file=sys.stderr, flush=True)
         vendors[name] = vendor(name, slice_obj, tmp)
 
@@ -136,14 +143,15 @@ def main() -> int:
         quiet = (f"{v['quiet_requests']} req, {v['quiet_s']:.2f} s" if "quiet_requests" in v else
                  f"1% edit: {v['update_requests']} req, {v['update_s']:.1f} s" if "update_requests" in v else "not measured")
         print(f"{name:<14} {limit:>18} {v['wall_s']:>8.1f} {v['floor_s']:>8.1f} {v['ratio']:>10.3f} {v['requests']:>9,} "
-              f"{v['min_requests']:>8,} {v['per_entity']:>10.3f} {v['received_429']:>5} {v['peak_rss_mb']:>7.0f}  {quiet}")
+              f"{v['min_requests']:>8,} {v['per_entity']:>10.3f} {v['received_429']:>5} {f(v['peak_rss_mb'], '{:.0f}'):>7}  {quiet}")
     print()
     print("Projected full migration at the vendors' real limits (rate-limit floor × the measured wall/floor ratio):")
     print(f"{'KRs':>7}  " + "  ".join(f"{n:>16}" for n in vendors))
     for r in rows:
         print(f"{r['krs']:>7,}  " + "  ".join(f"{_dur(r['api'][n]['projected_wall_s_at_real_limit']):>16}" for n in vendors))
     print(f"(Asana and ClickUp were measured with the limit ×{RATE_SCALE:g}; wall/floor is a ratio, so it carries to the real limit. "
-          "Asana counts batch actions, not HTTP requests.)")
+          "Asana counts batch actions, not HTTP requests. graph-excel's requests grow with ⌈rows/1,000⌉, not per KR: "
+          "its projection overstates.)")
     total = time.perf_counter() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

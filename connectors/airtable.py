@@ -1,5 +1,8 @@
-"""Airtable (Web API v0): the spreadsheet connector's linked layout over the tables of one
-Airtable base, one table per entity.
+"""Airtable (Web API v0): the spreadsheet connector's layouts over the tables of one
+Airtable base: ``linked`` (one table per entity, ``tables:``), or one table for every row
+(``table:``), ``flat`` (a record per KR, its objective's fields repeated) or
+``hierarchical`` (objective records and KR records; a link of the table to itself is a KR
+record's objective record).
 
 A table's fields are the columns of the mapping (matched by name), its records the rows;
 everything between cells and records is the CSV/XLSX code path (``spreadsheet`` reads,
@@ -15,7 +18,9 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
   selects (multiple joined by ", "), dates, checkboxes, collaborators as e-mail addresses,
   links as record ids; lookups, rollups, formulas and counts as their values (read only).
   An expired ``offset`` (422 ``LIST_RECORDS_ITERATOR_NOT_AVAILABLE``) starts the listing
-  again, once.
+  again, once. In one table, no field holds the record id: rows are matched by the
+  mapping's id columns (text fields okrsync fills); in the hierarchical layout records are
+  listed parent first and a KR record's parent link wins over its objective id cell.
 - a write compares the rows ``sheet_writer`` made with the records read and sends only what
   differs, in batches of 10 records (Airtable's maximum): ``PATCH`` with the changed fields,
   ``POST`` for new records (their ``rec…`` ids then replace the ids the hub proposed, also
@@ -25,6 +30,11 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
   the field's type and adds select options it does not have yet. Creates are never re-sent
   after an unclear failure; only answers saying nothing was done are retried. Computed
   fields are never written: a change the hub has for one is rejected with the reason.
+- row locking: Airtable keeps no version or edit time of a record (unless a field holds
+  one). Before a write that changes or deletes records, okrsync lists the table again and
+  compares each record it is about to write with what it read; a record changed meanwhile
+  is not written, it is refused as stale (``Rejected(replan=True)``) and the hub reads
+  again, merges and writes once more. Creates-only writes (a migration) skip the check.
 
 The cursor is a digest of the cells read or written. Every request goes through
 ``okrsync.http.Api``, paced at ``rate`` (5/s by default: Airtable's limit per base); a 429
@@ -45,7 +55,7 @@ from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_options, chunks, new_api
-from .google_sheets import _same
+from .google_sheets import _same, _same_row
 from . import remote_tables
 from .remote_tables import Tables, link_header
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
@@ -61,6 +71,7 @@ OPTIONS = {
     **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
     "token": "an Airtable personal access token, e.g. {$env: AIRTABLE_TOKEN}",
     "base": "the base's id (appXXXXXXXXXXXXXX, from its URL)",
+    "table": "flat and hierarchical layouts: the one table holding every row (its name or tblXXXX id)",
     **SHEET_OPTIONS,
 }
 ADVICE = {401: "Airtable refused the token: create a personal access token (airtable.com/create/tokens)",
@@ -81,17 +92,23 @@ class _Table:
     values: list[list]
     records: list[str]
     updated: str | None = None  # records carry no edit time unless a field holds one
+    parent: str | None = None  # hierarchical: the link of the table to itself, a row's parent row
+    parents: list[str | None] = dataclasses.field(default_factory=list)  # per record: its parent record
+    stored: list[list] | None = None  # the cells as stored, where following parents changed one
+    seen: dict[str, Any] = dataclasses.field(default_factory=dict)  # record id → what a write checks is unchanged
 
 
 class AirtableConnector(SpreadsheetConnector):
     name = "airtable"
     option_help = OPTIONS
     required_options = ("token", "base", "tables")
-    description = "Airtable bases (one table per entity: linked layout); a record's id is its record's id"
+    description = ("Airtable bases: one table per entity (linked; a record's id is its record's id), or one "
+                   "table for every row (flat, hierarchical: a link of the table to itself is a row's parent)")
     capabilities = dataclasses.replace(
         SpreadsheetConnector.capabilities,
         rate_limit="5 requests/s per base (airtable.com/developers/web/api/rate-limits); 429, then 30 s")
     tabbed = True
+    parent_ids_on_rows = True  # hierarchical KR rows name their objective: Airtable's order is not the sheet's
     advice = ADVICE  # what to do, by the status of a refusal
     _call, take_counts = remote_tables.call, remote_tables.take_counts
     read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
@@ -100,13 +117,16 @@ class AirtableConnector(SpreadsheetConnector):
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
         check_options(options, self.declared_options(), where)
-        if options.get("layout", "linked") != "linked" or not options.get("tables"):
-            raise ConfigError(f"{where}: an airtable endpoint is one table per entity: give 'tables:' with each "
-                              "table's name or id, e.g. {objective: Objectives, key_result: Key results}")
+        layout = options.get("layout", "flat" if options.get("table") and not options.get("tables") else "linked")
+        if layout == "linked" and not options.get("tables") or layout != "linked" and not options.get("table"):
+            raise ConfigError(f"{where}: an airtable endpoint is one table per entity (give 'tables:' with each "
+                              "table's name or id, e.g. {objective: Objectives, key_result: Key results}) or one "
+                              "table for every row (layout: flat or hierarchical, and 'table: <name or id>')")
         found = _BASE.search(str(options.get("base") or ""))
         if not found:
             raise ConfigError(f"{where}: 'base:' needs the base id (appXXXXXXXXXXXXXX, in the base's URL)")
-        super().__init__(endpoint, {"layout": "linked", **options}, context)
+        super().__init__(endpoint, {**options, "layout": layout}, context)
+        self.sheet = str(options["table"]) if layout != "linked" else None
         self.base = found.group(1)
         self.api = new_api(endpoint, options, where, url=options.get("url", "https://api.airtable.com"),
                            auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)))
@@ -126,7 +146,7 @@ class AirtableConnector(SpreadsheetConnector):
         if answer is not None:
             tables = answer.get("tables") or []
             names = {t.get("name") for t in tables} | {t.get("id") for t in tables}
-            for part, table in self.tables.items():
+            for part, _, table in self.table_files():
                 if table in names:
                     kit.add("reachable", "ok", f"{part} table {table!r} is in base {self.base}")
                 else:
@@ -142,24 +162,55 @@ class AirtableConnector(SpreadsheetConnector):
         answer = self._call("GET", f"/v0/meta/bases/{self.base}/tables") or {}
         schema = {t.get("name"): t for t in answer.get("tables") or []}
         schema.update({t.get("id"): t for t in answer.get("tables") or []})
-        missing = [n for n in self.tables.values() if n not in schema]
+        named = {part: table for part, _, table in self.table_files()}
+        missing = [n for n in named.values() if n not in schema]
         if missing:
             raise FatalError(f"base {self.base} has no table {missing[0]!r} (it has "
-                             f"{', '.join(t.get('name', '?') for t in answer.get('tables') or [])}); fix 'tables:'",
-                             endpoint=self.endpoint)
-        ids = {part: schema[name]["id"] for part, name in self.tables.items()}
-        return {name: self._table(part, schema[name], ids) for part, name in self.tables.items()}
+                             f"{', '.join(t.get('name', '?') for t in answer.get('tables') or [])}); fix "
+                             f"'{'tables' if self.layout == 'linked' else 'table'}:'", endpoint=self.endpoint)
+        ids = {part: schema[name]["id"] for part, name in named.items()}
+        return {name: self._table(part, schema[name], ids) for part, name in named.items()}
 
     def _table(self, part: str, schema: dict[str, Any], ids: dict[str, str]) -> _Table:
         fields = {f["name"]: f for f in schema.get("fields") or []}
-        names = sorted(fields, key=lambda n: fields[n].get("id") != schema.get("primaryFieldId"))  # primary first
-        header = [self.mapping.write_header(part, "id")]
+        linked = self.layout == "linked"
+        # hierarchical: a link of the table to itself is a row's parent row
+        parent = next((n for n, f in fields.items() if f.get("type") == "multipleRecordLinks"
+                       and (f.get("options") or {}).get("linkedTableId") == schema["id"]), None) \
+            if self.layout == "hierarchical" else None
+        names = sorted((n for n in fields if n != parent),
+                       key=lambda n: fields[n].get("id") != schema.get("primaryFieldId"))  # primary first
+        header = [self.mapping.write_header(part, "id")] if linked else []
         for n in names:
             to = next((p for p, t in ids.items() if (fields[n].get("options") or {}).get("linkedTableId") == t), None)
-            header.append(link_header(self, part, to) if fields[n].get("type") == "multipleRecordLinks" and to else n)
-        records = self._records(schema["id"])
-        rows = [[r["id"], *(_cell(fields[n], r.get("fields", {}).get(n)) for n in names)] for r in records]
-        return _Table(schema["id"], fields, [None, *names], [header, *rows], [r["id"] for r in records])
+            header.append(link_header(self, part, to) if linked and fields[n].get("type") == "multipleRecordLinks"
+                          and to else n)
+        table = _Table(schema["id"], fields, [None, *names] if linked else names, [header], [], parent=parent)
+        for record in self._records(schema["id"]):
+            self._add_record(table, record)
+        if self.layout == "hierarchical":
+            table.records, table.parents, table.values, table.stored = remote_tables.in_hierarchy(
+                self, table.records, table.parents, table.values)
+        return table
+
+    def _add_record(self, table: _Table, record: dict[str, Any]) -> None:
+        """A record as a row of ``table`` (its cells in the columns' order, its parent record)."""
+        values = record.get("fields", {})
+        row = [record["id"] if n is None else _cell(table.fields[n], values.get(n)) for n in table.columns]
+        parent = (values.get(table.parent) or [None])[0] if table.parent else None
+        table.records.append(record["id"])
+        table.parents.append(parent)
+        table.values.append(row)
+        table.seen[record["id"]] = (list(row), parent)  # as Airtable has it (following parents changes values)
+
+    def edited_since(self, table: _Table) -> set[str]:
+        """The records of a table changed since it was read: Airtable keeps no version of a
+        record, so the table is listed again and each record compared with what was read."""
+        now = _Table(table.id, table.fields, table.columns, [table.values[0]], [], parent=table.parent)
+        for record in self._records(table.id):
+            self._add_record(now, record)
+        return {rid for rid, (row, parent) in table.seen.items()
+                if rid in now.seen and not (_same_row(row, now.seen[rid][0]) and parent == now.seen[rid][1])}
 
     def _records(self, table: str) -> list[dict[str, Any]]:
         """Every record of a table; an expired offset starts the listing again, once."""
@@ -175,52 +226,90 @@ class AirtableConnector(SpreadsheetConnector):
 
     def save_tables(self, tables: list) -> None:
         for sheet, rows in tables:  # parents first: links to records created here resolve
-            _Writer(self, self.remote[sheet.sheet], rows).send()
+            _Writer(self, self.remote[sheet.sheet], rows, sheet.part).send()
 
 
 class _Writer:
     """The requests that turn one table's records into ``rows`` (header first)."""
 
-    def __init__(self, conn: AirtableConnector, table: _Table, rows: list[list]):
+    def __init__(self, conn: AirtableConnector, table: _Table, rows: list[list], part: str):
         self.conn, self.table = conn, table
         self.url = f"/v0/{conn.base}/{table.id}"
         self.header, self.rows = [str(h) for h in rows[0]], [list(r) for r in rows[1:]]
         self.names = dict(zip(table.values[0], table.columns))  # grid header → field (None: record id)
+        self.linked = conn.layout == "linked"
+        self.bound = [] if self.linked else remote_tables.bound(conn, part, self.header)
+        self.idents = {i: self._key(row) for i, row in enumerate(self.rows)}  # row → the record it is refused as
+        self.made: dict[int, str] = {}  # row → the record created for it
 
     def send(self) -> None:
         self._add_fields()
-        old = dict(zip(self.table.records, self.table.values[1:]))
-        before = {h: i for i, h in enumerate(self.table.values[0])}
+        records, stored = self.table.records, self.table.stored or self.table.values
+        before = {h: i for i, h in enumerate(stored[0])}
+        if self.linked:  # a row is its record: the id column holds the record id
+            at = {rid: j for j, rid in enumerate(records)}
+            matched = {i: at[str(row[0])] for i, row in enumerate(self.rows) if row and str(row[0]) in at}
+        else:  # a row is the record that held the same record of the hub (by the mapping's id columns)
+            matched = remote_tables.match(self.bound, self.table.values[1:], self.rows)
+        parents = remote_tables.row_parents(self.rows, self.bound) if self.table.parent else {}
         own = {h for h, n in self.names.items()
                if n and (self.table.fields[n].get("options") or {}).get("linkedTableId") == self.table.id}
-        updates, creates, later, kept = [], [], [], set()
-        for row in self.rows:
-            ident = str(row[0]) if row else ""
-            cells = dict(zip(self.header[1:], row[1:]))
-            if ident in old:
-                kept.add(ident)
-                was = old[ident]
+        updates, creates, later = {}, [], []
+        for i, row in enumerate(self.rows):
+            ident, cells = self.idents[i], dict(zip(self.header, row))
+            if i in matched:
+                was = stored[1 + matched[i]]
                 changed = {h: v for h, v in cells.items()
                            if not _same(v, was[before[h]] if h in before and before[h] < len(was) else "")}
                 fields = self._fields(changed, ident)
                 if fields:
-                    updates.append({"id": ident, "fields": fields})
-            elif ident:
+                    updates[i] = fields
+            elif ident or not self.linked:
                 deferred = {h: cells.pop(h) for h in own if cells.get(h) not in (None, "")}
                 fields = self._fields(cells, ident, new=True)
                 if fields is not None:
-                    creates.append((ident, fields))
+                    creates.append((i, fields))
                     if deferred:
-                        later.append((ident, deferred))
-        self._batches("PATCH", [(u["id"], u) for u in updates])
-        self._batches("POST", [(ident, {"fields": f}) for ident, f in creates])
-        links = [{"id": self.conn.created[i], "fields": self._fields(c, i)} for i, c in later if i in self.conn.created]
-        self._batches("PATCH", [(u["id"], u) for u in links if u["fields"]])
-        gone = [r for r in self.table.records if r not in kept]
-        for part in chunks(gone, BATCH):
+                        later.append((i, deferred))
+        gone = [j for j in range(len(records)) if j not in set(matched.values())]
+        moved = {i for i, j in matched.items() if parents.get(i) is not None
+                 and (parents[i] not in matched or records[matched[parents[i]]] != self.table.parents[j])}
+        # a record changed in Airtable since the read is not overwritten: refused as stale,
+        # and the hub reads it again, merges and writes once more
+        edited = self.conn.edited_since(self.table) if updates or gone or moved else set()
+        for i in [i for i in {*updates, *moved} if records[matched[i]] in edited]:
+            self._stale(self.idents[i], records[matched[i]])
+            updates.pop(i, None)
+            moved.discard(i)
+        self._batches("POST", [(i, {"fields": f}) for i, f in creates if parents.get(i) is None])
+        record_of = {**{i: records[j] for i, j in matched.items()}, **self.made}
+        for i in moved:  # a KR row under another objective row: its parent link follows
+            if parents[i] in record_of:
+                updates.setdefault(i, {})[self.table.parent] = [record_of[parents[i]]]
+        self._batches("PATCH", [(i, {"id": records[matched[i]], "fields": f}) for i, f in updates.items()])
+        children = [(i, f) for i, f in creates if parents.get(i) is not None]
+        for i, fields in children:  # KR rows made under their objective row's record
+            if parents[i] in record_of:
+                fields[self.table.parent] = [record_of[parents[i]]]
+        self._batches("POST", [(i, {"fields": f}) for i, f in children])
+        links = [(i, {"id": self.made[i], "fields": self._fields(c, self.idents[i])}) for i, c in later if i in self.made]
+        self._batches("PATCH", [(i, u) for i, u in links if u["fields"]])
+        for j in [j for j in gone if records[j] in edited]:
+            self._stale(self._key(self.table.values[1 + j]), records[j])
+        for part in chunks([records[j] for j in gone if records[j] not in edited], BATCH):
             self.conn._call("DELETE", self.url, params={"records[]": part})
 
-    def _batches(self, method: str, items: list[tuple[str, dict[str, Any]]]) -> None:
+    def _key(self, row: list) -> str:
+        """The record a row is refused as: its record id (linked), else its deepest record's id."""
+        if self.linked:
+            return str(row[0]) if row else ""
+        return remote_tables.row_key(self.bound, row)
+
+    def _stale(self, ident: str, record: str) -> None:
+        self.conn.rejected.append(Rejected(ident or record, f"record {record} was changed in Airtable after okrsync "
+                                           "read it: not overwritten; read again and merged", replan=True))
+
+    def _batches(self, method: str, items: list[tuple[int, dict[str, Any]]]) -> None:
         """Records in batches of 10. A batch Airtable refuses as invalid (422: nothing of it
         was written) is sent again one record at a time, so only the records at fault are
         rejected, with Airtable's reason. Creates are never re-sent after an unclear failure."""
@@ -231,20 +320,20 @@ class _Writer:
                 if getattr(e, "status", None) != 422:
                     raise
                 if len(part) == 1:
-                    self.conn.rejected.append(Rejected(part[0][0], _said(e)))
+                    self.conn.rejected.append(Rejected(self.idents[part[0][0]], _said(e)))
                     continue
                 self._batches_alone(method, part)
 
-    def _batches_alone(self, method: str, part: list[tuple[str, dict[str, Any]]]) -> None:
+    def _batches_alone(self, method: str, part: list[tuple[int, dict[str, Any]]]) -> None:
         for item in part:
             try:
                 self._batch(method, [item])
             except FatalError as e:
                 if getattr(e, "status", None) != 422:
                     raise
-                self.conn.rejected.append(Rejected(item[0], _said(e)))
+                self.conn.rejected.append(Rejected(self.idents[item[0]], _said(e)))
 
-    def _batch(self, method: str, part: list[tuple[str, dict[str, Any]]]) -> None:
+    def _batch(self, method: str, part: list[tuple[int, dict[str, Any]]]) -> None:
         answer = self.conn._call(method, self.url, replay_safe=method != "POST",
                                  json={"records": [body for _, body in part], "typecast": True})
         if method == "POST":
@@ -252,7 +341,9 @@ class _Writer:
             if len(made) != len(part):
                 raise RetryableError(f"POST {self.url} answered {len(made)} records for {len(part)}",
                                      endpoint=self.conn.endpoint)
-            self.conn.created.update({ident: r["id"] for (ident, _), r in zip(part, made)})
+            self.made.update({i: r["id"] for (i, _), r in zip(part, made)})
+            if self.linked:  # the record id is the record's id: the hub's proposed one is replaced
+                self.conn.created.update({self.idents[i]: r["id"] for (i, _), r in zip(part, made)})
 
     def _add_fields(self) -> None:
         """Fields for the columns the writer added (a value no field held)."""

@@ -21,9 +21,19 @@ connector's layouts over a workbook okrsync downloads, and uploads again when it
   honours; requests are paced at ``rate`` (default 2/s: Graph documents no fixed OneDrive
   rate, only that it throttles).
 
-Workbooks larger than ``max_mb`` (default 100) are refused rather than downloaded whole
-(the workbook table/range API is not used). Sources of each fact: README, "Excel in OneDrive
-or SharePoint".
+Large workbooks (``mode: range``, or ``mode: auto`` — the default — above ``max_mb``,
+default 100) are never downloaded: the workbook API reads each sheet okrsync uses with
+``GET …/workbook/worksheets/{name}/usedRange(valuesOnly=true)`` (the cells, and where they
+start) and writes only the rows that differ, with ``PATCH …/worksheets/{name}/range(address=
+'A5:Y9')`` and ``{"values": …}``, one request per block of adjacent changed rows (at most
+``RANGE_ROWS`` rows each). The other sheets, formatting and formulas of the workbook stay
+as they are. The workbook API takes no ``If-Match``: right before the first ``PATCH`` the
+item's eTag is read again, and a workbook saved since okrsync's read is refused as stale,
+as for an upload (read again, merged, written once more). What is left is the time between
+that check and the writes (milliseconds), which Graph gives no way to close. Text that
+Excel would run as a formula is neutralised (``'=…``), as in files.
+
+Sources of each fact: README, "Excel in OneDrive or SharePoint".
 """
 
 from __future__ import annotations
@@ -44,6 +54,7 @@ from okrsync.connector import Rejected, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import API_OPTIONS, check_options, new_api
+from .google_sheets import _at, _blocks, _pad, _same_row
 from .remote_tables import advised
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 
@@ -51,6 +62,9 @@ GRAPH = "https://graph.microsoft.com/v1.0"
 LOGIN = "https://login.microsoftonline.com"
 SCOPES = {"app": ["https://graph.microsoft.com/.default"], "user": ["Files.ReadWrite"]}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# rows per range PATCH: write large ranges in row blocks (learn.microsoft.com/office/dev/add-ins/excel/
+# excel-add-ins-ranges-large); 1,000 is okrsync's choice, under the 5k-20k rows suggested for reads
+RANGE_ROWS = 1000
 OPTIONS = {
     **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
     "auth": "{tenant, client_id, client_secret: {$env: …}} (an app) or {tenant, client_id, refresh_token: {$env: …}} (a user)",
@@ -59,7 +73,9 @@ OPTIONS = {
     "file": "the workbook's path in the drive, e.g. /OKRs/2026.xlsx (or give item:)",
     "sheet": "the sheet that holds the OKRs (flat and hierarchical layouts)",
     "login_url": "the Microsoft identity platform's URL, for a national cloud or a test server",
-    "max_mb": "refuse workbooks larger than this many MB (default 100)",
+    "max_mb": "workbooks larger than this many MB (default 100) go through the workbook range API (mode: auto)",
+    "mode": "auto (default: download up to max_mb, range API above) | file (download and upload whole) | range "
+            "(the workbook API: usedRange reads, range PATCH writes)",
     **SHEET_OPTIONS,
 }
 ADVICE = {401: "Graph refused the token: check auth: (tenant, client_id, the secret or refresh token)",
@@ -98,6 +114,10 @@ class GraphExcelConnector(SpreadsheetConnector):
         self.api = new_api(endpoint, options, where, url=options.get("url", GRAPH),
                            auth=_auth(options.get("auth"), options, where), rate=float(options.get("rate", 2.0)))
         self.max_bytes = float(options.get("max_mb", 100)) * 1024 * 1024
+        self.mode = str(options.get("mode", "auto"))
+        if self.mode not in ("auto", "file", "range"):
+            raise ConfigError(f"{where}: mode: {self.mode!r}: give auto, file or range")
+        self.grids: dict[str | None, _Grid] | None = None  # range API: each sheet as read (None: downloaded)
         self.etag: str | None = None
         self.modified: str | None = None
         self.label: str | None = None  # the workbook's name in OneDrive, once read
@@ -127,18 +147,43 @@ class GraphExcelConnector(SpreadsheetConnector):
         yield from super().read(cursor)
 
     def _download(self) -> None:
-        meta = advised(self.api, "GET", self.item, ADVICE, params={"$select": "id,name,eTag,lastModifiedDateTime,size,file"})
-        if not isinstance(meta, dict) or not meta.get("eTag"):
-            raise RetryableError(f"GET {self.item} answered without the item's eTag", endpoint=self.endpoint)
+        meta = self._meta()
         if "file" not in meta:
             raise FatalError(f"{meta.get('name', self.item)} is a folder, not a workbook: point item:/file: at the "
                              ".xlsx file", endpoint=self.endpoint)
-        if float(meta.get("size") or 0) > self.max_bytes:
+        large = float(meta.get("size") or 0) > self.max_bytes
+        if self.mode == "range" or self.mode == "auto" and large:
+            self.grids = {sheet: self._used_range(sheet) for _, _, sheet in self.table_files()}
+        elif large:
             raise FatalError(f"{meta.get('name')}: {int(meta['size']) // 2**20} MB, more than max_mb "
-                             f"({self.max_bytes / 2**20:g}); raise max_mb or split the workbook", endpoint=self.endpoint)
-        data = self._content()
-        self.path.write_bytes(data)
+                             f"({self.max_bytes / 2**20:g}); use mode: auto or range (the workbook API), or raise "
+                             "max_mb", endpoint=self.endpoint)
+        else:
+            self.grids = None
+            self.path.write_bytes(self._content())
         self.etag, self.modified, self.label = meta["eTag"], meta.get("lastModifiedDateTime"), meta.get("name")
+
+    def _meta(self) -> dict[str, Any]:
+        meta = advised(self.api, "GET", self.item, ADVICE, params={"$select": "id,name,eTag,lastModifiedDateTime,size,file"})
+        if not isinstance(meta, dict) or not meta.get("eTag"):
+            raise RetryableError(f"GET {self.item} answered without the item's eTag", endpoint=self.endpoint)
+        return meta
+
+    def _sheet_url(self, sheet: str | None) -> str:
+        if not sheet:
+            raise ConfigError(f"endpoint {self.endpoint}: the workbook range API needs the sheet's name: give "
+                              "sheet: (or tables: for the linked layout)")
+        return f"{self.item}/workbook/worksheets/{quote(sheet, safe='')}"
+
+    def _used_range(self, sheet: str | None) -> _Grid:
+        """A sheet's cells through the workbook API (``usedRange``: from its first used cell)."""
+        url = f"{self._sheet_url(sheet)}/usedRange(valuesOnly=true)"
+        answer = advised(self.api, "GET", url, {404: f"the workbook has no sheet {sheet!r}: check sheet: / tables:"})
+        values = (answer or {}).get("values")
+        if not isinstance(values, list):
+            raise RetryableError(f"GET {url} answered without the range's values", endpoint=self.endpoint)
+        top, left = int(answer.get("rowIndex") or 0), int(answer.get("columnIndex") or 0)
+        return _Grid([list(r) for r in values], top, left)
 
     def _content(self) -> bytes:
         """The file's bytes: ``…/content`` redirects to a download URL (no token sent there)."""
@@ -159,17 +204,31 @@ class GraphExcelConnector(SpreadsheetConnector):
     def _updated(self) -> str:
         return self.modified or super()._updated()
 
+    def _rows(self, path: Path, sheet: str | None):
+        if self.grids is None:
+            return super()._rows(path, sheet)
+        grid = self.grids[sheet]  # numbered as in Excel: the rows above the used range are blank
+        return tabular.iter_grid([[]] * grid.top + grid.values, file=str(path), sheet=sheet)
+
     def table_exists(self, path: Path, sheet: str | None) -> bool:
+        if self.grids is not None:
+            return any(c not in (None, "") for row in self.grids[sheet].values for c in row)
         return path.exists() and not (sheet and sheet not in tabular.list_sheets(path))
 
     def fingerprint(self) -> str | None:
-        """The workbook's bytes and what shapes a read (not the credentials)."""
-        if not self.path.exists() or self.path.stat().st_size == 0:
+        """The workbook's cells (range API) or bytes, and what shapes a read (not the credentials)."""
+        if self.grids is not None:
+            data = json.dumps([[s, g.top, g.left, g.values] for s, g in self.grids.items()], default=str).encode()
+        elif self.path.exists():
+            data = self.path.read_bytes()
+        else:
+            data = b""
+        if not data or self.grids is not None and not any(self.table_exists(self.path, s) for s in self.grids):
             return None
         shaping = {k: v for k, v in self.options.items() if k not in ("auth", "rate", "timeout", "attempts")}
         digest = hashlib.sha256(json.dumps(shaping, sort_keys=True, default=str).encode())
         digest.update(repr(self.mapping).encode())
-        digest.update(self.path.read_bytes())
+        digest.update(data)
         return digest.hexdigest()
 
     # ------------------------------------------------------------ the workbook out
@@ -188,7 +247,10 @@ class GraphExcelConnector(SpreadsheetConnector):
             return WriteResult(rejected=[Rejected(r.canonical_id or r.external_id, why, replan=True) for r in records])
 
     def save_tables(self, tables: list) -> None:
-        """The new workbook, made by the XLSX writer and uploaded against the eTag read."""
+        """The new workbook, made by the XLSX writer and uploaded against the eTag read; or,
+        through the range API, the rows that differ, after checking the eTag read."""
+        if self.grids is not None:
+            return self._save_ranges(tables)
         sheets = {(s.sheet or _first_sheet(self.path)): (rows[0], rows[1:]) for s, rows in tables}
         others = [n for n in tabular.list_sheets(self.path) if n not in sheets] if self.path.exists() else []
         if others:
@@ -203,6 +265,38 @@ class GraphExcelConnector(SpreadsheetConnector):
                 raise _Stale() from None
             raise
         self.etag, self.modified = (item or {}).get("eTag", self.etag), (item or {}).get("lastModifiedDateTime")
+
+
+    def _save_ranges(self, tables: list) -> None:
+        plans = []
+        for sheet, rows in tables:
+            grid, new = self.grids[sheet.sheet], tabular.to_grid(rows)  # no text becomes a formula
+            old = grid.values if self.table_exists(self.path, sheet.sheet) else []
+            changed = [i for i in range(max(len(old), len(new))) if not _same_row(_at(old, i), _at(new, i))]
+            plans.append((sheet.sheet, grid, old, new, changed))
+        if not any(changed for *_, changed in plans):
+            return
+        if self._meta()["eTag"] != self.etag:  # saved since our read: nothing is written
+            raise _Stale()
+        for name, grid, old, new, changed in plans:
+            for block in (b[n:n + RANGE_ROWS] for b in _blocks(changed) for n in range(0, len(b), RANGE_ROWS)):
+                width = max(max(len(_at(old, i)), len(_at(new, i))) for i in block)
+                values = [_pad(_at(new, i), width) for i in block]
+                first, last = grid.top + block[0] + 1, grid.top + block[-1] + 1
+                address = f"{tabular.column_letter(grid.left + 1)}{first}:{tabular.column_letter(grid.left + width)}{last}"
+                self.api.call("PATCH", f"{self._sheet_url(name)}/range(address='{address}')", json={"values": values})
+            self.grids[name] = _Grid(new, grid.top if old else 0, grid.left if old else 0)
+        # our own writes made a new eTag: a second write needs a read first (the hub's replan reads)
+
+
+@dataclasses.dataclass
+class _Grid:
+    """A sheet read through the range API: its used cells, and the (0-based) row and
+    column of the first."""
+
+    values: list[list]
+    top: int
+    left: int
 
 
 def _first_sheet(path: Path) -> str:

@@ -1,5 +1,8 @@
 """Notion databases (REST API, ``Notion-Version: 2022-06-28``): the spreadsheet connector's
-linked layout over one Notion database per entity.
+layouts over Notion databases: ``linked`` (one database per entity, ``tables:``), or one
+database for every row (``database:``), ``flat`` (a page per KR, its objective's
+properties repeated) or ``hierarchical`` (objective pages and KR pages; a relation of the
+database to itself, Notion's sub-items, is a KR page's objective page).
 
 A database's properties are the columns of the mapping (matched by name), its pages the
 rows: everything between cells and records is the CSV/XLSX code path (``spreadsheet``
@@ -14,7 +17,10 @@ reads, ``sheet_writer`` writes). This module only moves pages:
   cells: rich text and titles as their plain text, select/status as the option name,
   multi-select joined by ", ", people as e-mail addresses, dates as their start, numbers,
   checkboxes; rollups and formulas as their computed value (read only). An expired cursor
-  starts the listing again, once.
+  starts the listing again, once. In one database, no property holds the page id: rows
+  are matched by the mapping's id columns (text properties okrsync fills), and in the
+  hierarchical layout pages are listed parent first and a KR page's parent relation wins
+  over its objective id cell (as Smartsheet's indent does).
 - a write compares the rows ``sheet_writer`` made with the pages read and sends only what
   differs: ``PATCH /v1/pages/{id}`` with the changed properties, ``POST /v1/pages`` for a new
   record (its page id then replaces the id the hub proposed, also in relations written
@@ -25,6 +31,12 @@ reads, ``sheet_writer`` writes). This module only moves pages:
   Text is sent as plain text (no formatting, split in 2,000-character pieces); rollups,
   formulas and other computed properties are never written: a change the hub has for
   one is rejected with the reason, on every run it is pending.
+- row locking: Notion has no conditional write. Before a write that changes or archives
+  pages, okrsync lists the pages edited since its read (``filter`` on ``last_edited_time``
+  ``on_or_after`` the newest edit read: one query, usually one page) and compares them with
+  what it read; a page edited meanwhile is not written, its record is refused as stale
+  (``Rejected(replan=True)``) and the hub reads again, merges and writes once more. The
+  window left is the time between that query and the PATCH (milliseconds).
 
 The cursor is a digest of the cells read or written. Every request goes through
 ``okrsync.http.Api``, paced at ``rate`` (3/s by default: Notion's average limit); 429s
@@ -44,7 +56,7 @@ from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_options, new_api, parallel
-from .google_sheets import _same
+from .google_sheets import _same, _same_row
 from . import remote_tables
 from .remote_tables import Tables, link_header
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
@@ -59,6 +71,7 @@ OPTIONS = {
     **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
     "token": "a Notion integration token, e.g. {$env: NOTION_TOKEN}",
     "concurrency": "requests in flight at once (default 1: Notion allows about 3 a second)",
+    "database": "flat and hierarchical layouts: the one database holding every row (its id, from its URL)",
     **SHEET_OPTIONS,
 }
 ADVICE = {401: "Notion refused the token: use the integration's secret (notion.so/my-integrations)",
@@ -76,18 +89,24 @@ class _Database:
     values: list[list]  # header, then one row of cells per page
     pages: list[str]
     updated: str | None  # the newest last_edited_time of its pages
+    parent: str | None = None  # hierarchical: the relation of the database to itself, a row's parent row
+    parents: list[str | None] = dataclasses.field(default_factory=list)  # per page: its parent page
+    stored: list[list] | None = None  # the cells as stored, where following parents changed one
+    seen: dict[str, Any] = dataclasses.field(default_factory=dict)  # page id → what a write checks is unchanged
 
 
 class NotionConnector(SpreadsheetConnector):
     name = "notion"
     option_help = OPTIONS
     required_options = ("token", "tables")
-    description = "Notion databases (one per entity: linked layout); a page's id is its record's id"
+    description = ("Notion databases: one per entity (linked; a page's id is its record's id), or one for "
+                   "every row (flat, hierarchical: a relation to itself is a row's parent)")
     capabilities = dataclasses.replace(
         SpreadsheetConnector.capabilities,
         rate_limit="3 requests/s average per integration (developers.notion.com/reference/request-limits); "
                    "429 with Retry-After")
     tabbed = True
+    parent_ids_on_rows = True  # hierarchical KR rows name their objective: Notion's order is not the sheet's
     advice = ADVICE  # what to do, by the status of a refusal
     _call, take_counts = remote_tables.call, remote_tables.take_counts
     read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
@@ -96,16 +115,23 @@ class NotionConnector(SpreadsheetConnector):
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
         check_options(options, self.declared_options(), where)
-        if options.get("layout", "linked") != "linked" or not options.get("tables"):
-            raise ConfigError(f"{where}: a notion endpoint is one database per entity: give 'tables:' with each "
-                              "database's id, e.g. {objective: <id from its URL>, key_result: <id>}")
-        super().__init__(endpoint, {"layout": "linked", **options}, context)
-        for part, ident in list(self.tables.items()):
+        layout = options.get("layout", "flat" if options.get("database") and not options.get("tables") else "linked")
+        if layout == "linked" and not options.get("tables") or layout != "linked" and not options.get("database"):
+            raise ConfigError(f"{where}: a notion endpoint is one database per entity (give 'tables:' with each "
+                              "database's id, e.g. {objective: <id from its URL>, key_result: <id>}) or one database "
+                              "for every row (layout: flat or hierarchical, and 'database: <id>')")
+        super().__init__(endpoint, {**options, "layout": layout}, context)
+        named = {**self.tables, **({"database": options["database"]} if layout != "linked" else {})}
+        for part, ident in named.items():
             found = _UUID.search(str(ident))
             if not found:
-                raise ConfigError(f"{where}: tables.{part}: {ident!r} is not a database id; copy it from the "
+                key = "database" if part == "database" else f"tables.{part}"
+                raise ConfigError(f"{where}: {key}: {ident!r} is not a database id; copy it from the "
                                   "database's URL (notion.so/…/<32 hex digits>?v=…)")
-            self.tables[part] = "-".join(found.groups()).lower()
+            if part == "database":
+                self.sheet = "-".join(found.groups()).lower()
+            else:
+                self.tables[part] = "-".join(found.groups()).lower()
         self.api = new_api(endpoint, options, where, url=options.get("url", "https://api.notion.com"),
                            auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)),
                            headers={"Notion-Version": VERSION})
@@ -117,7 +143,7 @@ class NotionConnector(SpreadsheetConnector):
 
     def doctor(self, kit) -> None:
         """Each database shared with the integration."""
-        for part, database in self.tables.items():
+        for part, _, database in self.table_files():
             answer = kit.call("reachable", {401: "Notion refused the token: use the integration's secret "
                                                  "(notion.so/my-integrations)",
                                             404: f"database {database} ({part}) is not shared with the "
@@ -141,13 +167,47 @@ class NotionConnector(SpreadsheetConnector):
         properties = (schema or {}).get("properties")
         if not isinstance(properties, dict):
             raise RetryableError(f"GET /v1/databases/{ident} answered without properties", endpoint=self.endpoint)
-        part = next(p for p, d in self.tables.items() if d == ident)
-        names = sorted(properties, key=lambda n: (properties[n].get("type") != "title", n))
-        header = [self.mapping.write_header(part, "id"), *(self._property_header(part, n, properties[n]) for n in names)]
+        linked = self.layout == "linked"
+        part = next(p for p, d in self.tables.items() if d == ident) if linked else self.mapping.row_entity
+        # hierarchical: a relation of the database to itself (Notion's sub-items) is a row's parent row
+        parent = next((n for n, p in properties.items() if _targets(p, ident)), None) \
+            if self.layout == "hierarchical" else None
+        names = sorted((n for n in properties if n != parent),
+                       key=lambda n: (properties[n].get("type") != "title", n))
+        header = [self.mapping.write_header(part, "id")] if linked else []
+        header += [self._property_header(part, n, properties[n]) for n in names]
         pages = self._pages(ident)
-        rows = [[page["id"], *(_cell(page.get("properties", {}).get(n)) for n in names)] for page in pages]
         edited = max((p.get("last_edited_time") or "" for p in pages), default="") or None
-        return _Database(properties, [None, *names], [header, *rows], [p["id"] for p in pages], edited)
+        db = _Database(properties, [None, *names] if linked else names, [header], [], edited, parent)
+        for page in pages:
+            self._add_page(db, page)
+        if self.layout == "hierarchical":
+            db.pages, db.parents, db.values, db.stored = remote_tables.in_hierarchy(self, db.pages, db.parents,
+                                                                                    db.values)
+        return db
+
+    def _add_page(self, db: _Database, page: dict[str, Any]) -> None:
+        """A page as a row of ``db`` (its cells in the columns' order, its parent page)."""
+        values = page.get("properties", {})
+        row = [page["id"] if n is None else _cell(values.get(n)) for n in db.columns]
+        parent = next(iter(_cell(values.get(db.parent)).split(", ")), "") or None if db.parent else None
+        db.pages.append(page["id"])
+        db.parents.append(parent)
+        db.values.append(row)
+        db.seen[page["id"]] = (list(row), parent)  # as Notion has it (following parents changes values)
+
+    def edited_since(self, ident: str, db: _Database) -> set[str]:
+        """The pages of a database edited since it was read: listed again (only pages edited on
+        or after the newest edit read: Notion keeps edit times to the minute, so cells are
+        compared too) and compared with what the read saw."""
+        if not db.updated:
+            return set()
+        since = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": db.updated}}
+        now = _Database(db.properties, db.columns, [db.values[0]], [], None, db.parent)
+        for page in self._pages(ident, since):
+            self._add_page(now, page)
+        return {pid for pid, (row, parent) in now.seen.items()
+                if pid in db.seen and not (_same_row(row, db.seen[pid][0]) and parent == db.seen[pid][1])}
 
     def _property_header(self, part: str, name: str, schema: dict[str, Any]) -> str:
         """A relation to a database in ``tables:`` is that table's id column (or, to its
@@ -157,10 +217,12 @@ class NotionConnector(SpreadsheetConnector):
         to = next((p for p, d in self.tables.items() if _targets(schema, d)), None)
         return name if to is None else link_header(self, part, to)
 
-    def _pages(self, ident: str) -> list[dict[str, Any]]:
-        """Every page of a database, in Notion's order; an expired cursor restarts once."""
+    def _pages(self, ident: str, where: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every page of a database (or those the filter ``where`` keeps), in Notion's order;
+        an expired cursor restarts once."""
         def page(cursor):
-            body = {"page_size": PAGE_SIZE, **({"start_cursor": cursor} if cursor else {})}
+            body = {"page_size": PAGE_SIZE, **({"start_cursor": cursor} if cursor else {}),
+                    **({"filter": where} if where else {})}
             answer = self._call("POST", f"/v1/databases/{ident}/query", json=body) or {}
             return answer.get("results") or [], answer.get("next_cursor") if answer.get("has_more") else None
 
@@ -172,7 +234,7 @@ class NotionConnector(SpreadsheetConnector):
 
     def save_tables(self, tables: list) -> None:
         for sheet, rows in tables:  # parents first: relations to pages created here resolve
-            _Writer(self, sheet.sheet, self.remote[sheet.sheet], rows).send()
+            _Writer(self, sheet.sheet, self.remote[sheet.sheet], rows, sheet.part).send()
 
     def users(self) -> dict[str, str]:
         """E-mail → user id of the workspace's people (``GET /v1/users``, paged), once."""
@@ -193,50 +255,100 @@ class NotionConnector(SpreadsheetConnector):
 class _Writer:
     """The requests that turn one database's pages into ``rows`` (header first)."""
 
-    def __init__(self, conn: NotionConnector, ident: str, db: _Database, rows: list[list]):
+    def __init__(self, conn: NotionConnector, ident: str, db: _Database, rows: list[list], part: str):
         self.conn, self.ident, self.db = conn, ident, db
         self.header, self.rows = [str(h) for h in rows[0]], [list(r) for r in rows[1:]]
         self.names = dict(zip(db.values[0], db.columns))  # grid header → property (None: page id)
+        self.linked = conn.layout == "linked"
+        self.bound = [] if self.linked else remote_tables.bound(conn, part, self.header)
 
     def send(self) -> None:
         self._add_properties()
-        old = {pid: row for pid, row in zip(self.db.pages, self.db.values[1:])}
-        before = {h: i for i, h in enumerate(self.db.values[0])}
-        kept, later = set(), []
+        stored = self.db.stored or self.db.values
+        before = {h: i for i, h in enumerate(stored[0])}
+        if self.linked:  # a row is its page: the id column holds the page id
+            at = {pid: j for j, pid in enumerate(self.db.pages)}
+            matched = {i: at[str(row[0])] for i, row in enumerate(self.rows) if row and str(row[0]) in at}
+        else:  # a row is the page that held the same record (by the mapping's id columns)
+            matched = remote_tables.match(self.bound, self.db.values[1:], self.rows)
+        parents = remote_tables.row_parents(self.rows, self.bound) if self.db.parent else {}
+        planned = {i: self.db.pages[j] for i, j in matched.items()}  # a page made here: not yet known
+        writes = {i for i, j in matched.items()
+                  if self._changed(self.rows[i], stored[1 + j], before) or self._moved(i, j, parents, planned)}
+        kept = set(matched.values())
+        gone = [j for j in range(len(self.db.pages)) if j not in kept]
+        # a page edited in Notion since the read is not overwritten: its record is refused as
+        # stale, and the hub reads it again, merges and writes once more
+        edited = self.conn.edited_since(self.ident, self.db) if writes or gone else set()
+        page_of: dict[int, str] = {}  # row index → its page (read, or created here)
+        later = []
         # a relation to a page of this database created in this write (a parent objective
         # listed after its child) is set once every page here exists
         own = {h for h, n in self.names.items() if n and _targets(self.db.properties[n], self.ident)}
-        for row in self.rows:
-            ident = str(row[0]) if row else ""
-            if ident in old:
-                kept.add(ident)
-                was = old[ident]
-                changed = {h: v for h, v in zip(self.header[1:], row[1:])
-                           if not _same(v, was[before[h]] if h in before and before[h] < len(was) else "")}
+        for i, row in enumerate(self.rows):
+            ident = self._key(row)
+            if i in matched:
+                pid = page_of[i] = self.db.pages[matched[i]]
+                if i not in writes:
+                    continue
+                if pid in edited:
+                    self._stale(ident, pid)
+                    continue
+                was = stored[1 + matched[i]]
+                changed = {h: v for h, v in zip(self.header, row) if not _same(v, was[before[h]] if h in before
+                                                                                 and before[h] < len(was) else "")}
                 properties = self._properties(changed, ident)
+                if properties is not None and self._moved(i, matched[i], parents, page_of):
+                    properties[self.db.parent] = {"relation": [{"id": page_of[parents[i]]}]}
                 if properties:
-                    self.conn._call("PATCH", f"/v1/pages/{ident}", json={"properties": properties})
-            elif ident:
-                cells = dict(zip(self.header[1:], row[1:]))
+                    self.conn._call("PATCH", f"/v1/pages/{pid}", json={"properties": properties})
+            elif ident or not self.linked:
+                cells = dict(zip(self.header, row))
                 deferred = {h: cells.pop(h) for h in own if cells.get(h) not in (None, "")}
                 properties = self._properties(cells, ident, new=True)
                 if properties is None:
                     continue
+                if parents.get(i) is not None and parents[i] in page_of:
+                    properties[self.db.parent] = {"relation": [{"id": page_of[parents[i]]}]}
                 if deferred:
                     later.append((ident, deferred))
                 page = self.conn._call("POST", "/v1/pages", replay_safe=False,
                                        json={"parent": {"database_id": self.ident}, "properties": properties})
                 if not isinstance(page, dict) or not page.get("id"):
                     raise RetryableError("POST /v1/pages answered without the new page's id", endpoint=self.conn.endpoint)
-                self.conn.created[ident] = page["id"]
+                page_of[i] = page["id"]
+                if self.linked:
+                    self.conn.created[ident] = page["id"]
         for ident, cells in later:
             if ident in self.conn.created:
                 properties = self._properties(cells, ident)
                 if properties:
                     self.conn._call("PATCH", f"/v1/pages/{self.conn.created[ident]}", json={"properties": properties})
-        for pid in self.db.pages:
-            if pid not in kept:
+        for j in gone:
+            pid = self.db.pages[j]
+            if pid in edited:
+                self._stale(self._key(self.db.values[1 + j]), pid)
+            else:
                 self.conn._call("PATCH", f"/v1/pages/{pid}", json={"archived": True})
+
+    def _key(self, row: list) -> str:
+        """The record a row is refused as: its page id (linked), else its deepest record's id."""
+        if self.linked:
+            return str(row[0]) if row else ""
+        return remote_tables.row_key(self.bound, row)
+
+    def _changed(self, row: list, was: list, before: dict[str, int]) -> bool:
+        return any(not _same(v, was[before[h]] if h in before and before[h] < len(was) else "")
+                   for h, v in zip(self.header, row) if self.names.get(h) is not None)
+
+    def _moved(self, i: int, j: int, parents: dict[int, int | None], page_of: dict[int, str]) -> bool:
+        """A KR row (read as page ``j``) whose objective row is another page than its parent
+        relation names (``page_of``: row → page, where known; a page still to be made differs)."""
+        return parents.get(i) is not None and page_of.get(parents[i]) != self.db.parents[j]
+
+    def _stale(self, ident: str, page: str) -> None:
+        self.conn.rejected.append(Rejected(ident or page, f"page {page} was edited in Notion after okrsync read it: "
+                                           "not overwritten; read again and merged", replan=True))
 
     def _add_properties(self) -> None:
         """Properties for the columns the writer added (a value no property held)."""

@@ -31,6 +31,22 @@ expired (``expired(error)``) starts the listing again, once.
 
 ``advised(api, method, url, advice, **kwargs)``: ``api.call``, where a refusal whose status
 has an entry in ``advice`` says what to do instead of the bare status.
+
+One table holding every entity (flat and hierarchical layouts), whose rows a service keys
+by its own ids (Smartsheet row ids, Notion page ids, Airtable record ids), not the hub's:
+
+- ``bound(conn, part, header)``: (index, kind, field) of each header cell the mapping reads;
+- ``match(bound, old, new)``: which row read (index) each new row rewrites, by the
+  mapping's id columns, deepest kind first (a KR row by its KR's id), so a sort in the tool
+  or a KR moved to another objective is the same row;
+- ``row_parents(rows, bound)``: in the hierarchical layout, each KR row's objective row
+  (the nearest row above it that holds no KR): the parent a service's row hierarchy or
+  parent relation gets;
+- ``follow_parents(conn, values, parents)``: the reverse on a read: a row whose parent (in
+  the tool) is another row takes that row's objective id, whatever its own id cell says;
+- ``parent_first(ids, parents)``: rows reordered so each follows its parent (the order
+  the hierarchical reader needs), for services whose listings have an order of their own;
+  ``in_hierarchy(conn, ids, parents, values)`` does both: reorders, then follows parents.
 """
 
 from __future__ import annotations
@@ -43,9 +59,11 @@ from typing import Any, Callable, Iterator
 
 from okrsync import http, tabular
 from okrsync.connector import WriteBatch, WriteResult
-from okrsync.errors import FatalError
+from okrsync.errors import FatalError, MappingError
+from okrsync.mapping import Table
+from okrsync.model import KINDS
 
-from .google_sheets import _canonical
+from .google_sheets import _canonical, _same_row
 from .spreadsheet import SpreadsheetConnector
 
 NOT_SHAPING = ("token", "rate", "timeout", "attempts", "concurrency")
@@ -170,3 +188,128 @@ def listing(page: Callable[[str | None], tuple[list[dict[str, Any]], str | None]
             if attempt == 2 or not expired(e):
                 raise
     raise AssertionError("unreachable")
+
+
+def bound(conn, part: str, header: list) -> list[tuple[int, str, str]]:
+    """(index, kind, field) of each header cell the mapping reads into a field."""
+    table = Table(conn.mapping, header, conn.layout, part)
+    return sorted({(c.index, conn.mapping.kind(c.part), c.field) for b in table.bindings() for c in b.columns
+                   if c.part and c.field})
+
+
+def kr_columns(columns: list[tuple[int, str, str]]) -> list[int]:
+    """The columns a KR row fills (its KR's id or title): a hierarchical table's child rows."""
+    return [i for i, kind, name in columns if kind == "key_result" and name in ("id", "title")]
+
+
+def filled(row: list, columns: list[int]) -> bool:
+    return any(c < len(row) and row[c] not in (None, "") for c in columns)
+
+
+def match(columns: list[tuple[int, str, str]], old: list[list], new: list[list]) -> dict[int, int]:
+    """New row index → the index of the row read (``old``, rows only) that holds the same
+    record: by the id columns; rows without ids pair with the old id-less rows left over, in
+    order, when they are the same cells (a note, a total okrsync rewrites unchanged)."""
+    ids = sorted((i, kind) for i, kind, name in columns if name == "id")
+    keys = [i for i, kind in sorted(ids, key=lambda ik: -KINDS.index(ik[1]))]
+
+    def key(row):
+        return next(((c, str(row[c])) for c in keys if c < len(row) and row[c] not in (None, "")), None)
+
+    by_key: dict[Any, list[int]] = {}
+    for j, row in enumerate(old):
+        k = key(row)
+        if k is not None:
+            by_key.setdefault(k, []).append(j)
+    matched, loose = {}, []
+    for i, row in enumerate(new):
+        k = key(row)
+        if k is not None and by_key.get(k):
+            matched[i] = by_key[k].pop(0)
+        else:
+            loose.append(i)
+    taken = set(matched.values())
+    spare = [j for j, row in enumerate(old) if j not in taken and key(row) is None]
+    for i, j in zip([i for i in loose if key(new[i]) is None], spare):
+        if _same_row(new[i], old[j]):
+            matched[i] = j
+    return matched
+
+
+def row_key(columns: list[tuple[int, str, str]], row: list) -> str:
+    """The id a rejection of a row names: its deepest record's id (a KR row's KR id)."""
+    ids = sorted(((i, kind) for i, kind, name in columns if name == "id"), key=lambda ik: -KINDS.index(ik[1]))
+    return next((str(row[i]) for i, _ in ids if i < len(row) and row[i] not in (None, "")), "")
+
+
+def row_parents(rows: list[list], columns: list[tuple[int, str, str]]) -> dict[int, int | None]:
+    """Row index → the index of its parent row (hierarchical: a KR row's objective row, the
+    nearest row above that holds no KR); None for a top-level row."""
+    krs = kr_columns(columns)
+    parent: dict[int, int | None] = {}
+    top: int | None = None
+    for i, row in enumerate(rows):
+        if filled(row, krs):
+            parent[i] = top
+        else:
+            parent[i], top = None, i
+    return parent
+
+
+def follow_parents(conn, values: list[list], parents: list[int | None]) -> list[list] | None:
+    """A KR row whose parent row (``parents[i]``: an index among the rows, or None) is
+    another takes that row's objective id (the tool's hierarchy is what people see; an id
+    cell may be stale after a drag). Returns the rows as stored (a copy), when a cell changed."""
+    try:
+        columns = bound(conn, conn.mapping.row_entity, values[0]) if len(values) > 1 else []
+    except MappingError:
+        return None  # a header that does not bind: the read itself says so, located
+    found = [i for i, kind, name in columns if kind == "objective" and name == "id"]
+    if not found:
+        return None
+    column, stored, krs = found[0], [list(r) for r in values], kr_columns(columns)
+    for i, parent in enumerate(parents):
+        row = values[i + 1]
+        if parent is not None and column < len(row) and filled(row, krs):
+            above = values[parent + 1]
+            if column < len(above) and above[column] not in (None, ""):
+                row[column] = above[column]
+    return stored if stored != values else None
+
+
+def in_hierarchy(conn, ids: list[str], parents: list[str | None], values: list[list]):
+    """Rows (``values``: header first; ``ids`` and ``parents`` per row) listed parent first
+    and KR rows given their parent row's objective id: ``(ids, parents, values, stored)``,
+    ``stored`` being the cells as the service has them where following parents changed one."""
+    order = parent_first(ids, parents)
+    ids, parents = [ids[i] for i in order], [parents[i] for i in order]
+    values = [values[0], *(values[1 + i] for i in order)]
+    at = {ident: i for i, ident in enumerate(ids)}
+    return ids, parents, values, follow_parents(conn, values, [at.get(p) for p in parents])
+
+
+def parent_first(ids: list[str], parents: list[str | None]) -> list[int]:
+    """Row indexes in listing order, each row's children (rows whose parent is its id)
+    right after it; a row whose parent is not listed is a top-level row."""
+    known = set(ids)
+    children: dict[str, list[int]] = {}
+    for i, parent in enumerate(parents):
+        if parent in known and parent != ids[i]:
+            children.setdefault(parent, []).append(i)
+    order: list[int] = []
+    seen: set[int] = set()
+
+    def visit(i: int) -> None:
+        if i in seen:
+            return
+        seen.add(i)
+        order.append(i)
+        for child in children.get(ids[i], []):
+            visit(child)
+
+    for i, parent in enumerate(parents):
+        if parent not in known or parent == ids[i]:
+            visit(i)
+    for i in range(len(ids)):  # rows in a cycle of parents: in listing order, not lost
+        visit(i)
+    return order

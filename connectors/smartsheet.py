@@ -17,7 +17,11 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
   ``POST …/rows`` (top level, ``toBottom``) and, in the hierarchical layout, one per parent
   for new KR rows (``parentId`` + ``toBottom``: Smartsheet takes one location per request);
   KR rows whose objective changed are moved under it (``PUT`` with ``parentId``, one per
-  parent); rows no longer written go in one ``DELETE …/rows?ids=…``. Adds and column
+  parent); rows no longer written go in one ``DELETE …/rows?ids=…``. Row locking: before
+  a write that changes, moves or deletes rows, the sheet is read again (one ``GET``) and a
+  row whose cells, parent or ``modifiedAt`` changed since the read is not written: its
+  record is refused as stale (``Rejected(replan=True)``) and the hub reads again, merges
+  and writes once more. Adds and column
   creations are never re-sent blindly (a lost answer and a retry would add twice): only
   answers saying the work was not done are retried; the next run reads what landed.
   Cells are neutralised as in files (``tabular.to_grid``), and okrsync never sets a cell's
@@ -38,14 +42,13 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from okrsync import hookimpl, tabular
-from okrsync.errors import ConfigError, MappingError, RetryableError
-from okrsync.mapping import Table
-from okrsync.model import KINDS
+from okrsync.connector import Rejected
+from okrsync.errors import ConfigError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_options, new_api
 from .google_sheets import _same, _same_row
 from . import remote_tables
-from .remote_tables import Tables
+from .remote_tables import Tables, bound, filled, kr_columns, match, row_parents
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 
 RATE = 5.0  # 300 requests/min per access token (developers.smartsheet.com/blog/smartsheet-api-best-practices)
@@ -75,12 +78,13 @@ class _Sheet:
     parents: list[int | None]
     values: list[list]  # header (the column titles), then one list of cells per row, as read
     cells: list[list] | None = None  # the same as stored, where following parents changed a cell
+    seen: dict[int, Any] = dataclasses.field(default_factory=dict)  # row id → what a write checks is unchanged
 
     @classmethod
     def of(cls, answer: Any) -> _Sheet:
         columns = sorted(answer.get("columns") or [], key=lambda c: c.get("index", 0))
         where = {c["id"]: i for i, c in enumerate(columns)}
-        ids, parents, rows = [], [], []
+        ids, parents, rows, seen = [], [], [], {}
         for row in answer.get("rows") or []:
             cells = [""] * len(columns)
             for cell in row.get("cells") or []:
@@ -89,8 +93,9 @@ class _Sheet:
             ids.append(row["id"])
             parents.append(row.get("parentId"))
             rows.append(cells)
+            seen[row["id"]] = (list(cells), row.get("parentId"), row.get("modifiedAt"))
         return cls(str(answer.get("name") or ""), answer.get("modifiedAt"), columns, ids, parents,
-                   [[c.get("title", "") for c in columns], *rows])
+                   [[c.get("title", "") for c in columns], *rows], seen=seen)
 
 
 class SmartsheetConnector(SpreadsheetConnector):
@@ -159,24 +164,18 @@ class SmartsheetConnector(SpreadsheetConnector):
     def _follow_parents(self, sheet: _Sheet) -> None:
         """A row indented under another takes that row's objective id (its parentId is what
         the app shows; the id cell may be stale after a drag)."""
-        try:
-            found = [i for i, kind, name in _bound(self, self.mapping.row_entity, sheet.values[0])
-                     if kind == "objective" and name == "id"] if len(sheet.values) > 1 else []
-        except MappingError:
-            return  # a header that does not bind: the read itself says so, located
-        if not found:
-            return
-        column = found[0]
         at = {rid: i for i, rid in enumerate(sheet.row_ids)}
-        stored = [list(r) for r in sheet.values]
-        for i, parent in enumerate(sheet.parents):
-            row = sheet.values[i + 1]
-            if parent in at and column < len(row):
-                above = sheet.values[at[parent] + 1]
-                if above[column] not in (None, ""):
-                    row[column] = above[column]
-        if stored != sheet.values:
-            sheet.cells = stored  # a write compares with these: the stale id cell gets rewritten
+        sheet.cells = remote_tables.follow_parents(self, sheet.values, [at.get(p) for p in sheet.parents])
+
+    def edited_since(self, sid: str, sheet: _Sheet) -> set[int]:
+        """The rows of a sheet changed since it was read (their cells, parent or ``modifiedAt``):
+        the sheet read again (one request) and compared with what was read."""
+        now = self._call("GET", f"/sheets/{sid}")
+        if not isinstance(now, dict) or not isinstance(now.get("columns"), list):
+            raise RetryableError(f"GET /sheets/{sid} answered without the sheet's columns", endpoint=self.endpoint)
+        rows = _Sheet.of(now).seen
+        return {rid for rid, (cells, parent, modified) in sheet.seen.items() if rid in rows and not (
+            _same_row(cells, rows[rid][0]) and parent == rows[rid][1] and modified == rows[rid][2])}
 
     def table_exists(self, path: Path, sheet: str | None) -> bool:
         return len(self.remote[sheet].values) > 1
@@ -186,7 +185,8 @@ class SmartsheetConnector(SpreadsheetConnector):
         after = {}
         for sheet, rows in tables:
             grid = tabular.to_grid(rows)
-            _Plan(self, sheet.sheet, self.remote[sheet.sheet], grid, _bound(self, sheet.part, rows[0])).send()
+            _Plan(self, sheet.sheet, self.remote[sheet.sheet], grid, bound(self, sheet.part, rows[0])).send()
+            # rows refused as stale keep what Smartsheet has: the next read sees them as they are
             after[sheet.sheet] = grid
         self.remote.kept = {sid: dataclasses.replace(s, values=after[sid], cells=None) if sid in after else s
                             for sid, s in self.remote.get().items()}
@@ -197,15 +197,12 @@ class _Plan:
 
     def __init__(self, conn: SmartsheetConnector, sid: str, old: _Sheet, grid: list[list],
                  bound: list[tuple[int, str, str]]):
-        self.conn, self.old, self.grid = conn, old, grid
+        self.conn, self.old, self.grid, self.sid = conn, old, grid, sid
         self.stored = old.cells or old.values
         self.base = f"/sheets/{sid}"
-        # id columns, deepest kind first: a row is known by its own record's id (a KR row by
-        # the KR's, not its objective's, so a KR moved to another objective is the same row)
-        ids = sorted((i, kind) for i, kind, name in bound if name == "id")
-        self.keys = [i for i, kind in sorted(ids, key=lambda ik: -KINDS.index(ik[1]))]
+        self.bound = bound
         # a row filling a KR's id or title is a KR row: in the hierarchical layout, a child row
-        self.kr_columns = [i for i, kind, name in bound if kind == "key_result" and name in ("id", "title")]
+        self.kr_columns = kr_columns(bound)
 
     def send(self) -> None:
         columns = self._columns()
@@ -223,15 +220,25 @@ class _Plan:
                      if c < len(columns) and not _same(v, old[c] if c < len(old) else "")]
             if cells:
                 updates.append({"id": rid, "cells": cells})
+        # a row edited in Smartsheet since the read is not overwritten (nor deleted, nor
+        # moved): its record is refused as stale, and the hub reads again, merges and writes
+        self.stale = self.conn.edited_since(self.sid, self.old) if updates or deletes or (kr_columns and matched) \
+            else set()
+        written = {u["id"] for u in updates}
+        for i, rid in matched.items():  # changed here, or a KR row that may move
+            if rid in self.stale and (rid in written or filled(new_rows[i], kr_columns)):
+                self._refuse(remote_tables.row_key(self.bound, new_rows[i]), rid)
+        for rid in deletes & self.stale:
+            self._refuse(remote_tables.row_key(self.bound, self.old.values[self.old.row_ids.index(rid) + 1]), rid)
+        updates = [u for u in updates if u["id"] not in self.stale]
+        deletes -= self.stale
         for part in _slices(updates):
             self.conn._call("PUT", f"{self.base}/rows", json=part)
         ids = dict(matched)  # new row index → row id, for parents
-        top = [i for i in adds if not _filled(new_rows[i], kr_columns)]
+        top = [i for i in adds if not filled(new_rows[i], kr_columns)]
         self._add(top, {"toBottom": True}, columns, ids)
         if kr_columns:  # KR rows under their objective row (the nearest row above that is not a KR)
-            parent = {}
-            for i, row in enumerate(new_rows):
-                parent[i] = parent.get(i - 1) if _filled(row, kr_columns) else i
+            parent = row_parents(new_rows, self.bound)
             children: dict[int, list[int]] = {}
             for i in adds:
                 if i not in top and parent.get(i) is not None:
@@ -246,6 +253,10 @@ class _Plan:
             for part in _slices(order, 400):  # ids travel in the URL: keep it short
                 self.conn._call("DELETE", f"{self.base}/rows", params={"ids": ",".join(map(str, part)),
                                                                        "ignoreRowsNotFound": "true"})
+
+    def _refuse(self, ident: str, rid: int) -> None:
+        self.conn.rejected.append(Rejected(ident or str(rid), f"row {rid} of sheet {self.sid} was edited in Smartsheet "
+                                           "after okrsync read it: not overwritten; read again and merged", replan=True))
 
     def _columns(self) -> list[int]:
         """Column ids in the grid's header order; missing columns added (text/number)."""
@@ -266,29 +277,8 @@ class _Plan:
         return [by_title[t] for t in header]
 
     def _match(self, rows: list[list]) -> dict[int, int]:
-        """New row index → the id of the row read that holds the same record: by the id
-        columns; rows without ids pair with the old rows left over, in order."""
-        def key(row):
-            return next(((c, str(row[c])) for c in self.keys if c < len(row) and row[c] not in (None, "")), None)
-
-        old = {}
-        for rid, row in zip(self.old.row_ids, self.old.values[1:]):
-            k = key(row)
-            if k is not None:
-                old.setdefault(k, []).append(rid)
-        matched, loose = {}, []
-        for i, row in enumerate(rows):
-            k = key(row)
-            if k is not None and old.get(k):
-                matched[i] = old[k].pop(0)
-            else:
-                loose.append(i)
-        taken = set(matched.values())
-        spare = [rid for rid, row in zip(self.old.row_ids, self.old.values[1:]) if rid not in taken and key(row) is None]
-        for i, rid in zip([i for i in loose if key(rows[i]) is None], spare):
-            if _same_row(rows[i], self.old.values[self.old.row_ids.index(rid) + 1]):
-                matched[i] = rid  # an id-less row okrsync rewrites unchanged (a note, a total)
-        return matched
+        """New row index → the id of the row read that holds the same record (``match``)."""
+        return {i: self.old.row_ids[j] for i, j in match(self.bound, self.old.values[1:], rows).items()}
 
     def _add(self, rows: list[int], location: dict[str, Any], columns: list[int], ids: dict[int, int]) -> None:
         for part in _slices(rows):
@@ -308,23 +298,13 @@ class _Plan:
         was = dict(zip(self.old.row_ids, self.old.parents))
         moves: dict[int, list[int]] = {}
         for i, rid in matched.items():
-            if _filled(rows[i], kr_columns) and parent.get(i) is not None and ids.get(parent[i]) != was.get(rid):
+            if filled(rows[i], kr_columns) and parent.get(i) is not None and ids.get(parent[i]) != was.get(rid) \
+                    and rid not in self.stale:
                 moves.setdefault(ids[parent[i]], []).append(rid)
         for target, rids in moves.items():
             for part in _slices(rids):
                 self.conn._call("PUT", f"{self.base}/rows", json=[{"id": r, "parentId": target, "toBottom": True}
                                                                   for r in part])
-
-
-def _bound(conn: SmartsheetConnector, part: str, header: list) -> list[tuple[int, str, str]]:
-    """(index, kind, field) of each header cell the mapping reads into a field."""
-    table = Table(conn.mapping, header, conn.layout, part)
-    return sorted({(c.index, conn.mapping.kind(c.part), c.field) for b in table.bindings() for c in b.columns
-                   if c.part and c.field})
-
-
-def _filled(row: list, columns: list[int]) -> bool:
-    return any(c < len(row) and row[c] not in (None, "") for c in columns)
 
 
 def _value(v: Any) -> Any:

@@ -26,6 +26,15 @@ def make_hub(tmp_path, name: str, options: dict):
     return hub, sheet
 
 
+def prefer_sheet(hub):
+    """The hub with conflicts settled for the CSV ("sheet"); returned for chaining."""
+    from okrsync import policy
+
+    hub.config.sync["conflicts"] = {"prefer": "sheet"}
+    hub.policy = policy.from_config(hub.config)
+    return hub
+
+
 def write_sheet(path, rows: list[dict]) -> None:
     """Write ``rows`` (dicts with the same keys, in the header's order) as a CSV sheet."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
@@ -49,3 +58,31 @@ def edit_row(sheet, kr_id: str, **values) -> None:
     [row] = [r for r in rows if r.get("Key result ID") == kr_id]
     row.update(values)
     write_sheet(sheet, rows)
+
+
+def edit_after_read(hub, name, edit):
+    """Run ``edit`` (a person in the tool) right after the connector's next read: between
+    okrsync's read and its write of the same run."""
+    conn = hub.connector(name)
+    fetch, armed = conn.remote._fetch, [True]
+
+    def fetched():
+        got = fetch()
+        if armed:
+            armed.clear()
+            edit()
+        return got
+
+    conn.remote._fetch = fetched
+
+
+def replanned(plans, name: str) -> list:
+    """The plans of endpoint ``name`` in a run whose first write was refused as stale (a
+    record changed in the tool after the read): read, push refused, read again, push. Asserts
+    that shape — the edit came in as a conflict, the refusal was cleared, the summary says
+    so — and returns those four plans."""
+    mine = [p for p in plans if p.endpoint == name]
+    assert [p.direction for p in mine] == ["pull", "push", "pull", "push"]
+    assert mine[2].conflicts and not mine[1].rejected
+    assert any(f"changed on {name} while okrsync wrote them" in n for n in mine[1].notes)
+    return mine

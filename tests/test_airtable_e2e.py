@@ -10,7 +10,7 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.airtable import Airtable
-from .saas_e2e import edit_row, make_hub as saas_hub, sync, write_sheet
+from .saas_e2e import edit_after_read, edit_row, make_hub as saas_hub, prefer_sheet, replanned, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 from .vendors import example_emails
 
@@ -87,19 +87,6 @@ def test_the_example_becomes_linked_records_in_batches_of_ten_and_a_second_sync_
     emu.reset_log()
     assert not any(p.changes for p in sync(hub))
     assert [h.method for h in emu.log] == ["GET", "GET", "GET"]  # the schema, then one page per table
-
-
-def test_an_edit_in_airtable_comes_back_and_only_the_changed_field_is_sent(tmp_path, emu):
-    hub = synced(tmp_path, emu)
-    emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
-             Current=108)
-    sync(hub)
-    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
-    emu.reset_log()
-    sync(hub)
-    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
-    assert patch["typecast"] is True and [r["fields"] for r in patch["records"]] == [{"Current": 77.0}]
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
@@ -202,3 +189,109 @@ def test_doctor_finds_the_base_and_each_table(emu):
     report = doctor.Report()
     doctor.check_endpoint(report, "a", AirtableConnector("a", options(emu, tables={"objective": "OKRs"})))
     assert [c.status for c in report.checks] == ["fail"] and "no table 'OKRs'" in report.checks[0].detail
+
+
+# ------------------------------------------------------------ one table for every row
+
+TEXT = {"type": "singleLineText"}
+
+
+def one_table(emu, layout):
+    """One table holding every row; hierarchical: with a link of the table to itself (the
+    row's parent row)."""
+    emu.okrs = emu.add_table("OKRs", {
+        "Key result": TEXT, "Key result ID": TEXT, "Objective ID": TEXT, "Objective": TEXT,
+        "Objective description": {"type": "multilineText"}, "Objective owner": {"type": "singleCollaborator"},
+        "Team": SELECT, "Period": SELECT, "Objective type": SELECT, "Objective status": SELECT,
+        "Parent objective ID": TEXT, "Owner": {"type": "singleCollaborator"}, "Direction": SELECT, "Unit": SELECT,
+        "Currency": SELECT, "Start": NUMBER, "Current": NUMBER, "Target": NUMBER, "Weight": NUMBER,
+        "Confidence": NUMBER, "Status": SELECT, "Due": {"type": "date"},
+        **({"Parent": {"type": "multipleRecordLinks"}} if layout == "hierarchical" else {})})
+    if layout == "hierarchical":
+        emu.tables[emu.okrs]["fields"][-1]["options"] = {"linkedTableId": emu.okrs}
+    return {"url": emu.url, "token": TOKEN, "base": emu.base, "layout": layout, "table": "OKRs"}
+
+
+@pytest.mark.parametrize("layout", ["flat", "hierarchical"])
+def test_one_table_holds_the_example_flat_or_hierarchical_and_a_second_sync_sends_nothing(tmp_path, emu, layout):
+    hub = saas_hub(tmp_path, "airtable", one_table(emu, layout))[0]
+    sync(hub)
+    rows = emu.rows(emu.okrs)
+    krs_ = [r for r in rows if r.get("Key result ID")]
+    objectives = [r for r in rows if not r.get("Key result ID")]
+    assert len(krs_) == 39 and len({r["Key result ID"] for r in krs_}) == 39 and not emu.errors
+    arr = next(r for r in krs_ if r["Key result ID"] == "KR-1")
+    assert (arr["Objective ID"], arr["Target"], arr["Owner"]["email"]) == ("CO-1", 10200000, "maria.keller@example.com")
+    posts = [len(h.json()["records"]) for h in emu.log if h.method == "POST" and "/meta/" not in h.path]
+    if layout == "flat":  # one record per KR, its objective's fields repeated
+        assert not objectives and arr["Objective"] == "Grow into a €12M ARR business"
+        assert posts == [10, 10, 10, 9]
+    else:  # objective records first, then the KR records linked to them as their parent
+        assert len(objectives) == 13 and "Objective" not in arr
+        by_id = {r["id"]: r for r in rows}
+        assert all(by_id[r["Parent"][0]]["Objective ID"] == r["Objective ID"] for r in krs_)
+        assert not any(r.get("Parent") for r in objectives)
+        assert posts == [10, 3, 10, 10, 10, 9]
+    emu.reset_log()
+    plans = sync(hub)
+    assert not any(p.changes for p in plans)
+    assert [h.method for h in emu.log] == ["GET", "GET"]  # the schema, one page of the table
+
+
+def endpoint(emu, layout):
+    """The endpoint's options for a layout, and the table its KR records are in."""
+    return (options(emu), emu.krs) if layout == "linked" else (one_table(emu, layout), emu.okrs)
+
+
+@pytest.mark.parametrize("layout", ["linked", "flat", "hierarchical"])
+def test_an_edit_in_airtable_comes_back_and_only_the_changed_field_is_sent(tmp_path, emu, layout):
+    given, table = endpoint(emu, layout)
+    hub = saas_hub(tmp_path, "airtable", given)[0]
+    sync(hub)
+    emu.edit(table, emu.record_where(table, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
+             Current=108)
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
+    assert patch["typecast"] is True and patch["records"] == [
+        {"id": emu.record_where(table, **{"Key result": "Keep p95 API latency below 300 ms"}), "fields": {"Current": 77.0}}]
+    write_sheet(tmp_path / "okrs.csv", [r for r in csv_rows(tmp_path) if r["Key result ID"] != "KR-3"])
+    emu.reset_log()
+    sync(hub)
+    assert emu.count("DELETE") == 1
+    assert len([r for r in emu.rows(table) if r.get("Key result")]) == 38
+
+
+def test_hierarchical_a_kr_linked_to_another_objective_in_airtable_follows_its_parent(tmp_path, emu):
+    hub = saas_hub(tmp_path, "airtable", one_table(emu, "hierarchical"))[0]
+    sync(hub)
+    co2 = next(r["id"] for r in emu.rows(emu.okrs) if r.get("Objective ID") == "CO-2" and not r.get("Key result ID"))
+    emu.edit(emu.okrs, emu.record_where(emu.okrs, **{"Key result ID": "KR-1"}), Parent=[co2])
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-1")["Objective ID"] == "CO-2"  # the link wins over the stale cell
+    edit_row(tmp_path / "okrs.csv", "KR-1", **{"Objective ID": "CO-1"})
+    emu.reset_log()
+    sync(hub)
+    co1 = next(r["id"] for r in emu.rows(emu.okrs) if r.get("Objective ID") == "CO-1" and not r.get("Key result ID"))
+    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
+    assert [r["fields"] for r in patch["records"]] == [{"Parent": [co1]}]
+
+
+@pytest.mark.parametrize("layout", ["linked", "flat"])
+def test_a_record_changed_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
+    given, table = endpoint(emu, layout)
+    hub = prefer_sheet(saas_hub(tmp_path, "airtable", given)[0])
+    sync(hub)
+    sync(hub)
+    record = emu.record_where(table, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    edit_after_read(hub, "airtable", lambda: emu.edit(table, record, Current=9_500_000))
+    emu.reset_log()
+    plans = sync(hub)
+    replanned(plans, "airtable")  # refused as stale, read again (the edit: a conflict), pushed again
+    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]  # only the write after the merge
+    assert patch["records"] == [{"id": record, "fields": {"Current": 9100000.0}}]
+    assert emu.rows(table)[0]["Current"] == 9_100_000

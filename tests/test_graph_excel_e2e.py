@@ -223,3 +223,97 @@ def test_doctor_reads_the_item(emu):
     report = doctor.Report()
     doctor.check_endpoint(report, "g", GraphExcelConnector("g", options(emu, item="NOPE")))
     assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1
+
+
+# ------------------------------------------------------------ the workbook range API (large workbooks)
+
+def with_other_sheet(data: bytes) -> bytes:
+    """The workbook with a second sheet of its own (a chart's data, say), which the range
+    API leaves alone."""
+    wb = openpyxl.load_workbook(io.BytesIO(data))
+    wb.create_sheet("Notes").append(["kept", "=1+1"])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("how", [{"mode": "range"}, {"max_mb": 0.001}])  # asked for, or above the size
+def test_a_large_workbook_goes_through_the_range_api_and_only_changed_rows_are_written(tmp_path, emu, how):
+    emu.save(DRIVE, ITEM, with_other_sheet(emu.data(DRIVE, ITEM)))
+    hub = make_hub(tmp_path, emu, **how)
+    sync(hub)
+    assert len(krs(emu)) == 39 and krs(emu)["KR-1"]["Target"] == 10200000 and not emu.errors
+    assert emu.count("PUT") == 0 and not any(h.path.endswith("/content") for h in emu.log)  # never downloaded
+    [patch] = [h for h in emu.log if h.method == "PATCH"]  # one block: the header and 39 rows
+    assert patch.path.endswith("/workbook/worksheets/OKRs/range(address='A1:AC40')")  # the mapping's 29 columns
+    assert len(patch.json()["values"]) == 40 and emu.formulas == 0
+    notes = openpyxl.load_workbook(io.BytesIO(emu.data(DRIVE, ITEM)))["Notes"]
+    assert [c.value for c in notes[1]] == ["kept", "=1+1"]  # the other sheet untouched
+    emu.reset_log()
+    assert not any(p.changes for p in sync(hub))
+    assert [h.method for h in emu.log] == ["GET", "GET"]  # the item, the used range
+    # an edit in Excel comes back; an edit in the CSV writes its one row
+    emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-2", Current=108))
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    [patch] = [h for h in emu.log if h.method == "PATCH"]
+    assert patch.path.endswith("range(address='A6:AC6')") and krs(emu)["KR-5"]["Current"] == 77
+    assert krs(emu)["KR-2"]["Current"] == 108
+
+
+def test_range_api_a_workbook_saved_between_read_and_write_is_read_again_and_merged(tmp_path, emu):
+    hub = make_hub(tmp_path, emu, mode="range")
+    sync(hub)
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.save_after_download(lambda data: edited(data, "KR-9", Current=55))  # saved in Excel after the read
+    emu.reset_log()
+    plans = sync(hub)
+    both = krs(emu)
+    assert both["KR-5"]["Current"] == 77 and both["KR-9"]["Current"] == 55  # nothing lost
+    assert any("read again, merged and written in the same run" in n for p in plans for n in p.notes)
+    reads = [h for h in emu.log if "usedRange" in h.path]
+    assert len(reads) == 2 and emu.count("PATCH") == 1  # no write on the stale read; one after reading again
+
+
+def test_range_api_text_never_becomes_a_formula(tmp_path, emu):
+    hub = make_hub(tmp_path, emu, mode="range")
+    edit_row(tmp_path / "okrs.csv", "KR-1", **{"Key result": "=HYPERLINK(\"https://evil.example\",\"x\")"})
+    sync(hub)
+    assert emu.formulas == 0 and krs(emu)["KR-1"]["Key result"].startswith("'=HYPERLINK")
+    assert not any(p.changes for p in sync(hub))  # read back as the same text
+
+
+def test_range_api_needs_the_sheet_name(tmp_path, emu):
+    conn = GraphExcelConnector("g", {**options(emu, mode="range"), "sheet": None})
+    with pytest.raises(ConfigError, match="needs the sheet's name"):
+        list(conn.read(None))
+    with pytest.raises(ConfigError, match="give auto, file or range"):
+        GraphExcelConnector("g", options(emu, mode="table"))
+
+
+def test_every_request_and_answer_fits_microsofts_graph_metadata(tmp_path, emu):
+    """Both modes' traffic walked through Graph v1.0's published metadata (tests/graph_spec.py):
+    paths, function parameters, and the properties of every JSON answer."""
+    from .graph_spec import GraphSpec, SpecMismatch
+
+    spec = emu.spec = GraphSpec.load()
+    for mode in ("file", "range"):
+        (tmp_path / mode).mkdir()
+        hub = make_hub(tmp_path / mode, emu, mode=mode)
+        emu.reset_log()
+        sync(hub)
+        edit_row(tmp_path / mode / "okrs.csv", "KR-5", Current="77" if mode == "file" else "78")
+        sync(hub)
+        landed = {(h.method, spec.walk(h.path)) for h in emu.log if h.path.startswith("/v1.0/")}
+        assert landed == {("GET", "driveItem")} | ({("GET", "driveItem.content"), ("PUT", "driveItem.content")}
+                                                   if mode == "file" else
+                                                   {("GET", "workbookRange"), ("PATCH", "workbookRange")})
+    assert emu.spec_errors == []
+    with pytest.raises(SpecMismatch, match="no function usedRange"):
+        spec.walk("/v1.0/drives/d/items/i/workbook/worksheets/OKRs/usedRange(values=true)")
+    with pytest.raises(SpecMismatch, match="no property or navigation 'sheets'"):
+        spec.walk("/v1.0/drives/d/items/i/workbook/sheets/OKRs/usedRange(valuesOnly=true)")
+    with pytest.raises(SpecMismatch, match="no property 'rows'"):
+        spec.answer("workbookRange", {"address": "A1", "rows": []})

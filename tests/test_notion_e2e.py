@@ -10,7 +10,7 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.notion import Notion
-from .saas_e2e import edit_row, make_hub as saas_hub, sync, write_sheet
+from .saas_e2e import edit_after_read, edit_row, make_hub as saas_hub, prefer_sheet, replanned, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 from .vendors import example_emails
 
@@ -89,20 +89,6 @@ def synced(tmp_path, emu, **extra):
     sync(hub)  # the rollups Notion computes come in
     emu.reset_log()
     return hub
-
-
-def test_an_edit_in_notion_comes_back_and_only_the_changed_property_is_sent(tmp_path, emu):
-    hub = synced(tmp_path, emu)
-    page = emu.page_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"})
-    emu.edit(page, Current=108)
-    sync(hub)
-    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
-    emu.reset_log()
-    sync(hub)
-    [patch] = [h for h in emu.log if h.method == "PATCH"]
-    assert patch.json() == {"properties": {"Current": {"number": 77.0}}}
-    assert emu.count("POST", "/v1/pages") == 0
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
@@ -211,3 +197,108 @@ def test_doctor_probes_each_database(emu):
     report = doctor.Report()
     doctor.check_endpoint(report, "n", NotionConnector("n", options(emu, token="secret_wrong")))
     assert {c.status for c in report.checks} == {"fail"} and report.exit_code == 1
+
+
+# ------------------------------------------------------------ one database for every row
+
+TEXT = {"type": "rich_text"}
+ROWS = {**OBJECTIVE, "Objective": TEXT, **KEY_RESULT, "Objective ID": TEXT, "Parent objective ID": TEXT,
+        "Key result ID": TEXT}
+
+
+def one_database(emu, layout):
+    """One database holding every row; hierarchical: with Notion's sub-items relation (a
+    relation of the database to itself) as a row's parent."""
+    emu.okrs = emu.add_database("OKRs", {**ROWS, **({"Parent item": {"type": "relation"}}
+                                                    if layout == "hierarchical" else {})})
+    if layout == "hierarchical":
+        emu.databases[emu.okrs]["properties"]["Parent item"]["relation"]["database_id"] = emu.okrs
+    return {"url": emu.url, "token": TOKEN, "layout": layout, "database": emu.okrs.replace("-", "")}
+
+
+@pytest.mark.parametrize("layout", ["flat", "hierarchical"])
+def test_one_database_holds_the_example_flat_or_hierarchical_and_a_second_sync_sends_nothing(tmp_path, emu, layout):
+    hub, _ = saas_hub(tmp_path, "notion", one_database(emu, layout))
+    sync(hub)
+    rows = emu.rows(emu.okrs)
+    krs_ = [r for r in rows if r["Key result ID"]]
+    objectives = [r for r in rows if not r["Key result ID"]]
+    assert len(krs_) == 39 and len({r["Key result ID"] for r in krs_}) == 39 and not emu.errors
+    arr = next(r for r in krs_ if r["Key result ID"] == "KR-1")
+    assert (arr["Objective ID"], arr["Target"], arr["Owner"]) == ("CO-1", 10200000, ["maria.keller@example.com"])
+    if layout == "flat":  # one page per KR, its objective's properties repeated
+        assert not objectives and arr["Objective"] == "Grow into a €12M ARR business"
+    else:  # an objective page, and KR pages related to it as their parent item
+        assert len(objectives) == 13 and not arr["Objective"]
+        by_id = {r["id"]: r for r in rows}
+        assert all(by_id[r["Parent item"][0]]["Objective ID"] == r["Objective ID"] for r in krs_)
+        assert all(not r["Parent item"] for r in objectives)
+    assert emu.count("POST", "/v1/pages") == len(rows)
+    emu.reset_log()
+    plans = sync(hub)
+    assert not any(p.changes for p in plans)
+    assert emu.count("PATCH") == emu.count("POST", "/v1/pages") == 0 and emu.count("GET") == 1
+
+
+def endpoint(emu, layout):
+    """The endpoint's options for a layout, and the database its KR pages are in."""
+    return (options(emu), emu.krs) if layout == "linked" else (one_database(emu, layout), emu.okrs)
+
+
+@pytest.mark.parametrize("layout", ["linked", "flat", "hierarchical"])
+def test_an_edit_in_notion_comes_back_and_only_the_changed_property_is_sent(tmp_path, emu, layout):
+    given, database = endpoint(emu, layout)
+    hub, _ = saas_hub(tmp_path, "notion", given)
+    sync(hub)
+    emu.edit(emu.page_where(database, **{"Key result": "Raise net revenue retention from 104% to 110%"}), Current=108)
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    [patch] = [h for h in emu.log if h.method == "PATCH"]
+    assert patch.path == f"/v1/pages/{emu.page_where(database, **{'Key result': 'Keep p95 API latency below 300 ms'})}"
+    assert patch.json() == {"properties": {"Current": {"number": 77.0}}}
+    assert emu.count("POST", "/v1/pages") == 0
+    # a record deleted in the CSV archives its page (one KR: one page in every layout)
+    write_sheet(tmp_path / "okrs.csv", [r for r in csv_rows(tmp_path) if r["Key result ID"] != "KR-3"])
+    emu.reset_log()
+    sync(hub)
+    assert [h.json() for h in emu.log if h.method == "PATCH"] == [{"archived": True}]
+    assert len([r for r in emu.rows(database) if r["Key result"]]) == 38
+
+
+def test_hierarchical_a_kr_moved_under_another_objective_in_notion_follows_its_parent_item(tmp_path, emu):
+    hub, _ = saas_hub(tmp_path, "notion", one_database(emu, "hierarchical"))
+    sync(hub)
+    co2 = emu.page_where(emu.okrs, **{"Objective ID": "CO-2", "Key result ID": ""})
+    emu.edit(emu.page_where(emu.okrs, **{"Key result ID": "KR-1"}), **{"Parent item": co2})  # dragged in Notion
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-1")["Objective ID"] == "CO-2"  # the parent item wins over the stale cell
+    # moved back in the CSV: the page's parent item follows
+    edit_row(tmp_path / "okrs.csv", "KR-1", **{"Objective ID": "CO-1"})
+    emu.reset_log()
+    sync(hub)
+    co1 = emu.page_where(emu.okrs, **{"Objective ID": "CO-1", "Key result ID": ""})
+    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
+    assert patch == {"properties": {"Parent item": {"relation": [{"id": co1}]}}}  # its id cell said CO-1 all along
+
+
+@pytest.mark.parametrize("layout", ["linked", "flat"])
+def test_a_page_edited_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
+    given, database = endpoint(emu, layout)
+    hub = prefer_sheet(saas_hub(tmp_path, "notion", given)[0])
+    sync(hub)
+    sync(hub)
+    page = emu.page_where(database, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    edit_after_read(hub, "notion", lambda: emu.edit(page, Current=9_500_000))
+    emu.reset_log()
+    plans = sync(hub)
+    # the first write checked (pages edited since the read, one filtered query) and held back
+    checks = [h.json() for h in emu.log if h.path.endswith("/query") and "filter" in h.json()]
+    assert checks and checks[0]["filter"]["timestamp"] == "last_edited_time"
+    replanned(plans, "notion")  # refused as stale, read again (the edit: a conflict), pushed again
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]  # seen and settled, not overwritten blind
+    assert [h for h in emu.log if h.method == "PATCH"][0].json() == {"properties": {"Current": {"number": 9100000.0}}}
+    assert emu.rows(database)[0]["Current"] == 9_100_000  # the policy's choice (prefer the sheet)

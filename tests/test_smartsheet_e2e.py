@@ -13,7 +13,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
-from .saas_e2e import edit_row, sync, write_sheet
+from .saas_e2e import edit_after_read, edit_row, replanned, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
@@ -235,3 +235,18 @@ def test_doctor_probes_each_sheet_once(emu):
     doctor.check_endpoint(report, "ss", SmartsheetConnector("ss", {k: v for k, v in options(
         emu, sheet="12345").items() if k != "type"}))
     assert [c.status for c in report.checks] == ["fail"] and report.exit_code == 1
+
+
+@pytest.mark.parametrize("layout", ["flat", "hierarchical"])
+def test_a_row_edited_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
+    hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}}, layout=layout)
+    sync(hub)
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    edit_after_read(hub, "ss", lambda: emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000))
+    emu.reset_log()
+    plans = sync(hub)
+    replanned(plans, "ss")  # refused as stale, read again (the edit: a conflict), pushed again
+    [put] = [h.json() for h in emu.log if h.method == "PUT"]  # only the write after the merge
+    assert [c["value"] for c in put[0]["cells"]] == [9100000]
+    assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]

@@ -9,10 +9,19 @@ Graph (OpenAPI: microsoftgraph/msgraph-metadata; the driveItem pages of the v1.0
   answers the bytes and must be fetched without the Authorization header;
 - ``PUT …/content`` with ``If-Match``: 412 ``resourceModified`` when the eTag is not the
   current one, else the new bytes and a new eTag;
+- the workbook API on the same bytes (sessionless: every change is saved, a new eTag):
+  ``GET …/workbook/worksheets/{name}/usedRange(valuesOnly=true)`` answers a workbookRange
+  (``address`` ``'Sheet'!A1:Y40``, ``rowIndex``, ``columnIndex``, ``rowCount``,
+  ``columnCount``, ``values``); ``PATCH …/worksheets/{name}/range(address='A5:Y9')`` with
+  ``{"values": [[…]]}`` sets those cells (400 ``InvalidArgument`` when the values' shape is
+  not the address's); a text starting with ``=`` would become a formula, as in Excel:
+  ``formulas`` counts them (okrsync must send none); unknown worksheet: 404
+  ``ItemNotFound``;
 - errors ``{"error": {"code", "message"}}``; 429 and 503 with ``Retry-After``.
 
 Fault switches besides the base's: ``save_after_download(fn)`` — someone saves the workbook
-(``fn(bytes) → bytes``) right after okrsync's next download: its eTag changes under it.
+(``fn(bytes) → bytes``) right after okrsync's next download or used-range read: its eTag
+changes under it.
 
 Login (``/{tenant}/v2.0/.well-known/openid-configuration``, ``POST /{tenant}/oauth2/v2.0/token``):
 client credentials (``client_secret``) and ``refresh_token`` grants; tokens it issues are
@@ -21,9 +30,14 @@ the ones Graph accepts. ``issued`` counts them.
 
 from __future__ import annotations
 
+import io
+import re
 import secrets
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
+
+import openpyxl
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from .server import Emulator, HttpError, route
 
@@ -42,6 +56,7 @@ class Graph(Emulator):
         self.downloads: dict[str, tuple[str, str]] = {}
         self.auth_on_download: list[bool] = []  # whether each download request carried a token
         self._after_download: Callable[[bytes], bytes] | None = None
+        self.formulas = 0  # cells written through the range API that Excel would run as formulas
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -50,13 +65,13 @@ class Graph(Emulator):
             self.files[(drive, item)] = {"name": name, "data": data, "version": 1}
 
     def data(self, drive: str, item: str) -> bytes:
-        return self.files[(drive, item)]["data"]
+        return _bytes(self.files[(drive, item)])
 
     def save(self, drive: str, item: str, data: bytes) -> None:
         """A person saves the workbook in Excel: new bytes, new eTag."""
         with self.lock:
             entry = self.files[(drive, item)]
-            entry["data"], entry["version"] = data, entry["version"] + 1
+            entry["data"], entry["version"], entry["book"] = data, entry["version"] + 1, None
 
     def save_after_download(self, fn: Callable[[bytes], bytes]) -> None:
         self._after_download = fn
@@ -67,9 +82,15 @@ class Graph(Emulator):
         return True  # per route: login and download URLs take no token
 
     def error_body(self, status: int, message: str) -> Any:
-        code = {401: "InvalidAuthenticationToken", 404: "itemNotFound", 412: "resourceModified",
+        code = {400: "InvalidArgument", 401: "InvalidAuthenticationToken", 404: "itemNotFound", 412: "resourceModified",
                 429: "TooManyRequests", 503: "serviceNotAvailable"}.get(status, "generalException")
         return {"error": {"code": code, "message": message}}
+
+    def check_spec(self, req, status: int, body: Any) -> None:
+        """As the base's, but an upload's body is a workbook, not JSON: paths and answers are checked."""
+        self.spec.request(req.method, req.path, None, {})
+        if status < 500 and status != 429:
+            self.spec.response(req.method, req.path, status, body)
 
     def _need_token(self, req) -> None:
         value = req.headers.get("Authorization") or ""
@@ -89,7 +110,7 @@ class Graph(Emulator):
 
     def _item(self, key: tuple[str, str], entry: dict[str, Any]) -> dict[str, Any]:
         return {"id": key[1], "name": entry["name"], "eTag": f'"{{{key[1]}}},{entry["version"]}"',
-                "cTag": f'"c:{{{key[1]}}},{entry["version"]}"', "size": len(entry["data"]),
+                "cTag": f'"c:{{{key[1]}}},{entry["version"]}"', "size": len(entry["data"]) if entry["data"] is not None else entry["size"],
                 "file": {"mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
                 "lastModifiedDateTime": f"2026-01-01T00:{entry['version'] % 60:02d}:00Z"}
 
@@ -117,8 +138,57 @@ class Graph(Emulator):
         wanted = req.headers.get("If-Match")
         if wanted and wanted != self._item(key, entry)["eTag"]:
             raise HttpError(412, "ETag does not match current item's value")
-        entry["data"], entry["version"] = req.body, entry["version"] + 1
+        entry["data"], entry["version"], entry["book"] = req.body, entry["version"] + 1, None
         return 200, self._item(key, entry)
+
+    @route("GET", ITEM + r"/workbook/worksheets/(?P<sheet>[^/]+)/usedRange(?:\(valuesOnly=(?:true|false)\))?")
+    def used_range(self, req):
+        self._need_token(req)
+        key, entry = self._file(req)
+        name, ws = self._sheet(entry, req)
+        rows = [["" if v is None else v for v in r] for r in ws.iter_rows(values_only=True)]
+        top, left = ws.min_row, ws.min_column
+        rows = [r[left - 1:] for r in rows] or [[""]]
+        width = max(len(r) for r in rows)
+        values = [r + [""] * (width - len(r)) for r in rows]
+        address = f"'{name}'!{get_column_letter(left)}{top}:{get_column_letter(left + width - 1)}{top + len(values) - 1}"
+        if self._after_download:
+            fn, self._after_download = self._after_download, None
+            self.save(*key, fn(_bytes(entry)))
+        return 200, {"@odata.type": "#microsoft.graph.workbookRange", "address": address, "addressLocal": address,
+                     "rowIndex": top - 1, "columnIndex": left - 1, "rowCount": len(values), "columnCount": width,
+                     "values": values}
+
+    @route("PATCH", ITEM + r"/workbook/worksheets/(?P<sheet>[^/]+)/range\(address='(?P<address>[^']+)'\)")
+    def update_range(self, req):
+        self._need_token(req)
+        key, entry = self._file(req)
+        found = re.fullmatch(r"([A-Z]+)(\d+):([A-Z]+)(\d+)", unquote(req.params["address"]))
+        values = (req.json() or {}).get("values")
+        if not found or not isinstance(values, list):
+            raise HttpError(400, "The argument is invalid or missing or has an incorrect format.")
+        left, top = column_index_from_string(found[1]), int(found[2])
+        right, bottom = column_index_from_string(found[3]), int(found[4])
+        if len(values) != bottom - top + 1 or any(len(r) != right - left + 1 for r in values):
+            raise HttpError(400, "The number of rows or columns in the input array doesn't match the size or "
+                                 "dimensions of the range.")
+        name, ws = self._sheet(entry, req)
+        for r, row in enumerate(values):
+            for c, value in enumerate(row):
+                self.formulas += isinstance(value, str) and value.startswith("=")
+                ws.cell(top + r, left + c).value = None if value == "" else value
+        entry["size"] = len(entry["data"]) if entry["data"] is not None else entry["size"]  # about the same
+        entry["data"], entry["version"] = None, entry["version"] + 1  # saved: serialised when next asked for
+        return 200, {"@odata.type": "#microsoft.graph.workbookRange", "address": f"'{name}'!{found[0]}",
+                     "rowCount": len(values), "columnCount": right - left + 1}
+
+    def _sheet(self, entry: dict[str, Any], req):
+        if entry.get("book") is None:  # kept parsed between workbook API calls, as Excel's own session is
+            entry["book"] = openpyxl.load_workbook(io.BytesIO(entry["data"]))
+        wb, name = entry["book"], unquote(req.params["sheet"])
+        if name not in wb.sheetnames:
+            raise HttpError(404, f"The requested resource doesn't exist. (worksheet {name!r})")
+        return name, wb[name]
 
     def _respond(self, req):  # the download URL answers bytes, not JSON
         if req.path.startswith("/download/"):
@@ -130,7 +200,7 @@ class Graph(Emulator):
         self.auth_on_download.append(bool(req.headers.get("Authorization")))
         if key is None:
             return 404, self.error_body(404, "expired"), {}
-        data = self.files[key]["data"]
+        data = _bytes(self.files[key])
         if self._after_download:
             fn, self._after_download = self._after_download, None
             self.save(*key, fn(data))
@@ -162,3 +232,12 @@ class Graph(Emulator):
         if grant == "refresh_token":
             answer.update({"refresh_token": form["refresh_token"], "scope": "Files.ReadWrite"})
         return 200, answer
+
+
+def _bytes(entry: dict[str, Any]) -> bytes:
+    """A file's bytes; after workbook API writes, the kept workbook saved."""
+    if entry.get("data") is None:
+        out = io.BytesIO()
+        entry["book"].save(out)
+        entry["data"] = out.getvalue()
+    return entry["data"]

@@ -9,7 +9,8 @@ values whose shape does not fit the property's type:
 - ``GET /v1/databases/{id}``: ``properties`` {name: {id, name, type, <type>: {…}}};
   ``PATCH`` adds properties (``{"properties": {name: {"rich_text": {}}}}``);
 - ``POST /v1/databases/{id}/query``: ``page_size`` ≤ 100, ``start_cursor`` from the last
-  answer's ``next_cursor`` (``has_more``); archived pages are left out; page faults
+  answer's ``next_cursor`` (``has_more``), ``filter`` by ``last_edited_time``
+  ``on_or_after`` (the timestamp filter); archived pages are left out; page faults
   (repeat, skip, expire: 400 ``validation_error`` naming ``start_cursor``);
 - ``POST /v1/pages`` (``parent.database_id``, ``properties``), ``PATCH /v1/pages/{id}``
   (``properties``, ``archived``); rollups, formulas and other computed properties are
@@ -150,6 +151,12 @@ class Notion(Emulator):
         if not 1 <= size <= 100:
             raise self._error(400, "body failed validation: body.page_size should be ≤ `100`.")
         live = [p for p in self.order if self.pages[p]["parent"] == ident and not self.pages[p]["archived"]]
+        if body.get("filter"):  # the timestamp filter only (developers.notion.com/reference/post-database-query-filter)
+            since = body["filter"].get("last_edited_time") or {}
+            if body["filter"].get("timestamp") != "last_edited_time" or set(since) != {"on_or_after"}:
+                raise self._error(400, "body failed validation: this emulator knows the last_edited_time "
+                                       "on_or_after timestamp filter only.")
+            live = [p for p in live if self.pages[p]["last_edited_time"] >= since["on_or_after"]]
         start = 0
         if body.get("start_cursor"):
             if body["start_cursor"] not in live:

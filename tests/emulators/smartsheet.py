@@ -95,6 +95,7 @@ class Smartsheet(Emulator):
             by_title = {c["title"]: c["id"] for c in sheet.columns}
             for title, value in values.items():
                 row.cells[by_title[title]] = value
+            row.modified = _now()
             self._changed(sheet)
 
     def delete_rows(self, sid: int, match: dict[str, Any]) -> int:
