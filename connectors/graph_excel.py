@@ -111,8 +111,9 @@ class GraphExcelConnector(SpreadsheetConnector):
         self.drive = str(options["drive"])
         self.item = (f"/drives/{quote(self.drive, safe='!')}/items/{quote(str(options['item']))}" if options.get("item") else
                      f"/drives/{quote(self.drive, safe='!')}/root:/{quote(str(options['file']).strip('/'))}:")
-        self.api = new_api(endpoint, options, where, url=options.get("url", GRAPH),
-                           auth=_auth(options.get("auth"), options, where), rate=float(options.get("rate", 2.0)))
+        self.auth = _auth(options.get("auth"), options, where)
+        self.api = new_api(endpoint, options, where, url=options.get("url", GRAPH), auth=self.auth,
+                           rate=float(options.get("rate", 2.0)))
         self.max_bytes = float(options.get("max_mb", 100)) * 1024 * 1024
         self.mode = str(options.get("mode", "auto"))
         if self.mode not in ("auto", "file", "range"):
@@ -121,6 +122,13 @@ class GraphExcelConnector(SpreadsheetConnector):
         self.etag: str | None = None
         self.modified: str | None = None
         self.label: str | None = None  # the workbook's name in OneDrive, once read
+
+    def close(self) -> None:
+        """Graph's client, msal's sign-in client, and the downloaded workbook's folder."""
+        super().close()
+        if isinstance(self.auth, _Msal):
+            self.auth.http.close()
+        self._tmp.cleanup()
 
     def _locate(self, options: dict[str, Any]) -> Path:
         return self.folder / "workbook.xlsx"
@@ -327,7 +335,7 @@ class _Msal(httpx.Auth):
         except ImportError:
             raise ConfigError(f"{where}: app and user sign-in need msal: pip install 'okrsync[microsoft]'") from None
         authority = f"{LOGIN}/{auth['tenant']}"
-        client = _MsalHttp(login)
+        client = self.http = _MsalHttp(login)
         self.where = where
         self.cached: tuple[str, float] | None = None  # a user's token and when to renew it
         if auth.get("client_secret"):
