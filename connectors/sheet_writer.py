@@ -32,7 +32,7 @@ from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, Table
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
 
-from . import sheet_style
+from . import csv_patch, sheet_style
 
 _DATES = ("start", "due", "end")
 _NEW = "\0new"  # marks the copies of records created in this write
@@ -117,7 +117,11 @@ def write(conn, batch: WriteBatch) -> WriteResult:
         tables = [(s, _table_rows(conn, s, [(s.part, r, None) for r in s.records], records, origin)) for s in sheets]
     else:
         plan = _sheet_plan(conn, sheets[0].records, result)
+        if conn.name == "csv" and csv_patch.patch(conn, sheets[0], plan, records, batch, origin):
+            return result  # only the changed rows rendered, the rest copied (csv_patch)
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
+        if conn.name == "csv" and not sheets[0].old.kept:  # the rows' records, for csv_patch's index
+            conn.row_keys = [((r.kind, r.external_id), (c.kind, c.external_id) if c else None) for _, r, c in plan]
     conn.save_tables(tables)
     return result
 
@@ -388,6 +392,14 @@ def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
         return
     for s, rows in tables:
         delimiter, encoding = _csv_dialect(conn, s.path)
+        keys = getattr(conn, "row_keys", None)
+        if keys is not None and len(tables) == 1:  # one table, every row a record's: write it with its index
+            head = len(s.old.preamble) + 1
+            conn.written = csv_patch.write(s.path, [*((None, None, r) for r in rows[:head]),
+                                                    *((k, c, r) for (k, c), r in zip(keys, rows[head:]))],
+                                           delimiter=delimiter, bom=encoding == "utf-8-sig", part=s.part,
+                                           header=[str(h) for h in rows[head - 1]], preamble=rows[:head - 1])
+            continue
         tabular.write_csv(s.path, rows[0], rows[1:], delimiter=delimiter, encoding=encoding)
 
 

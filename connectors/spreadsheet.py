@@ -49,7 +49,7 @@ from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
-from . import row_prints, sheet_checks, sheet_writer
+from . import csv_patch, row_prints, sheet_checks, sheet_writer
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
@@ -98,6 +98,12 @@ class SpreadsheetConnector(Connector):
     tabbed = False  # linked tables are tabs of one workbook (XLSX, Sheets), not files
     by_blocks = False  # a changed file re-maps only its changed blocks of rows (row_prints; local files)
     last_read: row_prints.Prints | None = None  # the last read's blocks: rows read and mapped (tests, bench)
+    # csv_patch: (fingerprint, index) of what okrsync last wrote to the file; the index a scan
+    # used instead of reading (the write may patch); the index the last write made; its rows' records
+    index: tuple[str, csv_patch.Index] | None = None
+    patchable: csv_patch.Index | None = None
+    written: csv_patch.Index | None = None
+    row_keys: list | None = None
     # what a read says of a table that is not there: before any run / after one
     absent = "does not exist yet; a push creates it"
     vanished = "has disappeared since the last run; restore it, or remove the endpoint from the config"
@@ -191,6 +197,8 @@ class SpreadsheetConnector(Connector):
             raise FatalError(f"{self.path} {self.vanished}", endpoint=self.endpoint)
         stored, prior = row_prints.split(cursor)
         if stored == fingerprint:  # nothing changed since we last read or wrote it
+            if prior and "write" in prior:  # what okrsync wrote there: a push patches it (csv_patch)
+                self.index = (fingerprint, csv_patch.Index.load(prior["write"]))
             yield Cursor(cursor, full_listing=False)
             return
         prints = self._prints(prior)
@@ -617,7 +625,16 @@ class SpreadsheetConnector(Connector):
         sheet_writer.save_files(self, tables)
 
     def scan(self, part: str, path: Path, sheet: str | None) -> sheet_writer.Existing:
-        """What an existing table holds besides records: see ``sheet_writer.Existing``."""
+        """What an existing table holds besides records: see ``sheet_writer.Existing``.
+        A CSV file still as okrsync wrote it is not read: its index says (csv_patch)."""
+        self.patchable = None
+        if self.index and path == self.path and self.index[1].part == part and self.fingerprint() == self.index[0]:
+            index = self.index[1]
+            table = Table(self.mapping, index.header, self.layout, part, where=path.name)
+            for p in sheet_writer.row_parts(self):
+                table.binding(p)  # the bindings a read makes: the writer asks them which columns hold ids
+            self.patchable = index
+            return sheet_writer.Existing(table, index.order(), index.preamble, [], {})
         state = _ReadState()
         state.kept = []
         read = [r for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
@@ -635,6 +652,7 @@ class SpreadsheetConnector(Connector):
         return names | {f"extra.{self.endpoint}"}
 
     def write(self, batch: WriteBatch) -> WriteResult:
+        self.written = self.row_keys = None
         try:
             result = sheet_writer.write(self, batch)
         except tabular.TableError as e:
@@ -642,6 +660,9 @@ class SpreadsheetConnector(Connector):
         except OSError as e:
             raise FatalError(f"cannot write {self.path}: {e.strerror}", endpoint=self.endpoint) from None
         result.cursor = self.fingerprint()
+        if self.written is not None and result.cursor:  # the next push patches this file if it is still the same
+            result.cursor = row_prints.join(result.cursor, {"v": row_prints.VERSION, "write": self.written.dump()})
+        self.index = (result.cursor.split(row_prints.SEPARATOR)[0], self.written) if self.written else None
         return result
 
     def _shape(self):
