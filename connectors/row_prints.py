@@ -66,6 +66,11 @@ class Block:
         return cls(start, end, [(KINDS[k], e) for k, e in keys], made, kinds, rows)
 
 
+def fingerprint_of(cursor: str | None) -> str | None:
+    """The file fingerprint a cursor starts with (the state after it is not decoded)."""
+    return cursor.split(SEPARATOR, 1)[0] if cursor else cursor
+
+
 def split(cursor: str | None) -> tuple[str | None, dict | None]:
     """(file fingerprint, row state) of a stored cursor; the state is None when the cursor has none."""
     if not cursor or SEPARATOR not in cursor:

@@ -100,7 +100,7 @@ class SpreadsheetConnector(Connector):
     last_read: row_prints.Prints | None = None  # the last read's blocks: rows read and mapped (tests, bench)
     # csv_patch: (fingerprint, index) of what okrsync last wrote to the file; the index a scan
     # used instead of reading (the write may patch); the index the last write made; its rows' records
-    index: tuple[str, csv_patch.Index] | None = None
+    index: tuple[str, csv_patch.Index | str] | None = None  # the index, or the cursor holding it
     patchable: csv_patch.Index | None = None
     written: csv_patch.Index | None = None
     row_keys: list | None = None
@@ -195,12 +195,11 @@ class SpreadsheetConnector(Connector):
             return
         if fingerprint is None:  # we read or wrote it before: gone is not "everything deleted"
             raise FatalError(f"{self.path} {self.vanished}", endpoint=self.endpoint)
-        stored, prior = row_prints.split(cursor)
-        if stored == fingerprint:  # nothing changed since we last read or wrote it
-            if prior and "write" in prior:  # what okrsync wrote there: a push patches it (csv_patch)
-                self.index = (fingerprint, csv_patch.Index.load(prior["write"]))
+        if row_prints.fingerprint_of(cursor) == fingerprint:  # nothing changed since we last read or wrote it
+            self.index = (fingerprint, cursor)  # a push may patch what okrsync wrote there (csv_patch)
             yield Cursor(cursor, full_listing=False)
             return
+        _, prior = row_prints.split(cursor)
         prints = self._prints(prior)
         if prints is not None and prints.partial:
             # only the changed blocks' items: few, held until it is sure the partial read is exact
@@ -628,8 +627,8 @@ class SpreadsheetConnector(Connector):
         """What an existing table holds besides records: see ``sheet_writer.Existing``.
         A CSV file still as okrsync wrote it is not read: its index says (csv_patch)."""
         self.patchable = None
-        if self.index and path == self.path and self.index[1].part == part and self.fingerprint() == self.index[0]:
-            index = self.index[1]
+        index = self._written(part) if path == self.path else None
+        if index is not None:
             table = Table(self.mapping, index.header, self.layout, part, where=path.name)
             for p in sheet_writer.row_parts(self):
                 table.binding(p)  # the bindings a read makes: the writer asks them which columns hold ids
@@ -641,6 +640,16 @@ class SpreadsheetConnector(Connector):
         read += state.flush()
         return sheet_writer.Existing(state.tables.get((path, sheet)), [(r.kind, r.external_id) for r in read],
                                      state.preamble, state.kept, {(r.kind, r.external_id): r for r in read})
+
+    def _written(self, part: str) -> csv_patch.Index | None:
+        """The index of what okrsync last wrote to the file, if the file is still that."""
+        if self.index is None or self.fingerprint() != self.index[0]:
+            return None
+        index = self.index[1]
+        if isinstance(index, str):  # the cursor, parsed only now that a push needs it
+            state = row_prints.split(index)[1] or {}
+            index = csv_patch.Index.load(state["write"]) if "write" in state else None
+        return index if index is not None and index.part == part else None
 
     def fields(self, kind: str) -> set[str] | None:
         parts = self.tables if self.layout == "linked" else sheet_writer.row_parts(self)

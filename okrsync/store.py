@@ -107,6 +107,13 @@ def m005_link_keys(db: sqlite_utils.Database) -> None:
     db["links"].create_index(["endpoint", "external_id"])  # set_keys finds a link without its kind
 
 
+@MIGRATIONS()
+def m006_open_intents(db: sqlite_utils.Database) -> None:
+    # every pull settles the creates still open ('sent'): found through this small index
+    # rather than by visiting every intent ever sent (60,000 after a 50,000-KR first push)
+    db.execute("CREATE INDEX IF NOT EXISTS idx_intents_open ON intents (endpoint, canonical_id) WHERE status = 'sent'")
+
+
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
 
