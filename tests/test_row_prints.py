@@ -40,6 +40,14 @@ def pull(hub: Hub):
     return plan, hub.connector("sheet").last_read
 
 
+def pulled(tmp_path: Path, body: list[list[str]], layout: str = "flat") -> Hub:
+    """A hub that has pulled the sheet once (a full read)."""
+    save(tmp_path / "okrs.csv", body)
+    hub = hub_for(tmp_path, layout)
+    pull(hub)
+    return hub
+
+
 def full_read_agrees(hub: Hub) -> None:
     """A full read of the file (cursor cleared) finds the store holding exactly what it reads."""
     run = hub.store.begin_run("check")
@@ -70,12 +78,11 @@ def test_one_edited_row_maps_only_its_objectives_rows(tmp_path):
 
 def test_missing_and_new_rows_are_seen(tmp_path):
     body = rows()
-    save(tmp_path / "okrs.csv", body)
-    hub = hub_for(tmp_path)
-    pull(hub)
+    hub = pulled(tmp_path, body)
     del body[KRS * 10 + 1]  # KR10.1 deleted
     body = [r for r in body if r[0] != "O20"]  # objective O20 and its 4 KRs deleted
-    body.insert(next(i for i, r in enumerate(body) if r[0] == "O30"), ["O30", "Objective 30", "KR30.9", "A new one", "x@example.com", "0", "1", "5"])
+    at = next(i for i, r in enumerate(body) if r[0] == "O30")
+    body.insert(at, ["O30", "Objective 30", "KR30.9", "A new one", "x@example.com", "0", "1", "5"])
     save(tmp_path / "okrs.csv", body)
     plan, prints = pull(hub)
     assert prints.partial
@@ -89,9 +96,7 @@ def test_missing_and_new_rows_are_seen(tmp_path):
 def test_a_record_in_two_blocks_falls_back_to_a_full_read(tmp_path):
     """A KR id repeated in another objective's rows: the full read rejects it, as before."""
     body = rows()
-    save(tmp_path / "okrs.csv", body)
-    hub = hub_for(tmp_path)
-    pull(hub)
+    hub = pulled(tmp_path, body)
     body[KRS * 50][2] = "KR3.1"  # KR50.0 now claims KR3.1's id
     save(tmp_path / "okrs.csv", body)
     plan, prints = pull(hub)
@@ -108,9 +113,7 @@ def test_objective_rows_split_apart(tmp_path):
     """An objective whose rows are not together is in two blocks: mapped together they read as
     a full read does; one changed and one not, the read falls back to a full one."""
     body = rows()
-    save(tmp_path / "okrs.csv", body)
-    hub = hub_for(tmp_path)
-    pull(hub)
+    hub = pulled(tmp_path, body)
     body.append(body.pop(KRS * 7))  # one of O7's rows moved to the end: O7 now in two blocks
     save(tmp_path / "okrs.csv", body)
     plan, prints = pull(hub)
@@ -144,9 +147,7 @@ def test_hierarchical_edit_maps_one_block(tmp_path):
 @pytest.mark.parametrize("change", ["header", "mapping"])
 def test_another_header_or_mapping_maps_everything(tmp_path, change):
     body = rows(20)
-    save(tmp_path / "okrs.csv", body)
-    hub = hub_for(tmp_path)
-    pull(hub)
+    hub = pulled(tmp_path, body)
     if change == "header":
         HEADER_RENAMED = [*HEADER[:4], "Owner e-mail", *HEADER[5:]]
         with open(tmp_path / "okrs.csv", "w", newline="", encoding="utf-8") as f:
