@@ -13,7 +13,10 @@ A push to such a file then (``patch``):
   (titles written on the row) was; copies every other row as the bytes it already was;
 - leaves out the rows of deleted records, and puts new rows where a full write puts them.
 
-It writes the whole file, atomically, as before: the saving is in reading, mapping and
+An XLSX write keeps the same index without byte lengths: the next push takes the header and
+row order from it instead of reading the workbook, and still writes the whole workbook.
+
+A CSV patch writes the whole file, atomically, as before: the saving is in reading, mapping and
 rendering. It does not patch (a full write follows) when the file changed since okrsync
 wrote it, when rows not made by records were kept (notes, totals, rejected rows), when a
 new value needs a new column, or when a record's id changed. Test: a patched file is byte

@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 
 import collections
+import collections.abc
 import dataclasses
 import functools
 import hashlib
@@ -625,7 +626,8 @@ class SpreadsheetConnector(Connector):
 
     def scan(self, part: str, path: Path, sheet: str | None) -> sheet_writer.Existing:
         """What an existing table holds besides records: see ``sheet_writer.Existing``.
-        A CSV file still as okrsync wrote it is not read: its index says (csv_patch)."""
+        A file still as okrsync wrote it is not read: its index says (csv_patch); the
+        records as read are then read only if the writer asks for them (a value it cannot write)."""
         self.patchable = None
         index = self._written(part) if path == self.path else None
         if index is not None:
@@ -633,7 +635,11 @@ class SpreadsheetConnector(Connector):
             for p in sheet_writer.row_parts(self):
                 table.binding(p)  # the bindings a read makes: the writer asks them which columns hold ids
             self.patchable = index
-            return sheet_writer.Existing(table, index.order(), index.preamble, [], {})
+            records = _Later(lambda: self._scan(part, path, sheet).records)
+            return sheet_writer.Existing(table, index.order(), index.preamble, [], records)
+        return self._scan(part, path, sheet)
+
+    def _scan(self, part: str, path: Path, sheet: str | None) -> sheet_writer.Existing:
         state = _ReadState()
         state.kept = []
         read = [r for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
@@ -691,6 +697,27 @@ class SpreadsheetConnector(Connector):
             except FileNotFoundError:
                 return None
         return digest.hexdigest()
+
+
+class _Later(collections.abc.Mapping):
+    """A mapping made on first use (the records of a file okrsync wrote, read only if needed)."""
+
+    def __init__(self, make):
+        self._make, self._made = make, None
+
+    def _get(self) -> dict:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
 
 
 def _mtime(path: Path) -> str:

@@ -113,3 +113,38 @@ def test_a_board_edited_by_hand_is_read_and_fully_written(tmp_path):
             and p.direction == "pull"] == [("KR5.1", "Key result 5.1 (edited)")]
     assert hub.connector("board").patchable is None and hub.connector("board").written.rendered == 30 * 4
     assert b"Key result 5.1 (edited)" in board.read_bytes()
+
+
+def test_an_xlsx_board_okrsync_wrote_is_not_read_again_before_a_write(tmp_path, monkeypatch):
+    """XLSX boards are written in full (openpyxl), but from the index of the last write, not
+    from reading and mapping the workbook again; the cells are those of a write after a read."""
+    import openpyxl
+
+    def world(name: str) -> tuple[list, list]:
+        base = tmp_path / name
+        base.mkdir()
+        save(base / "okrs.csv", plan_rows())
+        config = Config.of(base, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
+                                  "board": {"type": "xlsx", "path": "board.xlsx", "layout": "hierarchical"}},
+                           {"order": ["sheet", "board"]})
+        store, boards, used = Store(None), [], []
+        for body in [None, *edits(plan_rows())]:
+            if body is not None:
+                save(base / "okrs.csv", body)
+            hub = Hub(config, store, {"csv": CsvConnector, "xlsx": XlsxConnector})
+            run = store.begin_run("sync")
+            assert not any(p.rejected for p in hub.run(["sheet", "board"], run, progress=None))
+            store.finish_run(run, "ok", {})
+            wb = openpyxl.load_workbook(base / "board.xlsx")
+            boards.append([[c.value for c in row] for row in wb.active.iter_rows()])
+            used.append(hub.connector("board").patchable is not None)
+        return boards, used
+
+    indexed, used = world("indexed")
+    assert used == [False, True, True, True]  # every push after the first: no read of the board
+    monkeypatch.setattr("okrsync.connectors.spreadsheet.SpreadsheetConnector._written", lambda self, part: None)
+    read_first, used = world("read")
+    assert used == [False] * 4
+    assert indexed == read_first
+    cells = [c for row in indexed[2] for c in row]
+    assert "A new KR" in cells and "KR3.9" in cells and "O12" not in cells and "KR12.0" not in cells
