@@ -197,7 +197,8 @@ class SpreadsheetConnector(Connector):
         if fingerprint is None:  # we read or wrote it before: gone is not "everything deleted"
             raise FatalError(f"{self.path} {self.vanished}", endpoint=self.endpoint)
         if row_prints.fingerprint_of(cursor) == fingerprint:  # nothing changed since we last read or wrote it
-            self.index = (fingerprint, cursor)  # a push may patch what okrsync wrote there (csv_patch)
+            if self.by_blocks:  # local files: a push may patch what okrsync wrote there (csv_patch)
+                self.index = (fingerprint, cursor)
             yield Cursor(cursor, full_listing=False)
             return
         _, prior = row_prints.split(cursor)
