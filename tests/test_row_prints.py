@@ -158,3 +158,38 @@ def test_another_header_or_mapping_maps_everything(tmp_path, change):
         save(tmp_path / "okrs.csv", body)
     plan, prints = pull(hub)
     assert not prints.partial and prints.rows_mapped == 20 * KRS
+
+
+REAL = Path(__file__).resolve().parent / "fixtures" / "real"
+
+
+def test_a_real_sheet_edited_maps_one_objectives_rows(tmp_path):
+    """The product-ops sandbox export (2 objectives, 4 KRs, percent words): one KR edited."""
+    lines = (REAL / "flat_kr_rows_percent_words_product_ops_sandbox.csv").read_text().splitlines(keepends=True)
+    (tmp_path / "okrs.csv").write_text("".join(lines))
+    hub = hub_for(tmp_path)
+    plan, prints = pull(hub)
+    assert plan.counters.created == 6 and prints.rows_mapped == 4
+    lines[2] = lines[2].replace("Check In Failed Count,2,2,1", "Check In Failed Count,2,1.5,1")
+    (tmp_path / "okrs.csv").write_text("".join(lines))
+    plan, prints = pull(hub)
+    assert prints.partial and prints.rows_mapped == 2  # O-001's two rows
+    assert [(c.external_id, c.diff) for c in plan.changes] == [("KR-002", {"current": (2.0, 1.5)})]
+    full_read_agrees(hub)
+
+
+def test_a_real_sheet_with_a_rejected_row_says_it_on_every_read(tmp_path):
+    """The product-ops export with a KR id typed twice: the rejection keeps no row state, so
+    the next read of the edited file is a full one and says it again."""
+    lines = (REAL / "flat_kr_rows_percent_words_product_ops_sandbox.csv").read_text().splitlines(keepends=True)
+    lines[4] = lines[4].replace("KR-004", "KR-001")
+    (tmp_path / "okrs.csv").write_text("".join(lines))
+    hub = hub_for(tmp_path)
+    first, _ = pull(hub)
+    lines[3] = lines[3].replace("Rate,40 percent,40 percent", "Rate,40 percent,45 percent")
+    (tmp_path / "okrs.csv").write_text("".join(lines))
+    again, prints = pull(hub)
+    assert not prints.partial and prints.rows_mapped == 4
+    assert [r.reason for r in again.rejected] == [r.reason for r in first.rejected] == [
+        "duplicate key result 'KR-001' (first at okrs.csv row 2)"]
+    assert [(c.external_id, c.diff) for c in again.changes] == [("KR-003", {"current": (40.0, 45.0)})]
