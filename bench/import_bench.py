@@ -163,6 +163,19 @@ def write_xlsx(path: Path, n: int) -> None:
     wb.save(path)
 
 
+def edit_one_percent(path: Path) -> None:
+    """Change the Current cell of every 100th KR row of a generated CSV (1 % of the KRs)."""
+    lines = path.read_text().splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    col = header.index("Current")
+    for i in range(1, len(lines), 100):
+        cells = lines[i].rstrip("\r\n").split(",")
+        if len(cells) == len(header) and cells[col]:
+            cells[col] = cells[col].replace("%", "") + "1" + ("%" if "%" in cells[col] else "")
+            lines[i] = ",".join(cells) + "\n"
+    path.write_text("".join(lines))
+
+
 def _xlsx_cell(v: str):
     if len(v) == 10 and v[4] == "-" and v[7] == "-":  # an ISO date: a real date cell, as Excel keeps it
         return dt.datetime.strptime(v, "%Y-%m-%d")
@@ -246,7 +259,7 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
     import_rss = rss_mb()
 
     def one_run(command: str, clear_cursor: bool = False) -> dict:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         cfg = config_mod.load(cfg_path, set(plugins.connectors()))
         store = Store(cfg.store)
         hub = Hub(cfg, store, {k: i.cls for k, i in plugins.connectors().items()})
@@ -264,7 +277,8 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
         changes = store.db.execute("SELECT count(*) FROM changes WHERE run_id = ?", [run_id]).fetchone()[0]
         entities = store.db.execute("SELECT count(*) FROM entities").fetchone()[0]
         store.close()
-        return {"seconds": round(t4 - t0, 3), "setup_s": round(t1 - t0, 3), "plan_s": round(t2 - t1, 3),
+        cpu = time.process_time() - c0
+        return {"seconds": round(t4 - t0, 3), "cpu_s": round(cpu, 3), "setup_s": round(t1 - t0, 3), "plan_s": round(t2 - t1, 3),
                 "apply_s": round(t3 - t2, 3), "change_rows": changes, "entities": entities,
                 "counters": plan.counters.__dict__, "rejected": [str(r) for r in plan.rejected[:5]],
                 "n_rejected": len(plan.rejected), "peak_rss_mb_after": round(rss_mb(), 1)}
@@ -287,13 +301,18 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
     if prof:
         prof.disable()
         prof.dump_stats(profile + ".full")
+    edited = None
+    if fmt == "csv":  # 1 % of the KRs edited: only their rows should cost (row_prints)
+        edit_one_percent(data)
+        edited = one_run("pull")
     import okrsync
 
     return {"format": fmt, "krs": n, "okrsync": str(Path(okrsync.__file__).parent), "mapping": endpoint.get("mapping", "spreadsheet (default)"),
             "mapping_problem": problem, "file_mb": round(data.stat().st_size / 1e6, 2),
             "store_mb": round(sum(p.stat().st_size for p in workdir.glob("okrsync.db*")) / 1e6, 2),
             "baseline_rss_mb": round(base_rss, 1), "baseline_hwm_mb": base_hwm, "peak_hwm_mb": hwm_mb(), "after_imports_rss_mb": round(import_rss, 1),
-            "first": first, "reimport_skip": skip, "reimport_full": full, "peak_rss_mb": round(rss_mb(), 1)}
+            "first": first, "reimport_skip": skip, "reimport_full": full, "reimport_edit": edited,
+            "peak_rss_mb": round(rss_mb(), 1)}
 
 
 # ------------------------------------------------------------------ parent
@@ -323,18 +342,21 @@ def machine() -> dict:
 
 
 def table(results: list[dict]) -> str:
-    cols = ["format", "KRs", "first import s", "re-import (skip) s", "re-import (full) s",
-            "change rows first", "change rows re-import", "peak RSS MB"]
+    cols = ["format", "KRs", "first import s", "re-import (skip) s", "re-import (full) s", "1% edit re-import s",
+            "stdlib ref s", "change rows first", "change rows re-import", "peak RSS MB", "store/file"]
     body = []
     for r in results:
         if "error" in r:
-            body.append([r["format"], f"{r['krs']:,}", "ERROR", "", "", "", "", ""])
+            body.append([r["format"], f"{r['krs']:,}", "ERROR", *[""] * 8])
             continue
+        edit, ref = r.get("reimport_edit"), r.get("reference")
         body.append([r["format"], f"{r['krs']:,}", f"{r['first']['seconds']:.2f}",
                      f"{r['reimport_skip']['seconds']:.2f}", f"{r['reimport_full']['seconds']:.2f}",
+                     f"{edit['seconds']:.2f} ({edit['seconds'] / r['first']['seconds']:.2f}×)" if edit else "—",
+                     f"{ref['seconds']:.2f} ({r['first']['seconds'] / ref['seconds']:.1f}×)" if ref else "—",
                      f"{r['first']['change_rows']:,}",
                      f"{r['reimport_skip']['change_rows']:,} / {r['reimport_full']['change_rows']:,}",
-                     f"{r['peak_rss_mb']:.0f}"])
+                     f"{r['peak_rss_mb']:.0f}", f"{r['store_mb'] / r['file_mb']:.1f}×"])
     widths = [max(len(c), *(len(b[i]) for b in body)) if body else len(c) for i, c in enumerate(cols)]
     line = lambda cells: "  ".join(c.rjust(w) if i > 0 else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))  # noqa: E731
     return "\n".join([line(cols), line(["-" * w for w in widths]), *(line(b) for b in body)])
@@ -362,6 +384,17 @@ def verdicts(results: list[dict]) -> list[dict]:
         # is unchanged in content but not in bytes (re-saved by Excel), shown against the same bar.
         out.append({"case": case, "check": "re-import (full) < ½ first", "ok": full < first * 0.5, "stretch": True,
                     "detail": f"{full:.2f} / {first:.2f} s = {full / first:.0%}" if first else ""})
+        if r.get("reimport_edit"):  # issue 21: work in proportion to the change
+            edit = r["reimport_edit"]["seconds"]
+            out.append({"case": case, "check": "1 %-edited re-import ≤ 0.25× first", "ok": edit <= first * 0.25,
+                        "detail": f"{edit:.2f} / {first:.2f} s = {edit / first:.2f}×"})
+        if r.get("reference"):
+            ref = r["reference"]["seconds"]
+            out.append({"case": case, "check": "first import ≤ 2× the stdlib reference (stdlib_import.py)",
+                        "ok": first <= 2 * ref, "detail": f"{first:.2f} / {ref:.2f} s = {first / ref:.1f}×"})
+        if r["format"] == "csv":
+            out.append({"case": case, "check": "store ≤ 3× the CSV", "ok": r["store_mb"] <= 3 * r["file_mb"],
+                        "detail": f"{r['store_mb']:.1f} / {r['file_mb']:.1f} MB = {r['store_mb'] / r['file_mb']:.1f}×"})
         n_rej = r["first"]["n_rejected"]
         if n_rej:
             out.append({"case": case, "check": "no rejected rows", "ok": False, "detail": f"{n_rej}: {r['first']['rejected'][:2]}"})
@@ -424,6 +457,12 @@ def main(argv: list[str] | None = None) -> int:
                           f"{r['reimport_skip']['seconds']:.2f} s, full {r['reimport_full']['seconds']:.2f} s, "
                           f"peak {r['peak_rss_mb']:.0f} MB", file=sys.stderr, flush=True)
                 r["generate_s"] = generated[data.name]
+                if fmt == "csv" and "error" not in r:  # the reference, on a fresh copy of the same file
+                    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--generate", str(data), str(n)],
+                                   check=True)
+                    ref = subprocess.run([sys.executable, str(HERE / "stdlib_import.py"), str(data),
+                                          str(tmp / f"reference-{n}.db")], capture_output=True, text=True, check=True)
+                    r["reference"] = json.loads(ref.stdout)
                 results.append(r)
     finally:
         if args.keep:

@@ -32,7 +32,7 @@ from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, Table
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
 
-from . import sheet_style
+from . import csv_patch, sheet_style
 
 _DATES = ("start", "due", "end")
 SHEET_PER = {"period": "No period", "team": "No team"}  # sheet_per: the field → the sheet of objectives without one
@@ -122,7 +122,11 @@ def write(conn, batch: WriteBatch) -> WriteResult:
         tables = [(s, _table_rows(conn, s, rows, records, origin)) for s, rows in _per_sheet(conn, sheets, plan, records)]
     else:
         plan = _sheet_plan(conn, sheets[0].records, result)
+        if conn.name == "csv" and csv_patch.patch(conn, sheets[0], plan, records, batch, origin):
+            return result  # only the changed rows rendered, the rest copied (csv_patch)
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
+        if not sheets[0].old.kept:  # the rows' records, for the index a file write keeps (csv_patch)
+            conn.row_keys = [((r.kind, r.external_id), (c.kind, c.external_id) if c else None) for _, r, c in plan]
     conn.save_tables(tables)
     return result
 
@@ -231,13 +235,14 @@ def _writable(conn, records: list[Record], sheets: list[_Sheet], origin: dict, r
     (the record as read; a new record is left out). The whole record, not the one cell:
     the hub agrees with an endpoint record by record, so a half-written record would have
     its other fields read back as edits made there."""
-    old = {key: r for s in sheets for key, r in s.old.records.items()}
+    old = None  # made on first need: a file okrsync wrote was not read (csv_patch), and is only now
     out = []
     for r in records:
         why = _unwritable(conn, r)
         if why is None:
             out.append(r)
             continue
+        old = {key: r for s in sheets for key, r in s.old.records.items()} if old is None else old
         key = origin[id(r)]
         result.rejected.append(Rejected(r.canonical_id or r.external_id, f"{conn.path.name}: {why}; the record is not "
                                         f"written ({'its row keeps what it held' if key in old else 'not added'}); "
@@ -421,9 +426,22 @@ def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
         styles = {(s.sheet or _first_sheet(s.path)): sheet_style.style(conn, rows, len(s.old.preamble), s.part)
                   for s, rows in tables}
         tabular.write_xlsx(conn.path, sheets, styles)
+        keys = getattr(conn, "row_keys", None)
+        if keys is not None and len(tables) == 1 and not tables[0][0].old.preamble:  # (cells above the
+            s, rows = tables[0]  # header may be dates: not kept) the next push need not read it back (csv_patch)
+            head = 0
+            conn.written = csv_patch.Index(s.part, [str(h) for h in rows[head]], rows[:head], 0, list(keys))
         return
     for s, rows in tables:
         delimiter, encoding = _csv_dialect(conn, s.path)
+        keys = getattr(conn, "row_keys", None)
+        if keys is not None and len(tables) == 1:  # one table, every row a record's: write it with its index
+            head = len(s.old.preamble) + 1
+            conn.written = csv_patch.write(s.path, [*((None, None, r) for r in rows[:head]),
+                                                    *((k, c, r) for (k, c), r in zip(keys, rows[head:]))],
+                                           delimiter=delimiter, bom=encoding == "utf-8-sig", part=s.part,
+                                           header=[str(h) for h in rows[head - 1]], preamble=rows[:head - 1])
+            continue
         tabular.write_csv(s.path, rows[0], rows[1:], delimiter=delimiter, encoding=encoding)
 
 

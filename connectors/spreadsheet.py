@@ -30,6 +30,7 @@ from __future__ import annotations
 import datetime as dt
 
 import collections
+import collections.abc
 import dataclasses
 import functools
 import hashlib
@@ -49,7 +50,7 @@ from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
-from . import sheet_checks, sheet_writer
+from . import csv_patch, row_prints, sheet_checks, sheet_writer
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
@@ -96,6 +97,14 @@ class SpreadsheetConnector(Connector):
     # sheet whose rows get sorted keeps its links; files keep the classic blank cells
     parent_ids_on_rows = False
     tabbed = False  # linked tables are tabs of one workbook (XLSX, Sheets), not files
+    by_blocks = False  # a changed file re-maps only its changed blocks of rows (row_prints; local files)
+    last_read: row_prints.Prints | None = None  # the last read's blocks: rows read and mapped (tests, bench)
+    # csv_patch: (fingerprint, index) of what okrsync last wrote to the file; the index a scan
+    # used instead of reading (the write may patch); the index the last write made; its rows' records
+    index: tuple[str, csv_patch.Index | str] | None = None  # the index, or the cursor holding it
+    patchable: csv_patch.Index | None = None
+    written: csv_patch.Index | None = None
+    row_keys: list | None = None
     # what a read says of a table that is not there: before any run / after one
     absent = "does not exist yet; a push creates it"
     vanished = "has disappeared since the last run; restore it, or remove the endpoint from the config"
@@ -193,21 +202,55 @@ class SpreadsheetConnector(Connector):
             return
         if fingerprint is None:  # we read or wrote it before: gone is not "everything deleted"
             raise FatalError(f"{self.path} {self.vanished}", endpoint=self.endpoint)
-        if cursor == fingerprint:  # nothing changed since we last read or wrote it
+        if row_prints.fingerprint_of(cursor) == fingerprint:  # nothing changed since we last read or wrote it
+            if self.by_blocks:  # local files: a push may patch what okrsync wrote there (csv_patch)
+                self.index = (fingerprint, cursor)
             yield Cursor(cursor, full_listing=False)
             return
+        _, prior = row_prints.split(cursor)
+        prints = self._prints(prior)
+        if prints is not None and prints.partial:
+            # only the changed blocks' items: few, held until it is sure the partial read is exact
+            items = list(self._read_file(fingerprint, prints))
+            if prints.partial and not prints.collides():
+                self.last_read = prints
+                yield from items
+                return
+            prints = self._prints(None)  # a full read, which says what a partial one could not
+        self.last_read = prints
+        yield from self._read_file(fingerprint, prints)
+
+    def _prints(self, prior: dict | None) -> row_prints.Prints | None:
+        """Row fingerprints for this read (``row_prints``), where the file's shape allows them."""
+        if not self.by_blocks or self.layout == "linked" or self._option("lookups") or len(self.table_files()) != 1:
+            return None
+        return row_prints.Prints(prior, self._shape().hexdigest(), self._read_row)
+
+    def _read_file(self, fingerprint: str, prints: row_prints.Prints | None) -> Iterator:
         state = _ReadState()
+        state.prints = prints
         state.updated = self._updated()
         state.lookups = self._lookups()
+        rejected = False
         for part, path, sheet in self.table_files():
-            yield from self._read_table(part, path, sheet, state)
+            for item in self._read_table(part, path, sheet, state):
+                rejected = rejected or isinstance(item, Rejected)
+                yield item
         yield from state.flush()
+        if prints is not None:
+            prints.add_counts(state)
         kinds = [self.mapping.kind(p) for p in (self.tables if self.layout == "linked" else sheet_writer.row_parts(self))]
         problem = sheet_checks.shape_problem(self.mapping, kinds, state.made, state.kinds, state.names, state.rows)
+        cursor = fingerprint
         if problem:
             yield Rejected(self.path.name, problem)
-            fingerprint += "+unsettled"  # not a cursor that skips the next read: the problem is reported again
-        yield Cursor(fingerprint, full_listing=True)
+            cursor += "+unsettled"  # not a cursor that skips the next read: the problem is reported again
+        elif prints is not None and prints.usable and not rejected and not state.renamed:
+            cursor = row_prints.join(fingerprint, prints.state())  # the next read of a changed file maps only what changed
+        if prints is not None and prints.partial:
+            yield Cursor(cursor, full_listing=False, present=prints.present(kinds))
+        else:
+            yield Cursor(cursor, full_listing=True)
 
     def table_files(self) -> list[tuple[str, Path, str | None]]:
         """(part, file, sheet) of each table; linked tables parents first, so ids resolve."""
@@ -273,12 +316,21 @@ class SpreadsheetConnector(Connector):
             if table.unmapped:
                 yield Note(f"{name}: columns kept in extra: {', '.join(table.unmapped)}")
             extra = list(values.values())
+            prints = state.prints
+            if prints is not None:
+                prints.start_table(table, [*(r.cells for r in head[:skipped + 1]), [str(v) for v in extra]],
+                                   self._objective_columns(table))
             for row in itertools.chain(head[skipped + 1:], rows):
                 if extra:  # table-wide values (a year above the header, the sheet name) on every row
                     cells = row.cells[:len(header)]
                     row = tabular.RawRow(row.file, row.sheet, row.number,
                                          cells + [None] * (len(header) - len(cells)) + extra)
-                yield from self._read_row(table, row, state)
+                if prints is None:
+                    yield from self._read_row(table, row, state)
+                else:
+                    yield from prints.feed(row, state)
+            if prints is not None:
+                yield from prints.close(state)
             if state.ghosts:
                 yield Note(sheet_checks.ghost_note(name, state.ghosts))
         except tabular.TableError as e:
@@ -287,6 +339,19 @@ class SpreadsheetConnector(Connector):
             raise MappingError(f"endpoint {self.endpoint}: {e}") from None
         finally:
             rows.close()
+
+    def _objective_columns(self, table: Table) -> list[int] | None:
+        """The columns that name a row's objective (a change of them starts a block of
+        ``row_prints``); None where rows depend on more than their block: typed rows,
+        parents named by their titles (found among all records read before)."""
+        if table.typed:
+            return None
+        binding = table.binding(self.mapping.row_entity)
+        if any(c.field and c.field.endswith("_title") for c in binding.columns):
+            return None
+        return [c.index for c in binding.columns
+                if (c.part and self.mapping.kind(c.part) == "objective" and c.field in ("id", "title"))
+                or c.field in ("objective_id",)]
 
     def _check_options(self) -> None:
         """The shapes of the options for real files, so a typo is a located config error, not a traceback."""
@@ -466,7 +531,9 @@ class SpreadsheetConnector(Connector):
             if item is None:
                 continue
             if p == part and isinstance(item, Record) and item.kind != "objective" and not tf.parse_text(parsed[p].get("id")):
+                named = item.external_id
                 item = state.distinct(item)  # no id column: a repeated title is another record unless all else repeats
+                state.renamed = state.renamed or item.external_id != named  # "~2" depends on rows far above
             if isinstance(item, Rejected):
                 if self.mapping.kind(p) == "objective":
                     state.last_objective = _REJECTED  # the KR rows below belong to it, not to the one before
@@ -565,13 +632,37 @@ class SpreadsheetConnector(Connector):
         sheet_writer.save_files(self, tables)
 
     def scan(self, part: str, path: Path, sheet: str | None) -> sheet_writer.Existing:
-        """What an existing table holds besides records: see ``sheet_writer.Existing``."""
+        """What an existing table holds besides records: see ``sheet_writer.Existing``.
+        A file still as okrsync wrote it is not read: its index says (csv_patch); the
+        records as read are then read only if the writer asks for them (a value it cannot write)."""
+        self.patchable = None
+        index = self._written(part) if path == self.path else None
+        if index is not None:
+            table = Table(self.mapping, index.header, self.layout, part, where=path.name)
+            for p in sheet_writer.row_parts(self):
+                table.binding(p)  # the bindings a read makes: the writer asks them which columns hold ids
+            self.patchable = index
+            records = _Later(lambda: self._scan(part, path, sheet).records)
+            return sheet_writer.Existing(table, index.order(), index.preamble, [], records)
+        return self._scan(part, path, sheet)
+
+    def _scan(self, part: str, path: Path, sheet: str | None) -> sheet_writer.Existing:
         state = _ReadState()
         state.kept = []
         read = [r for r in self._read_table(part, path, sheet, state) if isinstance(r, Record)]
         read += state.flush()
         return sheet_writer.Existing(state.tables.get((path, sheet)), [(r.kind, r.external_id) for r in read],
                                      state.preamble, state.kept, {(r.kind, r.external_id): r for r in read})
+
+    def _written(self, part: str) -> csv_patch.Index | None:
+        """The index of what okrsync last wrote to the file, if the file is still that."""
+        if self.index is None or self.fingerprint() != self.index[0]:
+            return None
+        index = self.index[1]
+        if isinstance(index, str):  # the cursor, parsed only now that a push needs it
+            state = row_prints.split(index)[1] or {}
+            index = csv_patch.Index.load(state["write"]) if "write" in state else None
+        return index if index is not None and index.part == part else None
 
     def fields(self, kind: str) -> set[str] | None:
         parts = self.tables if self.layout == "linked" else sheet_writer.row_parts(self)
@@ -583,6 +674,7 @@ class SpreadsheetConnector(Connector):
         return names | {f"extra.{self.endpoint}"}
 
     def write(self, batch: WriteBatch) -> WriteResult:
+        self.written = self.row_keys = None
         try:
             result = sheet_writer.write(self, batch)
         except tabular.TableError as e:
@@ -590,12 +682,20 @@ class SpreadsheetConnector(Connector):
         except OSError as e:
             raise FatalError(f"cannot write {self.path}: {e.strerror}", endpoint=self.endpoint) from None
         result.cursor = self.fingerprint()
+        if self.written is not None and result.cursor:  # the next push patches this file if it is still the same
+            result.cursor = row_prints.join(result.cursor, {"v": row_prints.VERSION, "write": self.written.dump()})
+        self.index = (result.cursor.split(row_prints.SEPARATOR)[0], self.written) if self.written else None
         return result
+
+    def _shape(self):
+        """A digest of the options and the mapping that shape how the file(s) read."""
+        digest = hashlib.sha256(json.dumps(self.options, sort_keys=True, default=str).encode())
+        digest.update(repr(self.mapping).encode())
+        return digest
 
     def fingerprint(self) -> str | None:
         """A digest of the file(s), the options and the mapping that shape how they read."""
-        digest = hashlib.sha256(json.dumps(self.options, sort_keys=True, default=str).encode())
-        digest.update(repr(self.mapping).encode())
+        digest = self._shape()
         for _, path, _ in self.table_files():
             try:
                 with open(path, "rb") as f:
@@ -604,6 +704,27 @@ class SpreadsheetConnector(Connector):
             except FileNotFoundError:
                 return None
         return digest.hexdigest()
+
+
+class _Later(collections.abc.Mapping):
+    """A mapping made on first use (the records of a file okrsync wrote, read only if needed)."""
+
+    def __init__(self, make):
+        self._make, self._made = make, None
+
+    def _get(self) -> dict:
+        if self._made is None:
+            self._made = self._make()
+        return self._made
+
+    def __getitem__(self, key):
+        return self._get()[key]
+
+    def __iter__(self):
+        return iter(self._get())
+
+    def __len__(self):
+        return len(self._get())
 
 
 def _mtime(path: Path) -> str:
@@ -635,6 +756,9 @@ class _ReadState:
         self.lookups: dict[str, tuple[str, dict[str, str]]] = {}  # field → (table, cell → joined value)
         self.identity: list[int] = []  # the current table's id and title columns
         self.mapped: set[int] = set()  # the current table's columns read into a field
+        self.prints: row_prints.Prints | None = None  # a read by blocks of rows (row_prints)
+        self.log: list[tuple[str, str]] | None = None  # (kind, id) of the records the current block makes
+        self.renamed = False  # a repeated title got "~2": ids depend on rows far apart, no block state kept
 
     def start_table(self, key: tuple, table: Table, name: str) -> None:
         """A new table (file or sheet): nothing carries over from the one before but records."""
@@ -674,6 +798,8 @@ class _ReadState:
         key = (record.kind, record.external_id)
         seen = self.seen.get(key)
         warnings, self.warnings = self.warnings, []
+        if self.log is not None:  # every record the block makes, repeats too (row_prints: a repeat in
+            self.log.append(key)  # an unchanged block and a changed one is for a full read to judge)
         if seen is None:
             self.seen[key] = (record.where, record.fields)
             self.kinds[record.kind] += 1
@@ -787,6 +913,7 @@ class CsvConnector(SpreadsheetConnector):
                    "delimiter": "the field separator (default: found from the file, else ,)", **SHEET_OPTIONS}
     required_options = ("path",)
     suffixes = (".csv", ".tsv", ".txt")
+    by_blocks = True
 
 
 class XlsxConnector(SpreadsheetConnector):
@@ -799,6 +926,7 @@ class XlsxConnector(SpreadsheetConnector):
     required_options = ("path",)
     suffixes = (".xlsx", ".xlsm")
     tabbed = True
+    by_blocks = True
     max_cell = 32_767  # Excel's limit; openpyxl writes more, but what reads it back (Excel, openpyxl) cuts it
 
 

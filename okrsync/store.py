@@ -108,6 +108,15 @@ def m005_link_keys(db: sqlite_utils.Database) -> None:
     db["links"].create_index(["endpoint", "external_id"])  # set_keys finds a link without its kind
 
 
+@MIGRATIONS()
+def m006_partial_indexes(db: sqlite_utils.Database) -> None:
+    # Every run looks for the few creates still open ('sent') and the few entities deleted:
+    # small indexes of just those, so a quiet run does not visit every intent ever sent or
+    # every link (60,000 of each after a 50,000-KR first push)
+    db.execute("CREATE INDEX IF NOT EXISTS idx_intents_open ON intents (endpoint, canonical_id) WHERE status = 'sent'")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_entities_deleted ON entities (id) WHERE deleted = 1")
+
+
 @dataclass(slots=True)
 class Link:
     """An endpoint's record tied to a canonical entity, with what the endpoint last agreed with."""
@@ -460,8 +469,10 @@ class Store:
 
     def deleted_links(self, endpoint: str) -> list[tuple[str, str, str]]:
         """(kind, external id, canonical id) of this endpoint's records deleted in the hub."""
-        return self.db.execute("SELECT l.kind, l.external_id, l.canonical_id FROM links l JOIN entities e "
-                               "ON e.id = l.canonical_id WHERE l.endpoint = ? AND e.deleted = 1", [endpoint]).fetchall()
+        # from the deleted entities (a small index) to their links, not through every link
+        return self.db.execute("SELECT l.kind, l.external_id, l.canonical_id FROM entities e CROSS JOIN links l "
+                               "ON l.endpoint = ? AND l.canonical_id = e.id WHERE e.deleted = 1 "
+                               "ORDER BY l.external_id, l.rowid", [endpoint]).fetchall()  # the order it always had
 
     def update_base(self, endpoint: str, canonical_id: str, field: str, value: Any) -> None:
         """Set one field of an endpoint's base snapshot (a settled conflict's candidate)."""
@@ -560,10 +571,12 @@ class Store:
     def pending_creates(self, endpoint: str) -> dict[str, str]:
         """{canonical id: when sent} of creates whose outcome is unknown: sent to ``endpoint``
         by a run that died or lost the answer, not linked since, their entity still live."""
+        # EXISTS, not IN (SELECT …): looked up per open intent instead of listing every link and entity
         return dict(self.db.execute(
-            "SELECT canonical_id, max(created) FROM intents WHERE endpoint = ? AND status = 'sent' AND canonical_id NOT IN "
-            "(SELECT canonical_id FROM links WHERE endpoint = ?) AND canonical_id IN (SELECT id FROM entities WHERE deleted = 0) "
-            "GROUP BY canonical_id", [endpoint, endpoint]))
+            "SELECT i.canonical_id, max(i.created) FROM intents i WHERE i.endpoint = ? AND i.status = 'sent' "
+            "AND NOT EXISTS (SELECT 1 FROM links l WHERE l.endpoint = i.endpoint AND l.canonical_id = i.canonical_id) "
+            "AND EXISTS (SELECT 1 FROM entities e WHERE e.id = i.canonical_id AND e.deleted = 0) "
+            "GROUP BY i.canonical_id", [endpoint]))
 
     def created_since(self, endpoint: str, since: str) -> set[str]:
         """Canonical ids of creates sent to ``endpoint`` after ``since`` (ISO): a lagging
@@ -592,10 +605,11 @@ class Store:
     def settle_intents(self, endpoint: str) -> int:
         """Close intents whose record is linked now, or whose entity has left the hub;
         returns how many are still open."""
-        self.db.execute("UPDATE intents SET status = 'done' WHERE endpoint = ? AND status = 'sent' AND canonical_id IN "
-                        "(SELECT canonical_id FROM links WHERE endpoint = ?)", [endpoint, endpoint])
-        self.db.execute("UPDATE intents SET status = 'dropped' WHERE endpoint = ? AND status = 'sent' AND canonical_id "
-                        "NOT IN (SELECT id FROM entities WHERE deleted = 0)", [endpoint])
+        self.db.execute("UPDATE intents SET status = 'done' WHERE endpoint = ? AND status = 'sent' AND EXISTS (SELECT 1 "
+                        "FROM links l WHERE l.endpoint = intents.endpoint AND l.canonical_id = intents.canonical_id)",
+                        [endpoint])
+        self.db.execute("UPDATE intents SET status = 'dropped' WHERE endpoint = ? AND status = 'sent' AND NOT EXISTS "
+                        "(SELECT 1 FROM entities e WHERE e.id = intents.canonical_id AND e.deleted = 0)", [endpoint])
         return self.db.execute("SELECT count(*) FROM intents WHERE endpoint = ? AND status = 'sent'", [endpoint]).fetchone()[0]
 
     def drop_link(self, endpoint: str, kind: str, external_id: str) -> None:

@@ -1,0 +1,216 @@
+"""Row fingerprints: a changed sheet re-maps only the rows that changed.
+
+A flat or hierarchical table is cut into *blocks*: an objective's rows (a row that names
+another objective starts the next block; rows before the first objective are a block of
+their own). A full read keeps, per block, a digest of its raw cells with what mapping it
+gave: the records it made (kind, id), the record counts the whole-file checks add up, and
+the objective the block started and ended under (a hierarchical KR row without objective
+cells belongs to the one above). That state rides in the endpoint's cursor, after the
+file's fingerprint, and is stored by the hub with the pull, in its transaction.
+
+The next read of a changed file still reads every raw row (cheap), but sends a block
+through mapping only when its digest is new, or its rows gave anything but records (a
+note, a rejection, ghost rows: those are said again on every read), or it now starts
+under another objective. It then yields only those blocks' records and, as
+``Cursor.present``, every record the file holds, so the hub merges the changed ones and
+takes the missing ones as deleted, looking nothing up for the rest.
+
+Why blocks and not single rows: an objective's cells repeat on each of its KR rows and
+the first row's win, so a KR row cannot be mapped without its objective's other rows.
+
+A partial read falls back to a full one, never guesses, when it cannot be exact:
+- the previous read rejected a row, or found the file's shape wrong (those stay reported
+  until a full read sees them fixed or gone), or renamed a repeated title ("~2");
+- the header or the rows above it changed, or the mapping or options did;
+- a record of a re-mapped block is also one of an unchanged block (a duplicate id, an
+  objective whose rows are no longer together): the full read reports it as before.
+Tables it does not apply to (linked, typed rows, lookups, parents named by title, several
+sheets) always read in full.
+"""
+
+from __future__ import annotations
+
+import base64
+import collections
+import hashlib
+import json
+import zlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from okrsync.connector import Record
+from okrsync.model import KINDS
+
+VERSION = 1
+ANY = "\0any"  # Block.start of a block whose first row sets its objective
+SEPARATOR = " "  # cursor = fingerprint, then the row state (fingerprints are hex: no space)
+
+
+@dataclass
+class Block:
+    """What one block of rows gave when last mapped."""
+
+    start: str | None  # the objective above it (state.last_objective before its first row), or ANY
+    end: str | None  # ... and after its last row
+    keys: list[tuple[str, str]]  # (kind, id) of the records it made
+    made: dict[str, int]  # records made by rows of their own, per kind
+    kinds: dict[str, int]  # every record, per kind
+    rows: int  # rows read (ghost rows aside)
+
+    def dump(self) -> list:
+        return [self.start, self.end, [[KINDS.index(k), e] for k, e in self.keys], self.made, self.kinds, self.rows]
+
+    @classmethod
+    def load(cls, raw: list) -> Block:
+        start, end, keys, made, kinds, rows = raw
+        return cls(start, end, [(KINDS[k], e) for k, e in keys], made, kinds, rows)
+
+
+def fingerprint_of(cursor: str | None) -> str | None:
+    """The file fingerprint a cursor starts with (the state after it is not decoded)."""
+    return cursor.split(SEPARATOR, 1)[0] if cursor else cursor
+
+
+def split(cursor: str | None) -> tuple[str | None, dict | None]:
+    """(file fingerprint, row state) of a stored cursor; the state is None when the cursor has none."""
+    if not cursor or SEPARATOR not in cursor:
+        return cursor, None
+    fingerprint, blob = cursor.split(SEPARATOR, 1)
+    try:
+        state = json.loads(zlib.decompress(base64.b64decode(blob)))
+    except (ValueError, zlib.error):  # not ours (an older okrsync's cursor): read in full
+        return fingerprint, None
+    return fingerprint, state if state.get("v") == VERSION else None
+
+
+def join(fingerprint: str, state: dict) -> str:
+    """The cursor holding the file's fingerprint and the row state."""
+    blob = base64.b64encode(zlib.compress(json.dumps(state, separators=(",", ":")).encode(), 6)).decode()
+    return f"{fingerprint}{SEPARATOR}{blob}"
+
+
+def digest(cells: Any, h) -> None:
+    try:
+        h.update("\x1f".join(cells).encode())  # CSV rows: all text
+    except TypeError:  # XLSX rows hold numbers, dates and None too
+        h.update(repr(cells).encode())
+    h.update(b"\x1e")
+
+
+class Prints:
+    """One read's row fingerprints: which blocks to map, and the state to keep for the next read.
+
+    ``prior`` is the last read's state (None: map every block, as a full read).
+    ``map_row(table, row, state)`` is the connector's row mapping (yields items)."""
+
+    def __init__(self, prior: dict | None, shape: str, map_row: Callable):
+        self.prior = prior if prior and prior.get("shape") == shape else None
+        self.shape, self.map_row = shape, map_row
+        self.head: str | None = None
+        self.old: dict[str, Block] = {d: Block.load(b) for d, b in self.prior["blocks"].items()} if self.prior else {}
+        self.blocks: dict[str, Block] = {}
+        self.kept: list[Block] = []  # unchanged blocks, not mapped
+        self.live: list[tuple[str, str]] = []  # keys the mapped blocks made
+        self.clean = True  # every mapped block gave records only: the state can be kept
+        self.usable = True  # this table can be read by blocks at all
+        self.rows_mapped = self.rows_read = 0
+        self._rows: list = []
+        self._ident: tuple | None = None
+        self._columns: list[int] = []
+        self._table = None
+
+    @property
+    def partial(self) -> bool:
+        return self.prior is not None
+
+    def start_table(self, table, head_cells: list, objective_columns: list[int] | None) -> None:
+        """The table's header (with the rows above it and table-wide values) and the columns
+        that name an objective; None: this table cannot be read by blocks."""
+        self._table = table
+        if objective_columns is None:
+            self.usable, self.prior, self.old = False, None, {}
+            return
+        h = hashlib.blake2b(digest_size=16)
+        for cells in head_cells:
+            digest(cells, h)
+        self.head = h.hexdigest()
+        if self.prior and self.prior.get("head") != self.head:
+            self.prior, self.old = None, {}  # another header: every block maps anew
+        self._columns = objective_columns
+
+    def feed(self, row, state) -> Iterator:
+        """One raw row: it joins the current block, or closes it and starts the next."""
+        if not self.usable:
+            yield from self.map_row(self._table, row, state)
+            return
+        cells, columns = row.cells, self._columns
+        ident = tuple(cells[i] if i < len(cells) else None for i in columns)
+        if ident != self._ident and any(c not in (None, "") for c in ident):
+            yield from self.close(state)
+            self._ident = ident
+        self._rows.append(row)
+
+    def close(self, state) -> Iterator:
+        """Map the current block unless it is unchanged; yields what mapping it gave."""
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        self.rows_read += len(rows)
+        h = hashlib.blake2b(digest_size=16)
+        for row in rows:
+            digest(row.cells, h)
+        key = h.hexdigest()
+        old = self.old.get(key)
+        if old is not None and old.start in (ANY, state.last_objective):
+            state.last_objective = old.end
+            self.blocks[key] = old
+            self.kept.append(old)
+            return
+        start, ghosts, rows_before = state.last_objective, len(state.ghosts), state.rows
+        made, kinds = dict(state.made), dict(state.kinds)
+        state.context = {}  # a block maps on its own: no record carried over from the row above it
+        state.log = log = []
+        clean = True
+        for n, row in enumerate(rows):
+            for item in self.map_row(self._table, row, state):
+                clean = clean and isinstance(item, Record)
+                yield item
+            if n == 0 and any(kind == "objective" for kind, _ in log):
+                start = ANY  # its first row names its objective: what was above does not matter
+        state.log = None
+        self.rows_mapped += len(rows)
+        self.live += log
+        clean = clean and len(state.ghosts) == ghosts and key not in self.blocks
+        if clean:
+            self.blocks[key] = Block(start, state.last_objective, log, _less(state.made, made),
+                                     _less(state.kinds, kinds), state.rows - rows_before)
+        self.clean = self.clean and clean
+
+    def add_counts(self, state) -> None:
+        """The unchanged blocks' counts, so the whole-file checks see the whole file."""
+        for b in self.kept:
+            state.made.update(b.made)
+            state.kinds.update(b.kinds)
+            state.rows += b.rows
+
+    def collides(self) -> bool:
+        """A record of a mapped block that an unchanged block also made: a full read must say which wins."""
+        if not self.kept:
+            return False
+        mine = set(self.live)
+        return any(k in mine for b in self.kept for k in b.keys)
+
+    def present(self, kinds: list[str]) -> dict[str, frozenset[str]]:
+        """Every record the file holds now, per kind (the hub takes linked ones not listed as deleted)."""
+        found: dict[str, set[str]] = {k: set() for k in kinds}
+        for kind, ext in self.live + [k for b in self.kept for k in b.keys]:
+            found.setdefault(kind, set()).add(ext)
+        return {k: frozenset(v) for k, v in found.items()}
+
+    def state(self) -> dict:
+        return {"v": VERSION, "shape": self.shape, "head": self.head,
+                "blocks": {d: b.dump() for d, b in self.blocks.items()}}
+
+
+def _less(after: collections.Counter, before: dict) -> dict[str, int]:
+    return {k: n - before.get(k, 0) for k, n in after.items() if n != before.get(k, 0)}
