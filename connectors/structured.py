@@ -94,7 +94,7 @@ class StructuredConnector(Connector):
     capabilities = Capabilities(
         kinds=KINDS, kr_directions=DIRECTIONS, kr_units=UNITS,
         alignment="multi-parent", weights=True, confidence=True, check_ins="history", custom_fields=True,
-        deletes=False, incremental=False, writes="snapshot", read_only=KINDS,
+        deletes=False, incremental=False, writes="snapshot", read_only=KINDS, levels=True,
     )
     option_help = OPTION_HELP
     required_options = ("path", "mapping")

@@ -174,3 +174,14 @@ def as_numeric(fields: dict[str, Any]) -> dict[str, Any]:
     out.update(direction="increase", unit="number", start=0.0, target=float(len(levels)),
                current=None if reached is None else float(reached), description=description)
     return out
+
+
+def held_as_numbers(endpoint: str, krs: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    """The note each push to a tool without levels makes, naming the KRs it holds as numbers."""
+    if not krs:
+        return []
+    shown = ", ".join(f"key result {cid} ({f.get('title')!r})" for cid, f in krs[:5])
+    more = f" and {len(krs) - 5} more" if len(krs) > 5 else ""
+    return [f"{len(krs)} key result(s) measured by levels are held on {endpoint} as numeric KRs from 0 to the number "
+            f"of levels (current: the level reached, 0 = none; the levels listed in the description), as {endpoint} "
+            f"cannot hold levels: {shown}{more}"]

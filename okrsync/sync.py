@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable
 
 from . import checkins, unparsed
+from . import levels as ordinal
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
 from .errors import DeleteGuardError, OkrsyncError
@@ -639,7 +640,7 @@ class Hub:
             allowed = self._fields(conn, kind)
             if allowed == set() or kind in conn.capabilities.read_only:
                 continue
-            projected = project(fields, allowed, endpoint)
+            projected = project(self._held(conn, kind, fields), allowed, endpoint)
             if cid in by_cid:
                 if cid in unlisted:
                     waiting_listing += 1
@@ -682,11 +683,24 @@ class Hub:
             plan.changes.append(Change("delete", kind, cid, ext, None))
             plan.batch.deletes.append(Record(kind, ext, {}, canonical_id=cid))
             plan.counters.deleted += 1
+        if not conn.capabilities.levels and self._fields(conn, "key_result") != set():
+            # fields are stored compact with sorted keys (store.dumps): LIKE finds them without parsing every KR
+            rows = self.store.db.execute("SELECT id, fields FROM entities WHERE kind = 'key_result' AND deleted = 0 "
+                                         "AND fields LIKE '%\"direction\":\"levels\"%'")
+            plan.notes += ordinal.held_as_numbers(endpoint, [(cid, json.loads(text)) for cid, text in rows])
         if waiting_listing:
             plan.notes.append(f"{waiting_listing} record(s) okrsync created on {endpoint} are not in its listing yet "
                               f"(it may lag {conn.capabilities.listing_lag:g} s): their updates and deletes wait for a "
                               "run whose read shows them, so an edit made there meanwhile is not overwritten")
         return plan
+
+    @staticmethod
+    def _held(conn: Connector, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """``fields`` as ``conn`` can hold them: a KR measured by levels becomes a numeric KR
+        0..n on a tool without levels (``levels.as_numeric``; every push notes it)."""
+        if kind == "key_result" and fields.get("direction") == "levels" and not conn.capabilities.levels:
+            return ordinal.as_numeric(fields)
+        return fields
 
     def _id_hints(self, endpoint: str) -> dict[str, str]:
         """For creates: the id another endpoint already uses (earliest in ``sync.order``), so
@@ -724,8 +738,8 @@ class Hub:
         if conn.capabilities.writes == "snapshot":  # it rewrites everything: give it the records in step too
             by_cid = self.store.external_ids(plan.endpoint)
             plan.batch.unchanged.extend(
-                Record(kind, by_cid[cid], self._to_external(project(fields, self._fields(conn, kind), plan.endpoint), by_cid),
-                       canonical_id=cid)
+                Record(kind, by_cid[cid], self._to_external(project(self._held(conn, kind, fields), self._fields(conn, kind),
+                                                                    plan.endpoint), by_cid), canonical_id=cid)
                 for cid, kind, fields in self.store.in_step(plan.endpoint) if self._fields(conn, kind) != set())
         with self.store.atomic():  # committed before the remote sees anything
             sent = {c.canonical_id: c.fields for c in plan.changes if c.op == "create"}
