@@ -48,7 +48,7 @@ class Settled:
     def notes(self, endpoint: str) -> list[str]:
         out = []
         if self.from_check_ins:
-            out.append(f"{self.from_check_ins} key result(s) took current value, confidence or status "
+            out.append(f"{self.from_check_ins} key result(s) took current value (or level reached), confidence or status "
                        f"from their latest check-in (read from {endpoint})")
         if self.edits_kept:
             out.append(f"{self.edits_kept} current value(s) edited after the KR's latest check-in "
