@@ -93,10 +93,14 @@ def settle(store: Store, run_id: int, endpoint: str, changes) -> Settled:
         if found is None:
             continue
         kr = found[1]
+        carried, measure, ci_measure = _CARRIED, "current", "value"
+        if kr.get("direction") == "levels":  # the level, never a number; a tool holding it as 0..n gives numbers
+            check_ins = [c if c.get("level") is not None else {**c, "level": ordinal.from_number(kr.get("levels"), c.get("value"))}
+                         for c in check_ins]
+            carried, measure, ci_measure = _CARRIED[1:], "level", "level"
         last = latest(check_ins)
         if last is None:
             continue
-        measure, ci_measure = ("level", "level") if kr.get("direction") == "levels" else ("current", "value")
         edit = _last_edit(store, kr_id, measure) if kr.get(measure) is not None else None
         if edit is not None and edit[1] > when(last["at"]):
             if kr[measure] != last.get(ci_measure):
@@ -107,7 +111,7 @@ def settle(store: Store, run_id: int, endpoint: str, changes) -> Settled:
                 done.edits_kept += 1
             continue
         new = dict(kr)
-        for kr_field, ci_field in _CARRIED:  # each from the latest check-in that carries it (a note alone does not)
+        for kr_field, ci_field in carried:  # each from the latest check-in that carries it (a note alone does not)
             source = last if last.get(ci_field) is not None else latest([c for c in check_ins if c.get(ci_field) is not None])
             if source is not None:
                 new[kr_field] = source[ci_field]

@@ -62,6 +62,15 @@ def scores(levels: list[dict[str, Any]]) -> list[float]:
     return [float(lv["score"]) if lv.get("score") is not None else i / n for i, lv in enumerate(levels, 1)]
 
 
+def from_number(levels: list[dict[str, Any]] | None, value: Any) -> str | None:
+    """The level a tool holding the KR as numbers (``as_numeric``) means by ``value``: a whole
+    number from 0 (``NONE``) to n; None for anything else."""
+    n = len(names(levels))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not float(value).is_integer() or not 0 <= value <= n:
+        return None
+    return NONE if value == 0 else names(levels)[int(value) - 1]
+
+
 def progress(levels: list[dict[str, Any]] | None, reached: str | None) -> float | None:
     """The score of the level reached (0.0 for ``NONE``), None when unknown."""
     i = index(levels, reached)
@@ -185,3 +194,34 @@ def held_as_numbers(endpoint: str, krs: list[tuple[str, dict[str, Any]]]) -> lis
     return [f"{len(krs)} key result(s) measured by levels are held on {endpoint} as numeric KRs from 0 to the number "
             f"of levels (current: the level reached, 0 = none; the levels listed in the description), as {endpoint} "
             f"cannot hold levels: {shown}{more}"]
+
+
+_LISTED = "Levels (0 = none): "  # how as_numeric lists the levels in a description
+
+
+def read_back(old: dict[str, Any], merged: dict[str, Any], endpoint: str) -> tuple[dict[str, Any], list[str]]:
+    """A levels KR (``old``, the hub's) merged with edits read from a tool that holds it as
+    numbers (``as_numeric``): a whole number from 0 to n in ``current`` is the level reached
+    there; the description loses the levels list again; other numeric edits are not read,
+    and a note says so (with what is not a level)."""
+    out = dict(merged)
+    notes = []
+    n = len(names(old.get("levels")))
+    value = out.get("current")
+    if value != old.get("current"):
+        out["current"] = old.get("current")
+        if (level := from_number(old.get("levels"), value)) is not None:
+            out["level"] = level
+        else:
+            notes.append(f"{endpoint}: key result {old.get('title')!r}: current value {value!r} is not a level "
+                         f"(0 to {n}); not read — it is measured by levels")
+    text = out.get("description")
+    if isinstance(text, str) and _LISTED in text:
+        kept = text[:text.rindex(_LISTED)].rstrip("\n")
+        out["description"] = kept or None
+    ignored = [f for f in ("direction", "unit", "start", "target") if out.get(f) != old.get(f)]
+    if ignored:
+        notes.append(f"{endpoint}: key result {old.get('title')!r}: {', '.join(ignored)} edited there not read: "
+                     "it is measured by levels, held there as numbers from 0 to the number of levels")
+        out.update({f: old.get(f) for f in ignored})
+    return out, notes

@@ -393,8 +393,11 @@ class Hub:
                 return
         # deleted or archived in the hub but edited here: the edit wins, the record returns
         merged, new_base = (dict(old) if old else dict(fields)), dict(fields)
+        # a levels KR on a tool without levels is held there as numbers: compare with those
+        numeric = old.get("direction") == "levels" and not self.connector(plan.endpoint).capabilities.levels
+        ours_held = ordinal.as_numeric(old) if numeric else old
         for name, (was, theirs) in diff(base, fields).items():
-            ours = old.get(name)
+            ours = ours_held.get(name)
             if ours == theirs:
                 continue  # same value on both sides: not a conflict
             if ours == was or not old:
@@ -414,6 +417,9 @@ class Hub:
                 merged[name] = theirs
             elif decision == "manual":
                 new_base[name] = was
+        if numeric:
+            merged, said = ordinal.read_back(old, merged, plan.endpoint)  # held there as numbers 0..n
+            plan.notes += said
         change = diff(old, merged)
         if change:
             plan.changes.append(Change("update" if old else "restore", record.kind, cid, record.external_id, merged,
@@ -421,7 +427,8 @@ class Hub:
             plan.counters.updated += 1
         else:
             plan.counters.unchanged += 1
-        in_step = not diff(project(merged, allowed, plan.endpoint), new_base)
+        in_step = not diff(project(self._held(self.connector(plan.endpoint), record.kind, merged), allowed, plan.endpoint),
+                           new_base)
         plan.links.append((record.kind, record.external_id, cid, new_base, record.updated, in_step))
 
     def _plan_deletes(self, conn: Connector, links, plan: Plan) -> None:

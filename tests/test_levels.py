@@ -270,3 +270,14 @@ def test_migrate_to_jira_plans_levels_krs_as_a_declared_loss_and_writes_them_as_
     store.close()
     assert (hub_krs["Land design partners"]["direction"], hub_krs["Land design partners"]["level"]) == ("levels", "target")
     assert hub_krs["Land design partners"].get("current") is None
+    # the number edited there is the level reached; its description keeps no copy of the list
+    jira.edit(next(i for i in jira.issues.values() if i["fields"]["summary"] == "Land design partners")["id"],
+              {"Current value": 3.0})
+    assert "conflicts 0" in run("sync")
+    store = Store(path / "okrsync.db")
+    back = {f["title"]: f for _, _, f in store.entities("key_result")}["Land design partners"]
+    store.close()
+    assert (back["level"], back.get("current"), back.get("description")) == ("stretch", None, None)
+    assert "Land design partners,On track,Levels,commit: 2 pilots; target: 5 pilots; stretch: 10 pilots,stretch" in (
+        path / "okrs.csv").read_text()  # and the sheet says so
+    assert "updated 0" in run("sync")  # and it stays put
