@@ -270,8 +270,9 @@ def canonical_data(draw) -> list:
                               progress=draw(st.none() | st.floats(0, 1)), due=draw(st.none() | _date), extra=draw(_extra)))
     for i, kr in enumerate(krs[:3]):
         at = draw(st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1), timezones=st.just(dt.timezone.utc)))
-        value = draw(st.none() | _number)
         the_kr = next(e for e in out if e.kind == "key_result" and e.id == kr)
+        # a number in a levels KR's check-in is the number of a level reached (okrsync.levels): none here
+        value = None if the_kr.levels else draw(st.none() | _number)
         level = draw(st.none() | st.sampled_from([lv["name"] for lv in the_kr.levels])) if the_kr.levels else None
         out.append(CheckIn(id=f"c{i}", key_result_id=kr, at=at, value=value, level=level,
                            note=draw(_maybe_text), author=draw(_maybe_text), extra=draw(_extra)))

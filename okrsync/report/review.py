@@ -116,7 +116,7 @@ def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.da
     found = []
     for i, _, f in store.entities("check_in"):
         if f.get("key_result_id") in title and start <= parse(f["at"]) <= end:
-            new = ", ".join([f"level {f['level']}"] * bool(f.get("level")) +  # a levels KR's check-in names its level
+            new = ", ".join(([f"level {f['level']}"] if f.get("level") else []) +  # a levels KR's check-in: its level
                             [f"{k} {f[k]:g}" for k in ("value", "confidence") if isinstance(f.get(k), (int, float))])
             found.append(ChangeRow(iso(parse(f["at"])), title[f["key_result_id"]], "check_in", "check-in",
                                    "level" if f.get("level") else "value",
