@@ -174,6 +174,7 @@ def test_show_lists_the_levels_and_marks_the_one_reached(project):
         "  1 commit  2 pilots signed", "▶ 2 target  5 pilots signed", "  3 stretch  10 pilots, one paying"]
     assert "level none of 3 levels  score 0.0" in next(line for line in lines if "security review" in line)
     assert "4,000,000 / 5,000,000  score 0.5" in next(line for line in lines if "5M ARR" in line)
+    assert "kr-no-target" not in run("lint")  # a levels KR is measured by its levels, not a target
     tree = json.loads(run("--json", "show"))
     shown = {k["title"]: k for k in tree["objectives"][0]["key_results"]}
     assert (shown["Land design partners"]["level"], shown["Land design partners"]["score"]) == ("target", 0.7)
