@@ -25,12 +25,14 @@ target *n*, current the number of the level reached, the levels listed in its de
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 NONE = "none"  # the level reached before the first level is
 _LINE = re.compile(r"\s*(?P<name>[^:()]+?)\s*(?:\((?P<score>[^()]*)\))?\s*(?::\s*(?P<description>.*?))?\s*$", re.S)
 _SEPARATORS = re.compile(r"\s*(?:\n|;|\|)\s*")
+_SPECIAL = re.compile(r"[\n;|:()\[]|^\s|\s$")  # in a name: written as JSON
 
 
 def names(levels: list[dict[str, Any]] | None) -> list[str]:
@@ -119,6 +121,13 @@ def parse(value: Any) -> list[dict[str, Any]] | None:
     ValueError (a ``TransformError`` in the mapping) with what was expected."""
     if value is None:
         return None
+    if isinstance(value, str) and value.lstrip().startswith("["):  # what ``text`` writes when words would not do
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValueError(f"expected levels like 'commit: …; target: …; stretch: …' or a JSON list, got {value!r}") from None
+        if not isinstance(value, list):
+            raise ValueError(f"expected a JSON list of levels, got {value!r}")
     if isinstance(value, list):
         out = [{"name": str(v)} if not isinstance(v, dict) else dict(v) for v in value]
         return out or None
@@ -148,14 +157,19 @@ def _score(text: str, cell: Any) -> float:
 
 
 def text(levels: list[dict[str, Any]] | None) -> str | None:
-    """Levels as one cell (``parse`` reads it back)."""
+    """Levels as one cell (``parse`` reads it back): words, or JSON where a name or a
+    description holds what the words use to separate levels (";", "|", a new line) or a name
+    what they use inside one (":", brackets)."""
     if not levels:
         return None
+    if any(_SPECIAL.search(str(lv.get("name"))) or _SEPARATORS.search(str(lv.get("description") or ""))
+           for lv in levels):
+        return json.dumps(levels, ensure_ascii=False)
     out = []
     for lv in levels:
         part = str(lv.get("name"))
         if lv.get("score") is not None:
-            part += f" ({lv['score']:g})"
+            part += f" ({lv['score']:.15g})"
         if lv.get("description"):
             part += f": {lv['description']}"
         out.append(part)

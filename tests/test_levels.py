@@ -16,6 +16,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.jira import JiraEmulator
+from .test_checkins import CONFIG, krs, make_project  # the same linked CSV project, with levels
 from .test_jira_e2e import ISSUE_TYPES, owners, sheet_and_jira
 
 CTS = [{"name": "commit", "description": "2 pilots signed"}, {"name": "target", "description": "5 pilots signed"},
@@ -101,15 +102,6 @@ def test_a_tool_without_levels_gets_a_numeric_kr_0_to_n():
 
 # ---------------------------------------------------------------- a linked CSV import
 
-CONFIG = """\
-store: state/okrsync.db
-endpoints:
-  sheet:
-    type: csv
-    path: objectives.csv
-    layout: linked
-    tables: {objective: objectives.csv, key_result: key-results.csv, check_in: check-ins.csv}
-"""
 OBJECTIVES = "Objective ID,Objective,Period\nO-1,Win the pilot market,2026-Q1\n"
 # KR-1 says its type; KR-2 is one by its Levels cell alone (and gives one level a score)
 KEY_RESULTS = ("Key result ID,Objective ID,Key result,KR type,Levels,Start,Target\n"
@@ -132,19 +124,8 @@ def run(*args, code=0):
 
 @pytest.fixture
 def project(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name, text in {"okrsync.yaml": CONFIG, "objectives.csv": OBJECTIVES, "key-results.csv": KEY_RESULTS,
-                       "check-ins.csv": CHECK_INS}.items():
-        (tmp_path / name).write_text(text)
-    return tmp_path
-
-
-def krs(project) -> dict[str, dict]:
-    store = Store(project / "state" / "okrsync.db")
-    try:
-        return {f["title"]: f for _, _, f in store.entities("key_result")}
-    finally:
-        store.close()
+    return make_project(tmp_path, monkeypatch, {"okrsync.yaml": CONFIG, "objectives.csv": OBJECTIVES,
+                                                "key-results.csv": KEY_RESULTS, "check-ins.csv": CHECK_INS})
 
 
 def test_a_csv_import_with_level_check_ins_gives_the_level_reached_and_its_score(project):
