@@ -427,8 +427,7 @@ class Hub:
             plan.counters.updated += 1
         else:
             plan.counters.unchanged += 1
-        in_step = not diff(project(self._held(self.connector(plan.endpoint), record.kind, merged), allowed, plan.endpoint),
-                           new_base)
+        in_step = not diff(project(ordinal.as_numeric(merged) if numeric else merged, allowed, plan.endpoint), new_base)
         plan.links.append((record.kind, record.external_id, cid, new_base, record.updated, in_step))
 
     def _plan_deletes(self, conn: Connector, links, plan: Plan) -> None:
