@@ -3,26 +3,28 @@
 An ordinal KR (direction ``levels``) names its levels in order, lowest first, each with a
 description in words: the *Commit, Target, Stretch* model of Ben Lamorte's "OKRs Field
 Book" (https://sokr.app/knowledge-base/commit-target-stretch-a-model-for-classifying-key-results/).
-A check-in records the level reached (``level``), never a number; ``NONE`` says no level
-was reached yet.
+A check-in records the level reached (``level``); ``NONE`` says no level was reached yet.
 
 Its score comes from the level reached (``scores``):
 
-- a level's own ``score`` (0.0–1.0) where the data or the mapping gives one;
+- a level's own ``score`` (0.0–1.0) where the data gives one (a cell's ``target (0.7): …``,
+  okr-json's ``"score"``);
 - otherwise level *i* of *n* (counted from 1) scores *i / n*. For commit / target / stretch
-  that is ⅓, ⅔ and 1, graded (one decimal, ``model.score``) 0.3, 0.7 and 1.0: Google's
-  grading of "the bare minimum" (0.3), "what we hoped" (0.7) and "exceptional" (1.0) as
-  quoted from "Measure What Matters" / "Inspired";
+  that is ⅓, ⅔ and 1, graded (one decimal, ``model.score``) 0.3, 0.7 and 1.0: Google's grades
+  as Marty Cagan's "Inspired" gives them (0.3 the minimum you knew you could do, 0.7 what you
+  hoped for, 1.0 a truly exceptional result);
 - ``NONE`` scores 0.0; no level reached known scores nothing (``–``).
 
 Levels are stored as a list of ``{"name", "description"?, "score"?}``. In a spreadsheet
-cell they are written one per line or separated by ``;``: ``commit: 2 pilots; target (0.7):
-5 pilots; stretch: 10 pilots`` (``parse`` / ``text``).
+cell they are written separated by ``;`` (read: ``;``, ``|`` or a new line), as JSON where
+a name or a description holds those characters: ``commit: 2 pilots; target (0.7): 5
+pilots; stretch: 10 pilots`` (``parse`` / ``text``).
 
 A tool that cannot hold levels gets the KR as a numeric one (``as_numeric``): start 0,
-target *n*, current the number of the level reached, the levels listed in its description.
+target *n*, current the number of the level reached, the levels listed in its description;
+a whole number from 0 to *n* read back from there is a level reached (``from_number``,
+``read_back``), in the KR and in its check-ins.
 """
-
 from __future__ import annotations
 
 import json
@@ -36,6 +38,7 @@ _SPECIAL = re.compile(r"[\n;|:()\[]|^\s|\s$")  # in a name: written as JSON
 
 
 def names(levels: list[dict[str, Any]] | None) -> list[str]:
+    """The levels' names, lowest first."""
     return [str(lv.get("name")) for lv in levels or () if isinstance(lv, dict)]
 
 
