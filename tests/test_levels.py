@@ -3,14 +3,15 @@ the store, a linked CSV import whose check-ins name the level reached, show, the
 board and review pack, okr-json, and a migration to Jira, which cannot hold levels."""
 
 import json
-import shutil
 
 import pytest
 from click.testing import CliRunner
 
-from okrsync import levels, migrate, okrjson, plugins
+from okrsync import levels, okrjson, plugins
 from okrsync.cli import cli
 from okrsync.config import Config
+from okrsync.connector import Context, Record
+from okrsync.connectors.structured import YamlConnector
 from okrsync.model import KeyResult, from_fields, problems, progress, score, to_fields
 from okrsync.store import Store
 from okrsync.sync import Hub
@@ -263,3 +264,48 @@ def test_migrate_to_jira_plans_levels_krs_as_a_declared_loss_and_writes_them_as_
     assert "Land design partners,On track,Levels,commit: 2 pilots; target: 5 pilots; stretch: 10 pilots,stretch" in (
         path / "okrs.csv").read_text()  # and the sheet says so
     assert "updated 0" in run("sync")  # and it stays put
+
+
+# ---------------------------------------------------------------- a YAML file
+
+LEVELS_YAML = """\
+goals:
+  - id: G1
+    name: Win the pilot market
+    results:
+      - id: R1
+        name: Land design partners
+        levels:
+          - {name: commit, description: 2 pilots signed}
+          - {name: target, description: 5 pilots signed}
+          - {name: stretch, description: "10 pilots, one paying"}
+        reached: Stretch
+      - id: R2
+        name: Pass the security review
+        levels: "basic: checklist | good: audit booked | great: passed"
+"""
+LEVELS_MAPPING = """\
+name: levels-yaml
+records:
+  objective:
+    path: $.goals[*]
+    id: id
+    fields: {title: name}
+    records:
+      key_result:
+        path: $.results[*]
+        id: id
+        fields: {title: name, levels: levels, level: reached}
+"""
+
+
+def test_a_yaml_file_gives_levels_as_a_list_or_as_words(tmp_path):
+    (tmp_path / "okrs.yaml").write_text(LEVELS_YAML)
+    (tmp_path / "levels.mapping.yaml").write_text(LEVELS_MAPPING)
+    conn = YamlConnector("y", {"path": "okrs.yaml", "mapping": "levels.mapping.yaml"}, Context(base_dir=tmp_path))
+    got = {r.external_id: r.fields for r in conn.read(None) if isinstance(r, Record) and r.kind == "key_result"}
+    partners, review = got["R1"], got["R2"]
+    assert (partners["direction"], partners["level"], partners["levels"]) == ("levels", "stretch", CTS)
+    assert score(from_fields("key_result", "R1", partners)) == 1.0
+    assert (review["direction"], [lv["name"] for lv in review["levels"]]) == ("levels", ["basic", "good", "great"])
+    assert conn.capabilities.levels
