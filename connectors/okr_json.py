@@ -30,7 +30,7 @@ class OkrJsonConnector(Connector):
     capabilities = Capabilities(
         kinds=KINDS, kr_directions=DIRECTIONS, kr_units=UNITS, alignment="multi-parent", alignment_depth=None,
         weights=True, confidence=True, check_ins="history", custom_fields=True, deletes=True, incremental=False,
-        writes="snapshot",
+        writes="snapshot", levels=True,
     )
     option_help = {"path": "the okr-json file (.json)"}
     required_options = ("path",)

@@ -25,7 +25,7 @@ from typing import Any
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from okrsync import tabular
+from okrsync import levels, tabular
 from okrsync import transforms as tf
 from okrsync.connector import Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import FatalError, MappingError
@@ -396,6 +396,8 @@ def _cell(conn, name: str | None, value: Any) -> Any:
     display form, JSON as text, dates as dates in XLSX, decimal commas where read so."""
     if value is None or isinstance(value, bool):
         return value
+    if name == "levels" and isinstance(value, list):  # the cell form the levels column reads back
+        return levels.text(value)
     if isinstance(value, (list, dict)):
         return json.dumps(value, ensure_ascii=False)
     if name is None:  # an unmapped cell goes back as it came

@@ -110,9 +110,10 @@ class SpreadsheetConnector(Connector):
     vanished = "has disappeared since the last run; restore it, or remove the endpoint from the config"
     capabilities = Capabilities(
         kinds=("objective", "key_result", "initiative", "check_in"),
-        kr_directions=("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone"),
+        kr_directions=("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone", "levels"),
         kr_units=("number", "percent", "currency", "boolean"),
         alignment="single-parent", alignment_depth=None, weights=True, confidence=True,
+        levels=True,  # the mapping's Levels and Level reached columns (text)
         check_ins="history", custom_fields=True, deletes=True, incremental=False, writes="snapshot",
     )
 

@@ -94,7 +94,7 @@ class StructuredConnector(Connector):
     capabilities = Capabilities(
         kinds=KINDS, kr_directions=DIRECTIONS, kr_units=UNITS,
         alignment="multi-parent", weights=True, confidence=True, check_ins="history", custom_fields=True,
-        deletes=False, incremental=False, writes="snapshot", read_only=KINDS,
+        deletes=False, incremental=False, writes="snapshot", read_only=KINDS, levels=True,
     )
     option_help = OPTION_HELP
     required_options = ("path", "mapping")
@@ -354,7 +354,8 @@ class StructuredConnector(Connector):
         cacheable = name not in _UNIQUE and value.__class__ in _SCALARS
         parsed = seen.get((value.__class__, value), _MISS) if cacheable else _MISS
         if parsed is _MISS:
-            if isinstance(value, (dict, list)) and not (name == "period" and isinstance(value, list)):
+            # a period may be a list of parts; a KR's levels are a list of names or {name, description}
+            if isinstance(value, (dict, list)) and not (name in ("period", "levels") and isinstance(value, list)):
                 return Rejected(at(), f"{name}: expected a single value, got {_shape(value)}")
             try:
                 parsed = _period(value, self.mapping.values, converter) if name == "period" else converter(value)

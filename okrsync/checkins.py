@@ -16,6 +16,10 @@ the same transaction as the pull:
 - a check-in deleted at the source no longer counts: the KR takes the latest one left;
   with none left, its value stays as it was.
 
+On a KR measured by levels (direction ``levels``) the level reached plays the part of the
+value: ``level`` comes from the latest check-in that names one, and a level edited on an
+endpoint after it is kept as a check-in the same way.
+
 A KR with no check-in records keeps the value its source gives; each value a sync reads
 is then a check-in of the change log (``report/history.py``), as before.
 """
@@ -26,11 +30,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from . import levels as ordinal
 from .policy import _instant as when  # an ISO time or date as an aware UTC instant (naive: UTC)
 from .store import Store, new_id
 
 # KR field ← check-in field taken from the latest check-in when it holds one
-_CARRIED = (("current", "value"), ("confidence", "confidence"), ("status", "status"))
+_CARRIED = (("current", "value"), ("level", "level"), ("confidence", "confidence"), ("status", "status"))
 
 
 @dataclass
@@ -43,7 +48,7 @@ class Settled:
     def notes(self, endpoint: str) -> list[str]:
         out = []
         if self.from_check_ins:
-            out.append(f"{self.from_check_ins} key result(s) took current value, confidence or status "
+            out.append(f"{self.from_check_ins} key result(s) took current value (or level reached), confidence or status "
                        f"from their latest check-in (read from {endpoint})")
         if self.edits_kept:
             out.append(f"{self.edits_kept} current value(s) edited after the KR's latest check-in "
@@ -88,23 +93,30 @@ def settle(store: Store, run_id: int, endpoint: str, changes) -> Settled:
         if found is None:
             continue
         kr = found[1]
+        carried, measure, ci_measure = _CARRIED, "current", "value"
+        if kr.get("direction") == "levels":  # the level, never a number; a tool holding it as 0..n gives numbers
+            check_ins = [c if c.get("level") is not None else {**c, "level": ordinal.from_number(kr.get("levels"), c.get("value"))}
+                         for c in check_ins]
+            carried, measure, ci_measure = _CARRIED[1:], "level", "level"
         last = latest(check_ins)
         if last is None:
             continue
-        edit = _last_edit(store, kr_id) if kr.get("current") is not None else None
+        edit = _last_edit(store, kr_id, measure) if kr.get(measure) is not None else None
         if edit is not None and edit[1] > when(last["at"]):
-            if kr["current"] != last.get("value"):
+            if kr[measure] != last.get(ci_measure):
                 store.mutate(run_id, edit[0], "check_in", new_id("check_in"),
                              {"key_result_id": kr_id, "at": edit[1].isoformat().replace("+00:00", "Z"),
-                              "value": kr["current"], "confidence": kr.get("confidence"),
-                              "note": f"current value edited on {edit[0]}"})
+                              ci_measure: kr[measure], "confidence": kr.get("confidence"),
+                              "note": f"{'level reached' if measure == 'level' else 'current value'} edited on {edit[0]}"})
                 done.edits_kept += 1
             continue
         new = dict(kr)
-        for kr_field, ci_field in _CARRIED:  # each from the latest check-in that carries it (a note alone does not)
+        for kr_field, ci_field in carried:  # each from the latest check-in that carries it (a note alone does not)
             source = last if last.get(ci_field) is not None else latest([c for c in check_ins if c.get(ci_field) is not None])
             if source is not None:
                 new[kr_field] = source[ci_field]
+        if new.get("level") is not None:  # "Target" in a check-in names the KR's "target"
+            new["level"] = ordinal.canonical(new.get("levels"), new["level"])
         if new != kr:
             # change kind "check-in": the check-in is the event (reports count it once), and
             # _last_edit does not take this copy of its value for an edit of the KR
@@ -113,11 +125,11 @@ def settle(store: Store, run_id: int, endpoint: str, changes) -> Settled:
     return done
 
 
-def _last_edit(store: Store, kr_id: str) -> tuple[str, dt.datetime] | None:
-    """(endpoint, time) of the last edit of a KR's ``current`` read from an endpoint: the
-    tool's update time of the record there, else when okrsync recorded the change."""
-    row = store.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND field = 'current' "
-                           "AND kind IN ('update', 'restore') ORDER BY id DESC LIMIT 1", [kr_id]).fetchone()
+def _last_edit(store: Store, kr_id: str, measure: str = "current") -> tuple[str, dt.datetime] | None:
+    """(endpoint, time) of the last edit of a KR's ``current`` (``level`` on a levels KR) read
+    from an endpoint: the tool's update time of the record there, else when okrsync recorded it."""
+    row = store.db.execute("SELECT origin, at FROM changes WHERE entity_id = ? AND field = ? "
+                           "AND kind IN ('update', 'restore') ORDER BY id DESC LIMIT 1", [kr_id, measure]).fetchone()
     if row is None:
         return None
     return row[0], when(store.remote_updated(row[0], kr_id)) or when(row[1])

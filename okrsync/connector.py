@@ -25,6 +25,9 @@ class Capabilities:
     alignment_depth: int | None = None  # levels of objectives under objectives; None = any
     weights: bool = False
     confidence: bool = False
+    # can hold key results measured by levels (direction "levels": named levels and the level
+    # reached, okrsync.levels); where not, the hub writes them as numeric KRs 0..n and says so
+    levels: bool = False
     check_ins: str = "none"  # none | latest | history
     custom_fields: bool = False  # can keep tool-specific fields (extra)
     deletes: bool = True

@@ -100,7 +100,8 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
     for o in objectives:
         for kr in krs_of[o.id]:
             if not _measurable(kr):
-                report("kr-no-target", kr, f"{kr.direction} KR without " + ("range bounds" if kr.direction == "range" else "a target"))
+                report("kr-no-target", kr, f"{kr.direction} KR without " + {"range": "range bounds", "levels": "named levels"}.get(
+                    kr.direction, "a target"))
             elif kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target == kr.start:
                 report("kr-target-equals-start", kr, f"target equals start ({kr.start:g}); set another target, "
                        "or use direction stay_above/stay_below")
@@ -165,6 +166,8 @@ def _measurable(kr) -> bool:
         return True
     if kr.direction == "range":
         return kr.range_low is not None and kr.range_high is not None
+    if kr.direction == "levels":  # measured by its named levels, not by a number (okrsync.levels)
+        return bool(kr.levels)
     return kr.target is not None
 
 

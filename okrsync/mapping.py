@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Callable
 
+from . import levels as ordinal
 from . import transforms as tf
 from . import unparsed
 from .config import load_yaml
@@ -38,6 +39,7 @@ FIELD_TRANSFORMS = {
     "range_high": "measure", "value": "measure", "weight": "number", "confidence": "confidence",
     "progress": "scaled", "due": "date", "end": "date", "at": "datetime", "period": "period",
     "status": "choice", "direction": "choice", "unit": "choice", "type": "choice", "primary": "bool",
+    "levels": "levels",
 }
 DATE_FIELDS = {"due", "end"}  # ``start`` is a date on objectives and initiatives, a number on KRs
 LAYOUTS = ("flat", "hierarchical", "linked")
@@ -369,6 +371,11 @@ class Mapping:
             return self._choice(name, value)
         if transform == "confidence":
             return self._confidence(value)
+        if transform == "levels":
+            try:
+                return ordinal.parse(value)
+            except ValueError as e:
+                raise tf.TransformError(str(e)) from None
         if transform in tf.TRANSFORMS:
             return tf.TRANSFORMS[transform](value)
         raise MappingError(f"{self.source}: unknown transform {transform!r} for {kind}.{name}; "
@@ -697,6 +704,10 @@ def settle_key_result(fields: dict[str, Any]) -> None:
             fields["direction"] = "range"
         elif start is not None and target is not None and target < start:
             fields["direction"] = "decrease"
+        elif fields.get("levels"):  # level columns make a KR measured by levels (okrsync.levels)
+            fields["direction"] = "levels"
+    if fields.get("direction") == "levels" and fields.get("level"):
+        fields["level"] = ordinal.canonical(fields.get("levels"), fields["level"])
 
 
 def json_value(value: Any) -> Any:

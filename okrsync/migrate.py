@@ -9,8 +9,9 @@ a migration killed at any point (SIGKILL included) is finished by running it aga
 without a duplicate.
 
 ``plan(hub, source, target)`` says what would happen: counts per kind, what the target
-cannot hold (the capability losses, from the target's declared fields and, where the tool
-catalogue knows it, the tool-fit analysis), owners, and an estimate of the time the
+cannot hold (the capability losses, from the target's declared fields and capabilities — a
+KR measured by levels is written to a tool without levels as a numeric one — and, where the
+tool catalogue knows it, the tool-fit analysis), owners, and an estimate of the time the
 target's rate limit sets. ``execute`` does it; ``verify`` reads the target back and
 compares it with the hub field by field: every difference is either a declared loss or
 flagged.
@@ -106,6 +107,11 @@ def _losses(hub: Hub, conn, target: str, entities) -> list[dict[str, Any]]:
         if kind in conn.capabilities.read_only or allowed == set():
             lost.setdefault(f"{kind.replace('_', ' ')}s (not held)", []).append(cid)
             continue
+        if kind == "key_result" and fields.get("direction") == "levels" and not conn.capabilities.levels:
+            # written another way, not dropped (levels.as_numeric): the loss is the kind of KR
+            lost.setdefault("key results measured by levels (written as numeric KRs from 0 to the number of levels: "
+                            "current = the level reached, the levels listed in the description)", []).append(cid)
+            fields = hub._held(conn, kind, fields)
         if allowed is None:
             continue
         for name, value in fields.items():
@@ -183,7 +189,7 @@ def verify(hub: Hub, target: str) -> Verification:
             result.differences.append({"id": cid, "field": "reference", "detail": str(e.args[0])})
             continue
         allowed = hub._fields(conn, item.kind)
-        ours = project(current[1], allowed, target)
+        ours = project(hub._held(conn, item.kind, current[1]), allowed, target)
         flagged = {name: values for name, values in diff(ours, project(theirs, allowed, target)).items()}
         for name in current[1]:
             if allowed is not None and name not in allowed and current[1][name] not in (None, ""):

@@ -7,7 +7,8 @@ Plain dataclasses, one per entity kind, and pure functions over them:
   one of them the *primary parent* that single-parent tools can hold);
 - ``problems(entity)`` lists what breaks a rule (errors reject a record, warnings are kept
   and reported); ``validate`` raises on errors; ``alignment_cycles`` finds loops;
-- ``progress(kr)`` and ``score(kr)`` (Google style, 0.0–1.0) are derived, never stored;
+- ``progress(kr)`` and ``score(kr)`` (Google style, 0.0–1.0) are derived, never stored; a KR
+  measured by levels (direction ``levels``, ``okrsync.levels``) scores from the level reached;
 - ``to_fields`` / ``from_fields`` turn an entity into the flat, JSON-ready field dict the
   store diffs and the change log records, and back.
 
@@ -26,10 +27,11 @@ import operator
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
+from . import levels as ordinal
 from . import unparsed
 from .errors import ValidationError
 
-DIRECTIONS = ("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone")
+DIRECTIONS = ("increase", "decrease", "stay_above", "stay_below", "range", "binary", "milestone", "levels")
 UNITS = ("number", "percent", "currency", "boolean")
 STATUSES = ("not_started", "on_track", "at_risk", "off_track", "done", "cancelled")
 OBJECTIVE_TYPES = ("committed", "aspirational")
@@ -71,6 +73,10 @@ class KeyResult:
     target: float | None = None
     range_low: float | None = None  # bounds for direction "range"
     range_high: float | None = None
+    # direction "levels" (an ordinal KR): named levels lowest first, [{"name", "description"?,
+    # "score"?}], and the name of the level reached ("none": below the first); okrsync.levels
+    levels: list[dict[str, Any]] | None = None
+    level: str | None = None
     weight: float | None = None
     confidence: float | None = None
     confidence_scale: str | None = None  # a key of CONFIDENCE_SCALES
@@ -105,6 +111,7 @@ class CheckIn:
     key_result_id: str
     at: dt.datetime  # UTC
     value: float | None = None
+    level: str | None = None  # the level reached, on a KR measured by levels
     confidence: float | None = None
     status: str | None = None
     note: str | None = None
@@ -243,7 +250,10 @@ def progress(kr: KeyResult) -> float | None:
     decreasing KR (churn 5 % → 3 %) progresses as the value falls. stay_above / stay_below /
     range: 1.0 while the condition holds, else 0.0. binary: 1.0 when done.
     A missing start counts as 0 for increase and milestone KRs.
+    levels: the score of the level reached (``okrsync.levels``); numbers are not read.
     """
+    if kr.direction == "levels":
+        return ordinal.progress(kr.levels, kr.level)
     cur = kr.current
     if kr.direction == "binary":
         return None if cur is None else (1.0 if cur else 0.0)
@@ -335,6 +345,15 @@ def _check_key_result(kr: KeyResult, report) -> None:
         report("currency", f"a currency KR needs a three-letter ISO code, got {kr.currency!r}")
     if kr.status is not None and kr.status not in STATUSES:
         report("status", f"unknown status {kr.status!r}; use one of {', '.join(STATUSES)}")
+    if kr.direction == "levels":
+        ordinal.problems(kr.levels, kr.level, report)
+        numbers = [n for n in ("start", "current", "target", "range_low", "range_high") if getattr(kr, n) is not None]
+        if numbers:
+            report(numbers[0], f"{', '.join(numbers)} set on a KR measured by levels: not read (its level reached "
+                   "counts); clear them or use a numeric direction", "warning")
+    elif kr.levels is not None or kr.level is not None:
+        report("levels", f"levels on a KR whose direction is {kr.direction!r}: not read; set direction 'levels' "
+               "to measure it by them", "warning")
     if kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target is not None:
         if kr.target == kr.start:
             # kept and scored "–" (no way to progress); lint and every read flag it

@@ -435,6 +435,13 @@ class Store:
         return ((cid, kind, json.loads(text)) for cid, kind, text in
                 self.db.execute("SELECT e.id, e.kind, e.fields " + sql + " ORDER BY e.rowid", [endpoint]))
 
+    def key_results_by_levels(self) -> list[tuple[str, dict]]:
+        """Live key results measured by levels, (id, fields)."""
+        # fields are stored compact with sorted keys (dumps): LIKE finds them without parsing every KR
+        return [(cid, json.loads(text)) for cid, text in self.db.execute(
+            "SELECT id, fields FROM entities WHERE kind = 'key_result' AND deleted = 0 "
+            "AND fields LIKE '%\"direction\":\"levels\"%'")]
+
     def set_link(self, endpoint: str, kind: str, external_id: str, canonical_id: str, base: dict | None,
                  run_id: int, remote_updated: str | None = None) -> None:
         self.set_links(endpoint, run_id, [Link(kind, external_id, canonical_id, base, remote_updated, False)])

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Iterable
 
 from . import checkins, guard, unparsed
+from . import levels as ordinal
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from .errors import OkrsyncError
@@ -396,18 +397,26 @@ class Hub:
         # deleted or archived in the hub but edited here: the edit wins, the record returns
         origins: dict[str, str | None] = {}
         waiting = {name for c, name in reading.waiting if c == cid} if reading.waiting else ()
-        merged = merge(base, fields, old, lambda name: self._decide(record, cid, name, plan, origins), waiting)
+        # a levels KR on a tool without levels is held there as numbers: merge against those
+        numeric = old.get("direction") == "levels" and not reading.conn.capabilities.levels
+        held = ordinal.as_numeric(old) if numeric else old
+        merged = merge(base, fields, held, lambda name: self._decide(record, cid, name, plan, origins), waiting)
+        result = merged.fields
+        if numeric:  # the tool's edits of the numbers, read back as the level reached
+            result, said = ordinal.read_back(old, {**old, **diff_values(held, result)}, plan.endpoint)
+            plan.notes += said
         for c in merged.contested:
             plan.conflicts.append(Conflict(cid, record.kind, c.field, c.base, c.theirs, c.ours, plan.endpoint,
                                            origins[c.field], c.decision, str(self.policy.rule(c.field))))
         plan.counters.conflicts += len(merged.contested)
-        if change := diff(old, merged.fields):
+        if change := diff(old, result):
             plan.changes.append(Change("update" if old else "restore", record.kind, cid, record.external_id,
-                                       merged.fields, change, record.where))
+                                       result, change, record.where))
             plan.counters.updated += 1
         else:
             plan.counters.unchanged += 1
-        in_step = not diff(project(merged.fields, self._fields(reading.conn, record.kind), plan.endpoint), merged.base)
+        in_step = not diff(project(held_as(result, numeric), self._fields(reading.conn, record.kind), plan.endpoint),
+                           merged.base)
         plan.links.append(Link(record.kind, record.external_id, cid, merged.base, record.updated, in_step))
 
     def _stays_gone(self, record: Record, cid: str, base: dict, fields: dict, current, plan: Plan) -> bool:
@@ -672,17 +681,25 @@ class Hub:
             allowed = self._fields(conn, kind)
             if allowed == set() or kind in conn.capabilities.read_only:
                 continue
-            projected = project(fields, allowed, endpoint)
+            projected = project(self._held(conn, kind, fields), allowed, endpoint)
             if cid in out.by_cid:
                 self._push_update(out, plan, cid, kind, projected)
             else:
                 self._push_create(out, plan, cid, kind, projected, fields.get("title"))
         self._push_deletes(out, plan)
+        if not conn.capabilities.levels and self._fields(conn, "key_result") != set():
+            plan.notes += ordinal.held_as_numbers(endpoint, self.store.key_results_by_levels())
         if out.waiting_listing:
             plan.notes.append(f"{out.waiting_listing} record(s) okrsync created on {endpoint} are not in its listing yet "
                               f"(it may lag {conn.capabilities.listing_lag:g} s): their updates and deletes wait for a "
                               "run whose read shows them, so an edit made there meanwhile is not overwritten")
         return plan
+
+    @staticmethod
+    def _held(conn: Connector, kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """``fields`` as ``conn`` can hold them: a KR measured by levels becomes a numeric KR
+        0..n on a tool without levels (``levels.as_numeric``; every push notes it)."""
+        return held_as(fields, kind == "key_result" and not conn.capabilities.levels)
 
     def _push_update(self, out: _Outgoing, plan: Plan, cid: str, kind: str, projected: dict) -> None:
         """A linked record: an update of what differs from the endpoint's base, or in step."""
@@ -783,8 +800,8 @@ class Hub:
     def _in_step_records(self, conn: Connector) -> list[Record]:
         """The records an endpoint holds as they are, as a snapshot writer is given them."""
         by_cid = self.store.external_ids(conn.endpoint)
-        return [Record(kind, by_cid[cid], self._to_external(project(fields, self._fields(conn, kind), conn.endpoint), by_cid),
-                       canonical_id=cid)
+        return [Record(kind, by_cid[cid], self._to_external(project(self._held(conn, kind, fields), self._fields(conn, kind),
+                                                                   conn.endpoint), by_cid), canonical_id=cid)
                 for cid, kind, fields in self.store.in_step(conn.endpoint) if self._fields(conn, kind) != set()]
 
     @staticmethod
@@ -886,3 +903,13 @@ def ordered(endpoints: Iterable[str], order: list[str] | None) -> list[str]:
     names = list(endpoints)
     first = [n for n in (order or []) if n in names]
     return first + [n for n in names if n not in first]
+
+
+def held_as(fields: dict[str, Any], numeric: bool) -> dict[str, Any]:
+    """A levels KR's fields as numbers (``levels.as_numeric``) when ``numeric``; anything else as it is."""
+    return ordinal.as_numeric(fields) if numeric and fields.get("direction") == "levels" else fields
+
+
+def diff_values(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``after`` whose value differs from ``before``'s."""
+    return {k: v for k, v in after.items() if before.get(k) != v}

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from . import levels as ordinal
 from .lock import StoreLock
 from .model import band, from_fields, objective_progress, progress, score
 from .names import Names
@@ -280,6 +281,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         return {"id": kr.id, "keys": keys.get(kr.id, []), "known_as": known.known_as(kr.id), "title": kr.title, "owner": kr.owner, "direction": kr.direction,
                 "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
                 "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
+                "levels": kr.levels, "level": kr.level,
                 "progress": None if progress(kr) is None else round(progress(kr), 3),
                 "score": score(kr), "band": band(score(kr)), "status": kr.status,
                 "check_ins": check_ins.get(kr.id, 0), "initiatives": [ini_node(i) for i in under.get(kr.id, [])]}
@@ -341,6 +343,10 @@ def print_tree(env, tree: dict[str, Any]) -> None:
         checked = f"  [dim]{kr['check_ins']} check-in(s)[/dim]" if kr["check_ins"] else ""
         branch = parent.add(f"{_esc(kr['title'] or '(no title)')}  [dim]{value}[/dim]  score [{_COLOURS[kr['band']]}]{grade}[/]{checked}"
                             f"[dim]{_keys(kr)}[/dim]")
+        for n, level in enumerate(kr["levels"] or () if kr["direction"] == "levels" else (), 1):
+            mark = "[bold]▶[/bold]" if ordinal.index(kr["levels"], kr["level"]) == n else " "
+            branch.add(f"{mark} [dim]{n}[/dim] {_esc(str(level.get('name')))}"
+                       + (f"  [dim]{_esc(level['description'])}[/dim]" if level.get("description") else ""))
         for ini in kr["initiatives"]:
             add_ini(branch, ini)
 
@@ -388,6 +394,8 @@ def _num(value: Any, unit: str = "number", currency: str | None = None) -> str:
 def _value(kr: dict) -> str:
     """A KR's current value against its goal, as the direction reads it."""
     unit, cur = kr["unit"], kr["currency"]
+    if kr["direction"] == "levels":
+        return "level " + ordinal.reached_text(kr["levels"], kr["level"])
     if kr["direction"] == "binary":
         return "done" if kr["current"] else "not done"
     if kr["direction"] == "range":

@@ -82,7 +82,7 @@ def test_validate_lists_every_problem_located_and_exits_2():
         "broken.okr.json: /objectives/1: 'title' is a required property",
         "broken.okr.json: /objectives/2/id: id 'O1' is also /objectives/0; ids are unique per kind",
         "broken.okr.json: /key_results/0/direction: 'upwards' is not one of ['increase', 'decrease', 'stay_above', "
-        "'stay_below', 'range', 'binary', 'milestone']",
+        "'stay_below', 'range', 'binary', 'milestone', 'levels']",
         "broken.okr.json: /key_results/1/objective_id: points at 'O9', which is not in objectives",
         "broken.okr.json: /key_results/3: Additional properties are not allowed ('priority' was unexpected); "
         "tool-specific fields go in extra: {tool: {field: value}}",
@@ -225,7 +225,18 @@ def _key_result(draw, id: str, objective_id: str) -> KeyResult:
     scale = draw(st.sampled_from(sorted(CONFIDENCE_SCALES)))
     lo, hi = CONFIDENCE_SCALES[scale]
     confidence = draw(st.none() | st.floats(lo, hi))
-    return KeyResult(id=id, objective_id=objective_id, title=draw(_title), description=draw(_maybe_text), owner=draw(_maybe_text),
+    levels = level = None
+    if direction == "levels":  # an ordinal KR: named levels, lowest first, maybe with scores (non-decreasing)
+        names = draw(st.lists(st.sampled_from(["commit", "target", "stretch", "moonshot", "Base"]), min_size=2,
+                              max_size=4, unique=True))
+        scores = sorted(draw(st.lists(st.floats(0, 1), min_size=len(names), max_size=len(names))))
+        levels = [{"name": n, **({"description": d} if (d := draw(_maybe_text)) else {}),
+                   **({"score": sc} if draw(st.booleans()) else {})} for n, sc in zip(names, scores)]
+        if any("score" in lv for lv in levels):  # unscored levels score i / n: keep the whole list in order
+            levels = [{**lv, "score": sc} for lv, sc in zip(levels, scores)]
+        level = draw(st.none() | st.sampled_from([*names, "none"]))
+        start = target = None
+    return KeyResult(id=id, levels=levels, level=level, objective_id=objective_id, title=draw(_title), description=draw(_maybe_text), owner=draw(_maybe_text),
                      direction=direction, unit=unit, currency="EUR" if unit == "currency" else None, start=start,
                      current=draw(st.none() | _number), target=target, range_low=low, range_high=high,
                      weight=draw(st.none() | st.floats(0, 100)), confidence=confidence,
@@ -259,11 +270,16 @@ def canonical_data(draw) -> list:
                               progress=draw(st.none() | st.floats(0, 1)), due=draw(st.none() | _date), extra=draw(_extra)))
     for i, kr in enumerate(krs[:3]):
         at = draw(st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1), timezones=st.just(dt.timezone.utc)))
-        value = draw(st.none() | _number)
-        out.append(CheckIn(id=f"c{i}", key_result_id=kr, at=at, value=value,
+        the_kr = next(e for e in out if e.kind == "key_result" and e.id == kr)
+        # a number in a levels KR's check-in is the number of a level reached (okrsync.levels): none here
+        value = None if the_kr.levels else draw(st.none() | _number)
+        level = draw(st.none() | st.sampled_from([lv["name"] for lv in the_kr.levels])) if the_kr.levels else None
+        out.append(CheckIn(id=f"c{i}", key_result_id=kr, at=at, value=value, level=level,
                            note=draw(_maybe_text), author=draw(_maybe_text), extra=draw(_extra)))
         if value is not None:  # a KR's current value is its latest check-in (issue 15): the data agrees
-            next(e for e in out if e.kind == "key_result" and e.id == kr).current = value
+            the_kr.current = value
+        if level is not None:  # so is the level reached of a KR measured by levels
+            the_kr.level = level
     if len(objectives) > 1:
         out.append(Alignment(id="a0", child_id=objectives[1], parent_id=objectives[0], primary=draw(st.booleans()),
                              weight=draw(st.none() | st.floats(0, 1))))
@@ -322,7 +338,8 @@ def test_typing_of_model_fields_is_what_the_schema_generator_assumed():
         for name, hint in typing.get_type_hints(cls).items():
             if name != "extra":
                 seen |= set(typing.get_args(hint)) or {hint}
-    assert seen <= {str, float, bool, dt.date, dt.datetime, type(None)}
+    # and a KR's levels (list[dict]): the schema's "levels" rule
+    assert seen <= {str, float, bool, dt.date, dt.datetime, type(None), list[dict[str, typing.Any]]}
 
 
 def test_a_delete_in_the_sheet_leaves_the_okr_json_file(tmp_path):

@@ -57,14 +57,24 @@ def key_result(draw, kr_id: str, objective_id: str) -> KeyResult:
         target = draw(numbers)
     elif direction == "range":
         low, high = sorted([draw(numbers), draw(numbers)])
-    current = draw(st.sampled_from([0.0, 1.0, None])) if direction == "binary" else draw(maybe(numbers))
+    levels = level = None
+    if direction == "levels":  # named levels (any text: the cell falls back to JSON), maybe scored
+        names = draw(st.lists(words, min_size=2, max_size=4, unique_by=str.casefold).filter(
+            lambda ns: "none" not in [n.casefold() for n in ns]))
+        scores = sorted(draw(st.lists(st.floats(0, 1).map(cell_float), min_size=len(names), max_size=len(names))))
+        scored = draw(st.booleans())
+        levels = [{"name": n, **({"description": d} if (d := draw(maybe(text))) else {}),
+                   **({"score": sc} if scored else {})} for n, sc in zip(names, scores)]
+        level = draw(maybe(st.sampled_from([*names, "none"])))
+    current = (draw(st.sampled_from([0.0, 1.0, None])) if direction == "binary" else
+               None if direction == "levels" else draw(maybe(numbers)))
     scale = draw(maybe(st.sampled_from(sorted(CONFIDENCE_SCALES))))
     lo, hi = CONFIDENCE_SCALES[scale or "0-1"]
     confidence = draw(maybe(st.floats(lo, hi).map(cell_float)))
     return KeyResult(
         id=kr_id, objective_id=objective_id, title=draw(text), description=draw(maybe(text)), owner=draw(maybe(text)),
         direction=direction, unit=unit, currency=draw(st.sampled_from(["EUR", "USD", "JPY", "CHF"])) if unit == "currency" else None,
-        start=start, current=current, target=target, range_low=low, range_high=high,
+        start=start, current=current, target=target, range_low=low, range_high=high, levels=levels, level=level,
         weight=draw(maybe(st.floats(0, 100).map(cell_float))), confidence=confidence, confidence_scale=scale,
         status=draw(maybe(st.sampled_from(STATUSES))), due=draw(maybe(dates.map(dt.date.fromisoformat))),
         extra=draw(extras()))

@@ -28,6 +28,7 @@ class Event:
     value: float | None
     confidence: float | None
     who: str | None  # the endpoint that brought it, or the check-in's author
+    level: str | None = None  # the level reached, on a KR measured by levels
 
     @property
     def is_check_in(self) -> bool:
@@ -81,7 +82,7 @@ def kr_events(store: Store, when: dt.datetime) -> dict[str, list[Event]]:
     """KR id → its events up to ``when``, oldest first."""
     out: dict[str, list[Event]] = {}
     for row in store.db.query("SELECT entity_id, at, field, new, origin FROM changes WHERE entity_kind = 'key_result' "
-                              "AND field IN (?, 'current', 'confidence') AND kind IN ('create', 'update', 'revert') "
+                              "AND field IN (?, 'current', 'confidence', 'level') AND kind IN ('create', 'update', 'revert') "
                               "ORDER BY id", [ALL]):
         at = parse(row["at"])
         if at > when:
@@ -90,14 +91,16 @@ def kr_events(store: Store, when: dt.datetime) -> dict[str, list[Event]]:
         events = out.setdefault(row["entity_id"], [])
         if row["field"] == ALL:
             if new is not None and not events:
-                events.append(Event(at, "created", new.get("current"), new.get("confidence"), row["origin"]))
+                events.append(Event(at, "created", new.get("current"), new.get("confidence"), row["origin"],
+                                    new.get("level")))
         else:
             # a value and a confidence written together are one check-in, whichever row comes first
             same = events[-1] if events and events[-1].at == at and events[-1].how == "update" else None
             value = new if row["field"] == "current" else (same.value if same else None)
             confidence = new if row["field"] == "confidence" else (same.confidence if same else None)
-            event = Event(at, "update", value, confidence, row["origin"])
-            if value is None and confidence is None:
+            level = new if row["field"] == "level" else (same.level if same else None)
+            event = Event(at, "update", value, confidence, row["origin"], level)
+            if value is None and confidence is None and level is None:
                 continue  # a value cleared is no check-in
             if same:
                 events[-1] = event
@@ -107,7 +110,7 @@ def kr_events(store: Store, when: dt.datetime) -> dict[str, list[Event]]:
         at = parse(f["at"])
         if at <= when:
             out.setdefault(f["key_result_id"], []).append(
-                Event(at, "check-in", f.get("value"), f.get("confidence"), f.get("author")))
+                Event(at, "check-in", f.get("value"), f.get("confidence"), f.get("author"), f.get("level")))
     for kr_id, events in out.items():
         events.sort(key=lambda e: e.at)
         out[kr_id] = [e for n, e in enumerate(events) if not (n and _repeats(events[n - 1], e))]
@@ -117,7 +120,7 @@ def kr_events(store: Store, when: dt.datetime) -> dict[str, list[Event]]:
 def _repeats(before: Event, event: Event) -> bool:
     """A sync that reads back the value a check-in already gave is not a new check-in."""
     return (event.how == "update" and event.value == before.value
-            and event.confidence in (None, before.confidence))
+            and event.confidence in (None, before.confidence) and event.level in (None, before.level))
 
 
 def period_bounds(store: Store, label: str | None) -> tuple[dt.date, dt.date] | None:

@@ -166,7 +166,8 @@ def _as_of(kr, events: list[Event]):
     """The KR with the value and confidence of its latest event up to the board's moment."""
     value = next((e.value for e in reversed(events) if e.value is not None), None)
     conf = next((e.confidence for e in reversed(events) if e.confidence is not None), None)
-    return dataclasses.replace(kr, current=value, confidence=conf)
+    level = next((e.level for e in reversed(events) if e.level is not None), None)
+    return dataclasses.replace(kr, current=value, confidence=conf, level=level)
 
 
 def _kr_row(kr, events: list[Event], bounds, first_seen: dt.datetime | None, as_of: dt.datetime,
@@ -177,7 +178,10 @@ def _kr_row(kr, events: list[Event], bounds, first_seen: dt.datetime | None, as_
         if base is not None:
             trend.append((bounds[0].isoformat() + "T00:00:00Z", round(base, 3)))
     for e in events:
-        p = None if e.value is None else progress(dataclasses.replace(kr, current=e.value))
+        if kr.direction == "levels":  # a level KR progresses by the level each event reached
+            p = None if e.level is None else progress(dataclasses.replace(kr, level=e.level))
+        else:
+            p = None if e.value is None else progress(dataclasses.replace(kr, current=e.value))
         if p is not None:
             trend.append((iso(e.at), round(p, 3)))
     conf = [(iso(e.at), c) for e in events if (c := _confidence(e.confidence, kr.confidence_scale)) is not None]
@@ -199,6 +203,9 @@ def _kr_row(kr, events: list[Event], bounds, first_seen: dt.datetime | None, as_
 
 
 def _shown(kr) -> str:
+    if kr.direction == "levels":  # the level reached, not "value / target"
+        return "no level yet" if kr.level is None else _value({"direction": "levels", "unit": None, "currency": None,
+                                                               "levels": kr.levels, "level": kr.level})
     if kr.current is None and kr.direction != "binary":
         return "no value yet"
     return _value({"unit": kr.unit, "currency": kr.currency, "direction": kr.direction, "current": kr.current,

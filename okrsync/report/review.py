@@ -128,9 +128,11 @@ def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.da
     found = []
     for i, _, f in store.entities("check_in"):
         if f.get("key_result_id") in title and start <= parse(f["at"]) <= end:
-            new = ", ".join(f"{k} {f[k]:g}" for k in ("value", "confidence") if isinstance(f.get(k), (int, float)))
+            new = ", ".join(([f"level {f['level']}"] if f.get("level") else []) +  # a levels KR's check-in: its level
+                            [f"{k} {f[k]:g}" for k in ("value", "confidence") if isinstance(f.get(k), (int, float))])
             kr = rows[f["key_result_id"]]
-            found.append(ChangeRow(iso(parse(f["at"])), kr.title, "check_in", "check-in", "value",
+            found.append(ChangeRow(iso(parse(f["at"])), kr.title, "check_in", "check-in",
+                                   "level" if f.get("level") else "value",
                                    None, new or None, f.get("author") or "–", kr.id, kr.known_as))
     lo, hi = iso(start).replace("Z", ".000Z"), iso(end).replace("Z", ".999Z")
     for row in store.db.query("SELECT at, entity_id, entity_kind, field, old, new, origin, kind FROM changes "
