@@ -152,7 +152,8 @@ def test_show_lists_the_levels_and_marks_the_one_reached(project):
     lines = run("show").splitlines()
     at = next(i for i, line in enumerate(lines) if "Land design partners" in line)
     assert "level target (2 of 3)  score 0.7  2 check-in(s)" in lines[at]
-    assert [line.split("── ", 1)[1] for line in lines[at + 1:at + 4]] == [
+    branches = [line.split("── ", 1)[1] for line in lines[at + 1:] if "── " in line]  # the KR's line may wrap
+    assert branches[:3] == [
         "  1 commit  2 pilots signed", "▶ 2 target  5 pilots signed", "  3 stretch  10 pilots, one paying"]
     assert "level none of 3 levels  score 0.0" in next(line for line in lines if "security review" in line)
     assert "4,000,000 / 5,000,000  score 0.5" in next(line for line in lines if "5M ARR" in line)
@@ -176,8 +177,8 @@ def test_the_progress_board_and_review_pack_show_the_level_reached(project):
     html = run("report", "progress")
     assert "target (2 of 3)" in html and "none of 3 levels" in html
     md = run("report", "review", "--period", "2026-Q1", "--format", "md")
-    assert "| Land design partners |  | level target (2 of 3) | 0.7 | green | 2 | 2026-02-28 |" in md
-    assert "| 2026-02-28 | Land design partners | check-in | level | level Target | – |" in md
+    assert "| Land design partners (KR-1 on sheet) |  | level target (2 of 3) | 0.7 | green | 2 | 2026-02-28 |" in md
+    assert "| 2026-02-28 | Land design partners (KR-1 on sheet) | check-in | level | level Target | – |" in md
 
 
 def test_a_levels_kr_round_trips_through_okr_json(project):
