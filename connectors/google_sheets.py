@@ -77,7 +77,7 @@ class GoogleSheetsConnector(SpreadsheetConnector):
             raise ConfigError(f"{where}: name the tab that holds the OKRs, e.g. 'sheet: OKRs'")
         if not options.get("auth"):
             raise ConfigError(f"{where}: a google-sheets endpoint needs 'auth:' — {{bearer: {{$env: GOOGLE_TOKEN}}}} "
-                              "or {service_account: {$file: key.json}} (see README)")
+                              "or {service_account: {$file: key.json}} (see docs/connectors/google-sheets.md)")
         self.api = new_api(endpoint, options, where, url=options.get("url", "https://sheets.googleapis.com"),
                            auth=_auth(options["auth"], endpoint), rate=float(options.get("rate", 1.0)))
         self.base = f"/v4/spreadsheets/{self.spreadsheet}"

@@ -1,6 +1,6 @@
 """Check-ins and a key result's current value are one truth.
 
-The rule (README "Check-ins and current values"), applied by the hub after each pull, in
+The rule (docs/sync-engine.md, "Check-ins and current values"), applied by the hub after each pull, in
 the same transaction as the pull:
 
 - a KR's ``current`` — and its ``confidence`` and ``status`` where the check-in carries

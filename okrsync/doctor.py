@@ -320,10 +320,10 @@ def _unknown_options(report: Report, cfg: config_mod.Config, classes: dict[str, 
         cls = classes[endpoint.type]
         if cls.declared_options() is None:
             report.add(name, "options", "warn", f"connector {endpoint.type!r} does not declare its options: "
-                       "a mistyped key is not caught", "ask its author to set option_help (see Plugins in the README)")
+                       "a mistyped key is not caught", "ask its author to set option_help (docs/plugins.md)")
             continue
         for problem in config_mod.endpoint_problems(cls, endpoint.section, f"{cfg.path}: endpoints.{name}"):
-            report.add(name, "options", "fail", problem, "fix the key (README, section Connectors)", bad_config=True)
+            report.add(name, "options", "fail", problem, "fix the key (docs: the connector's page, or okrsync connectors TYPE)", bad_config=True)
             bad.add(name)
     return bad
 
@@ -336,7 +336,7 @@ def _endpoint(report: Report, cfg: config_mod.Config, name: str, endpoint: confi
         if not creds_ok:  # an empty secret is refused by the connector too: said above
             report.add(name, "options", "skip", f"not fully checked while the credentials are missing ({e})")
             return
-        report.add(name, "options", "fail", str(e), "fix the endpoint's options (README, section Connectors)",
+        report.add(name, "options", "fail", str(e), "fix the endpoint's options (docs: the connector's page, or okrsync connectors TYPE)",
                    bad_config=True)
         return
     except Exception as e:  # noqa: BLE001 - a third-party connector's bug: say so, go on
@@ -388,7 +388,7 @@ def _notify(report: Report, cfg: config_mod.Config) -> None:
     try:
         settings = webhook_settings(cfg)
     except ConfigError as e:
-        report.add("notify", "config", "fail", str(e), "fix notify.webhook (README, Running on a schedule)",
+        report.add("notify", "config", "fail", str(e), "fix notify.webhook (docs/operations.md, Running on a schedule)",
                    bad_config=True)
         return
     if settings is not None:

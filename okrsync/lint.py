@@ -3,7 +3,10 @@
 Each rule has an id, a default severity and a one-line description (``RULES``). Severities
 can be changed per run (``error``, ``warning`` or ``off``); an error-level finding makes
 ``okrsync lint`` exit with code 7. Counts guidance is inconsistent between sources
-(anchors.md §4), so "more than five KRs" is a warning by default, not an error.
+(whatmatters.com/faqs/how-many-okrs-to-have, whose archived versions say 5–7, then 5, then
+2–3 objectives with 3–5 KRs; okrs.com/2015/04/how-many-okrs-should-you-really-have; Profit.co
+caps at 7 KRs: profit.co/helpcenter/okr-super-user-guide), so "more than five KRs" is a
+warning by default, not an error.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from .store import Store
 from .transforms import normalise_key
 
 SEVERITIES = ("error", "warning", "off")
-MAX_KRS = 5  # "at most 5 objectives with 3–5 KRs" (whatmatters.com, anchors.md §4)
+MAX_KRS = 5  # "at most 5 objectives with 3–5 KRs" (whatmatters.com/faqs/how-many-okrs-to-have)
 
 
 @dataclass(frozen=True)

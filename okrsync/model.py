@@ -35,7 +35,8 @@ DIRECTIONS = ("increase", "decrease", "stay_above", "stay_below", "range", "bina
 UNITS = ("number", "percent", "currency", "boolean")
 STATUSES = ("not_started", "on_track", "at_risk", "off_track", "done", "cancelled")
 OBJECTIVE_TYPES = ("committed", "aspirational")
-# Confidence scales seen in the tools (anchors.md §4): Koan 1–10, Simple OKR 0.0–1.0, …
+# Confidence scales seen in the tools: Koan 1–10 (help.koan.co/en/articles/3459501-what-are-
+# confidence-ratings), Simple OKR 0.0–1.0 (docs.simpleokr.com/developer-api/api-reference/key-results), …
 CONFIDENCE_SCALES = {"0-1": (0.0, 1.0), "1-10": (1.0, 10.0), "0-10": (0.0, 10.0), "1-5": (1.0, 5.0), "0-100": (0.0, 100.0)}
 NUMERIC_DIRECTIONS = ("increase", "decrease", "milestone")
 

@@ -78,7 +78,8 @@ def _grouped(ids: list[str]) -> str:
     """["board KR-2", "planning-sheet KR-2", "jira OKR-9"] → "KR-2 on board, planning-sheet; OKR-9 on jira"."""
     on: dict[str, list[str]] = {}
     for text in ids:
-        endpoint, _, key = text.rpartition(" ")
+        # "endpoint id": an endpoint's name has no space, a sheet's id may ("Grow ARR/Hire 5 people")
+        endpoint, _, key = text.partition(" ") if " " in text else ("", "", text)
         on.setdefault(key, []).append(endpoint)
     return "; ".join(f"{key} on {', '.join(e for e in endpoints if e)}" if any(endpoints) else key
                      for key, endpoints in on.items())

@@ -66,7 +66,7 @@ def summary_text(summary: dict[str, Any]) -> str:
     text = f"{head}{f' (exit {code})' if code else ''} in {summary['duration_s']:.1f} s: {counters}"
     if summary.get("conflicts_waiting"):
         text += f"; {summary['conflicts_waiting']} conflict(s) waiting"
-    if summary.get("kept_as_text"):  # every run, until the cells are fixed (README "Tolerant values")
+    if summary.get("kept_as_text"):  # every run, until the cells are fixed (docs/mappings.md, "Tolerant values")
         text += f"; {summary['kept_as_text']} cell(s) kept as text"
     if summary.get("error"):
         error = summary["error"].splitlines()[0]

@@ -304,3 +304,11 @@ def test_every_report_names_records_by_title_and_their_tools_ids(synced_with_jir
 
     run("--debug", "report", "progress", "--out", "debug.html")
     assert f"({jira_key} on jira; KR-1 on sheet; {grow['id']})" in (synced_with_jira / "debug.html").read_text()
+
+
+def test_an_id_with_spaces_stays_whole_beside_its_endpoint():
+    """A sheet without an id column names rows by title path; the path keeps its spaces."""
+    from okrsync.names import Names
+
+    names = Names({"kr_1": "Find 5 contractors"}, {"kr_1": ["wb rock the us market/find 5 contractors", "jira OKR-9"]})
+    assert names.label("kr_1") == "'Find 5 contractors' (rock the us market/find 5 contractors on wb; OKR-9 on jira)"
