@@ -430,6 +430,14 @@ def no_intent_left_sent(store) -> bool:
     return store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
 
 
+def started(scenario: Scenario) -> Driver:
+    """A fresh world with the scenario's operations run on it by a new driver."""
+    reset_world()
+    driver = Driver(scenario)
+    driver.run()
+    return driver
+
+
 def quiet_syncs(driver: Driver) -> None:
     memory.sleep(driver.s.lag)  # every listing has caught up
     driver.sync()
@@ -442,9 +450,7 @@ def quiet_syncs(driver: Driver) -> None:
 @SETTINGS
 @given(scenarios())
 def test_random_edits_converge_and_lose_nothing(scenario):
-    reset_world()
-    driver = Driver(scenario)
-    driver.run()
+    driver = started(scenario)
     quiet_syncs(driver)
     event(f"{len(scenario.names)} endpoints")
     assert_properties(driver)
@@ -472,9 +478,7 @@ def _writes_of_next_sync(hub: Hub, scenario: Scenario) -> dict[str, int]:
 @SETTINGS
 @given(scenarios(max_ops=6), st.data())
 def test_crash_in_push_then_rerun_converges_without_duplicates(scenario, data):
-    reset_world()
-    driver = Driver(scenario)
-    driver.run()
+    driver = started(scenario)
     per_endpoint = _writes_of_next_sync(driver.hub, scenario)
     total = sum(per_endpoint.values())
     k = data.draw(st.integers(0, total), label="fail_after")
@@ -517,9 +521,7 @@ after_crash_op = st.one_of(
 @SETTINGS
 @given(scenarios(max_ops=5), st.data())
 def test_crash_then_tool_edits_before_the_rerun_lose_nothing(scenario, data):
-    reset_world()
-    driver = Driver(scenario)
-    driver.run()
+    driver = started(scenario)
     if data.draw(st.booleans(), label="answer lost after the work"):
         MemoryConnector.lose_answer = True
     else:

@@ -109,21 +109,10 @@ class QuantiveEmulator(Emulator):
             raise HttpError(400, "skip: the listing changed since its first page; start again") from None
         return 200, {"items": rows[skip:skip + limit], "totalCount": len(rows)}
 
-    @route("GET", BASE + r"/sessions")
-    def list_sessions(self, req):
-        return self._page(req, list(self.sessions.values()))
-
-    @route("GET", BASE + r"/users")
-    def list_users(self, req):
-        return self._page(req, list(self.users.values()))
-
-    @route("GET", BASE + r"/goals")
-    def list_goals(self, req):
-        return self._page(req, list(self.goals.values()))
-
-    @route("GET", BASE + r"/metrics")
-    def list_metrics(self, req):
-        return self._page(req, list(self.metrics.values()))
+    @route("GET", BASE + r"/(?P<listing>sessions|users|goals|metrics)")
+    def listing(self, req):
+        """``GET /sessions``, ``/users``, ``/goals`` and ``/metrics``: one page of the table."""
+        return self._page(req, list(getattr(self, req.params["listing"]).values()))
 
     # -- writing ---------------------------------------------------------------------------
 
