@@ -37,7 +37,7 @@ from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .asana_fields import (GOAL_FIELDS, HELD, REFERENCE_FIELDS, AsanaMapping, Periods, check_in_status, contribution,
                            read_check_in_status)
-from .common import API_OPTIONS, check_options, chunks, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_endpoint, chunks, mapping_source, new_api, parallel, read_cursor, users_option
 
 URL = "https://app.asana.com/api/1.0"
 BATCH = 10  # documented maximum actions per POST /batch
@@ -95,17 +95,10 @@ class AsanaConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where)
-        if not options.get("workspace"):
-            raise ConfigError(f"{where}: an asana endpoint needs 'workspace:', the gid of the workspace its goals live in "
-                              "(GET /workspaces lists them)")
-        if not options.get("token"):
-            raise ConfigError(f"{where}: an asana endpoint needs 'token:', a personal access token or OAuth token, "
-                              'e.g. token: {"$env": ASANA_TOKEN}')
+        where = check_endpoint(self)
         self.workspace = str(options["workspace"])
         self.team = str(options["team"]) if options.get("team") else None
-        self.mapping = AsanaMapping.load(options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        self.mapping = AsanaMapping.load(*mapping_source(self))
         self.concurrency = int(options.get("concurrency", 4))
         # Asana publishes per-minute limits but not how many requests may be in flight at
         # once (developers.asana.com/docs/rate-limits): a 429 lowers the workers, not only waits
@@ -117,7 +110,7 @@ class AsanaConnector(Connector):
         self.api = new_api(endpoint, options, where, url=options.get("url") or URL,
                            auth=http.BearerAuth(str(options["token"])), rate=rate)
         self.api.client.event_hooks["response"].append(self._on_response)
-        self.emails: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
+        self.emails: dict[str, str] = users_option(options)
         self.users: dict[str, str] = {v: k for k, v in self.emails.items()}  # gid → e-mail
         self.periods: Periods | None = None
         self.state: _State | None = None  # the cursor of this run's read, once read

@@ -21,7 +21,6 @@ time, is honoured), counted for the run summary.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import threading
 from typing import Any, Callable, Iterator
@@ -30,10 +29,10 @@ import httpx
 
 from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
-from okrsync.errors import ConfigError, FatalError, RetryableError
+from okrsync.errors import ConfigError, FatalError, RetryableError, did_you_mean
 
 from .clickup_fields import ClickUpMapping, zone
-from .common import API_OPTIONS, check_options, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_endpoint, mapping_source, new_api, parallel, read_cursor, users_option
 
 BASE_URL = "https://api.clickup.com/api"
 # requests per minute per token, by the plan of the workspace hosting the token
@@ -74,26 +73,19 @@ class ClickUpConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where)
-        for key in ("team_id", "auth"):
-            if not options.get(key):
-                raise ConfigError(f"{where}: a clickup endpoint needs '{key}:' (team_id: the Workspace ID, the number "
-                                  "in app.clickup.com/<id>/…; auth: {token: {$env: CLICKUP_TOKEN}})")
+        where = check_endpoint(self)
         self.team = str(options["team_id"])
         if not self.team.isdigit():
             raise ConfigError(f"{where}: team_id {self.team!r} is not a Workspace ID (a number, as in "
                               "app.clickup.com/<id>/home)")
         plan = str(options.get("plan", "free_forever")).lower().replace(" ", "_").replace("-", "_")
         if plan not in PLANS:
-            hint = difflib.get_close_matches(plan, PLANS, n=1)
             raise ConfigError(f"{where}: plan {options['plan']!r} is not a ClickUp plan ({', '.join(PLANS)})"
-                              + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                              + did_you_mean(plan, PLANS, listing=""))
         rate = float(options["rate"]) if options.get("rate") else PLANS[plan] / 60
-        self.mapping = ClickUpMapping.load(options.get("mapping"), self.context.base_dir, f"{where}: mapping",
-                                           zone(options.get("timezone"), f"{where}: timezone"))
+        self.mapping = ClickUpMapping.load(*mapping_source(self), zone(options.get("timezone"), f"{where}: timezone"))
         self.concurrency = int(options.get("concurrency", 4))
-        self.users: dict[str, int] = {str(k).casefold(): int(v) for k, v in (options.get("users") or {}).items()}
+        self.users: dict[str, int] = users_option(options, int)
         self.emails: dict[int, str] = {v: k for k, v in self.users.items()}
         self._members_loaded = False
         self.api = new_api(endpoint, options, where, url=options.get("url") or BASE_URL,

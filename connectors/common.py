@@ -7,15 +7,19 @@ and concurrent requests. Listed in the plugin guide (docs/plugins.md, "The conne
 - ``check_options(options, known, where, required=(), example="")``: an unknown key is a
   ConfigError with a did-you-mean (or the list of options), a missing required one too
   (``okrsync.config``'s, which the config loader also uses on ``Connector.option_help``).
+- ``check_endpoint(conn)``: that check of a connector's options against its own
+  ``option_help`` and ``required_options``; returns ``"endpoint NAME"`` for its messages.
 - ``merge(base, over, where)``: ``over`` laid on ``base``; an unknown key is a MappingError
   naming where it is, sub-maps merge key by key, status maps are replaced whole.
 - ``load_mapping(name, overrides, base_dir, where)``: ``mappings/<name>.yaml`` with the
   endpoint's ``mapping:`` section (a dict, or a YAML file named relative to the config)
   merged over it; ``read_overrides`` and ``shipped`` are its two halves, for a connector
-  that checks the result and names the file in its messages.
+  that checks the result and names the file in its messages; ``mapping_source(conn)`` gives
+  a loader the endpoint's three arguments.
 - ``new_api(endpoint, options, where, url=…, auth=…, rate=…)``: the endpoint's ``http.Api``
   with its ``timeout`` and ``attempts`` options.
 - ``bearer(token, where)``: the token option as ``Authorization: Bearer``, checked.
+- ``users_option(options, cast=str)``: the ``users`` option, e-mail (casefolded) → user id.
 - ``read_cursor(cursor)``: the JSON object a connector wrote as its cursor.
 - ``period_label(name)``: a tool's period name as okrsync's label where it reads as one.
 - ``parallel(fn, items, workers)`` and ``chunks(items, size)``.
@@ -28,14 +32,17 @@ import json
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 import httpx
 
-from okrsync.config import check_options, load_yaml  # noqa: F401 - check_options: re-exported for connectors
+from okrsync.config import check_options, load_yaml  # check_options: re-exported for connectors too
 from okrsync.errors import ConfigError, MappingError, did_you_mean
 from okrsync import http
 from okrsync.transforms import TransformError, parse_period
+
+if TYPE_CHECKING:  # the connector module imports nothing from here; the name is for hints only
+    from okrsync.connector import Connector
 
 REPLACED_WHOLE = ("status", "read_status")  # maps whose keys are the user's own vocabulary
 # the options every API connector shares (``new_api`` reads timeout and attempts), for
@@ -138,3 +145,28 @@ def chunks(items: list, size: int) -> Iterator[list]:
     """``items`` in consecutive slices of at most ``size``."""
     for i in range(0, len(items), size):
         yield items[i:i + size]
+
+
+def check_endpoint(conn: Connector) -> str:
+    """Check ``conn.options`` against what its class declares and return ``"endpoint NAME"``,
+    which starts the connector's own messages. An unknown key is a ConfigError with a
+    did-you-mean, a missing ``required_options`` key one that gives the option's help: the
+    messages the config loader gives before any connector is built, so an endpoint built in
+    code (a script, a test) is checked the same way. Call it first thing after
+    ``Connector.__init__``."""
+    where = f"endpoint {conn.endpoint}"
+    check_options(conn.options, conn.declared_options() or conn.options, where, required=conn.required_options)
+    return where
+
+
+def mapping_source(conn: Connector) -> tuple[Any, Path, str]:
+    """What a vendor mapping loader takes from an endpoint, ``(overrides, base_dir, where)``:
+    its ``mapping:`` option, the config's folder and ``"endpoint NAME: mapping"``; so
+    ``load_mapping("perdoo", *mapping_source(self))`` or ``AsanaMapping.load(*mapping_source(self))``."""
+    return conn.options.get("mapping"), conn.context.base_dir, f"endpoint {conn.endpoint}: mapping"
+
+
+def users_option(options: dict[str, Any], cast: Callable[[Any], Any] = str) -> dict[str, Any]:
+    """The ``users`` option (e-mail → the tool's user id) keyed by the casefolded e-mail, each
+    id through ``cast`` (``int`` for a tool with numeric ids); ``{}`` without one."""
+    return {str(k).casefold(): cast(v) for k, v in (options.get("users") or {}).items()}

@@ -37,7 +37,7 @@ from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
-from .common import API_OPTIONS, new_api
+from .common import API_OPTIONS, check_endpoint, new_api
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
@@ -71,13 +71,10 @@ class GoogleSheetsConnector(SpreadsheetConnector):
                 "from the config")
 
     def __init__(self, endpoint, options, context=None):
-        where = f"endpoint {endpoint}"
         super().__init__(endpoint, options, context)
+        where = check_endpoint(self)  # the spreadsheet connector checked the keys, not the required ones
         if self.layout != "linked" and not self.sheet:
             raise ConfigError(f"{where}: name the tab that holds the OKRs, e.g. 'sheet: OKRs'")
-        if not options.get("auth"):
-            raise ConfigError(f"{where}: a google-sheets endpoint needs 'auth:' — {{bearer: {{$env: GOOGLE_TOKEN}}}} "
-                              "or {service_account: {$file: key.json}} (see docs/connectors/google-sheets.md)")
         self.api = new_api(endpoint, options, where, url=options.get("url", "https://sheets.googleapis.com"),
                            auth=_auth(options["auth"], endpoint), rate=float(options.get("rate", 1.0)))
         self.base = f"/v4/spreadsheets/{self.spreadsheet}"

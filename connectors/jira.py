@@ -38,7 +38,7 @@ from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
 
-from .common import API_OPTIONS, check_options, chunks, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_endpoint, chunks, mapping_source, new_api, parallel, read_cursor, users_option
 from .jira_fields import KIND_KEYS, PROPERTY, JiraMapping, jira_time
 
 API = "/rest/api/3"
@@ -96,13 +96,9 @@ class JiraConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where)
-        for key in ("url", "project", "auth"):
-            if not options.get(key):
-                raise ConfigError(f"{where}: a jira endpoint needs '{key}:' (see config.example.yaml)")
+        where = check_endpoint(self)
         self.project = str(options["project"])
-        self.mapping = JiraMapping.load(options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        self.mapping = JiraMapping.load(*mapping_source(self))
         self.concurrency = int(options.get("concurrency", 4))
         self.overlap = float(options.get("overlap_minutes", 5))
         self.listing_every = float(options.get("listing_every_hours", 6)) * 3600
@@ -113,7 +109,7 @@ class JiraConnector(Connector):
         self.task_deadline = float(options.get("task_deadline", 600))  # bulk tasks polled at most this long
         self.jql = str(options["jql"]).strip() if options.get("jql") else None
         self.history = bool(options.get("history", True))
-        self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
+        self.users: dict[str, str] = users_option(options)
         self.emails: dict[str, str] = {v: k for k, v in self.users.items()}  # accountId → e-mail
         self.api = new_api(endpoint, options, where, url=options["url"], auth=_auth(options["auth"], where),
                            rate=float(options.get("rate", 10)))

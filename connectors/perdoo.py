@@ -28,7 +28,7 @@ from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .common import API_OPTIONS, bearer, check_options, chunks, load_mapping, new_api, period_label
+from .common import API_OPTIONS, bearer, check_endpoint, chunks, load_mapping, mapping_source, new_api, period_label, users_option
 
 URL = "https://api-eu.perdoo.com/graphql/"
 OPTIONS = {
@@ -92,13 +92,11 @@ class PerdooConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where, required=("token",),
-                      example="a Perdoo API token from Personal Settings → API Tokens, e.g. token: {$env: PERDOO_TOKEN}")
-        self.mapping = load_mapping("perdoo", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        where = check_endpoint(self)
+        self.mapping = load_mapping("perdoo", *mapping_source(self))
         self.page = int(options.get("page_size", 100))
         self.batch = max(1, int(options.get("batch", 10)))
-        self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
+        self.users: dict[str, str] = users_option(options)
         self.api = new_api(endpoint, options, where, url=options.get("url") or URL, auth=bearer(options["token"], where),
                            rate=float(options.get("rate", RATE)))
         self._lookups: dict[str, dict[str, str]] | None = None  # timeframes/groups/users: name → id

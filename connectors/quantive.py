@@ -30,7 +30,7 @@ from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .common import API_OPTIONS, bearer, check_options, load_mapping, new_api, period_label
+from .common import API_OPTIONS, bearer, check_endpoint, load_mapping, mapping_source, new_api, period_label, users_option
 
 REGIONS = {"eu": "https://app.quantive.com/results/api/v1", "us": "https://app.us.quantive.com/results/api/v1"}
 # the other data centres gtmhub/extensibility-sdk src/models.ts names (gtmhubDataCenters); their
@@ -69,9 +69,7 @@ class QuantiveConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where, required=("token", "account_id"),
-                      example="a Quantive API token and the account id, e.g. token: {$env: QUANTIVE_TOKEN}")
+        where = check_endpoint(self)
         region = options.get("region", "eu")
         if options.get("url"):
             base = options["url"]
@@ -80,9 +78,9 @@ class QuantiveConnector(Connector):
         else:
             raise ConfigError(f"{where}: region: {region!r} is not one of {', '.join(REGIONS)}; "
                               "or give url: (e.g. another data centre's …/results/api/v1)")
-        self.mapping = load_mapping("quantive", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        self.mapping = load_mapping("quantive", *mapping_source(self))
         self.page = int(options.get("page_size", 100))
-        self.users: dict[str, str] = {str(k).casefold(): str(v) for k, v in (options.get("users") or {}).items()}
+        self.users: dict[str, str] = users_option(options)
         self.api = new_api(endpoint, options, where, url=base, auth=bearer(options["token"], where),
                            rate=float(options.get("rate", RATE)), headers={"gtmhub-accountId": str(options["account_id"])})
         self._sessions: dict[str, str] | None = None  # id → title

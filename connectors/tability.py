@@ -36,7 +36,7 @@ from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rej
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.model import band
 
-from .common import API_OPTIONS, check_options, load_mapping, new_api, parallel, read_cursor
+from .common import API_OPTIONS, check_endpoint, load_mapping, mapping_source, new_api, parallel, read_cursor
 
 API = "/v2"
 DEFAULT_URL = "https://api.tability.app"
@@ -73,16 +73,10 @@ class TabilityConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where)
-        for key, what in (("workspace", "the workspace slug or id, as in https://tability.app/<workspace>"),
-                          ("token", "your personal API token from https://tability.app/account, e.g. "
-                                    "token: {$env: TABILITY_TOKEN}")):
-            if not options.get(key):
-                raise ConfigError(f"{where}: a tability endpoint needs '{key}:' ({what})")
+        where = check_endpoint(self)
         self.workspace = str(options["workspace"])
         self._token = str(options["token"])
-        self.mapping = load_mapping("tability", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        self.mapping = load_mapping("tability", *mapping_source(self))
         self.history = bool(options.get("history", True))
         self.archived = bool(options.get("archived", False))
         remote = options.get("remote_checkins") or {}

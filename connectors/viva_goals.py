@@ -34,9 +34,9 @@ from typing import Any, Iterator
 from okrsync import hookimpl
 from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
-from okrsync.errors import ConfigError, FatalError, MappingError
+from okrsync.errors import FatalError, MappingError
 
-from .common import check_options, load_mapping
+from .common import check_endpoint, load_mapping, mapping_source
 from .viva_goals_csv import explorer_rows
 
 OPTIONS = {
@@ -103,13 +103,9 @@ class VivaGoalsConnector(Connector):
 
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where)
-        if not options.get("path"):
-            raise ConfigError(f"{where}: a viva-goals endpoint needs 'path:', the export ZIP, its unzipped folder "
-                              "or one objectives JSON file")
+        where = check_endpoint(self)
         self.path = self.context.base_dir / Path(str(options["path"])).expanduser()
-        self.mapping = load_mapping("viva_goals", options.get("mapping"), self.context.base_dir, f"{where}: mapping")
+        self.mapping = load_mapping("viva_goals", *mapping_source(self))
         self.kind_of = _vocabulary(self.mapping["types"], f"{where}: mapping.types")
         self.statuses = _vocabulary(self.mapping["status"], f"{where}: mapping.status")
         self.directions = _vocabulary(self.mapping["directions"], f"{where}: mapping.directions")

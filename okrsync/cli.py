@@ -7,7 +7,6 @@ become a one-line message and an exit code (see EXIT_CODES), tracebacks only wit
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import json
 import re
 import sys
@@ -22,7 +21,7 @@ from rich.text import Text
 
 from . import config as config_mod
 from . import logs, plugins, runs, storefile, views
-from .errors import ConfigError, OkrsyncError
+from .errors import ConfigError, OkrsyncError, did_you_mean
 from .names import Names, resolve
 from .store import Store
 from .sync import Hub, ordered
@@ -272,9 +271,7 @@ def connectors_cmd(env: Env, name: str | None):
     found = plugins.connectors()
     if name is not None:
         if name not in found:
-            hint = difflib.get_close_matches(name, found, n=1)
-            raise click.BadParameter(f"no connector {name!r}" + (f"; did you mean {hint[0]!r}?" if hint else
-                                     f" (installed: {', '.join(found)})"), param_hint="NAME")
+            raise click.BadParameter(f"no connector {name!r}" + did_you_mean(name, found, "installed:"), param_hint="NAME")
         found = {name: found[name]}
         if not env.as_json:
             info = found[name]

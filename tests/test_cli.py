@@ -150,6 +150,8 @@ def test_one_connectors_capabilities_in_full():
     (jira,) = json.loads(run("--json", "connectors", "jira").output)
     assert jira["capabilities"]["weights"] is False and jira["capabilities"]["read_only"] == ["check_in"]
     assert "did you mean 'jira'" in run("connectors", "jirra", code=2).output
+    # nothing near: the installed ones listed, worded as the config loader words an unknown type
+    assert "no connector 'zzz'; installed: " in run("connectors", "zzz", code=2).output.replace("\n", " ")
 
 
 def test_init_writes_a_config_that_works(tmp_path, monkeypatch):

@@ -49,3 +49,36 @@ def test_new_api_takes_timeout_and_attempts_and_hides_the_token():
         common.new_api("x", {}, "endpoint x", url="http://tool.example.com", auth=None, rate=1)
     with pytest.raises(ConfigError, match="token: give the API token"):
         common.bearer(" ", "endpoint x")
+
+
+def test_check_endpoint_gives_the_config_loaders_messages_to_every_api_connector(tmp_path):
+    """Built in code, an endpoint is checked as the config loader checks it: the first missing
+    required option named with its help, an unknown key with a did-you-mean."""
+    from okrsync import plugins
+    from okrsync.connector import Context
+
+    found = plugins.connectors()
+    names = ("asana", "clickup", "quantive", "tability", "jira", "perdoo", "viva-goals")
+    for name in names:
+        cls = found[name].cls
+        first = cls.required_options[0]
+        with pytest.raises(ConfigError) as missing:
+            cls("x", {}, Context(base_dir=tmp_path))
+        assert str(missing.value) == f"endpoint x: needs '{first}:' ({first}: {cls.option_help[first]})"
+        with pytest.raises(ConfigError, match=f"endpoint x: unknown option '{first}s'; did you mean '{first}'"):
+            cls("x", {f"{first}s": "v"}, Context(base_dir=tmp_path))
+
+
+def test_mapping_source_and_users_option(tmp_path):
+    from okrsync.connector import Connector, Context
+
+    class Tool(Connector):
+        name = "tool"
+        option_help = {"mapping": "overrides", "users": "e-mail → id"}
+
+    conn = Tool("t", {"mapping": {"status": {}}}, Context(base_dir=tmp_path))
+    assert common.check_endpoint(conn) == "endpoint t"
+    assert common.mapping_source(conn) == ({"status": {}}, tmp_path, "endpoint t: mapping")
+    assert common.users_option({"users": {"Ann@X.org": 7}}) == {"ann@x.org": "7"}
+    assert common.users_option({"users": {"Ann@X.org": "7"}}, int) == {"ann@x.org": 7}
+    assert common.users_option({}) == {} == common.users_option({"users": None})

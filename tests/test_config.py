@@ -79,25 +79,33 @@ def test_missing_file(tmp_path):
 
 # ------------------------------------------------------------------ errors name file, line and key
 
-def test_unknown_top_level_key_with_did_you_mean(tmp_path):
-    path = write(tmp_path, """
-        store: okrsync.db
-        endpoint:
-          s:
-            type: csv
-    """)
-    message = load_error(path, connector_names=CONNECTORS)
-    assert message == f"{path}: line 2: endpoint: unknown key; did you mean 'endpoints'?"
+# each mistake's message, whole: the file, the line, the key, and what would be right
+MISTAKES = [
+    pytest.param("store: okrsync.db\nendpoint:\n  s:\n    type: csv\n",
+                 "line 2: endpoint: unknown key; did you mean 'endpoints'?", id="top-level-key-did-you-mean"),
+    pytest.param("endpoints:\n  s: {type: csv}\nzzzz: 1\n",
+                 "line 3: zzzz: unknown key; expected one of store, endpoints, sync, notify", id="top-level-key-listed"),
+    pytest.param("endpoints:\n  good:\n    type: csv\n  planning-sheet:\n    path: okrs.csv\n",
+                 "line 4: planning-sheet: missing 'type' (one of: csv, xlsx)", id="endpoint-without-type"),
+    pytest.param("endpoints:\n  sheet: csv\n",
+                 "line 2: sheet: an endpoint is a mapping with at least a 'type'", id="endpoint-not-a-mapping"),
+    pytest.param("endpoints:\n  sheet:\n    path: okrs.xlsx\n    type: xslx\n",
+                 "line 4: type: unknown connector type 'xslx'; did you mean 'xlsx'?", id="type-did-you-mean"),
+    pytest.param("endpoints:\n  tracker:\n    type: jira\n",
+                 "line 3: type: unknown connector type 'jira'; installed: csv, xlsx", id="type-installed-listed"),
+    pytest.param("endpoints:\n  planning-sheet: {type: csv}\nsync:\n  conflicts: last-writer\n  order:\n"
+                 "    - planning-sheet\n    - finanse\n",
+                 "line 5: order: unknown endpoint 'finanse'", id="unknown-endpoint-in-order"),
+    pytest.param("endpoints:\n  s: {type: csv}\nsync: [a]\n", "line 3: sync: must be a mapping", id="sync-not-a-mapping"),
+    pytest.param("endpoints:\n  s: {type: csv}\nstore: {file: x}\n",
+                 "line 3: store: the store is a file path, e.g. store: okrsync.db", id="store-not-a-path"),
+]
 
 
-def test_unknown_top_level_key_without_a_close_match_lists_the_keys(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          s: {type: csv}
-        zzzz: 1
-    """)
-    message = load_error(path)
-    assert message.startswith(f"{path}: line 3: zzzz: unknown key; expected one of store, endpoints, sync, notify")
+@pytest.mark.parametrize("text, message", MISTAKES)
+def test_a_mistake_is_named_with_file_line_and_key(tmp_path, text, message):
+    path = write(tmp_path, text)
+    assert load_error(path, connector_names=CONNECTORS) == f"{path}: {message}"
 
 
 @pytest.mark.parametrize("text, line", [
@@ -120,47 +128,6 @@ def test_config_that_is_not_a_mapping(tmp_path, text):
     assert load_error(path) == f"{path}: the config must be a mapping with an 'endpoints' key"
 
 
-def test_endpoint_without_type(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          good:
-            type: csv
-          planning-sheet:
-            path: okrs.csv
-    """)
-    message = load_error(path, connector_names=CONNECTORS)
-    assert message == f"{path}: line 4: planning-sheet: missing 'type' (one of: csv, xlsx)"
-
-
-def test_endpoint_that_is_not_a_mapping(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          sheet: csv
-    """)
-    assert load_error(path) == f"{path}: line 2: sheet: an endpoint is a mapping with at least a 'type'"
-
-
-def test_unknown_connector_type_with_suggestion(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          sheet:
-            path: okrs.xlsx
-            type: xslx
-    """)
-    message = load_error(path, connector_names=CONNECTORS)
-    assert message == f"{path}: line 4: type: unknown connector type 'xslx'; did you mean 'xlsx'?"
-
-
-def test_unknown_connector_type_without_suggestion_lists_installed(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          tracker:
-            type: jira
-    """)
-    message = load_error(path, connector_names=CONNECTORS)
-    assert message == f"{path}: line 3: type: unknown connector type 'jira'; installed: csv, xlsx"
-
-
 @pytest.mark.parametrize("text, line, column", [
     pytest.param("endpoints:\n  s:\n    type: csv\n   path: [a, b\n", None, None, id="unclosed-flow"),
     pytest.param("endpoints:\n  s:\n    type: csv\n      path: x\n", 4, 11, id="bad-indent"),
@@ -173,38 +140,6 @@ def test_yaml_syntax_error_names_line_and_column(tmp_path, text, line, column):
     assert match, message
     if line is not None:
         assert (int(match[1]), int(match[2])) == (line, column), message
-
-
-def test_unknown_endpoint_in_sync_order(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          planning-sheet: {type: csv}
-        sync:
-          conflicts: last-writer
-          order:
-            - planning-sheet
-            - finanse
-    """)
-    message = load_error(path, connector_names=CONNECTORS)
-    assert message == f"{path}: line 5: order: unknown endpoint 'finanse'"
-
-
-def test_sync_must_be_a_mapping(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          s: {type: csv}
-        sync: [a]
-    """)
-    assert load_error(path) == f"{path}: line 3: sync: must be a mapping"
-
-
-def test_store_must_be_a_path(tmp_path):
-    path = write(tmp_path, """
-        endpoints:
-          s: {type: csv}
-        store: {file: x}
-    """)
-    assert load_error(path).startswith(f"{path}: line 3: store: the store is a file path")
 
 
 # ------------------------------------------------------------------ secrets

@@ -15,7 +15,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.google_sheets import GoogleSheets, GoogleTokens
-from .saas_e2e import write_sheet
+from .saas_e2e import sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
@@ -51,13 +51,6 @@ def make_hub(tmp_path, emu, sync=None, tab_rows=1000, **extra):
     config = Config.of(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv"}, "gs": sheet_options(emu, **extra)},
                        {"order": ["planning-sheet", "gs"], **(sync or {})})
     return Hub(config, Store(None), {"csv": CsvConnector, "google-sheets": GoogleSheetsConnector})
-
-
-def sync(hub):
-    run = hub.store.begin_run("sync")
-    plans = hub.run(list(hub.config.endpoints), run)
-    hub.store.finish_run(run, "ok", {})
-    return plans
 
 
 def csv_rows(tmp_path):

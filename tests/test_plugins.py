@@ -18,6 +18,22 @@ def make_distribution(site, name, module, source):
     (info / "entry_points.txt").write_text(f"[okrsync]\n{module} = {module}\n")
 
 
+def install_connector(site, module, name, capabilities=""):
+    """A distribution ``okrsync-…`` (``module`` with dashes) whose plugin registers one
+    connector named ``name`` (with a ``capabilities = …`` line, if given)."""
+    make_distribution(site, module.replace("_", "-"), module, f"""
+        from okrsync import Capabilities, Connector, hookimpl
+
+        class Fake(Connector):
+            name = {name!r}
+            {capabilities}
+
+        @hookimpl
+        def register_connectors(register):
+            register(Fake)
+    """)
+
+
 @pytest.fixture
 def site(tmp_path, monkeypatch):
     monkeypatch.delenv("OKRSYNC_LOAD_PLUGINS", raising=False)
@@ -34,33 +50,14 @@ def test_builtin_connectors_load_without_entry_points():
 
 
 def test_hook_register_connectors_finds_connector_of_another_distribution(site):
-    make_distribution(site, "okrsync-fake", "okrsync_fake", """
-        from okrsync import Connector, Capabilities, hookimpl
-
-        class Fake(Connector):
-            name = "fake-tool"
-            capabilities = Capabilities(kinds=("objective",))
-
-        @hookimpl
-        def register_connectors(register):
-            register(Fake)
-    """)
+    install_connector(site, "okrsync_fake", "fake-tool", 'capabilities = Capabilities(kinds=("objective",))')
     found = plugins.connectors(new_plugin_manager())
     assert found["fake-tool"].source == "entry point (okrsync-fake 1.2)"
     assert found["fake-tool"].cls.capabilities.kinds == ("objective",)
 
 
 def test_okrsync_load_plugins_empty_loads_no_external_plugin(site, monkeypatch):
-    make_distribution(site, "okrsync-fake2", "okrsync_fake2", """
-        from okrsync import Connector, hookimpl
-
-        class Fake(Connector):
-            name = "fake2"
-
-        @hookimpl
-        def register_connectors(register):
-            register(Fake)
-    """)
+    install_connector(site, "okrsync_fake2", "fake2")
     monkeypatch.setenv("OKRSYNC_LOAD_PLUGINS", "")
     assert "fake2" not in plugins.connectors(new_plugin_manager())
     monkeypatch.setenv("OKRSYNC_LOAD_PLUGINS", "okrsync_fake2")
@@ -68,16 +65,7 @@ def test_okrsync_load_plugins_empty_loads_no_external_plugin(site, monkeypatch):
 
 
 def test_duplicate_connector_name_is_a_startup_error(site):
-    make_distribution(site, "okrsync-dupe", "okrsync_dupe", """
-        from okrsync import Connector, hookimpl
-
-        class Csv(Connector):
-            name = "csv"
-
-        @hookimpl
-        def register_connectors(register):
-            register(Csv)
-    """)
+    install_connector(site, "okrsync_dupe", "csv")
     with pytest.raises(StartupError, match=r"two plugins register a connector named 'csv'.*okrsync_dupe"):
         plugins.connectors(new_plugin_manager())
 

@@ -12,6 +12,7 @@ import datetime as dt
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -126,37 +127,16 @@ def round_trip(suffix: str, layout: str, entities: list) -> None:
     assert [(r.kind, r.external_id) for r in items if isinstance(r, Record) and r.kind == "key_result"] == written
 
 
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
 @SETTINGS
 @given(datasets(objective_extras=False))
-def test_flat_csv(entities):
-    round_trip("csv", "flat", entities)
+def test_flat(suffix, entities):
+    round_trip(suffix, "flat", entities)
 
 
-@SETTINGS
-@given(datasets(objective_extras=False))
-def test_flat_xlsx(entities):
-    round_trip("xlsx", "flat", entities)
-
-
+@pytest.mark.parametrize("layout", ["hierarchical", "linked"])
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
 @SETTINGS
 @given(datasets(objective_extras=True))
-def test_hierarchical_csv(entities):
-    round_trip("csv", "hierarchical", entities)
-
-
-@SETTINGS
-@given(datasets(objective_extras=True))
-def test_hierarchical_xlsx(entities):
-    round_trip("xlsx", "hierarchical", entities)
-
-
-@SETTINGS
-@given(datasets(objective_extras=True))
-def test_linked_csv(entities):
-    round_trip("csv", "linked", entities)
-
-
-@SETTINGS
-@given(datasets(objective_extras=True))
-def test_linked_xlsx(entities):
-    round_trip("xlsx", "linked", entities)
+def test_objective_rows(suffix, layout, entities):
+    round_trip(suffix, layout, entities)

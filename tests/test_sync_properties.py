@@ -414,6 +414,30 @@ def assert_edits_beat_deletes(driver: Driver) -> None:
             assert store.get(d["cid"]) is None, f"delete {d} lost to {later} under delete-wins"
 
 
+def assert_properties(driver: Driver) -> None:
+    """(a), (b) and (d)–(g), after quiet syncs; (c) is ``assert_quiet``, which syncs once more."""
+    names = driver.s.names
+    assert_converged(driver.hub, names)
+    assert_no_duplicates(names)
+    assert_no_lost_edit(driver)
+    assert_deletes_stick(driver)
+    assert_edits_beat_deletes(driver)
+    assert_only_records_users_made(driver)
+
+
+def no_intent_left_sent(store) -> bool:
+    """After a crash and a rerun: no write intent is left ``sent`` (unresolved)."""
+    return store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+
+
+def started(scenario: Scenario) -> Driver:
+    """A fresh world with the scenario's operations run on it by a new driver."""
+    reset_world()
+    driver = Driver(scenario)
+    driver.run()
+    return driver
+
+
 def quiet_syncs(driver: Driver) -> None:
     memory.sleep(driver.s.lag)  # every listing has caught up
     driver.sync()
@@ -426,17 +450,10 @@ def quiet_syncs(driver: Driver) -> None:
 @SETTINGS
 @given(scenarios())
 def test_random_edits_converge_and_lose_nothing(scenario):
-    reset_world()
-    driver = Driver(scenario)
-    driver.run()
+    driver = started(scenario)
     quiet_syncs(driver)
     event(f"{len(scenario.names)} endpoints")
-    assert_converged(driver.hub, scenario.names)
-    assert_no_duplicates(scenario.names)
-    assert_no_lost_edit(driver)
-    assert_deletes_stick(driver)
-    assert_edits_beat_deletes(driver)
-    assert_only_records_users_made(driver)
+    assert_properties(driver)
     assert_quiet(driver.hub)
 
 
@@ -461,9 +478,7 @@ def _writes_of_next_sync(hub: Hub, scenario: Scenario) -> dict[str, int]:
 @SETTINGS
 @given(scenarios(max_ops=6), st.data())
 def test_crash_in_push_then_rerun_converges_without_duplicates(scenario, data):
-    reset_world()
-    driver = Driver(scenario)
-    driver.run()
+    driver = started(scenario)
     per_endpoint = _writes_of_next_sync(driver.hub, scenario)
     total = sum(per_endpoint.values())
     k = data.draw(st.integers(0, total), label="fail_after")
@@ -486,7 +501,7 @@ def test_crash_in_push_then_rerun_converges_without_duplicates(scenario, data):
     assert_converged(rerun, scenario.names)
     assert_no_duplicates(scenario.names)
     assert_only_records_users_made(driver)
-    assert store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+    assert no_intent_left_sent(store)
     created = {r[0] for r in store.db.execute("select entity_id from changes where kind = 'create'")}
     live = {cid for cid, _, _ in store.entities()}
     assert live <= created, f"live entities without a create row: {live - created}"
@@ -506,9 +521,7 @@ after_crash_op = st.one_of(
 @SETTINGS
 @given(scenarios(max_ops=5), st.data())
 def test_crash_then_tool_edits_before_the_rerun_lose_nothing(scenario, data):
-    reset_world()
-    driver = Driver(scenario)
-    driver.run()
+    driver = started(scenario)
     if data.draw(st.booleans(), label="answer lost after the work"):
         MemoryConnector.lose_answer = True
     else:
@@ -523,13 +536,8 @@ def test_crash_then_tool_edits_before_the_rerun_lose_nothing(scenario, data):
     for operation in data.draw(st.lists(after_crash_op, max_size=4), label="after the crash"):
         driver.apply(operation)
     quiet_syncs(driver)
-    assert_converged(driver.hub, scenario.names)
-    assert_no_duplicates(scenario.names)
-    assert_no_lost_edit(driver)
-    assert_deletes_stick(driver)
-    assert_edits_beat_deletes(driver)
-    assert_only_records_users_made(driver)
-    assert driver.hub.store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+    assert_properties(driver)
+    assert no_intent_left_sent(driver.hub.store)
     assert_quiet(driver.hub)
 
 
@@ -594,7 +602,7 @@ def test_intent_of_a_create_deleted_before_the_rerun_is_closed():
     del memory.WORLD["b"][("key_result", "new")]
     plans = run_sync(hub)
     assert not [n for p in plans for n in p.notes if "interrupted run" in n]
-    assert hub.store.db.execute("select count(*) from intents where status = 'sent'").fetchone()[0] == 0
+    assert no_intent_left_sent(hub.store)
 
 
 @pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])

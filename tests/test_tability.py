@@ -20,6 +20,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.tability import TabilityEmulator
+from .saas_e2e import sync
 
 BASE = "https://api.tability.app"
 TOKEN = "tab-SECRET-token"
@@ -220,13 +221,6 @@ def make_hub(tmp_path, emu, sheet="okrs.csv", sync=None, **tab_options):
     return hub
 
 
-def run(hub, **kw):
-    run_id = hub.store.begin_run("sync")
-    plans = hub.run(list(hub.config.endpoints), run_id, **kw)
-    hub.store.finish_run(run_id, "ok", {})
-    return plans
-
-
 def sheet_rows(tmp_path, name="okrs.csv"):
     return list(csv.DictReader((tmp_path / name).open(encoding="utf-8")))
 
@@ -240,16 +234,16 @@ def emu():
 def test_tability_to_a_new_spreadsheet_then_an_edit_in_tability_comes_back(tmp_path, emu):
     seed_from_example(emu)
     hub = make_hub(tmp_path, emu, sheet="from_tability.csv")
-    run(hub)
+    sync(hub)
     rows = sheet_rows(tmp_path, "from_tability.csv")
     assert len(rows) == 39 and len({r["Objective"] for r in rows}) == 13
     assert not emu.count("POST")  # nothing is ever written to the read-only kinds
     kr = next(o for o in emu.outcomes.values() if o["title"].startswith("Grow ARR"))
     emu.add_check_in(kr["id"], 9500000, confidence="green", body="Closed two deals")
-    run(hub)
+    sync(hub)
     row = next(r for r in sheet_rows(tmp_path, "from_tability.csv") if r["Key result"].startswith("Grow ARR"))
     assert float(row["Current"]) == 9500000.0
-    plans = run(hub)
+    plans = sync(hub)
     assert all(not p.changes for p in plans) and not emu.count("POST")  # in step: nothing to do
 
 
@@ -257,12 +251,12 @@ def test_first_contact_with_the_example_sheet_matches_instead_of_duplicating(tmp
     seed_from_example(emu)
     shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
     hub = make_hub(tmp_path, emu, sync={"order": ["sheet", "tab"], "conflicts": {"prefer": "sheet"}})
-    run(hub)
+    sync(hub)
     assert len(sheet_rows(tmp_path)) == 39
     counts = dict(hub.store.db.execute("select kind, count(*) from entities where deleted = 0 group by kind").fetchall())
     assert counts["objective"] == 13 and counts["key_result"] == 39
     assert len(hub.store.links("tab")) >= 13 + 39
-    plans = run(hub)
+    plans = sync(hub)
     assert all(not p.changes and not p.conflicts for p in plans)
 
 
@@ -271,12 +265,12 @@ def test_a_conflicting_edit_on_both_sides_is_settled_by_the_policy(tmp_path, emu
     seed_from_example(emu)
     shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
     hub = make_hub(tmp_path, emu, sync={"order": ["sheet", "tab"], "conflicts": {"prefer": prefer}})
-    run(hub)
+    sync(hub)
     text = (tmp_path / "okrs.csv").read_text(encoding="utf-8")
     (tmp_path / "okrs.csv").write_text(text.replace("8400000,9050000,10200000", "8400000,9300000,10200000"), encoding="utf-8")
     kr = next(o for o in emu.outcomes.values() if o["title"].startswith("Grow ARR"))
     emu.add_check_in(kr["id"], 9400000, confidence="green")
-    plans = run(hub)
+    plans = sync(hub)
     [conflict] = [c for p in plans for c in p.conflicts if c.field == "current"]
     row = next(r for r in sheet_rows(tmp_path) if r["Key result"].startswith("Grow ARR"))
     assert float(row["Current"]) == winner
@@ -286,15 +280,15 @@ def test_a_conflicting_edit_on_both_sides_is_settled_by_the_policy(tmp_path, emu
 def test_deletes_in_tability_follow_under_the_guard(tmp_path, emu):
     seed_from_example(emu)
     hub = make_hub(tmp_path, emu, sheet="from_tability.csv")
-    run(hub)
+    sync(hub)
     gone = next(o for o in emu.outcomes.values() if o["title"].startswith("Grow ARR"))
     emu.edit("outcomes", gone["id"], archived=True)  # archived: no longer listed
-    run(hub)
+    sync(hub)
     assert len(sheet_rows(tmp_path, "from_tability.csv")) == 38
     for plan in emu.plans.values():
         plan["archived"] = True  # the whole workspace looks empty: the guard stops it
     with pytest.raises(DeleteGuardError):
-        run(hub)
+        sync(hub)
     assert len(sheet_rows(tmp_path, "from_tability.csv")) == 38
 
 
@@ -302,21 +296,21 @@ def test_check_ins_from_the_hub_go_out_through_the_webhook_once(tmp_path, emu):
     outcomes = seed_from_example(emu)
     token = emu.enable_remote_check_ins(outcomes["KR-1"])
     hub = make_hub(tmp_path, emu, sheet="from_tability.csv", remote_checkins={outcomes["KR-1"]: token})
-    run(hub)
+    sync(hub)
     kr_cid = next(cid for (kind, ext), (cid, _) in hub.store.links("tab").items() if ext == outcomes["KR-1"])
     run_id = hub.store.begin_run("sync")
     hub.store.mutate(run_id, "elsewhere", "check_in", "ci_new", {"key_result_id": kr_cid, "at": "2026-02-20T09:00:00Z",
                                                                "value": 9700000.0, "note": "From the board"})
     emu.faults.hang = 0.2
     emu.faults.inject("timeout", method="POST", path="/webhooks", apply_then_fail=True)  # done, answer lost
-    run(hub)
+    sync(hub)
     landed = [c for c in emu.check_ins_of(outcomes["KR-1"]) if c["body"] == "From the board"]
     assert len(landed) == 1 and landed[0]["score"] == 9700000.0 and landed[0]["is_remote"]
     assert emu.count("POST", "/webhooks") == 1
-    run(hub)  # read back: Tability's colour for it, and the KR's new current value, come back
+    sync(hub)  # read back: Tability's colour for it, and the KR's new current value, come back
     row = next(r for r in sheet_rows(tmp_path, "from_tability.csv") if r["Key result"].startswith("Grow ARR"))
     assert float(row["Current"]) == 9700000.0
-    plans = run(hub)  # then in step: the time okrsync meant is not read as an edit; no second post
+    plans = sync(hub)  # then in step: the time okrsync meant is not read as an edit; no second post
     assert all(not p.changes for p in plans) and emu.count("POST", "/webhooks") == 1
     assert hub.store.get("ci_new")[1]["at"] == "2026-02-20T09:00:00Z"
 
@@ -339,7 +333,7 @@ def test_faults_while_reading_are_retried_without_duplicates_or_lost_edits(tmp_p
     emu.faults.hang = 0.2
     emu.faults.inject(fault, times=2, path=f"/v2/workspaces/{emu.workspace}/outcomes")
     emu.faults.inject(fault, times=1, path=f"/v2/workspaces/{emu.workspace}/plans")
-    run(hub)
+    sync(hub)
     assert len(sheet_rows(tmp_path, "from_tability.csv")) == 39 and emu.faults.pending() == 0
 
 
@@ -347,7 +341,7 @@ def test_a_429_storm_and_a_dead_server_leave_the_cursor_where_it_was(tmp_path, e
     seed_from_example(emu)
     hub = make_hub(tmp_path, emu, sheet="from_tability.csv")
     emu.faults.rate = 50  # the token bucket answers 429 + Retry-After beyond 50 req/s
-    run(hub)
+    sync(hub)
     assert len(sheet_rows(tmp_path, "from_tability.csv")) == 39
     emu.faults.rate = None
     cursor = hub.store.cursor("tab", "records")
@@ -355,9 +349,9 @@ def test_a_429_storm_and_a_dead_server_leave_the_cursor_where_it_was(tmp_path, e
     emu.add_check_in(kr["id"], 9900000, confidence="green")
     emu.faults.inject("500", times=50, path=f"/v2/workspaces/{emu.workspace}/outcomes")
     with pytest.raises(OkrsyncError):
-        run(hub)
+        sync(hub)
     assert hub.store.cursor("tab", "records") == cursor
     emu.faults.clear()
-    run(hub)  # the edit was not lost
+    sync(hub)  # the edit was not lost
     row = next(r for r in sheet_rows(tmp_path, "from_tability.csv") if r["Key result"].startswith("Grow ARR"))
     assert float(row["Current"]) == 9900000.0

@@ -51,7 +51,23 @@ class Vendor:
 # ------------------------------------------------------------------ emulators, seeded
 
 @contextmanager
-def _jira() -> Iterator[Any]:
+def _running(emu, seed: Callable[[Any], object] = lambda emu: None, spec: Any = None) -> Iterator[Any]:
+    """``emu`` started and seeded; a request a fault hangs hangs 0.4 s (the suites' timeout is
+    0.25 s); with ``spec``, every exchange is checked against the vendor's API description."""
+    with emu:
+        seed(emu)
+        emu.faults.hang = 0.4
+        if spec is not None:
+            emu.spec = spec
+        yield emu
+
+
+def _add_users(emu) -> None:
+    for email in example_emails():
+        emu.add_user(email)
+
+
+def _jira():
     from .emulators.jira import JiraEmulator
     from .spec_check import SpecCheck
 
@@ -59,131 +75,98 @@ def _jira() -> Iterator[Any]:
              for n, e in enumerate(example_emails())]
     types = [{"id": "10100", "name": "Objective", "hierarchyLevel": 1},
              {"id": "10101", "name": "Key Result", "hierarchyLevel": 0}, {"id": "10102", "name": "Task", "hierarchyLevel": 0}]
-    with JiraEmulator(users=users, email="bot@example.com", token="jira-SECRET-7f3a9c", issue_types=types,
-                      bulk_polls=0) as emu:
-        emu.faults.hang = 0.4
-        emu.spec = SpecCheck.load("jira-cloud-platform-v3.openapi.json")  # every exchange against the spec
-        yield emu
+    spec = SpecCheck.load("jira-cloud-platform-v3.openapi.json")
+    return _running(JiraEmulator(users=users, email="bot@example.com", token="jira-SECRET-7f3a9c", issue_types=types,
+                                 bulk_polls=0), spec=spec)
 
 
-@contextmanager
-def _asana() -> Iterator[Any]:
+def _asana():
+    from .asana_spec import asana_spec
     from .emulators.asana import AsanaEmulator
 
     quarters = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]
-    from .asana_spec import asana_spec
-
-    with AsanaEmulator(users=example_emails(), periods=quarters) as emu:
-        emu.faults.hang = 0.4
-        emu.spec = asana_spec()  # every exchange against the vendor's spec
-        yield emu
+    spec = asana_spec()
+    return _running(AsanaEmulator(users=example_emails(), periods=quarters), spec=spec)
 
 
-@contextmanager
-def _clickup() -> Iterator[Any]:
+def _clickup():
+    from .clickup_spec import ClickUpSpec
     from .emulators.clickup import ClickUpEmulator
 
-    from .clickup_spec import ClickUpSpec
-
-    with ClickUpEmulator(token="pk_183_SECRET_CLICKUP_9d1e") as emu:
+    def seed(emu):
         for email in example_emails():
             emu.add_member(email)
-        emu.faults.hang = 0.4
-        emu.spec = ClickUpSpec.load()  # every exchange against the vendor's spec
-        yield emu
+
+    spec = ClickUpSpec.load()
+    return _running(ClickUpEmulator(token="pk_183_SECRET_CLICKUP_9d1e"), seed, spec)
 
 
-@contextmanager
-def _sheets() -> Iterator[Any]:
+def _sheets():
     from .emulators.google_sheets import GoogleSheets
 
-    with GoogleSheets(tokens={"ya29.SECRET-sheets-4b7c"}) as emu:
-        emu.add_sheet(SID, "OKRs")
-        emu.faults.hang = 0.4
-        yield emu
+    return _running(GoogleSheets(tokens={"ya29.SECRET-sheets-4b7c"}), lambda emu: emu.add_sheet(SID, "OKRs"))
 
 
-@contextmanager
-def _perdoo() -> Iterator[Any]:
+def _perdoo():
     from .emulators.perdoo import PerdooEmulator
 
-    with PerdooEmulator(token="perdoo-SECRET-31c8") as emu:
+    def seed(emu):
         emu.add_timeframe("Q1 2026")
         for team in ("Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"):
             emu.add_group(team)
-        for email in example_emails():
-            emu.add_user(email)
-        emu.faults.hang = 0.4
-        yield emu
+        _add_users(emu)
+
+    return _running(PerdooEmulator(token="perdoo-SECRET-31c8"), seed)
 
 
-@contextmanager
-def _quantive() -> Iterator[Any]:
+def _quantive():
     from .emulators.quantive import QuantiveEmulator
 
-    with QuantiveEmulator(token="quantive-SECRET-e52d") as emu:
+    def seed(emu):
         emu.add_session("Q1 2026")
-        for email in example_emails():
-            emu.add_user(email)
-        emu.faults.hang = 0.4
-        yield emu
+        _add_users(emu)
+
+    return _running(QuantiveEmulator(token="quantive-SECRET-e52d"), seed)
 
 
-@contextmanager
-def _tability() -> Iterator[Any]:
+def _tability():
     from .emulators.tability import TabilityEmulator
     from .test_tability import seed_from_example
 
-    with TabilityEmulator(token="tab-SECRET-a81f") as emu:
-        seed_from_example(emu)
-        emu.faults.hang = 0.4
-        yield emu
+    return _running(TabilityEmulator(token="tab-SECRET-a81f"), seed_from_example)
 
 
-@contextmanager
-def _smartsheet() -> Iterator[Any]:
+def _smartsheet():
     from .emulators.smartsheet import Smartsheet
 
-    with Smartsheet(tokens={"ss-SECRET-token-5e2b"}) as emu:
-        emu.add_sheet(4583173393803140, "OKRs")
-        emu.faults.hang = 0.4
-        yield emu
+    return _running(Smartsheet(tokens={"ss-SECRET-token-5e2b"}), lambda emu: emu.add_sheet(4583173393803140, "OKRs"))
 
 
-@contextmanager
-def _notion() -> Iterator[Any]:
+def _notion():
     from .emulators.notion import Notion
     from .test_notion_e2e import seed
 
-    with Notion(token="secret_NOTION-SECRET-77aa") as emu:
-        seed(emu)
-        emu.faults.hang = 0.4
-        yield emu
+    return _running(Notion(token="secret_NOTION-SECRET-77aa"), seed)
 
 
-@contextmanager
-def _airtable() -> Iterator[Any]:
+def _airtable():
     from .emulators.airtable import Airtable
     from .test_airtable_e2e import seed
 
-    with Airtable(token="patSECRET-airtable-4f0c") as emu:
+    def seed_and_say_when(emu):
         seed(emu)
-        emu.faults.hang = 0.4
         # here a 429 says how long to wait, so the suite checks it is honoured; without the
         # header (as Airtable documents it) okrsync waits 30 s: tests/test_airtable_e2e.py
         emu.retry_after_header = True
-        yield emu
+
+    return _running(Airtable(token="patSECRET-airtable-4f0c"), seed_and_say_when)
 
 
-@contextmanager
-def _graph() -> Iterator[Any]:
+def _graph():
     from .emulators.graph import Graph
     from .test_graph_excel_e2e import DRIVE, ITEM, workbook
 
-    with Graph(tokens={"graph-SECRET-token-9a1b"}) as emu:
-        emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
-        emu.faults.hang = 0.4
-        yield emu
+    return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()))
 
 
 def _graph_titles(emu) -> list[str]:

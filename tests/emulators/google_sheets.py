@@ -212,9 +212,7 @@ class GoogleSheets(Emulator):
     @route("POST", SID + r"/values:batchUpdate")
     def batch_update(self, req):
         sid, body = req.params["sid"], req.json()
-        option = body.get("valueInputOption")
-        if option not in ("RAW", "USER_ENTERED"):
-            raise HttpError(400, "Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
+        option = _input_option(body.get("valueInputOption"))
         plans = []
         for vr in body.get("data", []):  # all checked before any is applied: all or nothing
             name, tab, r1, c1, r2, c2 = self._range(sid, vr.get("range", ""))
@@ -234,9 +232,7 @@ class GoogleSheets(Emulator):
     @route("POST", SID + r"/values/(?P<range>[^/]+):append")
     def append(self, req):
         sid, body = req.params["sid"], req.json()
-        option = req.arg("valueInputOption")
-        if option not in ("RAW", "USER_ENTERED"):
-            raise HttpError(400, "Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
+        option = _input_option(req.arg("valueInputOption"))
         name, tab, r1, c1, r2, c2 = self._range(sid, unquote(req.params["range"]))
         values = body.get("values") or []
         last = tab.last_row()
@@ -337,6 +333,13 @@ def _unb64(text: str) -> bytes:
 def t_value(row: list, header: list, name: str) -> Any:
     i = header.index(name)
     return row[i] if i < len(row) else None
+
+
+def _input_option(option: str | None) -> str:
+    """A write's valueInputOption, which Google requires (no default): RAW or USER_ENTERED."""
+    if option not in ("RAW", "USER_ENTERED"):
+        raise HttpError(400, "Invalid valueInputOption: INPUT_VALUE_OPTION_UNSPECIFIED")
+    return option
 
 
 def _render(value: Any, option: str) -> Any:

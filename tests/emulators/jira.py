@@ -99,23 +99,23 @@ DEFAULT_LINK_TYPES = [
     {"id": "10003", "name": "Relates", "inward": "relates to", "outward": "relates to"},
     {"id": "10004", "name": "Contributes", "inward": "is contributed to by", "outward": "contributes to"},
 ]
-SYSTEM_FIELDS = [  # id, name, schema (None: no schema), navigable
-    ("summary", "Summary", {"type": "string", "system": "summary"}),
-    ("description", "Description", {"type": "string", "system": "description"}),
-    ("issuetype", "Issue Type", {"type": "issuetype", "system": "issuetype"}),
-    ("parent", "Parent", {"type": "issuelink", "system": "parent"}),
-    ("project", "Project", {"type": "project", "system": "project"}),
-    ("labels", "Labels", {"type": "array", "items": "string", "system": "labels"}),
-    ("assignee", "Assignee", {"type": "user", "system": "assignee"}),
-    ("reporter", "Reporter", {"type": "user", "system": "reporter"}),
-    ("status", "Status", {"type": "status", "system": "status"}),
-    ("resolution", "Resolution", {"type": "resolution", "system": "resolution"}),
-    ("priority", "Priority", {"type": "priority", "system": "priority"}),
-    ("fixVersions", "Fix Version/s", {"type": "array", "items": "version", "system": "fixVersions"}),
-    ("issuelinks", "Linked Issues", {"type": "array", "items": "issuelinks", "system": "issuelinks"}),
-    ("created", "Created", {"type": "datetime", "system": "created"}),
-    ("updated", "Updated", {"type": "datetime", "system": "updated"}),
-    ("duedate", "Due date", {"type": "date", "system": "duedate"}),
+SYSTEM_FIELDS = [  # id, name, schema type ("array/item type" for an array); the schema names the id as system
+    ("summary", "Summary", "string"),
+    ("description", "Description", "string"),
+    ("issuetype", "Issue Type", "issuetype"),
+    ("parent", "Parent", "issuelink"),
+    ("project", "Project", "project"),
+    ("labels", "Labels", "array/string"),
+    ("assignee", "Assignee", "user"),
+    ("reporter", "Reporter", "user"),
+    ("status", "Status", "status"),
+    ("resolution", "Resolution", "resolution"),
+    ("priority", "Priority", "priority"),
+    ("fixVersions", "Fix Version/s", "array/version"),
+    ("issuelinks", "Linked Issues", "array/issuelinks"),
+    ("created", "Created", "datetime"),
+    ("updated", "Updated", "datetime"),
+    ("duedate", "Due date", "date"),
 ]
 READ_ONLY = {"status", "resolution", "created", "updated", "issuelinks", "reporter", "project"}
 CHANGELOG_NAMES = {"parent": "IssueParentAssociation"}  # what Jira calls a field in histories, when not its id
@@ -837,7 +837,9 @@ class JiraEmulator(Emulator):
     @route("GET", API + "/field")
     def get_fields(self, req: Request):
         out = []
-        for fid, name, schema in SYSTEM_FIELDS:
+        for fid, name, kind in SYSTEM_FIELDS:
+            kind, _, items = kind.partition("/")
+            schema = {"type": kind, **({"items": items} if items else {}), "system": fid}
             out.append({"id": fid, "key": fid, "name": name, "custom": False, "orderable": fid not in READ_ONLY,
                         "navigable": True, "searchable": True, "clauseNames": [fid], "schema": schema})
         for fid, spec in self.custom_fields.items():

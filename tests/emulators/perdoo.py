@@ -84,49 +84,38 @@ class PerdooEmulator(Emulator):
     def _id(self) -> str:
         return str(uuid.UUID(int=next(self._seq)))
 
-    def add_user(self, email: str, name: str | None = None) -> str:
-        with self.lock:
-            uid = self._id()
-            self.users[uid] = {"id": uid, "name": name or email.split("@")[0], "email": email}
-            return uid
-
-    def add_timeframe(self, name: str) -> str:
-        with self.lock:
-            tid = self._id()
-            self.timeframes[tid] = {"id": tid, "name": name}
-            return tid
-
-    def add_group(self, name: str) -> str:
-        with self.lock:
-            gid = self._id()
-            self.groups[gid] = {"id": gid, "name": name}
-            return gid
-
-    def add_kpi(self, name: str, **fields) -> str:
-        with self.lock:
-            kid = self._id()
-            self.kpis[kid] = {"id": kid, "name": name, "archived": False, "metricUnit": "NUMERICAL",
-                              "currentValue": None, **fields}
-            return kid
-
-    def add_objective(self, name: str, timeframe: str, **fields) -> str:
-        with self.lock:
-            oid = self._id()
-            self.objectives[oid] = {"id": oid, "name": name, "description": "", "status": "NO_STATUS", "stage": "ACTIVE",
-                                    "progress": 0.0, "weight": 1.0, "timeframe": timeframe, "lead": None,
-                                    "parent": None, "groups": [], "kpi": None, "created": _now(),
-                                    "lastEditedDate": _now(), **fields}
-            return oid
-
-    def add_result(self, name: str, objective: str, type: str = "KEY_RESULT", **fields) -> str:
+    def _add(self, table: dict[str, dict], **fields: Any) -> str:
+        """``fields`` as a new record of ``table`` under a fresh id; that id."""
         with self.lock:
             rid = self._id()
-            self.results[rid] = {"id": rid, "name": name, "description": "", "status": "NO_STATUS", "type": type,
-                                 "weight": 1.0, "startValue": 0.0, "endValue": 100.0, "currentValue": 0.0,
-                                 "metricUnit": "NUMERICAL", "targetType": "INCREASE_TO", "archived": False,
-                                 "objective": objective, "lead": None, "parent": None, "created": _now(),
-                                 "lastEditedDate": _now(), **fields}
+            table[rid] = {"id": rid, **fields}
             return rid
+
+    def add_user(self, email: str, name: str | None = None) -> str:
+        return self._add(self.users, name=name or email.split("@")[0], email=email)
+
+    def add_timeframe(self, name: str) -> str:
+        return self._add(self.timeframes, name=name)
+
+    def add_group(self, name: str) -> str:
+        return self._add(self.groups, name=name)
+
+    def add_kpi(self, name: str, **fields) -> str:
+        return self._add(self.kpis, **{"name": name, "archived": False, "metricUnit": "NUMERICAL", "currentValue": None,
+                                       **fields})
+
+    def add_objective(self, name: str, timeframe: str, **fields) -> str:
+        return self._add(self.objectives, **{
+            "name": name, "description": "", "status": "NO_STATUS", "stage": "ACTIVE", "progress": 0.0, "weight": 1.0,
+            "timeframe": timeframe, "lead": None, "parent": None, "groups": [], "kpi": None, "created": _now(),
+            "lastEditedDate": _now(), **fields})
+
+    def add_result(self, name: str, objective: str, type: str = "KEY_RESULT", **fields) -> str:
+        return self._add(self.results, **{
+            "name": name, "description": "", "status": "NO_STATUS", "type": type, "weight": 1.0, "startValue": 0.0,
+            "endValue": 100.0, "currentValue": 0.0, "metricUnit": "NUMERICAL", "targetType": "INCREASE_TO",
+            "archived": False, "objective": objective, "lead": None, "parent": None, "created": _now(),
+            "lastEditedDate": _now(), **fields})
 
     def edit(self, record_id: str, **fields) -> None:
         with self.lock:
@@ -212,18 +201,26 @@ class PerdooEmulator(Emulator):
 
     # -- mutations ---------------------------------------------------------------------
 
-    def _upsert_objective(self, data: dict) -> dict:
+    def _check_upsert(self, data: dict, table: dict[str, dict], what: str, required: str,
+                      references: dict[str, dict[str, dict]]) -> tuple[dict | None, list[dict]]:
+        """What every upsert checks first: the record its ``id`` names (None: a create, which
+        needs ``name`` and ``required``), and the errors: an id that names nothing, a create
+        without those fields, a reference (field → the table it names a record of) to nothing."""
         errors = []
-        target = self.objectives.get(data.get("id") or "") if data.get("id") else None
+        target = table.get(data["id"]) if data.get("id") else None
         if data.get("id") and target is None:
-            errors.append({"field": "id", "messages": ["Objective matching query does not exist (not found)."]})
-        if target is None and not data.get("name"):
-            errors.append({"field": "name", "messages": [REQUIRED]})
-        if target is None and not data.get("timeframe"):
-            errors.append({"field": "timeframe", "messages": [REQUIRED]})
-        for key, table in (("timeframe", self.timeframes), ("lead", self.users), ("parent", self.objectives)):
-            if data.get(key) and data[key] not in table:
+            errors.append({"field": "id", "messages": [f"{what} matching query does not exist (not found)."]})
+        for key in ("name", required):
+            if target is None and not data.get(key):
+                errors.append({"field": key, "messages": [REQUIRED]})
+        for key, named in references.items():
+            if data.get(key) and data[key] not in named:
                 errors.append({"field": key, "messages": [f"Invalid {key}."]})
+        return target, errors
+
+    def _upsert_objective(self, data: dict) -> dict:
+        target, errors = self._check_upsert(data, self.objectives, "Objective", "timeframe",
+                                            {"timeframe": self.timeframes, "lead": self.users, "parent": self.objectives})
         for gid in data.get("groups") or []:
             if gid not in self.groups:
                 errors.append({"field": "groups", "messages": ["Invalid group."]})
@@ -240,20 +237,8 @@ class PerdooEmulator(Emulator):
         return {"objective": self._objective(oid), "errors": [], "clientMutationId": data.get("clientMutationId")}
 
     def _upsert_result(self, data: dict) -> dict:
-        errors = []
-        target = self.results.get(data.get("id") or "") if data.get("id") else None
-        if data.get("id") and target is None:
-            errors.append({"field": "id", "messages": ["Result matching query does not exist (not found)."]})
-        if target is None and not data.get("name"):
-            errors.append({"field": "name", "messages": [REQUIRED]})
-        if target is None and not data.get("objective"):
-            errors.append({"field": "objective", "messages": [REQUIRED]})
-        if data.get("objective") and data["objective"] not in self.objectives:
-            errors.append({"field": "objective", "messages": ["Invalid objective."]})
-        if data.get("lead") and data["lead"] not in self.users:
-            errors.append({"field": "lead", "messages": ["Invalid lead."]})
-        if data.get("parent") and data["parent"] not in self.results:
-            errors.append({"field": "parent", "messages": ["Invalid parent."]})
+        target, errors = self._check_upsert(data, self.results, "Result", "objective",
+                                            {"objective": self.objectives, "lead": self.users, "parent": self.results})
         if data.get("metricUnit") and data["metricUnit"] not in self.units:
             errors.append({"field": "metricUnit", "messages": [f"{data['metricUnit']!r} is not a valid choice."]})
         if data.get("targetType") and data["targetType"] not in self.targets:

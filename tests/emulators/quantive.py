@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import json
+from collections.abc import Callable
 from typing import Any
 
 from .server import Emulator, HttpError, PageExpired, Request, route
@@ -63,33 +64,29 @@ class QuantiveEmulator(Emulator):
     def _id(self) -> str:
         return f"{next(self._seq):024x}"  # Mongo ObjectId-shaped, as the documented samples
 
-    def add_session(self, title: str) -> str:
+    def _add(self, table: dict[str, dict], **fields: Any) -> str:
+        """``fields`` as a new record of ``table`` under a fresh id; that id."""
         with self.lock:
-            sid = self._id()
-            self.sessions[sid] = {"id": sid, "title": title}
-            return sid
+            rid = self._id()
+            table[rid] = {"id": rid, **fields}
+            return rid
+
+    def add_session(self, title: str) -> str:
+        return self._add(self.sessions, title=title)
 
     def add_user(self, email: str) -> str:
-        with self.lock:
-            uid = self._id()
-            self.users[uid] = {"id": uid, "email": email}
-            return uid
+        return self._add(self.users, email=email)
 
     def add_goal(self, name: str, sessionId: str, **fields) -> str:
-        with self.lock:
-            gid = self._id()
-            self.goals[gid] = {"id": gid, "name": name, "description": "", "sessionId": sessionId, "ownerId": None,
-                               "dateCreated": _now(), "dateModified": _now(), **fields}
-            return gid
+        return self._add(self.goals, **{"name": name, "description": "", "sessionId": sessionId, "ownerId": None,
+                                        "dateCreated": _now(), "dateModified": _now(), **fields})
 
     def add_metric(self, name: str, goalId: str, **fields) -> str:
-        with self.lock:
-            mid = self._id()
-            self.metrics[mid] = {"id": mid, "name": name, "description": "", "goalId": goalId, "ownerIds": [],
-                                 "initialValue": 0.0, "target": 100.0, "actual": 0.0, "targetOperator": "at_least",
-                                 "manualType": "double", "format": {"prefix": "", "suffix": "", "fractionSize": 0},
-                                 "dateCreated": _now(), "dateModified": _now(), **fields}
-            return mid
+        return self._add(self.metrics, **{
+            "name": name, "description": "", "goalId": goalId, "ownerIds": [], "initialValue": 0.0, "target": 100.0,
+            "actual": 0.0, "targetOperator": "at_least", "manualType": "double",
+            "format": {"prefix": "", "suffix": "", "fractionSize": 0}, "dateCreated": _now(), "dateModified": _now(),
+            **fields})
 
     def edit(self, record_id: str, **fields) -> None:
         with self.lock:
@@ -112,21 +109,10 @@ class QuantiveEmulator(Emulator):
             raise HttpError(400, "skip: the listing changed since its first page; start again") from None
         return 200, {"items": rows[skip:skip + limit], "totalCount": len(rows)}
 
-    @route("GET", BASE + r"/sessions")
-    def list_sessions(self, req):
-        return self._page(req, list(self.sessions.values()))
-
-    @route("GET", BASE + r"/users")
-    def list_users(self, req):
-        return self._page(req, list(self.users.values()))
-
-    @route("GET", BASE + r"/goals")
-    def list_goals(self, req):
-        return self._page(req, list(self.goals.values()))
-
-    @route("GET", BASE + r"/metrics")
-    def list_metrics(self, req):
-        return self._page(req, list(self.metrics.values()))
+    @route("GET", BASE + r"/(?P<listing>sessions|users|goals|metrics)")
+    def listing(self, req):
+        """``GET /sessions``, ``/users``, ``/goals`` and ``/metrics``: one page of the table."""
+        return self._page(req, list(getattr(self, req.params["listing"]).values()))
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -147,14 +133,20 @@ class QuantiveEmulator(Emulator):
         gid = self.add_goal(body.pop("name"), body.pop("sessionId"), **body)
         return 201, self.goals[gid]
 
+    def _update(self, req: Request, table: dict[str, dict], what: str, check: Callable[[dict, bool], None],
+                ignored: tuple[str, ...] = ("id",)) -> tuple[int, dict]:
+        """A PUT of a goal or a metric: 404 for an id that names none, the body checked as an
+        update, its fields but ``ignored`` applied; the record as it is now."""
+        if req.params["id"] not in table:
+            raise HttpError(404, f"{what} not found")
+        body = req.json()
+        check(body, False)
+        self.edit(req.params["id"], **{k: v for k, v in body.items() if k not in ignored})
+        return 200, table[req.params["id"]]
+
     @route("PUT", BASE + r"/goals/(?P<id>\w+)")
     def update_goal(self, req):
-        if req.params["id"] not in self.goals:
-            raise HttpError(404, "goal not found")
-        body = req.json()
-        self._check_goal(body, False)
-        self.edit(req.params["id"], **{k: v for k, v in body.items() if k != "id"})
-        return 200, self.goals[req.params["id"]]
+        return self._update(req, self.goals, "goal", self._check_goal)
 
     @route("DELETE", BASE + r"/goals/(?P<id>\w+)")
     def delete_goal(self, req):
@@ -186,13 +178,8 @@ class QuantiveEmulator(Emulator):
 
     @route("PUT", BASE + r"/metrics/(?P<id>\w+)")
     def update_metric(self, req):
-        if req.params["id"] not in self.metrics:
-            raise HttpError(404, "metric not found")
-        body = req.json()
-        self._check_metric(body, False)
-        ignored = ("id", "actual") if self.put_ignores_actual else ("id",)
-        self.edit(req.params["id"], **{k: v for k, v in body.items() if k not in ignored})
-        return 200, self.metrics[req.params["id"]]
+        return self._update(req, self.metrics, "metric", self._check_metric,
+                            ("id", "actual") if self.put_ignores_actual else ("id",))
 
     @route("POST", BASE + r"/metrics/(?P<id>\w+)/checkin")
     def check_in(self, req):
