@@ -310,3 +310,86 @@ def test_jira_search_lagging_beyond_search_lag_is_reported_contradicted_with_wha
     # the probe waited for the listing, so the read-back still compares every field
     assert found["key result (decimal) current 2.5 reads back as written"] == ("confirmed", "")
     assert sum(v == "contradicted" for v, _ in found.values()) == 1 and not jira.issues
+
+
+# ---------------------------------------------------------------- table connectors (Notion, Airtable, Smartsheet, Graph)
+
+def probe_rows(found, start):
+    return {c: v for c, v in found.items() if c.startswith(start)}
+
+
+# ---------------------------------------------------------------- Notion
+
+@pytest.fixture
+def notion(tmp_path, monkeypatch):
+    """A Notion emulator with the endpoint's two databases (one page of someone's in each)
+    and their copies named as the sandbox, and a config probing it."""
+    from .emulators.notion import Notion
+    from .test_notion_e2e import TOKEN, seed
+
+    with Notion(token=TOKEN) as emu:
+        seed(emu)
+        own = emu.objectives, emu.krs
+        seed(emu)  # the copies: same properties
+        emu.own = own
+        emu.create = lambda db, **values: emu.pages.__setitem__(*_notion_page(emu, db, values))
+        write_config(tmp_path, monkeypatch, f"    type: notion\n    url: {emu.url}\n    token: {TOKEN}\n    rate: 1000\n"
+                                            f"    tables: {{objective: {own[0]}, key_result: {own[1]}}}\n"
+                                            f"    sandbox: {{tables: {{objective: {emu.objectives}, "
+                                            f"key_result: {emu.krs}}}}}\n")
+        yield emu
+
+
+def _notion_page(emu, db, values):
+    import uuid
+
+    ident = str(uuid.uuid4())
+    emu.order.append(ident)
+    return ident, {"parent": db, "properties": {}, "archived": False, "last_edited_time": emu._now()}
+
+
+TEXT = "text longer than 2,000 characters, sent as several rich text objects, reads back whole as plain text"
+ARCHIVED = "archived pages are left out of database queries (okrsync takes a page it no longer lists as deleted)"
+RELATION = "a key result's relation reads back as its objective"
+LEFT = "nothing the probe made is left in the sandbox"
+
+
+def test_notion_probe_confirms_against_the_emulator_in_the_sandbox_only(notion):
+    mine = notion.rows(notion.own[0])
+    found = all_confirmed()
+    assert found[TEXT] == ("confirmed", "1 check(s)")
+    assert found[RELATION] == ("confirmed", "2 check(s)")  # each KR's objective
+    assert found[ARCHIVED] == ("confirmed", "3 deleted record(s) no longer listed")
+    assert [v for c, (v, _) in found.items() if c.startswith("key result (decimal) due ")] == ["confirmed"]
+    assert len(probe_rows(found, "key result (decimal)")) >= 6
+    # the throwaway pages were made in the sandbox's databases, archived there; the endpoint's untouched
+    made = [p for p in notion.pages.values() if p["parent"] == notion.objectives]
+    assert len(made) == 1 and made[0]["archived"]
+    assert not notion.rows(notion.objectives) and not notion.rows(notion.krs)
+    assert notion.rows(notion.own[0]) == mine == [] and not any(p["parent"] in notion.own for p in notion.pages.values())
+
+
+def test_notion_truncating_rich_text_and_dropping_relations_is_reported_contradicted(notion):
+    notion.truncate_rich_text = notion.drop_relations = True
+    found = verdicts(probe(code=1))
+    verdict, detail = found[TEXT]
+    assert verdict == "contradicted" and detail.startswith("objective description 'Created by okrsync doctor") \
+        and detail.endswith("(2000 characters for 2500, differing from character 2001)")
+    verdict, detail = found[RELATION]
+    assert verdict == "contradicted" and detail == ("reads back the key result (decimal): not in the listing after its "
+                                                    "create; reads back the key result (decreasing): not in the listing "
+                                                    "after its create")
+    # a KR page without its relation is no record okrsync can read, so its delete cannot find it: said, not hidden
+    left = sorted(r["id"] for r in notion.rows(notion.krs))
+    assert len(left) == 2 and found[LEFT] == ("contradicted", f"still listed after the delete: {', '.join(left)} "
+                                                              "(delete them in the sandbox by hand)")
+    assert found[ARCHIVED] == ("confirmed", "1 deleted record(s) no longer listed")  # the objective
+    assert not notion.rows(notion.objectives)
+
+
+def test_notion_probe_refuses_a_sandbox_that_is_the_endpoint_itself(notion, tmp_path):
+    config = (tmp_path / "okrsync.yaml").read_text()
+    (tmp_path / "okrsync.yaml").write_text(config.replace(notion.objectives, notion.own[0]))
+    result = probe(code=2)
+    assert "sandbox: tables: names the endpoint's own tables" in result.output
+    assert not notion.pages  # not one page made

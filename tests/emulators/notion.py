@@ -54,6 +54,10 @@ class Notion(Emulator):
         self.users: list[dict[str, Any]] = []
         self.versions: set[str] = set()  # Notion-Version headers seen
         self._clock = itertools.count()
+        # contradicting behaviours (no source says Notion does these; a probe must catch them):
+        # keep only the first 2,000 characters of a property's rich text; drop relations written
+        self.truncate_rich_text = False
+        self.drop_relations = False
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -256,6 +260,11 @@ class Notion(Emulator):
                     page = self.pages.get(r.get("id"))
                     if page is None or page["parent"] != target:
                         raise self._error(400, f"{name}: relation to a page not in the related database.")
+            if kind in ("title", "rich_text") and self.truncate_rich_text:
+                inner = [{"type": "text", "text": {"content": "".join(
+                    (t.get("text") or {}).get("content", "") for t in inner)[:2000]}}]
+            if kind == "relation" and self.drop_relations:
+                inner = []
             out[name] = {"type": kind, kind: inner}
         return out
 
