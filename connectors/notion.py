@@ -171,10 +171,7 @@ class NotionConnector(SpreadsheetConnector):
         text, archived = self.capabilities.unconfirmed
         rows = remote_tables.probe(self, kit, claims={
             text: ("objective description",),
-            # a KR page whose relation was dropped is not read at all (a KR needs its objective)
-            "a key result's relation reads back as its objective": ("reads back the key result",
-                                                                   "key result (decimal) objective_id",
-                                                                   "key result (decreasing) objective_id")})
+            "a key result's relation reads back as its objective": remote_tables.PARENT_ROWS})
         return rows + remote_tables.gone_after_delete(kit, archived)
 
     def _locate(self, options: dict[str, Any]) -> Path:

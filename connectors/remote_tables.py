@@ -341,6 +341,12 @@ def sandbox_options(sandbox: dict[str, Any], options: dict[str, Any], places: tu
     return {**({k: None for k in places} if either else {}), **{k: sandbox[k] for k in (*places, *also) if k in sandbox}}
 
 
+# the probe's rows that say whether each KR read back under its objective (a KR whose link
+# was dropped is not read at all: a KR needs its objective)
+PARENT_ROWS = ("reads back the key result", "key result (decimal) objective_id", "key result (decreasing) objective_id")
+NUMBER_ROWS = ("key result (decimal) start", "key result (decimal) target", "key result (decimal) current")
+
+
 def probe_values() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
     """``probe.standard()``'s objective and KRs, with a description past Notion's 2,000
     characters of one rich text (non-ASCII, in pieces) and a due date on each KR."""

@@ -393,3 +393,58 @@ def test_notion_probe_refuses_a_sandbox_that_is_the_endpoint_itself(notion, tmp_
     result = probe(code=2)
     assert "sandbox: tables: names the endpoint's own tables" in result.output
     assert not notion.pages  # not one page made
+
+
+# ---------------------------------------------------------------- Airtable
+
+@pytest.fixture
+def airtable(tmp_path, monkeypatch):
+    """An Airtable base with the endpoint's two tables and copies of them as the sandbox."""
+    import copy
+
+    from .emulators.airtable import Airtable, _id
+    from .test_airtable_e2e import TOKEN, seed
+
+    with Airtable(token=TOKEN) as emu:
+        seed(emu)
+        copies = {}
+        for tid in (emu.objectives, emu.krs):
+            table = copy.deepcopy(emu.tables[tid])
+            copies[tid] = table["id"] = _id("tbl")
+            table["name"] = "Probe " + table["name"].lower()
+            emu.tables[table["id"]], emu.records[table["id"]] = table, {}
+        for tid in copies.values():
+            for field in emu.tables[tid]["fields"]:
+                linked = (field.get("options") or {}).get("linkedTableId")
+                if linked in copies:
+                    field["options"]["linkedTableId"] = copies[linked]
+        emu.copies = copies
+        write_config(tmp_path, monkeypatch, f"    type: airtable\n    url: {emu.url}\n    token: {TOKEN}\n    rate: 1000\n"
+                                            f"    base: {emu.base}\n    tables: {{objective: Objectives, key_result: Key results}}\n"
+                                            "    sandbox: {tables: {objective: Probe objectives, "
+                                            "key_result: Probe key results}}\n")
+        yield emu
+
+
+ROUNDED = "a number field keeps a decimal value as written, whatever its precision option"
+
+
+def test_airtable_probe_confirms_against_the_emulator_in_the_sandbox_only(airtable):
+    found = all_confirmed()
+    assert found[ROUNDED] == ("confirmed", "3 check(s)")
+    assert found["a key result's link reads back as its objective"] == ("confirmed", "2 check(s)")
+    assert found["key result (decreasing) target 4.0 reads back as written"] == ("confirmed", "")
+    assert all(not airtable.records[t] for t in airtable.tables)  # nothing left, and nothing ever in the endpoint's
+    assert airtable.count("POST", f"/v0/{airtable.base}/{airtable.objectives}") == 0
+
+
+def test_airtable_rounding_to_the_fields_precision_is_reported_contradicted(airtable):
+    airtable.round_to_precision = True
+    for field in airtable.tables[airtable.copies[airtable.krs]]["fields"]:
+        if field["type"] == "number":
+            field["options"]["precision"] = 0  # the sandbox's number fields show whole numbers
+    found = verdicts(probe(code=1))
+    verdict, detail = found[ROUNDED]
+    assert verdict == "contradicted" and "key result (decimal) current 2.5 reads back as written: read back 2" in detail
+    assert found["key result (decreasing) target 4.0 reads back as written"] == ("confirmed", "")
+    assert all(not airtable.records[t] for t in airtable.tables)
