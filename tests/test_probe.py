@@ -448,3 +448,41 @@ def test_airtable_rounding_to_the_fields_precision_is_reported_contradicted(airt
     assert verdict == "contradicted" and "key result (decimal) current 2.5 reads back as written: read back 2" in detail
     assert found["key result (decreasing) target 4.0 reads back as written"] == ("confirmed", "")
     assert all(not airtable.records[t] for t in airtable.tables)
+
+
+# ---------------------------------------------------------------- Smartsheet
+
+@pytest.fixture
+def smartsheet(tmp_path, monkeypatch):
+    """A Smartsheet account with the endpoint's hierarchical sheet and an empty sandbox sheet."""
+    from .emulators.smartsheet import Smartsheet
+
+    with Smartsheet() as emu:
+        emu.add_sheet(4583173393803140, "OKRs")
+        emu.add_sheet(2331373580117892, "okrsync sandbox")
+        write_config(tmp_path, monkeypatch, f"    type: smartsheet\n    url: {emu.url}/2.0\n    token: test-token\n"
+                                            "    rate: 1000\n    layout: hierarchical\n    sheet: '4583173393803140'\n"
+                                            "    sandbox: {sheet: '2331373580117892'}\n")
+        yield emu
+
+
+PARENT = "a row added with parentId is a child of that row (the hierarchical layout's KR rows)"
+
+
+def test_smartsheet_probe_confirms_rows_under_their_parent_in_the_sandbox_only(smartsheet):
+    found = all_confirmed()
+    assert found[PARENT] == ("confirmed", "2 key result rows under their objective's row")
+    assert found["numbers written read back as numbers (not as text)"] == ("confirmed", "")
+    assert found["a key result reads back under its objective"] == ("confirmed", "2 check(s)")
+    assert not smartsheet.sheets[2331373580117892].rows and not smartsheet.sheets[4583173393803140].rows
+    assert smartsheet.count("POST", "/2.0/sheets/4583173393803140") == 0  # the endpoint's own sheet: not one write
+
+
+def test_smartsheet_dropping_parent_id_is_reported_contradicted(smartsheet):
+    smartsheet.drop_parent_id = True
+    found = verdicts(probe(code=1))
+    verdict, detail = found[PARENT]
+    assert verdict == "contradicted" and detail.startswith("the key result rows' parentId read back [None, None]")
+    # the KR rows still name their objective in a cell: the records read back whole
+    assert found["a key result reads back under its objective"] == ("confirmed", "2 check(s)")
+    assert not smartsheet.sheets[2331373580117892].rows
