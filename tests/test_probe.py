@@ -486,3 +486,47 @@ def test_smartsheet_dropping_parent_id_is_reported_contradicted(smartsheet):
     # the KR rows still name their objective in a cell: the records read back whole
     assert found["a key result reads back under its objective"] == ("confirmed", "2 check(s)")
     assert not smartsheet.sheets[2331373580117892].rows
+
+
+# ---------------------------------------------------------------- Excel in OneDrive/SharePoint (Graph)
+
+@pytest.fixture
+def graph(tmp_path, monkeypatch):
+    """A drive with the endpoint's workbook and an empty copy named as the sandbox."""
+    from .emulators.graph import Graph
+    from .test_graph_excel_e2e import DRIVE, ITEM, workbook
+
+    with Graph() as emu:
+        emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
+        emu.add_file(DRIVE, "01SANDBOXWORKBOOK", "okrsync sandbox.xlsx", workbook())
+        emu.config = lambda mode: write_config(
+            tmp_path, monkeypatch, f"    type: graph-excel\n    url: {emu.url}/v1.0\n    drive: '{DRIVE}'\n"
+                                   f"    item: {ITEM}\n    sheet: OKRs\n    mode: {mode}\n    rate: 1000\n"
+                                   "    auth: {bearer: graph-test-token}\n    sandbox: {item: 01SANDBOXWORKBOOK}\n")
+        yield emu
+
+
+NUMBERS = "numbers written read back as numbers (not as text)"
+
+
+@pytest.mark.parametrize("mode", ["file", "range"])
+def test_graph_probe_confirms_in_the_sandbox_workbook_only(graph, mode):
+    from .test_graph_excel_e2e import DRIVE, ITEM, cells
+
+    before = graph.data(DRIVE, ITEM)
+    graph.config(mode)
+    found = all_confirmed()
+    assert found[NUMBERS] == ("confirmed", "")
+    assert found["a key result reads back under its objective"] == ("confirmed", "2 check(s)")
+    assert found["key result (decimal) due " + repr(next(c for c in found if c.startswith("key result (decimal) due "))
+                 .split("'")[1]) + " reads back as written"] == ("confirmed", "")
+    assert graph.data(DRIVE, ITEM) == before  # the endpoint's workbook: untouched
+    # the header is all that is left (range writes blank the rows they emptied)
+    assert not [r for r in cells(graph.data(DRIVE, "01SANDBOXWORKBOOK")) if any(v not in (None, "") for v in r.values())]
+
+
+def test_graph_answering_numbers_as_text_is_reported_contradicted(graph):
+    graph.numbers_as_text = True
+    graph.config("range")
+    found = verdicts(probe(code=1))
+    assert found[NUMBERS] == ("contradicted", "read back '0.5', '2.5', '10.5' as text")  # start, current, target
