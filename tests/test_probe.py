@@ -332,20 +332,11 @@ def notion(tmp_path, monkeypatch):
         own = emu.objectives, emu.krs
         seed(emu)  # the copies: same properties
         emu.own = own
-        emu.create = lambda db, **values: emu.pages.__setitem__(*_notion_page(emu, db, values))
         write_config(tmp_path, monkeypatch, f"    type: notion\n    url: {emu.url}\n    token: {TOKEN}\n    rate: 1000\n"
                                             f"    tables: {{objective: {own[0]}, key_result: {own[1]}}}\n"
                                             f"    sandbox: {{tables: {{objective: {emu.objectives}, "
                                             f"key_result: {emu.krs}}}}}\n")
         yield emu
-
-
-def _notion_page(emu, db, values):
-    import uuid
-
-    ident = str(uuid.uuid4())
-    emu.order.append(ident)
-    return ident, {"parent": db, "properties": {}, "archived": False, "last_edited_time": emu._now()}
 
 
 TEXT = "text longer than 2,000 characters, sent as several rich text objects, reads back whole as plain text"
@@ -430,11 +421,17 @@ ROUNDED = "a number field keeps a decimal value as written, whatever its precisi
 
 
 def test_airtable_probe_confirms_against_the_emulator_in_the_sandbox_only(airtable):
+    sandbox = airtable.copies[airtable.objectives]
+    airtable.records[sandbox]["recSOMEONESxxxxxx"] = {"createdTime": "2026-01-05T09:00:00.000Z", "fields": {
+        "Objective": "Someone's objective, left in the sandbox", "Team": "Sales"}}
     found = all_confirmed()
     assert found[ROUNDED] == ("confirmed", "3 check(s)")
     assert found["a key result's link reads back as its objective"] == ("confirmed", "2 check(s)")
     assert found["key result (decreasing) target 4.0 reads back as written"] == ("confirmed", "")
-    assert all(not airtable.records[t] for t in airtable.tables)  # nothing left, and nothing ever in the endpoint's
+    # someone's record in the sandbox kept as it was; nothing of the probe left, nothing ever in the endpoint's
+    assert airtable.rows(sandbox) == [{"id": "recSOMEONESxxxxxx", "Objective": "Someone's objective, left in the sandbox",
+                                       "Team": "Sales"}]
+    assert all(not airtable.records[t] for t in airtable.tables if t != sandbox)
     assert airtable.count("POST", f"/v0/{airtable.base}/{airtable.objectives}") == 0
 
 
