@@ -527,3 +527,19 @@ def test_graph_answering_numbers_as_text_is_reported_contradicted(graph):
     graph.config("range")
     found = verdicts(probe(code=1))
     assert found[NUMBERS] == ("contradicted", "read back '0.5', '2.5', '10.5' as text")  # start, current, target
+
+
+def test_a_smartsheet_probe_interrupted_after_its_creates_deletes_its_rows_on_the_way_out(smartsheet, monkeypatch):
+    from okrsync.connectors import remote_tables
+
+    def interrupted(reader, made):
+        assert len(smartsheet.sheets[2331373580117892].rows) == 3  # the objective and two KR rows exist now
+        raise KeyboardInterrupt()
+
+    real = remote_tables.numbers_kept
+    monkeypatch.setattr(remote_tables, "numbers_kept", interrupted)
+    result = CliRunner().invoke(cli, ["--json", "doctor", "--probe", "saas"])
+    assert result.exit_code != 0
+    assert not smartsheet.sheets[2331373580117892].rows and not smartsheet.sheets[4583173393803140].rows
+    monkeypatch.setattr(remote_tables, "numbers_kept", real)
+    assert probe()["exit_code"] == 0  # nothing left tracked for the next probe to trip on
