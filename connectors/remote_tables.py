@@ -432,10 +432,11 @@ def gone_after_delete(kit, claim: str) -> list:
     left = sorted(ext for ext in made if raw_cells(reader, ext))
     deleted = {ext for _, ext in kit.seen} & made  # read back, so the delete found them
     rows = []
-    for said, ids in ((claim, sorted(deleted)), ("nothing the probe made is left in the sandbox", sorted(made))):
+    for said, ids, advice in ((claim, sorted(deleted), ""), ("nothing the probe made is left in the sandbox",
+                                                             sorted(made), " (delete them in the sandbox by hand)")):
         still = [ext for ext in ids if ext in left]
-        rows.append(ProbeResult(said, p.CONTRADICTED, f"still listed after the delete: {', '.join(still)} (delete them "
-                                                      "in the sandbox by hand)") if still else
+        rows.append(ProbeResult(said, p.CONTRADICTED, f"still listed after the delete: {', '.join(still)}{advice}")
+                    if still else
                     ProbeResult(said, p.CONFIRMED, f"{len(ids)} deleted record(s) no longer listed") if ids else
                     ProbeResult(said, p.UNTESTABLE, "no record of the probe was read back, so none was deleted"))
     return rows

@@ -543,3 +543,13 @@ def test_a_smartsheet_probe_interrupted_after_its_creates_deletes_its_rows_on_th
     assert not smartsheet.sheets[2331373580117892].rows and not smartsheet.sheets[4583173393803140].rows
     monkeypatch.setattr(remote_tables, "numbers_kept", real)
     assert probe()["exit_code"] == 0  # nothing left tracked for the next probe to trip on
+
+
+def test_notion_listing_archived_pages_is_reported_contradicted(notion):
+    notion.list_archived = True
+    found = verdicts(probe(code=1))
+    verdict, detail = found[ARCHIVED]
+    made = sorted(p for p, page in notion.pages.items() if page["archived"])
+    assert len(made) == 3 and (verdict, detail) == (
+        "contradicted", f"still listed after the delete: {', '.join(made)}")
+    assert found["deletes the throwaway records"] == ("confirmed", "")  # each page was archived, as asked

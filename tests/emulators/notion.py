@@ -55,9 +55,10 @@ class Notion(Emulator):
         self.versions: set[str] = set()  # Notion-Version headers seen
         self._clock = itertools.count()
         # contradicting behaviours (no source says Notion does these; a probe must catch them):
-        # keep only the first 2,000 characters of a property's rich text; drop relations written
+        # keep only the first 2,000 characters of a property's rich text; drop relations written;
         self.truncate_rich_text = False
         self.drop_relations = False
+        self.list_archived = False  # queries list archived pages too
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -154,7 +155,8 @@ class Notion(Emulator):
         size = int(body.get("page_size", 100))
         if not 1 <= size <= 100:
             raise self._error(400, "body failed validation: body.page_size should be ≤ `100`.")
-        live = [p for p in self.order if self.pages[p]["parent"] == ident and not self.pages[p]["archived"]]
+        live = [p for p in self.order if self.pages[p]["parent"] == ident
+                and (self.list_archived or not self.pages[p]["archived"])]
         if body.get("filter"):  # the timestamp filter only (developers.notion.com/reference/post-database-query-filter)
             since = body["filter"].get("last_edited_time") or {}
             if body["filter"].get("timestamp") != "last_edited_time" or set(since) != {"on_or_after"}:
