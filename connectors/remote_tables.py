@@ -47,6 +47,16 @@ by its own ids (Smartsheet row ids, Notion page ids, Airtable record ids), not t
 - ``parent_first(ids, parents)``: rows reordered so each follows its parent (the order
   the hierarchical reader needs), for services whose listings have an order of their own;
   ``in_hierarchy(conn, ids, parents, values)`` does both: reorders, then follows parents.
+
+``okrsync doctor --probe`` (the connectors' ``probe`` and ``sandbox_options`` hand over here):
+
+- ``sandbox_options(sandbox, options, places)``: the sandbox names a copy of the endpoint's
+  tables in the connector's own option names; never the endpoint's own (exit 2);
+- ``probe(conn, kit, checks, claims)``: ``probe_values()`` (a 2,500-character non-ASCII
+  description, a decimal and a decreasing KR with due dates) through ``kit.round_trip``;
+  ``checks`` look at the rows as the service holds them (``raw_cells``; ``numbers_kept``:
+  numbers not turned into text); ``claims`` sum rows up into one verdict each;
+- ``gone_after_delete(kit, claim)``: no deleted record listed any more, nothing left.
 """
 
 from __future__ import annotations

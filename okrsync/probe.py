@@ -14,6 +14,12 @@ sync's own) as soon as it exists and closed once deleted: an interrupted probe d
 it made on the way out, and one killed outright leaves intents the next probe cleans up first.
 The result is kept in the store (``load``), for ``okrsync connectors NAME`` and ``okrsync
 migrate``'s plan.
+
+A connector whose sandbox is a place its own options name (a Notion database, a Smartsheet
+sheet) says so in ``Connector.sandbox_options``: every connector built here gets those
+overrides, the one cleaning up a killed probe's leftovers too. A snapshot writer (a table
+written whole) is handed what the sandbox holds besides as unchanged (``Kit.batch``), so
+the probe's creates and deletes touch only its own records.
 """
 
 from __future__ import annotations
