@@ -53,9 +53,9 @@ from okrsync import hookimpl, http, tabular
 from okrsync.connector import Rejected, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
+from . import remote_tables
 from .common import API_OPTIONS, check_options, new_api
 from .google_sheets import _at, _blocks, _pad, _same_row
-from . import remote_tables
 from .remote_tables import advised
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 

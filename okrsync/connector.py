@@ -277,7 +277,8 @@ class Connector:
         probe with them (the one writing, the one reading back, the one deleting an interrupted
         probe's leftovers), so nothing of the probe reaches the endpoint's own tables.
         ``options`` are the endpoint's; raise ``ConfigError`` (its message starting "sandbox:",
-        the hub says which endpoint) for a sandbox that names no place of its own. The default: none (``probe`` itself goes where ``sandbox`` says)."""
+        the hub says which endpoint) for a sandbox that names no place of its own. The
+        default: none (``probe`` itself goes where ``sandbox`` says)."""
         return {}
 
     def migration_risks(self, entities: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
