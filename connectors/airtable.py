@@ -106,7 +106,12 @@ class AirtableConnector(SpreadsheetConnector):
                    "table for every row (flat, hierarchical: a link of the table to itself is a row's parent)")
     capabilities = dataclasses.replace(
         SpreadsheetConnector.capabilities,
-        rate_limit="5 requests/s per base (airtable.com/developers/web/api/rate-limits); 429, then 30 s")
+        rate_limit="5 requests/s per base (airtable.com/developers/web/api/rate-limits); 429, then 30 s",
+        unconfirmed=(
+            # the field model documents precision as an option of number fields, not whether a
+            # value written with more decimals is kept or rounded
+            "a number field keeps a decimal value as written, whatever its precision option",
+        ))
     tabbed = True
     parent_ids_on_rows = True  # hierarchical KR rows name their objective: Airtable's order is not the sheet's
     advice = ADVICE  # what to do, by the status of a refusal
@@ -152,6 +157,21 @@ class AirtableConnector(SpreadsheetConnector):
                 else:
                     kit.add("reachable", "fail", f"base {self.base} has no table {table!r}",
                             "fix tables: (a table's name or tblXXXX id)")
+
+    @classmethod
+    def sandbox_options(cls, sandbox, options):
+        """``sandbox: {tables: {objective: <name or id>, key_result: <name or id>}}`` (linked) or
+        ``{table: <name or id>}``, and ``base:`` if the copies are in another base: copies of
+        the endpoint's tables (same fields)."""
+        return remote_tables.sandbox_options(sandbox, options, ("table", "tables"), also=("base",))
+
+    def probe(self, sandbox, kit):
+        """Writes a decimal and a decreasing KR (number fields), with due dates, linked to a
+        long non-ASCII objective, reads them back and deletes them."""
+        [decimals] = self.capabilities.unconfirmed
+        return remote_tables.probe(self, kit, claims={
+            decimals: remote_tables.NUMBER_ROWS,
+            "a key result's link reads back as its objective": remote_tables.PARENT_ROWS})
 
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("airtable")  # stands for the base in messages: "airtable [Key results] row 7"

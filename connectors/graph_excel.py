@@ -53,6 +53,7 @@ from okrsync import hookimpl, http, tabular
 from okrsync.connector import Rejected, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
+from . import remote_tables
 from .common import API_OPTIONS, check_options, new_api
 from .google_sheets import _at, _blocks, _pad, _same_row
 from .remote_tables import advised
@@ -129,6 +130,20 @@ class GraphExcelConnector(SpreadsheetConnector):
         if isinstance(self.auth, _Msal):
             self.auth.http.close()
         self._tmp.cleanup()
+
+    @classmethod
+    def sandbox_options(cls, sandbox, options):
+        """``sandbox: {item: <id>}`` or ``{file: /path/in/the/drive.xlsx}`` (and ``drive:``,
+        ``sheet:`` or ``tables:`` where the copy differs): a copy of the endpoint's workbook."""
+        return remote_tables.sandbox_options(sandbox, options, ("item", "file"), also=("drive", "sheet", "tables"),
+                                             either=True)
+
+    def probe(self, sandbox, kit):
+        """Writes a decimal and a decreasing KR with due dates under a long non-ASCII
+        objective (an upload against the eTag read, or range writes), checks that numbers
+        come back as numbers, reads the records back and deletes them."""
+        return remote_tables.probe(self, kit, remote_tables.numbers_kept, claims={
+            "a key result reads back under its objective": remote_tables.PARENT_ROWS})
 
     def _locate(self, options: dict[str, Any]) -> Path:
         return self.folder / "workbook.xlsx"

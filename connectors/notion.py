@@ -104,7 +104,12 @@ class NotionConnector(SpreadsheetConnector):
     capabilities = dataclasses.replace(
         SpreadsheetConnector.capabilities,
         rate_limit="3 requests/s average per integration (developers.notion.com/reference/request-limits); "
-                   "429 with Retry-After")
+                   "429 with Retry-After",
+        unconfirmed=(
+            # the 2,000-character limit is sourced; that the pieces read back as one text is not
+            "text longer than 2,000 characters, sent as several rich text objects, reads back whole as plain text",
+            "archived pages are left out of database queries (okrsync takes a page it no longer lists as deleted)",
+        ))
     tabbed = True
     parent_ids_on_rows = True  # hierarchical KR rows name their objective: Notion's order is not the sheet's
     advice = ADVICE  # what to do, by the status of a refusal
@@ -153,6 +158,22 @@ class NotionConnector(SpreadsheetConnector):
                 kit.add("reachable", "ok", f"{part} database {database} is readable "
                         f"({len(answer.get('properties') or {})} properties)")
 
+    @classmethod
+    def sandbox_options(cls, sandbox, options):
+        """``sandbox: {tables: {objective: <id>, key_result: <id>}}`` (linked) or ``{database:
+        <id>}``: copies of the endpoint's databases (same properties), shared with the integration."""
+        return remote_tables.sandbox_options(sandbox, options, ("database", "tables"))
+
+    def probe(self, sandbox, kit):
+        """Writes a long non-ASCII description (past 2,000 characters: several rich text
+        pieces), a decimal and a decreasing KR with due dates related to their objective,
+        reads them back, archives them and checks they are no longer listed."""
+        text, archived = self.capabilities.unconfirmed
+        rows = remote_tables.probe(self, kit, claims={
+            text: ("objective description",),
+            "a key result's relation reads back as its objective": remote_tables.PARENT_ROWS})
+        return rows + remote_tables.gone_after_delete(kit, archived)
+
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("notion")  # stands for the workspace in messages: "notion [<database id>] row 7"
 
@@ -199,15 +220,21 @@ class NotionConnector(SpreadsheetConnector):
     def edited_since(self, ident: str, db: _Database) -> set[str]:
         """The pages of a database edited since it was read: listed again (only pages edited on
         or after the newest edit read: Notion keeps edit times to the minute, so cells are
-        compared too) and compared with what the read saw."""
+        compared too) and compared with what the read saw, computed properties aside."""
         if not db.updated:
             return set()
         since = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": db.updated}}
         now = _Database(db.properties, db.columns, [db.values[0]], [], None, db.parent)
         for page in self._pages(ident, since):
             self._add_page(now, page)
-        return {pid for pid, (row, parent) in now.seen.items()
-                if pid in db.seen and not (_same_row(row, db.seen[pid][0]) and parent == db.seen[pid][1])}
+        # a computed value (a rollup over pages this very write archived) is no edit of the page
+        typed = [n is None or db.properties[n].get("type") in WRITABLE for n in db.columns]
+
+        def edits(row: list) -> list:
+            return [c for c, keep in zip(row, typed) if keep]
+
+        return {pid for pid, (row, parent) in now.seen.items() if pid in db.seen
+                and not (_same_row(edits(row), edits(db.seen[pid][0])) and parent == db.seen[pid][1])}
 
     def _property_header(self, part: str, name: str, schema: dict[str, Any]) -> str:
         """A relation to a database in ``tables:`` is that table's id column (or, to its

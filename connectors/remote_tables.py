@@ -47,6 +47,16 @@ by its own ids (Smartsheet row ids, Notion page ids, Airtable record ids), not t
 - ``parent_first(ids, parents)``: rows reordered so each follows its parent (the order
   the hierarchical reader needs), for services whose listings have an order of their own;
   ``in_hierarchy(conn, ids, parents, values)`` does both: reorders, then follows parents.
+
+``okrsync doctor --probe`` (the connectors' ``probe`` and ``sandbox_options`` hand over here):
+
+- ``sandbox_options(sandbox, options, places)``: the sandbox names a copy of the endpoint's
+  tables in the connector's own option names; never the endpoint's own (exit 2);
+- ``probe(conn, kit, checks, claims)``: ``probe_values()`` (a 2,500-character non-ASCII
+  description, a decimal and a decreasing KR with due dates) through ``kit.round_trip``;
+  ``checks`` look at the rows as the service holds them (``raw_cells``; ``numbers_kept``:
+  numbers not turned into text); ``claims`` sum rows up into one verdict each;
+- ``gone_after_delete(kit, claim)``: no deleted record listed any more, nothing left.
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ from typing import Any, Callable, Iterator
 
 from okrsync import http, tabular
 from okrsync.connector import WriteBatch, WriteResult
-from okrsync.errors import FatalError, MappingError
+from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import Table
 from okrsync.model import KINDS
 
@@ -313,3 +323,130 @@ def parent_first(ids: list[str], parents: list[str | None]) -> list[int]:
     for i in range(len(ids)):  # rows in a cycle of parents: in listing order, not lost
         visit(i)
     return order
+
+
+# ------------------------------------------------------------ okrsync doctor --probe
+
+def sandbox_options(sandbox: dict[str, Any], options: dict[str, Any], places: tuple[str, ...],
+                    also: tuple[str, ...] = (), either: bool = False) -> dict[str, Any]:
+    """``Connector.sandbox_options`` for a table connector: the sandbox names its own place in
+    the connector's option names (``places``: a database, a table, a sheet, ``tables:``;
+    ``also``: what it may change besides, a base, a drive). It gives each place key the
+    endpoint sets (``either``: one of them, a workbook's item or file, the others then
+    unset), and none may be the endpoint's own: the probe writes there."""
+    where = "sandbox"
+    used = [k for k in places if options.get(k)] or [places[0]]
+    missing = [] if either and any(sandbox.get(k) for k in places) else [k for k in used if not sandbox.get(k)]
+    if missing:
+        raise ConfigError(f"{where}: give {missing[0]}: as the endpoint does, naming a copy made for the probe (it "
+                          f"creates and deletes throwaway records there), e.g. sandbox: {{{missing[0]}: …}}")
+
+    def named(value: Any) -> set[str]:
+        return {str(v) for v in value.values()} if isinstance(value, dict) else {str(value)}
+
+    same = [k for k in places if sandbox.get(k) and options.get(k) and named(sandbox[k]) & named(options[k])]
+    if same:
+        raise ConfigError(f"{where}: {same[0]}: names the endpoint's own {same[0]}; the probe writes in the sandbox, "
+                          "so give a copy made for it (duplicate it, empty it, and point sandbox at the copy)")
+    return {**({k: None for k in places} if either else {}), **{k: sandbox[k] for k in (*places, *also) if k in sandbox}}
+
+
+# the probe's rows that say whether each KR read back under its objective (a KR whose link
+# was dropped is not read at all: a KR needs its objective)
+PARENT_ROWS = ("reads back the key result", "key result (decimal) objective_id", "key result (decreasing) objective_id")
+NUMBER_ROWS = ("key result (decimal) start", "key result (decimal) target", "key result (decimal) current")
+
+
+def probe_values() -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``probe.standard()``'s objective and KRs, with a description past Notion's 2,000
+    characters of one rich text (non-ASCII, in pieces) and a due date on each KR."""
+    from okrsync import probe as p
+
+    objective, krs = p.standard()
+    objective["description"] = (p.DESCRIPTION + " " + "Ünïcødé 目標 ✓ · " * 200)[:2499] + "."  # 2,500 characters
+    for fields in krs.values():
+        fields["due"] = objective["due"]
+    return objective, krs
+
+
+def probe(conn, kit, checks: Callable[[Any, dict[str, str]], list] | None = None,
+          claims: dict[str, tuple[str, ...]] | None = None) -> list:
+    """The probe of a table connector (its ``probe``): the throwaway objective and KRs of
+    ``probe_values`` (the fields this endpoint's mapping holds) written to the sandbox, read
+    back by a fresh connector, compared, deleted. ``checks(reader, made)``, given a fresh
+    connector that has read the sandbox after the creates and canonical id → row id of what
+    was made, adds rows on what the records do not show (a row's parent, a cell's type).
+    ``claims``: each claim (every ``capabilities.unconfirmed`` entry among them) → the
+    starts of the rows that decide it (``probe.summary``)."""
+    from okrsync import probe as p
+
+    def held(kind: str, fields: dict[str, Any]) -> dict[str, Any]:
+        names = conn.fields(kind)
+        return {k: v for k, v in fields.items() if names is None or k in names}
+
+    def settle(made: dict[str, str]) -> list:
+        if checks is None:
+            return []
+        reader = kit.fresh()
+        list(reader.read(None))
+        return checks(reader, made)
+
+    objective, krs = probe_values()
+    rows = kit.round_trip(held("objective", objective), {k: held("key_result", f) for k, f in krs.items()},
+                          settle=settle)
+    for claim, starts in (claims or {}).items():
+        rows.append(p.summary(claim, rows, lambda r, starts=starts: r.claim.startswith(starts)))
+    return rows
+
+
+def raw_cells(conn, ident: str) -> list[Any]:
+    """The cells of the sandbox's row holding ``ident`` (a record's id), as the service gave them."""
+    for _, path, sheet in conn.table_files():
+        for row in conn._rows(path, sheet):
+            if ident in [str(c) for c in row.cells]:
+                return list(row.cells)
+    return []
+
+
+def numbers_kept(reader, made: dict[str, str]) -> list:
+    """A probe check: the decimal KR's numbers come back as numbers, not as text."""
+    from okrsync import probe as p
+    from okrsync.connector import ProbeResult
+
+    _, krs = probe_values()
+    want = {krs["decimal"][n] for n in ("start", "target", "current")}
+    cells = raw_cells(reader, made.get("probe-kr-decimal", "probe-kr-decimal"))
+    text = [c for c in cells if isinstance(c, str) and c.strip() in {f"{v:g}" for v in want} | {str(v) for v in want}]
+    found = [c for c in cells if isinstance(c, (int, float)) and not isinstance(c, bool) and c in want]
+    claim = "numbers written read back as numbers (not as text)"
+    if text:
+        return [ProbeResult(claim, p.CONTRADICTED, f"read back {', '.join(repr(c) for c in text)} as text")]
+    if not cells:
+        return [ProbeResult(claim, p.UNTESTABLE, "the decimal key result's row was not found in the sandbox")]
+    return [ProbeResult(claim, p.CONFIRMED if len(found) == len(want) else p.UNTESTABLE,
+                        "" if len(found) == len(want) else "the mapping writes fewer number columns")]
+
+
+def gone_after_delete(kit, claim: str) -> list:
+    """Probe checks after the round trip, from the sandbox's rows (those the read could not
+    make a record of count too: a delete keeps those): ``claim``, no record the delete found
+    is listed any more; and nothing the probe made is left."""
+    from okrsync import probe as p
+    from okrsync.connector import ProbeResult
+
+    made = set(kit.ids.values())
+    if not made:
+        return [ProbeResult(claim, p.UNTESTABLE, "the probe made no record")]
+    reader = kit.fresh()
+    list(reader.read(None))
+    left = sorted(ext for ext in made if raw_cells(reader, ext))
+    deleted = {ext for _, ext in kit.seen} & made  # read back, so the delete found them
+    rows = []
+    for said, ids, advice in ((claim, sorted(deleted), ""), ("nothing the probe made is left in the sandbox",
+                                                             sorted(made), " (delete them in the sandbox by hand)")):
+        still = [ext for ext in ids if ext in left]
+        rows.append(ProbeResult(said, p.CONTRADICTED, f"still listed after the delete: {', '.join(still)}{advice}")
+                    if still else
+                    ProbeResult(said, p.CONFIRMED, f"{len(ids)} deleted record(s) no longer listed") if ids else
+                    ProbeResult(said, p.UNTESTABLE, "no record of the probe was read back, so none was deleted"))
+    return rows

@@ -142,6 +142,44 @@ class SmartsheetConnector(SpreadsheetConnector):
                 kit.add("reachable", "ok", f"sheet {sheet} ({answer.get('name', '?')}) is readable, access "
                         f"{answer.get('accessLevel', 'unknown')}")
 
+    @classmethod
+    def sandbox_options(cls, sandbox, options):
+        """``sandbox: {sheet: <id>}`` (or ``{tables: {…}}`` for the linked layout): a copy of the
+        endpoint's sheet (File → Save as new), emptied."""
+        return remote_tables.sandbox_options(sandbox, options, ("sheet", "tables"))
+
+    def probe(self, sandbox, kit):
+        """Writes a decimal and a decreasing KR with due dates under a long non-ASCII
+        objective, checks (hierarchical layout) that the KR rows were added under the
+        objective's row (``parentId``) and that numbers come back as numbers, reads the
+        records back and deletes the rows."""
+        def checks(reader, made):
+            return remote_tables.numbers_kept(reader, made) + [self._probe_parents(reader, made)]
+
+        return remote_tables.probe(self, kit, checks, claims={
+            "a key result reads back under its objective": remote_tables.PARENT_ROWS})
+
+    def _probe_parents(self, reader: SmartsheetConnector, made: dict[str, str]):
+        """Whether each KR row made by the probe is a child of the objective's row."""
+        from okrsync import probe as p
+        from okrsync.connector import ProbeResult
+
+        claim = "a row added with parentId is a child of that row (the hierarchical layout's KR rows)"
+        if self.layout != "hierarchical":
+            return ProbeResult(claim, p.UNTESTABLE, f"the endpoint's layout ({self.layout}) adds no child rows")
+        sheet = reader.remote[self.sheet]
+        ids = [str(made.get(k, "")) for k in ("probe-objective", "probe-kr-decimal", "probe-kr-decreasing")]
+        rows = {i: [str(c) for c in cells] for i, cells in zip(sheet.row_ids, sheet.values[1:])}
+        objective = [i for i, cells in rows.items() if ids[0] in cells and not {*ids[1:]} & {*cells}]
+        krs = [i for i, cells in rows.items() if {*ids[1:]} & {*cells}]
+        if len(objective) != 1 or len(krs) != 2:
+            return ProbeResult(claim, p.UNTESTABLE, "the probe's rows were not found in the sandbox sheet")
+        parents = [sheet.parents[sheet.row_ids.index(i)] for i in krs]
+        if parents != objective * 2:
+            return ProbeResult(claim, p.CONTRADICTED, f"the key result rows' parentId read back {parents}, not the "
+                                                      f"objective's row {objective[0]}")
+        return ProbeResult(claim, p.CONFIRMED, "2 key result rows under their objective's row")
+
     def _locate(self, options: dict[str, Any]) -> Path:
         return Path("smartsheet")  # stands for the account in messages: "smartsheet [sheet id] row 7"
 

@@ -269,6 +269,18 @@ class Connector:
         """
         raise NotImplementedError
 
+    @classmethod
+    def sandbox_options(cls, sandbox: dict[str, Any], options: dict[str, Any]) -> dict[str, Any]:
+        """Option overrides that point this connector at its sandbox, for a connector whose
+        sandbox is a place its own options name (a Notion database, an Airtable table, a
+        Smartsheet sheet, a workbook). ``okrsync doctor --probe`` builds every connector of the
+        probe with them (the one writing, the one reading back, the one deleting an interrupted
+        probe's leftovers), so nothing of the probe reaches the endpoint's own tables.
+        ``options`` are the endpoint's; raise ``ConfigError`` (its message starting "sandbox:",
+        the hub says which endpoint) for a sandbox that names no place of its own. The
+        default: none (``probe`` itself goes where ``sandbox`` says)."""
+        return {}
+
     def migration_risks(self, entities: list[tuple[str, str, dict[str, Any]]]) -> list[dict[str, Any]]:
         """What writing ``entities`` (canonical id, kind, fields — the hub's records) here may
         lose or change although the fields are held: ``{"what", "count", "examples"}`` rows

@@ -14,6 +14,12 @@ sync's own) as soon as it exists and closed once deleted: an interrupted probe d
 it made on the way out, and one killed outright leaves intents the next probe cleans up first.
 The result is kept in the store (``load``), for ``okrsync connectors NAME`` and ``okrsync
 migrate``'s plan.
+
+A connector whose sandbox is a place its own options name (a Notion database, a Smartsheet
+sheet) says so in ``Connector.sandbox_options``: every connector built here gets those
+overrides, the one cleaning up a killed probe's leftovers too. A snapshot writer (a table
+written whole) is handed what the sandbox holds besides as unchanged (``Kit.batch``), so
+the probe's creates and deletes touch only its own records.
 """
 
 from __future__ import annotations
@@ -80,13 +86,24 @@ class Kit:
         the reasons of those it could not delete (they stay tracked)."""
         if not records:
             return []
-        batch = WriteBatch(deletes=[Record(kind, ext, {}, canonical_id=f"probe:{kind}:{ext}") for kind, ext in records])
+        batch = self.batch(deletes=[Record(kind, ext, {}, canonical_id=f"probe:{kind}:{ext}") for kind, ext in records])
         result = self.conn.write(batch)
         refused = {r.where: r.reason for r in result.rejected}
         for kind, ext in records:
             if ext not in refused and f"probe:{kind}:{ext}" not in refused:
                 self.untrack(kind, ext)
         return [f"{where}: {reason}" for where, reason in refused.items()]
+
+    def batch(self, **parts: list[Record]) -> WriteBatch:
+        """A write of the probe's records. A snapshot writer (``writes: snapshot``: a table
+        written whole) is also handed every other record it holds now, as unchanged: it would
+        otherwise drop them, and the probe touches only its own records."""
+        batch = WriteBatch(**parts)
+        if self.conn.capabilities.writes == "snapshot":
+            mine = {(r.kind, r.external_id) for r in [*batch.creates, *batch.deletes]}
+            batch.unchanged = [r for r in self.conn.read(None)
+                               if isinstance(r, Record) and (r.kind, r.external_id) not in mine]
+        return batch
 
     def leftovers(self) -> list[ProbeResult]:
         """Delete what an earlier, killed probe left behind."""
@@ -116,7 +133,7 @@ class Kit:
         records += [Record("key_result", f"probe-kr-{label}", {**fields, "objective_id": "probe-objective"},
                            canonical_id=f"probe-kr-{label}") for label, fields in key_results.items()]
         labels = {"probe-objective": "objective"} | {f"probe-kr-{label}": f"key result ({label})" for label in key_results}
-        result = self.conn.write(WriteBatch(creates=records))
+        result = self.conn.write(self.batch(creates=records))
         made = dict(result.external_ids)
         for record in records:
             if record.canonical_id in made:
@@ -148,7 +165,7 @@ class Kit:
                 have = got.fields.get(name)
                 rows.append(ProbeResult(f"{label} {name} {_shown(want)} reads back as written",
                                         CONFIRMED if same(want, have) else CONTRADICTED,
-                                        "" if same(want, have) else f"read back {_shown(have)}"))
+                                        "" if same(want, have) else f"read back {_shown(have)}{_where_differs(want, have)}"))
         gone = self.delete([(r.kind, made[r.canonical_id]) for r in records if r.canonical_id in made])
         rows.append(ProbeResult("deletes the throwaway records", CONTRADICTED if gone else CONFIRMED, "; ".join(gone)))
         return rows
@@ -174,6 +191,14 @@ def summary(claim: str, rows: list[ProbeResult], match: Callable[[ProbeResult], 
     return ProbeResult(claim, UNTESTABLE, untestable)
 
 
+def _where_differs(want: Any, have: Any) -> str:
+    """For long texts (shown cut): how long each is and where they part."""
+    if not (isinstance(want, str) and isinstance(have, str)) or max(len(want), len(have)) <= 37:
+        return ""
+    at = next((i for i, (a, b) in enumerate(zip(want, have)) if a != b), min(len(want), len(have)))
+    return f" ({len(have)} characters for {len(want)}, differing from character {at + 1})"
+
+
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "…'"
@@ -193,9 +218,13 @@ def run(cfg: Any, store: Any, classes: dict[str, type[Connector]], name: str) ->
         raise ConfigError(f"{endpoint.where}: connector {endpoint.type} declares no probe (Connector.probe)")
 
     built: list[Connector] = []  # closed when the probe ends (their HTTP clients)
+    try:  # every connector of the probe works in the sandbox
+        placed = cls.sandbox_options(dict(sandbox), dict(endpoint.options))
+    except ConfigError as e:
+        raise ConfigError(f"{endpoint.where}: {e}") from None
 
     def fresh(**overrides: Any) -> Connector:
-        built.append(cls(name, {**endpoint.options, **overrides}, Context(base_dir=cfg.base_dir)))
+        built.append(cls(name, {**endpoint.options, **placed, **overrides}, Context(base_dir=cfg.base_dir)))
         return built[-1]
 
     run_id = store.begin_run("doctor --probe")

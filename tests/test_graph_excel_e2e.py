@@ -245,7 +245,7 @@ def test_a_large_workbook_goes_through_the_range_api_and_only_changed_rows_are_w
     assert len(krs(emu)) == 39 and krs(emu)["KR-1"]["Target"] == 10200000 and not emu.errors
     assert emu.count("PUT") == 0 and not any(h.path.endswith("/content") for h in emu.log)  # never downloaded
     [patch] = [h for h in emu.log if h.method == "PATCH"]  # one block: the header and 39 rows
-    assert patch.path.endswith("/workbook/worksheets/OKRs/range(address='A1:AC40')")  # the mapping's 29 columns
+    assert patch.path.endswith("/workbook/worksheets/OKRs/range(address='A1:AE40')")  # the mapping's 31 columns (levels included)
     assert len(patch.json()["values"]) == 40 and emu.formulas == 0
     notes = openpyxl.load_workbook(io.BytesIO(emu.data(DRIVE, ITEM)))["Notes"]
     assert [c.value for c in notes[1]] == ["kept", "=1+1"]  # the other sheet untouched
@@ -259,7 +259,7 @@ def test_a_large_workbook_goes_through_the_range_api_and_only_changed_rows_are_w
     sync(hub)
     assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
     [patch] = [h for h in emu.log if h.method == "PATCH"]
-    assert patch.path.endswith("range(address='A6:AC6')") and krs(emu)["KR-5"]["Current"] == 77
+    assert patch.path.endswith("range(address='A6:AE6')") and krs(emu)["KR-5"]["Current"] == 77
     assert krs(emu)["KR-2"]["Current"] == 108
 
 

@@ -310,3 +310,246 @@ def test_jira_search_lagging_beyond_search_lag_is_reported_contradicted_with_wha
     # the probe waited for the listing, so the read-back still compares every field
     assert found["key result (decimal) current 2.5 reads back as written"] == ("confirmed", "")
     assert sum(v == "contradicted" for v, _ in found.values()) == 1 and not jira.issues
+
+
+# ---------------------------------------------------------------- table connectors (Notion, Airtable, Smartsheet, Graph)
+
+def probe_rows(found, start):
+    return {c: v for c, v in found.items() if c.startswith(start)}
+
+
+# ---------------------------------------------------------------- Notion
+
+@pytest.fixture
+def notion(tmp_path, monkeypatch):
+    """A Notion emulator with the endpoint's two databases (one page of someone's in each)
+    and their copies named as the sandbox, and a config probing it."""
+    from .emulators.notion import Notion
+    from .test_notion_e2e import TOKEN, seed
+
+    with Notion(token=TOKEN) as emu:
+        seed(emu)
+        own = emu.objectives, emu.krs
+        seed(emu)  # the copies: same properties
+        emu.own = own
+        write_config(tmp_path, monkeypatch, f"    type: notion\n    url: {emu.url}\n    token: {TOKEN}\n    rate: 1000\n"
+                                            f"    tables: {{objective: {own[0]}, key_result: {own[1]}}}\n"
+                                            f"    sandbox: {{tables: {{objective: {emu.objectives}, "
+                                            f"key_result: {emu.krs}}}}}\n")
+        yield emu
+
+
+TEXT = "text longer than 2,000 characters, sent as several rich text objects, reads back whole as plain text"
+ARCHIVED = "archived pages are left out of database queries (okrsync takes a page it no longer lists as deleted)"
+RELATION = "a key result's relation reads back as its objective"
+LEFT = "nothing the probe made is left in the sandbox"
+
+
+def test_notion_probe_confirms_against_the_emulator_in_the_sandbox_only(notion):
+    mine = notion.rows(notion.own[0])
+    found = all_confirmed()
+    assert found[TEXT] == ("confirmed", "1 check(s)")
+    assert found[RELATION] == ("confirmed", "2 check(s)")  # each KR's objective
+    assert found[ARCHIVED] == ("confirmed", "3 deleted record(s) no longer listed")
+    assert [v for c, (v, _) in found.items() if c.startswith("key result (decimal) due ")] == ["confirmed"]
+    assert len(probe_rows(found, "key result (decimal)")) >= 6
+    # the throwaway pages were made in the sandbox's databases, archived there; the endpoint's untouched
+    made = [p for p in notion.pages.values() if p["parent"] == notion.objectives]
+    assert len(made) == 1 and made[0]["archived"]
+    assert not notion.rows(notion.objectives) and not notion.rows(notion.krs)
+    assert notion.rows(notion.own[0]) == mine == [] and not any(p["parent"] in notion.own for p in notion.pages.values())
+
+
+def test_notion_truncating_rich_text_and_dropping_relations_is_reported_contradicted(notion):
+    notion.truncate_rich_text = notion.drop_relations = True
+    found = verdicts(probe(code=1))
+    verdict, detail = found[TEXT]
+    assert verdict == "contradicted" and detail.startswith("objective description 'Created by okrsync doctor") \
+        and detail.endswith("(2000 characters for 2500, differing from character 2001)")
+    verdict, detail = found[RELATION]
+    assert verdict == "contradicted" and detail == ("reads back the key result (decimal): not in the listing after its "
+                                                    "create; reads back the key result (decreasing): not in the listing "
+                                                    "after its create")
+    # a KR page without its relation is no record okrsync can read, so its delete cannot find it: said, not hidden
+    left = sorted(r["id"] for r in notion.rows(notion.krs))
+    assert len(left) == 2 and found[LEFT] == ("contradicted", f"still listed after the delete: {', '.join(left)} "
+                                                              "(delete them in the sandbox by hand)")
+    assert found[ARCHIVED] == ("confirmed", "1 deleted record(s) no longer listed")  # the objective
+    assert not notion.rows(notion.objectives)
+
+
+def test_notion_probe_refuses_a_sandbox_that_is_the_endpoint_itself(notion, tmp_path):
+    config = (tmp_path / "okrsync.yaml").read_text()
+    (tmp_path / "okrsync.yaml").write_text(config.replace(notion.objectives, notion.own[0]))
+    result = probe(code=2)
+    assert "sandbox: tables: names the endpoint's own tables" in result.output
+    assert not notion.pages  # not one page made
+
+
+# ---------------------------------------------------------------- Airtable
+
+@pytest.fixture
+def airtable(tmp_path, monkeypatch):
+    """An Airtable base with the endpoint's two tables and copies of them as the sandbox."""
+    import copy
+
+    from .emulators.airtable import Airtable, _id
+    from .test_airtable_e2e import TOKEN, seed
+
+    with Airtable(token=TOKEN) as emu:
+        seed(emu)
+        copies = {}
+        for tid in (emu.objectives, emu.krs):
+            table = copy.deepcopy(emu.tables[tid])
+            copies[tid] = table["id"] = _id("tbl")
+            table["name"] = "Probe " + table["name"].lower()
+            emu.tables[table["id"]], emu.records[table["id"]] = table, {}
+        for tid in copies.values():
+            for field in emu.tables[tid]["fields"]:
+                linked = (field.get("options") or {}).get("linkedTableId")
+                if linked in copies:
+                    field["options"]["linkedTableId"] = copies[linked]
+        emu.copies = copies
+        write_config(tmp_path, monkeypatch, f"    type: airtable\n    url: {emu.url}\n    token: {TOKEN}\n    rate: 1000\n"
+                                            f"    base: {emu.base}\n    tables: {{objective: Objectives, key_result: Key results}}\n"
+                                            "    sandbox: {tables: {objective: Probe objectives, "
+                                            "key_result: Probe key results}}\n")
+        yield emu
+
+
+ROUNDED = "a number field keeps a decimal value as written, whatever its precision option"
+
+
+def test_airtable_probe_confirms_against_the_emulator_in_the_sandbox_only(airtable):
+    sandbox = airtable.copies[airtable.objectives]
+    airtable.records[sandbox]["recSOMEONESxxxxxx"] = {"createdTime": "2026-01-05T09:00:00.000Z", "fields": {
+        "Objective": "Someone's objective, left in the sandbox", "Team": "Sales"}}
+    found = all_confirmed()
+    assert found[ROUNDED] == ("confirmed", "3 check(s)")
+    assert found["a key result's link reads back as its objective"] == ("confirmed", "2 check(s)")
+    assert found["key result (decreasing) target 4.0 reads back as written"] == ("confirmed", "")
+    # someone's record in the sandbox kept as it was; nothing of the probe left, nothing ever in the endpoint's
+    assert airtable.rows(sandbox) == [{"id": "recSOMEONESxxxxxx", "Objective": "Someone's objective, left in the sandbox",
+                                       "Team": "Sales"}]
+    assert all(not airtable.records[t] for t in airtable.tables if t != sandbox)
+    assert airtable.count("POST", f"/v0/{airtable.base}/{airtable.objectives}") == 0
+
+
+def test_airtable_rounding_to_the_fields_precision_is_reported_contradicted(airtable):
+    airtable.round_to_precision = True
+    for field in airtable.tables[airtable.copies[airtable.krs]]["fields"]:
+        if field["type"] == "number":
+            field["options"]["precision"] = 0  # the sandbox's number fields show whole numbers
+    found = verdicts(probe(code=1))
+    verdict, detail = found[ROUNDED]
+    assert verdict == "contradicted" and "key result (decimal) current 2.5 reads back as written: read back 2" in detail
+    assert found["key result (decreasing) target 4.0 reads back as written"] == ("confirmed", "")
+    assert all(not airtable.records[t] for t in airtable.tables)
+
+
+# ---------------------------------------------------------------- Smartsheet
+
+@pytest.fixture
+def smartsheet(tmp_path, monkeypatch):
+    """A Smartsheet account with the endpoint's hierarchical sheet and an empty sandbox sheet."""
+    from .emulators.smartsheet import Smartsheet
+
+    with Smartsheet() as emu:
+        emu.add_sheet(4583173393803140, "OKRs")
+        emu.add_sheet(2331373580117892, "okrsync sandbox")
+        write_config(tmp_path, monkeypatch, f"    type: smartsheet\n    url: {emu.url}/2.0\n    token: test-token\n"
+                                            "    rate: 1000\n    layout: hierarchical\n    sheet: '4583173393803140'\n"
+                                            "    sandbox: {sheet: '2331373580117892'}\n")
+        yield emu
+
+
+PARENT = "a row added with parentId is a child of that row (the hierarchical layout's KR rows)"
+
+
+def test_smartsheet_probe_confirms_rows_under_their_parent_in_the_sandbox_only(smartsheet):
+    found = all_confirmed()
+    assert found[PARENT] == ("confirmed", "2 key result rows under their objective's row")
+    assert found["numbers written read back as numbers (not as text)"] == ("confirmed", "")
+    assert found["a key result reads back under its objective"] == ("confirmed", "2 check(s)")
+    assert not smartsheet.sheets[2331373580117892].rows and not smartsheet.sheets[4583173393803140].rows
+    assert smartsheet.count("POST", "/2.0/sheets/4583173393803140") == 0  # the endpoint's own sheet: not one write
+
+
+def test_smartsheet_dropping_parent_id_is_reported_contradicted(smartsheet):
+    smartsheet.drop_parent_id = True
+    found = verdicts(probe(code=1))
+    verdict, detail = found[PARENT]
+    assert verdict == "contradicted" and detail.startswith("the key result rows' parentId read back [None, None]")
+    # the KR rows still name their objective in a cell: the records read back whole
+    assert found["a key result reads back under its objective"] == ("confirmed", "2 check(s)")
+    assert not smartsheet.sheets[2331373580117892].rows
+
+
+# ---------------------------------------------------------------- Excel in OneDrive/SharePoint (Graph)
+
+@pytest.fixture
+def graph(tmp_path, monkeypatch):
+    """A drive with the endpoint's workbook and an empty copy named as the sandbox."""
+    from .emulators.graph import Graph
+    from .test_graph_excel_e2e import DRIVE, ITEM, workbook
+
+    with Graph() as emu:
+        emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
+        emu.add_file(DRIVE, "01SANDBOXWORKBOOK", "okrsync sandbox.xlsx", workbook())
+        emu.config = lambda mode: write_config(
+            tmp_path, monkeypatch, f"    type: graph-excel\n    url: {emu.url}/v1.0\n    drive: '{DRIVE}'\n"
+                                   f"    item: {ITEM}\n    sheet: OKRs\n    mode: {mode}\n    rate: 1000\n"
+                                   "    auth: {bearer: graph-test-token}\n    sandbox: {item: 01SANDBOXWORKBOOK}\n")
+        yield emu
+
+
+NUMBERS = "numbers written read back as numbers (not as text)"
+
+
+@pytest.mark.parametrize("mode", ["file", "range"])
+def test_graph_probe_confirms_in_the_sandbox_workbook_only(graph, mode):
+    from .test_graph_excel_e2e import DRIVE, ITEM, cells
+
+    before = graph.data(DRIVE, ITEM)
+    graph.config(mode)
+    found = all_confirmed()
+    assert found[NUMBERS] == ("confirmed", "")
+    assert found["a key result reads back under its objective"] == ("confirmed", "2 check(s)")
+    assert found["key result (decimal) due " + repr(next(c for c in found if c.startswith("key result (decimal) due "))
+                 .split("'")[1]) + " reads back as written"] == ("confirmed", "")
+    assert graph.data(DRIVE, ITEM) == before  # the endpoint's workbook: untouched
+    # the header is all that is left (range writes blank the rows they emptied)
+    assert not [r for r in cells(graph.data(DRIVE, "01SANDBOXWORKBOOK")) if any(v not in (None, "") for v in r.values())]
+
+
+def test_graph_answering_numbers_as_text_is_reported_contradicted(graph):
+    graph.numbers_as_text = True
+    graph.config("range")
+    found = verdicts(probe(code=1))
+    assert found[NUMBERS] == ("contradicted", "read back '0.5', '2.5', '10.5' as text")  # start, current, target
+
+
+def test_a_smartsheet_probe_interrupted_after_its_creates_deletes_its_rows_on_the_way_out(smartsheet, monkeypatch):
+    from okrsync.connectors import remote_tables
+
+    def interrupted(reader, made):
+        assert len(smartsheet.sheets[2331373580117892].rows) == 3  # the objective and two KR rows exist now
+        raise KeyboardInterrupt()
+
+    real = remote_tables.numbers_kept
+    monkeypatch.setattr(remote_tables, "numbers_kept", interrupted)
+    result = CliRunner().invoke(cli, ["--json", "doctor", "--probe", "saas"])
+    assert result.exit_code != 0
+    assert not smartsheet.sheets[2331373580117892].rows and not smartsheet.sheets[4583173393803140].rows
+    monkeypatch.setattr(remote_tables, "numbers_kept", real)
+    assert probe()["exit_code"] == 0  # nothing left tracked for the next probe to trip on
+
+
+def test_notion_listing_archived_pages_is_reported_contradicted(notion):
+    notion.list_archived = True
+    found = verdicts(probe(code=1))
+    verdict, detail = found[ARCHIVED]
+    made = sorted(p for p, page in notion.pages.items() if page["archived"])
+    assert len(made) == 3 and (verdict, detail) == (
+        "contradicted", f"still listed after the delete: {', '.join(made)}")
+    assert found["deletes the throwaway records"] == ("confirmed", "")  # each page was archived, as asked

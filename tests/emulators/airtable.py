@@ -55,6 +55,9 @@ class Airtable(Emulator):
         self.records: dict[str, dict[str, Any]] = {}  # table id → {record id: {"fields": {...}, "createdTime"}}
         self.users = {}  # e-mail → collaborator {id, email, name}
         self.retry_after_header = False
+        # a contradicting behaviour (no source says Airtable does it; a probe must catch it): a
+        # number field keeps a value rounded to its precision option
+        self.round_to_precision = False
         self._offsets: dict[str, tuple[str, int]] = {}
         self._n = itertools.count(1)
 
@@ -239,6 +242,8 @@ class Airtable(Emulator):
                         choices.append({"id": _id("sel"), "name": option})
             elif kind in ("number", "percent", "currency") and value is not None and not isinstance(value, (int, float)):
                 raise self._error(422, "INVALID_VALUE_FOR_COLUMN", f'Field "{name}" cannot accept the provided value')
+            elif kind == "number" and value is not None and self.round_to_precision:
+                value = round(value, int((field.get("options") or {}).get("precision", 0)))
             elif kind == "multipleRecordLinks":
                 linked = self.records[field["options"]["linkedTableId"]]
                 if any(r not in linked for r in value):

@@ -57,6 +57,9 @@ class Graph(Emulator):
         self.auth_on_download: list[bool] = []  # whether each download request carried a token
         self._after_download: Callable[[bytes], bytes] | None = None
         self.formulas = 0  # cells written through the range API that Excel would run as formulas
+        # a contradicting behaviour (the workbookRange reference types values as numbers where
+        # cells hold numbers; a probe must catch it): usedRange answers numbers as text
+        self.numbers_as_text = False
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -151,6 +154,9 @@ class Graph(Emulator):
         rows = [r[left - 1:] for r in rows] or [[""]]
         width = max(len(r) for r in rows)
         values = [r + [""] * (width - len(r)) for r in rows]
+        if self.numbers_as_text:
+            values = [[f"{v:g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else v for v in r]
+                      for r in values]
         address = f"'{name}'!{get_column_letter(left)}{top}:{get_column_letter(left + width - 1)}{top + len(values) - 1}"
         if self._after_download:
             fn, self._after_download = self._after_download, None

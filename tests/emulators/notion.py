@@ -54,6 +54,11 @@ class Notion(Emulator):
         self.users: list[dict[str, Any]] = []
         self.versions: set[str] = set()  # Notion-Version headers seen
         self._clock = itertools.count()
+        # contradicting behaviours (no source says Notion does these; a probe must catch them):
+        # keep only the first 2,000 characters of a property's rich text; drop relations written;
+        self.truncate_rich_text = False
+        self.drop_relations = False
+        self.list_archived = False  # queries list archived pages too
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -150,7 +155,8 @@ class Notion(Emulator):
         size = int(body.get("page_size", 100))
         if not 1 <= size <= 100:
             raise self._error(400, "body failed validation: body.page_size should be ≤ `100`.")
-        live = [p for p in self.order if self.pages[p]["parent"] == ident and not self.pages[p]["archived"]]
+        live = [p for p in self.order if self.pages[p]["parent"] == ident
+                and (self.list_archived or not self.pages[p]["archived"])]
         if body.get("filter"):  # the timestamp filter only (developers.notion.com/reference/post-database-query-filter)
             since = body["filter"].get("last_edited_time") or {}
             if body["filter"].get("timestamp") != "last_edited_time" or set(since) != {"on_or_after"}:
@@ -256,6 +262,11 @@ class Notion(Emulator):
                     page = self.pages.get(r.get("id"))
                     if page is None or page["parent"] != target:
                         raise self._error(400, f"{name}: relation to a page not in the related database.")
+            if kind in ("title", "rich_text") and self.truncate_rich_text:
+                inner = [{"type": "text", "text": {"content": "".join(
+                    (t.get("text") or {}).get("content", "") for t in inner)[:2000]}}]
+            if kind == "relation" and self.drop_relations:
+                inner = []
             out[name] = {"type": kind, kind: inner}
         return out
 

@@ -62,6 +62,9 @@ class Smartsheet(Emulator):
         self.tokens = tokens if tokens is not None else {"test-token"}
         self.sheets: dict[int, Sheet] = {}
         self._ids = itertools.count(7_000_000_000_001, 7919)
+        # a contradicting behaviour (the reference says otherwise; a probe must catch it): rows
+        # added with a parentId land at the top level
+        self.drop_parent_id = False
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -152,7 +155,7 @@ class Smartsheet(Emulator):
                                          "the same row location attribute and value (toBottom, toTop, parentId, "
                                          "siblingId, above).")
         location = dict(next(iter(locations)))
-        parent = location.get("parentId")
+        parent = None if self.drop_parent_id else location.get("parentId")
         if parent is not None and not any(r.id == parent for r in sheet.rows):
             raise self._error(404, 1006, "Not Found")
         made = [Row(next(self._ids), self._cells(sheet, r.get("cells") or []), parent, _now()) for r in rows]
