@@ -90,7 +90,6 @@ class Plan:
     batch: WriteBatch | None = None
     seen: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) read
     referenced: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) records read point at
-    kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
     read_at: float = 0.0  # when the read began (the hub's clock): what a lagging listing can show
     read_from: str | None = None  # when the cursor the read started from was stored (None: a first read)
     held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be

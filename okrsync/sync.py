@@ -35,6 +35,7 @@ import json
 import time
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Iterable
 
 from . import checkins, guard, unparsed
@@ -51,15 +52,38 @@ from .store import Link, Store, diff, dumps, new_id
 CURSOR_STREAM = "records"
 
 
-@dataclass
 class _Reading:
-    """What planning one pull consults, record after record."""
+    """What planning one pull consults, record after record. The endpoint's links (and what
+    is built from them) load on first use: an endpoint whose connector says "unchanged"
+    reads no record and so loads none (~1 s of a no-change sync at 50,000 KRs)."""
 
-    conn: Connector
-    links: dict[tuple[str, str], tuple[str, str | None]]  # (kind, ext) → (canonical id, base JSON), as stored
-    by_ext: dict[tuple[str, str], str]  # (kind, ext) → canonical id, with those this read links
-    matcher: Matcher
-    waiting: set[tuple[str, str]]  # (entity, field) of conflicts left to the user
+    def __init__(self, store: Store, conn: Connector):
+        self.store, self.conn = store, conn
+
+    @cached_property
+    def links(self) -> dict[tuple[str, str], tuple[str, str | None]]:
+        """(kind, ext) → (canonical id, base JSON), as stored."""
+        return self.store.links(self.conn.endpoint)
+
+    @cached_property
+    def by_ext(self) -> dict[tuple[str, str], str]:
+        """(kind, ext) → canonical id, with those this read links."""
+        return {key: cid for key, (cid, _) in self.links.items()}
+
+    @cached_property
+    def kinds_of(self) -> dict[str, str]:
+        """External id → the kind it is linked as."""
+        return {ext: kind for kind, ext in self.links}
+
+    @cached_property
+    def matcher(self) -> Matcher:
+        return Matcher(self.store, {cid for cid, _ in self.links.values()}, self.store.open_intents(self.conn.endpoint),
+                       holds_id=self.conn.capabilities.holds_id)
+
+    @cached_property
+    def waiting(self) -> set[tuple[str, str]]:
+        """(entity, field) of conflicts left to the user."""
+        return self.store.open_conflict_fields()
 
     def take(self, key: tuple[str, str], cid: str) -> None:
         """This read links the record ``key`` to ``cid``: no other record read may be it."""
@@ -185,21 +209,16 @@ class Hub:
                               f"{conn.capabilities.listing_lag:g} s) to show creates of unknown outcome")
         plan.read_at = self.clock()
         plan.read_from = self.store.cursor_set(endpoint, CURSOR_STREAM)
-        links = self.store.links(endpoint)
-        matcher = Matcher(self.store, {cid for cid, _ in links.values()}, self.store.open_intents(endpoint),
-                          holds_id=conn.capabilities.holds_id)
-        reading = _Reading(conn, links, {key: cid for key, (cid, _) in links.items()}, matcher,
-                           self.store.open_conflict_fields())
-        plan.kinds_of = {ext: kind for kind, ext in links}
+        reading = _Reading(self.store, conn)
         with _fewer_collections():
             self._read_into(reading, plan)
         plan.counters.rejected = len(plan.rejected)
         plan.counters.requests, plan.counters.retried = conn.take_counts()
         if lag := conn.capabilities.listing_lag:  # our own creates the listing does not show yet
             young = self.store.created_since(endpoint, _iso(plan.read_at - lag))
-            plan.unlisted = {cid for key, (cid, _) in links.items() if cid in young and key not in plan.seen}
+            plan.unlisted = {cid for key, (cid, _) in reading.links.items() if cid in young and key not in plan.seen}
         if plan.cursor and (plan.cursor.full_listing or plan.cursor.present is not None):
-            self._plan_deletes(conn, links, plan)
+            self._plan_deletes(conn, reading.links, plan)
         if not (plan.cursor and plan.cursor.full_listing):
             self._still_rejected(plan)
             self._still_kept(plan)
@@ -297,7 +316,7 @@ class Hub:
         if half is not None:  # read as the kind okrsync made it: the push sends the parent it lacks
             plan.seen.add((half[0].kind, record.external_id))
             return half
-        if (was := plan.kinds_of.get(record.external_id)) and was != record.kind:
+        if (was := reading.kinds_of.get(record.external_id)) and was != record.kind:
             # the same record of the tool, now read as another kind: a partial read (a parent
             # not listed) more likely than a real change; taking it would duplicate the record
             return self._reject(plan, record, f"reads as a {record.kind.replace('_', ' ')} but is linked as a "
@@ -315,7 +334,7 @@ class Hub:
         same title and the fields it holds as sent); else None."""
         if any(fields.get(ref) for ref in REFERENCES.get(record.kind, {})):
             return None  # it has a parent: not half made
-        was = plan.kinds_of.get(record.external_id)
+        was = reading.kinds_of.get(record.external_id)
         if was and was != record.kind:
             base = json.loads(reading.links[(was, record.external_id)][1] or "{}")
             if any(base.get(ref) for ref in REFERENCES.get(was, {})):
