@@ -95,6 +95,9 @@ class Plan:
     held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be
     unlisted: set[str] = field(default_factory=set)  # created by us within the listing lag, not read yet
     keys: dict[str, str] = field(default_factory=dict)  # external id → the key people see it by
+    # a push: the last change row it saw, when it plans every record there is to send (none
+    # held or waiting); written as the endpoint's push mark once the endpoint took it all
+    push_mark: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,

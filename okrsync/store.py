@@ -128,6 +128,28 @@ def m007_kept_index(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_links_kept ON links (endpoint) WHERE {KEPT_IN_BASE}")
 
 
+@MIGRATIONS()
+def m008_push_marks(db: sqlite_utils.Database) -> None:
+    # push_marks: per endpoint, the last change row a push that left every live record in
+    # step there had seen. The next push then looks only at entities with later change rows
+    # and links whose digest is NULL (not in step: a small index), not at all 60,000 of each.
+    # A link dropped or moved to another entity makes a record the mark vouched for unlinked
+    # there: the triggers drop the mark, and the next push looks at everything again.
+    db["push_marks"].create({"endpoint": str, "change_id": int}, pk="endpoint")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_links_unsettled ON links (endpoint) WHERE digest IS NULL")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_entities_gone ON entities (id) WHERE deleted != 0")
+    db.execute("CREATE TRIGGER links_dropped_unmark AFTER DELETE ON links "
+               "BEGIN DELETE FROM push_marks WHERE endpoint = old.endpoint; END")
+    db.execute("CREATE TRIGGER links_moved_unmark AFTER UPDATE OF canonical_id ON links "
+               "WHEN old.canonical_id IS NOT new.canonical_id "
+               "BEGIN DELETE FROM push_marks WHERE endpoint = old.endpoint; END")
+
+
+# entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
+_SINCE_MARK = ("SELECT entity_id FROM changes WHERE id > ? "
+               "UNION SELECT canonical_id FROM links WHERE endpoint = ? AND digest IS NULL")
+
+
 @dataclass(slots=True)
 class Link:
     """An endpoint's record tied to a canonical entity, with what the endpoint last agreed with."""
@@ -430,17 +452,45 @@ class Store:
                 "UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
                 "WHERE endpoint = ? AND canonical_id = ?", [(endpoint, cid) for cid in canonical_ids])
 
-    def push_candidates(self, endpoint: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Live entities the endpoint may not hold as they are: unlinked, or changed since."""
-        for cid, kind, text in self.db.execute(
-                "SELECT e.id, e.kind, e.fields FROM entities e LEFT JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
-                "WHERE e.deleted = 0 AND (l.digest IS NULL OR l.digest != e.digest) ORDER BY e.rowid", [endpoint]):
+    def push_candidates(self, endpoint: str, mark: int | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Live entities the endpoint may not hold as they are: unlinked, or changed since.
+        With the endpoint's ``push_mark``, only those changed after it are looked at."""
+        sql = ("SELECT e.id, e.kind, e.fields FROM entities e LEFT JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
+               "WHERE e.deleted = 0 AND (l.digest IS NULL OR l.digest != e.digest)")
+        args: list = [endpoint]
+        if mark is not None:
+            sql += f" AND e.id IN ({_SINCE_MARK})"
+            args += [mark, endpoint]
+        for cid, kind, text in self.db.execute(sql + " ORDER BY e.rowid", args):
             yield cid, kind, json.loads(text)
 
-    def in_step(self, endpoint: str, *, count: bool = False):
-        """Live entities the endpoint holds as they are (count, or (id, kind, fields) rows)."""
+    def push_mark(self, endpoint: str) -> int | None:
+        """The last change row the endpoint's last push that left it wholly in step had seen:
+        every live record linked there and not changed since is in step (``m008_push_marks``)."""
+        row = self.db.execute("SELECT change_id FROM push_marks WHERE endpoint = ?", [endpoint]).fetchone()
+        return row[0] if row else None
+
+    def set_push_mark(self, endpoint: str, change_id: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO push_marks (endpoint, change_id) VALUES (?, ?)", [endpoint, change_id])
+
+    def last_change_id(self) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+
+    def in_step(self, endpoint: str, *, count: bool = False, mark: int | None = None):
+        """Live entities the endpoint holds as they are (count, or (id, kind, fields) rows).
+        A count with the endpoint's ``push_mark``: its links less those out of step, which
+        can only be links not in step (NULL digest), of entities gone, or changed since."""
         sql = ("FROM entities e JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
                "WHERE e.deleted = 0 AND l.digest = e.digest")
+        if count and mark is not None:
+            return self.db.execute(
+                "SELECT (SELECT count(*) FROM links WHERE endpoint = ?1) - (SELECT count(*) FROM ("
+                "SELECT canonical_id FROM links WHERE endpoint = ?1 AND digest IS NULL UNION "
+                "SELECT l.canonical_id FROM entities e CROSS JOIN links l ON l.endpoint = ?1 AND l.canonical_id = e.id "
+                "WHERE e.deleted != 0 UNION "
+                "SELECT l.canonical_id FROM links l JOIN entities e ON e.id = l.canonical_id WHERE l.endpoint = ?1 "
+                "AND l.canonical_id IN (SELECT entity_id FROM changes WHERE id > ?2) AND l.digest IS NOT e.digest))",
+                [endpoint, mark]).fetchone()[0]
         if count:
             return self.db.execute("SELECT count(*) " + sql, [endpoint]).fetchone()[0]
         return ((cid, kind, json.loads(text)) for cid, kind, text in
@@ -467,6 +517,12 @@ class Store:
     def external_ids(self, endpoint: str) -> dict[str, str]:
         """{canonical id: external id} of one endpoint's links."""
         return dict(self.db.execute("SELECT canonical_id, external_id FROM links WHERE endpoint = ?", [endpoint]))
+
+    def external_id(self, endpoint: str, canonical_id: str) -> str | None:
+        """The endpoint's id of one entity, or None when it is not linked there."""
+        row = self.db.execute("SELECT external_id FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
+        return row[0] if row else None
 
     def base(self, endpoint: str, canonical_id: str) -> str | None:
         """The base snapshot (JSON text) an endpoint last agreed with for one entity."""

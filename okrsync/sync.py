@@ -91,6 +91,25 @@ class _Reading:
         self.matcher.taken.add(cid)
 
 
+class _ExternalIds:
+    """Canonical id → the endpoint's id, looked up as a push asks: one that sends a few
+    changes does not load the ids of all the endpoint's links (60,000 at 50,000 KRs)."""
+
+    def __init__(self, store: Store, endpoint: str):
+        self.store, self.endpoint = store, endpoint
+        self.known: dict[str, str | None] = {}  # None: not linked there
+
+    def __contains__(self, cid: str) -> bool:
+        if cid not in self.known:
+            self.known[cid] = self.store.external_id(self.endpoint, cid)
+        return self.known[cid] is not None
+
+    def __getitem__(self, cid: str) -> str:
+        if cid not in self:
+            raise KeyError(cid)
+        return self.known[cid]
+
+
 @dataclass
 class _Outgoing:
     """What planning one push consults, record after record."""
@@ -98,7 +117,7 @@ class _Outgoing:
     conn: Connector
     pending: dict[str, str]  # creates of unknown outcome (they may have landed): at most once
     unlisted: set[str]  # created by us, not in the last read's listing yet: a write would be blind
-    by_cid: dict[str, str]  # canonical id → the endpoint's id
+    by_cid: _ExternalIds  # canonical id → the endpoint's id
     waiting: set[tuple[str, str]]  # (entity, field) of conflicts left to the user
     held: set[str] = field(default_factory=set)  # creates not sent: held, or waiting for a held parent
     hints: dict[str, str] | None = None  # ids other endpoints use (made once, on the first create)
@@ -683,10 +702,12 @@ class Hub:
         """Compare the canonical state with what the endpoint last agreed with."""
         conn = self.connector(endpoint)
         plan = Plan(endpoint, "push", batch=WriteBatch())
-        plan.counters.unchanged = self.store.in_step(endpoint, count=True)
-        candidates = list(self.store.push_candidates(endpoint))  # the rest is in step: not even read
+        # since the endpoint's push mark, only records changed after it can be out of step
+        mark, plan.push_mark = self.store.push_mark(endpoint), self.store.last_change_id()
+        plan.counters.unchanged = self.store.in_step(endpoint, count=True, mark=mark)
+        candidates = list(self.store.push_candidates(endpoint, mark))  # the rest is in step: not even read
         out = _Outgoing(conn, self.store.pending_creates(endpoint), self._unlisted.get(endpoint, set()),
-                        self.store.external_ids(endpoint) if candidates else {}, self.store.open_conflict_fields())
+                        _ExternalIds(self.store, endpoint), self.store.open_conflict_fields())
         for cid, kind, fields in candidates:
             allowed = self._fields(conn, kind)
             if allowed == set() or kind in conn.capabilities.read_only:
@@ -697,6 +718,8 @@ class Hub:
             else:
                 self._push_create(out, plan, cid, kind, projected, fields.get("title"))
         self._push_deletes(out, plan)
+        if out.waiting_listing or plan.rejected:  # records left out: a later push must look at them again
+            plan.push_mark = None
         if out.waiting_listing:
             plan.notes.append(f"{out.waiting_listing} record(s) okrsync created on {endpoint} are not in its listing yet "
                               f"(it may lag {conn.capabilities.listing_lag:g} s): their updates and deletes wait for a "
@@ -768,7 +791,7 @@ class Hub:
         return {cid: ext for cid, (_, ext) in hints.items()}
 
     @staticmethod
-    def _to_external(fields: dict[str, Any], by_cid: dict[str, str]) -> dict[str, Any]:
+    def _to_external(fields: dict[str, Any], by_cid: dict[str, str] | _ExternalIds) -> dict[str, Any]:
         """Swap canonical ids in reference fields for the endpoint's ids (new records keep theirs)."""
         swaps = {name: by_cid[value] for name, value in fields.items()
                  if name.endswith("_id") and isinstance(value, str) and value in by_cid}
@@ -780,7 +803,9 @@ class Hub:
         with self.store.atomic():
             self.store.settle_intents(plan.endpoint)  # those the pulls have linked since
         if not plan.batch:
-            self.store.mark_in_step(plan.endpoint, agreed)  # compared equal: skip them next time
+            with self.store.atomic():
+                self.store.mark_in_step(plan.endpoint, agreed)  # compared equal: skip them next time
+                self._set_push_mark(plan)
             # a refused write is planned again (no link or base moved): sending nothing, nothing is refused
             self.store.set_rejections(plan.endpoint, "push", (), run_id)
             return
@@ -833,6 +858,13 @@ class Hub:
             self.store.set_rejections(plan.endpoint, "push", _places(result.rejected), run_id)
             if result.cursor is not None:
                 self.store.set_cursor(plan.endpoint, CURSOR_STREAM, result.cursor, run_id)
+            self._set_push_mark(plan)
+
+    def _set_push_mark(self, plan: Plan) -> None:
+        """The endpoint holds every live record as the hub does, up to the plan's last change
+        row: its next push looks only at what changes after (``Store.push_mark``)."""
+        if plan.push_mark is not None and not plan.rejected:
+            self.store.set_push_mark(plan.endpoint, plan.push_mark)
 
     def _pushed_links(self, plan: Plan, result: WriteResult, rejected: set[str]) -> list[Link]:
         """Links of the records written (their base: the fields sent) and of those a tool
