@@ -145,6 +145,26 @@ def m008_push_marks(db: sqlite_utils.Database) -> None:
                "BEGIN DELETE FROM push_marks WHERE endpoint = old.endpoint; END")
 
 
+SHARED = "="  # links.base: the same JSON as the entity's fields, not stored twice (m009_shared_bases)
+KEPT_IN_FIELDS = KEPT_IN_BASE.replace("base", "fields", 1)
+# a link's base as JSON text, in a query over ``links``
+BASE_TEXT = f"CASE links.base WHEN '{SHARED}' THEN (SELECT e.fields FROM entities e WHERE e.id = links.canonical_id) ELSE links.base END"
+
+
+@MIGRATIONS()
+def m009_shared_bases(db: sqlite_utils.Database) -> None:
+    # A link's base is most often the entity's fields as they are (every record an import or
+    # a pull creates): stored once, in entities, the base holding SHARED. Before an entity's
+    # fields change, the trigger gives the bases that share them their own copy of the old
+    # JSON, so a base always says what the endpoint last agreed with.
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_links_shared ON links (canonical_id) WHERE base = '{SHARED}'")
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_entities_kept ON entities (id) WHERE {KEPT_IN_FIELDS}")
+    db.execute(f"CREATE TRIGGER entities_unshare_bases BEFORE UPDATE OF fields ON entities "
+               f"WHEN old.fields IS NOT new.fields BEGIN "
+               f"UPDATE links SET base = old.fields WHERE canonical_id = old.id AND base = '{SHARED}'; END")
+    db.execute(f"UPDATE links SET base = '{SHARED}' WHERE base = (SELECT e.fields FROM entities e WHERE e.id = links.canonical_id)")
+
+
 # entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
 _SINCE_MARK = ("SELECT entity_id FROM changes WHERE id > ? "
                "UNION SELECT canonical_id FROM links WHERE endpoint = ? AND digest IS NULL")
@@ -401,14 +421,16 @@ class Store:
     def links(self, endpoint: str) -> dict[tuple[str, str], tuple[str, str | None]]:
         """{(kind, external id): (canonical id, base JSON)} for one endpoint."""
         return {(k, ext): (cid, base) for k, ext, cid, base in self.db.execute(
-            "SELECT kind, external_id, canonical_id, base FROM links WHERE endpoint = ?", [endpoint])}
+            f"SELECT kind, external_id, canonical_id, {BASE_TEXT} FROM links WHERE endpoint = ?", [endpoint])}
 
     def set_links(self, endpoint: str, run_id: int, links: list[Link]) -> None:
         """``set_link`` for many."""
         with self.atomic():
             self.db.conn.executemany(
                 "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id, digest) "
-                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET "
+                # a base that is the entity's JSON is not stored again (SHARED)
+                f"VALUES (?1,?2,?3,?4,CASE WHEN ?5 = (SELECT fields FROM entities WHERE id = ?4) THEN '{SHARED}' ELSE ?5 END,"
+                "?6,?7,?8) ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET "
                 "canonical_id = excluded.canonical_id, base = excluded.base, remote_updated = excluded.remote_updated, "
                 "run_id = excluded.run_id, digest = excluded.digest",
                 [(endpoint, k.kind, k.external_id, k.canonical_id,
@@ -503,7 +525,7 @@ class Store:
     def link_bases(self, endpoint: str) -> dict[str, tuple[str | None, str | None]]:
         """{canonical id: (base JSON, remote update time)} of one endpoint's links."""
         return {cid: (base, updated) for cid, base, updated in self.db.execute(
-            "SELECT canonical_id, base, remote_updated FROM links WHERE endpoint = ?", [endpoint])}
+            f"SELECT canonical_id, {BASE_TEXT}, remote_updated FROM links WHERE endpoint = ?", [endpoint])}
 
     def all_links(self, *, besides: str | None = None) -> Iterator[tuple[str, str, str, str]]:
         """(endpoint, kind, external id, canonical id) of every link, or of every endpoint ``besides`` one."""
@@ -526,7 +548,8 @@ class Store:
 
     def base(self, endpoint: str, canonical_id: str) -> str | None:
         """The base snapshot (JSON text) an endpoint last agreed with for one entity."""
-        row = self.db.execute("SELECT base FROM links WHERE endpoint = ? AND canonical_id = ?", [endpoint, canonical_id]).fetchone()
+        row = self.db.execute(f"SELECT {BASE_TEXT} FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
         return row[0] if row else None
 
     def remote_updated(self, endpoint: str, canonical_id: str) -> str | None:
@@ -543,7 +566,8 @@ class Store:
 
     def update_base(self, endpoint: str, canonical_id: str, field: str, value: Any) -> None:
         """Set one field of an endpoint's base snapshot (a settled conflict's candidate)."""
-        row = self.db.execute("SELECT base FROM links WHERE endpoint = ? AND canonical_id = ?", [endpoint, canonical_id]).fetchone()
+        row = self.db.execute(f"SELECT {BASE_TEXT} FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
         if row:
             base = json.loads(row[0] or "{}")
             base[field] = value

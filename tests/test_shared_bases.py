@@ -1,0 +1,66 @@
+"""A link base equal to its entity's fields is stored once (store m009_shared_bases), and
+still says what the endpoint last agreed with after the entity changes."""
+
+import sqlite_utils
+
+from okrsync.store import MIGRATIONS, SHARED, Link, Store, dumps
+
+
+def _raw_bases(store):
+    return dict(store.db.execute("SELECT canonical_id, base FROM links ORDER BY rowid").fetchall())
+
+
+def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
+    store = Store(None)
+    run = store.begin_run("pull")
+    texts = store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}),
+                                              ("objective", "obj_2", {"title": "B"})])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, True),
+                                   Link("objective", "O-2", "obj_2", {"title": "B", "period": "Q1"}, None, False)])
+    assert _raw_bases(store) == {"obj_1": SHARED, "obj_2": dumps({"title": "B", "period": "Q1"})}
+    assert store.links("sheet") == {("objective", "O-1"): ("obj_1", '{"title":"A"}'),
+                                    ("objective", "O-2"): ("obj_2", '{"period":"Q1","title":"B"}')}
+    assert store.base("sheet", "obj_1") == '{"title":"A"}'
+    assert store.link_bases("sheet")["obj_1"] == ('{"title":"A"}', None)
+
+
+def test_changing_the_entity_gives_the_base_its_own_copy_of_what_was_agreed():
+    store = Store(None)
+    run = store.begin_run("pull")
+    texts = store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
+    for endpoint in ("sheet", "board"):
+        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", texts["kr_1"][0], None, True)])
+    store.mutate(run, "board", "key_result", "kr_1", {"title": "A", "current": 2})
+    assert _raw_bases(store) == {"kr_1": '{"current":1,"title":"A"}'}  # both links: their own copy
+    assert store.base("sheet", "kr_1") == store.base("board", "kr_1") == '{"current":1,"title":"A"}'
+    store.update_base("board", "kr_1", "current", 2)  # the board agrees now: shared again
+    store.set_links("board", run, [Link("key_result", "board-1", "kr_1", store.base("board", "kr_1"), None, True)])
+    assert [b for (b,) in store.db.execute("SELECT base FROM links ORDER BY endpoint")] == [SHARED, '{"current":1,"title":"A"}']
+
+
+def test_kept_cells_are_counted_from_shared_bases_too():
+    from okrsync import unparsed
+
+    store = Store(None)
+    run = store.begin_run("pull")
+    fields = {"title": "A", "extra.sheet.due": "soon", "extra.unparsed.sheet:due": "not a date"}
+    texts = store.create_many(run, "sheet", [("objective", "obj_1", fields)])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, True)])
+    assert _raw_bases(store) == {"obj_1": SHARED}
+    assert unparsed.in_links(store, "sheet") == [("objective", "O-1", "due", "not a date")]
+    assert unparsed.in_links(store, "board") == []
+
+
+def test_an_existing_store_shares_its_bases_on_open(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m009_shared_bases")
+    old["entities"].insert({"id": "obj_1", "kind": "objective", "fields": '{"title":"A"}', "deleted": 0})
+    for endpoint, base in (("sheet", '{"title":"A"}'), ("board", '{"title":"B"}')):
+        old["links"].insert({"endpoint": endpoint, "kind": "objective", "external_id": "O-1", "canonical_id": "obj_1",
+                             "base": base})
+    old.close()
+    store = Store(path)
+    assert [b for (b,) in store.db.execute("SELECT base FROM links ORDER BY endpoint")] == ['{"title":"B"}', SHARED]
+    assert store.base("sheet", "obj_1") == '{"title":"A"}' and store.base("board", "obj_1") == '{"title":"B"}'
+    store.close()
