@@ -522,10 +522,11 @@ class Store:
                  run_id: int, remote_updated: str | None = None) -> None:
         self.set_links(endpoint, run_id, [Link(kind, external_id, canonical_id, base, remote_updated, False)])
 
-    def link_bases(self, endpoint: str) -> dict[str, tuple[str | None, str | None]]:
-        """{canonical id: (base JSON, remote update time)} of one endpoint's links."""
-        return {cid: (base, updated) for cid, base, updated in self.db.execute(
-            f"SELECT canonical_id, {BASE_TEXT}, remote_updated FROM links WHERE endpoint = ?", [endpoint])}
+    def link_base(self, endpoint: str, canonical_id: str) -> tuple[str | None, str | None]:
+        """(base JSON, remote update time) of one link; (None, None) when there is none."""
+        row = self.db.execute(f"SELECT {BASE_TEXT}, remote_updated FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def all_links(self, *, besides: str | None = None) -> Iterator[tuple[str, str, str, str]]:
         """(endpoint, kind, external id, canonical id) of every link, or of every endpoint ``besides`` one."""

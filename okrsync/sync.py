@@ -66,9 +66,17 @@ class _Reading:
         return self.store.links(self.conn.endpoint)
 
     @cached_property
-    def by_ext(self) -> dict[tuple[str, str], str]:
-        """(kind, ext) → canonical id, with those this read links."""
-        return {key: cid for key, (cid, _) in self.links.items()}
+    def linked_now(self) -> dict[tuple[str, str], str]:
+        """(kind, ext) → canonical id of the records this read links."""
+        return {}
+
+    def get(self, key: tuple[str, str], default: str | None = None) -> str | None:
+        """(kind, ext) → canonical id, linked before or by this read (as ``_to_canonical`` asks
+        a dict: no copy of every link is made for the few records a changed file hands over)."""
+        if key in self.linked_now:
+            return self.linked_now[key]
+        found = self.links.get(key)
+        return found[0] if found else default
 
     @cached_property
     def kinds_of(self) -> dict[str, str]:
@@ -87,7 +95,7 @@ class _Reading:
 
     def take(self, key: tuple[str, str], cid: str) -> None:
         """This read links the record ``key`` to ``cid``: no other record read may be it."""
-        self.by_ext[key] = cid
+        self.linked_now[key] = cid
         self.matcher.taken.add(cid)
 
 
@@ -315,7 +323,7 @@ class Hub:
         """The record's fields in canonical terms and as far as the endpoint holds them;
         None (rejected) when a reference points nowhere, or, ``--strict``, a cell was kept as text."""
         try:
-            fields = self._to_canonical(record, reading.by_ext, plan.referenced)
+            fields = self._to_canonical(record, reading, plan.referenced)
         except KeyError as e:
             return self._reject(plan, record, str(e.args[0]))
         fields = project(fields, self._fields(reading.conn, record.kind), plan.endpoint)
@@ -561,7 +569,7 @@ class Hub:
                               "(sync.deletes.when_edited: edit-wins)")
         return delete_wins
 
-    def _to_canonical(self, record: Record, by_ext: dict, referenced: set | None = None) -> dict[str, Any]:
+    def _to_canonical(self, record: Record, by_ext, referenced: set | None = None) -> dict[str, Any]:
         """Swap the endpoint's ids in reference fields for canonical ids (a new dict if any);
         ``referenced`` collects what the record points at."""
         swaps = {}
@@ -870,7 +878,7 @@ class Hub:
         """Links of the records written (their base: the fields sent) and of those a tool
         keyed by title renamed (the link moves; base and update time stay)."""
         fields_of = {c.canonical_id: c.fields for c in plan.changes if c.fields is not None}
-        known = self.store.link_bases(plan.endpoint)
+        created = {r.canonical_id for r in plan.batch.creates}  # not linked there: nothing to look up
         links = []
         for record in (*plan.batch.creates, *plan.batch.updates, *plan.batch.unchanged):
             cid = record.canonical_id
@@ -879,7 +887,7 @@ class Hub:
                 continue
             if ext != record.external_id:  # a title-keyed tool renamed it: move the link
                 self.store.unlink(plan.endpoint, cid)
-            base_json, updated = known.get(cid, (None, None))
+            base_json, updated = (None, None) if cid in created else self.store.link_base(plan.endpoint, cid)
             base = fields_of.get(cid)
             # the remote update time stays: it says when the endpoint's own values were made
             links.append(Link(record.kind, ext, cid, json.loads(base_json or "{}") if base is None else base, updated,

@@ -21,7 +21,8 @@ def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
     assert store.links("sheet") == {("objective", "O-1"): ("obj_1", '{"title":"A"}'),
                                     ("objective", "O-2"): ("obj_2", '{"period":"Q1","title":"B"}')}
     assert store.base("sheet", "obj_1") == '{"title":"A"}'
-    assert store.link_bases("sheet")["obj_1"] == ('{"title":"A"}', None)
+    assert store.link_base("sheet", "obj_1") == ('{"title":"A"}', None)
+    assert store.link_base("board", "obj_1") == (None, None)
 
 
 def test_changing_the_entity_gives_the_base_its_own_copy_of_what_was_agreed():
