@@ -165,6 +165,13 @@ def m009_shared_bases(db: sqlite_utils.Database) -> None:
     db.execute(f"UPDATE links SET base = '{SHARED}' WHERE base = (SELECT e.fields FROM entities e WHERE e.id = links.canonical_id)")
 
 
+@MIGRATIONS()
+def m010_settled_intents(db: sqlite_utils.Database) -> None:
+    # the fields sent with a create recognise a copy an interrupted push left unlinked; once
+    # linked ('done') they are a spare copy of the record (a 50,000-KR first push: 32 MB)
+    db.execute("UPDATE intents SET payload = NULL WHERE status = 'done'")
+
+
 # entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
 _SINCE_MARK = ("SELECT entity_id FROM changes WHERE id > ? "
                "UNION SELECT canonical_id FROM links WHERE endpoint = ? AND digest IS NULL")
@@ -696,8 +703,9 @@ class Store:
 
     def settle_intents(self, endpoint: str) -> int:
         """Close intents whose record is linked now, or whose entity has left the hub;
-        returns how many are still open."""
-        self.db.execute("UPDATE intents SET status = 'done' WHERE endpoint = ? AND status = 'sent' AND EXISTS (SELECT 1 "
+        returns how many are still open. A linked create's fields sent are no longer needed
+        (they only recognise a copy left unlinked): not kept, they were a copy of every record."""
+        self.db.execute("UPDATE intents SET status = 'done', payload = NULL WHERE endpoint = ? AND status = 'sent' AND EXISTS (SELECT 1 "
                         "FROM links l WHERE l.endpoint = intents.endpoint AND l.canonical_id = intents.canonical_id)",
                         [endpoint])
         self.db.execute("UPDATE intents SET status = 'dropped' WHERE endpoint = ? AND status = 'sent' AND NOT EXISTS "

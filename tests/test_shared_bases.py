@@ -1,5 +1,6 @@
-"""A link base equal to its entity's fields is stored once (store m009_shared_bases), and
-still says what the endpoint last agreed with after the entity changes."""
+"""A record's JSON is not stored again where it is a copy: a link base equal to its entity's
+fields (m009_shared_bases) still says what the endpoint last agreed with after the entity
+changes; a linked create keeps no copy of the fields sent (m010_settled_intents)."""
 
 import sqlite_utils
 
@@ -65,3 +66,15 @@ def test_an_existing_store_shares_its_bases_on_open(tmp_path):
     assert [b for (b,) in store.db.execute("SELECT base FROM links ORDER BY endpoint")] == ['{"title":"B"}', SHARED]
     assert store.base("sheet", "obj_1") == '{"title":"A"}' and store.base("board", "obj_1") == '{"title":"B"}'
     store.close()
+
+
+def test_a_linked_create_keeps_no_copy_of_the_fields_sent():
+    store = Store(None)
+    run = store.begin_run("push")
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}), ("objective", "obj_2", {"title": "B"})])
+    store.add_intents(run, "board", [("objective", "obj_1", {"title": "A"}), ("objective", "obj_2", {"title": "B"})])
+    store.set_links("board", run, [Link("objective", "B-1", "obj_1", {"title": "A"}, None, True)])
+    assert store.settle_intents("board") == 1
+    assert store.db.execute("SELECT canonical_id, status, payload FROM intents ORDER BY id").fetchall() == [
+        ("obj_1", "done", None), ("obj_2", "sent", '{"title":"B"}')]
+    assert [i[1] for i in store.open_intents("board")] == ["obj_2"]  # still recognisable if a copy turns up
