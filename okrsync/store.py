@@ -186,7 +186,8 @@ class Link:
     canonical_id: str
     base: dict | str | None  # the fields the endpoint last agreed with (JSON text allowed)
     updated: str | None  # the endpoint's own update time of the record
-    # the base is exactly the entity's projection as it is now (or given as the entity's digest)
+    # the base is exactly the entity's projection as it is now, or (the entity's digest) the
+    # entity's own JSON text, which the store then does not keep twice (SHARED)
     in_step: bool | str = False
 
 
@@ -435,13 +436,13 @@ class Store:
         with self.atomic():
             self.db.conn.executemany(
                 "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id, digest) "
-                # a base that is the entity's JSON is not stored again (SHARED)
-                f"VALUES (?1,?2,?3,?4,CASE WHEN ?5 = (SELECT fields FROM entities WHERE id = ?4) THEN '{SHARED}' ELSE ?5 END,"
-                "?6,?7,?8) ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET "
+                "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET "
                 "canonical_id = excluded.canonical_id, base = excluded.base, remote_updated = excluded.remote_updated, "
                 "run_id = excluded.run_id, digest = excluded.digest",
+                # a base handed in with the entity's digest is the entity's JSON: not stored again
                 [(endpoint, k.kind, k.external_id, k.canonical_id,
-                  k.base if k.base is None or isinstance(k.base, str) else dumps(k.base), k.updated, run_id,
+                  SHARED if isinstance(k.in_step, str) else k.base if k.base is None or isinstance(k.base, str)
+                  else dumps(k.base), k.updated, run_id,
                   k.in_step if isinstance(k.in_step, str) else "now" if k.in_step else None)
                  for k in links])
             if any(link.in_step is True for link in links):

@@ -99,6 +99,9 @@ class _Reading:
         self.matcher.taken.add(cid)
 
 
+_FEW = 1000  # records a push looks at, below which it looks their ids up one by one
+
+
 class _ExternalIds:
     """Canonical id → the endpoint's id, looked up as a push asks: one that sends a few
     changes does not load the ids of all the endpoint's links (60,000 at 50,000 KRs)."""
@@ -125,7 +128,7 @@ class _Outgoing:
     conn: Connector
     pending: dict[str, str]  # creates of unknown outcome (they may have landed): at most once
     unlisted: set[str]  # created by us, not in the last read's listing yet: a write would be blind
-    by_cid: _ExternalIds  # canonical id → the endpoint's id
+    by_cid: _ExternalIds | dict[str, str]  # canonical id → the endpoint's id
     waiting: set[tuple[str, str]]  # (entity, field) of conflicts left to the user
     held: set[str] = field(default_factory=set)  # creates not sent: held, or waiting for a held parent
     hints: dict[str, str] | None = None  # ids other endpoints use (made once, on the first create)
@@ -715,7 +718,9 @@ class Hub:
         plan.counters.unchanged = self.store.in_step(endpoint, count=True, mark=mark)
         candidates = list(self.store.push_candidates(endpoint, mark))  # the rest is in step: not even read
         out = _Outgoing(conn, self.store.pending_creates(endpoint), self._unlisted.get(endpoint, set()),
-                        _ExternalIds(self.store, endpoint), self.store.open_conflict_fields())
+                        # a few: looked up one by one; many (a first push): all at once
+                        _ExternalIds(self.store, endpoint) if len(candidates) < _FEW else self.store.external_ids(endpoint),
+                        self.store.open_conflict_fields())
         for cid, kind, fields in candidates:
             allowed = self._fields(conn, kind)
             if allowed == set() or kind in conn.capabilities.read_only:

@@ -16,7 +16,8 @@ def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
     run = store.begin_run("pull")
     texts = store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}),
                                               ("objective", "obj_2", {"title": "B"})])
-    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, True),
+    # a create's link: its base the entity's JSON, handed in with the entity's digest
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1]),
                                    Link("objective", "O-2", "obj_2", {"title": "B", "period": "Q1"}, None, False)])
     assert _raw_bases(store) == {"obj_1": SHARED, "obj_2": dumps({"title": "B", "period": "Q1"})}
     assert store.links("sheet") == {("objective", "O-1"): ("obj_1", '{"title":"A"}'),
@@ -31,13 +32,13 @@ def test_changing_the_entity_gives_the_base_its_own_copy_of_what_was_agreed():
     run = store.begin_run("pull")
     texts = store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
     for endpoint in ("sheet", "board"):
-        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", texts["kr_1"][0], None, True)])
+        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", texts["kr_1"][0], None, texts["kr_1"][1])])
     store.mutate(run, "board", "key_result", "kr_1", {"title": "A", "current": 2})
-    assert _raw_bases(store) == {"kr_1": '{"current":1,"title":"A"}'}  # both links: their own copy
+    assert [b for (b,) in store.db.execute("SELECT base FROM links")] == ['{"current":1,"title":"A"}'] * 2  # own copies
     assert store.base("sheet", "kr_1") == store.base("board", "kr_1") == '{"current":1,"title":"A"}'
-    store.update_base("board", "kr_1", "current", 2)  # the board agrees now: shared again
-    store.set_links("board", run, [Link("key_result", "board-1", "kr_1", store.base("board", "kr_1"), None, True)])
-    assert [b for (b,) in store.db.execute("SELECT base FROM links ORDER BY endpoint")] == [SHARED, '{"current":1,"title":"A"}']
+    store.update_base("board", "kr_1", "current", 2)  # a base of its own: changing the entity again keeps it
+    store.mutate(run, "sheet", "key_result", "kr_1", {"title": "B", "current": 2})
+    assert store.base("board", "kr_1") == '{"current":2,"title":"A"}' and store.base("sheet", "kr_1") == '{"current":1,"title":"A"}'
 
 
 def test_kept_cells_are_counted_from_shared_bases_too():
@@ -47,7 +48,7 @@ def test_kept_cells_are_counted_from_shared_bases_too():
     run = store.begin_run("pull")
     fields = {"title": "A", "extra.sheet.due": "soon", "extra.unparsed.sheet:due": "not a date"}
     texts = store.create_many(run, "sheet", [("objective", "obj_1", fields)])
-    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, True)])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1])])
     assert _raw_bases(store) == {"obj_1": SHARED}
     assert unparsed.in_links(store, "sheet") == [("objective", "O-1", "due", "not a date")]
     assert unparsed.in_links(store, "board") == []
