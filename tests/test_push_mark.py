@@ -101,3 +101,21 @@ def test_the_work_of_a_push_after_one_edit_does_not_grow_with_the_store(tmp_path
     assert len(with_mark.changes) == len(without.changes) == 1
     assert with_mark.counters.unchanged == without.counters.unchanged == 1000
     assert marked * 10 < steps[0], (marked, steps[0])
+
+
+def test_a_link_moved_to_another_entity_drops_the_mark(tmp_path):
+    from okrsync.store import Link
+
+    hub = _seeded(tmp_path, krs=2)
+    [(kr_on_b, _)] = find("b", "key_result", title="KR 0")
+    cids = dict(hub.store.db.execute("SELECT external_id, canonical_id FROM links WHERE endpoint = 'b'"))
+    other = next(cid for ext, cid in cids.items() if ext != kr_on_b and cid.startswith("kr_"))
+    run = hub.store.begin_run("sync")
+    hub.store.set_links("b", run, [Link("key_result", kr_on_b, cids[kr_on_b], {}, None, False)])  # same entity
+    assert hub.store.push_mark("b") is not None
+    hub.store.unlink("b", other)
+    hub.store.set_push_mark("b", 1)
+    hub.store.set_links("b", run, [Link("key_result", kr_on_b, other, {}, None, False)])  # KR 0 left unlinked
+    assert hub.store.push_mark("b") is None
+    plan = hub.plan_push("b")
+    assert [(c.op, c.canonical_id) for c in plan.changes if c.op == "create"] == [("create", cids[kr_on_b])]
