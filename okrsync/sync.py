@@ -574,6 +574,7 @@ class Hub:
 
     def _to_canonical(self, record: Record, by_ext, referenced: set | None = None) -> dict[str, Any]:
         """Swap the endpoint's ids in reference fields for canonical ids (a new dict if any);
+        ``by_ext`` answers ``get((kind, ext))`` (a dict, or a pull's ``_Reading``);
         ``referenced`` collects what the record points at."""
         swaps = {}
         for ref, target in REFERENCES.get(record.kind, {}).items():
