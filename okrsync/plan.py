@@ -90,12 +90,14 @@ class Plan:
     batch: WriteBatch | None = None
     seen: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) read
     referenced: set[tuple[str, str]] = field(default_factory=set)  # (kind, external id) records read point at
-    kinds_of: dict[str, str] = field(default_factory=dict)  # external id → the kind it is linked as
     read_at: float = 0.0  # when the read began (the hub's clock): what a lagging listing can show
     read_from: str | None = None  # when the cursor the read started from was stored (None: a first read)
     held: set[str] = field(default_factory=set)  # creates of unknown outcome a record read may be
     unlisted: set[str] = field(default_factory=set)  # created by us within the listing lag, not read yet
     keys: dict[str, str] = field(default_factory=dict)  # external id → the key people see it by
+    # a push: the last change row it saw, when it plans every record there is to send (none
+    # held or waiting); written as the endpoint's push mark once the endpoint took it all
+    push_mark: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"endpoint": self.endpoint, "direction": self.direction,

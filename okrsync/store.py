@@ -117,6 +117,65 @@ def m006_partial_indexes(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX IF NOT EXISTS idx_entities_deleted ON entities (id) WHERE deleted = 1")
 
 
+KEPT_IN_BASE = """base LIKE '%"extra.unparsed.%'"""  # a base holding a cell kept as text (unparsed.py)
+
+
+@MIGRATIONS()
+def m007_kept_index(db: sqlite_utils.Database) -> None:
+    # Every pull counts the cells kept as text from the link bases (unparsed.in_links): the
+    # few links whose base holds one, indexed, so a quiet run does not read every base.
+    # A query uses it when its WHERE holds KEPT_IN_BASE word for word.
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_links_kept ON links (endpoint) WHERE {KEPT_IN_BASE}")
+
+
+@MIGRATIONS()
+def m008_push_marks(db: sqlite_utils.Database) -> None:
+    # push_marks: per endpoint, the last change row a push that left every live record in
+    # step there had seen. The next push then looks only at entities with later change rows
+    # and links whose digest is NULL (not in step: a small index), not at all 60,000 of each.
+    # A link dropped or moved to another entity makes a record the mark vouched for unlinked
+    # there: the trigger (dropped) or set_links (moved: an UPDATE trigger on links would slow
+    # every upsert of a 50,000-link write by a second) drop the mark; the next push looks at
+    # everything again.
+    db["push_marks"].create({"endpoint": str, "change_id": int}, pk="endpoint")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_links_unsettled ON links (endpoint) WHERE digest IS NULL")
+    db.execute("CREATE INDEX IF NOT EXISTS idx_entities_gone ON entities (id) WHERE deleted != 0")
+    db.execute("CREATE TRIGGER links_dropped_unmark AFTER DELETE ON links "
+               "BEGIN DELETE FROM push_marks WHERE endpoint = old.endpoint; END")
+
+
+SHARED = "="  # links.base: the same JSON as the entity's fields, not stored twice (m009_shared_bases)
+KEPT_IN_FIELDS = KEPT_IN_BASE.replace("base", "fields", 1)
+# a link's base as JSON text, in a query over ``links``
+BASE_TEXT = f"CASE links.base WHEN '{SHARED}' THEN (SELECT e.fields FROM entities e WHERE e.id = links.canonical_id) ELSE links.base END"
+
+
+@MIGRATIONS()
+def m009_shared_bases(db: sqlite_utils.Database) -> None:
+    # A link's base is most often the entity's fields as they are (every record an import or
+    # a pull creates): stored once, in entities, the base holding SHARED. Before an entity's
+    # fields change, the trigger gives the bases that share them their own copy of the old
+    # JSON, so a base always says what the endpoint last agreed with.
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_links_shared ON links (canonical_id) WHERE base = '{SHARED}'")
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_entities_kept ON entities (id) WHERE {KEPT_IN_FIELDS}")
+    db.execute(f"CREATE TRIGGER entities_unshare_bases BEFORE UPDATE OF fields ON entities "
+               f"WHEN old.fields IS NOT new.fields BEGIN "
+               f"UPDATE links SET base = old.fields WHERE canonical_id = old.id AND base = '{SHARED}'; END")
+    db.execute(f"UPDATE links SET base = '{SHARED}' WHERE base = (SELECT e.fields FROM entities e WHERE e.id = links.canonical_id)")
+
+
+@MIGRATIONS()
+def m010_settled_intents(db: sqlite_utils.Database) -> None:
+    # the fields sent with a create recognise a copy an interrupted push left unlinked; once
+    # linked ('done') they are a spare copy of the record (a 50,000-KR first push: 32 MB)
+    db.execute("UPDATE intents SET payload = NULL WHERE status = 'done'")
+
+
+# entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
+_SINCE_MARK = ("SELECT entity_id FROM changes WHERE id > ? "
+               "UNION SELECT canonical_id FROM links WHERE endpoint = ? AND digest IS NULL")
+
+
 @dataclass(slots=True)
 class Link:
     """An endpoint's record tied to a canonical entity, with what the endpoint last agreed with."""
@@ -126,7 +185,8 @@ class Link:
     canonical_id: str
     base: dict | str | None  # the fields the endpoint last agreed with (JSON text allowed)
     updated: str | None  # the endpoint's own update time of the record
-    # the base is exactly the entity's projection as it is now (or given as the entity's digest)
+    # the base is exactly the entity's projection as it is now, or (the entity's digest) the
+    # entity's own JSON text, which the store then does not keep twice (SHARED)
     in_step: bool | str = False
 
 
@@ -368,23 +428,36 @@ class Store:
     def links(self, endpoint: str) -> dict[tuple[str, str], tuple[str, str | None]]:
         """{(kind, external id): (canonical id, base JSON)} for one endpoint."""
         return {(k, ext): (cid, base) for k, ext, cid, base in self.db.execute(
-            "SELECT kind, external_id, canonical_id, base FROM links WHERE endpoint = ?", [endpoint])}
+            f"SELECT kind, external_id, canonical_id, {BASE_TEXT} FROM links WHERE endpoint = ?", [endpoint])}
 
     def set_links(self, endpoint: str, run_id: int, links: list[Link]) -> None:
         """``set_link`` for many."""
         with self.atomic():
+            if self.push_mark(endpoint) is not None and self._moves(endpoint, links):
+                self.db.execute("DELETE FROM push_marks WHERE endpoint = ?", [endpoint])
             self.db.conn.executemany(
                 "INSERT INTO links (endpoint, kind, external_id, canonical_id, base, remote_updated, run_id, digest) "
                 "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(endpoint, kind, external_id) DO UPDATE SET "
                 "canonical_id = excluded.canonical_id, base = excluded.base, remote_updated = excluded.remote_updated, "
                 "run_id = excluded.run_id, digest = excluded.digest",
+                # a base handed in with the entity's digest is the entity's JSON: not stored again
                 [(endpoint, k.kind, k.external_id, k.canonical_id,
-                  k.base if k.base is None or isinstance(k.base, str) else dumps(k.base), k.updated, run_id,
+                  SHARED if isinstance(k.in_step, str) else k.base if k.base is None or isinstance(k.base, str)
+                  else dumps(k.base), k.updated, run_id,
                   k.in_step if isinstance(k.in_step, str) else "now" if k.in_step else None)
                  for k in links])
             if any(link.in_step is True for link in links):
                 self.db.execute("UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
                                 "WHERE endpoint = ? AND digest = 'now'", [endpoint])
+
+    def _moves(self, endpoint: str, links: list[Link]) -> bool:
+        """Whether a link would point at another entity than it does: that one is left unlinked."""
+        sql = "SELECT canonical_id FROM links WHERE endpoint = ? AND kind = ? AND external_id = ?"
+        for k in links:
+            row = self.db.execute(sql, [endpoint, k.kind, k.external_id]).fetchone()
+            if row and row[0] != k.canonical_id:
+                return True
+        return False
 
     def set_keys(self, endpoint: str, keys: dict[str, str]) -> None:
         """Remember the keys people see linked records by: {external id: key} (Jira's OKR-12)."""
@@ -419,17 +492,45 @@ class Store:
                 "UPDATE links SET digest = (SELECT e.digest FROM entities e WHERE e.id = links.canonical_id) "
                 "WHERE endpoint = ? AND canonical_id = ?", [(endpoint, cid) for cid in canonical_ids])
 
-    def push_candidates(self, endpoint: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-        """Live entities the endpoint may not hold as they are: unlinked, or changed since."""
-        for cid, kind, text in self.db.execute(
-                "SELECT e.id, e.kind, e.fields FROM entities e LEFT JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
-                "WHERE e.deleted = 0 AND (l.digest IS NULL OR l.digest != e.digest) ORDER BY e.rowid", [endpoint]):
+    def push_candidates(self, endpoint: str, mark: int | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """Live entities the endpoint may not hold as they are: unlinked, or changed since.
+        With the endpoint's ``push_mark``, only those changed after it are looked at."""
+        sql = ("SELECT e.id, e.kind, e.fields FROM entities e LEFT JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
+               "WHERE e.deleted = 0 AND (l.digest IS NULL OR l.digest != e.digest)")
+        args: list = [endpoint]
+        if mark is not None:
+            sql += f" AND e.id IN ({_SINCE_MARK})"
+            args += [mark, endpoint]
+        for cid, kind, text in self.db.execute(sql + " ORDER BY e.rowid", args):
             yield cid, kind, json.loads(text)
 
-    def in_step(self, endpoint: str, *, count: bool = False):
-        """Live entities the endpoint holds as they are (count, or (id, kind, fields) rows)."""
+    def push_mark(self, endpoint: str) -> int | None:
+        """The last change row the endpoint's last push that left it wholly in step had seen:
+        every live record linked there and not changed since is in step (``m008_push_marks``)."""
+        row = self.db.execute("SELECT change_id FROM push_marks WHERE endpoint = ?", [endpoint]).fetchone()
+        return row[0] if row else None
+
+    def set_push_mark(self, endpoint: str, change_id: int) -> None:
+        self.db.execute("INSERT OR REPLACE INTO push_marks (endpoint, change_id) VALUES (?, ?)", [endpoint, change_id])
+
+    def last_change_id(self) -> int:
+        return self.db.execute("SELECT coalesce(max(id), 0) FROM changes").fetchone()[0]
+
+    def in_step(self, endpoint: str, *, count: bool = False, mark: int | None = None):
+        """Live entities the endpoint holds as they are (count, or (id, kind, fields) rows).
+        A count with the endpoint's ``push_mark``: its links less those out of step, which
+        can only be links not in step (NULL digest), of entities gone, or changed since."""
         sql = ("FROM entities e JOIN links l ON l.endpoint = ? AND l.canonical_id = e.id "
                "WHERE e.deleted = 0 AND l.digest = e.digest")
+        if count and mark is not None:
+            return self.db.execute(
+                "SELECT (SELECT count(*) FROM links WHERE endpoint = ?1) - (SELECT count(*) FROM ("
+                "SELECT canonical_id FROM links WHERE endpoint = ?1 AND digest IS NULL UNION "
+                "SELECT l.canonical_id FROM entities e CROSS JOIN links l ON l.endpoint = ?1 AND l.canonical_id = e.id "
+                "WHERE e.deleted != 0 UNION "
+                "SELECT l.canonical_id FROM links l JOIN entities e ON e.id = l.canonical_id WHERE l.endpoint = ?1 "
+                "AND l.canonical_id IN (SELECT entity_id FROM changes WHERE id > ?2) AND l.digest IS NOT e.digest))",
+                [endpoint, mark]).fetchone()[0]
         if count:
             return self.db.execute("SELECT count(*) " + sql, [endpoint]).fetchone()[0]
         return ((cid, kind, json.loads(text)) for cid, kind, text in
@@ -446,10 +547,11 @@ class Store:
                  run_id: int, remote_updated: str | None = None) -> None:
         self.set_links(endpoint, run_id, [Link(kind, external_id, canonical_id, base, remote_updated, False)])
 
-    def link_bases(self, endpoint: str) -> dict[str, tuple[str | None, str | None]]:
-        """{canonical id: (base JSON, remote update time)} of one endpoint's links."""
-        return {cid: (base, updated) for cid, base, updated in self.db.execute(
-            "SELECT canonical_id, base, remote_updated FROM links WHERE endpoint = ?", [endpoint])}
+    def link_base(self, endpoint: str, canonical_id: str) -> tuple[str | None, str | None]:
+        """(base JSON, remote update time) of one link; (None, None) when there is none."""
+        row = self.db.execute(f"SELECT {BASE_TEXT}, remote_updated FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
+        return (row[0], row[1]) if row else (None, None)
 
     def all_links(self, *, besides: str | None = None) -> Iterator[tuple[str, str, str, str]]:
         """(endpoint, kind, external id, canonical id) of every link, or of every endpoint ``besides`` one."""
@@ -464,9 +566,16 @@ class Store:
         """{canonical id: external id} of one endpoint's links."""
         return dict(self.db.execute("SELECT canonical_id, external_id FROM links WHERE endpoint = ?", [endpoint]))
 
+    def external_id(self, endpoint: str, canonical_id: str) -> str | None:
+        """The endpoint's id of one entity, or None when it is not linked there."""
+        row = self.db.execute("SELECT external_id FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
+        return row[0] if row else None
+
     def base(self, endpoint: str, canonical_id: str) -> str | None:
         """The base snapshot (JSON text) an endpoint last agreed with for one entity."""
-        row = self.db.execute("SELECT base FROM links WHERE endpoint = ? AND canonical_id = ?", [endpoint, canonical_id]).fetchone()
+        row = self.db.execute(f"SELECT {BASE_TEXT} FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
         return row[0] if row else None
 
     def remote_updated(self, endpoint: str, canonical_id: str) -> str | None:
@@ -483,7 +592,8 @@ class Store:
 
     def update_base(self, endpoint: str, canonical_id: str, field: str, value: Any) -> None:
         """Set one field of an endpoint's base snapshot (a settled conflict's candidate)."""
-        row = self.db.execute("SELECT base FROM links WHERE endpoint = ? AND canonical_id = ?", [endpoint, canonical_id]).fetchone()
+        row = self.db.execute(f"SELECT {BASE_TEXT} FROM links WHERE endpoint = ? AND canonical_id = ?",
+                              [endpoint, canonical_id]).fetchone()
         if row:
             base = json.loads(row[0] or "{}")
             base[field] = value
@@ -611,8 +721,9 @@ class Store:
 
     def settle_intents(self, endpoint: str) -> int:
         """Close intents whose record is linked now, or whose entity has left the hub;
-        returns how many are still open."""
-        self.db.execute("UPDATE intents SET status = 'done' WHERE endpoint = ? AND status = 'sent' AND EXISTS (SELECT 1 "
+        returns how many are still open. A linked create's fields sent are no longer needed
+        (they only recognise a copy left unlinked): not kept, they were a copy of every record."""
+        self.db.execute("UPDATE intents SET status = 'done', payload = NULL WHERE endpoint = ? AND status = 'sent' AND EXISTS (SELECT 1 "
                         "FROM links l WHERE l.endpoint = intents.endpoint AND l.canonical_id = intents.canonical_id)",
                         [endpoint])
         self.db.execute("UPDATE intents SET status = 'dropped' WHERE endpoint = ? AND status = 'sent' AND NOT EXISTS "

@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from .store import KEPT_IN_BASE, KEPT_IN_FIELDS, SHARED
+
 NS = "unparsed"
 _PREFIX = f"extra.{NS}."
 _PLACING = {"id", "title", "at", "objective_id", "key_result_id", "parent_id", "child_id"}
@@ -63,8 +65,13 @@ def in_links(store, endpoint: str, skip: set[tuple[str, str]] = frozenset()) -> 
     start = prefix(endpoint)
     pattern = "%" + json.dumps(start)[:-1].replace("%", r"\%").replace("_", r"\_") + "%"
     out = []
-    for kind, ext, base in store.db.execute("SELECT kind, external_id, base FROM links WHERE endpoint = ? "
-                                            "AND base LIKE ? ESCAPE '\\'", [endpoint, pattern]):
+    # KEPT_IN_BASE / KEPT_IN_FIELDS word for word: they select the store's small indexes of
+    # the bases and the entity fields (a base SHARED with its entity) that hold such cells
+    for kind, ext, base in store.db.execute(
+            f"SELECT kind, external_id, base FROM links WHERE endpoint = ?1 AND {KEPT_IN_BASE} AND base LIKE ?2 ESCAPE '\\' "
+            f"UNION ALL SELECT l.kind, l.external_id, e.fields FROM entities e CROSS JOIN links l ON l.endpoint = ?1 "
+            f"AND l.canonical_id = e.id AND l.base = '{SHARED}' WHERE {KEPT_IN_FIELDS} AND e.fields LIKE ?2 ESCAPE '\\'",
+            [endpoint, pattern]):
         if (kind, ext) not in skip:
             out += [(kind, ext, *kept) for kept in in_record(json.loads(base), endpoint)]
     return out

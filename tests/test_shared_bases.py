@@ -1,0 +1,81 @@
+"""A record's JSON is not stored again where it is a copy: a link base equal to its entity's
+fields (m009_shared_bases) still says what the endpoint last agreed with after the entity
+changes; a linked create keeps no copy of the fields sent (m010_settled_intents)."""
+
+import sqlite_utils
+
+from okrsync.store import MIGRATIONS, SHARED, Link, Store, dumps
+
+
+def _raw_bases(store):
+    return dict(store.db.execute("SELECT canonical_id, base FROM links ORDER BY rowid").fetchall())
+
+
+def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
+    store = Store(None)
+    run = store.begin_run("pull")
+    texts = store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}),
+                                              ("objective", "obj_2", {"title": "B"})])
+    # a create's link: its base the entity's JSON, handed in with the entity's digest
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1]),
+                                   Link("objective", "O-2", "obj_2", {"title": "B", "period": "Q1"}, None, False)])
+    assert _raw_bases(store) == {"obj_1": SHARED, "obj_2": dumps({"title": "B", "period": "Q1"})}
+    assert store.links("sheet") == {("objective", "O-1"): ("obj_1", '{"title":"A"}'),
+                                    ("objective", "O-2"): ("obj_2", '{"period":"Q1","title":"B"}')}
+    assert store.base("sheet", "obj_1") == '{"title":"A"}'
+    assert store.link_base("sheet", "obj_1") == ('{"title":"A"}', None)
+    assert store.link_base("board", "obj_1") == (None, None)
+
+
+def test_changing_the_entity_gives_the_base_its_own_copy_of_what_was_agreed():
+    store = Store(None)
+    run = store.begin_run("pull")
+    texts = store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
+    for endpoint in ("sheet", "board"):
+        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", texts["kr_1"][0], None, texts["kr_1"][1])])
+    store.mutate(run, "board", "key_result", "kr_1", {"title": "A", "current": 2})
+    assert [b for (b,) in store.db.execute("SELECT base FROM links")] == ['{"current":1,"title":"A"}'] * 2  # own copies
+    assert store.base("sheet", "kr_1") == store.base("board", "kr_1") == '{"current":1,"title":"A"}'
+    store.update_base("board", "kr_1", "current", 2)  # a base of its own: changing the entity again keeps it
+    store.mutate(run, "sheet", "key_result", "kr_1", {"title": "B", "current": 2})
+    assert store.base("board", "kr_1") == '{"current":2,"title":"A"}' and store.base("sheet", "kr_1") == '{"current":1,"title":"A"}'
+
+
+def test_kept_cells_are_counted_from_shared_bases_too():
+    from okrsync import unparsed
+
+    store = Store(None)
+    run = store.begin_run("pull")
+    fields = {"title": "A", "extra.sheet.due": "soon", "extra.unparsed.sheet:due": "not a date"}
+    texts = store.create_many(run, "sheet", [("objective", "obj_1", fields)])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1])])
+    assert _raw_bases(store) == {"obj_1": SHARED}
+    assert unparsed.in_links(store, "sheet") == [("objective", "O-1", "due", "not a date")]
+    assert unparsed.in_links(store, "board") == []
+
+
+def test_an_existing_store_shares_its_bases_on_open(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m009_shared_bases")
+    old["entities"].insert({"id": "obj_1", "kind": "objective", "fields": '{"title":"A"}', "deleted": 0})
+    for endpoint, base in (("sheet", '{"title":"A"}'), ("board", '{"title":"B"}')):
+        old["links"].insert({"endpoint": endpoint, "kind": "objective", "external_id": "O-1", "canonical_id": "obj_1",
+                             "base": base})
+    old.close()
+    store = Store(path)
+    assert [b for (b,) in store.db.execute("SELECT base FROM links ORDER BY endpoint")] == ['{"title":"B"}', SHARED]
+    assert store.base("sheet", "obj_1") == '{"title":"A"}' and store.base("board", "obj_1") == '{"title":"B"}'
+    store.close()
+
+
+def test_a_linked_create_keeps_no_copy_of_the_fields_sent():
+    store = Store(None)
+    run = store.begin_run("push")
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}), ("objective", "obj_2", {"title": "B"})])
+    store.add_intents(run, "board", [("objective", "obj_1", {"title": "A"}), ("objective", "obj_2", {"title": "B"})])
+    store.set_links("board", run, [Link("objective", "B-1", "obj_1", {"title": "A"}, None, True)])
+    assert store.settle_intents("board") == 1
+    assert store.db.execute("SELECT canonical_id, status, payload FROM intents ORDER BY id").fetchall() == [
+        ("obj_1", "done", None), ("obj_2", "sent", '{"title":"B"}')]
+    assert [i[1] for i in store.open_intents("board")] == ["obj_2"]  # still recognisable if a copy turns up
