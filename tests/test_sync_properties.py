@@ -364,6 +364,12 @@ def assert_no_lost_edit(driver: Driver) -> None:
             continue
         if cid in deleted_cids:
             continue
+        if any(d["endpoint"] == e["endpoint"] and (d["kind"], d["ext"]) == (e["kind"], e["ext"]) and d["step"] > e["step"]
+               and d["cid"] is None for d in driver.log.deletes):
+            # edited, then deleted where it was edited, before any read linked that copy (a create
+            # whose answer was lost): the tool shows no trace of either, exactly as if the create
+            # never landed, so the hub creates it again; the edit went with the delete that followed it
+            continue
         raise AssertionError(f"edit {e} was lost: the hub holds {current[1]}; change rows {rows}")
 
 
