@@ -171,6 +171,16 @@ def m010_settled_intents(db: sqlite_utils.Database) -> None:
     db.execute("UPDATE intents SET payload = NULL WHERE status = 'done'")
 
 
+# key results measured by levels (okrsync/levels.py): a push to a tool without levels names
+# them every run, so finding them must not read every KR (a partial expression index)
+LEVELS_KRS = "kind = 'key_result' AND deleted = 0 AND json_extract(fields, '$.direction') = 'levels'"
+
+
+@MIGRATIONS()
+def m011_levels_index(db: sqlite_utils.Database) -> None:
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_entities_levels ON entities (id) WHERE {LEVELS_KRS}")
+
+
 # entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
 _SINCE_MARK = ("SELECT entity_id FROM changes WHERE id > ? "
                "UNION SELECT canonical_id FROM links WHERE endpoint = ? AND digest IS NULL")
@@ -537,11 +547,9 @@ class Store:
                 self.db.execute("SELECT e.id, e.kind, e.fields " + sql + " ORDER BY e.rowid", [endpoint]))
 
     def key_results_by_levels(self) -> list[tuple[str, dict]]:
-        """Live key results measured by levels, (id, fields)."""
-        # fields are stored compact with sorted keys (dumps): LIKE finds them without parsing every KR
-        return [(cid, json.loads(text)) for cid, text in self.db.execute(
-            "SELECT id, fields FROM entities WHERE kind = 'key_result' AND deleted = 0 "
-            "AND fields LIKE '%\"direction\":\"levels\"%'")]
+        """Live key results measured by levels, (id, fields), through ``idx_entities_levels``."""
+        return [(cid, json.loads(text)) for cid, text in
+                self.db.execute(f"SELECT id, fields FROM entities INDEXED BY idx_entities_levels WHERE {LEVELS_KRS}")]
 
     def set_link(self, endpoint: str, kind: str, external_id: str, canonical_id: str, base: dict | None,
                  run_id: int, remote_updated: str | None = None) -> None:
