@@ -40,7 +40,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from okrsync import hookimpl
+from okrsync import hookimpl, periods
 from okrsync import tabular
 from okrsync import transforms as tf
 from okrsync.config import check_options
@@ -519,6 +519,7 @@ class SpreadsheetConnector(Connector):
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result id and a date")
+        periods.settle(fields, extra)
         for name, value in fields.items():
             if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
                 fields[name] = json_value(value)

@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from okrsync import documents, hookimpl
+from okrsync import documents, hookimpl, periods
 from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.config import check_options
@@ -377,6 +377,7 @@ class StructuredConnector(Connector):
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result (its parent) and a date (at)")
+        periods.settle(fields, extra)
         for name, value in fields.items():
             if isinstance(value, _JSON_LATER):
                 fields[name] = json_value(value)

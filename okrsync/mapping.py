@@ -422,19 +422,23 @@ class Mapping:
 
 def period_or_label(value: Any, options: dict) -> tf.PeriodLabel | str | None:
     """A period cell: a recognised label with its dates (``2025-Q3``, ``Q3 2024``, ``FY25 Q1``,
-    ``GJ 2025/26``, ``Jul–Sep 2026`` …), else the label as written without dates ("Rolling",
-    "during 2025", "Q1+Q2 2025"): a period never rejects its record."""
+    ``GJ 2025/26``, ``2025 S1``, ``Jul–Sep 2026`` …) and the text as written (``text``), else
+    the label as written without dates ("Rolling", "during 2025", "Q1+Q2 2025"): a period
+    never rejects its record. ``periods.settle`` puts it in a record."""
     fiscal = {"fiscal_year_start": int(options.get("fiscal_year_start", 1)),
               "fiscal_year_naming": options.get("fiscal_year_naming", "end")}
+    if isinstance(value, tf.PeriodLabel):
+        return value
     try:
-        return tf.parse_period(value, **fiscal)
+        found = tf.parse_period(value, **fiscal)
     except tf.TransformError:
-        pass
-    try:
-        months = tf.parse_month_range(value)  # a quarter or half that names its months
-    except tf.TransformError:
-        months = None
-    return tf.parse_period(months, **fiscal) if months else tf.parse_text(value)
+        try:
+            months = tf.parse_month_range(value)  # a quarter or half that names its months
+        except tf.TransformError:
+            months = None
+        found = tf.parse_period(months, **fiscal) if months else None
+    # the label is kept as written ("Q3 2024"); the canonical one and the dates go beside it
+    return dataclasses.replace(found, text=tf.parse_text(value)) if found else tf.parse_text(value)
 
 
 @functools.lru_cache(maxsize=32)

@@ -30,7 +30,7 @@ from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from . import checkins, unparsed
+from . import checkins, periods, unparsed
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch
 from .errors import DeleteGuardError, OkrsyncError
@@ -898,7 +898,7 @@ def _seconds(iso: str) -> float:
 def _title_key(kind: str, fields: dict[str, Any]) -> tuple:
     # a check-in has no title: a KR's check-ins are told apart by their time, not all one
     title = fields.get("at") or "" if kind == "check_in" else normalise_key(fields.get("title") or "")
-    scope = fields.get("period") if kind == "objective" else next(
+    scope = periods.key(fields.get("period")) if kind == "objective" else next(  # "Q1 2026" is "2026-Q1"
         (fields.get(r) for r in REFERENCES.get(kind, {}) if fields.get(r)), None)
     return (kind, title, scope)
 

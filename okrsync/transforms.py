@@ -34,7 +34,7 @@ import math
 import numbers
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
@@ -456,10 +456,11 @@ def parse_datetime(value: Any, *, order: str = "ymd",
 
 @dataclass(frozen=True)
 class PeriodLabel:
-    label: str
+    label: str  # the canonical label, "2024-Q3": what two spellings of one period share
     start: dt.date
     end: dt.date  # inclusive last day
     kind: str  # "quarter" | "half" | "year" | "month"
+    text: str | None = field(default=None, compare=False)  # the label as written, "Q3 2024" (None: as ``label``)
 
 
 _DAY = dt.timedelta(days=1)
@@ -532,6 +533,10 @@ def parse_period(value: Any, *, fiscal_year_start: int = 1,
 _FISCAL_WORD = re.compile(r"\b(?:GESCHÄFTSJAHR|GESCHAEFTSJAHR|WIRTSCHAFTSJAHR|FISCAL YEAR|FISCAL|GJ|WJ)(?=[\s\-/_.0-9']|$)")
 _GERMAN_PART = re.compile(r"\b([1-4])\.\s*(QUARTAL|HALBJAHR|HJ)\b")  # "1. Quartal", "2. Halbjahr"
 _HJ = re.compile(r"\bHJ\s*([12])\b")  # "HJ1"
+# Halves and quarters in words as a cycle column holds them (Spanish, Portuguese, English):
+# "S1", "Semestre 2", "1º semestre", "2nd semester", "3er trimestre", "1st quarter"
+_SEMESTER = re.compile(r"\b(?:S|SEM|SEMESTRE|SEMESTER)\s*([12])\b|\b([12])\s*(?:O|ER|ST|ND|°)?\.?\s*(?:SEMESTRE|SEMESTER)\b")
+_TRIMESTER = re.compile(r"\b(?:TRIMESTRE|QUARTER)\s*([1-4])\b|\b([1-4])\s*(?:O|ER|ST|ND|RD|TH|°)?\.?\s*(?:TRIMESTRE|QUARTER)\b")
 _YEAR_PAIR = re.compile(r"(?<![0-9])([0-9]{4}|[0-9]{2})\s*[/\-]\s*([0-9]{4}|[0-9]{2})(?![0-9])")  # 2025/26
 
 
@@ -541,6 +546,8 @@ def _fiscal_spelling(text: str, fiscal_year_start: int, naming: str, value: Any)
     text = _FISCAL_WORD.sub("FY", text)
     text = _GERMAN_PART.sub(lambda m: ("Q" if m.group(2) == "QUARTAL" else "H") + m.group(1), text)
     text = _HJ.sub(lambda m: "H" + m.group(1), text)
+    text = _SEMESTER.sub(lambda m: "H" + (m.group(1) or m.group(2)), text)
+    text = _TRIMESTER.sub(lambda m: "Q" + (m.group(1) or m.group(2)), text)
     pair = _YEAR_PAIR.search(text)
     if pair:
         first = _full_year(pair.group(1))

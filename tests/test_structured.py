@@ -50,7 +50,9 @@ def test_nested_yaml_top_level_owner_year_period_from_key_scoped_ids_and_unsorte
     assert not rejected
     assert kinds(records) == {"objective": 3, "key_result": 3, "check_in": 3}
     # integer and string ids mixed: 1, "2", 3 are all text ids
-    assert by_id[("objective", "1")]["period"] == "2026-Q1" and by_id[("objective", "3")]["period"] == "2026-Q2"
+    # labels kept as written; the canonical key beside them
+    assert by_id[("objective", "1")]["period"] == "q1 2026" and by_id[("objective", "3")]["extra.period.key"] == "2026-Q2"
+    assert by_id[("objective", "1")]["extra.period.key"] == "2026-Q1"
     # the owner at the top applies below, unless the record has its own
     assert by_id[("objective", "1")]["owner"] == "ana@example.com"
     assert by_id[("objective", "2")]["owner"] == "ben@example.com"
@@ -414,8 +416,8 @@ def test_a_period_from_a_month_range_field_of_the_object_holding_the_records():
     assert kinds(records) == {"objective": 3, "key_result": 3}
     # two months are no quarter: kept as the label written, without dates, never a rejection (issue 15)
     assert [(r.fields["title"], r.fields["period"], r.fields["team"], r.fields["owner"]) for r in records
-            if r.kind == "objective"] == [("Answer faster", "2026-Q3", "Support", "cx-lead@example.com"),
-                                          ("Keep customers", "2026-Q4", "Success", "cx-lead@example.com"),
+            if r.kind == "objective"] == [("Answer faster", "Jul–Sep 2026", "Support", "cx-lead@example.com"),
+                                          ("Keep customers", "2026-10..2026-12", "Success", "cx-lead@example.com"),
                                           ("Tidy runbooks", "Jul–Aug 2026", "Ops", "cx-lead@example.com")]
     assert by_id[("key_result", "2/1")] | {} == {**by_id[("key_result", "2/1")], "start": 4.0, "target": 2.0,
                                                  "unit": "percent", "direction": "decrease"}

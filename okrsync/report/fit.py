@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from .. import periods
 from ..model import from_fields
 from ..store import Store
 from .catalogue import LEVELS, Tool, per_second
@@ -80,7 +81,7 @@ class ClientData:
     def read(cls, store: Store, period: str | None = None) -> ClientData:
         objectives = [from_fields("objective", i, f) for i, _, f in store.entities("objective")]
         if period:
-            objectives = [o for o in objectives if o.period == period]
+            objectives = [o for o in objectives if periods.same(o.period, period, o.extra)]
         ids = {o.id for o in objectives}
         krs = [from_fields("key_result", i, f) for i, _, f in store.entities("key_result")]
         krs = [k for k in krs if k.objective_id in ids]

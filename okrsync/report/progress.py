@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .. import periods
 from ..model import CONFIDENCE_SCALES, band, from_fields, objective_progress, progress, score
 from ..store import Store
 from ..views import _value  # the same "current / target" wording as `okrsync show`
@@ -131,11 +132,11 @@ def build(store: Store, *, team: str | None = None, period: str | None = None, a
         kr = _as_of(from_fields("key_result", i, f), events.get(i, []))
         krs_of.setdefault(kr.objective_id, []).append(kr)
     objectives = [from_fields("objective", i, f) for i, f in state.get("objective", {}).items()]
-    objectives = [o for o in objectives if (team is None or o.team == team) and (period is None or o.period == period)]
+    objectives = [o for o in objectives if (team is None or o.team == team) and (period is None or periods.same(o.period, period, o.extra))]
     sections: dict[str, list[ObjectiveRow]] = {}
     week: dict[str, OwnerWeek] = {}
     for o in objectives:
-        bounds = period_bounds(store, o.period)
+        bounds = period_bounds(store, o.period, o.extra)
         krs = krs_of.get(o.id, [])
         rows = [_kr_row(kr, events.get(kr.id, []), bounds, first_seen.get(kr.id), as_of, stale_days) for kr in krs]
         for kr, row in zip(krs, rows):
