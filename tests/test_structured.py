@@ -421,7 +421,11 @@ def test_a_period_from_a_month_range_field_of_the_object_holding_the_records():
                                           ("Tidy runbooks", "Jul–Aug 2026", "Ops", "cx-lead@example.com")]
     assert by_id[("key_result", "2/1")] | {} == {**by_id[("key_result", "2/1")], "start": 4.0, "target": 2.0,
                                                  "unit": "percent", "direction": "decrease"}
-    assert not any(k.startswith("extra.") for r in records for k in r.fields)  # kpi/from/to are the KR's
+    # kpi/from/to are the KR's; the only extras are the recognised periods' facts
+    assert {k for r in records for k in r.fields if k.startswith("extra.")} == {
+        "extra.period.label", "extra.period.key", "extra.period.start", "extra.period.end"}
+    assert [(r.fields.get("extra.period.key"), r.fields.get("extra.period.end")) for r in records if r.kind == "objective"] == [
+        ("2026-Q3", "2026-09-30"), ("2026-Q4", "2026-12-31"), (None, None)]
     assert rejected == []
 
 
