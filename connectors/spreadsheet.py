@@ -75,6 +75,7 @@ SHEET_OPTIONS = {
     "scoped_ids": "parts whose ids are unique only under their parent, e.g. [key_result] (O1/KR1)",
     "parent_from_id": "a KR's objective from its id, e.g. {key_result: '^(.*)\\.\\d+$'}",
     "lookups": "{field: {table: NAME, key: COLUMN, value: COLUMN or [COLUMNS]}}: a cell replaced from a lookup table",
+    "period_from": "an objective's period built from several columns, e.g. '{Year} {Cycle}' or [Year, Quarter]",
     **MAPPING_OPTIONS,
 }
 _JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
@@ -258,7 +259,13 @@ class SpreadsheetConnector(Connector):
             skipped = head.index(best)
             header = self._header_cells(head, skipped)
             values = self._table_values(head[:skipped], name, best.sheet or sheet)
-            table = Table(self.mapping, header + list(values), self.layout, part, where=_where(best))
+            period = self._period_from(header, part, name)
+            # a period built from several columns is read as a column of its own, first so that it
+            # wins the period field over a source column the mapping also knows ("Cycle")
+            table = Table(self.mapping, ([period.column] if period else []) + header + list(values), self.layout,
+                          part, where=_where(best))
+            if period and not any(c.index == 0 and c.field == "period" for b in table.bindings() for c in b.columns):
+                raise MappingError(f"{name}: period_from: the mapping gives {part} rows no period field to fill")
             state.start_table((path, sheet), table, name)
             state.preamble = [[tabular.unneutralise(c) for c in r.cells] for r in head[:skipped]]
             if skipped or header_row:
@@ -267,11 +274,15 @@ class SpreadsheetConnector(Connector):
             if table.unmapped:
                 yield Note(f"{name}: columns kept in extra: {', '.join(table.unmapped)}")
             extra = list(values.values())
+            state.shift = 1 if period else 0
             for row in itertools.chain(head[skipped + 1:], rows):
-                if extra:  # table-wide values (a year above the header, the sheet name) on every row
-                    cells = row.cells[:len(header)]
-                    row = tabular.RawRow(row.file, row.sheet, row.number,
-                                         cells + [None] * (len(header) - len(cells)) + extra)
+                if extra or period:
+                    cells = row.cells
+                    if extra:  # table-wide values (a year above the header, the sheet name) on every row
+                        cells = cells[:len(header)] + [None] * (len(header) - len(cells[:len(header)])) + extra
+                    if period:
+                        cells = [period.value(row.cells)] + cells
+                    row = tabular.RawRow(row.file, row.sheet, row.number, cells)
                 yield from self._read_row(table, row, state)
             if state.ghosts:
                 yield Note(sheet_checks.ghost_note(name, state.ghosts))
@@ -287,7 +298,8 @@ class SpreadsheetConnector(Connector):
         shapes = {"header_row": (int, "a row number such as 3"), "header_rows": (int, "1 or 2"),
                   "table_values": (dict, "{Column: sheet, file or a cell such as B1}"),
                   "lookups": (dict, "{field: {table: NAME, key: COLUMN, value: COLUMN}}"),
-                  "parent_from_id": (dict, "{key_result: PATTERN}"), "scoped_ids": (list, "a list of parts, e.g. [key_result]")}
+                  "parent_from_id": (dict, "{key_result: PATTERN}"), "scoped_ids": (list, "a list of parts, e.g. [key_result]"),
+                  "period_from": ((str, list), "a template such as '{Year} {Cycle}', or a list of columns")}
         for key, (kind, hint) in shapes.items():
             value = self._option(key)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)
@@ -366,6 +378,27 @@ class SpreadsheetConnector(Connector):
         return [upper[i] if c in (None, "") and i < len(upper) and upper[i] not in (None, "") else c
                 for i, c in enumerate(cells)]
 
+    def _period_from(self, header: list[Any], part: str, name: str) -> _PeriodFrom | None:
+        """``period_from: "{Year} {Cycle}"`` (or ``[Year, Cycle]``, joined by a space): the
+        period an objective's row gives in several columns, read as one label ("2025 S1" →
+        2025-H1 with its dates). A linked table of another kind without those columns is
+        left alone; any other table must have them all."""
+        spec = self._option("period_from")
+        if not spec:
+            return None
+        template = spec if isinstance(spec, str) else " ".join(f"{{{c}}}" for c in spec)
+        wanted = re.findall(r"\{([^{}]+)\}", template)
+        keys = [tf.normalise_key(c) for c in header]
+        at = {c: keys.index(tf.normalise_key(c)) for c in wanted if tf.normalise_key(c) in keys}
+        if not at and self.layout == "linked" and self.mapping.kind(part) != "objective":
+            return None
+        missing = [c for c in wanted if c not in at]
+        if missing or not wanted:
+            raise MappingError(f"{name}: period_from: no column {missing[0]!r} in this table's header" if missing else
+                               f"{name}: period_from: name the columns in braces, e.g. '{{Year}} {{Cycle}}'")
+        column = self.mapping.write_header(self.mapping.parts_of("objective")[0], "period")
+        return _PeriodFrom(f"{template} / {column}", template, at)  # bound by its last part, as a two-row header's
+
     def _table_values(self, above: list[tabular.RawRow], name: str, sheet: str | None) -> dict[str, Any]:
         """``table_values: {Team: sheet, Year: B1}``: columns whose value is the same on every row,
         taken from the sheet's name, the file's name or a cell above the header."""
@@ -399,7 +432,7 @@ class SpreadsheetConnector(Connector):
                 yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
                 return
             # a workbook cell right of the header is data someone typed there: kept, and said so
-            overflow = {f"column {tabular.column_letter(i + 1)}": json_value(v)
+            overflow = {f"column {tabular.column_letter(i + 1 - state.shift)}": json_value(v)
                         for i, v in enumerate(cells[width:], width) if v not in (None, "")}
             yield Note(f"{where}: cells right of the header kept in extra as {', '.join(overflow)}")
             cells = cells[:width]
@@ -601,6 +634,22 @@ class SpreadsheetConnector(Connector):
         return digest.hexdigest()
 
 
+@dataclasses.dataclass(frozen=True)
+class _PeriodFrom:
+    """A period label made of several cells of a row (``period_from``)."""
+
+    column: str  # the header of the made column: the mapping's period column name, with the template
+    template: str  # "{Year} {Cycle}"
+    at: dict[str, int]  # column named in the template → its index in the row
+
+    def value(self, cells: list[Any]) -> str | None:
+        """The row's label, "2025 S1"; None when one of its cells is blank (no period given)."""
+        parts = {c: tf.parse_text(cells[i]) if i < len(cells) else None for c, i in self.at.items()}
+        if any(v is None for v in parts.values()):
+            return None
+        return re.sub(r"\{([^{}]+)\}", lambda m: parts[m.group(1)], self.template)
+
+
 def _mtime(path: Path) -> str:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
@@ -630,6 +679,7 @@ class _ReadState:
         self.lookups: dict[str, tuple[str, dict[str, str]]] = {}  # field → (table, cell → joined value)
         self.identity: list[int] = []  # the current table's id and title columns
         self.mapped: set[int] = set()  # the current table's columns read into a field
+        self.shift = 0  # cells put before the file's own on each row (a period made by period_from)
 
     def start_table(self, key: tuple, table: Table, name: str) -> None:
         """A new table (file or sheet): nothing carries over from the one before but records."""

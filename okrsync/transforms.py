@@ -536,6 +536,7 @@ _HJ = re.compile(r"\bHJ\s*([12])\b")  # "HJ1"
 # Halves and quarters in words as a cycle column holds them (Spanish, Portuguese, English):
 # "S1", "Semestre 2", "1º semestre", "2nd semester", "3er trimestre", "1st quarter"
 _SEMESTER = re.compile(r"\b(?:S|SEM|SEMESTRE|SEMESTER)\s*([12])\b|\b([12])\s*(?:O|ER|ST|ND|°)?\.?\s*(?:SEMESTRE|SEMESTER)\b")
+_WHOLE_YEAR = re.compile(r"\s*\b(?:ANUAL|ANNUAL|FULL YEAR|AÑO|ANO|GANZJAHR|JAHR|ANNÉE|ANNEE)\b\s*")  # "2026 Anual": the year
 _TRIMESTER = re.compile(r"\b(?:TRIMESTRE|QUARTER)\s*([1-4])\b|\b([1-4])\s*(?:O|ER|ST|ND|RD|TH|°)?\.?\s*(?:TRIMESTRE|QUARTER)\b")
 _YEAR_PAIR = re.compile(r"(?<![0-9])([0-9]{4}|[0-9]{2})\s*[/\-]\s*([0-9]{4}|[0-9]{2})(?![0-9])")  # 2025/26
 
@@ -548,6 +549,7 @@ def _fiscal_spelling(text: str, fiscal_year_start: int, naming: str, value: Any)
     text = _HJ.sub(lambda m: "H" + m.group(1), text)
     text = _SEMESTER.sub(lambda m: "H" + (m.group(1) or m.group(2)), text)
     text = _TRIMESTER.sub(lambda m: "Q" + (m.group(1) or m.group(2)), text)
+    text = _WHOLE_YEAR.sub("", text) if re.search(r"[0-9]{4}", text) else text
     pair = _YEAR_PAIR.search(text)
     if pair:
         first = _full_year(pair.group(1))

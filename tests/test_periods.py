@@ -92,3 +92,60 @@ def test_the_summary_states_the_zone_check_in_times_were_read_in(tmp_path, monke
         "store: s.db\nendpoints:\n  sheet:\n    type: csv\n    path: o.csv\n    layout: linked\n"
         "    tables: {objective: o.csv, key_result: k.csv, check_in: c.csv}\n" + mapping)
     assert f"check-in times without an offset read as {zone}" in " ".join(run("pull", "sheet").output.split())
+
+
+def _fixture(tmp_path, *names):
+    import shutil
+    from pathlib import Path
+    for name in names:
+        shutil.copy(Path(__file__).parent / "fixtures" / "periods" / name, tmp_path / name)
+
+
+def test_a_period_built_from_a_year_and_a_cycle_column(tmp_path):
+    """``period_from: "{objective_year} {objective_cycle}"``: a sheet shaped like the Spanish
+    initiative dashboard's bulk template, its period in a year and a half-year cycle column."""
+    _fixture(tmp_path, "year_cycle.csv", "year_cycle.yaml")
+    records, rejected, _ = read(connector(tmp_path, "year_cycle.csv", mapping="year_cycle.yaml"))
+    assert rejected == [] and sum(r.kind == "objective" for r in records) == 4
+    assert sum(r.kind == "key_result" for r in records) == 5
+    got = {r.external_id: (r.fields["period"], r.fields.get("extra.period.key"), r.fields.get("extra.period.start"),
+                           r.fields.get("extra.period.end")) for r in records if r.kind == "objective"}
+    assert got == {"OBJ-2025-001": ("2025 S1", "2025-H1", "2025-01-01", "2025-06-30"),
+                   "OBJ-2025-002": ("2025 S2", "2025-H2", "2025-07-01", "2025-12-31"),
+                   "OBJ-2026-001": ("2026 1º semestre", "2026-H1", "2026-01-01", "2026-06-30"),
+                   "OBJ-2026-002": ("2026 Anual", "2026", "2026-01-01", "2026-12-31")}
+    # the source columns stay in the record as they were
+    kr = next(r for r in records if r.external_id == "KR-3")
+    assert (kr.fields["extra.sheet.objective_year"], kr.fields["extra.sheet.objective_cycle"]) == ("2025", "S2")
+
+
+def test_period_from_names_a_missing_column(tmp_path):
+    _fixture(tmp_path, "year_cycle.csv")
+    (tmp_path / "m.yaml").write_text("extends: spreadsheet\noptions: {period_from: [objective_year, Quarter]}\n"
+                                     "entities: {objective: {id: [objective_key], title: [objective_title]}}\n")
+    with pytest.raises(MappingError, match="period_from: no column 'Quarter' in this table's header"):
+        read(connector(tmp_path, "year_cycle.csv", mapping="m.yaml"))
+
+
+def test_labels_are_kept_as_written_and_reports_still_group_them_as_one_period(tmp_path, monkeypatch):
+    """"Q1 2026" and "2026-Q1" are one quarter: stored as written, filtered and linted as one."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "okrsync.yaml").write_text("store: s.db\nendpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n")
+    write_csv(tmp_path / "okrs.csv", [
+        ["Objective ID", "Objective", "Period", "Key result", "Owner", "Start", "Target", "Current", "Due"],
+        ["O-1", "Grow", "Q1 2026", "More users", "a@example.com", "0", "10", "5", "2026-03-31"],
+        ["O-1", "Grow", "Q1 2026", "Late one", "a@example.com", "0", "10", "5", "2026-05-15"],   # due after the quarter
+        ["O-2", "Ship", "2026-Q1", "Deploys", "b@example.com", "0", "10", "2", ""],
+        ["O-3", "Grow", "2026-Q1", "Other grow", "c@example.com", "0", "10", "2", ""],            # same title, same quarter
+    ])
+    run("pull", "sheet")
+    store = Store(tmp_path / "s.db")
+    periods_ = sorted(f["period"] for _, _, f in store.entities("objective"))
+    store.close()
+    assert periods_ == ["2026-Q1", "2026-Q1", "Q1 2026"]
+    findings = json.loads(run("--json", "lint", "--period", "2026-Q1").output)["findings"]
+    assert sorted((f["rule"], f["title"]) for f in findings if f["rule"] in ("dates-outside-period", "duplicate-title")) == [
+        ("dates-outside-period", "Late one"), ("duplicate-title", "Grow")]
+    board = json.loads(run("report", "progress", "--period", "Q1 2026", "--format", "json").output)
+    titles = sorted(o["title"] for rows in board["sections"].values() for o in rows)
+    assert titles == ["Grow", "Grow", "Ship"]
