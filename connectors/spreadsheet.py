@@ -40,7 +40,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from okrsync import hookimpl, periods
+from okrsync import hookimpl, periods, unparsed
 from okrsync import tabular
 from okrsync import transforms as tf
 from okrsync.config import check_options
@@ -127,6 +127,7 @@ class SpreadsheetConnector(Connector):
                               "sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
         self._check_options()
+        self.mapping.looked_up = frozenset(self._option("lookups") or {})  # read as text, parsed after the lookup
         scoped = self._option("scoped_ids") or []
         self._parent_rules = {}
         for part, pattern in (self._option("parent_from_id") or {}).items():
@@ -307,29 +308,40 @@ class SpreadsheetConnector(Connector):
                 where = "endpoint" if self.options.get(key) is not None else f"mapping {self.mapping.source}"
                 raise ConfigError(f"endpoint {self.endpoint}: {key}: {value!r} in the {where}; give {hint}")
 
-    def _lookups(self) -> dict[str, tuple[str, dict[str, str]]]:
+    def _lookups(self) -> dict[str, tuple[str, dict[str, dict[str, Any]]]]:
         """``lookups: {owner: {table: Users, key: email, value: [firstName, lastName]}}``: per field,
         the table (a sheet of this workbook, or a file beside this one) whose ``key`` column holds
-        the field's cells and whose ``value`` column(s) replace them (a name for an e-mail)."""
+        the field's cells and whose ``value`` column(s) replace them (a name for an e-mail).
+
+        A lookup may fill more than its own field from the row it finds: ``fill: {team: Area}``
+        (fields the record leaves empty), and for ``period``, ``start:`` / ``end:`` columns with
+        the period's own dates (a quarter table). The cells are looked up before they are parsed
+        (a quarter id "3" is not the year 3), and what the table gives is parsed as the field's
+        cells are. Per field: (table, {key cell: {"value": joined text, field or start/end: cell}})."""
         found = {}
         for name, spec in (self._option("lookups") or {}).items():
-            if not isinstance(spec, dict) or not {"table", "key", "value"} <= set(spec):
+            if not isinstance(spec, dict) or not {"table", "key", "value"} <= set(spec) or \
+                    not isinstance(spec.get("fill") or {}, dict) or (set(spec) & {"start", "end"} and name != "period"):
                 raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: give {{table: NAME, key: COLUMN, "
-                                  "value: COLUMN or [COLUMNS]}")
+                                  "value: COLUMN or [COLUMNS]}, optionally fill: {FIELD: COLUMN} and, for period, "
+                                  "start: COLUMN and end: COLUMN")
             table = str(spec["table"])
             path, sheet = (self.path, table) if self.tabbed else (self.path.parent / table, None)
             values = [spec["value"]] if isinstance(spec["value"], str) else list(spec["value"])
+            more = {**(spec.get("fill") or {}), **{k: spec[k] for k in ("start", "end") if spec.get(k)}}
             rows = self._rows(path, sheet)
             try:
                 header = [tf.normalise_key(c) for c in next(rows).cells]
-                wanted = [tf.normalise_key(c) for c in [spec["key"], *values]]
-                missing = [c for c, k in zip([spec["key"], *values], wanted) if k not in header]
+                named = [spec["key"], *values, *more.values()]
+                missing = [c for c in named if tf.normalise_key(c) not in header]
                 if missing:
                     raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: no column {missing[0]!r} in {table}")
-                at = [header.index(k) for k in wanted]
-                found[name] = (table, {str(r.cells[at[0]]).strip(): " ".join(
-                    str(r.cells[i]).strip() for i in at[1:] if i < len(r.cells) and r.cells[i] not in (None, ""))
-                    for r in rows if at[0] < len(r.cells) and r.cells[at[0]] not in (None, "")})
+                at = [header.index(tf.normalise_key(c)) for c in named]
+                key, joined, others = at[0], at[1:1 + len(values)], dict(zip(more, at[1 + len(values):]))
+                cell = lambda r, i: r.cells[i] if i < len(r.cells) and r.cells[i] not in (None, "") else None  # noqa: E731
+                found[name] = (table, {str(r.cells[key]).strip(): {
+                    "value": " ".join(str(cell(r, i)).strip() for i in joined if cell(r, i) is not None),
+                    **{k: cell(r, i) for k, i in others.items()}} for r in rows if cell(r, key) is not None})
             except (tabular.TableError, FileNotFoundError, StopIteration) as e:
                 raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: cannot read {table} ({e or 'empty'})") from None
             finally:
@@ -531,11 +543,8 @@ class SpreadsheetConnector(Connector):
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
         for name in [n for n in state.lookups if fields.get(n) is not None] if state.lookups else ():
-            table, values = state.lookups[name]
-            joined = values.get(str(fields[name]).strip())
-            if joined is None:  # said, not guessed: the cell stays as it was
-                state.warnings.append(Note(f"{where}: {name} {fields[name]!r} is not in {table}; kept as it is"))
-            fields[name] = joined or fields[name]
+            if error := self._look_up(kind, name, fields, extra, state, where):
+                return Rejected(where, error)
         rule = self._parent_rules.get(kind)
         if rule and ext and not fields.get(_MAIN_PARENT[kind]) and (m := rule.fullmatch(ext)):
             fields[_MAIN_PARENT[kind]] = m.group(1)  # "2022-Q1-CI-1.1" → its objective "2022-Q1-CI-1"
@@ -552,7 +561,7 @@ class SpreadsheetConnector(Connector):
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result id and a date")
-        periods.settle(fields, extra)
+        periods.settle(fields, extra, self.endpoint)
         for name, value in fields.items():
             if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
                 fields[name] = json_value(value)
@@ -569,6 +578,44 @@ class SpreadsheetConnector(Connector):
         if found:  # shown with the record, once
             state.warnings = state.warnings + [Note(f"{where}: {p}") for p in found]
         return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
+
+    def _look_up(self, kind: str, name: str, fields: dict[str, Any], extra: dict[str, Any], state: _ReadState,
+                 where: str) -> str | None:
+        """A looked-up cell (read as text, see ``Mapping.looked_up``) replaced by what its lookup
+        table's row gives, then parsed as the field's cells are; the row's other columns fill
+        the fields the lookup names (a period's dates among them). Returns why the record is
+        rejected, when a value from the table does not read and the mapping says ``strict_values``."""
+        table, values = state.lookups[name]
+        cell = fields[name]
+        row = values.get(str(cell).strip())
+        if row is None:  # said, not guessed: the cell stays as it was
+            state.warnings.append(Note(f"{where}: {name} {cell!r} is not in {table}; kept as it is"))
+        row = row or {"value": cell}
+        for field_name, value in [(name, row["value"] or cell)] + [(f, v) for f, v in row.items() if f not in
+                                                                 ("value", "start", "end") and v is not None]:
+            if field_name != name and fields.get(field_name) is not None:
+                continue  # the row's own cell wins over the table's
+            try:
+                fields[field_name] = self.mapping.parse_value(kind, field_name, None, value)
+            except tf.TransformError as e:
+                if self.mapping.strict_values:
+                    return f"{field_name} {value!r} from {table}: {e}"
+                fields.pop(field_name, None)
+                unparsed.keep(extra, self.endpoint, field_name, value, f"from {table}: {e}")
+        period = fields.get("period") if name == "period" else None
+        if period is not None and (row.get("start") is not None or row.get("end") is not None):
+            order = self.mapping.options.get("date_order", "ymd")
+            try:
+                start, end = (tf.parse_date(row.get(k), order=order) for k in ("start", "end"))
+            except tf.TransformError as e:
+                state.warnings.append(Note(f"{where}: period {cell!r}: the dates in {table} do not read ({e}); "
+                                           "the period is kept without them"))
+                return None
+            label = period.text or period.label if isinstance(period, tf.PeriodLabel) else str(period)
+            key = period.label if isinstance(period, tf.PeriodLabel) else label
+            if start and end:  # the table's own dates are the facts, whatever the label would say
+                fields["period"] = tf.PeriodLabel(key, start, end, "table", text=label)
+        return None
 
     def _fill_references(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _ReadState) -> None:
         """References a row implies: its objective and KR, an activity's initiative."""

@@ -377,7 +377,7 @@ class StructuredConnector(Connector):
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result (its parent) and a date (at)")
-        periods.settle(fields, extra)
+        periods.settle(fields, extra, self.endpoint)
         for name, value in fields.items():
             if isinstance(value, _JSON_LATER):
                 fields[name] = json_value(value)

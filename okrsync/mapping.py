@@ -143,6 +143,7 @@ class Mapping:
     source: str = ""
     strict_values: bool = False  # a cell that does not convert rejects its record (else: kept as text, unparsed.py)
     choices: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # vocabulary → word key → value
+    looked_up: frozenset[str] = frozenset()  # fields a lookup table replaces: read as text, parsed after the lookup
 
     # ------------------------------------------------------------ loading
 
@@ -378,6 +379,8 @@ class Mapping:
         """``parse_value`` for one column, with the transform resolved once: text and measure
         columns (most cells of an import) skip the per-cell dispatch; the rest go through
         ``parse_value`` itself, so errors (an unknown transform too) surface as before."""
+        if name in self.looked_up:
+            return tf.parse_text
         resolved = transform or FIELD_TRANSFORMS.get(name, "text")
         if name == "start" and kind != "key_result":
             resolved = "date"

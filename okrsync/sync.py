@@ -327,7 +327,8 @@ class Hub:
         plan.counters.kept += len(kept)
         if key in links:
             cid, base_json = links[key]
-            if base_json == dumps(fields):
+            # a period's dates this read adds to a base okrsync wrote are no edit (periods.py)
+            if base_json == dumps(fields) or base_json == dumps(periods.without(fields, plan.endpoint)):
                 plan.counters.unchanged += 1
                 return
             base = json.loads(base_json) if base_json else {}
@@ -921,7 +922,8 @@ ALL_EXTRAS = "extra.*"  # in a connector's fields(): it holds every tool's extra
 
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:
     """The part of a record an endpoint holds: its allowed fields and its own ``extra``."""
-    own = (f"extra.{endpoint}.", unparsed.prefix(endpoint))  # with why its cells were kept as text
+    # with why its cells were kept as text, and the dates it gave its periods
+    own = (f"extra.{endpoint}.", unparsed.prefix(endpoint), periods.prefix(endpoint))
     if allowed is None:
         return {k: v for k, v in fields.items() if not k.startswith("extra.") or k.startswith(own)}
     if ALL_EXTRAS in allowed:

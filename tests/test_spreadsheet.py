@@ -129,8 +129,8 @@ def test_flat(tmp_path, fmt):
     got = by_id(records)
     # each label kept as written; the key and dates beside it say both are the same quarter
     assert (got[("objective", "O-1")]["period"], got[("objective", "O-2")]["period"]) == ("Q1 2026", "2026-Q1")
-    assert {(got[("objective", o)]["extra.period.key"], got[("objective", o)]["extra.period.start"],
-             got[("objective", o)]["extra.period.end"]) for o in ("O-1", "O-2")} == {("2026-Q1", "2026-01-01", "2026-03-31")}
+    assert {(got[("objective", o)]["extra.period.sheet:key"], got[("objective", o)]["extra.period.sheet:start"],
+             got[("objective", o)]["extra.period.sheet:end"]) for o in ("O-1", "O-2")} == {("2026-Q1", "2026-01-01", "2026-03-31")}
     arr = got[("key_result", "KR-1")]
     assert (arr["objective_id"], arr["unit"], arr["currency"], arr["target"]) == ("O-1", "currency", "USD", 5_000_000)
     churn = got[("key_result", "KR-2")]

@@ -51,8 +51,8 @@ def test_nested_yaml_top_level_owner_year_period_from_key_scoped_ids_and_unsorte
     assert kinds(records) == {"objective": 3, "key_result": 3, "check_in": 3}
     # integer and string ids mixed: 1, "2", 3 are all text ids
     # labels kept as written; the canonical key beside them
-    assert by_id[("objective", "1")]["period"] == "q1 2026" and by_id[("objective", "3")]["extra.period.key"] == "2026-Q2"
-    assert by_id[("objective", "1")]["extra.period.key"] == "2026-Q1"
+    assert by_id[("objective", "1")]["period"] == "q1 2026" and by_id[("objective", "3")]["extra.period.src:key"] == "2026-Q2"
+    assert by_id[("objective", "1")]["extra.period.src:key"] == "2026-Q1"
     # the owner at the top applies below, unless the record has its own
     assert by_id[("objective", "1")]["owner"] == "ana@example.com"
     assert by_id[("objective", "2")]["owner"] == "ben@example.com"
@@ -423,8 +423,8 @@ def test_a_period_from_a_month_range_field_of_the_object_holding_the_records():
                                                  "unit": "percent", "direction": "decrease"}
     # kpi/from/to are the KR's; the only extras are the recognised periods' facts
     assert {k for r in records for k in r.fields if k.startswith("extra.")} == {
-        "extra.period.label", "extra.period.key", "extra.period.start", "extra.period.end"}
-    assert [(r.fields.get("extra.period.key"), r.fields.get("extra.period.end")) for r in records if r.kind == "objective"] == [
+        "extra.period.src:label", "extra.period.src:key", "extra.period.src:start", "extra.period.src:end"}
+    assert [(r.fields.get("extra.period.src:key"), r.fields.get("extra.period.src:end")) for r in records if r.kind == "objective"] == [
         ("2026-Q3", "2026-09-30"), ("2026-Q4", "2026-12-31"), (None, None)]
     assert rejected == []
 

@@ -132,8 +132,12 @@ def period_bounds(store: Store, label: str | None, extra: dict | None = None) ->
         return dt.date.fromisoformat(found[1]["start"]), dt.date.fromisoformat(found[1]["end"])
     if extra is None:
         for _, _, f in store.entities("objective"):
-            if f.get(f"extra.{periods.NS}.start") and label in (f.get(f"extra.{periods.NS}.label"), f.get(f"extra.{periods.NS}.key")):
-                return dt.date.fromisoformat(f[f"extra.{periods.NS}.start"]), dt.date.fromisoformat(f[f"extra.{periods.NS}.end"])
+            extra = periods.nested(f)
+            if f.get("period") and extra[periods.NS] and label in (f["period"], periods.key(f["period"], extra)):
+                found = periods.bounds(f["period"], extra)
+                if found:
+                    return found
+        extra = None
     return periods.bounds(label, extra)
 
 
