@@ -38,6 +38,7 @@ FIELD_TRANSFORMS = {
     "range_high": "measure", "value": "measure", "weight": "number", "confidence": "confidence",
     "progress": "scaled", "due": "date", "end": "date", "at": "datetime", "period": "period",
     "status": "choice", "direction": "choice", "unit": "choice", "type": "choice", "primary": "bool",
+    "owner": "name", "team": "name",
 }
 DATE_FIELDS = {"due", "end"}  # ``start`` is a date on objectives and initiatives, a number on KRs
 LAYOUTS = ("flat", "hierarchical", "linked")

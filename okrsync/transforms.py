@@ -20,6 +20,7 @@ was expected and quotes the bad value.
     parse_choice(value, vocabulary, *, field="value") -> str | None
     parse_json(value)                                -> object | None
     parse_text(value)                                -> str | None
+    parse_name(value)                                -> str | None (an owner or team)
 
 ``TRANSFORMS`` maps the short names used in mapping files to these functions.
 """
@@ -41,7 +42,7 @@ from typing import Any, Callable
 __all__ = [
     "TRANSFORMS", "PeriodLabel", "TransformError", "normalise_key", "parse_bool",
     "parse_choice", "parse_date", "parse_datetime", "parse_json", "parse_number",
-    "parse_percent", "parse_period", "parse_scaled", "parse_text", "period_for_dates", "parse_month_range",
+    "parse_name", "parse_percent", "parse_period", "parse_scaled", "parse_text", "period_for_dates", "parse_month_range",
 ]
 
 
@@ -745,6 +746,30 @@ def parse_text(value: Any) -> str | None:
     raise _error("text, a number or a date", value)
 
 
+NAME_MAX = 120  # longer than any person's, role's or team's name: pasted text
+# cells that hold a slot for a name, not a name: "000", "-", "n/a", "TBD"
+_NOT_NAMES = frozenset({"n/a", "na", "tbd", "tba", "null", "none", "nil", "unknown", "?"})
+
+
+def parse_name(value: Any) -> str | None:
+    """An owner or team as given: a person, a role ("Head of Sales") or a team, trimmed and
+    otherwise kept as written. A value that is clearly no name raises: several lines (a
+    program's printout pasted in), only digits and punctuation ("000", "-"), a placeholder
+    ("n/a", "TBD"), or more than ``NAME_MAX`` characters."""
+    text = parse_text(value)
+    if text is None:
+        return None
+    if "\n" in text:
+        raise _error("a name on one line", value, "several lines: pasted text, not a name")
+    if len(text) > NAME_MAX:
+        raise _error(f"a name (at most {NAME_MAX} characters)", value)
+    if not any(ch.isalpha() for ch in text):
+        raise _error("a name", value, "only digits and punctuation: a placeholder, not a name")
+    if text.casefold() in _NOT_NAMES:
+        raise _error("a name", value, "a placeholder, not a name")
+    return text
+
+
 TRANSFORMS: dict[str, Callable[..., Any]] = {
     "number": parse_number,
     "percent": parse_percent,
@@ -756,4 +781,5 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
     "choice": parse_choice,
     "json": parse_json,
     "text": parse_text,
+    "name": parse_name,
 }
