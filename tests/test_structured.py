@@ -168,15 +168,30 @@ def test_real_corrupt_federal_objectives_fail_with_line_and_column(tmp_path):
 # ---------------------------------------------------------------- bad input
 
 
-def test_a_record_of_the_wrong_shape_and_a_bad_value_are_rejected_alone_with_their_pointer():
-    records, by_id, rejected, _ = read("bad_values.json", "bad_values.mapping.yaml")
-    assert sorted(by_id) == [("key_result", "a1"), ("key_result", "c2"), ("objective", "A"), ("objective", "C")]
+def test_a_record_of_the_wrong_shape_is_rejected_alone_and_a_bad_value_kept_as_text_with_its_pointer():
+    """Tolerant values (issue 15 item 2) in JSON too: the KR with target "lots" imports, its
+    target kept as text in extra with the JSON pointer; ``strict_values: true`` rejects it."""
+    records, by_id, rejected, notes = read("bad_values.json", "bad_values.mapping.yaml")
+    assert sorted(by_id) == [("key_result", "a1"), ("key_result", "c1"), ("key_result", "c2"), ("objective", "A"),
+                             ("objective", "C")]
+    assert (by_id[("key_result", "c1")].get("target"), by_id[("key_result", "c1")]["extra.src.target"]) == (None, "lots")
+    assert ("bad_values.json: /objectives/2/key_results/0: key_result c1: extra: column 'target': 'lots' kept as text in extra (at "
+            "bad_values.json: /objectives/2/key_results/0/target: expected a number like \"7\", \"45%\" or \"$1,200\", "
+            "got 'lots')") in [n.message for n in notes]
     assert [str(r) for r in rejected] == [
         "bad_values.json: /objectives/1: expected an object (the mapping reads keys id, title), got a number; the record is skipped",
-        "bad_values.json: /objectives/2/key_results/0/target: target: expected a number like \"7\", \"45%\" or \"$1,200\", got 'lots'",
         "bad_values.json: /objectives/0: the mapping's path '$.initiatives[*]' for initiative matched nothing; check the key "
         f"names in {SHAPES / 'bad_values.mapping.yaml'}",
     ]
+
+
+def test_strict_values_in_a_json_mapping_rejects_a_bad_value_as_before(tmp_path):
+    shutil.copy(SHAPES / "bad_values.json", tmp_path)
+    (tmp_path / "strict.yaml").write_text((SHAPES / "bad_values.mapping.yaml").read_text() + "strict_values: true\n")
+    records, by_id, rejected, _ = read("bad_values.json", "strict.yaml", base=tmp_path)
+    assert ("key_result", "c1") not in by_id and len(by_id) == 4
+    assert ("bad_values.json: /objectives/2/key_results/0/target: target: expected a number like \"7\", \"45%\" or "
+            "\"$1,200\", got 'lots'") in [str(r) for r in rejected]
 
 
 def test_malformed_yaml_names_line_and_column():
