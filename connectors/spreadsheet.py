@@ -68,7 +68,7 @@ SHEET_OPTIONS = {
     "layout": "flat | hierarchical | linked (default: the mapping's)",
     "mapping": "a shipped mapping's name (default spreadsheet) or the path of your own YAML file",
     "tables": "linked layout: entity → its table, e.g. {objective: Objectives, key_result: Key results}",
-    "sheets": "XLSX, flat or hierarchical: all, or a list of sheet names, each read with its own header",
+    "sheets": "XLSX and Google Sheets, flat or hierarchical: all, or a list of sheet names, each read with its own header",
     "header_row": "the row that holds the column names (default: found in the first 10 rows)",
     "header_rows": "2: the row above the header labels groups of columns (Q1 / Target)",
     "table_values": "columns taken from outside the table, e.g. {Team: sheet, Period: B2, Source: file}",
@@ -122,9 +122,9 @@ class SpreadsheetConnector(Connector):
         sheets = options.get("sheets")
         if sheets is not None and not (sheets == "all" or isinstance(sheets, list) and all(isinstance(x, str) for x in sheets)):
             raise ConfigError(f"endpoint {endpoint}: sheets: give all, or a list of sheet names")
-        if sheets is not None and (self.sheet or self.name != "xlsx" or self.layout == "linked"):
-            raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical xlsx workbook, without "
-                              "sheet: (one sheet) or tables: (linked)")
+        if sheets is not None and (self.sheet or not self.tabbed or self.layout == "linked"):
+            raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical workbook (xlsx, Google "
+                              "Sheets), without sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
         self._check_options()
         self.mapping.looked_up = frozenset(self._option("lookups") or {})  # read as text, parsed after the lookup
@@ -219,11 +219,11 @@ class SpreadsheetConnector(Connector):
         ``sheets: all`` / ``sheets: [A, B]`` (several, one per team or area, each with its
         own header); None is the first sheet."""
         wanted = self.options.get("sheets")
-        if wanted is None or self.name != "xlsx":
+        if wanted is None or not self.tabbed:
             return [self.sheet]
-        if not self.path.exists():
+        names = self.sheet_names()
+        if names is None:
             return [None]
-        names = tabular.list_sheets(self.path)
         if wanted == "all":
             return names
         unknown = [w for w in wanted if w not in names]
@@ -231,6 +231,10 @@ class SpreadsheetConnector(Connector):
             raise ConfigError(f"endpoint {self.endpoint}: sheets: no sheet {unknown[0]!r} in {self.path.name} "
                               f"(sheets: {', '.join(map(repr, names))})")
         return list(wanted)
+
+    def sheet_names(self) -> list[str] | None:
+        """The workbook's sheets in order (for ``sheets:``); None while it does not exist."""
+        return tabular.list_sheets(self.path) if self.path.exists() else None
 
     def _updated(self) -> str:
         """A sheet has no per-row update times: its modification time stands for every row
