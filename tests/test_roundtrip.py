@@ -15,7 +15,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from okrsync import periods
+from okrsync import periods as period_facts
 from okrsync.connector import Context, Cursor, Record, Rejected, WriteBatch
 from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.model import CONFIDENCE_SCALES, DIRECTIONS, OBJECTIVE_TYPES, STATUSES, UNITS, KeyResult, Objective, \
@@ -113,7 +113,7 @@ def round_trip(suffix: str, layout: str, entities: list) -> None:
     assert got.keys() == expected.keys()
     for key, fields in expected.items():
         # a recognised period's dates come with the read (okrsync/periods.py), beside the label written
-        assert periods.without(got[key], ENDPOINT) == fields, key
+        assert period_facts.without(got[key], ENDPOINT) == fields, key
     written = [key for key in expected if key[0] == "key_result"]
     assert [(r.kind, r.external_id) for r in items if isinstance(r, Record) and r.kind == "key_result"] == written
 
