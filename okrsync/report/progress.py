@@ -245,9 +245,3 @@ def _notes(store: Store, state: dict, as_of: dt.datetime, now: dt.datetime) -> l
             notes.append(f"{later} {label} okrsync recorded after {as_of.date()} are not on this board "
                          f"(it shows what was known then)")
     return notes
-
-
-def period_end(store: Store, label: str | None) -> dt.date | None:
-    """The last day of a period: its Period record, else the label read as calendar time."""
-    bounds = period_bounds(store, label)
-    return bounds[1] if bounds else None
