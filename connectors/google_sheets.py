@@ -73,13 +73,14 @@ class GoogleSheetsConnector(SpreadsheetConnector):
     def __init__(self, endpoint, options, context=None):
         super().__init__(endpoint, options, context)
         where = check_endpoint(self)  # the spreadsheet connector checked the keys, not the required ones
-        if self.layout != "linked" and not self.sheet:
-            raise ConfigError(f"{where}: name the tab that holds the OKRs, e.g. 'sheet: OKRs'")
+        if self.layout != "linked" and not self.sheet and options.get("sheets") is None:
+            raise ConfigError(f"{where}: name the tab that holds the OKRs, e.g. 'sheet: OKRs' (or 'sheets: all')")
         self.api = new_api(endpoint, options, where, url=options.get("url", "https://sheets.googleapis.com"),
                            auth=_auth(options["auth"], endpoint), rate=float(options.get("rate", 1.0)))
         self.base = f"/v4/spreadsheets/{self.spreadsheet}"
         self.grids: dict[str, _Grid] | None = None  # tab → cells, as last read or written
         self.hide_ids = bool(options.get("hide_ids", False))
+        self.titles: list[str] | None = None  # the tabs, asked once per read when ``sheets:`` needs them
 
     def _locate(self, options: dict[str, Any]) -> Path:
         found = _ID.search(str(options.get("spreadsheet") or ""))
@@ -117,8 +118,17 @@ class GoogleSheetsConnector(SpreadsheetConnector):
             kit.add("reachable", "ok", f"spreadsheet {answer.get('spreadsheetId', self.spreadsheet)} is readable")
 
     def read(self, cursor: str | None) -> Iterator:
+        self.titles = None  # tabs may have been added or renamed since the last read
         self.grids = self._fetch()  # fresh every read; the write of this run starts from it
         yield from super().read(cursor)
+
+    def sheet_names(self) -> list[str] | None:
+        """The spreadsheet's tabs in order (``spreadsheets.get``, titles only), for ``sheets:``."""
+        if self.titles is None:
+            answer = self._call("GET", self.base, params={"fields": "sheets.properties.title"})
+            self.titles = [s["properties"]["title"] for s in (answer or {}).get("sheets", [])
+                           if isinstance(s, dict) and "title" in (s.get("properties") or {})]
+        return self.titles
 
     def _fetch(self) -> dict[str, _Grid]:
         tabs = [sheet for _, _, sheet in self.table_files()]

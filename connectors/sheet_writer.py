@@ -168,7 +168,7 @@ def _check_writable(conn, held: list[str]) -> None:
     if conn.layout != "linked" and others:
         raise FatalError(f"{conn.path.name}: writing {', '.join(others)} rows into a flat or hierarchical sheet "
                          "is not supported (use a linked layout)", endpoint=conn.endpoint)
-    used = {k: conn.options.get(k) or conn.mapping.options.get(k) for k in ("sheets", "table_values", "header_rows")}
+    used = {k: conn.options.get(k) or conn.mapping.options.get(k) for k in ("sheets", "table_values", "header_rows", "period_from")}
     read_only = [k for k, v in used.items() if v and v != 1]
     if read_only:  # a sheet read with these cannot be put back as it was: refuse rather than rewrite it
         raise FatalError(f"{conn.path.name}: okrsync reads but does not write a workbook mapped with "

@@ -41,7 +41,7 @@ import re
 from pathlib import Path
 from typing import Any, Iterator
 
-from okrsync import hookimpl
+from okrsync import hookimpl, periods, unparsed
 from okrsync import tabular
 from okrsync import transforms as tf
 from okrsync.config import check_options
@@ -69,13 +69,14 @@ SHEET_OPTIONS = {
     "layout": "flat | hierarchical | linked (default: the mapping's)",
     "mapping": "a shipped mapping's name (default spreadsheet) or the path of your own YAML file",
     "tables": "linked layout: entity → its table, e.g. {objective: Objectives, key_result: Key results}",
-    "sheets": "XLSX, flat or hierarchical: all, or a list of sheet names, each read with its own header",
+    "sheets": "XLSX and Google Sheets, flat or hierarchical: all, or a list of sheet names, each read with its own header",
     "header_row": "the row that holds the column names (default: found in the first 10 rows)",
     "header_rows": "2: the row above the header labels groups of columns (Q1 / Target)",
     "table_values": "columns taken from outside the table, e.g. {Team: sheet, Period: B2, Source: file}",
     "scoped_ids": "parts whose ids are unique only under their parent, e.g. [key_result] (O1/KR1)",
     "parent_from_id": "a KR's objective from its id, e.g. {key_result: '^(.*)\\.\\d+$'}",
     "lookups": "{field: {table: NAME, key: COLUMN, value: COLUMN or [COLUMNS]}}: a cell replaced from a lookup table",
+    "period_from": "an objective's period built from several columns, e.g. '{Year} {Cycle}' or [Year, Quarter]",
     **MAPPING_OPTIONS,
 }
 _JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
@@ -131,9 +132,9 @@ class SpreadsheetConnector(Connector):
         sheets = options.get("sheets")
         if sheets is not None and not (sheets == "all" or isinstance(sheets, list) and all(isinstance(x, str) for x in sheets)):
             raise ConfigError(f"endpoint {endpoint}: sheets: give all, or a list of sheet names")
-        if sheets is not None and (self.sheet or self.name != "xlsx" or self.layout == "linked"):
-            raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical xlsx workbook, without "
-                              "sheet: (one sheet) or tables: (linked)")
+        if sheets is not None and (self.sheet or not self.tabbed or self.layout == "linked"):
+            raise ConfigError(f"endpoint {endpoint}: sheets: is for a flat or hierarchical workbook (xlsx, Google "
+                              "Sheets), without sheet: (one sheet) or tables: (linked)")
         self.tables: dict[str, str] = dict(options.get("tables") or {})
         self._check_options()
         # the board's sheets: one per objective's period or team (sheet_writer), all read back
@@ -142,6 +143,7 @@ class SpreadsheetConnector(Connector):
                                            or self.layout == "linked" or self.sheet or sheets is not None):
             raise ConfigError(f"endpoint {endpoint}: sheet_per: {self.sheet_per!r}; give period or team, for a flat or "
                               "hierarchical xlsx workbook without sheet: or sheets:")
+        self.mapping.looked_up = frozenset(self._option("lookups") or {})  # read as text, parsed after the lookup
         scoped = self._option("scoped_ids") or []
         self._parent_rules = {}
         for part, pattern in (self._option("parent_from_id") or {}).items():
@@ -223,7 +225,9 @@ class SpreadsheetConnector(Connector):
 
     def _prints(self, prior: dict | None) -> row_prints.Prints | None:
         """Row fingerprints for this read (``row_prints``), where the file's shape allows them."""
-        if not self.by_blocks or self.layout == "linked" or self._option("lookups") or len(self.table_files()) != 1:
+        # a period made of several columns (period_from) shifts the cells the blocks are cut by: read whole
+        if (not self.by_blocks or self.layout == "linked" or self._option("lookups") or self._option("period_from")
+                or len(self.table_files()) != 1):
             return None
         return row_prints.Prints(prior, self._shape().hexdigest(), self._read_row)
 
@@ -267,11 +271,11 @@ class SpreadsheetConnector(Connector):
         ``sheets: all`` / ``sheets: [A, B]`` (several, one per team or area, each with its
         own header); None is the first sheet."""
         wanted = "all" if self.sheet_per else self.options.get("sheets")
-        if wanted is None or self.name != "xlsx":
+        if wanted is None or not self.tabbed:
             return [self.sheet]
-        if not self.path.exists():
+        names = self.sheet_names()
+        if names is None:
             return [None]
-        names = tabular.list_sheets(self.path)
         if wanted == "all":
             return names
         unknown = [w for w in wanted if w not in names]
@@ -279,6 +283,10 @@ class SpreadsheetConnector(Connector):
             raise ConfigError(f"endpoint {self.endpoint}: sheets: no sheet {unknown[0]!r} in {self.path.name} "
                               f"(sheets: {', '.join(map(repr, names))})")
         return list(wanted)
+
+    def sheet_names(self) -> list[str] | None:
+        """The workbook's sheets in order (for ``sheets:``); None while it does not exist."""
+        return tabular.list_sheets(self.path) if self.path.exists() else None
 
     def _updated(self) -> str:
         """A sheet has no per-row update times: its modification time stands for every row
@@ -308,7 +316,13 @@ class SpreadsheetConnector(Connector):
             skipped = head.index(best)
             header = self._header_cells(head, skipped)
             values = self._table_values(head[:skipped], name, best.sheet or sheet)
-            table = Table(self.mapping, header + list(values), self.layout, part, where=_where(best))
+            period = self._period_from(header, part, name)
+            # a period built from several columns is read as a column of its own, first so that it
+            # wins the period field over a source column the mapping also knows ("Cycle")
+            table = Table(self.mapping, ([period.column] if period else []) + header + list(values), self.layout,
+                          part, where=_where(best))
+            if period and not any(c.index == 0 and c.field == "period" for b in table.bindings() for c in b.columns):
+                raise MappingError(f"{name}: period_from: the mapping gives {part} rows no period field to fill")
             state.start_table((path, sheet), table, name)
             state.preamble = [[tabular.unneutralise(c) for c in r.cells] for r in head[:skipped]]
             if skipped or header_row:
@@ -317,15 +331,19 @@ class SpreadsheetConnector(Connector):
             if table.unmapped:
                 yield Note(f"{name}: columns kept in extra: {', '.join(table.unmapped)}")
             extra = list(values.values())
+            state.shift = 1 if period else 0
             prints = state.prints
             if prints is not None:
                 prints.start_table(table, [*(r.cells for r in head[:skipped + 1]), [str(v) for v in extra]],
                                    self._objective_columns(table))
             for row in itertools.chain(head[skipped + 1:], rows):
-                if extra:  # table-wide values (a year above the header, the sheet name) on every row
-                    cells = row.cells[:len(header)]
-                    row = tabular.RawRow(row.file, row.sheet, row.number,
-                                         cells + [None] * (len(header) - len(cells)) + extra)
+                if extra or period:
+                    cells = row.cells
+                    if extra:  # table-wide values (a year above the header, the sheet name) on every row
+                        cells = cells[:len(header)] + [None] * (len(header) - len(cells[:len(header)])) + extra
+                    if period:
+                        cells = [period.value(row.cells)] + cells
+                    row = tabular.RawRow(row.file, row.sheet, row.number, cells)
                 if prints is None:
                     yield from self._read_row(table, row, state)
                 else:
@@ -359,7 +377,8 @@ class SpreadsheetConnector(Connector):
         shapes = {"header_row": (int, "a row number such as 3"), "header_rows": (int, "1 or 2"),
                   "table_values": (dict, "{Column: sheet, file or a cell such as B1}"),
                   "lookups": (dict, "{field: {table: NAME, key: COLUMN, value: COLUMN}}"),
-                  "parent_from_id": (dict, "{key_result: PATTERN}"), "scoped_ids": (list, "a list of parts, e.g. [key_result]")}
+                  "parent_from_id": (dict, "{key_result: PATTERN}"), "scoped_ids": (list, "a list of parts, e.g. [key_result]"),
+                  "period_from": ((str, list), "a template such as '{Year} {Cycle}', or a list of columns")}
         for key, (kind, hint) in shapes.items():
             value = self._option(key)
             if value is not None and (not isinstance(value, kind) or isinstance(value, bool)
@@ -367,29 +386,40 @@ class SpreadsheetConnector(Connector):
                 where = "endpoint" if self.options.get(key) is not None else f"mapping {self.mapping.source}"
                 raise ConfigError(f"endpoint {self.endpoint}: {key}: {value!r} in the {where}; give {hint}")
 
-    def _lookups(self) -> dict[str, tuple[str, dict[str, str]]]:
+    def _lookups(self) -> dict[str, tuple[str, dict[str, dict[str, Any]]]]:
         """``lookups: {owner: {table: Users, key: email, value: [firstName, lastName]}}``: per field,
         the table (a sheet of this workbook, or a file beside this one) whose ``key`` column holds
-        the field's cells and whose ``value`` column(s) replace them (a name for an e-mail)."""
+        the field's cells and whose ``value`` column(s) replace them (a name for an e-mail).
+
+        A lookup may fill more than its own field from the row it finds: ``fill: {team: Area}``
+        (fields the record leaves empty), and for ``period``, ``start:`` / ``end:`` columns with
+        the period's own dates (a quarter table). The cells are looked up before they are parsed
+        (a quarter id "3" is not the year 3), and what the table gives is parsed as the field's
+        cells are. Per field: (table, {key cell: {"value": joined text, field or start/end: cell}})."""
         found = {}
         for name, spec in (self._option("lookups") or {}).items():
-            if not isinstance(spec, dict) or not {"table", "key", "value"} <= set(spec):
+            if not isinstance(spec, dict) or not {"table", "key", "value"} <= set(spec) or \
+                    not isinstance(spec.get("fill") or {}, dict) or (set(spec) & {"start", "end"} and name != "period"):
                 raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: give {{table: NAME, key: COLUMN, "
-                                  "value: COLUMN or [COLUMNS]}")
+                                  "value: COLUMN or [COLUMNS]}, optionally fill: {FIELD: COLUMN} and, for period, "
+                                  "start: COLUMN and end: COLUMN")
             table = str(spec["table"])
             path, sheet = (self.path, table) if self.tabbed else (self.path.parent / table, None)
             values = [spec["value"]] if isinstance(spec["value"], str) else list(spec["value"])
+            more = {**(spec.get("fill") or {}), **{k: spec[k] for k in ("start", "end") if spec.get(k)}}
             rows = self._rows(path, sheet)
             try:
                 header = [tf.normalise_key(c) for c in next(rows).cells]
-                wanted = [tf.normalise_key(c) for c in [spec["key"], *values]]
-                missing = [c for c, k in zip([spec["key"], *values], wanted) if k not in header]
+                named = [spec["key"], *values, *more.values()]
+                missing = [c for c in named if tf.normalise_key(c) not in header]
                 if missing:
                     raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: no column {missing[0]!r} in {table}")
-                at = [header.index(k) for k in wanted]
-                found[name] = (table, {str(r.cells[at[0]]).strip(): " ".join(
-                    str(r.cells[i]).strip() for i in at[1:] if i < len(r.cells) and r.cells[i] not in (None, ""))
-                    for r in rows if at[0] < len(r.cells) and r.cells[at[0]] not in (None, "")})
+                at = [header.index(tf.normalise_key(c)) for c in named]
+                key, joined, others = at[0], at[1:1 + len(values)], dict(zip(more, at[1 + len(values):]))
+                cell = lambda r, i: r.cells[i] if i < len(r.cells) and r.cells[i] not in (None, "") else None  # noqa: E731
+                found[name] = (table, {str(r.cells[key]).strip(): {
+                    "value": " ".join(str(cell(r, i)).strip() for i in joined if cell(r, i) is not None),
+                    **{k: cell(r, i) for k, i in others.items()}} for r in rows if cell(r, key) is not None})
             except (tabular.TableError, FileNotFoundError, StopIteration) as e:
                 raise ConfigError(f"endpoint {self.endpoint}: lookups.{name}: cannot read {table} ({e or 'empty'})") from None
             finally:
@@ -438,6 +468,27 @@ class SpreadsheetConnector(Connector):
         return [upper[i] if c in (None, "") and i < len(upper) and upper[i] not in (None, "") else c
                 for i, c in enumerate(cells)]
 
+    def _period_from(self, header: list[Any], part: str, name: str) -> _PeriodFrom | None:
+        """``period_from: "{Year} {Cycle}"`` (or ``[Year, Cycle]``, joined by a space): the
+        period an objective's row gives in several columns, read as one label ("2025 S1" →
+        2025-H1 with its dates). A linked table of another kind without those columns is
+        left alone; any other table must have them all."""
+        spec = self._option("period_from")
+        if not spec:
+            return None
+        template = spec if isinstance(spec, str) else " ".join(f"{{{c}}}" for c in spec)
+        wanted = re.findall(r"\{([^{}]+)\}", template)
+        keys = [tf.normalise_key(c) for c in header]
+        at = {c: keys.index(tf.normalise_key(c)) for c in wanted if tf.normalise_key(c) in keys}
+        if not at and self.layout == "linked" and self.mapping.kind(part) != "objective":
+            return None
+        missing = [c for c in wanted if c not in at]
+        if missing or not wanted:
+            raise MappingError(f"{name}: period_from: no column {missing[0]!r} in this table's header" if missing else
+                               f"{name}: period_from: name the columns in braces, e.g. '{{Year}} {{Cycle}}'")
+        column = self.mapping.write_header(self.mapping.parts_of("objective")[0], "period")
+        return _PeriodFrom(f"{template} / {column}", template, at)  # bound by its last part, as a two-row header's
+
     def _table_values(self, above: list[tabular.RawRow], name: str, sheet: str | None) -> dict[str, Any]:
         """``table_values: {Team: sheet, Year: B1}``: columns whose value is the same on every row,
         taken from the sheet's name, the file's name or a cell above the header."""
@@ -471,7 +522,7 @@ class SpreadsheetConnector(Connector):
                 yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
                 return
             # a workbook cell right of the header is data someone typed there: kept, and said so
-            overflow = {f"column {tabular.column_letter(i + 1)}": json_value(v)
+            overflow = {f"column {tabular.column_letter(i + 1 - state.shift)}": json_value(v)
                         for i, v in enumerate(cells[width:], width) if v not in (None, "")}
             yield Note(f"{where}: cells right of the header kept in extra as {', '.join(overflow)}")
             cells = cells[:width]
@@ -572,11 +623,8 @@ class SpreadsheetConnector(Connector):
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
         for name in [n for n in state.lookups if fields.get(n) is not None] if state.lookups else ():
-            table, values = state.lookups[name]
-            joined = values.get(str(fields[name]).strip())
-            if joined is None:  # said, not guessed: the cell stays as it was
-                state.warnings.append(Note(f"{where}: {name} {fields[name]!r} is not in {table}; kept as it is"))
-            fields[name] = joined or fields[name]
+            if error := self._look_up(kind, name, fields, extra, state, where):
+                return Rejected(where, error)
         rule = self._parent_rules.get(kind)
         if rule and ext and not fields.get(_MAIN_PARENT[kind]) and (m := rule.fullmatch(ext)):
             fields[_MAIN_PARENT[kind]] = m.group(1)  # "2022-Q1-CI-1.1" → its objective "2022-Q1-CI-1"
@@ -593,6 +641,7 @@ class SpreadsheetConnector(Connector):
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result id and a date")
+        periods.settle(fields, extra, self.endpoint)
         for name, value in fields.items():
             if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
                 fields[name] = json_value(value)
@@ -609,6 +658,44 @@ class SpreadsheetConnector(Connector):
         if found:  # shown with the record, once
             state.warnings = state.warnings + [Note(f"{where}: {p}") for p in found]
         return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
+
+    def _look_up(self, kind: str, name: str, fields: dict[str, Any], extra: dict[str, Any], state: _ReadState,
+                 where: str) -> str | None:
+        """A looked-up cell (read as text, see ``Mapping.looked_up``) replaced by what its lookup
+        table's row gives, then parsed as the field's cells are; the row's other columns fill
+        the fields the lookup names (a period's dates among them). Returns why the record is
+        rejected, when a value from the table does not read and the mapping says ``strict_values``."""
+        table, values = state.lookups[name]
+        cell = fields[name]
+        row = values.get(str(cell).strip())
+        if row is None:  # said, not guessed: the cell stays as it was
+            state.warnings.append(Note(f"{where}: {name} {cell!r} is not in {table}; kept as it is"))
+        row = row or {"value": cell}
+        for field_name, value in [(name, row["value"] or cell)] + [(f, v) for f, v in row.items() if f not in
+                                                                 ("value", "start", "end") and v is not None]:
+            if field_name != name and fields.get(field_name) is not None:
+                continue  # the row's own cell wins over the table's
+            try:
+                fields[field_name] = self.mapping.parse_value(kind, field_name, None, value)
+            except tf.TransformError as e:
+                if self.mapping.strict_values:
+                    return f"{field_name} {value!r} from {table}: {e}"
+                fields.pop(field_name, None)
+                unparsed.keep(extra, self.endpoint, field_name, value, f"from {table}: {e}")
+        period = fields.get("period") if name == "period" else None
+        if period is not None and (row.get("start") is not None or row.get("end") is not None):
+            order = self.mapping.options.get("date_order", "ymd")
+            try:
+                start, end = (tf.parse_date(row.get(k), order=order) for k in ("start", "end"))
+            except tf.TransformError as e:
+                state.warnings.append(Note(f"{where}: period {cell!r}: the dates in {table} do not read ({e}); "
+                                           "the period is kept without them"))
+                return None
+            label = period.text or period.label if isinstance(period, tf.PeriodLabel) else str(period)
+            key = period.label if isinstance(period, tf.PeriodLabel) else label
+            if start and end:  # the table's own dates are the facts, whatever the label would say
+                fields["period"] = tf.PeriodLabel(key, start, end, "table", text=label)
+        return None
 
     def _fill_references(self, kind: str, fields: dict[str, Any], row_ids: dict[str, str], state: _ReadState) -> None:
         """References a row implies: its objective and KR, an activity's initiative."""
@@ -726,6 +813,20 @@ class _Later(collections.abc.Mapping):
 
     def __len__(self):
         return len(self._get())
+@dataclasses.dataclass(frozen=True)
+class _PeriodFrom:
+    """A period label made of several cells of a row (``period_from``)."""
+
+    column: str  # the header of the made column: the mapping's period column name, with the template
+    template: str  # "{Year} {Cycle}"
+    at: dict[str, int]  # column named in the template → its index in the row
+
+    def value(self, cells: list[Any]) -> str | None:
+        """The row's label, "2025 S1"; None when one of its cells is blank (no period given)."""
+        parts = {c: tf.parse_text(cells[i]) if i < len(cells) else None for c, i in self.at.items()}
+        if any(v is None for v in parts.values()):
+            return None
+        return re.sub(r"\{([^{}]+)\}", lambda m: parts[m.group(1)], self.template)
 
 
 def _mtime(path: Path) -> str:
@@ -760,6 +861,7 @@ class _ReadState:
         self.prints: row_prints.Prints | None = None  # a read by blocks of rows (row_prints)
         self.log: list[tuple[str, str]] | None = None  # (kind, id) of the records the current block makes
         self.renamed = False  # a repeated title got "~2": ids depend on rows far apart, no block state kept
+        self.shift = 0  # cells put before the file's own on each row (a period made by period_from)
 
     def start_table(self, key: tuple, table: Table, name: str) -> None:
         """A new table (file or sheet): nothing carries over from the one before but records."""

@@ -47,11 +47,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from okrsync import documents, hookimpl
+from okrsync import documents, hookimpl, periods, unparsed
 from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.config import check_options
@@ -341,7 +342,10 @@ class StructuredConnector(Connector):
     def convert(self, kind: str, name: str, transform: str | None, value: Any, fields: dict, extra: dict,
                 at: Callable[[], str]) -> Rejected | None:
         """One raw value through the spreadsheet transforms into ``fields`` (or, for a
-        field the model lacks, as it is into ``extra``); a Rejected located at ``at()``
+        field the model lacks, as it is into ``extra``). A value that does not convert is kept
+        as text in ``extra`` with the reason and its JSON pointer (``unparsed.keep``), unless it
+        identifies or places the record or the mapping says ``strict_values``: then a Rejected
+        located at ``at()``
         (made only then: building pointers for every value showed on 50,000-KR files)."""
         if name not in MODEL_FIELDS[kind]:
             extra[f"extra.{self.endpoint}.{name}"] = value
@@ -354,13 +358,18 @@ class StructuredConnector(Connector):
         cacheable = name not in _UNIQUE and value.__class__ in _SCALARS
         parsed = seen.get((value.__class__, value), _MISS) if cacheable else _MISS
         if parsed is _MISS:
-            # a period may be a list of parts; a KR's levels are a list of names or {name, description}
-            if isinstance(value, (dict, list)) and not (name in ("period", "levels") and isinstance(value, list)):
-                return Rejected(at(), f"{name}: expected a single value, got {_shape(value)}")
             try:
+                # a period may be a list of parts; a KR's levels are a list of names or {name, description}
+                if isinstance(value, (dict, list)) and not (name in ("period", "levels") and isinstance(value, list)):
+                    raise tf.TransformError(f"expected a single value, got {_shape(value)}")
                 parsed = _period(value, self.mapping.values, converter) if name == "period" else converter(value)
             except tf.TransformError as e:
-                return Rejected(at(), f"{name}: {e}")
+                # tolerant values (okrsync/unparsed.py): only what identifies or places a record rejects it
+                if self.mapping.values.strict_values or unparsed.rejects(name):
+                    return Rejected(at(), f"{name}: {e}")
+                kept = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+                unparsed.keep(extra, self.endpoint, name, kept, f"at {at()}: {e}")
+                return None
             # statuses, owners, periods, dates repeat record after record: parse each once
             if cacheable and len(seen) < _MEMO_MAX and isinstance(parsed, _IMMUTABLE):
                 seen[(value.__class__, value)] = parsed
@@ -378,6 +387,7 @@ class StructuredConnector(Connector):
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result (its parent) and a date (at)")
+        periods.settle(fields, extra, self.endpoint)
         for name, value in fields.items():
             if isinstance(value, _JSON_LATER):
                 fields[name] = json_value(value)
@@ -389,7 +399,8 @@ class StructuredConnector(Connector):
         errors = [p for p in found if p.severity == "error"]
         if errors:
             return Rejected(where, "; ".join(f"{p.field}: {p.message}" for p in errors))
-        state.warnings = [Note(f"{where}: {p}") for p in found]
+        if found:  # kept with the record: siblings are all made before any is yielded
+            state.warnings[(kind, ext)] = [Note(f"{where}: {p}") for p in found]
         return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
 
     def _external_id(self, part: Part, frame: Frame, up: list[Frame], doc: Doc, fields: dict) -> str | Rejected:
@@ -490,7 +501,7 @@ class _State:
 
     seen: dict[tuple[str, str], tuple[dict, str]] = field(default_factory=dict)
     matched: dict[str, tuple[Part, str | None]] = field(default_factory=dict)  # part → (part, first place it found nothing)
-    warnings: list[Note] = field(default_factory=list)
+    warnings: dict[tuple[str, str], list[Note]] = field(default_factory=dict)  # (kind, id) → its warnings
     updated: str | None = None
 
     def tried(self, part: Part, where: Callable[[], str], found: bool) -> None:
@@ -516,8 +527,7 @@ class _State:
                                "under each parent)")
             return
         self.seen[key] = (record.fields, record.where)
-        yield from self.warnings
-        self.warnings = []
+        yield from self.warnings.pop(key, [])
         yield record
 
 

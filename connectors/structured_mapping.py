@@ -27,7 +27,7 @@ from okrsync.model import ENTITY_TYPES
 from . import line_grammar
 
 PART_KEYS = {"kind", "path", "id", "scope", "fields", "extra", "records", "grammar", "links"}
-MAPPING_KEYS = {"name", "options", "vocabularies", "files", "records"}
+MAPPING_KEYS = {"name", "options", "vocabularies", "files", "records", "strict_values"}
 SOURCE_FROM = {"record", "root", "parent", "file", "key", "position"}  # besides part names
 
 
@@ -104,7 +104,8 @@ class StructuredMapping:
             if key not in MAPPING_KEYS:
                 raise MappingError(f"{_at(source, raw, key)}: unknown key; expected one of {', '.join(sorted(MAPPING_KEYS))}")
         values = Mapping.from_dict({"extends": "spreadsheet", "options": raw.get("options") or {},
-                                    "vocabularies": raw.get("vocabularies") or {}}, source)
+                                    "vocabularies": raw.get("vocabularies") or {},
+                                    "strict_values": bool(raw.get("strict_values"))}, source)
         parts = [_part(name, spec, f"records.{name}", source, raw["records"]) for name, spec in raw["records"].items()]
         mapping = cls(source, parts, values, raw.get("files"))
         names = {part.name for part in mapping.all_parts()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
+from . import periods
 from .model import REFERENCES
 from .store import Store, diff
 from .transforms import normalise_key
@@ -135,6 +136,6 @@ def title_key(kind: str, fields: dict[str, Any]) -> tuple:
     """(kind, normalised title, period or parent): what first contact matches a record by."""
     # a check-in has no title: a KR's check-ins are told apart by their time, not all one
     title = fields.get("at") or "" if kind == "check_in" else normalise_key(fields.get("title") or "")
-    scope = fields.get("period") if kind == "objective" else next(
+    scope = periods.key(fields.get("period")) if kind == "objective" else next(  # "Q1 2026" is "2026-Q1"
         (fields.get(r) for r in REFERENCES.get(kind, {}) if fields.get(r)), None)
     return (kind, title, scope)

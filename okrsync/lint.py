@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from .errors import ConfigError
 from .model import NUMERIC_DIRECTIONS, alignment_cycles, from_fields, objective_progress
 from .report.history import period_bounds
-from .report.progress import period_end
+from . import periods
 from .store import Store
 from .transforms import normalise_key
 
@@ -87,7 +87,7 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
     today = today or dt.date.today()
     objectives = [from_fields("objective", i, f) for i, _, f in store.entities("objective")]
     if period:
-        objectives = [o for o in objectives if o.period == period]
+        objectives = [o for o in objectives if periods.same(o.period, period, o.extra)]
     krs_of: dict[str, list] = {o.id: [] for o in objectives}
     for i, _, f in store.entities("key_result"):
         if f.get("objective_id") in krs_of:
@@ -129,7 +129,7 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
     _orphans_and_untitled(store, report)
     _dates_outside_periods(store, objectives, krs_of, report)
     for o in objectives:
-        end = period_end(store, o.period) or o.due
+        end = (period_bounds(store, o.period, o.extra) or (None, None))[1] or o.due
         if o.type == "committed" and end and end < today:
             p = objective_progress(krs_of[o.id])
             if p is not None and round(p + 1e-9, 1) < 1.0:
@@ -140,7 +140,7 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
 def _dates_outside_periods(store: Store, objectives, krs_of, report) -> None:
     """Record dates the period contradicts are kept as given (never rewritten): said here."""
     for o in objectives:
-        bounds = period_bounds(store, o.period)
+        bounds = period_bounds(store, o.period, o.extra)
         if bounds is None:  # no period, or a label without dates ("Rolling")
             continue
         first, last = bounds
@@ -177,7 +177,7 @@ def _measurable(kr) -> bool:
 def _duplicates(objectives, krs_of, report) -> None:
     seen: dict[tuple, str] = {}
     for o in objectives:
-        key = ("objective", o.period, normalise_key(o.title))
+        key = ("objective", periods.key(o.period, o.extra), normalise_key(o.title))
         if key in seen:
             report("duplicate-title", o, f"same title as objective {seen[key]} in {o.period or 'no period'}")
         seen.setdefault(key, o.id)

@@ -40,6 +40,7 @@ FIELD_TRANSFORMS = {
     "progress": "scaled", "due": "date", "end": "date", "at": "datetime", "period": "period",
     "status": "choice", "direction": "choice", "unit": "choice", "type": "choice", "primary": "bool",
     "levels": "levels",
+    "owner": "name", "team": "name",
 }
 DATE_FIELDS = {"due", "end"}  # ``start`` is a date on objectives and initiatives, a number on KRs
 LAYOUTS = ("flat", "hierarchical", "linked")
@@ -145,6 +146,7 @@ class Mapping:
     source: str = ""
     strict_values: bool = False  # a cell that does not convert rejects its record (else: kept as text, unparsed.py)
     choices: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)  # vocabulary → word key → value
+    looked_up: frozenset[str] = frozenset()  # fields a lookup table replaces: read as text, parsed after the lookup
 
     # ------------------------------------------------------------ loading
 
@@ -385,6 +387,8 @@ class Mapping:
         """``parse_value`` for one column, with the transform resolved once: text and measure
         columns (most cells of an import) skip the per-cell dispatch; the rest go through
         ``parse_value`` itself, so errors (an unknown transform too) surface as before."""
+        if name in self.looked_up:
+            return tf.parse_text
         resolved = transform or FIELD_TRANSFORMS.get(name, "text")
         if name == "start" and kind != "key_result":
             resolved = "date"
@@ -429,19 +433,23 @@ class Mapping:
 
 def period_or_label(value: Any, options: dict) -> tf.PeriodLabel | str | None:
     """A period cell: a recognised label with its dates (``2025-Q3``, ``Q3 2024``, ``FY25 Q1``,
-    ``GJ 2025/26``, ``Jul–Sep 2026`` …), else the label as written without dates ("Rolling",
-    "during 2025", "Q1+Q2 2025"): a period never rejects its record."""
+    ``GJ 2025/26``, ``2025 S1``, ``Jul–Sep 2026`` …) and the text as written (``text``), else
+    the label as written without dates ("Rolling", "during 2025", "Q1+Q2 2025"): a period
+    never rejects its record. ``periods.settle`` puts it in a record."""
     fiscal = {"fiscal_year_start": int(options.get("fiscal_year_start", 1)),
               "fiscal_year_naming": options.get("fiscal_year_naming", "end")}
+    if isinstance(value, tf.PeriodLabel):
+        return value
     try:
-        return tf.parse_period(value, **fiscal)
+        found = tf.parse_period(value, **fiscal)
     except tf.TransformError:
-        pass
-    try:
-        months = tf.parse_month_range(value)  # a quarter or half that names its months
-    except tf.TransformError:
-        months = None
-    return tf.parse_period(months, **fiscal) if months else tf.parse_text(value)
+        try:
+            months = tf.parse_month_range(value)  # a quarter or half that names its months
+        except tf.TransformError:
+            months = None
+        found = tf.parse_period(months, **fiscal) if months else None
+    # the label is kept as written ("Q3 2024"); the canonical one and the dates go beside it
+    return dataclasses.replace(found, text=tf.parse_text(value)) if found else tf.parse_text(value)
 
 
 @functools.lru_cache(maxsize=32)

@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 import yaml
 
-from . import probe
+from . import periods, probe
 from .connector import Record, WriteBatch
 from .errors import ConfigError
 from .model import KINDS
@@ -190,9 +190,12 @@ def verify(hub: Hub, target: str) -> Verification:
             continue
         allowed = hub._fields(conn, item.kind)
         ours = project(hub._held(conn, item.kind, current[1]), allowed, target)
-        flagged = {name: values for name, values in diff(ours, project(theirs, allowed, target)).items()}
+        # the dates a target's read gives its periods are no difference (okrsync/periods.py)
+        flagged = {name: values for name, values in diff(ours, project(periods.without(theirs, target), allowed, target)).items()}
         for name in current[1]:
-            if allowed is not None and name not in allowed and current[1][name] not in (None, ""):
+            # another source's period dates are no loss: the target holds the label they belong to
+            if allowed is not None and name not in allowed and current[1][name] not in (None, "") \
+                    and not name.startswith(f"extra.{periods.NS}."):
                 result.explained[name] += 1
         if flagged:
             for name, (want, got) in sorted(flagged.items()):

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Iterable
 
-from . import checkins, guard, unparsed
+from . import checkins, guard, periods, unparsed
 from . import levels as ordinal
 from . import policy as policy_mod
 from .connector import Connector, Context, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
@@ -385,7 +385,8 @@ class Hub:
         key = (record.kind, record.external_id)
         if key in reading.links:
             cid, base_json = reading.links[key]
-            if base_json == dumps(fields):
+            # a period's dates this read adds to a base okrsync wrote are no edit (periods.py)
+            if base_json == dumps(fields) or base_json == dumps(periods.without(fields, plan.endpoint)):
                 plan.counters.unchanged += 1
                 return None
             return cid, json.loads(base_json) if base_json else {}
@@ -956,7 +957,8 @@ ALL_EXTRAS = "extra.*"  # in a connector's fields(): it holds every tool's extra
 
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:
     """The part of a record an endpoint holds: its allowed fields and its own ``extra``."""
-    own = (f"extra.{endpoint}.", unparsed.prefix(endpoint))  # with why its cells were kept as text
+    # with why its cells were kept as text, and the dates it gave its periods
+    own = (f"extra.{endpoint}.", unparsed.prefix(endpoint), periods.prefix(endpoint))
     if allowed is None:
         return {k: v for k, v in fields.items() if not k.startswith("extra.") or k.startswith(own)}
     if ALL_EXTRAS in allowed:

@@ -20,6 +20,7 @@ was expected and quotes the bad value.
     parse_choice(value, vocabulary, *, field="value") -> str | None
     parse_json(value)                                -> object | None
     parse_text(value)                                -> str | None
+    parse_name(value)                                -> str | None (an owner or team)
 
 ``TRANSFORMS`` maps the short names used in mapping files to these functions.
 """
@@ -34,14 +35,14 @@ import math
 import numbers
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Callable
 
 __all__ = [
     "TRANSFORMS", "PeriodLabel", "TransformError", "normalise_key", "parse_bool",
     "parse_choice", "parse_date", "parse_datetime", "parse_json", "parse_number",
-    "parse_percent", "parse_period", "parse_scaled", "parse_text", "period_for_dates", "parse_month_range",
+    "parse_name", "parse_percent", "parse_period", "parse_scaled", "parse_text", "period_for_dates", "parse_month_range",
 ]
 
 
@@ -456,10 +457,11 @@ def parse_datetime(value: Any, *, order: str = "ymd",
 
 @dataclass(frozen=True)
 class PeriodLabel:
-    label: str
+    label: str  # the canonical label, "2024-Q3": what two spellings of one period share
     start: dt.date
     end: dt.date  # inclusive last day
     kind: str  # "quarter" | "half" | "year" | "month"
+    text: str | None = field(default=None, compare=False)  # the label as written, "Q3 2024" (None: as ``label``)
 
 
 _DAY = dt.timedelta(days=1)
@@ -532,6 +534,11 @@ def parse_period(value: Any, *, fiscal_year_start: int = 1,
 _FISCAL_WORD = re.compile(r"\b(?:GESCHÄFTSJAHR|GESCHAEFTSJAHR|WIRTSCHAFTSJAHR|FISCAL YEAR|FISCAL|GJ|WJ)(?=[\s\-/_.0-9']|$)")
 _GERMAN_PART = re.compile(r"\b([1-4])\.\s*(QUARTAL|HALBJAHR|HJ)\b")  # "1. Quartal", "2. Halbjahr"
 _HJ = re.compile(r"\bHJ\s*([12])\b")  # "HJ1"
+# Halves and quarters in words as a cycle column holds them (Spanish, Portuguese, English):
+# "S1", "Semestre 2", "1º semestre", "2nd semester", "3er trimestre", "1st quarter"
+_SEMESTER = re.compile(r"\b(?:S|SEM|SEMESTRE|SEMESTER)\s*([12])\b|\b([12])\s*(?:O|ER|ST|ND|°)?\.?\s*(?:SEMESTRE|SEMESTER)\b")
+_WHOLE_YEAR = re.compile(r"\s*\b(?:ANUAL|ANNUAL|FULL YEAR|AÑO|ANO|GANZJAHR|JAHR|ANNÉE|ANNEE)\b\s*")  # "2026 Anual": the year
+_TRIMESTER = re.compile(r"\b(?:TRIMESTRE|QUARTER)\s*([1-4])\b|\b([1-4])\s*(?:O|ER|ST|ND|RD|TH|°)?\.?\s*(?:TRIMESTRE|QUARTER)\b")
 _YEAR_PAIR = re.compile(r"(?<![0-9])([0-9]{4}|[0-9]{2})\s*[/\-]\s*([0-9]{4}|[0-9]{2})(?![0-9])")  # 2025/26
 
 
@@ -541,6 +548,9 @@ def _fiscal_spelling(text: str, fiscal_year_start: int, naming: str, value: Any)
     text = _FISCAL_WORD.sub("FY", text)
     text = _GERMAN_PART.sub(lambda m: ("Q" if m.group(2) == "QUARTAL" else "H") + m.group(1), text)
     text = _HJ.sub(lambda m: "H" + m.group(1), text)
+    text = _SEMESTER.sub(lambda m: "H" + (m.group(1) or m.group(2)), text)
+    text = _TRIMESTER.sub(lambda m: "Q" + (m.group(1) or m.group(2)), text)
+    text = _WHOLE_YEAR.sub("", text) if re.search(r"[0-9]{4}", text) else text
     pair = _YEAR_PAIR.search(text)
     if pair:
         first = _full_year(pair.group(1))
@@ -736,6 +746,30 @@ def parse_text(value: Any) -> str | None:
     raise _error("text, a number or a date", value)
 
 
+NAME_MAX = 120  # longer than any person's, role's or team's name: pasted text
+# cells that hold a slot for a name, not a name: "000", "-", "n/a", "TBD"
+_NOT_NAMES = frozenset({"n/a", "na", "tbd", "tba", "null", "none", "nil", "unknown", "?"})
+
+
+def parse_name(value: Any) -> str | None:
+    """An owner or team as given: a person, a role ("Head of Sales") or a team, trimmed and
+    otherwise kept as written. A value that is clearly no name raises: several lines (a
+    program's printout pasted in), only digits and punctuation ("000", "-"), a placeholder
+    ("n/a", "TBD"), or more than ``NAME_MAX`` characters."""
+    text = parse_text(value)
+    if text is None:
+        return None
+    if "\n" in text:
+        raise _error("a name on one line", value, "several lines: pasted text, not a name")
+    if len(text) > NAME_MAX:
+        raise _error(f"a name (at most {NAME_MAX} characters)", value)
+    if not any(ch.isalpha() for ch in text):
+        raise _error("a name", value, "only digits and punctuation: a placeholder, not a name")
+    if text.casefold() in _NOT_NAMES:
+        raise _error("a name", value, "a placeholder, not a name")
+    return text
+
+
 TRANSFORMS: dict[str, Callable[..., Any]] = {
     "number": parse_number,
     "percent": parse_percent,
@@ -747,4 +781,5 @@ TRANSFORMS: dict[str, Callable[..., Any]] = {
     "choice": parse_choice,
     "json": parse_json,
     "text": parse_text,
+    "name": parse_name,
 }

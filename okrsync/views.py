@@ -14,6 +14,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from . import levels as ordinal
+from . import periods
 from .lock import StoreLock
 from .model import band, from_fields, objective_progress, progress, score
 from .names import Names
@@ -288,7 +289,7 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
 
     objectives = [from_fields("objective", cid, f) for cid, f in live["objective"].items()]
     if period:
-        objectives = [o for o in objectives if o.period == period]
+        objectives = [o for o in objectives if periods.same(o.period, period, o.extra)]
     ids = {o.id for o in objectives}
 
     def node(obj) -> dict[str, Any]:

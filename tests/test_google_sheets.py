@@ -255,3 +255,42 @@ def test_hierarchical_kr_rows_may_name_their_objective_by_id_in_files_too(tmp_pa
     conn = CsvConnector("h", {"path": "h.csv", "layout": "hierarchical"}, Context(base_dir=tmp_path))
     krs = {r.external_id: r.fields["objective_id"] for r in conn.read(None) if isinstance(r, Record) and r.kind == "key_result"}
     assert krs == {"KR-1": "O-1", "KR-2": "O-2"}  # by its id cell; without one, the objective above
+
+
+TEAM_TABS = {  # one tab per team, each with its own column order (as the xlsx sheets: test has)
+    "Sales": [["Objective ID", "Objective", "Key result ID", "Key result", "Target"],
+              ["S-1", "Win EMEA", "S-1.1", "Ten logos", 10], ["S-1", "Win EMEA", "S-1.2", "Pipeline", 2000000]],
+    "Platform": [["Key result", "Target", "Objective", "Objective ID", "Key result ID"],
+                 ["Uptime", 99.9, "Be reliable", "P-1", "P-1.1"]],
+    "Notes": [["Objective ID", "Objective", "Key result ID", "Key result", "Target"],
+              ["N-1", "Write things down", "N-1.1", "Docs written", 12]],
+}
+
+
+def test_sheets_all_or_a_list_reads_each_tab_with_its_own_header_and_the_tab_name_as_a_value():
+    spec = DiscoveryCheck.load(SPEC)
+    with GoogleSheets() as emu:
+        for tab, rows in TEAM_TABS.items():
+            emu.add_sheet(SID, tab, rows)
+        every = connector(url=emu.url, auth={"bearer": "test-token"}, sheet=None, sheets="all", table_values={"Team": "sheet"})
+        items = list(every.read(None))
+        records = [i for i in items if isinstance(i, Record)]
+        assert [(r.kind, r.external_id, r.fields.get("team")) for r in records if r.kind == "objective"] == [
+            ("objective", "S-1", "Sales"), ("objective", "P-1", "Platform"), ("objective", "N-1", "Notes")]
+        assert sum(r.kind == "key_result" for r in records) == 4
+        platform = next(r for r in records if r.external_id == "P-1.1")
+        assert (platform.fields["target"], platform.fields["objective_id"], platform.where) == (
+            99.9, "P-1", f"spreadsheet {SID} [Platform] row 2")
+        # the tabs asked once (titles only), then one batchGet of all three
+        asked = [(h.method, h.path, {k: v[0] for k, v in h.query.items()}) for h in emu.log]
+        assert asked[0] == ("GET", P, {"fields": "sheets.properties.title"}) and len(asked) == 2
+        assert emu.log[1].query["ranges"] == ["'Sales'", "'Platform'", "'Notes'"]
+        for hit in emu.log:
+            spec.request(hit.method, hit.path, hit.json(), {k: v if len(v) > 1 else v[0] for k, v in hit.query.items()})
+        two = connector(url=emu.url, auth={"bearer": "test-token"}, sheet=None, sheets=["Platform", "Sales"])
+        assert {r.external_id for r in two.read(None) if isinstance(r, Record) and r.kind == "objective"} == {"P-1", "S-1"}
+        wrong = connector(url=emu.url, auth={"bearer": "test-token"}, sheet=None, sheets=["Sales", "Marketing"])
+        with pytest.raises(ConfigError, match="sheets: no sheet 'Marketing' in spreadsheet .* \\(sheets: 'Sales', 'Platform', 'Notes'\\)"):
+            list(wrong.read(None))
+    with pytest.raises(ConfigError, match="sheets: is for a flat or hierarchical workbook"):
+        connector(sheets="all")  # with sheet: OKRs as well

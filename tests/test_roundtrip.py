@@ -16,6 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from okrsync import periods as period_facts
+from okrsync.transforms import TransformError, parse_name
 from okrsync.connector import Context, Cursor, Record, Rejected, WriteBatch
 from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.model import CONFIDENCE_SCALES, DIRECTIONS, OBJECTIVE_TYPES, STATUSES, UNITS, KeyResult, Objective, \
@@ -31,6 +33,17 @@ formula_like = st.builds(lambda p, t: p + t, st.sampled_from(["=", "+", "-", "@"
 number_like = st.sampled_from(["12", "007", "1.0", "3,5", "1e5", "TRUE", "-0", "2026-01-01", "45%", "$3"])
 text = st.one_of(words, formula_like, number_like)
 ids = st.text("ABCDEFGHKMNOPRSTUVXYZ0123456789-_.", min_size=1, max_size=8).map(str.strip).filter(bool)
+
+
+def _is_name(value: str) -> bool:
+    try:
+        return parse_name(value) == value
+    except TransformError:
+        return False
+
+
+# owners and teams: a value that is clearly no name ("0", two lines) is kept in extra on read (issue 15 item 6)
+names = st.one_of(words, formula_like).filter(_is_name)
 dates = st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)).map(dt.date.isoformat)
 cell_float = lambda x: float("%.15g" % x)  # noqa: E731
 # Numbers as a spreadsheet cell holds them: Excel keeps 15 significant digits (openpyxl
@@ -73,7 +86,7 @@ def key_result(draw, kr_id: str, objective_id: str) -> KeyResult:
     lo, hi = CONFIDENCE_SCALES[scale or "0-1"]
     confidence = draw(maybe(st.floats(lo, hi).map(cell_float)))
     return KeyResult(
-        id=kr_id, objective_id=objective_id, title=draw(text), description=draw(maybe(text)), owner=draw(maybe(text)),
+        id=kr_id, objective_id=objective_id, title=draw(text), description=draw(maybe(text)), owner=draw(maybe(names)),
         direction=direction, unit=unit, currency=draw(st.sampled_from(["EUR", "USD", "JPY", "CHF"])) if unit == "currency" else None,
         start=start, current=current, target=target, range_low=low, range_high=high, levels=levels, level=level,
         weight=draw(maybe(st.floats(0, 100).map(cell_float))), confidence=confidence, confidence_scale=scale,
@@ -94,7 +107,7 @@ def datasets(draw, objective_extras: bool) -> list:
     for i, oid in enumerate(objective_ids):
         start, due = draw(maybe(dates)), draw(maybe(dates))
         entities.append(Objective(
-            id=oid, title=draw(text), description=draw(maybe(text)), owner=draw(maybe(text)), team=draw(maybe(words)),
+            id=oid, title=draw(text), description=draw(maybe(text)), owner=draw(maybe(names)), team=draw(maybe(names)),
             period=draw(maybe(periods)), parent_id=draw(maybe(st.sampled_from(objective_ids[:i]))) if i else None,
             type=draw(maybe(st.sampled_from(OBJECTIVE_TYPES))), status=draw(maybe(st.sampled_from(STATUSES))),
             weight=draw(maybe(st.floats(0, 10).map(cell_float))), start=start and dt.date.fromisoformat(start),
@@ -122,7 +135,8 @@ def round_trip(suffix: str, layout: str, entities: list) -> None:
     got = {(r.kind, r.external_id): r.fields for r in items if isinstance(r, Record)}
     assert got.keys() == expected.keys()
     for key, fields in expected.items():
-        assert got[key] == fields, key
+        # a recognised period's dates come with the read (okrsync/periods.py), beside the label written
+        assert period_facts.without(got[key], ENDPOINT) == fields, key
     written = [key for key in expected if key[0] == "key_result"]
     assert [(r.kind, r.external_id) for r in items if isinstance(r, Record) and r.kind == "key_result"] == written
 

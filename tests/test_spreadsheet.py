@@ -128,7 +128,10 @@ def test_flat(tmp_path, fmt):
     records, rejected, _ = read(connector(tmp_path, table(tmp_path, fmt, FLAT)))
     assert not rejected and kinds(records) == {"objective": 2, "key_result": 3}
     got = by_id(records)
-    assert got[("objective", "O-1")]["period"] == "2026-Q1" == got[("objective", "O-2")]["period"]
+    # each label kept as written; the key and dates beside it say both are the same quarter
+    assert (got[("objective", "O-1")]["period"], got[("objective", "O-2")]["period"]) == ("Q1 2026", "2026-Q1")
+    assert {(got[("objective", o)]["extra.period.sheet:key"], got[("objective", o)]["extra.period.sheet:start"],
+             got[("objective", o)]["extra.period.sheet:end"]) for o in ("O-1", "O-2")} == {("2026-Q1", "2026-01-01", "2026-03-31")}
     arr = got[("key_result", "KR-1")]
     assert (arr["objective_id"], arr["unit"], arr["currency"], arr["target"]) == ("O-1", "currency", "USD", 5_000_000)
     churn = got[("key_result", "KR-2")]

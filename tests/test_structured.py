@@ -50,7 +50,9 @@ def test_nested_yaml_top_level_owner_year_period_from_key_scoped_ids_and_unsorte
     assert not rejected
     assert kinds(records) == {"objective": 3, "key_result": 3, "check_in": 3}
     # integer and string ids mixed: 1, "2", 3 are all text ids
-    assert by_id[("objective", "1")]["period"] == "2026-Q1" and by_id[("objective", "3")]["period"] == "2026-Q2"
+    # labels kept as written; the canonical key beside them
+    assert by_id[("objective", "1")]["period"] == "q1 2026" and by_id[("objective", "3")]["extra.period.src:key"] == "2026-Q2"
+    assert by_id[("objective", "1")]["extra.period.src:key"] == "2026-Q1"
     # the owner at the top applies below, unless the record has its own
     assert by_id[("objective", "1")]["owner"] == "ana@example.com"
     assert by_id[("objective", "2")]["owner"] == "ben@example.com"
@@ -166,15 +168,30 @@ def test_real_corrupt_federal_objectives_fail_with_line_and_column(tmp_path):
 # ---------------------------------------------------------------- bad input
 
 
-def test_a_record_of_the_wrong_shape_and_a_bad_value_are_rejected_alone_with_their_pointer():
-    records, by_id, rejected, _ = read("bad_values.json", "bad_values.mapping.yaml")
-    assert sorted(by_id) == [("key_result", "a1"), ("key_result", "c2"), ("objective", "A"), ("objective", "C")]
+def test_a_record_of_the_wrong_shape_is_rejected_alone_and_a_bad_value_kept_as_text_with_its_pointer():
+    """Tolerant values (issue 15 item 2) in JSON too: the KR with target "lots" imports, its
+    target kept as text in extra with the JSON pointer; ``strict_values: true`` rejects it."""
+    records, by_id, rejected, notes = read("bad_values.json", "bad_values.mapping.yaml")
+    assert sorted(by_id) == [("key_result", "a1"), ("key_result", "c1"), ("key_result", "c2"), ("objective", "A"),
+                             ("objective", "C")]
+    assert (by_id[("key_result", "c1")].get("target"), by_id[("key_result", "c1")]["extra.src.target"]) == (None, "lots")
+    assert ("bad_values.json: /objectives/2/key_results/0: key_result c1: extra: column 'target': 'lots' kept as text in extra (at "
+            "bad_values.json: /objectives/2/key_results/0/target: expected a number like \"7\", \"45%\" or \"$1,200\", "
+            "got 'lots')") in [n.message for n in notes]
     assert [str(r) for r in rejected] == [
         "bad_values.json: /objectives/1: expected an object (the mapping reads keys id, title), got a number; the record is skipped",
-        "bad_values.json: /objectives/2/key_results/0/target: target: expected a number like \"7\", \"45%\" or \"$1,200\", got 'lots'",
         "bad_values.json: /objectives/0: the mapping's path '$.initiatives[*]' for initiative matched nothing; check the key "
         f"names in {SHAPES / 'bad_values.mapping.yaml'}",
     ]
+
+
+def test_strict_values_in_a_json_mapping_rejects_a_bad_value_as_before(tmp_path):
+    shutil.copy(SHAPES / "bad_values.json", tmp_path)
+    (tmp_path / "strict.yaml").write_text((SHAPES / "bad_values.mapping.yaml").read_text() + "strict_values: true\n")
+    records, by_id, rejected, _ = read("bad_values.json", "strict.yaml", base=tmp_path)
+    assert ("key_result", "c1") not in by_id and len(by_id) == 4
+    assert ("bad_values.json: /objectives/2/key_results/0/target: target: expected a number like \"7\", \"45%\" or "
+            "\"$1,200\", got 'lots'") in [str(r) for r in rejected]
 
 
 def test_malformed_yaml_names_line_and_column():
@@ -414,12 +431,16 @@ def test_a_period_from_a_month_range_field_of_the_object_holding_the_records():
     assert kinds(records) == {"objective": 3, "key_result": 3}
     # two months are no quarter: kept as the label written, without dates, never a rejection (issue 15)
     assert [(r.fields["title"], r.fields["period"], r.fields["team"], r.fields["owner"]) for r in records
-            if r.kind == "objective"] == [("Answer faster", "2026-Q3", "Support", "cx-lead@example.com"),
-                                          ("Keep customers", "2026-Q4", "Success", "cx-lead@example.com"),
+            if r.kind == "objective"] == [("Answer faster", "Jul–Sep 2026", "Support", "cx-lead@example.com"),
+                                          ("Keep customers", "2026-10..2026-12", "Success", "cx-lead@example.com"),
                                           ("Tidy runbooks", "Jul–Aug 2026", "Ops", "cx-lead@example.com")]
     assert by_id[("key_result", "2/1")] | {} == {**by_id[("key_result", "2/1")], "start": 4.0, "target": 2.0,
                                                  "unit": "percent", "direction": "decrease"}
-    assert not any(k.startswith("extra.") for r in records for k in r.fields)  # kpi/from/to are the KR's
+    # kpi/from/to are the KR's; the only extras are the recognised periods' facts
+    assert {k for r in records for k in r.fields if k.startswith("extra.")} == {
+        "extra.period.src:label", "extra.period.src:key", "extra.period.src:start", "extra.period.src:end"}
+    assert [(r.fields.get("extra.period.src:key"), r.fields.get("extra.period.src:end")) for r in records if r.kind == "objective"] == [
+        ("2026-Q3", "2026-09-30"), ("2026-Q4", "2026-12-31"), (None, None)]
     assert rejected == []
 
 

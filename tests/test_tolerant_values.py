@@ -89,3 +89,34 @@ def test_every_row_with_the_same_unreadable_cell_keeps_it(tmp_path):
     krs = [r.fields for r in records if r.kind == "key_result"]
     assert not rejected and [f["extra.sheet.Confidence"] for f in krs] == ["fairly sure"] * 3
     assert len([n for n in notes if "'fairly sure' kept as text" in n]) == 3
+
+
+OWNERS = ("Objective,Team,Key result,Owner,Target\n"
+          "Grow,  Sales EMEA  ,Logos,  Head of Sales  ,10\n"          # a role, trimmed
+          "Grow,  Sales EMEA  ,Pipeline,000,10\n"                     # a placeholder
+          "Ship,Platform,Deploys,\"REPORT OKR-OWNERS 2026-01-05\nUSER: JDOE  STATUS: OK\",10\n"  # a printout
+          "Ship,Platform,Uptime,-,10\n"                               # only punctuation
+          "Care,n/a,Tickets,Support team,10\n")                        # a team as owner; a placeholder team
+
+
+def test_owners_and_teams_as_given_and_values_that_are_no_names_kept_with_a_warning(tmp_path, monkeypatch):
+    """Issue 15 item 6: role and team names kept as written and trimmed; a value that is clearly
+    not a name is kept in extra with a located warning, counted in the summary."""
+    project = make_project(tmp_path, monkeypatch, {"okrsync.yaml": CONFIG, "okrs.csv": OWNERS})
+    text = " ".join(run("pull", "sheet").output.split())
+    warnings = ["okrs.csv row 3: key_result grow/pipeline: extra: column 'Owner': '000' kept as text in extra "
+                "(expected a name, got '000' (only digits and punctuation: a placeholder, not a name))",
+                "okrs.csv row 4: key_result ship/deploys: extra: column 'Owner': 'REPORT OKR-OWNERS",
+                "several lines: pasted text, not a name",
+                "okrs.csv row 7: objective care: extra: column 'Team': 'n/a' kept as text in extra (expected a name"]
+    assert "rejected 0" in text and "4 cell(s) kept as text" in text
+    assert [w for w in warnings if w not in text] == []
+    krs = stored(project)
+    assert {t: k["owner"] for t, k in krs.items()} == {"Logos": "Head of Sales", "Pipeline": None, "Deploys": None,
+                                                     "Uptime": None, "Tickets": "Support team"}
+    assert (krs["Pipeline"]["extra.sheet.Owner"], krs["Uptime"]["extra.sheet.Owner"]) == ("000", "-")
+    from okrsync.store import Store
+    store = Store(project / "state" / "okrsync.db")
+    teams = {f["title"]: (f["team"], f.get("extra.sheet.Team")) for _, _, f in store.entities("objective")}
+    store.close()
+    assert teams == {"Grow": ("Sales EMEA", None), "Ship": ("Platform", None), "Care": (None, "n/a")}

@@ -62,7 +62,7 @@ def test_blank_choice_gives_none():
 
 def test_registry_names():
     assert set(TRANSFORMS) == {"number", "percent", "scaled", "bool", "date", "datetime",
-                               "period", "choice", "json", "text"}
+                               "period", "choice", "json", "text", "name"}
     assert TRANSFORMS["number"] is parse_number and TRANSFORMS["period"] is parse_period
 
 
@@ -681,3 +681,19 @@ def test_choice_tells_symbols_apart():
     index = choice_index(vocab, field="unit")
     assert [parse_choice(v, vocab, field="unit", index=index) for v in ("%", "#", "€", " $ ")] == \
         ["percent", "number", "currency", "currency"]
+
+
+@pytest.mark.parametrize("value, expected", [("  Head of Sales ", "Head of Sales"), ("Sales EMEA", "Sales EMEA"),
+                                             ("Støre, Jonas G.", "Støre, Jonas G."), ("ana@example.com", "ana@example.com")])
+def test_parse_name_keeps_roles_and_teams_as_written_and_trimmed(value, expected):
+    from okrsync.transforms import parse_name
+    assert parse_name(value) == expected
+
+
+@pytest.mark.parametrize("value, reason", [("000", "only digits and punctuation"), (0, "only digits and punctuation"),
+                                           ("--", "only digits and punctuation"), ("TBD", "a placeholder"),
+                                           ("line one\nline two", "several lines"), ("x" * 121, "at most 120")])
+def test_parse_name_refuses_what_is_clearly_no_name(value, reason):
+    from okrsync.transforms import TransformError, parse_name
+    with pytest.raises(TransformError, match=reason):
+        parse_name(value)

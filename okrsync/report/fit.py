@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable
 
+from .. import periods
 from ..model import from_fields
 from ..names import Names
 from ..store import Store
@@ -89,7 +90,7 @@ class ClientData:
         (default: title and endpoint ids, no canonical id)."""
         objectives = [from_fields("objective", i, f) for i, _, f in store.entities("objective")]
         if period:
-            objectives = [o for o in objectives if o.period == period]
+            objectives = [o for o in objectives if periods.same(o.period, period, o.extra)]
         ids = {o.id for o in objectives}
         krs = [from_fields("key_result", i, f) for i, _, f in store.entities("key_result")]
         krs = [k for k in krs if k.objective_id in ids]

@@ -17,8 +17,8 @@ import datetime as dt
 import json
 from dataclasses import dataclass
 
+from .. import periods
 from ..store import ALL, Store
-from ..transforms import TransformError, parse_period
 
 
 @dataclass(frozen=True)
@@ -123,18 +123,25 @@ def _repeats(before: Event, event: Event) -> bool:
             and event.confidence in (None, before.confidence) and event.level in (None, before.level))
 
 
-def period_bounds(store: Store, label: str | None) -> tuple[dt.date, dt.date] | None:
-    """(first day, last day) of a period: its Period record, else the label read as calendar time."""
+def period_bounds(store: Store, label: str | None, extra: dict | None = None) -> tuple[dt.date, dt.date] | None:
+    """(first day, last day) of a period: its Period record, else the dates an objective's
+    source gave for it (``extra``, see okrsync/periods.py; without ``extra``, any objective's
+    with this label or key: a fiscal "FY25 Q1" or a cycle from a joined table), else the
+    label read as calendar time."""
     if not label:
         return None
     found = store.get(label)
     if found and found[0] == "period":
         return dt.date.fromisoformat(found[1]["start"]), dt.date.fromisoformat(found[1]["end"])
-    try:
-        parsed = parse_period(label)
-    except TransformError:
-        return None
-    return (parsed.start, parsed.end) if parsed else None
+    if extra is None:
+        for _, _, f in store.entities("objective"):
+            extra = periods.nested(f)
+            if f.get("period") and extra[periods.NS] and label in (f["period"], periods.key(f["period"], extra)):
+                found = periods.bounds(f["period"], extra)
+                if found:
+                    return found
+        extra = None
+    return periods.bounds(label, extra)
 
 
 def end_of_day(day: dt.date) -> dt.datetime:

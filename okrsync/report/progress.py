@@ -19,6 +19,7 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
+from .. import periods
 from ..model import CONFIDENCE_SCALES, band, from_fields, objective_progress, progress, score
 from ..names import Names
 from ..store import Store
@@ -136,12 +137,12 @@ def build(store: Store, *, team: str | None = None, period: str | None = None, a
         kr = _as_of(from_fields("key_result", i, f), events.get(i, []))
         krs_of.setdefault(kr.objective_id, []).append(kr)
     objectives = [from_fields("objective", i, f) for i, f in state.get("objective", {}).items()]
-    objectives = [o for o in objectives if (team is None or o.team == team) and (period is None or o.period == period)]
+    objectives = [o for o in objectives if (team is None or o.team == team) and (period is None or periods.same(o.period, period, o.extra))]
     names = Names.of(store)  # every row names its record by title and the ids its tools show
     sections: dict[str, list[ObjectiveRow]] = {}
     week: dict[str, OwnerWeek] = {}
     for o in objectives:
-        bounds = period_bounds(store, o.period)
+        bounds = period_bounds(store, o.period, o.extra)
         krs = krs_of.get(o.id, [])
         rows = [_kr_row(kr, events.get(kr.id, []), bounds, first_seen.get(kr.id), as_of, stale_days, names.known_as(kr.id))
                 for kr in krs]
@@ -258,9 +259,3 @@ def _notes(store: Store, state: dict, as_of: dt.datetime, now: dt.datetime) -> l
             notes.append(f"{later} {label} okrsync recorded after {as_of.date()} are not on this board "
                          f"(it shows what was known then)")
     return notes
-
-
-def period_end(store: Store, label: str | None) -> dt.date | None:
-    """The last day of a period: its Period record, else the label read as calendar time."""
-    bounds = period_bounds(store, label)
-    return bounds[1] if bounds else None
