@@ -576,6 +576,13 @@ class SpreadsheetConnector(Connector):
                 continue
             before = dict(row_ids) if p != part else None
             item = self._record(table, p, parsed[p], row_ids, state, where)
+            if (isinstance(item, Record) and item.kind == "objective" and not tf.parse_text(parsed[p].get("id"))
+                    and state.elsewhere(item)):
+                # known by its title alone, met on another sheet with other values (the same title on
+                # two teams' sheets): another objective, not a repeat of the first
+                named = item.external_id
+                item = state.distinct(item)
+                state.renamed = state.renamed or item.external_id != named
             if before is not None:
                 state.context.pop(p, None)
                 if isinstance(item, Record) and not any(k.endswith("_title") for k in parsed[p]):
@@ -862,6 +869,7 @@ class _ReadState:
         self.log: list[tuple[str, str]] | None = None  # (kind, id) of the records the current block makes
         self.renamed = False  # a repeated title got "~2": ids depend on rows far apart, no block state kept
         self.shift = 0  # cells put before the file's own on each row (a period made by period_from)
+        self.table_of: dict[tuple[str, str], str | None] = {}  # (kind, id) → the table it was first read from
 
     def start_table(self, key: tuple, table: Table, name: str) -> None:
         """A new table (file or sheet): nothing carries over from the one before but records."""
@@ -886,6 +894,11 @@ class _ReadState:
                 self._folded.setdefault((k, tf.normalise_key(t)), ext)
         return self._folded.get((kind, tf.normalise_key(title)))
 
+    def elsewhere(self, record: Record) -> bool:
+        """Whether a record of this id came from another table (file or sheet) than the current one."""
+        table = self.table_of.get((record.kind, record.external_id))
+        return table is not None and table != (self.names[-1][0] if self.names else None)
+
     def distinct(self, record: Record) -> Record:
         """A record known by its title alone, under an id of its own when an earlier row of the
         same title holds other values (two tasks both called "Kick-off"): "kick-off~2"."""
@@ -905,6 +918,7 @@ class _ReadState:
             self.log.append(key)  # an unchanged block and a changed one is for a full read to judge)
         if seen is None:
             self.seen[key] = (record.where, record.fields)
+            self.table_of[key] = self.names[-1][0] if self.names else None
             self.kinds[record.kind] += 1
             if own:
                 self.made[record.kind] += 1

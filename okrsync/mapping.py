@@ -191,15 +191,7 @@ class Mapping:
         if m.layout not in LAYOUTS:
             raise MappingError(f"{_where(source, raw, 'layout')}: unknown layout {m.layout!r}; use one of {', '.join(LAYOUTS)}")
         for part, fields in (raw.get("entities") or {}).items():
-            fields = dict(fields or {})
-            kind = fields.pop("kind", m.kinds.get(part, part))
-            if kind not in REFERENCES:
-                raise MappingError(f"{_where(source, raw['entities'], part)}: unknown entity {kind!r}; "
-                                   f"use one of {', '.join(REFERENCES)} (or give the part a 'kind:')")
-            m.kinds[part] = kind
-            target = m.entities.setdefault(part, {})
-            for name, spec in fields.items():
-                target[name] = _spec(spec, f"{source}: entities.{part}.{name}")
+            m._add_part(part, dict(fields or {}), raw, source)
         for name, spec in (raw.get("any") or {}).items():
             m.generic[name] = _spec(spec, f"{source}: any.{name}")
         for vocab, values in (raw.get("vocabularies") or {}).items():
@@ -207,6 +199,31 @@ class Mapping:
         m._check_parts(raw)
         m.choices = {name: tf.choice_index(vocab, field=name) for name, vocab in m.vocabularies.items()}
         return m
+
+    def _add_part(self, part: str, fields: dict, raw: dict, source: str) -> None:
+        """One ``entities:`` part of a mapping file over what it extends. A column the file
+        names for a field is that field's: it is taken from the fields the file inherits (the
+        base's ``Quarter`` under ``period`` when the file says ``start: [Quarter]``), and a
+        column the file names for two fields is an error (a column reads into one field)."""
+        kind = fields.pop("kind", self.kinds.get(part, part))
+        if kind not in REFERENCES:
+            raise MappingError(f"{_where(source, raw['entities'], part)}: unknown entity {kind!r}; "
+                               f"use one of {', '.join(REFERENCES)} (or give the part a 'kind:')")
+        self.kinds[part] = kind
+        target = self.entities.setdefault(part, {})
+        named: dict[str, str] = {}  # normalised column → the field this file names it for
+        for name, spec in fields.items():
+            target[name] = _spec(spec, f"{source}: entities.{part}.{name}")
+            for col in target[name].columns:
+                other = named.setdefault(tf.normalise_key(col), name)
+                if other != name:
+                    raise MappingError(f"{_where(source, raw['entities'][part], name)}: column {col!r} is named for "
+                                       f"both {part}.{other} and {part}.{name}; a column reads into one field: "
+                                       "name it under one of them")
+        for name, spec in target.items():
+            if name not in fields and any(tf.normalise_key(c) in named for c in spec.columns):
+                target[name] = dataclasses.replace(spec, columns=[c for c in spec.columns
+                                                                  if tf.normalise_key(c) not in named])
 
     def _check_parts(self, raw: dict) -> None:
         """``row_entity``, ``row_type`` values and ``short_rows`` keys must name parts."""

@@ -144,6 +144,22 @@ def test_three_sheets_with_different_column_orders_and_the_sheet_as_team(tmp_pat
         read(tmp_path, "teams.xlsx", sheets=["Opps"])
 
 
+def test_the_same_objective_title_on_two_teams_sheets_is_two_objectives(tmp_path):
+    write_xlsx(tmp_path / "teams.xlsx", {
+        "Sales": [["Objective", "Key result", "Target"], ["Improve quality", "Fewer returns", 10]],
+        "Ops": [["Objective", "Key result", "Target"], ["Improve quality", "Reduce bugs", 5],
+                ["Improve quality", "Faster fixes", 3]]})
+    records, rejected, notes = read(tmp_path, "teams.xlsx", sheets="all", table_values={"Team": "sheet"})
+    assert not rejected
+    assert counts(records) == {"objective": 2, "key_result": 3}
+    objectives = of(records, "objective")
+    assert {k: v["team"] for k, v in objectives.items()} == {"improve quality": "Sales", "improve quality~2": "Ops"}
+    krs = {r.fields["title"]: r.fields["objective_id"] for r in records if r.kind == "key_result"}
+    assert krs == {"Fewer returns": "improve quality", "Reduce bugs": "improve quality~2",
+                   "Faster fixes": "improve quality~2"}
+    assert not [n for n in notes if "kept the first" in n]
+
+
 def test_a_workbook_read_from_several_sheets_is_not_written_back(tmp_path):
     from okrsync.connector import WriteBatch
     write_xlsx(tmp_path / "teams.xlsx", {"A": [["Objective", "Key result"], ["Grow", "Logos"]]})
@@ -396,3 +412,23 @@ def test_map_without_sheet_lists_the_others_and_says_why_the_first_does_not_read
     assert "#   sheet 'Tasks': header on row 1, 3 columns; names initiative.title, objective.title" in out
     assert "# the suggested mapping cannot read this sheet yet: endpoint map: Users_OKRs_Data.xlsx [Users] row 1: " \
            "no title column found for key result rows" in out
+
+
+def test_a_column_the_mapping_names_is_that_fields_not_an_inherited_alias(tmp_path):
+    """The base mapping reads "Quarter" as the period; a mapping saying start: [Quarter] gets it."""
+    (tmp_path / "q.csv").write_text("Objective,Quarter,Key result\nGrow,2026-02-01,Logos\n")
+    (tmp_path / "m.yaml").write_text("extends: spreadsheet\nentities:\n  objective:\n    start: [Quarter]\n")
+    records, rejected, _ = read(tmp_path, "q.csv", mapping="m.yaml")
+    assert not rejected
+    objective = of(records, "objective")["grow"]
+    assert str(objective["start"]) == "2026-02-01" and objective.get("period") is None
+
+
+def test_a_column_named_for_two_fields_is_a_located_mapping_error(tmp_path):
+    from okrsync.errors import MappingError
+
+    (tmp_path / "w.csv").write_text("Objective,When,Key result\nGrow,2026-02-01,Logos\n")
+    (tmp_path / "m.yaml").write_text("extends: spreadsheet\nentities:\n  objective:\n    start: [When]\n    due: [When]\n")
+    with pytest.raises(MappingError, match=r"m.yaml: line 5: .*column 'When' is named for both objective.start and "
+                                           r"objective.due; a column reads into one field"):
+        read(tmp_path, "w.csv", mapping="m.yaml")
