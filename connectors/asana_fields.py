@@ -1,4 +1,4 @@
-"""Asana goals ↔ okrsync records: the mapping (``mappings/asana.yaml``) applied both ways.
+"""Asana goals ↔ okrsync records: the mapping (``mappings/vendors/asana.yaml``) applied both ways.
 
 ``AsanaMapping.load(overrides)`` merges an endpoint's ``mapping:`` section over the
 shipped defaults. ``goal_data`` / ``metric`` / ``status`` build what a create or an edit

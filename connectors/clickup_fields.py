@@ -1,4 +1,4 @@
-"""ClickUp goals and targets ↔ okrsync records: the mapping (``mappings/clickup.yaml``) both ways.
+"""ClickUp goals and targets ↔ okrsync records: the mapping (``mappings/vendors/clickup.yaml``) both ways.
 
 ``ClickUpMapping.load(overrides)`` merges an endpoint's ``mapping:`` section (or a YAML file
 it names) over the shipped defaults. ``objective`` / ``key_result`` read a goal or a target

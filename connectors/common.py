@@ -11,7 +11,7 @@ and concurrent requests. Listed in the plugin guide (docs/plugins.md, "The conne
   ``option_help`` and ``required_options``; returns ``"endpoint NAME"`` for its messages.
 - ``merge(base, over, where)``: ``over`` laid on ``base``; an unknown key is a MappingError
   naming where it is, sub-maps merge key by key, status maps are replaced whole.
-- ``load_mapping(name, overrides, base_dir, where)``: ``mappings/<name>.yaml`` with the
+- ``load_mapping(name, overrides, base_dir, where)``: ``mappings/vendors/<name>.yaml`` with the
   endpoint's ``mapping:`` section (a dict, or a YAML file named relative to the config)
   merged over it; ``read_overrides`` and ``shipped`` are its two halves, for a connector
   that checks the result and names the file in its messages; ``mapping_source(conn)`` gives
@@ -71,8 +71,8 @@ def merge(base: dict, over: dict, where: str) -> dict:
 
 
 def shipped(name: str) -> dict[str, Any]:
-    """The mapping okrsync ships for a vendor, ``mappings/<name>.yaml``."""
-    with resources.as_file(resources.files("okrsync.mappings") / f"{name}.yaml") as path:
+    """The mapping okrsync ships for a vendor, ``mappings/vendors/<name>.yaml``."""
+    with resources.as_file(resources.files("okrsync.mappings") / "vendors" / f"{name}.yaml") as path:
         return load_yaml(path)
 
 

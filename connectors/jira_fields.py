@@ -1,4 +1,4 @@
-"""Jira issues ↔ okrsync records: the mapping (``mappings/jira.yaml``) applied both ways.
+"""Jira issues ↔ okrsync records: the mapping (``mappings/vendors/jira.yaml``) applied both ways.
 
 ``JiraMapping.load(overrides)`` merges an endpoint's ``mapping:`` section (or a YAML file
 it names) over the shipped defaults and checks every key. ``names()`` lists the Jira

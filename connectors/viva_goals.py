@@ -4,7 +4,7 @@ view that Graph's export job returns (``viva_goals_csv``: its rows become the sa
 
 Viva Goals was retired on 2025-12-31; what its customers kept is the export: JSON arrays
 named TimePeriods, Teams, Users, objectives, checkins and comments (field names as read
-by public importers; Microsoft's pages do not list them: see ``mappings/viva_goals.yaml``).
+by public importers; Microsoft's pages do not list them: see ``mappings/vendors/viva_goals.yaml``).
 Every OKR item sits in the objectives array, its ``Type`` in the organisation's own words
 (Objective / Key Result / Project …), linked by ``Parent IDs``.
 

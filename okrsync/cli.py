@@ -182,7 +182,7 @@ endpoints:
     type: {type}
     path: {path}
     layout: flat               # flat | hierarchical | linked
-    # mapping: spreadsheet     # the shipped mapping, or your own file (see mappings/spreadsheet.yaml)
+    # mapping: spreadsheet     # the shipped mapping, or your own file (see mappings/sheets/spreadsheet.yaml)
     # fiscal_year_start: 4     # for "FY25 Q1" labels
   # jira:
   #   type: jira

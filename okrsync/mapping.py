@@ -1,6 +1,6 @@
 """Declarative mappings: a tool's columns or fields ↔ canonical fields, with value transforms.
 
-A mapping file (YAML, see ``mappings/spreadsheet.yaml``) says, per entity *part*, which
+A mapping file (YAML, see ``mappings/sheets/spreadsheet.yaml``) says, per entity *part*, which
 columns may hold each canonical field (matched case-, space- and punctuation-blind), plus
 ``any:`` columns that belong to whatever entity a row describes (``Owner``, ``Status``).
 A part is an entity kind, or a name with ``kind:`` (``activity: {kind: initiative}``).
@@ -32,6 +32,12 @@ from . import unparsed
 from .config import load_yaml
 from .errors import MappingError
 from .model import ENTITY_TYPES, REFERENCES
+
+def sheet_mappings():
+    """Where the shipped spreadsheet mappings are (``mappings/sheets/``; vendor mappings, a
+    different format, are in ``mappings/vendors/``, loaded by ``okrsync.connectors.common``)."""
+    return resources.files("okrsync.mappings") / "sheets"
+
 
 # The transform each canonical field gets unless the mapping names another.
 FIELD_TRANSFORMS = {
@@ -158,9 +164,9 @@ class Mapping:
         """
         path = Path(name_or_path)
         if path.suffix not in (".yaml", ".yml"):
-            shipped = resources.files("okrsync.mappings") / f"{name_or_path}.yaml"
+            shipped = sheet_mappings() / f"{name_or_path}.yaml"
             if not shipped.is_file():
-                available = sorted(p.name[:-5] for p in resources.files("okrsync.mappings").iterdir() if p.name.endswith(".yaml"))
+                available = sorted(p.name[:-5] for p in sheet_mappings().iterdir() if p.name.endswith(".yaml"))
                 raise MappingError(f"no shipped mapping named {str(name_or_path)!r}; available: {', '.join(available)} "
                                    "(or give the path of your own .yaml file)")
             with resources.as_file(shipped) as p:

@@ -38,7 +38,7 @@ def test_wheel_contents_are_namespaced(installed):
     _, _, wheel = installed
     names = zipfile.ZipFile(wheel).namelist()
     assert "okrsync/connectors/spreadsheet.py" in names
-    assert "okrsync/mappings/spreadsheet.yaml" in names
+    assert "okrsync/mappings/sheets/spreadsheet.yaml" in names
     assert "okrsync/report/catalogue.yaml" in names and "okrsync/report/templates/fit.html" in names
     assert "okrsync/schemas/okr-json-1.schema.json" in names  # okrsync validate needs it installed
     assert not any(n.startswith(("connectors/", "mappings/")) for n in names)

@@ -1,6 +1,6 @@
 """A stateful emulator of the Quantive Results REST subset okrsync uses (``/results/api/v1``).
 
-Documented behaviour (see mappings/quantive.yaml for the sources): both headers required,
+Documented behaviour (see mappings/vendors/quantive.yaml for the sources): both headers required,
 ``skip``/``limit`` paging with limit 100 by default, a Mongo-style ``filter`` (only
 equality on top-level fields here), POST /goals answering the new goal with its ``id``.
 Chosen here because no source shows it (UNCONFIRMED, as in the connector): the
