@@ -39,7 +39,7 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
 The cursor is a digest of the cells read or written. Every request goes through
 ``okrsync.http.Api``, paced at ``rate`` (5/s by default: Airtable's limit per base); a 429
 is retried after the wait Airtable documents (30 s) unless it says otherwise. Sources of
-each fact: README, "Airtable".
+each fact: docs/connectors/airtable.md.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ as for an upload (read again, merged, written once more). What is left is the ti
 that check and the writes (milliseconds), which Graph gives no way to close. Text that
 Excel would run as a formula is neutralised (``'=…``), as in files.
 
-Sources of each fact: README, "Excel in OneDrive or SharePoint".
+Sources of each fact: docs/connectors/graph-excel.md.
 """
 
 from __future__ import annotations

@@ -40,7 +40,7 @@ reads, ``sheet_writer`` writes). This module only moves pages:
 
 The cursor is a digest of the cells read or written. Every request goes through
 ``okrsync.http.Api``, paced at ``rate`` (3/s by default: Notion's average limit); 429s
-honour ``Retry-After``. Sources of each fact: README, "Notion".
+honour ``Retry-After``. Sources of each fact: docs/connectors/notion.md.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ Perdoo computes status and progress from check-ins, so they are read into
 declare it ``unconfirmed`` (so ``okrsync migrate`` plans it as a risk) until ``okrsync
 doctor --probe`` confirms it on the account. Every name sent is in ``tests/perdoo_schema.py``
 with its source; the few inferred ones (objective delete, an initiative's parent on write)
-are listed there and in the README.
+are listed there and in docs/connectors/perdoo.md.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ Lists are read with ``skip``/``limit`` pages (answers wrapped as ``{"items": [..
 a short page. Writes are one request per record (Quantive documents no bulk endpoint).
 Creates are never blindly re-sent: after a lost answer, the goal or metric is looked up by
 name with the documented Mongo-style ``filter``. Which facts are documented and which are
-guesses is written in ``mappings/vendors/quantive.yaml`` and the README.
+guesses is written in ``mappings/vendors/quantive.yaml`` and docs/connectors/quantive.md.
 
 A metric's value moves through a check-in, ``POST /metrics/{id}/checkin {actual,
 checkInDate, comment, confidence}`` — Quantive's own CLI does exactly that

@@ -20,8 +20,8 @@ from okrsync.mapping import Mapping, Table
 
 # Cells that hold no content of their own: what a template leaves in rows nobody filled in.
 _DEFAULTS = frozenset({"0", "0%", "0.0", "0,0", "-", "–", "—", "n/a", "na", "false", "no", "none", "null", "#n/a"})
-_ADVICE = ("map the file in a mapping of your own (run `okrsync map FILE` for a suggestion; README: Importing real "
-           "spreadsheets), or, if this is what the file holds, say so with `expect: [{kinds}]` in the mapping")
+_ADVICE = ("map the file in a mapping of your own (run `okrsync map FILE` for a suggestion; docs/mappings.md, "
+           "Importing real spreadsheets), or, if this is what the file holds, say so with `expect: [{kinds}]` in the mapping")
 
 
 def expected_kinds(mapping: Mapping) -> list[str] | None:

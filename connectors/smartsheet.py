@@ -30,8 +30,8 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
 The cursor is a digest of the cells read or written (rows in sorted order: a sort in the
 app changes nothing okrsync reads). Every request goes through ``okrsync.http.Api``,
 paced at ``rate`` (5/s by default: 300 requests a minute per access token); 429s (error
-4003) and 5xx are retried through the one policy. Sources of each fact: README,
-"Smartsheet".
+4003) and 5xx are retried through the one policy. Sources of each fact:
+docs/connectors/smartsheet.md.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ own columns and row order, replace it atomically and neutralise formula-like cel
 Without id columns, records are known by their titles (an objective by its title, a KR by
 its objective and title); a title repeated with other values is another record ("~2").
 
-Real files (README: Importing real spreadsheets): the header row is found or set
+Real files (docs/mappings.md, "Importing real spreadsheets"): the header row is found or set
 (``header_row``, ``header_rows: 2``), values above it or the sheet name can be columns
 (``table_values``), a workbook can be read sheet by sheet (``sheets``), lookup tables
 give names (``lookups``), and ``sheet_checks`` says when a read looks wrong as a whole.
@@ -54,7 +54,7 @@ from . import csv_patch, row_prints, sheet_checks, sheet_writer
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
-# mapping options an endpoint may set over its mapping's (README, Spreadsheets), for every spreadsheet
+# mapping options an endpoint may set over its mapping's (docs/mappings.md), for every spreadsheet
 MAPPING_OPTIONS = {
     "percent_scale": "auto | percent | fraction: how percentages without a % sign read",
     "progress_scale": "auto | percent | fraction: how progress values read",

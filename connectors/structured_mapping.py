@@ -1,6 +1,6 @@
 """The mapping of a json or yaml endpoint: where each part's records are, how values are read.
 
-``StructuredMapping.load(path)`` reads a mapping file (see ``structured`` and the README's
+``StructuredMapping.load(path)`` reads a mapping file (see ``structured`` and docs/mappings.md,
 "JSON and YAML files") into ``Part``s, each with a compiled RFC 9535 JSONPath query for its
 records (relative to the parent record), a ``Source`` per field and for the id, and its
 child parts. A ``Source`` is a function of (the record's ``Frame``, the frames above it,
@@ -99,7 +99,7 @@ class StructuredMapping:
     def from_dict(cls, raw: Any, source: str) -> StructuredMapping:
         if not isinstance(raw, dict) or not isinstance(raw.get("records"), dict):
             raise MappingError(f"{source}: a JSON/YAML mapping is a YAML mapping with a 'records' key "
-                               "(see README, JSON and YAML files)")
+                               "(see docs/mappings.md, "JSON and YAML files")")
         for key in raw:
             if key not in MAPPING_KEYS:
                 raise MappingError(f"{_at(source, raw, key)}: unknown key; expected one of {', '.join(sorted(MAPPING_KEYS))}")

@@ -174,7 +174,7 @@ def init(env: Env, path, force):
 
 
 STARTER = """\
-# okrsync configuration. Reference: README.md, section Configuration.
+# okrsync configuration. Reference: docs/configuration.md.
 store: okrsync.db              # the embedded SQLite store, next to this file
 
 endpoints:

@@ -45,7 +45,7 @@ class Capabilities:
     # waits this long, at most, before a read may say that a create of unknown outcome did not land
     listing_lag: float = 0.0
 
-    # facts a write relies on that no public source confirms (the README's UNCONFIRMED list):
+    # facts a write relies on that no public source confirms (each connector's docs page lists them):
     # `okrsync migrate` plans them as risks until `okrsync doctor --probe` confirms them
     unconfirmed: tuple[str, ...] = ()
 

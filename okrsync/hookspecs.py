@@ -45,7 +45,7 @@ def run_finished(summary: dict[str, Any], config: Any) -> None:
 
     - ``command`` (``"sync"``…), ``status`` (``ok``, ``failure``, ``bad-config``,
       ``rejected``, ``conflicts``, ``locked``, ``guard``) and ``exit_code`` (0–6, see the
-      README's exit-code table), ``dry_run``, ``run`` (the store's run id, or None),
+      exit-code table in docs/commands.md), ``dry_run``, ``run`` (the store's run id, or None),
     - ``endpoints`` (the names selected), ``counters`` (totals: read, created, updated,
       deleted, unchanged, conflicts, rejected, requests, retried), ``conflicts_waiting``,
     - ``started_at`` / ``finished_at`` (ISO 8601 UTC), ``duration_s``, ``error`` (the message

@@ -326,7 +326,7 @@ class Mapping:
         if self.kind(own) in TITLED and not any(c.field in ("title", "id") and c.part in (own, *context) for c in columns):
             wanted = ", ".join(self._columns_for(own, "title")[:4])
             raise MappingError(f"{where}: no title column found for {own.replace('_', ' ')} rows (looked for {wanted}); "
-                               "name your columns in a mapping file (README: Mappings)")
+                               "name your columns in a mapping file (docs/mappings.md)")
         return Binding(self, columns, own)
 
     def _aliases(self, own: str, context: list[str], refs: list[str]) -> dict[str, tuple[str, str, str | None]]:

@@ -212,7 +212,7 @@ def run(cfg: Any, store: Any, classes: dict[str, type[Connector]], name: str) ->
     if not isinstance(sandbox, dict) or not sandbox:
         raise ConfigError(f"{endpoint.where}: --probe creates and deletes throwaway records on the account, so it runs "
                           "only where the endpoint names a sandbox: add e.g. `sandbox: {session: \"okrsync sandbox\"}` "
-                          f"(see `okrsync connectors {endpoint.type}` and the README section of the connector)")
+                          f"(see `okrsync connectors {endpoint.type}` and the connector's page in docs/connectors/)")
     cls = classes[endpoint.type]
     if cls.probe is Connector.probe:
         raise ConfigError(f"{endpoint.where}: connector {endpoint.type} declares no probe (Connector.probe)")

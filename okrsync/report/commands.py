@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from ..names import Names
 from . import catalogue, fit, history, pdf, profile, progress, render, review, scoring
 
-LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and the README
+LINT_ERRORS_EXIT = 7  # also in cli.EXIT_CODES and docs/commands.md
 FIT_FORMATS = (*render.FORMATS, "pdf")
 BOARD_FORMATS = ("html", "pdf", "json")  # the board has no markdown rendering
 REVIEW_FORMATS = ("html", "pdf", "md", "json")
