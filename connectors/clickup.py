@@ -288,8 +288,8 @@ class ClickUpConnector(Connector):
                 if not isinstance(target, dict):  # the spec's string form: an id without the target
                     present.add(str(target))  # still there: never taken as deleted
                     later.append(Rejected(where, f"key result {target!r} came as a bare id (the spec's form), "
-                                                 "without its values; ClickUp has no call to read one target, so it "
-                                                 "is skipped this run"))
+                                                 "without its values; ClickUp has no call to read one target (only "
+                                                 "POST, PUT and DELETE), so it is skipped this run"))
                     continue
                 present.add(target["id"])
                 item = self._target(target, goal, where)

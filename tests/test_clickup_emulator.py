@@ -464,6 +464,12 @@ def test_targets_given_as_bare_ids_are_reported_and_never_taken_as_deleted(tmp_p
     hub = hub_for(tmp_path, emu)
     sync(hub)
     emu.key_results_as_ids = True  # the spec's Goal.key_results: array<string>
+    before = (tmp_path / "okrs.csv").read_bytes()
+    emu.reset_log()
     plans = sync(hub)
     skipped = [r for p in plans for r in p.rejected if "bare id" in r.reason]
     assert len(skipped) == 37 and len(emu.targets) == 37 and hub.store.count("key_result") == 39
+    assert {r.reason.split("'")[1] for r in skipped} == set(emu.targets)  # each names its target
+    assert all(str(r).startswith("cu goal ") and "no call to read one target" in r.reason for r in skipped)
+    assert (tmp_path / "okrs.csv").read_bytes() == before and emu.count("GET") == 1 + 13  # nothing else asked
+    assert emu.count("DELETE") == 0
