@@ -168,9 +168,11 @@ def _airtable():
 
 def _graph():
     from .emulators.graph import Graph
+    from .graph_spec import GraphSpec
     from .test_graph_excel_e2e import DRIVE, ITEM, workbook
 
-    return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()))
+    return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()),
+                    GraphSpec.load())
 
 
 def _graph_titles(emu) -> list[str]:
