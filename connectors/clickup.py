@@ -204,9 +204,21 @@ class ClickUpConnector(Connector):
                 self.emails.setdefault(int(owner["id"]), owner["email"])
 
     def _person(self, userid: Any) -> str | None:
-        """The e-mail of a user id: owners come as user objects (third-party clients) or as
-        ids (the spec types the listing's owners as strings)."""
-        return self._author(userid) if _user_id(userid) is not None else None
+        """The e-mail of an owner given as a user id. Owners come as user objects (the spec's
+        ``GET /v2/goal/{goal_id}`` and ``KeyResult`` ``Owner`` schema; third-party clients) or
+        as ids (the spec types the listing's ``owners`` as strings); an id is looked up in the
+        workspace's members (``GET /v2/team``, asked at most once a read and only for an id
+        not known yet). Raises ValueError for an id no member has: read without its owner,
+        the record would clear the owner everywhere else."""
+        uid = _user_id(userid)
+        if uid is None:
+            return None
+        email = self._author(uid)
+        if email is None:
+            raise ValueError(f"its owner, user id {uid}, is not a member of ClickUp workspace {self.team} (GET /v2/team); "
+                             "it is skipped this run rather than read without an owner. Give it a current member as "
+                             "owner in ClickUp, or name the id in the endpoint's 'users:' map (e-mail: id)")
+        return email
 
     def _author(self, userid: Any) -> str | None:
         if userid is None:
@@ -255,6 +267,7 @@ class ClickUpConnector(Connector):
         with self._lock:  # notes of a write whose cursor never reached the store (it failed midway)
             wrote = {**state["wrote"], **self._wrote}
             self._wrote.clear()
+        self._members_loaded = False  # a member who joined since the last read is found (one GET /v2/team at most)
         listing = self._listing()
         stamps = {g["id"]: g.get("date_updated") for g in listing}
         present: set[str] = set(seen_check_ins)
@@ -265,14 +278,18 @@ class ClickUpConnector(Connector):
                 continue
             present.add(goal["id"])
             where = self._where(goal)
-            fields = _overlay(self.mapping.objective(goal, self._person), wrote.get(goal["id"]))
-            yield Record("objective", goal["id"], fields, updated=_iso(stamps.get(goal["id"])), where=where)
+            try:
+                fields = _overlay(self.mapping.objective(goal, self._person), wrote.get(goal["id"]))
+            except ValueError as e:
+                later.append(Rejected(where, str(e)))  # still present: never taken as deleted
+            else:
+                yield Record("objective", goal["id"], fields, updated=_iso(stamps.get(goal["id"])), where=where)
             for target in goal.get("key_results") or []:
                 if not isinstance(target, dict):  # the spec's string form: an id without the target
                     present.add(str(target))  # still there: never taken as deleted
                     later.append(Rejected(where, f"key result {target!r} came as a bare id (the spec's form), "
-                                                 "without its values; ClickUp has no call to read one target, so it "
-                                                 "is skipped this run"))
+                                                 "without its values; ClickUp has no call to read one target (only "
+                                                 "POST, PUT and DELETE), so it is skipped this run"))
                     continue
                 present.add(target["id"])
                 item = self._target(target, goal, where)

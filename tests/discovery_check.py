@@ -9,8 +9,10 @@ parameters, bodies, undeclared keys, canned answers — is ``SpecCheck``'s own:
     spec = DiscoveryCheck.load("google-sheets-v4.discovery.json")
     spec.request("POST", "/v4/spreadsheets/ID/values:batchUpdate", body)   # raises SpecMismatch
 
-Discovery documents describe successes only; errors share Google's one JSON error shape,
-so any other status is accepted unchecked (``default``).
+Discovery documents describe successes only; every other status is checked against the one
+JSON error shape all Google APIs share (``default``: ``{"error": {"code", "message",
+"status", "details"}}``, the status one of the canonical codes; "HTTP mapping" in
+https://cloud.google.com/apis/design/errors).
 """
 
 from __future__ import annotations
@@ -21,6 +23,14 @@ from typing import Any
 
 from .spec_check import SPECS, SpecCheck, SpecMock
 
+# the canonical error codes (google.rpc.Code) an error's "status" names
+CODES = ("OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
+         "PERMISSION_DENIED", "UNAUTHENTICATED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
+         "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS")
+ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message", "status"],
+    "properties": {"code": {"type": "integer"}, "message": {"type": "string"}, "status": {"type": "string", "enum": list(CODES)},
+                   "details": {"type": "array", "items": {"type": "object"}}}}}}
 _KEEP = ("type", "enum", "format", "items", "properties", "additionalProperties", "$ref")
 
 
@@ -70,7 +80,8 @@ def to_openapi(discovery: dict[str, Any]) -> dict[str, Any]:
         op: dict[str, Any] = {
             "operationId": method["id"],
             "parameters": [_parameter(n, p) for n, p in method.get("parameters", {}).items()],
-            "responses": {"default": {"description": "Google's JSON error shape"}},
+            "responses": {"default": {"description": "Google's JSON error shape",
+                                      "content": {"application/json": {"schema": ERROR}}}},
         }
         if method.get("request"):
             op["requestBody"] = {"content": {"application/json": {"schema": _schema(method["request"])}}}

@@ -15,6 +15,7 @@ import pytest
 
 from okrsync import plugins
 from okrsync.config import Config
+from okrsync.connector import Record
 from okrsync.errors import DeleteGuardError, OkrsyncError
 from okrsync.store import Store
 from okrsync.sync import Hub
@@ -409,14 +410,53 @@ def test_migrate_dry_run_shows_the_decimal_krs_as_a_risk(tmp_path, monkeypatch, 
     assert not emu.goals  # a dry run writes nothing
 
 
-def test_owners_given_as_user_ids_read_as_their_e_mails(tmp_path, emu):
+def team_asked(emu: ClickUpEmulator) -> int:
+    """How many times the workspace's members were read (GET /v2/team, not its goal listing)."""
+    return sum(1 for h in emu.log if h.method == "GET" and h.path == "/api/v2/team")
+
+
+@pytest.mark.parametrize("as_ids", [False, True])
+def test_owners_read_as_their_e_mails_whether_objects_or_user_ids(tmp_path, emu, as_ids):
+    members_of_example(emu)
+    sync(hub_for(tmp_path, emu))
+    emu.owners_as_ids = as_ids  # the spec's listing types owners as strings (user ids)
+    if as_ids:
+        emu.spec = None  # ids in GET /goal/{id} too: a shape neither the spec nor a client shows, read anyway
+    hub = hub_for(tmp_path, emu)  # a new connector: no owner's e-mail known from an earlier answer
+    emu.reset_log()
+    read = [r for r in hub.connector("cu").read(None) if isinstance(r, Record)]
+    owners = {r.fields["title"]: r.fields["owner"] for r in read if r.kind in ("objective", "key_result")}
+    assert len(owners) == 13 + 37 and all(owners.values())
+    assert owners["Grow ARR from €8.4M to €10.2M"] == rows(tmp_path)["Grow ARR from €8.4M to €10.2M"]["Owner"]
+    assert owners["Grow into a €12M ARR business"] == "maria.keller@example.com"
+    assert team_asked(emu) == (1 if as_ids else 0)  # 50 owners by id: the members are read once
+    emu.reset_log()
+    assert quiet(hub, emu, tmp_path) and team_asked(emu) == 0  # every id known: not asked again
+    newcomer = emu.add_member("new.joiner@example.com")  # joins, and takes over a goal in ClickUp
+    [goal] = [g for g in emu.goals.values() if g["name"] == "Grow into a €12M ARR business"]
+    emu.edit_goal(goal["id"], owners=[emu._user(newcomer)])
+    sync(hub)
+    assert team_asked(emu) == (1 if as_ids else 0)  # an unknown id: the members read again, once
+    assert {r["Objective owner"] for r in rows(tmp_path).values() if r["Objective"] == goal["name"]} == \
+        {"new.joiner@example.com"}
+
+
+def test_an_owner_id_no_member_has_is_reported_and_the_owner_kept(tmp_path, emu):
     members_of_example(emu)
     hub = hub_for(tmp_path, emu)
     sync(hub)
-    emu.owners_as_ids = True  # the spec's listing types owners as strings (user ids)
-    emu.spec = None  # ids in GET /goal/{id} too: a shape neither the spec nor a client shows, read anyway
-    assert quiet(hub, emu, tmp_path)
-    assert rows(tmp_path)["Grow ARR from €8.4M to €10.2M"]["Owner"] == "maria.keller@example.com"
+    emu.owners_as_ids, emu.spec = True, None
+    [goal] = [g for g in emu.goals.values() if g["name"] == "Grow into a €12M ARR business"]
+    goal["owners"] = [{"id": 999, "username": "Left", "email": "left@example.com"}]  # removed from the workspace
+    target = by_name(emu, "Grow ARR from €8.4M to €10.2M")
+    target["owners"] = [{"id": 998, "username": "Gone", "email": "gone@example.com"}]
+    before = (tmp_path / "okrs.csv").read_bytes()
+    plans = sync(hub)
+    reasons = sorted(r.reason for p in plans for r in p.rejected if "is not a member" in r.reason)
+    assert len(reasons) == 2 and "user id 998" in reasons[0] and "user id 999" in reasons[1]
+    assert "skipped this run rather than read without an owner" in reasons[0]
+    assert (tmp_path / "okrs.csv").read_bytes() == before  # the owners stay as they were, nothing deleted
+    assert len(emu.goals) == 13 and len(emu.targets) == 37
 
 
 def test_targets_given_as_bare_ids_are_reported_and_never_taken_as_deleted(tmp_path, emu):
@@ -424,6 +464,12 @@ def test_targets_given_as_bare_ids_are_reported_and_never_taken_as_deleted(tmp_p
     hub = hub_for(tmp_path, emu)
     sync(hub)
     emu.key_results_as_ids = True  # the spec's Goal.key_results: array<string>
+    before = (tmp_path / "okrs.csv").read_bytes()
+    emu.reset_log()
     plans = sync(hub)
     skipped = [r for p in plans for r in p.rejected if "bare id" in r.reason]
     assert len(skipped) == 37 and len(emu.targets) == 37 and hub.store.count("key_result") == 39
+    assert {r.reason.split("'")[1] for r in skipped} == set(emu.targets)  # each names its target
+    assert all(str(r).startswith("cu goal ") and "no call to read one target" in r.reason for r in skipped)
+    assert (tmp_path / "okrs.csv").read_bytes() == before and emu.count("GET") == 1 + 13  # nothing else asked
+    assert emu.count("DELETE") == 0

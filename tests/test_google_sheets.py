@@ -7,7 +7,7 @@ from okrsync.connector import Context, Record, WriteBatch
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .discovery_check import DiscoveryCheck, DiscoveryMock
-from .emulators.google_sheets import GoogleSheets
+from .emulators.google_sheets import STATUS, GoogleSheets
 from .spec_check import SpecMismatch
 
 
@@ -49,6 +49,12 @@ def test_the_discovery_adapter_checks_like_spec_check():
         spec.request("POST", f"{P}/values:batchUpdate", {"valueInputOption": "RAW", "data": [{"range": "A1", "rows": []}]})
     with pytest.raises(SpecMismatch, match="not of type 'integer'"):
         spec.response("POST", f"{P}/values:batchUpdate", 200, {"totalUpdatedRows": "2"})
+    # errors: Google's one shape (https://cloud.google.com/apis/design/errors)
+    spec.response("GET", f"{P}/values:batchGet", 400, {"error": {"code": 400, "message": "x", "status": "INVALID_ARGUMENT"}})
+    with pytest.raises(SpecMismatch, match="error/status: 'BAD' is not one of"):
+        spec.response("GET", f"{P}/values:batchGet", 404, {"error": {"code": 404, "message": "x", "status": "BAD"}})
+    with pytest.raises(SpecMismatch, match="'error' is a required property"):
+        spec.response("GET", f"{P}/values:batchGet", 400, {"message": "Bad request"})
 
 
 def test_a_read_is_one_batch_get_of_the_tab_with_unformatted_numbers():
@@ -132,7 +138,7 @@ def test_429_without_retry_after_backs_off_and_retries():
 
 
 def test_refusals_carry_advice():
-    body = lambda code, msg: (code, {"error": {"code": code, "message": msg, "status": "X"}})  # noqa: E731
+    body = lambda code, msg: (code, {"error": {"code": code, "message": msg, "status": STATUS[code]}})  # noqa: E731
     for answer, advice in [(body(401, "bad"), "bearer token lives one hour"), (body(403, "nope"), "share it"),
                            (body(404, "gone"), "check the id"),
                            (body(400, "Range ('OKRs'!A2:AA2) exceeds grid limits. Max rows: 9, max columns: 26"), "add columns"), (body(400, "Unable to parse range: 'OKRs'"), "does the tab exist")]:

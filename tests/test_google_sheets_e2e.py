@@ -2,6 +2,7 @@
 
 import csv
 import json
+import functools
 import shutil
 from pathlib import Path
 
@@ -14,10 +15,12 @@ from okrsync.errors import DeleteGuardError, FatalError, RetryableError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
+from .discovery_check import DiscoveryCheck
 from .emulators.google_sheets import GoogleSheets, GoogleTokens
 from .saas_e2e import sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
+SPEC = "google-sheets-v4.discovery.json"
 SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 
 
@@ -25,6 +28,7 @@ SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 def emu():
     with GoogleSheets() as server:
         server.faults.hang = 0.3
+        server.spec = DiscoveryCheck.load(SPEC)  # every exchange of every test against Google's discovery document
         yield server
 
 
@@ -284,3 +288,20 @@ def test_a_hierarchical_kr_typed_without_an_objective_id_belongs_to_the_objectiv
     sync(hub)
     [new] = [r for r in csv_rows(tmp_path) if r["Key result"] == "Halve pager noise"]
     assert new["Objective ID"] == "CO-2" and hub.store.count("key_result") == 40
+
+
+def test_an_answer_off_googles_spec_fails_the_test(tmp_path, monkeypatch):
+    real = GoogleSheets.batch_get
+
+    @functools.wraps(real)  # keeps the route
+    def off_spec(self, req):  # the discovery document's ValueRange.majorDimension is ROWS or COLUMNS
+        status, body = real(self, req)
+        return status, {**body, "valueRanges": [{**r, "majorDimension": "DIAGONAL"} for r in body["valueRanges"]]}
+
+    monkeypatch.setattr(GoogleSheets, "batch_get", off_spec)
+    with pytest.raises(AssertionError, match=r"exchange\(s\) off the vendor's spec, the first: GET /v4/spreadsheets/"
+                                             rf"{SID}/values:batchGet: .*majorDimension: 'DIAGONAL' is not one of"):
+        with GoogleSheets() as server:
+            server.spec = DiscoveryCheck.load(SPEC)
+            sync(make_hub(tmp_path, server))
+            assert len(server.records(SID, "OKRs")) == 39  # the sync itself went through

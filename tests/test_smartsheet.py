@@ -3,8 +3,7 @@
 the example, in each layout, and every answer the emulator gives, through respx."""
 
 import json
-from pathlib import Path
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -18,46 +17,13 @@ from okrsync.sync import Hub
 
 from .emulators.server import Request
 from .emulators.smartsheet import Smartsheet
-from .spec_check import SpecCheck, SpecMismatch
+from .smartsheet_spec import smartsheet_spec
+from .spec_check import SpecMismatch
 from .saas_e2e import sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 from .test_smartsheet_e2e import EXAMPLE, KRS, SHEET
 
-SPEC_FILE = Path(__file__).parent / "specs" / "smartsheet-2.0.trimmed.openapi.json"
-
-
-class SmartsheetSpec(SpecCheck):
-    """Smartsheet's document points ``$ref``s into other operations' parameter lists
-    (``#/paths/~1reports~1%7BreportId%7D/parameters/1``): list indexes and %-escapes."""
-
-    def _resolve(self, node):
-        while isinstance(node, dict) and "$ref" in node:
-            ref, node = unquote(node["$ref"].split("#", 1)[1]), self.document
-            for part in ref.strip("/").split("/"):
-                part = part.replace("~1", "/").replace("~0", "~")
-                node = node[int(part)] if isinstance(node, list) else node[part]
-        return node
-
-    def request(self, method, path, body=None, query=None):
-        # POST …/columns: the schema is one Column object, the operation's text says "one or
-        # more columns … use one common index": a list is checked item by item
-        if method == "POST" and path.endswith("/columns") and isinstance(body, list):
-            assert len({c.get("index") for c in body}) == 1, "one common index for all new columns"
-            for column in body:
-                super().request(method, path, column, query)
-            return None
-        return super().request(method, path, body, query)
-
-    def response(self, method, path, status, body):
-        # GET /sheets/{sheetId} answers oneOf [Sheet, {version}]: the second branch is any
-        # object, so every sheet matches both and oneOf fails. Checked against Sheet instead.
-        if method == "GET" and self.operation(method, path)[0] == "/sheets/{sheetId}" and status == 200:
-            return self._validate(body, "/components/schemas/Folder/properties/sheets/items",
-                                  "200 response of GET /sheets/{sheetId} (as a Sheet)")
-        return super().response(method, path, status, body)
-
-
-SPEC = SmartsheetSpec(SPEC_FILE.name, json.loads(SPEC_FILE.read_text(encoding="utf-8")))
+SPEC = smartsheet_spec()
 BASE = "https://api.smartsheet.com/2.0"
 
 

@@ -1,5 +1,6 @@
 """Smartsheet end to end: the bundled example spreadsheet ⇄ the Smartsheet emulator over real HTTP."""
 
+import functools
 import shutil
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
+from .smartsheet_spec import smartsheet_spec
 from .saas_e2e import edit_after_read, edit_row, replanned, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 
@@ -24,6 +26,7 @@ SHEET, KRS = 4583173393803140, 2331373580117892
 def emu():
     with Smartsheet() as server:
         server.faults.hang = 0.3
+        server.spec = smartsheet_spec()  # every exchange of every test against Smartsheet's spec
         yield server
 
 
@@ -250,3 +253,20 @@ def test_a_row_edited_between_read_and_write_is_not_overwritten_but_read_again_a
     assert [c["value"] for c in put[0]["cells"]] == [9100000]
     assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
     assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+
+
+def test_an_answer_off_smartsheets_spec_fails_the_test(tmp_path, monkeypatch):
+    real = Smartsheet.get_sheet
+
+    @functools.wraps(real)  # keeps the route
+    def off_spec(self, req):  # the spec's Sheet types totalRowCount as a number; okrsync never reads it
+        status, body = real(self, req)
+        return status, {**body, "totalRowCount": str(body["totalRowCount"])}
+
+    monkeypatch.setattr(Smartsheet, "get_sheet", off_spec)
+    with pytest.raises(AssertionError, match=r"^1 exchange\(s\) off the vendor's spec, the first: GET /2\.0/sheets/"
+                                             r"4583173393803140: .*totalRowCount: '0' is not of type 'number'"):
+        with Smartsheet() as server:
+            server.spec = smartsheet_spec()
+            sync(make_hub(tmp_path, server))  # one read of the sheet, then the writes
+            assert len(server.records(SHEET)) == 39  # the sync itself went through (flat: one row a KR)

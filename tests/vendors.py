@@ -102,9 +102,11 @@ def _clickup():
 
 
 def _sheets():
+    from .discovery_check import DiscoveryCheck
     from .emulators.google_sheets import GoogleSheets
 
-    return _running(GoogleSheets(tokens={"ya29.SECRET-sheets-4b7c"}), lambda emu: emu.add_sheet(SID, "OKRs"))
+    spec = DiscoveryCheck.load("google-sheets-v4.discovery.json")
+    return _running(GoogleSheets(tokens={"ya29.SECRET-sheets-4b7c"}), lambda emu: emu.add_sheet(SID, "OKRs"), spec)
 
 
 def _perdoo():
@@ -138,8 +140,10 @@ def _tability():
 
 def _smartsheet():
     from .emulators.smartsheet import Smartsheet
+    from .smartsheet_spec import smartsheet_spec
 
-    return _running(Smartsheet(tokens={"ss-SECRET-token-5e2b"}), lambda emu: emu.add_sheet(4583173393803140, "OKRs"))
+    return _running(Smartsheet(tokens={"ss-SECRET-token-5e2b"}), lambda emu: emu.add_sheet(4583173393803140, "OKRs"),
+                    smartsheet_spec())
 
 
 def _notion():
@@ -164,9 +168,11 @@ def _airtable():
 
 def _graph():
     from .emulators.graph import Graph
+    from .graph_spec import GraphSpec
     from .test_graph_excel_e2e import DRIVE, ITEM, workbook
 
-    return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()))
+    return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()),
+                    GraphSpec.load())
 
 
 def _graph_titles(emu) -> list[str]:
