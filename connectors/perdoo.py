@@ -13,7 +13,7 @@ Perdoo computes status and progress from check-ins, so they are read into
 ``extra.<endpoint>`` and never written. KR and initiative writes go through
 ``upsertKeyResult``, whose input no source shows answered by the live API: the capabilities
 declare it ``unconfirmed`` (so ``okrsync migrate`` plans it as a risk) until ``okrsync
-doctor --probe`` confirms it on the account. Every name sent is in ``tests/perdoo_schema.py``
+doctor --probe`` confirms it on the account. Every name sent is in ``tests/helpers/perdoo_schema.py``
 with its source; the few inferred ones (objective delete, an initiative's parent on write)
 are listed there and in docs/connectors/perdoo.md.
 """

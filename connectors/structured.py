@@ -107,7 +107,7 @@ class StructuredConnector(Connector):
             raise ConfigError(f"endpoint {endpoint}: a {self.name} endpoint needs 'path: FILE' (or a folder with 'files:')")
         if not options.get("mapping"):
             raise ConfigError(f"endpoint {endpoint}: a {self.name} endpoint needs 'mapping: FILE.yaml' saying where "
-                              "the records are (see docs/mappings.md, "JSON and YAML files")")
+                              "the records are (see docs/mappings.md, 'JSON and YAML files')")
         self.path = self.context.base_dir / Path(options["path"]).expanduser()
         self.mapping = StructuredMapping.load(options["mapping"], self.context.base_dir)
         self.mapping.values = self.mapping.values.with_options(**{k: options.get(k) for k in

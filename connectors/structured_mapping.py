@@ -99,7 +99,7 @@ class StructuredMapping:
     def from_dict(cls, raw: Any, source: str) -> StructuredMapping:
         if not isinstance(raw, dict) or not isinstance(raw.get("records"), dict):
             raise MappingError(f"{source}: a JSON/YAML mapping is a YAML mapping with a 'records' key "
-                               "(see docs/mappings.md, "JSON and YAML files")")
+                               "(see docs/mappings.md, 'JSON and YAML files')")
         for key in raw:
             if key not in MAPPING_KEYS:
                 raise MappingError(f"{_at(source, raw, key)}: unknown key; expected one of {', '.join(sorted(MAPPING_KEYS))}")

@@ -12,8 +12,8 @@ from okrsync.connectors.asana import AsanaConnector
 from okrsync.connectors.asana_fields import AsanaMapping, Periods
 from okrsync.errors import ConfigError, FatalError, MappingError
 
-from .asana_spec import PREFIX, SPEC, asana_spec, check_action
-from .spec_check import SAMPLES, SpecMock
+from .helpers.asana_spec import PREFIX, SPEC, asana_spec, check_action
+from .helpers.spec_check import SAMPLES, SpecMock
 
 BASE = "https://app.asana.com/api/1.0"
 TOKEN = "asana-SECRET-pat"

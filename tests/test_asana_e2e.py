@@ -14,9 +14,9 @@ from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .asana_spec import asana_spec
+from .helpers.asana_spec import asana_spec
 from .emulators.asana import TOKEN, AsanaEmulator
-from .saas_e2e import write_sheet
+from .helpers.saas_e2e import write_sheet
 from .test_sync import sync
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"

@@ -4,7 +4,7 @@ counts batch actions against its rate limit as Asana does."""
 import httpx
 import pytest
 
-from .asana_spec import PREFIX, asana_spec, check_action
+from .helpers.asana_spec import PREFIX, asana_spec, check_action
 from .emulators.asana import TOKEN, AsanaEmulator
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}

@@ -6,7 +6,7 @@ import pytest
 
 from okrsync.checkins import latest
 from okrsync.store import Store
-from tests.clirun import run
+from tests.helpers.clirun import run
 
 CONFIG = """\
 store: state/okrsync.db

@@ -1,6 +1,6 @@
 """The ClickUp Goals connector against respx routes; every request it sends and every canned
 answer is checked against ClickUp's published OpenAPI document through ``ClickUpSpec``
-(tests/clickup_spec.py: the spec as published, with its three documented tolerances)."""
+(tests/helpers/clickup_spec.py: the spec as published, with its three documented tolerances)."""
 
 import json
 
@@ -12,8 +12,8 @@ from okrsync.connectors.clickup import ClickUpConnector
 from okrsync.connectors.clickup_fields import ClickUpMapping
 from okrsync.errors import ConfigError, FatalError, MappingError
 
-from .clickup_spec import ClickUpSpec
-from .spec_check import SAMPLES, SpecCheck, SpecMismatch, SpecMock
+from .helpers.clickup_spec import ClickUpSpec
+from .helpers.spec_check import SAMPLES, SpecCheck, SpecMismatch, SpecMock
 
 HOST = "https://api.clickup.com"
 TOKEN = "pk_183_SECRETSECRET"
@@ -111,7 +111,7 @@ def test_the_published_samples_pass_and_the_known_deviations_are_explicit():
     with pytest.raises(SpecMismatch, match="neither"):
         spec.request("PUT", "/v2/key_result/k", {"steps_current": 5, "note": "n", "colour": "x"})
     # the spec types steps as int32: a fraction okrsync sends on purpose (read back, a truncation
-    # is a reported loss) passes as tolerance 5 of tests/clickup_spec.py; the published check refuses it
+    # is a reported loss) passes as tolerance 5 of tests/helpers/clickup_spec.py; the published check refuses it
     body = {"name": "x", "owners": [], "type": "number", "steps_start": 2.5, "steps_end": 9, "unit": "",
             "task_ids": [], "list_ids": []}
     spec.request("POST", "/v2/goal/g/key_result", body)

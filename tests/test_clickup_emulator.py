@@ -1,5 +1,5 @@
 """The ClickUp emulator against live HTTP (every body checked against ClickUp's spec with the
-documented tolerances of tests/clickup_spec.py), then end-to-end syncs between the bundled
+documented tolerances of tests/helpers/clickup_spec.py), then end-to-end syncs between the bundled
 example spreadsheet and the emulator, healthy and under injected faults."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from okrsync.errors import DeleteGuardError, OkrsyncError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .clickup_spec import ClickUpSpec
+from .helpers.clickup_spec import ClickUpSpec
 from .emulators.clickup import ClickUpEmulator
 
 SPEC = ClickUpSpec.load()
@@ -322,7 +322,7 @@ def cli_rejections(result) -> list[str]:
 
 
 def test_a_truncated_decimal_is_a_rejection_with_exit_3_on_every_run_until_made_whole(tmp_path, monkeypatch, emu):
-    from .clirun import run
+    from .helpers.clirun import run
 
     members_of_example(emu)
     emu.truncate_decimals = True
@@ -350,7 +350,7 @@ def test_a_truncated_decimal_is_a_rejection_with_exit_3_on_every_run_until_made_
 
 def test_a_truncation_found_by_a_push_without_a_read_stays_rejected_and_is_never_pulled_back(tmp_path, monkeypatch,
                                                                                                emu):
-    from .clirun import run
+    from .helpers.clirun import run
 
     members_of_example(emu)
     emu.truncate_decimals = True
@@ -398,7 +398,7 @@ def test_migrate_plans_the_decimal_krs_as_a_risk(tmp_path, emu):
 
 
 def test_migrate_dry_run_shows_the_decimal_krs_as_a_risk(tmp_path, monkeypatch, emu):
-    from .clirun import run
+    from .helpers.clirun import run
 
     members_of_example(emu)
     cli_project(tmp_path, monkeypatch, emu)

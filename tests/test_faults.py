@@ -1,4 +1,4 @@
-"""Faults, for every API connector with an emulator (tests/vendors.py): 429 storms with
+"""Faults, for every API connector with an emulator (tests/helpers/vendors.py): 429 storms with
 Retry-After, 5xx bursts, connection resets, timeouts, truncated and malformed JSON, answers
 lost after the server did the work, an expiring page token, a page served twice or never.
 
@@ -34,7 +34,7 @@ from okrsync.errors import DeleteGuardError, OkrsyncError
 from okrsync.store import ALL, Store
 from okrsync.sync import CURSOR_STREAM
 
-from .vendors import EXAMPLE, VENDORS, make_hub, sync
+from .helpers.vendors import EXAMPLE, VENDORS, make_hub, sync
 
 ROOT = Path(__file__).resolve().parents[1]
 CAUSE = re.compile(r"429|5\d\d|400|rate limit|server error|network|Timeout|timed out|Reset|Error|JSON|cut off|expired|"

@@ -6,9 +6,9 @@ from connectors.google_sheets import GoogleSheetsConnector, _Grid
 from okrsync.connector import Context, Record, WriteBatch
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .discovery_check import DiscoveryCheck, DiscoveryMock
+from .helpers.discovery_check import DiscoveryCheck, DiscoveryMock
 from .emulators.google_sheets import STATUS, GoogleSheets
-from .spec_check import SpecMismatch
+from .helpers.spec_check import SpecMismatch
 
 
 SPEC = "google-sheets-v4.discovery.json"

@@ -15,9 +15,9 @@ from okrsync.errors import DeleteGuardError, FatalError, RetryableError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .discovery_check import DiscoveryCheck
+from .helpers.discovery_check import DiscoveryCheck
 from .emulators.google_sheets import GoogleSheets, GoogleTokens
-from .saas_e2e import sync, write_sheet
+from .helpers.saas_e2e import sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 SPEC = "google-sheets-v4.discovery.json"

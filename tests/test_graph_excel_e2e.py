@@ -12,7 +12,7 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.graph import Graph
-from .saas_e2e import edit_row, make_hub as saas_hub, sync
+from .helpers.saas_e2e import edit_row, make_hub as saas_hub, sync
 from .test_google_sheets_e2e import csv_rows, kr
 
 DRIVE, ITEM = "b!drive-okr-team", "01ABCDEFWORKBOOK"
@@ -294,9 +294,9 @@ def test_range_api_needs_the_sheet_name(tmp_path, emu):
 
 
 def test_every_request_and_answer_fits_microsofts_graph_metadata(tmp_path, emu):
-    """Both modes' traffic walked through Graph v1.0's published metadata (tests/graph_spec.py):
+    """Both modes' traffic walked through Graph v1.0's published metadata (tests/helpers/graph_spec.py):
     paths, function parameters, and the properties of every JSON answer."""
-    from .graph_spec import GraphSpec, SpecMismatch
+    from .helpers.graph_spec import GraphSpec, SpecMismatch
 
     spec = emu.spec = GraphSpec.load()
     for mode in ("file", "range"):

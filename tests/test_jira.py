@@ -1,5 +1,5 @@
 """The Jira connector against respx routes; every request it sends and every canned answer
-is checked against Atlassian's OpenAPI document (tests/spec_check.py), so a request Jira
+is checked against Atlassian's OpenAPI document (tests/helpers/spec_check.py), so a request Jira
 does not have, a query parameter it does not take, or an undeclared body key fails here."""
 
 import datetime as dt
@@ -14,7 +14,7 @@ from okrsync.connector import Cursor, Record, Rejected, WriteBatch
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.connectors.jira import JiraConnector
 
-from .spec_check import SpecMock
+from .helpers.spec_check import SpecMock
 
 BASE = "https://acme.atlassian.net"
 TOKEN = "atl-SECRET-token"

@@ -17,9 +17,9 @@ from click.testing import CliRunner
 from okrsync.cli import cli
 from okrsync.connectors import jira as jira_connector
 
-from .spec_check import SpecCheck
+from .helpers.spec_check import SpecCheck
 from .emulators.jira import JiraEmulator
-from .saas_e2e import write_sheet
+from .helpers.saas_e2e import write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 TOKEN = "jira-e2e-SECRET"

@@ -12,7 +12,7 @@ import pytest
 
 from tests.emulators import Emulator, HttpError, route
 from tests.emulators.jira import JiraEmulator
-from tests.spec_check import SpecCheck, SpecMismatch
+from tests.helpers.spec_check import SpecCheck, SpecMismatch
 
 SPEC = SpecCheck.load("jira-cloud-platform-v3.openapi.json")
 API = "/rest/api/3"

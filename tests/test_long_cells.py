@@ -9,7 +9,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from tests.clirun import run
+from tests.helpers.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
 LONG = "Increase first successful visit rate" + " in every clinic and every region" * 1250  # 41,286 characters

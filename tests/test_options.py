@@ -15,7 +15,7 @@ from okrsync.connector import Connector
 from okrsync.errors import ConfigError
 from okrsync.store import Store
 from okrsync.sync import Hub
-from tests.clirun import run
+from tests.helpers.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
 

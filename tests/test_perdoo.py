@@ -1,5 +1,5 @@
 """Perdoo: respx unit tests whose every GraphQL document is checked against the documented
-names (tests/perdoo_schema.py), then end-to-end syncs with the example spreadsheet over real
+names (tests/helpers/perdoo_schema.py), then end-to-end syncs with the example spreadsheet over real
 HTTP against the stateful emulator (tests/emulators/perdoo.py), faults included."""
 
 import json
@@ -14,13 +14,13 @@ from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatc
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.connectors.perdoo import PerdooConnector
 
-from . import saas_e2e
-from .saas_e2e import EXAMPLE, sync
+from .helpers import saas_e2e
+from .helpers.saas_e2e import EXAMPLE, sync
 from .emulators.perdoo import TOKEN, PerdooEmulator
-from .perdoo_schema import UNCONFIRMED, check
+from .helpers.perdoo_schema import UNCONFIRMED, check
 
 URL = "https://api-eu.perdoo.com/graphql/"
-# KR writes ride on names no source shows answered (README: Perdoo, UNCONFIRMED); the
+# KR writes ride on names no source shows answered (docs/connectors/perdoo.md, unconfirmed); the
 # capabilities declare them, so migrate plans them as a risk
 ALLOWED_UNCONFIRMED = {"Mutation.deleteObjective", "DeleteObjectiveMutationPayload.clientMutationId",
                        "UpsertKeyResultMutationInput.parent", "Mutation.upsertKeyResult",

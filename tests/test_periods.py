@@ -8,7 +8,7 @@ from okrsync import transforms as tf
 from okrsync.errors import MappingError
 from okrsync.mapping import Mapping, period_or_label
 from okrsync.store import Store
-from tests.clirun import run
+from tests.helpers.clirun import run
 from tests.test_spreadsheet import connector, read, write_csv
 
 D = dt.date

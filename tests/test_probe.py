@@ -124,7 +124,7 @@ def test_the_result_is_kept_for_migrate_and_connectors(tmp_path, monkeypatch, qu
 @pytest.fixture
 def clickup(tmp_path, monkeypatch):
     """A ClickUp emulator checked against the spec, and a config probing it."""
-    from .clickup_spec import ClickUpSpec
+    from .helpers.clickup_spec import ClickUpSpec
     from .emulators.clickup import ClickUpEmulator
 
     with ClickUpEmulator(team_id="512") as emu:
@@ -225,7 +225,7 @@ def test_perdoo_probe_lists_the_commit_fields_an_account_answers(tmp_path, monke
 # ---------------------------------------------------------------- Asana
 
 def test_asana_probe_confirms_against_the_emulator(tmp_path, monkeypatch):
-    from .asana_spec import asana_spec
+    from .helpers.asana_spec import asana_spec
     from .emulators.asana import TOKEN, AsanaEmulator
 
     with AsanaEmulator(users=[], periods=[("Q1", "Q1 FY26", "2026-01-01", "2026-03-31")]) as emu:

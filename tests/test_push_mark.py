@@ -1,7 +1,7 @@
 """Push marks (store m008_push_marks): after a push that left an endpoint wholly in step, the
 next push looks only at what changed since, and plans exactly what a full look would."""
 
-from .memory import MemoryConnector, add, edit, find
+from .helpers.memory import MemoryConnector, add, edit, find
 from .test_sync import fresh_world, make_hub, sync  # noqa: F401 - fresh_world: the autouse fixture
 
 

@@ -14,8 +14,8 @@ from okrsync.connector import Context, Cursor, Record, Rejected, WriteBatch
 from okrsync.errors import ConfigError, FatalError
 from okrsync.connectors.quantive import REGIONS, QuantiveConnector
 
-from . import saas_e2e
-from .saas_e2e import EXAMPLE, sync
+from .helpers import saas_e2e
+from .helpers.saas_e2e import EXAMPLE, sync
 from .emulators.quantive import ACCOUNT, BASE, TOKEN, QuantiveEmulator
 
 EU = REGIONS["eu"]

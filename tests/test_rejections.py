@@ -8,7 +8,7 @@ import pytest
 
 from okrsync.connector import Rejected
 from okrsync.store import Store
-from tests.clirun import run
+from tests.helpers.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
 BROKEN = "Check In Failed Count,2,lots,1,Needs focus"  # KR-002's current value is not a number
@@ -82,7 +82,7 @@ def test_the_store_keeps_the_first_run_and_joins_reasons(store):
 def test_a_write_the_endpoint_refuses_stays_open_until_a_push_goes_through(tmp_path, monkeypatch):
     from okrsync.config import Config
     from okrsync.sync import Hub
-    from tests.memory import WORLD, MemoryConnector
+    from tests.helpers.memory import WORLD, MemoryConnector
 
     WORLD.pop("m", None)
     hub = Hub(Config.of(tmp_path, {"m": {"type": "memory"}}), Store(None), {"memory": MemoryConnector})

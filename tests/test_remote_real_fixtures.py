@@ -13,7 +13,7 @@ from okrsync.connectors.spreadsheet import CsvConnector
 
 from .emulators.graph import Graph
 from .emulators.smartsheet import Row, Smartsheet
-from .smartsheet_spec import smartsheet_spec
+from .helpers.smartsheet_spec import smartsheet_spec
 from .test_graph_excel_e2e import DRIVE, ITEM, workbook
 from .test_real_fixtures import FIXTURES, REAL
 

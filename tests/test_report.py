@@ -16,7 +16,7 @@ from okrsync.errors import ConfigError
 from okrsync.report import catalogue, fit, profile, render, scoring
 from okrsync.report.catalogue import Cell, Tool
 
-from . import browser
+from .helpers import browser
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"

@@ -1,4 +1,4 @@
-"""Security, across every API connector with an emulator (tests/vendors.py) and every writer:
+"""Security, across every API connector with an emulator (tests/helpers/vendors.py) and every writer:
 
 - the tokens used here never show in CLI output (normal, --json, --debug failures), the
   store's bytes (database, WAL, SHM), the change log, the reports, or an exception's text,
@@ -32,7 +32,7 @@ from okrsync.errors import ConfigError, OkrsyncError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .vendors import EXAMPLE, VENDORS, endpoint_options, sync
+from .helpers.vendors import EXAMPLE, VENDORS, endpoint_options, sync
 
 API = [v.name for v in VENDORS.values()]
 

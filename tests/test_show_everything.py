@@ -9,7 +9,7 @@ import pytest
 
 from okrsync.lint import lint
 from okrsync.store import Store
-from tests.clirun import run
+from tests.helpers.clirun import run
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 

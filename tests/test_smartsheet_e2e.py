@@ -14,8 +14,8 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
-from .smartsheet_spec import smartsheet_spec
-from .saas_e2e import edit_after_read, edit_row, replanned, sync, write_sheet
+from .helpers.smartsheet_spec import smartsheet_spec
+from .helpers.saas_e2e import edit_after_read, edit_row, replanned, sync, write_sheet
 from .test_google_sheets_e2e import csv_rows, kr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from .spec_check import SAMPLES, SPECS, SpecCheck, SpecMismatch
+from .helpers.spec_check import SAMPLES, SPECS, SpecCheck, SpecMismatch
 
 
 
@@ -163,7 +163,7 @@ def test_array_query_parameters_are_checked_item_by_item():
 
 
 def test_spec_mock_takes_a_loaded_spec():
-    from .spec_check import SpecMock
+    from .helpers.spec_check import SpecMock
 
     spec = tiny()
     with SpecMock(spec, "https://api.example.com") as api:

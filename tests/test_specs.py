@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from .spec_check import SAMPLES, SPECS
+from .helpers.spec_check import SAMPLES, SPECS
 from .specs import trim
 
 FULL = trim.DEFAULT_SOURCE

@@ -10,8 +10,8 @@ from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from . import memory
-from .memory import MemoryConnector, add, edit, find
+from .helpers import memory
+from .helpers.memory import MemoryConnector, add, edit, find
 
 
 @pytest.fixture(autouse=True)

@@ -49,8 +49,8 @@ from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub, near
 
-from . import memory
-from .memory import MemoryConnector, add, edit, find
+from .helpers import memory
+from .helpers.memory import MemoryConnector, add, edit, find
 
 NAMES = ("a", "b", "c", "d")
 FIELDS = ("title", "current", "target", "status")

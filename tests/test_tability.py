@@ -20,7 +20,7 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.tability import TabilityEmulator
-from .saas_e2e import sync
+from .helpers.saas_e2e import sync
 
 BASE = "https://api.tability.app"
 TOKEN = "tab-SECRET-token"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from tests.clirun import run
+from tests.helpers.clirun import run
 from tests.test_checkins import krs as stored
 from tests.test_checkins import make_project
 from tests.test_spreadsheet import connector, read, rewrite

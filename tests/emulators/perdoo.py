@@ -1,6 +1,6 @@
 """A stateful emulator of the Perdoo GraphQL API subset okrsync uses.
 
-It *executes* documents with graphql-core against ``tests/perdoo_schema.py`` — the schema of
+It *executes* documents with graphql-core against ``tests/helpers/perdoo_schema.py`` — the schema of
 documented names — so a field, argument or input field Perdoo does not document is answered
 with a GraphQL validation error, as Perdoo's own server would — and, through ``spec``
 (``tests/perdoo_schema.SchemaCheck``, on by default), fails the test that sent it, as an
@@ -26,7 +26,7 @@ from typing import Any
 
 from graphql import graphql_sync
 
-from ..perdoo_schema import SCHEMA, SchemaCheck
+from ..helpers.perdoo_schema import SCHEMA, SchemaCheck
 from .server import Emulator, HttpError, PageExpired, Request, route
 
 TOKEN = "perdoo-test-token"
@@ -61,7 +61,7 @@ class PerdooEmulator(Emulator):
         self.results: dict[str, dict] = {}
         self.kpis: dict[str, dict] = {}
         # `objectives` takes includePastTimeframes (introspected root arguments, see
-        # tests/perdoo_schema.py [I]); what it hides without it is unknown: here, objectives of
+        # tests/helpers/perdoo_schema.py [I]); what it hides without it is unknown: here, objectives of
         # timeframes in ``past_timeframes``. ``ignore_include_past`` hides them even when asked
         # (the contradicting behaviour a probe must catch)
         self.past_timeframes: set[str] = set()

@@ -4,7 +4,7 @@
 
 Microsoft's OpenAPI description of Graph (``openapi/v1.0/openapi.yaml`` in the same
 repository) is generated from this CSDL; it is too large to keep, and could not be brought
-here, so the checks in ``tests/graph_spec.py`` read the CSDL itself. Kept, verbatim (the
+here, so the checks in ``tests/helpers/graph_spec.py`` read the CSDL itself. Kept, verbatim (the
 lines of each element, unchanged): the entity types a request walks through or an answer
 is (``entity``, ``baseItem``, ``drive``, ``driveItem``, ``workbook``, ``workbookWorksheet``,
 ``workbookRange``), the ``drives`` entity set, and the functions bound to a worksheet that

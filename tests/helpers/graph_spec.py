@@ -25,7 +25,7 @@ from urllib.parse import unquote
 
 from .spec_check import SpecMismatch
 
-FILE = Path(__file__).resolve().parent / "specs" / "graph-v1.0.trimmed.csdl.xml"
+FILE = Path(__file__).resolve().parents[1] / "specs" / "graph-v1.0.trimmed.csdl.xml"
 NS = {"e": "http://docs.oasis-open.org/odata/ns/edm"}
 
 

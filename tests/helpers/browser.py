@@ -227,7 +227,7 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, rows
 
 
-if __name__ == "__main__":  # python -m tests.browser PAGE.html OUT.png
+if __name__ == "__main__":  # python -m tests.helpers.browser PAGE.html OUT.png
     import sys
 
     screenshot(Path(sys.argv[1]), chromium(), Path(sys.argv[2]))

@@ -10,7 +10,7 @@ from okrsync.config import Config
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "okrs.csv"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "okrs.csv"
 
 
 def make_hub(tmp_path, name: str, options: dict):

@@ -20,7 +20,7 @@ from okrsync.config import Config
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "okrs.csv"
 SID = "1FaultFaultFaultFaultFaultFault000000"
 
 
@@ -68,7 +68,7 @@ def _add_users(emu) -> None:
 
 
 def _jira():
-    from .emulators.jira import JiraEmulator
+    from ..emulators.jira import JiraEmulator
     from .spec_check import SpecCheck
 
     users = [{"accountId": f"acc-{n}", "emailAddress": e, "displayName": e.split("@")[0]}
@@ -82,7 +82,7 @@ def _jira():
 
 def _asana():
     from .asana_spec import asana_spec
-    from .emulators.asana import AsanaEmulator
+    from ..emulators.asana import AsanaEmulator
 
     quarters = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]
     spec = asana_spec()
@@ -91,7 +91,7 @@ def _asana():
 
 def _clickup():
     from .clickup_spec import ClickUpSpec
-    from .emulators.clickup import ClickUpEmulator
+    from ..emulators.clickup import ClickUpEmulator
 
     def seed(emu):
         for email in example_emails():
@@ -103,14 +103,14 @@ def _clickup():
 
 def _sheets():
     from .discovery_check import DiscoveryCheck
-    from .emulators.google_sheets import GoogleSheets
+    from ..emulators.google_sheets import GoogleSheets
 
     spec = DiscoveryCheck.load("google-sheets-v4.discovery.json")
     return _running(GoogleSheets(tokens={"ya29.SECRET-sheets-4b7c"}), lambda emu: emu.add_sheet(SID, "OKRs"), spec)
 
 
 def _perdoo():
-    from .emulators.perdoo import PerdooEmulator
+    from ..emulators.perdoo import PerdooEmulator
 
     def seed(emu):
         emu.add_timeframe("Q1 2026")
@@ -122,7 +122,7 @@ def _perdoo():
 
 
 def _quantive():
-    from .emulators.quantive import QuantiveEmulator
+    from ..emulators.quantive import QuantiveEmulator
 
     def seed(emu):
         emu.add_session("Q1 2026")
@@ -132,14 +132,14 @@ def _quantive():
 
 
 def _tability():
-    from .emulators.tability import TabilityEmulator
-    from .test_tability import seed_from_example
+    from ..emulators.tability import TabilityEmulator
+    from ..test_tability import seed_from_example
 
     return _running(TabilityEmulator(token="tab-SECRET-a81f"), seed_from_example)
 
 
 def _smartsheet():
-    from .emulators.smartsheet import Smartsheet
+    from ..emulators.smartsheet import Smartsheet
     from .smartsheet_spec import smartsheet_spec
 
     return _running(Smartsheet(tokens={"ss-SECRET-token-5e2b"}), lambda emu: emu.add_sheet(4583173393803140, "OKRs"),
@@ -147,15 +147,15 @@ def _smartsheet():
 
 
 def _notion():
-    from .emulators.notion import Notion
-    from .test_notion_e2e import seed
+    from ..emulators.notion import Notion
+    from ..test_notion_e2e import seed
 
     return _running(Notion(token="secret_NOTION-SECRET-77aa"), seed)
 
 
 def _airtable():
-    from .emulators.airtable import Airtable
-    from .test_airtable_e2e import seed
+    from ..emulators.airtable import Airtable
+    from ..test_airtable_e2e import seed
 
     def seed_and_say_when(emu):
         seed(emu)
@@ -167,16 +167,16 @@ def _airtable():
 
 
 def _graph():
-    from .emulators.graph import Graph
+    from ..emulators.graph import Graph
     from .graph_spec import GraphSpec
-    from .test_graph_excel_e2e import DRIVE, ITEM, workbook
+    from ..test_graph_excel_e2e import DRIVE, ITEM, workbook
 
     return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()),
                     GraphSpec.load())
 
 
 def _graph_titles(emu) -> list[str]:
-    from .test_graph_excel_e2e import DRIVE, ITEM, cells
+    from ..test_graph_excel_e2e import DRIVE, ITEM, cells
 
     return [r.get("Key result") or r.get("Objective") for r in cells(emu.data(DRIVE, ITEM))]
 

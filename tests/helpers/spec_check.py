@@ -41,7 +41,7 @@ from referencing.jsonschema import DRAFT4, DRAFT202012
 
 # The vendors' documents trimmed to what okrsync uses (tests/specs/trim.py, from ../shared/specs), so the
 # suite needs nothing beside the checkout; tests/test_specs.py keeps them true to the full ones.
-SPECS = Path(__file__).resolve().parent / "specs"
+SPECS = Path(__file__).resolve().parents[1] / "specs"
 SAMPLES = SPECS / "samples"  # the vendors' documented example payloads
 METHODS = ("get", "put", "post", "delete", "patch")
 

@@ -1,7 +1,7 @@
 """Smartsheet's own OpenAPI description (a trimmed copy in tests/specs, see SOURCES.md) read
 as Smartsheet means it: ``smartsheet_spec()`` is the ``SpecCheck`` every Smartsheet test
 checks traffic with (tests/test_smartsheet.py through respx, the end-to-end tests and
-tests/vendors.py through the emulator's ``spec``)."""
+tests/helpers/vendors.py through the emulator's ``spec``)."""
 
 from __future__ import annotations
 
