@@ -34,11 +34,11 @@ BATCH = 10
 
 def main() -> int:
     args = saas_migration.options(__doc__, objectives=100, rate_scale=2.0)
+    from connectors.airtable import AirtableConnector
+    from connectors.spreadsheet import CsvConnector
     from okrsync.config import Config
     from okrsync.store import Store
     from okrsync.sync import Hub
-    from connectors.airtable import AirtableConnector
-    from connectors.spreadsheet import CsvConnector
 
     rate = RATE * args.rate_scale
     work = Path(tempfile.mkdtemp(prefix="airtable-bench-"))

@@ -155,7 +155,7 @@ def main() -> int:
     total = time.perf_counter() - started
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "machine": mach,
+    out.write_text(json.dumps({"when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "machine": mach,
                                "sizes": sizes, "slice_objectives": slice_obj, "rate_scale": RATE_SCALE,
                                "real_rates_per_s": REAL_RATE, "rows": rows, "api": vendors,
                                "wall_s": round(total, 1)}, indent=2) + "\n")

@@ -18,10 +18,10 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import resource
 import sys
 import tempfile
 import time
-import resource
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,11 +65,11 @@ def main() -> int:
     parser.add_argument("--out", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
+    from connectors.google_sheets import GoogleSheetsConnector
+    from connectors.spreadsheet import CsvConnector
     from okrsync.config import Config
     from okrsync.store import Store
     from okrsync.sync import Hub
-    from connectors.google_sheets import GoogleSheetsConnector
-    from connectors.spreadsheet import CsvConnector
 
     work = Path(tempfile.mkdtemp(prefix="gsheets-bench-"))
     write_csv(work / "okrs.csv", args.objectives)

@@ -48,11 +48,11 @@ def empty_workbook() -> bytes:
 
 def main() -> int:
     args = saas_migration.options(__doc__, objectives=100, rate_scale=1.0)
+    from connectors.graph_excel import RANGE_ROWS, GraphExcelConnector
+    from connectors.spreadsheet import CsvConnector
     from okrsync.config import Config
     from okrsync.store import Store
     from okrsync.sync import Hub
-    from connectors.graph_excel import RANGE_ROWS, GraphExcelConnector
-    from connectors.spreadsheet import CsvConnector
 
     rate = RATE * args.rate_scale
     work = Path(tempfile.mkdtemp(prefix="graph-bench-"))

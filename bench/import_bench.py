@@ -234,7 +234,7 @@ def default_mapping_problem() -> str | None:
     try:
         for word in ("Percent", "Number", "Currency"):
             m.parse_value("key_result", "unit", None, word)
-    except Exception as e:  # noqa: BLE001 - reported, not hidden
+    except Exception as e:
         return f"{type(e).__name__}: {e}"
     return None
 
@@ -244,7 +244,8 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
 
     base_rss = rss_mb()
     base_hwm = hwm_mb()
-    from okrsync import config as config_mod, plugins
+    from okrsync import config as config_mod
+    from okrsync import plugins
     from okrsync.store import Store
     from okrsync.sync import CURSOR_STREAM, Hub
 
@@ -490,7 +491,7 @@ def main(argv: list[str] | None = None) -> int:
 
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"when": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    out.write_text(json.dumps({"when": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                                "machine": mach, "sizes": sizes, "formats": formats, "targets": TARGETS,
                                "results": results, "checks": checks, "wall_s": round(total, 1)}, indent=2) + "\n")
     print(f"written {out}")

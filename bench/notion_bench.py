@@ -32,11 +32,11 @@ RATE = 3.0  # average requests/s per integration (developers.notion.com/referenc
 
 def main() -> int:
     args = saas_migration.options(__doc__, objectives=20, rate_scale=10.0)
+    from connectors.notion import NotionConnector
+    from connectors.spreadsheet import CsvConnector
     from okrsync.config import Config
     from okrsync.store import Store
     from okrsync.sync import Hub
-    from connectors.notion import NotionConnector
-    from connectors.spreadsheet import CsvConnector
 
     rate = RATE * args.rate_scale
     work = Path(tempfile.mkdtemp(prefix="notion-bench-"))

@@ -38,11 +38,11 @@ MAX_ROWS = 500  # rows per add request (API reference, "Limitations")
 
 def main() -> int:
     args = saas_migration.options(__doc__, objectives=100, rate_scale=4.0)
+    from connectors.smartsheet import SmartsheetConnector
+    from connectors.spreadsheet import CsvConnector
     from okrsync.config import Config
     from okrsync.store import Store
     from okrsync.sync import Hub
-    from connectors.smartsheet import SmartsheetConnector
-    from connectors.spreadsheet import CsvConnector
 
     rate = RATE * args.rate_scale
     work = Path(tempfile.mkdtemp(prefix="smartsheet-bench-"))

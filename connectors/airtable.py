@@ -54,9 +54,9 @@ from okrsync import transforms as tf
 from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
+from . import remote_tables
 from .common import API_OPTIONS, bearer, check_options, chunks, new_api
 from .google_sheets import _same, _same_row
-from . import remote_tables
 from .remote_tables import Tables, link_header
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 

@@ -27,16 +27,16 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any
 from urllib.parse import quote
 
 from okrsync import hookimpl, http
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .asana_fields import (GOAL_FIELDS, HELD, REFERENCE_FIELDS, AsanaMapping, Periods, check_in_status, contribution,
-                           read_check_in_status)
+from .asana_fields import GOAL_FIELDS, HELD, REFERENCE_FIELDS, AsanaMapping, Periods, check_in_status, contribution, read_check_in_status
 from .common import API_OPTIONS, check_endpoint, chunks, mapping_source, new_api, parallel, read_cursor, users_option
 
 URL = "https://app.asana.com/api/1.0"

@@ -23,7 +23,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 
@@ -590,7 +591,7 @@ def _overlay(fields: dict[str, Any], wrote: dict[str, Any] | None) -> dict[str, 
 def _iso(millis: Any) -> str | None:
     if millis in (None, ""):
         return None
-    return dt.datetime.fromtimestamp(int(millis) / 1000, dt.timezone.utc).isoformat(timespec="milliseconds") \
+    return dt.datetime.fromtimestamp(int(millis) / 1000, dt.UTC).isoformat(timespec="milliseconds") \
         .replace("+00:00", "Z")
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from okrsync.errors import ConfigError, MappingError
@@ -30,10 +31,10 @@ CREATED_NOTE = "Created Key Result"  # the note of a target's first action (the 
 @dataclass
 class ClickUpMapping:
     raw: dict[str, Any]
-    zone: dt.tzinfo = dt.timezone.utc
+    zone: dt.tzinfo = dt.UTC
 
     @classmethod
-    def load(cls, overrides: Any, base_dir: Path, where: str, zone: dt.tzinfo = dt.timezone.utc) -> ClickUpMapping:
+    def load(cls, overrides: Any, base_dir: Path, where: str, zone: dt.tzinfo = dt.UTC) -> ClickUpMapping:
         overrides, where = read_overrides(overrides, base_dir, where)
         raw = merge(shipped("clickup"), overrides, where)
         for unit, kind in raw["types"].items():
@@ -101,7 +102,7 @@ class ClickUpMapping:
         if not action.get("id") or action.get("note") in (CREATED_NOTE, self.raw["note"]):
             return None
         at = action.get("date_modified")
-        return {"at": dt.datetime.fromtimestamp(int(at) / 1000, dt.timezone.utc).isoformat(timespec="milliseconds")
+        return {"at": dt.datetime.fromtimestamp(int(at) / 1000, dt.UTC).isoformat(timespec="milliseconds")
                 .replace("+00:00", "Z") if at else None,
                 "value": _number(target.get("steps_current"), "steps_current"), "note": action.get("note") or None,
                 "userid": action.get("userid")}
@@ -222,7 +223,7 @@ def _json_number(value: float) -> int | float:
 
 def zone(name: str | None, where: str) -> dt.tzinfo:
     if not name:
-        return dt.timezone.utc
+        return dt.UTC
     try:
         return ZoneInfo(str(name))
     except (KeyError, ValueError):

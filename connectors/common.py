@@ -29,16 +29,17 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from okrsync import http
 from okrsync.config import check_options, load_yaml  # check_options: re-exported for connectors too
 from okrsync.errors import ConfigError, MappingError, did_you_mean
-from okrsync import http
 from okrsync.transforms import TransformError, parse_period
 
 if TYPE_CHECKING:  # the connector module imports nothing from here; the name is for hints only

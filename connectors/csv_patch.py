@@ -28,8 +28,9 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from okrsync import tabular
 from okrsync.model import KINDS, REFERENCES

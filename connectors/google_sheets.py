@@ -27,8 +27,9 @@ import datetime as dt
 import hashlib
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import quote
 
 import httpx
@@ -154,7 +155,7 @@ class GoogleSheetsConnector(SpreadsheetConnector):
 
     def _updated(self) -> str:
         # the values API tells no modification time: the read's own time stands for it
-        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     def fingerprint(self) -> str | None:
         grids = self.grids if self.grids is not None else self._fetch()

@@ -30,7 +30,8 @@ import datetime as dt
 import json
 import math
 import time
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 import httpx
 

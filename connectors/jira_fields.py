@@ -396,4 +396,4 @@ def jira_time(text: str | None) -> str | None:
     if not text:
         return None
     when = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%f%z")
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

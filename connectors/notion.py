@@ -55,9 +55,9 @@ from okrsync import transforms as tf
 from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, RetryableError
 
+from . import remote_tables
 from .common import API_OPTIONS, bearer, check_options, new_api, parallel
 from .google_sheets import _same, _same_row
-from . import remote_tables
 from .remote_tables import Tables, link_header
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 

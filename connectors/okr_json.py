@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from okrsync import documents, hookimpl, okrjson
-from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.config import check_options
+from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError
 from okrsync.mapping import MODEL_FIELDS
 from okrsync.model import DIRECTIONS, KINDS, REFERENCES, UNITS
@@ -73,7 +73,7 @@ class OkrJsonConnector(Connector):
             raise FatalError(f"not a valid okr-json file: {shown}", endpoint=self.endpoint)
         for p in found:
             yield Rejected(f"{self.path.name}: {p.pointer}", p.message)
-        updated = dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        updated = dt.datetime.fromtimestamp(self.path.stat().st_mtime, dt.UTC).isoformat().replace("+00:00", "Z")
         for kind, entity_id, fields, pointer in okrjson.entities(doc, {p.item for p in found}):
             yield Record(kind, entity_id, fields, updated=updated, where=f"{self.path.name}: {pointer}")
         yield Cursor(fingerprint, full_listing=True)

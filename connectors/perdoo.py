@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
@@ -135,7 +136,7 @@ class PerdooConnector(Connector):
         rows.append(self._probe_commits())
         return rows
 
-    def _probe_commits(self) -> "ProbeResult":
+    def _probe_commits(self) -> ProbeResult:
         """What this account says of the ``commit`` type (progress updates), always "not
         testable": no public source shows its fields or a mutation that makes one, so okrsync
         neither reads Perdoo check-ins nor writes values through commits, and has nothing to
@@ -160,7 +161,7 @@ class PerdooConnector(Connector):
                              "okrsync reads no Perdoo check-ins and writes values as currentValue until these are "
                              "sourced: report this line")
 
-    def _probe_past(self, past: str | None, kit) -> "ProbeResult":
+    def _probe_past(self, past: str | None, kit) -> ProbeResult:
         from okrsync import probe as p
 
         claim = "the objectives listing (includePastTimeframes: true) shows objectives of past timeframes"
@@ -399,7 +400,7 @@ class PerdooConnector(Connector):
     def _landed(self, kind: str, chunk: list[tuple[Record, dict]], since: float) -> dict[str, str]:
         """Records of ``chunk`` created since ``since`` (by exact name and parent), by canonical id."""
         root = {"objective": "objectives", "key_result": "keyResults", "initiative": "initiatives"}[kind]
-        gte = dt.datetime.fromtimestamp(since - CREATED_MARGIN, dt.timezone.utc).isoformat()
+        gte = dt.datetime.fromtimestamp(since - CREATED_MARGIN, dt.UTC).isoformat()
         parts, declared, variables = [], ["$since: DateTime"], {"since": gte}
         for n, (_, data) in enumerate(chunk):
             declared.append(f"$n{n}: String")
@@ -566,8 +567,8 @@ def _utc(text: str | None) -> str | None:
         return None
     when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _type_name(ref: Any) -> str:

@@ -24,7 +24,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
@@ -128,7 +129,7 @@ class QuantiveConnector(Connector):
         rows.append(self._probe_put_actual(period, kit))
         return rows
 
-    def _probe_put_actual(self, period: str, kit) -> "ProbeResult":
+    def _probe_put_actual(self, period: str, kit) -> ProbeResult:
         from okrsync import probe as p
 
         claim = "PUT /metrics/{id} takes `actual` (okrsync sends values by check-in instead)"
@@ -387,7 +388,7 @@ def _checkin_body(actual: float, at: Any, comment: str | None, confidence: float
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _float(value: Any) -> float | None:

@@ -64,8 +64,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from okrsync import http, tabular
 from okrsync.connector import WriteBatch, WriteResult
@@ -105,7 +106,7 @@ class Tables:
         if stamps:
             return max(stamps)
         # no edit times (Airtable records): the read's own time stands for them, as for Sheets
-        return dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+        return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
     def fingerprint(self, conn) -> str | None:
         tables = self.get()

@@ -35,8 +35,9 @@ import collections
 import hashlib
 import json
 import zlib
-from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from okrsync.connector import Record
 from okrsync.model import KINDS

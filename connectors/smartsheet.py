@@ -38,16 +38,17 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from okrsync import hookimpl, tabular
 from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, RetryableError
 
+from . import remote_tables
 from .common import API_OPTIONS, bearer, check_options, new_api
 from .google_sheets import _same, _same_row
-from . import remote_tables
 from .remote_tables import Tables, bound, filled, kr_columns, match, row_parents
 from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
 

@@ -27,22 +27,21 @@ give names (``lookups``), and ``sheet_checks`` says when a read looks wrong as a
 
 from __future__ import annotations
 
-import datetime as dt
-
 import collections
 import collections.abc
 import dataclasses
+import datetime as dt
 import functools
 import hashlib
 import itertools
 import json
 import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from okrsync import hookimpl, periods, unparsed
-from okrsync import tabular
+from okrsync import hookimpl, periods, tabular, unparsed
 from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
@@ -837,7 +836,7 @@ class _PeriodFrom:
 
 
 def _mtime(path: Path) -> str:
-    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class _ReadState:

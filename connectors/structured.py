@@ -48,14 +48,15 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from okrsync import documents, hookimpl, periods, unparsed
 from okrsync import transforms as tf
-from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.config import check_options
+from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError
 from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, json_value, settle_key_result
 from okrsync.model import DIRECTIONS, ENTITY_TYPES, KINDS, REFERENCES, UNITS, problems, to_fields
@@ -179,7 +180,7 @@ class StructuredConnector(Connector):
                 root = documents.load(path, max_bytes=self.max_bytes)
             except documents.DocumentError as e:
                 raise FatalError(str(e), endpoint=self.endpoint) from None
-            state.updated = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.timezone.utc).isoformat().replace("+00:00", "Z")
+            state.updated = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat().replace("+00:00", "Z")
             doc = Doc(name, root, captured, lines=getattr(root, "numbers", None))
             for bad in (v for v in root if isinstance(v, documents.BadLine)) if doc.lines else ():
                 yield Rejected(f"{name}: line {bad.line}, column {bad.column}", f"{bad.reason}; the line is skipped")

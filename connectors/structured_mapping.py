@@ -12,9 +12,10 @@ by the connector, with the spreadsheet transforms. Mistakes in a mapping raise
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import jsonpath_rfc9535 as jsonpath
 

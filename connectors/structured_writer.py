@@ -232,7 +232,7 @@ def _same(conn, part, name: str, current: Any, value: Any) -> bool:
     elif isinstance(parsed, tf.PeriodLabel):
         parsed = parsed.label
     elif isinstance(parsed, dt.datetime):
-        parsed = parsed.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        parsed = parsed.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
     elif isinstance(parsed, dt.date):
         parsed = parsed.isoformat()
     return parsed == value

@@ -27,9 +27,10 @@ import json
 import os
 import re
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from okrsync import hookimpl
 from okrsync import transforms as tf

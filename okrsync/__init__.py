@@ -3,8 +3,7 @@
 Plugins write ``from okrsync import hookimpl, Connector``.
 """
 
-from .connector import (Capabilities, Connector, Context, Cursor, Note, ProbeResult, Record, Rejected, WriteBatch,
-                        WriteResult)
+from .connector import Capabilities, Connector, Context, Cursor, Note, ProbeResult, Record, Rejected, WriteBatch, WriteResult
 from .hookspecs import hookimpl
 
 __all__ = ["Capabilities", "Connector", "Context", "Cursor", "Note", "ProbeResult", "Record", "Rejected", "WriteBatch",

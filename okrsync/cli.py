@@ -239,6 +239,7 @@ def map_cmd(env: Env, file, sheet, base, rows):
         okrsync map team-okrs.xlsx --sheet "Q3" > team-okrs.yaml
     """
     from okrsync.connectors import sheet_assistant as sa
+
     from .tabular import TableError
     try:
         s = sa.inspect(file, sheet, base)
@@ -600,7 +601,7 @@ def parse_since(text: str) -> str:
     m = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text)
     if m:
         unit = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}[m.group(2)]
-        when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(**{unit: int(m.group(1))})
+        when = dt.datetime.now(dt.UTC) - dt.timedelta(**{unit: int(m.group(1))})
     else:
         from . import transforms
 
@@ -608,7 +609,7 @@ def parse_since(text: str) -> str:
             when = transforms.parse_datetime(text)
         except ValueError as e:
             raise click.BadParameter(f"{e}; or an age such as 2h, 3d, 1w", param_hint="--since") from None
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return when.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @cli.command()

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -33,7 +34,7 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that remembers the line of every mapping key (for error messages)."""
 
 
-def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> "LineDict":
+def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
     mapping = LineDict(loader.construct_mapping(node, deep=True))
     for key_node, _ in node.value:
         # keyed like the dict itself: ``2025:`` is the int 2025, not the text "2025"
@@ -75,7 +76,7 @@ def load_yaml(path: Path) -> Any:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -159,7 +160,7 @@ def collect_secrets(path: str | os.PathLike | None) -> list[str]:
     path = Path(path or os.environ.get("OKRSYNC_CONFIG") or DEFAULT_PATH)
     try:
         raw = load_yaml(path)
-    except Exception:  # noqa: BLE001 - the run reports a broken config itself
+    except Exception:
         return []
     found: list[str] = []
 

@@ -9,9 +9,10 @@ fields carry canonical field names (see ``okrsync.model``) and whose references
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Iterator
+from typing import Any, ClassVar
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 import httpx
@@ -339,7 +340,7 @@ def _endpoint(report: Report, cfg: config_mod.Config, name: str, endpoint: confi
         report.add(name, "options", "fail", str(e), "fix the endpoint's options (docs: the connector's page, or okrsync connectors TYPE)",
                    bad_config=True)
         return
-    except Exception as e:  # noqa: BLE001 - a third-party connector's bug: say so, go on
+    except Exception as e:
         report.add(name, "options", "fail", f"{type(e).__name__}: {e}", "the connector could not start")
         return
     not_tried = ("not tried: the credentials above are missing" if not creds_ok

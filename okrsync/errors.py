@@ -18,7 +18,7 @@ Library code raises these; only ``okrsync.cli`` turns them into exit codes.
 from __future__ import annotations
 
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 
 def did_you_mean(word: object, choices: Iterable[str], listing: str = "expected one of") -> str:

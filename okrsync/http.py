@@ -22,7 +22,8 @@ import email.utils
 import ipaddress
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -86,7 +87,7 @@ def retry_after(response: httpx.Response) -> float | None:
             except ValueError:
                 return None
             if when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
+                when = when.replace(tzinfo=dt.UTC)
             return max(0.0, when.timestamp() - time.time())
         # a unix time (seconds or milliseconds) is far above any sane relative wait
         if number > 1e12:

@@ -11,7 +11,8 @@ as another kind (``Matcher.half_made``).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from . import periods
 from .model import REFERENCES

@@ -14,9 +14,9 @@ import fcntl
 import json
 import os
 import socket
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 from .errors import LockedError
 
@@ -40,7 +40,7 @@ class StoreLock:
             raise LockedError(self._message()) from None
         with os.fdopen(fd, "w") as f:
             json.dump({"pid": os.getpid(), "host": socket.gethostname(), "command": self.command,
-                       "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}, f)
+                       "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}, f)
         self.held = True
 
     def release(self) -> None:

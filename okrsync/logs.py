@@ -15,7 +15,8 @@ import json
 import logging
 import re
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from rich.console import Console
 
@@ -30,7 +31,7 @@ AUTH_SCHEME = re.compile(r"(?:bearer|basic|token|api|apikey)\s+(\S+)", re.IGNORE
 
 
 def utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 # ------------------------------------------------------------------ redaction
@@ -106,7 +107,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: ts, level, event, message, then the event's fields."""
 
     def format(self, record: logging.LogRecord) -> str:
-        when = dt.datetime.fromtimestamp(record.created, dt.timezone.utc)
+        when = dt.datetime.fromtimestamp(record.created, dt.UTC)
         data = {"ts": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
                 "level": record.levelname.lower(), "event": getattr(record, "event", "message"),
                 "message": record.getMessage()}

@@ -9,8 +9,9 @@ values is *contested*, and ``decide`` (the policy, ``policy.py``) settles it.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import Any, Callable, Collection
+from typing import Any
 
 from .store import diff
 

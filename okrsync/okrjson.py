@@ -27,10 +27,11 @@ import dataclasses
 import datetime as dt
 import functools
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import __version__, documents
 from .model import ENTITY_TYPES, KINDS, REFERENCES, from_fields, problems, to_fields
@@ -72,7 +73,7 @@ def schema() -> dict:
 def document(items: Iterator[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
     """(kind, id, fields as the store holds them) → an okr-json document, parents first."""
     doc: dict[str, Any] = {"format": FORMAT, "version": VERSION, "generator": f"okrsync {__version__}",
-                           "exported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")}
+                           "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
     lists: dict[str, list] = {LISTS[kind]: [] for kind in KINDS}
     for kind, entity_id, fields in items:
         lists[LISTS[kind]].append(item(kind, entity_id, fields))

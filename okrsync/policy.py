@@ -29,7 +29,6 @@ and kept in the change log (a conflict on field ``*``).
 from __future__ import annotations
 
 import datetime as dt
-
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +90,7 @@ def _instant(text: str | None) -> dt.datetime | None:
         when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _rule(raw: Any, where: str, endpoints: set[str]) -> Rule:

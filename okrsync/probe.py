@@ -27,8 +27,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .connector import Connector, Context, ProbeResult, Record, WriteBatch
 from .errors import ConfigError
@@ -248,7 +249,7 @@ def run(cfg: Any, store: Any, classes: dict[str, type[Connector]], name: str) ->
 
 
 def save(store: Any, name: str, rows: list[ProbeResult], run_id: int) -> None:
-    stamp = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    stamp = dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     store.set_cursor(name, STREAM, json.dumps({"at": stamp, "results": [asdict(r) for r in rows]}), run_id)
 
 

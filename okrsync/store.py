@@ -29,10 +29,11 @@ import hashlib
 import json
 import os
 import secrets
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import sqlite_utils
 from sqlite_utils import Migrations
@@ -41,7 +42,7 @@ from . import storefile
 from .errors import StoreError
 
 MIGRATIONS = Migrations("okrsync")
-NOW = lambda: dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+NOW = lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
 _ID_PREFIX = {"objective": "obj", "key_result": "kr", "initiative": "ini", "check_in": "chk",
               "person": "per", "team": "team", "period": "per", "alignment": "aln"}
 

@@ -84,7 +84,7 @@ def refuse_a_lost_store(path: Path, new: bool) -> None:
 
 def mark(path: Path) -> None:
     """Leave the marker beside a store that exists (once; readable by its owner only)."""
-    note = {"store": str(path), "since": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    note = {"store": str(path), "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
             "why": "okrsync refuses to start an empty store while this says there was one (okrsync --new-store does)"}
     try:
         fd = os.open(marker(path), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
@@ -122,7 +122,7 @@ def recovery_advice(path: Path) -> str:
 def backup(conn: sqlite3.Connection, path: Path) -> Path:
     """A consistent copy of the open store (SQLite's online backup API, so a WAL's committed
     pages are in it) beside it, named by the UTC time; readable by its owner only."""
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     dest = Path(f"{path}.backup-{stamp}")
     os.close(os.open(dest, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     target = sqlite3.connect(dest)

@@ -33,10 +33,11 @@ import datetime as dt
 import gc
 import json
 import time
+from collections.abc import Iterable
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any, Iterable
+from typing import Any
 
 from . import checkins, guard, periods, unparsed
 from . import levels as ordinal
@@ -932,7 +933,7 @@ def _places(rejected: Iterable[Rejected]) -> list[tuple[str, str, str]]:
 
 
 def _iso(seconds: float) -> str:
-    return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _seconds(iso: str) -> float:

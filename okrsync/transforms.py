@@ -35,9 +35,10 @@ import math
 import numbers
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 __all__ = [
     "TRANSFORMS", "PeriodLabel", "TransformError", "normalise_key", "parse_bool",
@@ -367,7 +368,7 @@ def _named_date(text: str, order: str) -> dt.date | None:
     """A full date written with a month name in one of DATE_LANGUAGES, via dateparser
     (imported on first use: most files never need it). Day, month and year must all be
     given, and only absolute dates count: "two months", "yearly", "next Friday" give None."""
-    import dateparser  # noqa: PLC0415 - ~50 ms, paid only by files with such dates
+    import dateparser
 
     found = dateparser.parse(text, languages=list(DATE_LANGUAGES), settings={
         "DATE_ORDER": order.upper(), "STRICT_PARSING": True, "PARSERS": ["absolute-time"],
@@ -412,7 +413,7 @@ def _time_of(match: re.Match, value: Any) -> tuple[dt.time, dt.tzinfo | None]:
     micro = int((match["fraction"] or "").ljust(6, "0")[:6])
     offset, zone = match["offset"], None
     if offset and offset.upper() in ("Z", "UTC", "GMT"):
-        zone = dt.timezone.utc
+        zone = dt.UTC
     elif offset:  # "+00", "+0530", "-03:00"
         digits = offset[1:].replace(":", "").ljust(4, "0")
         delta = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
@@ -426,7 +427,7 @@ def _time_of(match: re.Match, value: Any) -> tuple[dt.time, dt.tzinfo | None]:
 
 
 def parse_datetime(value: Any, *, order: str = "ymd",
-                   tz: dt.tzinfo = dt.timezone.utc) -> dt.datetime | None:
+                   tz: dt.tzinfo = dt.UTC) -> dt.datetime | None:
     """Read a date-time as an aware UTC datetime. Naive input is taken to be in
     ``tz``; bare dates mean midnight; "Z", "+00", "+05:30", "+0530" are honoured."""
     _check_order(order)
@@ -449,7 +450,7 @@ def parse_datetime(value: Any, *, order: str = "ymd",
         raise _error(_DATETIME_EXPECTED, value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 # --------------------------------------------------------------------------- periods

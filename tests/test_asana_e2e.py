@@ -14,8 +14,8 @@ from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .helpers.asana_spec import asana_spec
 from .emulators.asana import TOKEN, AsanaEmulator
+from .helpers.asana_spec import asana_spec
 from .helpers.saas_e2e import write_sheet
 from .test_sync import sync
 

@@ -4,8 +4,8 @@ counts batch actions against its rate limit as Asana does."""
 import httpx
 import pytest
 
-from .helpers.asana_spec import PREFIX, asana_spec, check_action
 from .emulators.asana import TOKEN, AsanaEmulator
+from .helpers.asana_spec import PREFIX, asana_spec, check_action
 
 HEADERS = {"Authorization": f"Bearer {TOKEN}"}
 

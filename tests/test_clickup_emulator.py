@@ -20,8 +20,8 @@ from okrsync.errors import DeleteGuardError, OkrsyncError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .helpers.clickup_spec import ClickUpSpec
 from .emulators.clickup import ClickUpEmulator
+from .helpers.clickup_spec import ClickUpSpec
 
 SPEC = ClickUpSpec.load()
 TOKEN = "pk_183_TESTTOKEN"

@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from connectors.spreadsheet import CsvConnector
 from okrsync import transforms as tf
 from okrsync.config import load as load_config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected
 from okrsync.errors import ConfigError, OkrsyncError
 from okrsync.mapping import Mapping
-
-from connectors.spreadsheet import CsvConnector
 
 SETTINGS = settings(max_examples=int(os.environ.get("PROP_EXAMPLES", 40)), deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

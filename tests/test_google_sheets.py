@@ -6,10 +6,9 @@ from connectors.google_sheets import GoogleSheetsConnector, _Grid
 from okrsync.connector import Context, Record, WriteBatch
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
-from .helpers.discovery_check import DiscoveryCheck, DiscoveryMock
 from .emulators.google_sheets import STATUS, GoogleSheets
+from .helpers.discovery_check import DiscoveryCheck, DiscoveryMock
 from .helpers.spec_check import SpecMismatch
-
 
 SPEC = "google-sheets-v4.discovery.json"
 BASE = "https://sheets.googleapis.com"

@@ -1,8 +1,8 @@
 """Google Sheets end to end: the bundled example spreadsheet ⇄ the Sheets emulator over real HTTP."""
 
 import csv
-import json
 import functools
+import json
 import shutil
 from pathlib import Path
 
@@ -15,8 +15,8 @@ from okrsync.errors import DeleteGuardError, FatalError, RetryableError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .helpers.discovery_check import DiscoveryCheck
 from .emulators.google_sheets import GoogleSheets, GoogleTokens
+from .helpers.discovery_check import DiscoveryCheck
 from .helpers.saas_e2e import sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"

@@ -12,7 +12,8 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.graph import Graph
-from .helpers.saas_e2e import edit_row, make_hub as saas_hub, sync
+from .helpers.saas_e2e import edit_row, sync
+from .helpers.saas_e2e import make_hub as saas_hub
 from .test_google_sheets_e2e import csv_rows, kr
 
 DRIVE, ITEM = "b!drive-okr-team", "01ABCDEFWORKBOOK"

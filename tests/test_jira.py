@@ -7,12 +7,13 @@ import json
 
 import httpx
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from okrsync import adf
 from okrsync.connector import Cursor, Record, Rejected, WriteBatch
-from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.connectors.jira import JiraConnector
+from okrsync.errors import ConfigError, FatalError, MappingError
 
 from .helpers.spec_check import SpecMock
 
@@ -118,7 +119,7 @@ def test_a_status_changed_by_hand_in_jira_reads_as_its_category(jira, tmp_path):
 
 def test_an_incremental_read_is_one_search_and_skips_what_it_saw(jira, tmp_path):
     conn = connector(tmp_path, history=False)
-    just_now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    just_now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
     jira.on("POST", "/rest/api/3/search/jql", [(200, page([issue("10", "Objective", "O", updated=just_now)]))])
     first = list(conn.read(None))[-1]
     jira.sent.clear()

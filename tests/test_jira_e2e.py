@@ -7,9 +7,8 @@ import json
 import re
 import shutil
 import sqlite3
-from pathlib import Path
-
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -17,9 +16,9 @@ from click.testing import CliRunner
 from okrsync.cli import cli
 from okrsync.connectors import jira as jira_connector
 
-from .helpers.spec_check import SpecCheck
 from .emulators.jira import JiraEmulator
 from .helpers.saas_e2e import write_sheet
+from .helpers.spec_check import SpecCheck
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 TOKEN = "jira-e2e-SECRET"

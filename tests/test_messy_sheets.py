@@ -309,6 +309,7 @@ REAL = Path(__file__).resolve().parent / "fixtures" / "real"
 
 def run_map(*args):
     from click.testing import CliRunner
+
     from okrsync.cli import cli
     return CliRunner().invoke(cli, ["map", *map(str, args)])
 

@@ -1,14 +1,29 @@
 import dataclasses
-import os
 import datetime as dt
+import os
 
 import pytest
 
 from okrsync import model
 from okrsync.errors import ValidationError
 from okrsync.model import (
-    Alignment, CheckIn, Initiative, KeyResult, Objective, Period, Person, Team,
-    alignment_cycles, band, from_fields, objective_progress, problems, progress, score, to_fields, validate,
+    Alignment,
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Objective,
+    Period,
+    Person,
+    Team,
+    alignment_cycles,
+    band,
+    from_fields,
+    objective_progress,
+    problems,
+    progress,
+    score,
+    to_fields,
+    validate,
 )
 
 
@@ -256,7 +271,7 @@ ROUND_TRIP = [
                     confidence_scale="1-10", due=dt.date(2025, 9, 30), extra={"koan": {"x": 1}}), id="key-result"),
     pytest.param(Initiative(id="I-1", title="Build", key_result_id="KR-1", progress=0.5, start=dt.date(2025, 7, 2)),
                  id="initiative"),
-    pytest.param(CheckIn(id="C-1", key_result_id="KR-1", at=dt.datetime(2025, 8, 1, 9, 30, 15, tzinfo=dt.timezone.utc),
+    pytest.param(CheckIn(id="C-1", key_result_id="KR-1", at=dt.datetime(2025, 8, 1, 9, 30, 15, tzinfo=dt.UTC),
                          value=42.0, note="halfway", extra={"perdoo": {"mood": "ok"}}), id="check-in"),
     pytest.param(Person(id="P-1", email="ana@example.com", name="Ana"), id="person"),
     pytest.param(Team(id="T-1", name="Growth", parent_id="T-0"), id="team"),
@@ -350,4 +365,4 @@ def test_naive_check_in_time_is_taken_as_utc_whatever_the_host_zone(berlin_time)
     naive = dt.datetime(2025, 8, 1, 9, 30)
     fields = to_fields(CheckIn(id="C-1", key_result_id="KR-1", at=naive))
     assert fields["at"] == "2025-08-01T09:30:00Z"
-    assert from_fields("check_in", "C-1", fields).at == naive.replace(tzinfo=dt.timezone.utc)
+    assert from_fields("check_in", "C-1", fields).at == naive.replace(tzinfo=dt.UTC)

@@ -10,9 +10,10 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.notion import Notion
-from .helpers.saas_e2e import edit_after_read, edit_row, make_hub as saas_hub, prefer_sheet, replanned, sync, write_sheet
-from .test_google_sheets_e2e import csv_rows, kr
+from .helpers.saas_e2e import edit_after_read, edit_row, prefer_sheet, replanned, sync, write_sheet
+from .helpers.saas_e2e import make_hub as saas_hub
 from .helpers.vendors import example_emails
+from .test_google_sheets_e2e import csv_rows, kr
 
 TOKEN = "secret_NOTION-e2e-5c1d"
 OBJECTIVE = {"Objective": {"type": "title"}, "Objective description": {"type": "rich_text"},

@@ -24,8 +24,23 @@ from okrsync.connector import Context, Cursor, Record, Rejected
 from okrsync.connectors.okr_json import OkrJsonConnector
 from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.errors import FatalError
-from okrsync.model import (CONFIDENCE_SCALES, DIRECTIONS, ENTITY_TYPES, OBJECTIVE_TYPES, STATUSES, UNITS, Alignment,
-                           CheckIn, Initiative, KeyResult, Objective, Period, Person, Team, to_fields)
+from okrsync.model import (
+    CONFIDENCE_SCALES,
+    DIRECTIONS,
+    ENTITY_TYPES,
+    OBJECTIVE_TYPES,
+    STATUSES,
+    UNITS,
+    Alignment,
+    CheckIn,
+    Initiative,
+    KeyResult,
+    Objective,
+    Period,
+    Person,
+    Team,
+    to_fields,
+)
 from okrsync.store import Store
 from okrsync.sync import Hub
 
@@ -269,7 +284,7 @@ def canonical_data(draw) -> list:
                               objective_id=draw(st.sampled_from(objectives)), status=draw(st.none() | st.sampled_from(STATUSES)),
                               progress=draw(st.none() | st.floats(0, 1)), due=draw(st.none() | _date), extra=draw(_extra)))
     for i, kr in enumerate(krs[:3]):
-        at = draw(st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1), timezones=st.just(dt.timezone.utc)))
+        at = draw(st.datetimes(dt.datetime(2020, 1, 1), dt.datetime(2030, 1, 1), timezones=st.just(dt.UTC)))
         the_kr = next(e for e in out if e.kind == "key_result" and e.id == kr)
         # a number in a levels KR's check-in is the number of a level reached (okrsync.levels): none here
         value = None if the_kr.levels else draw(st.none() | _number)

@@ -11,13 +11,13 @@ import respx
 
 from okrsync import plugins
 from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
-from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.connectors.perdoo import PerdooConnector
+from okrsync.errors import ConfigError, FatalError, MappingError
 
-from .helpers import saas_e2e
-from .helpers.saas_e2e import EXAMPLE, sync
 from .emulators.perdoo import TOKEN, PerdooEmulator
+from .helpers import saas_e2e
 from .helpers.perdoo_schema import UNCONFIRMED, check
+from .helpers.saas_e2e import EXAMPLE, sync
 
 URL = "https://api-eu.perdoo.com/graphql/"
 # KR writes ride on names no source shows answered (docs/connectors/perdoo.md, unconfirmed); the
@@ -418,10 +418,9 @@ def test_every_exchange_with_the_emulator_is_checked_against_the_schema():
         with PerdooEmulator() as emu:
             assert post(emu, "{ objectives { edges { node { progressUpdates } } } }").status_code == 400
     # and so does an answer whose value does not fit the schema's type (an emulator bug)
-    with pytest.raises(AssertionError, match="an answer off the schema: Float cannot represent"):
-        with PerdooEmulator() as emu:
-            emu.add_kpi("Net promoter score", currentValue="high")
-            assert post(emu, "{ allKpis { edges { node { currentValue } } } }").json()["errors"]
+    with pytest.raises(AssertionError, match="an answer off the schema: Float cannot represent"), PerdooEmulator() as emu:
+        emu.add_kpi("Net promoter score", currentValue="high")
+        assert post(emu, "{ allKpis { edges { node { currentValue } } } }").json()["errors"]
     with PerdooEmulator() as emu:  # a documented document and a fitting answer pass
         emu.add_kpi("Net promoter score", currentValue=41)
         assert post(emu, "{ allKpis { edges { node { currentValue } } } }").json()["data"]["allKpis"]["edges"][0][

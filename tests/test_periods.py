@@ -4,6 +4,7 @@ import datetime as dt
 import json
 
 import pytest
+
 from okrsync import transforms as tf
 from okrsync.errors import MappingError
 from okrsync.mapping import Mapping, period_or_label

@@ -9,7 +9,8 @@ from click.testing import CliRunner
 
 from okrsync.cli import cli
 
-from .emulators.quantive import ACCOUNT, BASE, TOKEN as Q_TOKEN, QuantiveEmulator
+from .emulators.quantive import ACCOUNT, BASE, QuantiveEmulator
+from .emulators.quantive import TOKEN as Q_TOKEN
 
 
 def probe(name="saas", *, code=0):
@@ -124,8 +125,8 @@ def test_the_result_is_kept_for_migrate_and_connectors(tmp_path, monkeypatch, qu
 @pytest.fixture
 def clickup(tmp_path, monkeypatch):
     """A ClickUp emulator checked against the spec, and a config probing it."""
-    from .helpers.clickup_spec import ClickUpSpec
     from .emulators.clickup import ClickUpEmulator
+    from .helpers.clickup_spec import ClickUpSpec
 
     with ClickUpEmulator(team_id="512") as emu:
         emu.spec = ClickUpSpec.load()
@@ -225,8 +226,8 @@ def test_perdoo_probe_lists_the_commit_fields_an_account_answers(tmp_path, monke
 # ---------------------------------------------------------------- Asana
 
 def test_asana_probe_confirms_against_the_emulator(tmp_path, monkeypatch):
-    from .helpers.asana_spec import asana_spec
     from .emulators.asana import TOKEN, AsanaEmulator
+    from .helpers.asana_spec import asana_spec
 
     with AsanaEmulator(users=[], periods=[("Q1", "Q1 FY26", "2026-01-01", "2026-03-31")]) as emu:
         emu.spec = asana_spec()

@@ -11,12 +11,12 @@ import respx
 
 from okrsync import plugins
 from okrsync.connector import Context, Cursor, Record, Rejected, WriteBatch
-from okrsync.errors import ConfigError, FatalError
 from okrsync.connectors.quantive import REGIONS, QuantiveConnector
+from okrsync.errors import ConfigError, FatalError
 
+from .emulators.quantive import ACCOUNT, BASE, TOKEN, QuantiveEmulator
 from .helpers import saas_e2e
 from .helpers.saas_e2e import EXAMPLE, sync
-from .emulators.quantive import ACCOUNT, BASE, TOKEN, QuantiveEmulator
 
 EU = REGIONS["eu"]
 

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected
 from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.store import Store
-from okrsync.config import Config
 from okrsync.sync import Hub
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real"

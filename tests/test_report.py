@@ -435,7 +435,7 @@ def test_progress_never_checked_in_is_stale_and_agrees_with_the_cadence_table(ex
 
     board = json.loads(run("-c", "config.example.yaml", "report", "progress", "--format", "json").stdout)
     krs = _krs(board)
-    days = (dt.datetime.now(dt.timezone.utc).date() - dt.date(2026, 1, 1)).days  # the example's period is 2026-Q1
+    days = (dt.datetime.now(dt.UTC).date() - dt.date(2026, 1, 1)).days  # the example's period is 2026-Q1
     assert len(krs) == 39 and {(kr["checked_in"], kr["last_check_in"], kr["days_since"], kr["age_from"], kr["stale"])
                                for kr in krs.values()} == {(False, None, days, "period start", True)}
     assert sum(c["never_checked_in"] for c in board["cadence"]) == sum(c["stale"] for c in board["cadence"]) == 39
@@ -532,7 +532,6 @@ def test_board_workbook_is_styled_and_reads_back_unchanged(example):
 def test_board_workbook_has_a_sheet_per_period_or_team_and_reads_back_unchanged(example, per, layout):
     """Issue 23 item 4: one sheet per period or team, as the endpoint (or its mapping) says
     with ``sheet_per``; styled like the single sheet, and read back with no change."""
-    import csv
     import openpyxl
 
     from okrsync.store import Store

@@ -17,11 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from okrsync import periods as period_facts
-from okrsync.transforms import TransformError, parse_name
 from okrsync.connector import Context, Cursor, Record, Rejected, WriteBatch
 from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
-from okrsync.model import CONFIDENCE_SCALES, DIRECTIONS, OBJECTIVE_TYPES, STATUSES, UNITS, KeyResult, Objective, \
-    problems, to_fields
+from okrsync.model import CONFIDENCE_SCALES, DIRECTIONS, OBJECTIVE_TYPES, STATUSES, UNITS, KeyResult, Objective, problems, to_fields
+from okrsync.transforms import TransformError, parse_name
 
 ENDPOINT = "rt"
 EXTRA_KEYS = ("Source", "Ticket", "Custom field 7", "Finance code")

@@ -391,7 +391,8 @@ def test_webhook_refuses_plain_http_to_other_hosts_and_sends_nothing(project, mo
 
 
 def test_webhook_settings_are_checked_with_locations(project, monkeypatch):
-    from okrsync import config as config_mod, notify
+    from okrsync import config as config_mod
+    from okrsync import notify
     from okrsync.errors import ConfigError
 
     monkeypatch.setenv("HOOK_TOKEN", "x" * 8)

@@ -26,7 +26,8 @@ from click.testing import CliRunner
 
 from okrsync import plugins
 from okrsync.cli import cli
-from okrsync.config import Config, load as load_config
+from okrsync.config import Config
+from okrsync.config import load as load_config
 from okrsync.connector import Context
 from okrsync.errors import ConfigError, OkrsyncError
 from okrsync.store import Store

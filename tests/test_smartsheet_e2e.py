@@ -14,8 +14,8 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
-from .helpers.smartsheet_spec import smartsheet_spec
 from .helpers.saas_e2e import edit_after_read, edit_row, replanned, sync, write_sheet
+from .helpers.smartsheet_spec import smartsheet_spec
 from .test_google_sheets_e2e import csv_rows, kr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
@@ -265,8 +265,7 @@ def test_an_answer_off_smartsheets_spec_fails_the_test(tmp_path, monkeypatch):
 
     monkeypatch.setattr(Smartsheet, "get_sheet", off_spec)
     with pytest.raises(AssertionError, match=r"^1 exchange\(s\) off the vendor's spec, the first: GET /2\.0/sheets/"
-                                             r"4583173393803140: .*totalRowCount: '0' is not of type 'number'"):
-        with Smartsheet() as server:
-            server.spec = smartsheet_spec()
-            sync(make_hub(tmp_path, server))  # one read of the sheet, then the writes
-            assert len(server.records(SHEET)) == 39  # the sync itself went through (flat: one row a KR)
+                                             r"4583173393803140: .*totalRowCount: '0' is not of type 'number'"), Smartsheet() as server:
+        server.spec = smartsheet_spec()
+        sync(make_hub(tmp_path, server))  # one read of the sheet, then the writes
+        assert len(server.records(SHEET)) == 39  # the sync itself went through (flat: one row a KR)

@@ -8,7 +8,6 @@ import pytest
 from .helpers.spec_check import SAMPLES, SPECS, SpecCheck, SpecMismatch
 
 
-
 def sample(name):
     return json.loads((SAMPLES / name).read_text())
 

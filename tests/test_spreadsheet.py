@@ -10,13 +10,13 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
 from okrsync.connectors import row_prints
 from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import Mapping
 from okrsync.store import Store
-from okrsync.config import Config
 from okrsync.sync import Hub
 
 ROOT = Path(__file__).resolve().parents[1]

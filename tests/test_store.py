@@ -31,7 +31,7 @@ def snapshot(store):
 # ------------------------------------------------------------------ opening
 
 def test_migrations_create_every_table(store):
-    assert TABLES <= table_names(store)
+    assert table_names(store) >= TABLES
     applied = [m.name for m in MIGRATIONS.applied(store.db)]
     assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record", "m005_link_keys",
                        "m006_partial_indexes", "m007_kept_index",
@@ -207,9 +207,8 @@ def test_change_log_is_append_only(store, sql):
     before = store.changes()
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):  # IntegrityError is a DatabaseError
         store.db.execute(sql)
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
-        with store.atomic():
-            store.db.execute(sql)
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"), store.atomic():
+        store.db.execute(sql)
     assert store.changes() == before
 
 
@@ -230,19 +229,18 @@ def test_failure_inside_atomic_leaves_nothing_behind(store):
     store.set_link("sheet", "objective", "row-0", "obj_0", {"title": "Kept"}, run)
     before = snapshot(store)
 
-    with pytest.raises(RuntimeError, match="boom"):
-        with store.atomic():
-            store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
-            store.mutate(run, "sheet", "key_result", "kr_1", {"title": "K", "objective_id": "obj_1"})
-            store.mutate(run, "sheet", "objective", "obj_0", {"title": "Renamed"})
-            store.mutate(run, "sheet", "objective", "obj_0", None)
-            store.set_link("sheet", "objective", "row-1", "obj_1", {"title": "A"}, run)
-            store.set_link("sheet", "objective", "row-0", "obj_0", {"title": "Renamed"}, run)
-            store.set_cursor("sheet", "records", "cursor-2", run)
-            store.set_cursor("sheet", "other", "new-stream", run)
-            store.log_change(run, "jira", "objective", "obj_1", "title", "A", "B", "conflict")
-            assert store.get("obj_1") is not None  # visible inside the transaction
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), store.atomic():
+        store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+        store.mutate(run, "sheet", "key_result", "kr_1", {"title": "K", "objective_id": "obj_1"})
+        store.mutate(run, "sheet", "objective", "obj_0", {"title": "Renamed"})
+        store.mutate(run, "sheet", "objective", "obj_0", None)
+        store.set_link("sheet", "objective", "row-1", "obj_1", {"title": "A"}, run)
+        store.set_link("sheet", "objective", "row-0", "obj_0", {"title": "Renamed"}, run)
+        store.set_cursor("sheet", "records", "cursor-2", run)
+        store.set_cursor("sheet", "other", "new-stream", run)
+        store.log_change(run, "jira", "objective", "obj_1", "title", "A", "B", "conflict")
+        assert store.get("obj_1") is not None  # visible inside the transaction
+        raise RuntimeError("boom")
 
     assert snapshot(store) == before
     assert store.get("obj_1") is None and store.get("kr_1") is None
@@ -258,11 +256,10 @@ def test_failure_inside_atomic_on_a_file_store_after_earlier_writes(tmp_path):
     s = Store(path)
     run = s.begin_run("pull")
     s.mutate(run, "sheet", "objective", "obj_0", {"title": "Kept"})  # outside atomic
-    with pytest.raises(RuntimeError):
-        with s.atomic():
-            s.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
-            s.set_cursor("sheet", "records", "c", run)
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), s.atomic():
+        s.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+        s.set_cursor("sheet", "records", "c", run)
+        raise RuntimeError("boom")
     s.close()
     s = Store(path)
     assert [id_ for id_, _, _ in s.entities()] == ["obj_0"]
@@ -323,10 +320,9 @@ def test_begin_run_is_committed_at_once(tmp_path):
 
 
 def test_begin_run_inside_a_failed_atomic_block_is_rolled_back(store):
-    with pytest.raises(RuntimeError):
-        with store.atomic():
-            store.begin_run("pull")
-            raise RuntimeError("x")
+    with pytest.raises(RuntimeError), store.atomic():
+        store.begin_run("pull")
+        raise RuntimeError("x")
     assert store.runs() == []
 
 

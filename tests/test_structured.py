@@ -13,8 +13,8 @@ import pytest
 from okrsync import transforms as tf
 from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
-from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.connectors import line_grammar
+from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.connectors.structured import JsonConnector, YamlConnector, files_regex
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.store import Store

@@ -13,8 +13,8 @@ import respx
 
 from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
-from okrsync.errors import ConfigError, DeleteGuardError, FatalError, MappingError, OkrsyncError
 from okrsync.connectors.tability import TabilityConnector
+from okrsync.errors import ConfigError, DeleteGuardError, FatalError, MappingError, OkrsyncError
 from okrsync.plugins import connectors
 from okrsync.store import Store
 from okrsync.sync import Hub

@@ -5,12 +5,24 @@ import tracemalloc
 
 import openpyxl
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from okrsync import tabular
 from okrsync.tabular import (
-    RawRow, TableError, iter_csv, iter_rows, iter_xlsx, list_sheets, neutralise,
-    sniff_delimiter, sniff_encoding, unneutralise, write_csv, write_table, write_xlsx,
+    RawRow,
+    TableError,
+    iter_csv,
+    iter_rows,
+    iter_xlsx,
+    list_sheets,
+    neutralise,
+    sniff_delimiter,
+    sniff_encoding,
+    unneutralise,
+    write_csv,
+    write_table,
+    write_xlsx,
 )
 
 
@@ -29,7 +41,7 @@ def test_sniff_encoding_bom(tmp_path):
 
 def test_sniff_encoding_utf8_without_bom(tmp_path):
     p = tmp_path / "a.csv"
-    p.write_bytes("name,x\nCafé,1\n".encode("utf-8"))
+    p.write_bytes("name,x\nCafé,1\n".encode())
     assert sniff_encoding(p) == "utf-8"
     assert rows_of(iter_csv(p))[1] == (2, ["Café", "1"])
 
@@ -419,7 +431,7 @@ def test_xlsx_carriage_return_becomes_newline(tmp_path):
 
 def test_xlsx_bad_cell_names_sheet_and_row(tmp_path):
     p = tmp_path / "out.xlsx"
-    aware = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+    aware = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
     with pytest.raises(TableError, match=r"sheet 'S': row 3: timezone"):
         write_xlsx(p, {"S": (["a"], [["ok"], [aware]])})
     with pytest.raises(TableError, match=r"row 2"):

@@ -12,10 +12,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from okrsync.transforms import (
-    choice_index,
     TRANSFORMS,
     PeriodLabel,
     TransformError,
+    choice_index,
     normalise_key,
     parse_bool,
     parse_choice,
@@ -31,7 +31,7 @@ from okrsync.transforms import (
 )
 
 D = dt.date
-UTC = dt.timezone.utc
+UTC = dt.UTC
 BLANKS = [None, "", "   ", "\t\n", float("nan")]
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from okrsync.config import Config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
-from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.connectors.viva_goals import VivaGoalsConnector
+from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.store import Store
 from okrsync.sync import Hub
 

@@ -14,8 +14,8 @@ check-in the tool holds) and the minimum time at the tool's documented rate limi
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from .. import periods
 from ..model import from_fields

@@ -146,13 +146,13 @@ def period_bounds(store: Store, label: str | None, extra: dict | None = None) ->
 
 def end_of_day(day: dt.date) -> dt.datetime:
     """A date given on the command line means the whole of that day (UTC)."""
-    return dt.datetime.combine(day, dt.time.max, dt.timezone.utc)
+    return dt.datetime.combine(day, dt.time.max, dt.UTC)
 
 
 def parse(text: str) -> dt.datetime:
     when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return when.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

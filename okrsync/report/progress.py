@@ -125,7 +125,7 @@ def build(store: Store, *, team: str | None = None, period: str | None = None, a
           stale_days: int = STALE_DAYS, since: dt.datetime | None = None) -> Board:
     """Everything the board shows as of ``as_of`` (default now), as plain data (also the
     ``--json`` output). ``since`` is the last review (default a week before ``as_of``)."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     as_of = as_of or now
     since = since or as_of - dt.timedelta(days=REVIEW_DAYS)
     events = kr_events(store, as_of)
@@ -190,7 +190,7 @@ def _kr_row(kr, events: list[Event], bounds, first_seen: dt.datetime | None, as_
     if checks:
         last, age_from = checks[-1].at, "check-in"
     elif bounds and bounds[0] <= as_of.date():
-        last, age_from = dt.datetime.combine(bounds[0], dt.time(), dt.timezone.utc), "period start"
+        last, age_from = dt.datetime.combine(bounds[0], dt.time(), dt.UTC), "period start"
     elif bounds:
         last, age_from = None, "period start"  # its period has not begun: nothing is due yet
     else:

@@ -17,11 +17,10 @@ from typing import Any
 import jinja2
 
 from ..names import Names
-from . import catalogue
+from . import catalogue, scoring
 from .catalogue import FIELDS, Tool
 from .fit import ToolFit
 from .profile import CRITERIA, Client
-from . import scoring
 from .scoring import Flip, Score
 
 FORMATS = ("html", "md", "json")
@@ -166,4 +165,4 @@ def _env() -> jinja2.Environment:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -71,8 +71,8 @@ def build(store: Store, period: str, *, stale_days: int = progress.STALE_DAYS, n
     bounds = period_bounds(store, period)
     if bounds is None:
         raise ConfigError(f"--period {period}: not a period okrsync knows (a Period record or a label such as 2026-Q1)")
-    now = now or dt.datetime.now(dt.timezone.utc)
-    start = dt.datetime.combine(bounds[0], dt.time(), dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
+    start = dt.datetime.combine(bounds[0], dt.time(), dt.UTC)
     end = min(end_of_day(bounds[1]), now)
     # Final scores are the latest values okrsync has: reviews are often held (and their last
     # values imported) after the period ends. Staleness is judged on the period's last day.

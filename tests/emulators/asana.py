@@ -370,7 +370,7 @@ class AsanaEmulator(Emulator):
                 raise HttpError(400, f"{key}: Missing input")
         self._known_goal(data["parent"])
         gid = self._gid()
-        now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         self.updates[gid] = {"gid": gid, "parent": data["parent"], "text": data["text"], "status_type": data["status_type"],
                              "title": data.get("title") or "", "created_at": now, "modified_at": now, "author": self.me}
         return 201, {"data": self._update_view(self.updates[gid])}

@@ -33,7 +33,8 @@ from __future__ import annotations
 import io
 import re
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import openpyxl

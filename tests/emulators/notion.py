@@ -228,7 +228,7 @@ class Notion(Emulator):
         return db
 
     def _now(self) -> str:
-        base = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc) + dt.timedelta(minutes=next(self._clock))
+        base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC) + dt.timedelta(minutes=next(self._clock))
         return base.strftime("%Y-%m-%dT%H:%M:00.000Z")
 
     def _write(self, db: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:

@@ -34,7 +34,7 @@ REQUIRED = "This field is required."
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat()
+    return dt.datetime.now(dt.UTC).isoformat()
 
 
 def _cursor(n: int) -> str:

@@ -25,7 +25,7 @@ _SEQ = itertools.count(1)
 
 def _now() -> str:
     # strictly increasing, so "newest" is well defined even within one millisecond
-    base = dt.datetime(2026, 2, 15, tzinfo=dt.timezone.utc) + dt.timedelta(seconds=next(_SEQ))
+    base = dt.datetime(2026, 2, 15, tzinfo=dt.UTC) + dt.timedelta(seconds=next(_SEQ))
     return base.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

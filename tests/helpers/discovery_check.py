@@ -18,7 +18,7 @@ https://cloud.google.com/apis/design/errors).
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from .spec_check import SPECS, SpecCheck, SpecMock
@@ -96,7 +96,7 @@ class DiscoveryCheck(SpecCheck):
     """``SpecCheck`` over a discovery document; same ``request`` / ``response`` / ``operation``."""
 
     @classmethod
-    @lru_cache(maxsize=None)
+    @cache
     def load(cls, filename: str) -> DiscoveryCheck:
         return cls(filename, to_openapi(json.loads((SPECS / filename).read_text(encoding="utf-8"))))
 

@@ -6,7 +6,7 @@ tests/helpers/vendors.py through the emulator's ``spec``)."""
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from urllib.parse import unquote
 
 from .spec_check import SPECS, SpecCheck
@@ -45,6 +45,6 @@ class SmartsheetSpec(SpecCheck):
         return super().response(method, path, status, body)
 
 
-@lru_cache(maxsize=None)
+@cache
 def smartsheet_spec() -> SmartsheetSpec:
     return SmartsheetSpec(NAME, json.loads((SPECS / NAME).read_text(encoding="utf-8")))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import json
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -90,7 +90,7 @@ class SpecCheck:
                           for t in document.get("paths", {})]
 
     @classmethod
-    @lru_cache(maxsize=None)
+    @cache
     def load(cls, filename: str) -> SpecCheck:
         path = SPECS / filename
         text = path.read_text(encoding="utf-8")

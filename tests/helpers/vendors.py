@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from okrsync import plugins
 from okrsync.config import Config
@@ -81,8 +82,8 @@ def _jira():
 
 
 def _asana():
-    from .asana_spec import asana_spec
     from ..emulators.asana import AsanaEmulator
+    from .asana_spec import asana_spec
 
     quarters = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]
     spec = asana_spec()
@@ -90,8 +91,8 @@ def _asana():
 
 
 def _clickup():
-    from .clickup_spec import ClickUpSpec
     from ..emulators.clickup import ClickUpEmulator
+    from .clickup_spec import ClickUpSpec
 
     def seed(emu):
         for email in example_emails():
@@ -102,8 +103,8 @@ def _clickup():
 
 
 def _sheets():
-    from .discovery_check import DiscoveryCheck
     from ..emulators.google_sheets import GoogleSheets
+    from .discovery_check import DiscoveryCheck
 
     spec = DiscoveryCheck.load("google-sheets-v4.discovery.json")
     return _running(GoogleSheets(tokens={"ya29.SECRET-sheets-4b7c"}), lambda emu: emu.add_sheet(SID, "OKRs"), spec)
@@ -168,8 +169,8 @@ def _airtable():
 
 def _graph():
     from ..emulators.graph import Graph
-    from .graph_spec import GraphSpec
     from ..test_graph_excel_e2e import DRIVE, ITEM, workbook
+    from .graph_spec import GraphSpec
 
     return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()),
                     GraphSpec.load())

@@ -12,8 +12,8 @@ connector may do is in the docstrings of ``okrsync.connector`` and ``okrsync.hoo
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from okrsync import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult, hookimpl
 from okrsync.documents import write_atomic  # temp file, then rename: a reader sees the old file or the new
