@@ -78,13 +78,37 @@ def severities(overrides: dict[str, str] | None = None) -> dict[str, str]:
     return levels
 
 
+@dataclass(frozen=True)
+class _Scope:
+    """What every rule reads: the objectives linted, their KRs, the store and today."""
+
+    store: Store
+    objectives: list
+    krs_of: dict[str, list]  # objective id → its key results
+    today: dt.date
+
+
 def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | None = None,
          today: dt.date | None = None) -> list[Finding]:
     """Every finding of every rule not switched off, in rule order. ``period`` narrows the
     objective rules to its objectives; orphans and empty titles are looked for in the whole
     store (an orphan belongs to no period)."""
     levels = levels or severities()
-    today = today or dt.date.today()
+    scope = _scope(store, period, today or dt.date.today())
+    found: list[Finding] = []
+    keys = store.keys()
+
+    def report(rule: str, entity, message: str) -> None:
+        if levels[rule] != "off":
+            found.append(Finding(rule, levels[rule], entity.id, entity.title, message, keys.get(entity.id, [])))
+
+    for check, rules in _CHECKS:
+        if any(levels[r] != "off" for r in rules):  # a rule switched off costs no reads
+            check(scope, report)
+    return found
+
+
+def _scope(store: Store, period: str | None, today: dt.date) -> _Scope:
     objectives = [from_fields("objective", i, f) for i, _, f in store.entities("objective")]
     if period:
         objectives = [o for o in objectives if periods.same(o.period, period, o.extra)]
@@ -92,74 +116,84 @@ def lint(store: Store, levels: dict[str, str] | None = None, *, period: str | No
     for i, _, f in store.entities("key_result"):
         if f.get("objective_id") in krs_of:
             krs_of[f["objective_id"]].append(from_fields("key_result", i, f))
-    found: list[Finding] = []
+    return _Scope(store, objectives, krs_of, today)
 
-    keys = store.keys()
 
-    def report(rule: str, entity, message: str) -> None:
-        if levels[rule] != "off":
-            found.append(Finding(rule, levels[rule], entity.id, entity.title, message, keys.get(entity.id, [])))
-
-    for o in objectives:
-        for kr in krs_of[o.id]:
+def _kr_targets(scope: _Scope, report) -> None:
+    """kr-no-target and kr-target-equals-start (one KR breaks at most one of them)."""
+    for o in scope.objectives:
+        for kr in scope.krs_of[o.id]:
             if not _measurable(kr):
                 report("kr-no-target", kr, f"{kr.direction} KR without " + {"range": "range bounds", "levels": "named levels"}.get(
                     kr.direction, "a target"))
             elif kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target == kr.start:
                 report("kr-target-equals-start", kr, f"target equals start ({kr.start:g}); set another target, "
                        "or use direction stay_above/stay_below")
-    for o in objectives:
-        if not krs_of[o.id]:
+
+
+def _kr_counts(scope: _Scope, report) -> None:
+    """objective-no-krs and objective-too-many-krs."""
+    for o in scope.objectives:
+        count = len(scope.krs_of[o.id])
+        if not count:
             report("objective-no-krs", o, "no key results")
-        elif len(krs_of[o.id]) > MAX_KRS:
-            report("objective-too-many-krs", o, f"{len(krs_of[o.id])} key results (more than {MAX_KRS})")
-    for o in objectives:
+        elif count > MAX_KRS:
+            report("objective-too-many-krs", o, f"{count} key results (more than {MAX_KRS})")
+
+
+def _missing_owners(scope: _Scope, report) -> None:
+    for o in scope.objectives:
         if not o.owner:
             report("missing-owner", o, "objective without an owner")
-        for kr in krs_of[o.id]:
+        for kr in scope.krs_of[o.id]:
             if not kr.owner:
                 report("missing-owner", kr, f"key result of {o.title!r} without an owner")
-    _duplicates(objectives, krs_of, report)
-    edges = [(o.id, o.parent_id) for o in objectives if o.parent_id]
-    edges += [(f["child_id"], f["parent_id"]) for _, _, f in store.entities("alignment")]
-    titles = {o.id: o for o in objectives}
+
+
+def _alignment_cycles(scope: _Scope, report) -> None:
+    edges = [(o.id, o.parent_id) for o in scope.objectives if o.parent_id]
+    edges += [(f["child_id"], f["parent_id"]) for _, _, f in scope.store.entities("alignment")]
+    titles = {o.id: o for o in scope.objectives}
     for cycle in alignment_cycles(edges):
         if cycle[0] in titles:
             report("alignment-cycle", titles[cycle[0]], " → ".join(titles[c].title if c in titles else c for c in cycle))
-    _orphans_and_untitled(store, report)
-    _dates_outside_periods(store, objectives, krs_of, report)
-    for o in objectives:
-        end = (period_bounds(store, o.period, o.extra) or (None, None))[1] or o.due
-        if o.type == "committed" and end and end < today:
-            p = objective_progress(krs_of[o.id])
+
+
+def _committed_below_target(scope: _Scope, report) -> None:
+    for o in scope.objectives:
+        end = (period_bounds(scope.store, o.period, o.extra) or (None, None))[1] or o.due
+        if o.type == "committed" and end and end < scope.today:
+            p = objective_progress(scope.krs_of[o.id])
             if p is not None and round(p + 1e-9, 1) < 1.0:
                 report("committed-below-target", o, f"scored {round(p + 1e-9, 1):.1f} by {end} (committed OKRs are expected at 1.0)")
-    return found
 
 
-def _dates_outside_periods(store: Store, objectives, krs_of, report) -> None:
+def _dates_outside_periods(scope: _Scope, report) -> None:
     """Record dates the period contradicts are kept as given (never rewritten): said here."""
-    for o in objectives:
-        bounds = period_bounds(store, o.period, o.extra)
+    for o in scope.objectives:
+        bounds = period_bounds(scope.store, o.period, o.extra)
         if bounds is None:  # no period, or a label without dates ("Rolling")
             continue
         first, last = bounds
-        for entity, dates in [(o, (("start", o.start), ("due", o.due)))] + [(kr, (("due", kr.due),)) for kr in krs_of[o.id]]:
+        for entity, dates in [(o, (("start", o.start), ("due", o.due)))] + [(kr, (("due", kr.due),)) for kr in scope.krs_of[o.id]]:
             outside = [f"{name} {day}" for name, day in dates if day is not None and not first <= day <= last]
             if outside:
                 report("dates-outside-period", entity, f"{', '.join(outside)} outside period {o.period} "
                        f"({first} – {last}); fix the date or the period")
 
 
-def _orphans_and_untitled(store: Store, report) -> None:
-    live = {i for i, _, _ in store.entities("objective")}
-    for i, _, f in store.entities("key_result"):
+def _orphans(scope: _Scope, report) -> None:
+    live = {i for i, _, _ in scope.store.entities("objective")}
+    for i, _, f in scope.store.entities("key_result"):
         if f.get("objective_id") not in live:
             ref = f.get("objective_id")
             report("kr-orphan", _Named(i, f.get("title") or ""),
                    f"its objective {ref} is not in the store" if ref else "key result without an objective")
+
+
+def _untitled(scope: _Scope, report) -> None:
     for kind in TITLED:
-        for i, _, f in store.entities(kind):
+        for i, _, f in scope.store.entities(kind):
             if not str(f.get("title") or "").strip():
                 report("empty-title", _Named(i, ""), f"{kind.replace('_', ' ')} with an empty title: give it one where it was written")
 
@@ -174,15 +208,30 @@ def _measurable(kr) -> bool:
     return kr.target is not None
 
 
-def _duplicates(objectives, krs_of, report) -> None:
+def _duplicates(scope: _Scope, report) -> None:
     seen: dict[tuple, str] = {}
-    for o in objectives:
+    for o in scope.objectives:
         key = ("objective", periods.key(o.period, o.extra), normalise_key(o.title))
         if key in seen:
             report("duplicate-title", o, f"same title as objective {seen[key]} in {o.period or 'no period'}")
         seen.setdefault(key, o.id)
-        for kr in krs_of[o.id]:
+        for kr in scope.krs_of[o.id]:
             key = ("kr", o.id, normalise_key(kr.title))
             if key in seen:
                 report("duplicate-title", kr, f"same title as key result {seen[key]} of {o.title!r}")
             seen.setdefault(key, kr.id)
+
+
+# The rule functions in the order their findings are listed (each reports the RULES ids it
+# names; tests/test_lint_rules.py checks that together they cover RULES exactly).
+_CHECKS = (
+    (_kr_targets, ("kr-no-target", "kr-target-equals-start")),
+    (_kr_counts, ("objective-no-krs", "objective-too-many-krs")),
+    (_missing_owners, ("missing-owner",)),
+    (_duplicates, ("duplicate-title",)),
+    (_alignment_cycles, ("alignment-cycle",)),
+    (_orphans, ("kr-orphan",)),
+    (_untitled, ("empty-title",)),
+    (_dates_outside_periods, ("dates-outside-period",)),
+    (_committed_below_target, ("committed-below-target",)),
+)

@@ -137,6 +137,11 @@ class Column:
     transform: str | None
 
 
+# The top-level keys of a mapping file (docs/mappings.md).
+_FILE_KEYS = frozenset({"extends", "layout", "row_entity", "options", "entities", "any", "vocabularies", "row_type",
+                        "short_rows", "name", "expect", "strict_values"})
+
+
 @dataclass
 class Mapping:
     name: str
@@ -177,34 +182,44 @@ class Mapping:
 
     @classmethod
     def from_dict(cls, raw: Any, source: str, base_dir: Path | None = None) -> Mapping:
+        """The mapping a parsed mapping file describes (``source`` names it in errors): what it
+        ``extends`` loaded first (relative to ``base_dir``), this file's keys over it, checked."""
         if not isinstance(raw, dict):
             raise MappingError(f"{source}: a mapping file is a YAML mapping with an 'entities' key")
         parent = cls.load(raw["extends"], base_dir) if raw.get("extends") else cls(name=source)
-        known = {"extends", "layout", "row_entity", "options", "entities", "any", "vocabularies", "row_type",
-                 "short_rows", "name", "expect", "strict_values"}
         for key in raw:
-            if key not in known:
-                raise MappingError(f"{_where(source, raw, key)}: unknown key; expected one of {', '.join(sorted(known))}")
-        m = cls(name=raw.get("name", source), layout=raw.get("layout", parent.layout),
-                row_entity=raw.get("row_entity", parent.row_entity),
-                options={**parent.options, **(raw.get("options") or {}), **({"expect": raw["expect"]} if "expect" in raw else {})},
-                entities={k: dict(v) for k, v in parent.entities.items()}, kinds=dict(parent.kinds),
-                generic=dict(parent.generic),
-                vocabularies={k: {c: list(w) for c, w in v.items()} for k, v in parent.vocabularies.items()},
-                row_type=raw.get("row_type", parent.row_type),
-                short_rows={**parent.short_rows, **(raw.get("short_rows") or {})}, source=source,
-                strict_values=bool(raw.get("strict_values", parent.strict_values)))
+            if key not in _FILE_KEYS:
+                raise MappingError(f"{_where(source, raw, key)}: unknown key; expected one of {', '.join(sorted(_FILE_KEYS))}")
+        m = cls._over(parent, raw, source)
         if m.layout not in LAYOUTS:
             raise MappingError(f"{_where(source, raw, 'layout')}: unknown layout {m.layout!r}; use one of {', '.join(LAYOUTS)}")
-        for part, fields in (raw.get("entities") or {}).items():
-            m._add_part(part, dict(fields or {}), raw, source)
-        for name, spec in (raw.get("any") or {}).items():
-            m.generic[name] = _spec(spec, f"{source}: any.{name}")
-        for vocab, values in (raw.get("vocabularies") or {}).items():
-            _merge_vocabulary(m.vocabularies.setdefault(vocab, {}), values or {})
+        m._add_sections(raw, source)
         m._check_parts(raw)
         m.choices = {name: tf.choice_index(vocab, field=name) for name, vocab in m.vocabularies.items()}
         return m
+
+    @classmethod
+    def _over(cls, parent: Mapping, raw: dict, source: str) -> Mapping:
+        """``parent`` with the file's top-level settings over it; its parts and vocabularies
+        copied, so adding the file's own does not change the parent."""
+        return cls(name=raw.get("name", source), layout=raw.get("layout", parent.layout),
+                   row_entity=raw.get("row_entity", parent.row_entity),
+                   options={**parent.options, **(raw.get("options") or {}), **({"expect": raw["expect"]} if "expect" in raw else {})},
+                   entities={k: dict(v) for k, v in parent.entities.items()}, kinds=dict(parent.kinds),
+                   generic=dict(parent.generic),
+                   vocabularies={k: {c: list(w) for c, w in v.items()} for k, v in parent.vocabularies.items()},
+                   row_type=raw.get("row_type", parent.row_type),
+                   short_rows={**parent.short_rows, **(raw.get("short_rows") or {})}, source=source,
+                   strict_values=bool(raw.get("strict_values", parent.strict_values)))
+
+    def _add_sections(self, raw: dict, source: str) -> None:
+        """The file's ``entities``, ``any`` and ``vocabularies`` added over the inherited ones."""
+        for part, fields in (raw.get("entities") or {}).items():
+            self._add_part(part, dict(fields or {}), raw, source)
+        for name, spec in (raw.get("any") or {}).items():
+            self.generic[name] = _spec(spec, f"{source}: any.{name}")
+        for vocab, values in (raw.get("vocabularies") or {}).items():
+            _merge_vocabulary(self.vocabularies.setdefault(vocab, {}), values or {})
 
     def _add_part(self, part: str, fields: dict, raw: dict, source: str) -> None:
         """One ``entities:`` part of a mapping file over what it extends. A column the file

@@ -338,6 +338,12 @@ def validate(entity) -> None:
 
 
 def _check_key_result(kr: KeyResult, report) -> None:
+    """Every rule of a key result, one concern per step, in the order problems are listed."""
+    for step in _KR_STEPS:
+        step(kr, report)
+
+
+def _check_kr_vocabulary(kr: KeyResult, report) -> None:
     if kr.direction not in DIRECTIONS:
         report("direction", f"unknown direction {kr.direction!r}; use one of {', '.join(DIRECTIONS)}")
     if kr.unit not in UNITS:
@@ -346,6 +352,9 @@ def _check_key_result(kr: KeyResult, report) -> None:
         report("currency", f"a currency KR needs a three-letter ISO code, got {kr.currency!r}")
     if kr.status is not None and kr.status not in STATUSES:
         report("status", f"unknown status {kr.status!r}; use one of {', '.join(STATUSES)}")
+
+
+def _check_kr_levels(kr: KeyResult, report) -> None:
     if kr.direction == "levels":
         ordinal.problems(kr.levels, kr.level, report)
         numbers = [n for n in ("start", "current", "target", "range_low", "range_high") if getattr(kr, n) is not None]
@@ -355,28 +364,43 @@ def _check_key_result(kr: KeyResult, report) -> None:
     elif kr.levels is not None or kr.level is not None:
         report("levels", f"levels on a KR whose direction is {kr.direction!r}: not read; set direction 'levels' "
                "to measure it by them", "warning")
-    if kr.direction in NUMERIC_DIRECTIONS and kr.start is not None and kr.target is not None:
-        if kr.target == kr.start:
-            # kept and scored "–" (no way to progress); lint and every read flag it
-            report("target", f"target equals start ({kr.start:g}): progress is undefined; set another target "
-                   "or use direction stay_above/stay_below", "warning")
-        elif kr.direction == "increase" and kr.target < kr.start:
-            report("direction", f"target {kr.target:g} is below start {kr.start:g} on an increasing KR; use direction decrease")
-        elif kr.direction == "decrease" and kr.target > kr.start:
-            report("direction", f"target {kr.target:g} is above start {kr.start:g} on a decreasing KR; use direction increase")
-    if kr.direction == "range":
-        if kr.range_low is None or kr.range_high is None:
-            report("range_low", "a range KR needs both range_low and range_high")
-        elif kr.range_low > kr.range_high:
-            report("range_low", f"range_low {kr.range_low:g} is above range_high {kr.range_high:g}")
-    if kr.confidence is not None:
-        scale = kr.confidence_scale or "0-1"
-        if scale not in CONFIDENCE_SCALES:
-            report("confidence_scale", f"unknown confidence scale {scale!r}; use one of {', '.join(CONFIDENCE_SCALES)}")
-        else:
-            lo, hi = CONFIDENCE_SCALES[scale]
-            if not lo <= kr.confidence <= hi:
-                report("confidence", f"confidence {kr.confidence:g} is off its {scale} scale")
+
+
+def _check_kr_start_target(kr: KeyResult, report) -> None:
+    if kr.direction not in NUMERIC_DIRECTIONS or kr.start is None or kr.target is None:
+        return
+    if kr.target == kr.start:
+        # kept and scored "–" (no way to progress); lint and every read flag it
+        report("target", f"target equals start ({kr.start:g}): progress is undefined; set another target "
+               "or use direction stay_above/stay_below", "warning")
+    elif kr.direction == "increase" and kr.target < kr.start:
+        report("direction", f"target {kr.target:g} is below start {kr.start:g} on an increasing KR; use direction decrease")
+    elif kr.direction == "decrease" and kr.target > kr.start:
+        report("direction", f"target {kr.target:g} is above start {kr.start:g} on a decreasing KR; use direction increase")
+
+
+def _check_kr_range(kr: KeyResult, report) -> None:
+    if kr.direction != "range":
+        return
+    if kr.range_low is None or kr.range_high is None:
+        report("range_low", "a range KR needs both range_low and range_high")
+    elif kr.range_low > kr.range_high:
+        report("range_low", f"range_low {kr.range_low:g} is above range_high {kr.range_high:g}")
+
+
+def _check_kr_confidence(kr: KeyResult, report) -> None:
+    if kr.confidence is None:
+        return
+    scale = kr.confidence_scale or "0-1"
+    if scale not in CONFIDENCE_SCALES:
+        report("confidence_scale", f"unknown confidence scale {scale!r}; use one of {', '.join(CONFIDENCE_SCALES)}")
+        return
+    lo, hi = CONFIDENCE_SCALES[scale]
+    if not lo <= kr.confidence <= hi:
+        report("confidence", f"confidence {kr.confidence:g} is off its {scale} scale")
+
+
+_KR_STEPS = (_check_kr_vocabulary, _check_kr_levels, _check_kr_start_target, _check_kr_range, _check_kr_confidence)
 
 
 def _check_objective(obj: Objective, report) -> None:

@@ -467,7 +467,7 @@ def _iter_lean(file: str, sheet: str | None) -> Iterator[RawRow]:
     with zipfile.ZipFile(file) as zf:
         book = _LeanBook(zf)
         name = _pick_sheet(file, list(book.sheets), sheet) or next(iter(book.sheets))
-        shared, (dates, deltas), epoch = book.shared_strings(), book.date_styles(), book.epoch
+        decoding = (book.shared_strings(), *book.date_styles(), book.epoch)
         merges, active = _merged_ranges(zf, book.sheets[name])[::-1], []  # reversed: pop() takes the first
         last = 0
         with zf.open(book.sheets[name]) as fh:
@@ -475,47 +475,61 @@ def _iter_lean(file: str, sheet: str | None) -> Iterator[RawRow]:
                 if row.tag != _ROW:
                     continue
                 number = int(row.get("r") or last + 1)
-                cells: list = []
-                col = 0
-                for c in row:
-                    ref = c.get("r")
-                    col = _column(ref) if ref else col + 1
-                    kind = c.get("t", "n")
-                    if kind == "inlineStr":
-                        node = c.find(_IS)
-                        value = None if node is None else _text(node)
-                    else:
-                        value = c.findtext(_V) or None  # for formulas: cached result
-                        if value is None:
-                            pass  # empty cell, or a formula without a cached result
-                        elif kind == "n":
-                            value = float(value) if "." in value or "E" in value \
-                                or "e" in value else int(value)
-                            style = c.get("s") or "0"
-                            if style in dates:
-                                try:
-                                    value = from_excel(value, epoch, timedelta=style in deltas)
-                                except (OverflowError, ValueError):
-                                    value = "#VALUE!"  # openpyxl's (warned) substitute
-                        elif kind == "s":
-                            value = shared[int(value)]
-                        elif kind == "b":
-                            value = bool(int(value))
-                        elif kind == "d":
-                            value = from_ISO8601(value)
-                        # "str" (formula text) and "e" (error code) stay text.
-                    if col > len(cells):
-                        cells.extend([None] * (col - len(cells)))
-                    cells[col - 1] = value
-                del cells[col:]  # openpyxl ends a row at its last <c>, even if out of order
+                cells = _row_cells(row, *decoding)
                 row.clear()  # the emptied element stays in the tree: ~100 B per row
-                # openpyxl drops rows that repeat or go back; so do we.
-                if number > last:
-                    last = number
-                    if merges or active:
-                        _fill_merged(cells, number, merges, active)
-                    if _trim_keep(cells):
-                        yield RawRow(file, name, number, cells)
+                if number <= last:  # openpyxl drops rows that repeat or go back; so do we.
+                    continue
+                last = number
+                if merges or active:
+                    _fill_merged(cells, number, merges, active)
+                if _trim_keep(cells):
+                    yield RawRow(file, name, number, cells)
+
+
+def _row_cells(row, shared: list[str], dates: set[str], deltas: set[str], epoch) -> list:
+    """The values of one <row>, placed by their column letters (a <c> without ``r`` is the
+    next column)."""
+    cells: list = []
+    col = 0
+    for c in row:
+        ref = c.get("r")
+        col = _column(ref) if ref else col + 1
+        if col > len(cells):
+            cells.extend([None] * (col - len(cells)))
+        cells[col - 1] = _cell_value(c, shared, dates, deltas, epoch)
+    del cells[col:]  # openpyxl ends a row at its last <c>, even if out of order
+    return cells
+
+
+def _cell_value(c, shared: list[str], dates: set[str], deltas: set[str], epoch):
+    """One <c>'s value as openpyxl reads it (formulas: their cached result)."""
+    kind = c.get("t", "n")
+    if kind == "inlineStr":
+        node = c.find(_IS)
+        return None if node is None else _text(node)
+    value = c.findtext(_V) or None
+    if value is None:  # empty cell, or a formula without a cached result
+        return None
+    if kind == "n":
+        return _number(value, c.get("s") or "0", dates, deltas, epoch)
+    if kind == "s":
+        return shared[int(value)]
+    if kind == "b":
+        return bool(int(value))
+    if kind == "d":
+        return from_ISO8601(value)
+    return value  # "str" (formula text) and "e" (error code) stay text
+
+
+def _number(text: str, style: str, dates: set[str], deltas: set[str], epoch):
+    """A numeric cell: an int or float, or a date/time/duration when its style formats it so."""
+    value = float(text) if "." in text or "E" in text or "e" in text else int(text)
+    if style not in dates:
+        return value
+    try:
+        return from_excel(value, epoch, timedelta=style in deltas)
+    except (OverflowError, ValueError):
+        return "#VALUE!"  # openpyxl's (warned) substitute
 
 
 def iter_rows(path, *, sheet: str | None = None, encoding: str | None = None,
