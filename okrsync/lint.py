@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from . import periods
 from .errors import ConfigError
 from .model import NUMERIC_DIRECTIONS, alignment_cycles, from_fields, objective_progress
 from .report.history import period_bounds
-from . import periods
 from .store import Store
 from .transforms import normalise_key
 

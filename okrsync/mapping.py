@@ -21,10 +21,11 @@ import datetime as dt
 import functools
 import re
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from . import levels as ordinal
 from . import transforms as tf
@@ -32,6 +33,7 @@ from . import unparsed
 from .config import load_yaml
 from .errors import MappingError
 from .model import ENTITY_TYPES, REFERENCES
+
 
 def sheet_mappings():
     """Where the shipped spreadsheet mappings are (``mappings/sheets/``; vendor mappings, a
@@ -495,7 +497,7 @@ def timezone(name: str | None, source: str = "") -> dt.tzinfo:
     """The zone a mapping's ``timezone`` option names (default UTC): times without an offset
     are read in it."""
     if not name or name.upper() == "UTC":
-        return dt.timezone.utc
+        return dt.UTC
     try:
         return zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):

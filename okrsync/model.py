@@ -24,8 +24,9 @@ import dataclasses
 import datetime as dt
 import math
 import operator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from . import levels as ordinal
 from . import unparsed
@@ -211,8 +212,8 @@ def to_fields(entity) -> dict[str, Any]:
             continue
         if isinstance(value, dt.datetime):
             if value.tzinfo is None:  # the model's times are UTC; never read them as the host's local time
-                value = value.replace(tzinfo=dt.timezone.utc)
-            value = value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+                value = value.replace(tzinfo=dt.UTC)
+            value = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
         elif isinstance(value, dt.date):
             value = value.isoformat()
         out[name] = value

@@ -49,22 +49,26 @@ import contextlib
 import csv
 import datetime as dt
 import os
+import posixpath
 import re
 import secrets
 import stat
-import posixpath
 import xml.etree.ElementTree as ET
 import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 import openpyxl
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
 from openpyxl.utils.datetime import (
-    CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900, from_excel, from_ISO8601,
+    CALENDAR_MAC_1904,
+    CALENDAR_WINDOWS_1900,
+    from_excel,
+    from_ISO8601,
 )
 from openpyxl.utils.exceptions import IllegalCharacterError
 
@@ -238,9 +242,8 @@ def _csv_error(file: str, line: int, exc: csv.Error) -> TableError:
 
 def list_sheets(path) -> list[str]:
     """Names of the worksheets (chartsheets excluded) in workbook order."""
-    with contextlib.suppress(Exception):
-        with zipfile.ZipFile(path) as zf:
-            return list(_LeanBook(zf).sheets)
+    with contextlib.suppress(Exception), zipfile.ZipFile(path) as zf:
+        return list(_LeanBook(zf).sheets)
     wb = _open_workbook(path)
     try:
         return [ws.title for ws in wb.worksheets]
@@ -275,9 +278,9 @@ def _iter_openpyxl(file: str, sheet: str | None) -> Iterator[RawRow]:
         # Some producers write a wrong <dimension>; trusting it truncates rows.
         ws.reset_dimensions()
         merges, active = [], []
-        with contextlib.suppress(Exception):  # read-only openpyxl does not read merged ranges
-            with zipfile.ZipFile(file) as zf:
-                merges = _merged_ranges(zf, _LeanBook(zf).sheets[ws.title])[::-1]
+        # read-only openpyxl does not read merged ranges: from the sheet's XML, where it can be read
+        with contextlib.suppress(Exception), zipfile.ZipFile(file) as zf:
+            merges = _merged_ranges(zf, _LeanBook(zf).sheets[ws.title])[::-1]
         # read-only iter_rows fills gaps with empty rows, so enumerate == row number.
         for number, values in enumerate(ws.iter_rows(min_row=1, values_only=True), 1):
             cells = list(values)
