@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from okrsync import adf
+from okrsync import adf, periods
 from okrsync.errors import MappingError
 
 from .common import merge, read_overrides, shipped
@@ -323,8 +323,15 @@ class JiraMapping:
         return out
 
     def period_label(self, period: str | None) -> str | None:
+        """The label a period is written as. A Jira label cannot hold a space ("The label …
+        contains spaces which is invalid", the field's own error), and people write "Q1 2026":
+        a period okrsync recognises goes by its canonical name (okr-2026-Q1; reading it back is
+        the same period, so no edit), any other with its spaces as underscores."""
         how = self.raw["period"]
-        return f"{how.get('prefix') or ''}{period}" if how["as"] == "label" and period else None
+        if how["as"] != "label" or not period:
+            return None
+        name = re.sub(r"\s+", "_", periods.key(period) or str(period).strip())
+        return f"{how.get('prefix') or ''}{name}"
 
     def is_period_label(self, label: str) -> bool:
         how = self.raw["period"]

@@ -441,6 +441,9 @@ class Hub:
 
     def _merge(self, reading: _Reading, record: Record, cid: str, base: dict, fields: dict, plan: Plan) -> None:
         """Three-way merge of one record (``merge.py``): the endpoint's edits, the hub's, the policy."""
+        if fields.get("period") != base.get("period") and periods.same(fields.get("period"), base.get("period")):
+            # the tool's spelling of the same period (Jira's okr-2026-Q1 for "Q1 2026") is no edit
+            fields = {**fields, "period": base.get("period")}
         current = self.store.get_any(cid)
         old = current[1] if current and current[2] == 0 else {}
         if not old and self._stays_gone(record, cid, base, fields, current, plan):

@@ -351,3 +351,17 @@ def test_conflicts_list_shows_the_jira_key(project, jira):
     text = CliRunner().invoke(cli, ["conflicts", "list"], env={"COLUMNS": "200"})
     assert f"({kr['key']} on jira; " in text.output  # by its title and ids (issue 24)
     assert row["known_as"] == [f"jira {kr['key']}", row["known_as"][1]] and row["known_as"][1].startswith("sheet ")
+
+
+def test_a_period_written_as_people_write_it_reaches_jira_as_a_label_and_stays_as_written(project, jira):
+    """Labels are kept as written ("Q1 2026"); a Jira label cannot hold a space, so the period
+    goes there by its canonical name, and reading it back is no edit of the sheet's spelling."""
+    sheet = project / "okrs.csv"
+    sheet.write_text(sheet.read_text().replace(",2026-Q1,", ",Q1 2026,"))
+    run("sync")
+    labels = {label for issue in jira.issues.values() for label in issue["fields"].get("labels") or []}
+    assert "okr-2026-Q1" in labels and not any(" " in label for label in labels)
+    assert ",Q1 2026," in sheet.read_text()
+    again = run("sync")
+    assert again["totals"]["created"] == again["totals"]["updated"] == 0
+    assert ",Q1 2026," in sheet.read_text() and ",2026-Q1," not in sheet.read_text()
