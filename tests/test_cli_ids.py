@@ -249,7 +249,7 @@ GROW_ARR = "Grow ARR from €8.4M to €10.2M"  # the example sheet's KR-1
 
 
 @pytest.fixture
-def synced_with_jira(tmp_path, jira, monkeypatch):
+def synced_with_jira(tmp_path, jira, monkeypatch):  # noqa: F811 - jira is the fixture imported above, asked for by name
     """The bundled example synced between its sheet and Jira's emulator: every record has a
     sheet id (KR-1, CO-1) and a Jira key (OKR-n)."""
     monkeypatch.chdir(tmp_path)

@@ -335,7 +335,7 @@ def test_store_to_okr_json_to_a_new_store_is_lossless(tmp_path_factory, entities
     again = okrjson.export(second)
     assert _renamed(again, names) == {k: v for k, v in doc.items() if k != "exported_at"}
     # and every field of every entity, not only what the export shows
-    for entity_id, kind, fields in second.entities():
+    for entity_id, _, fields in second.entities():
         assert {k: v for k, v in fields.items() if v is not None} == \
             {k: v for k, v in _fields_of(first, names[entity_id], names).items() if v is not None}
 

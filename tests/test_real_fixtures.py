@@ -167,7 +167,7 @@ def test_every_fixture_pulls_into_the_store_with_its_references_resolved(name, c
     hub.apply_pull(plan, store.begin_run("test"))
     assert {kind: store.count(kind) for kind in counts} == counts
     ids = {cid for cid, _, _ in store.entities()}
-    for _, kind, fields in store.entities():
+    for _, _, fields in store.entities():
         for ref in ("objective_id", "parent_id", "key_result_id"):
             assert fields.get(ref) in (None, *ids)
 

@@ -110,7 +110,7 @@ def test_each_documented_exit_code_its_summary_line_and_hook(project, recorder, 
     status = runs.STATUS_BY_CODE[code]
     line = summary_line(result)
     assert line.startswith(f"okrsync: sync {runs.SHOWN[status]}")
-    assert ("(exit %d)" % code in line) == (code != 0)
+    assert (f"(exit {code})" in line) == (code != 0)
     assert "read " in line and "requests 0, retried 0" in line
     [(summary, config)] = recorder.calls
     assert summary["status"] == status and summary["exit_code"] == code

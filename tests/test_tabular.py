@@ -511,7 +511,7 @@ def test_write_through_symlink(tmp_path):
 
 def test_rawrow_is_frozen():
     row = RawRow("f", None, 1, ["a"])
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError is one
         row.number = 2
 
 
