@@ -251,7 +251,8 @@ def _key_result(draw, id: str, objective_id: str) -> KeyResult:
             levels = [{**lv, "score": sc} for lv, sc in zip(levels, scores)]
         level = draw(st.none() | st.sampled_from([*names, "none"]))
         start = target = None
-    return KeyResult(id=id, levels=levels, level=level, objective_id=objective_id, title=draw(_title), description=draw(_maybe_text), owner=draw(_maybe_text),
+    return KeyResult(id=id, levels=levels, level=level, objective_id=objective_id, title=draw(_title),
+                     description=draw(_maybe_text), owner=draw(_maybe_text),
                      direction=direction, unit=unit, currency="EUR" if unit == "currency" else None, start=start,
                      current=draw(st.none() | _number), target=target, range_low=low, range_high=high,
                      weight=draw(st.none() | st.floats(0, 100)), confidence=confidence,

@@ -596,7 +596,8 @@ def test_board_sheet_per_comes_from_the_mapping_too(example):
 
     (example / "board-mapping.yaml").write_text("extends: spreadsheet\noptions: {sheet_per: team}\n")
     config = example / "config.example.yaml"
-    config.write_text(config.read_text().replace("    layout: hierarchical\n", "    layout: hierarchical\n    mapping: board-mapping.yaml\n", 1))
+    config.write_text(config.read_text().replace("    layout: hierarchical\n",
+                                                 "    layout: hierarchical\n    mapping: board-mapping.yaml\n", 1))
     run("-c", "config.example.yaml", "sync")
     assert openpyxl.load_workbook(example / "out" / "board.xlsx").sheetnames == [
         "Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"]
