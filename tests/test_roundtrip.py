@@ -72,13 +72,14 @@ def key_result(draw, kr_id: str, objective_id: str) -> KeyResult:
         low, high = sorted([draw(numbers), draw(numbers)])
     levels = level = None
     if direction == "levels":  # named levels (any text: the cell falls back to JSON), maybe scored
-        names = draw(st.lists(words, min_size=2, max_size=4, unique_by=str.casefold).filter(
+        # not "names": that would make the module's owner strategy of the same name local here
+        level_names = draw(st.lists(words, min_size=2, max_size=4, unique_by=str.casefold).filter(
             lambda ns: "none" not in [n.casefold() for n in ns]))
-        scores = sorted(draw(st.lists(st.floats(0, 1).map(cell_float), min_size=len(names), max_size=len(names))))
+        scores = sorted(draw(st.lists(st.floats(0, 1).map(cell_float), min_size=len(level_names), max_size=len(level_names))))
         scored = draw(st.booleans())
         levels = [{"name": n, **({"description": d} if (d := draw(maybe(text))) else {}),
-                   **({"score": sc} if scored else {})} for n, sc in zip(names, scores)]
-        level = draw(maybe(st.sampled_from([*names, "none"])))
+                   **({"score": sc} if scored else {})} for n, sc in zip(level_names, scores)]
+        level = draw(maybe(st.sampled_from([*level_names, "none"])))
     current = (draw(st.sampled_from([0.0, 1.0, None])) if direction == "binary" else
                None if direction == "levels" else draw(maybe(numbers)))
     scale = draw(maybe(st.sampled_from(sorted(CONFIDENCE_SCALES))))
