@@ -127,7 +127,8 @@ def main() -> int:
 
     print()
     print("Core (files and the hub; every figure measured at its size)")
-    head = f"{'KRs':>7}  {'CSV import s':>12}  {'re-import s':>11}  {'import MB':>9}  {'hub 1st sync s':>14}  {'no-op sync s':>12}  {'no-op changes':>13}  {'no-op MB':>8}"
+    head = (f"{'KRs':>7}  {'CSV import s':>12}  {'re-import s':>11}  {'import MB':>9}  {'hub 1st sync s':>14}  "
+            f"{'no-op sync s':>12}  {'no-op changes':>13}  {'no-op MB':>8}")
     print(head)
     for r in rows:
         print(f"{r['krs']:>7,}  {f(r['import_s']):>12}  {f(r['reimport_s']):>11}  {f(r['import_peak_mb'], '{:.0f}'):>9}  "

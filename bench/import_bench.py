@@ -308,10 +308,12 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
         edited = one_run("pull")
     import okrsync
 
-    return {"format": fmt, "krs": n, "okrsync": str(Path(okrsync.__file__).parent), "mapping": endpoint.get("mapping", "spreadsheet (default)"),
+    return {"format": fmt, "krs": n, "okrsync": str(Path(okrsync.__file__).parent),
+            "mapping": endpoint.get("mapping", "spreadsheet (default)"),
             "mapping_problem": problem, "file_mb": round(data.stat().st_size / 1e6, 2),
             "store_mb": round(sum(p.stat().st_size for p in workdir.glob("okrsync.db*")) / 1e6, 2),
-            "baseline_rss_mb": round(base_rss, 1), "baseline_hwm_mb": base_hwm, "peak_hwm_mb": hwm_mb(), "after_imports_rss_mb": round(import_rss, 1),
+            "baseline_rss_mb": round(base_rss, 1), "baseline_hwm_mb": base_hwm, "peak_hwm_mb": hwm_mb(),
+            "after_imports_rss_mb": round(import_rss, 1),
             "first": first, "reimport_skip": skip, "reimport_full": full, "reimport_edit": edited,
             "peak_rss_mb": round(rss_mb(), 1)}
 

@@ -386,7 +386,7 @@ class AsanaConnector(Connector):
             made[record.canonical_id] = gid
             result.external_ids[record.canonical_id] = gid
         failed |= {r.canonical_id for r, _ in creates if r.canonical_id not in made}
-        for record, (data, metric, status) in creates:
+        for record, (_data, metric, status) in creates:
             gid = made.get(record.canonical_id)
             if gid is None:
                 continue
@@ -455,7 +455,7 @@ class AsanaConnector(Connector):
         if self.state is None and not self._goals:  # a push without a read: know what was there before
             self._goals = {g["gid"]: g for g in self._list("/goals", self._goal_scope(), ["name"])}
         done: list[tuple[Record, str]] = []
-        for attempt in range(self.api.attempts):
+        for _attempt in range(self.api.attempts):
             actions = [Action("post", "/goals", {**data, **self._goal_scope()}) for _, (data, _, _) in todo]
             lost = []
             for (record, prepared), got in zip(todo, self._batch(actions, replay_safe=False)):

@@ -153,7 +153,7 @@ class NotionConnector(SpreadsheetConnector):
                                                  "(notion.so/my-integrations)",
                                             404: f"database {database} ({part}) is not shared with the "
                                                  "integration: open it → ⋯ → Connections → add it"},
-                              lambda: self.api.call("GET", f"/v1/databases/{database}"))
+                              lambda database=database: self.api.call("GET", f"/v1/databases/{database}"))
             if answer is not None:
                 kit.add("reachable", "ok", f"{part} database {database} is readable "
                         f"({len(answer.get('properties') or {})} properties)")

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from okrsync import hookimpl
-from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
+from okrsync.connector import Capabilities, Connector, Cursor, Note, ProbeResult, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_endpoint, chunks, load_mapping, mapping_source, new_api, period_label, users_option

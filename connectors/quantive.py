@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from okrsync import hookimpl
-from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.connector import Capabilities, Connector, Cursor, ProbeResult, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .common import API_OPTIONS, bearer, check_endpoint, load_mapping, mapping_source, new_api, period_label, users_option

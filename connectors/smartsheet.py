@@ -138,7 +138,7 @@ class SmartsheetConnector(SpreadsheetConnector):
                                                  "→ Personal settings → API access",
                                             404: f"no sheet {sheet}, or it is not shared with the token's "
                                                  "user: check the id (File → Properties)"},
-                              lambda: self.api.call("GET", f"/sheets/{sheet}", params={"rowNumbers": "1"}))
+                              lambda sheet=sheet: self.api.call("GET", f"/sheets/{sheet}", params={"rowNumbers": "1"}))
             if answer is not None:
                 kit.add("reachable", "ok", f"sheet {sheet} ({answer.get('name', '?')}) is readable, access "
                         f"{answer.get('accessLevel', 'unknown')}")

@@ -324,7 +324,7 @@ class StructuredConnector(Connector):
             if blank(value):
                 continue
             converted = self.convert(kind, name, transform, value, fields, extra,
-                                     lambda: self._where(doc, loc) if loc is not None else where)
+                                     lambda loc=loc: self._where(doc, loc) if loc is not None else where)
             if converted is not None:
                 return converted
         if part.extra and isinstance(node, dict):

@@ -340,6 +340,6 @@ def id_text(value: Any) -> str | None:
     """Ids as text: 7 and "7" are the same id; 7.0 is 7."""
     if isinstance(value, float) and value.is_integer():
         value = int(value)
-    if isinstance(value, bool) or isinstance(value, (dict, list)):
+    if isinstance(value, (bool, dict, list)):
         return None
     return tf.parse_text(value)

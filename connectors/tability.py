@@ -185,9 +185,9 @@ class TabilityConnector(Connector):
         objectives = {o["id"]: (plan, o) for plan, items in zip(plans, listed) for o in items["objectives"]}
         outcomes = [o for items in listed for o in items["outcomes"]]
         for plan, objective in objectives.values():
-            yield self._guard("objective", objective, lambda: self._objective(plan, objective))
+            yield self._guard("objective", objective, lambda plan=plan, objective=objective: self._objective(plan, objective))
         for outcome in outcomes:
-            yield self._guard("outcome", outcome, lambda: self._key_result(outcome))
+            yield self._guard("outcome", outcome, lambda outcome=outcome: self._key_result(outcome))
         # outcome_type spellings beyond improve_metric are unconfirmed (T11): an unknown one is
         # read as from → to and kept as text in extra, and said on every read
         unknown: dict[str, list[str]] = {}
@@ -200,11 +200,11 @@ class TabilityConnector(Connector):
                        f"outcome(s) read as from → to, the type kept in extra.{self.endpoint}.outcome_type "
                        f"(e.g. {', '.join(ids[:3])}). Map it under mapping: outcome_types: if it means another kind")
         for initiative in (i for items in listed for i in items["initiatives"]):
-            yield self._guard("initiative", initiative, lambda: self._initiative(initiative))
+            yield self._guard("initiative", initiative, lambda initiative=initiative: self._initiative(initiative))
         if self.history:
             for check_ins in parallel(lambda o: self._check_ins_of(o["id"]), outcomes, self.concurrency):
                 for check_in in check_ins:
-                    yield self._guard("check-in", check_in, lambda: self._check_in(check_in, state))
+                    yield self._guard("check-in", check_in, lambda check_in=check_in: self._check_in(check_in, state))
         state.sent_at = {k: v for k, v in state.sent_at.items() if k in state.seen}  # forget deleted ones
         yield Cursor(state.dump(), full_listing=True)
 

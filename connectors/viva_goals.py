@@ -206,7 +206,7 @@ class VivaGoalsConnector(Connector):
             for label in unknown:
                 yield Note(f"{label}: not a part of the Viva Goals export okrsync reads; skipped")
         digest = hashlib.sha256()
-        for role, (label, data) in sorted(files.items()):
+        for _role, (label, data) in sorted(files.items()):
             digest.update(label.encode() + b"\0" + data)
         periods = {p.data.get("ID"): p.data for p in items.get("periods", []) if isinstance(p.data, dict)}
         emails = {u.data.get("ID"): u.data.get("Email") for u in items.get("users", []) if isinstance(u.data, dict)}

@@ -411,7 +411,7 @@ def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bo
                               allow_mass_delete=allow_mass_delete))
         selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
         for name in selected:
-            cfg.endpoint(name).options  # a missing secret of an endpoint this run uses fails before anything runs
+            _ = cfg.endpoint(name).options  # a missing secret of an endpoint this run uses fails before anything runs
         outcome = runs.sync_run(obs, hub, command, selected, dry_run=dry_run, pull=pull, push=push,
                                 force_unlock=force_unlock, progress=lambda label: _progress(env, label))
         plans = obs.plans

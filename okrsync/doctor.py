@@ -324,7 +324,8 @@ def _unknown_options(report: Report, cfg: config_mod.Config, classes: dict[str, 
                        "a mistyped key is not caught", "ask its author to set option_help (docs/plugins.md)")
             continue
         for problem in config_mod.endpoint_problems(cls, endpoint.section, f"{cfg.path}: endpoints.{name}"):
-            report.add(name, "options", "fail", problem, "fix the key (docs: the connector's page, or okrsync connectors TYPE)", bad_config=True)
+            report.add(name, "options", "fail", problem, "fix the key (docs: the connector's page, or okrsync connectors TYPE)",
+                       bad_config=True)
             bad.add(name)
     return bad
 

@@ -545,9 +545,9 @@ class Hub:
         for (kind, ext), cid in missing:
             current = self.store.get(cid)
             base = json.loads(links[(kind, ext)][1] or "{}")
-            if current and diff(base, project(current[1], self._fields(conn, kind), plan.endpoint)):
-                if not self._edit_against_delete(kind, cid, current[1], plan, deleted_here=True):
-                    kept.add(cid)
+            if (current and diff(base, project(current[1], self._fields(conn, kind), plan.endpoint))
+                    and not self._edit_against_delete(kind, cid, current[1], plan, deleted_here=True)):
+                kept.add(cid)
         return self._with_parents(kept, {cid for _, cid in missing})
 
     def _with_parents(self, kept: set[str], gone: set[str]) -> set[str]:

@@ -596,7 +596,7 @@ def period_for_dates(start: dt.date, end: dt.date) -> str | None:
     end = end.date() if isinstance(end, dt.datetime) else end
     if start.day != 1:
         return None
-    for prefix, (kind, months, count) in _KINDS.items():
+    for prefix, (_kind, months, count) in _KINDS.items():
         if (start.month - 1) % months == 0 and end == _add_months(start, months) - _DAY:
             part = f"-{prefix}{(start.month - 1) // months + 1}" if count > 1 else ""
             return f"{start.year:04d}{part}"

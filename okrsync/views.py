@@ -270,7 +270,8 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         under.setdefault(parent, []).append(ini)
 
     def ini_node(ini) -> dict[str, Any]:
-        return {"id": ini.id, "keys": keys.get(ini.id, []), "known_as": known.known_as(ini.id), "title": ini.title, "owner": ini.owner, "status": ini.status,
+        return {"id": ini.id, "keys": keys.get(ini.id, []), "known_as": known.known_as(ini.id), "title": ini.title,
+                "owner": ini.owner, "status": ini.status,
                 "progress": ini.progress, "initiatives": [ini_node(c) for c in under.get(ini.id, [])]}
 
     krs_of: dict[str | None, list] = {}
@@ -279,7 +280,8 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         krs_of.setdefault(kr.objective_id if kr.objective_id in live["objective"] else None, []).append(kr)
 
     def kr_node(kr) -> dict[str, Any]:
-        return {"id": kr.id, "keys": keys.get(kr.id, []), "known_as": known.known_as(kr.id), "title": kr.title, "owner": kr.owner, "direction": kr.direction,
+        return {"id": kr.id, "keys": keys.get(kr.id, []), "known_as": known.known_as(kr.id), "title": kr.title,
+                "owner": kr.owner, "direction": kr.direction,
                 "unit": kr.unit, "currency": kr.currency, "range_low": kr.range_low,
                 "range_high": kr.range_high, "start": kr.start, "current": kr.current, "target": kr.target,
                 "levels": kr.levels, "level": kr.level,
@@ -296,7 +298,8 @@ def okr_tree(store: Store, period: str | None = None) -> dict[str, Any]:
         krs = krs_of.get(obj.id, [])
         p = objective_progress(krs)
         return {
-            "id": obj.id, "keys": keys.get(obj.id, []), "known_as": known.known_as(obj.id), "title": obj.title, "owner": obj.owner, "period": obj.period,
+            "id": obj.id, "keys": keys.get(obj.id, []), "known_as": known.known_as(obj.id), "title": obj.title,
+            "owner": obj.owner, "period": obj.period,
             "status": obj.status,
             "progress": None if p is None else round(p, 3), "band": band(None if p is None else round(p, 1)),
             "key_results": [kr_node(kr) for kr in krs],

@@ -66,7 +66,8 @@ def test_goals_metrics_relationships_and_updates_answer_in_asana_shapes(emu):
     status, page = call(emu, "GET", "/goals", params={"workspace": emu.workspace, "limit": 1,
                                                       "opt_fields": "name,metric,metric.progress_source,owner,time_period"})
     assert len(page["data"]) == 1 and page["next_page"]["offset"]
-    status, rels = call(emu, "GET", "/goal_relationships", params={"supported_goal": parent, "opt_fields": "contribution_weight,supporting_resource"})
+    status, rels = call(emu, "GET", "/goal_relationships",
+                        params={"supported_goal": parent, "opt_fields": "contribution_weight,supporting_resource"})
     assert rels["data"][0]["contribution_weight"] == 0.4 and rels["data"][0]["supporting_resource"]["gid"] == child
     status, updates = call(emu, "GET", "/status_updates", params={"parent": child, "opt_fields": "text,status_type,created_at,author"})
     assert updates["data"][0]["text"] == "ok" and updates["data"][0]["created_at"].endswith("Z")

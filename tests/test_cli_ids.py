@@ -155,7 +155,8 @@ def test_conflicts_and_revert_name_records_by_title_and_sheet_id(project):
     assert conflict["title"] == KR_1 and conflict["known_as"] == ["board KR-001", "planning-sheet KR-001"]
     listed = run("conflicts", "list").output
     assert "KR-001 on board" in listed and conflict["entity_id"] not in listed
-    assert f"on '{KR_1}' (KR-001 on board, planning-sheet), field current" in run("conflicts", "show", str(conflict["id"]), width=200).output
+    shown = run("conflicts", "show", str(conflict["id"]), width=200).output
+    assert f"on '{KR_1}' (KR-001 on board, planning-sheet), field current" in shown
 
     run("conflicts", "resolve", str(conflict["id"]), "--take", "board")
     run("sync")
@@ -205,7 +206,8 @@ def test_report_fit_writes_next_to_the_config_at_a_terminal(project, monkeypatch
     result = run("-c", "conf/okrsync.yaml", "report", "fit", "--profile", "startup")
     assert "<html" not in result.output and f"wrote {Path('conf') / 'fit.html'} (html)" in result.output
     assert (project / "conf/fit.html").read_text().lstrip().lower().startswith("<!doctype html")
-    assert run("-c", "conf/okrsync.yaml", "report", "fit", "--profile", "startup", "--out", "-").output.lstrip().lower().startswith("<!doctype html")
+    to_stdout = run("-c", "conf/okrsync.yaml", "report", "fit", "--profile", "startup", "--out", "-").output
+    assert to_stdout.lstrip().lower().startswith("<!doctype html")
     assert not (project / "-").exists()
     monkeypatch.setattr(commands, "_stdout_is_terminal", lambda: False)  # a pipe: printed, as before
     assert "<!doctype html" in run("-c", "conf/okrsync.yaml", "report", "fit", "--profile", "startup").output.lower()
@@ -249,7 +251,7 @@ GROW_ARR = "Grow ARR from €8.4M to €10.2M"  # the example sheet's KR-1
 
 
 @pytest.fixture
-def synced_with_jira(tmp_path, jira, monkeypatch):
+def synced_with_jira(tmp_path, jira, monkeypatch):  # noqa: F811 - jira is the fixture imported above, asked for by name
     """The bundled example synced between its sheet and Jira's emulator: every record has a
     sheet id (KR-1, CO-1) and a Jira key (OKR-n)."""
     monkeypatch.chdir(tmp_path)

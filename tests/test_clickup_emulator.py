@@ -281,7 +281,8 @@ def test_paced_to_the_plan_the_rate_limit_is_never_hit(tmp_path, emu):
 def decimal_krs(hub: Hub) -> dict[str, dict]:
     """The example's KRs ClickUp holds with a fractional start, target or current value, by title."""
     return {f["title"]: f for _, _, f in hub.store.entities("key_result") if f.get("unit") != "boolean"
-            and f.get("target") is not None and any(isinstance(f.get(n), float) and not f[n].is_integer() for n in ("start", "target", "current"))}
+            and f.get("target") is not None
+            and any(isinstance(f.get(n), float) and not f[n].is_integer() for n in ("start", "target", "current"))}
 
 
 def test_decimals_are_read_back_and_a_truncating_clickup_is_reported_as_a_loss_every_run(tmp_path, emu):

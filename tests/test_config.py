@@ -174,7 +174,7 @@ def test_missing_env_var_names_the_variable(tmp_path, monkeypatch):
     """)
     cfg = load(path)  # resolved when the endpoint is used, not when the config loads
     with pytest.raises(ConfigError) as info:
-        cfg.endpoint("tracker").options
+        _ = cfg.endpoint("tracker").options
     assert str(info.value) == (f"{path}: line 5: $env: environment variable OKRSYNC_TEST_MISSING is not set "
                                "(endpoints.tracker.api_token needs it; export it, or leave this endpoint out of the command)")
 
@@ -210,7 +210,7 @@ def test_missing_secret_file_names_the_file(tmp_path):
             token: {$file: nope.txt}
     """)
     with pytest.raises(ConfigError) as info:
-        load(path).endpoint("tracker").options
+        _ = load(path).endpoint("tracker").options
     assert str(info.value).startswith(f"{path}: line 4: $file: cannot read secret file {tmp_path / 'nope.txt'}")
 
 

@@ -104,7 +104,8 @@ def test_a_child_type_at_the_wrong_level_and_unusable_fields_say_what_to_change(
     fails = {c["detail"].split(":")[0]: c for c in checks if c["status"] == "fail"}
     level = fails["mapping.key_result.issue_type"]
     assert "'Sub-task' (level -1) cannot be a child of Epic (level 1)" in level["detail"]
-    assert level["advice"] == "in the endpoint's mapping: set key_result.issue_type to one of Story, Task, or key_result.via: link with a link_type"
+    assert level["advice"] == ("in the endpoint's mapping: set key_result.issue_type to one of Story, Task, "
+                               "or key_result.via: link with a link_type")
     unit = fails["mapping.unit"]
     assert "'Unit' is a number field; okrsync needs a short text field" in unit["detail"] and "unit: null" in unit["advice"]
     target = fails["mapping.numbers.target"]  # a system field is not a custom Number field

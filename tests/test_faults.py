@@ -132,7 +132,7 @@ TRANSPORT = {
 
 def cases():
     for v in VENDORS.values():
-        for name, (faults, where, applied) in TRANSPORT.items():
+        for name, (_, where, _) in TRANSPORT.items():
             if where == "write" and not v.write:
                 continue
             yield pytest.param(v.name, name, id=f"{v.name}-{name}")

@@ -140,7 +140,8 @@ def test_refusals_carry_advice():
     body = lambda code, msg: (code, {"error": {"code": code, "message": msg, "status": STATUS[code]}})  # noqa: E731
     for answer, advice in [(body(401, "bad"), "bearer token lives one hour"), (body(403, "nope"), "share it"),
                            (body(404, "gone"), "check the id"),
-                           (body(400, "Range ('OKRs'!A2:AA2) exceeds grid limits. Max rows: 9, max columns: 26"), "add columns"), (body(400, "Unable to parse range: 'OKRs'"), "does the tab exist")]:
+                           (body(400, "Range ('OKRs'!A2:AA2) exceeds grid limits. Max rows: 9, max columns: 26"), "add columns"),
+                           (body(400, "Unable to parse range: 'OKRs'"), "does the tab exist")]:
         with DiscoveryMock(SPEC, BASE) as api:
             api.on("GET", f"{P}/values:batchGet", [answer])
             with pytest.raises(FatalError, match=advice) as caught:

@@ -299,9 +299,9 @@ def test_an_answer_off_googles_spec_fails_the_test(tmp_path, monkeypatch):
         return status, {**body, "valueRanges": [{**r, "majorDimension": "DIAGONAL"} for r in body["valueRanges"]]}
 
     monkeypatch.setattr(GoogleSheets, "batch_get", off_spec)
-    with pytest.raises(AssertionError, match=r"exchange\(s\) off the vendor's spec, the first: GET /v4/spreadsheets/"
-                                             rf"{SID}/values:batchGet: .*majorDimension: 'DIAGONAL' is not one of"):
-        with GoogleSheets() as server:
-            server.spec = DiscoveryCheck.load(SPEC)
-            sync(make_hub(tmp_path, server))
-            assert len(server.records(SID, "OKRs")) == 39  # the sync itself went through
+    with (pytest.raises(AssertionError, match=r"exchange\(s\) off the vendor's spec, the first: GET /v4/spreadsheets/"
+                                              rf"{SID}/values:batchGet: .*majorDimension: 'DIAGONAL' is not one of"),
+          GoogleSheets() as server):
+        server.spec = DiscoveryCheck.load(SPEC)
+        sync(make_hub(tmp_path, server))
+        assert len(server.records(SID, "OKRs")) == 39  # the sync itself went through

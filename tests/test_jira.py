@@ -216,7 +216,8 @@ def test_a_lost_create_answer_is_polled_for_with_backoff_and_the_unseen_rest_is_
     assert unsettled.where == "obj_b" and "answer was lost" in unsettled.reason and "not sent again" in unsettled.reason
     searches = jira.calls("POST", "/rest/api/3/search/jql")
     assert 'created >= "-' in searches[0][3]["jql"]
-    assert len(searches) == 4 and [s for s in SLEEPS if s > 0.5] == pytest.approx([1, 2, 4], abs=0.1)  # at once, then after 1, 2 and 4 s: 7 s in all
+    # at once, then after 1, 2 and 4 s: 7 s in all
+    assert len(searches) == 4 and [s for s in SLEEPS if s > 0.5] == pytest.approx([1, 2, 4], abs=0.1)
     assert json.loads(result.cursor)["pending"] == {"obj_b": pytest.approx(json.loads(result.cursor)["pending"]["obj_b"])}
 
 

@@ -338,7 +338,7 @@ def test_map_finds_row_types_and_parents_by_id_and_exits_3_on_what_it_cannot_rea
     assert "# rejected: OKRs.csv row 126: duplicate key result '2022-Q1-NDIT-3.1' (first at OKRs.csv row 124)" in out
     # the suggestion is a mapping okrsync loads: save it and read the file with it
     (tmp_path / "OKRs.csv").write_bytes((REAL / "nd_state_it_okrs_sharepoint" / "OKRs.csv").read_bytes())
-    (tmp_path / "okrs.yaml").write_text("\n".join(l for l in out.splitlines() if not l.startswith("#")))
+    (tmp_path / "okrs.yaml").write_text("\n".join(line for line in out.splitlines() if not line.startswith("#")))
     records, rejected, _ = read(tmp_path, "OKRs.csv", mapping="okrs.yaml")
     assert counts(records) == {"objective": 37, "key_result": 114} and len(rejected) == 1
 
@@ -350,7 +350,7 @@ def test_map_header_below_a_title_and_merged_ranges(tmp_path):
     assert result.exit_code == 0, result.output
     assert "# m.xlsx: header on row 3, layout flat" in result.output
     assert "merged ranges: A4:A5" in result.output and "  header_row: 3" in result.output
-    assert sum(1 for l in result.output.splitlines() if l.startswith("#   m.xlsx [Plan] row")) == 3
+    assert sum(1 for line in result.output.splitlines() if line.startswith("#   m.xlsx [Plan] row")) == 3
 
 
 # ------------------------------------------------------------------ joins in the linked layout
@@ -401,8 +401,8 @@ def test_map_reads_a_task_list_as_initiatives_under_their_objectives(tmp_path):
     assert result.exit_code == 0, result.output
     assert "row_entity: initiative   # one initiative per row, under the row's objective" in result.output
     assert "expect: [objective, initiative]" in result.output
-    preview = [l for l in result.output.splitlines() if l.startswith("#   tasks.csv row")]
-    assert sum(" initiative " in l for l in preview) == 24 and sum(" objective " in l for l in preview) == 4
+    preview = [line for line in result.output.splitlines() if line.startswith("#   tasks.csv row")]
+    assert sum(" initiative " in line for line in preview) == 24 and sum(" objective " in line for line in preview) == 4
 
 
 def test_map_without_sheet_lists_the_others_and_says_why_the_first_does_not_read():

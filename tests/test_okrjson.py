@@ -251,7 +251,8 @@ def _key_result(draw, id: str, objective_id: str) -> KeyResult:
             levels = [{**lv, "score": sc} for lv, sc in zip(levels, scores)]
         level = draw(st.none() | st.sampled_from([*names, "none"]))
         start = target = None
-    return KeyResult(id=id, levels=levels, level=level, objective_id=objective_id, title=draw(_title), description=draw(_maybe_text), owner=draw(_maybe_text),
+    return KeyResult(id=id, levels=levels, level=level, objective_id=objective_id, title=draw(_title),
+                     description=draw(_maybe_text), owner=draw(_maybe_text),
                      direction=direction, unit=unit, currency="EUR" if unit == "currency" else None, start=start,
                      current=draw(st.none() | _number), target=target, range_low=low, range_high=high,
                      weight=draw(st.none() | st.floats(0, 100)), confidence=confidence,
@@ -335,7 +336,7 @@ def test_store_to_okr_json_to_a_new_store_is_lossless(tmp_path_factory, entities
     again = okrjson.export(second)
     assert _renamed(again, names) == {k: v for k, v in doc.items() if k != "exported_at"}
     # and every field of every entity, not only what the export shows
-    for entity_id, kind, fields in second.entities():
+    for entity_id, _, fields in second.entities():
         assert {k: v for k, v in fields.items() if v is not None} == \
             {k: v for k, v in _fields_of(first, names[entity_id], names).items() if v is not None}
 

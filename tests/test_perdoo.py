@@ -355,7 +355,7 @@ def test_a_delete_in_the_sheet_archives_the_kr_in_perdoo(tmp_path, perdoo):
     sync(hub)
     sync(hub)  # settled: Perdoo's own fill-ins (stage, progress, weight) read back once
     lines = sheet.read_text().splitlines()
-    sheet.write_text("\n".join(l for l in lines if ",KR-2," not in l) + "\n")
+    sheet.write_text("\n".join(line for line in lines if ",KR-2," not in line) + "\n")
     sync(hub)
     kr = next(r for r in perdoo.results.values() if r["name"].startswith("Raise net revenue"))
     assert kr["archived"] is True
@@ -414,9 +414,9 @@ def test_every_exchange_with_the_emulator_is_checked_against_the_schema():
         return httpx.post(emu.url + "/graphql/", json={"query": query}, headers={"Authorization": f"Bearer {TOKEN}"})
 
     # a document naming what Perdoo does not document fails the test, though it was answered
-    with pytest.raises(AssertionError, match=r"1 exchange\(s\) off the vendor's spec.*undocumented Perdoo GraphQL"):
-        with PerdooEmulator() as emu:
-            assert post(emu, "{ objectives { edges { node { progressUpdates } } } }").status_code == 400
+    with (pytest.raises(AssertionError, match=r"1 exchange\(s\) off the vendor's spec.*undocumented Perdoo GraphQL"),
+          PerdooEmulator() as emu):
+        assert post(emu, "{ objectives { edges { node { progressUpdates } } } }").status_code == 400
     # and so does an answer whose value does not fit the schema's type (an emulator bug)
     with pytest.raises(AssertionError, match="an answer off the schema: Float cannot represent"), PerdooEmulator() as emu:
         emu.add_kpi("Net promoter score", currentValue="high")

@@ -236,7 +236,7 @@ def test_example_sheet_to_quantive_edit_back_conflict_and_delete(tmp_path, quant
     assert quantive.metrics[arr["id"]]["actual"] == hub.store.get(conflicts[0].entity_id)[1]["current"]
     # a delete in the sheet deletes the metric
     lines = sheet.read_text().splitlines()
-    sheet.write_text("\n".join(l for l in lines if ",KR-2," not in l) + "\n")
+    sheet.write_text("\n".join(line for line in lines if ",KR-2," not in line) + "\n")
     sync(hub)
     assert len(quantive.metrics) == 39 - UNHELD - 1
 

@@ -167,7 +167,7 @@ def test_every_fixture_pulls_into_the_store_with_its_references_resolved(name, c
     hub.apply_pull(plan, store.begin_run("test"))
     assert {kind: store.count(kind) for kind in counts} == counts
     ids = {cid for cid, _, _ in store.entities()}
-    for _, kind, fields in store.entities():
+    for _, _, fields in store.entities():
         for ref in ("objective_id", "parent_id", "key_result_id"):
             assert fields.get(ref) in (None, *ids)
 
@@ -229,8 +229,8 @@ def test_gtmhub_workbook_okrs_and_tasks_sheets():
     retention = krs["rock the us market/increase retention rate by 5"]
     assert (retention["start"], retention["target"], retention["direction"]) == (20, 21, "increase")  # =20*1.05 cached
     team = of(records, "objective")["grow the team"]  # the session "Q4 2021": kept as written, its dates beside it
-    assert (team["period"], team["extra.period.gtmhub-okrs:key"], team["extra.period.gtmhub-okrs:start"], team["extra.period.gtmhub-okrs:end"]) == (
-        "Q4 2021", "2021-Q4", "2021-10-01", "2021-12-31")
+    assert (team["period"], team["extra.period.gtmhub-okrs:key"], team["extra.period.gtmhub-okrs:start"],
+            team["extra.period.gtmhub-okrs:end"]) == ("Q4 2021", "2021-Q4", "2021-10-01", "2021-12-31")
     tasks, rejected, _ = read("gtmhub-tasks")
     assert not rejected and collections.Counter(r.kind for r in tasks) == {"objective": 3, "initiative": 6}
     assert of(tasks, "initiative")["secure the fortress/setup demotest environments"]["owner"] == "jake_nordon@okrs.tech"

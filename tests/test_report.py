@@ -62,7 +62,7 @@ def test_catalogue_has_20_tools_every_cell_sourced_and_dated():
     if due:
         import warnings
 
-        warnings.warn(f"{len(due)} catalogue cells are due for re-checking (read over a year ago), e.g. {due[:3]}")
+        warnings.warn(f"{len(due)} catalogue cells are due for re-checking (read over a year ago), e.g. {due[:3]}", stacklevel=1)
     old = {"x": Tool("x", "X", "https://x.example", {"sso": Cell(True, "https://x.example", "confirmed", read="2024-01-01"),
                                                      "scim": Cell(True, "https://x.example", "confirmed", read="2026-01-01")})}
     assert catalogue.due(old, dt.date(2026, 6, 1)) == [("x", "sso", "2024-01-01")]
@@ -596,7 +596,8 @@ def test_board_sheet_per_comes_from_the_mapping_too(example):
 
     (example / "board-mapping.yaml").write_text("extends: spreadsheet\noptions: {sheet_per: team}\n")
     config = example / "config.example.yaml"
-    config.write_text(config.read_text().replace("    layout: hierarchical\n", "    layout: hierarchical\n    mapping: board-mapping.yaml\n", 1))
+    config.write_text(config.read_text().replace("    layout: hierarchical\n",
+                                                 "    layout: hierarchical\n    mapping: board-mapping.yaml\n", 1))
     run("-c", "config.example.yaml", "sync")
     assert openpyxl.load_workbook(example / "out" / "board.xlsx").sheetnames == [
         "Company", "Customer Success", "Marketing", "People", "Platform", "Sales", "Security"]

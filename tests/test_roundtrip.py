@@ -44,7 +44,7 @@ def _is_name(value: str) -> bool:
 # owners and teams: a value that is clearly no name ("0", two lines) is kept in extra on read (issue 15 item 6)
 names = st.one_of(words, formula_like).filter(_is_name)
 dates = st.dates(dt.date(2000, 1, 1), dt.date(2099, 12, 31)).map(dt.date.isoformat)
-cell_float = lambda x: float("%.15g" % x)  # noqa: E731
+cell_float = lambda x: float(f"{x:.15g}")  # noqa: E731
 # Numbers as a spreadsheet cell holds them: Excel keeps 15 significant digits (openpyxl
 # writes 16), so a float needing 17 would come back rounded.
 numbers = st.one_of(st.integers(-10**9, 10**9), st.floats(-1e12, 1e12, allow_nan=False, allow_infinity=False),
@@ -72,10 +72,10 @@ def key_result(draw, kr_id: str, objective_id: str) -> KeyResult:
         low, high = sorted([draw(numbers), draw(numbers)])
     levels = level = None
     if direction == "levels":  # named levels (any text: the cell falls back to JSON), maybe scored
+        # not "names": that would make the module's owner strategy of the same name local here
         level_names = draw(st.lists(words, min_size=2, max_size=4, unique_by=str.casefold).filter(
             lambda ns: "none" not in [n.casefold() for n in ns]))
-        scores = sorted(draw(st.lists(st.floats(0, 1).map(cell_float), min_size=len(level_names),
-                                      max_size=len(level_names))))
+        scores = sorted(draw(st.lists(st.floats(0, 1).map(cell_float), min_size=len(level_names), max_size=len(level_names))))
         scored = draw(st.booleans())
         levels = [{"name": n, **({"description": d} if (d := draw(maybe(text))) else {}),
                    **({"score": sc} if scored else {})} for n, sc in zip(level_names, scores)]

@@ -110,7 +110,7 @@ def test_each_documented_exit_code_its_summary_line_and_hook(project, recorder, 
     status = runs.STATUS_BY_CODE[code]
     line = summary_line(result)
     assert line.startswith(f"okrsync: sync {runs.SHOWN[status]}")
-    assert ("(exit %d)" % code in line) == (code != 0)
+    assert (f"(exit {code})" in line) == (code != 0)
     assert "read " in line and "requests 0, retried 0" in line
     [(summary, config)] = recorder.calls
     assert summary["status"] == status and summary["exit_code"] == code
@@ -180,7 +180,8 @@ notify:
 def test_json_logs_of_a_failure_carry_the_error_masked(project, monkeypatch):
     monkeypatch.setenv("OKR_TOKEN", SECRET)
     (project / "okrsync.yaml").write_text(CONFIG.replace("path: b.csv", f"path: {SECRET}.xlsx")
-                                          + '  # x\nnotify: {webhook: {url: "https://127.0.0.1:9/x", "on": [ok], headers: {X: {"$env": OKR_TOKEN}}}}\n')
+                                          + '  # x\nnotify: {webhook: {url: "https://127.0.0.1:9/x", "on": [ok], '
+                                          'headers: {X: {"$env": OKR_TOKEN}}}}\n')
     result = invoke("--log-format", "json", "sync", code=2)
     events = [json.loads(line) for line in result.stderr.splitlines()]
     assert [e["event"] for e in events][-2:] == ["error", "summary"]
@@ -358,7 +359,7 @@ def test_webhook_posts_a_redacted_summary_on_failure_only(project, receiver, mon
 
 def test_webhook_on_conflicts_and_guard(project, receiver, monkeypatch):
     monkeypatch.setenv("HOOK_TOKEN", "x" * 8)
-    (project / "okrsync.yaml").write_text(notify_config(receiver.url, on="[conflicts]").replace("conflicts: manual\n", "conflicts: manual\n", 1))
+    (project / "okrsync.yaml").write_text(notify_config(receiver.url, on="[conflicts]"))
     _make_conflict(project)
     invoke("sync", code=4)
     assert [p["body"]["status"] for p in receiver.posts] == ["conflicts"]

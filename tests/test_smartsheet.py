@@ -93,4 +93,5 @@ def test_the_spec_copy_catches_a_wrong_request():
     with pytest.raises(SpecMismatch):
         SPEC.request("DELETE", f"/2.0/sheets/{SHEET}/rows", None, {"rowIds": "1"})
     with pytest.raises(SpecMismatch):
-        SPEC.request("POST", f"/2.0/sheets/{SHEET}/rows", [{"toBottom": True, "cells": [{"columnId": "Owner", "value": 1}]}])  # a title for an id
+        # a column's title where its id belongs
+        SPEC.request("POST", f"/2.0/sheets/{SHEET}/rows", [{"toBottom": True, "cells": [{"columnId": "Owner", "value": 1}]}])

@@ -437,7 +437,8 @@ def test_a_users_own_columns_delimiter_title_rows_and_unreadable_rows_survive_a_
                                       "  key_result: {title: [KR], owner: [Verantwortlich], target: [Zielwert]}\n")
     conn = connector(tmp_path, "de.csv", mapping="de.yaml")
     records, rejected, _ = read(conn)
-    assert [str(r) for r in rejected] == ["de.csv row 4, column 'Zielwert': expected a number like \"7\", \"45%\" or \"$1,200\", got 'kaputt'"]
+    assert [str(r) for r in rejected] == ["de.csv row 4, column 'Zielwert': "
+                                          "expected a number like \"7\", \"45%\" or \"$1,200\", got 'kaputt'"]
     kr = next(r for r in records if r.kind == "key_result")
     kr.fields["current"] = 3.0  # a value no column holds yet
     rewrite(conn, records)

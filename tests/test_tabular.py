@@ -511,7 +511,7 @@ def test_write_through_symlink(tmp_path):
 
 def test_rawrow_is_frozen():
     row = RawRow("f", None, 1, ["a"])
-    with pytest.raises(Exception):
+    with pytest.raises(AttributeError):  # dataclasses.FrozenInstanceError is one
         row.number = 2
 
 
@@ -578,7 +578,8 @@ _CT = ('<?xml version="1.0" encoding="UTF-8"?>'
        '<Default Extension="xml" ContentType="application/xml"/>'
        '<Override PartName="/{wb}" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
        '{sheets}'
-       '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
+       '<Override PartName="/xl/sharedStrings.xml"'
+       ' ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>'
        '<Override PartName="/xl/styles.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
        '</Types>')
 _NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'

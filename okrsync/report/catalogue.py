@@ -2,8 +2,9 @@
 
 A ``Tool`` has ``Cell``s: a value, the source that says so (a URL and the date it was
 read), and a confidence (``confirmed``, ``unverified``, ``unknown``). A source is the
-vendor's page, a review site or a probe on a client's account, never okrsync's own docs. A field a tool does not list is unknown, never false: the
-report shows it as unknown and scores it as neither yes nor no. ``FIELDS`` is the
+vendor's page, a review site or a probe on a client's account, never okrsync's own docs. A
+field a tool does not list is unknown, never false: the report shows it as unknown and
+scores it as neither yes nor no. ``FIELDS`` is the
 vocabulary of every field; ``CAPABILITY_FIELDS`` says which catalogue fields correspond to
 which ``okrsync.connector.Capabilities`` fields, so a connector can be checked against its
 tool (``disagreements``).

@@ -116,7 +116,7 @@ class ClientData:
                 history[kr_id] += n
         custom: dict[str, int] = {}
         for entity in (*objectives, *krs, *initiatives):
-            for ns, values in entity.extra.items():
+            for values in entity.extra.values():
                 for key in values:
                     custom[key] = custom.get(key, 0) + 1
         return cls(objectives, krs, initiatives, edges, history, custom, labels)

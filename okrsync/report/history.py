@@ -106,7 +106,7 @@ def kr_events(store: Store, when: dt.datetime) -> dict[str, list[Event]]:
                 events[-1] = event
             else:
                 events.append(event)
-    for i, _, f in store.entities("check_in"):
+    for _, _, f in store.entities("check_in"):
         at = parse(f["at"])
         if at <= when:
             out.setdefault(f["key_result_id"], []).append(

@@ -243,7 +243,8 @@ def _add_to_week(week: dict[str, OwnerWeek], kr, row: KRRow, before: dict | None
         entry.quiet.append({"id": kr.id, "title": kr.title, "known_as": row.known_as})
         return
     old = None if before is None else _as_of(from_fields("key_result", kr.id, before), before_events)
-    entry.changed.append(Change(kr.id, kr.title, None if old is None else _shown(old), row.value, None if old is None else score(old), row.score,
+    entry.changed.append(Change(kr.id, kr.title, None if old is None else _shown(old), row.value,
+                                None if old is None else score(old), row.score,
                                 None if old is None else _confidence(old.confidence, old.confidence_scale), row.confidence,
                                 len(fresh), sorted({e.who for e in fresh if e.who}), row.known_as))
 

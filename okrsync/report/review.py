@@ -126,7 +126,7 @@ def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.da
     rows = {o.id: o for o in objectives} | {k.id: k for o in objectives for k in o.key_results}
     title = {i: r.title for i, r in rows.items()}
     found = []
-    for i, _, f in store.entities("check_in"):
+    for _, _, f in store.entities("check_in"):
         if f.get("key_result_id") in title and start <= parse(f["at"]) <= end:
             new = ", ".join(([f"level {f['level']}"] if f.get("level") else []) +  # a levels KR's check-in: its level
                             [f"{k} {f[k]:g}" for k in ("value", "confidence") if isinstance(f.get(k), (int, float))])

@@ -45,7 +45,8 @@ OVERFLOW = """JSON.stringify((() => {
     for (const t of svg.querySelectorAll('text')) {
       const r = t.getBoundingClientRect();
       if (r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1 || r.bottom > box.bottom + 1)
-        say(t, `text outside its chart (${Math.round(r.left)}..${Math.round(r.right)} in ${Math.round(box.left)}..${Math.round(box.right)})`);
+        say(t, `text outside its chart (${Math.round(r.left)}..${Math.round(r.right)} `
+               + `in ${Math.round(box.left)}..${Math.round(box.right)})`);
     }
   }
   return out;

@@ -82,9 +82,12 @@ type keyResultConnection {{ pageInfo: PageInfo! edges: [keyResultEdge]! }}
 
 type Query {{
   # [I] root query arguments (each list is a subset of what introspection answered)
-  objectives(first: Int, after: String, name_Icontains: String, stage: String, timeframe: UUID, createdDate_Gte: DateTime, includePastTimeframes: Boolean): objectiveConnection
-  keyResults(first: Int, after: String, name_Icontains: String, objective: UUID, type: String, archived: Boolean, createdDate_Gte: DateTime): keyResultConnection
-  initiatives(first: Int, after: String, name_Icontains: String, objective: UUID, archived: Boolean, createdDate_Gte: DateTime): keyResultConnection
+  objectives(first: Int, after: String, name_Icontains: String, stage: String, timeframe: UUID,
+             createdDate_Gte: DateTime, includePastTimeframes: Boolean): objectiveConnection
+  keyResults(first: Int, after: String, name_Icontains: String, objective: UUID, type: String, archived: Boolean,
+             createdDate_Gte: DateTime): keyResultConnection
+  initiatives(first: Int, after: String, name_Icontains: String, objective: UUID, archived: Boolean,
+              createdDate_Gte: DateTime): keyResultConnection
   timeframes(first: Int, after: String, name: String): timeframeConnection
   allGroups(first: Int, after: String, name: String): groupConnection
   allKpis(first: Int, after: String, archived: Boolean): kpiConnection
