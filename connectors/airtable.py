@@ -122,11 +122,10 @@ class AirtableConnector(SpreadsheetConnector):
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
         check_options(options, self.declared_options(), where)
-        layout = options.get("layout", "flat" if options.get("table") and not options.get("tables") else "linked")
-        if layout == "linked" and not options.get("tables") or layout != "linked" and not options.get("table"):
-            raise ConfigError(f"{where}: an airtable endpoint is one table per entity (give 'tables:' with each "
-                              "table's name or id, e.g. {objective: Objectives, key_result: Key results}) or one "
-                              "table for every row (layout: flat or hierarchical, and 'table: <name or id>')")
+        layout = remote_tables.layout_of(options, "table", f"{where}: an airtable endpoint is one table per entity (give "
+                                         "'tables:' with each table's name or id, e.g. {objective: Objectives, key_result: "
+                                         "Key results}) or one table for every row (layout: flat or hierarchical, and "
+                                         "'table: <name or id>')")
         found = _BASE.search(str(options.get("base") or ""))
         if not found:
             raise ConfigError(f"{where}: 'base:' needs the base id (appXXXXXXXXXXXXXX, in the base's URL)")

@@ -120,11 +120,10 @@ class NotionConnector(SpreadsheetConnector):
     def __init__(self, endpoint, options, context=None):
         where = f"endpoint {endpoint}"
         check_options(options, self.declared_options(), where)
-        layout = options.get("layout", "flat" if options.get("database") and not options.get("tables") else "linked")
-        if layout == "linked" and not options.get("tables") or layout != "linked" and not options.get("database"):
-            raise ConfigError(f"{where}: a notion endpoint is one database per entity (give 'tables:' with each "
-                              "database's id, e.g. {objective: <id from its URL>, key_result: <id>}) or one database "
-                              "for every row (layout: flat or hierarchical, and 'database: <id>')")
+        layout = remote_tables.layout_of(options, "database", f"{where}: a notion endpoint is one database per entity "
+                                         "(give 'tables:' with each database's id, e.g. {objective: <id from its URL>, "
+                                         "key_result: <id>}) or one database for every row (layout: flat or "
+                                         "hierarchical, and 'database: <id>')")
         super().__init__(endpoint, {**options, "layout": layout}, context)
         named = {**self.tables, **({"database": options["database"]} if layout != "linked" else {})}
         for part, ident in named.items():

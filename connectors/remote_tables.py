@@ -451,3 +451,13 @@ def gone_after_delete(kit, claim: str) -> list:
                     ProbeResult(said, p.CONFIRMED, f"{len(ids)} deleted record(s) no longer listed") if ids else
                     ProbeResult(said, p.UNTESTABLE, "no record of the probe was read back, so none was deleted"))
     return rows
+
+
+def layout_of(options: dict[str, Any], single: str, refusal: str) -> str:
+    """The layout an endpoint's options choose: linked with ``tables:`` (one table per
+    entity), else flat (or the ``layout:`` given) with the one table ``single`` names;
+    a ConfigError saying ``refusal`` when the table the layout needs is not given."""
+    layout = options.get("layout", "flat" if options.get(single) and not options.get("tables") else "linked")
+    if layout == "linked" and not options.get("tables") or layout != "linked" and not options.get(single):
+        raise ConfigError(refusal)
+    return layout
