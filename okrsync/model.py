@@ -187,6 +187,9 @@ _DATE_FIELDS = {"start", "due", "end"}
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _GETTERS: dict[type, Any] = {}  # type → operator.attrgetter of its _FIELD_NAMES
 _AS_IS = frozenset({str, int, float, bool, type(None)})  # values to_fields keeps unchanged
+# fields added after stores existed (KRs measured by levels): left out when empty, so a KR that
+# has none stores, compares and hashes as it did before they came (and its JSON stays short)
+_LEFT_OUT_WHEN_EMPTY = frozenset({"levels", "level"})
 
 
 def to_fields(entity) -> dict[str, Any]:
@@ -202,6 +205,8 @@ def to_fields(entity) -> dict[str, Any]:
         _FIELD_NAMES[type(entity)] = names  # after its getter: a thread seeing names finds the getter
     out: dict[str, Any] = {}
     for name, value in zip(names, _GETTERS[type(entity)](entity)):
+        if value is None and name in _LEFT_OUT_WHEN_EMPTY:
+            continue
         if value.__class__ in _AS_IS:  # most values: skip the isinstance checks below (60,000-record imports)
             out[name] = value
             continue
