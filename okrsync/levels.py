@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 NONE = "none"  # the level reached before the first level is
@@ -202,11 +203,13 @@ def as_numeric(fields: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def held_as_numbers(endpoint: str, krs: list[tuple[str, dict[str, Any]]]) -> list[str]:
-    """The note each push to a tool without levels makes, naming the KRs it holds as numbers."""
+def held_as_numbers(endpoint: str, krs: list[tuple[str, dict[str, Any]]],
+                     label: Callable[[str, str | None], str] | None = None) -> list[str]:
+    """The note each push to a tool without levels makes, naming the KRs it holds as numbers
+    (``label(id, title)``: how the CLI names a record, ``okrsync.names.Names.label``)."""
     if not krs:
         return []
-    shown = ", ".join(f"key result {cid} ({f.get('title')!r})" for cid, f in krs[:5])
+    shown = ", ".join(label(cid, f.get("title")) if label else repr(f.get("title")) for cid, f in krs[:5])
     more = f" and {len(krs) - 5} more" if len(krs) > 5 else ""
     return [f"{len(krs)} key result(s) measured by levels are held on {endpoint} as numeric KRs from 0 to the number "
             f"of levels (current: the level reached, 0 = none; the levels listed in the description), as {endpoint} "

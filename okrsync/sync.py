@@ -48,6 +48,7 @@ from .identity import Matcher, near  # noqa: F401 - near: part of this module's 
 from .mapping import declared_zone
 from .merge import merge
 from .model import REFERENCES
+from .names import Names
 from .plan import Change, Conflict, Counters, Plan  # noqa: F401 - Counters: part of this module's API (cli)
 from .store import Link, Store, diff, dumps, new_id
 
@@ -746,8 +747,9 @@ class Hub:
             else:
                 self._push_create(out, plan, cid, kind, projected, fields.get("title"))
         self._push_deletes(out, plan)
-        if not conn.capabilities.levels and self._fields(conn, "key_result") != set():
-            plan.notes += ordinal.held_as_numbers(endpoint, self.store.key_results_by_levels())
+        if (not conn.capabilities.levels and self._fields(conn, "key_result") != set()
+                and (krs := self.store.key_results_by_levels())):  # named by title and the tools' ids
+            plan.notes += ordinal.held_as_numbers(endpoint, krs, Names.of(self.store).label)
         if out.waiting_listing or plan.rejected:  # records left out: a later push must look at them again
             plan.push_mark = None
         if out.waiting_listing:
