@@ -122,7 +122,7 @@ def other_sheets(s: Suggestion, mapping: str = "spreadsheet") -> list[str]:
     for name in s.sheets[1:]:
         try:
             other = inspect(s.path, name, mapping)
-        except Exception as e:
+        except Exception as e:  # a sheet that is no table is said, not fatal here
             lines.append(f"sheet {name!r}: {e}")
             continue
         fields = sorted({f"{g.part}.{g.field}" for g in other.columns if g.field in ("title", "id")})
@@ -138,7 +138,7 @@ def _reads(m: Mapping, part: str, name: str, sample: list[Any]) -> bool:
         try:
             m.parse_value(m.kind(part), name, None, value)
             ok += 1
-        except Exception:
+        except Exception:  # any failure only means "not this field"
             pass
     return not sample or ok * 5 >= len(sample) * 4
 

@@ -418,8 +418,8 @@ def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bo
         totals = runs.totals(plans)
         # the plan's records are named in a dry run, in --json and beside rejections only: a quiet
         # scheduled run skips reading every title
-        names_ = Names.of(store, env.debug) if dry_run or env.as_json or outcome.rejected else None
-        views.print_run(env, command, outcome.run_id, plans, totals, dry_run, outcome.open_rejections, names_)
+        named = Names.of(store, env.debug) if dry_run or env.as_json or outcome.rejected else None
+        views.print_run(env, command, outcome.run_id, plans, totals, dry_run, outcome.open_rejections, named)
         if outcome.waiting and not env.as_json:
             env.err.print(f"{outcome.waiting} conflict(s) wait for you: okrsync conflicts list")
         if outcome.exit_code:

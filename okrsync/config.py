@@ -76,7 +76,7 @@ def load_yaml(path: Path) -> Any:
     except OSError as e:
         raise ConfigError(f"{path}: cannot read: {e.strerror}") from None
     try:
-        return yaml.load(text, Loader=_Loader)
+        return yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
@@ -160,9 +160,10 @@ def collect_secrets(path: str | os.PathLike | None) -> list[str]:
     path = Path(path or os.environ.get("OKRSYNC_CONFIG") or DEFAULT_PATH)
     try:
         raw = load_yaml(path)
-    except Exception:
+    except Exception:  # the run reports a broken config itself
         return []
     found: list[str] = []
+    plain: list[str] = []  # read_secret registers what it reads; these only are left to register
 
     def walk(value: Any, key: str) -> None:
         if isinstance(value, dict):
@@ -179,11 +180,11 @@ def collect_secrets(path: str | os.PathLike | None) -> list[str]:
             for v in value:
                 walk(v, key)
         elif isinstance(value, str) and value and SENSITIVE.search(key):
-            found.extend(_secret_parts(value))
+            plain.extend(_secret_parts(value))
 
     walk(raw, "")
-    REDACTOR.add(found)
-    return found
+    REDACTOR.add(plain)
+    return found + plain
 
 
 def option_problems(options: dict[str, Any], known: Iterable[str], where: str, required: Iterable[str] = (),

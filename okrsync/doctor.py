@@ -341,7 +341,7 @@ def _endpoint(report: Report, cfg: config_mod.Config, name: str, endpoint: confi
         report.add(name, "options", "fail", str(e), "fix the endpoint's options (docs: the connector's page, or okrsync connectors TYPE)",
                    bad_config=True)
         return
-    except Exception as e:
+    except Exception as e:  # a third-party connector's bug: say so, go on
         report.add(name, "options", "fail", f"{type(e).__name__}: {e}", "the connector could not start")
         return
     not_tried = ("not tried: the credentials above are missing" if not creds_ok

@@ -123,7 +123,7 @@ def run_finished(summary: dict[str, Any], config: Config | None) -> None:
     host = httpx.URL(settings["url"]).host
     try:
         status = send(settings, summary)
-    except Exception as e:
+    except Exception as e:  # a notification never fails the run
         reason = str(e) or type(e).__name__
         LOG.warning("webhook to %s failed: %s", host, reason,
                     extra={"event": "warning", "fields": {"notifier": "webhook", "host": host}})

@@ -191,14 +191,14 @@ def call_run_finished(summary: dict[str, Any], config: Any) -> None:
 
     try:
         impls = plugins.get_plugin_manager().hook.run_finished.get_hookimpls()
-    except Exception as e:
+    except Exception as e:  # plugins that fail to load were reported already
         LOG.warning("run_finished hooks not called: %s", e, extra={"event": "warning"})
         return
     args = {"summary": summary, "config": config}
     for impl in reversed(impls):  # pluggy's order: last registered first
         try:
             impl.function(**{name: args[name] for name in impl.argnames})
-        except Exception as e:
+        except Exception as e:  # a hook never fails the run
             LOG.warning("plugin %s: run_finished failed: %s: %s", impl.plugin_name, type(e).__name__, e,
                         extra={"event": "warning", "fields": {"plugin": impl.plugin_name}})
 

@@ -104,7 +104,7 @@ def faulty_run(vendor, hub, emu) -> OkrsyncError | None:
             assert vendor.name not in origins, "a failed pull left change rows"
             assert store.cursor(vendor.name, CURSOR_STREAM) == cursor, "a failed pull moved the cursor"
         return e
-    except Exception as e:
+    except Exception as e:  # anything else is the finding
         store.finish_run(run, "failed", {}, repr(e))
         pytest.fail(f"{vendor.name}: {type(e).__name__} escaped instead of an okrsync error: {e}")
 

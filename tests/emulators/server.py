@@ -387,7 +387,7 @@ class Emulator:
         except HttpError as e:
             body = e.body if e.body is not None else self.error_body(e.status, e.message)
             return e.status, body, e.headers
-        except Exception:
+        except Exception:  # an emulator bug: answer like a failing server, keep the evidence
             self.errors.append(traceback.format_exc())
             return 500, self.error_body(500, "Internal server error (emulator bug, see .errors)."), {}
 
