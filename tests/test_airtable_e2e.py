@@ -10,10 +10,9 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.airtable import Airtable
-from .helpers.saas_e2e import edit_after_read, edit_row, prefer_sheet, replanned, sync, write_sheet
+from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, prefer_sheet, replanned, sync, write_sheet
 from .helpers.saas_e2e import make_hub as saas_hub
 from .helpers.vendors import example_emails
-from .test_google_sheets_e2e import csv_rows, kr
 
 TOKEN = "patSECRETairtable.0123456789abcdef"
 SELECT = {"type": "singleSelect"}
@@ -248,15 +247,9 @@ def endpoint(emu, layout):
 def test_an_edit_in_airtable_comes_back_and_only_the_changed_field_is_sent(tmp_path, emu, layout):
     given, table = endpoint(emu, layout)
     hub = saas_hub(tmp_path, "airtable", given)[0]
-    sync(hub)
-    emu.edit(table, emu.record_where(table, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
-             Current=108)
-    sync(hub)
-    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
-    emu.reset_log()
-    sync(hub)
-    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]
+    record = {"Key result": "Raise net revenue retention from 104% to 110%"}
+    log = edited_both_ways(tmp_path, hub, emu, lambda: emu.edit(table, emu.record_where(table, **record), Current=108))
+    [patch] = [h.json() for h in log if h.method == "PATCH"]
     assert patch["typecast"] is True and patch["records"] == [
         {"id": emu.record_where(table, **{"Key result": "Keep p95 API latency below 300 ms"}), "fields": {"Current": 77.0}}]
     write_sheet(tmp_path / "okrs.csv", [r for r in csv_rows(tmp_path) if r["Key result ID"] != "KR-3"])

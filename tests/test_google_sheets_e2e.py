@@ -1,6 +1,5 @@
 """Google Sheets end to end: the bundled example spreadsheet ⇄ the Sheets emulator over real HTTP."""
 
-import csv
 import functools
 import json
 import shutil
@@ -17,7 +16,7 @@ from okrsync.sync import Hub
 
 from .emulators.google_sheets import GoogleSheets, GoogleTokens
 from .helpers.discovery_check import DiscoveryCheck
-from .helpers.saas_e2e import sync, write_sheet
+from .helpers.saas_e2e import csv_rows, kr, sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 SPEC = "google-sheets-v4.discovery.json"
@@ -55,16 +54,6 @@ def make_hub(tmp_path, emu, sync=None, tab_rows=1000, **extra):
     config = Config.of(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv"}, "gs": sheet_options(emu, **extra)},
                        {"order": ["planning-sheet", "gs"], **(sync or {})})
     return Hub(config, Store(None), {"csv": CsvConnector, "google-sheets": GoogleSheetsConnector})
-
-
-def csv_rows(tmp_path):
-    with open(tmp_path / "okrs.csv", newline="", encoding="utf-8") as f:
-        return list(csv.DictReader(f))
-
-
-def kr(rows, kr_id):
-    [row] = [r for r in rows if r.get("Key result ID") == kr_id]
-    return row
 
 
 @pytest.mark.parametrize("layout", ["flat", "hierarchical", "linked"])

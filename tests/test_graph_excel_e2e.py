@@ -12,9 +12,8 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.graph import Graph
-from .helpers.saas_e2e import edit_row, sync
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, sync
 from .helpers.saas_e2e import make_hub as saas_hub
-from .test_google_sheets_e2e import csv_rows, kr
 
 DRIVE, ITEM = "b!drive-okr-team", "01ABCDEFWORKBOOK"
 
@@ -85,15 +84,9 @@ def test_the_example_goes_into_the_workbook_and_a_second_sync_uploads_nothing(tm
 
 
 def test_an_edit_in_excel_comes_back_and_the_upload_carries_the_etag_read(tmp_path, emu):
-    hub = make_hub(tmp_path, emu)
-    sync(hub)
-    emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-2", Current=108))
-    sync(hub)
-    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
-    emu.reset_log()
-    sync(hub)
-    [put] = [h for h in emu.log if h.method == "PUT"]
+    log = edited_both_ways(tmp_path, make_hub(tmp_path, emu), emu,
+                           lambda: emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-2", Current=108)))
+    [put] = [h for h in log if h.method == "PUT"]
     assert krs(emu)["KR-5"]["Current"] == 77 and krs(emu)["KR-2"]["Current"] == 108
 
 

@@ -10,10 +10,9 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.notion import Notion
-from .helpers.saas_e2e import edit_after_read, edit_row, prefer_sheet, replanned, sync, write_sheet
+from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, prefer_sheet, replanned, sync, write_sheet
 from .helpers.saas_e2e import make_hub as saas_hub
 from .helpers.vendors import example_emails
-from .test_google_sheets_e2e import csv_rows, kr
 
 TOKEN = "secret_NOTION-e2e-5c1d"
 OBJECTIVE = {"Objective": {"type": "title"}, "Objective description": {"type": "rich_text"},
@@ -250,14 +249,9 @@ def endpoint(emu, layout):
 def test_an_edit_in_notion_comes_back_and_only_the_changed_property_is_sent(tmp_path, emu, layout):
     given, database = endpoint(emu, layout)
     hub, _ = saas_hub(tmp_path, "notion", given)
-    sync(hub)
-    emu.edit(emu.page_where(database, **{"Key result": "Raise net revenue retention from 104% to 110%"}), Current=108)
-    sync(hub)
-    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
-    emu.reset_log()
-    sync(hub)
-    [patch] = [h for h in emu.log if h.method == "PATCH"]
+    page = {"Key result": "Raise net revenue retention from 104% to 110%"}
+    log = edited_both_ways(tmp_path, hub, emu, lambda: emu.edit(emu.page_where(database, **page), Current=108))
+    [patch] = [h for h in log if h.method == "PATCH"]
     assert patch.path == f"/v1/pages/{emu.page_where(database, **{'Key result': 'Keep p95 API latency below 300 ms'})}"
     assert patch.json() == {"properties": {"Current": {"number": 77.0}}}
     assert emu.count("POST", "/v1/pages") == 0

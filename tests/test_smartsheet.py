@@ -17,10 +17,9 @@ from okrsync.sync import Hub
 
 from .emulators.server import Request
 from .emulators.smartsheet import Smartsheet
-from .helpers.saas_e2e import sync, write_sheet
+from .helpers.saas_e2e import csv_rows, kr, sync, write_sheet
 from .helpers.smartsheet_spec import smartsheet_spec
 from .helpers.spec_check import SpecMismatch
-from .test_google_sheets_e2e import csv_rows, kr
 from .test_smartsheet_e2e import EXAMPLE, KRS, SHEET
 
 SPEC = smartsheet_spec()

@@ -14,9 +14,8 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
-from .helpers.saas_e2e import edit_after_read, edit_row, replanned, sync, write_sheet
+from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, replanned, sync, write_sheet
 from .helpers.smartsheet_spec import smartsheet_spec
-from .test_google_sheets_e2e import csv_rows, kr
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 SHEET, KRS = 4583173393803140, 2331373580117892
@@ -85,15 +84,9 @@ def test_hierarchical_kr_rows_are_indented_under_their_objective_row(tmp_path, e
 
 
 def test_an_edit_in_smartsheet_comes_back_and_only_the_changed_cell_is_sent(tmp_path, emu):
-    hub = make_hub(tmp_path, emu)
-    sync(hub)
-    emu.edit(SHEET, {"Key result ID": "KR-2"}, Current=108)
-    sync(hub)
-    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
-    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
-    emu.reset_log()
-    sync(hub)
-    [put] = [h for h in emu.log if h.method == "PUT"]
+    log = edited_both_ways(tmp_path, make_hub(tmp_path, emu), emu,
+                           lambda: emu.edit(SHEET, {"Key result ID": "KR-2"}, Current=108))
+    [put] = [h for h in log if h.method == "PUT"]
     [row] = put.json()
     assert len(row["cells"]) == 1 and row["cells"][0]["value"] == 77
     assert emu.count("POST") == emu.count("DELETE") == 0

@@ -51,6 +51,32 @@ def sync(hub):
     return plans
 
 
+def csv_rows(tmp_path):
+    """The rows of the planning sheet okrs.csv in ``tmp_path``."""
+    with open(tmp_path / "okrs.csv", newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def kr(rows, kr_id):
+    """The row of KR ``kr_id``."""
+    [row] = [r for r in rows if r.get("Key result ID") == kr_id]
+    return row
+
+
+def edited_both_ways(tmp_path, hub, emu, edit_in_tool) -> list:
+    """The scenario every table service runs: after a first sync, ``edit_in_tool()`` sets
+    KR-2's Current to 108 in the tool and a sync brings it to the sheet; then KR-5's Current
+    is set to 77 in the sheet and a sync sends it. Returns the emulator's log of that last sync."""
+    sync(hub)
+    edit_in_tool()
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-2")["Current"] == "108"
+    edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
+    emu.reset_log()
+    sync(hub)
+    return emu.log
+
+
 def edit_row(sheet, kr_id: str, **values) -> None:
     """Change cells (by column name) of the row of KR ``kr_id`` in a CSV sheet."""
     with open(sheet, newline="", encoding="utf-8") as fh:
