@@ -56,7 +56,7 @@ def clock(monkeypatch):
 def jira(clock):
     with JiraEmulator(users=owners(), email="bot@example.com", token=TOKEN, issue_types=ISSUE_TYPES,
                       bulk_polls=0, now=clock) as emulator:
-        emulator.faults.hang = 0.6
+        emulator.faults.hang = 1.2  # past the client's 1 s timeout
         emulator.spec = SpecCheck.load("jira-cloud-platform-v3.openapi.json")  # every exchange against the spec
         yield emulator
 
@@ -82,7 +82,7 @@ endpoints:
 def project(tmp_path, jira, monkeypatch):
     shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
     monkeypatch.setenv("JIRA_TOKEN", TOKEN)
-    sheet_and_jira(tmp_path, jira.url, "    rate: 500\n    concurrency: 4\n    timeout: 0.4\n    attempts: 6\n"
+    sheet_and_jira(tmp_path, jira.url, "    rate: 500\n    concurrency: 4\n    timeout: 1\n    attempts: 6\n"
                    "    poll_interval: 0\nsync:\n  order: [sheet, jira]\n")
     return tmp_path
 
