@@ -502,6 +502,53 @@ def test_quarter_review_pack(quarter):
     assert "--period sometime: not a period okrsync knows" in result.output
 
 
+def _workbook(path, rows, saved_by):
+    """``rows`` saved as an XLSX workbook by ``saved_by`` (docProps/core.xml lastModifiedBy, as
+    Excel sets it on save); numbers as numbers."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append([float(v) if v.replace(".", "", 1).isdigit() else v for v in row])
+    wb.properties.lastModifiedBy = saved_by
+    wb.save(path)
+
+
+def test_review_pack_names_who_saved_the_workbook_each_change_came_from(tmp_path, monkeypatch):
+    """Issue 23: 'what changed … with who and from which tool'. An XLSX names its last saver;
+    a change read from it is put down to them. A workbook that names nobody (a real one with
+    only a creator, or one okrsync wrote) leaves who unknown: "–", never its creator."""
+    import csv
+
+    from okrsync import tabular
+
+    rows = list(csv.reader((ROOT / "examples" / "okrs.csv").open(encoding="utf-8")))
+    (tmp_path / "okrsync.yaml").write_text("store: okrsync.db\nendpoints: {book: {type: xlsx, path: okrs.xlsx, layout: flat}}\n")
+    monkeypatch.chdir(tmp_path)
+    _workbook(tmp_path / "okrs.xlsx", rows, "Ola Nordmann")
+    _at(monkeypatch, "2026-01-05")
+    run("pull")
+    current = rows[0].index("Current")
+    rows[1][current] = "9300000"  # KR-1, edited and saved by someone else
+    _workbook(tmp_path / "okrs.xlsx", rows, "Kari Hansen")
+    _at(monkeypatch, "2026-02-10")
+    run("pull")
+    pack = json.loads(run("report", "review", "--period", "2026-Q1", "--format", "json").stdout)
+    creates = [c for c in pack["changes"] if c["change"] == "create"]
+    assert len(creates) == len(rows) - 1 + len({r[0] for r in rows[1:]})  # each KR and each objective
+    assert {(c["who"], c["origin"]) for c in creates} == {("Ola Nordmann", "book")}
+    assert [(c["record"], c["field"], c["old"], c["new"], c["who"], c["origin"]) for c in pack["changes"]
+            if c["change"] == "update"] == [(rows[1][10], "current", "9050000", "9300000", "Kari Hansen", "book")]
+    run("report", "review", "--period", "2026-Q1", "--format", "md", "--out", "review.md")
+    assert "| 9050000 → 9300000 | Kari Hansen | book |" in (tmp_path / "review.md").read_text()
+    log = run("--json", "log").stdout
+    assert {(r["field"], r["actor"]) for r in json.loads(log) if r["kind"] == "update"} == {("current", "Kari Hansen")}
+    # the real Gtmhub workbook names its creator only: who stays unknown
+    assert tabular.last_modified_by(REAL / "gtmhub_import_workbook" / "Users_OKRs_Data.xlsx") is None
+    tabular.write_xlsx(tmp_path / "ours.xlsx", {"OKRs": (["Objective"], [["A"]])})
+    assert tabular.last_modified_by(tmp_path / "ours.xlsx") is None
+
+
 # ------------------------------------------------------------------ the board workbook
 
 

@@ -156,5 +156,7 @@ def _short(text: str | None, limit: int = 80) -> str | None:
     value = json.loads(text)
     if isinstance(value, dict):
         value = value.get("title") or f"{len(value)} fields"
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)  # a workbook's 9300000.0 reads as the 9300000 its cell shows
     shown = str(value)
     return shown if len(shown) <= limit else shown[:limit - 1] + "…"
