@@ -26,6 +26,7 @@ change rows together. Callers group a run's writes, links and cursor moves in
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import json
 import os
@@ -44,6 +45,17 @@ from .errors import StoreError
 
 MIGRATIONS = Migrations("okrsync")
 NOW = lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+
+
+def local_user() -> str | None:
+    """The OS account running okrsync (``getpass.getuser``): who made the changes a command
+    makes itself (a revert, a conflict's resolution); None when the OS does not say."""
+    try:
+        return getpass.getuser() or None
+    except (OSError, KeyError, ImportError):  # no login name in the environment nor the user database
+        return None
+
+
 _ID_PREFIX = {"objective": "obj", "key_result": "kr", "initiative": "ini", "check_in": "chk",
               "person": "per", "team": "team", "period": "per", "alignment": "aln"}
 
@@ -678,7 +690,8 @@ class Store:
     def resolve_conflict(self, conflict_id: int, value: Any, taken_from: str) -> None:
         """Record the user's decision; the next sync applies it (status ``resolved`` → ``applied``)."""
         self.db["conflicts"].update(conflict_id, {"status": "resolved", "resolved": NOW(),
-                                                  "resolution": dumps({"value": value, "from": taken_from})})
+                                                  "resolution": dumps({"value": value, "from": taken_from,
+                                                                       "by": local_user()})})
 
     def add_intents(self, run_id: int, endpoint: str, creates: list[tuple[str, str, dict | None]],
                     at: str | None = None) -> None:

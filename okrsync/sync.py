@@ -716,7 +716,7 @@ class Hub:
                 if current is not None:
                     kind, fields = current
                     self.store.mutate(run_id, f"resolution:{c['resolution']['from']}", kind, c["entity_id"],
-                                      {**fields, c["field"]: c["resolution"]["value"]})
+                                      {**fields, c["field"]: c["resolution"]["value"]}, actor=c["resolution"].get("by"))
                     for endpoint, value in c["candidates"].items():
                         # the endpoint's edit has been seen: its next read is no news, and
                         # the push writes the resolution to it
