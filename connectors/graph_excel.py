@@ -122,6 +122,7 @@ class GraphExcelConnector(SpreadsheetConnector):
         self.grids: dict[str | None, _Grid] | None = None  # range API: each sheet as read (None: downloaded)
         self.etag: str | None = None
         self.modified: str | None = None
+        self.saved_by: str | None = None  # the person who last saved the workbook, when Graph names one (_actor)
         self.label: str | None = None  # the workbook's name in OneDrive, once read
 
     def close(self) -> None:
@@ -185,9 +186,15 @@ class GraphExcelConnector(SpreadsheetConnector):
             self.grids = None
             self.path.write_bytes(self._content())
         self.etag, self.modified, self.label = meta["eTag"], meta.get("lastModifiedDateTime"), meta.get("name")
+        # who saved it last (driveItem lastModifiedBy, an identitySet: learn.microsoft.com/graph/api/
+        # resources/driveitem): a person only, not an app (okrsync's own app-only upload)
+        saver = meta.get("lastModifiedBy") if isinstance(meta.get("lastModifiedBy"), dict) else {}
+        user = saver.get("user") if isinstance(saver.get("user"), dict) else {}
+        self.saved_by = user.get("displayName") or user.get("id")
 
     def _meta(self) -> dict[str, Any]:
-        meta = advised(self.api, "GET", self.item, ADVICE, params={"$select": "id,name,eTag,lastModifiedDateTime,size,file"})
+        meta = advised(self.api, "GET", self.item, ADVICE,
+                       params={"$select": "id,name,eTag,lastModifiedDateTime,lastModifiedBy,size,file"})
         if not isinstance(meta, dict) or not meta.get("eTag"):
             raise RetryableError(f"GET {self.item} answered without the item's eTag", endpoint=self.endpoint)
         return meta
@@ -226,6 +233,10 @@ class GraphExcelConnector(SpreadsheetConnector):
 
     def _updated(self) -> str:
         return self.modified or super()._updated()
+
+    def _actor(self) -> str | None:
+        """The workbook's last saver, as the driveItem read anyway names them (``_download``)."""
+        return self.saved_by
 
     def _rows(self, path: Path, sheet: str | None):
         if self.grids is None:

@@ -118,6 +118,8 @@ class JiraConnector(Connector):
         self._issues: dict[str, dict[str, Any]] = {}  # id → fields seen this run (status, labels, type)
         self._transitions: dict[tuple[str, str], dict[str, str]] = {}  # (type, status) → category → transition
         self._state: _State | None = None  # the cursor this run read, with its unsettled creates
+        self._since: float | None = None  # when the read before this one started (_actor)
+        self._me: str | None = None  # the account id okrsync signs in as (_actor)
         self._pending_changed = False
         self._landed_seen: dict[str, str] = {}  # unsettled creates this run's read found: canonical id → issue id
         self._new_keys: dict[str, str | None] = {}  # issue id → key, of issues this run created
@@ -227,6 +229,10 @@ class JiraConnector(Connector):
         body: dict[str, Any] = {"jql": jql, "fields": fields, "maxResults": page}
         if fields != ["id"]:
             body["properties"] = [PROPERTY]
+            # each issue's recent change history in the same answer, no request more (spec:
+            # SearchAndReconcileRequestBean.expand "changelog", IssueBean.changelog): who
+            # made the changes a read finds (_actor)
+            body["expand"] = "changelog"
         listed, total = 0, None
         while True:
             answer = self.api.call("POST", f"{API}/search/jql", json=body)
@@ -353,6 +359,7 @@ class JiraConnector(Connector):
         # as any issue again: first contact links or imports it
         state.pending = {c: t for c, t in state.pending.items() if clock() - t < PENDING_DAYS * 86400}
         self._resolve(state.fields)
+        self._since = state.since  # the histories after it are what this read can find changed
         now = clock()
         minutes = None
         if state.since is not None:
@@ -480,7 +487,33 @@ class JiraConnector(Connector):
         if (why := self.mapping.status_unknown(f)) is not None:
             notes.append(f"{where}: {why}")
         yield Record(kind, issue["id"], fields, updated=updated, where=where, canonical_id=prop.get("id"),
-                     key=issue.get("key"))
+                     key=issue.get("key"), actor=self._actor(issue))
+
+    def _actor(self, issue: dict[str, Any]) -> str | None:
+        """Who made the changes this read finds in an issue: the one author (display name, else
+        account id; spec: Changelog.author, UserDetails) of its field changes since the last read,
+        from the changelog the search returns (IssueBean.changelog, "sorted by date, starting from
+        the most recent"). okrsync's own changes are left out: edits carry historyMetadata type
+        PROPERTY, and bulk transitions, which cannot, are the account okrsync signs in as
+        (``GET /myself``, asked once, only when an issue has someone else's history to name).
+        None, never a guess, when several people changed it, only okrsync did, the page does not
+        reach back to the last read (or, on a first read, to the issue's start), or Jira sent none."""
+        log = issue.get("changelog")
+        if not isinstance(log, dict):
+            return None
+        histories = [h for h in log.get("histories") or [] if isinstance(h, dict)]
+        try:
+            recent = [h for h in histories if self._since is None or _epoch(jira_time(h.get("created")) or "") > self._since]
+        except ValueError:
+            return None
+        total = log.get("total")
+        whole = len(recent) < len(histories) or not isinstance(total, int) or total <= len(histories)
+        authors = [h.get("author") if isinstance(h.get("author"), dict) else {} for h in recent
+                   if ((h.get("historyMetadata") or {}).get("type") or "") != PROPERTY]
+        if authors and self._me is None:
+            self._me = (self.api.call("GET", "/rest/api/3/myself") or {}).get("accountId") or ""
+        people = {a.get("displayName") or a.get("accountId") for a in authors if not a or a.get("accountId") != self._me}
+        return next(iter(people)) if whole and len(people) == 1 else None
 
     def _check_ins(self, krs: list[str]) -> Iterator[Record]:
         field_id = self.mapping.ids[self.mapping.raw["numbers"]["current"]]

@@ -234,6 +234,7 @@ class SpreadsheetConnector(Connector):
         state = _ReadState()
         state.prints = prints
         state.updated = self._updated()
+        state.actor = self._actor()
         state.lookups = self._lookups()
         rejected = False
         for part, path, sheet in self.table_files():
@@ -291,6 +292,11 @@ class SpreadsheetConnector(Connector):
         """A sheet has no per-row update times: its modification time stands for every row
         (what the `newest` conflict policy compares)."""
         return max(_mtime(path) for _, path, _ in self.table_files() if path.exists())
+
+    def _actor(self) -> str | None:
+        """Who last changed the file, when it says so (``Record.actor``): a CSV or a Sheets
+        range read does not (None); an XLSX workbook names its last saver."""
+        return None
 
     def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
         """The raw rows of one table, lazily (a generator the caller closes)."""
@@ -663,7 +669,7 @@ class SpreadsheetConnector(Connector):
             state.remember_title(kind, entity.title, ext)
         if found:  # shown with the record, once
             state.warnings = state.warnings + [Note(f"{where}: {p}") for p in found]
-        return Record(kind, ext, to_fields(entity), where=where, updated=state.updated)
+        return Record(kind, ext, to_fields(entity), where=where, updated=state.updated, actor=state.actor)
 
     def _look_up(self, kind: str, name: str, fields: dict[str, Any], extra: dict[str, Any], state: _ReadState,
                  where: str) -> str | None:
@@ -846,6 +852,7 @@ class _ReadState:
         self.last_objective: str | None = None
         self.context: dict[str, tuple] = {}  # part → (cells parsed, row ids before, (kind, id)) of the last context record
         self.updated: str | None = None
+        self.actor: str | None = None  # who last saved the file, when it says (SpreadsheetConnector._actor)
         self.seen: dict[tuple[str, str], tuple[str, dict]] = {}  # (kind, id) → (where, fields)
         self.titles: dict[tuple[str, str], str] = {}  # (kind, title) → id, for references by title
         self._folded: dict[tuple[str, str], str] | None = None  # the same by normalise_key, made on first need
@@ -1044,6 +1051,11 @@ class XlsxConnector(SpreadsheetConnector):
     tabbed = True
     by_blocks = True
     max_cell = 32_767  # Excel's limit; openpyxl writes more, but what reads it back (Excel, openpyxl) cuts it
+
+    def _actor(self) -> str | None:
+        """The workbook's last saver (``docProps/core.xml`` lastModifiedBy): every change a
+        read finds in it is put down to them, the only person the file names."""
+        return tabular.last_modified_by(self.path)
 
 
 @hookimpl

@@ -120,7 +120,8 @@ def settle(store: Store, run_id: int, endpoint: str, changes) -> Settled:
         if new != kr:
             # change kind "check-in": the check-in is the event (reports count it once), and
             # _last_edit does not take this copy of its value for an edit of the KR
-            store.mutate(run_id, endpoint, "key_result", kr_id, new, old=kr, change="check-in")
+            # who: the check-in's own author, when it names one
+            store.mutate(run_id, endpoint, "key_result", kr_id, new, old=kr, change="check-in", actor=last.get("author"))
             done.from_check_ins += 1
     return done
 

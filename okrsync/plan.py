@@ -39,6 +39,7 @@ class Change:
     fields: dict[str, Any] | None  # the new fields (canonical terms); None for deletes
     changed: dict[str, tuple[Any, Any]] | None = None  # {field: (old, new)}; None: every field of a create
     where: str = ""
+    actor: str | None = None  # who made it in the tool the pull read (``Record.actor``)
 
     @property
     def diff(self) -> dict[str, tuple[Any, Any]]:

@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import OkrsyncError
 from .names import Names
-from .store import ALL, Store
+from .store import ALL, Store, local_user
 
 
 def _per_field(row: dict) -> list[dict]:
@@ -33,6 +33,7 @@ def revert_run(store: Store, run: int, new_run: int, names: Names | None = None)
     for r in rows:
         by_entity.setdefault(r["entity_id"], []).extend(_per_field(r))
     reverted, notes = 0, []
+    by = local_user()
     with store.atomic():
         for entity_id, changes in by_entity.items():
             current = store.get_any(entity_id)
@@ -45,7 +46,7 @@ def revert_run(store: Store, run: int, new_run: int, names: Names | None = None)
                     notes.append(f"{names.label(entity_id)}: restored since run {run}; left as it is")
                     continue
                 restored = {c["field"]: c["old"] for c in changes}
-                store.mutate(new_run, f"revert:{run}", kind, entity_id, restored, change="revert")
+                store.mutate(new_run, f"revert:{run}", kind, entity_id, restored, change="revert", actor=by)
                 reverted += 1
                 continue
             later = [c["field"] for c in changes if fields.get(c["field"]) != c["new"]]
@@ -53,11 +54,11 @@ def revert_run(store: Store, run: int, new_run: int, names: Names | None = None)
                 notes.append(f"{names.label(entity_id)}: {', '.join(later) or 'the record'} changed since run {run}; skipped")
                 continue
             if "create" in ops:
-                store.mutate(new_run, f"revert:{run}", kind, entity_id, None, change="revert")
+                store.mutate(new_run, f"revert:{run}", kind, entity_id, None, change="revert", actor=by)
             else:
                 target: dict[str, Any] = {**fields, **{c["field"]: c["old"] for c in changes}}
                 store.mutate(new_run, f"revert:{run}", kind, entity_id, {k: v for k, v in target.items() if v is not None},
-                             change="revert")
+                             change="revert", actor=by)
             reverted += 1
     return reverted, notes
 

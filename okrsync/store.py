@@ -7,7 +7,8 @@ Tables (created by ``MIGRATIONS``):
                  this endpoint last agreed with (JSON), which three-way merging needs;
                  ``key``: the id people see there when it is not the external id (OKR-12)
 - ``changes``   the append-only change log: run, time, entity, field, old, new, origin,
-                 kind (create / update / delete / conflict / revert); triggers refuse
+                 kind (create / update / delete / conflict / revert), actor (who made the
+                 change, when the tool says so: ``Record.actor``; m012); triggers refuse
                  UPDATE and DELETE on it
 - ``runs``      one row per command that writes, with status and per-endpoint counters
 - ``cursors``   per endpoint and stream: where the next incremental read starts
@@ -25,6 +26,7 @@ change rows together. Callers group a run's writes, links and cursor moves in
 from __future__ import annotations
 
 import datetime as dt
+import getpass
 import hashlib
 import json
 import os
@@ -43,6 +45,17 @@ from .errors import StoreError
 
 MIGRATIONS = Migrations("okrsync")
 NOW = lambda: dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")  # noqa: E731
+
+
+def local_user() -> str | None:
+    """The OS account running okrsync (``getpass.getuser``): who made the changes a command
+    makes itself (a revert, a conflict's resolution); None when the OS does not say."""
+    try:
+        return getpass.getuser() or None
+    except (OSError, KeyError, ImportError):  # no login name in the environment nor the user database
+        return None
+
+
 _ID_PREFIX = {"objective": "obj", "key_result": "kr", "initiative": "ini", "check_in": "chk",
               "person": "per", "team": "team", "period": "per", "alignment": "aln"}
 
@@ -180,6 +193,12 @@ LEVELS_KRS = "kind = 'key_result' AND deleted = 0 AND json_extract(fields, '$.di
 @MIGRATIONS()
 def m011_levels_index(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_entities_levels ON entities (id) WHERE {LEVELS_KRS}")
+
+
+@MIGRATIONS()
+def m012_change_actors(db: sqlite_utils.Database) -> None:
+    # who made a change, as the tool names them (``Record.actor``); NULL: the tool does not say
+    db.execute("ALTER TABLE changes ADD COLUMN actor TEXT")
 
 
 # entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
@@ -329,15 +348,16 @@ class Store:
         return self.db.execute(sql, [kind] if kind else []).fetchone()[0]
 
     def mutate(self, run_id: int, origin: str, kind: str, entity_id: str, fields: dict[str, Any] | None,
-               *, old: dict[str, Any] | None = None, change: str | None = None) -> dict[str, tuple]:
+               *, old: dict[str, Any] | None = None, change: str | None = None, actor: str | None = None) -> dict[str, tuple]:
         """Set an entity's fields (``None`` deletes it) and log what changed.
 
         The only function that changes canonical state. An update logs one row per changed
         field; a create (or a return from deleted) logs one row with field ``*`` whose
         ``new`` is the record, and a delete one row ``*`` whose ``old`` is the record —
         the change log of a 50,000-KR import stays 50,000 rows, not 650,000. ``old`` may be passed when the
-        caller already holds the current fields (saves a read on hot paths). Returns the
-        diff it wrote; an empty diff writes nothing.
+        caller already holds the current fields (saves a read on hot paths). ``actor`` is who
+        made the change as the tool names them (None: unknown), kept on every row. Returns
+        the diff it wrote; an empty diff writes nothing.
         """
         exists = old is not None
         if old is None:
@@ -373,16 +393,18 @@ class Store:
             else:
                 rows = [(f, None if o is None else dumps(o), None if n is None else dumps(n)) for f, (o, n) in sorted(changed.items())]
             self.db.conn.executemany(
-                "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) VALUES (?,?,?,?,?,?,?,?,?)",
-                [(run_id, now, entity_id, kind, f, o, n, origin, kind_of_change) for f, o, n in rows])
+                "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind, actor) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [(run_id, now, entity_id, kind, f, o, n, origin, kind_of_change, actor) for f, o, n in rows])
         return changed
 
-    def create_many(self, run_id: int, origin: str,
-                    items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, tuple[str, str]]:
+    def create_many(self, run_id: int, origin: str, items: Iterable[tuple[str, str, dict[str, Any]]],
+                    actors: dict[str, str] | None = None) -> dict[str, tuple[str, str]]:
         """``mutate`` for many new entities at once: (kind, id, fields), ids not in the store.
 
         The same rows ``mutate`` writes (one ``*`` row per record), in two
         batched statements: a 50,000-KR import is one pass, not 60,000 round trips.
+        ``actors``: {id: who made it}, for the records whose tool says so.
         Returns {id: (the fields as JSON text, their digest)}, for links that agree with them.
         """
         now = NOW()
@@ -390,12 +412,13 @@ class Store:
         for kind, entity_id, fields in items:
             text = dumps(fields)  # one encoding serves the entity, its change row and its link base
             entities.append((entity_id, kind, text, now, digest(text)))
-            changes.append((run_id, now, entity_id, kind, ALL, None, text, origin, "create"))
+            changes.append((run_id, now, entity_id, kind, ALL, None, text, origin, "create",
+                            actors.get(entity_id) if actors else None))
         with self.atomic():
             self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?)",
                                      entities)
-            self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) "
-                                     "VALUES (?,?,?,?,?,?,?,?,?)", changes)
+            self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind, "
+                                     "actor) VALUES (?,?,?,?,?,?,?,?,?,?)", changes)
         return {entity_id: (text, hashed) for entity_id, _, text, _, hashed in entities}
 
     def log_change(self, run_id: int, origin: str, kind: str, entity_id: str, field: str, old: Any, new: Any,
@@ -667,7 +690,8 @@ class Store:
     def resolve_conflict(self, conflict_id: int, value: Any, taken_from: str) -> None:
         """Record the user's decision; the next sync applies it (status ``resolved`` → ``applied``)."""
         self.db["conflicts"].update(conflict_id, {"status": "resolved", "resolved": NOW(),
-                                                  "resolution": dumps({"value": value, "from": taken_from})})
+                                                  "resolution": dumps({"value": value, "from": taken_from,
+                                                                       "by": local_user()})})
 
     def add_intents(self, run_id: int, endpoint: str, creates: list[tuple[str, str, dict | None]],
                     at: str | None = None) -> None:

@@ -435,7 +435,8 @@ class Hub:
             return found, {}
         cid = new_id(record.kind)
         reading.take(key, cid)
-        plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, where=record.where))
+        plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, where=record.where,
+                                   actor=record.actor))
         plan.counters.created += 1
         plan.links.append(Link(record.kind, record.external_id, cid, fields, record.updated, True))
         return None
@@ -466,7 +467,7 @@ class Hub:
         plan.counters.conflicts += len(merged.contested)
         if change := diff(old, result):
             plan.changes.append(Change("update" if old else "restore", record.kind, cid, record.external_id,
-                                       result, change, record.where))
+                                       result, change, record.where, record.actor))
             plan.counters.updated += 1
         else:
             plan.counters.unchanged += 1
@@ -615,12 +616,13 @@ class Hub:
         # records; default thresholds spent ~10 % of a 50,000-KR apply in the cyclic collector
         with _fewer_collections(), self.store.atomic():
             texts = self.store.create_many(run_id, plan.endpoint,
-                                           ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"))
+                                           ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
+                                           {c.canonical_id: c.actor for c in plan.changes if c.actor})
             for c in plan.changes:
                 if c.op in ("delete", "archive"):
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, None, change=c.op)
                 elif c.op != "create":
-                    self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields)
+                    self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields, actor=c.actor)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
             # a new record's base is its fields: the entity's JSON text and digest serve again
@@ -714,7 +716,7 @@ class Hub:
                 if current is not None:
                     kind, fields = current
                     self.store.mutate(run_id, f"resolution:{c['resolution']['from']}", kind, c["entity_id"],
-                                      {**fields, c["field"]: c["resolution"]["value"]})
+                                      {**fields, c["field"]: c["resolution"]["value"]}, actor=c["resolution"].get("by"))
                     for endpoint, value in c["candidates"].items():
                         # the endpoint's edit has been seen: its next read is no news, and
                         # the push writes the resolution to it

@@ -251,6 +251,22 @@ def list_sheets(path) -> list[str]:
         wb.close()
 
 
+def last_modified_by(path) -> str | None:
+    """Who last saved a workbook, as its ``docProps/core.xml`` says (``cp:lastModifiedBy``,
+    ECMA-376 Part 2 core properties; Excel and LibreOffice set it on save, openpyxl reads it
+    as ``wb.properties.lastModifiedBy``). None when the file does not say: a workbook okrsync
+    wrote (its own ``write_xlsx`` leaves it empty), or one without core properties. Reads
+    only that small part, not the workbook."""
+    from openpyxl.packaging.core import DocumentProperties
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            name = DocumentProperties.from_tree(ET.fromstring(zf.read("docProps/core.xml"))).lastModifiedBy
+    except (KeyError, OSError, zipfile.BadZipFile, SyntaxError, TypeError, ValueError):
+        return None  # no core properties, or unreadable ones: who is unknown, as in a CSV
+    return name.strip() or None if isinstance(name, str) else None
+
+
 def iter_xlsx(path, *, sheet: str | None = None) -> Iterator[RawRow]:
     """Rows of one sheet (default: the first). Ordinary workbooks go through the
     lean streaming reader below (~3x faster); if it fails before yielding anything

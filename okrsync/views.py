@@ -220,9 +220,11 @@ def fitted(width: int, cols: list[Col], rows: list[list], **kwargs) -> Table:
 
 def print_log(env, rows: list[dict], names: Names) -> None:
     """The change log, one row per change: the record by its title and the ids its tools
-    show (the canonical id with --debug only), each field's old → new."""
+    show (the canonical id with --debug only), each field's old → new, who made it when the
+    tool says so ("–" otherwise) and from which tool."""
     cols = [Col("time", 3), Col("run", 4), Col("record", free=True, least=20), Col("field", free=True, least=8),
-            Col("old → new", free=True, least=14), Col("from", 2, free=True, least=8), Col("kind", 1)]
+            Col("old → new", free=True, least=14), Col("who", 2, free=True, least=6), Col("from", 2, free=True, least=8),
+            Col("kind", 1)]
     table_rows = []
     for r in rows:
         field, old, new = r["field"], r["old"], r["new"]
@@ -231,7 +233,7 @@ def print_log(env, rows: list[dict], names: Names) -> None:
         else:
             change = _short(new) if old is None else f"{_short(old)} → {_short(new)}"
         table_rows.append([r["at"][5:16].replace("T", " "), r["run_id"], names.label(r["entity_id"], known_as=_known(r)),
-                           field, change, r["origin"], r["kind"]])
+                           field, change, r.get("actor") or "–", r["origin"], r["kind"]])
     env.out.print(fitted(env.out.width, cols, table_rows))
     if not rows:
         env.err.print("no changes match")

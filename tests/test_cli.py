@@ -213,6 +213,11 @@ def test_conflict_waits_then_resolve_and_sync_applies_it(project):
     run("conflicts", "resolve", str(conflict["id"]), "--take", "board")
     run("sync")
     assert "4200000" in (project / "okrs.csv").read_text()
+    import getpass
+
+    # the one who resolved it, the OS account that ran the command, is who made the change
+    log = json.loads(run("--json", "log").output)
+    assert [(r["field"], r["actor"]) for r in log if r["origin"] == "resolution:board"] == [("current", getpass.getuser())]
     assert json.loads(run("--json", "conflicts", "list").output) == []
 
 
@@ -320,6 +325,9 @@ def test_revert_run_and_push(project):
     run("sync")
     out = json.loads(run("--json", "revert", "--run", "2").output)
     assert out["reverted"] == 1
+    import getpass
+
+    assert {r["actor"] for r in json.loads(run("--json", "log").output) if r["origin"] == "revert:2"} == {getpass.getuser()}
     run("sync")
     assert "3500000" in (project / "okrs.csv").read_text()
     run("revert", "--run", "99", code=1)

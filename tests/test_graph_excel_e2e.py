@@ -84,10 +84,15 @@ def test_the_example_goes_into_the_workbook_and_a_second_sync_uploads_nothing(tm
 
 
 def test_an_edit_in_excel_comes_back_and_the_upload_carries_the_etag_read(tmp_path, emu):
-    log = edited_both_ways(tmp_path, make_hub(tmp_path, emu), emu,
-                           lambda: emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-2", Current=108)))
+    hub = make_hub(tmp_path, emu)
+    log = edited_both_ways(tmp_path, hub, emu,
+                           lambda: emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-2", Current=108), by="Kari Hansen"))
     [put] = [h for h in log if h.method == "PUT"]
     assert krs(emu)["KR-5"]["Current"] == 77 and krs(emu)["KR-2"]["Current"] == 108
+    # who: the person the driveItem names as its last saver (issue 23); okrsync's own
+    # app-only upload names no person, and the sheet's edit nobody
+    assert [(r["new"], r["actor"]) for r in hub.store.changes() if r["field"] == "current" and r["kind"] == "update"] == [
+        (108, "Kari Hansen"), (77, None)]
 
 
 def test_a_workbook_saved_while_okrsync_writes_is_read_again_and_merged_never_overwritten(tmp_path, emu):

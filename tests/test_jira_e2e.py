@@ -365,3 +365,31 @@ def test_a_period_written_as_people_write_it_reaches_jira_as_a_label_and_stays_a
     again = run("sync")
     assert again["totals"]["created"] == again["totals"]["updated"] == 0
     assert ",Q1 2026," in sheet.read_text() and ",2026-Q1," not in sheet.read_text()
+
+
+def test_the_review_pack_names_who_changed_an_issue_and_no_one_when_several_did(project, jira, monkeypatch):
+    """Issue 23: who made a change, from the changelog the search already returns (no request
+    per issue); okrsync's own writes (its transitions too) are not taken for someone's; two
+    people's edits since the last read name neither."""
+    import okrsync.store
+
+    run("sync")
+    rows = {r["Key result ID"]: r for r in sheet_rows(project)}
+    krs = {i["fields"]["summary"]: i for i in of_type(jira, "Key Result")}
+    one, two = krs[rows["KR-5"]["Key result"]], krs[rows["KR-6"]["Key result"]]
+    jira.edit(one["id"], {"summary": rows["KR-5"]["Key result"] + " (revised)"}, author=rows["KR-5"]["Owner"])
+    jira.edit(two["id"], {"summary": rows["KR-6"]["Key result"] + " (revised)"}, author=rows["KR-6"]["Owner"])
+    other = next(p["emailAddress"] for p in owners() if p["emailAddress"] != rows["KR-6"]["Owner"])
+    jira.edit(two["id"], {"Current value": 3.0}, author=other)
+    per_issue = jira.count("GET", "/rest/api/3/issue/")
+    monkeypatch.setattr(okrsync.store, "NOW", lambda: "2026-03-10T09:00:00.000Z")  # inside 2026-Q1
+    run("sync")
+    names = {p["emailAddress"]: p["displayName"] for p in owners()}
+    report = CliRunner().invoke(cli, ["report", "review", "--period", "2026-Q1", "--format", "json"])
+    assert report.exit_code == 0, report.output
+    pack = json.loads(report.stdout)
+    from_jira = {(c["record"], c["field"], c["who"]) for c in pack["changes"] if c["origin"] == "jira" and c["change"] == "update"}
+    assert (rows["KR-5"]["Key result"] + " (revised)", "title", names[rows["KR-5"]["Owner"]]) in from_jira
+    assert {who for record, _, who in from_jira if record.startswith(rows["KR-6"]["Key result"])} == {"–"}
+    assert {who for _, _, who in from_jira} == {names[rows["KR-5"]["Owner"]], "–"}
+    assert jira.count("GET", "/rest/api/3/issue/") == per_issue  # no request per issue for it

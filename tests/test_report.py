@@ -375,7 +375,8 @@ def quarter(tmp_path, monkeypatch):
                                                              "value": value, "confidence": conf, "author": "ana@example.com"})
     _at(monkeypatch, "2026-03-21")
     store.mutate(run_id, "perdoo", "key_result", "k1", kr | {"title": "Sign 100 accounts", "current": 90,
-                                                             "owner": "ana@example.com", "confidence": 0.9})
+                                                             "owner": "ana@example.com", "confidence": 0.9},
+                 actor="Mia Chen")  # who, as the tool named them (Record.actor)
     _at(monkeypatch, "2026-04-01")
     store.mutate(run_id, "sheet", "key_result", "k3", kr | {"title": "Late KR", "current": 5, "owner": "cy@example.com"})
     store.close()
@@ -472,15 +473,18 @@ def test_quarter_review_pack(quarter):
     assert sorted(kr["id"] for kr in pack["unchecked"]) == ["k2", "k3"]  # k1's last check-in: 11 days before the end
     assert [(c["id"], c["reason"].split(",")[0]) for c in pack["carry"]] == [("k1", "committed"), ("k2", "committed"),
                                                                            ("k3", "committed")]
-    changes = [(c["at"][:10], c["record"], c["change"], c["field"], c["new"], c["origin"]) for c in pack["changes"]]
+    changes = [(c["at"][:10], c["record"], c["change"], c["field"], c["new"], c["who"], c["origin"]) for c in pack["changes"]]
     assert {(c["id"], tuple(c["known_as"])) for c in pack["changes"] if c["record"] == "Sign 100 accounts"} == {("k1", ("sheet KR-7",))}
     assert pack["changes_total"] == len(changes) == 8
-    assert changes[:3] == [("2026-01-05", "Win the mid-market", "create", "record", "Win the mid-market", "sheet"),
-                           ("2026-01-05", "Sign 100 accounts", "create", "record", "Sign 100 accounts", "sheet"),
-                           ("2026-01-05", "Run 100 demos", "create", "record", "Run 100 demos", "sheet")]
-    assert ("2026-02-10", "Sign 100 accounts", "check-in", "value", "value 60, confidence 0.7", "ana@example.com") in changes
-    assert changes[-2:] == [("2026-03-21", "Sign 100 accounts", "update", "confidence", "0.9", "perdoo"),
-                            ("2026-03-21", "Sign 100 accounts", "update", "current", "90", "perdoo")]
+    # who: "–" where the tool did not say (a CSV), the name a tool gave, a check-in's author;
+    # from: the tool, for a check-in the one okrsync first read it from
+    assert changes[:3] == [("2026-01-05", "Win the mid-market", "create", "record", "Win the mid-market", "–", "sheet"),
+                           ("2026-01-05", "Sign 100 accounts", "create", "record", "Sign 100 accounts", "–", "sheet"),
+                           ("2026-01-05", "Run 100 demos", "create", "record", "Run 100 demos", "–", "sheet")]
+    assert ("2026-02-10", "Sign 100 accounts", "check-in", "value", "value 60, confidence 0.7", "ana@example.com",
+            "perdoo") in changes
+    assert changes[-2:] == [("2026-03-21", "Sign 100 accounts", "update", "confidence", "0.9", "Mia Chen", "perdoo"),
+                            ("2026-03-21", "Sign 100 accounts", "update", "current", "90", "Mia Chen", "perdoo")]
     assert pack["notes"] == ["1 changes okrsync recorded after 2026-Q1 ended are in these scores (the latest values count "
                              "as final); 'what changed' lists the period itself"]
     run("report", "review", "--period", "2026-Q1", "--out", "review.md")
@@ -490,8 +494,59 @@ def test_quarter_review_pack(quarter):
     # check-ins and two updates) shows the sheet's id; the one more is the create's new value
     assert text.count("Sign 100 accounts (KR-7 on sheet)") == 9 and text.count("Sign 100 accounts") == 10
     assert "- Win the mid-market: green Sign 100 accounts (KR-7 on sheet); red Run 100 demos; Late KR" in text
+    assert "| confidence | 0.4 → 0.9 | Mia Chen | perdoo |" in text and "| Run 100 demos | – | sheet |" in text
+    run("report", "review", "--period", "2026-Q1", "--out", "review.html")
+    html = (quarter / "review.html").read_text()
+    assert "<th>who</th><th>from</th>" in html and '<td class="owner">Mia Chen</td><td class="owner">perdoo</td>' in html
     result = run("report", "review", "--period", "sometime", code=2)
     assert "--period sometime: not a period okrsync knows" in result.output
+
+
+def _workbook(path, rows, saved_by):
+    """``rows`` saved as an XLSX workbook by ``saved_by`` (docProps/core.xml lastModifiedBy, as
+    Excel sets it on save); numbers as numbers."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append([float(v) if v.replace(".", "", 1).isdigit() else v for v in row])
+    wb.properties.lastModifiedBy = saved_by
+    wb.save(path)
+
+
+def test_review_pack_names_who_saved_the_workbook_each_change_came_from(tmp_path, monkeypatch):
+    """Issue 23: 'what changed … with who and from which tool'. An XLSX names its last saver;
+    a change read from it is put down to them. A workbook that names nobody (a real one with
+    only a creator, or one okrsync wrote) leaves who unknown: "–", never its creator."""
+    import csv
+
+    from okrsync import tabular
+
+    rows = list(csv.reader((ROOT / "examples" / "okrs.csv").open(encoding="utf-8")))
+    (tmp_path / "okrsync.yaml").write_text("store: okrsync.db\nendpoints: {book: {type: xlsx, path: okrs.xlsx, layout: flat}}\n")
+    monkeypatch.chdir(tmp_path)
+    _workbook(tmp_path / "okrs.xlsx", rows, "Ola Nordmann")
+    _at(monkeypatch, "2026-01-05")
+    run("pull")
+    current = rows[0].index("Current")
+    rows[1][current] = "9300000"  # KR-1, edited and saved by someone else
+    _workbook(tmp_path / "okrs.xlsx", rows, "Kari Hansen")
+    _at(monkeypatch, "2026-02-10")
+    run("pull")
+    pack = json.loads(run("report", "review", "--period", "2026-Q1", "--format", "json").stdout)
+    creates = [c for c in pack["changes"] if c["change"] == "create"]
+    assert len(creates) == len(rows) - 1 + len({r[0] for r in rows[1:]})  # each KR and each objective
+    assert {(c["who"], c["origin"]) for c in creates} == {("Ola Nordmann", "book")}
+    assert [(c["record"], c["field"], c["old"], c["new"], c["who"], c["origin"]) for c in pack["changes"]
+            if c["change"] == "update"] == [(rows[1][10], "current", "9050000", "9300000", "Kari Hansen", "book")]
+    run("report", "review", "--period", "2026-Q1", "--format", "md", "--out", "review.md")
+    assert "| 9050000 → 9300000 | Kari Hansen | book |" in (tmp_path / "review.md").read_text()
+    log = run("--json", "log").stdout
+    assert {(r["field"], r["actor"]) for r in json.loads(log) if r["kind"] == "update"} == {("current", "Kari Hansen")}
+    # the real Gtmhub workbook names its creator only: who stays unknown
+    assert tabular.last_modified_by(REAL / "gtmhub_import_workbook" / "Users_OKRs_Data.xlsx") is None
+    tabular.write_xlsx(tmp_path / "ours.xlsx", {"OKRs": (["Objective"], [["A"]])})
+    assert tabular.last_modified_by(tmp_path / "ours.xlsx") is None
 
 
 # ------------------------------------------------------------------ the board workbook

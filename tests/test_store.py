@@ -35,7 +35,8 @@ def test_migrations_create_every_table(store):
     applied = [m.name for m in MIGRATIONS.applied(store.db)]
     assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record", "m005_link_keys",
                        "m006_partial_indexes", "m007_kept_index",
-                       "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index"]
+                       "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index",
+                       "m012_change_actors"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
@@ -192,7 +193,34 @@ def test_log_change_appends_without_touching_state(store):
     assert store.get("obj_1") == ("objective", {"title": "A"})
     assert store.changes()[-1] | {"id": None, "at": None} == {
         "id": None, "run_id": run, "at": None, "entity_id": "obj_1", "entity_kind": "objective", "field": "title",
-        "old": "A", "new": "B", "origin": "jira", "kind": "conflict"}
+        "old": "A", "new": "B", "origin": "jira", "kind": "conflict", "actor": None}
+
+
+def test_the_actor_a_tool_names_is_kept_on_each_change_row(store):
+    run = store.begin_run("pull")
+    store.create_many(run, "jira", [("objective", "obj_1", {"title": "A"}), ("objective", "obj_2", {"title": "B"})],
+                      {"obj_1": "Mia Chen"})
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "A2", "owner": "x@example.com"}, actor="Ola Berg")
+    store.mutate(run, "sheet", "objective", "obj_2", {"title": "B2"})
+    assert [(r["entity_id"], r["field"], r["actor"]) for r in store.changes()] == [
+        ("obj_1", "*", "Mia Chen"), ("obj_2", "*", None),
+        ("obj_1", "owner", "Ola Berg"), ("obj_1", "title", "Ola Berg"), ("obj_2", "title", None)]
+
+
+def test_a_store_from_before_actors_keeps_its_changes_with_no_actor(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m012_change_actors")
+    old.execute("INSERT INTO runs (id, command, started) VALUES (1, 'pull', '2026-01-01T00:00:00Z')")
+    old.execute("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind) "
+                "VALUES (1, '2026-01-01T00:00:00.000Z', 'obj_1', 'objective', '*', NULL, '{\"title\":\"A\"}', 'sheet', 'create')")
+    old.conn.commit()
+    old.close()
+    store = Store(path)
+    assert [(r["origin"], r["actor"]) for r in store.changes()] == [("sheet", None)]
+    store.close()
 
 
 @pytest.mark.parametrize("sql", [

@@ -5,7 +5,8 @@ ended), plus what the workshop discusses:
 - per objective and KR the final score and band, the trajectory over the period and the
   confidence over time (from check-ins, see ``progress``);
 - what changed during the period, from the change log: when, which record and field, old
-  and new value, and which tool (endpoint) it came from; check-ins with their author;
+  and new value, which tool (endpoint) it came from and who made it when the tool says so
+  (``changes.actor``, see ``Record.actor``; "–" otherwise); check-ins with their author;
 - KRs with no check-in, or stale at the end;
 - objectives whose KRs disagree (one green, one red): the average hides a problem;
 - candidates to carry over: KRs of aspirational objectives below green (they may roll over),
@@ -35,9 +36,10 @@ class ChangeRow:
     field: str
     old: str | None
     new: str | None
-    origin: str  # the endpoint (tool) it came from
+    origin: str  # the endpoint (tool) it came from; "–" when the log does not say
     id: str = ""  # the record's canonical id (a check-in: its KR's)
     known_as: list[str] = field(default_factory=list)  # the ids its tools show (names.Names)
+    who: str = "–"  # who made it, as the tool names them; "–": the tool does not say
 
 
 @dataclass
@@ -121,26 +123,28 @@ def _carry(objectives: list[progress.ObjectiveRow]) -> list[Carry]:
 def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.datetime,
              end: dt.datetime) -> tuple[list[ChangeRow], int]:
     """What changed to the period's objectives and KRs between ``start`` and ``end``: the
-    change log's rows, and the check-ins dated then (by their own date, with their author),
-    oldest first."""
+    change log's rows, and the check-ins dated then (by their own date, with their author
+    and the tool okrsync first read them from), oldest first."""
     rows = {o.id: o for o in objectives} | {k.id: k for o in objectives for k in o.key_results}
     title = {i: r.title for i, r in rows.items()}
     found = []
-    for _, _, f in store.entities("check_in"):
+    tools = dict(store.db.execute("SELECT entity_id, origin FROM changes WHERE entity_kind = 'check_in' "
+                                  "AND kind = 'create' ORDER BY id DESC").fetchall())  # the first create wins
+    for cid, _, f in store.entities("check_in"):
         if f.get("key_result_id") in title and start <= parse(f["at"]) <= end:
             new = ", ".join(([f"level {f['level']}"] if f.get("level") else []) +  # a levels KR's check-in: its level
                             [f"{k} {f[k]:g}" for k in ("value", "confidence") if isinstance(f.get(k), (int, float))])
             kr = rows[f["key_result_id"]]
             found.append(ChangeRow(iso(parse(f["at"])), kr.title, "check_in", "check-in",
                                    "level" if f.get("level") else "value",
-                                   None, new or None, f.get("author") or "–", kr.id, kr.known_as))
+                                   None, new or None, tools.get(cid) or "–", kr.id, kr.known_as, f.get("author") or "–"))
     lo, hi = iso(start).replace("Z", ".000Z"), iso(end).replace("Z", ".999Z")
-    for row in store.db.query("SELECT at, entity_id, entity_kind, field, old, new, origin, kind FROM changes "
+    for row in store.db.query("SELECT at, entity_id, entity_kind, field, old, new, origin, kind, actor FROM changes "
                               "WHERE at >= ? AND at <= ? AND entity_kind IN ('objective', 'key_result') ORDER BY id", [lo, hi]):
         if row["entity_id"] in title:
             found.append(ChangeRow(row["at"], title[row["entity_id"]], row["entity_kind"], row["kind"],
                                    "record" if row["field"] == ALL else row["field"], _short(row["old"]), _short(row["new"]),
-                                   row["origin"], row["entity_id"], rows[row["entity_id"]].known_as))
+                                   row["origin"], row["entity_id"], rows[row["entity_id"]].known_as, row["actor"] or "–"))
     found.sort(key=lambda r: parse(r.at))
     return found[:MAX_CHANGES], len(found)
 
@@ -152,5 +156,7 @@ def _short(text: str | None, limit: int = 80) -> str | None:
     value = json.loads(text)
     if isinstance(value, dict):
         value = value.get("title") or f"{len(value)} fields"
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)  # a workbook's 9300000.0 reads as the 9300000 its cell shows
     shown = str(value)
     return shown if len(shown) <= limit else shown[:limit - 1] + "…"

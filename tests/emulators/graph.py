@@ -4,7 +4,8 @@ login endpoints msal uses, over real HTTP.
 Graph (OpenAPI: microsoftgraph/msgraph-metadata; the driveItem pages of the v1.0 reference):
 
 - ``GET /v1.0/drives/{drive}/items/{item}`` or ``…/root:/{path}:``: the driveItem (``id``,
-  ``name``, ``eTag``, ``cTag``, ``size``, ``file``, ``lastModifiedDateTime``);
+  ``name``, ``eTag``, ``cTag``, ``size``, ``file``, ``lastModifiedDateTime``, ``lastModifiedBy``
+  once someone saved it: an identitySet, ``user`` for a person, ``application`` for an upload);
 - ``GET …/content``: 302 to a pre-authenticated download URL (``/download/{token}``), which
   answers the bytes and must be fetched without the Authorization header;
 - ``PUT …/content`` with ``If-Match``: 412 ``resourceModified`` when the eTag is not the
@@ -71,11 +72,12 @@ class Graph(Emulator):
     def data(self, drive: str, item: str) -> bytes:
         return _bytes(self.files[(drive, item)])
 
-    def save(self, drive: str, item: str, data: bytes) -> None:
-        """A person saves the workbook in Excel: new bytes, new eTag."""
+    def save(self, drive: str, item: str, data: bytes, by: str | None = None) -> None:
+        """A person (``by``, a display name) saves the workbook in Excel: new bytes, new eTag."""
         with self.lock:
             entry = self.files[(drive, item)]
             entry["data"], entry["version"], entry["book"] = data, entry["version"] + 1, None
+            entry["by"] = {"user": {"id": f"user-{by}", "displayName": by}} if by else None
 
     def save_after_download(self, fn: Callable[[bytes], bytes]) -> None:
         self._after_download = fn
@@ -116,7 +118,8 @@ class Graph(Emulator):
         return {"id": key[1], "name": entry["name"], "eTag": f'"{{{key[1]}}},{entry["version"]}"',
                 "cTag": f'"c:{{{key[1]}}},{entry["version"]}"', "size": len(entry["data"]) if entry["data"] is not None else entry["size"],
                 "file": {"mimeType": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
-                "lastModifiedDateTime": f"2026-01-01T00:{entry['version'] % 60:02d}:00Z"}
+                "lastModifiedDateTime": f"2026-01-01T00:{entry['version'] % 60:02d}:00Z",
+                **({"lastModifiedBy": entry["by"]} if entry.get("by") else {})}
 
     # -- Graph -------------------------------------------------------------------------
 
@@ -143,6 +146,7 @@ class Graph(Emulator):
         if wanted and wanted != self._item(key, entry)["eTag"]:
             raise HttpError(412, "ETag does not match current item's value")
         entry["data"], entry["version"], entry["book"] = req.body, entry["version"] + 1, None
+        entry["by"] = {"application": {"id": "app-okrsync", "displayName": "okrsync"}}  # an app-only sign-in's upload
         return 200, self._item(key, entry)
 
     @route("GET", ITEM + r"/workbook/worksheets/(?P<sheet>[^/]+)/usedRange(?:\(valuesOnly=(?:true|false)\))?")
