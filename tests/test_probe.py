@@ -268,7 +268,7 @@ def jira_probe(tmp_path, monkeypatch):
     """A Jira emulator whose only project is the sandbox SBX (the endpoint's own is OKR: the
     probe must create and search where the sandbox says), and a config probing it."""
     from .emulators.jira import JiraEmulator
-    from .test_jira_e2e import ISSUE_TYPES
+    from .helpers.jira_e2e import ISSUE_TYPES
 
     def start(search_lag=0.0, config_lag=5):
         emu = JiraEmulator(project="SBX", token="probe-T0ken", issue_types=ISSUE_TYPES, search_lag=search_lag)

@@ -54,7 +54,8 @@ class Vendor:
 @contextmanager
 def _running(emu, seed: Callable[[Any], object] = lambda emu: None, spec: Any = None) -> Iterator[Any]:
     """``emu`` started and seeded; a request a fault hangs hangs 1.2 s (the suites' timeout is
-    1 s: a loaded CI machine answers a plain request slower than 0.25 s now and then); with ``spec``, every exchange is checked against the vendor's API description."""
+    1 s: a loaded CI machine answers a plain request slower than 0.25 s now and then); with
+    ``spec``, every exchange is checked against the vendor's API description."""
     with emu:
         seed(emu)
         emu.faults.hang = 1.2
