@@ -10,32 +10,9 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.airtable import Airtable
+from .helpers.airtable_seed import NUMBER, SELECT, TOKEN, seed
 from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, prefer_sheet, replanned, sync, write_sheet
 from .helpers.saas_e2e import make_hub as saas_hub
-from .helpers.vendors import example_emails
-
-TOKEN = "patSECRETairtable.0123456789abcdef"
-SELECT = {"type": "singleSelect"}
-NUMBER = {"type": "number", "options": {"precision": 2}}
-
-
-def seed(emu) -> None:
-    """The people of the example, an Objectives table (linked to itself: the parent) and a
-    Key results table linked to it, with a count of that link."""
-    for email in example_emails():
-        emu.add_user(email)
-    emu.objectives = emu.add_table("Objectives", {
-        "Objective": {"type": "singleLineText"}, "Objective description": {"type": "multilineText"},
-        "Objective owner": {"type": "singleCollaborator"}, "Team": SELECT, "Period": SELECT,
-        "Objective type": SELECT, "Objective status": SELECT, "Parent objective": {"type": "multipleRecordLinks"}})
-    emu.tables[emu.objectives]["fields"][-1]["options"] = {"linkedTableId": emu.objectives}
-    emu.krs = emu.add_table("Key results", {
-        "Key result": {"type": "singleLineText"},
-        "Objective": {"type": "multipleRecordLinks", "options": {"linkedTableId": emu.objectives}},
-        "Owner": {"type": "singleCollaborator"}, "Direction": SELECT, "Unit": SELECT, "Currency": SELECT,
-        "Start": NUMBER, "Current": NUMBER, "Target": NUMBER, "Weight": NUMBER, "Confidence": NUMBER,
-        "Status": SELECT, "Due": {"type": "date"},
-        "Objective links": {"type": "count", "options": {"fieldName": "Objective"}}})
 
 
 @pytest.fixture

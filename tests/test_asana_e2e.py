@@ -16,8 +16,7 @@ from okrsync.sync import Hub
 
 from .emulators.asana import TOKEN, AsanaEmulator
 from .helpers.asana_spec import asana_spec
-from .helpers.saas_e2e import write_sheet
-from .test_sync import sync
+from .helpers.saas_e2e import sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 QUARTERS = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]

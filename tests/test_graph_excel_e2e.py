@@ -12,27 +12,9 @@ from okrsync import policy
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError
 
 from .emulators.graph import Graph
+from .helpers.graph_workbook import DRIVE, ITEM, cells, workbook
 from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, sync
 from .helpers.saas_e2e import make_hub as saas_hub
-
-DRIVE, ITEM = "b!drive-okr-team", "01ABCDEFWORKBOOK"
-
-
-def workbook(rows: list[list] | None = None, sheet: str = "OKRs") -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = sheet
-    for row in rows or []:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def cells(data: bytes, sheet: str = "OKRs") -> list[dict]:
-    ws = openpyxl.load_workbook(io.BytesIO(data), read_only=True)[sheet]
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
 
 
 def edited(data: bytes, kr_id: str, **values) -> bytes:

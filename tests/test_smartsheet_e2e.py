@@ -1,24 +1,17 @@
 """Smartsheet end to end: the bundled example spreadsheet ⇄ the Smartsheet emulator over real HTTP."""
 
 import functools
-import shutil
-from pathlib import Path
 
 import pytest
 
 from connectors.smartsheet import SmartsheetConnector
-from connectors.spreadsheet import CsvConnector
-from okrsync.config import Config
 from okrsync.errors import ConfigError, DeleteGuardError, FatalError, RetryableError
-from okrsync.store import Store
-from okrsync.sync import Hub
 
 from .emulators.smartsheet import Smartsheet
 from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, replanned, sync, write_sheet
+from .helpers.smartsheet_hub import KRS, SHEET
+from .helpers.smartsheet_hub import make_hub as smartsheet_hub
 from .helpers.smartsheet_spec import smartsheet_spec
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
-SHEET, KRS = 4583173393803140, 2331373580117892
 
 
 @pytest.fixture
@@ -35,16 +28,7 @@ def options(emu, **extra):
 
 
 def make_hub(tmp_path, emu, sync=None, **extra):
-    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
-    emu.add_sheet(SHEET, "OKRs")
-    if extra.get("layout") == "linked":
-        emu.add_sheet(KRS, "Key results")
-        extra = {"tables": {"objective": str(SHEET), "key_result": str(KRS)}, **extra}
-    config = Config.of(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv"}, "ss": options(emu, **extra)},
-                       {"order": ["planning-sheet", "ss"], **(sync or {})})
-    hub = Hub(config, Store(None), {"csv": CsvConnector, "smartsheet": SmartsheetConnector})
-    hub.connector("ss").api.sleep = lambda s: None
-    return hub
+    return smartsheet_hub(tmp_path, emu, options(emu, **extra), sync)
 
 
 def sheet_kr(emu, kr_id, sid=SHEET):

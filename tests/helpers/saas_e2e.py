@@ -43,10 +43,11 @@ def write_sheet(path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def sync(hub):
-    """One full run (pull then push, every endpoint); its plans."""
+def sync(hub, **kw):
+    """One full run of any hub (pull then push, every endpoint; ``kw`` goes to ``Hub.run``);
+    its plans."""
     run = hub.store.begin_run("sync")
-    plans = hub.run(list(hub.config.endpoints), run)
+    plans = hub.run(list(hub.config.endpoints), run, **kw)
     hub.store.finish_run(run, "ok", {})
     return plans
 

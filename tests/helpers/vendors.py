@@ -135,7 +135,7 @@ def _quantive():
 
 def _tability():
     from ..emulators.tability import TabilityEmulator
-    from ..test_tability import seed_from_example
+    from .tability_seed import seed_from_example
 
     return _running(TabilityEmulator(token="tab-SECRET-a81f"), seed_from_example)
 
@@ -150,14 +150,14 @@ def _smartsheet():
 
 def _notion():
     from ..emulators.notion import Notion
-    from ..test_notion_e2e import seed
+    from .notion_seed import seed
 
     return _running(Notion(token="secret_NOTION-SECRET-77aa"), seed)
 
 
 def _airtable():
     from ..emulators.airtable import Airtable
-    from ..test_airtable_e2e import seed
+    from .airtable_seed import seed
 
     def seed_and_say_when(emu):
         seed(emu)
@@ -170,15 +170,15 @@ def _airtable():
 
 def _graph():
     from ..emulators.graph import Graph
-    from ..test_graph_excel_e2e import DRIVE, ITEM, workbook
     from .graph_spec import GraphSpec
+    from .graph_workbook import DRIVE, ITEM, workbook
 
     return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()),
                     GraphSpec.load())
 
 
 def _graph_titles(emu) -> list[str]:
-    from ..test_graph_excel_e2e import DRIVE, ITEM, cells
+    from .graph_workbook import DRIVE, ITEM, cells
 
     return [r.get("Key result") or r.get("Objective") for r in cells(emu.data(DRIVE, ITEM))]
 
