@@ -16,7 +16,7 @@ from okrsync.sync import Hub
 
 from .emulators.asana import TOKEN, AsanaEmulator
 from .helpers.asana_spec import asana_spec
-from .helpers.saas_e2e import sync, write_sheet
+from .helpers.saas_e2e import running, sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 QUARTERS = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]
@@ -30,9 +30,8 @@ def owners() -> list[str]:
 
 @pytest.fixture
 def emu():
-    with AsanaEmulator(users=owners(), periods=QUARTERS) as server:
-        server.faults.hang = 0.3
-        server.spec = asana_spec()  # every exchange against Asana's spec (batch actions one by one)
+    # every exchange against Asana's spec (batch actions one by one)
+    with running(AsanaEmulator(users=owners(), periods=QUARTERS), spec=asana_spec()) as server:
         yield server
 
 

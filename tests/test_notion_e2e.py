@@ -7,19 +7,30 @@ import pytest
 
 from connectors.notion import NotionConnector
 from okrsync import policy
-from okrsync.errors import ConfigError, DeleteGuardError, FatalError
+from okrsync.errors import ConfigError, FatalError
 
 from .emulators.notion import Notion
 from .helpers.notion_seed import KEY_RESULT, OBJECTIVE, TOKEN, seed
-from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, prefer_sheet, replanned, sync, write_sheet
+from .helpers.saas_e2e import (
+    csv_rows,
+    deleted_under_the_guard,
+    edit_after_read,
+    edit_row,
+    edited_both_ways,
+    kr,
+    prefer_sheet,
+    replanned,
+    running,
+    settled,
+    sync,
+    write_sheet,
+)
 from .helpers.saas_e2e import make_hub as saas_hub
 
 
 @pytest.fixture
 def emu():
-    with Notion(token=TOKEN) as server:
-        server.faults.hang = 0.3
-        seed(server)
+    with running(Notion(token=TOKEN), seed) as server:
         yield server
 
 
@@ -62,11 +73,7 @@ def test_the_example_becomes_pages_with_relations_and_a_second_sync_sends_nothin
 
 
 def synced(tmp_path, emu, **extra):
-    hub, _ = make_hub(tmp_path, emu, **extra)
-    sync(hub)
-    sync(hub)  # the rollups Notion computes come in
-    emu.reset_log()
-    return hub
+    return settled(make_hub(tmp_path, emu, **extra)[0], emu)  # with the rollups Notion computes
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
@@ -86,14 +93,12 @@ def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
 def test_a_page_archived_in_notion_is_deleted_under_the_guard(tmp_path, emu):
     hub = synced(tmp_path, emu)
     emu.archive(emu.page_where(emu.krs, **{"Key result": "Cut monthly gross logo churn from 2.1% to 1.5%"}))
-    sync(hub)
-    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
-    assert hub.store.count("key_result") == 38
-    for row in list(emu.rows(emu.krs))[3:30]:
-        emu.archive(row["id"])
-    with pytest.raises(DeleteGuardError):
-        sync(hub)
-    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+    def archive_most():
+        for row in list(emu.rows(emu.krs))[3:30]:
+            emu.archive(row["id"])
+
+    deleted_under_the_guard(tmp_path, hub, archive_most)
 
 
 def test_a_record_deleted_in_the_csv_archives_its_page(tmp_path, emu):

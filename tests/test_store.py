@@ -1,7 +1,4 @@
-import os
 import sqlite3
-import stat
-from pathlib import Path
 
 import pytest
 
@@ -73,23 +70,6 @@ def test_file_store_uses_wal(tmp_path):
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert s.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     s.close()
-
-
-@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
-def test_file_store_is_readable_by_its_owner_only(tmp_path):
-    old_umask = os.umask(0o022)
-    try:
-        path = tmp_path / "sub" / "okrsync.db"
-        s = Store(path)
-        run = s.begin_run("pull")
-        s.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        for side in (Path(f"{path}-wal"), Path(f"{path}-shm")):
-            if side.exists():  # SQLite gives these the main file's mode
-                assert stat.S_IMODE(side.stat().st_mode) == 0o600
-        s.close()
-    finally:
-        os.umask(old_umask)
 
 
 def test_opening_a_file_that_is_not_a_database_names_the_path(tmp_path):

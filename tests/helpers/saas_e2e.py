@@ -3,10 +3,14 @@ with one emulated tool through the real hub."""
 
 import csv
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from okrsync import plugins
 from okrsync.config import Config
+from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
@@ -24,6 +28,27 @@ def make_hub(tmp_path, name: str, options: dict):
     hub = Hub(cfg, Store(None), {n: i.cls for n, i in plugins.connectors().items()})
     hub.connector(name).api.sleep = lambda s: None
     return hub, sheet
+
+
+@contextmanager
+def running(server, seed=lambda emu: None, spec=None, hang: float = 0.3):
+    """``server`` (an emulator) started and seeded; a request a fault hangs hangs ``hang``
+    seconds; with ``spec``, every exchange is checked against the vendor's API description."""
+    with server:
+        seed(server)
+        server.faults.hang = hang
+        if spec is not None:
+            server.spec = spec
+        yield server
+
+
+def settled(hub, emu):
+    """``hub`` after two syncs (the second brings in what the tool computes once the records
+    exist: Notion's rollups, Airtable's counts), with the emulator's log emptied."""
+    sync(hub)
+    sync(hub)
+    emu.reset_log()
+    return hub
 
 
 def prefer_sheet(hub):
@@ -76,6 +101,19 @@ def edited_both_ways(tmp_path, hub, emu, edit_in_tool) -> list:
     emu.reset_log()
     sync(hub)
     return emu.log
+
+
+def deleted_under_the_guard(tmp_path, hub, delete_most) -> None:
+    """The scenario every table service runs once KR-3 was deleted in the tool: a sync deletes
+    it from the sheet and the store (38 KRs left); then ``delete_most()`` deletes most KRs in
+    the tool at once, and the delete guard stops the next sync before anything is written."""
+    sync(hub)
+    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
+    assert hub.store.count("key_result") == 38
+    delete_most()
+    with pytest.raises(DeleteGuardError):
+        sync(hub)
+    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
 
 
 def edit_row(sheet, kr_id: str, **values) -> None:

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from okrsync import plugins
 from okrsync.config import Config
 from okrsync.store import Store
 from okrsync.sync import Hub
+
+from .saas_e2e import running
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "okrs.csv"
 SID = "1FaultFaultFaultFaultFaultFault000000"
@@ -51,17 +52,11 @@ class Vendor:
 
 # ------------------------------------------------------------------ emulators, seeded
 
-@contextmanager
-def _running(emu, seed: Callable[[Any], object] = lambda emu: None, spec: Any = None) -> Iterator[Any]:
-    """``emu`` started and seeded; a request a fault hangs hangs 1.2 s (the suites' timeout is
-    1 s: a loaded CI machine answers a plain request slower than 0.25 s now and then); with
-    ``spec``, every exchange is checked against the vendor's API description."""
-    with emu:
-        seed(emu)
-        emu.faults.hang = 1.2
-        if spec is not None:
-            emu.spec = spec
-        yield emu
+def _running(emu, seed: Callable[[Any], object] = lambda emu: None, spec: Any = None):
+    """``emu`` started and seeded (``saas_e2e.running``); a request a fault hangs hangs 1.2 s:
+    the suites' timeout is 1 s, and a loaded CI machine answers a plain request slower than
+    0.25 s now and then."""
+    return running(emu, seed, spec, hang=1.2)
 
 
 def _add_users(emu) -> None:
