@@ -6,31 +6,18 @@ import sys
 import pytest
 
 from connectors.airtable import AirtableConnector
-from okrsync import policy
 from okrsync.errors import ConfigError, FatalError
 
 from .emulators.airtable import Airtable
+from .helpers import saas_e2e
 from .helpers.airtable_seed import NUMBER, SELECT, TOKEN, seed
-from .helpers.saas_e2e import (
-    csv_rows,
-    deleted_under_the_guard,
-    edit_after_read,
-    edit_row,
-    edited_both_ways,
-    kr,
-    prefer_sheet,
-    replanned,
-    running,
-    settled,
-    sync,
-    write_sheet,
-)
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, prefer_sheet, sync, write_sheet
 from .helpers.saas_e2e import make_hub as saas_hub
 
 
 @pytest.fixture
 def emu():
-    with running(Airtable(token=TOKEN), seed) as server:
+    with saas_e2e.running(Airtable(token=TOKEN), seed) as server:
         yield server
 
 
@@ -48,7 +35,7 @@ def krs(emu):
 
 
 def synced(tmp_path, emu, **extra):
-    return settled(make_hub(tmp_path, emu, **extra), emu)  # with the counts Airtable computes
+    return saas_e2e.settled(make_hub(tmp_path, emu, **extra), emu)  # with the counts Airtable computes
 
 
 def test_the_example_becomes_linked_records_in_batches_of_ten_and_a_second_sync_sends_nothing(tmp_path, emu):
@@ -74,16 +61,10 @@ def test_the_example_becomes_linked_records_in_batches_of_ten_and_a_second_sync_
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
-    hub = make_hub(tmp_path, emu)
-    hub.config.sync["conflicts"] = {"prefer": "sheet"}
-    hub.policy = policy.from_config(hub.config)
-    sync(hub)
-    emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), Current=9_500_000)
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    sync(hub)
+    hub = prefer_sheet(make_hub(tmp_path, emu))
+    saas_e2e.conflict_settled_for_the_sheet(tmp_path, hub, lambda: emu.edit(
+        emu.krs, emu.record_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), Current=9_500_000))
     assert krs(emu)["Grow ARR from €8.4M to €10.2M"]["Current"] == 9_100_000
-    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_a_record_deleted_in_airtable_is_deleted_under_the_guard_and_csv_deletes_go_in_tens(tmp_path, emu):
@@ -94,7 +75,7 @@ def test_a_record_deleted_in_airtable_is_deleted_under_the_guard_and_csv_deletes
         for row in list(emu.rows(emu.krs))[3:30]:
             emu.delete(emu.krs, row["id"])
 
-    deleted_under_the_guard(tmp_path, hub, delete_most)
+    saas_e2e.deleted_under_the_guard(tmp_path, hub, delete_most)
 
 
 def test_records_deleted_in_the_csv_are_deleted_ten_a_request(tmp_path, emu):
@@ -259,15 +240,9 @@ def test_hierarchical_a_kr_linked_to_another_objective_in_airtable_follows_its_p
 @pytest.mark.parametrize("layout", ["linked", "flat"])
 def test_a_record_changed_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
     given, table = endpoint(emu, layout)
-    hub = prefer_sheet(saas_hub(tmp_path, "airtable", given)[0])
-    sync(hub)
-    sync(hub)
+    hub = saas_e2e.settled(prefer_sheet(saas_hub(tmp_path, "airtable", given)[0]), emu)
     record = emu.record_where(table, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    edit_after_read(hub, "airtable", lambda: emu.edit(table, record, Current=9_500_000))
-    emu.reset_log()
-    plans = sync(hub)
-    replanned(plans, "airtable")  # refused as stale, read again (the edit: a conflict), pushed again
-    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]  # only the write after the merge
+    log = saas_e2e.edited_while_written(tmp_path, hub, emu, "airtable", lambda: emu.edit(table, record, Current=9_500_000))
+    [patch] = [h.json() for h in log if h.method == "PATCH"]  # only the write after the merge
     assert patch["records"] == [{"id": record, "fields": {"Current": 9100000.0}}]
     assert emu.rows(table)[0]["Current"] == 9_100_000

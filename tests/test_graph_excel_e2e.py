@@ -8,12 +8,12 @@ import openpyxl
 import pytest
 
 from connectors.graph_excel import GraphExcelConnector
-from okrsync import policy
 from okrsync.errors import ConfigError, FatalError
 
 from .emulators.graph import Graph
+from .helpers import saas_e2e
 from .helpers.graph_workbook import DRIVE, ITEM, cells, workbook
-from .helpers.saas_e2e import csv_rows, deleted_under_the_guard, edit_row, edited_both_ways, kr, running, sync
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, prefer_sheet, sync
 from .helpers.saas_e2e import make_hub as saas_hub
 
 
@@ -33,7 +33,7 @@ def edited(data: bytes, kr_id: str, **values) -> bytes:
 
 @pytest.fixture
 def emu():
-    with running(Graph(), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())) as server:
+    with saas_e2e.running(Graph(), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())) as server:
         yield server
 
 
@@ -87,15 +87,10 @@ def test_a_workbook_saved_while_okrsync_writes_is_read_again_and_merged_never_ov
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
-    hub = make_hub(tmp_path, emu)
-    hub.config.sync["conflicts"] = {"prefer": "sheet"}
-    hub.policy = policy.from_config(hub.config)
-    sync(hub)
-    emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-1", Current=9_500_000))
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    sync(hub)
-    assert krs(emu)["KR-1"]["Current"] == 9_100_000 and kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+    hub = prefer_sheet(make_hub(tmp_path, emu))
+    saas_e2e.conflict_settled_for_the_sheet(
+        tmp_path, hub, lambda: emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-1", Current=9_500_000)))
+    assert krs(emu)["KR-1"]["Current"] == 9_100_000
 
 
 def test_a_row_deleted_in_excel_is_deleted_under_the_guard(tmp_path, emu):
@@ -114,8 +109,8 @@ def test_a_row_deleted_in_excel_is_deleted_under_the_guard(tmp_path, emu):
         return out.getvalue()
 
     emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {"KR-3"}))
-    deleted_under_the_guard(tmp_path, hub,
-                            lambda: emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {f"KR-{n}" for n in range(4, 30)})))
+    saas_e2e.deleted_under_the_guard(
+        tmp_path, hub, lambda: emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {f"KR-{n}" for n in range(4, 30)})))
 
 
 @pytest.mark.parametrize("fault", ["429", "503", "reset", "truncate"])

@@ -8,18 +8,8 @@ from connectors.smartsheet import SmartsheetConnector
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .emulators.smartsheet import Smartsheet
-from .helpers.saas_e2e import (
-    csv_rows,
-    deleted_under_the_guard,
-    edit_after_read,
-    edit_row,
-    edited_both_ways,
-    kr,
-    replanned,
-    running,
-    sync,
-    write_sheet,
-)
+from .helpers import saas_e2e
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, sync, write_sheet
 from .helpers.smartsheet_hub import KRS, SHEET
 from .helpers.smartsheet_hub import make_hub as smartsheet_hub
 from .helpers.smartsheet_spec import smartsheet_spec
@@ -27,7 +17,7 @@ from .helpers.smartsheet_spec import smartsheet_spec
 
 @pytest.fixture
 def emu():
-    with running(Smartsheet(), spec=smartsheet_spec()) as server:  # every exchange of every test against the spec
+    with saas_e2e.running(Smartsheet(), spec=smartsheet_spec()) as server:  # every exchange of every test against the spec
         yield server
 
 
@@ -88,13 +78,9 @@ def test_an_edit_in_smartsheet_comes_back_and_only_the_changed_cell_is_sent(tmp_
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}})
-    sync(hub)
-    emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000)
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    sync(hub)
+    saas_e2e.conflict_settled_for_the_sheet(tmp_path, hub,
+                                            lambda: emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000))
     assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
-    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_a_row_deleted_in_smartsheet_is_deleted_under_the_guard(tmp_path, emu):
@@ -106,7 +92,7 @@ def test_a_row_deleted_in_smartsheet_is_deleted_under_the_guard(tmp_path, emu):
         for n in range(4, 30):
             emu.delete_rows(SHEET, {"Key result ID": f"KR-{n}"})
 
-    deleted_under_the_guard(tmp_path, hub, delete_most)
+    saas_e2e.deleted_under_the_guard(tmp_path, hub, delete_most)
 
 
 def test_a_record_deleted_in_the_csv_deletes_its_row(tmp_path, emu):
@@ -228,15 +214,11 @@ def test_doctor_probes_each_sheet_once(emu):
 def test_a_row_edited_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
     hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}}, layout=layout)
     sync(hub)
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    edit_after_read(hub, "ss", lambda: emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000))
-    emu.reset_log()
-    plans = sync(hub)
-    replanned(plans, "ss")  # refused as stale, read again (the edit: a conflict), pushed again
-    [put] = [h.json() for h in emu.log if h.method == "PUT"]  # only the write after the merge
+    log = saas_e2e.edited_while_written(tmp_path, hub, emu, "ss",
+                                        lambda: emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000))
+    [put] = [h.json() for h in log if h.method == "PUT"]  # only the write after the merge
     assert [c["value"] for c in put[0]["cells"]] == [9100000]
     assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_an_answer_off_smartsheets_spec_fails_the_test(tmp_path, monkeypatch):

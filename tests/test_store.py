@@ -49,11 +49,18 @@ def test_an_older_store_is_migrated_on_open(tmp_path):
     store.close()
 
 
+def written(path, fields=None) -> tuple[Store, str]:
+    """A file store at ``path`` where a pull run wrote objective obj_1 (``fields``, else title
+    A): (store, run id)."""
+    store = Store(path)
+    run = store.begin_run("pull")
+    store.mutate(run, "sheet", "objective", "obj_1", fields or {"title": "A"})
+    return store, run
+
+
 def test_reopening_a_file_store_does_not_rerun_migrations(tmp_path):
     path = tmp_path / "okrsync.db"
-    first = Store(path)
-    run = first.begin_run("pull")
-    first.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    first, run = written(path)
     applied_at = [(m.name, m.applied_at) for m in MIGRATIONS.applied(first.db)]
     first.close()
 
@@ -142,9 +149,7 @@ def test_mutate_with_explicit_change_kind(store):
 
 def test_mutate_outside_atomic_commits_entity_and_change_rows_together(tmp_path):
     path = tmp_path / "okrsync.db"
-    s = Store(path)
-    run = s.begin_run("pull")
-    s.mutate(run, "sheet", "objective", "obj_1", {"title": "A", "owner": "ana"})
+    s, _ = written(path, {"title": "A", "owner": "ana"})
     assert not s.db.conn.in_transaction
     s.close()
 
@@ -156,9 +161,7 @@ def test_mutate_outside_atomic_commits_entity_and_change_rows_together(tmp_path)
 
 def test_mutate_is_visible_to_another_connection(tmp_path):
     path = tmp_path / "okrsync.db"
-    writer = Store(path)
-    run = writer.begin_run("pull")
-    writer.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    writer, _ = written(path)
     reader = sqlite3.connect(path)
     assert reader.execute("SELECT count(*) FROM changes").fetchone()[0] == 1
     reader.close()

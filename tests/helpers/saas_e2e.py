@@ -103,6 +103,19 @@ def edited_both_ways(tmp_path, hub, emu, edit_in_tool) -> list:
     return emu.log
 
 
+def conflict_settled_for_the_sheet(tmp_path, hub, edit_in_tool) -> None:
+    """The conflict every table service runs, on a hub whose policy prefers the sheet: after a
+    first sync ``edit_in_tool()`` sets KR-1's Current to 9500000 in the tool while the sheet
+    sets it to 9100000; the next sync keeps the sheet's value and logs the conflict. The
+    caller then asserts that the tool holds 9100000 too."""
+    sync(hub)
+    edit_in_tool()
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+
+
 def deleted_under_the_guard(tmp_path, hub, delete_most) -> None:
     """The scenario every table service runs once KR-3 was deleted in the tool: a sync deletes
     it from the sheet and the store (38 KRs left); then ``delete_most()`` deletes most KRs in
@@ -114,6 +127,20 @@ def deleted_under_the_guard(tmp_path, hub, delete_most) -> None:
     with pytest.raises(DeleteGuardError):
         sync(hub)
     assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+
+def edited_while_written(tmp_path, hub, emu, name: str, edit_in_tool) -> list:
+    """The race every table service runs, on a hub in step whose policy prefers the sheet:
+    KR-1's Current is set to 9100000 in the sheet and, right after okrsync's read of endpoint
+    ``name``, to 9500000 in the tool by ``edit_in_tool()``. The sync's first write must be
+    refused as stale, the record read again (a conflict, logged) and written again
+    (``replanned``). Returns the emulator's log of that sync."""
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    edit_after_read(hub, name, edit_in_tool)
+    emu.reset_log()
+    replanned(sync(hub), name)
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]  # seen and settled, not overwritten blind
+    return emu.log
 
 
 def edit_row(sheet, kr_id: str, **values) -> None:
