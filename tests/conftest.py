@@ -2,6 +2,11 @@ import pytest
 
 from okrsync.store import Store
 
+# fixtures more than one test module asks for, by name
+from .helpers.jira_e2e import clock, jira  # noqa: F401
+from .helpers.memory import fresh_world  # noqa: F401
+from .helpers.plugins import site  # noqa: F401
+
 
 @pytest.fixture(autouse=True)
 def _isolated(tmp_path, monkeypatch):

@@ -6,43 +6,18 @@ import sys
 import pytest
 
 from connectors.airtable import AirtableConnector
-from okrsync import policy
-from okrsync.errors import ConfigError, DeleteGuardError, FatalError
+from okrsync.errors import ConfigError, FatalError
 
 from .emulators.airtable import Airtable
-from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, prefer_sheet, replanned, sync, write_sheet
+from .helpers import saas_e2e
+from .helpers.airtable_seed import NUMBER, SELECT, TOKEN, seed
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, prefer_sheet, sync, write_sheet
 from .helpers.saas_e2e import make_hub as saas_hub
-from .helpers.vendors import example_emails
-
-TOKEN = "patSECRETairtable.0123456789abcdef"
-SELECT = {"type": "singleSelect"}
-NUMBER = {"type": "number", "options": {"precision": 2}}
-
-
-def seed(emu) -> None:
-    """The people of the example, an Objectives table (linked to itself: the parent) and a
-    Key results table linked to it, with a count of that link."""
-    for email in example_emails():
-        emu.add_user(email)
-    emu.objectives = emu.add_table("Objectives", {
-        "Objective": {"type": "singleLineText"}, "Objective description": {"type": "multilineText"},
-        "Objective owner": {"type": "singleCollaborator"}, "Team": SELECT, "Period": SELECT,
-        "Objective type": SELECT, "Objective status": SELECT, "Parent objective": {"type": "multipleRecordLinks"}})
-    emu.tables[emu.objectives]["fields"][-1]["options"] = {"linkedTableId": emu.objectives}
-    emu.krs = emu.add_table("Key results", {
-        "Key result": {"type": "singleLineText"},
-        "Objective": {"type": "multipleRecordLinks", "options": {"linkedTableId": emu.objectives}},
-        "Owner": {"type": "singleCollaborator"}, "Direction": SELECT, "Unit": SELECT, "Currency": SELECT,
-        "Start": NUMBER, "Current": NUMBER, "Target": NUMBER, "Weight": NUMBER, "Confidence": NUMBER,
-        "Status": SELECT, "Due": {"type": "date"},
-        "Objective links": {"type": "count", "options": {"fieldName": "Objective"}}})
 
 
 @pytest.fixture
 def emu():
-    with Airtable(token=TOKEN) as server:
-        server.faults.hang = 0.3
-        seed(server)
+    with saas_e2e.running(Airtable(token=TOKEN), seed) as server:
         yield server
 
 
@@ -60,11 +35,7 @@ def krs(emu):
 
 
 def synced(tmp_path, emu, **extra):
-    hub = make_hub(tmp_path, emu, **extra)
-    sync(hub)
-    sync(hub)  # the counts Airtable computes come in
-    emu.reset_log()
-    return hub
+    return saas_e2e.settled(make_hub(tmp_path, emu, **extra), emu)  # with the counts Airtable computes
 
 
 def test_the_example_becomes_linked_records_in_batches_of_ten_and_a_second_sync_sends_nothing(tmp_path, emu):
@@ -90,29 +61,21 @@ def test_the_example_becomes_linked_records_in_batches_of_ten_and_a_second_sync_
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
-    hub = make_hub(tmp_path, emu)
-    hub.config.sync["conflicts"] = {"prefer": "sheet"}
-    hub.policy = policy.from_config(hub.config)
-    sync(hub)
-    emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), Current=9_500_000)
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    sync(hub)
+    hub = prefer_sheet(make_hub(tmp_path, emu))
+    saas_e2e.conflict_settled_for_the_sheet(tmp_path, hub, lambda: emu.edit(
+        emu.krs, emu.record_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), Current=9_500_000))
     assert krs(emu)["Grow ARR from €8.4M to €10.2M"]["Current"] == 9_100_000
-    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_a_record_deleted_in_airtable_is_deleted_under_the_guard_and_csv_deletes_go_in_tens(tmp_path, emu):
     hub = synced(tmp_path, emu)
     emu.delete(emu.krs, emu.record_where(emu.krs, **{"Key result": "Cut monthly gross logo churn from 2.1% to 1.5%"}))
-    sync(hub)
-    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
-    assert hub.store.count("key_result") == 38
-    for row in list(emu.rows(emu.krs))[3:30]:
-        emu.delete(emu.krs, row["id"])
-    with pytest.raises(DeleteGuardError):
-        sync(hub)
-    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+    def delete_most():
+        for row in list(emu.rows(emu.krs))[3:30]:
+            emu.delete(emu.krs, row["id"])
+
+    saas_e2e.deleted_under_the_guard(tmp_path, hub, delete_most)
 
 
 def test_records_deleted_in_the_csv_are_deleted_ten_a_request(tmp_path, emu):
@@ -277,15 +240,9 @@ def test_hierarchical_a_kr_linked_to_another_objective_in_airtable_follows_its_p
 @pytest.mark.parametrize("layout", ["linked", "flat"])
 def test_a_record_changed_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
     given, table = endpoint(emu, layout)
-    hub = prefer_sheet(saas_hub(tmp_path, "airtable", given)[0])
-    sync(hub)
-    sync(hub)
+    hub = saas_e2e.settled(prefer_sheet(saas_hub(tmp_path, "airtable", given)[0]), emu)
     record = emu.record_where(table, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    edit_after_read(hub, "airtable", lambda: emu.edit(table, record, Current=9_500_000))
-    emu.reset_log()
-    plans = sync(hub)
-    replanned(plans, "airtable")  # refused as stale, read again (the edit: a conflict), pushed again
-    [patch] = [h.json() for h in emu.log if h.method == "PATCH"]  # only the write after the merge
+    log = saas_e2e.edited_while_written(tmp_path, hub, emu, "airtable", lambda: emu.edit(table, record, Current=9_500_000))
+    [patch] = [h.json() for h in log if h.method == "PATCH"]  # only the write after the merge
     assert patch["records"] == [{"id": record, "fields": {"Current": 9100000.0}}]
     assert emu.rows(table)[0]["Current"] == 9_100_000

@@ -16,8 +16,7 @@ from okrsync.sync import Hub
 
 from .emulators.asana import TOKEN, AsanaEmulator
 from .helpers.asana_spec import asana_spec
-from .helpers.saas_e2e import write_sheet
-from .test_sync import sync
+from .helpers.saas_e2e import running, sync, write_sheet
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
 QUARTERS = [("Q1", "Q1 FY26", "2026-01-01", "2026-03-31"), ("Q2", "Q2 FY26", "2026-04-01", "2026-06-30")]
@@ -31,9 +30,9 @@ def owners() -> list[str]:
 
 @pytest.fixture
 def emu():
-    with AsanaEmulator(users=owners(), periods=QUARTERS) as server:
-        server.faults.hang = 1.2  # past the client's 1 s timeout; 0.2 s timed out plain requests on a loaded machine
-        server.spec = asana_spec()  # every exchange against Asana's spec (batch actions one by one)
+    # every exchange against Asana's spec (batch actions one by one); a fault hangs past the
+    # client's 1 s timeout (0.2 s timed out plain requests on a loaded machine)
+    with running(AsanaEmulator(users=owners(), periods=QUARTERS), spec=asana_spec(), hang=1.2) as server:
         yield server
 
 

@@ -7,16 +7,8 @@ import pytest
 from okrsync.checkins import latest
 from okrsync.store import Store
 from tests.helpers.clirun import run
+from tests.helpers.linked_project import CONFIG, krs, make_project
 
-CONFIG = """\
-store: state/okrsync.db
-endpoints:
-  sheet:
-    type: csv
-    path: objectives.csv
-    layout: linked
-    tables: {objective: objectives.csv, key_result: key-results.csv, check_in: check-ins.csv}
-"""
 OBJECTIVES = "Objective ID,Objective,Period\nO-1,Grow revenue,2026-Q1\n"
 # no current value column: the check-ins are the only values
 KEY_RESULTS = ("Key result ID,Objective ID,Key result,Start,Target\n"
@@ -26,27 +18,10 @@ CHECK_INS = ("Key result ID,Date,Value,Confidence,Note\n"
              "KR-1,2026-02-28,4000000,0.7,feb\nKR-1,2026-01-31,3500000,0.4,jan\nKR-2,2026-01-15,4,,mid\n")
 
 
-def make_project(tmp_path, monkeypatch, files: dict[str, str]):
-    """A project directory with ``files`` written, as the working directory."""
-    monkeypatch.chdir(tmp_path)
-    for name, text in files.items():
-        (tmp_path / name).write_text(text)
-    return tmp_path
-
-
 @pytest.fixture
 def project(tmp_path, monkeypatch):
     return make_project(tmp_path, monkeypatch, {"okrsync.yaml": CONFIG, "objectives.csv": OBJECTIVES,
                                                 "key-results.csv": KEY_RESULTS, "check-ins.csv": CHECK_INS})
-
-
-def krs(project) -> dict[str, dict]:
-    """The store's KRs by title (state/okrsync.db)."""
-    store = Store(project / "state" / "okrsync.db")
-    try:
-        return {f["title"]: f for _, _, f in store.entities("key_result")}
-    finally:
-        store.close()
 
 
 def board() -> dict[str, dict]:

@@ -8,25 +8,13 @@ from click.testing import CliRunner
 
 from okrsync.cli import cli
 
+from .helpers.clirun import CONFIG, run
+
 SHEET = """\
 Objective ID,Objective,Period,Key result ID,Key result,Owner,Start,Current,Target,Status
 O-1,Grow revenue,Q1 2026,KR-1,Reach 5M ARR,ana@example.com,$3000000,$3500000,$5000000,On track
 O-1,Grow revenue,Q1 2026,KR-2,Cut churn,bo@example.com,5%,4%,3%,At risk
 O-2,Ship faster,2026-Q1,KR-3,Deploys per week,cy@example.com,2,6,10,on track
-"""
-
-CONFIG = """\
-store: state/okrsync.db
-endpoints:
-  planning-sheet:
-    type: csv
-    path: okrs.csv
-  board:
-    type: xlsx
-    path: out/board.xlsx
-    layout: hierarchical
-sync:
-  order: [planning-sheet, board]
 """
 
 
@@ -36,13 +24,6 @@ def project(tmp_path, monkeypatch):
     (tmp_path / "okrs.csv").write_text(SHEET)
     (tmp_path / "okrsync.yaml").write_text(CONFIG)
     return tmp_path
-
-
-def run(*args, code=0):
-    result = CliRunner().invoke(cli, list(args))
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    return result
 
 
 def changes(project):

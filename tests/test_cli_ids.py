@@ -18,8 +18,10 @@ from click.testing import CliRunner
 
 from okrsync import plugins
 from okrsync.cli import cli
-from tests.test_cli import CONFIG  # planning-sheet (okrs.csv) and board (out/board.xlsx), store in state/
-from tests.test_plugins import make_distribution, site  # noqa: F401  (site: a fixture)
+from tests.helpers.clirun import CONFIG  # planning-sheet (okrs.csv) and board (out/board.xlsx), store in state/
+from tests.helpers.jira_e2e import TOKEN, sheet_and_jira
+from tests.helpers.plugins import make_distribution
+from tests.helpers.saas_e2e import EXAMPLE
 
 REAL = Path(__file__).resolve().parent / "fixtures" / "real" / "flat_kr_rows_percent_words_product_ops_sandbox.csv"
 KR_1 = "Increase membership activation rate"  # the sheet's KR-001
@@ -216,7 +218,7 @@ def test_report_fit_writes_next_to_the_config_at_a_terminal(project, monkeypatch
 # ---------------------------------------------------------------- item 5: okrsync plugins
 
 
-def test_plugins_lists_builtins_and_a_plugin_with_only_a_run_finished_hook(site, monkeypatch):  # noqa: F811
+def test_plugins_lists_builtins_and_a_plugin_with_only_a_run_finished_hook(site, monkeypatch):
     make_distribution(site, "okrsync-pager", "okrsync_pager", '''
         """Pages the on-call person when a sync fails."""
         from okrsync import hookimpl
@@ -244,14 +246,12 @@ def test_plugins_lists_builtins_and_a_plugin_with_only_a_run_finished_hook(site,
 
 # ---------------------------------------------------------------- item 2: reports name records as their tools do
 
-from tests.test_jira_e2e import EXAMPLE, TOKEN, clock, jira, sheet_and_jira  # noqa: E402,F401  (clock, jira: fixtures)
-
 CANONICAL = re.compile(r"\b(?:kr|obj)_[0-9a-f]{6,}")
 GROW_ARR = "Grow ARR from €8.4M to €10.2M"  # the example sheet's KR-1
 
 
 @pytest.fixture
-def synced_with_jira(tmp_path, jira, monkeypatch):  # noqa: F811 - jira is the fixture imported above, asked for by name
+def synced_with_jira(tmp_path, jira, monkeypatch):
     """The bundled example synced between its sheet and Jira's emulator: every record has a
     sheet id (KR-1, CO-1) and a Jira key (OKR-n)."""
     monkeypatch.chdir(tmp_path)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from okrsync.cli import cli
 from okrsync.store import Store
 from tests.emulators.jira import DEFAULT_CUSTOM_FIELDS, JiraEmulator
-from tests.test_jira_e2e import ISSUE_TYPES, sheet_and_jira
+from tests.helpers.jira_e2e import ISSUE_TYPES, sheet_and_jira
 
 TOKEN = "doctor-T0ken-4711"
 
@@ -339,15 +339,11 @@ MEMO = """
 """
 
 
-def test_a_third_party_connector_takes_part_in_doctor_and_probe_like_a_built_in(tmp_path, monkeypatch):
+def test_a_third_party_connector_takes_part_in_doctor_and_probe_like_a_built_in(tmp_path, site, monkeypatch):
     from okrsync import plugins
 
-    from .test_plugins import make_distribution
+    from .helpers.plugins import make_distribution
 
-    monkeypatch.delenv("OKRSYNC_LOAD_PLUGINS", raising=False)
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
     make_distribution(site, "okrsync-memo", "okrsync_memo", MEMO)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "okrsync.yaml").write_text("endpoints:\n  memo:\n    type: memo\n    path: memo.json\n"

@@ -10,11 +10,12 @@ import pytest
 from connectors.google_sheets import GoogleSheetsConnector
 from connectors.spreadsheet import CsvConnector
 from okrsync.config import Config
-from okrsync.errors import DeleteGuardError, FatalError, RetryableError
+from okrsync.errors import FatalError, RetryableError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.google_sheets import GoogleSheets, GoogleTokens
+from .helpers import saas_e2e
 from .helpers.discovery_check import DiscoveryCheck
 from .helpers.saas_e2e import csv_rows, kr, sync, write_sheet
 
@@ -25,9 +26,7 @@ SID = "1AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 
 @pytest.fixture
 def emu():
-    with GoogleSheets() as server:
-        server.faults.hang = 0.3
-        server.spec = DiscoveryCheck.load(SPEC)  # every exchange of every test against Google's discovery document
+    with saas_e2e.running(GoogleSheets(), spec=DiscoveryCheck.load(SPEC)) as server:  # every exchange against Google's discovery document
         yield server
 
 
@@ -92,30 +91,21 @@ def test_an_edit_in_the_sheet_comes_back_to_the_csv_and_only_its_row_is_written(
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}})
-    sync(hub)
-    emu.edit(SID, "OKRs", {"Key result ID": "KR-1"}, Current=9_500_000)
-    rows = csv_rows(tmp_path)
-    kr(rows, "KR-1")["Current"] = "9100000"
-    write_sheet(tmp_path / "okrs.csv", rows)
-    sync(hub)
+    saas_e2e.conflict_settled_for_the_sheet(
+        tmp_path, hub, lambda: emu.edit(SID, "OKRs", {"Key result ID": "KR-1"}, Current=9_500_000))
     assert [r for r in emu.records(SID, "OKRs") if r.get("Key result ID") == "KR-1"][0]["Current"] == 9_100_000
-    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_a_row_deleted_in_the_sheet_is_deleted_under_the_guard(tmp_path, emu):
     hub = make_hub(tmp_path, emu)
     sync(hub)
     assert emu.delete_rows(SID, "OKRs", {"Key result ID": "KR-3"}) == 1
-    sync(hub)
-    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
-    assert hub.store.count("key_result") == 38
-    # most rows gone at once: the guard stops the run before anything is written
-    for n in range(4, 30):
-        emu.delete_rows(SID, "OKRs", {"Key result ID": f"KR-{n}"})
-    with pytest.raises(DeleteGuardError):
-        sync(hub)
-    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+    def delete_most():
+        for n in range(4, 30):
+            emu.delete_rows(SID, "OKRs", {"Key result ID": f"KR-{n}"})
+
+    saas_e2e.deleted_under_the_guard(tmp_path, hub, delete_most)
 
 
 def test_sorted_and_inserted_rows_keep_their_links(tmp_path, emu):

@@ -8,31 +8,13 @@ import openpyxl
 import pytest
 
 from connectors.graph_excel import GraphExcelConnector
-from okrsync import policy
-from okrsync.errors import ConfigError, DeleteGuardError, FatalError
+from okrsync.errors import ConfigError, FatalError
 
 from .emulators.graph import Graph
-from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, sync
+from .helpers import saas_e2e
+from .helpers.graph_workbook import DRIVE, ITEM, cells, workbook
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, prefer_sheet, sync
 from .helpers.saas_e2e import make_hub as saas_hub
-
-DRIVE, ITEM = "b!drive-okr-team", "01ABCDEFWORKBOOK"
-
-
-def workbook(rows: list[list] | None = None, sheet: str = "OKRs") -> bytes:
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = sheet
-    for row in rows or []:
-        ws.append(row)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
-
-
-def cells(data: bytes, sheet: str = "OKRs") -> list[dict]:
-    ws = openpyxl.load_workbook(io.BytesIO(data), read_only=True)[sheet]
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    return [dict(zip(rows[0], r)) for r in rows[1:]]
 
 
 def edited(data: bytes, kr_id: str, **values) -> bytes:
@@ -51,9 +33,7 @@ def edited(data: bytes, kr_id: str, **values) -> bytes:
 
 @pytest.fixture
 def emu():
-    with Graph() as server:
-        server.faults.hang = 0.3
-        server.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
+    with saas_e2e.running(Graph(), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())) as server:
         yield server
 
 
@@ -112,15 +92,10 @@ def test_a_workbook_saved_while_okrsync_writes_is_read_again_and_merged_never_ov
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
-    hub = make_hub(tmp_path, emu)
-    hub.config.sync["conflicts"] = {"prefer": "sheet"}
-    hub.policy = policy.from_config(hub.config)
-    sync(hub)
-    emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-1", Current=9_500_000))
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    sync(hub)
-    assert krs(emu)["KR-1"]["Current"] == 9_100_000 and kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+    hub = prefer_sheet(make_hub(tmp_path, emu))
+    saas_e2e.conflict_settled_for_the_sheet(
+        tmp_path, hub, lambda: emu.save(DRIVE, ITEM, edited(emu.data(DRIVE, ITEM), "KR-1", Current=9_500_000)))
+    assert krs(emu)["KR-1"]["Current"] == 9_100_000
 
 
 def test_a_row_deleted_in_excel_is_deleted_under_the_guard(tmp_path, emu):
@@ -139,12 +114,8 @@ def test_a_row_deleted_in_excel_is_deleted_under_the_guard(tmp_path, emu):
         return out.getvalue()
 
     emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {"KR-3"}))
-    sync(hub)
-    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"] and hub.store.count("key_result") == 38
-    emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {f"KR-{n}" for n in range(4, 30)}))
-    with pytest.raises(DeleteGuardError):
-        sync(hub)
-    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+    saas_e2e.deleted_under_the_guard(
+        tmp_path, hub, lambda: emu.save(DRIVE, ITEM, without(emu.data(DRIVE, ITEM), {f"KR-{n}" for n in range(4, 30)})))
 
 
 @pytest.mark.parametrize("fault", ["429", "503", "reset", "truncate"])

@@ -8,74 +8,14 @@ import re
 import shutil
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from okrsync.cli import cli
-from okrsync.connectors import jira as jira_connector
 
-from .emulators.jira import JiraEmulator
-from .helpers.saas_e2e import write_sheet
-from .helpers.spec_check import SpecCheck
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
-TOKEN = "jira-e2e-SECRET"
-ISSUE_TYPES = [{"id": "10100", "name": "Objective", "hierarchyLevel": 1},
-               {"id": "10101", "name": "Key Result", "hierarchyLevel": 0},
-               {"id": "10102", "name": "Task", "hierarchyLevel": 0}]
-
-
-def owners():
-    with EXAMPLE.open(encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    emails = sorted({r["Owner"] for r in rows} | {r["Objective owner"] for r in rows})
-    return [{"accountId": f"acc-{n}", "emailAddress": e, "displayName": e.split("@")[0].title()}
-            for n, e in enumerate(emails)]
-
-
-class Clock:
-    """One clock for Jira and okrsync that a test can move forward."""
-
-    def __init__(self):
-        self.offset = 0.0
-
-    def __call__(self):
-        return time.time() + self.offset
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(jira_connector, "clock", c)
-    return c
-
-
-@pytest.fixture
-def jira(clock):
-    with JiraEmulator(users=owners(), email="bot@example.com", token=TOKEN, issue_types=ISSUE_TYPES,
-                      bulk_polls=0, now=clock) as emulator:
-        emulator.faults.hang = 1.2  # past the client's 1 s timeout
-        emulator.spec = SpecCheck.load("jira-cloud-platform-v3.openapi.json")  # every exchange against the spec
-        yield emulator
-
-
-def sheet_and_jira(path, url, after="", store="okrsync.db"):
-    """An okrsync.yaml joining the sheet okrs.csv and the Jira emulator at ``url`` (token from
-    $JIRA_TOKEN); ``after`` is YAML text that follows the jira endpoint's auth line."""
-    (path / "okrsync.yaml").write_text(f"""\
-store: {store}
-endpoints:
-  sheet:
-    type: csv
-    path: okrs.csv
-  jira:
-    type: jira
-    url: {url}
-    project: OKR
-    auth: {{email: bot@example.com, token: {{$env: JIRA_TOKEN}}}}
-{after}""")
+from .helpers.jira_e2e import TOKEN, owners, sheet_and_jira
+from .helpers.saas_e2e import EXAMPLE, write_sheet
 
 
 @pytest.fixture

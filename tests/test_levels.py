@@ -17,8 +17,8 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.jira import JiraEmulator
-from .test_checkins import CONFIG, krs, make_project  # the same linked CSV project, with levels
-from .test_jira_e2e import ISSUE_TYPES, owners, sheet_and_jira
+from .helpers.jira_e2e import ISSUE_TYPES, owners, sheet_and_jira
+from .helpers.linked_project import CONFIG, krs, make_project  # the same linked CSV project, with levels
 
 CTS = [{"name": "commit", "description": "2 pilots signed"}, {"name": "target", "description": "5 pilots signed"},
        {"name": "stretch", "description": "10 pilots, one paying"}]

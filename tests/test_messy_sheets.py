@@ -16,7 +16,7 @@ from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.tabular import list_merges
 
-from .test_spreadsheet import write_xlsx
+from .helpers.sheets import write_xlsx
 
 
 def read(base: Path, path: str, **options):

@@ -20,7 +20,8 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.jira import JiraEmulator
-from .test_jira_e2e import EXAMPLE, ISSUE_TYPES, owners, sheet_and_jira
+from .helpers.jira_e2e import ISSUE_TYPES, owners, sheet_and_jira
+from .helpers.saas_e2e import EXAMPLE
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "migrate-SECRET"

@@ -6,42 +6,18 @@ import sys
 import pytest
 
 from connectors.notion import NotionConnector
-from okrsync import policy
-from okrsync.errors import ConfigError, DeleteGuardError, FatalError
+from okrsync.errors import ConfigError, FatalError
 
 from .emulators.notion import Notion
-from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, prefer_sheet, replanned, sync, write_sheet
+from .helpers import saas_e2e
+from .helpers.notion_seed import KEY_RESULT, OBJECTIVE, TOKEN, seed
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, prefer_sheet, sync, write_sheet
 from .helpers.saas_e2e import make_hub as saas_hub
-from .helpers.vendors import example_emails
-
-TOKEN = "secret_NOTION-e2e-5c1d"
-OBJECTIVE = {"Objective": {"type": "title"}, "Objective description": {"type": "rich_text"},
-             "Objective owner": {"type": "people"}, "Team": {"type": "select"}, "Period": {"type": "select"},
-             "Objective type": {"type": "select"}, "Objective status": {"type": "status"}}
-KEY_RESULT = {"Key result": {"type": "title"}, "Owner": {"type": "people"}, "Direction": {"type": "select"},
-              "Unit": {"type": "select"}, "Currency": {"type": "select"}, "Start": {"type": "number"},
-              "Current": {"type": "number"}, "Target": {"type": "number"}, "Weight": {"type": "number"},
-              "Confidence": {"type": "number"}, "Status": {"type": "status"}, "Due": {"type": "date"}}
-
-
-def seed(emu) -> None:
-    """The people of the example, an Objectives database (related to itself: the parent) and
-    a Key results database related to it, with a rollup counting that relation."""
-    for email in example_emails():
-        emu.add_user(email)
-    emu.objectives = emu.add_database("Objectives", {**OBJECTIVE, "Parent objective": {"type": "relation"}})
-    emu.databases[emu.objectives]["properties"]["Parent objective"]["relation"]["database_id"] = emu.objectives
-    emu.krs = emu.add_database("Key results", {
-        **KEY_RESULT, "Objective": {"type": "relation", "database_id": emu.objectives},
-        "Objectives linked": {"type": "rollup", "relation_property_name": "Objective", "rollup_property_name": "x",
-                              "function": "count"}})
 
 
 @pytest.fixture
 def emu():
-    with Notion(token=TOKEN) as server:
-        server.faults.hang = 0.3
-        seed(server)
+    with saas_e2e.running(Notion(token=TOKEN), seed) as server:
         yield server
 
 
@@ -84,38 +60,25 @@ def test_the_example_becomes_pages_with_relations_and_a_second_sync_sends_nothin
 
 
 def synced(tmp_path, emu, **extra):
-    hub, _ = make_hub(tmp_path, emu, **extra)
-    sync(hub)
-    sync(hub)  # the rollups Notion computes come in
-    emu.reset_log()
-    return hub
+    return saas_e2e.settled(make_hub(tmp_path, emu, **extra)[0], emu)  # with the rollups Notion computes
 
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
-    hub, _ = make_hub(tmp_path, emu)
-    hub.config.sync["conflicts"] = {"prefer": "sheet"}
-    hub.policy = policy.from_config(hub.config)
-    sync(hub)
-    page = emu.page_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
-    emu.edit(page, Current=9_500_000)
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    sync(hub)
+    hub = prefer_sheet(make_hub(tmp_path, emu)[0])
+    saas_e2e.conflict_settled_for_the_sheet(tmp_path, hub, lambda: emu.edit(
+        emu.page_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), Current=9_500_000))
     assert krs(emu)["Grow ARR from €8.4M to €10.2M"]["Current"] == 9_100_000
-    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_a_page_archived_in_notion_is_deleted_under_the_guard(tmp_path, emu):
     hub = synced(tmp_path, emu)
     emu.archive(emu.page_where(emu.krs, **{"Key result": "Cut monthly gross logo churn from 2.1% to 1.5%"}))
-    sync(hub)
-    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
-    assert hub.store.count("key_result") == 38
-    for row in list(emu.rows(emu.krs))[3:30]:
-        emu.archive(row["id"])
-    with pytest.raises(DeleteGuardError):
-        sync(hub)
-    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+    def archive_most():
+        for row in list(emu.rows(emu.krs))[3:30]:
+            emu.archive(row["id"])
+
+    saas_e2e.deleted_under_the_guard(tmp_path, hub, archive_most)
 
 
 def test_a_record_deleted_in_the_csv_archives_its_page(tmp_path, emu):
@@ -282,18 +245,11 @@ def test_hierarchical_a_kr_moved_under_another_objective_in_notion_follows_its_p
 @pytest.mark.parametrize("layout", ["linked", "flat"])
 def test_a_page_edited_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
     given, database = endpoint(emu, layout)
-    hub = prefer_sheet(saas_hub(tmp_path, "notion", given)[0])
-    sync(hub)
-    sync(hub)
+    hub = saas_e2e.settled(prefer_sheet(saas_hub(tmp_path, "notion", given)[0]), emu)
     page = emu.page_where(database, **{"Key result": "Grow ARR from €8.4M to €10.2M"})
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    edit_after_read(hub, "notion", lambda: emu.edit(page, Current=9_500_000))
-    emu.reset_log()
-    plans = sync(hub)
+    log = saas_e2e.edited_while_written(tmp_path, hub, emu, "notion", lambda: emu.edit(page, Current=9_500_000))
     # the first write checked (pages edited since the read, one filtered query) and held back
-    checks = [h.json() for h in emu.log if h.path.endswith("/query") and "filter" in h.json()]
+    checks = [h.json() for h in log if h.path.endswith("/query") and "filter" in h.json()]
     assert checks and checks[0]["filter"]["timestamp"] == "last_edited_time"
-    replanned(plans, "notion")  # refused as stale, read again (the edit: a conflict), pushed again
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]  # seen and settled, not overwritten blind
-    assert [h for h in emu.log if h.method == "PATCH"][0].json() == {"properties": {"Current": {"number": 9100000.0}}}
+    assert [h for h in log if h.method == "PATCH"][0].json() == {"properties": {"Current": {"number": 9100000.0}}}
     assert emu.rows(database)[0]["Current"] == 9_100_000  # the policy's choice (prefer the sheet)

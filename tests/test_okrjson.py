@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime as dt
 import json
@@ -43,6 +42,9 @@ from okrsync.model import (
 )
 from okrsync.store import Store
 from okrsync.sync import Hub
+
+from .helpers.saas_e2e import EXAMPLE as EXAMPLE_SHEET
+from .helpers.saas_e2e import csv_rows, write_sheet
 
 FIXTURES = Path(__file__).parent / "fixtures" / "okr_json"
 EXAMPLE = FIXTURES / "example.okr.json"
@@ -164,17 +166,18 @@ def test_a_file_that_is_not_okr_json_fails_the_read(tmp_path):
         list(conn.read(None))
 
 
-def _csv_rows(path: Path) -> list[dict]:
-    with path.open(newline="") as f:
-        return list(csv.DictReader(f))
+def sheet_and_archive(tmp_path) -> Hub:
+    """A hub syncing a copy of examples/okrs.csv ("sheet") with the okr-json file okrs.okr.json
+    ("archive")."""
+    shutil.copy(EXAMPLE_SHEET, tmp_path / "okrs.csv")
+    config = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv"},
+                                  "archive": {"type": "okr-json", "path": "okrs.okr.json"}})
+    return Hub(config, Store(None), CONNECTORS)
 
 
 def test_two_way_sync_between_a_sheet_and_an_okr_json_file(tmp_path):
-    shutil.copy(Path(__file__).parents[1] / "examples" / "okrs.csv", tmp_path / "okrs.csv")
-    config = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv"},
-                                  "archive": {"type": "okr-json", "path": "okrs.okr.json"}})
-    store = Store(None)
-    hub = Hub(config, store, CONNECTORS)
+    hub = sheet_and_archive(tmp_path)
+    store = hub.store
     plans = hub.run(["sheet", "archive"], store.begin_run("test"))
     created = sum(p.counters.created for p in plans if p.endpoint == "archive" and p.direction == "push")
     total = store.count()
@@ -189,14 +192,14 @@ def test_two_way_sync_between_a_sheet_and_an_okr_json_file(tmp_path):
     plans = hub.run(["archive", "sheet"], store.begin_run("test"))
     pulled = next(p for p in plans if p.endpoint == "archive" and p.direction == "pull")
     assert pulled.counters.updated == 1 and not pulled.rejected
-    assert any(kr["title"] in row.values() for row in _csv_rows(tmp_path / "okrs.csv"))
+    assert any(kr["title"] in row.values() for row in csv_rows(tmp_path))
     # and nothing is left to do
     plans = hub.run(["sheet", "archive"], store.begin_run("test"))
     assert not any(p.changes for p in plans)
 
 
 def test_export_command_writes_the_store(tmp_path):
-    shutil.copy(Path(__file__).parents[1] / "examples" / "okrs.csv", tmp_path / "okrs.csv")
+    shutil.copy(EXAMPLE_SHEET, tmp_path / "okrs.csv")
     (tmp_path / "okrsync.yaml").write_text("store: okrsync.db\nendpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n")
     runner = CliRunner()
     assert runner.invoke(cli, ["-c", str(tmp_path / "okrsync.yaml"), "pull"]).exit_code == 0
@@ -359,19 +362,13 @@ def test_typing_of_model_fields_is_what_the_schema_generator_assumed():
 
 
 def test_a_delete_in_the_sheet_leaves_the_okr_json_file(tmp_path):
-    shutil.copy(Path(__file__).parents[1] / "examples" / "okrs.csv", tmp_path / "okrs.csv")
-    config = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv"},
-                                  "archive": {"type": "okr-json", "path": "okrs.okr.json"}})
-    store = Store(None)
-    hub = Hub(config, store, CONNECTORS)
+    hub = sheet_and_archive(tmp_path)
+    store = hub.store
     hub.run(["sheet", "archive"], store.begin_run("test"))
     before = json.loads((tmp_path / "okrs.okr.json").read_text())
-    rows = _csv_rows(tmp_path / "okrs.csv")
+    rows = csv_rows(tmp_path)
     gone = rows[1]["Key result"]
-    with (tmp_path / "okrs.csv").open("w", newline="") as f:
-        writer = csv.DictWriter(f, list(rows[0]))
-        writer.writeheader()
-        writer.writerows(r for r in rows if r["Key result"] != gone)
+    write_sheet(tmp_path / "okrs.csv", [r for r in rows if r["Key result"] != gone])
     plans = hub.run(["sheet", "archive"], store.begin_run("test"))
     push = next(p for p in plans if p.endpoint == "archive" and p.direction == "push")
     assert push.counters.deleted == 1 and not push.rejected

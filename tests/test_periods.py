@@ -10,7 +10,7 @@ from okrsync.errors import MappingError
 from okrsync.mapping import Mapping, period_or_label
 from okrsync.store import Store
 from tests.helpers.clirun import run
-from tests.test_spreadsheet import connector, read, write_csv
+from tests.helpers.sheets import connector, read, write_csv
 
 D = dt.date
 

@@ -1,21 +1,13 @@
 """Plugin loading: built-ins, entry points from other distributions, start-up errors."""
 
 import json
-import textwrap
 
 import pytest
 
 from okrsync import plugins
 from okrsync.plugins import StartupError, new_plugin_manager
 
-
-def make_distribution(site, name, module, source):
-    """An installed distribution on sys.path: a module plus dist-info with an entry point."""
-    (site / f"{module}.py").write_text(textwrap.dedent(source))
-    info = site / f"{name.replace('-', '_')}-1.2.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.2\n")
-    (info / "entry_points.txt").write_text(f"[okrsync]\n{module} = {module}\n")
+from .helpers.plugins import make_distribution
 
 
 def install_connector(site, module, name, capabilities=""):
@@ -32,15 +24,6 @@ def install_connector(site, module, name, capabilities=""):
         def register_connectors(register):
             register(Fake)
     """)
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    monkeypatch.delenv("OKRSYNC_LOAD_PLUGINS", raising=False)
-    site = tmp_path / "site"
-    site.mkdir()
-    monkeypatch.syspath_prepend(str(site))
-    return site
 
 
 def test_builtin_connectors_load_without_entry_points():

@@ -268,7 +268,7 @@ def jira_probe(tmp_path, monkeypatch):
     """A Jira emulator whose only project is the sandbox SBX (the endpoint's own is OKR: the
     probe must create and search where the sandbox says), and a config probing it."""
     from .emulators.jira import JiraEmulator
-    from .test_jira_e2e import ISSUE_TYPES
+    from .helpers.jira_e2e import ISSUE_TYPES
 
     def start(search_lag=0.0, config_lag=5):
         emu = JiraEmulator(project="SBX", token="probe-T0ken", issue_types=ISSUE_TYPES, search_lag=search_lag)
@@ -326,7 +326,7 @@ def notion(tmp_path, monkeypatch):
     """A Notion emulator with the endpoint's two databases (one page of someone's in each)
     and their copies named as the sandbox, and a config probing it."""
     from .emulators.notion import Notion
-    from .test_notion_e2e import TOKEN, seed
+    from .helpers.notion_seed import TOKEN, seed
 
     with Notion(token=TOKEN) as emu:
         seed(emu)
@@ -395,7 +395,7 @@ def airtable(tmp_path, monkeypatch):
     import copy
 
     from .emulators.airtable import Airtable, _id
-    from .test_airtable_e2e import TOKEN, seed
+    from .helpers.airtable_seed import TOKEN, seed
 
     with Airtable(token=TOKEN) as emu:
         seed(emu)
@@ -492,7 +492,7 @@ def test_smartsheet_dropping_parent_id_is_reported_contradicted(smartsheet):
 def graph(tmp_path, monkeypatch):
     """A drive with the endpoint's workbook and an empty copy named as the sandbox."""
     from .emulators.graph import Graph
-    from .test_graph_excel_e2e import DRIVE, ITEM, workbook
+    from .helpers.graph_workbook import DRIVE, ITEM, workbook
 
     with Graph() as emu:
         emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook())
@@ -509,7 +509,7 @@ NUMBERS = "numbers written read back as numbers (not as text)"
 
 @pytest.mark.parametrize("mode", ["file", "range"])
 def test_graph_probe_confirms_in_the_sandbox_workbook_only(graph, mode):
-    from .test_graph_excel_e2e import DRIVE, ITEM, cells
+    from .helpers.graph_workbook import DRIVE, ITEM, cells
 
     before = graph.data(DRIVE, ITEM)
     graph.config(mode)

@@ -1,8 +1,12 @@
 """Push marks (store m008_push_marks): after a push that left an endpoint wholly in step, the
 next push looks only at what changed since, and plans exactly what a full look would."""
 
-from .helpers.memory import MemoryConnector, add, edit, find
-from .test_sync import fresh_world, make_hub, sync  # noqa: F401 - fresh_world: the autouse fixture
+import pytest
+
+from .helpers.memory import MemoryConnector, add, edit, find, make_hub
+from .helpers.saas_e2e import sync
+
+pytestmark = pytest.mark.usefixtures("fresh_world")
 
 
 def _seeded(tmp_path, krs=5):

@@ -13,9 +13,9 @@ from okrsync.connectors.spreadsheet import CsvConnector
 
 from .emulators.graph import Graph
 from .emulators.smartsheet import Row, Smartsheet
+from .helpers.graph_workbook import DRIVE, ITEM, workbook
+from .helpers.real_files import FIXTURES, REAL
 from .helpers.smartsheet_spec import smartsheet_spec
-from .test_graph_excel_e2e import DRIVE, ITEM, workbook
-from .test_real_fixtures import FIXTURES, REAL
 
 CASES = ["product-ops", "okr-bulk"]
 

@@ -246,6 +246,7 @@ def test_a_client_profile_and_a_mapping_are_loaded_safely_too(tmp_path, monkeypa
 
 # ------------------------------------------------------------------ file modes
 
+@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
 def test_the_store_and_its_wal_and_shm_are_readable_by_the_owner_only(tmp_path):
     old = os.umask(0o022)
     try:

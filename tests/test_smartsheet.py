@@ -9,18 +9,13 @@ import httpx
 import pytest
 import respx
 
-from connectors.smartsheet import SmartsheetConnector
-from connectors.spreadsheet import CsvConnector
-from okrsync.config import Config
-from okrsync.store import Store
-from okrsync.sync import Hub
-
 from .emulators.server import Request
 from .emulators.smartsheet import Smartsheet
 from .helpers.saas_e2e import csv_rows, kr, sync, write_sheet
+from .helpers.smartsheet_hub import SHEET
+from .helpers.smartsheet_hub import make_hub as smartsheet_hub
 from .helpers.smartsheet_spec import smartsheet_spec
 from .helpers.spec_check import SpecMismatch
-from .test_smartsheet_e2e import EXAMPLE, KRS, SHEET
 
 SPEC = smartsheet_spec()
 BASE = "https://api.smartsheet.com/2.0"
@@ -50,15 +45,8 @@ def emu():
 
 
 def make_hub(tmp_path, emu, **extra):
-    (tmp_path / "okrs.csv").write_bytes(EXAMPLE.read_bytes())
-    emu.add_sheet(SHEET, "OKRs")
-    if extra.get("layout") == "linked":
-        emu.add_sheet(KRS, "Key results")
-        extra = {"tables": {"objective": str(SHEET), "key_result": str(KRS)}, **extra}
-    config = Config.of(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv"},
-                                  "ss": {"type": "smartsheet", "sheet": str(SHEET), "token": "test-token", "rate": 1000,
-                                         **extra}}, {"order": ["planning-sheet", "ss"]})
-    return Hub(config, Store(None), {"csv": CsvConnector, "smartsheet": SmartsheetConnector})
+    return smartsheet_hub(tmp_path, emu, {"type": "smartsheet", "sheet": str(SHEET), "token": "test-token", "rate": 1000,
+                                          **extra})
 
 
 @pytest.mark.parametrize("layout", ["flat", "hierarchical", "linked"])

@@ -1,31 +1,23 @@
 """Smartsheet end to end: the bundled example spreadsheet ⇄ the Smartsheet emulator over real HTTP."""
 
 import functools
-import shutil
-from pathlib import Path
 
 import pytest
 
 from connectors.smartsheet import SmartsheetConnector
-from connectors.spreadsheet import CsvConnector
-from okrsync.config import Config
-from okrsync.errors import ConfigError, DeleteGuardError, FatalError, RetryableError
-from okrsync.store import Store
-from okrsync.sync import Hub
+from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .emulators.smartsheet import Smartsheet
-from .helpers.saas_e2e import csv_rows, edit_after_read, edit_row, edited_both_ways, kr, replanned, sync, write_sheet
+from .helpers import saas_e2e
+from .helpers.saas_e2e import csv_rows, edit_row, edited_both_ways, kr, sync, write_sheet
+from .helpers.smartsheet_hub import KRS, SHEET
+from .helpers.smartsheet_hub import make_hub as smartsheet_hub
 from .helpers.smartsheet_spec import smartsheet_spec
-
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "okrs.csv"
-SHEET, KRS = 4583173393803140, 2331373580117892
 
 
 @pytest.fixture
 def emu():
-    with Smartsheet() as server:
-        server.faults.hang = 0.3
-        server.spec = smartsheet_spec()  # every exchange of every test against Smartsheet's spec
+    with saas_e2e.running(Smartsheet(), spec=smartsheet_spec()) as server:  # every exchange of every test against the spec
         yield server
 
 
@@ -35,16 +27,7 @@ def options(emu, **extra):
 
 
 def make_hub(tmp_path, emu, sync=None, **extra):
-    shutil.copy(EXAMPLE, tmp_path / "okrs.csv")
-    emu.add_sheet(SHEET, "OKRs")
-    if extra.get("layout") == "linked":
-        emu.add_sheet(KRS, "Key results")
-        extra = {"tables": {"objective": str(SHEET), "key_result": str(KRS)}, **extra}
-    config = Config.of(tmp_path, {"planning-sheet": {"type": "csv", "path": "okrs.csv"}, "ss": options(emu, **extra)},
-                       {"order": ["planning-sheet", "ss"], **(sync or {})})
-    hub = Hub(config, Store(None), {"csv": CsvConnector, "smartsheet": SmartsheetConnector})
-    hub.connector("ss").api.sleep = lambda s: None
-    return hub
+    return smartsheet_hub(tmp_path, emu, options(emu, **extra), sync)
 
 
 def sheet_kr(emu, kr_id, sid=SHEET):
@@ -95,27 +78,21 @@ def test_an_edit_in_smartsheet_comes_back_and_only_the_changed_cell_is_sent(tmp_
 
 def test_a_conflict_is_settled_by_the_policy(tmp_path, emu):
     hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}})
-    sync(hub)
-    emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000)
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    sync(hub)
+    saas_e2e.conflict_settled_for_the_sheet(tmp_path, hub,
+                                            lambda: emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000))
     assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
-    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_a_row_deleted_in_smartsheet_is_deleted_under_the_guard(tmp_path, emu):
     hub = make_hub(tmp_path, emu)
     sync(hub)
     assert emu.delete_rows(SHEET, {"Key result ID": "KR-3"}) == 1
-    sync(hub)
-    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
-    assert hub.store.count("key_result") == 38
-    for n in range(4, 30):
-        emu.delete_rows(SHEET, {"Key result ID": f"KR-{n}"})
-    with pytest.raises(DeleteGuardError):
-        sync(hub)
-    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+    def delete_most():
+        for n in range(4, 30):
+            emu.delete_rows(SHEET, {"Key result ID": f"KR-{n}"})
+
+    saas_e2e.deleted_under_the_guard(tmp_path, hub, delete_most)
 
 
 def test_a_record_deleted_in_the_csv_deletes_its_row(tmp_path, emu):
@@ -237,15 +214,11 @@ def test_doctor_probes_each_sheet_once(emu):
 def test_a_row_edited_between_read_and_write_is_not_overwritten_but_read_again_and_merged(tmp_path, emu, layout):
     hub = make_hub(tmp_path, emu, sync={"conflicts": {"prefer": "planning-sheet"}}, layout=layout)
     sync(hub)
-    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
-    edit_after_read(hub, "ss", lambda: emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000))
-    emu.reset_log()
-    plans = sync(hub)
-    replanned(plans, "ss")  # refused as stale, read again (the edit: a conflict), pushed again
-    [put] = [h.json() for h in emu.log if h.method == "PUT"]  # only the write after the merge
+    log = saas_e2e.edited_while_written(tmp_path, hub, emu, "ss",
+                                        lambda: emu.edit(SHEET, {"Key result ID": "KR-1"}, Current=9_500_000))
+    [put] = [h.json() for h in log if h.method == "PUT"]  # only the write after the merge
     assert [c["value"] for c in put[0]["cells"]] == [9100000]
     assert sheet_kr(emu, "KR-1")["Current"] == 9_100_000
-    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
 
 
 def test_an_answer_off_smartsheets_spec_fails_the_test(tmp_path, monkeypatch):

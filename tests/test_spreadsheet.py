@@ -11,13 +11,15 @@ import openpyxl
 import pytest
 
 from okrsync.config import Config
-from okrsync.connector import Context, Cursor, Note, Record, Rejected, WriteBatch
+from okrsync.connector import Cursor, Note, Record, WriteBatch
 from okrsync.connectors import row_prints
 from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import Mapping
 from okrsync.store import Store
 from okrsync.sync import Hub
+
+from .helpers.sheets import connector, read, rewrite, write_csv, write_xlsx
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "okrs.csv"
@@ -60,56 +62,12 @@ LINKED = {
 # ------------------------------------------------------------------ helpers
 
 
-def write_csv(path: Path, rows: list[list], delimiter: str = ",", encoding: str = "utf-8") -> Path:
-    lines = [delimiter.join(_csv_cell(c, delimiter) for c in row) for row in rows]
-    path.write_text("\n".join(lines) + "\n", encoding=encoding)
-    return path
-
-
-def _csv_cell(value, delimiter: str) -> str:
-    text = "" if value is None else str(value)
-    if any(ch in text for ch in (delimiter, '"', "\n")):
-        return '"' + text.replace('"', '""') + '"'
-    return text
-
-
-def write_xlsx(path: Path, sheets: dict[str, list[list]], merges: dict[str, list[str]] | None = None) -> Path:
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for name, rows in sheets.items():
-        ws = wb.create_sheet(name)
-        for row in rows:
-            ws.append(row)
-        for cells in (merges or {}).get(name, []):
-            ws.merge_cells(cells)
-    wb.save(path)
-    return path
-
-
-def connector(base: Path, path: str, name: str = "sheet", **options):
-    cls = XlsxConnector if path.endswith((".xlsx", ".xlsm")) else CsvConnector
-    return cls(name, {"path": path, **options}, Context(base_dir=base))
-
-
-def read(conn, cursor=None):
-    """(records, rejected, notes) of one read."""
-    items = list(conn.read(cursor))
-    assert isinstance(items[-1], Cursor)
-    return ([i for i in items if isinstance(i, Record)], [i for i in items if isinstance(i, Rejected)],
-            [i.message for i in items if isinstance(i, Note)])
-
-
 def by_id(records):
     return {(r.kind, r.external_id): r.fields for r in records}
 
 
 def kinds(records):
     return collections.Counter(r.kind for r in records)
-
-
-def rewrite(conn, records, **batch):
-    """Write records back as unchanged (ids kept), the way a push of a sheet okrsync read does."""
-    return conn.write(WriteBatch(unchanged=[Record(r.kind, r.external_id, dict(r.fields)) for r in records], **batch))
 
 
 def table(base: Path, fmt: str, rows: list[list], name: str = "okrs") -> str:

@@ -1,7 +1,4 @@
-import os
 import sqlite3
-import stat
-from pathlib import Path
 
 import pytest
 
@@ -53,11 +50,18 @@ def test_an_older_store_is_migrated_on_open(tmp_path):
     store.close()
 
 
+def written(path, fields=None) -> tuple[Store, str]:
+    """A file store at ``path`` where a pull run wrote objective obj_1 (``fields``, else title
+    A): (store, run id)."""
+    store = Store(path)
+    run = store.begin_run("pull")
+    store.mutate(run, "sheet", "objective", "obj_1", fields or {"title": "A"})
+    return store, run
+
+
 def test_reopening_a_file_store_does_not_rerun_migrations(tmp_path):
     path = tmp_path / "okrsync.db"
-    first = Store(path)
-    run = first.begin_run("pull")
-    first.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    first, run = written(path)
     applied_at = [(m.name, m.applied_at) for m in MIGRATIONS.applied(first.db)]
     first.close()
 
@@ -74,23 +78,6 @@ def test_file_store_uses_wal(tmp_path):
     assert s.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert s.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     s.close()
-
-
-@pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
-def test_file_store_is_readable_by_its_owner_only(tmp_path):
-    old_umask = os.umask(0o022)
-    try:
-        path = tmp_path / "sub" / "okrsync.db"
-        s = Store(path)
-        run = s.begin_run("pull")
-        s.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
-        assert stat.S_IMODE(path.stat().st_mode) == 0o600
-        for side in (Path(f"{path}-wal"), Path(f"{path}-shm")):
-            if side.exists():  # SQLite gives these the main file's mode
-                assert stat.S_IMODE(side.stat().st_mode) == 0o600
-        s.close()
-    finally:
-        os.umask(old_umask)
 
 
 def test_opening_a_file_that_is_not_a_database_names_the_path(tmp_path):
@@ -163,9 +150,7 @@ def test_mutate_with_explicit_change_kind(store):
 
 def test_mutate_outside_atomic_commits_entity_and_change_rows_together(tmp_path):
     path = tmp_path / "okrsync.db"
-    s = Store(path)
-    run = s.begin_run("pull")
-    s.mutate(run, "sheet", "objective", "obj_1", {"title": "A", "owner": "ana"})
+    s, _ = written(path, {"title": "A", "owner": "ana"})
     assert not s.db.conn.in_transaction
     s.close()
 
@@ -177,9 +162,7 @@ def test_mutate_outside_atomic_commits_entity_and_change_rows_together(tmp_path)
 
 def test_mutate_is_visible_to_another_connection(tmp_path):
     path = tmp_path / "okrsync.db"
-    writer = Store(path)
-    run = writer.begin_run("pull")
-    writer.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
+    writer, _ = written(path)
     reader = sqlite3.connect(path)
     assert reader.execute("SELECT count(*) FROM changes").fetchone()[0] == 1
     reader.close()

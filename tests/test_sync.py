@@ -5,44 +5,14 @@ import time
 import pytest
 
 from okrsync import views
-from okrsync.config import Config
 from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
-from okrsync.sync import Hub
 
 from .helpers import memory
-from .helpers.memory import MemoryConnector, add, edit, find
+from .helpers.memory import MemoryConnector, add, edit, find, make_hub
+from .helpers.saas_e2e import sync
 
-
-@pytest.fixture(autouse=True)
-def fresh_world():
-    memory.WORLD.clear()
-    MemoryConnector.writes = []
-    MemoryConnector.fail_after = None
-    MemoryConnector.refuse = set()
-    MemoryConnector.lose_answer = MemoryConnector.holds_id = False
-    MemoryConnector.lag = 0.0
-    MemoryConnector.check_ins = set()
-    memory.TIME[0] = 0.0
-    yield
-    memory.WORLD.clear()
-    MemoryConnector.lose_answer = MemoryConnector.holds_id = MemoryConnector.incremental = False
-    MemoryConnector.lag = 0.0
-
-
-def make_hub(tmp_path, names=("a", "b"), sync=None, options=None, store=None, **kw):
-    cfg = Config.of(tmp_path, {n: {"type": "memory", **(options or {}).get(n, {})} for n in names},
-                    sync or {"order": list(names)})
-    hub = Hub(cfg, store or Store(None), {"memory": MemoryConnector}, **kw)
-    hub.clock, hub.sleep = memory.clock, memory.sleep  # the fake clock: listing lags pass at once
-    return hub
-
-
-def sync(hub, **kw):
-    run = hub.store.begin_run("sync")
-    plans = hub.run(list(hub.config.endpoints), run, **kw)
-    hub.store.finish_run(run, "ok", {})
-    return plans
+pytestmark = pytest.mark.usefixtures("fresh_world")
 
 
 def change_rows(hub):

@@ -20,11 +20,11 @@ from okrsync.store import Store
 from okrsync.sync import Hub
 
 from .emulators.tability import TabilityEmulator
-from .helpers.saas_e2e import sync
+from .helpers.saas_e2e import EXAMPLE, sync
+from .helpers.tability_seed import seed_from_example
 
 BASE = "https://api.tability.app"
 TOKEN = "tab-SECRET-token"
-EXAMPLE = Path(__file__).parents[1] / "examples" / "okrs.csv"
 MEMBER = {"id": "m1", "user_id": "u1", "role": "user", "cached_email": "seiji@example.com",
           "cached_firstname": "Seiji", "cached_lastname": "Ono (sample)"}
 # trimmed copies of the docs' examples (plans, outcomes, initiatives, checkins pages)
@@ -183,33 +183,6 @@ def test_a_lost_webhook_answer_is_not_posted_twice(api):
 
 
 # ------------------------------------------------------------------ end to end (emulator)
-
-COLOUR = lambda confidence: "green" if confidence >= 0.7 else "yellow" if confidence >= 0.4 else "red"  # noqa: E731
-
-
-def _num(text):
-    return float(text) if text else None
-
-
-def seed_from_example(emu: TabilityEmulator, path: Path = EXAMPLE) -> dict[str, str]:
-    """The example sheet as a user would have built it in Tability: one plan per period,
-    its objectives, their KRs as outcomes with one check-in each. Returns KR id → outcome id."""
-    rows = list(csv.DictReader(path.open(encoding="utf-8")))
-    plan = emu.add_plan("Company OKRs 2026 Q1", "2026-01-01", "2026-03-31")
-    objectives, outcomes = {}, {}
-    for row in rows:
-        if row["Objective ID"] not in objectives:
-            objectives[row["Objective ID"]] = emu.add_objective(plan, row["Objective"], row["Objective description"])
-        fmt = {"Percent": "_number_%", "Currency": "$_number_" if row["Currency"] == "USD" else "€_number_"}.get(row["Unit"], "_number_")
-        out = emu.add_outcome(objectives[row["Objective ID"]], row["Key result"], start=_num(row["Start"]),
-                              target=_num(row["Target"] or row["Range high"]), score_format=fmt, weight=float(row["Weight"] or 1),
-                              owner=row["Owner"])
-        if row["Current"]:
-            emu.add_check_in(out, float(row["Current"]), confidence=COLOUR(float(row["Confidence"] or 0.5)),
-                             author=row["Owner"], date="2026-02-01")
-        outcomes[row["Key result ID"]] = out
-    return outcomes
-
 
 def make_hub(tmp_path, emu, sheet="okrs.csv", sync=None, **tab_options):
     cfg = Config.of(tmp_path, {

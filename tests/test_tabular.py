@@ -119,19 +119,23 @@ def test_sniff_delimiter_large_sample_is_fast():
     assert time.perf_counter() - start < 2
 
 
-def test_semicolon_and_tab_files(tmp_path):
-    p = tmp_path / "semi.csv"
-    p.write_text("a;b\n1,5;2\n", encoding="utf-8")
-    assert rows_of(iter_csv(p)) == [(1, ["a", "b"]), (2, ["1,5", "2"])]
-    t = tmp_path / "tabs.tsv"
-    t.write_text("a\tb\nx, y\tz\n", encoding="utf-8")
-    assert rows_of(iter_rows(t)) == [(1, ["a", "b"]), (2, ["x, y", "z"])]
+# a file's text → its rows (line number, cells) as read
+ROWS = [
+    pytest.param("semi.csv", "a;b\n1,5;2\n", [(1, ["a", "b"]), (2, ["1,5", "2"])], id="semicolon-sniffed"),
+    pytest.param("tabs.tsv", "a\tb\nx, y\tz\n", [(1, ["a", "b"]), (2, ["x, y", "z"])], id="tab-file"),
+    pytest.param("one.tsv", "title\nShip it, fast\nHire, train\n",
+                 [(1, ["title"]), (2, ["Ship it, fast"]), (3, ["Hire, train"])], id="single-column-tsv-defaults-to-tab"),
+    pytest.param("a.csv", "a,b,c\n1\n1,2,3,4\n", [(1, ["a", "b", "c"]), (2, ["1"]), (3, ["1", "2", "3", "4"])],
+                 id="ragged-rows-kept-as-is"),
+    pytest.param("a.csv", "a,b\n\n , \n,,\n1,2\n\n", [(1, ["a", "b"]), (5, ["1", "2"])], id="blank-lines-skipped"),
+]
 
 
-def test_single_column_tsv_defaults_to_tab(tmp_path):
-    t = tmp_path / "one.tsv"
-    t.write_text("title\nShip it, fast\nHire, train\n", encoding="utf-8")
-    assert [r.cells for r in iter_rows(t)] == [["title"], ["Ship it, fast"], ["Hire, train"]]
+@pytest.mark.parametrize("name, text, rows", ROWS)
+def test_rows_as_read(tmp_path, name, text, rows):
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    assert rows_of(iter_rows(path)) == rows
 
 
 # ------------------------------------------------------------------- CSV rows
@@ -148,12 +152,6 @@ def test_multiline_cell_keeps_physical_line_numbers(tmp_path):
     ]
 
 
-def test_ragged_rows_kept_as_is(tmp_path):
-    p = tmp_path / "a.csv"
-    p.write_text("a,b,c\n1\n1,2,3,4\n", encoding="utf-8")
-    assert [r.cells for r in iter_csv(p)] == [["a", "b", "c"], ["1"], ["1", "2", "3", "4"]]
-
-
 def test_json_cell(tmp_path):
     p = tmp_path / "a.csv"
     blob = '{"krs": [' + ", ".join(f'{{"id": {i}, "t": "x, y"}}' for i in range(20000)) + "]}"
@@ -161,12 +159,6 @@ def test_json_cell(tmp_path):
     p.write_text('id,meta\n1,"' + blob.replace('"', '""') + '"\n', encoding="utf-8")
     rows = list(iter_csv(p))
     assert rows[1].cells == ["1", blob]
-
-
-def test_blank_lines_skipped(tmp_path):
-    p = tmp_path / "a.csv"
-    p.write_text("a,b\n\n , \n,,\n1,2\n\n", encoding="utf-8")
-    assert rows_of(iter_csv(p)) == [(1, ["a", "b"]), (5, ["1", "2"])]
 
 
 def test_unterminated_quote_names_file_and_line(tmp_path):

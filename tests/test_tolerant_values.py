@@ -5,9 +5,9 @@ import json
 import pytest
 
 from tests.helpers.clirun import run
-from tests.test_checkins import krs as stored
-from tests.test_checkins import make_project
-from tests.test_spreadsheet import connector, read, rewrite
+from tests.helpers.linked_project import krs as stored
+from tests.helpers.linked_project import make_project
+from tests.helpers.sheets import connector, read, rewrite
 
 CONFIG = "store: state/okrsync.db\nendpoints:\n  sheet:\n    type: csv\n    path: okrs.csv\n"
 SHEET = ("Objective,Key result,Start,Current,Target,Due,Confidence\n"

@@ -4,7 +4,6 @@ canonical records, located errors for malformed exports, and an import into the 
 import json
 import shutil
 import zipfile
-from pathlib import Path
 
 import pytest
 
@@ -15,16 +14,7 @@ from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-FIXTURES = Path(__file__).parent / "fixtures" / "viva_goals"
-
-
-def read(path, **options):
-    conn = VivaGoalsConnector("vg", {"path": str(path), **options}, Context(base_dir=FIXTURES))
-    return list(conn.read(None))
-
-
-def records(items, kind=None):
-    return {r.external_id: r for r in items if isinstance(r, Record) and (kind is None or r.kind == kind)}
+from .helpers.viva_goals import FIXTURES, read, records
 
 
 def test_the_export_folder_reads_into_canonical_records_parents_first():

@@ -11,7 +11,7 @@ from okrsync.errors import FatalError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
-from .test_viva_goals import FIXTURES, read, records
+from .helpers.viva_goals import FIXTURES, read, records
 
 
 def test_the_explorer_view_csv_reads_into_the_records_the_json_export_gives():

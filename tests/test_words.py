@@ -7,7 +7,7 @@ import pytest
 
 from okrsync import transforms as tf
 from okrsync.mapping import Mapping, parse_measure
-from tests.test_spreadsheet import connector, read, write_csv
+from tests.helpers.sheets import connector, read, write_csv
 
 
 @pytest.mark.parametrize("text, order, expected", [

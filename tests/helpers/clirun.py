@@ -1,8 +1,24 @@
-"""The okrsync command run in-process, for tests that drive it end to end."""
+"""The okrsync command run in-process, for tests that drive it end to end, and the two-sheet
+project the CLI's tests share."""
 
 from click.testing import CliRunner
 
 from okrsync.cli import cli
+
+# a project of two spreadsheets: planning-sheet (okrs.csv) and board (out/board.xlsx), store in state/
+CONFIG = """\
+store: state/okrsync.db
+endpoints:
+  planning-sheet:
+    type: csv
+    path: okrs.csv
+  board:
+    type: xlsx
+    path: out/board.xlsx
+    layout: hierarchical
+sync:
+  order: [planning-sheet, board]
+"""
 
 
 def run(*args: str, code: int = 0):

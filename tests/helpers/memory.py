@@ -6,7 +6,9 @@ write raise after that many records (a crash in the middle of a push); ``lose_an
 it raise after doing all its work (the answer lost on the way back). ``holds_id`` keeps the
 canonical id in each record it creates and reads it back (as Jira's issue property does);
 ``lag`` hides a created record from listings for that many seconds of the fake clock
-``clock()``, which ``sleep()`` advances (hand both to the hub).
+``clock()``, which ``sleep()`` advances (hand both to the hub). ``make_hub`` builds a hub of
+memory endpoints; the fixture ``fresh_world`` (offered by tests/conftest.py, used by the
+engine's test modules) empties the world and resets the switches around each test.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+import pytest
+
+from okrsync.config import Config
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
+from okrsync.store import Store
+from okrsync.sync import Hub
 
 WORLD: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}  # endpoint → (kind, id) → fields (+ "_updated")
 CLOCK = itertools.count(1)
@@ -125,3 +132,30 @@ def add(endpoint: str, kind: str, ext: str, **fields) -> None:
 def find(endpoint: str, kind: str, **match) -> list[tuple[str, dict]]:
     return [(ext, f) for (k, ext), f in WORLD.get(endpoint, {}).items()
             if k == kind and all(f.get(n) == v for n, v in match.items())]
+
+
+def make_hub(tmp_path, names=("a", "b"), sync=None, options=None, store=None, **kw) -> Hub:
+    """A hub of memory endpoints ``names`` (synced in that order unless ``sync`` says), each
+    with its ``options``, on the fake clock; ``kw`` goes to ``Hub``."""
+    cfg = Config.of(tmp_path, {n: {"type": "memory", **(options or {}).get(n, {})} for n in names},
+                    sync or {"order": list(names)})
+    hub = Hub(cfg, store or Store(None), {"memory": MemoryConnector}, **kw)
+    hub.clock, hub.sleep = clock, sleep  # the fake clock: listing lags pass at once
+    return hub
+
+
+@pytest.fixture
+def fresh_world():
+    """An empty world, no switch on and the fake clock at 0 for the test; emptied after it."""
+    WORLD.clear()
+    MemoryConnector.writes = []
+    MemoryConnector.fail_after = None
+    MemoryConnector.refuse = set()
+    MemoryConnector.lose_answer = MemoryConnector.holds_id = False
+    MemoryConnector.lag = 0.0
+    MemoryConnector.check_ins = set()
+    TIME[0] = 0.0
+    yield
+    WORLD.clear()
+    MemoryConnector.lose_answer = MemoryConnector.holds_id = MemoryConnector.incremental = False
+    MemoryConnector.lag = 0.0

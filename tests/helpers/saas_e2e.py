@@ -3,10 +3,14 @@ with one emulated tool through the real hub."""
 
 import csv
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
+
+import pytest
 
 from okrsync import plugins
 from okrsync.config import Config
+from okrsync.errors import DeleteGuardError
 from okrsync.store import Store
 from okrsync.sync import Hub
 
@@ -26,6 +30,27 @@ def make_hub(tmp_path, name: str, options: dict):
     return hub, sheet
 
 
+@contextmanager
+def running(server, seed=lambda emu: None, spec=None, hang: float = 0.3):
+    """``server`` (an emulator) started and seeded; a request a fault hangs hangs ``hang``
+    seconds; with ``spec``, every exchange is checked against the vendor's API description."""
+    with server:
+        seed(server)
+        server.faults.hang = hang
+        if spec is not None:
+            server.spec = spec
+        yield server
+
+
+def settled(hub, emu):
+    """``hub`` after two syncs (the second brings in what the tool computes once the records
+    exist: Notion's rollups, Airtable's counts), with the emulator's log emptied."""
+    sync(hub)
+    sync(hub)
+    emu.reset_log()
+    return hub
+
+
 def prefer_sheet(hub):
     """The hub with conflicts settled for the CSV ("sheet"); returned for chaining."""
     from okrsync import policy
@@ -43,10 +68,11 @@ def write_sheet(path, rows: list[dict]) -> None:
         writer.writerows(rows)
 
 
-def sync(hub):
-    """One full run (pull then push, every endpoint); its plans."""
+def sync(hub, **kw):
+    """One full run of any hub (pull then push, every endpoint; ``kw`` goes to ``Hub.run``);
+    its plans."""
     run = hub.store.begin_run("sync")
-    plans = hub.run(list(hub.config.endpoints), run)
+    plans = hub.run(list(hub.config.endpoints), run, **kw)
     hub.store.finish_run(run, "ok", {})
     return plans
 
@@ -74,6 +100,46 @@ def edited_both_ways(tmp_path, hub, emu, edit_in_tool) -> list:
     edit_row(tmp_path / "okrs.csv", "KR-5", Current="77")
     emu.reset_log()
     sync(hub)
+    return emu.log
+
+
+def conflict_settled_for_the_sheet(tmp_path, hub, edit_in_tool) -> None:
+    """The conflict every table service runs, on a hub whose policy prefers the sheet: after a
+    first sync ``edit_in_tool()`` sets KR-1's Current to 9500000 in the tool while the sheet
+    sets it to 9100000; the next sync keeps the sheet's value and logs the conflict. The
+    caller then asserts that the tool holds 9100000 too."""
+    sync(hub)
+    edit_in_tool()
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    sync(hub)
+    assert kr(csv_rows(tmp_path), "KR-1")["Current"] == "9100000"
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]
+
+
+def deleted_under_the_guard(tmp_path, hub, delete_most) -> None:
+    """The scenario every table service runs once KR-3 was deleted in the tool: a sync deletes
+    it from the sheet and the store (38 KRs left); then ``delete_most()`` deletes most KRs in
+    the tool at once, and the delete guard stops the next sync before anything is written."""
+    sync(hub)
+    assert not [r for r in csv_rows(tmp_path) if r["Key result ID"] == "KR-3"]
+    assert hub.store.count("key_result") == 38
+    delete_most()
+    with pytest.raises(DeleteGuardError):
+        sync(hub)
+    assert len([r for r in csv_rows(tmp_path) if r["Key result ID"]]) == 38
+
+
+def edited_while_written(tmp_path, hub, emu, name: str, edit_in_tool) -> list:
+    """The race every table service runs, on a hub in step whose policy prefers the sheet:
+    KR-1's Current is set to 9100000 in the sheet and, right after okrsync's read of endpoint
+    ``name``, to 9500000 in the tool by ``edit_in_tool()``. The sync's first write must be
+    refused as stale, the record read again (a conflict, logged) and written again
+    (``replanned``). Returns the emulator's log of that sync."""
+    edit_row(tmp_path / "okrs.csv", "KR-1", Current="9100000")
+    edit_after_read(hub, name, edit_in_tool)
+    emu.reset_log()
+    replanned(sync(hub), name)
+    assert [c for c in hub.store.changes() if c["kind"] == "conflict"]  # seen and settled, not overwritten blind
     return emu.log
 
 

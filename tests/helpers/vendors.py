@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import csv
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,8 @@ from okrsync import plugins
 from okrsync.config import Config
 from okrsync.store import Store
 from okrsync.sync import Hub
+
+from .saas_e2e import running
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "okrs.csv"
 SID = "1FaultFaultFaultFaultFaultFault000000"
@@ -51,17 +52,11 @@ class Vendor:
 
 # ------------------------------------------------------------------ emulators, seeded
 
-@contextmanager
-def _running(emu, seed: Callable[[Any], object] = lambda emu: None, spec: Any = None) -> Iterator[Any]:
-    """``emu`` started and seeded; a request a fault hangs hangs 1.2 s (the suites' timeout is
-    1 s: a loaded CI machine answers a plain request slower than 0.25 s now and then); with
-    ``spec``, every exchange is checked against the vendor's API description."""
-    with emu:
-        seed(emu)
-        emu.faults.hang = 1.2
-        if spec is not None:
-            emu.spec = spec
-        yield emu
+def _running(emu, seed: Callable[[Any], object] = lambda emu: None, spec: Any = None):
+    """``emu`` started and seeded (``saas_e2e.running``); a request a fault hangs hangs 1.2 s:
+    the suites' timeout is 1 s, and a loaded CI machine answers a plain request slower than
+    0.25 s now and then."""
+    return running(emu, seed, spec, hang=1.2)
 
 
 def _add_users(emu) -> None:
@@ -135,7 +130,7 @@ def _quantive():
 
 def _tability():
     from ..emulators.tability import TabilityEmulator
-    from ..test_tability import seed_from_example
+    from .tability_seed import seed_from_example
 
     return _running(TabilityEmulator(token="tab-SECRET-a81f"), seed_from_example)
 
@@ -150,14 +145,14 @@ def _smartsheet():
 
 def _notion():
     from ..emulators.notion import Notion
-    from ..test_notion_e2e import seed
+    from .notion_seed import seed
 
     return _running(Notion(token="secret_NOTION-SECRET-77aa"), seed)
 
 
 def _airtable():
     from ..emulators.airtable import Airtable
-    from ..test_airtable_e2e import seed
+    from .airtable_seed import seed
 
     def seed_and_say_when(emu):
         seed(emu)
@@ -170,15 +165,15 @@ def _airtable():
 
 def _graph():
     from ..emulators.graph import Graph
-    from ..test_graph_excel_e2e import DRIVE, ITEM, workbook
     from .graph_spec import GraphSpec
+    from .graph_workbook import DRIVE, ITEM, workbook
 
     return _running(Graph(tokens={"graph-SECRET-token-9a1b"}), lambda emu: emu.add_file(DRIVE, ITEM, "OKRs 2026.xlsx", workbook()),
                     GraphSpec.load())
 
 
 def _graph_titles(emu) -> list[str]:
-    from ..test_graph_excel_e2e import DRIVE, ITEM, cells
+    from .graph_workbook import DRIVE, ITEM, cells
 
     return [r.get("Key result") or r.get("Objective") for r in cells(emu.data(DRIVE, ITEM))]
 
