@@ -41,12 +41,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from okrsync import hookimpl, periods, tabular, unparsed
+from okrsync import hookimpl, tabular, unparsed
 from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
-from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
+from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Table, json_value, nest_extra, settle_key_result, settle_record
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
 from . import csv_patch, row_prints, sheet_checks, sheet_writer
@@ -78,7 +78,6 @@ SHEET_OPTIONS = {
     "period_from": "an objective's period built from several columns, e.g. '{Year} {Cycle}' or [Year, Quarter]",
     **MAPPING_OPTIONS,
 }
-_JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
                for kind in KINDS}
@@ -647,12 +646,9 @@ class SpreadsheetConnector(Connector):
             settle_key_result(fields)
         if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
             return Rejected(where, "a check-in needs a key result id and a date")
-        periods.settle(fields, extra, self.endpoint)
-        for name, value in fields.items():
-            if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
-                fields[name] = json_value(value)
+        settle_record(fields, extra, self.endpoint)
         ext = ext or derived_id(kind, fields)
-        entity = ENTITY_TYPES[kind](id=ext, extra=_nest(extra), **fields)
+        entity = ENTITY_TYPES[kind](id=ext, extra=nest_extra(extra), **fields)
         found = problems(entity)
         errors = [p for p in found if p.severity == "error"] if found else found  # most records: none
         if errors:
@@ -1002,14 +998,6 @@ def _unescaped(cells: list[Any]) -> list[Any]:
 def _named(fields: dict[str, Any] | None) -> bool:
     # both keys spelled out rather than any() over a generator: called for every row read
     return bool(fields) and (fields.get("title") not in (None, "") or fields.get("id") not in (None, ""))
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    nested: dict[str, dict[str, Any]] = {}
-    for key, value in flat.items():
-        _, ns, name = key.split(".", 2)
-        nested.setdefault(ns, {})[name] = value
-    return nested
 
 
 def _where(row: tabular.RawRow) -> str:
