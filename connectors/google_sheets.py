@@ -38,19 +38,17 @@ from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
-from .common import API_OPTIONS, check_endpoint, new_api
-from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+from .common import check_endpoint, new_api
+from .spreadsheet import SpreadsheetConnector, service_options
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 MAX_CELL = 50_000  # characters in one cell (Google's "Files you can store in Google Drive")
-OPTIONS = {
-    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+OPTIONS = service_options({
     "spreadsheet": "the spreadsheet's id or URL (https://docs.google.com/spreadsheets/d/ID/edit)",
     "sheet": "the tab that holds the OKRs (flat and hierarchical layouts)",
     "auth": "{bearer: {$env: GOOGLE_TOKEN}} or {service_account: {$file: key.json}}",
     "hide_ids": "hide the id columns okrsync adds (default false)",
-    **SHEET_OPTIONS,
-}
+})
 _ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)|^([A-Za-z0-9_-]{20,})$")
 _CELL = re.compile(r"([A-Z]+)(\d+)$")
 

@@ -50,6 +50,7 @@ from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Table, jso
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
 from . import csv_patch, row_prints, sheet_checks, sheet_writer
+from .common import API_OPTIONS
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
@@ -78,6 +79,14 @@ SHEET_OPTIONS = {
     "period_from": "an objective's period built from several columns, e.g. '{Year} {Cycle}' or [Year, Quarter]",
     **MAPPING_OPTIONS,
 }
+
+
+def service_options(own: dict[str, str]) -> dict[str, str]:
+    """The options of a spreadsheet connector over a service's API (Google Sheets, Graph,
+    Smartsheet, Notion, Airtable): the API options but ``mapping`` (a sheet's is the
+    spreadsheet mapping of SHEET_OPTIONS) and ``users`` (owners are e-mail cells), then the
+    connector's ``own``, then SHEET_OPTIONS."""
+    return {**{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")}, **own, **SHEET_OPTIONS}
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
                for kind in KINDS}
