@@ -31,11 +31,9 @@ BATCH = 10
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=100, rate_scale=2.0)
+    args, rate, work = saas_migration.start(__doc__, "airtable", RATE, objectives=100, rate_scale=2.0)
     from connectors.airtable import AirtableConnector
 
-    rate = RATE * args.rate_scale
-    work = saas_migration.csv_work("airtable-bench-", args.objectives)
     with Airtable(token="pat_bench") as emu:
         saas_migration.people(emu)
         objectives = emu.add_table("Objectives", {"Objective": {"type": "singleLineText"},
@@ -48,17 +46,14 @@ def main() -> int:
             "Owner": {"type": "singleCollaborator"}, "Unit": {"type": "singleSelect"}, "Start": number,
             "Current": number, "Target": number, "Weight": number, "Confidence": number,
             "Status": {"type": "singleSelect"}, "Due": {"type": "date"}})
-        saas_migration.paced(emu, args, rate)
-        hub = saas_migration.csv_hub(work, "airtable", {
+        _, wall = saas_migration.migrated(work, emu, args, rate, "airtable", {
             "type": "airtable", "url": emu.url, "token": "pat_bench", "rate": rate, "base": emu.base,
             "tables": {"objective": "Objectives", "key_result": "Key results"}}, {"airtable": AirtableConnector})
-        wall = saas_migration.migrate(hub, ["sheet", "airtable"])
         minimum = 1 + 2 + math.ceil(args.objectives / BATCH) + math.ceil(5 * args.objectives / BATCH)
         figures = saas_migration.figures(args, emu, len(emu.rows(krs)), minimum, wall)
         errors = list(emu.errors)
     return saas_migration.report(
-        f"Airtable migration: {args.objectives} objectives, {5 * args.objectives} KRs, latency "
-        f"{args.latency * 1000:.0f} ms, limit {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Airtable migration", args, rate, RATE), figures,
         "schema + 1 page per table + creates in tens", rate, RATE, args.out, extra_ok=not errors)
 
 

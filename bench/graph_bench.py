@@ -45,18 +45,14 @@ def empty_workbook() -> bytes:
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=100, rate_scale=1.0)
+    args, rate, work = saas_migration.start(__doc__, "graph", RATE, objectives=100, rate_scale=1.0)
     from connectors.graph_excel import RANGE_ROWS, GraphExcelConnector
 
-    rate = RATE * args.rate_scale
-    work = saas_migration.csv_work("graph-bench-", args.objectives)
     with Graph() as emu:
         emu.add_file(DRIVE, ITEM, "OKRs.xlsx", empty_workbook())
-        saas_migration.paced(emu, args, rate)
-        hub = saas_migration.csv_hub(work, "excel", {
+        hub, wall = saas_migration.migrated(work, emu, args, rate, "excel", {
             "type": "graph-excel", "url": emu.url + "/v1.0", "drive": DRIVE, "item": ITEM, "sheet": "OKRs",
             "mode": "range", "rate": rate, "auth": {"bearer": "graph-test-token"}}, {"graph-excel": GraphExcelConnector})
-        wall = saas_migration.migrate(hub, ["sheet", "excel"])
         rows = 1 + 5 * args.objectives  # the header and one row per KR
         figures = saas_migration.figures(args, emu, _krs(emu), 2 + 1 + math.ceil(rows / RANGE_ROWS), wall)
         update = [h.method for h in saas_migration.edited_sync(hub, ["sheet", "excel"], work, emu, figures)]
@@ -65,8 +61,7 @@ def main() -> int:
     edited = 5 * args.objectives // 100
     print(f"then 1 % of the KRs edited in the CSV ({figures['update_wall_s']:.2f} s): {', '.join(update)}")
     return saas_migration.report(
-        f"Graph (workbook range API) migration: {args.objectives} objectives, {5 * args.objectives} KRs, latency "
-        f"{args.latency * 1000:.0f} ms, pace {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Graph (workbook range API) migration", args, rate, RATE, "pace"), figures,
         f"item + used range + eTag check + ⌈rows/{RANGE_ROWS}⌉ range PATCHes", rate, RATE, args.out,
         extra_ok=not errors and update == ["GET", "GET", "GET", *["PATCH"] * edited])
 

@@ -29,11 +29,9 @@ RATE = 3.0  # average requests/s per integration (developers.notion.com/referenc
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=20, rate_scale=10.0)
+    args, rate, work = saas_migration.start(__doc__, "notion", RATE, objectives=20, rate_scale=10.0)
     from connectors.notion import NotionConnector
 
-    rate = RATE * args.rate_scale
-    work = saas_migration.csv_work("notion-bench-", args.objectives)
     with Notion(token="secret_bench") as emu:
         saas_migration.people(emu)
         objectives = emu.add_database("Objectives", {"Objective": {"type": "title"}, "Objective owner": {"type": "people"},
@@ -43,16 +41,13 @@ def main() -> int:
             "Owner": {"type": "people"}, "Unit": {"type": "select"}, "Start": {"type": "number"},
             "Current": {"type": "number"}, "Target": {"type": "number"}, "Weight": {"type": "number"},
             "Confidence": {"type": "number"}, "Status": {"type": "status"}, "Due": {"type": "date"}})
-        saas_migration.paced(emu, args, rate)
-        hub = saas_migration.csv_hub(work, "notion", {
+        _, wall = saas_migration.migrated(work, emu, args, rate, "notion", {
             "type": "notion", "url": emu.url, "token": "secret_bench", "rate": rate,
             "tables": {"objective": objectives, "key_result": krs}}, {"notion": NotionConnector})
-        wall = saas_migration.migrate(hub, ["sheet", "notion"])
         figures = saas_migration.figures(args, emu, len(emu.rows(krs)), 2 * 2 + 1 + 6 * args.objectives, wall)
         errors = list(emu.errors)
     return saas_migration.report(
-        f"Notion migration: {args.objectives} objectives, {5 * args.objectives} KRs, latency {args.latency * 1000:.0f} ms, "
-        f"limit {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Notion migration", args, rate, RATE), figures,
         "2 × (schema + query) + 1 user listing + 1 per page", rate, RATE, args.out, extra_ok=not errors)
 
 

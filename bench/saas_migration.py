@@ -7,13 +7,19 @@ time; ``report(title, figures, rate, real_rate, out, extra_ok)`` prints the tabl
 (requests / minimum ≤ 1.1, wall / floor ≤ 1.2, no 429) and writes it as JSON to ``out``;
 its result is the exit code.
 
-The run itself, the same in each: ``csv_work(prefix, objectives)`` a fresh folder with
-okrs.csv (N objectives × 5 KRs); ``people(emu)`` the owners that CSV names, as users of
-the service; ``paced(emu, args, rate)`` the emulator's latency and limit; ``csv_hub(work,
-name, endpoint, connectors)`` a hub syncing the CSV to the endpoint; ``figures(args, emu,
-made, minimum, wall)`` the figures ``report`` reads; ``edited_sync(hub, names, work, emu,
-figures)`` 1 % of the KRs edited in the CSV and a second sync, its wall time and 429s
-added to ``figures``, the requests it sent returned.
+The run itself, the same in each (Graph's too):
+
+- ``start(doc, service, real_rate, objectives, rate_scale)``: ``options``, the rate the run
+  paces at, and a fresh folder with okrs.csv (N objectives × 5 KRs);
+- ``people(emu)``: the owners that CSV names, as users of the service;
+- ``paced(emu, args, rate)``: the emulator's latency and limit;
+- ``csv_hub(work, name, endpoint, connectors)``: a hub syncing the CSV to the endpoint;
+  ``migrated(work, emu, args, rate, name, endpoint, connectors)``: paced, the hub, and one
+  timed migration: (hub, wall time);
+- ``figures(args, emu, made, minimum, wall)``: the figures ``report`` reads;
+  ``headline(what, args, rate, real_rate)``: its title;
+- ``edited_sync(hub, names, work, emu, figures)``: 1 % of the KRs edited in the CSV and a
+  second sync, its wall time and 429s added to ``figures``; the requests it sent.
 """
 
 from __future__ import annotations
@@ -44,12 +50,15 @@ def migrate(hub, names: list[str], kind: str = "migrate") -> float:
     return time.perf_counter() - start
 
 
-def csv_work(prefix: str, objectives: int) -> Path:
+def start(doc: str, service: str, real_rate: float, objectives: int, rate_scale: float):
+    """The command line read (``options``) and a fresh folder holding okrs.csv: (args, the
+    rate the run paces at, the folder)."""
     from bench.google_sheets_bench import write_csv
 
-    work = Path(tempfile.mkdtemp(prefix=prefix))
-    write_csv(work / "okrs.csv", objectives)
-    return work
+    args = options(doc, objectives, rate_scale)
+    work = Path(tempfile.mkdtemp(prefix=f"{service}-bench-"))
+    write_csv(work / "okrs.csv", args.objectives)
+    return args, real_rate * args.rate_scale, work
 
 
 def people(emu) -> None:
@@ -70,6 +79,19 @@ def csv_hub(work: Path, name: str, endpoint: dict[str, Any], connectors: dict[st
 
     config = Config.of(work, {"sheet": {"type": "csv", "path": "okrs.csv"}, name: endpoint}, {"order": ["sheet", name]})
     return Hub(config, Store(None), {"csv": CsvConnector, **connectors})
+
+
+def migrated(work: Path, emu, args: argparse.Namespace, rate: float, name: str, endpoint: dict[str, Any],
+             connectors: dict[str, type]):
+    """The emulator ``paced``, then the CSV migrated to the endpoint once: (the hub, its wall time)."""
+    paced(emu, args, rate)
+    hub = csv_hub(work, name, endpoint, connectors)
+    return hub, migrate(hub, ["sheet", name])
+
+
+def headline(what: str, args: argparse.Namespace, rate: float, real_rate: float, limit: str = "limit") -> str:
+    return (f"{what}: {args.objectives} objectives, {5 * args.objectives} KRs, latency {args.latency * 1000:.0f} ms, "
+            f"{limit} {real_rate:g} req/s × {args.rate_scale:g} = {rate:g} req/s")
 
 
 def figures(args: argparse.Namespace, emu, made: int, minimum: int, wall: float) -> dict[str, Any]:

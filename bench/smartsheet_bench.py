@@ -35,18 +35,14 @@ MAX_ROWS = 500  # rows per add request (API reference, "Limitations")
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=100, rate_scale=4.0)
+    args, rate, work = saas_migration.start(__doc__, "smartsheet", RATE, objectives=100, rate_scale=4.0)
     from connectors.smartsheet import SmartsheetConnector
 
-    rate = RATE * args.rate_scale
-    work = saas_migration.csv_work("smartsheet-bench-", args.objectives)
     with Smartsheet() as emu:
         emu.add_sheet(SHEET, "OKRs")
-        saas_migration.paced(emu, args, rate)
-        hub = saas_migration.csv_hub(work, "ss", {
+        hub, wall = saas_migration.migrated(work, emu, args, rate, "ss", {
             "type": "smartsheet", "sheet": str(SHEET), "url": emu.url + "/2.0", "token": "test-token",
             "layout": "hierarchical", "rate": rate}, {"smartsheet": SmartsheetConnector})
-        wall = saas_migration.migrate(hub, ["sheet", "ss"])
         figures = saas_migration.figures(args, emu, sum(1 for r in emu.records(SHEET) if r.get("Key result ID")),
                                          1 + 1 + math.ceil(args.objectives / MAX_ROWS) + args.objectives, wall)
         # then 1 % of the KRs change in the CSV: one read, one update of only their rows
@@ -56,8 +52,7 @@ def main() -> int:
     print(f"then 1 % of the KRs edited in the CSV ({figures['update_wall_s']:.2f} s): "
           + ", ".join(f"{m}" + (f" ({n} rows)" if m == "PUT" else "") for m, n in update))
     return saas_migration.report(
-        f"Smartsheet migration (hierarchical): {args.objectives} objectives, {5 * args.objectives} KRs, latency "
-        f"{args.latency * 1000:.0f} ms, limit {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Smartsheet migration (hierarchical)", args, rate, RATE), figures,
         "1 read + 1 columns + ⌈N/500⌉ objective adds + N KR adds", rate, RATE, args.out,
         extra_ok=not errors and update == [("GET", 0), ("PUT", 5 * args.objectives // 100)])
 
