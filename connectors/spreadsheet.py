@@ -46,7 +46,18 @@ from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
-from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Table, json_value, nest_extra, settle_key_result, settle_record
+from okrsync.mapping import (
+    MODEL_FIELDS,
+    TITLED,
+    CellError,
+    Mapping,
+    Table,
+    json_value,
+    lacking,
+    nest_extra,
+    settle_key_result,
+    settle_record,
+)
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
 from . import csv_patch, row_prints, sheet_checks, sheet_writer
@@ -87,6 +98,9 @@ def service_options(own: dict[str, str]) -> dict[str, str]:
     spreadsheet mapping of SHEET_OPTIONS) and ``users`` (owners are e-mail cells), then the
     connector's ``own``, then SHEET_OPTIONS."""
     return {**{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")}, **own, **SHEET_OPTIONS}
+# what a row lacking what its record needs is refused with (mapping.lacking), bar a title
+_LACKING = {"objective": "key result has no objective (fill the objective column)",
+            "key result and date": "a check-in needs a key result id and a date"}
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
                for kind in KINDS}
@@ -645,16 +659,15 @@ class SpreadsheetConnector(Connector):
         if ext and kind in self._scoped:  # "KR1" under every objective: unique only with its parent's id
             parent = next((fields.get(r) for r in ("parent_id", "key_result_id", "objective_id") if fields.get(r)), None)
             ext = f"{parent}/{ext}" if parent else ext
-        if kind in TITLED and not fields.get("title"):
+        gap = lacking(kind, fields)
+        if gap == "title":  # a row without a title and without anything else is no record at all
             return Rejected(where, f"{kind.replace('_', ' ')} has no title") if ext or content else None
+        if kind == "key_result" and fields.get("objective_id") == _REJECTED:
+            return Rejected(where, "its objective (above) could not be read")
+        if gap:
+            return Rejected(where, _LACKING[gap])
         if kind == "key_result":
-            if fields.get("objective_id") == _REJECTED:
-                return Rejected(where, "its objective (above) could not be read")
-            if not fields.get("objective_id"):
-                return Rejected(where, "key result has no objective (fill the objective column)")
             settle_key_result(fields)
-        if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
-            return Rejected(where, "a check-in needs a key result id and a date")
         settle_record(fields, extra, self.endpoint)
         ext = ext or derived_id(kind, fields)
         entity = ENTITY_TYPES[kind](id=ext, extra=nest_extra(extra), **fields)

@@ -58,7 +58,7 @@ from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError
-from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, nest_extra, settle_key_result, settle_record
+from okrsync.mapping import MODEL_FIELDS, Mapping, Measure, lacking, nest_extra, settle_key_result, settle_record
 from okrsync.model import DIRECTIONS, ENTITY_TYPES, KINDS, REFERENCES, UNITS, problems, to_fields
 
 from . import line_grammar, structured_writer
@@ -82,6 +82,10 @@ _MISS = object()
 _MEMO_MAX = 100_000  # parsed values remembered per field
 _UNIQUE = {"title", "description", "note"}  # values that rarely repeat: not worth remembering
 _SCALARS = frozenset({str, int, float, bool})
+# what a record lacking what it needs is refused with (mapping.lacking)
+_LACKING = {"title": "{kind} has no title (the mapping's title field is blank or missing)",
+            "objective": "key result has no objective: nest it under an objective part or map objective_id",
+            "key result and date": "a check-in needs a key result (its parent) and a date (at)"}
 _IMMUTABLE = (str, int, float, bool, dt.date, Measure, tf.PeriodLabel)  # parsed values safe to share
 
 
@@ -379,14 +383,11 @@ class StructuredConnector(Connector):
 
     def finish(self, kind: str, ext: str, fields: dict, extra: dict, where: str, state: _State) -> Record | Rejected:
         """Converted fields (references filled) → a checked record, or why it is rejected."""
-        if kind in TITLED and not fields.get("title"):
-            return Rejected(where, f"{kind.replace('_', ' ')} has no title (the mapping's title field is blank or missing)")
+        gap = lacking(kind, fields)
+        if gap:
+            return Rejected(where, _LACKING[gap].format(kind=kind.replace("_", " ")))
         if kind == "key_result":
-            if not fields.get("objective_id"):
-                return Rejected(where, "key result has no objective: nest it under an objective part or map objective_id")
             settle_key_result(fields)
-        if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
-            return Rejected(where, "a check-in needs a key result (its parent) and a date (at)")
         settle_record(fields, extra, self.endpoint)
         try:
             entity = ENTITY_TYPES[kind](id=ext, extra=nest_extra(extra), **fields)

@@ -771,6 +771,19 @@ def settle_record(fields: dict[str, Any], extra: dict[str, Any], endpoint: str) 
             fields[name] = json_value(value)
 
 
+def lacking(kind: str, fields: dict[str, Any]) -> str | None:
+    """What a record of ``kind`` cannot be without and ``fields`` lack, for each reader to say
+    in its own terms (a column to fill, a part to nest under): "title" (an objective, KR or
+    initiative), "objective" (a KR), "key result and date" (a check-in); None when nothing."""
+    if kind in TITLED and not fields.get("title"):
+        return "title"
+    if kind == "key_result" and not fields.get("objective_id"):
+        return "objective"
+    if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
+        return "key result and date"
+    return None
+
+
 def nest_extra(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """``{"extra.<ns>.<key>": value}`` as an entity's ``extra``: ``{ns: {key: value}}``."""
     nested: dict[str, dict[str, Any]] = {}
