@@ -1,6 +1,6 @@
 """What the connectors that keep OKR tables in a remote service share (Smartsheet sheets,
-Notion databases): the tables read once per run, kept for the write of the same run, and
-the cursor as a digest of their cells.
+Notion databases, Airtable tables): the tables read once per run, kept for the write of
+the same run, and the cursor as a digest of their cells.
 
 ``Tables(fetch)``: ``fetch()`` returns {table id → an object with ``values`` (header, then
 rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
@@ -16,11 +16,22 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
   None when no table has a row.
 
 The connectors' own methods that only hand over to this module are these functions, set
-as class attributes (``_rows = remote_tables.rows``): ``call`` (``advised`` with the
-class's ``advice``), ``take_counts``, ``read``, ``rows``, ``updated``, ``fingerprint``, and
-``write``, which also hands the hub the ids a service gave to records
-created (``conn.created``: id the hub proposed → the service's id) and the records it
-refused (``conn.rejected``).
+on the class by the decorator ``@table_service`` (``_rows = remote_tables.rows``, with
+``tabbed`` and ``parent_ids_on_rows``): ``call`` (``advised`` with the class's ``advice``),
+``take_counts``, ``read``, ``rows``, ``updated``, ``fingerprint``, and ``write``, which also
+hands the hub the ids a service gave to records created (``conn.created``: id the hub
+proposed → the service's id) and the records it refused (``conn.rejected``).
+
+``layout_of(conn, endpoint, options, single, named, example)``: the endpoint's options
+checked and its layout, or a ConfigError saying which tables to give.
+
+Notion and Airtable keep each table as a ``Listed`` (schema, columns, cells, record ids and
+parents, what a write checks is unchanged): ``fill(records, add, conn)`` reads records into
+it (parent first in the hierarchical layout), ``again()`` is an empty copy to list the table
+into again, ``edited(now)`` the records changed between the two. On a write,
+``field_values(conn, names, schema, cells, ident, new, value, writable, noun)`` is what is
+sent for a row's cells (computed fields refused, a value the service cannot hold rejected
+with the reason) and ``linked_ids(conn, text, valid, refusal)`` the records a link cell names.
 
 ``listing(page, expired)``: every item of a paged listing, ``page(token) → (items, next
 token or None)``; an item served twice is kept once, and a page token the service calls
