@@ -228,7 +228,7 @@ class _Grid:
     @classmethod
     def of(cls, value_range: dict[str, Any]) -> _Grid:
         found = _CELL.search(str(value_range.get("range") or "").rsplit(":", 1)[-1])
-        rows, columns = (int(found.group(2)), _column_number(found.group(1))) if found else (None, None)
+        rows, columns = tabular.cell_ref(found.group(0)) if found else (None, None)
         return cls([list(r) for r in value_range.get("values") or []], rows, columns)
 
     def changes(self, new: list[list], tab: str) -> tuple[list[dict], tuple[int, list[list]] | None]:
@@ -338,13 +338,6 @@ def _quote(tab: str) -> str:
 
 def _a1(tab: str, row1: int, col1: int, row2: int, col2: int) -> str:
     return f"{_quote(tab)}!{tabular.column_letter(col1)}{row1}:{tabular.column_letter(max(col1, col2))}{row2}"
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 # ------------------------------------------------------------ credentials
