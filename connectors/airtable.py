@@ -185,7 +185,8 @@ class AirtableConnector(SpreadsheetConnector):
         """A record as a row of ``table`` (its cells in the columns' order, its parent record)."""
         values = record.get("fields", {})
         row = [record["id"] if n is None else _cell(table.schema[n], values.get(n)) for n in table.columns]
-        table.add(record["id"], row, (values.get(table.parent) or [None])[0] if table.parent else None)
+        parent = (values.get(table.parent) or [None])[0] if table.parent else None
+        table.add(record["id"], row, parent)
 
     def edited_since(self, table: Listed) -> set[str]:
         """The records of a table changed since it was read: Airtable keeps no version of a

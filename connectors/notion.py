@@ -180,7 +180,8 @@ class NotionConnector(SpreadsheetConnector):
         """A page as a row of ``db`` (its cells in the columns' order, its parent page)."""
         values = page.get("properties", {})
         row = [page["id"] if n is None else _cell(values.get(n)) for n in db.columns]
-        db.add(page["id"], row, next(iter(_cell(values.get(db.parent)).split(", ")), "") or None if db.parent else None)
+        parent = next(iter(_cell(values.get(db.parent)).split(", ")), "") or None if db.parent else None
+        db.add(page["id"], row, parent)
 
     def edited_since(self, ident: str, db: Listed) -> set[str]:
         """The pages of a database edited since it was read: listed again (only pages edited on
