@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import saas_migration  # noqa: E402
-from bench.google_sheets_bench import write_csv  # noqa: E402
 from tests.emulators.airtable import Airtable  # noqa: E402
 
 RATE = 5.0  # requests/s per base (airtable.com/developers/web/api/rate-limits)
@@ -33,19 +31,11 @@ BATCH = 10
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=100, rate_scale=2.0)
+    args, rate, work = saas_migration.start(__doc__, "airtable", RATE, objectives=100, rate_scale=2.0)
     from connectors.airtable import AirtableConnector
-    from connectors.spreadsheet import CsvConnector
-    from okrsync.config import Config
-    from okrsync.store import Store
-    from okrsync.sync import Hub
 
-    rate = RATE * args.rate_scale
-    work = Path(tempfile.mkdtemp(prefix="airtable-bench-"))
-    write_csv(work / "okrs.csv", args.objectives)
     with Airtable(token="pat_bench") as emu:
-        for email in [f"owner{n}@example.com" for n in range(40)] + [f"kr{n}@example.com" for n in range(60)]:
-            emu.add_user(email)
+        saas_migration.people(emu)
         objectives = emu.add_table("Objectives", {"Objective": {"type": "singleLineText"},
                                                   "Objective owner": {"type": "singleCollaborator"},
                                                   "Period": {"type": "singleSelect"}})
@@ -56,22 +46,14 @@ def main() -> int:
             "Owner": {"type": "singleCollaborator"}, "Unit": {"type": "singleSelect"}, "Start": number,
             "Current": number, "Target": number, "Weight": number, "Confidence": number,
             "Status": {"type": "singleSelect"}, "Due": {"type": "date"}})
-        emu.faults.latency, emu.faults.rate, emu.faults.burst = args.latency, rate, rate
-        config = Config.of(work, {"sheet": {"type": "csv", "path": "okrs.csv"},
-                                  "airtable": {"type": "airtable", "url": emu.url, "token": "pat_bench", "rate": rate,
-                                               "base": emu.base,
-                                               "tables": {"objective": "Objectives", "key_result": "Key results"}}},
-                           {"order": ["sheet", "airtable"]})
-        wall = saas_migration.migrate(Hub(config, Store(None), {"csv": CsvConnector, "airtable": AirtableConnector}),
-                                      ["sheet", "airtable"])
+        _, wall = saas_migration.migrated(work, emu, args, rate, "airtable", {
+            "type": "airtable", "url": emu.url, "token": "pat_bench", "rate": rate, "base": emu.base,
+            "tables": {"objective": "Objectives", "key_result": "Key results"}}, {"airtable": AirtableConnector})
         minimum = 1 + 2 + math.ceil(args.objectives / BATCH) + math.ceil(5 * args.objectives / BATCH)
-        figures = {"objectives": args.objectives, "made": len(emu.rows(krs)), "expected": 5 * args.objectives,
-                   "requests": len(emu.log), "minimum": minimum, "wall": wall, "received_429": emu.count(status=429),
-                   "rate_scale": args.rate_scale, "latency_s": args.latency}
+        figures = saas_migration.figures(args, emu, len(emu.rows(krs)), minimum, wall)
         errors = list(emu.errors)
     return saas_migration.report(
-        f"Airtable migration: {args.objectives} objectives, {5 * args.objectives} KRs, latency "
-        f"{args.latency * 1000:.0f} ms, limit {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Airtable migration", args, rate, RATE), figures,
         "schema + 1 page per table + creates in tens", rate, RATE, args.out, extra_ok=not errors)
 
 

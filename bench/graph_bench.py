@@ -22,14 +22,12 @@ from __future__ import annotations
 import io
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import saas_migration  # noqa: E402
-from bench.google_sheets_bench import edit_csv, write_csv  # noqa: E402
 from tests.emulators.graph import Graph  # noqa: E402
 
 RATE = 2.0  # okrsync's default pace for Graph (no fixed rate documented: learn.microsoft.com/graph/throttling)
@@ -47,42 +45,23 @@ def empty_workbook() -> bytes:
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=100, rate_scale=1.0)
+    args, rate, work = saas_migration.start(__doc__, "graph", RATE, objectives=100, rate_scale=1.0)
     from connectors.graph_excel import RANGE_ROWS, GraphExcelConnector
-    from connectors.spreadsheet import CsvConnector
-    from okrsync.config import Config
-    from okrsync.store import Store
-    from okrsync.sync import Hub
 
-    rate = RATE * args.rate_scale
-    work = Path(tempfile.mkdtemp(prefix="graph-bench-"))
-    write_csv(work / "okrs.csv", args.objectives)
     with Graph() as emu:
         emu.add_file(DRIVE, ITEM, "OKRs.xlsx", empty_workbook())
-        emu.faults.latency, emu.faults.rate, emu.faults.burst = args.latency, rate, rate
-        config = Config.of(work, {"sheet": {"type": "csv", "path": "okrs.csv"},
-                                  "excel": {"type": "graph-excel", "url": emu.url + "/v1.0", "drive": DRIVE,
-                                            "item": ITEM, "sheet": "OKRs", "mode": "range", "rate": rate,
-                                            "auth": {"bearer": "graph-test-token"}}},
-                           {"order": ["sheet", "excel"]})
-        hub = Hub(config, Store(None), {"csv": CsvConnector, "graph-excel": GraphExcelConnector})
-        wall = saas_migration.migrate(hub, ["sheet", "excel"])
+        hub, wall = saas_migration.migrated(work, emu, args, rate, "excel", {
+            "type": "graph-excel", "url": emu.url + "/v1.0", "drive": DRIVE, "item": ITEM, "sheet": "OKRs",
+            "mode": "range", "rate": rate, "auth": {"bearer": "graph-test-token"}}, {"graph-excel": GraphExcelConnector})
         rows = 1 + 5 * args.objectives  # the header and one row per KR
-        figures = {"objectives": args.objectives, "made": _krs(emu), "expected": 5 * args.objectives,
-                   "requests": len(emu.log), "minimum": 2 + 1 + math.ceil(rows / RANGE_ROWS), "wall": wall,
-                   "received_429": emu.count(status=429), "rate_scale": args.rate_scale, "latency_s": args.latency}
-        edit_csv(work / "okrs.csv", every=100)
-        emu.reset_log()
-        figures["update_wall_s"] = round(saas_migration.migrate(hub, ["sheet", "excel"], "sync"), 2)
-        figures["received_429"] += emu.count(status=429)
-        update = [h.method for h in emu.log]
+        figures = saas_migration.figures(args, emu, _krs(emu), 2 + 1 + math.ceil(rows / RANGE_ROWS), wall)
+        update = [h.method for h in saas_migration.edited_sync(hub, ["sheet", "excel"], work, emu, figures)]
         figures["update_requests"] = len(update)
         errors = list(emu.errors)
     edited = 5 * args.objectives // 100
     print(f"then 1 % of the KRs edited in the CSV ({figures['update_wall_s']:.2f} s): {', '.join(update)}")
     return saas_migration.report(
-        f"Graph (workbook range API) migration: {args.objectives} objectives, {5 * args.objectives} KRs, latency "
-        f"{args.latency * 1000:.0f} ms, pace {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Graph (workbook range API) migration", args, rate, RATE, "pace"), figures,
         f"item + used range + eTag check + ⌈rows/{RANGE_ROWS}⌉ range PATCHes", rate, RATE, args.out,
         extra_ok=not errors and update == ["GET", "GET", "GET", *["PATCH"] * edited])
 

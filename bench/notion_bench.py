@@ -17,33 +17,23 @@ rate); 429s. Targets: requests ≤ 1.1 × minimum, wall ≤ 1.2 × floor, no 429
 from __future__ import annotations
 
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import saas_migration  # noqa: E402
-from bench.google_sheets_bench import write_csv  # noqa: E402
 from tests.emulators.notion import Notion  # noqa: E402
 
 RATE = 3.0  # average requests/s per integration (developers.notion.com/reference/request-limits)
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=20, rate_scale=10.0)
+    args, rate, work = saas_migration.start(__doc__, "notion", RATE, objectives=20, rate_scale=10.0)
     from connectors.notion import NotionConnector
-    from connectors.spreadsheet import CsvConnector
-    from okrsync.config import Config
-    from okrsync.store import Store
-    from okrsync.sync import Hub
 
-    rate = RATE * args.rate_scale
-    work = Path(tempfile.mkdtemp(prefix="notion-bench-"))
-    write_csv(work / "okrs.csv", args.objectives)
     with Notion(token="secret_bench") as emu:
-        for email in [f"owner{n}@example.com" for n in range(40)] + [f"kr{n}@example.com" for n in range(60)]:
-            emu.add_user(email)
+        saas_migration.people(emu)
         objectives = emu.add_database("Objectives", {"Objective": {"type": "title"}, "Objective owner": {"type": "people"},
                                                      "Period": {"type": "select"}})
         krs = emu.add_database("Key results", {
@@ -51,20 +41,13 @@ def main() -> int:
             "Owner": {"type": "people"}, "Unit": {"type": "select"}, "Start": {"type": "number"},
             "Current": {"type": "number"}, "Target": {"type": "number"}, "Weight": {"type": "number"},
             "Confidence": {"type": "number"}, "Status": {"type": "status"}, "Due": {"type": "date"}})
-        emu.faults.latency, emu.faults.rate, emu.faults.burst = args.latency, rate, rate
-        config = Config.of(work, {"sheet": {"type": "csv", "path": "okrs.csv"},
-                                  "notion": {"type": "notion", "url": emu.url, "token": "secret_bench", "rate": rate,
-                                             "tables": {"objective": objectives, "key_result": krs}}},
-                           {"order": ["sheet", "notion"]})
-        wall = saas_migration.migrate(Hub(config, Store(None), {"csv": CsvConnector, "notion": NotionConnector}),
-                                      ["sheet", "notion"])
-        figures = {"objectives": args.objectives, "made": len(emu.rows(krs)), "expected": 5 * args.objectives,
-                   "requests": len(emu.log), "minimum": 2 * 2 + 1 + 6 * args.objectives, "wall": wall,
-                   "received_429": emu.count(status=429), "rate_scale": args.rate_scale, "latency_s": args.latency}
+        _, wall = saas_migration.migrated(work, emu, args, rate, "notion", {
+            "type": "notion", "url": emu.url, "token": "secret_bench", "rate": rate,
+            "tables": {"objective": objectives, "key_result": krs}}, {"notion": NotionConnector})
+        figures = saas_migration.figures(args, emu, len(emu.rows(krs)), 2 * 2 + 1 + 6 * args.objectives, wall)
         errors = list(emu.errors)
     return saas_migration.report(
-        f"Notion migration: {args.objectives} objectives, {5 * args.objectives} KRs, latency {args.latency * 1000:.0f} ms, "
-        f"limit {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Notion migration", args, rate, RATE), figures,
         "2 × (schema + query) + 1 user listing + 1 per page", rate, RATE, args.out, extra_ok=not errors)
 
 

@@ -6,12 +6,27 @@ the command line, one timed run of the hub, and the figures against the targets.
 time; ``report(title, figures, rate, real_rate, out, extra_ok)`` prints the table
 (requests / minimum ≤ 1.1, wall / floor ≤ 1.2, no 429) and writes it as JSON to ``out``;
 its result is the exit code.
+
+The run itself, the same in each (Graph's too):
+
+- ``start(doc, service, real_rate, objectives, rate_scale)``: ``options``, the rate the run
+  paces at, and a fresh folder with okrs.csv (N objectives × 5 KRs);
+- ``people(emu)``: the owners that CSV names, as users of the service;
+- ``paced(emu, args, rate)``: the emulator's latency and limit;
+- ``csv_hub(work, name, endpoint, connectors)``: a hub syncing the CSV to the endpoint;
+  ``migrated(work, emu, args, rate, name, endpoint, connectors)``: paced, the hub, and one
+  timed migration: (hub, wall time);
+- ``figures(args, emu, made, minimum, wall)``: the figures ``report`` reads;
+  ``headline(what, args, rate, real_rate)``: its title;
+- ``edited_sync(hub, names, work, emu, figures)``: 1 % of the KRs edited in the CSV and a
+  second sync, its wall time and 429s added to ``figures``; the requests it sent.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +48,66 @@ def migrate(hub, names: list[str], kind: str = "migrate") -> float:
     hub.run(names, run)
     hub.store.finish_run(run, "ok", {})
     return time.perf_counter() - start
+
+
+def start(doc: str, service: str, real_rate: float, objectives: int, rate_scale: float):
+    """The command line read (``options``) and a fresh folder holding okrs.csv: (args, the
+    rate the run paces at, the folder)."""
+    from bench.google_sheets_bench import write_csv
+
+    args = options(doc, objectives, rate_scale)
+    work = Path(tempfile.mkdtemp(prefix=f"{service}-bench-"))
+    write_csv(work / "okrs.csv", args.objectives)
+    return args, real_rate * args.rate_scale, work
+
+
+def people(emu) -> None:
+    for email in [f"owner{n}@example.com" for n in range(40)] + [f"kr{n}@example.com" for n in range(60)]:
+        emu.add_user(email)
+
+
+def paced(emu, args: argparse.Namespace, rate: float) -> None:
+    # a token bucket holding one second's worth: stricter than a per-minute window
+    emu.faults.latency, emu.faults.rate, emu.faults.burst = args.latency, rate, rate
+
+
+def csv_hub(work: Path, name: str, endpoint: dict[str, Any], connectors: dict[str, type]):
+    from connectors.spreadsheet import CsvConnector
+    from okrsync.config import Config
+    from okrsync.store import Store
+    from okrsync.sync import Hub
+
+    config = Config.of(work, {"sheet": {"type": "csv", "path": "okrs.csv"}, name: endpoint}, {"order": ["sheet", name]})
+    return Hub(config, Store(None), {"csv": CsvConnector, **connectors})
+
+
+def migrated(work: Path, emu, args: argparse.Namespace, rate: float, name: str, endpoint: dict[str, Any],
+             connectors: dict[str, type]):
+    """The emulator ``paced``, then the CSV migrated to the endpoint once: (the hub, its wall time)."""
+    paced(emu, args, rate)
+    hub = csv_hub(work, name, endpoint, connectors)
+    return hub, migrate(hub, ["sheet", name])
+
+
+def headline(what: str, args: argparse.Namespace, rate: float, real_rate: float, limit: str = "limit") -> str:
+    return (f"{what}: {args.objectives} objectives, {5 * args.objectives} KRs, latency {args.latency * 1000:.0f} ms, "
+            f"{limit} {real_rate:g} req/s × {args.rate_scale:g} = {rate:g} req/s")
+
+
+def figures(args: argparse.Namespace, emu, made: int, minimum: int, wall: float) -> dict[str, Any]:
+    return {"objectives": args.objectives, "made": made, "expected": 5 * args.objectives, "requests": len(emu.log),
+            "minimum": minimum, "wall": wall, "received_429": emu.count(status=429), "rate_scale": args.rate_scale,
+            "latency_s": args.latency}
+
+
+def edited_sync(hub, names: list[str], work: Path, emu, figures: dict[str, Any]) -> list:
+    from bench.google_sheets_bench import edit_csv
+
+    edit_csv(work / "okrs.csv", every=100)
+    emu.reset_log()
+    figures["update_wall_s"] = round(migrate(hub, names, "sync"), 2)
+    figures["received_429"] += emu.count(status=429)
+    return list(emu.log)
 
 
 def report(title: str, figures: dict[str, Any], minimum_text: str, rate: float, real_rate: float,

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import math
 import sys
-import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench import saas_migration  # noqa: E402
-from bench.google_sheets_bench import edit_csv, write_csv  # noqa: E402
 from tests.emulators.smartsheet import Smartsheet  # noqa: E402
 
 SHEET = 4583173393803140
@@ -37,41 +35,24 @@ MAX_ROWS = 500  # rows per add request (API reference, "Limitations")
 
 
 def main() -> int:
-    args = saas_migration.options(__doc__, objectives=100, rate_scale=4.0)
+    args, rate, work = saas_migration.start(__doc__, "smartsheet", RATE, objectives=100, rate_scale=4.0)
     from connectors.smartsheet import SmartsheetConnector
-    from connectors.spreadsheet import CsvConnector
-    from okrsync.config import Config
-    from okrsync.store import Store
-    from okrsync.sync import Hub
 
-    rate = RATE * args.rate_scale
-    work = Path(tempfile.mkdtemp(prefix="smartsheet-bench-"))
-    write_csv(work / "okrs.csv", args.objectives)
     with Smartsheet() as emu:
         emu.add_sheet(SHEET, "OKRs")
-        emu.faults.latency, emu.faults.rate, emu.faults.burst = args.latency, rate, rate
-        config = Config.of(work, {"sheet": {"type": "csv", "path": "okrs.csv"},
-                                  "ss": {"type": "smartsheet", "sheet": str(SHEET), "url": emu.url + "/2.0",
-                                         "token": "test-token", "layout": "hierarchical", "rate": rate}},
-                           {"order": ["sheet", "ss"]})
-        hub = Hub(config, Store(None), {"csv": CsvConnector, "smartsheet": SmartsheetConnector})
-        wall = saas_migration.migrate(hub, ["sheet", "ss"])
-        figures = {"objectives": args.objectives, "made": sum(1 for r in emu.records(SHEET) if r.get("Key result ID")),
-                   "expected": 5 * args.objectives, "requests": len(emu.log),
-                   "minimum": 1 + 1 + math.ceil(args.objectives / MAX_ROWS) + args.objectives, "wall": wall,
-                   "received_429": emu.count(status=429), "rate_scale": args.rate_scale, "latency_s": args.latency}
+        hub, wall = saas_migration.migrated(work, emu, args, rate, "ss", {
+            "type": "smartsheet", "sheet": str(SHEET), "url": emu.url + "/2.0", "token": "test-token",
+            "layout": "hierarchical", "rate": rate}, {"smartsheet": SmartsheetConnector})
+        figures = saas_migration.figures(args, emu, sum(1 for r in emu.records(SHEET) if r.get("Key result ID")),
+                                         1 + 1 + math.ceil(args.objectives / MAX_ROWS) + args.objectives, wall)
         # then 1 % of the KRs change in the CSV: one read, one update of only their rows
-        edit_csv(work / "okrs.csv", every=100)
-        emu.reset_log()
-        figures["update_wall_s"] = round(saas_migration.migrate(hub, ["sheet", "ss"], "sync"), 2)
-        figures["received_429"] += emu.count(status=429)
-        update = [(h.method, len(h.json()) if h.method == "PUT" else 0) for h in emu.log]
+        update = [(h.method, len(h.json()) if h.method == "PUT" else 0)
+                  for h in saas_migration.edited_sync(hub, ["sheet", "ss"], work, emu, figures)]
         errors = list(emu.errors)
     print(f"then 1 % of the KRs edited in the CSV ({figures['update_wall_s']:.2f} s): "
           + ", ".join(f"{m}" + (f" ({n} rows)" if m == "PUT" else "") for m, n in update))
     return saas_migration.report(
-        f"Smartsheet migration (hierarchical): {args.objectives} objectives, {5 * args.objectives} KRs, latency "
-        f"{args.latency * 1000:.0f} ms, limit {RATE:g} req/s × {args.rate_scale:g} = {rate:g} req/s", figures,
+        saas_migration.headline("Smartsheet migration (hierarchical)", args, rate, RATE), figures,
         "1 read + 1 columns + ⌈N/500⌉ objective adds + N KR adds", rate, RATE, args.out,
         extra_ok=not errors and update == [("GET", 0), ("PUT", 5 * args.objectives // 100)])
 

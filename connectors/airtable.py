@@ -55,10 +55,10 @@ from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from . import remote_tables
-from .common import API_OPTIONS, bearer, check_options, chunks, new_api
-from .google_sheets import _same, _same_row
-from .remote_tables import Tables, link_header
-from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+from .common import bearer, chunks, new_api
+from .google_sheets import _same
+from .remote_tables import Listed, Tables, link_header
+from .spreadsheet import SpreadsheetConnector, service_options
 
 RATE = 5.0  # requests/s per base (airtable.com/developers/web/api/rate-limits)
 BATCH = 10  # records per create, update or delete request
@@ -67,13 +67,11 @@ WRITABLE = {"singleLineText", "multilineText", "richText", "email", "url", "phon
             "currency", "singleSelect", "multipleSelects", "date", "dateTime", "checkbox", "singleCollaborator",
             "multipleCollaborators", "multipleRecordLinks", "rating", "duration"}
 NUMBERS = {"number", "percent", "currency", "rating", "duration"}
-OPTIONS = {
-    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+OPTIONS = service_options({
     "token": "an Airtable personal access token, e.g. {$env: AIRTABLE_TOKEN}",
     "base": "the base's id (appXXXXXXXXXXXXXX, from its URL)",
     "table": "flat and hierarchical layouts: the one table holding every row (its name or tblXXXX id)",
-    **SHEET_OPTIONS,
-}
+})
 ADVICE = {401: "Airtable refused the token: create a personal access token (airtable.com/create/tokens)",
           403: "the token may not do this: give it the scopes data.records:read, data.records:write, "
                "schema.bases:read (and schema.bases:write to add fields) and access to the base",
@@ -82,22 +80,7 @@ _BASE = re.compile(r"\b(app[A-Za-z0-9]{14})\b")
 _RECORD = re.compile(r"^rec[A-Za-z0-9]{14}$")
 
 
-@dataclasses.dataclass
-class _Table:
-    """One table as last read: its fields, and its records' ids and cells in order."""
-
-    id: str
-    fields: dict[str, dict[str, Any]]  # field name → {id, name, type, options}
-    columns: list[str | None]  # the field behind each grid column (None: the record id column)
-    values: list[list]
-    records: list[str]
-    updated: str | None = None  # records carry no edit time unless a field holds one
-    parent: str | None = None  # hierarchical: the link of the table to itself, a row's parent row
-    parents: list[str | None] = dataclasses.field(default_factory=list)  # per record: its parent record
-    stored: list[list] | None = None  # the cells as stored, where following parents changed one
-    seen: dict[str, Any] = dataclasses.field(default_factory=dict)  # record id → what a write checks is unchanged
-
-
+@remote_tables.table_service
 class AirtableConnector(SpreadsheetConnector):
     name = "airtable"
     option_help = OPTIONS
@@ -112,20 +95,11 @@ class AirtableConnector(SpreadsheetConnector):
             # value written with more decimals is kept or rounded
             "a number field keeps a decimal value as written, whatever its precision option",
         ))
-    tabbed = True
-    parent_ids_on_rows = True  # hierarchical KR rows name their objective: Airtable's order is not the sheet's
     advice = ADVICE  # what to do, by the status of a refusal
-    _call, take_counts = remote_tables.call, remote_tables.take_counts
-    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
-    fingerprint, write = remote_tables.fingerprint, remote_tables.write
 
     def __init__(self, endpoint, options, context=None):
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where)
-        layout = remote_tables.layout_of(options, "table", f"{where}: an airtable endpoint is one table per entity (give "
-                                         "'tables:' with each table's name or id, e.g. {objective: Objectives, key_result: "
-                                         "Key results}) or one table for every row (layout: flat or hierarchical, and "
-                                         "'table: <name or id>')")
+        where, layout = remote_tables.layout_of(self, endpoint, options, "table", "name or id",
+                                                "{objective: Objectives, key_result: Key results}")
         found = _BASE.search(str(options.get("base") or ""))
         if not found:
             raise ConfigError(f"{where}: 'base:' needs the base id (appXXXXXXXXXXXXXX, in the base's URL)")
@@ -135,7 +109,7 @@ class AirtableConnector(SpreadsheetConnector):
         self.api = new_api(endpoint, options, where, url=options.get("url", "https://api.airtable.com"),
                            auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)))
         self.api.client.event_hooks["response"].append(_documented_wait)
-        self.remote = Tables(self._fetch)  # table name (as in tables:) → _Table, as last read or written
+        self.remote = Tables(self._fetch)  # table name (as in tables:) → Listed, as last read or written
         self.created: dict[str, str] = {}  # id the hub proposed → record id, in the write under way
         self.rejected: list[Rejected] = []
 
@@ -177,7 +151,7 @@ class AirtableConnector(SpreadsheetConnector):
 
     # ------------------------------------------------------------ records in
 
-    def _fetch(self) -> dict[str, _Table]:
+    def _fetch(self) -> dict[str, Listed]:
         answer = self._call("GET", f"/v0/meta/bases/{self.base}/tables") or {}
         schema = {t.get("name"): t for t in answer.get("tables") or []}
         schema.update({t.get("id"): t for t in answer.get("tables") or []})
@@ -190,7 +164,7 @@ class AirtableConnector(SpreadsheetConnector):
         ids = {part: schema[name]["id"] for part, name in named.items()}
         return {name: self._table(part, schema[name], ids) for part, name in named.items()}
 
-    def _table(self, part: str, schema: dict[str, Any], ids: dict[str, str]) -> _Table:
+    def _table(self, part: str, schema: dict[str, Any], ids: dict[str, str]) -> Listed:
         fields = {f["name"]: f for f in schema.get("fields") or []}
         linked = self.layout == "linked"
         # hierarchical: a link of the table to itself is a row's parent row
@@ -204,32 +178,20 @@ class AirtableConnector(SpreadsheetConnector):
             to = next((p for p, t in ids.items() if (fields[n].get("options") or {}).get("linkedTableId") == t), None)
             header.append(link_header(self, part, to) if linked and fields[n].get("type") == "multipleRecordLinks"
                           and to else n)
-        table = _Table(schema["id"], fields, [None, *names] if linked else names, [header], [], parent=parent)
-        for record in self._records(schema["id"]):
-            self._add_record(table, record)
-        if self.layout == "hierarchical":
-            table.records, table.parents, table.values, table.stored = remote_tables.in_hierarchy(
-                self, table.records, table.parents, table.values)
-        return table
+        return Listed(fields, [None, *names] if linked else names, [header], parent=parent, id=schema["id"]).fill(
+            self._records(schema["id"]), self._add_record, self)
 
-    def _add_record(self, table: _Table, record: dict[str, Any]) -> None:
+    def _add_record(self, table: Listed, record: dict[str, Any]) -> None:
         """A record as a row of ``table`` (its cells in the columns' order, its parent record)."""
         values = record.get("fields", {})
-        row = [record["id"] if n is None else _cell(table.fields[n], values.get(n)) for n in table.columns]
+        row = [record["id"] if n is None else _cell(table.schema[n], values.get(n)) for n in table.columns]
         parent = (values.get(table.parent) or [None])[0] if table.parent else None
-        table.records.append(record["id"])
-        table.parents.append(parent)
-        table.values.append(row)
-        table.seen[record["id"]] = (list(row), parent)  # as Airtable has it (following parents changes values)
+        table.add(record["id"], row, parent)
 
-    def edited_since(self, table: _Table) -> set[str]:
+    def edited_since(self, table: Listed) -> set[str]:
         """The records of a table changed since it was read: Airtable keeps no version of a
         record, so the table is listed again and each record compared with what was read."""
-        now = _Table(table.id, table.fields, table.columns, [table.values[0]], [], parent=table.parent)
-        for record in self._records(table.id):
-            self._add_record(now, record)
-        return {rid for rid, (row, parent) in table.seen.items()
-                if rid in now.seen and not (_same_row(row, now.seen[rid][0]) and parent == now.seen[rid][1])}
+        return table.edited(table.again().fill(self._records(table.id), self._add_record))
 
     def _records(self, table: str) -> list[dict[str, Any]]:
         """Every record of a table; an expired offset starts the listing again, once."""
@@ -251,7 +213,7 @@ class AirtableConnector(SpreadsheetConnector):
 class _Writer:
     """The requests that turn one table's records into ``rows`` (header first)."""
 
-    def __init__(self, conn: AirtableConnector, table: _Table, rows: list[list], part: str):
+    def __init__(self, conn: AirtableConnector, table: Listed, rows: list[list], part: str):
         self.conn, self.table = conn, table
         self.url = f"/v0/{conn.base}/{table.id}"
         self.header, self.rows = [str(h) for h in rows[0]], [list(r) for r in rows[1:]]
@@ -263,7 +225,7 @@ class _Writer:
 
     def send(self) -> None:
         self._add_fields()
-        records, stored = self.table.records, self.table.stored or self.table.values
+        records, stored = self.table.ids, self.table.stored or self.table.values
         before = {h: i for i, h in enumerate(stored[0])}
         if self.linked:  # a row is its record: the id column holds the record id
             at = {rid: j for j, rid in enumerate(records)}
@@ -272,7 +234,7 @@ class _Writer:
             matched = remote_tables.match(self.bound, self.table.values[1:], self.rows)
         parents = remote_tables.row_parents(self.rows, self.bound) if self.table.parent else {}
         own = {h for h, n in self.names.items()
-               if n and (self.table.fields[n].get("options") or {}).get("linkedTableId") == self.table.id}
+               if n and (self.table.schema[n].get("options") or {}).get("linkedTableId") == self.table.id}
         updates, creates, later = {}, [], []
         for i, row in enumerate(self.rows):
             ident, cells = self.idents[i], dict(zip(self.header, row))
@@ -280,12 +242,12 @@ class _Writer:
                 was = stored[1 + matched[i]]
                 changed = {h: v for h, v in cells.items()
                            if not _same(v, was[before[h]] if h in before and before[h] < len(was) else "")}
-                fields = self._fields(changed, ident)
+                fields = self._written(changed, ident)
                 if fields:
                     updates[i] = fields
             elif ident or not self.linked:
                 deferred = {h: cells.pop(h) for h in own if cells.get(h) not in (None, "")}
-                fields = self._fields(cells, ident, new=True)
+                fields = self._written(cells, ident, new=True)
                 if fields is not None:
                     creates.append((i, fields))
                     if deferred:
@@ -311,7 +273,7 @@ class _Writer:
             if parents[i] in record_of:
                 fields[self.table.parent] = [record_of[parents[i]]]
         self._batches("POST", [(i, {"fields": f}) for i, f in children])
-        links = [(i, {"id": self.made[i], "fields": self._fields(c, self.idents[i])}) for i, c in later if i in self.made]
+        links = [(i, {"id": self.made[i], "fields": self._written(c, self.idents[i])}) for i, c in later if i in self.made]
         self._batches("PATCH", [(i, u) for i, u in links if u["fields"]])
         for j in [j for j in gone if records[j] in edited]:
             self._stale(self._key(self.table.values[1 + j]), records[j])
@@ -376,30 +338,12 @@ class _Writer:
                                    json=spec, replay_safe=False)
             if not isinstance(made, dict) or not made.get("id"):
                 raise RetryableError(f"adding field {name!r} answered without its id", endpoint=self.conn.endpoint)
-            self.table.fields[name] = made
+            self.table.schema[name] = made
             self.names[name] = name
 
-    def _fields(self, cells: dict[str, Any], ident: str, new: bool = False) -> dict[str, Any] | None:
-        """Airtable field values for cells; None (and a rejection) when one cannot be written."""
-        out = {}
-        for header, value in cells.items():
-            name = self.names.get(header)
-            if name is None:
-                continue  # the record id column
-            kind = self.table.fields[name].get("type")
-            if kind not in WRITABLE:
-                if not new:
-                    self.conn.rejected.append(Rejected(ident, f"field {name!r}: "
-                                                      f"is a {kind} field, computed by Airtable: okrsync does not "
-                                                      "write it; change its inputs in Airtable, or map the field to "
-                                                      "another one"))
-                continue
-            try:
-                out[name] = self._value(kind, value)
-            except ValueError as e:
-                self.conn.rejected.append(Rejected(ident, f"field {name!r}: {e}"))
-                return None if new else {}
-        return out
+    def _written(self, cells: dict[str, Any], ident: str, new: bool = False) -> dict[str, Any] | None:
+        return remote_tables.field_values(self.conn, self.names, self.table.schema, cells, ident, new, self._value, WRITABLE,
+                                          "field")
 
     def _value(self, kind: str, value: Any) -> Any:
         value = tabular.unneutralise(value) if isinstance(value, str) else value  # Airtable runs no formulas
@@ -421,12 +365,8 @@ class _Writer:
         if kind == "multipleCollaborators":
             return [{"email": e.strip()} for e in text.split(",") if e.strip()]
         if kind == "multipleRecordLinks":
-            ids = [self.conn.created.get(i.strip(), i.strip()) for i in text.split(",") if i.strip()]
-            bad = [i for i in ids if not _RECORD.match(i)]
-            if bad:
-                raise ValueError(f"{bad[0]!r} is not an Airtable record (a link holds records of the linked "
-                                 "table): is the linked record in it?")
-            return ids
+            return remote_tables.linked_ids(self.conn, text, _RECORD.match, "is not an Airtable record (a link holds "
+                                            "records of the linked table): is the linked record in it?")
         return text
 
 

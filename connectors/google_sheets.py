@@ -38,19 +38,17 @@ from okrsync import hookimpl, http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
-from .common import API_OPTIONS, check_endpoint, new_api
-from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+from .common import check_endpoint, new_api
+from .spreadsheet import SpreadsheetConnector, service_options
 
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 MAX_CELL = 50_000  # characters in one cell (Google's "Files you can store in Google Drive")
-OPTIONS = {
-    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+OPTIONS = service_options({
     "spreadsheet": "the spreadsheet's id or URL (https://docs.google.com/spreadsheets/d/ID/edit)",
     "sheet": "the tab that holds the OKRs (flat and hierarchical layouts)",
     "auth": "{bearer: {$env: GOOGLE_TOKEN}} or {service_account: {$file: key.json}}",
     "hide_ids": "hide the id columns okrsync adds (default false)",
-    **SHEET_OPTIONS,
-}
+})
 _ID = re.compile(r"/spreadsheets/d/([A-Za-z0-9_-]+)|^([A-Za-z0-9_-]{20,})$")
 _CELL = re.compile(r"([A-Z]+)(\d+)$")
 
@@ -230,7 +228,7 @@ class _Grid:
     @classmethod
     def of(cls, value_range: dict[str, Any]) -> _Grid:
         found = _CELL.search(str(value_range.get("range") or "").rsplit(":", 1)[-1])
-        rows, columns = (int(found.group(2)), _column_number(found.group(1))) if found else (None, None)
+        rows, columns = tabular.cell_ref(found.group(0)) if found else (None, None)
         return cls([list(r) for r in value_range.get("values") or []], rows, columns)
 
     def changes(self, new: list[list], tab: str) -> tuple[list[dict], tuple[int, list[list]] | None]:
@@ -340,13 +338,6 @@ def _quote(tab: str) -> str:
 
 def _a1(tab: str, row1: int, col1: int, row2: int, col2: int) -> str:
     return f"{_quote(tab)}!{tabular.column_letter(col1)}{row1}:{tabular.column_letter(max(col1, col2))}{row2}"
-
-
-def _column_number(letters: str) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ord(ch) - 64
-    return n
 
 
 # ------------------------------------------------------------ credentials

@@ -54,10 +54,10 @@ from okrsync.connector import Rejected, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from . import remote_tables
-from .common import API_OPTIONS, check_options, new_api
+from .common import check_options, new_api
 from .google_sheets import _at, _blocks, _pad, _same_row
 from .remote_tables import advised
-from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+from .spreadsheet import SpreadsheetConnector, service_options
 
 GRAPH = "https://graph.microsoft.com/v1.0"
 LOGIN = "https://login.microsoftonline.com"
@@ -66,8 +66,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # rows per range PATCH: write large ranges in row blocks (learn.microsoft.com/office/dev/add-ins/excel/
 # excel-add-ins-ranges-large); 1,000 is okrsync's choice, under the 5k-20k rows suggested for reads
 RANGE_ROWS = 1000
-OPTIONS = {
-    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+OPTIONS = service_options({
     "auth": "{tenant, client_id, client_secret: {$env: …}} (an app) or {tenant, client_id, refresh_token: {$env: …}} (a user)",
     "drive": "the drive's id (OneDrive or a SharePoint document library)",
     "item": "the workbook's drive item id (or give file:)",
@@ -77,8 +76,7 @@ OPTIONS = {
     "max_mb": "workbooks larger than this many MB (default 100) go through the workbook range API (mode: auto)",
     "mode": "auto (default: download up to max_mb, range API above) | file (download and upload whole) | range "
             "(the workbook API: usedRange reads, range PATCH writes)",
-    **SHEET_OPTIONS,
-}
+})
 ADVICE = {401: "Graph refused the token: check auth: (tenant, client_id, the secret or refresh token)",
           403: "the app or user may not write this file: grant Files.ReadWrite.All (app) or Files.ReadWrite "
                "(delegated), or share the file with the user",

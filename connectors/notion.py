@@ -56,10 +56,10 @@ from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, RetryableError
 
 from . import remote_tables
-from .common import API_OPTIONS, bearer, check_options, new_api, parallel
-from .google_sheets import _same, _same_row
-from .remote_tables import Tables, link_header
-from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+from .common import bearer, new_api, parallel
+from .google_sheets import _same
+from .remote_tables import Listed, Tables, link_header
+from .spreadsheet import SpreadsheetConnector, service_options
 
 VERSION = "2022-06-28"  # the Notion-Version okrsync is written against (databases, not data sources)
 RATE = 3.0  # "an average of three requests per second" (developers.notion.com/reference/request-limits)
@@ -67,34 +67,18 @@ PAGE_SIZE = 100  # the query's maximum page_size
 TEXT_PIECE = 2000  # characters in one rich text object (request limits)
 WRITABLE = {"title", "rich_text", "number", "select", "status", "multi_select", "date", "people", "relation",
             "checkbox", "url", "email", "phone_number"}
-OPTIONS = {
-    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+OPTIONS = service_options({
     "token": "a Notion integration token, e.g. {$env: NOTION_TOKEN}",
     "concurrency": "requests in flight at once (default 1: Notion allows about 3 a second)",
     "database": "flat and hierarchical layouts: the one database holding every row (its id, from its URL)",
-    **SHEET_OPTIONS,
-}
+})
 ADVICE = {401: "Notion refused the token: use the integration's secret (notion.so/my-integrations)",
           404: "no such database or page, or it is not shared with the integration: open it in Notion → ⋯ → "
                "Connections → add the integration"}
 _UUID = re.compile(r"([0-9a-f]{8})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{4})-?([0-9a-f]{12})", re.I)
 
 
-@dataclasses.dataclass
-class _Database:
-    """One database as last read: its properties, and its pages' ids and cells in order."""
-
-    properties: dict[str, dict[str, Any]]  # property name → its schema (type, relation target)
-    columns: list[str | None]  # the property behind each grid column (None: the page id column)
-    values: list[list]  # header, then one row of cells per page
-    pages: list[str]
-    updated: str | None  # the newest last_edited_time of its pages
-    parent: str | None = None  # hierarchical: the relation of the database to itself, a row's parent row
-    parents: list[str | None] = dataclasses.field(default_factory=list)  # per page: its parent page
-    stored: list[list] | None = None  # the cells as stored, where following parents changed one
-    seen: dict[str, Any] = dataclasses.field(default_factory=dict)  # page id → what a write checks is unchanged
-
-
+@remote_tables.table_service
 class NotionConnector(SpreadsheetConnector):
     name = "notion"
     option_help = OPTIONS
@@ -110,20 +94,11 @@ class NotionConnector(SpreadsheetConnector):
             "text longer than 2,000 characters, sent as several rich text objects, reads back whole as plain text",
             "archived pages are left out of database queries (okrsync takes a page it no longer lists as deleted)",
         ))
-    tabbed = True
-    parent_ids_on_rows = True  # hierarchical KR rows name their objective: Notion's order is not the sheet's
     advice = ADVICE  # what to do, by the status of a refusal
-    _call, take_counts = remote_tables.call, remote_tables.take_counts
-    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
-    fingerprint, write = remote_tables.fingerprint, remote_tables.write
 
     def __init__(self, endpoint, options, context=None):
-        where = f"endpoint {endpoint}"
-        check_options(options, self.declared_options(), where)
-        layout = remote_tables.layout_of(options, "database", f"{where}: a notion endpoint is one database per entity "
-                                         "(give 'tables:' with each database's id, e.g. {objective: <id from its URL>, "
-                                         "key_result: <id>}) or one database for every row (layout: flat or "
-                                         "hierarchical, and 'database: <id>')")
+        where, layout = remote_tables.layout_of(self, endpoint, options, "database", "id",
+                                                "{objective: <id from its URL>, key_result: <id>}")
         super().__init__(endpoint, {**options, "layout": layout}, context)
         named = {**self.tables, **({"database": options["database"]} if layout != "linked" else {})}
         for part, ident in named.items():
@@ -140,7 +115,7 @@ class NotionConnector(SpreadsheetConnector):
                            auth=bearer(options.get("token"), where), rate=float(options.get("rate", RATE)),
                            headers={"Notion-Version": VERSION})
         self.workers = int(options.get("concurrency", 1))
-        self.remote = Tables(self._fetch)  # database id → _Database, as last read or written
+        self.remote = Tables(self._fetch)  # database id → Listed, as last read or written
         self.created: dict[str, str] = {}  # id the hub proposed → page id, in the write under way
         self.rejected: list[Rejected] = []
         self._users: dict[str, str] | None = None  # e-mail → user id
@@ -178,11 +153,11 @@ class NotionConnector(SpreadsheetConnector):
 
     # ------------------------------------------------------------ pages in
 
-    def _fetch(self) -> dict[str, _Database]:
+    def _fetch(self) -> dict[str, Listed]:
         ids = [sheet for _, _, sheet in self.table_files()]
         return dict(zip(ids, parallel(self._database, ids, self.workers)))
 
-    def _database(self, ident: str) -> _Database:
+    def _database(self, ident: str) -> Listed:
         schema = self._call("GET", f"/v1/databases/{ident}")
         properties = (schema or {}).get("properties")
         if not isinstance(properties, dict):
@@ -198,42 +173,31 @@ class NotionConnector(SpreadsheetConnector):
         header += [self._property_header(part, n, properties[n]) for n in names]
         pages = self._pages(ident)
         edited = max((p.get("last_edited_time") or "" for p in pages), default="") or None
-        db = _Database(properties, [None, *names] if linked else names, [header], [], edited, parent)
-        for page in pages:
-            self._add_page(db, page)
-        if self.layout == "hierarchical":
-            db.pages, db.parents, db.values, db.stored = remote_tables.in_hierarchy(self, db.pages, db.parents,
-                                                                                    db.values)
-        return db
+        return Listed(properties, [None, *names] if linked else names, [header], updated=edited,
+                      parent=parent).fill(pages, self._add_page, self)
 
-    def _add_page(self, db: _Database, page: dict[str, Any]) -> None:
+    def _add_page(self, db: Listed, page: dict[str, Any]) -> None:
         """A page as a row of ``db`` (its cells in the columns' order, its parent page)."""
         values = page.get("properties", {})
         row = [page["id"] if n is None else _cell(values.get(n)) for n in db.columns]
         parent = next(iter(_cell(values.get(db.parent)).split(", ")), "") or None if db.parent else None
-        db.pages.append(page["id"])
-        db.parents.append(parent)
-        db.values.append(row)
-        db.seen[page["id"]] = (list(row), parent)  # as Notion has it (following parents changes values)
+        db.add(page["id"], row, parent)
 
-    def edited_since(self, ident: str, db: _Database) -> set[str]:
+    def edited_since(self, ident: str, db: Listed) -> set[str]:
         """The pages of a database edited since it was read: listed again (only pages edited on
         or after the newest edit read: Notion keeps edit times to the minute, so cells are
         compared too) and compared with what the read saw, computed properties aside."""
         if not db.updated:
             return set()
         since = {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": db.updated}}
-        now = _Database(db.properties, db.columns, [db.values[0]], [], None, db.parent)
-        for page in self._pages(ident, since):
-            self._add_page(now, page)
+        now = db.again().fill(self._pages(ident, since), self._add_page)
         # a computed value (a rollup over pages this very write archived) is no edit of the page
-        typed = [n is None or db.properties[n].get("type") in WRITABLE for n in db.columns]
+        typed = [n is None or db.schema[n].get("type") in WRITABLE for n in db.columns]
 
         def edits(row: list) -> list:
             return [c for c, keep in zip(row, typed) if keep]
 
-        return {pid for pid, (row, parent) in now.seen.items() if pid in db.seen
-                and not (_same_row(edits(row), edits(db.seen[pid][0])) and parent == db.seen[pid][1])}
+        return db.edited(now, edits)
 
     def _property_header(self, part: str, name: str, schema: dict[str, Any]) -> str:
         """A relation to a database in ``tables:`` is that table's id column (or, to its
@@ -281,7 +245,7 @@ class NotionConnector(SpreadsheetConnector):
 class _Writer:
     """The requests that turn one database's pages into ``rows`` (header first)."""
 
-    def __init__(self, conn: NotionConnector, ident: str, db: _Database, rows: list[list], part: str):
+    def __init__(self, conn: NotionConnector, ident: str, db: Listed, rows: list[list], part: str):
         self.conn, self.ident, self.db = conn, ident, db
         self.header, self.rows = [str(h) for h in rows[0]], [list(r) for r in rows[1:]]
         self.names = dict(zip(db.values[0], db.columns))  # grid header → property (None: page id)
@@ -293,16 +257,16 @@ class _Writer:
         stored = self.db.stored or self.db.values
         before = {h: i for i, h in enumerate(stored[0])}
         if self.linked:  # a row is its page: the id column holds the page id
-            at = {pid: j for j, pid in enumerate(self.db.pages)}
+            at = {pid: j for j, pid in enumerate(self.db.ids)}
             matched = {i: at[str(row[0])] for i, row in enumerate(self.rows) if row and str(row[0]) in at}
         else:  # a row is the page that held the same record (by the mapping's id columns)
             matched = remote_tables.match(self.bound, self.db.values[1:], self.rows)
         parents = remote_tables.row_parents(self.rows, self.bound) if self.db.parent else {}
-        planned = {i: self.db.pages[j] for i, j in matched.items()}  # a page made here: not yet known
+        planned = {i: self.db.ids[j] for i, j in matched.items()}  # a page made here: not yet known
         writes = {i for i, j in matched.items()
                   if self._changed(self.rows[i], stored[1 + j], before) or self._moved(i, j, parents, planned)}
         kept = set(matched.values())
-        gone = [j for j in range(len(self.db.pages)) if j not in kept]
+        gone = [j for j in range(len(self.db.ids)) if j not in kept]
         # a page edited in Notion since the read is not overwritten: its record is refused as
         # stale, and the hub reads it again, merges and writes once more
         edited = self.conn.edited_since(self.ident, self.db) if writes or gone else set()
@@ -310,11 +274,11 @@ class _Writer:
         later = []
         # a relation to a page of this database created in this write (a parent objective
         # listed after its child) is set once every page here exists
-        own = {h for h, n in self.names.items() if n and _targets(self.db.properties[n], self.ident)}
+        own = {h for h, n in self.names.items() if n and _targets(self.db.schema[n], self.ident)}
         for i, row in enumerate(self.rows):
             ident = self._key(row)
             if i in matched:
-                pid = page_of[i] = self.db.pages[matched[i]]
+                pid = page_of[i] = self.db.ids[matched[i]]
                 if i not in writes:
                     continue
                 if pid in edited:
@@ -323,7 +287,7 @@ class _Writer:
                 was = stored[1 + matched[i]]
                 changed = {h: v for h, v in zip(self.header, row) if not _same(v, was[before[h]] if h in before
                                                                                  and before[h] < len(was) else "")}
-                properties = self._properties(changed, ident)
+                properties = self._written(changed, ident)
                 if properties is not None and self._moved(i, matched[i], parents, page_of):
                     properties[self.db.parent] = {"relation": [{"id": page_of[parents[i]]}]}
                 if properties:
@@ -331,7 +295,7 @@ class _Writer:
             elif ident or not self.linked:
                 cells = dict(zip(self.header, row))
                 deferred = {h: cells.pop(h) for h in own if cells.get(h) not in (None, "")}
-                properties = self._properties(cells, ident, new=True)
+                properties = self._written(cells, ident, new=True)
                 if properties is None:
                     continue
                 if parents.get(i) is not None and parents[i] in page_of:
@@ -347,11 +311,11 @@ class _Writer:
                     self.conn.created[ident] = page["id"]
         for ident, cells in later:
             if ident in self.conn.created:
-                properties = self._properties(cells, ident)
+                properties = self._written(cells, ident)
                 if properties:
                     self.conn._call("PATCH", f"/v1/pages/{self.conn.created[ident]}", json={"properties": properties})
         for j in gone:
-            pid = self.db.pages[j]
+            pid = self.db.ids[j]
             if pid in edited:
                 self._stale(self._key(self.db.values[1 + j]), pid)
             else:
@@ -393,32 +357,12 @@ class _Writer:
             if name not in properties:
                 raise RetryableError(f"PATCH /v1/databases/{self.ident} did not add property {name!r}",
                                      endpoint=self.conn.endpoint)
-            self.db.properties[name] = properties[name]
+            self.db.schema[name] = properties[name]
             self.names[name] = name
 
-    def _properties(self, cells: dict[str, Any], ident: str, new: bool = False) -> dict[str, Any] | None:
-        """Notion property values for changed cells; None (and a rejection) when a value
-        cannot be written."""
-        out = {}
-        for header, value in cells.items():
-            name = self.names.get(header)
-            if name is None:
-                continue  # the page id column
-            schema = self.db.properties[name]
-            kind = schema.get("type")
-            if kind not in WRITABLE:
-                if not new:  # a computed property: Notion makes its value
-                    self.conn.rejected.append(Rejected(ident, f"property {name!r}: "
-                                                      f"is a {kind} property, computed by Notion: okrsync does "
-                                                      "not write it; change its inputs in Notion, or map the field "
-                                                      "to another property"))
-                continue
-            try:
-                out[name] = self._value(kind, value)
-            except ValueError as e:
-                self.conn.rejected.append(Rejected(ident, f"property {name!r}: {e}"))
-                return None if new else {}
-        return out
+    def _written(self, cells: dict[str, Any], ident: str, new: bool = False) -> dict[str, Any] | None:
+        return remote_tables.field_values(self.conn, self.names, self.db.schema, cells, ident, new, self._value, WRITABLE,
+                                          "property")
 
     def _value(self, kind: str, value: Any) -> dict[str, Any]:
         value = tabular.unneutralise(value) if isinstance(value, str) else value  # Notion runs no formulas
@@ -446,11 +390,8 @@ class _Writer:
                 found.append({"object": "user", "id": users[email.lower()]})
             return {"people": found}
         if kind == "relation":
-            ids = [self.conn.created.get(i.strip(), i.strip()) for i in text.split(",") if i.strip()]
-            bad = [i for i in ids if not _UUID.fullmatch(i)]
-            if bad:
-                raise ValueError(f"{bad[0]!r} is not a Notion page (a relation holds pages of the related "
-                                 "database): is the related record in it?")
+            ids = remote_tables.linked_ids(self.conn, text, _UUID.fullmatch, "is not a Notion page (a relation holds "
+                                           "pages of the related database): is the related record in it?")
             return {"relation": [{"id": i} for i in ids]}
         return {kind: None if blank else text}  # url, email, phone_number
 

@@ -1,6 +1,6 @@
 """What the connectors that keep OKR tables in a remote service share (Smartsheet sheets,
-Notion databases): the tables read once per run, kept for the write of the same run, and
-the cursor as a digest of their cells.
+Notion databases, Airtable tables): the tables read once per run, kept for the write of
+the same run, and the cursor as a digest of their cells.
 
 ``Tables(fetch)``: ``fetch()`` returns {table id → an object with ``values`` (header, then
 rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
@@ -16,11 +16,22 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
   None when no table has a row.
 
 The connectors' own methods that only hand over to this module are these functions, set
-as class attributes (``_rows = remote_tables.rows``): ``call`` (``advised`` with the
-class's ``advice``), ``take_counts``, ``read``, ``rows``, ``updated``, ``fingerprint``, and
-``write``, which also hands the hub the ids a service gave to records
-created (``conn.created``: id the hub proposed → the service's id) and the records it
-refused (``conn.rejected``).
+on the class by the decorator ``@table_service`` (``_rows = remote_tables.rows``, with
+``tabbed`` and ``parent_ids_on_rows``): ``call`` (``advised`` with the class's ``advice``),
+``take_counts``, ``read``, ``rows``, ``updated``, ``fingerprint``, and ``write``, which also
+hands the hub the ids a service gave to records created (``conn.created``: id the hub
+proposed → the service's id) and the records it refused (``conn.rejected``).
+
+``layout_of(conn, endpoint, options, single, named, example)``: the endpoint's options
+checked and its layout, or a ConfigError saying which tables to give.
+
+Notion and Airtable keep each table as a ``Listed`` (schema, columns, cells, record ids and
+parents, what a write checks is unchanged): ``fill(records, add, conn)`` reads records into
+it (parent first in the hierarchical layout), ``again()`` is an empty copy to list the table
+into again, ``edited(now)`` the records changed between the two. On a write,
+``field_values(conn, names, schema, cells, ident, new, value, writable, noun)`` is what is
+sent for a row's cells (computed fields refused, a value the service cannot hold rejected
+with the reason) and ``linked_ids(conn, text, valid, refusal)`` the records a link cell names.
 
 ``listing(page, expired)``: every item of a paged listing, ``page(token) → (items, next
 token or None)``; an item served twice is kept once, and a page token the service calls
@@ -61,6 +72,7 @@ by its own ids (Smartsheet row ids, Notion page ids, Airtable record ids), not t
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -69,7 +81,8 @@ from pathlib import Path
 from typing import Any
 
 from okrsync import http, tabular
-from okrsync.connector import WriteBatch, WriteResult
+from okrsync.config import check_options
+from okrsync.connector import Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import Table
 from okrsync.model import KINDS
@@ -78,6 +91,64 @@ from .google_sheets import _canonical, _same_row
 from .spreadsheet import SpreadsheetConnector
 
 NOT_SHAPING = ("token", "rate", "timeout", "attempts", "concurrency")
+
+
+def table_service(cls: type) -> type:
+    """Class decorator of a spreadsheet connector over a service's tables (Smartsheet, Notion,
+    Airtable): linked tables are the service's tables, named in ``tables:`` (``tabbed``);
+    hierarchical KR rows name their objective, as the service's order of rows is not the
+    sheet's (``parent_ids_on_rows``); and the methods that only hand over to this module
+    (``_call``, ``take_counts``, ``read``, ``_rows``, ``_updated``, ``fingerprint``, ``write``)
+    are its functions. The class gives ``advice``, ``remote`` (a ``Tables``), ``api``,
+    ``created`` and ``rejected``."""
+    cls.tabbed = cls.parent_ids_on_rows = True
+    cls._call, cls.take_counts, cls.read, cls._rows = call, take_counts, read, rows
+    cls._updated, cls.fingerprint, cls.write = updated, fingerprint, write
+    return cls
+
+
+@dataclasses.dataclass
+class Listed:
+    """One table of a service as last read: its schema, and its records' ids and cells in order."""
+
+    schema: dict[str, dict[str, Any]]  # field (property) name → its schema: type, link target
+    columns: list[str | None]  # the field behind each grid column (None: the record id column)
+    values: list[list]  # header, then one row of cells per record
+    ids: list[str] = dataclasses.field(default_factory=list)  # the record (page) of each row
+    updated: str | None = None  # the newest edit time of its records, where the service keeps one
+    parent: str | None = None  # hierarchical: the link of the table to itself, a row's parent row
+    parents: list[str | None] = dataclasses.field(default_factory=list)  # per record: its parent record
+    stored: list[list] | None = None  # the cells as stored, where following parents changed one
+    seen: dict[str, Any] = dataclasses.field(default_factory=dict)  # record id → what a write checks is unchanged
+    id: str = ""  # the table's own id, where the service's URLs name it so (Airtable's tbl…)
+
+    def add(self, ident: str, row: list, parent: str | None) -> None:
+        """A record as a row (its cells in the columns' order) under its parent record."""
+        self.ids.append(ident)
+        self.parents.append(parent)
+        self.values.append(row)
+        self.seen[ident] = (list(row), parent)  # as the service has it (following parents changes values)
+
+    def again(self) -> Listed:
+        """An empty listing of the same table (same columns and header), to list it again into."""
+        return Listed(self.schema, self.columns, [self.values[0]], parent=self.parent, id=self.id)
+
+    def fill(self, records: list[dict[str, Any]], add: Callable[[Listed, dict[str, Any]], None],
+             conn=None) -> Listed:
+        """This listing with ``records`` added as rows (``add(self, record)``); given ``conn``,
+        in the hierarchical layout, then listed parent first and KR rows given their parent
+        row's objective id (``in_hierarchy``)."""
+        for record in records:
+            add(self, record)
+        if conn is not None and conn.layout == "hierarchical":
+            self.ids, self.parents, self.values, self.stored = in_hierarchy(conn, self.ids, self.parents, self.values)
+        return self
+
+    def edited(self, now: Listed, kept: Callable[[list], list] = list) -> set[str]:
+        """The records listed both here and in ``now`` (the same table listed again) whose
+        cells (those ``kept``) or parent differ."""
+        return {ident for ident, (row, parent) in now.seen.items() if ident in self.seen
+                and not (_same_row(kept(row), kept(self.seen[ident][0])) and parent == self.seen[ident][1])}
 
 
 class Tables:
@@ -180,6 +251,47 @@ def write(conn, batch: WriteBatch) -> WriteResult:
     result.external_ids = {c: conn.created.get(ext, ext) for c, ext in result.external_ids.items()}
     result.rejected += conn.rejected
     return result
+
+
+def field_values(conn, names: dict[str, str | None], schema: dict[str, dict[str, Any]], cells: dict[str, Any],
+                 ident: str, new: bool, value: Callable[[str, Any], Any], writable: set[str],
+                 noun: str) -> dict[str, Any] | None:
+    """What a write sends for ``cells`` (grid header → value) of the record ``ident``: field
+    name (``names``: header → field; None, the record id column, is left out) → ``value(kind,
+    cell)``. A field of a kind not in ``writable`` is computed by the service: never written,
+    and a change to it on a record read is rejected with the reason. A value ``value`` refuses
+    (ValueError) rejects the record: None for a new one (it is not created), {} for one read
+    (nothing of it is written). ``noun``: what the service calls a field ("property")."""
+    tool = conn.name.title()  # "Airtable", "Notion": the service as its users name it
+    out = {}
+    for header, cell in cells.items():
+        name = names.get(header)
+        if name is None:
+            continue  # the record id column
+        kind = schema[name].get("type")
+        if kind not in writable:
+            if not new:
+                conn.rejected.append(Rejected(ident, f"{noun} {name!r}: is a {kind} {noun}, computed by {tool}: okrsync "
+                                              f"does not write it; change its inputs in {tool}, or map the field to "
+                                              f"another {noun}"))
+            continue
+        try:
+            out[name] = value(kind, cell)
+        except ValueError as e:
+            conn.rejected.append(Rejected(ident, f"{noun} {name!r}: {e}"))
+            return None if new else {}
+    return out
+
+
+def linked_ids(conn, text: str, valid: Callable[[str], Any], refusal: str) -> list[str]:
+    """The records a link cell names (ids separated by commas), an id the hub proposed for a
+    record created in this write replaced by the service's (``conn.created``); a ValueError
+    ``"'<id>' <refusal>"`` for an id that is not ``valid`` (no record of the service)."""
+    ids = [conn.created.get(i.strip(), i.strip()) for i in text.split(",") if i.strip()]
+    bad = [i for i in ids if not valid(i)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} {refusal}")
+    return ids
 
 
 def listing(page: Callable[[str | None], tuple[list[dict[str, Any]], str | None]],
@@ -453,11 +565,17 @@ def gone_after_delete(kit, claim: str) -> list:
     return rows
 
 
-def layout_of(options: dict[str, Any], single: str, refusal: str) -> str:
-    """The layout an endpoint's options choose: linked with ``tables:`` (one table per
-    entity), else flat (or the ``layout:`` given) with the one table ``single`` names;
-    a ConfigError saying ``refusal`` when the table the layout needs is not given."""
+def layout_of(conn, endpoint: str, options: dict[str, Any], single: str, named: str, example: str) -> tuple[str, str]:
+    """``("endpoint NAME", layout)`` for a table connector's options, checked first against
+    what its class declares (``check_options``). The layout: linked with ``tables:`` (one
+    table per entity), else flat (or the ``layout:`` given) with the one table the option
+    ``single`` names ("database", "table"); a ConfigError when the table the layout needs is
+    not given, saying how a table is ``named`` ("id") with ``example``, a ``tables:`` value."""
+    where = f"endpoint {endpoint}"
+    check_options(options, conn.declared_options(), where)
     layout = options.get("layout", "flat" if options.get(single) and not options.get("tables") else "linked")
     if layout == "linked" and not options.get("tables") or layout != "linked" and not options.get(single):
-        raise ConfigError(refusal)
-    return layout
+        raise ConfigError(f"{where}: a{'n' if conn.name[0] in 'aeiou' else ''} {conn.name} endpoint is one {single} "
+                          f"per entity (give 'tables:' with each {single}'s {named}, e.g. {example}) or one {single} "
+                          f"for every row (layout: flat or hierarchical, and '{single}: <{named}>')")
+    return where, layout

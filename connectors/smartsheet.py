@@ -47,20 +47,18 @@ from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, RetryableError
 
 from . import remote_tables
-from .common import API_OPTIONS, bearer, check_options, new_api
+from .common import bearer, check_options, new_api
 from .google_sheets import _same, _same_row
 from .remote_tables import Tables, bound, filled, kr_columns, match, row_parents
-from .spreadsheet import SHEET_OPTIONS, SpreadsheetConnector
+from .spreadsheet import SpreadsheetConnector, service_options
 
 RATE = 5.0  # 300 requests/min per access token (developers.smartsheet.com/blog/smartsheet-api-best-practices)
 MAX_ROWS = 500  # rows per add/update request ("limit your request to 500 rows at a time", API reference)
 MAX_CELL = 4000  # "No cell can contain more than 4,000 characters" (API reference, Limitations)
-OPTIONS = {
-    **{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")},
+OPTIONS = service_options({
     "token": "a Smartsheet API access token, e.g. {$env: SMARTSHEET_TOKEN}",
     "sheet": "the sheet's id (flat and hierarchical layouts)",
-    **SHEET_OPTIONS,
-}
+})
 ADVICE = {401: "the access token was refused: generate a new one (Account → Personal settings → API access) and "
                 "point 'token:' at it",
            403: "the token's user cannot edit this sheet: share it with them as Editor or higher",
@@ -99,6 +97,7 @@ class _Sheet:
                    [[c.get("title", "") for c in columns], *rows], seen=seen)
 
 
+@remote_tables.table_service  # linked tables are sheets, named by id; KR rows name their objective
 class SmartsheetConnector(SpreadsheetConnector):
     name = "smartsheet"
     option_help = OPTIONS
@@ -107,13 +106,8 @@ class SmartsheetConnector(SpreadsheetConnector):
     capabilities = dataclasses.replace(
         SpreadsheetConnector.capabilities,
         rate_limit="300 requests/min per access token (developers.smartsheet.com); 429 errorCode 4003")
-    tabbed = True  # linked tables are sheets, named by id in 'tables:'
     advice = ADVICE  # what to do, by the status of a refusal
-    _call, take_counts = remote_tables.call, remote_tables.take_counts
-    read, _rows, _updated = remote_tables.read, remote_tables.rows, remote_tables.updated
-    fingerprint, write = remote_tables.fingerprint, remote_tables.write
     max_cell = MAX_CELL
-    parent_ids_on_rows = True  # KR rows name their objective: sorting or moving rows keeps the link
     absent = "has no rows; a push fills it"
     vanished = "has no rows since the last run; restore them (File → Activity log), or remove the endpoint"
 

@@ -41,15 +41,27 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from okrsync import hookimpl, periods, tabular, unparsed
+from okrsync import hookimpl, tabular, unparsed
 from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
-from okrsync.mapping import MODEL_FIELDS, TITLED, CellError, Mapping, Measure, Table, json_value, settle_key_result
+from okrsync.mapping import (
+    MODEL_FIELDS,
+    TITLED,
+    CellError,
+    Mapping,
+    Table,
+    json_value,
+    lacking,
+    nest_extra,
+    settle_key_result,
+    settle_record,
+)
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
 
 from . import csv_patch, row_prints, sheet_checks, sheet_writer
+from .common import API_OPTIONS
 from .sheet_writer import derived_id, title_id
 
 HEADER_SEARCH_ROWS = 10  # title rows above the header are common in hand-made sheets
@@ -78,7 +90,17 @@ SHEET_OPTIONS = {
     "period_from": "an objective's period built from several columns, e.g. '{Year} {Cycle}' or [Year, Quarter]",
     **MAPPING_OPTIONS,
 }
-_JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
+
+
+def service_options(own: dict[str, str]) -> dict[str, str]:
+    """The options of a spreadsheet connector over a service's API (Google Sheets, Graph,
+    Smartsheet, Notion, Airtable): the API options but ``mapping`` (a sheet's is the
+    spreadsheet mapping of SHEET_OPTIONS) and ``users`` (owners are e-mail cells), then the
+    connector's ``own``, then SHEET_OPTIONS."""
+    return {**{k: v for k, v in API_OPTIONS.items() if k not in ("mapping", "users")}, **own, **SHEET_OPTIONS}
+# what a row lacking what its record needs is refused with (mapping.lacking), bar a title
+_LACKING = {"objective": "key result has no objective (fill the objective column)",
+            "key result and date": "a check-in needs a key result id and a date"}
 # per kind, the title fields that stand for a reference ("objective_title" for objective_id)
 _TITLE_REFS = {kind: {ref.removesuffix("_id") + "_title" for ref in REFERENCES.get(kind, {}) if ref.endswith("_id")}
                for kind in KINDS}
@@ -643,22 +665,18 @@ class SpreadsheetConnector(Connector):
         if ext and kind in self._scoped:  # "KR1" under every objective: unique only with its parent's id
             parent = next((fields.get(r) for r in ("parent_id", "key_result_id", "objective_id") if fields.get(r)), None)
             ext = f"{parent}/{ext}" if parent else ext
-        if kind in TITLED and not fields.get("title"):
+        gap = lacking(kind, fields)
+        if gap == "title":  # a row without a title and without anything else is no record at all
             return Rejected(where, f"{kind.replace('_', ' ')} has no title") if ext or content else None
+        if kind == "key_result" and fields.get("objective_id") == _REJECTED:
+            return Rejected(where, "its objective (above) could not be read")
+        if gap:
+            return Rejected(where, _LACKING[gap])
         if kind == "key_result":
-            if fields.get("objective_id") == _REJECTED:
-                return Rejected(where, "its objective (above) could not be read")
-            if not fields.get("objective_id"):
-                return Rejected(where, "key result has no objective (fill the objective column)")
             settle_key_result(fields)
-        if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
-            return Rejected(where, "a check-in needs a key result id and a date")
-        periods.settle(fields, extra, self.endpoint)
-        for name, value in fields.items():
-            if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
-                fields[name] = json_value(value)
+        settle_record(fields, extra, self.endpoint)
         ext = ext or derived_id(kind, fields)
-        entity = ENTITY_TYPES[kind](id=ext, extra=_nest(extra), **fields)
+        entity = ENTITY_TYPES[kind](id=ext, extra=nest_extra(extra), **fields)
         found = problems(entity)
         errors = [p for p in found if p.severity == "error"] if found else found  # most records: none
         if errors:
@@ -1009,14 +1027,6 @@ def _unescaped(cells: list[Any]) -> list[Any]:
 def _named(fields: dict[str, Any] | None) -> bool:
     # both keys spelled out rather than any() over a generator: called for every row read
     return bool(fields) and (fields.get("title") not in (None, "") or fields.get("id") not in (None, ""))
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    nested: dict[str, dict[str, Any]] = {}
-    for key, value in flat.items():
-        _, ns, name = key.split(".", 2)
-        nested.setdefault(ns, {})[name] = value
-    return nested
 
 
 def _where(row: tabular.RawRow) -> str:

@@ -53,12 +53,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from okrsync import documents, hookimpl, periods, unparsed
+from okrsync import documents, hookimpl, unparsed
 from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError
-from okrsync.mapping import MODEL_FIELDS, TITLED, Mapping, Measure, json_value, settle_key_result
+from okrsync.mapping import MODEL_FIELDS, Mapping, Measure, lacking, nest_extra, settle_key_result, settle_record
 from okrsync.model import DIRECTIONS, ENTITY_TYPES, KINDS, REFERENCES, UNITS, problems, to_fields
 
 from . import line_grammar, structured_writer
@@ -78,11 +78,14 @@ OPTION_HELP = {
     "fiscal_year_start": "the month a fiscal year starts (1-12), for FY period labels",
     "decimal": "the decimal separator of numbers written as text (. or ,)",
 }
-_JSON_LATER = (Measure, tf.PeriodLabel)
 _MISS = object()
 _MEMO_MAX = 100_000  # parsed values remembered per field
 _UNIQUE = {"title", "description", "note"}  # values that rarely repeat: not worth remembering
 _SCALARS = frozenset({str, int, float, bool})
+# what a record lacking what it needs is refused with (mapping.lacking)
+_LACKING = {"title": "{kind} has no title (the mapping's title field is blank or missing)",
+            "objective": "key result has no objective: nest it under an objective part or map objective_id",
+            "key result and date": "a check-in needs a key result (its parent) and a date (at)"}
 _IMMUTABLE = (str, int, float, bool, dt.date, Measure, tf.PeriodLabel)  # parsed values safe to share
 
 
@@ -380,20 +383,14 @@ class StructuredConnector(Connector):
 
     def finish(self, kind: str, ext: str, fields: dict, extra: dict, where: str, state: _State) -> Record | Rejected:
         """Converted fields (references filled) → a checked record, or why it is rejected."""
-        if kind in TITLED and not fields.get("title"):
-            return Rejected(where, f"{kind.replace('_', ' ')} has no title (the mapping's title field is blank or missing)")
+        gap = lacking(kind, fields)
+        if gap:
+            return Rejected(where, _LACKING[gap].format(kind=kind.replace("_", " ")))
         if kind == "key_result":
-            if not fields.get("objective_id"):
-                return Rejected(where, "key result has no objective: nest it under an objective part or map objective_id")
             settle_key_result(fields)
-        if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
-            return Rejected(where, "a check-in needs a key result (its parent) and a date (at)")
-        periods.settle(fields, extra, self.endpoint)
-        for name, value in fields.items():
-            if isinstance(value, _JSON_LATER):
-                fields[name] = json_value(value)
+        settle_record(fields, extra, self.endpoint)
         try:
-            entity = ENTITY_TYPES[kind](id=ext, extra=_nest(extra), **fields)
+            entity = ENTITY_TYPES[kind](id=ext, extra=nest_extra(extra), **fields)
         except TypeError as e:
             return Rejected(where, f"cannot build a {kind}: {e}")
         found = problems(entity)
@@ -486,14 +483,6 @@ def _period(value: Any, values: Mapping, converter: Callable) -> Any:
 def _shape(value: Any) -> str:
     return {dict: "an object", list: "an array", str: "a string", bool: "true/false", type(None): "null"}.get(
         type(value), "a number")
-
-
-def _nest(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    nested: dict[str, dict[str, Any]] = {}
-    for key, value in flat.items():
-        _, ns, name = key.split(".", 2)
-        nested.setdefault(ns, {})[name] = value
-    return nested
 
 
 @dataclass

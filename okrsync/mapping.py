@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from . import levels as ordinal
+from . import periods, unparsed
 from . import transforms as tf
-from . import unparsed
 from .config import load_yaml
 from .errors import MappingError
 from .model import ENTITY_TYPES, REFERENCES
@@ -71,6 +71,9 @@ class Measure:
     value: float | None
     unit: str | None = None
     currency: str | None = None
+
+
+_JSON_LATER = frozenset({Measure, tf.PeriodLabel})  # parsed values a record holds as JSON (final classes)
 
 
 def parse_measure(value: Any, options: dict) -> Measure:
@@ -756,6 +759,38 @@ def settle_key_result(fields: dict[str, Any]) -> None:
             fields["direction"] = "levels"
     if fields.get("direction") == "levels" and fields.get("level"):
         fields["level"] = ordinal.canonical(fields.get("levels"), fields["level"])
+
+
+def settle_record(fields: dict[str, Any], extra: dict[str, Any], endpoint: str) -> None:
+    """The last steps from converted values to a record's fields, in place, as every reader
+    of a file takes them: the period settled (``periods.settle``), then each parsed value a
+    record holds as JSON (a measure, a period label) in its JSON form."""
+    periods.settle(fields, extra, endpoint)
+    for name, value in fields.items():
+        if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
+            fields[name] = json_value(value)
+
+
+def lacking(kind: str, fields: dict[str, Any]) -> str | None:
+    """What a record of ``kind`` cannot be without and ``fields`` lack, for each reader to say
+    in its own terms (a column to fill, a part to nest under): "title" (an objective, KR or
+    initiative), "objective" (a KR), "key result and date" (a check-in); None when nothing."""
+    if kind in TITLED and not fields.get("title"):
+        return "title"
+    if kind == "key_result" and not fields.get("objective_id"):
+        return "objective"
+    if kind == "check_in" and not (fields.get("key_result_id") and fields.get("at")):
+        return "key result and date"
+    return None
+
+
+def nest_extra(flat: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """``{"extra.<ns>.<key>": value}`` as an entity's ``extra``: ``{ns: {key: value}}``."""
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in flat.items():
+        _, ns, name = key.split(".", 2)
+        nested.setdefault(ns, {})[name] = value
+    return nested
 
 
 def json_value(value: Any) -> Any:
