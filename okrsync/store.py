@@ -8,7 +8,9 @@ Tables (created by ``MIGRATIONS``):
                  ``key``: the id people see there when it is not the external id (OKR-12)
 - ``changes``   the append-only change log: run, time, entity, field, old, new, origin,
                  kind (create / update / delete / conflict / revert); triggers refuse
-                 UPDATE and DELETE on it
+                 UPDATE and DELETE on it. Read it through the ``change_log`` view: a
+                 bulk create's row keeps its record once, in ``entities`` or (once the
+                 entity changed) ``created_records`` (m012_created_once)
 - ``runs``      one row per command that writes, with status and per-endpoint counters
 - ``cursors``   per endpoint and stream: where the next incremental read starts
 - ``conflicts`` field values two endpoints changed differently (settled by the engine)
@@ -180,6 +182,36 @@ LEVELS_KRS = "kind = 'key_result' AND deleted = 0 AND json_extract(fields, '$.di
 @MIGRATIONS()
 def m011_levels_index(db: sqlite_utils.Database) -> None:
     db.execute(f"CREATE INDEX IF NOT EXISTS idx_entities_levels ON entities (id) WHERE {LEVELS_KRS}")
+
+
+AS_CREATED = "="  # changes.new of a create: the record is the entity's fields as created (m012_created_once)
+# changes as written, with each create's record read back where it is kept: every reader of
+# change rows' values (Store.changes, reports) reads this view, not the table
+CHANGE_LOG = "change_log"
+
+
+@MIGRATIONS()
+def m012_created_once(db: sqlite_utils.Database) -> None:
+    # A first import's create rows held each record's JSON a second time (24 MB of a 50,000-KR
+    # store). Such a row now holds AS_CREATED: the record is the entity's fields as long as
+    # they are unchanged, and before they first change the trigger keeps that JSON in
+    # created_records (append-only like the log), so the log still tells every record as it
+    # was created. Rows written before this migration keep their JSON.
+    db["created_records"].create({"entity_id": str, "record": str}, pk="entity_id", not_null={"record"})
+    for op in ("UPDATE", "DELETE"):
+        db.execute(f"""CREATE TRIGGER created_records_no_{op.lower()} BEFORE {op} ON created_records
+                       BEGIN SELECT RAISE(ABORT, 'the change log is append-only'); END""")
+    db.execute(f"CREATE TRIGGER entities_keep_created BEFORE UPDATE OF fields ON entities "
+               f"WHEN old.fields IS NOT new.fields AND EXISTS (SELECT 1 FROM changes c WHERE c.entity_id = old.id "
+               f"AND c.new = '{AS_CREATED}') BEGIN "
+               f"INSERT INTO created_records (entity_id, record) SELECT old.id, old.fields WHERE NOT EXISTS "
+               # not INSERT OR IGNORE: an upsert's own conflict policy would override it
+               f"(SELECT 1 FROM created_records r WHERE r.entity_id = old.id); END")
+    db.execute(f"CREATE VIEW {CHANGE_LOG} AS SELECT id, run_id, at, entity_id, entity_kind, field, old, "
+               f"CASE new WHEN '{AS_CREATED}' THEN coalesce("
+               f"(SELECT r.record FROM created_records r WHERE r.entity_id = changes.entity_id), "
+               f"(SELECT e.fields FROM entities e WHERE e.id = changes.entity_id)) ELSE new END AS new, "
+               f"origin, kind FROM changes")
 
 
 # entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
@@ -381,16 +413,18 @@ class Store:
                     items: Iterable[tuple[str, str, dict[str, Any]]]) -> dict[str, tuple[str, str]]:
         """``mutate`` for many new entities at once: (kind, id, fields), ids not in the store.
 
-        The same rows ``mutate`` writes (one ``*`` row per record), in two
-        batched statements: a 50,000-KR import is one pass, not 60,000 round trips.
+        The same rows ``mutate`` writes (one ``*`` row per record, its ``new`` read back from
+        the entity: ``AS_CREATED``), in two batched statements: a 50,000-KR import is one
+        pass, not 60,000 round trips.
         Returns {id: (the fields as JSON text, their digest)}, for links that agree with them.
         """
         now = NOW()
         entities, changes = [], []
         for kind, entity_id, fields in items:
-            text = dumps(fields)  # one encoding serves the entity, its change row and its link base
+            text = dumps(fields)  # one encoding serves the entity, its digest and its link base
             entities.append((entity_id, kind, text, now, digest(text)))
-            changes.append((run_id, now, entity_id, kind, ALL, None, text, origin, "create"))
+            # the record is the entity's JSON: not written twice (m012_created_once)
+            changes.append((run_id, now, entity_id, kind, ALL, None, AS_CREATED, origin, "create"))
         with self.atomic():
             self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?)",
                                      entities)
@@ -424,7 +458,7 @@ class Store:
         if run is not None:
             where.append("run_id = ?")
             args.append(run)
-        sql = "SELECT * FROM changes" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        sql = f"SELECT * FROM {CHANGE_LOG}" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
         if limit:
             sql = f"SELECT * FROM ({sql[:-len(' ORDER BY id')]} ORDER BY id DESC LIMIT {int(limit)}) ORDER BY id"
         rows = []

@@ -1,10 +1,15 @@
 """A record's JSON is not stored again where it is a copy: a link base equal to its entity's
 fields (m009_shared_bases) still says what the endpoint last agreed with after the entity
-changes; a linked create keeps no copy of the fields sent (m010_settled_intents)."""
+changes; a linked create keeps no copy of the fields sent (m010_settled_intents); a bulk
+create's change row reads its record back from the entity, or from created_records once the
+entity changed (m012_created_once)."""
 
+import sqlite3
+
+import pytest
 import sqlite_utils
 
-from okrsync.store import MIGRATIONS, SHARED, Link, Store, dumps
+from okrsync.store import ALL, AS_CREATED, MIGRATIONS, SHARED, Link, Store, dumps
 
 
 def _raw_bases(store):
@@ -79,3 +84,76 @@ def test_a_linked_create_keeps_no_copy_of_the_fields_sent():
     assert store.db.execute("SELECT canonical_id, status, payload FROM intents ORDER BY id").fetchall() == [
         ("obj_1", "done", None), ("obj_2", "sent", '{"title":"B"}')]
     assert [i[1] for i in store.open_intents("board")] == ["obj_2"]  # still recognisable if a copy turns up
+
+
+def _replay(store):
+    """The entities as the change log tells them (as tests/test_faults.py replays it)."""
+    out = {}
+    for row in store.changes():
+        if row["field"] == ALL:
+            out[row["entity_id"]] = row["new"]
+        elif row["new"] is None:
+            out[row["entity_id"]].pop(row["field"], None)
+        else:
+            out[row["entity_id"]][row["field"]] = row["new"]
+    return out
+
+
+def test_a_create_row_holds_its_record_once_and_the_log_still_replays():
+    store = Store(None)
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1}),
+                                     ("key_result", "kr_2", {"title": "B", "current": 5})])
+    assert [n for (n,) in store.db.execute("SELECT new FROM changes ORDER BY id")] == [AS_CREATED, AS_CREATED]
+    assert [r["new"] for r in store.changes()] == [{"current": 1, "title": "A"}, {"current": 5, "title": "B"}]
+    later = store.begin_run("pull")
+    store.mutate(later, "board", "key_result", "kr_1", {"title": "A", "current": 2})
+    store.mutate(later, "board", "key_result", "kr_1", {"title": "A2", "current": 3})
+    store.mutate(later, "board", "key_result", "kr_2", None)
+    store.mutate(later, "board", "key_result", "kr_2", {"title": "B", "current": 6})  # back from deleted
+    # the record as created is kept once, before the entity's fields first changed
+    assert store.db.execute("SELECT entity_id, record FROM created_records ORDER BY entity_id").fetchall() == [
+        ("kr_1", '{"current":1,"title":"A"}'), ("kr_2", '{"current":5,"title":"B"}')]
+    assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes(run=run)] == [
+        ("kr_1", "*", {"current": 1, "title": "A"}), ("kr_2", "*", {"current": 5, "title": "B"})]
+    assert _replay(store) == {cid: fields for cid, _, fields in store.entities()} == {
+        "kr_1": {"title": "A2", "current": 3}, "kr_2": {"title": "B", "current": 6}}
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.db.execute("UPDATE created_records SET record = '{}'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.db.execute("DELETE FROM created_records")
+
+
+def test_reports_read_a_create_row_from_the_entity():
+    import datetime as dt
+
+    from okrsync.report import history
+
+    store = Store(None)
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
+    store.mutate(run, "sheet", "key_result", "kr_1", {"title": "A", "current": 4})
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    events = history.kr_events(store, soon)["kr_1"]
+    assert [(e.how, e.value) for e in events] == [("created", 1), ("update", 4)]
+
+
+def test_an_existing_store_keeps_its_create_rows_and_writes_new_ones_once(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m012_created_once")
+    old.execute("INSERT INTO runs (id, command, status) VALUES (1, 'pull', 'ok')")
+    old.execute("INSERT INTO entities (id, kind, fields, deleted) VALUES ('obj_1', 'objective', '{\"title\":\"A\"}', 0)")
+    old.execute("INSERT INTO changes (run_id, entity_id, entity_kind, field, new, origin, kind) "
+                "VALUES (1, 'obj_1', 'objective', '*', '{\"title\":\"A\"}', 'sheet', 'create')")
+    old.conn.commit()
+    old.close()
+    store = Store(path)
+    store.mutate(store.begin_run("pull"), "sheet", "objective", "obj_1", {"title": "B"})
+    store.create_many(store.begin_run("pull"), "sheet", [("objective", "obj_2", {"title": "C"})])
+    assert [n for (n,) in store.db.execute("SELECT new FROM changes WHERE field = '*' ORDER BY id")] == [
+        '{"title":"A"}', AS_CREATED]
+    assert store.db.execute("SELECT count(*) FROM created_records").fetchone()[0] == 0  # its row holds the record
+    assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes()] == [
+        ("obj_1", "*", {"title": "A"}), ("obj_1", "title", "B"), ("obj_2", "*", {"title": "C"})]
+    store.close()

@@ -35,7 +35,8 @@ def test_migrations_create_every_table(store):
     applied = [m.name for m in MIGRATIONS.applied(store.db)]
     assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record", "m005_link_keys",
                        "m006_partial_indexes", "m007_kept_index",
-                       "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index"]
+                       "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index",
+                       "m012_created_once"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
