@@ -19,12 +19,14 @@ def _raw_bases(store):
 def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
     store = Store(None)
     run = store.begin_run("pull")
-    texts = store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}),
-                                              ("objective", "obj_2", {"title": "B"})])
-    # a create's link: its base the entity's JSON, handed in with the entity's digest
-    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1]),
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}), ("objective", "obj_2", {"title": "B"})])
+    # a create's link: its base the entity's JSON (SHARED), in step
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", SHARED, None, True),
                                    Link("objective", "O-2", "obj_2", {"title": "B", "period": "Q1"}, None, False)])
     assert _raw_bases(store) == {"obj_1": SHARED, "obj_2": dumps({"title": "B", "period": "Q1"})}
+    # in step: the entity's digest, written with the link (a push then skips it)
+    assert store.db.execute("SELECT l.external_id, l.digest IS e.digest FROM links l JOIN entities e "
+                            "ON e.id = l.canonical_id ORDER BY l.rowid").fetchall() == [("O-1", 1), ("O-2", 0)]
     assert store.links("sheet") == {("objective", "O-1"): ("obj_1", '{"title":"A"}'),
                                     ("objective", "O-2"): ("obj_2", '{"period":"Q1","title":"B"}')}
     assert store.base("sheet", "obj_1") == '{"title":"A"}'
@@ -35,9 +37,9 @@ def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
 def test_changing_the_entity_gives_the_base_its_own_copy_of_what_was_agreed():
     store = Store(None)
     run = store.begin_run("pull")
-    texts = store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
+    store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
     for endpoint in ("sheet", "board"):
-        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", texts["kr_1"][0], None, texts["kr_1"][1])])
+        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", SHARED, None, True)])
     store.mutate(run, "board", "key_result", "kr_1", {"title": "A", "current": 2})
     assert [b for (b,) in store.db.execute("SELECT base FROM links")] == ['{"current":1,"title":"A"}'] * 2  # own copies
     assert store.base("sheet", "kr_1") == store.base("board", "kr_1") == '{"current":1,"title":"A"}'
@@ -52,8 +54,8 @@ def test_kept_cells_are_counted_from_shared_bases_too():
     store = Store(None)
     run = store.begin_run("pull")
     fields = {"title": "A", "extra.sheet.due": "soon", "extra.unparsed.sheet:due": "not a date"}
-    texts = store.create_many(run, "sheet", [("objective", "obj_1", fields)])
-    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1])])
+    store.create_many(run, "sheet", [("objective", "obj_1", fields)])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", SHARED, None, True)])
     assert _raw_bases(store) == {"obj_1": SHARED}
     assert unparsed.in_links(store, "sheet") == [("objective", "O-1", "due", "not a date")]
     assert unparsed.in_links(store, "board") == []
