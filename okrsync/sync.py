@@ -50,7 +50,7 @@ from .merge import merge
 from .model import REFERENCES
 from .names import Names
 from .plan import Change, Conflict, Counters, Plan  # noqa: F401 - Counters: part of this module's API (cli)
-from .store import Link, Store, diff, dumps, new_id
+from .store import SHARED, Link, Store, diff, dumps, new_id
 
 CURSOR_STREAM = "records"
 
@@ -615,9 +615,10 @@ class Hub:
         # _fewer_collections: the bulk insert builds 100,000s of row tuples next to the plan's
         # records; default thresholds spent ~10 % of a 50,000-KR apply in the cyclic collector
         with _fewer_collections(), self.store.atomic():
-            texts = self.store.create_many(run_id, plan.endpoint,
-                                           ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
-                                           {c.canonical_id: c.actor for c in plan.changes if c.actor})
+            created = {c.canonical_id for c in plan.changes if c.op == "create"}
+            self.store.create_many(run_id, plan.endpoint,
+                                   ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
+                                   {c.canonical_id: c.actor for c in plan.changes if c.actor})
             for c in plan.changes:
                 if c.op in ("delete", "archive"):
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, None, change=c.op)
@@ -625,10 +626,9 @@ class Hub:
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields, actor=c.actor)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
-            # a new record's base is its fields: the entity's JSON text and digest serve again
-            self.store.set_links(plan.endpoint, run_id, [
-                replace(link, base=texts[link.canonical_id][0], in_step=texts[link.canonical_id][1])
-                if link.canonical_id in texts else link for link in plan.links])
+            # a new record's base is its fields: the entity's JSON, not stored again
+            self.store.set_links(plan.endpoint, run_id, [replace(link, base=SHARED, in_step=True)
+                                                         if link.canonical_id in created else link for link in plan.links])
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)

@@ -1,10 +1,15 @@
 """A record's JSON is not stored again where it is a copy: a link base equal to its entity's
 fields (m009_shared_bases) still says what the endpoint last agreed with after the entity
-changes; a linked create keeps no copy of the fields sent (m010_settled_intents)."""
+changes; a linked create keeps no copy of the fields sent (m010_settled_intents); a bulk
+create's change row reads its record back from the entity, or from created_records once the
+entity changed (m013_created_once)."""
 
+import sqlite3
+
+import pytest
 import sqlite_utils
 
-from okrsync.store import MIGRATIONS, SHARED, Link, Store, dumps
+from okrsync.store import ALL, AS_CREATED, MIGRATIONS, SHARED, Link, Store, dumps
 
 
 def _raw_bases(store):
@@ -14,12 +19,14 @@ def _raw_bases(store):
 def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
     store = Store(None)
     run = store.begin_run("pull")
-    texts = store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}),
-                                              ("objective", "obj_2", {"title": "B"})])
-    # a create's link: its base the entity's JSON, handed in with the entity's digest
-    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1]),
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}), ("objective", "obj_2", {"title": "B"})])
+    # a create's link: its base the entity's JSON (SHARED), in step
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", SHARED, None, True),
                                    Link("objective", "O-2", "obj_2", {"title": "B", "period": "Q1"}, None, False)])
     assert _raw_bases(store) == {"obj_1": SHARED, "obj_2": dumps({"title": "B", "period": "Q1"})}
+    # in step: the entity's digest, written with the link (a push then skips it)
+    assert store.db.execute("SELECT l.external_id, l.digest IS e.digest FROM links l JOIN entities e "
+                            "ON e.id = l.canonical_id ORDER BY l.rowid").fetchall() == [("O-1", 1), ("O-2", 0)]
     assert store.links("sheet") == {("objective", "O-1"): ("obj_1", '{"title":"A"}'),
                                     ("objective", "O-2"): ("obj_2", '{"period":"Q1","title":"B"}')}
     assert store.base("sheet", "obj_1") == '{"title":"A"}'
@@ -30,9 +37,9 @@ def test_a_base_equal_to_the_entity_is_stored_once_and_read_whole():
 def test_changing_the_entity_gives_the_base_its_own_copy_of_what_was_agreed():
     store = Store(None)
     run = store.begin_run("pull")
-    texts = store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
+    store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
     for endpoint in ("sheet", "board"):
-        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", texts["kr_1"][0], None, texts["kr_1"][1])])
+        store.set_links(endpoint, run, [Link("key_result", f"{endpoint}-1", "kr_1", SHARED, None, True)])
     store.mutate(run, "board", "key_result", "kr_1", {"title": "A", "current": 2})
     assert [b for (b,) in store.db.execute("SELECT base FROM links")] == ['{"current":1,"title":"A"}'] * 2  # own copies
     assert store.base("sheet", "kr_1") == store.base("board", "kr_1") == '{"current":1,"title":"A"}'
@@ -47,8 +54,8 @@ def test_kept_cells_are_counted_from_shared_bases_too():
     store = Store(None)
     run = store.begin_run("pull")
     fields = {"title": "A", "extra.sheet.due": "soon", "extra.unparsed.sheet:due": "not a date"}
-    texts = store.create_many(run, "sheet", [("objective", "obj_1", fields)])
-    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", texts["obj_1"][0], None, texts["obj_1"][1])])
+    store.create_many(run, "sheet", [("objective", "obj_1", fields)])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", SHARED, None, True)])
     assert _raw_bases(store) == {"obj_1": SHARED}
     assert unparsed.in_links(store, "sheet") == [("objective", "O-1", "due", "not a date")]
     assert unparsed.in_links(store, "board") == []
@@ -79,3 +86,76 @@ def test_a_linked_create_keeps_no_copy_of_the_fields_sent():
     assert store.db.execute("SELECT canonical_id, status, payload FROM intents ORDER BY id").fetchall() == [
         ("obj_1", "done", None), ("obj_2", "sent", '{"title":"B"}')]
     assert [i[1] for i in store.open_intents("board")] == ["obj_2"]  # still recognisable if a copy turns up
+
+
+def _replay(store):
+    """The entities as the change log tells them (as tests/test_faults.py replays it)."""
+    out = {}
+    for row in store.changes():
+        if row["field"] == ALL:
+            out[row["entity_id"]] = row["new"]
+        elif row["new"] is None:
+            out[row["entity_id"]].pop(row["field"], None)
+        else:
+            out[row["entity_id"]][row["field"]] = row["new"]
+    return out
+
+
+def test_a_create_row_holds_its_record_once_and_the_log_still_replays():
+    store = Store(None)
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1}),
+                                     ("key_result", "kr_2", {"title": "B", "current": 5})])
+    assert [n for (n,) in store.db.execute("SELECT new FROM changes ORDER BY id")] == [AS_CREATED, AS_CREATED]
+    assert [r["new"] for r in store.changes()] == [{"current": 1, "title": "A"}, {"current": 5, "title": "B"}]
+    later = store.begin_run("pull")
+    store.mutate(later, "board", "key_result", "kr_1", {"title": "A", "current": 2})
+    store.mutate(later, "board", "key_result", "kr_1", {"title": "A2", "current": 3})
+    store.mutate(later, "board", "key_result", "kr_2", None)
+    store.mutate(later, "board", "key_result", "kr_2", {"title": "B", "current": 6})  # back from deleted
+    # the record as created is kept once, before the entity's fields first changed
+    assert store.db.execute("SELECT entity_id, record FROM created_records ORDER BY entity_id").fetchall() == [
+        ("kr_1", '{"current":1,"title":"A"}'), ("kr_2", '{"current":5,"title":"B"}')]
+    assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes(run=run)] == [
+        ("kr_1", "*", {"current": 1, "title": "A"}), ("kr_2", "*", {"current": 5, "title": "B"})]
+    assert _replay(store) == {cid: fields for cid, _, fields in store.entities()} == {
+        "kr_1": {"title": "A2", "current": 3}, "kr_2": {"title": "B", "current": 6}}
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.db.execute("UPDATE created_records SET record = '{}'")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        store.db.execute("DELETE FROM created_records")
+
+
+def test_reports_read_a_create_row_from_the_entity():
+    import datetime as dt
+
+    from okrsync.report import history
+
+    store = Store(None)
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1})])
+    store.mutate(run, "sheet", "key_result", "kr_1", {"title": "A", "current": 4})
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    events = history.kr_events(store, soon)["kr_1"]
+    assert [(e.how, e.value) for e in events] == [("created", 1), ("update", 4)]
+
+
+def test_an_existing_store_keeps_its_create_rows_and_writes_new_ones_once(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m013_created_once")
+    old.execute("INSERT INTO runs (id, command, status) VALUES (1, 'pull', 'ok')")
+    old.execute("INSERT INTO entities (id, kind, fields, deleted) VALUES ('obj_1', 'objective', '{\"title\":\"A\"}', 0)")
+    old.execute("INSERT INTO changes (run_id, entity_id, entity_kind, field, new, origin, kind) "
+                "VALUES (1, 'obj_1', 'objective', '*', '{\"title\":\"A\"}', 'sheet', 'create')")
+    old.conn.commit()
+    old.close()
+    store = Store(path)
+    store.mutate(store.begin_run("pull"), "sheet", "objective", "obj_1", {"title": "B"})
+    store.create_many(store.begin_run("pull"), "sheet", [("objective", "obj_2", {"title": "C"})])
+    assert [n for (n,) in store.db.execute("SELECT new FROM changes WHERE field = '*' ORDER BY id")] == [
+        '{"title":"A"}', AS_CREATED]
+    assert store.db.execute("SELECT count(*) FROM created_records").fetchone()[0] == 0  # its row holds the record
+    assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes()] == [
+        ("obj_1", "*", {"title": "A"}), ("obj_1", "title", "B"), ("obj_2", "*", {"title": "C"})]
+    store.close()

@@ -33,7 +33,7 @@ def test_migrations_create_every_table(store):
     assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record", "m005_link_keys",
                        "m006_partial_indexes", "m007_kept_index",
                        "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index",
-                       "m012_change_actors"]
+                       "m012_change_actors", "m013_created_once", "m014_link_index"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
@@ -536,3 +536,23 @@ def test_keys_people_see_are_kept_with_links_and_resolve_to_the_record(store):
         "obj_1", "obj_1", "obj_1", "obj_1", "obj_9"]
     with pytest.raises(StoreError, match=r"'CO-2' names 2 records on different endpoints \(obj_2, obj_3\)"):
         store.resolve("CO-2")
+
+
+def test_keys_find_links_of_every_kind_by_their_primary_key(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m014_link_index")
+    assert "idx_links_endpoint_external_id" in {i.name for i in old["links"].indexes}
+    old.close()
+    store = Store(path)
+    assert "idx_links_endpoint_external_id" not in {i.name for i in store.db["links"].indexes}  # dropped on open
+    store.set_keys("jira", {"10042": "OKR-12"})  # no links there yet: nothing to set
+    store.set_links("jira", 1, [Link("objective", "10042", "obj_1", {}, None, False),
+                                Link("key_result", "10043", "kr_1", {}, None, False)])
+    store.set_keys("jira", {"10042": "OKR-12", "10043": "OKR-13", "10044": "OKR-14"})
+    sql = "EXPLAIN QUERY PLAN UPDATE links SET key = 'k' WHERE endpoint = 'jira' AND kind IN ('a', 'b') AND external_id = 'x'"
+    assert "sqlite_autoindex_links_1 (endpoint=? AND kind=? AND external_id=?)" in str(store.db.execute(sql).fetchall())
+    assert store.keys() == {"obj_1": ["jira OKR-12"], "kr_1": ["jira OKR-13"]}
+    store.close()

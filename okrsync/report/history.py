@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 
 from .. import periods
-from ..store import ALL, Store
+from ..store import ALL, CHANGE_LOG, Store
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ def state_at(store: Store, when: dt.datetime, checked: set[str] = frozenset()) -
     kinds: dict[str, str] = {}
     first: dict[str, dt.datetime] = {}
     first_fields: dict[str, tuple[str, dict]] = {}
-    for row in store.db.query("SELECT entity_id, entity_kind, at, field, new FROM changes WHERE kind != 'conflict' ORDER BY id"):
+    for row in store.db.query(f"SELECT entity_id, entity_kind, at, field, new FROM {CHANGE_LOG} WHERE kind != 'conflict' ORDER BY id"):
         at = parse(row["at"])
         i = row["entity_id"]
         first.setdefault(i, at)
@@ -81,7 +81,7 @@ def state_at(store: Store, when: dt.datetime, checked: set[str] = frozenset()) -
 def kr_events(store: Store, when: dt.datetime) -> dict[str, list[Event]]:
     """KR id → its events up to ``when``, oldest first."""
     out: dict[str, list[Event]] = {}
-    for row in store.db.query("SELECT entity_id, at, field, new, origin FROM changes WHERE entity_kind = 'key_result' "
+    for row in store.db.query(f"SELECT entity_id, at, field, new, origin FROM {CHANGE_LOG} WHERE entity_kind = 'key_result' "
                               "AND field IN (?, 'current', 'confidence', 'level') AND kind IN ('create', 'update', 'revert') "
                               "ORDER BY id", [ALL]):
         at = parse(row["at"])

@@ -20,7 +20,7 @@ import json
 from dataclasses import dataclass, field
 
 from ..errors import ConfigError
-from ..store import ALL, Store
+from ..store import ALL, CHANGE_LOG, Store
 from . import progress
 from .history import end_of_day, iso, parse, period_bounds
 
@@ -139,7 +139,7 @@ def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.da
                                    "level" if f.get("level") else "value",
                                    None, new or None, tools.get(cid) or "–", kr.id, kr.known_as, f.get("author") or "–"))
     lo, hi = iso(start).replace("Z", ".000Z"), iso(end).replace("Z", ".999Z")
-    for row in store.db.query("SELECT at, entity_id, entity_kind, field, old, new, origin, kind, actor FROM changes "
+    for row in store.db.query(f"SELECT at, entity_id, entity_kind, field, old, new, origin, kind, actor FROM {CHANGE_LOG} "
                               "WHERE at >= ? AND at <= ? AND entity_kind IN ('objective', 'key_result') ORDER BY id", [lo, hi]):
         if row["entity_id"] in title:
             found.append(ChangeRow(row["at"], title[row["entity_id"]], row["entity_kind"], row["kind"],
