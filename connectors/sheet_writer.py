@@ -120,8 +120,9 @@ def _write(conn, batch: WriteBatch, sheets: list[_Sheet], held: list[str],
     creates = {id(r) for r in batch.creates}
     # Copies: the hub compares the ids it sent with the ones reported back.
     records = [dataclasses.replace(r, fields=dict(r.fields), where=_NEW if id(r) in creates else r.where)
-               for r in (*batch.unchanged, *(stand_ins or ()), *batch.updates, *batch.creates)
+               for r in (*batch.unchanged, *batch.updates, *batch.creates)
                if (r.kind, r.external_id) not in deleted and _part_of(conn, r, held)]
+    records += stand_ins or ()  # made for this write: no copies; none is deleted; the sort below places them
     position = {key: i for s in sheets for i, key in enumerate(s.old.order)}
     records.sort(key=lambda r: (KINDS.index(r.kind), position.get((r.kind, r.external_id), math.inf)))
     origin = {id(r): (r.kind, r.external_id) for r in records}  # before ids change: anchors of kept rows
@@ -208,10 +209,21 @@ def _existing(conn, part: str, path: Path, sheet: str | None) -> _Sheet:
 
 def _part_of(conn, record: Record, held: list[str]) -> str | None:
     """The part a record is written as; of two parts of one kind, a child (parent_id set) is the later."""
-    parts = [p for p in held if conn.mapping.kind(p) == record.kind]
+    parts = _parts_of_kind(conn, tuple(held)).get(record.kind, ())
     if len(parts) > 1 and record.fields.get("parent_id") and record.kind == "initiative":
         return parts[-1]
     return parts[0] if parts else None
+
+
+def _parts_of_kind(conn, held: tuple[str, ...]) -> dict[str, list[str]]:
+    """kind → its parts among ``held``; asked per record (60,000 at 50,000 KRs), made once per write."""
+    known = getattr(conn, "_write_parts", None)
+    if known is None or known[0] != held:
+        parts: dict[str, list[str]] = {}
+        for p in held:
+            parts.setdefault(conn.mapping.kind(p), []).append(p)
+        known = conn._write_parts = (held, parts)
+    return known[1]
 
 
 def _has_ids(conn, sheets: list[_Sheet], part: str) -> bool:
@@ -228,8 +240,10 @@ def _assign_ids(conn, records: list[Record], ids: dict[str, bool], result: Write
     taken = {(r.kind, r.external_id) for r in records if r.where != _NEW}
     for r in records:
         refs = REFERENCES.get(r.kind, {})
-        r.fields = {k: (renamed.get((refs[k], v), v) if k in refs and isinstance(v, str) else v)
-                    for k, v in r.fields.items()}
+        swaps = {k: new for k, v in r.fields.items()
+                 if k in refs and isinstance(v, str) and (new := renamed.get((refs[k], v), v)) != v}
+        if swaps:  # a new dict: the record may be the hub's (a stand-in's loaded record)
+            r.fields = {**r.fields, **swaps}
         created = r.where == _NEW
         if ids[_part_of(conn, r, held)]:
             ext = r.external_id
