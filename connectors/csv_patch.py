@@ -203,7 +203,8 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None
     if sw._missing_columns(conn, table, [e for e, d in zip(plan, dirty) if d]):
         return False  # a value needs a new column: every row gets wider
     data, spans = old_rows(conn.path, index)
-    titles = {(r.kind, r.external_id): r.fields.get("title") for r in records}
+    # parents' titles shown on rows; stand-ins have none, and are made only where no row shows one
+    titles = {(r.kind, r.external_id): r.fields.get("title") for r in records if r.where != STAND_IN}
 
     def rows():
         yield None, None, data[:index.head]
