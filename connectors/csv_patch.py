@@ -196,13 +196,14 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None
         return False  # an id changed (a title-derived one): rows pointing at it change too
     changed = {origin[id(r)] for r in records if r.where == sw._NEW}
     changed |= {(r.kind, r.external_id) for r in batch.updates}
-    dirty = dirty_rows(plan, changed, origin)
+    data, spans = old_rows(conn.path, index)
+    # rendered: rows of changed records, and rows the file lacks (a flat objective whose last KR went)
+    dirty = [again or origin[id(entry[1])] not in spans for entry, again in zip(plan, dirty_rows(plan, changed, origin))]
     if load is not None and not _stood_in(plan, dirty, origin, load):
         return False
     table = sw._bind(conn, sheet, index.header)
     if sw._missing_columns(conn, table, [e for e, d in zip(plan, dirty) if d]):
         return False  # a value needs a new column: every row gets wider
-    data, spans = old_rows(conn.path, index)
     # parents' titles shown on rows; stand-ins have none, and are made only where no row shows one
     titles = {(r.kind, r.external_id): r.fields.get("title") for r in records if r.where != STAND_IN}
 
@@ -211,8 +212,11 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None
         for (part, record, context), again in zip(plan, dirty):
             own = (record.kind, record.external_id)
             ctx = (context.kind, context.external_id) if context is not None else None
-            span = None if again else spans.get(origin[id(record)])
-            yield own, ctx, data[span[0]:span[1]] if span else sw._row(conn, table, part, record, context, titles)
+            if again:
+                yield own, ctx, sw._row(conn, table, part, record, context, titles)
+            else:
+                start, end = spans[origin[id(record)]]
+                yield own, ctx, data[start:end]
 
     delimiter, _ = sw._csv_dialect(conn, conn.path)
     conn.written = write(conn.path, rows(), delimiter=delimiter, bom=False, part=index.part,

@@ -178,3 +178,31 @@ def test_a_patch_loads_only_the_records_of_the_rows_it_renders(tmp_path, monkeyp
     monkeypatch.undo()
     monkeypatch.setattr(csv_patch, "patch", lambda *args: False)
     assert run_world(tmp_path / "full", layout)[0] == boards
+
+
+def test_a_flat_objective_left_without_key_results_gets_its_row_from_its_record(tmp_path, monkeypatch):
+    """Flat: an objective is on its KRs' rows; when its last KR goes, its own row is new to the
+    file, so it is rendered from the record (loaded: it is in step), as a full write renders it."""
+    def world(name: str) -> bytes:
+        base = tmp_path / name
+        base.mkdir()
+        save(base / "okrs.csv", plan_rows())
+        config = Config.of(base, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
+                                  "board": {"type": "csv", "path": "board.csv", "layout": "flat"}},
+                           {"order": ["sheet", "board"]})
+        store = Store(None)
+        lone = [["O5", "Objective 5", "", "", "", "", "", ""]]  # O5 keeps its row, its KRs are gone
+        for body in [plan_rows(), plan_rows()[:15] + lone + plan_rows()[18:]]:
+            save(base / "okrs.csv", body)
+            hub = Hub(config, store, {"csv": CsvConnector, "xlsx": XlsxConnector})
+            run = store.begin_run("sync")
+            assert not any(p.rejected for p in hub.run(["sheet", "board"], run, progress=None))
+            store.finish_run(run, "ok", {})
+        return (base / "board.csv").read_bytes(), hub.connector("board").written.rendered
+
+    patched, rendered = world("patched")
+    assert rendered == 1  # O5's own row only; its 3 KR rows are gone, the other 87 copied
+    assert patched.decode().splitlines()[16].startswith("O5,Objective 5,")  # after the header and 5 × 3 rows
+    monkeypatch.setattr(csv_patch, "patch", lambda *args: False)
+    full, _ = world("full")
+    assert patched == full
