@@ -46,9 +46,9 @@ def edits(body: list[list[str]]) -> list[list[list[str]]]:
     return steps
 
 
-def run_world(tmp_path: Path, layout: str) -> tuple[list[bytes], list[int]]:
-    """Sync the planning sheet to a board, then each edit; the board's bytes and the rows
-    each push rendered."""
+def run_world(tmp_path: Path, layout: str, steps: list | None = None) -> tuple[list[bytes], list[int]]:
+    """Sync the planning sheet to a board, then each edit (``edits`` unless given); the
+    board's bytes and the rows each push rendered."""
     tmp_path.mkdir()
     save(tmp_path / "okrs.csv", plan_rows())
     config = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
@@ -56,7 +56,7 @@ def run_world(tmp_path: Path, layout: str) -> tuple[list[bytes], list[int]]:
                        {"order": ["sheet", "board"]})
     store = Store(None)
     boards, rendered = [], []
-    for body in [None, *edits(plan_rows())]:
+    for body in [None, *(edits(plan_rows()) if steps is None else steps)]:
         if body is not None:
             save(tmp_path / "okrs.csv", body)
         hub = Hub(config, store, {"csv": CsvConnector, "xlsx": XlsxConnector})  # a new run, as the CLI makes
@@ -183,26 +183,10 @@ def test_a_patch_loads_only_the_records_of_the_rows_it_renders(tmp_path, monkeyp
 def test_a_flat_objective_left_without_key_results_gets_its_row_from_its_record(tmp_path, monkeypatch):
     """Flat: an objective is on its KRs' rows; when its last KR goes, its own row is new to the
     file, so it is rendered from the record (loaded: it is in step), as a full write renders it."""
-    def world(name: str) -> bytes:
-        base = tmp_path / name
-        base.mkdir()
-        save(base / "okrs.csv", plan_rows())
-        config = Config.of(base, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
-                                  "board": {"type": "csv", "path": "board.csv", "layout": "flat"}},
-                           {"order": ["sheet", "board"]})
-        store = Store(None)
-        lone = [["O5", "Objective 5", "", "", "", "", "", ""]]  # O5 keeps its row, its KRs are gone
-        for body in [plan_rows(), plan_rows()[:15] + lone + plan_rows()[18:]]:
-            save(base / "okrs.csv", body)
-            hub = Hub(config, store, {"csv": CsvConnector, "xlsx": XlsxConnector})
-            run = store.begin_run("sync")
-            assert not any(p.rejected for p in hub.run(["sheet", "board"], run, progress=None))
-            store.finish_run(run, "ok", {})
-        return (base / "board.csv").read_bytes(), hub.connector("board").written.rendered
-
-    patched, rendered = world("patched")
-    assert rendered == 1  # O5's own row only; its 3 KR rows are gone, the other 87 copied
-    assert patched.decode().splitlines()[16].startswith("O5,Objective 5,")  # after the header and 5 × 3 rows
+    lone = [["O5", "Objective 5", "", "", "", "", "", ""]]  # O5 keeps its row, its KRs are gone
+    steps = [plan_rows()[:15] + lone + plan_rows()[18:]]
+    patched, rendered = run_world(tmp_path / "patched", "flat", steps)
+    assert rendered[-1] == 1  # O5's own row only; its 3 KR rows are gone, the other 87 copied
+    assert patched[-1].decode().splitlines()[16].startswith("O5,Objective 5,")  # after the header and 5 × 3 rows
     monkeypatch.setattr(csv_patch, "patch", lambda *args: False)
-    full, _ = world("full")
-    assert patched == full
+    assert run_world(tmp_path / "full", "flat", steps)[0] == patched
