@@ -218,12 +218,12 @@ def _part_of(conn, record: Record, held: list[str]) -> str | None:
 def _parts_of_kind(conn, held: tuple[str, ...]) -> dict[str, list[str]]:
     """kind → its parts among ``held``; asked per record (60,000 at 50,000 KRs), made once per write."""
     known = getattr(conn, "_write_parts", None)
-    if known is None or known[0] != held:
+    if known is None or known[0] != held or known[1] is not conn.mapping:
         parts: dict[str, list[str]] = {}
         for p in held:
             parts.setdefault(conn.mapping.kind(p), []).append(p)
-        known = conn._write_parts = (held, parts)
-    return known[1]
+        known = conn._write_parts = (held, conn.mapping, parts)
+    return known[2]
 
 
 def _has_ids(conn, sheets: list[_Sheet], part: str) -> bool:
@@ -242,7 +242,7 @@ def _assign_ids(conn, records: list[Record], ids: dict[str, bool], result: Write
         refs = REFERENCES.get(r.kind, {})
         swaps = {k: new for k, v in r.fields.items()
                  if k in refs and isinstance(v, str) and (new := renamed.get((refs[k], v), v)) != v}
-        if swaps:  # a new dict: the record may be the hub's (a stand-in's loaded record)
+        if swaps:  # only records pointing at a renamed one get new fields (60,000 copies at 50,000 KRs otherwise)
             r.fields = {**r.fields, **swaps}
         created = r.where == _NEW
         if ids[_part_of(conn, r, held)]:
