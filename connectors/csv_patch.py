@@ -33,9 +33,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from okrsync import tabular
+from okrsync.connector import Record
 from okrsync.model import KINDS, REFERENCES
 
 Key = tuple[str, str]
+STAND_IN = "\0stand-in"  # Record.where of stand_ins
 
 
 @dataclass
@@ -112,6 +114,27 @@ def old_rows(path, index: Index) -> tuple[memoryview, dict[Key, tuple[int, int]]
     return data, spans
 
 
+def _stood_in(plan: list, dirty: list[bool], origin: dict, load) -> bool:
+    """Swap the stand-ins of rows to render for their records (loaded), in place; False
+    when one is no longer in step (a full write then says what it is)."""
+    wanted = {(x.kind, x.external_id) for (_, record, context), again in zip(plan, dirty) if again
+              for x in (record, context) if x is not None and x.where == STAND_IN}
+    if not wanted:
+        return True
+    real = {(r.kind, r.external_id): r for r in load(wanted)}
+    if len(real) != len(wanted):
+        return False
+    for i, ((part, record, context), again) in enumerate(zip(plan, dirty)):
+        if again:
+            record, context = (real.get((x.kind, x.external_id), x) if x is not None and x.where == STAND_IN else x
+                               for x in (record, context))
+            plan[i] = (part, record, context)
+            origin.setdefault(id(record), (record.kind, record.external_id))
+            if context is not None:
+                origin.setdefault(id(context), (context.kind, context.external_id))
+    return True
+
+
 def dirty_rows(plan: list, changed: set[Key], origin: dict) -> list[bool]:
     """Per plan entry (part, record, context): whether its row must be rendered anew — its
     record was created or updated, or its context (a flat row's objective) or a record it
@@ -128,9 +151,42 @@ def dirty_rows(plan: list, changed: set[Key], origin: dict) -> list[bool]:
     return out
 
 
-def patch(conn, sheet, plan: list, records: list, batch, origin: dict) -> bool:
+def stand_ins(conn, sheets: list, batch) -> list | None:
+    """For a patch of a CSV table okrsync wrote, with the records in step loaded on demand
+    (``WriteBatch.in_step``): a stand-in per such record, holding only what placing its row
+    needs (its kind, id and objective, which the index holds), in the index's order; the
+    patch loads the few whose rows it renders. None where a patch cannot be made or could
+    need more of every record: ids made from titles, a parent's title shown on rows, or
+    the records in step and given not being exactly the file's (a full write then)."""
+    from . import sheet_writer as sw
+
+    index = conn.patchable
+    if (conn.name != "csv" or conn.layout == "linked" or getattr(conn, "sheet_per", None) or len(sheets) != 1
+            or index is None or sheets[0].old.kept or sheets[0].path != conn.path):
+        return None
+    if not all(sw._has_ids(conn, sheets, p) for p in sw.row_parts(conn)) or any(
+            c.field and c.field.endswith("_title") for b in sheets[0].old.table.bindings() for c in b.columns):
+        return None
+    given = {(r.kind, r.external_id) for r in (*batch.unchanged, *batch.updates)}
+    deleted = {(r.kind, r.external_id) for r in batch.deletes}
+    in_step = batch.in_step.keys()
+    order = index.order()
+    if set(order) - deleted != in_step | given:
+        return None
+    objective_of = {}  # a KR row's objective: its context (flat), else the objective row above it
+    objective = None
+    for (kind, ext), context in index.rows:
+        objective = context[1] if context else ext if kind == "objective" else objective
+        if kind == "key_result":
+            objective_of[ext] = objective
+    return [Record(kind, ext, {"objective_id": objective_of[ext]} if kind == "key_result" else {}, where=STAND_IN)
+            for kind, ext in order if (kind, ext) in in_step and (kind, ext) not in given]
+
+
+def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None) -> bool:
     """Write a flat or hierarchical CSV table by patching the file okrsync last wrote
-    (module docstring); False, having written nothing, where only a full write is right."""
+    (module docstring); False, having written nothing, where only a full write is right.
+    ``load(keys)`` gives the records of ``stand_ins`` whose rows are rendered."""
     from . import sheet_writer as sw  # the writer's own row rendering (it imports this module)
 
     index = conn.patchable
@@ -140,20 +196,27 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict) -> bool:
         return False  # an id changed (a title-derived one): rows pointing at it change too
     changed = {origin[id(r)] for r in records if r.where == sw._NEW}
     changed |= {(r.kind, r.external_id) for r in batch.updates}
-    dirty = dirty_rows(plan, changed, origin)
+    data, spans = old_rows(conn.path, index)
+    # rendered: rows of changed records, and rows the file lacks (a flat objective whose last KR went)
+    dirty = [again or origin[id(entry[1])] not in spans for entry, again in zip(plan, dirty_rows(plan, changed, origin))]
+    if load is not None and not _stood_in(plan, dirty, origin, load):
+        return False
     table = sw._bind(conn, sheet, index.header)
     if sw._missing_columns(conn, table, [e for e, d in zip(plan, dirty) if d]):
         return False  # a value needs a new column: every row gets wider
-    data, spans = old_rows(conn.path, index)
-    titles = {(r.kind, r.external_id): r.fields.get("title") for r in records}
+    # parents' titles shown on rows; stand-ins have none, and are made only where no row shows one
+    titles = {(r.kind, r.external_id): r.fields.get("title") for r in records if r.where != STAND_IN}
 
     def rows():
         yield None, None, data[:index.head]
         for (part, record, context), again in zip(plan, dirty):
             own = (record.kind, record.external_id)
             ctx = (context.kind, context.external_id) if context is not None else None
-            span = None if again else spans.get(origin[id(record)])
-            yield own, ctx, data[span[0]:span[1]] if span else sw._row(conn, table, part, record, context, titles)
+            if again:
+                yield own, ctx, sw._row(conn, table, part, record, context, titles)
+            else:
+                start, end = spans[origin[id(record)]]
+                yield own, ctx, data[start:end]
 
     delimiter, _ = sw._csv_dialect(conn, conn.path)
     conn.written = write(conn.path, rows(), delimiter=delimiter, bom=False, part=index.part,

@@ -109,6 +109,8 @@ class Prints:
         self.shape, self.map_row = shape, map_row
         self.head: str | None = None
         self.old: dict[str, Block] = {d: Block.load(b) for d, b in self.prior["blocks"].items()} if self.prior else {}
+        if self.prior:  # the blocks as parsed JSON are not kept besides the Blocks made of them (the read's memory)
+            self.prior = {k: v for k, v in self.prior.items() if k != "blocks"}
         self.blocks: dict[str, Block] = {}
         self.kept: list[Block] = []  # unchanged blocks, not mapped
         self.live: list[tuple[str, str]] = []  # keys the mapped blocks made

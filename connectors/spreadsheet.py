@@ -1047,6 +1047,7 @@ class CsvConnector(SpreadsheetConnector):
     required_options = ("path",)
     suffixes = (".csv", ".tsv", ".txt")
     by_blocks = True
+    in_step_on_demand = True  # a patch (csv_patch) loads only the records of the rows it renders
 
 
 class XlsxConnector(SpreadsheetConnector):

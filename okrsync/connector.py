@@ -123,6 +123,11 @@ class WriteBatch:
     # the endpoint's stored cursor (its last read's, or a write's since): a connector keeping
     # notes in its cursor merges into it when no read came before the write (``okrsync push``)
     cursor: str | None = None
+    # for a snapshot writer with ``Connector.in_step_on_demand``: ``unchanged`` then holds only
+    # the records compared equal by this push, and ``in_step`` gives the others as asked:
+    # ``in_step.keys()`` their (kind, external id) keys, no record loaded; ``in_step.records(keys)``
+    # those of the keys given; ``in_step.records()`` every one, also added to ``unchanged``
+    in_step: Any = None
 
     def __bool__(self) -> bool:
         return bool(self.creates or self.updates or self.deletes)
@@ -186,6 +191,9 @@ class Connector:
     capabilities: ClassVar[Capabilities] = Capabilities()
     option_help: ClassVar[dict[str, str] | None] = None
     required_options: ClassVar[tuple[str, ...]] = ()
+    # a snapshot writer that loads the records in step only as it needs them (``WriteBatch.in_step``):
+    # a file it patches needs few of them
+    in_step_on_demand: ClassVar[bool] = False
 
     @classmethod
     def declared_options(cls) -> dict[str, str] | None:

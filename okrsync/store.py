@@ -616,6 +616,19 @@ class Store:
         return ((cid, kind, json.loads(text)) for cid, kind, text in
                 self.db.execute("SELECT e.id, e.kind, e.fields " + sql + " ORDER BY e.rowid", [endpoint]))
 
+    def in_step_keys(self, endpoint: str) -> set[tuple[str, str]]:
+        """(kind, external id) of what ``in_step`` gives, no entity's fields read."""
+        return set(self.db.execute("SELECT l.kind, l.external_id FROM entities e JOIN links l ON l.endpoint = ? "
+                                   "AND l.canonical_id = e.id WHERE e.deleted = 0 AND l.digest = e.digest", [endpoint]))
+
+    def in_step_of(self, endpoint: str, keys: Iterable[tuple[str, str]]) -> Iterator[tuple[str, str, dict]]:
+        """``in_step`` rows of the given (kind, external id) keys only, each found by its link."""
+        sql = ("SELECT e.id, e.kind, e.fields FROM links l JOIN entities e ON e.id = l.canonical_id "
+               "WHERE l.endpoint = ? AND l.kind = ? AND l.external_id = ? AND e.deleted = 0 AND l.digest = e.digest")
+        for kind, ext in keys:
+            for cid, kind_, text in self.db.execute(sql, [endpoint, kind, ext]):
+                yield cid, kind_, json.loads(text)
+
     def key_results_by_levels(self) -> list[tuple[str, dict]]:
         """Live key results measured by levels, (id, fields), through ``idx_entities_levels``."""
         return [(cid, json.loads(text)) for cid, text in

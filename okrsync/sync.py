@@ -124,6 +124,24 @@ class _ExternalIds:
         return self.known[cid]
 
 
+class _InStep:
+    """``WriteBatch.in_step``: the records an endpoint holds as they are, loaded as its
+    writer asks. Every record, when asked for, joins ``batch.unchanged``, whose links the
+    push records (a writer may rename them); a patch asks for a few and renames none."""
+
+    def __init__(self, hub: Hub, conn: Connector, batch: WriteBatch):
+        self.hub, self.conn, self.batch = hub, conn, batch
+
+    def keys(self) -> set[tuple[str, str]]:
+        return {k for k in self.hub.store.in_step_keys(self.conn.endpoint) if self.hub._fields(self.conn, k[0]) != set()}
+
+    def records(self, keys: Iterable[tuple[str, str]] | None = None) -> list[Record]:
+        records = self.hub._in_step_records(self.conn, keys)
+        if keys is None:
+            self.batch.unchanged.extend(records)
+        return records
+
+
 @dataclass
 class _Outgoing:
     """What planning one push consults, record after record."""
@@ -850,7 +868,9 @@ class Hub:
             self.store.set_rejections(plan.endpoint, "push", (), run_id)
             return
         conn = self.connector(plan.endpoint)
-        if conn.capabilities.writes == "snapshot":  # it rewrites everything: give it the records in step too
+        if conn.capabilities.writes == "snapshot" and conn.in_step_on_demand:
+            plan.batch.in_step = _InStep(self, conn, plan.batch)  # a patch loads few of them
+        elif conn.capabilities.writes == "snapshot":  # it rewrites everything: give it the records in step too
             plan.batch.unchanged.extend(self._in_step_records(conn))
         with self.store.atomic():  # committed before the remote sees anything
             sent = {c.canonical_id: c.fields for c in plan.changes if c.op == "create"}
@@ -864,12 +884,16 @@ class Hub:
         self._count_write(conn, plan, result)
         self._record_push(plan, result, run_id, agreed)
 
-    def _in_step_records(self, conn: Connector) -> list[Record]:
-        """The records an endpoint holds as they are, as a snapshot writer is given them."""
-        by_cid = self.store.external_ids(conn.endpoint)
+    def _in_step_records(self, conn: Connector, keys: Iterable[tuple[str, str]] | None = None) -> list[Record]:
+        """The records an endpoint holds as they are, as a snapshot writer is given them
+        (every one, or those of the (kind, external id) keys given)."""
+        if keys is None:
+            by_cid, rows = self.store.external_ids(conn.endpoint), self.store.in_step(conn.endpoint)
+        else:
+            by_cid, rows = _ExternalIds(self.store, conn.endpoint), self.store.in_step_of(conn.endpoint, keys)
         return [Record(kind, by_cid[cid], self._to_external(project(self._held(conn, kind, fields), self._fields(conn, kind),
                                                                    conn.endpoint), by_cid), canonical_id=cid)
-                for cid, kind, fields in self.store.in_step(conn.endpoint) if self._fields(conn, kind) != set()]
+                for cid, kind, fields in rows if self._fields(conn, kind) != set()]
 
     @staticmethod
     def _count_write(conn: Connector, plan: Plan, result: WriteResult) -> None:

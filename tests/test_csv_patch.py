@@ -46,9 +46,9 @@ def edits(body: list[list[str]]) -> list[list[list[str]]]:
     return steps
 
 
-def run_world(tmp_path: Path, layout: str) -> tuple[list[bytes], list[int]]:
-    """Sync the planning sheet to a board, then each edit; the board's bytes and the rows
-    each push rendered."""
+def run_world(tmp_path: Path, layout: str, steps: list | None = None) -> tuple[list[bytes], list[int]]:
+    """Sync the planning sheet to a board, then each edit (``edits`` unless given); the
+    board's bytes and the rows each push rendered."""
     tmp_path.mkdir()
     save(tmp_path / "okrs.csv", plan_rows())
     config = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
@@ -56,7 +56,7 @@ def run_world(tmp_path: Path, layout: str) -> tuple[list[bytes], list[int]]:
                        {"order": ["sheet", "board"]})
     store = Store(None)
     boards, rendered = [], []
-    for body in [None, *edits(plan_rows())]:
+    for body in [None, *(edits(plan_rows()) if steps is None else steps)]:
         if body is not None:
             save(tmp_path / "okrs.csv", body)
         hub = Hub(config, store, {"csv": CsvConnector, "xlsx": XlsxConnector})  # a new run, as the CLI makes
@@ -148,3 +148,45 @@ def test_an_xlsx_board_okrsync_wrote_is_not_read_again_before_a_write(tmp_path, 
     assert indexed == read_first
     cells = [c for row in indexed[2] for c in row]
     assert "A new KR" in cells and "KR3.9" in cells and "O12" not in cells and "KR12.0" not in cells
+
+
+@pytest.mark.parametrize("layout", ["flat", "hierarchical"])
+def test_a_patch_loads_only_the_records_of_the_rows_it_renders(tmp_path, monkeypatch, layout):
+    """The records in step stay in the store (WriteBatch.in_step): the board's push loads
+    only those whose rows it renders, never all of them; the file is still the full write's."""
+    loaded, everything = [], []
+    in_step_of, in_step = Store.in_step_of, Store.in_step
+
+    def spy_of(self, endpoint, keys):
+        loaded.append(sorted(keys))
+        return in_step_of(self, endpoint, keys)
+
+    def spy(self, endpoint, **kw):
+        if not kw.get("count"):
+            everything.append(endpoint)
+        return in_step(self, endpoint, **kw)
+
+    monkeypatch.setattr(Store, "in_step_of", spy_of)
+    monkeypatch.setattr(Store, "in_step", spy)
+    boards, rendered = run_world(tmp_path / "patched", layout)
+    assert everything == ["board"]  # the first push only (a new board): no patch loads every record in step
+    krs_of_o7 = [("key_result", f"KR7.{k}") for k in range(3)]  # step 3: O7 renamed, its KRs' rows rendered again
+    if layout == "flat":  # the objectives of the rows rendered: KR1.1's, KR13.1's (step 1), new KR3.9's (step 2)
+        assert loaded == [[("objective", "O1"), ("objective", "O13")], [("objective", "O3")], krs_of_o7]
+    else:  # hierarchical rows show no other record: updated and created ones render from the batch
+        assert loaded == [krs_of_o7]
+    monkeypatch.undo()
+    monkeypatch.setattr(csv_patch, "patch", lambda *args: False)
+    assert run_world(tmp_path / "full", layout)[0] == boards
+
+
+def test_a_flat_objective_left_without_key_results_gets_its_row_from_its_record(tmp_path, monkeypatch):
+    """Flat: an objective is on its KRs' rows; when its last KR goes, its own row is new to the
+    file, so it is rendered from the record (loaded: it is in step), as a full write renders it."""
+    lone = [["O5", "Objective 5", "", "", "", "", "", ""]]  # O5 keeps its row, its KRs are gone
+    steps = [plan_rows()[:15] + lone + plan_rows()[18:]]
+    patched, rendered = run_world(tmp_path / "patched", "flat", steps)
+    assert rendered[-1] == 1  # O5's own row only; its 3 KR rows are gone, the other 87 copied
+    assert patched[-1].decode().splitlines()[16].startswith("O5,Objective 5,")  # after the header and 5 × 3 rows
+    monkeypatch.setattr(csv_patch, "patch", lambda *args: False)
+    assert run_world(tmp_path / "full", "flat", steps)[0] == patched
