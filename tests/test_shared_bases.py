@@ -11,6 +11,8 @@ import sqlite_utils
 
 from okrsync.store import ALL, AS_CREATED, MIGRATIONS, SHARED, Link, Store, dumps
 
+from .helpers.records import as_read
+
 
 def _raw_bases(store):
     return dict(store.db.execute("SELECT canonical_id, base FROM links ORDER BY rowid").fetchall())
@@ -107,7 +109,8 @@ def test_a_create_row_holds_its_record_once_and_the_log_still_replays():
     store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1}),
                                      ("key_result", "kr_2", {"title": "B", "current": 5})])
     assert [n for (n,) in store.db.execute("SELECT new FROM changes ORDER BY id")] == [AS_CREATED, AS_CREATED]
-    assert [r["new"] for r in store.changes()] == [{"current": 1, "title": "A"}, {"current": 5, "title": "B"}]
+    assert [r["new"] for r in store.changes()] == [as_read("key_result", {"current": 1, "title": "A"}),
+                                                   as_read("key_result", {"current": 5, "title": "B"})]
     later = store.begin_run("pull")
     store.mutate(later, "board", "key_result", "kr_1", {"title": "A", "current": 2})
     store.mutate(later, "board", "key_result", "kr_1", {"title": "A2", "current": 3})
@@ -117,9 +120,10 @@ def test_a_create_row_holds_its_record_once_and_the_log_still_replays():
     assert store.db.execute("SELECT entity_id, record FROM created_records ORDER BY entity_id").fetchall() == [
         ("kr_1", '{"current":1,"title":"A"}'), ("kr_2", '{"current":5,"title":"B"}')]
     assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes(run=run)] == [
-        ("kr_1", "*", {"current": 1, "title": "A"}), ("kr_2", "*", {"current": 5, "title": "B"})]
+        ("kr_1", "*", as_read("key_result", {"current": 1, "title": "A"})),
+        ("kr_2", "*", as_read("key_result", {"current": 5, "title": "B"}))]
     assert _replay(store) == {cid: fields for cid, _, fields in store.entities()} == {
-        "kr_1": {"title": "A2", "current": 3}, "kr_2": {"title": "B", "current": 6}}
+        "kr_1": as_read("key_result", {"title": "A2", "current": 3}), "kr_2": as_read("key_result", {"title": "B", "current": 6})}
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.db.execute("UPDATE created_records SET record = '{}'")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -157,5 +161,6 @@ def test_an_existing_store_keeps_its_create_rows_and_writes_new_ones_once(tmp_pa
         '{"title":"A"}', AS_CREATED]
     assert store.db.execute("SELECT count(*) FROM created_records").fetchone()[0] == 0  # its row holds the record
     assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes()] == [
-        ("obj_1", "*", {"title": "A"}), ("obj_1", "title", "B"), ("obj_2", "*", {"title": "C"})]
+        ("obj_1", "*", as_read("objective", {"title": "A"})), ("obj_1", "title", "B"),
+        ("obj_2", "*", as_read("objective", {"title": "C"}))]
     store.close()
