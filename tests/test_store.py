@@ -5,7 +5,7 @@ import pytest
 import okrsync.config
 from okrsync.connector import Connector, Cursor, Record
 from okrsync.errors import RetryableError, StoreError
-from okrsync.store import MIGRATIONS, Link, Store, diff, dumps
+from okrsync.store import MIGRATIONS, SHARED, Link, Store, diff, dumps
 from okrsync.sync import CURSOR_STREAM, Hub
 
 from .helpers.records import as_read
@@ -35,7 +35,8 @@ def test_migrations_create_every_table(store):
     assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record", "m005_link_keys",
                        "m006_partial_indexes", "m007_kept_index",
                        "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index",
-                       "m012_change_actors", "m013_created_once", "m014_link_index"]
+                       "m012_change_actors", "m013_created_once", "m014_link_index",
+                       "m015_compact_records", "m016_links_by_entity"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
@@ -557,4 +558,36 @@ def test_keys_find_links_of_every_kind_by_their_primary_key(tmp_path):
     sql = "EXPLAIN QUERY PLAN UPDATE links SET key = 'k' WHERE endpoint = 'jira' AND kind IN ('a', 'b') AND external_id = 'x'"
     assert "sqlite_autoindex_links_1 (endpoint=? AND kind=? AND external_id=?)" in str(store.db.execute(sql).fetchall())
     assert store.keys() == {"obj_1": ["jira OKR-12"], "kr_1": ["jira OKR-13"]}
+    store.close()
+
+
+def test_links_are_found_by_entity_through_one_index(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m016_links_by_entity")
+    assert {"idx_links_shared", "idx_links_endpoint_canonical_id"} <= {i.name for i in old["links"].indexes}
+    old.close()
+    store = Store(path)
+    indexes = {i.name: i for i in store.db["links"].indexes}
+    assert not {"idx_links_shared", "idx_links_endpoint_canonical_id"} & indexes.keys()  # dropped on open
+    assert indexes["idx_links_canonical_id_endpoint"].unique
+    plan = lambda sql: str(store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())  # noqa: E731
+    # one endpoint's link of an entity (link_base, mark_in_step, pushes' joins), and an entity's
+    # shared bases, which entities_unshare_bases copies before its fields change
+    by_entity = "idx_links_canonical_id_endpoint (canonical_id=? AND endpoint=?)"
+    assert by_entity in plan("SELECT base FROM links WHERE endpoint = 'a' AND canonical_id = 'x'")
+    assert "idx_links_canonical_id_endpoint (canonical_id=?)" in plan(
+        "UPDATE links SET base = 'b' WHERE canonical_id = 'x' AND base = '='")
+    assert by_entity in plan("SELECT e.id FROM entities e LEFT JOIN links l ON l.endpoint = 'a' AND l.canonical_id = e.id")
+    # an endpoint's links, by their primary key
+    assert "sqlite_autoindex_links_1 (endpoint=?)" in plan("SELECT canonical_id, external_id FROM links WHERE endpoint = 'a'")
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"})])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", SHARED, None, True)])
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "B"})
+    assert store.base("sheet", "obj_1") == '{"title":"A"}'  # unshared through the index
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        store.set_links("sheet", run, [Link("objective", "O-2", "obj_1", None, None, False)])
     store.close()
