@@ -626,6 +626,16 @@ class Hub:
             swaps[ref] = cid
         return {**record.fields, **swaps} if swaps else record.fields
 
+    def _updated_to_base(self, plan: Plan) -> set[str]:
+        """Entities this pull updates to exactly the endpoint's record (its edit taken whole):
+        their new base is the entity's new fields, shared. Their shared bases are set aside
+        first, so the update does not copy the old fields there only to be overwritten."""
+        updated = {c.canonical_id: c.fields for c in plan.changes if c.op == "update" and c.fields is not None}
+        ids = {link.canonical_id for link in plan.links if link.canonical_id in updated and isinstance(link.base, dict)
+               and record_json(link.base) == record_json(updated[link.canonical_id])}
+        self.store.set_bases_aside(plan.endpoint, ids)
+        return ids
+
     def apply_pull(self, plan: Plan, run_id: int) -> None:
         """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
         self._check_strict(plan)
@@ -634,6 +644,7 @@ class Hub:
         # records; default thresholds spent ~10 % of a 50,000-KR apply in the cyclic collector
         with _fewer_collections(), self.store.atomic():
             created = {c.canonical_id for c in plan.changes if c.op == "create"}
+            shared = created | self._updated_to_base(plan)
             self.store.create_many(run_id, plan.endpoint,
                                    ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
                                    {c.canonical_id: c.actor for c in plan.changes if c.actor})
@@ -644,9 +655,10 @@ class Hub:
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields, actor=c.actor)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
-            # a new record's base is its fields: the entity's JSON, not stored again
+            # a new record's base is its fields: the entity's JSON, not stored again; so is
+            # the base of a record updated to what this endpoint holds
             self.store.set_links(plan.endpoint, run_id, [replace(link, base=SHARED, in_step=True)
-                                                         if link.canonical_id in created else link for link in plan.links])
+                                                         if link.canonical_id in shared else link for link in plan.links])
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)

@@ -14,7 +14,8 @@ import sqlite_utils
 
 from okrsync.store import ALL, AS_CREATED, MIGRATIONS, SHARED, Link, Store, dumps, load_record
 
-from .helpers.clirun import run
+from .helpers.clirun import CONFIG, run
+from .helpers.real_files import REAL
 from .helpers.records import as_read
 
 
@@ -220,3 +221,29 @@ def test_a_store_written_before_compact_records_is_upgraded_and_the_next_sync_is
         assert dict(db.execute("SELECT id, fields FROM entities")) == texts
         db.close()
         assert (tmp_path / "okrs.csv").read_bytes() == csv and (tmp_path / "out/board.xlsx").read_bytes() == board
+
+
+def test_a_record_updated_to_what_the_endpoint_holds_keeps_sharing_its_base(tmp_path, monkeypatch):
+    # the real planning sheet and the board of the m014 project, as a new project
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(REAL / "flat_kr_rows_percent_words_product_ops_sandbox.csv", "okrs.csv")
+    Path("okrsync.yaml").write_text(CONFIG)
+    run("sync")
+    text = Path("okrs.csv").read_text()
+    Path("okrs.csv").write_text(text.replace("Reduce failed check ins,Check In Failed Count,2,2,1",
+                                             "Reduce failed check ins,Check In Failed Count,2,3,1"))
+    out = json.loads(run("--json", "sync").output)
+    assert [e["counters"]["updated"] for e in out["endpoints"]] == [1, 0, 0, 1]  # pulled from the sheet, pushed to the board
+    db = sqlite3.connect("state/okrsync.db")
+    cid, fields, digest = db.execute("SELECT id, fields, digest FROM entities WHERE fields LIKE '%failed check ins%'").fetchone()
+    assert json.loads(fields)["current"] == 3
+    # the sheet's base is the entity's new fields, shared and in step; the board's, what was pushed
+    assert db.execute("SELECT endpoint, base = ?, digest = ? FROM links WHERE canonical_id = ? ORDER BY endpoint",
+                      [SHARED, digest, cid]).fetchall() == [("board", 0, 1), ("planning-sheet", 1, 1)]
+    # the board's pull saw nothing new: no base of its own was copied
+    assert db.execute("SELECT count(*) FROM links WHERE base IS NULL").fetchone()[0] == 0
+    rows = db.execute("SELECT count(*) FROM changes").fetchone()[0]
+    db.close()
+    out = json.loads(run("--json", "sync").output)
+    assert out["totals"]["updated"] == out["totals"]["created"] == 0
+    assert sqlite3.connect("state/okrsync.db").execute("SELECT count(*) FROM changes").fetchone()[0] == rows

@@ -36,7 +36,7 @@ def test_migrations_create_every_table(store):
                        "m006_partial_indexes", "m007_kept_index",
                        "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index",
                        "m012_change_actors", "m013_created_once", "m014_link_index",
-                       "m015_compact_records", "m016_links_by_entity"]
+                       "m015_compact_records", "m016_links_by_entity", "m017_rare_kind_index"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
@@ -591,3 +591,27 @@ def test_links_are_found_by_entity_through_one_index(tmp_path):
     with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
         store.set_links("sheet", run, [Link("objective", "O-2", "obj_1", None, None, False)])
     store.close()
+
+
+def test_the_few_entities_of_a_rare_kind_are_found_through_their_own_index(store):
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}), ("key_result", "kr_1", {"title": "K"}),
+                                     ("key_result", "kr_2", {"title": "L"}),
+                                     ("check_in", "chk_1", {"key_result_id": "kr_1", "at": "2026-01-01T00:00:00Z"}),
+                                     ("check_in", "chk_2", {"key_result_id": "kr_2", "at": "2026-01-02T00:00:00Z"})])
+    store.mutate(run, "sheet", "key_result", "kr_2", None)
+    indexes = {i.name for i in store.db["entities"].indexes}
+    assert "idx_entities_rare" in indexes and "idx_entities_kind" not in indexes
+    assert [store.count(k) for k in ("objective", "key_result", "check_in", "initiative")] == [1, 1, 2, 0]
+    assert [i for i, _, _ in store.entities("check_in")] == ["chk_1", "chk_2"]
+    assert [i for i, _, _ in store.entities("key_result")] == ["kr_1"]
+    assert [i for i, _ in store.orphans("check_in", "key_result_id")] == ["chk_2"]  # its KR deleted
+    # what every pull that changes something asks (checkins.settle, Hub._bury_check_ins)
+    traced = []
+    store.db.conn.set_trace_callback(traced.append)
+    store.count("check_in"), list(store.entities("check_in")), store.orphans("check_in", "key_result_id")
+    store.db.conn.set_trace_callback(None)
+    assert len(traced) == 3
+    for sql in traced:
+        plan = str(store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+        assert "USING INDEX idx_entities_rare (kind=?)" in plan, sql
