@@ -2,7 +2,8 @@
 
 Tables (created by ``MIGRATIONS``):
 
-- ``entities``  current canonical state: id, kind, fields (JSON, from ``model.to_fields``)
+- ``entities``  current canonical state: id, kind, fields (JSON, from ``model.to_fields``,
+                 None values left out: ``record_json``; read with ``load_record``)
 - ``links``     (endpoint, kind, external id) ↔ canonical id, with ``base``: the fields
                  this endpoint last agreed with (JSON), which three-way merging needs;
                  ``key``: the id people see there when it is not the external id (OKR-12)
