@@ -225,11 +225,26 @@ def to_fields(entity) -> dict[str, Any]:
     return out
 
 
+def none_names(kind: str) -> tuple[str, ...]:
+    """The fields ``to_fields`` gives a ``kind`` even when they are None, in name order: every
+    field but ``id``, ``extra`` and those left out when empty. The store leaves None values
+    out of the JSON it keeps and gives these back as None when it reads a record
+    (``store.load_record``), so readers see the same dict ``to_fields`` made. () for a kind
+    the model does not know."""
+    cls = ENTITY_TYPES.get(kind)
+    if cls is None:
+        return ()
+    return tuple(sorted(f.name for f in dataclasses.fields(cls)
+                        if f.name not in ("id", "extra") and f.name not in _LEFT_OUT_WHEN_EMPTY))
+
+
 def from_fields(kind: str, id: str, fields: dict[str, Any]):
-    """Build an entity of ``kind`` from fields made by ``to_fields`` (unknown keys rejected)."""
+    """Build an entity of ``kind`` from fields made by ``to_fields`` (unknown keys rejected);
+    a field without a default that is left out is None (the store leaves Nones out)."""
     cls = ENTITY_TYPES[kind]
     names = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs: dict[str, Any] = {"id": id}
+    kwargs: dict[str, Any] = {"id": id, **{n: None for n, f in names.items() if n != "id" and f.default is dataclasses.MISSING
+                                           and f.default_factory is dataclasses.MISSING}}
     extra: dict[str, dict[str, Any]] = {}
     for key, value in fields.items():
         if key.startswith("extra."):

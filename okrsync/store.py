@@ -2,7 +2,8 @@
 
 Tables (created by ``MIGRATIONS``):
 
-- ``entities``  current canonical state: id, kind, fields (JSON, from ``model.to_fields``)
+- ``entities``  current canonical state: id, kind, fields (JSON, from ``model.to_fields``,
+                 None values left out: ``record_json``; read with ``load_record``)
 - ``links``     (endpoint, kind, external id) ↔ canonical id, with ``base``: the fields
                  this endpoint last agreed with (JSON), which three-way merging needs;
                  ``key``: the id people see there when it is not the external id (OKR-12)
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import functools
 import hashlib
 import json
 import os
@@ -241,6 +243,69 @@ def m014_link_index(db: sqlite_utils.Database) -> None:
     db.execute("DROP INDEX IF EXISTS idx_links_endpoint_external_id")
 
 
+@MIGRATIONS()
+def m015_compact_records(db: sqlite_utils.Database) -> None:
+    # Records' JSON leaves out None fields (record_json; a third of a 50,000-KR store's JSON)
+    # and digests are 12 bytes, not 24 hex characters. Entities and link bases are written
+    # anew and digests recomputed over the new text: a link in step with its entity (the
+    # same digest) stays in step, and a base equal to its entity's fields is shared. The
+    # change log and created_records are append-only: their rows keep the JSON they hold,
+    # which load_record reads alike. Re-encoding is no change of the record, so the
+    # entities' triggers (unshare bases, keep the record as created) are off meanwhile.
+    triggers = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'entities' ORDER BY rowid").fetchall()
+    for name, _ in triggers:
+        db.execute(f"DROP TRIGGER {name}")
+    texts = [(id_, record_json(json.loads(text)), old)
+             for id_, text, old in db.execute("SELECT id, fields, digest FROM entities").fetchall()]
+    rows = [(id_, text, digest(text), old) for id_, text, old in texts]
+    db.conn.executemany("UPDATE entities SET fields = ?2, digest = ?3 WHERE id = ?1", [row[:3] for row in rows])
+    db.execute("CREATE TEMP TABLE m015_digests (id TEXT PRIMARY KEY, new BLOB, old TEXT)")
+    db.conn.executemany("INSERT INTO m015_digests (id, new, old) VALUES (?, ?, ?)", [(i, d, o) for i, _, d, o in rows])
+    db.execute("UPDATE links SET digest = (SELECT m.new FROM m015_digests m WHERE m.id = links.canonical_id) "
+               "WHERE digest = (SELECT m.old FROM m015_digests m WHERE m.id = links.canonical_id)")
+    db.execute("DROP TABLE m015_digests")
+    bases = db.execute(f"SELECT rowid, base FROM links WHERE base IS NOT NULL AND base != '{SHARED}'").fetchall()
+    db.conn.executemany("UPDATE links SET base = ? WHERE rowid = ?",
+                        [(record_json(json.loads(base)), rowid) for rowid, base in bases])
+    db.execute(f"UPDATE links SET base = '{SHARED}' WHERE base != '{SHARED}' "
+               "AND base = (SELECT e.fields FROM entities e WHERE e.id = links.canonical_id)")
+    for _, sql in triggers:
+        db.execute(sql)
+
+
+@MIGRATIONS()
+def m016_links_by_entity(db: sqlite_utils.Database) -> None:
+    # links' unique (endpoint, canonical_id) turned round serves both the lookups of one
+    # endpoint's link of an entity and the entities_unshare_bases trigger (an entity's
+    # shared bases, found by canonical_id): idx_links_shared, 1.5 MB of a 50,000-KR store,
+    # is one index less to keep and write. An endpoint's links alone are listed through
+    # their primary key (endpoint, kind, external_id).
+    db.execute("DROP INDEX IF EXISTS idx_links_shared")
+    db.execute("DROP INDEX IF EXISTS idx_links_endpoint_canonical_id")
+    db.execute("CREATE UNIQUE INDEX IF NOT EXISTS idx_links_canonical_id_endpoint ON links (canonical_id, endpoint)")
+
+
+# Objectives and key results are nearly every entity: a query for either reads the table
+# anyway. The other kinds (check-ins, initiatives, alignments …) are few, and every pull that
+# changes something looks for them (checkins.settle, orphans): m017_rare_kind_index indexes
+# just those. A query uses it when its WHERE holds RARE_KINDS word for word (``_of_kind``).
+BULK_KINDS = ("objective", "key_result")
+RARE_KINDS = f"kind NOT IN {BULK_KINDS}"
+
+
+@MIGRATIONS()
+def m017_rare_kind_index(db: sqlite_utils.Database) -> None:
+    # the index of every entity's kind (1.2 MB of a 50,000-KR store) served the few of a rare kind
+    db.execute(f"CREATE INDEX IF NOT EXISTS idx_entities_rare ON entities (kind) WHERE {RARE_KINDS}")
+    db.execute("DROP INDEX IF EXISTS idx_entities_kind")
+
+
+def _of_kind(kind: str, table: str = "") -> str:
+    """WHERE terms for entities of ``kind`` (one ``?``): a rare kind's through idx_entities_rare."""
+    term = f" AND {table}kind = ?"
+    return term if kind in BULK_KINDS else f"{term} AND {table}{RARE_KINDS}"
+
+
 # entities that may have left an endpoint's step since its push mark (?: the mark, the endpoint)
 _SINCE_MARK = ("SELECT entity_id FROM changes WHERE id > ? "
                "UNION SELECT canonical_id FROM links WHERE endpoint = ? AND digest IS NULL")
@@ -260,8 +325,10 @@ class Link:
     in_step: bool = False
 
 
-def digest(text: str) -> str:
-    return hashlib.blake2b(text.encode(), digest_size=12).hexdigest()
+def digest(text: str) -> bytes:
+    """A record's digest: 12 bytes of BLAKE2b over its stored JSON (a BLOB: half the hex's
+    size in every entity and link; m015_compact_records)."""
+    return hashlib.blake2b(text.encode(), digest_size=12).digest()
 
 
 def dumps(value: Any) -> str:
@@ -271,6 +338,37 @@ def dumps(value: Any) -> str:
     on imports that encode a million values.
     """
     return _ENCODER.encode(value)
+
+
+def record_json(fields: dict[str, Any]) -> str:
+    """A record's fields as the store keeps them (entities, link bases, a create's or delete's
+    change row): canonical JSON (``dumps``) without the fields whose value is None.
+
+    Every reader takes a missing field for None (``diff``, ``fields.get``), and ``record``
+    gives a model kind's fields back as None: a 50,000-KR store is 5 MB smaller
+    (m015_compact_records). Digests are over this text, so equal records hash alike
+    whichever Nones they carried.
+    """
+    return _ENCODER.encode({k: v for k, v in fields.items() if v is not None})
+
+
+@functools.cache
+def _none_names(kind: str) -> frozenset[str]:
+    from .model import none_names  # not at import time: model imports unparsed, which imports the store
+
+    return frozenset(none_names(kind))
+
+
+def load_record(kind: str, text: str) -> dict[str, Any]:
+    """A record's fields from the store's JSON (``record_json``, or the full JSON stores wrote
+    before m015_compact_records): the model's fields of ``kind`` the text leaves out are
+    None, and the keys in name order, as ``to_fields`` and the stored text had them."""
+    fields = json.loads(text)
+    names = _none_names(kind)
+    if names and isinstance(fields, dict) and not names <= fields.keys():
+        fields.update(dict.fromkeys(names - fields.keys()))
+        fields = dict(sorted(fields.items()))
+    return fields
 
 
 ALL = "*"  # the field name of a change row that holds a whole record (a create or a delete)
@@ -358,33 +456,33 @@ class Store:
     def get(self, entity_id: str) -> tuple[str, dict[str, Any]] | None:
         """(kind, fields) of a live entity, or None."""
         row = self.db.execute("SELECT kind, fields FROM entities WHERE id = ? AND deleted = 0", [entity_id]).fetchone()
-        return (row[0], json.loads(row[1])) if row else None
+        return (row[0], load_record(*row)) if row else None
 
     def get_any(self, entity_id: str) -> tuple[str, dict[str, Any], int] | None:
         """(kind, fields, deleted) including deleted (1) and archived (2) entities."""
         row = self.db.execute("SELECT kind, fields, deleted FROM entities WHERE id = ?", [entity_id]).fetchone()
-        return (row[0], json.loads(row[1]), row[2]) if row else None
+        return (row[0], load_record(row[0], row[1]), row[2]) if row else None
 
     def entities(self, kind: str | None = None) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """Live entities as (id, kind, fields), in insertion order."""
         sql = "SELECT id, kind, fields FROM entities WHERE deleted = 0"
         args: list = []
         if kind:
-            sql += " AND kind = ?"
+            sql += _of_kind(kind)
             args.append(kind)
         for id_, k, fields in self.db.execute(sql + " ORDER BY rowid", args):
-            yield id_, k, json.loads(fields)
+            yield id_, k, load_record(k, fields)
 
     def orphans(self, kind: str, ref: str) -> list[tuple[str, dict[str, Any]]]:
         """Live entities of ``kind`` whose reference field ``ref`` points at a deleted (not
         an archived) entity, as (id, fields): check-ins of a deleted KR."""
         rows = self.db.execute("SELECT c.id, c.fields FROM entities c JOIN entities p ON p.id = json_extract(c.fields, ?) "
-                               "WHERE c.kind = ? AND c.deleted = 0 AND p.deleted = 1 ORDER BY c.rowid", [f"$.{ref}", kind])
-        return [(id_, json.loads(fields)) for id_, fields in rows]
+                               f"WHERE c.deleted = 0 AND p.deleted = 1{_of_kind(kind, 'c.')} ORDER BY c.rowid", [f"$.{ref}", kind])
+        return [(id_, load_record(kind, fields)) for id_, fields in rows]
 
     def count(self, kind: str | None = None) -> int:
         """Live entities, of one kind or all."""
-        sql = "SELECT count(*) FROM entities WHERE deleted = 0" + (" AND kind = ?" if kind else "")
+        sql = "SELECT count(*) FROM entities WHERE deleted = 0" + (_of_kind(kind) if kind else "")
         return self.db.execute(sql, [kind] if kind else []).fetchone()[0]
 
     def mutate(self, run_id: int, origin: str, kind: str, entity_id: str, fields: dict[str, Any] | None,
@@ -420,14 +518,14 @@ class Store:
                                 [2 if change == "archive" else 1, now, entity_id])
                 kind_of_change = change or "delete"
             else:
-                text = dumps(fields)
+                text = record_json(fields)
                 self.db.execute("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?) "
                                 "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, "
                                 "updated = excluded.updated, digest = excluded.digest",
                                 [entity_id, kind, text, now, digest(text)])
                 kind_of_change = change or ("update" if exists else "create")
             if fields is None:
-                rows = [(ALL, dumps(old), None)]
+                rows = [(ALL, record_json(old), None)]
             elif not exists:
                 rows = [(ALL, None, text)]
             else:
@@ -455,7 +553,7 @@ class Store:
         def entities() -> Iterator[tuple]:
             for kind, entity_id, fields in items:
                 made.append((kind, entity_id))
-                text = dumps(fields)
+                text = record_json(fields)
                 yield entity_id, kind, text, now, digest(text)
 
         with self.atomic():
@@ -498,8 +596,10 @@ class Store:
             sql = f"SELECT * FROM ({sql[:-len(' ORDER BY id')]} ORDER BY id DESC LIMIT {int(limit)}) ORDER BY id"
         rows = []
         for row in self.db.query(sql, args):
-            row["old"] = None if row["old"] is None else json.loads(row["old"])
-            row["new"] = None if row["new"] is None else json.loads(row["new"])
+            # a create's or delete's row holds a record: read as the entity's are
+            load = (lambda text: load_record(row["entity_kind"], text)) if row["field"] == ALL else json.loads
+            row["old"] = None if row["old"] is None else load(row["old"])
+            row["new"] = None if row["new"] is None else load(row["new"])
             rows.append(row)
         return rows
 
@@ -523,8 +623,17 @@ class Store:
                 "canonical_id = excluded.canonical_id, base = excluded.base, remote_updated = excluded.remote_updated, "
                 "run_id = excluded.run_id, digest = excluded.digest",
                 ((endpoint, k.kind, k.external_id, k.canonical_id,
-                  k.base if k.base is None or isinstance(k.base, str) else dumps(k.base), k.updated, run_id,
+                  k.base if k.base is None or isinstance(k.base, str) else record_json(k.base), k.updated, run_id,
                   "now" if k.in_step else None) for k in links))
+
+    def set_bases_aside(self, endpoint: str, canonical_ids: Iterable[str]) -> None:
+        """Before a pull updates these entities and then shares their bases again (``set_links``
+        with SHARED): the endpoint's shared bases set to NULL, so the entity's update copies
+        no old fields there (entities_unshare_bases). A copy would grow each link's row,
+        split its page and be overwritten in the same transaction (1.8 MB of a 50,000-KR
+        store after a 1 %-edit import)."""
+        self.db.conn.executemany(f"UPDATE links SET base = NULL WHERE endpoint = ? AND canonical_id = ? AND base = '{SHARED}'",
+                                 [(endpoint, cid) for cid in canonical_ids])
 
     def _moves(self, endpoint: str, links: list[Link]) -> bool:
         """Whether a link would point at another entity than it does: that one is left unlinked."""
@@ -582,7 +691,7 @@ class Store:
             sql += f" AND e.id IN ({_SINCE_MARK})"
             args += [mark, endpoint]
         for cid, kind, text in self.db.execute(sql + " ORDER BY e.rowid", args):
-            yield cid, kind, json.loads(text)
+            yield cid, kind, load_record(kind, text)
 
     def push_mark(self, endpoint: str) -> int | None:
         """The last change row the endpoint's last push that left it wholly in step had seen:
@@ -613,7 +722,7 @@ class Store:
                 [endpoint, mark]).fetchone()[0]
         if count:
             return self.db.execute("SELECT count(*) " + sql, [endpoint]).fetchone()[0]
-        return ((cid, kind, json.loads(text)) for cid, kind, text in
+        return ((cid, kind, load_record(kind, text)) for cid, kind, text in
                 self.db.execute("SELECT e.id, e.kind, e.fields " + sql + " ORDER BY e.rowid", [endpoint]))
 
     def in_step_keys(self, endpoint: str) -> set[tuple[str, str]]:
@@ -627,11 +736,11 @@ class Store:
                "WHERE l.endpoint = ? AND l.kind = ? AND l.external_id = ? AND e.deleted = 0 AND l.digest = e.digest")
         for kind, ext in keys:
             for cid, kind_, text in self.db.execute(sql, [endpoint, kind, ext]):
-                yield cid, kind_, json.loads(text)
+                yield cid, kind_, load_record(kind_, text)
 
     def key_results_by_levels(self) -> list[tuple[str, dict]]:
         """Live key results measured by levels, (id, fields), through ``idx_entities_levels``."""
-        return [(cid, json.loads(text)) for cid, text in
+        return [(cid, load_record("key_result", text)) for cid, text in
                 self.db.execute(f"SELECT id, fields FROM entities INDEXED BY idx_entities_levels WHERE {LEVELS_KRS}")]
 
     def set_link(self, endpoint: str, kind: str, external_id: str, canonical_id: str, base: dict | None,
@@ -689,7 +798,7 @@ class Store:
             base = json.loads(row[0] or "{}")
             base[field] = value
             self.db.execute("UPDATE links SET base = ?, digest = NULL WHERE endpoint = ? AND canonical_id = ?",
-                            [dumps(base), endpoint, canonical_id])
+                            [record_json(base), endpoint, canonical_id])
 
     # ------------------------------------------------------------ rejections
 

@@ -50,7 +50,7 @@ from .merge import merge
 from .model import REFERENCES
 from .names import Names
 from .plan import Change, Conflict, Counters, Plan  # noqa: F401 - Counters: part of this module's API (cli)
-from .store import SHARED, Link, Store, diff, dumps, new_id
+from .store import SHARED, Link, Store, diff, dumps, load_record, new_id, record_json
 
 CURSOR_STREAM = "records"
 
@@ -387,7 +387,7 @@ class Hub:
             return None  # it has a parent: not half made
         was = reading.kinds_of.get(record.external_id)
         if was and was != record.kind:
-            base = json.loads(reading.links[(was, record.external_id)][1] or "{}")
+            base = load_record(was, reading.links[(was, record.external_id)][1] or "{}")
             if any(base.get(ref) for ref in REFERENCES.get(was, {})):
                 return None  # it had a parent: a partial read, not a half-made record
             kind, shape, sent = was, base, None
@@ -406,10 +406,10 @@ class Hub:
         if key in reading.links:
             cid, base_json = reading.links[key]
             # a period's dates this read adds to a base okrsync wrote are no edit (periods.py)
-            if base_json == dumps(fields) or base_json == dumps(periods.without(fields, plan.endpoint)):
+            if base_json == record_json(fields) or base_json == record_json(periods.without(fields, plan.endpoint)):
                 plan.counters.unchanged += 1
                 return None
-            return cid, json.loads(base_json) if base_json else {}
+            return cid, load_record(record.kind, base_json) if base_json else {}
         if sent is None:
             sent = reading.matcher.sent(record.kind, record.external_id, fields, record.canonical_id)
         if sent is not None:
@@ -564,7 +564,7 @@ class Hub:
         kept: set[str] = set()
         for (kind, ext), cid in missing:
             current = self.store.get(cid)
-            base = json.loads(links[(kind, ext)][1] or "{}")
+            base = load_record(kind, links[(kind, ext)][1] or "{}")
             if (current and diff(base, project(current[1], self._fields(conn, kind), plan.endpoint))
                     and not self._edit_against_delete(kind, cid, current[1], plan, deleted_here=True)):
                 kept.add(cid)
@@ -626,6 +626,16 @@ class Hub:
             swaps[ref] = cid
         return {**record.fields, **swaps} if swaps else record.fields
 
+    def _updated_to_base(self, plan: Plan) -> set[str]:
+        """Entities this pull updates to exactly the endpoint's record (its edit taken whole):
+        their new base is the entity's new fields, shared. Their shared bases are set aside
+        first, so the update does not copy the old fields there only to be overwritten."""
+        updated = {c.canonical_id: c.fields for c in plan.changes if c.op == "update" and c.fields is not None}
+        ids = {link.canonical_id for link in plan.links if link.canonical_id in updated and isinstance(link.base, dict)
+               and record_json(link.base) == record_json(updated[link.canonical_id])}
+        self.store.set_bases_aside(plan.endpoint, ids)
+        return ids
+
     def apply_pull(self, plan: Plan, run_id: int) -> None:
         """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
         self._check_strict(plan)
@@ -634,6 +644,7 @@ class Hub:
         # records; default thresholds spent ~10 % of a 50,000-KR apply in the cyclic collector
         with _fewer_collections(), self.store.atomic():
             created = {c.canonical_id for c in plan.changes if c.op == "create"}
+            shared = created | self._updated_to_base(plan)
             self.store.create_many(run_id, plan.endpoint,
                                    ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
                                    {c.canonical_id: c.actor for c in plan.changes if c.actor})
@@ -644,9 +655,10 @@ class Hub:
                     self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields, actor=c.actor)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
-            # a new record's base is its fields: the entity's JSON, not stored again
+            # a new record's base is its fields: the entity's JSON, not stored again; so is
+            # the base of a record updated to what this endpoint holds
             self.store.set_links(plan.endpoint, run_id, [replace(link, base=SHARED, in_step=True)
-                                                         if link.canonical_id in created else link for link in plan.links])
+                                                         if link.canonical_id in shared else link for link in plan.links])
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
@@ -791,11 +803,11 @@ class Hub:
             return
         ext = out.by_cid[cid]
         base_json = self.store.base(plan.endpoint, cid)
-        base = json.loads(base_json) if base_json else {}
+        base = load_record(kind, base_json) if base_json else {}
         for name in [n for n in projected if (cid, n) in out.waiting]:
             projected[name] = base.get(name)  # neither side is overwritten while it waits
         outgoing = Record(kind, ext, self._to_external(projected, out.by_cid), canonical_id=cid)
-        if base_json == dumps(projected) or not diff(base, projected):
+        if base_json == record_json(projected) or not diff(base, projected):
             plan.batch.unchanged.append(outgoing)
             plan.counters.unchanged += 1
             return
@@ -946,7 +958,7 @@ class Hub:
             base_json, updated = (None, None) if cid in created else self.store.link_base(plan.endpoint, cid)
             base = fields_of.get(cid)
             # the remote update time stays: it says when the endpoint's own values were made
-            links.append(Link(record.kind, ext, cid, json.loads(base_json or "{}") if base is None else base, updated,
+            links.append(Link(record.kind, ext, cid, load_record(record.kind, base_json or "{}") if base is None else base, updated,
                               base is not None))
         return links
 

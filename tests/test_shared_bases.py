@@ -4,12 +4,19 @@ changes; a linked create keeps no copy of the fields sent (m010_settled_intents)
 create's change row reads its record back from the entity, or from created_records once the
 entity changed (m013_created_once)."""
 
+import json
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 import sqlite_utils
 
-from okrsync.store import ALL, AS_CREATED, MIGRATIONS, SHARED, Link, Store, dumps
+from okrsync.store import ALL, AS_CREATED, MIGRATIONS, SHARED, Link, Store, dumps, load_record
+
+from .helpers.clirun import CONFIG, run
+from .helpers.real_files import REAL
+from .helpers.records import as_read
 
 
 def _raw_bases(store):
@@ -107,7 +114,8 @@ def test_a_create_row_holds_its_record_once_and_the_log_still_replays():
     store.create_many(run, "sheet", [("key_result", "kr_1", {"title": "A", "current": 1}),
                                      ("key_result", "kr_2", {"title": "B", "current": 5})])
     assert [n for (n,) in store.db.execute("SELECT new FROM changes ORDER BY id")] == [AS_CREATED, AS_CREATED]
-    assert [r["new"] for r in store.changes()] == [{"current": 1, "title": "A"}, {"current": 5, "title": "B"}]
+    assert [r["new"] for r in store.changes()] == [as_read("key_result", {"current": 1, "title": "A"}),
+                                                   as_read("key_result", {"current": 5, "title": "B"})]
     later = store.begin_run("pull")
     store.mutate(later, "board", "key_result", "kr_1", {"title": "A", "current": 2})
     store.mutate(later, "board", "key_result", "kr_1", {"title": "A2", "current": 3})
@@ -117,9 +125,10 @@ def test_a_create_row_holds_its_record_once_and_the_log_still_replays():
     assert store.db.execute("SELECT entity_id, record FROM created_records ORDER BY entity_id").fetchall() == [
         ("kr_1", '{"current":1,"title":"A"}'), ("kr_2", '{"current":5,"title":"B"}')]
     assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes(run=run)] == [
-        ("kr_1", "*", {"current": 1, "title": "A"}), ("kr_2", "*", {"current": 5, "title": "B"})]
+        ("kr_1", "*", as_read("key_result", {"current": 1, "title": "A"})),
+        ("kr_2", "*", as_read("key_result", {"current": 5, "title": "B"}))]
     assert _replay(store) == {cid: fields for cid, _, fields in store.entities()} == {
-        "kr_1": {"title": "A2", "current": 3}, "kr_2": {"title": "B", "current": 6}}
+        "kr_1": as_read("key_result", {"title": "A2", "current": 3}), "kr_2": as_read("key_result", {"title": "B", "current": 6})}
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
         store.db.execute("UPDATE created_records SET record = '{}'")
     with pytest.raises(sqlite3.IntegrityError, match="append-only"):
@@ -157,5 +166,84 @@ def test_an_existing_store_keeps_its_create_rows_and_writes_new_ones_once(tmp_pa
         '{"title":"A"}', AS_CREATED]
     assert store.db.execute("SELECT count(*) FROM created_records").fetchone()[0] == 0  # its row holds the record
     assert [(r["entity_id"], r["field"], r["new"]) for r in store.changes()] == [
-        ("obj_1", "*", {"title": "A"}), ("obj_1", "title", "B"), ("obj_2", "*", {"title": "C"})]
+        ("obj_1", "*", as_read("objective", {"title": "A"})), ("obj_1", "title", "B"),
+        ("obj_2", "*", as_read("objective", {"title": "C"}))]
     store.close()
+
+
+# a project (planning sheet → store → board) that okrsync synced at migration m014: a board
+# edit, a KR deleted on the sheet, the store's JSON with its None fields and hex digests
+M014_PROJECT = Path(__file__).parent / "fixtures" / "stores" / "m014_project"
+
+
+def test_a_store_written_before_compact_records_is_upgraded_and_the_next_sync_is_quiet(tmp_path, monkeypatch):
+    shutil.copytree(M014_PROJECT, tmp_path, dirs_exist_ok=True)
+    monkeypatch.chdir(tmp_path)
+    db = sqlite3.connect("state/okrsync.db")
+    before = db.execute("SELECT * FROM changes ORDER BY id").fetchall()
+    old_text = dict(db.execute("SELECT id, fields FROM entities"))
+    assert sum('":null' in t for t in old_text.values()) == 6 and len(before) == 8
+    created = db.execute("SELECT * FROM created_records").fetchall()
+    db.close()
+    csv, board = (tmp_path / "okrs.csv").read_bytes(), (tmp_path / "out/board.xlsx").read_bytes()
+
+    store = Store("state/okrsync.db")  # opened: m015_compact_records, m016_links_by_entity
+    assert sorted(kind for _, kind, _ in store.entities()) == ["key_result"] * 3 + ["objective"] * 2
+    texts = dict(store.db.execute("SELECT id, fields FROM entities"))
+    assert not any('":null' in t for t in texts.values())
+    assert sum(map(len, texts.values())) < 0.7 * sum(map(len, old_text.values()))
+    assert {eid: store.get_any(eid)[1] for eid in texts} == {eid: load_record(k, t) for eid, k, t in store.db.execute(
+        "SELECT id, kind, fields FROM entities")}
+    assert all(json.loads(old_text[eid]) == store.get_any(eid)[1] for eid in texts)  # every field back, None too
+    assert store.db.execute("SELECT count(*), sum(typeof(digest) = 'blob') FROM entities").fetchone() == (6, 6)
+    # every link that was in step still is, and the sheet's bases equal to their entity are shared
+    # (the one the board's edit pushed there too: it differed by its None fields only)
+    assert store.db.execute("SELECT l.endpoint, count(*) FROM links l JOIN entities e ON e.id = l.canonical_id "
+                            "WHERE l.digest = e.digest GROUP BY l.endpoint").fetchall() == [("board", 5), ("planning-sheet", 5)]
+    assert [b for (b,) in store.db.execute("SELECT base FROM links WHERE endpoint = 'planning-sheet'")].count(SHARED) == 5
+    assert store.db.execute("SELECT * FROM changes ORDER BY id").fetchall() == before  # the log as it was
+    assert store.db.execute("SELECT * FROM created_records").fetchall() == created
+    log = store.changes()
+    assert [(r["kind"], r["field"]) for r in log] == [("create", ALL)] * 6 + [("delete", ALL), ("update", "current")]
+    assert log[-2]["old"]["title"] and set(log[0]["new"]) == set(store.get_any(log[0]["entity_id"])[1])
+    store.close()
+
+    for forget in (False, True):  # as they are; then with the files' cursors gone: both read whole
+        if forget:
+            with sqlite3.connect("state/okrsync.db") as db:
+                db.execute("DELETE FROM cursors")
+        out = json.loads(run("--json", "sync").output)
+        assert {k: out["totals"][k] for k in ("created", "updated", "deleted", "conflicts", "rejected")} == dict.fromkeys(
+            ("created", "updated", "deleted", "conflicts", "rejected"), 0)
+        assert out["totals"]["read"] == (10 if forget else 0)  # 5 records in each file
+        db = sqlite3.connect("state/okrsync.db")
+        assert db.execute("SELECT count(*) FROM changes").fetchone()[0] == len(before)
+        assert dict(db.execute("SELECT id, fields FROM entities")) == texts
+        db.close()
+        assert (tmp_path / "okrs.csv").read_bytes() == csv and (tmp_path / "out/board.xlsx").read_bytes() == board
+
+
+def test_a_record_updated_to_what_the_endpoint_holds_keeps_sharing_its_base(tmp_path, monkeypatch):
+    # the real planning sheet and the board of the m014 project, as a new project
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(REAL / "flat_kr_rows_percent_words_product_ops_sandbox.csv", "okrs.csv")
+    Path("okrsync.yaml").write_text(CONFIG)
+    run("sync")
+    text = Path("okrs.csv").read_text()
+    Path("okrs.csv").write_text(text.replace("Reduce failed check ins,Check In Failed Count,2,2,1",
+                                             "Reduce failed check ins,Check In Failed Count,2,3,1"))
+    out = json.loads(run("--json", "sync").output)
+    assert [e["counters"]["updated"] for e in out["endpoints"]] == [1, 0, 0, 1]  # pulled from the sheet, pushed to the board
+    db = sqlite3.connect("state/okrsync.db")
+    cid, fields, digest = db.execute("SELECT id, fields, digest FROM entities WHERE fields LIKE '%failed check ins%'").fetchone()
+    assert json.loads(fields)["current"] == 3
+    # the sheet's base is the entity's new fields, shared and in step; the board's, what was pushed
+    assert db.execute("SELECT endpoint, base = ?, digest = ? FROM links WHERE canonical_id = ? ORDER BY endpoint",
+                      [SHARED, digest, cid]).fetchall() == [("board", 0, 1), ("planning-sheet", 1, 1)]
+    # the board's pull saw nothing new: no base of its own was copied
+    assert db.execute("SELECT count(*) FROM links WHERE base IS NULL").fetchone()[0] == 0
+    rows = db.execute("SELECT count(*) FROM changes").fetchone()[0]
+    db.close()
+    out = json.loads(run("--json", "sync").output)
+    assert out["totals"]["updated"] == out["totals"]["created"] == 0
+    assert sqlite3.connect("state/okrsync.db").execute("SELECT count(*) FROM changes").fetchone()[0] == rows

@@ -5,8 +5,10 @@ import pytest
 import okrsync.config
 from okrsync.connector import Connector, Cursor, Record
 from okrsync.errors import RetryableError, StoreError
-from okrsync.store import MIGRATIONS, Link, Store, diff, dumps
+from okrsync.store import MIGRATIONS, SHARED, Link, Store, diff, dumps
 from okrsync.sync import CURSOR_STREAM, Hub
+
+from .helpers.records import as_read
 
 TABLES = {"entities", "links", "changes", "runs", "cursors", "conflicts", "intents", "rejections"}
 
@@ -33,7 +35,8 @@ def test_migrations_create_every_table(store):
     assert applied == ["m001_initial", "m002_digests", "m003_rejections", "m004_intents_by_record", "m005_link_keys",
                        "m006_partial_indexes", "m007_kept_index",
                        "m008_push_marks", "m009_shared_bases", "m010_settled_intents", "m011_levels_index",
-                       "m012_change_actors", "m013_created_once", "m014_link_index"]
+                       "m012_change_actors", "m013_created_once", "m014_link_index",
+                       "m015_compact_records", "m016_links_by_entity", "m017_rare_kind_index"]
 
 
 def test_an_older_store_is_migrated_on_open(tmp_path):
@@ -46,7 +49,7 @@ def test_an_older_store_is_migrated_on_open(tmp_path):
     old.close()
     store = Store(path)
     assert "digest" in store.db["entities"].columns_dict and "digest" in store.db["links"].columns_dict
-    assert store.get("obj_1") == ("objective", {"title": "A"})
+    assert store.get("obj_1") == ("objective", as_read("objective", {"title": "A"}))
     store.close()
 
 
@@ -68,7 +71,7 @@ def test_reopening_a_file_store_does_not_rerun_migrations(tmp_path):
     second = Store(path)  # a re-run of m001 would fail: "table entities already exists"
     assert [(m.name, m.applied_at) for m in MIGRATIONS.applied(second.db)] == applied_at
     assert MIGRATIONS.pending(second.db) == []
-    assert second.get("obj_1") == ("objective", {"title": "A"})
+    assert second.get("obj_1") == ("objective", as_read("objective", {"title": "A"}))
     assert [r["id"] for r in second.runs()] == [run]
     second.close()
 
@@ -96,7 +99,7 @@ def test_mutate_logs_a_row_per_create_delete_and_changed_field(store):
 
     created = store.mutate(run, "sheet", "key_result", "kr_1", {"title": "Grow", "target": 100, "current": None})
     assert created == {"title": (None, "Grow"), "target": (None, 100)}  # a None field is no change
-    assert store.get("kr_1") == ("key_result", {"title": "Grow", "target": 100, "current": None})
+    assert store.get("kr_1") == ("key_result", as_read("key_result", {"title": "Grow", "target": 100, "current": None}))
 
     updated = store.mutate(run, "jira", "key_result", "kr_1", {"title": "Grow", "target": 120, "current": 70})
     assert updated == {"target": (100, 120), "current": (None, 70)}
@@ -110,10 +113,10 @@ def test_mutate_logs_a_row_per_create_delete_and_changed_field(store):
             for r in store.changes()]
     # a create and a delete are one row holding the record; an update is a row per field
     assert rows == [
-        (run, "kr_1", "key_result", "*", None, {"current": None, "target": 100, "title": "Grow"}, "sheet", "create"),
+        (run, "kr_1", "key_result", "*", None, as_read("key_result", {"target": 100, "title": "Grow"}), "sheet", "create"),
         (run, "kr_1", "key_result", "current", None, 70, "jira", "update"),
         (run, "kr_1", "key_result", "target", 100, 120, "jira", "update"),
-        (run, "kr_1", "key_result", "*", {"current": 70, "target": 120, "title": "Grow"}, None, "cli", "delete"),
+        (run, "kr_1", "key_result", "*", as_read("key_result", {"current": 70, "target": 120, "title": "Grow"}), None, "cli", "delete"),
     ]
     assert all(r["at"].endswith("Z") for r in store.changes())
 
@@ -123,7 +126,7 @@ def test_mutate_revives_a_deleted_entity_as_a_create(store):
     store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
     store.mutate(run, "sheet", "objective", "obj_1", None)
     store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
-    assert store.get("obj_1") == ("objective", {"title": "A"})
+    assert store.get("obj_1") == ("objective", as_read("objective", {"title": "A"}))
     assert [r["kind"] for r in store.changes()] == ["create", "delete", "create"]
 
 
@@ -155,8 +158,8 @@ def test_mutate_outside_atomic_commits_entity_and_change_rows_together(tmp_path)
     s.close()
 
     again = Store(path)
-    assert again.get("obj_1") == ("objective", {"title": "A", "owner": "ana"})
-    assert [(r["field"], r["new"]) for r in again.changes()] == [("*", {"owner": "ana", "title": "A"})]
+    assert again.get("obj_1") == ("objective", as_read("objective", {"title": "A", "owner": "ana"}))
+    assert [(r["field"], r["new"]) for r in again.changes()] == [("*", as_read("objective", {"owner": "ana", "title": "A"}))]
     again.close()
 
 
@@ -173,7 +176,7 @@ def test_log_change_appends_without_touching_state(store):
     run = store.begin_run("sync")
     store.mutate(run, "sheet", "objective", "obj_1", {"title": "A"})
     store.log_change(run, "jira", "objective", "obj_1", "title", "A", "B", "conflict")
-    assert store.get("obj_1") == ("objective", {"title": "A"})
+    assert store.get("obj_1") == ("objective", as_read("objective", {"title": "A"}))
     assert store.changes()[-1] | {"id": None, "at": None} == {
         "id": None, "run_id": run, "at": None, "entity_id": "obj_1", "entity_kind": "objective", "field": "title",
         "old": "A", "new": "B", "origin": "jira", "kind": "conflict", "actor": None}
@@ -255,7 +258,7 @@ def test_failure_inside_atomic_leaves_nothing_behind(store):
 
     assert snapshot(store) == before
     assert store.get("obj_1") is None and store.get("kr_1") is None
-    assert store.get("obj_0") == ("objective", {"title": "Kept"})
+    assert store.get("obj_0") == ("objective", as_read("objective", {"title": "Kept"}))
     assert store.links("sheet") == {("objective", "row-0"): ("obj_0", dumps({"title": "Kept"}))}
     assert store.cursor("sheet", "records") == "cursor-1"
     assert store.cursor("sheet", "other") is None
@@ -289,7 +292,7 @@ def test_atomic_commits_on_success(tmp_path):
         s.set_cursor("sheet", "records", "c1", run)
     s.close()
     s = Store(path)
-    assert s.get("obj_1") == ("objective", {"title": "A"})
+    assert s.get("obj_1") == ("objective", as_read("objective", {"title": "A"}))
     assert s.links("sheet") == {("objective", "row-1"): ("obj_1", '{"title":"A"}')}
     assert s.cursor("sheet", "records") == "c1"
     assert len(s.changes()) == 1
@@ -363,21 +366,21 @@ def fields_of(rows):
 def test_changes_all_oldest_first(history):
     store, _ = history
     assert fields_of(store.changes()) == [
-        ("obj_1", "*", {"title": "A"}), ("obj_1", "owner", "ana"), ("obj_1", "title", "B"),
-        ("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
+        ("obj_1", "*", as_read("objective", {"title": "A"})), ("obj_1", "owner", "ana"), ("obj_1", "title", "B"),
+        ("obj_2", "*", as_read("objective", {"title": "C"})), ("obj_1", "title", "D")]
 
 
 def test_changes_since(history):
     store, _ = history
     assert fields_of(store.changes(since="2025-01-02T00:00:00Z")) == [
-        ("obj_1", "owner", "ana"), ("obj_1", "title", "B"), ("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
-    assert fields_of(store.changes(since="2025-01-03T10:00:00.000Z")) == [("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
+        ("obj_1", "owner", "ana"), ("obj_1", "title", "B"), ("obj_2", "*", as_read("objective", {"title": "C"})), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(since="2025-01-03T10:00:00.000Z")) == [("obj_2", "*", as_read("objective", {"title": "C"})), ("obj_1", "title", "D")]
     assert store.changes(since="2025-02-01") == []
 
 
 def test_changes_by_entity_and_run(history):
     store, (r1, r2, r3) = history
-    assert fields_of(store.changes(entity="obj_2")) == [("obj_2", "*", {"title": "C"})]
+    assert fields_of(store.changes(entity="obj_2")) == [("obj_2", "*", as_read("objective", {"title": "C"}))]
     assert fields_of(store.changes(run=r2)) == [("obj_1", "owner", "ana"), ("obj_1", "title", "B")]
     assert fields_of(store.changes(run=r3, entity="obj_1")) == [("obj_1", "title", "D")]
     assert store.changes(entity="nope") == []
@@ -387,9 +390,9 @@ def test_changes_by_entity_and_run(history):
 
 def test_changes_limit_keeps_the_newest_oldest_first(history):
     store, (r1, _, _) = history
-    assert fields_of(store.changes(limit=2)) == [("obj_2", "*", {"title": "C"}), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(limit=2)) == [("obj_2", "*", as_read("objective", {"title": "C"})), ("obj_1", "title", "D")]
     assert fields_of(store.changes(limit=2, entity="obj_1")) == [("obj_1", "title", "B"), ("obj_1", "title", "D")]
-    assert fields_of(store.changes(limit=100, run=r1)) == [("obj_1", "*", {"title": "A"})]
+    assert fields_of(store.changes(limit=100, run=r1)) == [("obj_1", "*", as_read("objective", {"title": "A"}))]
     assert fields_of(store.changes(limit=1, since="2025-01-02")) == [("obj_1", "title", "D")]
 
 
@@ -398,7 +401,7 @@ def test_changes_round_trip_json_values(store):
     store.mutate(run, "key_result", "key_result", "kr_1", {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0})
     store.mutate(run, "key_result", "key_result", "kr_1", {"target": 2.5, "labels": ["b"], "done": True, "n": 0})
     created, *updated = store.changes()
-    assert created["new"] == {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0}
+    assert created["new"] == as_read("key_result", {"target": 1.5, "labels": ["a", "é"], "done": False, "n": 0})
     assert {r["field"]: (r["old"], r["new"]) for r in updated} == {
         "target": (1.5, 2.5), "labels": (["a", "é"], ["b"]), "done": (False, True)}
 
@@ -556,3 +559,59 @@ def test_keys_find_links_of_every_kind_by_their_primary_key(tmp_path):
     assert "sqlite_autoindex_links_1 (endpoint=? AND kind=? AND external_id=?)" in str(store.db.execute(sql).fetchall())
     assert store.keys() == {"obj_1": ["jira OKR-12"], "kr_1": ["jira OKR-13"]}
     store.close()
+
+
+def test_links_are_found_by_entity_through_one_index(tmp_path):
+    import sqlite_utils
+
+    path = tmp_path / "old.db"
+    old = sqlite_utils.Database(path)
+    MIGRATIONS.apply(old, stop_before="m016_links_by_entity")
+    assert {"idx_links_shared", "idx_links_endpoint_canonical_id"} <= {i.name for i in old["links"].indexes}
+    old.close()
+    store = Store(path)
+    indexes = {i.name: i for i in store.db["links"].indexes}
+    assert not {"idx_links_shared", "idx_links_endpoint_canonical_id"} & indexes.keys()  # dropped on open
+    assert indexes["idx_links_canonical_id_endpoint"].unique
+    plan = lambda sql: str(store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())  # noqa: E731
+    # one endpoint's link of an entity (link_base, mark_in_step, pushes' joins), and an entity's
+    # shared bases, which entities_unshare_bases copies before its fields change
+    by_entity = "idx_links_canonical_id_endpoint (canonical_id=? AND endpoint=?)"
+    assert by_entity in plan("SELECT base FROM links WHERE endpoint = 'a' AND canonical_id = 'x'")
+    assert "idx_links_canonical_id_endpoint (canonical_id=?)" in plan(
+        "UPDATE links SET base = 'b' WHERE canonical_id = 'x' AND base = '='")
+    assert by_entity in plan("SELECT e.id FROM entities e LEFT JOIN links l ON l.endpoint = 'a' AND l.canonical_id = e.id")
+    # an endpoint's links, by their primary key
+    assert "sqlite_autoindex_links_1 (endpoint=?)" in plan("SELECT canonical_id, external_id FROM links WHERE endpoint = 'a'")
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"})])
+    store.set_links("sheet", run, [Link("objective", "O-1", "obj_1", SHARED, None, True)])
+    store.mutate(run, "sheet", "objective", "obj_1", {"title": "B"})
+    assert store.base("sheet", "obj_1") == '{"title":"A"}'  # unshared through the index
+    with pytest.raises(sqlite3.IntegrityError, match="UNIQUE"):
+        store.set_links("sheet", run, [Link("objective", "O-2", "obj_1", None, None, False)])
+    store.close()
+
+
+def test_the_few_entities_of_a_rare_kind_are_found_through_their_own_index(store):
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"}), ("key_result", "kr_1", {"title": "K"}),
+                                     ("key_result", "kr_2", {"title": "L"}),
+                                     ("check_in", "chk_1", {"key_result_id": "kr_1", "at": "2026-01-01T00:00:00Z"}),
+                                     ("check_in", "chk_2", {"key_result_id": "kr_2", "at": "2026-01-02T00:00:00Z"})])
+    store.mutate(run, "sheet", "key_result", "kr_2", None)
+    indexes = {i.name for i in store.db["entities"].indexes}
+    assert "idx_entities_rare" in indexes and "idx_entities_kind" not in indexes
+    assert [store.count(k) for k in ("objective", "key_result", "check_in", "initiative")] == [1, 1, 2, 0]
+    assert [i for i, _, _ in store.entities("check_in")] == ["chk_1", "chk_2"]
+    assert [i for i, _, _ in store.entities("key_result")] == ["kr_1"]
+    assert [i for i, _ in store.orphans("check_in", "key_result_id")] == ["chk_2"]  # its KR deleted
+    # what every pull that changes something asks (checkins.settle, Hub._bury_check_ins)
+    traced = []
+    store.db.conn.set_trace_callback(traced.append)
+    store.count("check_in"), list(store.entities("check_in")), store.orphans("check_in", "key_result_id")
+    store.db.conn.set_trace_callback(None)
+    assert len(traced) == 3
+    for sql in traced:
+        plan = str(store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
+        assert "USING INDEX idx_entities_rare (kind=?)" in plan, sql

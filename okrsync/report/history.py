@@ -18,7 +18,7 @@ import json
 from dataclasses import dataclass
 
 from .. import periods
-from ..store import ALL, CHANGE_LOG, Store
+from ..store import ALL, CHANGE_LOG, Store, load_record
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,8 @@ def state_at(store: Store, when: dt.datetime, checked: set[str] = frozenset()) -
         at = parse(row["at"])
         i = row["entity_id"]
         first.setdefault(i, at)
-        new = None if row["new"] is None else json.loads(row["new"])
+        new = None if row["new"] is None else (load_record(row["entity_kind"], row["new"]) if row["field"] == ALL
+                                               else json.loads(row["new"]))
         if at > when:
             if row["field"] == ALL and new is not None and i not in first_fields:
                 first_fields[i] = (row["entity_kind"], new)
