@@ -29,8 +29,8 @@ change rows together. Callers group a run's writes, links and cursor moves in
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import functools
+import getpass
 import hashlib
 import json
 import os
@@ -597,7 +597,7 @@ class Store:
         rows = []
         for row in self.db.query(sql, args):
             # a create's or delete's row holds a record: read as the entity's are
-            load = (lambda text: load_record(row["entity_kind"], text)) if row["field"] == ALL else json.loads
+            load = functools.partial(load_record, row["entity_kind"]) if row["field"] == ALL else json.loads
             row["old"] = None if row["old"] is None else load(row["old"])
             row["new"] = None if row["new"] is None else load(row["new"])
             rows.append(row)

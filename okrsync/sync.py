@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
-import json
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager, nullcontext

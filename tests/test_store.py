@@ -374,7 +374,8 @@ def test_changes_since(history):
     store, _ = history
     assert fields_of(store.changes(since="2025-01-02T00:00:00Z")) == [
         ("obj_1", "owner", "ana"), ("obj_1", "title", "B"), ("obj_2", "*", as_read("objective", {"title": "C"})), ("obj_1", "title", "D")]
-    assert fields_of(store.changes(since="2025-01-03T10:00:00.000Z")) == [("obj_2", "*", as_read("objective", {"title": "C"})), ("obj_1", "title", "D")]
+    assert fields_of(store.changes(since="2025-01-03T10:00:00.000Z")) == [
+        ("obj_2", "*", as_read("objective", {"title": "C"})), ("obj_1", "title", "D")]
     assert store.changes(since="2025-02-01") == []
 
 
