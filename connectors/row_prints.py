@@ -34,6 +34,7 @@ import base64
 import collections
 import hashlib
 import json
+import operator
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -120,6 +121,7 @@ class Prints:
         self._rows: list = []
         self._ident: tuple | None = None
         self._columns: list[int] = []
+        self._last_column, self._ident_of = -1, lambda cells: ()
         self._table = None
 
     @property
@@ -140,6 +142,9 @@ class Prints:
         if self.prior and self.prior.get("head") != self.head:
             self.prior, self.old = None, {}  # another header: every block maps anew
         self._columns = objective_columns
+        self._last_column = max(objective_columns, default=-1)
+        self._ident_of = operator.itemgetter(*objective_columns) if len(objective_columns) > 1 else \
+            (lambda cells: tuple(cells[i] for i in objective_columns))
 
     def feed(self, row, state) -> Iterator:
         """One raw row: it joins the current block, or closes it and starts the next."""
@@ -147,7 +152,9 @@ class Prints:
             yield from self.map_row(self._table, row, state)
             return
         cells, columns = row.cells, self._columns
-        ident = tuple(cells[i] if i < len(cells) else None for i in columns)
+        # the objective cells in one C call where the row is long enough (nearly every row)
+        ident = self._ident_of(cells) if len(cells) > self._last_column else \
+            tuple(cells[i] if i < len(cells) else None for i in columns)
         if ident != self._ident and any(c not in (None, "") for c in ident):
             yield from self.close(state)
             self._ident = ident

@@ -648,12 +648,13 @@ class SpreadsheetConnector(Connector):
         ext = tf.parse_text(fields.pop("id", None))
         content = any(not k.startswith("extra.") for k in fields)
         refs = REFERENCES.get(kind, {})
-        titles = _TITLE_REFS.get(kind, ())  # objective_title for objective_id …: a set test, not string work per field
-        for name in [n for n in fields if n in titles]:
+        titles = _TITLE_REFS.get(kind, frozenset())  # objective_title for objective_id …: a set test, not string work per field
+        # set tests in C first: most records name no parent by title and have no extras
+        for name in [n for n in fields if n in titles] if not titles.isdisjoint(fields) else ():
             ref, title = name.removesuffix("_title") + "_id", fields.pop(name)
             fields.setdefault(ref, state.find_title(refs[ref], str(title)) or title_id(str(title)))
         model = MODEL_FIELDS[kind]
-        for name in [n for n in fields if n not in model]:  # extras, and fields the model lacks
+        for name in [n for n in fields if n not in model] if not model.issuperset(fields) else ():  # extras, fields the model lacks
             extra[name if name.startswith("extra.") else f"extra.{self.endpoint}.{name}"] = json_value(fields.pop(name))
         self._fill_references(kind, fields, row_ids, state)
         for name in [n for n in state.lookups if fields.get(n) is not None] if state.lookups else ():

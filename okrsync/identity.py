@@ -94,6 +94,8 @@ class Matcher:
         """The one open create of another kind that had a parent, with this record's title,
         whose fields sent agree with every value the record holds: (its kind, canonical id,
         fields sent). A record without a parent the tool took for another kind (``Hub._half_made``)."""
+        if not self._sent:  # no open create (every first import): no title to normalise
+            return None
         title = normalise_key(fields.get("title") or "")
         found = [(k, c, p) for k, c, p in self._sent
                  if k != kind and c not in self.taken and title and normalise_key(p.get("title") or "") == title

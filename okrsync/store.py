@@ -34,7 +34,6 @@ import getpass
 import hashlib
 import json
 import os
-import secrets
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -375,7 +374,9 @@ ALL = "*"  # the field name of a change row that holds a whole record (a create 
 
 
 def new_id(kind: str) -> str:
-    return f"{_ID_PREFIX.get(kind, kind)}_{secrets.token_hex(6)}"
+    # os.urandom directly: the same 48 random bits as secrets.token_hex(6), without the two
+    # Python layers around it (a tenth of the hub's time per record on a 50,000-KR import)
+    return f"{_ID_PREFIX.get(kind, kind)}_{os.urandom(6).hex()}"
 
 
 def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tuple[Any, Any]]:

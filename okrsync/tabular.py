@@ -48,6 +48,7 @@ import codecs
 import contextlib
 import csv
 import datetime as dt
+import functools
 import os
 import posixpath
 import re
@@ -401,6 +402,10 @@ def _part(target: str) -> str:
 
 def _text(el) -> str:
     """Text of an <si>/<is>: the plain <t> plus rich-text runs, never phonetic <rPh>."""
+    if len(el) == 1 and el[0].tag == _T:
+        # one plain <t> (nearly every string): no runs to look for, which iterfind did by
+        # an ElementPath search per cell (a tenth of reading a workbook of inline strings)
+        return el[0].text or ""
     return (el.findtext(_T) or "") + "".join(r.findtext(_T) or "" for r in el.iterfind(_M + "r"))
 
 
@@ -546,9 +551,16 @@ def _number(text: str, style: str, dates: set[str], deltas: set[str], epoch):
     if style not in dates:
         return value
     try:
-        return from_excel(value, epoch, timedelta=style in deltas)
+        return _from_excel(value, epoch, style in deltas)
     except (OverflowError, ValueError):
         return "#VALUE!"  # openpyxl's (warned) substitute
+
+
+@functools.lru_cache(maxsize=4096, typed=True)  # typed: 3 and 3.0 are equal keys
+def _from_excel(value: float, epoch: dt.datetime, timedelta: bool):
+    """openpyxl's serial → date, once per distinct serial: a sheet's dates repeat row after
+    row (an objective's due date on each of its KRs), and the results are immutable."""
+    return from_excel(value, epoch, timedelta=timedelta)
 
 
 def iter_rows(path, *, sheet: str | None = None, encoding: str | None = None,
