@@ -871,9 +871,12 @@ class _ReadState:
         self.context: dict[str, tuple] = {}  # part → (cells parsed, row ids before, (kind, id)) of the last context record
         self.updated: str | None = None
         self.actor: str | None = None  # who last saved the file, when it says (SpreadsheetConnector._actor)
-        # (kind, id) → (where, fields, the table it was first read from): one entry per record
-        # read, held until the read ends, so nothing else is kept per record (issue 21)
-        self.seen: dict[tuple[str, str], tuple[str, dict, str | None]] = {}
+        # (kind, id) → (where, field names, values, the table it was first read from): one
+        # entry per record read, held until the read ends. Names and values, not the fields
+        # dict: the hub makes its own dict of most records (canonical ids in references), and
+        # two dicts per record were a third of a 200,000-KR import's peak (issue 21)
+        self.seen: dict[tuple[str, str], tuple[str, tuple, tuple, str | None]] = {}
+        self._shapes: dict[tuple, tuple] = {}  # field names → themselves: one tuple per shape of record
         self.titles: dict[str, dict[str, str]] = {}  # kind → title → id, for references by title
         self._folded: dict[str, dict[str, str]] | None = None  # the same by normalise_key, made on first need
         self.tables: dict[tuple[Path, str | None], Table] = {}
@@ -923,13 +926,18 @@ class _ReadState:
     def elsewhere(self, record: Record) -> bool:
         """Whether a record of this id came from another table (file or sheet) than the current one."""
         seen = self.seen.get((record.kind, record.external_id))
-        return seen is not None and seen[2] is not None and seen[2] != (self.names[-1][0] if self.names else None)
+        return seen is not None and seen[3] is not None and seen[3] != (self.names[-1][0] if self.names else None)
+
+    @staticmethod
+    def fields_of(seen: tuple) -> dict[str, Any]:
+        """The fields of a record as ``seen`` keeps them (made again: asked for repeats only)."""
+        return dict(zip(seen[1], seen[2]))
 
     def distinct(self, record: Record) -> Record:
         """A record known by its title alone, under an id of its own when an earlier row of the
         same title holds other values (two tasks both called "Kick-off"): "kick-off~2"."""
         ext, n = record.external_id, 1
-        while (seen := self.seen.get((record.kind, ext))) is not None and seen[1] != record.fields:
+        while (seen := self.seen.get((record.kind, ext))) is not None and self.fields_of(seen) != record.fields:
             n += 1
             ext = f"{record.external_id}~{n}"
         return record if n == 1 else dataclasses.replace(record, external_id=ext)
@@ -943,19 +951,22 @@ class _ReadState:
         if self.log is not None:  # every record the block makes, repeats too (row_prints: a repeat in
             self.log.append(key)  # an unchanged block and a changed one is for a full read to judge)
         if seen is None:
-            self.seen[key] = (record.where, record.fields, self.names[-1][0] if self.names else None)
+            names = tuple(record.fields)
+            self.seen[key] = (record.where, self._shapes.setdefault(names, names), tuple(record.fields.values()),
+                              self.names[-1][0] if self.names else None)
             self.kinds[record.kind] += 1
             if own:
                 self.made[record.kind] += 1
             yield from warnings
             yield from self._emit(record)
-        elif own and record.fields == seen[1]:
+        elif own and record.fields == self.fields_of(seen):
             yield Note(f"{record.where}: repeats {seen[0]} exactly ({record.kind.replace('_', ' ')} "
                        f"{record.external_id!r}); read as one record")
         elif own and record.kind != "objective":
             yield Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
         else:
-            differ = sorted(k for k, v in record.fields.items() if v is not None and v != seen[1].get(k))
+            first = self.fields_of(seen)
+            differ = sorted(k for k, v in record.fields.items() if v is not None and v != first.get(k))
             if differ:
                 yield Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
                            f"other {', '.join(differ)} than {seen[0]}; kept the first")
