@@ -871,11 +871,11 @@ class _ReadState:
         self.context: dict[str, tuple] = {}  # part → (cells parsed, row ids before, (kind, id)) of the last context record
         self.updated: str | None = None
         self.actor: str | None = None  # who last saved the file, when it says (SpreadsheetConnector._actor)
-        # (kind, id) → (where, field names, values, the table it was first read from): one
-        # entry per record read, held until the read ends. Names and values, not the fields
+        # (kind, id) → (where, the table it was first read from, field names, *values): one
+        # flat tuple per record read, held until the read ends. Names and values, not the fields
         # dict: the hub makes its own dict of most records (canonical ids in references), and
         # two dicts per record were a third of a 200,000-KR import's peak (issue 21)
-        self.seen: dict[tuple[str, str], tuple[str, tuple, tuple, str | None]] = {}
+        self.seen: dict[tuple[str, str], tuple] = {}
         self._shapes: dict[tuple, tuple] = {}  # field names → themselves: one tuple per shape of record
         self.titles: dict[str, dict[str, str]] = {}  # kind → title → id, for references by title
         self._folded: dict[str, dict[str, str]] | None = None  # the same by normalise_key, made on first need
@@ -926,12 +926,12 @@ class _ReadState:
     def elsewhere(self, record: Record) -> bool:
         """Whether a record of this id came from another table (file or sheet) than the current one."""
         seen = self.seen.get((record.kind, record.external_id))
-        return seen is not None and seen[3] is not None and seen[3] != (self.names[-1][0] if self.names else None)
+        return seen is not None and seen[1] is not None and seen[1] != (self.names[-1][0] if self.names else None)
 
     @staticmethod
     def fields_of(seen: tuple) -> dict[str, Any]:
         """The fields of a record as ``seen`` keeps them (made again: asked for repeats only)."""
-        return dict(zip(seen[1], seen[2]))
+        return dict(zip(seen[2], seen[3:]))
 
     def distinct(self, record: Record) -> Record:
         """A record known by its title alone, under an id of its own when an earlier row of the
@@ -952,8 +952,8 @@ class _ReadState:
             self.log.append(key)  # an unchanged block and a changed one is for a full read to judge)
         if seen is None:
             names = tuple(record.fields)
-            self.seen[key] = (record.where, self._shapes.setdefault(names, names), tuple(record.fields.values()),
-                              self.names[-1][0] if self.names else None)
+            self.seen[key] = (record.where, self.names[-1][0] if self.names else None, self._shapes.setdefault(names, names),
+                              *record.fields.values())
             self.kinds[record.kind] += 1
             if own:
                 self.made[record.kind] += 1
