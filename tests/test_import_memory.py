@@ -41,7 +41,7 @@ def planned_peak(tmp_path: Path, objectives: int) -> int:
 
 def test_a_first_import_plans_in_under_3_kb_per_kr(tmp_path):
     # the marginal cost between two sizes, so start-up (mapping, modules) does not count;
-    # 3.6 KB per KR before issue 21's cuts, 2.5 KB after (5,000 KRs)
+    # 3.5 KB per KR before issue 21's cuts, 2.4 KB after (4,000 KRs between the two sizes)
     (tmp_path / "small").mkdir()
     (tmp_path / "big").mkdir()
     small, big = planned_peak(tmp_path / "small", 200), planned_peak(tmp_path / "big", 1000)
