@@ -872,12 +872,17 @@ class _ReadState:
         self.context: dict[str, tuple] = {}  # part → (cells parsed, row ids before, (kind, id)) of the last context record
         self.updated: str | None = None
         self.actor: str | None = None  # who last saved the file, when it says (SpreadsheetConnector._actor)
-        self.seen: dict[tuple[str, str], tuple[str, dict]] = {}  # (kind, id) → (where, fields)
-        self.titles: dict[tuple[str, str], str] = {}  # (kind, title) → id, for references by title
-        self._folded: dict[tuple[str, str], str] | None = None  # the same by normalise_key, made on first need
+        # (kind, id) → (where, the table it was first read from, field names, *values): one
+        # flat tuple per record read, held until the read ends. Names and values, not the fields
+        # dict: the hub makes its own dict of most records (canonical ids in references), and
+        # two dicts per record were a third of a 200,000-KR import's peak (issue 21)
+        self.seen: dict[tuple[str, str], tuple] = {}
+        self._shapes: dict[tuple, tuple] = {}  # field names → themselves: one tuple per shape of record
+        self.titles: dict[str, dict[str, str]] = {}  # kind → title → id, for references by title
+        self._folded: dict[str, dict[str, str]] | None = None  # the same by normalise_key, made on first need
         self.tables: dict[tuple[Path, str | None], Table] = {}
         self.warnings: list[Note] = []
-        self.emitted: set[tuple[str, str]] = set()
+        self.held: set[tuple[str, str]] = set()  # keys of the records in ``waiting``: seen, not yielded yet
         self.waiting: dict[tuple[str, str], list[tuple[int, Record]]] = {}  # parent key → records read before it
         self.built, self.last_key = 0, None  # rows' own records made so far, and the last one's (kind, id)
         self.preamble: list[list] = []  # rows above the header
@@ -894,7 +899,6 @@ class _ReadState:
         self.log: list[tuple[str, str]] | None = None  # (kind, id) of the records the current block makes
         self.renamed = False  # a repeated title got "~2": ids depend on rows far apart, no block state kept
         self.shift = 0  # cells put before the file's own on each row (a period made by period_from)
-        self.table_of: dict[tuple[str, str], str | None] = {}  # (kind, id) → the table it was first read from
 
     def start_table(self, key: tuple, table: Table, name: str) -> None:
         """A new table (file or sheet): nothing carries over from the one before but records."""
@@ -905,30 +909,36 @@ class _ReadState:
         self.mapped = {c.index for b in table.bindings() for c in b.columns if c.field}
 
     def remember_title(self, kind: str, title: str, ext: str) -> None:
-        self.titles.setdefault((kind, title), ext)
+        self.titles.setdefault(kind, {}).setdefault(title, ext)
         if self._folded is not None:
-            self._folded.setdefault((kind, tf.normalise_key(title)), ext)
+            self._folded.setdefault(kind, {}).setdefault(tf.normalise_key(title), ext)
 
     def find_title(self, kind: str, title: str) -> str | None:
         """The id of the first record of ``kind`` with this title (case, spaces and punctuation aside)."""
-        if (kind, title) in self.titles:
-            return self.titles[(kind, title)]
+        if (found := self.titles.get(kind, {}).get(title)) is not None:
+            return found
         if self._folded is None:
             self._folded = {}
-            for (k, t), ext in self.titles.items():
-                self._folded.setdefault((k, tf.normalise_key(t)), ext)
-        return self._folded.get((kind, tf.normalise_key(title)))
+            for k, titles in self.titles.items():
+                for t, ext in titles.items():
+                    self._folded.setdefault(k, {}).setdefault(tf.normalise_key(t), ext)
+        return self._folded.get(kind, {}).get(tf.normalise_key(title))
 
     def elsewhere(self, record: Record) -> bool:
         """Whether a record of this id came from another table (file or sheet) than the current one."""
-        table = self.table_of.get((record.kind, record.external_id))
-        return table is not None and table != (self.names[-1][0] if self.names else None)
+        seen = self.seen.get((record.kind, record.external_id))
+        return seen is not None and seen[1] is not None and seen[1] != (self.names[-1][0] if self.names else None)
+
+    @staticmethod
+    def fields_of(seen: tuple) -> dict[str, Any]:
+        """The fields of a record as ``seen`` keeps them (made again: asked for repeats only)."""
+        return dict(zip(seen[2], seen[3:]))
 
     def distinct(self, record: Record) -> Record:
         """A record known by its title alone, under an id of its own when an earlier row of the
         same title holds other values (two tasks both called "Kick-off"): "kick-off~2"."""
         ext, n = record.external_id, 1
-        while (seen := self.seen.get((record.kind, ext))) is not None and seen[1] != record.fields:
+        while (seen := self.seen.get((record.kind, ext))) is not None and self.fields_of(seen) != record.fields:
             n += 1
             ext = f"{record.external_id}~{n}"
         return record if n == 1 else dataclasses.replace(record, external_id=ext)
@@ -942,20 +952,22 @@ class _ReadState:
         if self.log is not None:  # every record the block makes, repeats too (row_prints: a repeat in
             self.log.append(key)  # an unchanged block and a changed one is for a full read to judge)
         if seen is None:
-            self.seen[key] = (record.where, record.fields)
-            self.table_of[key] = self.names[-1][0] if self.names else None
+            names = tuple(record.fields)
+            self.seen[key] = (record.where, self.names[-1][0] if self.names else None, self._shapes.setdefault(names, names),
+                              *record.fields.values())
             self.kinds[record.kind] += 1
             if own:
                 self.made[record.kind] += 1
             yield from warnings
             yield from self._emit(record)
-        elif own and record.fields == seen[1]:
+        elif own and record.fields == self.fields_of(seen):
             yield Note(f"{record.where}: repeats {seen[0]} exactly ({record.kind.replace('_', ' ')} "
                        f"{record.external_id!r}); read as one record")
         elif own and record.kind != "objective":
             yield Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
         else:
-            differ = sorted(k for k, v in record.fields.items() if v is not None and v != seen[1].get(k))
+            first = self.fields_of(seen)
+            differ = sorted(k for k, v in record.fields.items() if v is not None and v != first.get(k))
             if differ:
                 yield Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
                            f"other {', '.join(differ)} than {seen[0]}; kept the first")
@@ -967,7 +979,6 @@ class _ReadState:
             # nothing held back and nothing missing (a sheet in order: nearly every record);
             # the same as the loop below, without a stack and a lookup per record
             yield record
-            self.emitted.add((record.kind, record.external_id))
             return
         stack = [record]
         while stack:
@@ -975,22 +986,24 @@ class _ReadState:
             missing = self._missing(r)
             if missing:
                 self.waiting.setdefault(missing, []).append((len(self.seen), r))
+                self.held.add((r.kind, r.external_id))
                 continue
+            self.held.discard((r.kind, r.external_id))
             yield r
-            self.emitted.add((r.kind, r.external_id))
             stack.extend(w for _, w in reversed(self.waiting.pop((r.kind, r.external_id), [])))
 
     def _missing(self, record: Record) -> tuple[str, str] | None:
         for ref, target in REFERENCES.get(record.kind, {}).items():
             value = record.fields.get(ref)
-            if value is not None and target != "*" and (target, value) not in self.emitted:
+            # yielded: read (every record read is in ``seen``) and not waiting itself
+            if value is not None and target != "*" and ((target, value) not in self.seen or (target, value) in self.held):
                 return target, value
         return None
 
     def flush(self) -> Iterator[Record]:
         """At the end: records still waiting, in file order (the hub reports what they point at)."""
         rest = sorted((w for waiting in self.waiting.values() for w in waiting), key=lambda w: w[0])
-        self.waiting = {}
+        self.waiting, self.held = {}, set()
         yield from (r for _, r in rest)
 
 

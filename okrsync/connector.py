@@ -54,7 +54,7 @@ class Capabilities:
         return dataclasses.asdict(self)
 
 
-@dataclass
+@dataclass(slots=True)  # one per record read: 100,000s in a big import
 class Record:
     """One entity as an endpoint holds it."""
 

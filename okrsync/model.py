@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import operator
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -213,14 +215,14 @@ def to_fields(entity) -> dict[str, Any]:
         if name == "extra":
             for ns, values in value.items():
                 for key, v in values.items():
-                    out[f"extra.{ns}.{key}"] = v
+                    out[sys.intern(f"extra.{ns}.{key}")] = v  # one key string for every record (issue 21)
             continue
         if isinstance(value, dt.datetime):
             if value.tzinfo is None:  # the model's times are UTC; never read them as the host's local time
                 value = value.replace(tzinfo=dt.UTC)
             value = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
         elif isinstance(value, dt.date):
-            value = value.isoformat()
+            value = iso_date(value)
         out[name] = value
     return out
 
@@ -236,6 +238,13 @@ def none_names(kind: str) -> tuple[str, ...]:
         return ()
     return tuple(sorted(f.name for f in dataclasses.fields(cls)
                         if f.name not in ("id", "extra") and f.name not in _LEFT_OUT_WHEN_EMPTY))
+
+
+@functools.lru_cache(maxsize=4096)
+def iso_date(day: dt.date) -> str:
+    """``day.isoformat()``, one string per day: a big import holds a due date on every KR
+    but only a few distinct days (8 MB of copies at 100,000 KRs)."""
+    return day.isoformat()
 
 
 def from_fields(kind: str, id: str, fields: dict[str, Any]):

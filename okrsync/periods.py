@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import sys
 from typing import Any
 
 from . import transforms as tf
+from .model import iso_date
 
 NS = "period"
 
@@ -36,11 +38,12 @@ def prefix(endpoint: str) -> str:
 def facts(endpoint: str, label: str, key: str | None, start: dt.date | None, end: dt.date | None) -> dict[str, str]:
     """The flat ``extra.period.<endpoint>:*`` fields a record carries for its period."""
     at = prefix(endpoint)
-    out = {f"{at}label": label}
+    # names and dates as one string each, shared by every record of a big import (issue 21)
+    out = {sys.intern(f"{at}label"): label}
     if key:
-        out[f"{at}key"] = key
+        out[sys.intern(f"{at}key")] = key
     if start and end:
-        out[f"{at}start"], out[f"{at}end"] = start.isoformat(), end.isoformat()
+        out[sys.intern(f"{at}start")], out[sys.intern(f"{at}end")] = iso_date(start), iso_date(end)
     return out
 
 

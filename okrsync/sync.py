@@ -329,15 +329,16 @@ class Hub:
 
     def _plan_record(self, reading: _Reading, record: Record, plan: Plan) -> None:
         """One record read: rejected, unchanged, or merged into the hub as the record it is."""
-        if (record.kind, record.external_id) in plan.seen:
+        key = (record.kind, record.external_id)  # one tuple for plan.seen and the read's link (issue 21)
+        if key in plan.seen:
             return self._reject(plan, record, f"{record.kind} {record.external_id!r} read twice")
-        plan.seen.add((record.kind, record.external_id))
+        plan.seen.add(key)
         fields = self._read_fields(reading, record, plan)
         taken = self._own_kind(reading, record, fields, plan) if fields is not None else None
         if taken is None:
             return
         record, fields, sent = taken
-        found = self._identify(reading, record, fields, sent, plan)
+        found = self._identify(reading, record, fields, sent, plan, key if record.kind == key[0] else None)
         if found is not None:
             cid, base = found
             self._merge(reading, record, cid, base, fields, plan)
@@ -398,10 +399,12 @@ class Hub:
         refs = REFERENCES.get(kind, {})
         return replace(record, kind=kind), {k: None if k in refs else fields.get(k) for k in shape}, sent
 
-    def _identify(self, reading: _Reading, record: Record, fields: dict, sent, plan: Plan) -> tuple[str, dict] | None:
+    def _identify(self, reading: _Reading, record: Record, fields: dict, sent, plan: Plan,
+                  key: tuple[str, str] | None = None) -> tuple[str, dict] | None:
         """(canonical id, base) of the record to merge: linked, an interrupted create, or met
-        for the first time; None when nothing is left to merge (unchanged, new, rejected)."""
-        key = (record.kind, record.external_id)
+        for the first time; None when nothing is left to merge (unchanged, new, rejected).
+        ``key``: the record's (kind, external id), when the caller made it already."""
+        key = key or (record.kind, record.external_id)
         if key in reading.links:
             cid, base_json = reading.links[key]
             # a period's dates this read adds to a base okrsync wrote are no edit (periods.py)
@@ -413,7 +416,7 @@ class Hub:
             sent = reading.matcher.sent(record.kind, record.external_id, fields, record.canonical_id)
         if sent is not None:
             return self._interrupted_create(reading, record, fields, sent, plan)
-        return self._first_contact(reading, record, fields, plan)
+        return self._first_contact(reading, record, fields, plan, key)
 
     def _interrupted_create(self, reading: _Reading, record: Record, fields: dict, sent, plan: Plan) -> tuple | None:
         """A copy an interrupted push created: what it sent is the base, so edits made since
@@ -439,21 +442,19 @@ class Hub:
             return None
         return cid, base
 
-    def _first_contact(self, reading: _Reading, record: Record, fields: dict, plan: Plan) -> tuple | None:
+    def _first_contact(self, reading: _Reading, record: Record, fields: dict, plan: Plan, key: tuple[str, str]) -> tuple | None:
         """An unlinked record no push sent: the canonical record it already is (every
         difference then a conflict), or a new one; several candidates are reported, not guessed."""
         found = reading.matcher.match(record.kind, record.external_id, fields, record.canonical_id)
         if isinstance(found, list):
             return self._reject(plan, record, f"matches {len(found)} existing {record.kind.replace('_', ' ')}s "
                                 f"({', '.join(found[:5])}); give the records ids, or make their titles distinct, to say which")
-        key = (record.kind, record.external_id)
         if found is not None:
             reading.take(key, found)
             return found, {}
         cid = new_id(record.kind)
         reading.take(key, cid)
-        plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, where=record.where,
-                                   actor=record.actor))
+        plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, actor=record.actor))
         plan.counters.created += 1
         plan.links.append(Link(record.kind, record.external_id, cid, fields, record.updated, True))
         return None
@@ -484,7 +485,7 @@ class Hub:
         plan.counters.conflicts += len(merged.contested)
         if change := diff(old, result):
             plan.changes.append(Change("update" if old else "restore", record.kind, cid, record.external_id,
-                                       result, change, record.where, record.actor))
+                                       result, change, record.actor))
             plan.counters.updated += 1
         else:
             plan.counters.unchanged += 1
@@ -803,8 +804,8 @@ class Hub:
         ext = out.by_cid[cid]
         base_json = self.store.base(plan.endpoint, cid)
         base = load_record(kind, base_json) if base_json else {}
-        for name in [n for n in projected if (cid, n) in out.waiting]:
-            projected[name] = base.get(name)  # neither side is overwritten while it waits
+        if waits := [n for n in projected if (cid, n) in out.waiting]:  # a copy: project() may share the record's dict
+            projected = {**projected, **{name: base.get(name) for name in waits}}  # neither side is overwritten while it waits
         outgoing = Record(kind, ext, self._to_external(projected, out.by_cid), canonical_id=cid)
         if base_json == record_json(projected) or not diff(base, projected):
             plan.batch.unchanged.append(outgoing)
@@ -999,16 +1000,23 @@ ALL_EXTRAS = "extra.*"  # in a connector's fields(): it holds every tool's extra
 
 
 def project(fields: dict[str, Any], allowed: set[str] | None, endpoint: str) -> dict[str, Any]:
-    """The part of a record an endpoint holds: its allowed fields and its own ``extra``."""
+    """The part of a record an endpoint holds: its allowed fields and its own ``extra``.
+    ``fields`` itself when it holds nothing else (never change the result in place)."""
     # with why its cells were kept as text, and the dates it gave its periods
     if allowed is not None and allowed.issuperset(fields):  # most records: every field allowed, one C-level test
-        return dict(fields)
+        return fields
     own = (f"extra.{endpoint}.", unparsed.prefix(endpoint), periods.prefix(endpoint))
     if allowed is None:
-        return {k: v for k, v in fields.items() if not k.startswith("extra.") or k.startswith(own)}
-    if ALL_EXTRAS in allowed:
-        return {k: v for k, v in fields.items() if k in allowed or k.startswith("extra.")}
-    return {k: v for k, v in fields.items() if k in allowed or k.startswith(own)}
+        keep = lambda k: not k.startswith("extra.") or k.startswith(own)  # noqa: E731
+    elif ALL_EXTRAS in allowed:
+        keep = lambda k: k in allowed or k.startswith("extra.")  # noqa: E731
+    else:
+        keep = lambda k: k in allowed or k.startswith(own)  # noqa: E731
+    # a pull projects every record read onto its own endpoint, which drops nothing: a copy
+    # would hold each record's fields twice while the read lasts (56 MB at 100,000 KRs)
+    if all(map(keep, fields)):
+        return fields
+    return {k: v for k, v in fields.items() if keep(k)}
 
 
 def ordered(endpoints: Iterable[str], order: list[str] | None) -> list[str]:
