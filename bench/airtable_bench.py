@@ -32,7 +32,7 @@ BATCH = 10
 
 def main() -> int:
     args, rate, work = saas_migration.start(__doc__, "airtable", RATE, objectives=100, rate_scale=2.0)
-    from connectors.airtable import AirtableConnector
+    from okrsync.connectors.airtable import AirtableConnector
 
     with Airtable(token="pat_bench") as emu:
         saas_migration.people(emu)

@@ -65,9 +65,9 @@ def main() -> int:
     parser.add_argument("--out", help="also write the figures to this JSON file")
     args = parser.parse_args()
 
-    from connectors.google_sheets import GoogleSheetsConnector
-    from connectors.spreadsheet import CsvConnector
     from okrsync.config import Config
+    from okrsync.connectors.google_sheets import GoogleSheetsConnector
+    from okrsync.connectors.spreadsheet import CsvConnector
     from okrsync.store import Store
     from okrsync.sync import Hub
 

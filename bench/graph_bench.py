@@ -46,7 +46,7 @@ def empty_workbook() -> bytes:
 
 def main() -> int:
     args, rate, work = saas_migration.start(__doc__, "graph", RATE, objectives=100, rate_scale=1.0)
-    from connectors.graph_excel import RANGE_ROWS, GraphExcelConnector
+    from okrsync.connectors.graph_excel import RANGE_ROWS, GraphExcelConnector
 
     with Graph() as emu:
         emu.add_file(DRIVE, ITEM, "OKRs.xlsx", empty_workbook())

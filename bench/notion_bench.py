@@ -30,7 +30,7 @@ RATE = 3.0  # average requests/s per integration (developers.notion.com/referenc
 
 def main() -> int:
     args, rate, work = saas_migration.start(__doc__, "notion", RATE, objectives=20, rate_scale=10.0)
-    from connectors.notion import NotionConnector
+    from okrsync.connectors.notion import NotionConnector
 
     with Notion(token="secret_bench") as emu:
         saas_migration.people(emu)

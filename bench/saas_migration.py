@@ -72,8 +72,8 @@ def paced(emu, args: argparse.Namespace, rate: float) -> None:
 
 
 def csv_hub(work: Path, name: str, endpoint: dict[str, Any], connectors: dict[str, type]):
-    from connectors.spreadsheet import CsvConnector
     from okrsync.config import Config
+    from okrsync.connectors.spreadsheet import CsvConnector
     from okrsync.store import Store
     from okrsync.sync import Hub
 

@@ -36,7 +36,7 @@ MAX_ROWS = 500  # rows per add request (API reference, "Limitations")
 
 def main() -> int:
     args, rate, work = saas_migration.start(__doc__, "smartsheet", RATE, objectives=100, rate_scale=4.0)
-    from connectors.smartsheet import SmartsheetConnector
+    from okrsync.connectors.smartsheet import SmartsheetConnector
 
     with Smartsheet() as emu:
         emu.add_sheet(SHEET, "OKRs")

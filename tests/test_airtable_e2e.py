@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from connectors.airtable import AirtableConnector
+from okrsync.connectors.airtable import AirtableConnector
 from okrsync.errors import ConfigError, FatalError
 
 from .emulators.airtable import Airtable

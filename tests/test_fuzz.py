@@ -19,10 +19,10 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.spreadsheet import CsvConnector
 from okrsync import transforms as tf
 from okrsync.config import load as load_config
 from okrsync.connector import Context, Cursor, Note, Record, Rejected
+from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.errors import ConfigError, OkrsyncError
 from okrsync.mapping import Mapping
 

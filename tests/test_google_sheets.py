@@ -2,8 +2,8 @@
 
 import pytest
 
-from connectors.google_sheets import GoogleSheetsConnector, _Grid
 from okrsync.connector import Context, Record, WriteBatch
+from okrsync.connectors.google_sheets import GoogleSheetsConnector, _Grid
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .emulators.google_sheets import STATUS, GoogleSheets
@@ -254,7 +254,7 @@ def test_grid_rows_are_numbered_like_the_sheet_and_written_cells_neutralised():
 
 
 def test_hierarchical_kr_rows_may_name_their_objective_by_id_in_files_too(tmp_path):
-    from connectors.spreadsheet import CsvConnector
+    from okrsync.connectors.spreadsheet import CsvConnector
 
     (tmp_path / "h.csv").write_text("Objective ID,Objective,Key result ID,Key result,Target\n"
                                     "O-1,Grow,,,\nO-2,Hire,,,\nO-1,,KR-1,ARR,5\n,,KR-2,Logos,10\n", encoding="utf-8")

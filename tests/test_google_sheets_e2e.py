@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connectors.google_sheets import GoogleSheetsConnector
-from connectors.spreadsheet import CsvConnector
 from okrsync.config import Config
+from okrsync.connectors.google_sheets import GoogleSheetsConnector
+from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.errors import FatalError, RetryableError
 from okrsync.store import Store
 from okrsync.sync import Hub

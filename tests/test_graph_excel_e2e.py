@@ -7,7 +7,7 @@ import io
 import openpyxl
 import pytest
 
-from connectors.graph_excel import GraphExcelConnector
+from okrsync.connectors.graph_excel import GraphExcelConnector
 from okrsync.errors import ConfigError, FatalError
 
 from .emulators.graph import Graph

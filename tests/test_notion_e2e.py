@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from connectors.notion import NotionConnector
+from okrsync.connectors.notion import NotionConnector
 from okrsync.errors import ConfigError, FatalError
 
 from .emulators.notion import Notion

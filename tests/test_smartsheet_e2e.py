@@ -4,7 +4,7 @@ import functools
 
 import pytest
 
-from connectors.smartsheet import SmartsheetConnector
+from okrsync.connectors.smartsheet import SmartsheetConnector
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from .emulators.smartsheet import Smartsheet

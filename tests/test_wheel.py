@@ -63,3 +63,14 @@ def test_installed_cli_runs_outside_the_checkout(installed):
                    capture_output=True)
     valid = subprocess.run([okrsync, "validate", "okrs.okr.json"], cwd=work, env=env, capture_output=True, text=True)
     assert valid.returncode == 0 and "2 record(s): valid" in valid.stdout, valid.stdout + valid.stderr
+
+
+def test_tests_and_benchmarks_import_connectors_by_their_installed_name():
+    """``connectors.x`` imports only in a checkout, and there it is a second copy of
+    ``okrsync.connectors.x`` (other classes: isinstance and the plugin registry disagree)."""
+    import re
+
+    bare = re.compile(r"^\s*(from connectors[.\s]|import connectors\b)", re.M)
+    found = [str(p.relative_to(ROOT)) for folder in ("tests", "bench", "okrsync", "connectors")
+             for p in (ROOT / folder).rglob("*.py") if bare.search(p.read_text(encoding="utf-8"))]
+    assert found == [], f"import okrsync.connectors.<name> instead in: {found}"

@@ -4,9 +4,9 @@ tests)."""
 
 import shutil
 
-from connectors.smartsheet import SmartsheetConnector
-from connectors.spreadsheet import CsvConnector
 from okrsync.config import Config
+from okrsync.connectors.smartsheet import SmartsheetConnector
+from okrsync.connectors.spreadsheet import CsvConnector
 from okrsync.store import Store
 from okrsync.sync import Hub
 
