@@ -39,7 +39,7 @@ from openapi_schema_validator import _keywords as oas_keywords
 from referencing import Registry
 from referencing.jsonschema import DRAFT4, DRAFT202012
 
-# The vendors' documents trimmed to what okrsync uses (tests/specs/trim.py, from ../shared/specs), so the
+# The vendors' documents trimmed to what okrsync uses (tests/specs/trim.py, from the shared specs folder), so the
 # suite needs nothing beside the checkout; tests/test_specs.py keeps them true to the full ones.
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 SAMPLES = SPECS / "samples"  # the vendors' documented example payloads

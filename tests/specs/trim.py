@@ -1,6 +1,6 @@
 """Trim the vendors' API descriptions to what okrsync's connectors, emulators and tests use.
 
-    python tests/specs/trim.py [SOURCE_DIR]    # default: ../shared/specs beside the checkout
+    python tests/specs/trim.py [SOURCE_DIR]    # default: shared/specs, the project's shared folder beside the checkout
 
 reads the four full documents in SOURCE_DIR and writes, beside this script, each one cut down
 to the operations in ``KEEP`` plus everything they ``$ref``, transitively (a ``$ref`` may point
@@ -87,7 +87,7 @@ KEEP: dict[str, Any] = {
     ],
 }
 
-# Where each full document came from (../shared/specs/SOURCES.md has the whole story).
+# Where each full document came from (SOURCES.md in the shared specs folder has the whole story).
 ORIGIN = {
     "jira-cloud-platform-v3.openapi.json": "Atlassian's published Jira Cloud platform v3 spec (verbatim copy in jarekbird/jira-api-mcp-wrapper `swagger-v3.v3.json`, commit 9a9e84d)",
     "asana.openapi.yaml": "Asana/openapi `defs/asana_oas.yaml`, commit fc9f8dc",
@@ -243,10 +243,10 @@ def build(source: Path) -> dict[str, str]:
         "# Trimmed vendor API descriptions: sources",
         "",
         "Written by `tests/specs/trim.py` (do not edit by hand: change its `KEEP` and run it again).",
-        "Each file here is the full document of the same name in `../shared/specs` (provenance in its",
+        "Each file here is the full document of the same name in `shared/specs` (beside the checkout) (provenance in its",
         "SOURCES.md), cut down to the operations the connectors, emulators and tests use plus everything",
         "they `$ref`, structure only: descriptions, summaries, examples, tags and `x-` extensions dropped.",
-        "`tests/test_specs.py` checks, when `../shared/specs` is present, that each is an exact sub-tree",
+        "`tests/test_specs.py` checks, when `shared/specs` (beside the checkout) is present, that each is an exact sub-tree",
         "of its source and that running the trimmer again gives these bytes.",
         "",
         "| file | source | version | source sha256 | source bytes | trimmed bytes | operations kept |",
@@ -254,9 +254,9 @@ def build(source: Path) -> dict[str, str]:
         *rows,
         "",
         "`samples/` holds the vendors' documented example payloads, copied unchanged from",
-        "`../shared/research/samples` (their provenance is `samples/SOURCES.md`).",
+        "`shared/research/samples` (their provenance is `samples/SOURCES.md`).",
         "",
-        "Specs that are not in `../shared/specs` were trimmed by hand and carry their provenance in a",
+        "Specs that are not in `shared/specs` (beside the checkout) were trimmed by hand and carry their provenance in a",
         "`<name>.SOURCES.md` beside them (`smartsheet-2.0.SOURCES.md`).",
         "",
     ])
