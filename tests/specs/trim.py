@@ -265,6 +265,8 @@ def build(source: Path) -> dict[str, str]:
 
 def main(argv: list[str]) -> None:
     source = Path(argv[0]) if argv else DEFAULT_SOURCE
+    if not source.is_dir():  # a fresh clone has no shared folder: say so, not a traceback
+        sys.exit(f"trim.py: no folder {source}: pass the folder that holds the vendors' full API documents")
     for name, text in build(source).items():
         (HERE / name).write_text(text, encoding="utf-8")
         print(f"{HERE / name}: {len(text.encode()):,} bytes")
