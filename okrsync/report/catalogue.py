@@ -65,6 +65,8 @@ FIELDS: dict[str, Field] = {
     "data_residency": Field("list", "data-residency regions"),
     "security_certifications": Field("list", "security certifications"),
     "governance": Field("bool", "governance (rules, required fields)"),
+    # true when the client's own people can read the OKRs without a full paid seat; free seats
+    # for outside guests only (Jira, Asana) do not count
     "view_only_seats": Field("bool", "view-only seats"),
     "price_per_seat": Field("text", "list price per seat and month"),
     "size_fit": Field("list", "company sizes it suits", ("startup", "scaleup", "corporation")),
