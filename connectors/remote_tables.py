@@ -104,6 +104,7 @@ def table_service(cls: type) -> type:
     cls.tabbed = cls.parent_ids_on_rows = True
     cls._call, cls.take_counts, cls.read, cls._rows = call, take_counts, read, rows
     cls._updated, cls.fingerprint, cls.write = updated, fingerprint, write
+    cls._row_actor = row_actor
     return cls
 
 
@@ -121,9 +122,13 @@ class Listed:
     stored: list[list] | None = None  # the cells as stored, where following parents changed one
     seen: dict[str, Any] = dataclasses.field(default_factory=dict)  # record id → what a write checks is unchanged
     id: str = ""  # the table's own id, where the service's URLs name it so (Airtable's tbl…)
+    editors: dict[str, Any] = dataclasses.field(default_factory=dict)  # record id → its last editor (row_actor)
 
-    def add(self, ident: str, row: list, parent: str | None) -> None:
-        """A record as a row (its cells in the columns' order) under its parent record."""
+    def add(self, ident: str, row: list, parent: str | None, editor: Any = None) -> None:
+        """A record as a row (its cells in the columns' order) under its parent record, and
+        its last editor as the service gives it, where it does (``row_actor``)."""
+        if editor:
+            self.editors[ident] = editor
         self.ids.append(ident)
         self.parents.append(parent)
         self.values.append(row)
@@ -251,6 +256,26 @@ def write(conn, batch: WriteBatch) -> WriteResult:
     result.external_ids = {c: conn.created.get(ext, ext) for c, ext in result.external_ids.items()}
     result.rejected += conn.rejected
     return result
+
+
+def row_actor(conn, row: tabular.RawRow) -> str | None:
+    """Who last edited the record on ``row`` (``SpreadsheetConnector._row_actor``): the
+    editor the listing gave for it (``editors``: record id → as the service gives it; rows
+    are numbered from the header, row 1), named by ``conn.editor(given)``. No request per
+    record: the listing okrsync reads anyway says it."""
+    table = conn.remote[row.sheet]
+    at = row.number - 2
+    given = table.editors.get(table.ids[at]) if 0 <= at < len(table.ids) else None
+    return conn.editor(given) if given else None
+
+
+def person(user: dict[str, Any], service: str) -> str | None:
+    """A user as ``Record.actor`` names them: display name, else e-mail, else the id marked
+    as one ("notion user 1a2b…"); None for no user."""
+    if not isinstance(user, dict):
+        return None
+    ident = user.get("id")
+    return user.get("name") or user.get("email") or (f"{service} user {ident}" if ident else None)
 
 
 def field_values(conn, names: dict[str, str | None], schema: dict[str, dict[str, Any]], cells: dict[str, Any],
