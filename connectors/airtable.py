@@ -112,6 +112,7 @@ class AirtableConnector(SpreadsheetConnector):
         self.remote = Tables(self._fetch)  # table name (as in tables:) → Listed, as last read or written
         self.created: dict[str, str] = {}  # id the hub proposed → record id, in the write under way
         self.rejected: list[Rejected] = []
+        self.editor_fields: dict[str, str] = {}  # table id → its "Last modified by" field (editor)
 
     def doctor(self, kit) -> None:
         """The base, and each table of the endpoint in it."""
@@ -174,6 +175,13 @@ class AirtableConnector(SpreadsheetConnector):
         names = sorted((n for n in fields if n != parent),
                        key=lambda n: fields[n].get("id") != schema.get("primaryFieldId"))  # primary first
         header = [self.mapping.write_header(part, "id")] if linked else []
+        # a "Last modified by" field (type lastModifiedBy: a collaborator {id, email, name}, read
+        # only; airtable.com/developers/web/api/field-model#last-modified-by) names who last
+        # changed a record: one watching every field (no referencedFieldIds) first
+        watching = sorted((f for f in fields.values() if f.get("type") == "lastModifiedBy"),
+                          key=lambda f: bool((f.get("options") or {}).get("referencedFieldIds")))
+        if watching:
+            self.editor_fields[schema["id"]] = watching[0]["name"]
         for n in names:
             to = next((p for p, t in ids.items() if (fields[n].get("options") or {}).get("linkedTableId") == t), None)
             header.append(link_header(self, part, to) if linked and fields[n].get("type") == "multipleRecordLinks"
@@ -186,7 +194,13 @@ class AirtableConnector(SpreadsheetConnector):
         values = record.get("fields", {})
         row = [record["id"] if n is None else _cell(table.schema[n], values.get(n)) for n in table.columns]
         parent = (values.get(table.parent) or [None])[0] if table.parent else None
-        table.add(record["id"], row, parent)
+        table.add(record["id"], row, parent, values.get(self.editor_fields.get(table.id, "")))
+
+    @staticmethod
+    def editor(user: Any) -> str | None:
+        """A record's "Last modified by" collaborator as ``Record.actor``: name, else e-mail,
+        else its id ("airtable user usr…")."""
+        return remote_tables.person(user, "airtable")
 
     def edited_since(self, table: Listed) -> set[str]:
         """The records of a table changed since it was read: Airtable keeps no version of a
