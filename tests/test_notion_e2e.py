@@ -281,3 +281,23 @@ def test_who_edited_a_page_in_notion_shows_in_the_log_and_the_review_pack(tmp_pa
     # the pages' editors came with the query okrsync makes anyway: one users list, no request per page
     assert [r.path for r in requests if r.method == "GET" and r.path.startswith("/v1/users")] == ["/v1/users"]
     assert sum(1 for r in requests if r.path.startswith("/v1/pages")) == 0
+
+
+def test_an_integration_that_may_not_list_users_names_editors_by_id(tmp_path, emu, monkeypatch):
+    """Without Notion's "read user information" capability, GET /v1/users answers 403: the
+    run goes on, a page's editor is their id, and the list is asked once, not per page."""
+    from .helpers.who import edited_in_the_tool
+
+    mia = emu.add_user("mia.chen@example.com", "Mia Chen")
+
+    def edit():
+        for title, value in (("Grow ARR from €8.4M to €10.2M", 9_300_000),
+                             ("Raise net revenue retention from 104% to 110%", 109)):
+            emu.edit(emu.page_where(emu.krs, **{"Key result": title}), by=mia, Current=value)
+        emu.users_refused = True
+
+    log, changes, requests = edited_in_the_tool(tmp_path, monkeypatch, "notion", options(emu), edit, emu)
+    assert sorted((r["new"], r["actor"]) for r in log if r["field"] == "current") == [
+        (109, f"notion user {mia}"), (9300000, f"notion user {mia}")]
+    assert {c["who"] for c in changes if c["field"] == "current"} == {f"notion user {mia}"}
+    assert [(h.path, h.status) for h in requests if h.path.startswith("/v1/users")] == [("/v1/users", 403)]

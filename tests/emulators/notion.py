@@ -16,7 +16,7 @@ values whose shape does not fit the property's type:
   (``properties``, ``archived``); rollups, formulas and other computed properties are
   refused on write; rollups are computed on read (``count`` or ``sum`` of a relation's
   related property);
-- ``GET /v1/users`` (paged), people and the integration's own bot user; a page's
+- ``GET /v1/users`` (paged; 403 ``restricted_resource`` with ``users_refused``), people and the integration's own bot user; a page's
   ``last_edited_by`` is a partial user ``{"object": "user", "id"}`` (the person who edited
   it with ``edit(…, by=…)``, else the bot: okrsync's writes);
 - no ``Notion-Version`` header: 400 ``missing_version``; errors are
@@ -63,6 +63,7 @@ class Notion(Emulator):
         self.truncate_rich_text = False
         self.drop_relations = False
         self.list_archived = False  # queries list archived pages too
+        self.users_refused = False  # GET /v1/users: 403 (an integration without "read user information")
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -215,6 +216,8 @@ class Notion(Emulator):
 
     @route("GET", r"/v1/users")
     def list_users(self, req):
+        if self.users_refused:
+            raise self._error(403, "Insufficient permissions for this endpoint.", "restricted_resource")
         size = int(req.arg("page_size", "100"))
         start = int(req.arg("start_cursor") or 0)
         chunk = self.users[start:start + size]
