@@ -20,7 +20,9 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
   An expired ``offset`` (422 ``LIST_RECORDS_ITERATOR_NOT_AVAILABLE``) starts the listing
   again, once. In one table, no field holds the record id: rows are matched by the
   mapping's id columns (text fields okrsync fills); in the hierarchical layout records are
-  listed parent first and a KR record's parent link wins over its objective id cell.
+  listed parent first and a KR record's parent link wins over its objective id cell. A
+  "Last modified by" field (type ``lastModifiedBy``) names who changed each record
+  (``Record.actor``); without one, nobody.
 - a write compares the rows ``sheet_writer`` made with the records read and sends only what
   differs, in batches of 10 records (Airtable's maximum): ``PATCH`` with the changed fields,
   ``POST`` for new records (their ``rec…`` ids then replace the ids the hub proposed, also

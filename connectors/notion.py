@@ -20,7 +20,9 @@ reads, ``sheet_writer`` writes). This module only moves pages:
   starts the listing again, once. In one database, no property holds the page id: rows
   are matched by the mapping's id columns (text properties okrsync fills), and in the
   hierarchical layout pages are listed parent first and a KR page's parent relation wins
-  over its objective id cell (as Smartsheet's indent does).
+  over its objective id cell (as Smartsheet's indent does). A page's ``last_edited_by`` (a
+  user id) is who changed its record (``Record.actor``), named from ``GET /v1/users``, listed
+  once a run and only when a read makes records (by id when that list is refused).
 - a write compares the rows ``sheet_writer`` made with the pages read and sends only what
   differs: ``PATCH /v1/pages/{id}`` with the changed properties, ``POST /v1/pages`` for a new
   record (its page id then replaces the id the hub proposed, also in relations written

@@ -4,9 +4,10 @@ A sheet's columns are the columns of the mapping (matched by title), its rows th
 everything between cells and records is the CSV/XLSX code path (``spreadsheet`` reads,
 ``sheet_writer`` writes), as for Google Sheets. This module only moves rows:
 
-- a read is one ``GET /sheets/{sheetId}`` per sheet the endpoint uses (``sheet:``, or one
-  per entity with ``layout: linked`` and ``tables:``): the column titles are the header,
-  each row's cell ``value`` its cells, in the sheet's order. Smartsheet keeps a child row
+- a read is one ``GET /sheets/{sheetId}?include=writerInfo`` per sheet the endpoint uses
+  (``sheet:``, or one per entity with ``layout: linked`` and ``tables:``): the column titles
+  are the header, each row's cell ``value`` its cells, in the sheet's order, and its
+  ``modifiedBy`` who changed the record the row holds (``Record.actor``). Smartsheet keeps a child row
   right under its parent, so the indented rows of a hierarchical sheet read as the
   hierarchical layout does (a KR row under its objective row); and in that layout a row's
   ``parentId`` is authoritative: a KR row moved under another objective (indented there
