@@ -265,3 +265,27 @@ def test_who_edited_a_row_in_smartsheet_shows_in_the_log_and_the_review_pack(tmp
         ("title", "Kari Hansen", "smartsheet")]
     assert [(r.method, r.path, r.query.get("include")) for r in requests if r.method == "GET"] == [
         ("GET", f"/2.0/sheets/{SHEET}", ["writerInfo"])]
+
+
+def test_a_flat_row_names_who_changed_its_key_result_never_its_repeated_objective(tmp_path, emu, monkeypatch):
+    """A flat row repeats its objective: Ola renames the objective on each of its rows, then
+    Kari edits one KR there. The row's last editor (Kari) changed that KR; who renamed the
+    objective the rows cannot say, so nobody is named for it (never guessed)."""
+    from .helpers.who import edited_in_the_tool
+
+    emu.add_sheet(SHEET, "OKRs")
+    ola, kari = {"name": "Ola Berg", "email": "ola@example.com"}, {"name": "Kari Hansen", "email": "kari@example.com"}
+
+    def edit():
+        rows = [r for r in emu.records(SHEET) if r.get("Objective ID") == "CO-1"]
+        for row in rows:
+            emu.edit(SHEET, {"Key result ID": row["Key result ID"]}, by=ola, Objective=row["Objective"] + " (revised)")
+        emu.edit(SHEET, {"Key result ID": "KR-1"}, by=kari, Current=9_300_000)
+        assert len(rows) > 1
+
+    opts = {k: v for k, v in options(emu, layout="flat").items() if k not in ("type", "rate", "timeout")}
+    log, changes, _ = edited_in_the_tool(tmp_path, monkeypatch, "smartsheet", opts, edit, emu)
+    assert sorted((r["field"], r["actor"]) for r in log if r["field"] in ("current", "title")) == [
+        ("current", "Kari Hansen"), ("title", None)]
+    assert sorted((c["field"], c["who"]) for c in changes if c["field"] in ("current", "title")) == [
+        ("current", "Kari Hansen"), ("title", "–")]  # the pack's "nobody"
