@@ -20,7 +20,9 @@ everything between cells and records is the CSV/XLSX code path (``spreadsheet`` 
   An expired ``offset`` (422 ``LIST_RECORDS_ITERATOR_NOT_AVAILABLE``) starts the listing
   again, once. In one table, no field holds the record id: rows are matched by the
   mapping's id columns (text fields okrsync fills); in the hierarchical layout records are
-  listed parent first and a KR record's parent link wins over its objective id cell.
+  listed parent first and a KR record's parent link wins over its objective id cell. A
+  "Last modified by" field (type ``lastModifiedBy``) names who changed each record
+  (``Record.actor``); without one, nobody.
 - a write compares the rows ``sheet_writer`` made with the records read and sends only what
   differs, in batches of 10 records (Airtable's maximum): ``PATCH`` with the changed fields,
   ``POST`` for new records (their ``rec…`` ids then replace the ids the hub proposed, also
@@ -112,6 +114,7 @@ class AirtableConnector(SpreadsheetConnector):
         self.remote = Tables(self._fetch)  # table name (as in tables:) → Listed, as last read or written
         self.created: dict[str, str] = {}  # id the hub proposed → record id, in the write under way
         self.rejected: list[Rejected] = []
+        self.editor_fields: dict[str, str] = {}  # table id → its "Last modified by" field (editor)
 
     def doctor(self, kit) -> None:
         """The base, and each table of the endpoint in it."""
@@ -174,6 +177,13 @@ class AirtableConnector(SpreadsheetConnector):
         names = sorted((n for n in fields if n != parent),
                        key=lambda n: fields[n].get("id") != schema.get("primaryFieldId"))  # primary first
         header = [self.mapping.write_header(part, "id")] if linked else []
+        # a "Last modified by" field (type lastModifiedBy: a collaborator {id, email, name}, read
+        # only; airtable.com/developers/web/api/field-model#last-modified-by) names who last
+        # changed a record: one watching every field (no referencedFieldIds) first
+        watching = sorted((f for f in fields.values() if f.get("type") == "lastModifiedBy"),
+                          key=lambda f: bool((f.get("options") or {}).get("referencedFieldIds")))
+        if watching:
+            self.editor_fields[schema["id"]] = watching[0]["name"]
         for n in names:
             to = next((p for p, t in ids.items() if (fields[n].get("options") or {}).get("linkedTableId") == t), None)
             header.append(link_header(self, part, to) if linked and fields[n].get("type") == "multipleRecordLinks"
@@ -186,7 +196,13 @@ class AirtableConnector(SpreadsheetConnector):
         values = record.get("fields", {})
         row = [record["id"] if n is None else _cell(table.schema[n], values.get(n)) for n in table.columns]
         parent = (values.get(table.parent) or [None])[0] if table.parent else None
-        table.add(record["id"], row, parent)
+        table.add(record["id"], row, parent, values.get(self.editor_fields.get(table.id, "")))
+
+    @staticmethod
+    def editor(user: Any) -> str | None:
+        """A record's "Last modified by" collaborator as ``Record.actor``: name, else e-mail,
+        else its id ("airtable user usr…")."""
+        return remote_tables.person(user, "airtable")
 
     def edited_since(self, table: Listed) -> set[str]:
         """The records of a table changed since it was read: Airtable keeps no version of a

@@ -41,6 +41,8 @@ from okrsync.mapping import Table
 from .common import check_endpoint, new_api
 from .spreadsheet import SpreadsheetConnector, service_options
 
+# the one scope okrsync asks for; it grants no Drive call, so no file's lastModifyingUser: a
+# change read from a sheet names nobody (docs/reports.md, "who made a change")
 SCOPE = "https://www.googleapis.com/auth/spreadsheets"
 MAX_CELL = 50_000  # characters in one cell (Google's "Files you can store in Google Drive")
 OPTIONS = service_options({

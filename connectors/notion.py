@@ -20,7 +20,9 @@ reads, ``sheet_writer`` writes). This module only moves pages:
   starts the listing again, once. In one database, no property holds the page id: rows
   are matched by the mapping's id columns (text properties okrsync fills), and in the
   hierarchical layout pages are listed parent first and a KR page's parent relation wins
-  over its objective id cell (as Smartsheet's indent does).
+  over its objective id cell (as Smartsheet's indent does). A page's ``last_edited_by`` (a
+  user id) is who changed its record (``Record.actor``), named from ``GET /v1/users``, listed
+  once a run and only when a read makes records (by id when that list is refused).
 - a write compares the rows ``sheet_writer`` made with the pages read and sends only what
   differs: ``PATCH /v1/pages/{id}`` with the changed properties, ``POST /v1/pages`` for a new
   record (its page id then replaces the id the hub proposed, also in relations written
@@ -53,7 +55,7 @@ from typing import Any
 from okrsync import hookimpl, tabular
 from okrsync import transforms as tf
 from okrsync.connector import Rejected
-from okrsync.errors import ConfigError, RetryableError
+from okrsync.errors import ConfigError, FatalError, RetryableError
 
 from . import remote_tables
 from .common import bearer, new_api, parallel
@@ -118,7 +120,8 @@ class NotionConnector(SpreadsheetConnector):
         self.remote = Tables(self._fetch)  # database id → Listed, as last read or written
         self.created: dict[str, str] = {}  # id the hub proposed → page id, in the write under way
         self.rejected: list[Rejected] = []
-        self._users: dict[str, str] | None = None  # e-mail → user id
+        self._people: tuple[dict, dict] | None = None  # the workspace's users by id, ids by e-mail (once)
+        self._names_refused = False  # GET /v1/users answered 403 (no "read user information"): editors by id
 
     def doctor(self, kit) -> None:
         """Each database shared with the integration."""
@@ -181,7 +184,9 @@ class NotionConnector(SpreadsheetConnector):
         values = page.get("properties", {})
         row = [page["id"] if n is None else _cell(values.get(n)) for n in db.columns]
         parent = next(iter(_cell(values.get(db.parent)).split(", ")), "") or None if db.parent else None
-        db.add(page["id"], row, parent)
+        # last_edited_by: a partial user, {object, id} (developers.notion.com/reference/page; changelog
+        # "Created by and last edited by properties in Block, Page and Database objects", 2022-02)
+        db.add(page["id"], row, parent, (page.get("last_edited_by") or {}).get("id"))
 
     def edited_since(self, ident: str, db: Listed) -> set[str]:
         """The pages of a database edited since it was read: listed again (only pages edited on
@@ -227,19 +232,40 @@ class NotionConnector(SpreadsheetConnector):
             _Writer(self, sheet.sheet, self.remote[sheet.sheet], rows, sheet.part).send()
 
     def users(self) -> dict[str, str]:
-        """E-mail → user id of the workspace's people (``GET /v1/users``, paged), once."""
-        if self._users is None:
-            self._users, query = {}, {"page_size": PAGE_SIZE}
+        """E-mail → user id of the workspace's people."""
+        return self._workspace_users()[1]
+
+    def editor(self, ident: str) -> str | None:
+        """A page's last editor (a user id, all Notion's page gives) as ``Record.actor``: the
+        user's name from the workspace's users, else their id ("notion user …"). Asked only
+        when a read makes records (an unchanged database makes none), so at most one listing
+        of users a run, never a request per page."""
+        if self._names_refused:
+            user = {}
+        else:
+            try:
+                user = self._workspace_users()[0].get(ident) or {}
+            except FatalError as e:  # 403: the integration may not read user information; ids say who
+                if getattr(e, "status", None) != 403:
+                    raise
+                self._names_refused, user = True, {}
+        return remote_tables.person({"id": ident, "name": user.get("name"),
+                                     "email": (user.get("person") or {}).get("email")}, "notion")
+
+    def _workspace_users(self) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+        """The workspace's users, people and bots (``GET /v1/users``, paged), listed once: by
+        id, and the people's ids by e-mail."""
+        if self._people is None:
+            by_id, query = {}, {"page_size": PAGE_SIZE}
             while True:
                 answer = self._call("GET", "/v1/users", params=query) or {}
-                for user in answer.get("results") or []:
-                    email = (user.get("person") or {}).get("email")
-                    if email:
-                        self._users[email.lower()] = user["id"]
+                by_id.update((u["id"], u) for u in answer.get("results") or [] if isinstance(u, dict) and u.get("id"))
                 if not answer.get("has_more"):
                     break
                 query = {"page_size": PAGE_SIZE, "start_cursor": answer.get("next_cursor")}
-        return self._users
+            emails = {u["person"]["email"].lower(): i for i, u in by_id.items() if (u.get("person") or {}).get("email")}
+            self._people = (by_id, emails)
+        return self._people
 
 
 class _Writer:

@@ -11,6 +11,10 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
 - ``rows(path, sheet)``: a table's cells as the spreadsheet reader's raw rows;
 - ``updated()``: the newest edit time of the tables kept (else the time of the read), for
   every record of the read;
+- who last edited a row: a kept table's ``editors`` (record id → the editor as the service
+  gives it, in the listing okrsync reads anyway) and ``ids`` (per row), turned into
+  ``Record.actor`` by ``row_actor`` through the connector's ``editor(given)`` (``person``: a
+  name, else an e-mail, else the id marked as one);
 - ``fingerprint(conn)``: the cursor, a digest of the cells (rows sorted, so a sort in the
   service is not a change), the options that shape a read (never the token) and the mapping;
   None when no table has a row.
@@ -18,7 +22,7 @@ rows of cells) and ``updated`` (its newest edit time, ISO 8601, or None)}.
 The connectors' own methods that only hand over to this module are these functions, set
 on the class by the decorator ``@table_service`` (``_rows = remote_tables.rows``, with
 ``tabbed`` and ``parent_ids_on_rows``): ``call`` (``advised`` with the class's ``advice``),
-``take_counts``, ``read``, ``rows``, ``updated``, ``fingerprint``, and ``write``, which also
+``take_counts``, ``read``, ``rows``, ``updated``, ``fingerprint``, ``row_actor`` and ``write``, which also
 hands the hub the ids a service gave to records created (``conn.created``: id the hub
 proposed → the service's id) and the records it refused (``conn.rejected``).
 
@@ -98,12 +102,14 @@ def table_service(cls: type) -> type:
     Airtable): linked tables are the service's tables, named in ``tables:`` (``tabbed``);
     hierarchical KR rows name their objective, as the service's order of rows is not the
     sheet's (``parent_ids_on_rows``); and the methods that only hand over to this module
-    (``_call``, ``take_counts``, ``read``, ``_rows``, ``_updated``, ``fingerprint``, ``write``)
-    are its functions. The class gives ``advice``, ``remote`` (a ``Tables``), ``api``,
-    ``created`` and ``rejected``."""
+    (``_call``, ``take_counts``, ``read``, ``_rows``, ``_updated``, ``fingerprint``, ``write``,
+    ``_row_actor``) are its functions. The class gives ``advice``, ``remote`` (a ``Tables``),
+    ``api``, ``created``, ``rejected`` and ``editor(given)`` (a row's editor as the service
+    gives it → ``Record.actor``)."""
     cls.tabbed = cls.parent_ids_on_rows = True
     cls._call, cls.take_counts, cls.read, cls._rows = call, take_counts, read, rows
     cls._updated, cls.fingerprint, cls.write = updated, fingerprint, write
+    cls._row_actor = row_actor
     return cls
 
 
@@ -121,9 +127,13 @@ class Listed:
     stored: list[list] | None = None  # the cells as stored, where following parents changed one
     seen: dict[str, Any] = dataclasses.field(default_factory=dict)  # record id → what a write checks is unchanged
     id: str = ""  # the table's own id, where the service's URLs name it so (Airtable's tbl…)
+    editors: dict[str, Any] = dataclasses.field(default_factory=dict)  # record id → its last editor (row_actor)
 
-    def add(self, ident: str, row: list, parent: str | None) -> None:
-        """A record as a row (its cells in the columns' order) under its parent record."""
+    def add(self, ident: str, row: list, parent: str | None, editor: Any = None) -> None:
+        """A record as a row (its cells in the columns' order) under its parent record, and
+        its last editor as the service gives it, where it does (``row_actor``)."""
+        if editor:
+            self.editors[ident] = editor
         self.ids.append(ident)
         self.parents.append(parent)
         self.values.append(row)
@@ -251,6 +261,26 @@ def write(conn, batch: WriteBatch) -> WriteResult:
     result.external_ids = {c: conn.created.get(ext, ext) for c, ext in result.external_ids.items()}
     result.rejected += conn.rejected
     return result
+
+
+def row_actor(conn, row: tabular.RawRow) -> str | None:
+    """Who last edited the record on ``row`` (``SpreadsheetConnector._row_actor``): the
+    editor the listing gave for it (``editors``: record id → as the service gives it; rows
+    are numbered from the header, row 1), named by ``conn.editor(given)``. No request per
+    record: the listing okrsync reads anyway says it."""
+    table = conn.remote[row.sheet]
+    at = row.number - 2
+    given = table.editors.get(table.ids[at]) if 0 <= at < len(table.ids) else None
+    return conn.editor(given) if given else None
+
+
+def person(user: dict[str, Any], service: str) -> str | None:
+    """A user as ``Record.actor`` names them: display name, else e-mail, else the id marked
+    as one ("notion user 1a2b…"); None for no user."""
+    if not isinstance(user, dict):
+        return None
+    ident = user.get("id")
+    return user.get("name") or user.get("email") or (f"{service} user {ident}" if ident else None)
 
 
 def field_values(conn, names: dict[str, str | None], schema: dict[str, dict[str, Any]], cells: dict[str, Any],

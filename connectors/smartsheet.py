@@ -4,9 +4,10 @@ A sheet's columns are the columns of the mapping (matched by title), its rows th
 everything between cells and records is the CSV/XLSX code path (``spreadsheet`` reads,
 ``sheet_writer`` writes), as for Google Sheets. This module only moves rows:
 
-- a read is one ``GET /sheets/{sheetId}`` per sheet the endpoint uses (``sheet:``, or one
-  per entity with ``layout: linked`` and ``tables:``): the column titles are the header,
-  each row's cell ``value`` its cells, in the sheet's order. Smartsheet keeps a child row
+- a read is one ``GET /sheets/{sheetId}?include=writerInfo`` per sheet the endpoint uses
+  (``sheet:``, or one per entity with ``layout: linked`` and ``tables:``): the column titles
+  are the header, each row's cell ``value`` its cells, in the sheet's order, and its
+  ``modifiedBy`` who changed the record the row holds (``Record.actor``). Smartsheet keeps a child row
   right under its parent, so the indented rows of a hierarchical sheet read as the
   hierarchical layout does (a KR row under its objective row); and in that layout a row's
   ``parentId`` is authoritative: a KR row moved under another objective (indented there
@@ -78,12 +79,17 @@ class _Sheet:
     values: list[list]  # header (the column titles), then one list of cells per row, as read
     cells: list[list] | None = None  # the same as stored, where following parents changed a cell
     seen: dict[int, Any] = dataclasses.field(default_factory=dict)  # row id → what a write checks is unchanged
+    editors: dict[int, Any] = dataclasses.field(default_factory=dict)  # row id → its modifiedBy (remote_tables.row_actor)
+
+    @property
+    def ids(self) -> list[int]:
+        return self.row_ids
 
     @classmethod
     def of(cls, answer: Any) -> _Sheet:
         columns = sorted(answer.get("columns") or [], key=lambda c: c.get("index", 0))
         where = {c["id"]: i for i, c in enumerate(columns)}
-        ids, parents, rows, seen = [], [], [], {}
+        ids, parents, rows, seen, editors = [], [], [], {}, {}
         for row in answer.get("rows") or []:
             cells = [""] * len(columns)
             for cell in row.get("cells") or []:
@@ -93,8 +99,10 @@ class _Sheet:
             parents.append(row.get("parentId"))
             rows.append(cells)
             seen[row["id"]] = (list(cells), row.get("parentId"), row.get("modifiedAt"))
+            if row.get("modifiedBy"):
+                editors[row["id"]] = row["modifiedBy"]
         return cls(str(answer.get("name") or ""), answer.get("modifiedAt"), columns, ids, parents,
-                   [[c.get("title", "") for c in columns], *rows], seen=seen)
+                   [[c.get("title", "") for c in columns], *rows], seen=seen, editors=editors)
 
 
 @remote_tables.table_service  # linked tables are sheets, named by id; KR rows name their objective
@@ -186,13 +194,20 @@ class SmartsheetConnector(SpreadsheetConnector):
     def _fetch(self) -> dict[str, _Sheet]:
         sheets = {}
         for sid in self._ids():
-            answer = self._call("GET", f"/sheets/{sid}")
+            # writerInfo: each row's modifiedBy, "the last person to modify this row" (MiniUser:
+            # name, email; spec Row.modifiedBy and GET /sheets/{sheetId} ``include``), for Record.actor
+            answer = self._call("GET", f"/sheets/{sid}", params={"include": "writerInfo"})
             if not isinstance(answer, dict) or not isinstance(answer.get("columns"), list):
                 raise RetryableError(f"GET /sheets/{sid} answered without the sheet's columns", endpoint=self.endpoint)
             sheets[sid] = _Sheet.of(answer)
             if self.layout == "hierarchical":
                 self._follow_parents(sheets[sid])
         return sheets
+
+    @staticmethod
+    def editor(user: dict[str, Any]) -> str | None:
+        """A row's ``modifiedBy`` as ``Record.actor``: the name, else the e-mail."""
+        return remote_tables.person(user, "smartsheet")
 
     def _follow_parents(self, sheet: _Sheet) -> None:
         """A row indented under another takes that row's objective id (its parentId is what

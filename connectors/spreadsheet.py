@@ -320,6 +320,12 @@ class SpreadsheetConnector(Connector):
         range read does not (None); an XLSX workbook names its last saver."""
         return None
 
+    def _row_actor(self, row: tabular.RawRow) -> str | None:
+        """Who last edited one row, where the tool keeps that per row (a Notion page, a
+        Smartsheet row, an Airtable record): the ``Record.actor`` of the row's own record (not
+        of an objective a flat row repeats); None where only the file says (``_actor``)."""
+        return None
+
     def _rows(self, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:
         """The raw rows of one table, lazily (a generator the caller closes)."""
         return tabular.iter_rows(path, sheet=sheet, encoding=self.options.get("encoding"),
@@ -536,6 +542,7 @@ class SpreadsheetConnector(Connector):
 
     def _read_row(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
         built = state.built
+        state.row_actor = self._row_actor(row)
         yield from self._row_items(table, row, state)
         if state.kept is not None and state.built == built:  # a row its own record did not come from
             state.kept.append((state.last_key, [tabular.unneutralise(c) for c in row.cells]))
@@ -628,6 +635,8 @@ class SpreadsheetConnector(Connector):
             row_ids[item.kind] = item.external_id
             if p == part:  # the row's own record: a write puts the row back from it
                 state.built, state.last_key = state.built + 1, (item.kind, item.external_id)
+                if state.row_actor is not None:
+                    item.actor = state.row_actor
             if item.kind == "objective":
                 state.last_objective = item.external_id
             yield from state.add(item, own=p == part)
@@ -872,6 +881,7 @@ class _ReadState:
         self.context: dict[str, tuple] = {}  # part → (cells parsed, row ids before, (kind, id)) of the last context record
         self.updated: str | None = None
         self.actor: str | None = None  # who last saved the file, when it says (SpreadsheetConnector._actor)
+        self.row_actor: str | None = None  # who last edited the current row, when the tool says (_row_actor)
         # (kind, id) → (where, the table it was first read from, field names, *values): one
         # flat tuple per record read, held until the read ends. Names and values, not the fields
         # dict: the hub makes its own dict of most records (canonical ids in references), and

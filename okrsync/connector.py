@@ -67,8 +67,8 @@ class Record:
     # carry the id a create wrote into them (connectors whose capabilities say ``holds_id``)
     canonical_id: str | None = None
     key: str | None = None  # the id people see it by in the tool when not external_id (Jira's OKR-12)
-    # who last changed it, as the tool names them (a display name or account id, never an
-    # e-mail or token), when the read okrsync makes anyway says so; None: the tool does not
+    # who last changed it, as the tool names them (a display name, else the e-mail or account
+    # id the tool gives; never a token), when the read okrsync makes anyway says so; None: the tool does not
     # say. Kept with the change log's rows its read causes (``changes.actor``), never guessed
     actor: str | None = None
 

@@ -246,3 +246,28 @@ def test_a_record_changed_between_read_and_write_is_not_overwritten_but_read_aga
     [patch] = [h.json() for h in log if h.method == "PATCH"]  # only the write after the merge
     assert patch["records"] == [{"id": record, "fields": {"Current": 9100000.0}}]
     assert emu.rows(table)[0]["Current"] == 9_100_000
+
+
+def test_who_edited_a_record_in_airtable_shows_in_the_log_and_the_review_pack(tmp_path, emu, monkeypatch):
+    """Issue 23 item 5: a table with a "Last modified by" field (found by its type in the
+    schema okrsync reads anyway) names who changed each record, in the record listing itself:
+    no request per record, none more at all."""
+    from .helpers.who import edited_in_the_tool
+
+    emu.tables[emu.krs]["fields"].append({"id": "fldEDITORxxxxxxx", "name": "Edited by", "type": "lastModifiedBy"})
+    mia = emu.add_user("mia.chen@example.com", "Mia Chen")
+
+    def edit():
+        emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), by=mia,
+                 Current=9_300_000)
+        emu.edit(emu.krs, emu.record_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
+                 by={"id": "usrGUEST00000000"}, Current=109)
+
+    log, changes, requests = edited_in_the_tool(tmp_path, monkeypatch, "airtable", options(emu), edit, emu)
+    assert sorted((r["new"], r["actor"]) for r in log if r["field"] == "current") == [
+        (109, "airtable user usrGUEST00000000"), (9300000, "Mia Chen")]
+    assert sorted((c["new"], c["who"], c["origin"]) for c in changes if c["field"] == "current") == [
+        ("109", "airtable user usrGUEST00000000", "airtable"), ("9300000", "Mia Chen", "airtable")]
+    # the schema and one listing per table, as every read
+    assert sorted(r.path.rsplit("/", 1)[-1] for r in requests if r.method == "GET") == sorted(
+        ["tables", emu.objectives, emu.krs])

@@ -253,3 +253,51 @@ def test_a_page_edited_between_read_and_write_is_not_overwritten_but_read_again_
     assert checks and checks[0]["filter"]["timestamp"] == "last_edited_time"
     assert [h for h in log if h.method == "PATCH"][0].json() == {"properties": {"Current": {"number": 9100000.0}}}
     assert emu.rows(database)[0]["Current"] == 9_100_000  # the policy's choice (prefer the sheet)
+
+
+def test_who_edited_a_page_in_notion_shows_in_the_log_and_the_review_pack(tmp_path, emu, monkeypatch):
+    """Issue 23 item 5: a page's ``last_edited_by`` (a partial user: an id) named by the
+    workspace's users list, asked once a run however many pages changed; okrsync's own writes
+    (the integration's bot) never become a change."""
+    from .helpers.who import edited_in_the_tool
+
+    users = {u["person"]["email"]: u["id"] for u in emu.users if u["type"] == "person"}
+    mia = emu.add_user("mia.chen@example.com", "Mia Chen")
+    stranger = "5ba97cc9-e5e0-4363-b33a-1d80a635577f"  # a user the list does not name (a guest)
+
+    def edit():
+        emu.edit(emu.page_where(emu.krs, **{"Key result": "Grow ARR from €8.4M to €10.2M"}), by=mia, Current=9_300_000)
+        emu.edit(emu.page_where(emu.krs, **{"Key result": "Raise net revenue retention from 104% to 110%"}),
+                 by=stranger, Current=109)
+
+    log, changes, requests = edited_in_the_tool(tmp_path, monkeypatch, "notion", options(emu), edit, emu)
+    assert users and len(krs(emu)) == 39
+    assert sorted((r["new"], r["actor"]) for r in log if r["field"] == "current") == [
+        (109, f"notion user {stranger}"), (9300000, "Mia Chen")]
+    # the rollup Notion computed after okrsync's first push: put down to the integration itself
+    assert {r["actor"] for r in log if r["field"] != "current"} == {"okrsync"}
+    assert sorted((c["new"], c["who"], c["origin"]) for c in changes if c["field"] == "current") == [
+        ("109", f"notion user {stranger}", "notion"), ("9300000", "Mia Chen", "notion")]
+    # the pages' editors came with the query okrsync makes anyway: one users list, no request per page
+    assert [r.path for r in requests if r.method == "GET" and r.path.startswith("/v1/users")] == ["/v1/users"]
+    assert sum(1 for r in requests if r.path.startswith("/v1/pages")) == 0
+
+
+def test_an_integration_that_may_not_list_users_names_editors_by_id(tmp_path, emu, monkeypatch):
+    """Without Notion's "read user information" capability, GET /v1/users answers 403: the
+    run goes on, a page's editor is their id, and the list is asked once, not per page."""
+    from .helpers.who import edited_in_the_tool
+
+    mia = emu.add_user("mia.chen@example.com", "Mia Chen")
+
+    def edit():
+        for title, value in (("Grow ARR from €8.4M to €10.2M", 9_300_000),
+                             ("Raise net revenue retention from 104% to 110%", 109)):
+            emu.edit(emu.page_where(emu.krs, **{"Key result": title}), by=mia, Current=value)
+        emu.users_refused = True
+
+    log, changes, requests = edited_in_the_tool(tmp_path, monkeypatch, "notion", options(emu), edit, emu)
+    assert sorted((r["new"], r["actor"]) for r in log if r["field"] == "current") == [
+        (109, f"notion user {mia}"), (9300000, f"notion user {mia}")]
+    assert {c["who"] for c in changes if c["field"] == "current"} == {f"notion user {mia}"}
+    assert [(h.path, h.status) for h in requests if h.path.startswith("/v1/users")] == [("/v1/users", 403)]

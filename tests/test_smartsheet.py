@@ -73,7 +73,7 @@ def test_the_request_shapes(tmp_path, emu):
     assert all(len({r["parentId"] for r in a}) == 1 for a in adds[1:])  # one location a request
     assert all(c["value"] not in (None, "") for a in adds for r in a for c in r["cells"])  # blanks are not sent
     [(_, _, query, _)] = [s for s in emu.sent if s[0] == "GET"][:1]
-    assert query == {}
+    assert query == {"include": "writerInfo"}  # each row's modifiedBy: who changed it (Record.actor)
 
 
 def test_the_spec_copy_catches_a_wrong_request():

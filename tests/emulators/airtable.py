@@ -15,6 +15,8 @@ Airtable publishes no OpenAPI description; request shapes follow the official cl
   (``INVALID_MULTIPLE_CHOICE_OPTIONS``), with it the option is added; computed fields are
   refused (``INVALID_VALUE_FOR_COLUMN``); links must name records of the linked table;
   collaborators by ``email`` or ``id``;
+- a ``lastModifiedBy`` field (read only) holds the collaborator {id, email, name} who last
+  changed the record: the person of ``edit(…, by=…)``, else the token's user (``writer``);
 - ``DELETE ?records[]=…``: at most 10;
 - errors ``{"error": {"type", "message"}}``; a 429 carries no ``Retry-After`` (Airtable
   documents a 30 s wait instead) unless the test sets ``retry_after_header``.
@@ -54,6 +56,7 @@ class Airtable(Emulator):
         self.tables: dict[str, dict[str, Any]] = {}  # table id → {"name", "fields": [...], "primaryFieldId"}
         self.records: dict[str, dict[str, Any]] = {}  # table id → {record id: {"fields": {...}, "createdTime"}}
         self.users = {}  # e-mail → collaborator {id, email, name}
+        self.writer = {"id": _id("usr"), "email": "okrsync@example.com", "name": "okrsync service"}  # the token's user
         self.retry_after_header = False
         # a contradicting behaviour (no source says Airtable does it; a probe must catch it): a
         # number field keeps a value rounded to its precision option
@@ -73,8 +76,9 @@ class Airtable(Emulator):
             self.records[ident] = {}
         return ident
 
-    def add_user(self, email: str) -> None:
-        self.users[email] = {"id": _id("usr"), "email": email, "name": email.split("@")[0]}
+    def add_user(self, email: str, name: str | None = None) -> dict[str, str]:
+        self.users[email] = {"id": _id("usr"), "email": email, "name": name or email.split("@")[0]}
+        return self.users[email]
 
     def rows(self, table: str) -> list[dict[str, Any]]:
         with self.lock:
@@ -84,9 +88,11 @@ class Airtable(Emulator):
         [found] = [r["id"] for r in self.rows(table) if all(r.get(k) == v for k, v in match.items())]
         return found
 
-    def edit(self, table: str, record: str, **fields: Any) -> None:
+    def edit(self, table: str, record: str, by: dict[str, str] | None = None, **fields: Any) -> None:
+        """Change fields of a record as the collaborator ``by`` (from ``add_user``) in the app."""
         with self.lock:
             self.records[table][record]["fields"].update(fields)
+            self.records[table][record]["by"] = by or self.writer
 
     def delete(self, table: str, record: str) -> None:
         with self.lock:
@@ -164,7 +170,7 @@ class Airtable(Emulator):
             ident = _id("rec")
             self.records[table["id"]][ident] = {"fields": self._fields(table, item.get("fields") or {},
                                                                        body.get("typecast")),
-                                                "createdTime": "2026-01-01T00:00:00.000Z"}
+                                                "createdTime": "2026-01-01T00:00:00.000Z", "by": self.writer}
             made.append(self._record_out(table["id"], ident))
         return 200, {"records": made}
 
@@ -179,6 +185,7 @@ class Airtable(Emulator):
         for item in body["records"]:
             known[item["id"]]["fields"].update(self._fields(table, item.get("fields") or {}, body.get("typecast")))
             known[item["id"]]["fields"] = {k: v for k, v in known[item["id"]]["fields"].items() if not _empty(v)}
+            known[item["id"]]["by"] = self.writer
         return 200, {"records": [self._record_out(table["id"], r["id"]) for r in body["records"]]}
 
     @route("DELETE", BASE + r"/(?P<table>[^/]+)")
@@ -257,13 +264,16 @@ class Airtable(Emulator):
             out[name] = value
         return out
 
-    def _out_fields(self, table: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def _out_fields(self, table: str, fields: dict[str, Any], by: dict[str, str] | None = None) -> dict[str, Any]:
         out = {k: v for k, v in fields.items() if not _empty(v)}  # empty fields left out
         for field in self.tables[table]["fields"]:
             if field["type"] == "count":  # count of the links in another field of this record
                 out[field["name"]] = len(fields.get(field["options"]["fieldName"]) or [])
+            elif field["type"] == "lastModifiedBy" and by:
+                out[field["name"]] = dict(by)
         return out
 
     def _record_out(self, table: str, ident: str) -> dict[str, Any]:
         rec = self.records[table][ident]
-        return {"id": ident, "createdTime": rec["createdTime"], "fields": self._out_fields(table, rec["fields"])}
+        return {"id": ident, "createdTime": rec["createdTime"],
+                "fields": self._out_fields(table, rec["fields"], rec.get("by"))}

@@ -16,7 +16,9 @@ values whose shape does not fit the property's type:
   (``properties``, ``archived``); rollups, formulas and other computed properties are
   refused on write; rollups are computed on read (``count`` or ``sum`` of a relation's
   related property);
-- ``GET /v1/users`` (paged);
+- ``GET /v1/users`` (paged; 403 ``restricted_resource`` with ``users_refused``), people and the integration's own bot user; a page's
+  ``last_edited_by`` is a partial user ``{"object": "user", "id"}`` (the person who edited
+  it with ``edit(…, by=…)``, else the bot: okrsync's writes);
 - no ``Notion-Version`` header: 400 ``missing_version``; errors are
   ``{"object": "error", "status", "code", "message"}``; 429 is ``rate_limited`` with
   ``Retry-After``.
@@ -51,7 +53,9 @@ class Notion(Emulator):
         self.databases: dict[str, dict[str, Any]] = {}  # id → {"title", "properties"}
         self.pages: dict[str, dict[str, Any]] = {}  # id → {"parent", "properties", "archived", "last_edited_time"}
         self.order: list[str] = []  # page ids in creation order (a query's order)
-        self.users: list[dict[str, Any]] = []
+        self.bot = str(uuid.uuid4())  # the integration's own user: the last editor of what it writes
+        self.users: list[dict[str, Any]] = [{"object": "user", "id": self.bot, "type": "bot", "name": "okrsync",
+                                             "bot": {}}]
         self.versions: set[str] = set()  # Notion-Version headers seen
         self._clock = itertools.count()
         # contradicting behaviours (no source says Notion does these; a probe must catch them):
@@ -59,6 +63,7 @@ class Notion(Emulator):
         self.truncate_rich_text = False
         self.drop_relations = False
         self.list_archived = False  # queries list archived pages too
+        self.users_refused = False  # GET /v1/users: 403 (an integration without "read user information")
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -80,7 +85,7 @@ class Notion(Emulator):
     def rows(self, database: str) -> list[dict[str, Any]]:
         """The live pages of a database as {property: plain value} (relations as page ids, people as e-mails)."""
         with self.lock:
-            emails = {u["id"]: u["person"]["email"] for u in self.users}
+            emails = {u["id"]: u["person"]["email"] for u in self.users if u["type"] == "person"}
             return [{"id": p, **{n: [emails.get(i, i) for i in _plain(v)] if v["type"] == "people" else _plain(v)
                                  for n, v in self._values(p).items()}}
                     for p in self.order if self.pages[p]["parent"] == self._key(database) and not self.pages[p]["archived"]]
@@ -89,9 +94,11 @@ class Notion(Emulator):
         [found] = [r["id"] for r in self.rows(database) if all(r.get(k) == v for k, v in match.items())]
         return found
 
-    def edit(self, page: str, **values: Any) -> None:
-        """Set properties of a page, from plain values (as a person editing in Notion)."""
+    def edit(self, page: str, by: str | None = None, **values: Any) -> None:
+        """Set properties of a page, from plain values (as a person editing in Notion: the user
+        ``by``, an id from ``add_user``; else nobody named, the bot)."""
         with self.lock:
+            self.pages[page]["last_edited_by"] = by or self.bot
             db = self.databases[self.pages[page]["parent"]]
             for name, value in values.items():
                 self.pages[page]["properties"][name] = self._from_plain(db["properties"][name], value)
@@ -100,6 +107,7 @@ class Notion(Emulator):
     def archive(self, page: str) -> None:
         with self.lock:
             self.pages[page]["archived"] = True
+            self.pages[page]["last_edited_by"] = self.bot
             self.pages[page]["last_edited_time"] = self._now()
 
     # -- vendor dialect ----------------------------------------------------------------
@@ -188,7 +196,7 @@ class Notion(Emulator):
         ident = str(uuid.uuid4())
         properties = self._write(db, body.get("properties") or {})
         self.pages[ident] = {"parent": self._key(parent), "properties": properties, "archived": False,
-                             "last_edited_time": self._now()}
+                             "last_edited_time": self._now(), "last_edited_by": self.bot}
         self.order.append(ident)
         return 200, self._page(ident)
 
@@ -203,11 +211,13 @@ class Notion(Emulator):
         page["properties"].update(self._write(self.databases[page["parent"]], body.get("properties") or {}))
         if "archived" in body:
             page["archived"] = bool(body["archived"])
-        page["last_edited_time"] = self._now()
+        page["last_edited_time"], page["last_edited_by"] = self._now(), self.bot
         return 200, self._page(req.params["id"])
 
     @route("GET", r"/v1/users")
     def list_users(self, req):
+        if self.users_refused:
+            raise self._error(403, "Insufficient permissions for this endpoint.", "restricted_resource")
         size = int(req.arg("page_size", "100"))
         start = int(req.arg("start_cursor") or 0)
         chunk = self.users[start:start + size]
@@ -299,6 +309,7 @@ class Notion(Emulator):
         page = self.pages[ident]
         return {"object": "page", "id": ident, "archived": page["archived"], "in_trash": page["archived"],
                 "last_edited_time": page["last_edited_time"], "created_time": page["last_edited_time"],
+                "last_edited_by": {"object": "user", "id": page["last_edited_by"]},
                 "parent": {"type": "database_id", "database_id": page["parent"]},
                 "properties": {n: self._out(v) for n, v in self._values(ident).items()}}
 

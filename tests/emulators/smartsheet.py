@@ -7,7 +7,9 @@ OpenAPI description (tests/specs/smartsheet-2.0.trimmed.openapi.json) where it m
 - ``GET /sheets/{sheetId}``: ``columns`` (``index``, ``title``, ``type``, ``primary``) and
   ``rows`` in display order (a child right under its parent and its earlier siblings),
   each with ``rowNumber``, ``parentId`` when indented, and ``cells`` holding ``value``
-  only where the cell has one;
+  only where the cell has one; with ``include=writerInfo``, each row's ``createdBy`` and
+  ``modifiedBy`` (MiniUser: ``name`` and ``email``): the person whose ``edit(…, by=…)``
+  changed it last, else the token's user (``writer``: okrsync's own writes);
 - ``POST /sheets/{sheetId}/rows``: one row or a list, all with the same location
   (``toBottom``, ``toTop``, ``parentId`` + ``toBottom``; else error 1123); cells need a
   known ``columnId``; strict values (a DATE cell takes an ISO date, a CHECKBOX a boolean:
@@ -44,6 +46,7 @@ class Row:
     cells: dict[int, Any] = field(default_factory=dict)  # column id → value
     parent: int | None = None
     modified: str = ""
+    modified_by: dict[str, str] | None = None  # MiniUser {name, email}; None: the token's user (``writer``)
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Smartsheet(Emulator):
         # a contradicting behaviour (the reference says otherwise; a probe must catch it): rows
         # added with a parentId land at the top level
         self.drop_parent_id = False
+        self.writer = {"name": "okrsync service", "email": "okrsync@example.com"}  # the token's user
 
     # -- test helpers ------------------------------------------------------------------
 
@@ -90,15 +94,16 @@ class Smartsheet(Emulator):
         [found] = self._find(self.sheets[sid], match)
         return found
 
-    def edit(self, sid: int, match: dict[str, Any], **values: Any) -> None:
-        """Change the cells (by column title) of the one row whose cells equal ``match``."""
+    def edit(self, sid: int, match: dict[str, Any], by: dict[str, str] | None = None, **values: Any) -> None:
+        """Change the cells (by column title) of the one row whose cells equal ``match``, as
+        the person ``by`` ({name, email}) in the app (else the token's user)."""
         with self.lock:
             sheet = self.sheets[sid]
             row = self.row(sid, match)
             by_title = {c["title"]: c["id"] for c in sheet.columns}
             for title, value in values.items():
                 row.cells[by_title[title]] = value
-            row.modified = _now()
+            row.modified, row.modified_by = _now(), by
             self._changed(sheet)
 
     def delete_rows(self, sid: int, match: dict[str, Any]) -> int:
@@ -140,7 +145,9 @@ class Smartsheet(Emulator):
     def get_sheet(self, req):
         sheet = self._sheet(req)
         rows = [{"id": r.id, "rowNumber": n, **({"parentId": r.parent} if r.parent else {}), "expanded": True,
-                 "modifiedAt": r.modified, "cells": [{"columnId": c["id"], **self._value(r, c)} for c in sheet.columns]}
+                 "modifiedAt": r.modified, "cells": [{"columnId": c["id"], **self._value(r, c)} for c in sheet.columns],
+                 **({"createdBy": self.writer, "modifiedBy": r.modified_by or self.writer}
+                    if "writerInfo" in req.args("include") else {})}
                 for n, r in enumerate(sheet.rows, 1)]
         return 200, {"id": sheet.id, "name": sheet.name, "version": sheet.version, "totalRowCount": len(rows),
                      "accessLevel": "EDITOR", "modifiedAt": sheet.modified, "columns": sheet.columns, "rows": rows}
@@ -174,7 +181,7 @@ class Smartsheet(Emulator):
         for r in rows:
             row = known[r["id"]]
             row.cells.update(self._cells(sheet, r.get("cells") or []))
-            row.modified = _now()
+            row.modified, row.modified_by = _now(), None
             if "parentId" in r:
                 self._move(sheet, row.id, r["parentId"])
         self._changed(sheet)
