@@ -19,6 +19,7 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field
 
+from .. import periods, unparsed
 from ..errors import ConfigError
 from ..store import ALL, CHANGE_LOG, Store
 from . import progress
@@ -140,13 +141,19 @@ def _changes(store: Store, objectives: list[progress.ObjectiveRow], start: dt.da
                                    None, new or None, tools.get(cid) or "–", kr.id, kr.known_as, f.get("author") or "–"))
     lo, hi = iso(start).replace("Z", ".000Z"), iso(end).replace("Z", ".999Z")
     for row in store.db.query(f"SELECT at, entity_id, entity_kind, field, old, new, origin, kind, actor FROM {CHANGE_LOG} "
-                              "WHERE at >= ? AND at <= ? AND entity_kind IN ('objective', 'key_result') ORDER BY id", [lo, hi]):
+                              "WHERE at >= ? AND at <= ? AND entity_kind IN ('objective', 'key_result') "
+                              "AND field NOT LIKE ? AND field NOT LIKE ? ORDER BY id", [lo, hi, *_NOTES]):
         if row["entity_id"] in title:
             found.append(ChangeRow(row["at"], title[row["entity_id"]], row["entity_kind"], row["kind"],
                                    "record" if row["field"] == ALL else row["field"], _short(row["old"]), _short(row["new"]),
                                    row["origin"], row["entity_id"], rows[row["entity_id"]].known_as, row["actor"] or "–"))
     found.sort(key=lambda r: parse(r.at))
     return found[:MAX_CHANGES], len(found)
+
+
+# okrsync's own notes beside a record, not anyone's edit: a period label's key and dates as a
+# tool's first read after a change gives them, and why a cell was kept as text
+_NOTES = (f"extra.{periods.NS}.%", f"extra.{unparsed.NS}.%")
 
 
 def _short(text: str | None, limit: int = 80) -> str | None:
