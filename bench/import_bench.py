@@ -9,7 +9,7 @@ as one table and written to ``bench/results/latest.json``.
 What a case does (the same calls as ``okrsync pull``: okrsync/cli.py ``_run``):
 
 1. first import   config → okrsync.config.load, connectors → okrsync.plugins.connectors(),
-                  fresh okrsync.store.Store(file); begin_run, Hub.plan_pull, Hub.apply_pull,
+                  fresh okrsync.store.Store(file); begin_run, Hub.pull (plan and apply),
                   finish_run.
 2. re-import skip the same on the unchanged file: the connector sees its fingerprint cursor
                   and reads nothing (the normal path).
@@ -269,9 +269,7 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
             with store.atomic():
                 store.set_cursor(ENDPOINT, CURSOR_STREAM, None, run_id)
         t1 = time.perf_counter()
-        plan = hub.plan_pull(ENDPOINT)
-        t2 = time.perf_counter()
-        hub.apply_pull(plan, run_id)
+        plan = hub.pull(ENDPOINT, run_id)  # planned and written together: a first import, chunk by chunk
         t3 = time.perf_counter()
         store.finish_run(run_id, "partial" if plan.rejected else "ok", {ENDPOINT: {"pull": plan.counters.__dict__}})
         t4 = time.perf_counter()
@@ -279,8 +277,8 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
         entities = store.db.execute("SELECT count(*) FROM entities").fetchone()[0]
         store.close()
         cpu = time.process_time() - c0
-        return {"seconds": round(t4 - t0, 3), "cpu_s": round(cpu, 3), "setup_s": round(t1 - t0, 3), "plan_s": round(t2 - t1, 3),
-                "apply_s": round(t3 - t2, 3), "change_rows": changes, "entities": entities,
+        return {"seconds": round(t4 - t0, 3), "cpu_s": round(cpu, 3), "setup_s": round(t1 - t0, 3), "pull_s": round(t3 - t1, 3),
+                "change_rows": changes, "entities": entities,
                 "counters": plan.counters.__dict__, "rejected": [str(r) for r in plan.rejected[:5]],
                 "n_rejected": len(plan.rejected), "peak_rss_mb_after": round(rss_mb(), 1)}
 
