@@ -101,7 +101,7 @@ class _Reading:
     def take(self, key: tuple[str, str], cid: str) -> None:
         """This read links the record ``key`` to ``cid``: no other record read may be it."""
         self.linked_now[key] = cid
-        self.matcher.taken.add(cid)
+        self.matcher.take(cid)
 
 
 _FEW = 1000  # records a push looks at, below which it looks their ids up one by one
