@@ -9,12 +9,15 @@ import itertools
 import json
 import shutil
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from okrsync import plugins, sync
 from okrsync.config import Config
+from okrsync.connector import Record
+from okrsync.connectors.spreadsheet import _ReadState
 from okrsync.store import Store
 from okrsync.sync import Hub
 
@@ -164,6 +167,26 @@ def test_a_dry_run_of_a_chunked_first_import_counts_every_change_and_json_lists_
     listed = json.loads(run("--json", "pull", code=3).output)["endpoints"][0]
     assert len(listed["changes"]) == 151 and "changes_not_listed" not in listed
     assert len({c["id"] for c in listed["changes"]}) == 151
+
+
+def test_a_sheet_keeps_a_rows_own_record_as_a_hash_and_still_tells_repeats_apart():
+    state = _ReadState()
+    objective = Record("objective", "o-1", {"title": "Grow", "owner": "ana"}, where="s.csv row 2")
+    assert [type(i).__name__ for i in state.add(objective, own=False)] == ["Record"]
+    kr = Record("key_result", "kr-1", {"title": "Win logos", "target": 10.0, "objective_id": "o-1"}, where="s.csv row 2")
+    assert [type(i).__name__ for i in state.add(kr, own=True)] == ["Record"]
+    assert state.seen[("key_result", "kr-1")][3:4] != ("Win logos",)  # its values are not kept
+    again = list(state.add(replace(kr, where="s.csv row 3"), own=True))
+    assert [i.message for i in again] == ["s.csv row 3: repeats s.csv row 2 exactly (key result 'kr-1'); read as one record"]
+    other = list(state.add(replace(kr, fields={**kr.fields, "target": 12.0}, where="s.csv row 4"), own=True))
+    assert [i.reason for i in other] == ["duplicate key result 'kr-1' (first at s.csv row 2)"]
+    assert state.distinct(replace(kr, fields={**kr.fields, "target": 12.0})).external_id == "kr-1~2"
+    assert state.distinct(kr).external_id == "kr-1"
+    context = list(state.add(replace(kr, fields={**kr.fields, "target": 12.0}, where="s.csv row 5"), own=False))
+    assert [i.message for i in context] == ["s.csv row 5: key result 'kr-1' repeats with other values than s.csv row 2; "
+                                            "kept the first"]
+    shown = list(state.add(replace(objective, fields={"title": "Grow", "owner": "bo"}, where="s.csv row 6"), own=False))
+    assert [i.message for i in shown] == ["s.csv row 6: objective 'o-1' repeats with other owner than s.csv row 2; kept the first"]
 
 
 def planned_peak(tmp_path: Path, rows: int, chunk: int) -> int:
