@@ -14,9 +14,10 @@ news (no echoes).
 
 ``plan_pull`` / ``plan_push`` read but write nothing; ``apply_pull`` writes the store in one
 transaction (entities, change log, conflicts, links, cursor); ``pull`` does both in that one
-transaction, a first import chunk by chunk so its memory stays bounded; ``apply_push`` records write intents, writes the endpoint, then records links and
-bases in one transaction. Deletes come from full listings, follow the endpoint's
-``deletes`` policy and are guarded against mass loss.
+transaction, a first import chunk by chunk so its memory stays bounded; ``apply_push``
+records write intents, writes the endpoint, then records links and bases in one transaction.
+Deletes come from full listings, follow the endpoint's ``deletes`` policy and are guarded
+against mass loss.
 
 The hub orchestrates; each rule lives in its own module, read top to bottom:
 

@@ -34,7 +34,8 @@ TABLES = ("entities", "links", "changes", "conflicts", "rejections", "cursors", 
 def teams_workbook(path: Path) -> Path:
     """The ND state IT OKRs (real, tests/fixtures/real) as one sheet per team, objectives and
     KRs known by title alone: two teams' sheets hold objectives of the same title ("~2")."""
-    rows = list(csv.DictReader(open(REAL / NDIT / "OKRs.csv", encoding="utf-8-sig")))
+    with open(REAL / NDIT / "OKRs.csv", encoding="utf-8-sig") as f:
+        rows = list(csv.DictReader(f))
     titles = {r["OKR-ID"]: r["Title"].strip() for r in rows if r["Category "].strip() == "Obj"}
     sheets: dict[str, list[list]] = {}
     for r in rows:
