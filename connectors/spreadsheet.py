@@ -873,6 +873,9 @@ def _mtime(path: Path) -> str:
     return dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
+_HASHED = object()  # in a ``_ReadState.seen`` entry: the record's values kept as their hash
+
+
 class _ReadState:
     """What a read remembers across rows and tables."""
 
@@ -940,15 +943,38 @@ class _ReadState:
         return seen is not None and seen[1] is not None and seen[1] != (self.names[-1][0] if self.names else None)
 
     @staticmethod
-    def fields_of(seen: tuple) -> dict[str, Any]:
-        """The fields of a record as ``seen`` keeps them (made again: asked for repeats only)."""
-        return dict(zip(seen[2], seen[3:]))
+    def fields_of(seen: tuple) -> dict[str, Any] | None:
+        """The fields of a record as ``seen`` keeps them (made again: asked for repeats only);
+        None when it keeps only their hash (``_packed``)."""
+        return None if seen[3:4] == (_HASHED,) else dict(zip(seen[2], seen[3:]))
+
+    @staticmethod
+    def _packed(record: Record, own: bool) -> tuple:
+        """What ``seen`` keeps of a record's values. A row's own record other than an objective
+        is only ever compared whole with a repeat (the same row again, or a duplicate): its
+        values' hash, not the values (~400 bytes a KR of a 200,000-KR first import). Objectives
+        and context records, repeated on many rows, keep their values to say which differ."""
+        if own and record.kind != "objective":
+            try:
+                return _HASHED, hash(tuple(record.fields.values()))
+            except TypeError:  # a value that cannot be hashed (a list in an extra): kept
+                pass
+        return tuple(record.fields.values())
+
+    def same(self, seen: tuple, fields: dict[str, Any]) -> bool:
+        """Whether ``fields`` are the ones ``seen`` keeps."""
+        if seen[3:4] != (_HASHED,):
+            return self.fields_of(seen) == fields
+        try:
+            return seen[2] == tuple(fields) and seen[4] == hash(tuple(fields.values()))
+        except TypeError:
+            return False
 
     def distinct(self, record: Record) -> Record:
         """A record known by its title alone, under an id of its own when an earlier row of the
         same title holds other values (two tasks both called "Kick-off"): "kick-off~2"."""
         ext, n = record.external_id, 1
-        while (seen := self.seen.get((record.kind, ext))) is not None and self.fields_of(seen) != record.fields:
+        while (seen := self.seen.get((record.kind, ext))) is not None and not self.same(seen, record.fields):
             n += 1
             ext = f"{record.external_id}~{n}"
         return record if n == 1 else dataclasses.replace(record, external_id=ext)
@@ -964,19 +990,22 @@ class _ReadState:
         if seen is None:
             names = tuple(record.fields)
             self.seen[key] = (record.where, self.names[-1][0] if self.names else None, self._shapes.setdefault(names, names),
-                              *record.fields.values())
+                              *self._packed(record, own))
             self.kinds[record.kind] += 1
             if own:
                 self.made[record.kind] += 1
             yield from warnings
             yield from self._emit(record)
-        elif own and record.fields == self.fields_of(seen):
+        elif own and self.same(seen, record.fields):
             yield Note(f"{record.where}: repeats {seen[0]} exactly ({record.kind.replace('_', ' ')} "
                        f"{record.external_id!r}); read as one record")
         elif own and record.kind != "objective":
             yield Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
+        elif (first := self.fields_of(seen)) is None:  # a row's own record met again as another row's context
+            if not self.same(seen, record.fields):
+                yield Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
+                           f"other values than {seen[0]}; kept the first")
         else:
-            first = self.fields_of(seen)
             differ = sorted(k for k, v in record.fields.items() if v is not None and v != first.get(k))
             if differ:
                 yield Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "

@@ -69,25 +69,33 @@ def latest(check_ins: list[dict[str, Any]]) -> dict[str, Any] | None:
     return best
 
 
-def settle(store: Store, run_id: int, endpoint: str, changes) -> Settled:
-    """Apply the rule to the KRs a pull from ``endpoint`` touched: ``changes`` are the
-    pull's ``Change``s, already written (with its links: the tools' update times)."""
-    done = Settled()
-    touched: dict[str, None] = {}  # KRs the pull changed, or whose check-ins it changed (in order)
+def touched(store: Store, changes, into: dict[str, None] | None = None) -> dict[str, None]:
+    """The KRs ``changes`` (a pull's ``Change``s) change, or whose check-ins they change, in
+    order, added to ``into``: a pull applied in chunks (``Hub.pull``) settles them once, at its end."""
+    into = {} if into is None else into
     for c in changes:
         if c.kind == "key_result" and c.fields is not None:
-            touched[c.canonical_id] = None
+            into[c.canonical_id] = None
         elif c.kind == "check_in":
             fields = c.fields or (store.get_any(c.canonical_id) or (None, {}))[1]  # a deleted one: its last fields
             if fields.get("key_result_id"):
-                touched[fields["key_result_id"]] = None
-    if not touched or not store.count("check_in"):
+                into[fields["key_result_id"]] = None
+    return into
+
+
+def settle(store: Store, run_id: int, endpoint: str, changes=(), kr_ids: dict[str, None] | None = None) -> Settled:
+    """Apply the rule to the KRs a pull from ``endpoint`` touched: ``changes`` are the
+    pull's ``Change``s, already written (with its links: the tools' update times), or
+    ``kr_ids`` what ``touched`` made of them."""
+    done = Settled()
+    krs = touched(store, changes) if kr_ids is None else kr_ids
+    if not krs or not store.count("check_in"):
         return done  # a pull without check-ins anywhere (most imports) costs one count
     by_kr: dict[str, list[dict]] = {}
     for _, _, f in store.entities("check_in"):
-        if f.get("key_result_id") in touched:
+        if f.get("key_result_id") in krs:
             by_kr.setdefault(f["key_result_id"], []).append(f)
-    for kr_id in touched:
+    for kr_id in krs:
         check_ins = by_kr.get(kr_id)
         found = store.get(kr_id) if check_ins else None
         if found is None:

@@ -409,6 +409,7 @@ def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bo
             store = env.store(cfg)
         hub = obs.closing(Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
                               allow_mass_delete=allow_mass_delete))
+        hub.every_change = env.as_json  # --json lists every change: a large first import holds them all
         selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
         for name in selected:
             _ = cfg.endpoint(name).options  # a missing secret of an endpoint this run uses fails before anything runs

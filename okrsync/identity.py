@@ -103,6 +103,19 @@ class Matcher:
                  and all(p.get(name) == value for name, value in fields.items() if value is not None and name in p)]
         return found[0] if len(found) == 1 else None
 
+    def take(self, cid: str) -> None:
+        """No other record of this read may be ``cid``. Not remembered where nothing is ever
+        matched (an empty hub indexed, no open create: a first import; 10 MB at 200,000 KRs)."""
+        if self._sent or self._by_title is None or self._by_title or self._by_ext:
+            self.taken.add(cid)
+
+    def ready(self) -> None:
+        """Index the hub's records now, if no match did yet: a pull that writes its records
+        as it reads (``Hub.pull``) indexes them before its first write, so its own are not
+        candidates (nor make the empty hub's short cut in ``match`` look up every record)."""
+        if self._by_title is None:
+            self._index()
+
     def title(self, cid: str) -> str:
         return (self._by_cid.get(cid) or {}).get("title") or cid
 

@@ -75,7 +75,7 @@ def plan(hub: Hub, source: str, target: str, run_id: int, users: dict[str, str] 
     """Pull the source and the target into the hub (the caller decides whether that is kept:
     a dry run rolls it back) and work out the push. Nothing is written to either tool."""
     for name in (source, target):
-        hub.apply_pull(hub.plan_pull(name), run_id)
+        hub.pull(name, run_id)
     conn = hub.connector(target)
     push = hub.plan_push(target)
     entities = list(hub.store.entities())

@@ -9,6 +9,8 @@ from typing import Any
 from .connector import Cursor, Rejected, WriteBatch
 from .store import Link, diff
 
+LISTED = 20  # changes of one plan a person is shown (views.py); a pull applied in chunks holds no more
+
 
 @dataclass
 class Counters:
@@ -99,10 +101,23 @@ class Plan:
     # a push: the last change row it saw, when it plans every record there is to send (none
     # held or waiting); written as the endpoint's push mark once the endpoint took it all
     push_mark: int | None = None
+    # a pull applied in chunks (``Hub.pull``): changes written and let go, per op, beyond the
+    # first ``LISTED`` that ``changes`` still holds
+    released: dict[str, int] = field(default_factory=dict)
+
+    def ops(self) -> dict[str, int]:
+        """How many changes of each op (create, update …) the plan makes, released ones too."""
+        ops = dict(self.released)
+        for c in self.changes:
+            ops[c.op] = ops.get(c.op, 0) + 1
+        return ops
 
     def as_dict(self) -> dict[str, Any]:
-        return {"endpoint": self.endpoint, "direction": self.direction,
-                "changes": [c.as_dict() for c in self.changes],
-                "conflicts": [c.as_dict() for c in self.conflicts],
-                "rejected": [str(r) for r in self.rejected], "notes": self.notes,
-                "counters": self.counters.__dict__}
+        out = {"endpoint": self.endpoint, "direction": self.direction,
+               "changes": [c.as_dict() for c in self.changes],
+               "conflicts": [c.as_dict() for c in self.conflicts],
+               "rejected": [str(r) for r in self.rejected], "notes": self.notes,
+               "counters": self.counters.__dict__}
+        if self.released:  # "changes" lists the first ones only: say how many more there were
+            out["changes_not_listed"] = dict(self.released)
+        return out

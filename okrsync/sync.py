@@ -12,11 +12,12 @@ the losing value is written to the change log. A push writes only what differs f
 endpoint's base and records the new base, so the hub's own writes are never read back as
 news (no echoes).
 
-``plan_pull`` / ``plan_push`` read but write nothing (a dry run prints them);
-``apply_pull`` writes the store in one transaction (entities, change log, conflicts, links,
-cursor); ``apply_push`` records write intents, writes the endpoint, then records links and
-bases in one transaction. Deletes come from full listings, follow the endpoint's
-``deletes`` policy and are guarded against mass loss.
+``plan_pull`` / ``plan_push`` read but write nothing; ``apply_pull`` writes the store in one
+transaction (entities, change log, conflicts, links, cursor); ``pull`` does both in that one
+transaction, a first import chunk by chunk so its memory stays bounded; ``apply_push``
+records write intents, writes the endpoint, then records links and bases in one transaction.
+Deletes come from full listings, follow the endpoint's ``deletes`` policy and are guarded
+against mass loss.
 
 The hub orchestrates; each rule lives in its own module, read top to bottom:
 
@@ -48,10 +49,13 @@ from .mapping import declared_zone
 from .merge import merge
 from .model import REFERENCES
 from .names import Names
-from .plan import Change, Conflict, Counters, Plan  # noqa: F401 - Counters: part of this module's API (cli)
+from .plan import LISTED, Change, Conflict, Counters, Plan  # noqa: F401 - Counters: part of this module's API (cli)
 from .store import SHARED, Link, Store, diff, dumps, load_record, new_id, record_json
 
 CURSOR_STREAM = "records"
+# records a first import plans before it writes them and lets them go (``Hub.pull``): 10,000
+# KRs' plan is ~25 MB, and a chunk's fixed cost (a few statements) is lost in its inserts
+CHUNK = 10_000
 
 
 class _Reading:
@@ -98,10 +102,22 @@ class _Reading:
     def take(self, key: tuple[str, str], cid: str) -> None:
         """This read links the record ``key`` to ``cid``: no other record read may be it."""
         self.linked_now[key] = cid
-        self.matcher.taken.add(cid)
+        self.matcher.take(cid)
 
 
 _FEW = 1000  # records a push looks at, below which it looks their ids up one by one
+
+
+@dataclass
+class _Chunked:
+    """A pull written chunk by chunk as it is read (``Hub.pull``): how much of its plan is written."""
+
+    run_id: int
+    on: bool = True  # False once the read shows it is no first import: planned whole, written at the end
+    written: int = 0  # chunks written
+    changes: int = 0  # of plan.changes, written (those still there: the first LISTED, for the printout)
+    conflicts: int = 0  # of plan.conflicts, written
+    touched: dict[str, None] = field(default_factory=dict)  # KRs whose check-ins settle once, at the end
 
 
 class _ExternalIds:
@@ -170,6 +186,8 @@ class Hub:
         self._allowed: dict[tuple[str, str], set[str] | None] = {}
         self.clock, self.sleep = time.time, time.sleep  # tests hand in a fake clock
         self._unlisted: dict[str, set[str]] = {}  # endpoint → Plan.unlisted of its last pull
+        self.chunk = CHUNK  # records a first import plans per chunk (``pull``; tests make it tiny)
+        self.every_change = False  # a chunked pull holds every change, not the first LISTED (--json lists all)
 
     def connector(self, name: str) -> Connector:
         if name not in self._instances:
@@ -211,9 +229,7 @@ class Hub:
             self.apply_resolutions(run_id)
         for name in names if pull else ():
             with step(f"pull {name}"):
-                plan = self.plan_pull(name)
-                plans.append(plan)
-                self.apply_pull(plan, run_id)
+                self.pull(name, run_id, plans)
         for name in names if push else ():
             with step(f"push {name}"):
                 plan = self.plan_push(name)
@@ -230,9 +246,7 @@ class Hub:
         a rejection of this run."""
         stale = [r for r in refused.rejected if r.replan]
         with step(f"pull {name}"):
-            plan = self.plan_pull(name)
-            plans.append(plan)
-            self.apply_pull(plan, run_id)
+            self.pull(name, run_id, plans)
         with step(f"push {name}"):
             again = self.plan_push(name)
             plans.append(again)
@@ -247,8 +261,31 @@ class Hub:
 
     # ------------------------------------------------------------ pull
 
-    def plan_pull(self, endpoint: str) -> Plan:
-        """Read an endpoint and work out what the store must change. Writes nothing.
+    def pull(self, endpoint: str, run_id: int, plans: list[Plan] | None = None) -> Plan:
+        """Read ``endpoint`` and write what it changes to the store, all or nothing: ``plan_pull``
+        and ``apply_pull`` in one transaction. The plan is returned, and appended to ``plans``
+        once it is made.
+
+        A first import (the endpoint has no links yet: nothing to delete, no base to merge
+        against) is planned and written ``self.chunk`` records at a time inside that one
+        transaction, so its memory does not grow with the read (a failure in any chunk rolls
+        back every chunk before it). What carries over from chunk to chunk is small: the read's
+        (kind, external id) → canonical id, which parents, repeats and titles resolve against.
+        The plan then keeps its counters, rejections, notes and conflicts whole, but only the
+        first ``LISTED`` changes (``Plan.released`` counts the rest), unless ``every_change``.
+        A read of fewer records than a chunk, or of an endpoint with links, is planned whole.
+        """
+        with _fewer_collections(), self.store.atomic():
+            chunked = _Chunked(run_id)
+            plan = self.plan_pull(endpoint, chunked)
+            if plans is not None:
+                plans.append(plan)
+            self.apply_pull(plan, run_id, chunked)
+        return plan
+
+    def plan_pull(self, endpoint: str, chunked: _Chunked | None = None) -> Plan:
+        """Read an endpoint and work out what the store must change. Writes nothing, unless
+        ``pull`` hands in ``chunked``: then a first import writes its plan chunk by chunk.
 
         Raises DeleteGuardError when the read would delete too much.
         """
@@ -261,7 +298,7 @@ class Hub:
         plan.read_from = self.store.cursor_set(endpoint, CURSOR_STREAM)
         reading = _Reading(self.store, conn)
         with _fewer_collections():
-            self._read_into(reading, plan)
+            self._read_into(reading, plan, chunked)
         plan.counters.rejected = len(plan.rejected)
         plan.counters.requests, plan.counters.retried = conn.take_counts()
         if lag := conn.capabilities.listing_lag:  # our own creates the listing does not show yet
@@ -307,13 +344,20 @@ class Hub:
             self.sleep(wait)
         return max(wait, 0.0)
 
-    def _read_into(self, reading: _Reading, plan: Plan) -> None:
+    def _read_into(self, reading: _Reading, plan: Plan, chunked: _Chunked | None = None) -> None:
         for item in reading.conn.read(self.store.cursor(plan.endpoint, CURSOR_STREAM)):
             if isinstance(item, Record):
                 plan.counters.read += 1
                 if item.key:
                     plan.keys[item.external_id] = item.key
                 self._plan_record(reading, item, plan)
+                if chunked is not None and chunked.on and len(plan.links) >= self.chunk:
+                    # links: deletes and merges need the whole read, planned before anything is written
+                    chunked.on = not reading.links
+                    if chunked.on:
+                        # first contact must not index this read's own records, written from now on
+                        reading.matcher.ready()
+                        self._write_chunk(plan, chunked)
             elif isinstance(item, Rejected):
                 plan.rejected.append(item)
             elif isinstance(item, Note):
@@ -636,13 +680,45 @@ class Hub:
         self.store.set_bases_aside(plan.endpoint, ids)
         return ids
 
-    def apply_pull(self, plan: Plan, run_id: int) -> None:
-        """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing."""
+    def apply_pull(self, plan: Plan, run_id: int, chunked: _Chunked | None = None) -> None:
+        """Write a pull plan: entities, change log, conflicts, links and cursor, all or nothing
+        (``chunked``: the last chunk of a plan ``pull`` wrote chunk by chunk)."""
         self._check_strict(plan)
         self._unlisted[plan.endpoint] = plan.unlisted
         # _fewer_collections: the bulk insert builds 100,000s of row tuples next to the plan's
         # records; default thresholds spent ~10 % of a 50,000-KR apply in the cyclic collector
         with _fewer_collections(), self.store.atomic():
+            krs = None
+            if chunked is not None and chunked.on and chunked.written:
+                self._write_chunk(plan, chunked)
+                krs = chunked.touched
+            else:
+                self._write_changes(plan, run_id)
+            self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
+            self._settle_creates(plan)
+            # a KR's current value is its latest check-in (checkins.py): one truth after every pull
+            plan.notes += checkins.settle(self.store, run_id, plan.endpoint, plan.changes, krs).notes(plan.endpoint)
+            if plan.cursor is not None:
+                self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
+
+    def _write_chunk(self, plan: Plan, chunked: _Chunked) -> None:
+        """Write what ``plan`` holds beyond ``chunked``'s marks, then let it go: the links and keys,
+        every change but the first ``LISTED`` of the plan (counted in ``released``)."""
+        part = Plan(plan.endpoint, "pull", changes=plan.changes[chunked.changes:], conflicts=plan.conflicts[chunked.conflicts:],
+                    links=plan.links, keys=plan.keys, counters=plan.counters)
+        self._write_changes(part, chunked.run_id)
+        checkins.touched(self.store, part.changes, chunked.touched)
+        keep = len(part.changes) if self.every_change else max(0, LISTED - chunked.changes)
+        for c in part.changes[keep:]:
+            plan.released[c.op] = plan.released.get(c.op, 0) + 1
+        plan.changes[chunked.changes:] = part.changes[:keep]
+        plan.links, plan.keys = [], {}
+        chunked.changes, chunked.conflicts, chunked.written = len(plan.changes), len(plan.conflicts), chunked.written + 1
+
+    def _write_changes(self, plan: Plan, run_id: int) -> None:
+        """The records of a pull plan: entities, change log, conflicts, links and keys, unlinks,
+        parents revived and check-ins buried (the rest of a pull is written once, ``apply_pull``)."""
+        with self.store.atomic():
             created = {c.canonical_id for c in plan.changes if c.op == "create"}
             shared = created | self._updated_to_base(plan)
             self.store.create_many(run_id, plan.endpoint,
@@ -662,15 +738,8 @@ class Hub:
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
-            self.store.set_rejections(plan.endpoint, "pull", _places(plan.rejected), run_id)
             self._revive_parents(plan, run_id)
             self._bury_check_ins(plan, run_id)
-            self._settle_creates(plan)
-
-            # a KR's current value is its latest check-in (checkins.py): one truth after every pull
-            plan.notes += checkins.settle(self.store, run_id, plan.endpoint, plan.changes).notes(plan.endpoint)
-            if plan.cursor is not None:
-                self.store.set_cursor(plan.endpoint, CURSOR_STREAM, plan.cursor.value, run_id)
 
     def _settle_creates(self, plan: Plan) -> None:
         """Creates of unknown outcome this read linked are done; those a read that could see

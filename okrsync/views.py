@@ -18,9 +18,10 @@ from . import periods
 from .lock import StoreLock
 from .model import band, from_fields, objective_progress, progress, score
 from .names import Names
+from .plan import LISTED
 from .store import Store
 
-MAX_LISTED = 20
+MAX_LISTED = LISTED
 
 
 def untouched(plans: list, open_rows: list[dict]) -> list[dict]:
@@ -86,10 +87,9 @@ def print_plan(env, plan, names: Names) -> None:
     (counted), then each record by title and the ids its tools show, with every field it
     would change as old → new."""
     out = env.out
-    ops: dict[str, int] = {}
-    for c in plan.changes:
-        ops[c.op] = ops.get(c.op, 0) + 1
-    if not (plan.changes or plan.conflicts):
+    ops = plan.ops()  # a large first import holds its first changes only, and counts the rest
+    total = sum(ops.values())
+    if not (total or plan.conflicts):
         out.print(f"{plan.direction} {plan.endpoint}: nothing to change", markup=False, highlight=False)
         return
     counted = ", ".join(f"{ops[op]} {_PAST.get(op, op)}" for op in sorted(ops, key=_ORDER.index) if op in _ORDER)
@@ -103,8 +103,8 @@ def print_plan(env, plan, names: Names) -> None:
             new = _value_of(k, n, names)
             shown = new if c.op == "create" else f"{_value_of(k, o, names)} → {new}"
             out.print(f"      {k}: {shown}", markup=False, highlight=False)
-    if len(plan.changes) > MAX_LISTED:
-        out.print(f"  … and {len(plan.changes) - MAX_LISTED} more record(s) (use --json for all)")
+    if total > min(len(plan.changes), MAX_LISTED):
+        out.print(f"  … and {total - min(len(plan.changes), MAX_LISTED)} more record(s) (use --json for all)")
     for k in plan.conflicts[:MAX_LISTED]:
         outcome = {"theirs": f"{plan.endpoint} wins", "ours": f"{k.ours_origin or 'the hub'} wins",
                    "manual": "waits for you"}[k.decision]
