@@ -32,7 +32,7 @@ from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, Table
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
 
-from . import csv_patch, sheet_style
+from . import csv_patch, sheet_style, xlsx_patch
 
 _DATES = ("start", "due", "end")
 SHEET_PER = {"period": "No period", "team": "No team"}  # sheet_per: the field → the sheet of objectives without one
@@ -141,6 +141,8 @@ def _write(conn, batch: WriteBatch, sheets: list[_Sheet], held: list[str],
         load = batch.in_step.records if stand_ins is not None else None
         if conn.name == "csv" and csv_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
             return result  # only the changed rows rendered, the rest copied (csv_patch)
+        if conn.name == "xlsx" and xlsx_patch.patch(conn, sheets[0], plan, records, batch, origin):
+            return result  # the sheet's changed rows rendered, the rest of the package copied (xlsx_patch)
         if stand_ins is not None:
             return None
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
@@ -465,6 +467,7 @@ def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
             s, rows = tables[0]  # header may be dates: not kept) the next push need not read it back (csv_patch)
             head = 0
             conn.written = csv_patch.Index(s.part, [str(h) for h in rows[head]], rows[:head], 0, list(keys))
+            conn.written.rendered = len(keys)
         return
     for s, rows in tables:
         delimiter, encoding = _csv_dialect(conn, s.path)
