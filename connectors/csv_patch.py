@@ -14,7 +14,7 @@ A push to such a file then (``patch``):
 - leaves out the rows of deleted records, and puts new rows where a full write puts them.
 
 An XLSX write keeps the same index without byte lengths: the next push takes the header and
-row order from it instead of reading the workbook, and still writes the whole workbook.
+row order from it instead of reading the workbook, and patches the sheet's rows (xlsx_patch.py).
 
 A CSV patch writes the whole file, atomically, as before: the saving is in reading, mapping and
 rendering. It does not patch (a full write follows) when the file changed since okrsync

@@ -9,7 +9,8 @@ Records are known by their ids where a table has an id column (a record created 
 its canonical id), else by ``derived_id``: titles under their parent's id. ``write`` reports
 every external id that is new or changed (a renamed objective in a sheet without ids).
 The rows it makes are stored by the connector's ``save_tables``: ``save_files`` here for
-CSV and XLSX, changed ranges only for Google Sheets.
+CSV and XLSX, changed ranges only for Google Sheets — unless a file okrsync wrote can be
+patched instead: only its changed rows rendered (csv_patch.py, xlsx_patch.py).
 """
 
 from __future__ import annotations

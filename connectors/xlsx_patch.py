@@ -99,7 +99,7 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict) -> bool:
                                    [(k, (c.kind, c.external_id) if c is not None else None)
                                     for k, (_, r, c) in zip(keys, plan)])
     conn.written.rendered = sum(dirty)
-    LOG.debug("%s: patched (%d of %d rows rendered, the rest copied)", name, sum(dirty), len(plan))
+    LOG.debug("%s: patched (%s of %s rows rendered, the rest copied)", name, f"{sum(dirty):,}", f"{len(plan):,}")
     return True
 
 
