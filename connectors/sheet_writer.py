@@ -142,7 +142,7 @@ def _write(conn, batch: WriteBatch, sheets: list[_Sheet], held: list[str],
         load = batch.in_step.records if stand_ins is not None else None
         if conn.name == "csv" and csv_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
             return result  # only the changed rows rendered, the rest copied (csv_patch)
-        if conn.name == "xlsx" and xlsx_patch.patch(conn, sheets[0], plan, records, batch, origin):
+        if conn.name == "xlsx" and xlsx_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
             return result  # the sheet's changed rows rendered, the rest of the package copied (xlsx_patch)
         if stand_ins is not None:
             return None

@@ -50,6 +50,7 @@ from . import csv_patch, sheet_style
 
 LOG = logging.getLogger("okrsync.xlsx_patch")
 _CHUNK = 1 << 20
+_WIDTHS = sheet_style.WIDTH_ROWS  # the first rows, whose cells set the column widths
 _SHEET = "xl/worksheets/sheet1.xml"  # the one sheet of a workbook okrsync writes whole
 _FRESH = ("docProps/core.xml",)  # parts a full write makes anew (creation and modification dates)
 _STYLE_LISTS = ("_cell_styles", "_fonts", "_fills", "_borders", "_number_formats", "_alignments", "_protections")
@@ -61,10 +62,12 @@ class _Unfit(Exception):
     """The file is not what a patch can follow: write it whole (the message says why)."""
 
 
-def patch(conn, sheet, plan: list, records: list, batch, origin: dict) -> bool:
+def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None) -> bool:
     """Write the flat or hierarchical XLSX table of ``plan`` (entries (part, record, context))
     by patching the workbook okrsync last wrote (module docstring); False, having written
-    nothing, where only a full write is right. Sets ``conn.written`` as a full write does."""
+    nothing, where only a full write is right. Sets ``conn.written`` as a full write does.
+    ``load(keys)`` gives the records of ``csv_patch.stand_ins`` whose rows are rendered or
+    set the column widths (the first 200)."""
     from . import sheet_writer as sw  # the writer's own row rendering (it imports this module)
 
     name = sheet.path.name
@@ -79,13 +82,17 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict) -> bool:
             raise _Unfit("rows it keeps would change order")
         if sum(dirty) * 2 > len(plan):
             raise _Unfit(f"{sum(dirty):,} of {len(plan):,} rows changed")
+        if load is not None and not csv_patch._stood_in(plan, [d or j < _WIDTHS for j, d in enumerate(dirty)],
+                                                       origin, load):
+            raise _Unfit("records in step are not all in the store")
         table = sw._bind(conn, sheet, index.header)
         if sw._missing_columns(conn, table, [e for e, d in zip(plan, dirty) if d]):
             raise _Unfit("a value needs a new column")
-        titles = {(r.kind, r.external_id): r.fields.get("title") for r in records}
-        values = {j: sw._row(conn, table, *plan[j], titles) for j in range(len(plan)) if dirty[j] or j < 200}
+        # parents' titles shown on rows; stand-ins have none, and are made only where no row shows one
+        titles = {(r.kind, r.external_id): r.fields.get("title") for r in records if r.where != csv_patch.STAND_IN}
+        values = {j: sw._row(conn, table, *plan[j], titles) for j in range(len(plan)) if dirty[j] or j < _WIDTHS}
         title = sw._first_sheet(sheet.path)
-        style = sheet_style.style(conn, [index.header, *(values[j] for j in range(min(200, len(plan))))], 0, sheet.part)
+        style = sheet_style.style(conn, [index.header, *(values[j] for j in range(min(_WIDTHS, len(plan))))], 0, sheet.part)
         model = _model(name, title, index.header, style)
         with zipfile.ZipFile(sheet.path) as old:
             if old.namelist() != model.namelist():
@@ -93,7 +100,8 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict) -> bool:
             rendered = _render(name, old, title, style, {j + 2: values[j] for j in range(len(plan)) if dirty[j]})
             _save(sheet.path, old, model, _sheet_xml(old, model, plan, dirty, keys, position, rendered))
     except (_Unfit, tabular.TableError, KeyError, ValueError, zipfile.BadZipFile, OSError) as e:
-        LOG.debug("%s: written whole (%s)", name, e)
+        if load is None:  # with stand-ins, the writer loads every record and asks again: said then
+            LOG.debug("%s: written whole (%s)", name, e)
         return False
     conn.written = csv_patch.Index(sheet.part, list(index.header), [], 0,
                                    [(k, (c.kind, c.external_id) if c is not None else None)

@@ -222,3 +222,34 @@ def test_a_real_board_is_patched_and_reads_back_as_rewritten(tmp_path, monkeypat
     assert [p["rendered"] for p in patched] == [151, 1] and [p["rendered"] for p in full] == [151, 151]
     assert patched[1]["cells"] == full[1]["cells"] and patched[1]["okrsync"] == full[1]["okrsync"]
     assert patched[1]["sheet"] == full[1]["sheet"]
+
+
+def test_a_patch_loads_only_the_records_it_renders_and_those_setting_widths(tmp_path, monkeypatch, caplog):
+    """The records in step stay in the store (WriteBatch.in_step): a patch loads those of the
+    rows it renders and of the first 200 (they set the column widths), never all of them."""
+    loaded, everything = [], []
+    in_step_of, in_step = Store.in_step_of, Store.in_step
+
+    def spy_of(self, endpoint, keys):
+        loaded.append(len(keys))
+        return in_step_of(self, endpoint, keys)
+
+    def spy(self, endpoint, **kw):
+        if not kw.get("count"):
+            everything.append(endpoint)
+        return in_step(self, endpoint, **kw)
+
+    monkeypatch.setattr(Store, "in_step_of", spy_of)
+    monkeypatch.setattr(Store, "in_step", spy)
+    caplog.set_level(logging.DEBUG, logger="okrsync.xlsx_patch")
+    patched = world(tmp_path / "w", STEPS)
+    # the first push (a new board) and the two written whole load every record in step
+    assert everything == ["board"] * 3
+    # the first 200 rows' records, bar those the batch brings (updated ones); step 3: and O75's KRs,
+    # rendered as they point at it; step 4: KR1.1 comes with the batch; then written whole
+    assert loaded == [200, 200, 203, 199, 200]
+    assert len(caplog.records) == 6  # one line per push that writes
+    monkeypatch.undo()
+    monkeypatch.setattr(xlsx_patch, "patch", lambda *args: False)
+    full = world(tmp_path / "full", STEPS)
+    assert [p["cells"] for p in patched] == [p["cells"] for p in full]
