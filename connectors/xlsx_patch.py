@@ -187,7 +187,7 @@ def _sheet_xml(old: zipfile.ZipFile, model: zipfile.ZipFile, plan: list, dirty: 
             found = _NUMBER.match(row)
             if found is None or int(found.group(1)) != at + 1:
                 raise _Unfit(f"row {at + 1} is not where its index puts it")
-            yield row if at + 1 == number else _RENUMBER.sub(lambda m: m.group(1) + b'%d"' % number, row)
+            yield row if at + 1 == number else _RENUMBER.sub(rb'\g<1>%d"' % number, row)
         *_, end = rows
         if end != tail:
             raise _Unfit("the sheet holds more than okrsync writes after its rows")
