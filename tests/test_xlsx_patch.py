@@ -56,6 +56,7 @@ def row(body, kr: str) -> list[str]:
 def _update(body):
     row(body, "KR60.1")[8] = "6"  # its band changes (a fill other rows already have)
     row(body, "KR70.2")[3] = "Key result 70.2, reworded at length"  # past row 200: no width changes
+    row(body, "KR70.1")[3] = "=HYPERLINK(\"http://x.example\")"  # written as text, never a formula
 
 
 def _insert_and_delete(body):
@@ -138,26 +139,28 @@ def test_a_patched_board_reads_back_as_the_fully_rewritten_one(tmp_path, monkeyp
     rows_later = ROWS + 1 + 2 - 1  # +KR80.9, +O99b and its KR, -KR90.0
     # 1: two KRs; 2: KR80.9, O99b's row and its KR's; 3: O75's row and its 3 KRs (O85 dropped);
     # 4: a width changes: written whole; 5: a style the workbook lacks: whole; 6: nothing to push
-    assert [p["rendered"] for p in patched] == [ROWS, 2, 3, 4, rows_later - 4, rows_later - 4, None]
+    assert [p["rendered"] for p in patched] == [ROWS, 3, 3, 4, rows_later - 4, rows_later - 4, None]
     assert [p["rendered"] for p in full] == [ROWS, ROWS, rows_later, rows_later - 4, rows_later - 4, rows_later - 4, None]
     assert paths == ["board.xlsx: written whole (a new file)",
-                     "board.xlsx: patched (2 of 400 rows rendered, the rest copied)",
+                     "board.xlsx: patched (3 of 400 rows rendered, the rest copied)",
                      "board.xlsx: patched (3 of 402 rows rendered, the rest copied)",
                      "board.xlsx: patched (4 of 398 rows rendered, the rest copied)",
                      "board.xlsx: written whole (its layout changes (header, widths or frozen pane))",
                      "board.xlsx: written whole (a changed row needs a cell style the workbook lacks)"]
     cells = [c[0] for r in patched[3]["cells"] for c in r]
+    assert '\'=HYPERLINK("http://x.example")' in cells  # a text cell, never a formula
     assert "Objective seventy-five" in cells and "KR80.9" in cells and "KR90.0" not in cells and "O85" not in cells
     assert patched[-1]["touched"] is False and full[-1]["touched"] is False  # a no-change push writes nothing
 
 
 def test_a_patch_copies_unchanged_rows_byte_for_byte(tmp_path):
     first, updated, moved = world(tmp_path / "w", STEPS[:2])
-    assert [first["rendered"], updated["rendered"], moved["rendered"]] == [ROWS, 2, 3]
+    assert [first["rendered"], updated["rendered"], moved["rendered"]] == [ROWS, 3, 3]
     before, after = xml_rows(first["xml"]), xml_rows(updated["xml"])
     assert len(before) == len(after) == ROWS + 1
-    # the objective rows come first, then KRs: KR60.1 is row 2 + 60 * 4 + 2, KR70.2 row 2 + 70 * 4 + 3
-    assert sorted(n for n in before if before[n] != after[n]) == [2 + 60 * 4 + 2, 2 + 70 * 4 + 3]
+    # each objective's row, then its KRs': KR60.1 is row 2 + 60 * 4 + 2, KR70.1 and .2 rows 2 + 70 * 4 + 2 and 3
+    assert sorted(n for n in before if before[n] != after[n]) == [2 + 60 * 4 + 2, 2 + 70 * 4 + 2, 2 + 70 * 4 + 3]
+    assert b"<t>'=HYPERLINK" in after[2 + 70 * 4 + 2]  # neutralised, as a full write writes it
     # rows below an inserted one are the same bytes but for their row number
     renumbered = re.compile(rb'(<row r="|<c r="[A-Z]+)\d+"')
     plain = [renumbered.sub(rb"\1#", r) for r in xml_rows(moved["xml"]).values()]
