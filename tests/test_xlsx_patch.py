@@ -85,14 +85,14 @@ STEPS = [edit(_update), edit(_insert_and_delete), edit(_rename_and_drop), edit(_
          edit(lambda body: None)]
 
 
-def world(base: Path, steps: list) -> list[dict]:
+def world(base: Path, steps: list, layout: str = "hierarchical") -> list[dict]:
     """Sync the planning sheet to an XLSX board, then after each step; per sync what the
     board's push did and what the workbook holds."""
     base.mkdir()
     body = plan_rows()
     save(base / "okrs.csv", body)
     config = Config.of(base, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
-                              "board": {"type": "xlsx", "path": "board.xlsx", "layout": "hierarchical"}},
+                              "board": {"type": "xlsx", "path": "board.xlsx", "layout": layout}},
                        {"order": ["sheet", "board"]})
     store, out = Store(None), []
     board = base / "board.xlsx"
@@ -151,6 +151,16 @@ def test_a_patched_board_reads_back_as_the_fully_rewritten_one(tmp_path, monkeyp
     assert '\'=HYPERLINK("http://x.example")' in cells  # a text cell, never a formula
     assert "Objective seventy-five" in cells and "KR80.9" in cells and "KR90.0" not in cells and "O85" not in cells
     assert patched[-1]["touched"] is False and full[-1]["touched"] is False  # a no-change push writes nothing
+
+
+def test_a_patched_flat_board_reads_back_as_the_fully_rewritten_one(tmp_path, monkeypatch):
+    """Flat: KR rows show their objective; O75 renamed renders its three KR rows."""
+    patched = world(tmp_path / "patched", STEPS[:3], "flat")
+    monkeypatch.setattr(xlsx_patch, "patch", lambda *args: False)
+    full = world(tmp_path / "full", STEPS[:3], "flat")
+    assert [p["rendered"] for p in patched] == [300, 3, 2, 3] and [p["rendered"] for p in full] == [300, 300, 301, 298]
+    for mine, theirs in zip(patched, full, strict=True):
+        assert (mine["okrsync"], mine["cells"], mine["sheet"]) == (theirs["okrsync"], theirs["cells"], theirs["sheet"])
 
 
 def test_a_patch_copies_unchanged_rows_byte_for_byte(tmp_path):
