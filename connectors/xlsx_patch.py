@@ -50,6 +50,7 @@ from . import csv_patch, sheet_style
 
 LOG = logging.getLogger("okrsync.xlsx_patch")
 _CHUNK = 1 << 20
+_ZIP64 = 1 << 30  # a sheet this large may grow past what a zip entry holds without Zip64 headers
 _WIDTHS = sheet_style.WIDTH_ROWS  # the first rows, whose cells set the column widths
 _SHEET = "xl/worksheets/sheet1.xml"  # the one sheet of a workbook okrsync writes whole
 _FRESH = ("docProps/core.xml",)  # parts a full write makes anew (creation and modification dates)
@@ -99,9 +100,9 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None
                 raise _Unfit("its parts are not the ones okrsync writes")
             rendered = _render(name, old, title, style, {j + 2: values[j] for j in range(len(plan)) if dirty[j]})
             _save(sheet.path, old, model, _sheet_xml(old, model, plan, dirty, keys, position, rendered))
-    except (_Unfit, tabular.TableError, KeyError, ValueError, zipfile.BadZipFile, OSError) as e:
+    except Exception as e:  # anything unexpected: the full write (it says what is wrong, located)
         if load is None:  # with stand-ins, the writer loads every record and asks again: said then
-            LOG.debug("%s: written whole (%s)", name, e)
+            LOG.debug("%s: written whole (%s)", name, e if isinstance(e, _Unfit) else f"{type(e).__name__}: {e}")
         return False
     conn.written = csv_patch.Index(sheet.part, list(index.header), [], 0,
                                    [(k, (c.kind, c.external_id) if c is not None else None)
@@ -246,7 +247,8 @@ def _save(path, old: zipfile.ZipFile, model: zipfile.ZipFile, sheet: Iterator[by
             if info.filename == _SHEET:
                 fresh = zipfile.ZipInfo(_SHEET, now)
                 fresh.compress_type = zipfile.ZIP_DEFLATED
-                with out.open(fresh, "w", force_zip64=True) as w:
+                # Zip64 headers only where the sheet may pass 2 GiB: some readers refuse needless ones
+                with out.open(fresh, "w", force_zip64=info.file_size > _ZIP64) as w:
                     pending, size = [], 0
                     for piece in sheet:
                         pending.append(piece)
