@@ -92,7 +92,7 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None
         # parents' titles shown on rows; stand-ins have none, and are made only where no row shows one
         titles = {(r.kind, r.external_id): r.fields.get("title") for r in records if r.where != csv_patch.STAND_IN}
         values = {j: sw._row(conn, table, *plan[j], titles) for j in range(len(plan)) if dirty[j] or j < _WIDTHS}
-        title = sw._first_sheet(sheet.path)
+        title = sheet.sheet or sw._first_sheet(sheet.path)  # as save_files names it
         style = sheet_style.style(conn, [index.header, *(values[j] for j in range(min(_WIDTHS, len(plan))))], 0, sheet.part)
         model = _model(name, title, index.header, style)
         with zipfile.ZipFile(sheet.path) as old:
