@@ -99,14 +99,15 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None
             if old.namelist() != model.namelist():
                 raise _Unfit("its parts are not the ones okrsync writes")
             rendered = _render(name, old, title, style, {j + 2: values[j] for j in range(len(plan)) if dirty[j]})
-            _save(sheet.path, old, model, _sheet_xml(old, model, plan, dirty, keys, position, rendered))
+            _save(sheet.path, old, model, _sheet_xml(old, model, dirty, keys, position, rendered))
     except Exception as e:  # anything unexpected: the full write (it says what is wrong, located)
         if load is None:  # with stand-ins, the writer loads every record and asks again: said then
             LOG.debug("%s: written whole (%s)", name, e if isinstance(e, _Unfit) else f"{type(e).__name__}: {e}")
         return False
+    # the ids written (a create's assigned one), as the full write's index holds them
     conn.written = csv_patch.Index(sheet.part, list(index.header), [], 0,
-                                   [(k, (c.kind, c.external_id) if c is not None else None)
-                                    for k, (_, r, c) in zip(keys, plan)])
+                                   [((r.kind, r.external_id), (c.kind, c.external_id) if c is not None else None)
+                                    for _, r, c in plan])
     conn.written.rendered = sum(dirty)
     LOG.debug("%s: patched (%s of %s rows rendered, the rest copied)", name, f"{sum(dirty):,}", f"{len(plan):,}")
     return True
@@ -166,7 +167,7 @@ def _render(name: str, old: zipfile.ZipFile, title: str, style, rows: dict[int, 
     return out
 
 
-def _sheet_xml(old: zipfile.ZipFile, model: zipfile.ZipFile, plan: list, dirty: list[bool], keys: list,
+def _sheet_xml(old: zipfile.ZipFile, model: zipfile.ZipFile, dirty: list[bool], keys: list,
                position: dict, rendered: dict[int, bytes]) -> Iterator[bytes]:
     """The patched sheet's XML, in pieces: the model's head and header row (the same bytes
     as the file's, checked), then per plan entry its rendered row or its old row, renumbered."""
