@@ -18,7 +18,9 @@ same test the CSV patch makes — a push (``patch``) instead:
 It writes the whole file, atomically, as a full write does: the saving is in not rendering,
 styling and serialising unchanged rows (and not reading the board back). Nothing else in the
 sheet depends on the row count: okrsync's workbook has no dimension, filter, table,
-validation or defined name (the check below would see one, and fall back).
+validation or defined name. The patch holds the file against a model, the workbook a full
+write makes of the header alone: the sheet's XML before and after its rows and every other
+part but the stylesheet must be byte for byte the model's, so one of those would be seen.
 
 A full write follows (``patch`` returns False, having written nothing) when the file changed
 since okrsync wrote it (someone opened and saved it, added a sheet), when the sheet's layout
@@ -53,6 +55,7 @@ _CHUNK = 1 << 20
 _ZIP64 = 1 << 30  # a sheet this large may grow past what a zip entry holds without Zip64 headers
 _WIDTHS = sheet_style.WIDTH_ROWS  # the first rows, whose cells set the column widths
 _SHEET = "xl/worksheets/sheet1.xml"  # the one sheet of a workbook okrsync writes whole
+_STYLES = "xl/styles.xml"  # kept: the style ids of the rows copied point into it
 _FRESH = ("docProps/core.xml",)  # parts a full write makes anew (creation and modification dates)
 _STYLE_LISTS = ("_cell_styles", "_fonts", "_fills", "_borders", "_number_formats", "_alignments", "_protections")
 _RENUMBER = re.compile(rb'(<row r="|<c r="[A-Z]+)\d+"')
@@ -96,8 +99,9 @@ def patch(conn, sheet, plan: list, records: list, batch, origin: dict, load=None
         style = sheet_style.style(conn, [index.header, *(values[j] for j in range(min(_WIDTHS, len(plan))))], 0, sheet.part)
         model = _model(name, title, index.header, style)
         with zipfile.ZipFile(sheet.path) as old:
-            if old.namelist() != model.namelist():
-                raise _Unfit("its parts are not the ones okrsync writes")
+            if old.namelist() != model.namelist() or any(
+                    old.read(n) != model.read(n) for n in old.namelist() if n not in (_SHEET, _STYLES, *_FRESH)):
+                raise _Unfit("its parts are not the ones okrsync writes")  # defined names, a renamed sheet
             rendered = _render(name, old, title, style, {j + 2: values[j] for j in range(len(plan)) if dirty[j]})
             _save(sheet.path, old, model, _sheet_xml(old, model, dirty, keys, position, rendered))
     except Exception as e:  # anything unexpected: the full write (it says what is wrong, located)
