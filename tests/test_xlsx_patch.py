@@ -70,6 +70,7 @@ def _rename_and_drop(body):
     for r in body:
         if r[0] == "O75":
             r[1] = "Objective seventy-five"  # its own row, and its KRs' rows point at it
+    row(body, "KR50.1")[:2] = ["O51", "Objective 51"]  # moved: its row goes under O51
     return [r for r in body if r[0] != "O85"]  # an objective and its KRs
 
 
@@ -137,28 +138,30 @@ def test_a_patched_board_reads_back_as_the_fully_rewritten_one(tmp_path, monkeyp
         for what in ("okrsync", "cells", "sheet"):
             assert mine[what] == theirs[what]
     rows_later = ROWS + 1 + 2 - 1  # +KR80.9, +O99b and its KR, -KR90.0
-    # 1: two KRs; 2: KR80.9, O99b's row and its KR's; 3: O75's row and its 3 KRs (O85 dropped);
+    # 1: three KRs; 2: KR80.9, O99b's row and its KR's; 3: O75's row, its 3 KRs and KR50.1 (O85 dropped);
     # 4: a width changes: written whole; 5: a style the workbook lacks: whole; 6: nothing to push
-    assert [p["rendered"] for p in patched] == [ROWS, 3, 3, 4, rows_later - 4, rows_later - 4, None]
+    assert [p["rendered"] for p in patched] == [ROWS, 3, 3, 5, rows_later - 4, rows_later - 4, None]
     assert [p["rendered"] for p in full] == [ROWS, ROWS, rows_later, rows_later - 4, rows_later - 4, rows_later - 4, None]
     assert paths == ["board.xlsx: written whole (a new file)",
                      "board.xlsx: patched (3 of 400 rows rendered, the rest copied)",
                      "board.xlsx: patched (3 of 402 rows rendered, the rest copied)",
-                     "board.xlsx: patched (4 of 398 rows rendered, the rest copied)",
+                     "board.xlsx: patched (5 of 398 rows rendered, the rest copied)",
                      "board.xlsx: written whole (its layout changes (header, widths or frozen pane))",
                      "board.xlsx: written whole (a changed row needs a cell style the workbook lacks)"]
     cells = [c[0] for r in patched[3]["cells"] for c in r]
     assert '\'=HYPERLINK("http://x.example")' in cells  # a text cell, never a formula
+    kr50_1 = next(r for r in patched[3]["okrsync"] if "KR50.1" in r[1])
+    assert kr50_1[0] == 2 + 51 * 4 and kr50_1[1][0] is None  # under O51's row (its objective's cells left blank)
     assert "Objective seventy-five" in cells and "KR80.9" in cells and "KR90.0" not in cells and "O85" not in cells
     assert patched[-1]["touched"] is False and full[-1]["touched"] is False  # a no-change push writes nothing
 
 
 def test_a_patched_flat_board_reads_back_as_the_fully_rewritten_one(tmp_path, monkeypatch):
-    """Flat: KR rows show their objective; O75 renamed renders its three KR rows."""
+    """Flat: KR rows show their objective; O75 renamed renders its three KR rows (and KR50.1 moved, its own)."""
     patched = world(tmp_path / "patched", STEPS[:3], "flat")
     monkeypatch.setattr(xlsx_patch, "patch", lambda *args: False)
     full = world(tmp_path / "full", STEPS[:3], "flat")
-    assert [p["rendered"] for p in patched] == [300, 3, 2, 3] and [p["rendered"] for p in full] == [300, 300, 301, 298]
+    assert [p["rendered"] for p in patched] == [300, 3, 2, 4] and [p["rendered"] for p in full] == [300, 300, 301, 298]
     for mine, theirs in zip(patched, full, strict=True):
         assert (mine["okrsync"], mine["cells"], mine["sheet"]) == (theirs["okrsync"], theirs["cells"], theirs["sheet"])
 
@@ -251,4 +254,4 @@ def test_a_patch_loads_only_the_records_it_renders_and_those_setting_widths(tmp_
     # rendered as they point at it; step 4: KR1.1 comes with the batch; then written whole
     assert [len(keys) for keys in loaded] == [200, 200, 203, 199, 200]
     assert len(caplog.records) == 6  # one line per push that writes
-    assert [p["rendered"] for p in patched] == [ROWS, 3, 3, 4, ROWS - 2, ROWS - 2, None]  # the same workbooks as above
+    assert [p["rendered"] for p in patched] == [ROWS, 3, 3, 5, ROWS - 2, ROWS - 2, None]  # the same workbooks as above
