@@ -27,7 +27,8 @@ since okrsync wrote it (someone opened and saved it, added a sheet), when the sh
 would change (the header, a new column, the column widths the first 200 rows set, the frozen
 pane: the part of the sheet before its rows must be byte for byte the one a full write makes),
 when a changed row needs a cell style the stylesheet lacks, when kept rows would change order
-(a KR moved to another objective), when most rows changed anyway, or on anything unexpected.
+(a safeguard: a KR moved to another objective is a changed row, rendered where it now goes),
+when most rows changed anyway, or on anything unexpected.
 A debug line (``okrsync.xlsx_patch``) says which path was taken and why. Test: a patched
 workbook reads back as a fully rewritten one (tests/test_xlsx_patch.py).
 """
