@@ -1,14 +1,15 @@
 """Sync-planning benchmark: a store of N KRs linked to two endpoints.
 
 For each size, in fresh subprocesses (so peak memory is per case):
-  1. first sync: planning sheet (CSV, flat) → store → board (CSV, hierarchical);
+  1. first sync: planning sheet (CSV, flat) → store → board (hierarchical; CSV, or with
+     ``--board xlsx`` the styled XLSX board issue 21 measured);
   2. plan of a no-change sync (pull both, push both; nothing written);
   3. a whole no-change `okrsync sync` through the CLI, and the CLI's start-up (`--help`), as CPU;
   4. plan + apply of a sync after 1 % of the KRs changed in the planning sheet (CPU, peak
      memory, and its ratio to the first sync: issue 21's targets).
 Then the bundled example: a second sync must write nothing (change rows, file bytes).
 
-    python bench/sync_bench.py [--sizes 1000,50000]
+    python bench/sync_bench.py [--sizes 1000,50000] [--board csv|xlsx]
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ import import_bench  # noqa: E402  (its data generator: the same rows as the imp
 
 CONFIG = """store: okrsync.db
 endpoints:
-  sheet: {type: csv, path: okrs.csv}
-  board: {type: csv, path: board.csv, layout: hierarchical}
-sync: {order: [sheet, board]}
+  sheet: {{type: csv, path: okrs.csv}}
+  board: {{type: {board}, path: board.{board}, layout: hierarchical}}
+sync: {{order: [sheet, board]}}
 """
 
 
@@ -94,6 +95,7 @@ def example_quiet(tmp: Path) -> dict:
 def main() -> int:
     ap = argparse.ArgumentParser(prog="bench/sync_bench.py")
     ap.add_argument("--sizes", default="1000,10000,50000")
+    ap.add_argument("--board", choices=("csv", "xlsx"), default="csv", help="the board's file type")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
@@ -104,7 +106,7 @@ def main() -> int:
         for n in map(int, args.sizes.split(",")):
             work = Path(tmp) / str(n)
             work.mkdir()
-            (work / "okrsync.yaml").write_text(CONFIG)
+            (work / "okrsync.yaml").write_text(CONFIG.format(board=args.board))
             import_bench.write_csv(work / "okrs.csv", n)
             first = run_child(work, "sync")
             quiet = run_child(work, "plan")
@@ -117,6 +119,7 @@ def main() -> int:
                             "one_percent_sync": edited,
                             "edit_vs_first": round(edited["cpu_s"] / first["cpu_s"], 3)})
         example = example_quiet(Path(tmp))
+    print(f"board: {args.board}")
     print(f"{'KRs':>7}  {'first sync CPU s':>16}  {'1% edit sync CPU s':>18}  {'ratio':>5}  {'1% MB':>5}  "
           f"{'no-change plan s':>16}  {'plan MB':>7}  {'no-change CLI sync CPU s':>24}  {'1% changes':>10}")
     for r in results:
@@ -140,9 +143,9 @@ def main() -> int:
     print(f"bundled example, second sync: {example['second_sync_writes']} writes, files unchanged: {example['files_unchanged']}")
     ok &= example["second_sync_writes"] == 0 and example["files_unchanged"]
     print("targets (50k no-change plan < 2 s and < 300 MB; example quiet):", "met" if ok else "MISSED")
-    out = HERE / "results" / "sync.json"
+    out = HERE / "results" / ("sync.json" if args.board == "csv" else f"sync-{args.board}.json")
     out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps({"machine": import_bench.machine(), "results": results, "example": example}, indent=2))
+    out.write_text(json.dumps({"machine": import_bench.machine(), "board": args.board, "results": results, "example": example}, indent=2))
     return 0 if ok else 1
 
 

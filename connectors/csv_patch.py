@@ -14,7 +14,7 @@ A push to such a file then (``patch``):
 - leaves out the rows of deleted records, and puts new rows where a full write puts them.
 
 An XLSX write keeps the same index without byte lengths: the next push takes the header and
-row order from it instead of reading the workbook, and still writes the whole workbook.
+row order from it instead of reading the workbook, and patches the sheet's rows (xlsx_patch.py).
 
 A CSV patch writes the whole file, atomically, as before: the saving is in reading, mapping and
 rendering. It does not patch (a full write follows) when the file changed since okrsync
@@ -152,7 +152,7 @@ def dirty_rows(plan: list, changed: set[Key], origin: dict) -> list[bool]:
 
 
 def stand_ins(conn, sheets: list, batch) -> list | None:
-    """For a patch of a CSV table okrsync wrote, with the records in step loaded on demand
+    """For a patch of a CSV (or XLSX: xlsx_patch) table okrsync wrote, with the records in step loaded on demand
     (``WriteBatch.in_step``): a stand-in per such record, holding only what placing its row
     needs (its kind, id and objective, which the index holds), in the index's order; the
     patch loads the few whose rows it renders. None where a patch cannot be made or could
@@ -161,7 +161,7 @@ def stand_ins(conn, sheets: list, batch) -> list | None:
     from . import sheet_writer as sw
 
     index = conn.patchable
-    if (conn.name != "csv" or conn.layout == "linked" or getattr(conn, "sheet_per", None) or len(sheets) != 1
+    if (conn.name not in ("csv", "xlsx") or conn.layout == "linked" or getattr(conn, "sheet_per", None) or len(sheets) != 1
             or index is None or sheets[0].old.kept or sheets[0].path != conn.path):
         return None
     if not all(sw._has_ids(conn, sheets, p) for p in sw.row_parts(conn)) or any(

@@ -27,6 +27,7 @@ OBJECTIVE_FILL = "EEF2F7"
 BAND_FILLS = {"green": "C6EFCE", "yellow": "FFEB9C", "red": "FFC7CE"}
 VALUE_FIELDS = ("start", "current", "target", "range_low", "range_high")
 MIN_WIDTH, MAX_WIDTH = 8, 48
+WIDTH_ROWS = 200  # the rows below the header whose cells set the column widths
 
 
 @dataclass
@@ -104,7 +105,7 @@ def style(conn, rows: list[list], header_row: int, part: str) -> SheetStyle:
         table = None
     widths = []
     for i in range(len(header)):
-        longest = max((_shown_length(r[i]) for r in rows[header_row + 1:header_row + 201] if i < len(r)), default=0)
+        longest = max((_shown_length(r[i]) for r in rows[header_row + 1:header_row + 1 + WIDTH_ROWS] if i < len(r)), default=0)
         widths.append(float(min(MAX_WIDTH, max(MIN_WIDTH, longest + 2, min(len(str(header[i] or "")), 24) + 2))))
     titles = [c.index for b in (table.bindings() if table else []) for c in b.columns if c.field == "title"]
     freeze = f"{get_column_letter(min(titles) + 2)}{header_row + 2}" if titles else f"A{header_row + 2}"

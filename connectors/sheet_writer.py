@@ -9,7 +9,8 @@ Records are known by their ids where a table has an id column (a record created 
 its canonical id), else by ``derived_id``: titles under their parent's id. ``write`` reports
 every external id that is new or changed (a renamed objective in a sheet without ids).
 The rows it makes are stored by the connector's ``save_tables``: ``save_files`` here for
-CSV and XLSX, changed ranges only for Google Sheets.
+CSV and XLSX, changed ranges only for Google Sheets — unless a file okrsync wrote can be
+patched instead: only its changed rows rendered (csv_patch.py, xlsx_patch.py).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, Table
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
 
-from . import csv_patch, sheet_style
+from . import csv_patch, sheet_style, xlsx_patch
 
 _DATES = ("start", "due", "end")
 SHEET_PER = {"period": "No period", "team": "No team"}  # sheet_per: the field → the sheet of objectives without one
@@ -141,6 +142,8 @@ def _write(conn, batch: WriteBatch, sheets: list[_Sheet], held: list[str],
         load = batch.in_step.records if stand_ins is not None else None
         if conn.name == "csv" and csv_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
             return result  # only the changed rows rendered, the rest copied (csv_patch)
+        if conn.name == "xlsx" and xlsx_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
+            return result  # the sheet's changed rows rendered, the rest of the package copied (xlsx_patch)
         if stand_ins is not None:
             return None
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
@@ -465,6 +468,7 @@ def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
             s, rows = tables[0]  # header may be dates: not kept) the next push need not read it back (csv_patch)
             head = 0
             conn.written = csv_patch.Index(s.part, [str(h) for h in rows[head]], rows[:head], 0, list(keys))
+            conn.written.rendered = len(keys)
         return
     for s, rows in tables:
         delimiter, encoding = _csv_dialect(conn, s.path)

@@ -1115,6 +1115,7 @@ class XlsxConnector(SpreadsheetConnector):
     tabbed = True
     by_blocks = True
     max_cell = 32_767  # Excel's limit; openpyxl writes more, but what reads it back (Excel, openpyxl) cuts it
+    in_step_on_demand = True  # a patch (xlsx_patch) loads only the records of the rows it renders or that set widths
 
     def _actor(self) -> str | None:
         """The workbook's last saver (``docProps/core.xml`` lastModifiedBy): every change a

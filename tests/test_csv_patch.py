@@ -14,6 +14,8 @@ from okrsync.connectors.spreadsheet import CsvConnector, XlsxConnector
 from okrsync.store import Store
 from okrsync.sync import Hub
 
+from .helpers.in_step import spy_loads
+
 HEADER = ["Objective ID", "Objective", "Key result ID", "Key result", "Owner", "Start", "Current", "Target"]
 
 
@@ -116,7 +118,7 @@ def test_a_board_edited_by_hand_is_read_and_fully_written(tmp_path):
 
 
 def test_an_xlsx_board_okrsync_wrote_is_not_read_again_before_a_write(tmp_path, monkeypatch):
-    """XLSX boards are written in full (openpyxl), but from the index of the last write, not
+    """XLSX boards are patched or written whole (xlsx_patch), from the index of the last write, not
     from reading and mapping the workbook again; the cells are those of a write after a read."""
     import openpyxl
 
@@ -154,20 +156,7 @@ def test_an_xlsx_board_okrsync_wrote_is_not_read_again_before_a_write(tmp_path, 
 def test_a_patch_loads_only_the_records_of_the_rows_it_renders(tmp_path, monkeypatch, layout):
     """The records in step stay in the store (WriteBatch.in_step): the board's push loads
     only those whose rows it renders, never all of them; the file is still the full write's."""
-    loaded, everything = [], []
-    in_step_of, in_step = Store.in_step_of, Store.in_step
-
-    def spy_of(self, endpoint, keys):
-        loaded.append(sorted(keys))
-        return in_step_of(self, endpoint, keys)
-
-    def spy(self, endpoint, **kw):
-        if not kw.get("count"):
-            everything.append(endpoint)
-        return in_step(self, endpoint, **kw)
-
-    monkeypatch.setattr(Store, "in_step_of", spy_of)
-    monkeypatch.setattr(Store, "in_step", spy)
+    loaded, everything = spy_loads(monkeypatch)
     boards, rendered = run_world(tmp_path / "patched", layout)
     assert everything == ["board"]  # the first push only (a new board): no patch loads every record in step
     krs_of_o7 = [("key_result", f"KR7.{k}") for k in range(3)]  # step 3: O7 renamed, its KRs' rows rendered again
