@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import operator
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -631,8 +630,6 @@ class Binding:
     memo: dict = field(default_factory=dict, repr=False, compare=False)
     _memo_size: int = field(default=0, repr=False, compare=False)
     _steps: list | None = field(default=None, repr=False, compare=False)  # made by _compile
-    # context part → (its cells on the last row parsed, with their classes; the fields they gave)
-    _last: dict = field(default_factory=dict, repr=False, compare=False)
 
     def header_for(self, part: str, name: str) -> str | None:
         """This table's own column name for a part's field, or None."""
@@ -643,55 +640,41 @@ class Binding:
 
         A cell that does not parse is kept as text (``unparsed.keep``) unless it identifies
         or places the record, or the mapping says ``strict_values``: then raises ``CellError``
-        naming the column. A context part whose cells (values and classes) are those of the
-        row parsed before gives the fields they gave then, not parsed again: a flat sheet
-        repeats its objective's cells on each of its KR rows (parsing is deterministic per
-        cell, the memo already counts on it).
+        naming the column.
         """
         out: dict[str, dict[str, Any]] = {}
-        n, own, last = len(cells), self.own, self._last
-        for group, cells_of, steps in self._steps or self._compile():
-            if cells_of is not None:
-                seen = cells_of(cells, n)
-                before = last.get(group)
-                if before is not None and before[0] == seen:
-                    out[group] = dict(before[1])  # a dict of its own per row, as parsing gives
-                    continue
-            for index, part, name, header, memo, convert in steps:
-                value = cells[index] if index < n else None
-                if value is None:
-                    continue
-                if memo is None:  # ids, titles, descriptions: rarely repeat, not remembered
-                    if convert is _TEXT and value.__class__ is str:
-                        # _parse_cell inlined for the commonest cell (300,000 of a 50,000-row
-                        # import): parse_text gives None exactly for blank text, which is skipped
-                        parsed = _TEXT(value)
-                        if parsed is None:
-                            continue
-                    else:
-                        parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
+        n, own = len(cells), self.own
+        for index, part, name, header, memo, convert in self._steps or self._compile():
+            value = cells[index] if index < n else None
+            if value is None:
+                continue
+            if memo is None:  # ids, titles, descriptions: rarely repeat, not remembered
+                if convert is _TEXT and value.__class__ is str:
+                    # _parse_cell inlined for the commonest cell (300,000 of a 50,000-row
+                    # import): parse_text gives None exactly for blank text, which is skipped
+                    parsed = _TEXT(value)
+                    if parsed is None:
+                        continue
                 else:
-                    # str cells (all of a CSV) are their own key; others carry their class,
-                    # as 1, 1.0 and True are equal keys
-                    key = value if value.__class__ is str else (value.__class__, value)
-                    parsed = memo.get(key, _MISS)
-                    if parsed is _MISS:
-                        parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
-                        if self._memo_size < _MEMO_MAX and (parsed is _SKIP or isinstance(parsed, _IMMUTABLE)):
-                            memo[key] = parsed
-                            self._memo_size += 1
-                if parsed is _SKIP or parsed is _KEPT:
-                    continue
-                if name is None:
-                    part, name = own, f"extra.{endpoint}.{header}"
-                fields = out.get(part)
-                if fields is None:  # not setdefault(part, {}): that makes a dict per cell
-                    fields = out[part] = {}
-                fields[name] = parsed
-            if cells_of is not None:  # remembered once parsed without a CellError, if no value is a list or dict
-                fields = out.get(group)
-                last[group] = (seen, dict(fields)) if fields and all(isinstance(v, _IMMUTABLE) for v in fields.values()) \
-                    else None
+                    parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
+            else:
+                # str cells (all of a CSV) are their own key; others carry their class,
+                # as 1, 1.0 and True are equal keys
+                key = value if value.__class__ is str else (value.__class__, value)
+                parsed = memo.get(key, _MISS)
+                if parsed is _MISS:
+                    parsed = self._tolerant(value, header, convert, part, name, endpoint, out)
+                    if self._memo_size < _MEMO_MAX and (parsed is _SKIP or isinstance(parsed, _IMMUTABLE)):
+                        memo[key] = parsed
+                        self._memo_size += 1
+            if parsed is _SKIP or parsed is _KEPT:
+                continue
+            if name is None:
+                part, name = own, f"extra.{endpoint}.{header}"
+            fields = out.get(part)
+            if fields is None:  # not setdefault(part, {}): that makes a dict per cell
+                fields = out[part] = {}
+            fields[name] = parsed
         return out
 
     def _tolerant(self, value: Any, header: str, convert: Callable[[Any], Any], part: str, name: str | None,
@@ -708,16 +691,12 @@ class Binding:
             return _KEPT  # never remembered: the next row with this cell must keep it too
 
     def _compile(self) -> list[tuple]:
-        """Per part, once: (part, its cells getter or None, steps), a step per column:
-        (index, part, field, header, memo or None, converter).
+        """Per column, once: (index, part, field, header, memo or None, converter).
 
         A 50,000-row import parses 1.5 million cells; resolving each column's transform
-        and memo once, instead of per cell, is a good part of the parsing time. Columns
-        are grouped by the part they fill, in header order; the row's own part also takes
-        the unmapped columns (its ``extra``). A context part gets a getter of its cells,
-        which ``parse`` compares with the row before's.
+        and memo once, instead of per cell, is a good part of the parsing time.
         """
-        groups: dict[str, list[tuple]] = {}
+        steps = []
         for col in self.columns:
             if col.field == "__row_type__":
                 convert = _skip
@@ -726,22 +705,9 @@ class Binding:
             else:
                 convert = self.mapping.converter(self.mapping.kind(col.part), col.field, col.transform)
             memo = None if col.field in _UNIQUE else self.memo.setdefault(col.index, {})
-            group = col.part if col.field is not None and col.part is not None else self.own
-            groups.setdefault(group, []).append((col.index, col.part, col.field, col.header, memo, convert))
-        self._steps = [(group, None if group == self.own else _cells_of([s[0] for s in steps]), steps)
-                       for group, steps in groups.items()]
-        return self._steps
-
-
-def _cells_of(indexes: list[int]) -> Callable[[list[Any], int], tuple]:
-    """A getter of a row's cells at ``indexes`` (None past its end), with their classes."""
-    last = max(indexes)
-    get = operator.itemgetter(*indexes) if len(indexes) > 1 else (lambda cells: (cells[indexes[0]],))
-
-    def cells_of(cells: list[Any], n: int) -> tuple:
-        values = get(cells) if n > last else tuple(cells[i] if i < n else None for i in indexes)
-        return values, tuple(map(type, values))
-    return cells_of
+            steps.append((col.index, col.part, col.field, col.header, memo, convert))
+        self._steps = steps
+        return steps
 
 
 _TEXT = tf.parse_text
