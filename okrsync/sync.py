@@ -50,7 +50,7 @@ from .merge import merge
 from .model import REFERENCES
 from .names import Names
 from .plan import LISTED, Change, Conflict, Counters, Plan  # noqa: F401 - Counters: part of this module's API (cli)
-from .store import SHARED, Link, Store, diff, dumps, load_record, new_id, record_json
+from .store import Link, Store, diff, dumps, load_record, new_id, record_json
 
 CURSOR_STREAM = "records"
 # records a first import plans before it writes them and lets them go (``Hub.pull``): 10,000
@@ -733,8 +733,7 @@ class Hub:
                 self._record_conflict(k, run_id)
             # a new record's base is its fields: the entity's JSON, not stored again; so is
             # the base of a record updated to what this endpoint holds
-            self.store.set_links(plan.endpoint, run_id, [replace(link, base=SHARED, in_step=True)
-                                                         if link.canonical_id in shared else link for link in plan.links])
+            self.store.set_links(plan.endpoint, run_id, plan.links, shared)
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)

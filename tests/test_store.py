@@ -616,3 +616,43 @@ def test_the_few_entities_of_a_rare_kind_are_found_through_their_own_index(store
     for sql in traced:
         plan = str(store.db.execute("EXPLAIN QUERY PLAN " + sql).fetchall())
         assert "USING INDEX idx_entities_rare (kind=?)" in plan, sql
+
+
+def _indexes(store) -> list:
+    return store.db.execute("SELECT name, tbl_name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name").fetchall()
+
+
+def test_a_bulk_create_into_empty_tables_builds_their_indexes_after_the_rows(tmp_path):
+    store = Store(tmp_path / "okrsync.db")
+    before = _indexes(store)
+    statements: list[str] = []
+    store.db.conn.set_trace_callback(statements.append)
+    run = store.begin_run("pull")
+    with store.atomic():
+        store.create_many(run, "sheet", [("objective", f"obj_{i:012x}", {"title": f"O{i}"}) for i in range(3)])
+        store.set_links("sheet", run, [Link("objective", f"O{i}", f"obj_{i:012x}", None, None) for i in range(3)],
+                        shared={f"obj_{i:012x}" for i in range(3)})
+    store.db.conn.set_trace_callback(None)
+    # the same indexes as before, each dropped and built again once: 5 of entities, 2 of changes, 3 of links
+    assert _indexes(store) == before
+    dropped = [s for s in statements if s.startswith("DROP INDEX")]
+    assert len(dropped) == 10 and len([s for s in statements if s.startswith("CREATE ") and " INDEX " in s]) == 10
+    assert store.db.execute("SELECT count(*) FROM links WHERE base = ? AND digest IS NOT NULL", [SHARED]).fetchone() == (3,)
+    # tables that hold rows keep their indexes while rows are added
+    statements.clear()
+    store.db.conn.set_trace_callback(statements.append)
+    store.create_many(run, "sheet", [("objective", "obj_00000000000a", {"title": "later"})])
+    store.db.conn.set_trace_callback(None)
+    assert not [s for s in statements if s.startswith("DROP INDEX")]
+
+
+def test_a_bulk_create_that_fails_leaves_the_indexes_and_no_rows(tmp_path):
+    store = Store(tmp_path / "okrsync.db")
+    before = _indexes(store)
+    run = store.begin_run("pull")
+    with pytest.raises(sqlite3.IntegrityError), store.atomic():
+        store.create_many(run, "sheet", [("objective", "obj_1", {"title": "a"})])
+        # two links of one entity on one endpoint: the UNIQUE index, built after the rows, refuses them
+        store.set_links("sheet", run, [Link("objective", "O1", "obj_1", None, None), Link("objective", "O2", "obj_1", None, None)])
+    assert _indexes(store) == before
+    assert store.db.execute("SELECT (SELECT count(*) FROM entities) + (SELECT count(*) FROM links)").fetchone() == (0,)

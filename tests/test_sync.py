@@ -391,10 +391,10 @@ def test_a_create_whose_answer_was_lost_is_matched_on_the_returned_id_when_recor
     seed()
     original = hub.store.set_links
 
-    def crash_in_link_transaction(endpoint, run_id, links):
+    def crash_in_link_transaction(endpoint, run_id, links, *shared):
         if endpoint == "b" and links:
             raise RuntimeError("simulated crash after the answer")
-        return original(endpoint, run_id, links)
+        return original(endpoint, run_id, links, *shared)
 
     monkeypatch.setattr(hub.store, "set_links", crash_in_link_transaction)
     with pytest.raises(RuntimeError):
