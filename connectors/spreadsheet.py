@@ -662,9 +662,8 @@ class SpreadsheetConnector(Connector):
     def _record(self, table: Table, part: str, fields: dict[str, Any], row_ids: dict[str, str],
                 state: _ReadState, where: str) -> Record | Rejected | None:
         kind = self.mapping.kind(part)
-        fields, extra = dict(fields), {}
+        cells, fields, extra = fields, dict(fields), {}
         ext = tf.parse_text(fields.pop("id", None))
-        content = any(not k.startswith("extra.") for k in fields)
         refs = REFERENCES.get(kind, {})
         titles = _TITLE_REFS.get(kind, frozenset())  # objective_title for objective_id …: a set test, not string work per field
         # set tests in C first: most records name no parent by title and have no extras
@@ -686,6 +685,7 @@ class SpreadsheetConnector(Connector):
             ext = f"{parent}/{ext}" if parent else ext
         gap = lacking(kind, fields)
         if gap == "title":  # a row without a title and without anything else is no record at all
+            content = any(not k.startswith("extra.") for k in cells if k != "id")  # asked only here: rare
             return Rejected(where, f"{kind.replace('_', ' ')} has no title") if ext or content else None
         if kind == "key_result" and fields.get("objective_id") == _REJECTED:
             return Rejected(where, "its objective (above) could not be read")

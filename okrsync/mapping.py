@@ -817,6 +817,10 @@ def settle_record(fields: dict[str, Any], extra: dict[str, Any], endpoint: str) 
     of a file takes them: the period settled (``periods.settle``), then each parsed value a
     record holds as JSON (a measure, a period label) in its JSON form."""
     periods.settle(fields, extra, endpoint)
+    # most records hold none (a KR's measures are settled already): one C-level scan of the
+    # values' classes first, not a Python loop over every field of every record
+    if _JSON_LATER.isdisjoint(map(type, fields.values())):
+        return
     for name, value in fields.items():
         if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
             fields[name] = json_value(value)
