@@ -540,40 +540,47 @@ class SpreadsheetConnector(Connector):
                 found[column] = cells[col - 1]
         return found
 
-    def _read_row(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
+    def _read_row(self, table: Table, row: tabular.RawRow, state: _ReadState) -> list:
+        """What one row gives: records, notes, rejections, in order.
+
+        Lists, not generators, from here down to ``_ReadState.add``: a row gives one or two
+        items, and a generator per layer and row was ~10 % of a 50,000-KR import's read
+        (issue 21); its consumer reads each row's items before the next row is read anyway."""
         built = state.built
         state.row_actor = self._row_actor(row)
-        yield from self._row_items(table, row, state)
+        items = self._row_items(table, row, state)
         if state.kept is not None and state.built == built:  # a row its own record did not come from
             state.kept.append((state.last_key, [tabular.unneutralise(c) for c in row.cells]))
+        return items
 
-    def _row_items(self, table: Table, row: tabular.RawRow, state: _ReadState) -> Iterator:
+    def _row_items(self, table: Table, row: tabular.RawRow, state: _ReadState) -> list:
         where, width = _where(row), len(table.header)
+        out: list = []
         cells = _unescaped(row.cells)
         overflow = {}
         if len(cells) > width and any(c not in (None, "") for c in cells[width:]):
             if self.name == "csv":
-                yield Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")
-                return
+                return [Rejected(where, f"{len(cells)} cells for {width} columns; a cell may hold an unquoted delimiter")]
             # a workbook cell right of the header is data someone typed there: kept, and said so
             overflow = {f"column {tabular.column_letter(i + 1 - state.shift)}": json_value(v)
                         for i, v in enumerate(cells[width:], width) if v not in (None, "")}
-            yield Note(f"{where}: cells right of the header kept in extra as {', '.join(overflow)}")
+            out.append(Note(f"{where}: cells right of the header kept in extra as {', '.join(overflow)}"))
             cells = cells[:width]
         if sheet_checks.is_ghost(cells, state.identity, state.mapped) and not overflow:
             state.ghosts.append(row.number)
-            return
+            return out
         state.rows += 1
         part = table.row_part(cells)
         if part is None:
             column = self.mapping.row_type["column"]
-            yield Rejected(f"{where}, column {column!r}", f"unknown row type; expected one of "
-                           f"{', '.join(map(str, self.mapping.row_type.get('values', {})))}")
-            return
+            out.append(Rejected(f"{where}, column {column!r}", f"unknown row type; expected one of "
+                                f"{', '.join(map(str, self.mapping.row_type.get('values', {})))}"))
+            return out
         if len(cells) < width and self.name == "csv":
             realigned = table.realign(cells, part)
             rule = f"empty cells put back for {', '.join(self.mapping.short_rows.get(part, []))} (short_rows of {part} rows)"
-            yield Note(f"{where}: {len(cells)} cells for {width} columns; {rule if realigned else 'missing cells read as empty'}")
+            out.append(Note(f"{where}: {len(cells)} cells for {width} columns; "
+                            f"{rule if realigned else 'missing cells read as empty'}"))
             cells = realigned or cells
         try:
             parsed = table.binding(part).parse(cells, self.endpoint)
@@ -590,12 +597,14 @@ class SpreadsheetConnector(Connector):
         except CellError as e:
             if self.layout == "hierarchical" and _names_objective(table, cells):
                 state.last_objective = _REJECTED
-            yield Rejected(f"{where}, column {e.column!r}", e.reason)
-            return
-        yield from self._row_records(table, parsed, part, where, state)
+            out.append(Rejected(f"{where}, column {e.column!r}", e.reason))
+            return out
+        self._row_records(table, parsed, part, where, state, out)
+        return out
 
-    def _row_records(self, table: Table, parsed: dict, part: str, where: str, state: _ReadState) -> Iterator:
-        """The records of one row, parents first; a rejected one stops the row (its children need it)."""
+    def _row_records(self, table: Table, parsed: dict, part: str, where: str, state: _ReadState, out: list) -> None:
+        """The records of one row, parents first, appended to ``out``; a rejected one stops
+        the row (its children need it)."""
         order = self._record_order(tuple(parsed), part)
         row_ids: dict[str, str] = {}
         for p in order:
@@ -630,7 +639,7 @@ class SpreadsheetConnector(Connector):
             if isinstance(item, Rejected):
                 if self.mapping.kind(p) == "objective":
                     state.last_objective = _REJECTED  # the KR rows below belong to it, not to the one before
-                yield item
+                out.append(item)
                 return
             row_ids[item.kind] = item.external_id
             if p == part:  # the row's own record: a write puts the row back from it
@@ -639,7 +648,7 @@ class SpreadsheetConnector(Connector):
                     item.actor = state.row_actor
             if item.kind == "objective":
                 state.last_objective = item.external_id
-            yield from state.add(item, own=p == part)
+            out += state.add(item, own=p == part)
 
     def _record_order(self, parts: tuple[str, ...], part: str) -> tuple[str, ...]:
         """A row's parts, parents first and the row's own part last among its kind
@@ -653,9 +662,8 @@ class SpreadsheetConnector(Connector):
     def _record(self, table: Table, part: str, fields: dict[str, Any], row_ids: dict[str, str],
                 state: _ReadState, where: str) -> Record | Rejected | None:
         kind = self.mapping.kind(part)
-        fields, extra = dict(fields), {}
+        cells, fields, extra = fields, dict(fields), {}
         ext = tf.parse_text(fields.pop("id", None))
-        content = any(not k.startswith("extra.") for k in fields)
         refs = REFERENCES.get(kind, {})
         titles = _TITLE_REFS.get(kind, frozenset())  # objective_title for objective_id …: a set test, not string work per field
         # set tests in C first: most records name no parent by title and have no extras
@@ -677,6 +685,7 @@ class SpreadsheetConnector(Connector):
             ext = f"{parent}/{ext}" if parent else ext
         gap = lacking(kind, fields)
         if gap == "title":  # a row without a title and without anything else is no record at all
+            content = any(not k.startswith("extra.") for k in cells if k != "id")  # asked only here: rare
             return Rejected(where, f"{kind.replace('_', ' ')} has no title") if ext or content else None
         if kind == "key_result" and fields.get("objective_id") == _REJECTED:
             return Rejected(where, "its objective (above) could not be read")
@@ -979,9 +988,10 @@ class _ReadState:
             ext = f"{record.external_id}~{n}"
         return record if n == 1 else dataclasses.replace(record, external_id=ext)
 
-    def add(self, record: Record, *, own: bool) -> Iterator[Record | Rejected | Note]:
-        """Yield a record once; a repeat of the row's own entity is an error, of its
-        context (the objective on every KR row) expected, and noted only if it differs."""
+    def add(self, record: Record, *, own: bool) -> list[Record | Rejected | Note]:
+        """A record once (with the notes made while reading it); a repeat of the row's own
+        entity is an error, of its context (the objective on every KR row) expected, and
+        noted only if it differs."""
         key = (record.kind, record.external_id)
         seen = self.seen.get(key)
         warnings, self.warnings = self.warnings, []
@@ -994,31 +1004,32 @@ class _ReadState:
             self.kinds[record.kind] += 1
             if own:
                 self.made[record.kind] += 1
-            yield from warnings
-            yield from self._emit(record)
-        elif own and self.same(seen, record.fields):
-            yield Note(f"{record.where}: repeats {seen[0]} exactly ({record.kind.replace('_', ' ')} "
-                       f"{record.external_id!r}); read as one record")
-        elif own and record.kind != "objective":
-            yield Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} (first at {seen[0]})")
-        elif (first := self.fields_of(seen)) is None:  # a row's own record met again as another row's context
+            return self._emit(record, warnings)  # a list of its own: self.warnings is a new one
+        if own and self.same(seen, record.fields):
+            return [Note(f"{record.where}: repeats {seen[0]} exactly ({record.kind.replace('_', ' ')} "
+                         f"{record.external_id!r}); read as one record")]
+        if own and record.kind != "objective":
+            return [Rejected(record.where, f"duplicate {record.kind.replace('_', ' ')} {record.external_id!r} "
+                                           f"(first at {seen[0]})")]
+        if (first := self.fields_of(seen)) is None:  # a row's own record met again as another row's context
             if not self.same(seen, record.fields):
-                yield Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
-                           f"other values than {seen[0]}; kept the first")
-        else:
-            differ = sorted(k for k, v in record.fields.items() if v is not None and v != first.get(k))
-            if differ:
-                yield Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
-                           f"other {', '.join(differ)} than {seen[0]}; kept the first")
+                return [Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
+                             f"other values than {seen[0]}; kept the first")]
+            return []
+        differ = sorted(k for k, v in record.fields.items() if v is not None and v != first.get(k))
+        if differ:
+            return [Note(f"{record.where}: {record.kind.replace('_', ' ')} {record.external_id!r} repeats with "
+                         f"other {', '.join(differ)} than {seen[0]}; kept the first")]
+        return []
 
-    def _emit(self, record: Record) -> Iterator[Record]:
-        """Yield a record, and then the ones that waited for it; hold it while a parent it
-        points at has not come yet (the hub needs parents first)."""
+    def _emit(self, record: Record, out: list) -> list[Record]:
+        """A record, and then the ones that waited for it, appended to ``out``; held while a
+        parent it points at has not come yet (the hub needs parents first)."""
         if not self.waiting and self._missing(record) is None:
             # nothing held back and nothing missing (a sheet in order: nearly every record);
             # the same as the loop below, without a stack and a lookup per record
-            yield record
-            return
+            out.append(record)
+            return out
         stack = [record]
         while stack:
             r = stack.pop()
@@ -1028,8 +1039,9 @@ class _ReadState:
                 self.held.add((r.kind, r.external_id))
                 continue
             self.held.discard((r.kind, r.external_id))
-            yield r
+            out.append(r)
             stack.extend(w for _, w in reversed(self.waiting.pop((r.kind, r.external_id), [])))
+        return out
 
     def _missing(self, record: Record) -> tuple[str, str] | None:
         for ref, target in REFERENCES.get(record.kind, {}).items():

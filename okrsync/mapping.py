@@ -19,6 +19,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
+import itertools
+import operator
 import re
 import zoneinfo
 from collections.abc import Callable
@@ -630,6 +632,11 @@ class Binding:
     memo: dict = field(default_factory=dict, repr=False, compare=False)
     _memo_size: int = field(default=0, repr=False, compare=False)
     _steps: list | None = field(default=None, repr=False, compare=False)  # made by _compile
+    # made by _compile with _steps: context parts parsed once per run of equal cells (parse)
+    _repeats: list | None = field(default=None, repr=False, compare=False)
+    _own_steps: list = field(default_factory=list, repr=False, compare=False)
+    _width: int = field(default=0, repr=False, compare=False)
+    _last: list = field(default_factory=list, repr=False, compare=False)  # per context part: (cells, fields)
 
     def header_for(self, part: str, name: str) -> str | None:
         """This table's own column name for a part's field, or None."""
@@ -641,10 +648,34 @@ class Binding:
         A cell that does not parse is kept as text (``unparsed.keep``) unless it identifies
         or places the record, or the mapping says ``strict_values``: then raises ``CellError``
         naming the column.
+
+        A context part's dict (the objective on a KR row) is the very dict of the row before
+        when its cells are the same: callers must not change the dicts in place.
         """
+        steps = self._steps or self._compile()
+        repeats = self._repeats
+        if repeats is None or len(cells) < self._width:
+            return self._fill(steps, cells, endpoint, {})
         out: dict[str, dict[str, Any]] = {}
+        # A flat sheet repeats its objective's cells on every KR row: those of each context
+        # part are parsed once per run of equal cells, not once per row (issue 21).
+        for i, (part, part_steps, take) in enumerate(repeats):
+            key, last = take(cells), self._last[i]
+            if last is not None and last[0] == key:
+                fields = last[1]
+            else:
+                fields = self._fill(part_steps, cells, endpoint, {}).get(part)
+                # values shared between rows must be immutable (lists from JSON cells are not)
+                shareable = fields is None or all(isinstance(v, _IMMUTABLE) for v in fields.values())
+                self._last[i] = (key, fields) if shareable else None
+            if fields is not None:
+                out[part] = fields
+        return self._fill(self._own_steps, cells, endpoint, out)
+
+    def _fill(self, steps: list[tuple], cells: list[Any], endpoint: str, out: dict) -> dict[str, dict[str, Any]]:
+        """The cells of ``steps`` parsed into ``out`` (``parse``)."""
         n, own = len(cells), self.own
-        for index, part, name, header, memo, convert in self._steps or self._compile():
+        for index, part, name, header, memo, convert in steps:
             value = cells[index] if index < n else None
             if value is None:
                 continue
@@ -706,8 +737,28 @@ class Binding:
                 convert = self.mapping.converter(self.mapping.kind(col.part), col.field, col.transform)
             memo = None if col.field in _UNIQUE else self.memo.setdefault(col.index, {})
             steps.append((col.index, col.part, col.field, col.header, memo, convert))
+        self._repeats, self._own_steps, self._width = self._runs(steps)
+        self._last = [None] * len(self._repeats or ())
         self._steps = steps
         return steps
+
+    def _runs(self, steps: list[tuple]) -> tuple[list | None, list[tuple], int]:
+        """(context part, its steps, a getter of its cells) per context part, and the own
+        part's steps, when each context part's columns come in one run before the own
+        part's (a flat sheet: objective columns, then KR columns). Parsed part by part, a
+        row's parts then come out in the order the column-by-column loop gives them.
+        None otherwise, or when there is no context part: every row is parsed whole."""
+        def target(step: tuple) -> str:
+            return self.own if step[2] is None else step[1]  # an unmapped cell goes to the own part's extra
+
+        runs = [(part, list(group)) for part, group in itertools.groupby(steps, key=target)]
+        parts = [part for part, _ in runs]
+        context = parts[:-1] if parts and parts[-1] == self.own else parts
+        if not context or self.own in context or len(set(context)) != len(context):
+            return None, steps, 0
+        repeats = [(part, group, operator.itemgetter(*[s[0] for s in group])) for part, group in runs[:len(context)]]
+        own_steps = runs[-1][1] if len(runs) > len(context) else []
+        return repeats, own_steps, max(s[0] for s in steps) + 1
 
 
 _TEXT = tf.parse_text
@@ -766,6 +817,10 @@ def settle_record(fields: dict[str, Any], extra: dict[str, Any], endpoint: str) 
     of a file takes them: the period settled (``periods.settle``), then each parsed value a
     record holds as JSON (a measure, a period label) in its JSON form."""
     periods.settle(fields, extra, endpoint)
+    # most records hold none (a KR's measures are settled already): one C-level scan of the
+    # values' classes first, not a Python loop over every field of every record
+    if _JSON_LATER.isdisjoint(map(type, fields.values())):
+        return
     for name, value in fields.items():
         if value.__class__ in _JSON_LATER:  # a class test: isinstance per field showed on big imports
             fields[name] = json_value(value)
