@@ -5,6 +5,7 @@ documents that the trimmer reproduces byte for byte."""
 from __future__ import annotations
 
 import hashlib
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from .helpers.spec_check import SAMPLES, SPECS
 from .specs import trim
 
-FULL = trim.DEFAULT_SOURCE
+FULL = Path(__file__).resolve().parents[2] / "shared" / "specs"  # the full documents, when the shared folder is beside the checkout
 FULL_SAMPLES = FULL.parent / "research" / "samples"
 needs_full = pytest.mark.skipif(not FULL.is_dir(), reason=f"{FULL} is not beside the checkout: the trimmed copies "
                                                           "in tests/specs are not compared with the full documents")
@@ -76,7 +77,7 @@ def test_each_trimmed_document_is_an_exact_subtree_of_the_full_one(name):
 @needs_full
 def test_running_the_trimmer_again_gives_the_same_bytes():
     for name, text in trim.build(FULL).items():
-        assert (SPECS / name).read_bytes() == text.encode(), f"tests/specs/{name} differs: run python tests/specs/trim.py"
+        assert (SPECS / name).read_bytes() == text.encode(), f"tests/specs/{name} differs: run python tests/specs/trim.py {FULL}"
     if FULL_SAMPLES.is_dir():
         copies = sorted(p.name for p in SAMPLES.iterdir())
         assert copies == sorted(p.name for p in FULL_SAMPLES.iterdir())

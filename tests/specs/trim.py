@@ -1,6 +1,6 @@
 """Trim the vendors' API descriptions to what okrsync's connectors, emulators and tests use.
 
-    python tests/specs/trim.py [SOURCE_DIR]    # default: shared/specs, the project's shared folder beside the checkout
+    python tests/specs/trim.py SOURCE_DIR    # e.g. ../shared/specs, the shared folder beside the checkout
 
 reads the four full documents in SOURCE_DIR and writes, beside this script, each one cut down
 to the operations in ``KEEP`` plus everything they ``$ref``, transitively (a ``$ref`` may point
@@ -28,7 +28,6 @@ from urllib.parse import unquote
 import yaml
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_SOURCE = HERE.parents[2] / "shared" / "specs"
 
 # Operations the connectors call and the emulators answer (tests/emulators/*.py), by document.
 # OpenAPI: path → methods. Google's discovery document: method ids.
@@ -264,9 +263,11 @@ def build(source: Path) -> dict[str, str]:
 
 
 def main(argv: list[str]) -> None:
-    source = Path(argv[0]) if argv else DEFAULT_SOURCE
-    if not source.is_dir():  # a fresh clone has no shared folder: say so, not a traceback
-        sys.exit(f"trim.py: no folder {source}: pass the folder that holds the vendors' full API documents")
+    # the folder is named, never assumed: a fresh clone has no shared folder beside it
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        sys.exit("usage: python tests/specs/trim.py SOURCE_DIR (the folder that holds the vendors' full API "
+                 f"documents, e.g. ../shared/specs){f': no folder {argv[0]}' if argv else ''}")
+    source = Path(argv[0])
     for name, text in build(source).items():
         (HERE / name).write_text(text, encoding="utf-8")
         print(f"{HERE / name}: {len(text.encode()):,} bytes")
