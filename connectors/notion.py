@@ -240,15 +240,18 @@ class NotionConnector(SpreadsheetConnector):
         user's name from the workspace's users, else their id ("notion user …"). Asked only
         when a read makes records (an unchanged database makes none), so at most one listing
         of users a run, never a request per page."""
-        if self._names_refused:
-            user = {}
-        else:
+        user = {}
+        if not self._names_refused:
             try:
                 user = self._workspace_users()[0].get(ident) or {}
             except FatalError as e:  # 403: the integration may not read user information; ids say who
                 if getattr(e, "status", None) != 403:
                     raise
-                self._names_refused, user = True, {}
+                self._names_refused = True
+        if self._names_refused:
+            remote_tables.say(self, "Notion refused the list of users (403): who changed a page shows as the "
+                              "editor's user id; give the integration the \"Read user information\" capability "
+                              "to see names")
         return remote_tables.person({"id": ident, "name": user.get("name"),
                                      "email": (user.get("person") or {}).get("email")}, "notion")
 

@@ -86,7 +86,7 @@ from typing import Any
 
 from okrsync import http, tabular
 from okrsync.config import check_options
-from okrsync.connector import Rejected, WriteBatch, WriteResult
+from okrsync.connector import Cursor, Note, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError
 from okrsync.mapping import Table
 from okrsync.model import KINDS
@@ -237,7 +237,17 @@ def take_counts(conn) -> tuple[int, int]:
 
 def read(conn, cursor: str | None) -> Iterator:
     conn.remote.read()  # fresh every read; the write of this run starts from it
-    yield from SpreadsheetConnector.read(conn, cursor)
+    conn.said = {}  # what this read learnt of the service itself (``say``), said once, before its cursor
+    for item in SpreadsheetConnector.read(conn, cursor):
+        if isinstance(item, Cursor):
+            yield from map(Note, conn.said)
+        yield item
+
+
+def say(conn, message: str) -> None:
+    """A note of this read on the service itself (e.g. a list it may not read), given once
+    with the read's notes however often it is said."""
+    conn.said.setdefault(message, None)
 
 
 def rows(conn, path: Path, sheet: str | None) -> Iterator[tabular.RawRow]:

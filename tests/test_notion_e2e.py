@@ -296,8 +296,11 @@ def test_an_integration_that_may_not_list_users_names_editors_by_id(tmp_path, em
             emu.edit(emu.page_where(emu.krs, **{"Key result": title}), by=mia, Current=value)
         emu.users_refused = True
 
-    log, changes, requests = edited_in_the_tool(tmp_path, monkeypatch, "notion", options(emu), edit, emu)
+    said = []
+    log, changes, requests = edited_in_the_tool(tmp_path, monkeypatch, "notion", options(emu), edit, emu, said)
     assert sorted((r["new"], r["actor"]) for r in log if r["field"] == "current") == [
         (109, f"notion user {mia}"), (9300000, f"notion user {mia}")]
+    # the user hears why names are missing, once for the two pages
+    assert said[0].count("Notion refused the list of users (403)") == 1, said[0]
     assert {c["who"] for c in changes if c["field"] == "current"} == {f"notion user {mia}"}
     assert [(h.path, h.status) for h in requests if h.path.startswith("/v1/users")] == [("/v1/users", 403)]
