@@ -275,7 +275,7 @@ class Hub:
         first ``LISTED`` changes (``Plan.released`` counts the rest), unless ``every_change``.
         A read of fewer records than a chunk, or of an endpoint with links, is planned whole.
         """
-        with _fewer_collections(), self.store.atomic():
+        with self.store.atomic():  # plan_pull and apply_pull collect less often themselves
             chunked = _Chunked(run_id)
             plan = self.plan_pull(endpoint, chunked)
             if plans is not None:
