@@ -121,9 +121,16 @@ def main(src: str, dst: str) -> dict:
         blocks: dict[str, list] = {}
         block, block_keys, block_oid = hashlib.blake2b(digest_size=16), [], None
 
+        def tokens():  # random ids, as the store's (new_id): drawn 4,096 at a time
+            while True:
+                drawn = os.urandom(6 * 4096).hex()
+                yield from [drawn[i:i + 12] for i in range(0, len(drawn), 12)]
+
+        token = tokens().__next__
+
         def add(kind: str, ext: str, fields: dict) -> str:
-            # random ids, as the store's (new_id): where they land in the indexes costs alike
-            cid = f"{'obj' if kind == 'objective' else 'kr'}_{os.urandom(6).hex()}"
+            # where random ids land in the indexes costs alike
+            cid = f"{'obj' if kind == 'objective' else 'kr'}_{token()}"
             text = encode({k: v for k, v in fields.items() if v is not None})
             digest = hashlib.blake2b(text.encode(), digest_size=12).digest()
             entities.append((cid, kind, text, now, digest))

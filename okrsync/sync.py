@@ -33,7 +33,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -174,7 +174,7 @@ class _Outgoing:
 class Hub:
     """Connects the configured endpoints with one store."""
 
-    def __init__(self, config, store: Store, connectors: dict[str, type[Connector]], *, strict: bool = False,
+    def __init__(self, config, store: Store, connectors: Mapping[str, type[Connector]], *, strict: bool = False,
                  allow_mass_delete: bool = False):
         self.config = config
         self.store = store
@@ -721,7 +721,7 @@ class Hub:
         with self.store.atomic():
             created = {c.canonical_id for c in plan.changes if c.op == "create"}
             shared = created | self._updated_to_base(plan)
-            self.store.create_many(run_id, plan.endpoint,
+            digests = self.store.create_many(run_id, plan.endpoint,
                                    ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
                                    {c.canonical_id: c.actor for c in plan.changes if c.actor})
             for c in plan.changes:
@@ -733,7 +733,7 @@ class Hub:
                 self._record_conflict(k, run_id)
             # a new record's base is its fields: the entity's JSON, not stored again; so is
             # the base of a record updated to what this endpoint holds
-            self.store.set_links(plan.endpoint, run_id, plan.links, shared)
+            self.store.set_links(plan.endpoint, run_id, plan.links, shared, digests)
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)

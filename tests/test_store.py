@@ -1,3 +1,4 @@
+import os
 import sqlite3
 
 import pytest
@@ -656,3 +657,23 @@ def test_a_bulk_create_that_fails_leaves_the_indexes_and_no_rows(tmp_path):
         store.set_links("sheet", run, [Link("objective", "O1", "obj_1", None, None), Link("objective", "O2", "obj_1", None, None)])
     assert _indexes(store) == before
     assert store.db.execute("SELECT (SELECT count(*) FROM entities) + (SELECT count(*) FROM links)").fetchone() == (0,)
+
+
+def test_new_ids_are_random_unique_and_never_shared_with_a_forked_child():
+    """Drawn in batches (issue 21), still 48 random bits each; a child forked mid-batch
+    draws its own, so two processes never hand out the same id."""
+    import re
+
+    from okrsync.store import new_id
+
+    ids = [new_id("key_result") for _ in range(10_000)]
+    assert len(set(ids)) == len(ids) and all(re.fullmatch(r"kr_[0-9a-f]{12}", i) for i in ids)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, to the parent
+        os.write(write, new_id("objective").encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    theirs = os.read(read, 100).decode()
+    assert theirs.startswith("obj_") and theirs[4:] != new_id("objective")[4:]
