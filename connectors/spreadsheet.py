@@ -41,7 +41,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from okrsync import hookimpl, tabular, unparsed
+from okrsync import tabular, unparsed
 from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
@@ -58,7 +58,7 @@ from okrsync.mapping import (
     settle_key_result,
     settle_record,
 )
-from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, problems, to_fields
+from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES, as_fields, problems
 
 from . import csv_patch, row_prints, sheet_checks, sheet_writer
 from .common import API_OPTIONS
@@ -695,7 +695,8 @@ class SpreadsheetConnector(Connector):
             settle_key_result(fields)
         settle_record(fields, extra, self.endpoint)
         ext = ext or derived_id(kind, fields)
-        entity = ENTITY_TYPES[kind](id=ext, extra=nest_extra(extra), **fields)
+        nested = nest_extra(extra)
+        entity = ENTITY_TYPES[kind](id=ext, extra=nested, **fields)
         found = problems(entity)
         errors = [p for p in found if p.severity == "error"] if found else found  # most records: none
         if errors:
@@ -706,7 +707,7 @@ class SpreadsheetConnector(Connector):
             state.remember_title(kind, entity.title, ext)
         if found:  # shown with the record, once
             state.warnings = state.warnings + [Note(f"{where}: {p}") for p in found]
-        return Record(kind, ext, to_fields(entity), where=where, updated=state.updated, actor=state.actor)
+        return Record(kind, ext, as_fields(kind, fields, nested), where=where, updated=state.updated, actor=state.actor)
 
     def _look_up(self, kind: str, name: str, fields: dict[str, Any], extra: dict[str, Any], state: _ReadState,
                  where: str) -> str | None:
@@ -1133,9 +1134,3 @@ class XlsxConnector(SpreadsheetConnector):
         """The workbook's last saver (``docProps/core.xml`` lastModifiedBy): every change a
         read finds in it is put down to them, the only person the file names."""
         return tabular.last_modified_by(self.path)
-
-
-@hookimpl
-def register_connectors(register):
-    register(CsvConnector)
-    register(XlsxConnector)

@@ -217,14 +217,49 @@ def to_fields(entity) -> dict[str, Any]:
                 for key, v in values.items():
                     out[sys.intern(f"extra.{ns}.{key}")] = v  # one key string for every record (issue 21)
             continue
-        if isinstance(value, dt.datetime):
-            if value.tzinfo is None:  # the model's times are UTC; never read them as the host's local time
-                value = value.replace(tzinfo=dt.UTC)
-            value = value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
-        elif isinstance(value, dt.date):
-            value = iso_date(value)
-        out[name] = value
+        out[name] = _json_ready(value)
     return out
+
+
+def as_fields(kind: str, fields: dict[str, Any], extra: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What ``to_fields`` gives for ``ENTITY_TYPES[kind](id=…, extra=extra, **fields)``, the
+    same keys in the same order, without reading them back from the entity: a reader that
+    made the entity only to check it (``problems``) builds its record from the dict it has.
+    ``fields`` holds only the model's own fields of ``kind``."""
+    blank, left_out = _blank(kind)
+    out = {**blank, **fields}
+    if not _AS_IS.issuperset(map(type, fields.values())):  # one C-level scan; dates mostly
+        for name, value in fields.items():
+            if value.__class__ not in _AS_IS:
+                out[name] = _json_ready(value)
+    for name in left_out:
+        if out[name] is None:
+            del out[name]
+    for ns, values in extra.items():  # extra is every model class's last field
+        for key, v in values.items():
+            out[sys.intern(f"extra.{ns}.{key}")] = v
+    return out
+
+
+@functools.cache
+def _blank(kind: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """({field: its default, None if it has none} in class order, but id and extra; the fields
+    left out when empty) of a kind, for ``as_fields``."""
+    found = [f for f in dataclasses.fields(ENTITY_TYPES[kind]) if f.name != "id"]
+    assert found[-1].name == "extra", "as_fields puts extra's keys last"
+    blank = {f.name: None if f.default is dataclasses.MISSING else f.default for f in found[:-1]}
+    return blank, tuple(n for n in blank if n in _LEFT_OUT_WHEN_EMPTY)
+
+
+def _json_ready(value: Any) -> Any:
+    """A value as ``to_fields`` keeps it: times as ISO 8601 UTC, dates as ISO dates."""
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:  # the model's times are UTC; never read them as the host's local time
+            value = value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return iso_date(value)
+    return value
 
 
 def none_names(kind: str) -> tuple[str, ...]:
