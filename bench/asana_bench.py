@@ -73,7 +73,7 @@ def run(n_objectives: int, scale: float = 1.0) -> dict:
                 "asana": {"type": "asana", "url": emu.url + "/api/1.0", "workspace": emu.workspace, "token": TOKEN,
                           **({"rate": rate} if scale != 1.0 else {})},
             }, {"order": ["sheet", "asana"]})
-            hub = Hub(cfg, Store(tmp / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
+            hub = Hub(cfg, Store(tmp / "okrsync.db"), plugins.classes())
             run_id = hub.store.begin_run("sync")
             t = time.perf_counter()
             plans = hub.run(["sheet", "asana"], run_id)

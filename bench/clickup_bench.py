@@ -71,7 +71,7 @@ def run(objectives: int, plan: str, latency: float, concurrency: int, scale: flo
                 "cu": {"type": "clickup", "url": emu.url + "/api", "team_id": emu.team_id, "auth": {"token": TOKEN},
                        "plan": plan, "concurrency": concurrency,
                        **({"rate": per_minute / 60} if scale != 1.0 else {})}}, {"order": ["sheet", "cu"]})
-            hub = Hub(cfg, Store(work / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
+            hub = Hub(cfg, Store(work / "okrsync.db"), plugins.classes())
             emu.faults.latency = latency
             emu.faults.rate = emu.faults.burst = per_minute / 60
             run_id = hub.store.begin_run("sync")

@@ -263,7 +263,7 @@ def child(data: Path, fmt: str, n: int, workdir: Path, profile: str | None) -> d
         t0, c0 = time.perf_counter(), time.process_time()
         cfg = config_mod.load(cfg_path, set(plugins.connectors()))
         store = Store(cfg.store)
-        hub = Hub(cfg, store, {k: i.cls for k, i in plugins.connectors().items()})
+        hub = Hub(cfg, store, plugins.classes())
         run_id = store.begin_run(command)
         if clear_cursor:
             with store.atomic():

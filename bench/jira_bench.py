@@ -97,7 +97,7 @@ sync: {{order: [sheet, jira]}}
 """)
         cfg = config.load(work / "okrsync.yaml")
         store = Store(cfg.store)
-        hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()})
+        hub = Hub(cfg, store, plugins.classes())
         jira.faults.latency, jira.faults.rate = latency, rate
 
         def sync() -> tuple[float, list]:

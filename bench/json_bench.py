@@ -60,7 +60,7 @@ def import_once(workdir: Path, endpoint: dict) -> tuple[float, object]:
     gc.collect()
     t0 = time.perf_counter()
     store = Store(config.store)
-    hub = Hub(config, store, {k: i.cls for k, i in plugins.connectors().items()})
+    hub = Hub(config, store, plugins.classes())
     run = store.begin_run("pull")
     plan = hub.plan_pull("bench")
     hub.apply_pull(plan, run)

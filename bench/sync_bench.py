@@ -43,7 +43,7 @@ def child(workdir: Path, step: str) -> dict:
 
     cfg = config.load(workdir / "okrsync.yaml")
     store = Store(cfg.store)
-    hub = Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()})
+    hub = Hub(cfg, store, plugins.classes())
     rows_before = store.db.execute("select count(*) from changes").fetchone()[0]
     t, cpu = time.perf_counter(), time.process_time()
     if step == "plan":

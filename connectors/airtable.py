@@ -51,7 +51,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from okrsync import hookimpl, tabular
+from okrsync import tabular
 from okrsync import transforms as tf
 from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, FatalError, RetryableError
@@ -411,8 +411,3 @@ def _cell(field: dict[str, Any], value: Any) -> Any:
     if isinstance(value, list):
         return ", ".join(str(_cell({}, v)) for v in value)
     return value
-
-
-@hookimpl
-def register_connectors(register):
-    register(AirtableConnector)

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from okrsync import hookimpl, http
+from okrsync import http
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
@@ -752,8 +752,3 @@ class Workers:
         with self._free:
             self._busy -= 1
             self._free.notify_all()
-
-
-@hookimpl
-def register_connectors(register):
-    register(AsanaConnector)

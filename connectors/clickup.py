@@ -28,7 +28,7 @@ from typing import Any
 
 import httpx
 
-from okrsync import hookimpl, http
+from okrsync import http
 from okrsync.connector import Capabilities, Connector, Cursor, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError, did_you_mean
 
@@ -606,8 +606,3 @@ def _auth(auth: Any, where: str) -> httpx.Auth:
         raise ConfigError(f"{where}: auth.token is not a ClickUp personal token (those start with pk_); "
                           "an OAuth access token goes in auth.bearer")
     return http.HeaderAuth(token)  # ClickUp takes the personal token as the whole header value
-
-
-@hookimpl
-def register_connectors(register):
-    register(ClickUpConnector)

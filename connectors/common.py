@@ -35,14 +35,14 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from okrsync import http
 from okrsync.config import check_options, load_yaml  # check_options: re-exported for connectors too
 from okrsync.errors import ConfigError, MappingError, did_you_mean
 from okrsync.transforms import TransformError, parse_period
 
 if TYPE_CHECKING:  # the connector module imports nothing from here; the name is for hints only
+    import httpx
+
+    from okrsync import http
     from okrsync.connector import Connector
 
 REPLACED_WHOLE = ("status", "read_status")  # maps whose keys are the user's own vocabulary
@@ -99,6 +99,10 @@ def new_api(endpoint: str, options: dict[str, Any], where: str, *, url: str, aut
     """The endpoint's ``http.Api``: a client for ``url`` (https, or http to loopback) with
     ``auth``, the ``timeout`` option (seconds, 30; connecting at most 10), paced at ``rate``
     requests a second and retried up to the ``attempts`` option (5)."""
+    import httpx  # here, not with the module: a file connector's run never needs it
+
+    from okrsync import http
+
     timeout = float(options.get("timeout", 30))
     client = http.new_client(url, auth=auth, where=f"{where}: url", headers=headers)
     client.timeout = httpx.Timeout(timeout, connect=min(10.0, timeout))
@@ -119,6 +123,8 @@ def bearer(token: Any, where: str) -> http.BearerAuth:
     """``Authorization: Bearer <token>``; the token never appears in a repr or message."""
     if not isinstance(token, str) or not token.strip():
         raise ConfigError(f"{where}: token: give the API token, e.g. token: {{$env: NAME}} (never the value itself)")
+    from okrsync import http
+
     return http.BearerAuth(token.strip())
 
 

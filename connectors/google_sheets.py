@@ -34,7 +34,7 @@ from urllib.parse import quote
 
 import httpx
 
-from okrsync import hookimpl, http, tabular
+from okrsync import http, tabular
 from okrsync.errors import ConfigError, FatalError, RetryableError
 from okrsync.mapping import Table
 
@@ -426,8 +426,3 @@ class _TokenRequest:
             status, headers, data = answer.status_code, dict(answer.headers), answer.content
 
         return _Answer()
-
-
-@hookimpl
-def register_connectors(register):
-    register(GoogleSheetsConnector)

@@ -49,7 +49,7 @@ from urllib.parse import quote
 
 import httpx
 
-from okrsync import hookimpl, http, tabular
+from okrsync import http, tabular
 from okrsync.connector import Rejected, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
@@ -422,8 +422,3 @@ class _MsalHttp:
 
     def close(self) -> None:
         self.client.close()
-
-
-@hookimpl
-def register_connectors(register):
-    register(GraphExcelConnector)

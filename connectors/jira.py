@@ -35,7 +35,7 @@ from typing import Any
 
 import httpx
 
-from okrsync import hookimpl, http
+from okrsync import http
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, MappingError, RetryableError
 
@@ -1007,8 +1007,3 @@ def _element_error(error: dict[str, Any]) -> str:
 
 def _epoch(iso: str) -> float:
     return dt.datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-@hookimpl
-def register_connectors(register):
-    register(JiraConnector)

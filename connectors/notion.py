@@ -52,7 +52,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from okrsync import hookimpl, tabular
+from okrsync import tabular
 from okrsync import transforms as tf
 from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, FatalError, RetryableError
@@ -469,8 +469,3 @@ def _number(value: Any) -> float:
         return tf.parse_number(value)
     except tf.TransformError:
         raise ValueError(f"{value!r} is not a number, and the property is a number property") from None
-
-
-@hookimpl
-def register_connectors(register):
-    register(NotionConnector)

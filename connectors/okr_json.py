@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
-from okrsync import documents, hookimpl, okrjson
+from okrsync import documents, okrjson
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError
@@ -107,8 +107,3 @@ class OkrJsonConnector(Connector):
 
     def fields(self, kind: str) -> set[str] | None:
         return (MODEL_FIELDS[kind] - {"id"}) | {ALL_EXTRAS}
-
-
-@hookimpl
-def register_connectors(register):
-    register(OkrJsonConnector)

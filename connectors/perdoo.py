@@ -25,7 +25,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, Note, ProbeResult, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
@@ -580,8 +579,3 @@ def _type_name(ref: Any) -> str:
     if ref.get("kind") == "LIST":
         return f"[{_type_name(ref.get('ofType'))}]"
     return str(ref.get("name"))
-
-
-@hookimpl
-def register_connectors(register):
-    register(PerdooConnector)

@@ -27,7 +27,6 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from okrsync import hookimpl
 from okrsync.connector import Capabilities, Connector, Cursor, ProbeResult, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
 
@@ -393,8 +392,3 @@ def _now() -> str:
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
-
-
-@hookimpl
-def register_connectors(register):
-    register(QuantiveConnector)

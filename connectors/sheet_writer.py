@@ -24,8 +24,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
 from okrsync import levels, tabular
 from okrsync import transforms as tf
 from okrsync.connector import Record, Rejected, WriteBatch, WriteResult
@@ -33,7 +31,8 @@ from okrsync.errors import FatalError, MappingError
 from okrsync.mapping import MODEL_FIELDS, Table
 from okrsync.model import ENTITY_TYPES, KINDS, REFERENCES
 
-from . import csv_patch, sheet_style, xlsx_patch
+# sheet_style and xlsx_patch (openpyxl) are imported where a workbook is written: a CSV run never needs them
+from . import csv_patch
 
 _DATES = ("start", "due", "end")
 SHEET_PER = {"period": "No period", "team": "No team"}  # sheet_per: the field → the sheet of objectives without one
@@ -142,8 +141,11 @@ def _write(conn, batch: WriteBatch, sheets: list[_Sheet], held: list[str],
         load = batch.in_step.records if stand_ins is not None else None
         if conn.name == "csv" and csv_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
             return result  # only the changed rows rendered, the rest copied (csv_patch)
-        if conn.name == "xlsx" and xlsx_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
-            return result  # the sheet's changed rows rendered, the rest of the package copied (xlsx_patch)
+        if conn.name == "xlsx":
+            from . import xlsx_patch
+
+            if xlsx_patch.patch(conn, sheets[0], plan, records, batch, origin, load):
+                return result  # the sheet's changed rows rendered, the rest of the package copied (xlsx_patch)
         if stand_ins is not None:
             return None
         tables = [(sheets[0], _table_rows(conn, sheets[0], plan, records, origin))]
@@ -289,13 +291,19 @@ def _writable(conn, records: list[Record], sheets: list[_Sheet], origin: dict, r
     return out
 
 
+def _illegal_characters():
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    return ILLEGAL_CHARACTERS_RE
+
+
 def _unwritable(conn, record: Record) -> str | None:
     """Why one of a record's values cannot go in a cell, or None."""
     limit = conn.max_cell
     for name, value in sorted(record.fields.items()):
         if not isinstance(value, str):
             continue
-        if conn.name == "xlsx" and ILLEGAL_CHARACTERS_RE.search(value):
+        if conn.name == "xlsx" and _illegal_characters().search(value):
             return f"{record.kind.replace('_', ' ')} {record.external_id}, {name}: holds a control character an xlsx cell cannot"
         if limit and len(value) > limit:
             return (f"{record.kind.replace('_', ' ')} {record.external_id}, {name}: {len(value):,} characters, "
@@ -454,6 +462,8 @@ def _cell(conn, name: str | None, value: Any) -> Any:
 def save_files(conn, tables: list[tuple[_Sheet, list[list]]]) -> None:
     """The file connectors' ``save_tables``: each table replaces its file (or sheet) atomically."""
     if conn.name == "xlsx":
+        from . import sheet_style
+
         sheets = {(s.sheet or _first_sheet(s.path)): (rows[0], rows[1:]) for s, rows in tables}
         if conn.path.exists() and not getattr(conn, "sheet_per", None):  # sheet_per: every sheet is okrsync's
             others = [n for n in tabular.list_sheets(conn.path) if n not in sheets]

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from okrsync import hookimpl, tabular
+from okrsync import tabular
 from okrsync.connector import Rejected
 from okrsync.errors import ConfigError, RetryableError
 
@@ -363,8 +363,3 @@ def _value(v: Any) -> Any:
 def _slices(items: list, size: int = MAX_ROWS) -> Iterator[list]:
     for i in range(0, len(items), size):
         yield items[i:i + size]
-
-
-@hookimpl
-def register_connectors(register):
-    register(SmartsheetConnector)

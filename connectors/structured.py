@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from okrsync import documents, hookimpl, unparsed
+from okrsync import documents, unparsed
 from okrsync import transforms as tf
 from okrsync.config import check_options
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
@@ -531,9 +531,3 @@ class YamlConnector(StructuredConnector):
     name = "yaml"
     description = "YAML files of any shape, read through a mapping (safe loader, read-only)"
     formats = ("yaml",)
-
-
-@hookimpl
-def register_connectors(register):
-    register(JsonConnector)
-    register(YamlConnector)

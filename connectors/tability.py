@@ -31,7 +31,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from okrsync import hookimpl, http
+from okrsync import http
 from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import ConfigError, FatalError, RetryableError
@@ -403,8 +403,3 @@ def _iso(value: Any) -> str | None:
 
 def _day(value: Any) -> str | None:
     return value[:10] if isinstance(value, str) and len(value) >= 10 else None
-
-
-@hookimpl
-def register_connectors(register):
-    register(TabilityConnector)

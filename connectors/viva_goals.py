@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from okrsync import hookimpl
 from okrsync import transforms as tf
 from okrsync.connector import Capabilities, Connector, Cursor, Note, Record, Rejected, WriteBatch, WriteResult
 from okrsync.errors import FatalError, MappingError
@@ -498,8 +497,3 @@ def _first_name(teams: Any) -> str | None:
     if isinstance(teams, list) and teams and isinstance(teams[0], dict):
         return teams[0].get("Name")
     return None
-
-
-@hookimpl
-def register_connectors(register):
-    register(VivaGoalsConnector)

@@ -49,7 +49,7 @@ class Env:
     new_store: bool = False  # --new-store: an empty store even where signs say one was (storefile)
 
     def config(self) -> config_mod.Config:
-        return config_mod.load(self.config_path, {n: i.cls for n, i in plugins.connectors().items()})
+        return config_mod.load(self.config_path, plugins.classes())
 
     def store(self, cfg: config_mod.Config | None = None) -> Store:
         return Store((cfg or self.config()).store, new=self.new_store)
@@ -407,7 +407,7 @@ def _run(env: Env, command: str, names, dry_run: bool, strict: bool, *, pull: bo
             store = Store(None)
         else:
             store = env.store(cfg)
-        hub = obs.closing(Hub(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, strict=strict,
+        hub = obs.closing(Hub(cfg, store, plugins.classes(), strict=strict,
                               allow_mass_delete=allow_mass_delete))
         hub.every_change = env.as_json  # --json lists every change: a large first import holds them all
         selected = ordered(names or cfg.endpoints, cfg.sync.get("order"))
@@ -672,7 +672,7 @@ def _migrate(obs: runs.RunObserver, env: Env, source, target, users_map, dry_run
         # cron, a pipe, CI: nobody can answer "Go ahead?", so copying without --yes would be a guess
         raise click.UsageError("migrate writes every OKR to --to and asks first, but standard input is not a "
                                "terminal: pass --yes to go ahead (or --dry-run to see the plan)")
-    hub = obs.closing(Hub(cfg, env.store(cfg), {n: i.cls for n, i in plugins.connectors().items()}))
+    hub = obs.closing(Hub(cfg, env.store(cfg), plugins.classes()))
 
     def go_ahead(the_plan) -> bool:
         if env.as_json:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -282,7 +282,7 @@ class Config:
 
 
 def load(path: str | os.PathLike | None = None,
-         connector_names: set[str] | dict[str, type[Connector]] | None = None) -> Config:
+         connector_names: set[str] | Mapping[str, type[Connector]] | None = None) -> Config:
     """Load and check a config file. ``connector_names`` lets it reject unknown types; given
     as {name: connector class}, unknown options too (``endpoint_problems``)."""
     path = Path(path or os.environ.get("OKRSYNC_CONFIG") or DEFAULT_PATH)
@@ -305,7 +305,7 @@ def load(path: str | os.PathLike | None = None,
 
 
 def _endpoint(path: Path, endpoints_raw: dict[str, Any], name: str,
-              connector_names: set[str] | dict[str, type[Connector]] | None) -> Endpoint:
+              connector_names: set[str] | Mapping[str, type[Connector]] | None) -> Endpoint:
     """One endpoint's section, checked: a mapping, a known connector type, known options."""
     loc = where(path, endpoints_raw, name)
     section = endpoints_raw[name]
@@ -319,7 +319,7 @@ def _endpoint(path: Path, endpoints_raw: dict[str, Any], name: str,
     if connector_names is not None and type_ not in connector_names:
         raise ConfigError(f"{where(path, section, 'type')}: unknown connector type {type_!r}"
                           + did_you_mean(type_, sorted(connector_names), "installed:"))
-    if isinstance(connector_names, dict):
+    if isinstance(connector_names, Mapping):
         problems = endpoint_problems(connector_names[type_], section, f"{path}: endpoints.{name}")
         if problems:
             raise ConfigError("\n".join(problems))

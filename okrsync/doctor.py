@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 import click
-import httpx
 from rich.table import Table
 from rich.text import Text
 
@@ -176,6 +175,8 @@ def _advice(error: BaseException, hints: dict[Any, str]) -> tuple[str, str]:
 
 def _call(report: Report, target: str, check: str, hints: dict[Any, str], fn: Callable[[], Any]) -> Any:
     """Run one probe request; on failure add a failed check and return None."""
+    import httpx  # here, not with the module: the CLI imports this one for every command
+
     try:
         return fn()
     except OkrsyncError as e:
@@ -188,6 +189,8 @@ def _call(report: Report, target: str, check: str, hints: dict[Any, str], fn: Ca
 
 def _quick(conn: Any) -> None:
     """One attempt, short timeouts, no pacing: a doctor must answer in seconds."""
+    import httpx
+
     api = conn.api
     api.attempts = 1
     api.pacer.interval = 0.0
@@ -281,7 +284,7 @@ def diagnose(config_path: str | None, only: tuple[str, ...] = (), offline: bool 
     if isinstance(raw, dict) and raw.get("notify"):
         _, missing = check_credentials(report, "notify", raw["notify"], path.parent)
         missing_env |= missing
-    classes = {n: i.cls for n, i in plugins.connectors().items()}
+    classes = plugins.classes()
     with _placeholders(missing_env):
         try:
             cfg = config_mod.load(path, set(classes))
@@ -311,7 +314,7 @@ def diagnose(config_path: str | None, only: tuple[str, ...] = (), offline: bool 
     return report
 
 
-def _unknown_options(report: Report, cfg: config_mod.Config, classes: dict[str, Any], only: tuple[str, ...]) -> set[str]:
+def _unknown_options(report: Report, cfg: config_mod.Config, classes: Mapping[str, Any], only: tuple[str, ...]) -> set[str]:
     """Every endpoint key its connector does not declare, each a failed check (a run stops
     at the first); returns the endpoints that have any."""
     bad = set()
@@ -331,7 +334,7 @@ def _unknown_options(report: Report, cfg: config_mod.Config, classes: dict[str, 
 
 
 def _endpoint(report: Report, cfg: config_mod.Config, name: str, endpoint: config_mod.Endpoint,
-              classes: dict[str, Any], creds_ok: bool, offline: bool) -> None:
+              classes: Mapping[str, Any], creds_ok: bool, offline: bool) -> None:
     try:
         conn = classes[endpoint.type](name, endpoint.options, Context(base_dir=cfg.base_dir))
     except (ConfigError, MappingError) as e:
@@ -394,6 +397,8 @@ def _notify(report: Report, cfg: config_mod.Config) -> None:
                    bad_config=True)
         return
     if settings is not None:
+        import httpx
+
         report.add("notify", "config", "ok", f"webhook to {httpx.URL(settings['url']).host} on "
                    f"{', '.join(settings['on'])}")
 

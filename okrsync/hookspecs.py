@@ -18,7 +18,9 @@ hookimpl = pluggy.HookimplMarker("okrsync")
 
 @hookspec
 def register_connectors(register: Callable[..., None]) -> None:
-    """Register connector classes by calling ``register(ConnectorClass)``.
+    """Register connector classes by calling ``register(ConnectorClass)``, or by name and
+    place, ``register("name", "package.module:ConnectorClass")``: then the module is imported
+    only when the connector is first used (a run imports only its endpoints' connectors).
 
     Called once, when the plugin manager first loads. ``ConnectorClass`` is a subclass of
     ``okrsync.Connector`` whose ``name`` is unique across all installed plugins: a second

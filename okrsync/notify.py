@@ -20,16 +20,16 @@ from __future__ import annotations
 
 import difflib
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
-
-from . import http
 from .config import Config, LineDict, resolve_secrets, where
 from .errors import ConfigError
 from .hookspecs import hookimpl
 from .logs import LOG, REDACTOR
 from .runs import STATUSES
+
+if TYPE_CHECKING:  # httpx and okrsync.http are imported where a webhook is configured, not with every command
+    import httpx
 
 DEFAULT_ON = ("failure", "bad-config", "guard")
 KEYS = ("url", "on", "headers", "timeout")
@@ -61,6 +61,8 @@ def webhook_settings(config: Config) -> dict[str, Any] | None:
     url = resolved.get("url")
     if not isinstance(url, str) or not url:
         raise ConfigError(f"{where(path, notify, 'webhook')}: needs url: (https://…)")
+    from . import http
+
     url = http.check_url(url, where(path, section, "url"))
     on = resolved.get("on", list(DEFAULT_ON))
     if isinstance(on, str):
@@ -98,6 +100,10 @@ def _on_key(section: dict) -> dict:
 
 def send(settings: dict[str, Any], summary: dict[str, Any], transport: httpx.BaseTransport | None = None) -> int:
     """POST the (redacted) summary; the HTTP status. Raises on a network error or non-2xx."""
+    import httpx
+
+    from . import http
+
     body = json.dumps(REDACTOR.deep(summary), ensure_ascii=False, default=str).encode()
     headers = {"User-Agent": http.USER_AGENT, "Content-Type": "application/json", **settings["headers"]}
     with httpx.Client(timeout=httpx.Timeout(settings["timeout"]), transport=transport,
@@ -120,6 +126,8 @@ def run_finished(summary: dict[str, Any], config: Config | None) -> None:
         return
     if settings is None or summary.get("status") not in settings["on"]:
         return
+    import httpx
+
     host = httpx.URL(settings["url"]).host
     try:
         status = send(settings, summary)

@@ -2,16 +2,21 @@
 
 Nothing loads at import time: ``get_plugin_manager()`` builds the manager on first call.
 ``OKRSYNC_LOAD_PLUGINS=a,b`` limits the installed (entry-point) plugins to those names; an
-empty value loads none. Built-in connectors always load.
+empty value loads none. Built-in connectors always load. A connector registered by name
+and place (``register("csv", "okrsync.connectors.spreadsheet:CsvConnector")``, as the
+built-ins are) is imported only when its class is first asked for (``classes()``).
 """
 
 from __future__ import annotations
 
+import functools
 import importlib
 import importlib.metadata
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 import pluggy
 
@@ -20,22 +25,7 @@ from .connector import Connector
 from .errors import OkrsyncError
 
 DEFAULT_PLUGINS = (
-    "okrsync.connectors.spreadsheet",
-    "okrsync.connectors.jira",
-    "okrsync.connectors.tability",
-    "okrsync.connectors.viva_goals",
-    "okrsync.connectors.google_sheets",
-    "okrsync.connectors.clickup",
-    "okrsync.connectors.perdoo",
-    "okrsync.connectors.quantive",
-    "okrsync.connectors.asana",
-    "okrsync.connectors.structured",  # json, yaml (read through a mapping)
-    "okrsync.connectors.okr_json",
-
-    "okrsync.connectors.smartsheet",
-    "okrsync.connectors.notion",
-    "okrsync.connectors.airtable",
-    "okrsync.connectors.graph_excel",
+    "okrsync.connectors",  # the built-in connectors, registered by name: each loads when first used
     "okrsync.notify",  # the webhook notifier (run_finished), not a connector
 )
 
@@ -46,9 +36,49 @@ class StartupError(OkrsyncError):
 
 @dataclass(frozen=True)
 class ConnectorInfo:
-    cls: type[Connector]
+    ref: type[Connector] | str  # the class, or where it is ("package.module:Class"), loaded on first use
     plugin: str  # module or distribution that registered it
     source: str  # "built-in" or "entry point (dist version)"
+    name: str = ""
+
+    @property
+    def cls(self) -> type[Connector]:
+        """The connector class (its module imported now if it was registered by where it is)."""
+        return self.ref if isinstance(self.ref, type) else _load(self.ref, self.name, self.plugin)
+
+
+@functools.cache
+def _load(ref: str, name: str, plugin: str) -> type[Connector]:
+    module, _, attr = ref.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as e:
+        raise StartupError(f"plugin {plugin!r} registered connector {name!r} as {ref!r}, which does not load: {e}") from e
+    if not _named_connector(cls) or cls.name != name:
+        raise StartupError(f"plugin {plugin!r} registered connector {name!r} as {ref!r}, which is "
+                           f"{'connector ' + repr(cls.name) if _named_connector(cls) else 'not a named okrsync.Connector subclass'}")
+    return cls
+
+
+def _named_connector(cls: Any) -> bool:
+    return isinstance(cls, type) and issubclass(cls, Connector) and bool(getattr(cls, "name", None))
+
+
+class Classes(Mapping[str, type[Connector]]):
+    """Connector name → class, each class loaded when it is first looked up: a run imports
+    only the connectors its endpoints use (``classes()``)."""
+
+    def __init__(self, found: dict[str, ConnectorInfo]):
+        self._found = found
+
+    def __getitem__(self, name: str) -> type[Connector]:
+        return self._found[name].cls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._found)
+
+    def __len__(self) -> int:
+        return len(self._found)
 
 
 def new_plugin_manager(*, builtins: tuple[str, ...] = DEFAULT_PLUGINS, entry_points: bool = True) -> pluggy.PluginManager:
@@ -76,8 +106,14 @@ def get_plugin_manager() -> pluggy.PluginManager:
     return new_plugin_manager()
 
 
+def classes(pm: pluggy.PluginManager | None = None) -> Classes:
+    """Every registered connector's class by name, loaded as it is looked up (``Classes``)."""
+    return Classes(connectors(pm))
+
+
 def connectors(pm: pluggy.PluginManager | None = None) -> dict[str, ConnectorInfo]:
-    """Every registered connector by name; duplicate names are a StartupError."""
+    """Every registered connector by name; duplicate names are a StartupError. A class
+    registered by where it is (``register(name, "module:Class")``) is not imported here."""
     pm = pm or get_plugin_manager()
     dists = {id(plugin): dist for plugin, dist in pm.list_plugin_distinfo()}
     found: dict[str, ConnectorInfo] = {}
@@ -86,13 +122,20 @@ def connectors(pm: pluggy.PluginManager | None = None) -> dict[str, ConnectorInf
         dist = dists.get(id(impl.plugin))
         source = f"entry point ({dist.project_name} {dist.version})" if dist else "built-in"
 
-        def register(cls: type[Connector], _plugin=plugin_name, _source=source) -> None:
-            if not (isinstance(cls, type) and issubclass(cls, Connector) and getattr(cls, "name", None)):
-                raise StartupError(f"plugin {_plugin!r} registered {cls!r}, which is not a named okrsync.Connector subclass")
-            if cls.name in found:
-                raise StartupError(f"two plugins register a connector named {cls.name!r}: "
-                                   f"{found[cls.name].plugin} and {_plugin}; uninstall one or set OKRSYNC_LOAD_PLUGINS")
-            found[cls.name] = ConnectorInfo(cls, _plugin, _source)
+        def register(connector: type[Connector] | str, ref: str | None = None, _plugin=plugin_name, _source=source) -> None:
+            if ref is not None:  # register(name, "module:Class"): loaded on first use
+                name = connector
+                if not (isinstance(name, str) and name and isinstance(ref, str) and ":" in ref):
+                    raise StartupError(f"plugin {_plugin!r} registered {name!r} as {ref!r}; "
+                                       "register a class, or a name and \"package.module:Class\"")
+            elif _named_connector(connector):
+                name, ref = connector.name, connector
+            else:
+                raise StartupError(f"plugin {_plugin!r} registered {connector!r}, which is not a named okrsync.Connector subclass")
+            if name in found:
+                raise StartupError(f"two plugins register a connector named {name!r}: "
+                                   f"{found[name].plugin} and {_plugin}; uninstall one or set OKRSYNC_LOAD_PLUGINS")
+            found[name] = ConnectorInfo(ref, _plugin, _source, name)
 
         impl.function(register=register)
     return dict(sorted(found.items()))

@@ -27,7 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -205,7 +205,7 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "…'"
 
 
-def run(cfg: Any, store: Any, classes: dict[str, type[Connector]], name: str) -> list[ProbeResult]:
+def run(cfg: Any, store: Any, classes: Mapping[str, type[Connector]], name: str) -> list[ProbeResult]:
     """Probe endpoint ``name``: leftovers of a killed probe first, then the connector's probe,
     then whatever is still tracked is deleted (also on Ctrl-C); the rows are stored."""
     endpoint = cfg.endpoint(name)
@@ -293,7 +293,7 @@ def command(env: Any, name: str) -> None:
     store = env.store(cfg)
     with StoreLock(cfg.store, "doctor --probe") as lock:
         lock.acquire()
-        rows = run(cfg, store, {n: i.cls for n, i in plugins.connectors().items()}, name)
+        rows = run(cfg, store, plugins.classes(), name)
     code = 1 if any(r.verdict == CONTRADICTED for r in rows) else 0
     if env.as_json:
         env.emit(REDACTOR.deep({"endpoint": name, "exit_code": code, "results": [asdict(r) for r in rows]}))

@@ -59,19 +59,12 @@ import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import openpyxl
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Font
-from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
-from openpyxl.utils.datetime import (
-    CALENDAR_MAC_1904,
-    CALENDAR_WINDOWS_1900,
-    from_excel,
-    from_ISO8601,
-)
-from openpyxl.utils.exceptions import IllegalCharacterError
+# openpyxl is imported where a workbook is read or written, not with this module: a run on
+# CSV files never needs it (its import was ~70 ms of every command)
+if TYPE_CHECKING:
+    from openpyxl.styles import Font
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
@@ -317,6 +310,8 @@ def _trim_keep(cells: list) -> bool:
 
 
 def _open_workbook(path):
+    import openpyxl
+
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
@@ -364,6 +359,8 @@ class _LeanBook:
         names = set(zf.namelist())
         self.sheets = {name: part for name, kind, part in found
                        if part in names and "chartsheet" not in kind}
+        from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
+
         pr = book.find(_M + "workbookPr")
         flag = None if pr is None else pr.get("date1904")  # openpyxl's Bool rules
         self.epoch = (CALENDAR_WINDOWS_1900 if flag in (None, "", "false", "f", "0")
@@ -380,6 +377,8 @@ class _LeanBook:
 
     def date_styles(self) -> tuple[set[str], set[str]]:
         """Style indexes (spelled as in ``s="3"``) with date / timedelta formats."""
+        from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format, is_timedelta_format
+
         dates, deltas = set(), set()
         if "styles" in self.parts:
             styles = ET.fromstring(self.zf.read(self.parts["styles"]))
@@ -541,6 +540,8 @@ def _cell_value(c, shared: list[str], dates: set[str], deltas: set[str], epoch):
     if kind == "b":
         return bool(int(value))
     if kind == "d":
+        from openpyxl.utils.datetime import from_ISO8601
+
         return from_ISO8601(value)
     return value  # "str" (formula text) and "e" (error code) stay text
 
@@ -560,6 +561,8 @@ def _number(text: str, style: str, dates: set[str], deltas: set[str], epoch):
 def _from_excel(value: float, epoch: dt.datetime, timedelta: bool):
     """openpyxl's serial → date, once per distinct serial: a sheet's dates repeat row after
     row (an objective's due date on each of its KRs), and the results are immutable."""
+    from openpyxl.utils.datetime import from_excel
+
     return from_excel(value, epoch, timedelta=timedelta)
 
 
@@ -641,6 +644,8 @@ def write_xlsx(path, sheets: dict[str, tuple[list[str], Iterable[list]]], styles
     file = os.fspath(path)
     if not sheets:
         raise TableError(file, "a workbook needs at least one sheet")
+    import openpyxl
+
     wb = openpyxl.Workbook(write_only=True)
     try:
         _fill_workbook(file, wb, sheets, styles or {})
@@ -652,6 +657,8 @@ def write_xlsx(path, sheets: dict[str, tuple[list[str], Iterable[list]]], styles
 
 
 def _fill_workbook(file: str, wb, sheets, styles: dict) -> None:
+    from openpyxl.styles import Font
+
     bold = Font(bold=True)
     for title, (header, rows) in sheets.items():
         try:
@@ -691,14 +698,22 @@ def _append(file: str, ws, number: int, row: list, font: Font | None = None, sty
         cells = [_xlsx_value(v) for v in row]
         if style is not None:
             cells = style.cells(ws, number, cells)
-        elif font is not None:
+        elif font is not None:  # the header row
+            from openpyxl.cell import WriteOnlyCell
+
             cells = [WriteOnlyCell(ws, value=v) for v in cells]
             for cell in cells:
                 cell.font = font
         ws.append(cells)
-    except (ValueError, TypeError, IllegalCharacterError) as exc:
+    except (ValueError, TypeError, _illegal_character()) as exc:  # the tuple is made only on an error
         raise TableError(file, str(exc) or type(exc).__name__,
                          sheet=ws.title, row=number) from exc
+
+
+def _illegal_character() -> type[Exception]:
+    from openpyxl.utils.exceptions import IllegalCharacterError
+
+    return IllegalCharacterError
 
 
 def write_table(path, header: list[str], rows: Iterable[list]) -> None:

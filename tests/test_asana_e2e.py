@@ -45,7 +45,7 @@ def make_hub(tmp_path, emu, *, fast_retries=False, **asana):
         "asana": {"type": "asana", "url": emu.url + "/api/1.0", "workspace": emu.workspace, "token": TOKEN,
                   "rate": 1000, "timeout": 1, "attempts": 4, **asana},
     }, {"order": ["sheet", "asana"]})
-    classes = {n: i.cls for n, i in plugins.connectors().items()}
+    classes = plugins.classes()
     hub = Hub(cfg, Store(tmp_path / "okrsync.db"), classes)
     if fast_retries:  # back-off and Retry-After waits cut short; the order of events is the same
         hub.connector("asana").api.sleep = lambda seconds: time.sleep(min(seconds, 0.02))

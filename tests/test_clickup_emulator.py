@@ -130,7 +130,7 @@ def hub_for(tmp_path: Path, emu: ClickUpEmulator, **options) -> Hub:
           "timeout": 1, "concurrency": 3, **options}
     cfg = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv"}, "cu": cu},
                     {"order": ["sheet", "cu"], "conflicts": {"prefer": "sheet"}})
-    return Hub(cfg, Store(tmp_path / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
+    return Hub(cfg, Store(tmp_path / "okrsync.db"), plugins.classes())
 
 
 def sync(hub: Hub, **kw):

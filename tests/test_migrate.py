@@ -94,7 +94,7 @@ def test_verification_flags_what_the_target_changed_and_the_source_did_not(proje
     kr = next(i for i in jira.issues.values() if i["fields"]["issuetype"]["name"] == "Key Result")
     jira.edit(kr["id"], {"Target value": 1.0})
     cfg = config.load(project / "okrsync.yaml")
-    hub = Hub(cfg, Store(cfg.store), {n: i.cls for n, i in plugins.connectors().items()})
+    hub = Hub(cfg, Store(cfg.store), plugins.classes())
     check = migrate.verify(hub, "jira")
     assert not check.ok and [(d["field"], d["target"]) for d in check.differences] == [("target", 1.0)]
 

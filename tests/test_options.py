@@ -21,7 +21,7 @@ REAL = Path(__file__).parent / "fixtures" / "real" / "flat_kr_rows_percent_words
 
 
 def classes():
-    return {n: i.cls for n, i in plugins.connectors().items()}
+    return plugins.classes()
 
 
 @pytest.fixture

@@ -105,7 +105,7 @@ def test_the_token_never_shows_in_output_store_log_reports_or_exceptions(name, t
         # an exception raised in-process: message, repr, traceback and its causes
         hub = Hub(Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
                                        name: endpoint_options(vendor, emu, attempts=1)}, {}), store,
-                  {n: i.cls for n, i in plugins.connectors().items()})
+                  plugins.classes())
         with pytest.raises(OkrsyncError) as caught:
             sync(hub)
         error = caught.value
@@ -149,7 +149,7 @@ def test_no_text_becomes_a_formula_in_csv_xlsx_or_google_sheets(tmp_path):
             "board": {"type": "csv", "path": "board.csv", "layout": "hierarchical"},
             "book": {"type": "xlsx", "path": "book.xlsx", "layout": "flat"},
             "gs": endpoint_options(vendor, emu)}, {"order": ["sheet", "board", "book", "gs"]})
-        hub = Hub(cfg, Store(tmp_path / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
+        hub = Hub(cfg, Store(tmp_path / "okrsync.db"), plugins.classes())
         sync(hub)
         krs = {f["title"] for _, k, f in hub.store.entities("key_result")}
         assert set(EVIL) <= krs, "the sheet's text was not read as it is"

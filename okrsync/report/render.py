@@ -12,9 +12,7 @@ import dataclasses
 import datetime as dt
 import json
 import re
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from ..names import Names
 from . import catalogue, scoring
@@ -22,6 +20,9 @@ from .catalogue import FIELDS, Tool
 from .fit import ToolFit
 from .profile import CRITERIA, Client
 from .scoring import Flip, Score
+
+if TYPE_CHECKING:  # jinja2 is imported when a report is rendered, not with every command
+    import jinja2
 
 FORMATS = ("html", "md", "json")
 
@@ -107,6 +108,8 @@ def render(data: dict[str, Any], fmt: str, debug: bool = False) -> str:
     planning-sheet``); its canonical id only with ``debug`` (JSON has it as ``id``)."""
     if fmt == "json":
         return json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"
+    import jinja2
+
     name = f"{data['report']}.{fmt}"
     try:
         template = _env().get_template(name)
@@ -156,6 +159,8 @@ def evidence(coverage: float) -> str:
 
 
 def _env() -> jinja2.Environment:
+    import jinja2
+
     env = jinja2.Environment(loader=jinja2.PackageLoader("okrsync.report", "templates"),
                              autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
                              trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)

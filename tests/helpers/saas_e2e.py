@@ -25,7 +25,7 @@ def make_hub(tmp_path, name: str, options: dict):
     cfg = Config.of(tmp_path, {"sheet": {"type": "csv", "path": str(sheet), "layout": "flat"},
                                name: {"type": name, "rate": 1000, "timeout": 1, "attempts": 4, **options}},
                     {"order": ["sheet", name]})
-    hub = Hub(cfg, Store(None), {n: i.cls for n, i in plugins.connectors().items()})
+    hub = Hub(cfg, Store(None), plugins.classes())
     hub.connector(name).api.sleep = lambda s: None
     return hub, sheet
 

@@ -252,7 +252,7 @@ def make_hub(tmp_path: Path, vendor: Vendor, emu, *, sleeps: list | None = None,
     order = ["sheet", vendor.name] if vendor.direction == "push" else [vendor.name, "sheet"]
     cfg = Config.of(tmp_path, {"sheet": {"type": "csv", "path": "okrs.csv", "layout": "flat"},
                                vendor.name: endpoint_options(vendor, emu, **extra)}, {"order": order})
-    hub = Hub(cfg, store or Store(tmp_path / "okrsync.db"), {n: i.cls for n, i in plugins.connectors().items()})
+    hub = Hub(cfg, store or Store(tmp_path / "okrsync.db"), plugins.classes())
     api = hub.connector(vendor.name).api
     api.sleep = sleeps.append if sleeps is not None else (lambda s: None)  # retry waits
     api.pacer.sleep = lambda s: None
