@@ -404,9 +404,12 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tu
 
 # SQLite's page cache per connection, in KiB (its default: 2,000). Entity ids are random, so
 # a large import writes its indexes at random pages; with the default, pages already written
-# are evicted and read back many times over (a 50,000-KR first import: ~0.3 s of its write).
-# The cache takes memory only as pages are used.
+# are evicted and read back over and over. The cache takes memory only as pages are used.
 CACHE_KIB = 32_768
+# A new store's page size (SQLite's default: 4,096). A record's JSON is ~0.5 KB and a store
+# holds tens of thousands: bigger pages mean fewer page splits and a shallower tree (a
+# 50,000-KR first import ~5 % faster, its store 2 % smaller). An existing store keeps its own.
+PAGE_BYTES = 16_384
 
 
 class Store:
@@ -429,6 +432,7 @@ class Store:
                 fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o600)
                 os.close(fd)
                 self.db = sqlite_utils.Database(self.path)
+                self.db.execute(f"PRAGMA page_size = {PAGE_BYTES}")  # before WAL: a new file takes it, others ignore it
                 self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 5000")

@@ -677,3 +677,20 @@ def test_new_ids_are_random_unique_and_never_shared_with_a_forked_child():
     os.waitpid(pid, 0)
     theirs = os.read(read, 100).decode()
     assert theirs.startswith("obj_") and theirs[4:] != new_id("objective")[4:]
+
+
+def test_a_new_store_takes_bigger_pages_and_an_existing_one_keeps_its_own(tmp_path):
+    from okrsync.store import PAGE_BYTES
+
+    new = Store(tmp_path / "new.db")
+    assert new.db.execute("PRAGMA page_size").fetchone()[0] == PAGE_BYTES
+    new.close()
+    old = sqlite3.connect(tmp_path / "old.db")  # a store made before: SQLite's default pages
+    old.execute("PRAGMA page_size = 4096")
+    old.execute("PRAGMA journal_mode = wal")
+    old.close()
+    store = Store(tmp_path / "old.db")
+    run = store.begin_run("pull")
+    store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"})])
+    assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
+    assert store.get("obj_1")[1]["title"] == "A"
