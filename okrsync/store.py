@@ -601,13 +601,20 @@ class Store:
 
     @contextmanager
     def _bulk_load(self, *tables: str) -> Iterator[None]:
-        """Inside a transaction: the secondary indexes of those ``tables`` that are empty (a
-        first import's) dropped, and built again once the rows are in.
+        """``drop_indexes`` of ``tables``, then ``restore_indexes`` once the rows are in."""
+        saved = self.drop_indexes(*tables)
+        yield
+        self.restore_indexes(saved)
+
+    def drop_indexes(self, *tables: str) -> list[tuple[str, str]]:
+        """Inside a transaction, before a bulk load: the secondary indexes of those ``tables``
+        that are empty (a first import's), dropped; returned for ``restore_indexes``.
 
         An index built in one pass over its sorted keys costs less than 60,000 inserts at
         random places of it (the ids are random). The indexes are the same afterwards, a
         UNIQUE one refusing duplicates then; DDL is transactional, so a failure in between
-        rolls back to the indexes as they were."""
+        rolls back to the indexes as they were. Meanwhile a query may only look rows up by
+        their primary key (others scan the table)."""
         saved: list[tuple[str, str]] = []
         for table in tables:
             if self.db.execute(f"SELECT 1 FROM [{table}] LIMIT 1").fetchone() is None:
@@ -615,7 +622,10 @@ class Store:
                                          "AND sql IS NOT NULL ORDER BY rowid", [table]).fetchall()
         for name, _ in saved:
             self.db.execute(f"DROP INDEX [{name}]")
-        yield
+        return saved
+
+    def restore_indexes(self, saved: list[tuple[str, str]]) -> None:
+        """The indexes ``drop_indexes`` dropped, built again."""
         for _, sql in saved:
             self.db.execute(sql)
 

@@ -118,6 +118,9 @@ class _Chunked:
     changes: int = 0  # of plan.changes, written (those still there: the first LISTED, for the printout)
     conflicts: int = 0  # of plan.conflicts, written
     touched: dict[str, None] = field(default_factory=dict)  # KRs whose check-ins settle once, at the end
+    # the store's indexes dropped from the first chunk to the last (Store.drop_indexes): each
+    # chunk after the first would otherwise insert into them at random places
+    indexes: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _ExternalIds:
@@ -691,6 +694,7 @@ class Hub:
             krs = None
             if chunked is not None and chunked.on and chunked.written:
                 self._write_chunk(plan, chunked)
+                self.store.restore_indexes(chunked.indexes)  # before anything asks them
                 krs = chunked.touched
             else:
                 self._write_changes(plan, run_id)
@@ -706,6 +710,8 @@ class Hub:
         every change but the first ``LISTED`` of the plan (counted in ``released``)."""
         part = Plan(plan.endpoint, "pull", changes=plan.changes[chunked.changes:], conflicts=plan.conflicts[chunked.conflicts:],
                     links=plan.links, keys=plan.keys, counters=plan.counters)
+        if not chunked.written:
+            chunked.indexes = self.store.drop_indexes("entities", "changes", "links")
         self._write_changes(part, chunked.run_id)
         checkins.touched(self.store, part.changes, chunked.touched)
         keep = len(part.changes) if self.every_change else max(0, LISTED - chunked.changes)
