@@ -36,7 +36,7 @@ import hashlib
 import json
 import operator
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,18 +165,27 @@ class Prints:
         self._ident_of = operator.itemgetter(*objective_columns) if len(objective_columns) > 1 else \
             (lambda cells: tuple(cells[i] for i in objective_columns))
 
-    def feed(self, row, state) -> Iterator:
-        """One raw row: it joins the current block, or closes it and starts the next."""
+    def feed(self, row, state) -> Iterable:
+        """One raw row: it joins the current block, or closes it and starts the next. What it
+        gives (mapping's items) must be read to its end before the next row is fed.
+
+        Not a generator: most rows only join their block, and a generator per row showed on
+        50,000-row reads."""
         if not self.usable:
-            yield from self.map_row(self._table, row, state)
-            return
+            return self.map_row(self._table, row, state)
         cells, columns = row.cells, self._columns
         # the objective cells in one C call where the row is long enough (nearly every row)
         ident = self._ident_of(cells) if len(cells) > self._last_column else \
             tuple(cells[i] if i < len(cells) else None for i in columns)
         if ident != self._ident and any(c not in (None, "") for c in ident):
-            yield from self.close(state)
-            self._ident = ident
+            return self._next_block(row, ident, state)
+        self._rows.append(row)
+        return ()
+
+    def _next_block(self, row, ident: tuple, state) -> Iterator:
+        """Close the current block (its items), then start the next with ``row``."""
+        yield from self.close(state)
+        self._ident = ident
         self._rows.append(row)
 
     def close(self, state) -> Iterator:

@@ -1048,8 +1048,8 @@ class _ReadState:
         for ref, target in REFERENCES.get(record.kind, {}).items():
             value = record.fields.get(ref)
             # yielded: read (every record read is in ``seen``) and not waiting itself
-            if value is not None and target != "*" and ((target, value) not in self.seen or (target, value) in self.held):
-                return target, value
+            if value is not None and target != "*" and ((key := (target, value)) not in self.seen or key in self.held):
+                return key
         return None
 
     def flush(self) -> Iterator[Record]:

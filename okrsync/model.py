@@ -226,12 +226,16 @@ def as_fields(kind: str, fields: dict[str, Any], extra: dict[str, dict[str, Any]
     same keys in the same order, without reading them back from the entity: a reader that
     made the entity only to check it (``problems``) builds its record from the dict it has.
     ``fields`` holds only the model's own fields of ``kind``."""
-    blank, left_out = _blank(kind)
+    blank, left_out, dates = _blank(kind)
     out = {**blank, **fields}
-    if not _AS_IS.issuperset(map(type, fields.values())):  # one C-level scan; dates mostly
-        for name, value in fields.items():
-            if value.__class__ not in _AS_IS:
-                out[name] = _json_ready(value)
+    if not _AS_IS.issuperset(map(type, fields.values())):  # one C-level scan
+        for name in dates:  # what it finds is a date nearly always: those fields first
+            if (value := out[name]).__class__ is dt.date:
+                out[name] = iso_date(value)
+        if not _AS_IS.issuperset(map(type, out.values())):
+            for name, value in fields.items():
+                if value.__class__ not in _AS_IS:
+                    out[name] = _json_ready(value)
     for name in left_out:
         if out[name] is None:
             del out[name]
@@ -242,13 +246,14 @@ def as_fields(kind: str, fields: dict[str, Any], extra: dict[str, dict[str, Any]
 
 
 @functools.cache
-def _blank(kind: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+def _blank(kind: str) -> tuple[dict[str, Any], tuple[str, ...], tuple[str, ...]]:
     """({field: its default, None if it has none} in class order, but id and extra; the fields
-    left out when empty) of a kind, for ``as_fields``."""
+    left out when empty; the fields that hold dates) of a kind, for ``as_fields``."""
     found = [f for f in dataclasses.fields(ENTITY_TYPES[kind]) if f.name != "id"]
     assert found[-1].name == "extra", "as_fields puts extra's keys last"
     blank = {f.name: None if f.default is dataclasses.MISSING else f.default for f in found[:-1]}
-    return blank, tuple(n for n in blank if n in _LEFT_OUT_WHEN_EMPTY)
+    dates = tuple(f.name for f in found if "date" in str(f.type))
+    return blank, tuple(n for n in blank if n in _LEFT_OUT_WHEN_EMPTY), dates
 
 
 def _json_ready(value: Any) -> Any:

@@ -430,8 +430,9 @@ class Hub:
         the push sends it: (record, fields, (canonical id, fields sent) or None) when it is
         linked as that kind without a parent already, or is an open create of that kind (the
         same title and the fields it holds as sent); else None."""
-        if any(fields.get(ref) for ref in REFERENCES.get(record.kind, {})):
-            return None  # it has a parent: not half made
+        for ref in REFERENCES.get(record.kind, ()):  # a loop, not any() over a generator: once per record read
+            if fields.get(ref):
+                return None  # it has a parent: not half made
         was = reading.kinds_of.get(record.external_id)
         if was and was != record.kind:
             base = load_record(was, reading.links[(was, record.external_id)][1] or "{}")
