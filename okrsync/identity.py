@@ -103,6 +103,13 @@ class Matcher:
                  and all(p.get(name) == value for name, value in fields.items() if value is not None and name in p)]
         return found[0] if len(found) == 1 else None
 
+    @property
+    def nothing_to_match(self) -> bool:
+        """No open create and an empty hub (indexed now, if no match did yet): no record read
+        can be one the hub holds (a first import)."""
+        self.ready()
+        return not self._sent and not self._by_title and not self._by_ext
+
     def take(self, cid: str) -> None:
         """No other record of this read may be ``cid``. Not remembered where nothing is ever
         matched (an empty hub indexed, no open create: a first import; 10 MB at 200,000 KRs)."""

@@ -95,6 +95,12 @@ class _Reading:
                        holds_id=self.conn.capabilities.holds_id)
 
     @cached_property
+    def all_new(self) -> bool:
+        """Nothing a record read could already be: no link, no open create, an empty hub (a
+        first import into a new store). Every record read is then created as it is."""
+        return not self.links and self.matcher.nothing_to_match
+
+    @cached_property
     def waiting(self) -> set[tuple[str, str]]:
         """(entity, field) of conflicts left to the user."""
         return self.store.open_conflict_fields()
@@ -381,6 +387,8 @@ class Hub:
             return self._reject(plan, record, f"{record.kind} {record.external_id!r} read twice")
         plan.seen.add(key)
         fields = self._read_fields(reading, record, plan)
+        if fields is not None and reading.all_new:  # what _own_kind and _identify find then, asked of nothing
+            return self._create(reading, record, fields, plan, key)
         taken = self._own_kind(reading, record, fields, plan) if fields is not None else None
         if taken is None:
             return
@@ -500,12 +508,16 @@ class Hub:
         if found is not None:
             reading.take(key, found)
             return found, {}
+        return self._create(reading, record, fields, plan, key)
+
+    @staticmethod
+    def _create(reading: _Reading, record: Record, fields: dict, plan: Plan, key: tuple[str, str]) -> None:
+        """A record read that is none the hub holds: created as it is, linked in step."""
         cid = new_id(record.kind)
         reading.take(key, cid)
         plan.changes.append(Change("create", record.kind, cid, record.external_id, fields, actor=record.actor))
         plan.counters.created += 1
         plan.links.append(Link(record.kind, record.external_id, cid, fields, record.updated, True))
-        return None
 
     def _merge(self, reading: _Reading, record: Record, cid: str, base: dict, fields: dict, plan: Plan) -> None:
         """Three-way merge of one record (``merge.py``): the endpoint's edits, the hub's, the policy."""
