@@ -698,6 +698,17 @@ class Store:
         return {(k, ext): (cid, base) for k, ext, cid, base in self.db.execute(
             f"SELECT kind, external_id, canonical_id, {BASE_TEXT} FROM links WHERE endpoint = ?", [endpoint])}
 
+    def link(self, endpoint: str, kind: str, external_id: str) -> tuple[str, str | None] | None:
+        """(canonical id, base JSON) of one link, as ``links`` gives it, or None."""
+        row = self.db.execute(f"SELECT canonical_id, {BASE_TEXT} FROM links WHERE endpoint = ? AND kind = ? "
+                              "AND external_id = ?", [endpoint, kind, external_id]).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def link_ids(self, endpoint: str) -> dict[tuple[str, str], str]:
+        """{(kind, external id): canonical id} for one endpoint: ``links`` without the bases."""
+        return {(k, ext): cid for k, ext, cid in self.db.execute(
+            "SELECT kind, external_id, canonical_id FROM links WHERE endpoint = ?", [endpoint])}
+
     def set_links(self, endpoint: str, run_id: int, links: list[Link], shared: Collection[str] = (),
                   digests: Mapping[str, bytes] | None = None) -> None:
         """``set_link`` for many. A link whose canonical id is in ``shared`` agrees with its

@@ -58,6 +58,51 @@ CURSOR_STREAM = "records"
 CHUNK = 10_000
 
 
+class _Links:
+    """An endpoint's links as one pull consults them: (kind, ext) → (canonical id, base JSON).
+
+    Looked up one by one while the read hands over few records (a changed file read by its
+    changed rows: 12,000 of a 200,000-KR sheet's), all loaded at once when it hands over
+    many; the ids alone (``ids``: deletes, kinds, first contact) load without the bases.
+    Loading every base of a 200,000-KR endpoint for the few records read was 0.7 s."""
+
+    def __init__(self, store: Store, endpoint: str):
+        self.store, self.endpoint = store, endpoint
+        self._all: dict[tuple[str, str], tuple[str, str | None]] | None = None
+        self._asked: dict[tuple[str, str], tuple[str, str | None] | None] = {}
+
+    def get(self, key: tuple[str, str], default=None):
+        if self._all is not None:
+            return self._all.get(key, default)
+        if key not in self._asked:
+            if len(self._asked) >= max(_FEW, len(self.ids) // 10):  # many records read: one query for all
+                self._all = self.store.links(self.endpoint)
+                return self._all.get(key, default)
+            self._asked[key] = self.store.link(self.endpoint, *key)
+        found = self._asked[key]
+        return default if found is None else found
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self.ids
+
+    def __getitem__(self, key: tuple[str, str]) -> tuple[str, str | None]:
+        found = self.get(key)
+        if found is None:
+            raise KeyError(key)
+        return found
+
+    def __bool__(self) -> bool:
+        return bool(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def ids(self) -> dict[tuple[str, str], str]:
+        """(kind, ext) → canonical id of every link."""
+        return self.store.link_ids(self.endpoint)
+
+
 class _Reading:
     """What planning one pull consults, record after record. The endpoint's links (and what
     is built from them) load on first use: an endpoint whose connector says "unchanged"
@@ -65,11 +110,7 @@ class _Reading:
 
     def __init__(self, store: Store, conn: Connector):
         self.store, self.conn = store, conn
-
-    @cached_property
-    def links(self) -> dict[tuple[str, str], tuple[str, str | None]]:
-        """(kind, ext) → (canonical id, base JSON), as stored."""
-        return self.store.links(self.conn.endpoint)
+        self.links = _Links(store, conn.endpoint)
 
     @cached_property
     def linked_now(self) -> dict[tuple[str, str], str]:
@@ -81,17 +122,16 @@ class _Reading:
         a dict: no copy of every link is made for the few records a changed file hands over)."""
         if key in self.linked_now:
             return self.linked_now[key]
-        found = self.links.get(key)
-        return found[0] if found else default
+        return self.links.ids.get(key, default)
 
     @cached_property
     def kinds_of(self) -> dict[str, str]:
         """External id → the kind it is linked as."""
-        return {ext: kind for kind, ext in self.links}
+        return {ext: kind for kind, ext in self.links.ids}
 
     @cached_property
     def matcher(self) -> Matcher:
-        return Matcher(self.store, {cid for cid, _ in self.links.values()}, self.store.open_intents(self.conn.endpoint),
+        return Matcher(self.store, set(self.links.ids.values()), self.store.open_intents(self.conn.endpoint),
                        holds_id=self.conn.capabilities.holds_id)
 
     @cached_property
@@ -312,7 +352,7 @@ class Hub:
         plan.counters.requests, plan.counters.retried = conn.take_counts()
         if lag := conn.capabilities.listing_lag:  # our own creates the listing does not show yet
             young = self.store.created_since(endpoint, _iso(plan.read_at - lag))
-            plan.unlisted = {cid for key, (cid, _) in reading.links.items() if cid in young and key not in plan.seen}
+            plan.unlisted = {cid for key, cid in reading.links.ids.items() if cid in young and key not in plan.seen}
         if plan.cursor and (plan.cursor.full_listing or plan.cursor.present is not None):
             self._plan_deletes(conn, reading.links, plan)
         if not (plan.cursor and plan.cursor.full_listing):
@@ -613,7 +653,7 @@ class Hub:
         or not among the ids an id listing gives for their kind; not those our own creates a
         lagging listing does not show yet."""
         present, full = plan.cursor.present, plan.cursor.full_listing
-        return [(key, cid) for key, (cid, _) in links.items()
+        return [(key, cid) for key, cid in links.ids.items()
                 if key not in plan.seen and cid not in plan.unlisted
                 and (full or (key[0] in present and key[1] not in present[key[0]]))]
 
