@@ -590,6 +590,29 @@ class Store:
                 [(run_id, now, entity_id, kind, f, o, n, origin, kind_of_change, actor) for f, o, n in rows])
         return changed
 
+    def update_many(self, run_id: int, origin: str,
+                    items: Iterable[tuple[str, str, dict[str, Any], dict[str, tuple[Any, Any]], str | None]]) -> None:
+        """``mutate`` for many updates of live entities at once: (kind, id, fields, changed,
+        actor), ``changed`` being ``diff(current fields, fields)`` as the caller found it in
+        this transaction (a pull's plan: ``Change.changed``). The same rows ``mutate`` writes,
+        in two batched statements, without reading each entity back first (a 1 %-edited
+        200,000-KR sheet: 2,000 updates)."""
+        now = NOW()
+        entities, rows = [], []
+        for kind, entity_id, fields, changed, actor in items:
+            if not changed:
+                continue
+            text = record_json(fields)
+            entities.append((entity_id, kind, text, now, digest(text)))
+            rows += [(run_id, now, entity_id, kind, f, None if o is None else dumps(o), None if n is None else dumps(n),
+                      origin, "update", actor) for f, (o, n) in sorted(changed.items())]
+        with self.atomic():
+            self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?) "
+                                     "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, "
+                                     "updated = excluded.updated, digest = excluded.digest", entities)
+            self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind, "
+                                     "actor) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+
     def create_many(self, run_id: int, origin: str, items: Iterable[tuple[str, str, dict[str, Any]]],
                     actors: dict[str, str] | None = None) -> dict[str, bytes]:
         """``mutate`` for many new entities at once: (kind, id, fields), ids not in the store.

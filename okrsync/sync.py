@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gc
+import itertools
 import time
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager, nullcontext
@@ -783,11 +784,18 @@ class Hub:
             digests = self.store.create_many(run_id, plan.endpoint,
                                    ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
                                    {c.canonical_id: c.actor for c in plan.changes if c.actor})
-            for c in plan.changes:
-                if c.op in ("delete", "archive"):
-                    self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, None, change=c.op)
-                elif c.op != "create":
-                    self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields, actor=c.actor)
+            # updates in batches (their diffs are the plan's), each where it stands among the
+            # other changes: the change log keeps the plan's order
+            for op, run in itertools.groupby((c for c in plan.changes if c.op != "create"), key=lambda c: c.op):
+                if op == "update":
+                    self.store.update_many(run_id, plan.endpoint,
+                                           ((c.kind, c.canonical_id, c.fields, c.changed, c.actor) for c in run))
+                    continue
+                for c in run:
+                    if op in ("delete", "archive"):
+                        self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, None, change=op)
+                    else:
+                        self.store.mutate(run_id, plan.endpoint, c.kind, c.canonical_id, c.fields, actor=c.actor)
             for k in plan.conflicts:
                 self._record_conflict(k, run_id)
             # a new record's base is its fields: the entity's JSON, not stored again; so is

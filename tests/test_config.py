@@ -262,7 +262,10 @@ def test_yaml_is_loaded_safely(tmp_path, payload):
 
 
 def test_load_yaml_is_a_safe_loader():
-    assert issubclass(config._Loader, config.yaml.SafeLoader)
+    """SafeLoader's constructor (LibYAML's parser under it where PyYAML has one): no python/ tags."""
+    constructor = config.yaml.constructor
+    assert issubclass(config._Loader, constructor.SafeConstructor)
+    assert not issubclass(config._Loader, (constructor.FullConstructor, constructor.UnsafeConstructor))
 
 
 # ------------------------------------------------------------------ regressions (fixed in okrsync/config.py)

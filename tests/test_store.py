@@ -694,3 +694,35 @@ def test_a_new_store_takes_bigger_pages_and_an_existing_one_keeps_its_own(tmp_pa
     store.create_many(run, "sheet", [("objective", "obj_1", {"title": "A"})])
     assert store.db.execute("PRAGMA page_size").fetchone()[0] == 4096
     assert store.get("obj_1")[1]["title"] == "A"
+
+
+def test_update_many_writes_what_mutate_writes(tmp_path):
+    """A pull's updates go in batches (issue 21): the same entities and change rows as one
+    ``mutate`` per record, and a record whose diff is empty writes nothing."""
+    from okrsync.store import diff
+
+    def rows(store):
+        return ([tuple(r) for r in store.db.execute("SELECT id, kind, fields, deleted, digest FROM entities ORDER BY id")],
+                [tuple(r) for r in store.db.execute(
+                    "SELECT run_id, entity_id, entity_kind, field, old, new, origin, kind, actor FROM changes ORDER BY id")])
+
+    before = {"obj_1": ("objective", {"title": "Grow", "status": "on_track"}),
+              "kr_1": ("key_result", {"title": "ARR", "objective_id": "obj_1", "start": 1.0, "target": 2.0}),
+              "kr_2": ("key_result", {"title": "NPS", "objective_id": "obj_1", "target": 50.0})}
+    after = {"obj_1": {"title": "Grow revenue", "status": "at_risk"},
+             "kr_1": {"title": "ARR", "objective_id": "obj_1", "start": 1.0, "target": 3.0, "current": 1.5},
+             "kr_2": {"title": "NPS", "objective_id": "obj_1", "target": 50.0}}
+    stores = []
+    for name in ("one", "many"):
+        store = Store(tmp_path / f"{name}.db")
+        run = store.begin_run("pull")
+        store.create_many(run, "sheet", [(k, i, f) for i, (k, f) in before.items()])
+        olds = {i: store.get(i)[1] for i in before}
+        if name == "one":
+            for i, fields in after.items():
+                store.mutate(run, "sheet", before[i][0], i, fields, actor="ana")
+        else:
+            store.update_many(run, "sheet", [(before[i][0], i, f, diff(olds[i], f), "ana") for i, f in after.items()])
+        stores.append(rows(store))
+    assert stores[0] == stores[1]
+    assert [r[3] for r in stores[1][1][3:]] == ["status", "title", "current", "target"]
