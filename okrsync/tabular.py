@@ -180,20 +180,16 @@ def iter_csv(path, *, encoding: str | None = None,
                 delimiter = sniff_delimiter(fh.read(_SNIFF_CHARS))
                 fh.seek(0)
             reader = csv.reader(fh, delimiter=delimiter, strict=True)
-            first = True
-            while True:
-                start = reader.line_num + 1
-                try:
-                    cells = next(reader)
-                except StopIteration:
-                    return
-                except csv.Error as exc:
-                    raise _csv_error(file, start, exc) from None
-                if first and cells and cells[0].startswith("\ufeff"):
-                    cells[0] = cells[0][1:]
-                first = False
-                if "".join(cells).strip():  # a non-blank cell (one C-level pass, not a generator per row)
-                    yield RawRow(file, None, start, cells)
+            start = 1  # the line the next record starts on
+            try:
+                for cells in reader:
+                    if start == 1 and cells and cells[0].startswith("\ufeff"):
+                        cells[0] = cells[0][1:]
+                    if "".join(cells).strip():  # a non-blank cell (one C-level pass, not a generator per row)
+                        yield RawRow(file, None, start, cells)
+                    start = reader.line_num + 1
+            except csv.Error as exc:
+                raise _csv_error(file, start, exc) from None
         except UnicodeDecodeError:
             # The decoder works in chunks, so the offending line is not knowable.
             raise TableError(file, f"not valid {encoding} text") from None
