@@ -168,6 +168,8 @@ class _Chunked:
     # the store's indexes dropped from the first chunk to the last (Store.drop_indexes): each
     # chunk after the first would otherwise insert into them at random places
     indexes: list[tuple[str, str]] = field(default_factory=list)
+    # every record read was new to an empty hub (_Reading.all_new): no parent can be deleted
+    fresh: bool = False
 
 
 class _ExternalIds:
@@ -407,6 +409,7 @@ class Hub:
                     if chunked.on:
                         # first contact must not index this read's own records, written from now on
                         reading.matcher.ready()
+                        chunked.fresh = reading.all_new
                         self._write_chunk(plan, chunked)
             elif isinstance(item, Rejected):
                 plan.rejected.append(item)
@@ -766,7 +769,7 @@ class Hub:
                     links=plan.links, keys=plan.keys, counters=plan.counters)
         if not chunked.written:
             chunked.indexes = self.store.drop_indexes("entities", "changes", "links")
-        self._write_changes(part, chunked.run_id)
+        self._write_changes(part, chunked.run_id, revive=not chunked.fresh)
         checkins.touched(self.store, part.changes, chunked.touched)
         keep = len(part.changes) if self.every_change else max(0, LISTED - chunked.changes)
         for c in part.changes[keep:]:
@@ -775,7 +778,7 @@ class Hub:
         plan.links, plan.keys = [], {}
         chunked.changes, chunked.conflicts, chunked.written = len(plan.changes), len(plan.conflicts), chunked.written + 1
 
-    def _write_changes(self, plan: Plan, run_id: int) -> None:
+    def _write_changes(self, plan: Plan, run_id: int, *, revive: bool = True) -> None:
         """The records of a pull plan: entities, change log, conflicts, links and keys, unlinks,
         parents revived and check-ins buried (the rest of a pull is written once, ``apply_pull``)."""
         with self.store.atomic():
@@ -804,7 +807,8 @@ class Hub:
             self.store.set_keys(plan.endpoint, plan.keys)
             for kind, ext in plan.unlinks:
                 self.store.drop_link(plan.endpoint, kind, ext)
-            self._revive_parents(plan, run_id)
+            if revive:  # (not for a read into an empty hub: nothing there can be deleted)
+                self._revive_parents(plan, run_id)
             self._bury_check_ins(plan, run_id)
 
     def _settle_creates(self, plan: Plan) -> None:
