@@ -426,6 +426,10 @@ def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tu
     return {k: (old.get(k), new.get(k)) for k in old.keys() | new.keys() if old.get(k) != new.get(k)}
 
 
+# SQLite's page cache per connection, in KiB (its default: 2,000). Measured on first imports
+# (16 KiB pages): no gain at 50,000 KRs, 5 % at 200,000 (14.1 s against 14.9 s), where 32 MiB
+# gained no more and cost 30 MB of peak. It takes memory only as pages are used.
+CACHE_KIB = 8_192
 # A new store's page size (SQLite's default: 4,096). A record's JSON is ~0.5 KB and a store
 # holds tens of thousands: bigger pages mean fewer page splits and a shallower tree (a
 # 50,000-KR first import ~5 % faster, its store 2 % smaller). An existing store keeps its own.
@@ -456,6 +460,7 @@ class Store:
                 self.db.enable_wal()
             self.db.execute("PRAGMA foreign_keys = ON")
             self.db.execute("PRAGMA busy_timeout = 5000")
+            self.db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             MIGRATIONS.apply(self.db)
         except Exception as e:  # sqlite3.DatabaseError: not a database, locked, …
             raise StoreError(f"cannot open store {self.path or ':memory:'}: {e} (okrsync doctor checks the file "
