@@ -167,7 +167,7 @@ def main(src: str, dst: str) -> dict:
         db.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind)"
                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", changes)
         state = json.dumps({"v": 1, "blocks": blocks}, separators=(",", ":")).encode()
-        cursor = f"{fingerprint.hexdigest()} {base64.b64encode(zlib.compress(state, 6)).decode()}"
+        cursor = f"{fingerprint.hexdigest()} {base64.b64encode(zlib.compress(state, 1)).decode()}"
         db.execute("INSERT INTO cursors (endpoint, stream, value, run_id, updated) VALUES (?, 'records', ?, ?, ?)",
                    [ENDPOINT, cursor, run, now])
     with db:
