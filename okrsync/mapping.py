@@ -718,7 +718,7 @@ class Binding:
         fields = out[own] = {}  # _tolerant keeps a cell as text in this same dict
         for index, _, name, header, memo, convert in self._own_steps:
             value = cells[index]
-            if value is None:
+            if value is None or value == "":  # an empty cell: nothing, whatever its column (as in _fill)
                 continue
             if memo is None:  # ids, titles, descriptions: rarely repeat, not remembered
                 if convert is _TEXT and value.__class__ is str:
@@ -820,7 +820,7 @@ def settle_key_result(fields: dict[str, Any]) -> None:
     hints: list[Measure] = []
     for name in ("start", "current", "target", "range_low", "range_high"):
         value = fields.get(name)
-        if isinstance(value, Measure):
+        if value.__class__ is Measure:  # a class test, not isinstance: five per KR read
             fields[name] = value.value
             hints.append(value)
     if "unit" not in fields:
