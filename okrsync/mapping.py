@@ -670,15 +670,15 @@ class Binding:
                 self._last[i] = (key, fields) if shareable else None
             if fields is not None:
                 out[part] = fields
-        self._fill_own(cells, endpoint, out)
-        return out
+        return self._fill(self._own_steps, cells, endpoint, out)
 
     def _fill(self, steps: list[tuple], cells: list[Any], endpoint: str, out: dict) -> dict[str, dict[str, Any]]:
         """The cells of ``steps`` parsed into ``out`` (``parse``)."""
         n, own = len(cells), self.own
+        at, fields = None, None  # the part ``fields`` is the dict of: a run of cells fills one part
         for index, part, name, header, memo, convert in steps:
             value = cells[index] if index < n else None
-            if value is None:
+            if value is None or value == "":  # an empty cell is nothing, whatever its column
                 continue
             if memo is None:  # ids, titles, descriptions: rarely repeat, not remembered
                 if convert is _TEXT and value.__class__ is str:
@@ -703,43 +703,12 @@ class Binding:
                 continue
             if name is None:
                 part, name = own, f"extra.{endpoint}.{header}"
-            fields = out.get(part)
-            if fields is None:  # not setdefault(part, {}): that makes a dict per cell
-                fields = out[part] = {}
+            if part is not at:
+                at, fields = part, out.get(part)
+                if fields is None:  # not setdefault(part, {}): that makes a dict per cell
+                    fields = out[part] = {}
             fields[name] = parsed
         return out
-
-    def _fill_own(self, cells: list[Any], endpoint: str, out: dict) -> None:
-        """``_fill`` of the own part's steps (a KR row's KR columns, after the context parts'),
-        all into one dict: the loop ``_fill`` runs for most cells of a flat sheet, without
-        its per-cell look-up of the part's dict; ``cells`` reach every column (``parse``).
-        ``out`` holds no own part yet (``_runs``: it is no context part)."""
-        own = self.own
-        fields = out[own] = {}  # _tolerant keeps a cell as text in this same dict
-        for index, _, name, header, memo, convert in self._own_steps:
-            value = cells[index]
-            if value is None or value == "":  # an empty cell: nothing, whatever its column (as in _fill)
-                continue
-            if memo is None:  # ids, titles, descriptions: rarely repeat, not remembered
-                if convert is _TEXT and value.__class__ is str:
-                    parsed = _TEXT(value)  # _parse_cell inlined, as in _fill
-                    if parsed is None:
-                        continue
-                else:
-                    parsed = self._tolerant(value, header, convert, own, name, endpoint, out)
-            else:
-                key = value if value.__class__ is str else (value.__class__, value)
-                parsed = memo.get(key, _MISS)
-                if parsed is _MISS:
-                    parsed = self._tolerant(value, header, convert, own, name, endpoint, out)
-                    if self._memo_size < _MEMO_MAX and (parsed is _SKIP or isinstance(parsed, _IMMUTABLE)):
-                        memo[key] = parsed
-                        self._memo_size += 1
-            if parsed is _SKIP or parsed is _KEPT:
-                continue
-            fields[f"extra.{endpoint}.{header}" if name is None else name] = parsed
-        if not fields:
-            del out[own]
 
     def _tolerant(self, value: Any, header: str, convert: Callable[[Any], Any], part: str, name: str | None,
                   endpoint: str, out: dict) -> Any:
