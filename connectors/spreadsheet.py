@@ -609,7 +609,8 @@ class SpreadsheetConnector(Connector):
         row_ids: dict[str, str] = {}
         for p in order:
             repeat = state.context.get(p) if p != part else None
-            if repeat is not None and repeat[0] == parsed[p] and repeat[1] == row_ids:
+            # (Binding.parse hands over the very dict of the row above for equal cells: "is" first)
+            if repeat is not None and (repeat[0] is parsed[p] or repeat[0] == parsed[p]) and repeat[1] == row_ids:
                 # The cells of the context record on the row above (a flat sheet repeats its
                 # objective on every KR row): the same record, already yielded there.
                 kind, ext = repeat[2]

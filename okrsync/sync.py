@@ -153,6 +153,9 @@ class _Reading:
 
 
 _FEW = 1000  # records a push looks at, below which it looks their ids up one by one
+# per kind: (reference field, the kinds it may point at) (REFERENCES, "*" spelled out)
+_TARGETS = {kind: [(ref, ("objective", "key_result") if target == "*" else (target,)) for ref, target in refs.items()]
+            for kind, refs in REFERENCES.items()}
 
 
 @dataclass
@@ -715,11 +718,10 @@ class Hub:
         ``by_ext`` answers ``get((kind, ext))`` (a dict, or a pull's ``_Reading``);
         ``referenced`` collects what the record points at."""
         swaps = {}
-        for ref, target in REFERENCES.get(record.kind, {}).items():
+        for ref, targets in _TARGETS.get(record.kind, ()):
             value = record.fields.get(ref)
             if value is None:
                 continue
-            targets = ("objective", "key_result") if target == "*" else (target,)
             cid = None
             for t in reversed(targets):  # plain loops, not generators: once per record read
                 if referenced is not None:
