@@ -213,9 +213,7 @@ def to_fields(entity) -> dict[str, Any]:
             out[name] = value
             continue
         if name == "extra":
-            for ns, values in value.items():
-                for key, v in values.items():
-                    out[sys.intern(f"extra.{ns}.{key}")] = v  # one key string for every record (issue 21)
+            _put_extra(out, value)
             continue
         out[name] = _json_ready(value)
     return out
@@ -239,10 +237,15 @@ def as_fields(kind: str, fields: dict[str, Any], extra: dict[str, dict[str, Any]
     for name in left_out:
         if out[name] is None:
             del out[name]
-    for ns, values in extra.items():  # extra is every model class's last field
-        for key, v in values.items():
-            out[sys.intern(f"extra.{ns}.{key}")] = v
+    _put_extra(out, extra)  # extra is every model class's last field
     return out
+
+
+def _put_extra(out: dict[str, Any], extra: dict[str, dict[str, Any]]) -> None:
+    """An entity's ``extra`` into ``out`` as ``extra.<ns>.<key>`` fields."""
+    for ns, values in extra.items():
+        for key, v in values.items():
+            out[sys.intern(f"extra.{ns}.{key}")] = v  # one key string for every record (issue 21)
 
 
 @functools.cache

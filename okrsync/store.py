@@ -420,6 +420,19 @@ _tokens: Iterator[str] = iter(())
 os.register_at_fork(after_in_child=_forget_tokens)  # a forked child draws its own, never its parent's
 
 
+# an entity written whole, new or over its stored self (mutate, update_many)
+_UPSERT_ENTITY = ("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?) "
+                  "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, "
+                  "updated = excluded.updated, digest = excluded.digest")
+_INSERT_CHANGE = ("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind, actor) "
+                  "VALUES (?,?,?,?,?,?,?,?,?,?)")
+
+
+def _field_rows(changed: dict[str, tuple[Any, Any]]) -> list[tuple[str, str | None, str | None]]:
+    """An update's change rows: (field, old JSON, new JSON) per changed field, by name."""
+    return [(f, None if o is None else dumps(o), None if n is None else dumps(n)) for f, (o, n) in sorted(changed.items())]
+
+
 def diff(old: dict[str, Any] | None, new: dict[str, Any] | None) -> dict[str, tuple[Any, Any]]:
     """Fields whose value differs: {field: (old, new)}; a missing field counts as None."""
     old, new = old or {}, new or {}
@@ -573,21 +586,16 @@ class Store:
                 kind_of_change = change or "delete"
             else:
                 text = record_json(fields)
-                self.db.execute("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?) "
-                                "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, "
-                                "updated = excluded.updated, digest = excluded.digest",
-                                [entity_id, kind, text, now, digest(text)])
+                self.db.execute(_UPSERT_ENTITY, [entity_id, kind, text, now, digest(text)])
                 kind_of_change = change or ("update" if exists else "create")
             if fields is None:
                 rows = [(ALL, record_json(old), None)]
             elif not exists:
                 rows = [(ALL, None, text)]
             else:
-                rows = [(f, None if o is None else dumps(o), None if n is None else dumps(n)) for f, (o, n) in sorted(changed.items())]
-            self.db.conn.executemany(
-                "INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind, actor) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?)",
-                [(run_id, now, entity_id, kind, f, o, n, origin, kind_of_change, actor) for f, o, n in rows])
+                rows = _field_rows(changed)
+            self.db.conn.executemany(_INSERT_CHANGE, [(run_id, now, entity_id, kind, f, o, n, origin, kind_of_change, actor)
+                                                      for f, o, n in rows])
         return changed
 
     def update_many(self, run_id: int, origin: str,
@@ -604,14 +612,10 @@ class Store:
                 continue
             text = record_json(fields)
             entities.append((entity_id, kind, text, now, digest(text)))
-            rows += [(run_id, now, entity_id, kind, f, None if o is None else dumps(o), None if n is None else dumps(n),
-                      origin, "update", actor) for f, (o, n) in sorted(changed.items())]
+            rows += [(run_id, now, entity_id, kind, f, o, n, origin, "update", actor) for f, o, n in _field_rows(changed)]
         with self.atomic():
-            self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?) "
-                                     "ON CONFLICT(id) DO UPDATE SET fields = excluded.fields, deleted = 0, "
-                                     "updated = excluded.updated, digest = excluded.digest", entities)
-            self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind, "
-                                     "actor) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+            self.db.conn.executemany(_UPSERT_ENTITY, entities)
+            self.db.conn.executemany(_INSERT_CHANGE, rows)
 
     def create_many(self, run_id: int, origin: str, items: Iterable[tuple[str, str, dict[str, Any]]],
                     actors: dict[str, str] | None = None) -> dict[str, bytes]:
@@ -640,8 +644,7 @@ class Store:
             self.db.conn.executemany("INSERT INTO entities (id, kind, fields, deleted, updated, digest) VALUES (?, ?, ?, 0, ?, ?)",
                                      entities())
             # the record is the entity's JSON: not written twice (m013_created_once)
-            self.db.conn.executemany("INSERT INTO changes (run_id, at, entity_id, entity_kind, field, old, new, origin, kind, "
-                                     "actor) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            self.db.conn.executemany(_INSERT_CHANGE,
                                      ((run_id, now, entity_id, kind, ALL, None, AS_CREATED, origin, "create",
                                        actors.get(entity_id) if actors else None) for kind, entity_id in made))
         return digests

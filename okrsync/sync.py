@@ -75,6 +75,8 @@ class _Links:
     def get(self, key: tuple[str, str], default=None):
         if self._all is not None:
             return self._all.get(key, default)
+        if key not in self.ids:  # not linked: nothing to ask the store
+            return default
         if key not in self._asked:
             if len(self._asked) >= max(_FEW, len(self.ids) // 10):  # many records read: one query for all
                 self._all = self.store.links(self.endpoint)
@@ -787,8 +789,8 @@ class Hub:
             created = {c.canonical_id for c in plan.changes if c.op == "create"}
             shared = created | self._updated_to_base(plan)
             digests = self.store.create_many(run_id, plan.endpoint,
-                                   ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
-                                   {c.canonical_id: c.actor for c in plan.changes if c.actor})
+                                             ((c.kind, c.canonical_id, c.fields) for c in plan.changes if c.op == "create"),
+                                             {c.canonical_id: c.actor for c in plan.changes if c.actor})
             # updates in batches (their diffs are the plan's), each where it stands among the
             # other changes: the change log keeps the plan's order
             for op, run in itertools.groupby((c for c in plan.changes if c.op != "create"), key=lambda c: c.op):

@@ -1,6 +1,6 @@
 """Trim the vendors' API descriptions to what okrsync's connectors, emulators and tests use.
 
-    python tests/specs/trim.py SOURCE_DIR    # e.g. ../shared/specs, the shared folder beside the checkout
+    python tests/specs/trim.py SOURCE_DIR    # SOURCE_DIR: a folder holding the vendors' full documents
 
 reads the four full documents in SOURCE_DIR and writes, beside this script, each one cut down
 to the operations in ``KEEP`` plus everything they ``$ref``, transitively (a ``$ref`` may point
@@ -266,7 +266,7 @@ def main(argv: list[str]) -> None:
     # the folder is named, never assumed: a fresh clone has no shared folder beside it
     if len(argv) != 1 or not Path(argv[0]).is_dir():
         sys.exit("usage: python tests/specs/trim.py SOURCE_DIR (the folder that holds the vendors' full API "
-                 f"documents, e.g. ../shared/specs){f': no folder {argv[0]}' if argv else ''}")
+                 f"documents, as the team's shared specs folder does){f': no folder {argv[0]}' if argv else ''}")
     source = Path(argv[0])
     for name, text in build(source).items():
         (HERE / name).write_text(text, encoding="utf-8")
